@@ -1,0 +1,44 @@
+// Lint for the whole workspace. Module boundaries are enforced on two tag axes (see ../shared DESIGN: layout):
+//   scope: which part of the platform a project belongs to; type: what kind of project it is.
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+import js from '@eslint/js';
+
+export default [
+  { ignores: ['**/dist', '**/node_modules', '**/tmp', '**/.data', '**/coverage', 'bench/results'] },
+  ...nx.configs['flat/base'],
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: true,
+          allow: [],
+          depConstraints: [
+            // apps never import other apps (nx forbids it too); libs never import apps.
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:util', 'type:data', 'type:feature'] },
+            { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:util', 'type:data'] },
+            { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:data'] },
+            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:util', 'type:data'] },
+            // the broker side (broker app, protocol codec) and the services side share nothing but the wire.
+            { sourceTag: 'scope:broker', onlyDependOnLibsWithTags: ['scope:broker'] },
+            { sourceTag: 'scope:services', onlyDependOnLibsWithTags: ['scope:services', 'scope:shared'] },
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+            // libs/messaging is copied into other repos as is: it may import no workspace project at all.
+            { sourceTag: 'scope:messaging', onlyDependOnLibsWithTags: [] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
+    languageOptions: { globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+];

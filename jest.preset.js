@@ -1,0 +1,21 @@
+// Shared jest settings: TypeScript through SWC (no type-check at test time; `npm run build` type-checks),
+// workspace path aliases mapped to sources so tests run without a build.
+const path = require('node:path');
+
+module.exports = {
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.(t|j)s$': ['@swc/jest', {
+      jsc: {
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { legacyDecorator: true, decoratorMetadata: true },
+        target: 'es2022',
+      },
+    }],
+  },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  moduleNameMapper: {
+    '^@warren/amqp-protocol$': path.join(__dirname, 'libs/amqp-protocol/src/index.ts'),
+  },
+  testMatch: ['**/?(*.)+(spec|test).ts'],
+};
