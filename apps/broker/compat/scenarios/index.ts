@@ -1,0 +1,4 @@
+import type { Area } from '../harness';
+import connection from './connection.scenarios';
+
+export const areas: Area[] = [connection];

@@ -1,0 +1,96 @@
+import { ReplyCode } from '@warren/amqp-protocol';
+import { createServer, Server, Socket } from 'node:net';
+import { replyText } from './errors';
+import type { User } from './connection/auth';
+import { Connection, ConnectionHost } from './connection/connection';
+import { DirectReplyRegistry } from './connection/direct-reply-to';
+import { VirtualHost } from './vhost/vhost';
+
+export interface BrokerOptions {
+  /** TCP port; 0 picks a free one. Default 5672. */
+  port?: number;
+  /** Interface to listen on; default all interfaces, IPv4 and IPv6. */
+  host?: string;
+  dataDir?: string;
+  frameMax?: number;
+  channelMax?: number;
+  /** Heartbeat interval the server proposes, in seconds (clients may lower it, 0 disables). */
+  heartbeat?: number;
+  /** Largest message body accepted, in bytes (RabbitMQ 3.10's default is 128 MiB). */
+  maxMessageSize?: number;
+  users?: User[];
+  log?: (message: string) => void;
+}
+
+export const DEFAULTS = {
+  port: 5672,
+  frameMax: 131072,
+  channelMax: 2047,
+  heartbeat: 60,
+  maxMessageSize: 128 * 1024 * 1024,
+};
+
+/** The bundled broker: a TCP listener, its connections, and the virtual host they share. */
+export class Broker implements ConnectionHost {
+  readonly settings: ConnectionHost['settings'];
+  readonly users: User[];
+  readonly replyTo = new DirectReplyRegistry();
+  readonly connections = new Set<Connection>();
+  private readonly vhosts = new Map<string, VirtualHost>([['/', new VirtualHost('/')]]);
+  private server: Server | undefined;
+  readonly log: (message: string) => void;
+
+  constructor(private readonly options: BrokerOptions = {}) {
+    this.settings = {
+      frameMax: options.frameMax ?? DEFAULTS.frameMax,
+      channelMax: options.channelMax ?? DEFAULTS.channelMax,
+      heartbeat: options.heartbeat ?? DEFAULTS.heartbeat,
+      maxMessageSize: options.maxMessageSize ?? DEFAULTS.maxMessageSize,
+    };
+    this.users = options.users ?? [{ username: 'guest', password: 'guest', loopbackOnly: true }];
+    this.log = options.log ?? ((message) => console.log(`[broker] ${message}`));
+  }
+
+  vhost(name: string): VirtualHost | undefined {
+    return this.vhosts.get(name);
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  async listen(): Promise<number> {
+    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: this.options.port ?? DEFAULTS.port, host: this.options.host, ipv6Only: false }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  }
+
+  private accept(socket: Socket): void {
+    this.connections.add(new Connection(socket, this));
+  }
+
+  connectionClosed(connection: Connection): void {
+    this.connections.delete(connection);
+  }
+
+  /** Stops accepting, closes every connection with 320 CONNECTION_FORCED, and waits for the sockets to go. */
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    const sockets = [...this.connections].map(
+      (connection) =>
+        new Promise<void>((resolve) => {
+          if (connection.socket.destroyed) return resolve();
+          connection.socket.once('close', () => resolve());
+          connection.close(ReplyCode.CONNECTION_FORCED, replyText(ReplyCode.CONNECTION_FORCED, "broker forced connection closure with reason 'shutdown'"));
+        }),
+    );
+    await Promise.all([closed, ...sockets]);
+  }
+}

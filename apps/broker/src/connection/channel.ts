@@ -1,0 +1,522 @@
+import * as P from '@warren/amqp-protocol';
+import { ContentHeader, FieldTable, Method, ReplyCode } from '@warren/amqp-protocol';
+import { randomBytes } from 'node:crypto';
+import { accessRefused, connectionError, notFound, notImplemented, preconditionFailed } from '../errors';
+import { FLAG_EXPIRATION, FLAG_REPLY_TO, FLAG_USER_ID, Message, QueuedMessage } from '../message';
+import type { Queue } from '../queue/queue';
+import { ChannelConsumer } from './channel-consumer';
+import type { Connection } from './connection';
+import { DIRECT_REPLY_TO, DirectReplyTo } from './direct-reply-to';
+
+/** A delivery waiting for basic.ack / nack / reject. */
+interface Unacked {
+  readonly tag: number;
+  readonly queue: Queue;
+  readonly entry: QueuedMessage;
+  readonly consumer: ChannelConsumer | undefined;
+}
+
+interface PendingPublish {
+  exchange: string;
+  routingKey: string;
+  mandatory: boolean;
+  header: ContentHeader | undefined;
+  body: Buffer[];
+  received: number;
+}
+
+type TxAction = { kind: 'publish'; message: Message; mandatory: boolean } | { kind: 'settle'; items: Unacked[]; requeue: boolean | 'ack' };
+
+/**
+ * One AMQP channel: method dispatch for everything but connection.*, content assembly for basic.publish, the
+ * channel's consumers, unacknowledged deliveries, prefetch, publisher confirms and transactions.
+ */
+export class Channel {
+  closing = false;
+  /** The message being assembled from a basic.publish, its header and body frames. */
+  pending: PendingPublish | undefined;
+
+  private readonly consumers = new Map<string, ChannelConsumer>();
+  private readonly unacked = new Map<number, Unacked>();
+  private nextDeliveryTag = 1;
+  private prefetchPerConsumer = 0;
+  private prefetchGlobal = 0;
+  private lastQueue: string | undefined;
+
+  private confirmMode = false;
+  private publishSeq = 0;
+  /** Confirms decided but not yet written: [tag, ack?]. Written after the current read, runs of acks coalesced. */
+  private confirms: number[] = [];
+  private tx: TxAction[] | undefined;
+  private replyTo: DirectReplyTo | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly connection: Connection,
+  ) {}
+
+  private get vhost() {
+    return this.connection.vhost;
+  }
+
+  // ---- dispatch ----
+
+  handle(method: Method): void {
+    switch (method.id) {
+      case P.BASIC_PUBLISH: {
+        const a = method.args;
+        if (a.immediate) throw connectionError(ReplyCode.NOT_IMPLEMENTED, 'immediate=true');
+        this.pending = { exchange: a.exchange, routingKey: a.routingKey, mandatory: a.mandatory, header: undefined, body: [], received: 0 };
+        return;
+      }
+      case P.BASIC_ACK:
+        return this.settle(method.args.deliveryTag, method.args.multiple, 'ack');
+      case P.BASIC_NACK:
+        return this.settle(method.args.deliveryTag, method.args.multiple, method.args.requeue);
+      case P.BASIC_REJECT:
+        return this.settle(method.args.deliveryTag, false, method.args.requeue);
+      case P.BASIC_QOS:
+        return this.qos(method.args.prefetchSize, method.args.prefetchCount, method.args.global);
+      case P.BASIC_CONSUME:
+        return this.consume(method.args);
+      case P.BASIC_CANCEL:
+        return this.cancel(method.args.consumerTag, method.args.noWait);
+      case P.BASIC_GET:
+        return this.get(method.args.queue, method.args.noAck);
+      case P.BASIC_RECOVER:
+        this.recover(method.args.requeue);
+        return this.send(P.BASIC_RECOVER_OK, {});
+      case P.BASIC_RECOVER_ASYNC:
+        return this.recover(method.args.requeue);
+      case P.EXCHANGE_DECLARE: {
+        const a = method.args;
+        const ex = this.vhost.declareExchange({
+          name: a.exchange, type: a.type, passive: a.passive, durable: a.durable, autoDelete: a.autoDelete,
+          internal: a.internal, arguments: a.arguments,
+        });
+        void ex;
+        if (!a.noWait) this.send(P.EXCHANGE_DECLARE_OK, {});
+        return;
+      }
+      case P.EXCHANGE_DELETE:
+        this.vhost.deleteExchange(method.args.exchange, method.args.ifUnused);
+        if (!method.args.noWait) this.send(P.EXCHANGE_DELETE_OK, {});
+        return;
+      case P.EXCHANGE_BIND: {
+        const a = method.args;
+        this.vhost.bindExchange(a.destination, a.source, a.routingKey, a.arguments);
+        if (!a.noWait) this.send(P.EXCHANGE_BIND_OK, {});
+        return;
+      }
+      case P.EXCHANGE_UNBIND: {
+        const a = method.args;
+        this.vhost.unbindExchange(a.destination, a.source, a.routingKey, a.arguments);
+        if (!a.noWait) this.send(P.EXCHANGE_UNBIND_OK, {});
+        return;
+      }
+      case P.QUEUE_DECLARE:
+        return this.declareQueue(method.args);
+      case P.QUEUE_BIND: {
+        const a = method.args;
+        this.vhost.bindQueue(this.queueName(a.queue), a.exchange, this.bindingKey(a.routingKey, a.queue), a.arguments, this.connection);
+        if (!a.noWait) this.send(P.QUEUE_BIND_OK, {});
+        return;
+      }
+      case P.QUEUE_UNBIND: {
+        const a = method.args;
+        this.vhost.unbindQueue(this.queueName(a.queue), a.exchange, this.bindingKey(a.routingKey, a.queue), a.arguments, this.connection);
+        return this.send(P.QUEUE_UNBIND_OK, {});
+      }
+      case P.QUEUE_PURGE: {
+        const count = this.vhost.getQueue(this.queueName(method.args.queue), this.connection).purge();
+        if (!method.args.noWait) this.send(P.QUEUE_PURGE_OK, { messageCount: count });
+        return;
+      }
+      case P.QUEUE_DELETE: {
+        const a = method.args;
+        const count = this.vhost.deleteQueue(this.queueName(a.queue), this.connection, a.ifUnused, a.ifEmpty);
+        if (!a.noWait) this.send(P.QUEUE_DELETE_OK, { messageCount: count });
+        return;
+      }
+      case P.CONFIRM_SELECT:
+        if (this.tx) throw preconditionFailed('cannot switch from tx to confirm mode');
+        this.confirmMode = true;
+        if (!method.args.nowait) this.send(P.CONFIRM_SELECT_OK, {});
+        return;
+      case P.TX_SELECT:
+        if (this.confirmMode) throw preconditionFailed('cannot switch from confirm to tx mode');
+        this.tx ??= [];
+        return this.send(P.TX_SELECT_OK, {});
+      case P.TX_COMMIT:
+        this.commit();
+        return this.send(P.TX_COMMIT_OK, {});
+      case P.TX_ROLLBACK:
+        this.rollback();
+        return this.send(P.TX_ROLLBACK_OK, {});
+      case P.CHANNEL_FLOW:
+        // RabbitMQ does not let clients stop deliveries with channel.flow; consumers use basic.qos instead.
+        if (!method.args.active) throw notImplemented('active=false');
+        return this.send(P.CHANNEL_FLOW_OK, { active: true });
+      case P.CHANNEL_FLOW_OK:
+        return;
+      default:
+        throw connectionError(ReplyCode.COMMAND_INVALID, `unexpected method ${P.methodName(method.id)} on a channel`);
+    }
+  }
+
+  private send(methodId: number, args: object): void {
+    this.connection.sendMethod(this.id, methodId, args);
+  }
+
+  /** An empty queue name means the queue this channel declared last (AMQP's "current queue"). */
+  private queueName(name: string): string {
+    if (name !== '') return name;
+    if (this.lastQueue === undefined) throw notFound('no previously declared queue');
+    return this.lastQueue;
+  }
+
+  /** queue.bind with an empty queue and key binds the current queue with its own name as key. */
+  private bindingKey(routingKey: string, queue: string): string {
+    return routingKey === '' && queue === '' && this.lastQueue !== undefined ? this.lastQueue : routingKey;
+  }
+
+  private declareQueue(a: P.QueueDeclareArgs): void {
+    const queue = this.vhost.declareQueue(
+      { name: a.queue, passive: a.passive, durable: a.durable, exclusive: a.exclusive, autoDelete: a.autoDelete, arguments: a.arguments },
+      this.connection,
+    );
+    this.lastQueue = queue.name;
+    if (!a.noWait)
+      this.send(P.QUEUE_DECLARE_OK, { queue: queue.name, messageCount: queue.messageCount, consumerCount: queue.consumerCount });
+  }
+
+  // ---- content ----
+
+  onHeader(header: ContentHeader, maxMessageSize: number): void {
+    const pending = this.pending as PendingPublish;
+    if (header.bodySize > maxMessageSize) {
+      this.pending = undefined;
+      throw preconditionFailed(`message size ${header.bodySize} is larger than configured max size ${maxMessageSize}`);
+    }
+    pending.header = header;
+    if (header.bodySize === 0) this.publish();
+  }
+
+  onBody(payload: Buffer): void {
+    const pending = this.pending as PendingPublish;
+    pending.received += payload.length;
+    const header = pending.header as ContentHeader;
+    if (pending.received > header.bodySize) {
+      this.pending = undefined;
+      throw connectionError(ReplyCode.FRAME_ERROR, `content body exceeds the declared size ${header.bodySize}`);
+    }
+    pending.body.push(payload);
+    if (pending.received === header.bodySize) this.publish();
+  }
+
+  /** The content of a basic.publish is complete: validate, then route (or hold until tx.commit). */
+  private publish(): void {
+    const pending = this.pending as PendingPublish;
+    this.pending = undefined;
+    const header = pending.header as ContentHeader;
+    // Copy out of the socket's read buffer so a queued message does not pin a whole chunk in memory.
+    const body = pending.body.length === 1 ? Buffer.from(pending.body[0]) : Buffer.concat(pending.body, header.bodySize);
+    const message = new Message(pending.exchange, pending.routingKey, Buffer.from(header.properties), body);
+    const seq = this.confirmMode ? ++this.publishSeq : 0;
+
+    const exchange = this.vhost.exchanges.get(pending.exchange);
+    if (!exchange) throw notFound(`no exchange '${pending.exchange}' in vhost '${this.vhost.name}'`);
+    if (exchange.options.internal)
+      throw accessRefused(`cannot publish to internal exchange '${pending.exchange}' in vhost '${this.vhost.name}'`);
+    this.validateProperties(message);
+
+    if (this.tx) {
+      this.tx.push({ kind: 'publish', message, mandatory: pending.mandatory });
+      return;
+    }
+    const accepted = this.route(message, pending.mandatory);
+    if (seq !== 0) this.confirm(seq, accepted);
+  }
+
+  private validateProperties(message: Message): void {
+    const flags = message.flags;
+    if ((flags & (FLAG_EXPIRATION | FLAG_USER_ID | FLAG_REPLY_TO)) === 0) return;
+    const props = message.properties;
+    if (props.userId !== undefined && props.userId !== this.connection.user)
+      throw preconditionFailed(`user_id property set to '${props.userId}' but authenticated user was '${this.connection.user}'`);
+    if (props.expiration !== undefined && !/^\d+$/.test(props.expiration))
+      throw preconditionFailed(`invalid expiration '${props.expiration}': {error,{not_an_integer,"${props.expiration}"}}`);
+    if (props.replyTo === DIRECT_REPLY_TO) {
+      if (!this.replyTo) throw preconditionFailed('fast reply consumer does not exist');
+      message.properties = { ...props, replyTo: this.replyTo.address };
+    }
+  }
+
+  /** Routes and enqueues. Returns false when a queue refused the message (reject-publish overflow). */
+  private route(message: Message, mandatory: boolean): boolean {
+    if (message.exchange === '' && message.routingKey.startsWith(`${DIRECT_REPLY_TO}.`)) {
+      if (!this.connection.broker.replyTo.deliver(message) && mandatory) this.returnMessage(message);
+      return true;
+    }
+    const exchange = this.vhost.exchanges.get(message.exchange);
+    if (!exchange) return true; // deleted inside a transaction: dropped, as RabbitMQ does
+    const queues = this.vhost.route(exchange, message);
+    if (queues.length === 0) {
+      if (mandatory) this.returnMessage(message);
+      return true;
+    }
+    let accepted = true;
+    for (let i = 0; i < queues.length; i++) if (queues[i].publish(message) === 'rejected') accepted = false;
+    return accepted;
+  }
+
+  private returnMessage(message: Message): void {
+    this.connection.sendContent(
+      this.id,
+      P.BASIC_RETURN,
+      { replyCode: ReplyCode.NO_ROUTE, replyText: 'NO_ROUTE', exchange: message.exchange, routingKey: message.routingKey },
+      message,
+    );
+  }
+
+  private confirm(seq: number, ack: boolean): void {
+    if (this.confirms.length === 0) this.connection.confirmsPending(this);
+    this.confirms.push(ack ? seq : -seq);
+  }
+
+  /** Writes the confirms decided during the last read: a run of acks becomes one ack with multiple=true. */
+  flushConfirms(): void {
+    const confirms = this.confirms;
+    this.confirms = [];
+    for (let i = 0; i < confirms.length; i++) {
+      const tag = confirms[i];
+      if (tag < 0) {
+        this.send(P.BASIC_NACK, { deliveryTag: -tag, multiple: false, requeue: false });
+        continue;
+      }
+      let last = i;
+      while (last + 1 < confirms.length && confirms[last + 1] === confirms[last] + 1) last++;
+      this.send(P.BASIC_ACK, { deliveryTag: confirms[last], multiple: last > i });
+      i = last;
+    }
+  }
+
+  // ---- consuming ----
+
+  private qos(prefetchSize: number, prefetchCount: number, global: boolean): void {
+    if (prefetchSize !== 0) throw notImplemented(`prefetch_size!=0 (${prefetchSize})`);
+    if (global) this.prefetchGlobal = prefetchCount;
+    else this.prefetchPerConsumer = prefetchCount;
+    this.send(P.BASIC_QOS_OK, {});
+    this.kickQueues();
+  }
+
+  private consume(a: P.BasicConsumeArgs): void {
+    const tag = a.consumerTag || `amq.ctag-${randomBytes(16).toString('base64url').slice(0, 22)}`;
+    if (this.consumers.has(tag) || (this.replyTo && this.replyTo.tag === tag))
+      throw connectionError(ReplyCode.NOT_ALLOWED, `attempt to reuse consumer tag '${tag}'`);
+    if (a.queue === DIRECT_REPLY_TO) {
+      if (!a.noAck) throw preconditionFailed('reply consumer cannot acknowledge');
+      if (this.replyTo) throw preconditionFailed('reply consumer already set');
+      this.replyTo = this.connection.broker.replyTo.register(this, tag);
+      if (!a.noWait) this.send(P.BASIC_CONSUME_OK, { consumerTag: tag });
+      return;
+    }
+    const queue = this.vhost.getQueue(this.queueName(a.queue), this.connection);
+    if (queue.consumers.some((c) => c.exclusive) || (a.exclusive && queue.consumerCount > 0))
+      throw accessRefused(`queue '${queue.name}' in vhost '${this.vhost.name}' in exclusive use`);
+    const priority = a.arguments.get('x-priority');
+    const consumer = new ChannelConsumer(
+      tag, queue, this, a.noAck, a.exclusive, typeof priority?.value === 'number' ? priority.value : 0, this.prefetchPerConsumer,
+    );
+    this.consumers.set(tag, consumer);
+    // consume-ok goes out before the first delivery
+    if (!a.noWait) this.send(P.BASIC_CONSUME_OK, { consumerTag: tag });
+    queue.addConsumer(consumer);
+  }
+
+  private cancel(tag: string, noWait: boolean): void {
+    if (this.replyTo?.tag === tag) {
+      this.connection.broker.replyTo.unregister(this.replyTo);
+      this.replyTo = undefined;
+    }
+    const consumer = this.consumers.get(tag);
+    if (consumer) {
+      this.consumers.delete(tag);
+      consumer.queue.removeConsumer(consumer);
+    }
+    if (!noWait) this.send(P.BASIC_CANCEL_OK, { consumerTag: tag });
+  }
+
+  consumerCancelledByServer(consumer: ChannelConsumer): void {
+    if (this.consumers.get(consumer.tag) !== consumer) return;
+    this.consumers.delete(consumer.tag);
+    if (!this.closing && this.connection.capabilities.consumerCancelNotify)
+      this.send(P.BASIC_CANCEL, { consumerTag: consumer.tag, noWait: true });
+  }
+
+  canDeliver(): boolean {
+    return !this.closing && !this.connection.congested;
+  }
+
+  hasGlobalCredit(): boolean {
+    return this.prefetchGlobal === 0 || this.unacked.size < this.prefetchGlobal;
+  }
+
+  deliver(consumer: ChannelConsumer, entry: QueuedMessage): void {
+    const tag = this.nextDeliveryTag++;
+    const message = entry.message;
+    if (!consumer.noAck) {
+      this.unacked.set(tag, { tag, queue: consumer.queue, entry, consumer });
+      consumer.unacked++;
+    }
+    this.connection.sendContent(
+      this.id,
+      P.BASIC_DELIVER,
+      { consumerTag: consumer.tag, deliveryTag: tag, redelivered: entry.redelivered, exchange: message.exchange, routingKey: message.routingKey },
+      message,
+    );
+  }
+
+  /** A direct reply-to response for this channel's reply consumer. */
+  deliverReply(tag: string, message: Message): void {
+    this.connection.sendContent(
+      this.id,
+      P.BASIC_DELIVER,
+      { consumerTag: tag, deliveryTag: this.nextDeliveryTag++, redelivered: false, exchange: message.exchange, routingKey: message.routingKey },
+      message,
+    );
+  }
+
+  private get(queueName: string, noAck: boolean): void {
+    const queue = this.vhost.getQueue(this.queueName(queueName), this.connection);
+    const entry = queue.get();
+    if (!entry) {
+      this.send(P.BASIC_GET_EMPTY, { reserved1: '' });
+      return;
+    }
+    const tag = this.nextDeliveryTag++;
+    if (!noAck) this.unacked.set(tag, { tag, queue, entry, consumer: undefined });
+    const m = entry.message;
+    this.connection.sendContent(
+      this.id,
+      P.BASIC_GET_OK,
+      { deliveryTag: tag, redelivered: entry.redelivered, exchange: m.exchange, routingKey: m.routingKey, messageCount: queue.messageCount },
+      m,
+    );
+  }
+
+  // ---- acknowledgements ----
+
+  /** ack / nack / reject. `requeue` is 'ack' for basic.ack. Tag 0 with multiple means "everything so far". */
+  private settle(tag: number, multiple: boolean, requeue: boolean | 'ack'): void {
+    const items: Unacked[] = [];
+    if (multiple) {
+      if (tag !== 0 && !this.unacked.has(tag)) throw preconditionFailed(`unknown delivery tag ${tag}`);
+      for (const item of this.unacked.values()) {
+        if (tag !== 0 && item.tag > tag) break;
+        items.push(item);
+      }
+    } else {
+      const item = this.unacked.get(tag);
+      if (!item) throw preconditionFailed(`unknown delivery tag ${tag}`);
+      items.push(item);
+    }
+    for (const item of items) this.forget(item);
+    if (this.tx) this.tx.push({ kind: 'settle', items, requeue });
+    else this.apply(items, requeue);
+  }
+
+  private forget(item: Unacked): void {
+    this.unacked.delete(item.tag);
+    if (item.consumer) item.consumer.unacked--;
+  }
+
+  private apply(items: Unacked[], requeue: boolean | 'ack'): void {
+    if (requeue === true) {
+      this.requeueAll(items);
+      return;
+    }
+    if (requeue === false) for (const item of items) item.queue.discard(item.entry);
+    // Room in prefetch windows: let the queues deliver more.
+    let last: Queue | undefined;
+    for (let i = 0; i < items.length; i++) {
+      const queue = items[i].queue;
+      if (queue !== last) queue.drain();
+      last = queue;
+    }
+  }
+
+  private requeueAll(items: Unacked[]): void {
+    const byQueue = new Map<Queue, QueuedMessage[]>();
+    for (const item of items) {
+      const list = byQueue.get(item.queue);
+      if (list) list.push(item.entry);
+      else byQueue.set(item.queue, [item.entry]);
+    }
+    for (const [queue, entries] of byQueue) queue.requeue(entries);
+  }
+
+  private recover(requeue: boolean): void {
+    if (!requeue) throw notImplemented('requeue=false');
+    const items = [...this.unacked.values()];
+    for (const item of items) this.forget(item);
+    this.requeueAll(items);
+  }
+
+  private kickQueues(): void {
+    for (const consumer of this.consumers.values()) consumer.queue.drain();
+  }
+
+  /** The connection can take writes again: queues that stopped for it may continue. */
+  resume(): void {
+    this.kickQueues();
+  }
+
+  // ---- transactions ----
+
+  private commit(): void {
+    if (!this.tx) throw preconditionFailed('channel is not transactional');
+    const actions = this.tx;
+    this.tx = [];
+    for (const action of actions) {
+      if (action.kind === 'publish') this.route(action.message, action.mandatory);
+      else this.apply(action.items, action.requeue);
+    }
+  }
+
+  private rollback(): void {
+    if (!this.tx) throw preconditionFailed('channel is not transactional');
+    const actions = this.tx;
+    this.tx = [];
+    // Settlements are undone: those deliveries are unacknowledged again, in tag order.
+    const restored: Unacked[] = [];
+    for (const action of actions) if (action.kind === 'settle') restored.push(...action.items);
+    if (restored.length === 0) return;
+    const all = [...this.unacked.values(), ...restored].sort((a, b) => a.tag - b.tag);
+    this.unacked.clear();
+    for (const item of all) {
+      this.unacked.set(item.tag, item);
+      if (restored.includes(item) && item.consumer) item.consumer.unacked++;
+    }
+  }
+
+  // ---- lifecycle ----
+
+  /** The channel ends (closed by either side, or its connection went away): requeue, unsubscribe. */
+  teardown(): void {
+    this.closing = true;
+    this.pending = undefined;
+    if (this.replyTo) {
+      this.connection.broker.replyTo.unregister(this.replyTo);
+      this.replyTo = undefined;
+    }
+    for (const consumer of this.consumers.values()) consumer.queue.removeConsumer(consumer);
+    this.consumers.clear();
+    const items = [...this.unacked.values()];
+    this.unacked.clear();
+    this.requeueAll(items);
+  }
+}
+
+export type { FieldTable };

@@ -1,0 +1,441 @@
+import * as P from '@warren/amqp-protocol';
+import {
+  decodeContentHeader,
+  decodeMethod,
+  FieldTable,
+  FRAME_BODY,
+  FRAME_HEADER,
+  FRAME_HEARTBEAT,
+  FRAME_METHOD,
+  FrameParser,
+  FrameWriter,
+  Method,
+  PROTOCOL_HEADER,
+  ProtocolError,
+  ReplyCode,
+} from '@warren/amqp-protocol';
+import type { Socket } from 'node:net';
+import { AmqpError, connectionError, replyText } from '../errors';
+import type { Message } from '../message';
+import type { VirtualHost } from '../vhost/vhost';
+import { authenticate, MECHANISMS, parseCredentials, User } from './auth';
+import { Channel } from './channel';
+import type { DirectReplyRegistry } from './direct-reply-to';
+import { serverProperties } from './server-properties';
+
+/** What a connection needs from the broker that accepted it. */
+export interface ConnectionHost {
+  readonly settings: { frameMax: number; channelMax: number; heartbeat: number; maxMessageSize: number };
+  readonly users: User[];
+  readonly replyTo: DirectReplyRegistry;
+  vhost(name: string): VirtualHost | undefined;
+  connectionClosed(connection: Connection): void;
+  log(message: string): void;
+}
+
+/** Codes that close the whole connection; the others close only the channel (AMQP 0-9-1 §1.4). */
+const HARD_ERRORS = new Set([320, 402, 501, 502, 503, 504, 505, 506, 530, 540, 541]);
+
+/** How long the server waits for connection.close-ok before dropping the socket. */
+const CLOSE_TIMEOUT_MS = 1000;
+
+type State = 'protocol-header' | 'start-ok' | 'secure-ok' | 'tune-ok' | 'open' | 'running' | 'closing' | 'closed';
+
+/**
+ * One client connection: the handshake, frame dispatch to channels, heartbeats, and batched writes.
+ *
+ * Everything a read produces (deliveries, confirms, replies) is appended to one FrameWriter and written with a
+ * single socket.write once the event loop turn ends, so a burst of small messages costs one syscall.
+ */
+export class Connection {
+  state: State = 'protocol-header';
+  user = '';
+  vhost!: VirtualHost;
+  /** Set while the socket's buffer is above its high-water mark; deliveries pause until it drains. */
+  congested = false;
+  capabilities = { consumerCancelNotify: false, authenticationFailureClose: false, connectionBlocked: false };
+  clientProperties: FieldTable = new Map();
+
+  private readonly parser: FrameParser;
+  private readonly writer = new FrameWriter(64 * 1024);
+  private readonly channels = new Map<number, Channel>();
+  /** Channels closed by the server that wait for the client's channel.close-ok; their frames are dropped. */
+  private readonly closingChannels = new Set<number>();
+  private frameMax: number;
+  private channelMax: number;
+  private heartbeat = 0;
+  private headerBuffer = Buffer.alloc(0);
+  private flushScheduled = false;
+  private confirmChannels: Channel[] = [];
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private readSinceTick = true;
+  private wroteSinceTick = true;
+  private missedBeats = 0;
+
+  constructor(
+    readonly socket: Socket,
+    readonly broker: ConnectionHost,
+  ) {
+    this.frameMax = broker.settings.frameMax;
+    this.channelMax = broker.settings.channelMax;
+    this.parser = new FrameParser(this.frameMax);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.teardown());
+  }
+
+  // ---- reading ----
+
+  private onData(chunk: Buffer): void {
+    this.readSinceTick = true;
+    if (this.state === 'closed') return;
+    if (this.state === 'protocol-header') {
+      chunk = this.readProtocolHeader(chunk);
+      if (chunk.length === 0) return;
+    }
+    try {
+      this.parser.push(chunk, this.onFrame);
+    } catch (error) {
+      this.fail(error);
+    }
+    for (const channel of this.confirmChannels) channel.flushConfirms();
+    this.confirmChannels.length = 0;
+    this.scheduleFlush();
+  }
+
+  /** The 8-byte protocol header. Anything but AMQP 0-9-1 gets our header back and the socket closed. */
+  private readProtocolHeader(chunk: Buffer): Buffer {
+    this.headerBuffer = Buffer.concat([this.headerBuffer, chunk]);
+    if (this.headerBuffer.length < 8) {
+      if (!PROTOCOL_HEADER.subarray(0, this.headerBuffer.length).equals(this.headerBuffer)) this.rejectProtocol();
+      return Buffer.alloc(0);
+    }
+    if (!this.headerBuffer.subarray(0, 8).equals(PROTOCOL_HEADER)) {
+      this.rejectProtocol();
+      return Buffer.alloc(0);
+    }
+    const rest = this.headerBuffer.subarray(8);
+    this.headerBuffer = Buffer.alloc(0);
+    this.state = 'start-ok';
+    this.sendMethod(0, P.CONNECTION_START, {
+      versionMajor: 0,
+      versionMinor: 9,
+      serverProperties: serverProperties(),
+      mechanisms: Buffer.from(MECHANISMS.join(' ')),
+      locales: Buffer.from('en_US'),
+    });
+    this.scheduleFlush();
+    return rest;
+  }
+
+  private rejectProtocol(): void {
+    this.state = 'closed';
+    this.socket.end(PROTOCOL_HEADER);
+  }
+
+  private readonly onFrame = (type: number, channelId: number, payload: Buffer): void => {
+    if (this.state === 'closed') return;
+    if (type === FRAME_HEARTBEAT) return;
+    try {
+      if (channelId === 0) {
+        if (type !== FRAME_METHOD) throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected method frame on channel 0, got frame type ${type}`);
+        this.onConnectionMethod(decodeMethod(payload));
+        return;
+      }
+      if (this.state === 'closing') return;
+      if (this.state !== 'running') throw connectionError(ReplyCode.CHANNEL_ERROR, `channel ${channelId} used before connection.open`);
+      if (this.closingChannels.has(channelId)) {
+        if (type === FRAME_METHOD) {
+          const method = decodeMethod(payload);
+          if (method.id === P.CHANNEL_CLOSE_OK) this.closingChannels.delete(channelId);
+          else if (method.id === P.CHANNEL_CLOSE) this.sendMethod(channelId, P.CHANNEL_CLOSE_OK, {});
+        }
+        return;
+      }
+      const channel = this.channels.get(channelId);
+      if (type === FRAME_METHOD) this.onChannelMethod(channelId, channel, decodeMethod(payload));
+      else if (!channel) throw connectionError(ReplyCode.CHANNEL_ERROR, `expected 'channel.open' on channel ${channelId}`);
+      else if (type === FRAME_HEADER) this.onHeader(channel, payload);
+      else if (type === FRAME_BODY) this.onBody(channel, payload);
+      else throw connectionError(ReplyCode.FRAME_ERROR, `unknown frame type ${type}`);
+    } catch (error) {
+      this.onError(error, channelId, payload, type);
+    }
+  };
+
+  private onHeader(channel: Channel, payload: Buffer): void {
+    if (!channel.pending || channel.pending.header)
+      throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected method frame, got non method frame instead`);
+    channel.onHeader(decodeContentHeader(payload), this.broker.settings.maxMessageSize);
+  }
+
+  private onBody(channel: Channel, payload: Buffer): void {
+    if (!channel.pending?.header)
+      throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected method frame, got non method frame instead`);
+    channel.onBody(payload);
+  }
+
+  private onChannelMethod(id: number, channel: Channel | undefined, method: Method): void {
+    if (method.id === P.CHANNEL_OPEN) {
+      if (channel) throw connectionError(ReplyCode.CHANNEL_ERROR, `second 'channel.open' seen`);
+      if (id > this.channelMax)
+        throw connectionError(ReplyCode.NOT_ALLOWED, `number of channels opened (${id}) has reached the negotiated channel_max (${this.channelMax})`);
+      this.channels.set(id, new Channel(id, this));
+      this.sendMethod(id, P.CHANNEL_OPEN_OK, { reserved1: Buffer.alloc(0) });
+      return;
+    }
+    if (!channel) throw connectionError(ReplyCode.CHANNEL_ERROR, `expected 'channel.open' on channel ${id}`);
+    if (channel.pending)
+      throw connectionError(
+        ReplyCode.UNEXPECTED_FRAME,
+        channel.pending.header
+          ? `expected content body, got non content body frame instead`
+          : `expected content header for class 60, got non content header frame instead`,
+      );
+    if (method.id === P.CHANNEL_CLOSE) {
+      this.channels.delete(id);
+      channel.teardown();
+      this.sendMethod(id, P.CHANNEL_CLOSE_OK, {});
+      return;
+    }
+    if (method.id === P.CHANNEL_CLOSE_OK) return;
+    if (method.id >>> 16 === P.ClassId.connection)
+      throw connectionError(ReplyCode.CHANNEL_ERROR, `connection method ${P.methodName(method.id)} on channel ${id}`);
+    channel.handle(method);
+  }
+
+  // ---- connection class ----
+
+  private onConnectionMethod(method: Method): void {
+    switch (method.id) {
+      case P.CONNECTION_START_OK:
+        return this.onStartOk(method.args);
+      case P.CONNECTION_TUNE_OK:
+        return this.onTuneOk(method.args);
+      case P.CONNECTION_OPEN:
+        return this.onOpen(method.args.virtualHost);
+      case P.CONNECTION_CLOSE:
+        this.sendMethod(0, P.CONNECTION_CLOSE_OK, {});
+        this.flush();
+        this.state = 'closed';
+        this.socket.end();
+        return;
+      case P.CONNECTION_CLOSE_OK:
+        this.state = 'closed';
+        this.socket.end();
+        return;
+      case P.CONNECTION_BLOCKED:
+      case P.CONNECTION_UNBLOCKED:
+        return;
+      case P.CONNECTION_UPDATE_SECRET:
+        return this.sendMethod(0, P.CONNECTION_UPDATE_SECRET_OK, {});
+      default:
+        if (this.state === 'closing') return;
+        throw connectionError(ReplyCode.COMMAND_INVALID, `unexpected method ${P.methodName(method.id)} on channel 0`);
+    }
+  }
+
+  private expect(state: State, method: string): void {
+    if (this.state !== state) throw connectionError(ReplyCode.COMMAND_INVALID, `unexpected ${method} in state ${this.state}`);
+  }
+
+  private onStartOk(args: P.ConnectionStartOkArgs): void {
+    this.expect('start-ok', 'connection.start-ok');
+    this.clientProperties = args.clientProperties;
+    const caps = args.clientProperties.get('capabilities');
+    if (caps?.type === 'F') {
+      const has = (name: string) => caps.value.get(name)?.value === true;
+      this.capabilities = {
+        consumerCancelNotify: has('consumer_cancel_notify'),
+        authenticationFailureClose: has('authentication_failure_close'),
+        connectionBlocked: has('connection.blocked'),
+      };
+    }
+    if (!MECHANISMS.includes(args.mechanism))
+      throw connectionError(ReplyCode.COMMAND_INVALID, `unknown authentication mechanism '${args.mechanism}'`);
+    const credentials = parseCredentials(args.mechanism, args.response);
+    const user = credentials && authenticate(this.broker.users, credentials, this.socket.remoteAddress);
+    if (!user) {
+      this.broker.log(`login refused for user '${credentials?.username ?? '?'}' from ${this.socket.remoteAddress}`);
+      if (this.capabilities.authenticationFailureClose)
+        throw connectionError(
+          ReplyCode.ACCESS_REFUSED,
+          `Login was refused using authentication mechanism ${args.mechanism}. For details see the broker logfile.`,
+        );
+      this.state = 'closed';
+      this.socket.destroy();
+      return;
+    }
+    this.user = user.username;
+    this.state = 'tune-ok';
+    const s = this.broker.settings;
+    this.sendMethod(0, P.CONNECTION_TUNE, { channelMax: s.channelMax, frameMax: s.frameMax, heartbeat: s.heartbeat });
+  }
+
+  private onTuneOk(args: P.ConnectionTuneOkArgs): void {
+    this.expect('tune-ok', 'connection.tune-ok');
+    const s = this.broker.settings;
+    const frameMax = args.frameMax === 0 ? s.frameMax : args.frameMax;
+    if (frameMax > s.frameMax) throw connectionError(ReplyCode.NOT_ALLOWED, `frame_max=${frameMax} > ${s.frameMax} max size`);
+    if (frameMax < 4096) throw connectionError(ReplyCode.NOT_ALLOWED, `frame_max=${frameMax} < 4096 min size`);
+    const channelMax = args.channelMax === 0 ? s.channelMax : args.channelMax;
+    if (channelMax > s.channelMax)
+      throw connectionError(ReplyCode.NOT_ALLOWED, `channel_max=${channelMax} > ${s.channelMax} max size`);
+    this.frameMax = frameMax;
+    this.parser.maxFrameSize = frameMax;
+    this.channelMax = channelMax;
+    this.heartbeat = args.heartbeat;
+    this.state = 'open';
+    this.startHeartbeats();
+  }
+
+  private onOpen(vhostName: string): void {
+    this.expect('open', 'connection.open');
+    const vhost = this.broker.vhost(vhostName);
+    if (!vhost) throw connectionError(ReplyCode.NOT_ALLOWED, `vhost ${vhostName} not found`);
+    this.vhost = vhost;
+    this.state = 'running';
+    this.sendMethod(0, P.CONNECTION_OPEN_OK, { reserved1: '' });
+  }
+
+  // ---- errors ----
+
+  private onError(error: unknown, channelId: number, payload: Buffer, frameType: number): void {
+    if (error instanceof AmqpError && frameType === FRAME_METHOD && error.classId === 0 && payload.length >= 4) {
+      error.classId = payload.readUInt16BE(0);
+      error.methodId = payload.readUInt16BE(2);
+    }
+    if (error instanceof AmqpError && !HARD_ERRORS.has(error.code) && channelId !== 0) {
+      this.closeChannel(channelId, error);
+      return;
+    }
+    this.fail(error);
+  }
+
+  /** Soft error: the channel is closed by the server; the client's channel.close-ok completes it. */
+  private closeChannel(id: number, error: AmqpError): void {
+    const channel = this.channels.get(id);
+    if (!channel) return;
+    this.channels.delete(id);
+    channel.teardown();
+    this.closingChannels.add(id);
+    this.sendMethod(id, P.CHANNEL_CLOSE, { replyCode: error.code, replyText: error.text, classId: error.classId, methodId: error.methodId });
+  }
+
+  /** Hard error: connection.close with the code, then wait (briefly) for close-ok. */
+  private fail(error: unknown): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    let code: number = ReplyCode.INTERNAL_ERROR;
+    let text = replyText(ReplyCode.INTERNAL_ERROR, 'internal error');
+    let classId = 0;
+    let methodId = 0;
+    if (error instanceof AmqpError) {
+      ({ code, text, classId, methodId } = error);
+    } else if (error instanceof ProtocolError) {
+      code = error.code;
+      text = replyText(error.code, error.message);
+    } else {
+      this.broker.log(`internal error on connection from ${this.socket.remoteAddress}: ${(error as Error)?.stack ?? error}`);
+    }
+    this.close(code, text, classId, methodId);
+  }
+
+  /** Server-initiated close (errors, shutdown with 320). */
+  close(code: number, text: string, classId = 0, methodId = 0): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    if (this.state === 'protocol-header') {
+      this.socket.destroy();
+      return;
+    }
+    this.state = 'closing';
+    this.tearDownChannels();
+    this.sendMethod(0, P.CONNECTION_CLOSE, { replyCode: code, replyText: text, classId, methodId });
+    this.flush();
+    this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS);
+    this.closeTimer.unref();
+  }
+
+  // ---- writing ----
+
+  sendMethod(channel: number, methodId: number, args: object): void {
+    this.writer.method(channel, methodId, args);
+    this.scheduleFlush();
+  }
+
+  /** A content-bearing method (deliver, get-ok, return) with the message's header and body frames. */
+  sendContent(channel: number, methodId: number, args: object, message: Message): void {
+    const writer = this.writer;
+    writer.method(channel, methodId, args);
+    writer.headerRaw(channel, P.ClassId.basic, message.size, message.rawProperties);
+    writer.body(channel, message.body, this.frameMax);
+    if (writer.length > 1024 * 1024) this.flush();
+    else this.scheduleFlush();
+  }
+
+  confirmsPending(channel: Channel): void {
+    this.confirmChannels.push(channel);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.writer.length === 0 || this.socket.destroyed) return;
+    this.wroteSinceTick = true;
+    if (!this.socket.write(this.writer.take())) this.congested = true;
+  };
+
+  private onDrain(): void {
+    if (!this.congested) return;
+    this.congested = false;
+    for (const channel of this.channels.values()) channel.resume();
+  }
+
+  // ---- heartbeats ----
+
+  /**
+   * Heartbeats both ways: we send one whenever we wrote nothing for half the interval, and declare the peer
+   * dead after two full intervals without a byte from it.
+   */
+  private startHeartbeats(): void {
+    if (this.heartbeat === 0) return;
+    const halfInterval = (this.heartbeat * 1000) / 2;
+    this.heartbeatTimer = setInterval(() => {
+      if (!this.wroteSinceTick) {
+        this.writer.heartbeat();
+        this.flush();
+      }
+      this.wroteSinceTick = false;
+      if (this.readSinceTick) this.missedBeats = 0;
+      else if (++this.missedBeats >= 4) {
+        this.broker.log(`missed heartbeats from ${this.socket.remoteAddress}, closing`);
+        this.socket.destroy();
+      }
+      this.readSinceTick = false;
+    }, halfInterval);
+    this.heartbeatTimer.unref();
+  }
+
+  // ---- teardown ----
+
+  private tearDownChannels(): void {
+    for (const channel of this.channels.values()) channel.teardown();
+    this.channels.clear();
+  }
+
+  private teardown(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.state = 'closed';
+    this.tearDownChannels();
+    this.vhost?.ownerClosed(this);
+    this.broker.connectionClosed(this);
+  }
+}

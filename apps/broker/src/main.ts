@@ -1,0 +1,75 @@
+import { parseArgs } from 'node:util';
+import { Broker, DEFAULTS } from './broker';
+
+const USAGE = `Usage: npm run broker -- [--port N] [--host H] [--data-dir D] [--management-port N] [--max-message-size BYTES]
+
+  --port N              AMQP port (default ${DEFAULTS.port}; 0 picks a free port)
+  --host H              interface to listen on (default: all, IPv4 and IPv6)
+  --data-dir D          where durable data goes (default .data/broker)
+  --management-port N   management HTTP port (reserved; default 15672)
+  --max-message-size B  largest accepted message body in bytes (default ${DEFAULTS.maxMessageSize})`;
+
+function fail(message: string): never {
+  console.error(`broker: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function integerFlag(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) fail(`--${name} must be a non-negative integer, got '${value}'`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'data-dir': { type: 'string' },
+        'management-port': { type: 'string' },
+        'max-message-size': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const port = integerFlag(values.port ?? process.env.BROKER_PORT, 'port', DEFAULTS.port);
+  if (port > 65535) fail(`--port must be at most 65535, got ${port}`);
+  const broker = new Broker({
+    port,
+    host: values.host,
+    dataDir: values['data-dir'] ?? '.data/broker',
+    maxMessageSize: integerFlag(values['max-message-size'], 'max-message-size', DEFAULTS.maxMessageSize),
+  });
+  let bound: number;
+  try {
+    bound = await broker.listen();
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') fail(`port ${port} is in use (set --port or BROKER_PORT)`);
+    throw error;
+  }
+  console.log(`listening on amqp://${values.host ?? 'localhost'}:${bound}`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    broker.log(`${signal}: closing connections`);
+    await broker.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,68 @@
+import { BasicProperties, decodeBasicProperties, encodeBasicProperties } from '@warren/amqp-protocol';
+
+// Property flag bits of basic's content header (bit 15 = first property). Checking a flag is far cheaper than
+// decoding the property list, and most messages carry neither expiration, priority nor headers.
+export const FLAG_HEADERS = 1 << 13;
+export const FLAG_DELIVERY_MODE = 1 << 12;
+export const FLAG_PRIORITY = 1 << 11;
+export const FLAG_REPLY_TO = 1 << 9;
+export const FLAG_EXPIRATION = 1 << 8;
+export const FLAG_USER_ID = 1 << 4;
+
+/**
+ * A published message. Properties stay in their wire encoding (the bytes after body-size in the content header)
+ * and are forwarded to consumers as they came; they are decoded only when routing or queue rules need a field.
+ */
+export class Message {
+  private decoded: BasicProperties | undefined;
+
+  constructor(
+    public exchange: string,
+    public routingKey: string,
+    public rawProperties: Buffer,
+    public readonly body: Buffer,
+  ) {}
+
+  get size(): number {
+    return this.body.length;
+  }
+
+  get flags(): number {
+    return this.rawProperties.length >= 2 ? this.rawProperties.readUInt16BE(0) : 0;
+  }
+
+  get properties(): BasicProperties {
+    return (this.decoded ??= decodeBasicProperties(this.rawProperties));
+  }
+
+  /** Replaces the properties, re-encoding them (used when dead-lettering rewrites headers and expiration). */
+  set properties(props: BasicProperties) {
+    this.decoded = props;
+    this.rawProperties = encodeBasicProperties(props);
+  }
+
+  get persistent(): boolean {
+    return (this.flags & FLAG_DELIVERY_MODE) !== 0 && this.properties.deliveryMode === 2;
+  }
+
+  get priority(): number {
+    return (this.flags & FLAG_PRIORITY) !== 0 ? (this.properties.priority ?? 0) : 0;
+  }
+
+  /** A copy that can be routed again under a new exchange and routing key (dead-lettering). */
+  clone(exchange: string, routingKey: string): Message {
+    const copy = new Message(exchange, routingKey, this.rawProperties, this.body);
+    copy.decoded = this.decoded;
+    return copy;
+  }
+}
+
+/** A message's place in one queue. */
+export interface QueuedMessage {
+  readonly message: Message;
+  /** Position in the queue's arrival order; requeued messages go back to their original place by it. */
+  readonly seq: number;
+  /** Epoch ms after which the message is dead at the head of the queue; 0 = never. */
+  expiresAt: number;
+  redelivered: boolean;
+}

@@ -1,0 +1,269 @@
+import type { FieldTable } from '@warren/amqp-protocol';
+import type { Message, QueuedMessage } from '../message';
+import type { Consumer } from './consumer';
+import { MemoryStore, MessageStore, PriorityStore } from './message-store';
+import type { QueueSettings } from './queue-arguments';
+
+export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen';
+
+/** What a queue needs from its virtual host. */
+export interface QueueHost {
+  deadLetter(queue: Queue, message: Message, reason: DeadLetterReason): void;
+  /** Auto-delete and x-expires: the queue asks to be removed. */
+  expireQueue(queue: Queue): void;
+}
+
+export interface QueueOptions {
+  durable: boolean;
+  exclusive: boolean;
+  autoDelete: boolean;
+  arguments: FieldTable;
+}
+
+export type PublishOutcome = 'enqueued' | 'rejected';
+
+/**
+ * A classic queue: ready messages in a store, consumers served round-robin (highest priority first), TTL and
+ * length limits applied the way RabbitMQ applies them: expiry only at the head, length counted over ready
+ * messages, and dead-lettering through the host.
+ */
+export class Queue {
+  readonly kind = 'queue' as const;
+  readonly store: MessageStore;
+  readonly consumers: Consumer[] = [];
+  /** Set while routing, so a queue reached by several bindings gets one copy. */
+  routeMark = 0;
+  /** The connection that declared an exclusive queue. */
+  owner: object | null;
+  deleted = false;
+
+  private nextSeq = 0;
+  private roundRobin = 0;
+  private prioritised = false;
+  private hadConsumer = false;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private expiryAt = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly options: QueueOptions,
+    readonly settings: QueueSettings,
+    private readonly host: QueueHost,
+    owner: object | null,
+  ) {
+    this.owner = options.exclusive ? owner : null;
+    this.store = settings.maxPriority !== undefined ? new PriorityStore(settings.maxPriority) : new MemoryStore();
+    this.touch();
+  }
+
+  get messageCount(): number {
+    return this.store.count;
+  }
+
+  get consumerCount(): number {
+    return this.consumers.length;
+  }
+
+  /** Enqueues a routed message, delivering at once when a consumer has room. */
+  publish(message: Message): PublishOutcome {
+    const { settings } = this;
+    let expiresAt = 0;
+    if (settings.messageTtl !== undefined) expiresAt = Date.now() + settings.messageTtl;
+    const perMessage = messageExpiration(message);
+    if (perMessage !== undefined) {
+      const at = Date.now() + perMessage;
+      if (expiresAt === 0 || at < expiresAt) expiresAt = at;
+    }
+    if (this.wouldOverflow(message) && settings.overflow !== 'drop-head') {
+      if (settings.overflow === 'reject-publish-dlx') this.host.deadLetter(this, message, 'maxlen');
+      return 'rejected';
+    }
+    const entry: QueuedMessage = { message, seq: this.nextSeq++, expiresAt, redelivered: false };
+    // Fast path: nothing waiting, someone ready. A message whose TTL is 0 is delivered only this way.
+    if (this.store.count === 0) {
+      const consumer = this.pickConsumer();
+      if (consumer) {
+        consumer.deliver(entry);
+        return 'enqueued';
+      }
+    }
+    this.store.push(entry);
+    this.enforceLength();
+    this.drain();
+    return 'enqueued';
+  }
+
+  private wouldOverflow(message: Message): boolean {
+    const { maxLength, maxLengthBytes } = this.settings;
+    return (
+      (maxLength !== undefined && this.store.count + 1 > maxLength) ||
+      (maxLengthBytes !== undefined && this.store.bytes + message.size > maxLengthBytes)
+    );
+  }
+
+  private enforceLength(): void {
+    const { maxLength, maxLengthBytes } = this.settings;
+    if (maxLength === undefined && maxLengthBytes === undefined) return;
+    while (
+      this.store.count > 0 &&
+      ((maxLength !== undefined && this.store.count > maxLength) ||
+        (maxLengthBytes !== undefined && this.store.bytes > maxLengthBytes))
+    ) {
+      const dropped = this.store.shift() as QueuedMessage;
+      this.host.deadLetter(this, dropped.message, 'maxlen');
+    }
+  }
+
+  /** Hands ready messages to consumers while any has room; drops what expired at the head on the way. */
+  drain(): void {
+    if (this.consumers.length === 0 || this.store.count === 0) {
+      this.scheduleExpiry();
+      return;
+    }
+    let now = 0;
+    while (this.store.count > 0) {
+      const consumer = this.pickConsumer();
+      if (!consumer) break;
+      const entry = this.store.shift() as QueuedMessage;
+      if (entry.expiresAt !== 0 && entry.expiresAt <= (now ||= Date.now())) {
+        this.host.deadLetter(this, entry.message, 'expired');
+        continue;
+      }
+      consumer.deliver(entry);
+    }
+    this.scheduleExpiry();
+  }
+
+  /** basic.get: the head message, if any is alive. */
+  get(): QueuedMessage | undefined {
+    this.touch();
+    this.expireHead();
+    const entry = this.store.shift();
+    this.scheduleExpiry();
+    return entry;
+  }
+
+  /** Messages that were delivered and not acknowledged come back to where they were, marked redelivered. */
+  requeue(entries: QueuedMessage[]): void {
+    if (this.deleted) return;
+    for (const entry of entries) {
+      entry.redelivered = true;
+      this.store.requeue(entry);
+    }
+    this.drain();
+  }
+
+  /** basic.reject / basic.nack without requeue, or a requeue to a queue that will not take it back. */
+  discard(entry: QueuedMessage): void {
+    if (!this.deleted) this.host.deadLetter(this, entry.message, 'rejected');
+  }
+
+  purge(): number {
+    const removed = this.store.clear();
+    this.scheduleExpiry();
+    return removed.length;
+  }
+
+  addConsumer(consumer: Consumer): void {
+    this.consumers.push(consumer);
+    this.hadConsumer = true;
+    if (consumer.priority !== 0) this.prioritised = true;
+    this.stopIdleTimer();
+    this.drain();
+  }
+
+  removeConsumer(consumer: Consumer): void {
+    const index = this.consumers.indexOf(consumer);
+    if (index < 0) return;
+    this.consumers.splice(index, 1);
+    if (this.roundRobin > index) this.roundRobin--;
+    this.prioritised = this.consumers.some((c) => c.priority !== 0);
+    if (this.consumers.length === 0) {
+      if (this.options.autoDelete && this.hadConsumer) {
+        this.host.expireQueue(this);
+        return;
+      }
+      this.touch();
+    } else if (index === 0 && this.settings.singleActiveConsumer) {
+      this.drain(); // the next consumer in line becomes the active one
+    }
+  }
+
+  /** Removes the queue's consumers (telling their clients) and timers. Returns the ready count it had. */
+  delete(): number {
+    this.deleted = true;
+    clearTimeout(this.expiryTimer);
+    this.stopIdleTimer();
+    for (const consumer of this.consumers.splice(0)) consumer.cancelledByServer();
+    return this.store.clear().length;
+  }
+
+  /** Any use of the queue restarts its x-expires clock. */
+  touch(): void {
+    const expires = this.settings.expires;
+    if (expires === undefined || this.deleted) return;
+    this.stopIdleTimer();
+    if (this.consumers.length > 0) return;
+    this.idleTimer = setTimeout(() => this.host.expireQueue(this), expires);
+    this.idleTimer.unref();
+  }
+
+  private stopIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  /** Single active consumer: only the first registered consumer gets messages; otherwise round-robin. */
+  private pickConsumer(): Consumer | undefined {
+    const consumers = this.consumers;
+    const n = consumers.length;
+    if (n === 0) return undefined;
+    if (this.settings.singleActiveConsumer) return consumers[0].canAccept() ? consumers[0] : undefined;
+    let best: Consumer | undefined;
+    let bestIndex = 0;
+    for (let k = 0; k < n; k++) {
+      const index = (this.roundRobin + k) % n;
+      const consumer = consumers[index];
+      if (!consumer.canAccept()) continue;
+      if (!best || consumer.priority > best.priority) {
+        best = consumer;
+        bestIndex = index;
+        if (!this.prioritised) break;
+      }
+    }
+    if (best) this.roundRobin = bestIndex + 1;
+    return best;
+  }
+
+  private expireHead(): void {
+    let now = 0;
+    for (let head = this.store.peek(); head && head.expiresAt !== 0; head = this.store.peek()) {
+      if (head.expiresAt > (now ||= Date.now())) break;
+      this.store.shift();
+      this.host.deadLetter(this, head.message, 'expired');
+    }
+  }
+
+  /** One timer per queue, for the head message's expiry (messages behind it wait, as in RabbitMQ). */
+  private scheduleExpiry(): void {
+    const head = this.store.peek();
+    if (!head || head.expiresAt === 0 || this.deleted) return;
+    if (this.expiryTimer && this.expiryAt <= head.expiresAt) return;
+    clearTimeout(this.expiryTimer);
+    this.expiryAt = head.expiresAt;
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      this.expireHead();
+      this.drain();
+    }, Math.max(0, head.expiresAt - Date.now()));
+    this.expiryTimer.unref();
+  }
+}
+
+/** Per-message TTL from the expiration property (validated at publish), or undefined. */
+function messageExpiration(message: Message): number | undefined {
+  if ((message.flags & 0x0100) === 0) return undefined;
+  const expiration = message.properties.expiration;
+  return expiration === undefined ? undefined : Number(expiration);
+}

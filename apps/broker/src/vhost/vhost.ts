@@ -1,0 +1,313 @@
+import { FieldTable, ReplyCode, tableEquals } from '@warren/amqp-protocol';
+import { randomBytes } from 'node:crypto';
+import { accessRefused, connectionError, notFound, preconditionFailed, resourceLocked } from '../errors';
+import {
+  Binding,
+  bindingId,
+  createExchange,
+  DefaultExchange,
+  Exchange,
+  ExchangeOptions,
+  isExchangeType,
+  RouteCollector,
+} from '../exchange';
+import type { Message } from '../message';
+import { DeadLetterReason, Queue, QueueOptions } from '../queue/queue';
+import { describeFieldValue, EQUIVALENCE_ARGS, parseQueueArguments } from '../queue/queue-arguments';
+import { deadLetterProperties, isDeadLetterCycle } from './dead-letter';
+
+const PREDECLARED: [string, 'direct' | 'fanout' | 'topic' | 'headers'][] = [
+  ['amq.direct', 'direct'],
+  ['amq.fanout', 'fanout'],
+  ['amq.topic', 'topic'],
+  ['amq.headers', 'headers'],
+  ['amq.match', 'headers'],
+];
+
+export interface ExchangeDeclare extends ExchangeOptions {
+  name: string;
+  type: string;
+  passive: boolean;
+}
+
+export interface QueueDeclare extends QueueOptions {
+  name: string;
+  passive: boolean;
+}
+
+/**
+ * A virtual host: its exchanges, queues and bindings, and the routing of published and dead-lettered
+ * messages between them. Owners of exclusive queues are connections, compared by identity.
+ */
+export class VirtualHost implements RouteCollector {
+  readonly exchanges = new Map<string, Exchange>();
+  readonly queues = new Map<string, Queue>();
+  /** Bindings by destination, so deleting a queue or exchange can remove the bindings that point at it. */
+  private readonly inbound = new Map<Queue | Exchange, Set<Binding>>();
+  private readonly defaultExchange: DefaultExchange;
+
+  // Routing state for one pass (see route()).
+  private routeGeneration = 0;
+  private routed: Queue[] = [];
+  private pendingExchanges: Exchange[] = [];
+
+  constructor(readonly name = '/') {
+    this.defaultExchange = new DefaultExchange(this.queues);
+    this.exchanges.set('', this.defaultExchange);
+    for (const [name, type] of PREDECLARED) {
+      this.exchanges.set(name, createExchange(name, type, { durable: true, autoDelete: false, internal: false, arguments: new Map() }));
+    }
+  }
+
+  // ---- exchanges ----
+
+  declareExchange(d: ExchangeDeclare): Exchange {
+    const existing = this.exchanges.get(d.name);
+    if (d.passive) {
+      if (!existing) throw notFound(`no exchange '${d.name}' in vhost '${this.name}'`);
+      return existing;
+    }
+    if (d.name === '') throw accessRefused(`operation not permitted on the default exchange`);
+    if (d.name.startsWith('amq.') && !existing)
+      throw accessRefused(`exchange name '${d.name}' contains reserved prefix 'amq.*'`);
+    if (!isExchangeType(d.type)) throw connectionError(ReplyCode.COMMAND_INVALID, `unknown exchange type '${d.type}'`);
+    if (existing) {
+      this.checkExchangeEquivalence(existing, d);
+      return existing;
+    }
+    const ae = d.arguments.get('alternate-exchange');
+    if (ae && ae.type !== 'S')
+      throw preconditionFailed(`invalid arg 'alternate-exchange' for exchange '${d.name}' in vhost '${this.name}'`);
+    const exchange = createExchange(d.name, d.type, d);
+    this.exchanges.set(d.name, exchange);
+    return exchange;
+  }
+
+  private checkExchangeEquivalence(existing: Exchange, d: ExchangeDeclare): void {
+    const mismatch = (field: string, received: unknown, current: unknown) =>
+      preconditionFailed(
+        `inequivalent arg '${field}' for exchange '${d.name}' in vhost '${this.name}': received '${received}' but current is '${current}'`,
+      );
+    if (existing.type !== d.type) throw mismatch('type', d.type, existing.type);
+    if (existing.options.durable !== d.durable) throw mismatch('durable', d.durable, existing.options.durable);
+    if (existing.options.autoDelete !== d.autoDelete)
+      throw mismatch('auto_delete', d.autoDelete, existing.options.autoDelete);
+    if (existing.options.internal !== d.internal) throw mismatch('internal', d.internal, existing.options.internal);
+    const ae = 'alternate-exchange';
+    if (!tableEquals(pick(existing.options.arguments, ae), pick(d.arguments, ae)))
+      throw mismatch(ae, describeFieldValue(d.arguments.get(ae)), describeFieldValue(existing.options.arguments.get(ae)));
+  }
+
+  deleteExchange(name: string, ifUnused: boolean): void {
+    if (name === '' || name.startsWith('amq.'))
+      throw accessRefused(`operation not permitted on exchange '${name || 'amq.default'}' in vhost '${this.name}'`);
+    const exchange = this.exchanges.get(name);
+    if (!exchange) return;
+    if (ifUnused && exchange.bindings.size > 0) throw preconditionFailed(`exchange '${name}' in vhost '${this.name}' in use`);
+    this.removeExchange(exchange);
+  }
+
+  private removeExchange(exchange: Exchange): void {
+    this.exchanges.delete(exchange.name);
+    for (const binding of [...exchange.bindings.values()]) this.removeBinding(binding, false);
+    this.removeInbound(exchange);
+  }
+
+  // ---- queues ----
+
+  declareQueue(d: QueueDeclare, owner: object): Queue {
+    const name = d.name === '' ? `amq.gen-${randomBytes(16).toString('base64url').slice(0, 22)}` : d.name;
+    const existing = this.queues.get(name);
+    if (d.passive) {
+      if (!existing) throw notFound(`no queue '${name}' in vhost '${this.name}'`);
+      this.checkOwner(existing, owner);
+      existing.touch();
+      return existing;
+    }
+    if (existing) {
+      this.checkOwner(existing, owner);
+      this.checkQueueEquivalence(existing, d, owner);
+      existing.touch();
+      return existing;
+    }
+    if (name.startsWith('amq.') && d.name !== '')
+      throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
+    const settings = parseQueueArguments(name, d.arguments);
+    const queue = new Queue(name, d, settings, this, owner);
+    this.queues.set(name, queue);
+    return queue;
+  }
+
+  private checkQueueEquivalence(existing: Queue, d: QueueDeclare, owner: object): void {
+    const mismatch = (field: string, received: unknown, current: unknown) =>
+      preconditionFailed(
+        `inequivalent arg '${field}' for queue '${existing.name}' in vhost '${this.name}': received '${received}' but current is '${current}'`,
+      );
+    const o = existing.options;
+    if (o.durable !== d.durable) throw mismatch('durable', d.durable, o.durable);
+    if (o.autoDelete !== d.autoDelete) throw mismatch('auto_delete', d.autoDelete, o.autoDelete);
+    if (o.exclusive !== d.exclusive || (d.exclusive && existing.owner !== owner))
+      throw mismatch('exclusive', d.exclusive, o.exclusive);
+    for (const key of EQUIVALENCE_ARGS) {
+      const received = d.arguments.get(key);
+      const current = o.arguments.get(key);
+      if (!tableEquals(received ? new Map([[key, received]]) : undefined, current ? new Map([[key, current]]) : undefined))
+        throw mismatch(key, describeFieldValue(received), describeFieldValue(current));
+    }
+  }
+
+  /** Looks a queue up for use by `owner`, enforcing exclusivity (404 / 405). */
+  getQueue(name: string, owner: object): Queue {
+    const queue = this.queues.get(name);
+    if (!queue) throw notFound(`no queue '${name}' in vhost '${this.name}'`);
+    this.checkOwner(queue, owner);
+    return queue;
+  }
+
+  private checkOwner(queue: Queue, owner: object): void {
+    if (queue.owner !== null && queue.owner !== owner)
+      throw resourceLocked(
+        `cannot obtain exclusive access to locked queue '${queue.name}' in vhost '${this.name}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+      );
+  }
+
+  /** queue.delete. Returns the number of ready messages the queue had. */
+  deleteQueue(name: string, owner: object, ifUnused: boolean, ifEmpty: boolean): number {
+    const queue = this.queues.get(name);
+    if (!queue) return 0;
+    this.checkOwner(queue, owner);
+    if (ifUnused && queue.consumerCount > 0) throw preconditionFailed(`queue '${name}' in vhost '${this.name}' in use`);
+    if (ifEmpty && queue.messageCount > 0) throw preconditionFailed(`queue '${name}' in vhost '${this.name}' not empty`);
+    return this.removeQueue(queue);
+  }
+
+  private removeQueue(queue: Queue): number {
+    if (this.queues.get(queue.name) !== queue) return 0;
+    this.queues.delete(queue.name);
+    this.removeInbound(queue);
+    return queue.delete();
+  }
+
+  /** QueueHost: auto-delete after the last consumer, or x-expires. */
+  expireQueue(queue: Queue): void {
+    this.removeQueue(queue);
+  }
+
+  /** A connection closed: its exclusive queues go with it. */
+  ownerClosed(owner: object): void {
+    for (const queue of [...this.queues.values()]) if (queue.owner === owner) this.removeQueue(queue);
+  }
+
+  // ---- bindings ----
+
+  bindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object): void {
+    const queue = this.getQueue(queueName, owner);
+    const exchange = this.bindableExchange(exchangeName);
+    this.addBinding(exchange, queue, routingKey, args);
+  }
+
+  unbindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object): void {
+    const queue = this.getQueue(queueName, owner);
+    const exchange = this.bindableExchange(exchangeName);
+    const binding = exchange.bindings.get(bindingId(queue, routingKey, args));
+    if (binding) this.removeBinding(binding, true);
+  }
+
+  bindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
+    const destination = this.bindableExchange(destinationName);
+    const source = this.bindableExchange(sourceName);
+    this.addBinding(source, destination, routingKey, args);
+  }
+
+  unbindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
+    const destination = this.bindableExchange(destinationName);
+    const source = this.bindableExchange(sourceName);
+    const binding = source.bindings.get(bindingId(destination, routingKey, args));
+    if (binding) this.removeBinding(binding, true);
+  }
+
+  private bindableExchange(name: string): Exchange {
+    if (name === '') throw accessRefused(`operation not permitted on the default exchange`);
+    const exchange = this.exchanges.get(name);
+    if (!exchange) throw notFound(`no exchange '${name}' in vhost '${this.name}'`);
+    return exchange;
+  }
+
+  private addBinding(source: Exchange, destination: Queue | Exchange, routingKey: string, args: FieldTable): void {
+    const binding: Binding = { source, destination, routingKey, arguments: args, id: bindingId(destination, routingKey, args) };
+    if (!source.bind(binding)) return;
+    let set = this.inbound.get(destination);
+    if (!set) this.inbound.set(destination, (set = new Set()));
+    set.add(binding);
+  }
+
+  /** Removes a binding; an auto-delete source exchange goes when its last binding does. */
+  private removeBinding(binding: Binding, autoDeleteSource: boolean): void {
+    binding.source.unbind(binding.id);
+    const set = this.inbound.get(binding.destination);
+    set?.delete(binding);
+    if (set?.size === 0) this.inbound.delete(binding.destination);
+    const source = binding.source;
+    if (autoDeleteSource && source.options.autoDelete && source.bindings.size === 0 && this.exchanges.get(source.name) === source)
+      this.removeExchange(source);
+  }
+
+  private removeInbound(destination: Queue | Exchange): void {
+    const set = this.inbound.get(destination);
+    if (!set) return;
+    for (const binding of [...set]) this.removeBinding(binding, true);
+    this.inbound.delete(destination);
+  }
+
+  // ---- routing ----
+
+  /**
+   * The queues a message published to `exchange` reaches: through exchange-to-exchange bindings, and through the
+   * alternate exchange (and its alternate, and so on) when nothing else took it. Each queue appears once.
+   */
+  route(exchange: Exchange, message: Message): Queue[] {
+    const generation = ++this.routeGeneration;
+    const routed: Queue[] = (this.routed = []);
+    this.visit(exchange, message, generation);
+    let current: Exchange | undefined = exchange;
+    while (routed.length === 0 && current?.alternateExchange !== undefined) {
+      current = this.exchanges.get(current.alternateExchange);
+      if (!current || current.routeMark === generation) break;
+      this.visit(current, message, generation);
+    }
+    return routed;
+  }
+
+  private visit(exchange: Exchange, message: Message, generation: number): void {
+    exchange.routeMark = generation;
+    exchange.route(message, this);
+    while (this.pendingExchanges.length > 0) (this.pendingExchanges.pop() as Exchange).route(message, this);
+  }
+
+  /** RouteCollector: called by exchanges during route(). */
+  add(destination: Queue | Exchange): void {
+    if (destination.routeMark === this.routeGeneration) return;
+    destination.routeMark = this.routeGeneration;
+    if (destination.kind === 'queue') this.routed.push(destination);
+    else this.pendingExchanges.push(destination);
+  }
+
+  /** QueueHost: republish a message that died in `queue` to the queue's dead-letter exchange. */
+  deadLetter(queue: Queue, message: Message, reason: DeadLetterReason): void {
+    const { deadLetterExchange, deadLetterRoutingKey } = queue.settings;
+    if (deadLetterExchange === undefined) return;
+    const exchange = this.exchanges.get(deadLetterExchange);
+    if (!exchange) return;
+    const dead = message.clone(deadLetterExchange, deadLetterRoutingKey ?? message.routingKey);
+    dead.properties = deadLetterProperties(message.properties, queue.name, reason, message.exchange, [message.routingKey], Date.now());
+    for (const target of this.route(exchange, dead)) {
+      if (isDeadLetterCycle(dead.properties, target.name)) continue;
+      target.publish(dead);
+    }
+  }
+}
+
+function pick(table: FieldTable, key: string): FieldTable {
+  const value = table.get(key);
+  return value ? new Map([[key, value]]) : new Map();
+}
