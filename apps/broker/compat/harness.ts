@@ -171,6 +171,8 @@ export function stripTexts(v: any): any {
 /* ------------------------------------------------------------------------ */
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** A timer for Promise.race that does not keep the process alive. */
+const raceTimer = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /** Poll until pred() is truthy. Throws on timeout. */
 export async function waitUntil(pred: () => boolean | Promise<boolean>, timeoutMs = 3000, what = 'condition'): Promise<void> {
@@ -283,7 +285,7 @@ export class Conn {
     const result = await Promise.race([
       closed.then(() => true),
       this.closedP.then(() => true),
-      sleep(timeoutMs).then(() => false),
+      raceTimer(timeoutMs).then(() => false),
     ]);
     done = result;
     if (!done) return null;
@@ -294,7 +296,7 @@ export class Conn {
 
   /** Wait for the connection to be closed (by the server). Returns serverClose or a socket-level outcome. */
   async waitClosed(timeoutMs = 2000): Promise<ErrorOutcome | null> {
-    const ok = await Promise.race([this.closedP.then(() => true), sleep(timeoutMs).then(() => false)]);
+    const ok = await Promise.race([this.closedP.then(() => true), raceTimer(timeoutMs).then(() => false)]);
     if (!ok) return null;
     return this.serverClose ?? { kind: 'error', level: 'socket' };
   }
@@ -302,7 +304,7 @@ export class Conn {
   async close(): Promise<void> {
     if (this.closed) return;
     try {
-      await Promise.race([this.model.close(), sleep(2000)]);
+      await Promise.race([this.model.close(), raceTimer(2000)]);
     } catch {
       /* already closed */
     }
@@ -1153,4 +1155,44 @@ export class RawClient {
   destroy(): void {
     this.sock.destroy();
   }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Routing helper                                                            */
+/* ------------------------------------------------------------------------ */
+
+export type BindSpec = string | [string, Record<string, unknown>];
+export type PublishSpec = string | { rk: string; body?: string; options?: Options.Publish };
+
+/**
+ * Declare one queue per key of `bindings` (named ctx.name(key)), bind it to `exchange` with
+ * each of its binding keys (optionally with arguments), publish `messages` on a confirm
+ * channel (so routing is complete once they are confirmed), then drain every queue.
+ * Returns {key: [bodies...]}; a message's body defaults to its routing key.
+ */
+export async function routeAndDrain(
+  ctx: Ctx,
+  ch: ConfirmChannel,
+  exchange: string,
+  bindings: Record<string, BindSpec[]>,
+  messages: PublishSpec[],
+): Promise<Record<string, string[]>> {
+  const names: Record<string, string> = {};
+  for (const [k, specs] of Object.entries(bindings)) {
+    const q = ctx.name(`q-${k}`);
+    names[k] = q;
+    await ch.assertQueue(q, { durable: false });
+    for (const spec of specs) {
+      const [key, args] = typeof spec === 'string' ? [spec, undefined] : spec;
+      await ch.bindQueue(q, exchange, key, args);
+    }
+  }
+  for (const m of messages) {
+    const spec = typeof m === 'string' ? { rk: m } : m;
+    ch.publish(exchange, spec.rk, Buffer.from(spec.body ?? spec.rk), spec.options ?? {});
+  }
+  await ch.waitForConfirms();
+  const out: Record<string, string[]> = {};
+  for (const [k, q] of Object.entries(names)) out[k] = await bodies(ch, q);
+  return out;
 }

@@ -259,7 +259,11 @@ export function toPlain(value: FieldValue): unknown {
 
 export function tableToPlain(table: FieldTable): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, value] of table) out[name] = toPlain(value);
+  for (const [name, value] of table) {
+    // '__proto__' must become an own property, not the object's prototype
+    if (name === '__proto__') Object.defineProperty(out, name, { value: toPlain(value), enumerable: true, writable: true, configurable: true });
+    else out[name] = toPlain(value);
+  }
   return out;
 }
 
@@ -276,7 +280,8 @@ const HINTS: Readonly<Record<string, FieldType>> = {
 /**
  * Infers a wire type the way client libraries do: string -> S, boolean -> t, integer in int32 range -> I,
  * other safe integer or bigint -> l, other number -> d, null/undefined -> V, Buffer -> x, array -> A,
- * Date -> T (whole seconds), {'!': type, value} -> that type ('I', 'timestamp', 'uint8', ...), object -> F.
+ * Date -> T (whole seconds), {'!': type, value} -> that type ('I', 'timestamp', 'uint8', ... as amqplib
+ * accepts them; objects whose '!' is no known type are tables), other object -> F.
  */
 export function fromPlain(v: unknown): FieldValue {
   switch (typeof v) {
@@ -296,7 +301,8 @@ export function fromPlain(v: unknown): FieldValue {
       if (Buffer.isBuffer(v)) return { type: 'x', value: v };
       if (Array.isArray(v)) return { type: 'A', value: v.map(fromPlain) };
       if (v instanceof Date) return { type: 'T', value: Math.floor(v.getTime() / 1000) };
-      if (Object.hasOwn(v, '!')) return fromHint(v as { '!': unknown; value?: unknown });
+      const hint = (v as { '!'?: unknown })['!'];
+      if (typeof hint === 'string' && Object.hasOwn(HINTS, hint)) return fromHint(HINTS[hint], (v as { value?: unknown }).value);
       return { type: 'F', value: tableFromPlain(v as Record<string, unknown>) };
     }
     default:
@@ -304,12 +310,8 @@ export function fromPlain(v: unknown): FieldValue {
   }
 }
 
-function fromHint(v: { '!': unknown; value?: unknown }): FieldValue {
-  const type = HINTS[String(v['!'])];
-  const value = v.value;
+function fromHint(type: FieldType, value: unknown): FieldValue {
   switch (type) {
-    case undefined:
-      throw new TypeError(`unknown field type hint '${String(v['!'])}'`);
     case 't':
       return { type, value: Boolean(value) };
     case 'S':

@@ -1,0 +1,166 @@
+import { area, attempt, bodies } from '../harness';
+
+export default area('e2e-bindings', [
+  {
+    name: 'exchange-to-exchange: publish to source reaches queues bound to destination',
+    run: async (ctx) => {
+      const { ch } = await ctx.openConfirm();
+      const src = ctx.name('src');
+      const dst = ctx.name('dst');
+      const q = ctx.name();
+      await ch.assertExchange(src, 'direct', { durable: false });
+      await ch.assertExchange(dst, 'fanout', { durable: false });
+      await ch.assertQueue(q, { durable: false });
+      await ch.bindQueue(q, dst, '');
+      await ch.bindExchange(dst, src, 'k');
+      ch.publish(src, 'k', Buffer.from('match'));
+      ch.publish(src, 'other', Buffer.from('no-match'));
+      await ch.waitForConfirms();
+      const m = await ch.get(q, { noAck: true });
+      return { first: m && { body: m.content.toString(), exchange: m.fields.exchange, routingKey: m.fields.routingKey }, rest: await bodies(ch, q) };
+    },
+    check: (o) => expect(o).toEqual({ first: { body: 'match', exchange: 'P-src', routingKey: 'k' }, rest: [] }),
+  },
+  {
+    name: 'topic source to topic destination: both patterns apply to the original routing key',
+    run: async (ctx) => {
+      const { ch } = await ctx.openConfirm();
+      const src = ctx.name('src');
+      const dst = ctx.name('dst');
+      const q = ctx.name();
+      await ch.assertExchange(src, 'topic', { durable: false });
+      await ch.assertExchange(dst, 'topic', { durable: false });
+      await ch.assertQueue(q, { durable: false });
+      await ch.bindExchange(dst, src, 'a.#');
+      await ch.bindQueue(q, dst, '*.b');
+      for (const k of ['a.b', 'a.c', 'x.b', 'a.b.c']) ch.publish(src, k, Buffer.from(k));
+      await ch.waitForConfirms();
+      return bodies(ch, q);
+    },
+    check: (o) => expect(o).toEqual(['a.b']),
+  },
+  {
+    name: 'cycles: x1 <-> x2 both bound to one queue deliver one copy',
+    run: async (ctx) => {
+      const { ch } = await ctx.openConfirm();
+      const x1 = ctx.name('x1');
+      const x2 = ctx.name('x2');
+      const q = ctx.name();
+      await ch.assertExchange(x1, 'fanout', { durable: false });
+      await ch.assertExchange(x2, 'fanout', { durable: false });
+      await ch.assertQueue(q, { durable: false });
+      await ch.bindExchange(x2, x1, '');
+      await ch.bindExchange(x1, x2, '');
+      await ch.bindQueue(q, x1, '');
+      await ch.bindQueue(q, x2, '');
+      ch.publish(x1, '', Buffer.from('one'));
+      await ch.waitForConfirms();
+      return bodies(ch, q);
+    },
+    check: (o) => expect(o).toEqual(['one']),
+  },
+  {
+    name: 'a queue reachable through two exchange paths gets one copy',
+    run: async (ctx) => {
+      const { ch } = await ctx.openConfirm();
+      const src = ctx.name('src');
+      const a = ctx.name('a');
+      const b = ctx.name('b');
+      const q = ctx.name();
+      for (const x of [src, a, b]) await ch.assertExchange(x, 'fanout', { durable: false });
+      await ch.assertQueue(q, { durable: false });
+      await ch.bindExchange(a, src, '');
+      await ch.bindExchange(b, src, '');
+      await ch.bindQueue(q, a, '');
+      await ch.bindQueue(q, b, '');
+      await ch.bindQueue(q, src, '');
+      ch.publish(src, '', Buffer.from('one'));
+      await ch.waitForConfirms();
+      return bodies(ch, q);
+    },
+    check: (o) => expect(o).toEqual(['one']),
+  },
+  {
+    name: 'exchange.unbind stops routing; unbinding a missing binding is ok',
+    run: async (ctx) => {
+      const { conn, ch } = await ctx.openConfirm();
+      const src = ctx.name('src');
+      const dst = ctx.name('dst');
+      const q = ctx.name();
+      await ch.assertExchange(src, 'fanout', { durable: false });
+      await ch.assertExchange(dst, 'fanout', { durable: false });
+      await ch.assertQueue(q, { durable: false });
+      await ch.bindQueue(q, dst, '');
+      await ch.bindExchange(dst, src, '');
+      await ch.unbindExchange(dst, src, '');
+      const again = await attempt(ch.unbindExchange(dst, src, ''), conn);
+      ch.publish(src, '', Buffer.from('m'));
+      await ch.waitForConfirms();
+      return { again, q: await bodies(ch, q) };
+    },
+    check: (o) => expect(o).toEqual({ again: { kind: 'ok' }, q: [] }),
+  },
+  {
+    name: 'exchange.bind with a missing source or destination: 404',
+    compareText: true,
+    run: async (ctx) => {
+      const { conn } = await ctx.open();
+      const x = ctx.name('x');
+      let ch = await conn.channel();
+      await ch.assertExchange(x, 'fanout', { durable: false });
+      const missingSource = await attempt(ch.bindExchange(x, ctx.name('nosrc'), ''), conn);
+      ch = await conn.channel();
+      const missingDestination = await attempt(ch.bindExchange(ctx.name('nodst'), x, ''), conn);
+      return { missingSource, missingDestination };
+    },
+    check: (o) =>
+      expect(o).toEqual({
+        missingSource: { kind: 'error', level: 'channel', code: 404, classId: 40, methodId: 30, text: "NOT_FOUND - no exchange 'P-nosrc' in vhost '/'" },
+        missingDestination: { kind: 'error', level: 'channel', code: 404, classId: 40, methodId: 30, text: "NOT_FOUND - no exchange 'P-nodst' in vhost '/'" },
+      }),
+  },
+  {
+    name: 'mandatory through an exchange chain: routed to a queue downstream is not returned; dead end is',
+    run: async (ctx) => {
+      const { ch } = await ctx.openConfirm();
+      const src = ctx.name('src');
+      const dst = ctx.name('dst');
+      const q = ctx.name();
+      await ch.assertExchange(src, 'direct', { durable: false });
+      await ch.assertExchange(dst, 'fanout', { durable: false });
+      await ch.assertQueue(q, { durable: false });
+      await ch.bindExchange(dst, src, 'to-q');
+      await ch.bindQueue(q, dst, '');
+      const dead = ctx.name('dead');
+      await ch.assertExchange(dead, 'fanout', { durable: false });
+      await ch.bindExchange(dead, src, 'to-dead');
+      const returns: string[] = [];
+      ch.on('return', (m) => returns.push(m.fields.routingKey));
+      ch.publish(src, 'to-q', Buffer.from('a'), { mandatory: true });
+      ch.publish(src, 'to-dead', Buffer.from('b'), { mandatory: true });
+      await ch.waitForConfirms();
+      return { returns, q: await bodies(ch, q) };
+    },
+    check: (o) => expect(o).toEqual({ returns: ['to-dead'], q: ['a'] }),
+  },
+  {
+    name: 'deleting the destination exchange removes the exchange binding',
+    run: async (ctx) => {
+      const { ch } = await ctx.openConfirm();
+      const src = ctx.name('src');
+      const dst = ctx.name('dst');
+      const q = ctx.name();
+      await ch.assertExchange(src, 'fanout', { durable: false });
+      await ch.assertExchange(dst, 'fanout', { durable: false });
+      await ch.assertQueue(q, { durable: false });
+      await ch.bindExchange(dst, src, '');
+      await ch.deleteExchange(dst);
+      await ch.assertExchange(dst, 'fanout', { durable: false });
+      await ch.bindQueue(q, dst, '');
+      ch.publish(src, '', Buffer.from('m'));
+      await ch.waitForConfirms();
+      return bodies(ch, q);
+    },
+    check: (o) => expect(o).toEqual([]),
+  },
+]);
