@@ -282,17 +282,17 @@ function readExpr(item, at) {
     case 'octet':
       return `p[${pos(item.offset)}]`;
     case 'short':
-      return `p.readUInt16BE(${pos(item.offset)})`;
+      return `readU16(p, ${pos(item.offset)})`;
     case 'long':
-      return `p.readUInt32BE(${pos(item.offset)})`;
+      return `readU32(p, ${pos(item.offset)})`;
     default:
       return `readU64(p, ${pos(item.offset)})`;
   }
 }
 
 function genDecodeCase(m) {
-  const I = '      ';
-  const out = [`    case ${m.constName}: {`];
+  const I = '          ';
+  const out = [`        // ${m.fullName}`, `        case ${m.index}: {`];
   const runs = layout(m);
   const values = [];
   if (runs.every((r) => r.kind === 'fixed')) {
@@ -327,7 +327,7 @@ function genDecodeCase(m) {
         out.push(`${I}const ${local} = readLongstrBytes(p, o);`, `${I}o += 4 + ${local}.length;`);
         values.push([f, local]);
       } else if (f.type === 'longstr') {
-        out.push(`${I}const ${local} = readLongstr(p, o);`, `${I}o += 4 + p.readUInt32BE(o);`);
+        out.push(`${I}const ${local} = readLongstr(p, o);`, `${I}o += 4 + readU32(p, o);`);
         values.push([f, local]);
       } else {
         out.push(`${I}const ${f.name}Table = decodeFieldTable(p, o);`, `${I}o = ${f.name}Table.end;`);
@@ -349,14 +349,14 @@ function genDecodeCase(m) {
       out.push(`${I}  },`, `${I}};`);
     }
   }
-  out.push('    }');
+  out.push('        }');
   return out;
 }
 
 function genEncodeCase(m) {
-  const I = '      ';
-  if (m.fields.length === 0) return [`    case ${m.constName}:`, `${I}return o;`];
-  const out = [`    case ${m.constName}: {`, `${I}const a = args as Partial<${m.argsType}>;`];
+  const I = '          ';
+  if (m.fields.length === 0) return [`        // ${m.fullName}`, `        case ${m.index}:`, `${I}return o;`];
+  const out = [`        // ${m.fullName}`, `        case ${m.index}: {`, `${I}const a = args as Partial<${m.argsType}>;`];
   for (const r of layout(m)) {
     if (r.kind === 'var') {
       const f = r.field;
@@ -367,21 +367,21 @@ function genEncodeCase(m) {
     }
     for (const item of r.items) {
       const f = item.field;
-      if (f.type === 'octet') out.push(`${I}o = buf.writeUInt8(a.${f.name} ?? 0, o);`);
-      else if (f.type === 'short') out.push(`${I}o = buf.writeUInt16BE(a.${f.name} ?? 0, o);`);
-      else if (f.type === 'long') out.push(`${I}o = buf.writeUInt32BE(a.${f.name} ?? 0, o);`);
+      if (f.type === 'octet') out.push(`${I}o = writeU8(buf, o, a.${f.name} ?? 0);`);
+      else if (f.type === 'short') out.push(`${I}o = writeU16(buf, o, a.${f.name} ?? 0);`);
+      else if (f.type === 'long') out.push(`${I}o = writeU32(buf, o, a.${f.name} ?? 0);`);
       else if (f.type !== 'bit') out.push(`${I}o = writeU64(buf, o, a.${f.name} ?? 0);`);
       else if (item.mask === 1) {
         // the first bit of an octet writes the whole octet
         const octet = r.octets.find((x) => x.offset === item.offset);
         const terms = octet.bits.map((b, i) => (octet.bits.length === 1 ? `a.${b.name} ? 1 : 0` : `(a.${b.name} ? ${1 << i} : 0)`));
-        const line = `${I}o = buf.writeUInt8(${terms.join(' | ')}, o);`;
+        const line = `${I}o = writeU8(buf, o, ${terms.join(' | ')});`;
         if (line.length <= 120) out.push(line);
-        else out.push(`${I}o = buf.writeUInt8(`, `${I}  ${terms.join(` |\n${I}  `)},`, `${I}  o,`, `${I});`);
+        else out.push(`${I}o = writeU8(`, `${I}  buf,`, `${I}  o,`, `${I}  ${terms.join(` |\n${I}  `)},`, `${I});`);
       }
     }
   }
-  out.push(`${I}return o;`, '    }');
+  out.push(`${I}return o;`, '        }');
   return out;
 }
 
@@ -398,10 +398,29 @@ function genSizeCase(m) {
     else if (f.type === 'longstr') terms.push(`longstrMaxSize(a.${f.name})`);
     else terms.push(`(a.${f.name} === undefined ? 4 : fieldTableSize(a.${f.name}))`);
   }
-  if (terms.length === 0) return [`    case ${m.constName}:`, `      return ${fixed};`];
-  const sum = `      return ${[fixed, ...terms].join(' + ')};`;
-  const body = sum.length <= 120 ? [sum] : ['      return (', `        ${[fixed, ...terms].join(' +\n        ')}`, '      );'];
-  return [`    case ${m.constName}: {`, `      const a = args as Partial<${m.argsType}>;`, ...body, '    }'];
+  const label = [`        // ${m.fullName}`, `        case ${m.index}:`];
+  if (terms.length === 0) return [...label, `          return ${fixed};`];
+  const sum = `          return ${[fixed, ...terms].join(' + ')};`;
+  const body =
+    sum.length <= 120 ? [sum] : ['          return (', `            ${[fixed, ...terms].join(' +\n            ')}`, '          );'];
+  label[1] += ' {';
+  return [...label, `          const a = args as Partial<${m.argsType}>;`, ...body, '        }'];
+}
+
+/**
+ * switch (id >>> 16) { case <class>: switch (id & 0xffff) { case <method>: ... } }. Literal case labels
+ * let V8 dispatch through jump tables instead of comparing against every method id in turn. Every method
+ * case returns; unknown ids fall out of both switches.
+ */
+function nestedSwitch(model, idVar, genCase) {
+  const out = [`  switch (${idVar} >>> 16) {`];
+  for (const cls of model.classes) {
+    out.push(`    case ${cls.index}: // ${cls.name}`, `      switch (${idVar} & 0xffff) {`);
+    for (const m of cls.methods) out.push(...genCase(m));
+    out.push('      }', '      break;');
+  }
+  out.push('  }');
+  return out;
 }
 
 function genSpec(model) {
@@ -409,8 +428,8 @@ function genSpec(model) {
   const out = [HEADER, ''];
   out.push("import { ProtocolError } from '../errors';");
   out.push('import {');
-  const codec = ['exactLength', 'longstrMaxSize', 'need', 'readLongstr', 'readLongstrBytes', 'readShortstr', 'readU64'];
-  codec.push('shortstrMaxSize', 'writeLongstr', 'writeShortstr', 'writeU64');
+  const codec = ['exactLength', 'longstrMaxSize', 'need', 'readLongstr', 'readLongstrBytes', 'readShortstr', 'readU16'];
+  codec.push('readU32', 'readU64', 'shortstrMaxSize', 'writeLongstr', 'writeShortstr', 'writeU16', 'writeU32', 'writeU64', 'writeU8');
   for (const name of codec) out.push(`  ${name},`);
   out.push("} from '../codec';");
   out.push("import { decodeFieldTable, encodeFieldTableInto, fieldTableSize, type FieldTable } from '../field-table';");
@@ -482,7 +501,7 @@ function genSpec(model) {
   out.push('  if (p.length < 4) {');
   out.push('    throw new ProtocolError(ReplyCode.SYNTAX_ERROR, `method frame payload of ${p.length} bytes has no method id`);');
   out.push('  }');
-  out.push('  const id = p.readUInt32BE(0);');
+  out.push('  const id = readU32(p, 0);');
   out.push('  try {');
   out.push('    return decodeArguments(id, p);');
   out.push('  } catch (err) {');
@@ -494,11 +513,8 @@ function genSpec(model) {
   out.push('}');
   out.push('');
   out.push('function decodeArguments(id: number, p: Buffer): Method {');
-  out.push('  switch (id) {');
-  for (const m of methods) out.push(...genDecodeCase(m));
-  out.push('    default:');
-  out.push('      throw new ProtocolError(ReplyCode.COMMAND_INVALID, `unknown method ${methodName(id)}`);');
-  out.push('  }');
+  out.push(...nestedSwitch(model, 'id', genDecodeCase));
+  out.push('  throw new ProtocolError(ReplyCode.COMMAND_INVALID, `unknown method ${methodName(id)}`);');
   out.push('}');
   out.push('');
   out.push('/**');
@@ -506,11 +522,8 @@ function genSpec(model) {
   out.push(' * numbers, bits, tables and Buffers, 3 bytes per UTF-16 unit for strings (at most 256 for a shortstr).');
   out.push(' */');
   out.push('export function methodMaxSize(methodId: number, args: object): number {');
-  out.push('  switch (methodId) {');
-  for (const m of methods) out.push(...genSizeCase(m));
-  out.push('    default:');
-  out.push('      throw new RangeError(`cannot encode unknown method ${methodName(methodId)}`);');
-  out.push('  }');
+  out.push(...nestedSwitch(model, 'methodId', genSizeCase));
+  out.push('  throw new RangeError(`cannot encode unknown method ${methodName(methodId)}`);');
   out.push('}');
   out.push('');
   out.push('/**');
@@ -520,12 +533,9 @@ function genSpec(model) {
   out.push(' * 255 bytes throw RangeError.');
   out.push(' */');
   out.push('export function encodeMethodInto(buf: Buffer, offset: number, methodId: number, args: object): number {');
-  out.push('  let o = buf.writeUInt32BE(methodId, offset);');
-  out.push('  switch (methodId) {');
-  for (const m of methods) out.push(...genEncodeCase(m));
-  out.push('    default:');
-  out.push('      throw new RangeError(`cannot encode unknown method ${methodName(methodId)}`);');
-  out.push('  }');
+  out.push('  let o = writeU32(buf, offset, methodId);');
+  out.push(...nestedSwitch(model, 'methodId', genEncodeCase));
+  out.push('  throw new RangeError(`cannot encode unknown method ${methodName(methodId)}`);');
   out.push('}');
   out.push('');
   return out.join('\n');

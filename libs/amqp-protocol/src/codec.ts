@@ -28,17 +28,55 @@ export function exactLength(buf: Buffer, end: number): void {
   }
 }
 
+// Unsigned big-endian integers by hand: callers have checked bounds (readers) or made room (writers), and
+// plain index access is much cheaper than Buffer's checked readUInt32BE & co on the hot path. Writers still
+// reject values that are not integers of the right range.
+
+export function readU16(buf: Buffer, offset: number): number {
+  return (buf[offset] << 8) | buf[offset + 1];
+}
+
+export function readU32(buf: Buffer, offset: number): number {
+  return buf[offset] * 0x100_0000 + ((buf[offset + 1] << 16) | (buf[offset + 2] << 8) | buf[offset + 3]);
+}
+
 /** Unsigned 64-bit big-endian as a number (exact up to 2^53). */
 export function readU64(buf: Buffer, offset: number): number {
-  return buf.readUInt32BE(offset) * TWO_32 + buf.readUInt32BE(offset + 4);
+  return readU32(buf, offset) * TWO_32 + readU32(buf, offset + 4);
+}
+
+export function writeU8(buf: Buffer, offset: number, v: number): number {
+  if ((v & 0xff) !== v) throw outOfRange(v, 'octet');
+  buf[offset] = v;
+  return offset + 1;
+}
+
+export function writeU16(buf: Buffer, offset: number, v: number): number {
+  if ((v & 0xffff) !== v) throw outOfRange(v, 'short');
+  buf[offset] = v >>> 8;
+  buf[offset + 1] = v;
+  return offset + 2;
+}
+
+export function writeU32(buf: Buffer, offset: number, v: number): number {
+  if (v >>> 0 !== v) throw outOfRange(v, 'long');
+  buf[offset] = v >>> 24;
+  buf[offset + 1] = v >>> 16;
+  buf[offset + 2] = v >>> 8;
+  buf[offset + 3] = v;
+  return offset + 4;
 }
 
 /** Writes an integer 0 <= v < 2^64 as unsigned 64-bit big-endian. */
 export function writeU64(buf: Buffer, offset: number, v: number): number {
-  if (!(Number.isInteger(v) && v >= 0 && v < TWO_64)) throw new RangeError(`${v} is not an unsigned 64-bit integer`);
+  if (!(v >= 0 && v < TWO_64 && Number.isInteger(v))) throw outOfRange(v, 'longlong');
   const hi = Math.floor(v / TWO_32);
-  buf.writeUInt32BE(hi, offset);
-  return buf.writeUInt32BE(v - hi * TWO_32, offset + 4);
+  writeU32(buf, offset, hi);
+  return writeU32(buf, offset + 4, v - hi * TWO_32);
+}
+
+function outOfRange(v: unknown, domain: string): RangeError {
+  return new RangeError(`${String(v)} is not a valid ${domain} (unsigned integer of the domain's size)`);
 }
 
 /** Signed 64-bit big-endian as a number (exact within ±2^53). */
@@ -67,7 +105,7 @@ export function readShortstr(buf: Buffer, offset: number): string {
 /** longstr: uint32 length + bytes, as UTF-8 text. */
 export function readLongstr(buf: Buffer, offset: number): string {
   if (offset + 4 > buf.length) throw truncated('longstr');
-  const end = offset + 4 + buf.readUInt32BE(offset);
+  const end = offset + 4 + readU32(buf, offset);
   if (end > buf.length) throw truncated('longstr');
   return buf.toString('utf8', offset + 4, end);
 }
@@ -75,7 +113,7 @@ export function readLongstr(buf: Buffer, offset: number): string {
 /** longstr as bytes: a copy, so the result does not keep the whole network chunk alive. */
 export function readLongstrBytes(buf: Buffer, offset: number): Buffer {
   if (offset + 4 > buf.length) throw truncated('longstr');
-  const end = offset + 4 + buf.readUInt32BE(offset);
+  const end = offset + 4 + readU32(buf, offset);
   if (end > buf.length) throw truncated('longstr');
   return Buffer.from(buf.subarray(offset + 4, end));
 }
@@ -91,7 +129,22 @@ export function longstrMaxSize(v: string | Buffer | undefined): number {
 }
 
 export function writeShortstr(buf: Buffer, offset: number, s: string): number {
-  if (s.length > 85) {
+  const len = s.length;
+  if (len <= 255) {
+    // ASCII fast path: for short strings a JS loop beats Buffer#write's call into C++ several times over
+    let i = 0;
+    while (i < len) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[offset + 1 + i] = c;
+      i++;
+    }
+    if (i === len) {
+      buf[offset] = len;
+      return offset + 1 + len;
+    }
+  }
+  if (len > 85) {
     const n = Buffer.byteLength(s, 'utf8');
     if (n > 255) throw new RangeError(`shortstr of ${n} bytes exceeds 255: ${s.slice(0, 40)}…`);
   }
@@ -102,6 +155,6 @@ export function writeShortstr(buf: Buffer, offset: number, s: string): number {
 
 export function writeLongstr(buf: Buffer, offset: number, v: string | Buffer): number {
   const n = typeof v === 'string' ? buf.write(v, offset + 4, 'utf8') : v.copy(buf, offset + 4);
-  buf.writeUInt32BE(n, offset);
+  writeU32(buf, offset, n);
   return offset + 4 + n;
 }

@@ -12,7 +12,7 @@
 // 3 app-id, 2 cluster-id (the spec's "reserved").
 
 import { ProtocolError } from './errors';
-import { readShortstr, readU64, shortstrMaxSize, truncated, writeShortstr, writeU64 } from './codec';
+import { readShortstr, readU16, readU64, shortstrMaxSize, truncated, writeShortstr, writeU16, writeU64, writeU8 } from './codec';
 import { decodeFieldTable, encodeFieldTableInto, fieldTableSize, type FieldTable } from './field-table';
 import { ReplyCode } from './generated/constants';
 
@@ -64,8 +64,8 @@ export function decodeContentHeader(payload: Buffer): ContentHeader {
     throw new ProtocolError(ReplyCode.SYNTAX_ERROR, `content header of ${payload.length} bytes is truncated`);
   }
   return {
-    classId: payload.readUInt16BE(0),
-    weight: payload.readUInt16BE(2),
+    classId: readU16(payload, 0),
+    weight: readU16(payload, 2),
     bodySize: readU64(payload, 4),
     properties: payload.subarray(12),
   };
@@ -88,11 +88,11 @@ export function decodeBasicProperties(raw: Buffer): BasicProperties {
 
 function decodeProperties(raw: Buffer): BasicProperties {
   if (raw.length < 2) throw truncated('property flags');
-  const flags = raw.readUInt16BE(0);
+  const flags = readU16(raw, 0);
   let o = 2;
   for (let word = flags; word & FLAG_CONTINUATION; o += 2) {
     if (o + 2 > raw.length) throw truncated('property flags');
-    word = raw.readUInt16BE(o);
+    word = readU16(raw, o);
   }
   const props: BasicProperties = {};
   if (flags & FLAG_CONTENT_TYPE) {
@@ -195,11 +195,11 @@ export function encodeBasicPropertiesInto(buf: Buffer, offset: number, p: BasicP
   }
   if (p.deliveryMode != null) {
     flags |= FLAG_DELIVERY_MODE;
-    o = buf.writeUInt8(p.deliveryMode, o);
+    o = writeU8(buf, o, p.deliveryMode);
   }
   if (p.priority != null) {
     flags |= FLAG_PRIORITY;
-    o = buf.writeUInt8(p.priority, o);
+    o = writeU8(buf, o, p.priority);
   }
   if (p.correlationId != null) {
     flags |= FLAG_CORRELATION_ID;
@@ -237,7 +237,7 @@ export function encodeBasicPropertiesInto(buf: Buffer, offset: number, p: BasicP
     flags |= FLAG_CLUSTER_ID;
     o = writeShortstr(buf, o, p.clusterId);
   }
-  buf.writeUInt16BE(flags, offset);
+  writeU16(buf, offset, flags);
   return o;
 }
 

@@ -14,7 +14,7 @@ import {
   type FieldValue,
 } from './field-table';
 import { fieldTable, fieldValue } from './testing/arbitraries';
-import { amqplibCodec, amqplibEncodeTable } from './testing/amqplib-oracle';
+import { amqplibCanDecode, amqplibCodec, amqplibEncodeTable } from './testing/amqplib-oracle';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const decode = (buf: Buffer) => decodeFieldTable(buf, 0).table;
@@ -156,7 +156,7 @@ describe('field table encoding', () => {
       v.type === 'A' ? v.value.every(plainOnly) : v.type === 'F' ? [...v.value.values()].every(plainOnly) : v.type !== 'D' && v.type !== 'T';
     fc.assert(
       fc.property(fieldTable(), (table) => {
-        fc.pre([...table.values()].every(plainOnly));
+        fc.pre([...table.values()].every(plainOnly) && amqplibCanDecode(table));
         const bytes = encodeFieldTable(table);
         expect(amqplibCodec.decodeFields(bytes.subarray(4))).toEqual(tableToPlain(table));
       }),

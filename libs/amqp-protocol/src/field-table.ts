@@ -25,7 +25,7 @@
 // 64-bit values beyond 2^53.
 
 import { ProtocolError } from './errors';
-import { readI64, readU64, truncated, writeI64, writeShortstr, writeU64 } from './codec';
+import { readI64, readU32, readU64, truncated, writeI64, writeShortstr, writeU64 } from './codec';
 import { ReplyCode } from './generated/constants';
 
 export type FieldValue =
@@ -49,7 +49,7 @@ const FIXED: Readonly<Record<string, number>> = { t: 1, b: 1, B: 1, s: 2, u: 2, 
 /** Decodes the table whose uint32 length prefix is at `offset`; `end` is the offset after the table. */
 export function decodeFieldTable(buf: Buffer, offset: number): { table: FieldTable; end: number } {
   if (offset + 4 > buf.length) throw truncated('field table');
-  const end = offset + 4 + buf.readUInt32BE(offset);
+  const end = offset + 4 + readU32(buf, offset);
   if (end > buf.length) throw truncated('field table');
   return { table: readEntries(buf, offset + 4, end), end };
 }
@@ -113,7 +113,7 @@ function readValue(buf: Buffer, o: number, limit: number): FieldValue {
     case 'F': {
       if (o + 4 > limit) throw truncated(`'${type}' field value`);
       const start = o + 4;
-      const end = start + buf.readUInt32BE(o);
+      const end = start + readU32(buf, o);
       if (end > limit) throw truncated(`'${type}' field value`);
       let v: FieldValue;
       if (type === 'S') v = { type: 'S', value: buf.toString('utf8', start, end) };

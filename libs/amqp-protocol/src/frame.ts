@@ -18,7 +18,7 @@
 
 import { ProtocolError } from './errors';
 import { basicPropertiesMaxSize, encodeBasicPropertiesInto, type BasicProperties } from './content';
-import { writeU64 } from './codec';
+import { readU16, readU32, writeU16, writeU32, writeU64 } from './codec';
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, ReplyCode } from './generated/constants';
 import { encodeMethodInto, methodMaxSize } from './generated/spec';
 
@@ -71,7 +71,7 @@ export class FrameParser {
       o = this.fill(chunk, 0);
       if (this.have < this.want) return;
       if (this.want === HEADER_SIZE) {
-        const size = this.head.readUInt32BE(3);
+        const size = readU32(this.head, 3);
         this.checkSize(size);
         const frame = Buffer.allocUnsafe(size + FRAME_OVERHEAD);
         this.head.copy(frame, 0);
@@ -84,24 +84,24 @@ export class FrameParser {
       this.partial = null;
       const end = frame.length - 1;
       if (frame[end] !== FRAME_END) throw badFrameEnd(frame[end]);
-      onFrame(frame[0], frame.readUInt16BE(1), frame.subarray(HEADER_SIZE, end));
+      onFrame(frame[0], readU16(frame, 1), frame.subarray(HEADER_SIZE, end));
     }
     while (n - o >= HEADER_SIZE) {
-      const size = chunk.readUInt32BE(o + 3);
+      const size = readU32(chunk, o + 3);
       this.checkSize(size);
       const end = o + HEADER_SIZE + size; // offset of the frame-end octet
       if (end >= n) break;
       if (chunk[end] !== FRAME_END) throw badFrameEnd(chunk[end]);
       const start = o;
       o = end + 1;
-      onFrame(chunk[start], chunk.readUInt16BE(start + 1), chunk.subarray(start + HEADER_SIZE, end));
+      onFrame(chunk[start], readU16(chunk, start + 1), chunk.subarray(start + HEADER_SIZE, end));
     }
     if (o < n) {
       if (n - o < HEADER_SIZE) {
         this.partial = this.head;
         this.want = HEADER_SIZE;
       } else {
-        this.partial = Buffer.allocUnsafe(chunk.readUInt32BE(o + 3) + FRAME_OVERHEAD);
+        this.partial = Buffer.allocUnsafe(readU32(chunk, o + 3) + FRAME_OVERHEAD);
         this.want = this.partial.length;
       }
       this.have = 0;
@@ -131,18 +131,26 @@ function badFrameEnd(octet: number): ProtocolError {
   return new ProtocolError(ReplyCode.FRAME_ERROR, `frame-end octet is 0x${octet.toString(16)}, not 0xce`);
 }
 
-/** Fresh writer buffers hand small batches out as copies and keep their buffer; larger ones give it away. */
+/** take() hands batches up to this size out as copies and keeps its buffer; larger ones give the buffer away. */
 const COPY_OUT_LIMIT = 16 * 1024;
+/** After giving its buffer away, a writer's next buffer is as large as the last one, up to this size. */
+const MAX_KEPT_CAPACITY = 1024 * 1024;
 
 /**
  * Batches frames into one growing buffer, for a single socket.write per batch. Frames are encoded straight
- * into the buffer; its capacity doubles as needed. The buffer is allocated on first use.
+ * into the buffer; its capacity doubles as needed. The buffer is allocated on first use. A frame whose
+ * encoding throws (RangeError: a shortstr over 255 bytes, a number out of its domain's range) is not added
+ * and leaves the pending bytes as they were.
  */
 export class FrameWriter {
   private buf: Buffer | null = null;
   private pos = 0;
+  /** Size of the next buffer to allocate: the initial capacity, or the size of the buffer last given away. */
+  private capacity: number;
 
-  constructor(private readonly initialCapacity = 16 * 1024) {}
+  constructor(initialCapacity = 16 * 1024) {
+    this.capacity = Math.max(initialCapacity, 1);
+  }
 
   /** Bytes pending. */
   get length(): number {
@@ -160,7 +168,7 @@ export class FrameWriter {
     const buf = this.reserve(FRAME_OVERHEAD + 12 + basicPropertiesMaxSize(properties));
     const start = this.pos;
     const end = encodeBasicPropertiesInto(buf, this.headerStart(buf, channel, classId, bodySize), properties);
-    buf.writeUInt32BE(end - start - HEADER_SIZE, start + 3);
+    writeU32(buf, start + 3, end - start - HEADER_SIZE);
     buf[end] = FRAME_END;
     this.pos = end + 1;
   }
@@ -171,7 +179,7 @@ export class FrameWriter {
     const start = this.pos;
     const o = this.headerStart(buf, channel, classId, bodySize);
     const end = o + rawProperties.copy(buf, o);
-    buf.writeUInt32BE(end - start - HEADER_SIZE, start + 3);
+    writeU32(buf, start + 3, end - start - HEADER_SIZE);
     buf[end] = FRAME_END;
     this.pos = end + 1;
   }
@@ -180,9 +188,9 @@ export class FrameWriter {
   private headerStart(buf: Buffer, channel: number, classId: number, bodySize: number): number {
     const start = this.pos;
     buf[start] = FRAME_HEADER;
-    buf.writeUInt16BE(channel, start + 1);
-    buf.writeUInt16BE(classId, start + 7);
-    buf.writeUInt16BE(0, start + 9);
+    writeU16(buf, start + 1, channel);
+    writeU16(buf, start + 7, classId);
+    writeU16(buf, start + 9, 0);
     return writeU64(buf, start + 11, bodySize);
   }
 
@@ -200,8 +208,8 @@ export class FrameWriter {
     for (let from = 0; from < body.length; from += max) {
       const to = Math.min(from + max, body.length);
       buf[o] = FRAME_BODY;
-      buf.writeUInt16BE(channel, o + 1);
-      buf.writeUInt32BE(to - from, o + 3);
+      writeU16(buf, o + 1, channel);
+      writeU32(buf, o + 3, to - from);
       o += HEADER_SIZE + body.copy(buf, o + HEADER_SIZE, from, to);
       buf[o++] = FRAME_END;
     }
@@ -212,8 +220,8 @@ export class FrameWriter {
     const buf = this.reserve(FRAME_OVERHEAD);
     const o = this.pos;
     buf[o] = FRAME_HEARTBEAT;
-    buf.writeUInt16BE(0, o + 1);
-    buf.writeUInt32BE(0, o + 3);
+    writeU16(buf, o + 1, 0);
+    writeU32(buf, o + 3, 0);
     buf[o + 7] = FRAME_END;
     this.pos = o + 8;
   }
@@ -230,6 +238,7 @@ export class FrameWriter {
       return out;
     }
     this.buf = null;
+    this.capacity = Math.max(this.capacity, Math.min(buf.length, MAX_KEPT_CAPACITY));
     return buf.subarray(0, n);
   }
 
@@ -237,7 +246,7 @@ export class FrameWriter {
   private reserve(n: number): Buffer {
     const buf = this.buf;
     if (buf !== null && this.pos + n <= buf.length) return buf;
-    const size = Math.max(buf === null ? this.initialCapacity : buf.length * 2, this.pos + n);
+    const size = Math.max(buf === null ? this.capacity : buf.length * 2, this.pos + n);
     const grown = Buffer.allocUnsafe(size);
     if (buf !== null) buf.copy(grown, 0, 0, this.pos);
     this.buf = grown;
@@ -248,9 +257,9 @@ export class FrameWriter {
 /** Writes a method frame at `offset` (room for 8 + methodMaxSize assumed); returns the offset after it. */
 function writeMethodFrame(buf: Buffer, offset: number, channel: number, methodId: number, args: object): number {
   buf[offset] = FRAME_METHOD;
-  buf.writeUInt16BE(channel, offset + 1);
+  writeU16(buf, offset + 1, channel);
   const end = encodeMethodInto(buf, offset + HEADER_SIZE, methodId, args);
-  buf.writeUInt32BE(end - offset - HEADER_SIZE, offset + 3);
+  writeU32(buf, offset + 3, end - offset - HEADER_SIZE);
   buf[end] = FRAME_END;
   return end + 1;
 }

@@ -8,11 +8,16 @@ import {
   readLongstr,
   readLongstrBytes,
   readShortstr,
+  readU16,
+  readU32,
   readU64,
   shortstrMaxSize,
   writeLongstr,
   writeShortstr,
+  writeU16,
+  writeU32,
   writeU64,
+  writeU8,
 } from '../codec';
 import { decodeFieldTable, encodeFieldTableInto, fieldTableSize, type FieldTable } from '../field-table';
 import { ReplyCode } from './constants';
@@ -724,7 +729,7 @@ export function decodeMethod(p: Buffer): Method {
   if (p.length < 4) {
     throw new ProtocolError(ReplyCode.SYNTAX_ERROR, `method frame payload of ${p.length} bytes has no method id`);
   }
-  const id = p.readUInt32BE(0);
+  const id = readU32(p, 0);
   try {
     return decodeArguments(id, p);
   } catch (err) {
@@ -736,708 +741,806 @@ export function decodeMethod(p: Buffer): Method {
 }
 
 function decodeArguments(id: number, p: Buffer): Method {
-  switch (id) {
-    case CONNECTION_START: {
-      let o = 4;
-      need(p, o, 2);
-      const versionMajor = p[o];
-      const versionMinor = p[o + 1];
-      o += 2;
-      const serverPropertiesTable = decodeFieldTable(p, o);
-      o = serverPropertiesTable.end;
-      const mechanisms = readLongstrBytes(p, o);
-      o += 4 + mechanisms.length;
-      const locales = readLongstrBytes(p, o);
-      o += 4 + locales.length;
-      exactLength(p, o);
-      return {
-        id: CONNECTION_START,
-        name: 'connection.start',
-        args: {
-          versionMajor,
-          versionMinor,
-          serverProperties: serverPropertiesTable.table,
-          mechanisms,
-          locales,
-        },
-      };
-    }
-    case CONNECTION_START_OK: {
-      let o = 4;
-      const clientPropertiesTable = decodeFieldTable(p, o);
-      o = clientPropertiesTable.end;
-      const mechanism = readShortstr(p, o);
-      o += 1 + p[o];
-      const response = readLongstrBytes(p, o);
-      o += 4 + response.length;
-      const locale = readShortstr(p, o);
-      o += 1 + p[o];
-      exactLength(p, o);
-      return {
-        id: CONNECTION_START_OK,
-        name: 'connection.start-ok',
-        args: {
-          clientProperties: clientPropertiesTable.table,
-          mechanism,
-          response,
-          locale,
-        },
-      };
-    }
-    case CONNECTION_SECURE: {
-      let o = 4;
-      const challenge = readLongstrBytes(p, o);
-      o += 4 + challenge.length;
-      exactLength(p, o);
-      return { id: CONNECTION_SECURE, name: 'connection.secure', args: { challenge } };
-    }
-    case CONNECTION_SECURE_OK: {
-      let o = 4;
-      const response = readLongstrBytes(p, o);
-      o += 4 + response.length;
-      exactLength(p, o);
-      return { id: CONNECTION_SECURE_OK, name: 'connection.secure-ok', args: { response } };
-    }
-    case CONNECTION_TUNE: {
-      exactLength(p, 12);
-      return {
-        id: CONNECTION_TUNE,
-        name: 'connection.tune',
-        args: {
-          channelMax: p.readUInt16BE(4),
-          frameMax: p.readUInt32BE(6),
-          heartbeat: p.readUInt16BE(10),
-        },
-      };
-    }
-    case CONNECTION_TUNE_OK: {
-      exactLength(p, 12);
-      return {
-        id: CONNECTION_TUNE_OK,
-        name: 'connection.tune-ok',
-        args: {
-          channelMax: p.readUInt16BE(4),
-          frameMax: p.readUInt32BE(6),
-          heartbeat: p.readUInt16BE(10),
-        },
-      };
-    }
-    case CONNECTION_OPEN: {
-      let o = 4;
-      const virtualHost = readShortstr(p, o);
-      o += 1 + p[o];
-      const reserved1 = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 1);
-      const reserved2 = (p[o] & 1) !== 0;
-      exactLength(p, o + 1);
-      return { id: CONNECTION_OPEN, name: 'connection.open', args: { virtualHost, reserved1, reserved2 } };
-    }
-    case CONNECTION_OPEN_OK: {
-      let o = 4;
-      const reserved1 = readShortstr(p, o);
-      o += 1 + p[o];
-      exactLength(p, o);
-      return { id: CONNECTION_OPEN_OK, name: 'connection.open-ok', args: { reserved1 } };
-    }
-    case CONNECTION_CLOSE: {
-      let o = 4;
-      need(p, o, 2);
-      const replyCode = p.readUInt16BE(o);
-      o += 2;
-      const replyText = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 4);
-      const classId = p.readUInt16BE(o);
-      const methodId = p.readUInt16BE(o + 2);
-      exactLength(p, o + 4);
-      return { id: CONNECTION_CLOSE, name: 'connection.close', args: { replyCode, replyText, classId, methodId } };
-    }
-    case CONNECTION_CLOSE_OK: {
-      exactLength(p, 4);
-      return { id: CONNECTION_CLOSE_OK, name: 'connection.close-ok', args: {} };
-    }
-    case CONNECTION_BLOCKED: {
-      let o = 4;
-      const reason = readShortstr(p, o);
-      o += 1 + p[o];
-      exactLength(p, o);
-      return { id: CONNECTION_BLOCKED, name: 'connection.blocked', args: { reason } };
-    }
-    case CONNECTION_UNBLOCKED: {
-      exactLength(p, 4);
-      return { id: CONNECTION_UNBLOCKED, name: 'connection.unblocked', args: {} };
-    }
-    case CONNECTION_UPDATE_SECRET: {
-      let o = 4;
-      const newSecret = readLongstrBytes(p, o);
-      o += 4 + newSecret.length;
-      const reason = readShortstr(p, o);
-      o += 1 + p[o];
-      exactLength(p, o);
-      return { id: CONNECTION_UPDATE_SECRET, name: 'connection.update-secret', args: { newSecret, reason } };
-    }
-    case CONNECTION_UPDATE_SECRET_OK: {
-      exactLength(p, 4);
-      return { id: CONNECTION_UPDATE_SECRET_OK, name: 'connection.update-secret-ok', args: {} };
-    }
-    case CHANNEL_OPEN: {
-      let o = 4;
-      const reserved1 = readShortstr(p, o);
-      o += 1 + p[o];
-      exactLength(p, o);
-      return { id: CHANNEL_OPEN, name: 'channel.open', args: { reserved1 } };
-    }
-    case CHANNEL_OPEN_OK: {
-      let o = 4;
-      const reserved1 = readLongstr(p, o);
-      o += 4 + p.readUInt32BE(o);
-      exactLength(p, o);
-      return { id: CHANNEL_OPEN_OK, name: 'channel.open-ok', args: { reserved1 } };
-    }
-    case CHANNEL_FLOW: {
-      exactLength(p, 5);
-      return { id: CHANNEL_FLOW, name: 'channel.flow', args: { active: (p[4] & 1) !== 0 } };
-    }
-    case CHANNEL_FLOW_OK: {
-      exactLength(p, 5);
-      return { id: CHANNEL_FLOW_OK, name: 'channel.flow-ok', args: { active: (p[4] & 1) !== 0 } };
-    }
-    case CHANNEL_CLOSE: {
-      let o = 4;
-      need(p, o, 2);
-      const replyCode = p.readUInt16BE(o);
-      o += 2;
-      const replyText = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 4);
-      const classId = p.readUInt16BE(o);
-      const methodId = p.readUInt16BE(o + 2);
-      exactLength(p, o + 4);
-      return { id: CHANNEL_CLOSE, name: 'channel.close', args: { replyCode, replyText, classId, methodId } };
-    }
-    case CHANNEL_CLOSE_OK: {
-      exactLength(p, 4);
-      return { id: CHANNEL_CLOSE_OK, name: 'channel.close-ok', args: {} };
-    }
-    case EXCHANGE_DECLARE: {
-      let o = 4;
-      need(p, o, 2);
-      const reserved1 = p.readUInt16BE(o);
-      o += 2;
-      const exchange = readShortstr(p, o);
-      o += 1 + p[o];
-      const type = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 1);
-      const passive = (p[o] & 1) !== 0;
-      const durable = (p[o] & 2) !== 0;
-      const autoDelete = (p[o] & 4) !== 0;
-      const internal = (p[o] & 8) !== 0;
-      const noWait = (p[o] & 16) !== 0;
-      o += 1;
-      const argumentsTable = decodeFieldTable(p, o);
-      o = argumentsTable.end;
-      exactLength(p, o);
-      return {
-        id: EXCHANGE_DECLARE,
-        name: 'exchange.declare',
-        args: {
-          reserved1,
-          exchange,
-          type,
-          passive,
-          durable,
-          autoDelete,
-          internal,
-          noWait,
-          arguments: argumentsTable.table,
-        },
-      };
-    }
-    case EXCHANGE_DECLARE_OK: {
-      exactLength(p, 4);
-      return { id: EXCHANGE_DECLARE_OK, name: 'exchange.declare-ok', args: {} };
-    }
-    case EXCHANGE_DELETE: {
-      let o = 4;
-      need(p, o, 2);
-      const reserved1 = p.readUInt16BE(o);
-      o += 2;
-      const exchange = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 1);
-      const ifUnused = (p[o] & 1) !== 0;
-      const noWait = (p[o] & 2) !== 0;
-      exactLength(p, o + 1);
-      return { id: EXCHANGE_DELETE, name: 'exchange.delete', args: { reserved1, exchange, ifUnused, noWait } };
-    }
-    case EXCHANGE_DELETE_OK: {
-      exactLength(p, 4);
-      return { id: EXCHANGE_DELETE_OK, name: 'exchange.delete-ok', args: {} };
-    }
-    case EXCHANGE_BIND: {
-      let o = 4;
-      need(p, o, 2);
-      const reserved1 = p.readUInt16BE(o);
-      o += 2;
-      const destination = readShortstr(p, o);
-      o += 1 + p[o];
-      const source = readShortstr(p, o);
-      o += 1 + p[o];
-      const routingKey = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 1);
-      const noWait = (p[o] & 1) !== 0;
-      o += 1;
-      const argumentsTable = decodeFieldTable(p, o);
-      o = argumentsTable.end;
-      exactLength(p, o);
-      return {
-        id: EXCHANGE_BIND,
-        name: 'exchange.bind',
-        args: {
-          reserved1,
-          destination,
-          source,
-          routingKey,
-          noWait,
-          arguments: argumentsTable.table,
-        },
-      };
-    }
-    case EXCHANGE_BIND_OK: {
-      exactLength(p, 4);
-      return { id: EXCHANGE_BIND_OK, name: 'exchange.bind-ok', args: {} };
-    }
-    case EXCHANGE_UNBIND: {
-      let o = 4;
-      need(p, o, 2);
-      const reserved1 = p.readUInt16BE(o);
-      o += 2;
-      const destination = readShortstr(p, o);
-      o += 1 + p[o];
-      const source = readShortstr(p, o);
-      o += 1 + p[o];
-      const routingKey = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 1);
-      const noWait = (p[o] & 1) !== 0;
-      o += 1;
-      const argumentsTable = decodeFieldTable(p, o);
-      o = argumentsTable.end;
-      exactLength(p, o);
-      return {
-        id: EXCHANGE_UNBIND,
-        name: 'exchange.unbind',
-        args: {
-          reserved1,
-          destination,
-          source,
-          routingKey,
-          noWait,
-          arguments: argumentsTable.table,
-        },
-      };
-    }
-    case EXCHANGE_UNBIND_OK: {
-      exactLength(p, 4);
-      return { id: EXCHANGE_UNBIND_OK, name: 'exchange.unbind-ok', args: {} };
-    }
-    case QUEUE_DECLARE: {
-      let o = 4;
-      need(p, o, 2);
-      const reserved1 = p.readUInt16BE(o);
-      o += 2;
-      const queue = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 1);
-      const passive = (p[o] & 1) !== 0;
-      const durable = (p[o] & 2) !== 0;
-      const exclusive = (p[o] & 4) !== 0;
-      const autoDelete = (p[o] & 8) !== 0;
-      const noWait = (p[o] & 16) !== 0;
-      o += 1;
-      const argumentsTable = decodeFieldTable(p, o);
-      o = argumentsTable.end;
-      exactLength(p, o);
-      return {
-        id: QUEUE_DECLARE,
-        name: 'queue.declare',
-        args: {
-          reserved1,
-          queue,
-          passive,
-          durable,
-          exclusive,
-          autoDelete,
-          noWait,
-          arguments: argumentsTable.table,
-        },
-      };
-    }
-    case QUEUE_DECLARE_OK: {
-      let o = 4;
-      const queue = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 8);
-      const messageCount = p.readUInt32BE(o);
-      const consumerCount = p.readUInt32BE(o + 4);
-      exactLength(p, o + 8);
-      return { id: QUEUE_DECLARE_OK, name: 'queue.declare-ok', args: { queue, messageCount, consumerCount } };
-    }
-    case QUEUE_BIND: {
-      let o = 4;
-      need(p, o, 2);
-      const reserved1 = p.readUInt16BE(o);
-      o += 2;
-      const queue = readShortstr(p, o);
-      o += 1 + p[o];
-      const exchange = readShortstr(p, o);
-      o += 1 + p[o];
-      const routingKey = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 1);
-      const noWait = (p[o] & 1) !== 0;
-      o += 1;
-      const argumentsTable = decodeFieldTable(p, o);
-      o = argumentsTable.end;
-      exactLength(p, o);
-      return {
-        id: QUEUE_BIND,
-        name: 'queue.bind',
-        args: {
-          reserved1,
-          queue,
-          exchange,
-          routingKey,
-          noWait,
-          arguments: argumentsTable.table,
-        },
-      };
-    }
-    case QUEUE_BIND_OK: {
-      exactLength(p, 4);
-      return { id: QUEUE_BIND_OK, name: 'queue.bind-ok', args: {} };
-    }
-    case QUEUE_PURGE: {
-      let o = 4;
-      need(p, o, 2);
-      const reserved1 = p.readUInt16BE(o);
-      o += 2;
-      const queue = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 1);
-      const noWait = (p[o] & 1) !== 0;
-      exactLength(p, o + 1);
-      return { id: QUEUE_PURGE, name: 'queue.purge', args: { reserved1, queue, noWait } };
-    }
-    case QUEUE_PURGE_OK: {
-      exactLength(p, 8);
-      return { id: QUEUE_PURGE_OK, name: 'queue.purge-ok', args: { messageCount: p.readUInt32BE(4) } };
-    }
-    case QUEUE_DELETE: {
-      let o = 4;
-      need(p, o, 2);
-      const reserved1 = p.readUInt16BE(o);
-      o += 2;
-      const queue = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 1);
-      const ifUnused = (p[o] & 1) !== 0;
-      const ifEmpty = (p[o] & 2) !== 0;
-      const noWait = (p[o] & 4) !== 0;
-      exactLength(p, o + 1);
-      return { id: QUEUE_DELETE, name: 'queue.delete', args: { reserved1, queue, ifUnused, ifEmpty, noWait } };
-    }
-    case QUEUE_DELETE_OK: {
-      exactLength(p, 8);
-      return { id: QUEUE_DELETE_OK, name: 'queue.delete-ok', args: { messageCount: p.readUInt32BE(4) } };
-    }
-    case QUEUE_UNBIND: {
-      let o = 4;
-      need(p, o, 2);
-      const reserved1 = p.readUInt16BE(o);
-      o += 2;
-      const queue = readShortstr(p, o);
-      o += 1 + p[o];
-      const exchange = readShortstr(p, o);
-      o += 1 + p[o];
-      const routingKey = readShortstr(p, o);
-      o += 1 + p[o];
-      const argumentsTable = decodeFieldTable(p, o);
-      o = argumentsTable.end;
-      exactLength(p, o);
-      return {
-        id: QUEUE_UNBIND,
-        name: 'queue.unbind',
-        args: {
-          reserved1,
-          queue,
-          exchange,
-          routingKey,
-          arguments: argumentsTable.table,
-        },
-      };
-    }
-    case QUEUE_UNBIND_OK: {
-      exactLength(p, 4);
-      return { id: QUEUE_UNBIND_OK, name: 'queue.unbind-ok', args: {} };
-    }
-    case BASIC_QOS: {
-      exactLength(p, 11);
-      return {
-        id: BASIC_QOS,
-        name: 'basic.qos',
-        args: {
-          prefetchSize: p.readUInt32BE(4),
-          prefetchCount: p.readUInt16BE(8),
-          global: (p[10] & 1) !== 0,
-        },
-      };
-    }
-    case BASIC_QOS_OK: {
-      exactLength(p, 4);
-      return { id: BASIC_QOS_OK, name: 'basic.qos-ok', args: {} };
-    }
-    case BASIC_CONSUME: {
-      let o = 4;
-      need(p, o, 2);
-      const reserved1 = p.readUInt16BE(o);
-      o += 2;
-      const queue = readShortstr(p, o);
-      o += 1 + p[o];
-      const consumerTag = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 1);
-      const noLocal = (p[o] & 1) !== 0;
-      const noAck = (p[o] & 2) !== 0;
-      const exclusive = (p[o] & 4) !== 0;
-      const noWait = (p[o] & 8) !== 0;
-      o += 1;
-      const argumentsTable = decodeFieldTable(p, o);
-      o = argumentsTable.end;
-      exactLength(p, o);
-      return {
-        id: BASIC_CONSUME,
-        name: 'basic.consume',
-        args: {
-          reserved1,
-          queue,
-          consumerTag,
-          noLocal,
-          noAck,
-          exclusive,
-          noWait,
-          arguments: argumentsTable.table,
-        },
-      };
-    }
-    case BASIC_CONSUME_OK: {
-      let o = 4;
-      const consumerTag = readShortstr(p, o);
-      o += 1 + p[o];
-      exactLength(p, o);
-      return { id: BASIC_CONSUME_OK, name: 'basic.consume-ok', args: { consumerTag } };
-    }
-    case BASIC_CANCEL: {
-      let o = 4;
-      const consumerTag = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 1);
-      const noWait = (p[o] & 1) !== 0;
-      exactLength(p, o + 1);
-      return { id: BASIC_CANCEL, name: 'basic.cancel', args: { consumerTag, noWait } };
-    }
-    case BASIC_CANCEL_OK: {
-      let o = 4;
-      const consumerTag = readShortstr(p, o);
-      o += 1 + p[o];
-      exactLength(p, o);
-      return { id: BASIC_CANCEL_OK, name: 'basic.cancel-ok', args: { consumerTag } };
-    }
-    case BASIC_PUBLISH: {
-      let o = 4;
-      need(p, o, 2);
-      const reserved1 = p.readUInt16BE(o);
-      o += 2;
-      const exchange = readShortstr(p, o);
-      o += 1 + p[o];
-      const routingKey = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 1);
-      const mandatory = (p[o] & 1) !== 0;
-      const immediate = (p[o] & 2) !== 0;
-      exactLength(p, o + 1);
-      return {
-        id: BASIC_PUBLISH,
-        name: 'basic.publish',
-        args: {
-          reserved1,
-          exchange,
-          routingKey,
-          mandatory,
-          immediate,
-        },
-      };
-    }
-    case BASIC_RETURN: {
-      let o = 4;
-      need(p, o, 2);
-      const replyCode = p.readUInt16BE(o);
-      o += 2;
-      const replyText = readShortstr(p, o);
-      o += 1 + p[o];
-      const exchange = readShortstr(p, o);
-      o += 1 + p[o];
-      const routingKey = readShortstr(p, o);
-      o += 1 + p[o];
-      exactLength(p, o);
-      return { id: BASIC_RETURN, name: 'basic.return', args: { replyCode, replyText, exchange, routingKey } };
-    }
-    case BASIC_DELIVER: {
-      let o = 4;
-      const consumerTag = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 9);
-      const deliveryTag = readU64(p, o);
-      const redelivered = (p[o + 8] & 1) !== 0;
-      o += 9;
-      const exchange = readShortstr(p, o);
-      o += 1 + p[o];
-      const routingKey = readShortstr(p, o);
-      o += 1 + p[o];
-      exactLength(p, o);
-      return {
-        id: BASIC_DELIVER,
-        name: 'basic.deliver',
-        args: {
-          consumerTag,
-          deliveryTag,
-          redelivered,
-          exchange,
-          routingKey,
-        },
-      };
-    }
-    case BASIC_GET: {
-      let o = 4;
-      need(p, o, 2);
-      const reserved1 = p.readUInt16BE(o);
-      o += 2;
-      const queue = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 1);
-      const noAck = (p[o] & 1) !== 0;
-      exactLength(p, o + 1);
-      return { id: BASIC_GET, name: 'basic.get', args: { reserved1, queue, noAck } };
-    }
-    case BASIC_GET_OK: {
-      let o = 4;
-      need(p, o, 9);
-      const deliveryTag = readU64(p, o);
-      const redelivered = (p[o + 8] & 1) !== 0;
-      o += 9;
-      const exchange = readShortstr(p, o);
-      o += 1 + p[o];
-      const routingKey = readShortstr(p, o);
-      o += 1 + p[o];
-      need(p, o, 4);
-      const messageCount = p.readUInt32BE(o);
-      exactLength(p, o + 4);
-      return {
-        id: BASIC_GET_OK,
-        name: 'basic.get-ok',
-        args: {
-          deliveryTag,
-          redelivered,
-          exchange,
-          routingKey,
-          messageCount,
-        },
-      };
-    }
-    case BASIC_GET_EMPTY: {
-      let o = 4;
-      const reserved1 = readShortstr(p, o);
-      o += 1 + p[o];
-      exactLength(p, o);
-      return { id: BASIC_GET_EMPTY, name: 'basic.get-empty', args: { reserved1 } };
-    }
-    case BASIC_ACK: {
-      exactLength(p, 13);
-      return { id: BASIC_ACK, name: 'basic.ack', args: { deliveryTag: readU64(p, 4), multiple: (p[12] & 1) !== 0 } };
-    }
-    case BASIC_REJECT: {
-      exactLength(p, 13);
-      return {
-        id: BASIC_REJECT,
-        name: 'basic.reject',
-        args: {
-          deliveryTag: readU64(p, 4),
-          requeue: (p[12] & 1) !== 0,
-        },
-      };
-    }
-    case BASIC_RECOVER_ASYNC: {
-      exactLength(p, 5);
-      return { id: BASIC_RECOVER_ASYNC, name: 'basic.recover-async', args: { requeue: (p[4] & 1) !== 0 } };
-    }
-    case BASIC_RECOVER: {
-      exactLength(p, 5);
-      return { id: BASIC_RECOVER, name: 'basic.recover', args: { requeue: (p[4] & 1) !== 0 } };
-    }
-    case BASIC_RECOVER_OK: {
-      exactLength(p, 4);
-      return { id: BASIC_RECOVER_OK, name: 'basic.recover-ok', args: {} };
-    }
-    case BASIC_NACK: {
-      exactLength(p, 13);
-      return {
-        id: BASIC_NACK,
-        name: 'basic.nack',
-        args: {
-          deliveryTag: readU64(p, 4),
-          multiple: (p[12] & 1) !== 0,
-          requeue: (p[12] & 2) !== 0,
-        },
-      };
-    }
-    case CONFIRM_SELECT: {
-      exactLength(p, 5);
-      return { id: CONFIRM_SELECT, name: 'confirm.select', args: { nowait: (p[4] & 1) !== 0 } };
-    }
-    case CONFIRM_SELECT_OK: {
-      exactLength(p, 4);
-      return { id: CONFIRM_SELECT_OK, name: 'confirm.select-ok', args: {} };
-    }
-    case TX_SELECT: {
-      exactLength(p, 4);
-      return { id: TX_SELECT, name: 'tx.select', args: {} };
-    }
-    case TX_SELECT_OK: {
-      exactLength(p, 4);
-      return { id: TX_SELECT_OK, name: 'tx.select-ok', args: {} };
-    }
-    case TX_COMMIT: {
-      exactLength(p, 4);
-      return { id: TX_COMMIT, name: 'tx.commit', args: {} };
-    }
-    case TX_COMMIT_OK: {
-      exactLength(p, 4);
-      return { id: TX_COMMIT_OK, name: 'tx.commit-ok', args: {} };
-    }
-    case TX_ROLLBACK: {
-      exactLength(p, 4);
-      return { id: TX_ROLLBACK, name: 'tx.rollback', args: {} };
-    }
-    case TX_ROLLBACK_OK: {
-      exactLength(p, 4);
-      return { id: TX_ROLLBACK_OK, name: 'tx.rollback-ok', args: {} };
-    }
-    default:
-      throw new ProtocolError(ReplyCode.COMMAND_INVALID, `unknown method ${methodName(id)}`);
+  switch (id >>> 16) {
+    case 10: // connection
+      switch (id & 0xffff) {
+        // connection.start
+        case 10: {
+          let o = 4;
+          need(p, o, 2);
+          const versionMajor = p[o];
+          const versionMinor = p[o + 1];
+          o += 2;
+          const serverPropertiesTable = decodeFieldTable(p, o);
+          o = serverPropertiesTable.end;
+          const mechanisms = readLongstrBytes(p, o);
+          o += 4 + mechanisms.length;
+          const locales = readLongstrBytes(p, o);
+          o += 4 + locales.length;
+          exactLength(p, o);
+          return {
+            id: CONNECTION_START,
+            name: 'connection.start',
+            args: {
+              versionMajor,
+              versionMinor,
+              serverProperties: serverPropertiesTable.table,
+              mechanisms,
+              locales,
+            },
+          };
+        }
+        // connection.start-ok
+        case 11: {
+          let o = 4;
+          const clientPropertiesTable = decodeFieldTable(p, o);
+          o = clientPropertiesTable.end;
+          const mechanism = readShortstr(p, o);
+          o += 1 + p[o];
+          const response = readLongstrBytes(p, o);
+          o += 4 + response.length;
+          const locale = readShortstr(p, o);
+          o += 1 + p[o];
+          exactLength(p, o);
+          return {
+            id: CONNECTION_START_OK,
+            name: 'connection.start-ok',
+            args: {
+              clientProperties: clientPropertiesTable.table,
+              mechanism,
+              response,
+              locale,
+            },
+          };
+        }
+        // connection.secure
+        case 20: {
+          let o = 4;
+          const challenge = readLongstrBytes(p, o);
+          o += 4 + challenge.length;
+          exactLength(p, o);
+          return { id: CONNECTION_SECURE, name: 'connection.secure', args: { challenge } };
+        }
+        // connection.secure-ok
+        case 21: {
+          let o = 4;
+          const response = readLongstrBytes(p, o);
+          o += 4 + response.length;
+          exactLength(p, o);
+          return { id: CONNECTION_SECURE_OK, name: 'connection.secure-ok', args: { response } };
+        }
+        // connection.tune
+        case 30: {
+          exactLength(p, 12);
+          return {
+            id: CONNECTION_TUNE,
+            name: 'connection.tune',
+            args: {
+              channelMax: readU16(p, 4),
+              frameMax: readU32(p, 6),
+              heartbeat: readU16(p, 10),
+            },
+          };
+        }
+        // connection.tune-ok
+        case 31: {
+          exactLength(p, 12);
+          return {
+            id: CONNECTION_TUNE_OK,
+            name: 'connection.tune-ok',
+            args: {
+              channelMax: readU16(p, 4),
+              frameMax: readU32(p, 6),
+              heartbeat: readU16(p, 10),
+            },
+          };
+        }
+        // connection.open
+        case 40: {
+          let o = 4;
+          const virtualHost = readShortstr(p, o);
+          o += 1 + p[o];
+          const reserved1 = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 1);
+          const reserved2 = (p[o] & 1) !== 0;
+          exactLength(p, o + 1);
+          return { id: CONNECTION_OPEN, name: 'connection.open', args: { virtualHost, reserved1, reserved2 } };
+        }
+        // connection.open-ok
+        case 41: {
+          let o = 4;
+          const reserved1 = readShortstr(p, o);
+          o += 1 + p[o];
+          exactLength(p, o);
+          return { id: CONNECTION_OPEN_OK, name: 'connection.open-ok', args: { reserved1 } };
+        }
+        // connection.close
+        case 50: {
+          let o = 4;
+          need(p, o, 2);
+          const replyCode = readU16(p, o);
+          o += 2;
+          const replyText = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 4);
+          const classId = readU16(p, o);
+          const methodId = readU16(p, o + 2);
+          exactLength(p, o + 4);
+          return { id: CONNECTION_CLOSE, name: 'connection.close', args: { replyCode, replyText, classId, methodId } };
+        }
+        // connection.close-ok
+        case 51: {
+          exactLength(p, 4);
+          return { id: CONNECTION_CLOSE_OK, name: 'connection.close-ok', args: {} };
+        }
+        // connection.blocked
+        case 60: {
+          let o = 4;
+          const reason = readShortstr(p, o);
+          o += 1 + p[o];
+          exactLength(p, o);
+          return { id: CONNECTION_BLOCKED, name: 'connection.blocked', args: { reason } };
+        }
+        // connection.unblocked
+        case 61: {
+          exactLength(p, 4);
+          return { id: CONNECTION_UNBLOCKED, name: 'connection.unblocked', args: {} };
+        }
+        // connection.update-secret
+        case 70: {
+          let o = 4;
+          const newSecret = readLongstrBytes(p, o);
+          o += 4 + newSecret.length;
+          const reason = readShortstr(p, o);
+          o += 1 + p[o];
+          exactLength(p, o);
+          return { id: CONNECTION_UPDATE_SECRET, name: 'connection.update-secret', args: { newSecret, reason } };
+        }
+        // connection.update-secret-ok
+        case 71: {
+          exactLength(p, 4);
+          return { id: CONNECTION_UPDATE_SECRET_OK, name: 'connection.update-secret-ok', args: {} };
+        }
+      }
+      break;
+    case 20: // channel
+      switch (id & 0xffff) {
+        // channel.open
+        case 10: {
+          let o = 4;
+          const reserved1 = readShortstr(p, o);
+          o += 1 + p[o];
+          exactLength(p, o);
+          return { id: CHANNEL_OPEN, name: 'channel.open', args: { reserved1 } };
+        }
+        // channel.open-ok
+        case 11: {
+          let o = 4;
+          const reserved1 = readLongstr(p, o);
+          o += 4 + readU32(p, o);
+          exactLength(p, o);
+          return { id: CHANNEL_OPEN_OK, name: 'channel.open-ok', args: { reserved1 } };
+        }
+        // channel.flow
+        case 20: {
+          exactLength(p, 5);
+          return { id: CHANNEL_FLOW, name: 'channel.flow', args: { active: (p[4] & 1) !== 0 } };
+        }
+        // channel.flow-ok
+        case 21: {
+          exactLength(p, 5);
+          return { id: CHANNEL_FLOW_OK, name: 'channel.flow-ok', args: { active: (p[4] & 1) !== 0 } };
+        }
+        // channel.close
+        case 40: {
+          let o = 4;
+          need(p, o, 2);
+          const replyCode = readU16(p, o);
+          o += 2;
+          const replyText = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 4);
+          const classId = readU16(p, o);
+          const methodId = readU16(p, o + 2);
+          exactLength(p, o + 4);
+          return { id: CHANNEL_CLOSE, name: 'channel.close', args: { replyCode, replyText, classId, methodId } };
+        }
+        // channel.close-ok
+        case 41: {
+          exactLength(p, 4);
+          return { id: CHANNEL_CLOSE_OK, name: 'channel.close-ok', args: {} };
+        }
+      }
+      break;
+    case 40: // exchange
+      switch (id & 0xffff) {
+        // exchange.declare
+        case 10: {
+          let o = 4;
+          need(p, o, 2);
+          const reserved1 = readU16(p, o);
+          o += 2;
+          const exchange = readShortstr(p, o);
+          o += 1 + p[o];
+          const type = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 1);
+          const passive = (p[o] & 1) !== 0;
+          const durable = (p[o] & 2) !== 0;
+          const autoDelete = (p[o] & 4) !== 0;
+          const internal = (p[o] & 8) !== 0;
+          const noWait = (p[o] & 16) !== 0;
+          o += 1;
+          const argumentsTable = decodeFieldTable(p, o);
+          o = argumentsTable.end;
+          exactLength(p, o);
+          return {
+            id: EXCHANGE_DECLARE,
+            name: 'exchange.declare',
+            args: {
+              reserved1,
+              exchange,
+              type,
+              passive,
+              durable,
+              autoDelete,
+              internal,
+              noWait,
+              arguments: argumentsTable.table,
+            },
+          };
+        }
+        // exchange.declare-ok
+        case 11: {
+          exactLength(p, 4);
+          return { id: EXCHANGE_DECLARE_OK, name: 'exchange.declare-ok', args: {} };
+        }
+        // exchange.delete
+        case 20: {
+          let o = 4;
+          need(p, o, 2);
+          const reserved1 = readU16(p, o);
+          o += 2;
+          const exchange = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 1);
+          const ifUnused = (p[o] & 1) !== 0;
+          const noWait = (p[o] & 2) !== 0;
+          exactLength(p, o + 1);
+          return { id: EXCHANGE_DELETE, name: 'exchange.delete', args: { reserved1, exchange, ifUnused, noWait } };
+        }
+        // exchange.delete-ok
+        case 21: {
+          exactLength(p, 4);
+          return { id: EXCHANGE_DELETE_OK, name: 'exchange.delete-ok', args: {} };
+        }
+        // exchange.bind
+        case 30: {
+          let o = 4;
+          need(p, o, 2);
+          const reserved1 = readU16(p, o);
+          o += 2;
+          const destination = readShortstr(p, o);
+          o += 1 + p[o];
+          const source = readShortstr(p, o);
+          o += 1 + p[o];
+          const routingKey = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 1);
+          const noWait = (p[o] & 1) !== 0;
+          o += 1;
+          const argumentsTable = decodeFieldTable(p, o);
+          o = argumentsTable.end;
+          exactLength(p, o);
+          return {
+            id: EXCHANGE_BIND,
+            name: 'exchange.bind',
+            args: {
+              reserved1,
+              destination,
+              source,
+              routingKey,
+              noWait,
+              arguments: argumentsTable.table,
+            },
+          };
+        }
+        // exchange.bind-ok
+        case 31: {
+          exactLength(p, 4);
+          return { id: EXCHANGE_BIND_OK, name: 'exchange.bind-ok', args: {} };
+        }
+        // exchange.unbind
+        case 40: {
+          let o = 4;
+          need(p, o, 2);
+          const reserved1 = readU16(p, o);
+          o += 2;
+          const destination = readShortstr(p, o);
+          o += 1 + p[o];
+          const source = readShortstr(p, o);
+          o += 1 + p[o];
+          const routingKey = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 1);
+          const noWait = (p[o] & 1) !== 0;
+          o += 1;
+          const argumentsTable = decodeFieldTable(p, o);
+          o = argumentsTable.end;
+          exactLength(p, o);
+          return {
+            id: EXCHANGE_UNBIND,
+            name: 'exchange.unbind',
+            args: {
+              reserved1,
+              destination,
+              source,
+              routingKey,
+              noWait,
+              arguments: argumentsTable.table,
+            },
+          };
+        }
+        // exchange.unbind-ok
+        case 51: {
+          exactLength(p, 4);
+          return { id: EXCHANGE_UNBIND_OK, name: 'exchange.unbind-ok', args: {} };
+        }
+      }
+      break;
+    case 50: // queue
+      switch (id & 0xffff) {
+        // queue.declare
+        case 10: {
+          let o = 4;
+          need(p, o, 2);
+          const reserved1 = readU16(p, o);
+          o += 2;
+          const queue = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 1);
+          const passive = (p[o] & 1) !== 0;
+          const durable = (p[o] & 2) !== 0;
+          const exclusive = (p[o] & 4) !== 0;
+          const autoDelete = (p[o] & 8) !== 0;
+          const noWait = (p[o] & 16) !== 0;
+          o += 1;
+          const argumentsTable = decodeFieldTable(p, o);
+          o = argumentsTable.end;
+          exactLength(p, o);
+          return {
+            id: QUEUE_DECLARE,
+            name: 'queue.declare',
+            args: {
+              reserved1,
+              queue,
+              passive,
+              durable,
+              exclusive,
+              autoDelete,
+              noWait,
+              arguments: argumentsTable.table,
+            },
+          };
+        }
+        // queue.declare-ok
+        case 11: {
+          let o = 4;
+          const queue = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 8);
+          const messageCount = readU32(p, o);
+          const consumerCount = readU32(p, o + 4);
+          exactLength(p, o + 8);
+          return { id: QUEUE_DECLARE_OK, name: 'queue.declare-ok', args: { queue, messageCount, consumerCount } };
+        }
+        // queue.bind
+        case 20: {
+          let o = 4;
+          need(p, o, 2);
+          const reserved1 = readU16(p, o);
+          o += 2;
+          const queue = readShortstr(p, o);
+          o += 1 + p[o];
+          const exchange = readShortstr(p, o);
+          o += 1 + p[o];
+          const routingKey = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 1);
+          const noWait = (p[o] & 1) !== 0;
+          o += 1;
+          const argumentsTable = decodeFieldTable(p, o);
+          o = argumentsTable.end;
+          exactLength(p, o);
+          return {
+            id: QUEUE_BIND,
+            name: 'queue.bind',
+            args: {
+              reserved1,
+              queue,
+              exchange,
+              routingKey,
+              noWait,
+              arguments: argumentsTable.table,
+            },
+          };
+        }
+        // queue.bind-ok
+        case 21: {
+          exactLength(p, 4);
+          return { id: QUEUE_BIND_OK, name: 'queue.bind-ok', args: {} };
+        }
+        // queue.purge
+        case 30: {
+          let o = 4;
+          need(p, o, 2);
+          const reserved1 = readU16(p, o);
+          o += 2;
+          const queue = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 1);
+          const noWait = (p[o] & 1) !== 0;
+          exactLength(p, o + 1);
+          return { id: QUEUE_PURGE, name: 'queue.purge', args: { reserved1, queue, noWait } };
+        }
+        // queue.purge-ok
+        case 31: {
+          exactLength(p, 8);
+          return { id: QUEUE_PURGE_OK, name: 'queue.purge-ok', args: { messageCount: readU32(p, 4) } };
+        }
+        // queue.delete
+        case 40: {
+          let o = 4;
+          need(p, o, 2);
+          const reserved1 = readU16(p, o);
+          o += 2;
+          const queue = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 1);
+          const ifUnused = (p[o] & 1) !== 0;
+          const ifEmpty = (p[o] & 2) !== 0;
+          const noWait = (p[o] & 4) !== 0;
+          exactLength(p, o + 1);
+          return { id: QUEUE_DELETE, name: 'queue.delete', args: { reserved1, queue, ifUnused, ifEmpty, noWait } };
+        }
+        // queue.delete-ok
+        case 41: {
+          exactLength(p, 8);
+          return { id: QUEUE_DELETE_OK, name: 'queue.delete-ok', args: { messageCount: readU32(p, 4) } };
+        }
+        // queue.unbind
+        case 50: {
+          let o = 4;
+          need(p, o, 2);
+          const reserved1 = readU16(p, o);
+          o += 2;
+          const queue = readShortstr(p, o);
+          o += 1 + p[o];
+          const exchange = readShortstr(p, o);
+          o += 1 + p[o];
+          const routingKey = readShortstr(p, o);
+          o += 1 + p[o];
+          const argumentsTable = decodeFieldTable(p, o);
+          o = argumentsTable.end;
+          exactLength(p, o);
+          return {
+            id: QUEUE_UNBIND,
+            name: 'queue.unbind',
+            args: {
+              reserved1,
+              queue,
+              exchange,
+              routingKey,
+              arguments: argumentsTable.table,
+            },
+          };
+        }
+        // queue.unbind-ok
+        case 51: {
+          exactLength(p, 4);
+          return { id: QUEUE_UNBIND_OK, name: 'queue.unbind-ok', args: {} };
+        }
+      }
+      break;
+    case 60: // basic
+      switch (id & 0xffff) {
+        // basic.qos
+        case 10: {
+          exactLength(p, 11);
+          return {
+            id: BASIC_QOS,
+            name: 'basic.qos',
+            args: {
+              prefetchSize: readU32(p, 4),
+              prefetchCount: readU16(p, 8),
+              global: (p[10] & 1) !== 0,
+            },
+          };
+        }
+        // basic.qos-ok
+        case 11: {
+          exactLength(p, 4);
+          return { id: BASIC_QOS_OK, name: 'basic.qos-ok', args: {} };
+        }
+        // basic.consume
+        case 20: {
+          let o = 4;
+          need(p, o, 2);
+          const reserved1 = readU16(p, o);
+          o += 2;
+          const queue = readShortstr(p, o);
+          o += 1 + p[o];
+          const consumerTag = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 1);
+          const noLocal = (p[o] & 1) !== 0;
+          const noAck = (p[o] & 2) !== 0;
+          const exclusive = (p[o] & 4) !== 0;
+          const noWait = (p[o] & 8) !== 0;
+          o += 1;
+          const argumentsTable = decodeFieldTable(p, o);
+          o = argumentsTable.end;
+          exactLength(p, o);
+          return {
+            id: BASIC_CONSUME,
+            name: 'basic.consume',
+            args: {
+              reserved1,
+              queue,
+              consumerTag,
+              noLocal,
+              noAck,
+              exclusive,
+              noWait,
+              arguments: argumentsTable.table,
+            },
+          };
+        }
+        // basic.consume-ok
+        case 21: {
+          let o = 4;
+          const consumerTag = readShortstr(p, o);
+          o += 1 + p[o];
+          exactLength(p, o);
+          return { id: BASIC_CONSUME_OK, name: 'basic.consume-ok', args: { consumerTag } };
+        }
+        // basic.cancel
+        case 30: {
+          let o = 4;
+          const consumerTag = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 1);
+          const noWait = (p[o] & 1) !== 0;
+          exactLength(p, o + 1);
+          return { id: BASIC_CANCEL, name: 'basic.cancel', args: { consumerTag, noWait } };
+        }
+        // basic.cancel-ok
+        case 31: {
+          let o = 4;
+          const consumerTag = readShortstr(p, o);
+          o += 1 + p[o];
+          exactLength(p, o);
+          return { id: BASIC_CANCEL_OK, name: 'basic.cancel-ok', args: { consumerTag } };
+        }
+        // basic.publish
+        case 40: {
+          let o = 4;
+          need(p, o, 2);
+          const reserved1 = readU16(p, o);
+          o += 2;
+          const exchange = readShortstr(p, o);
+          o += 1 + p[o];
+          const routingKey = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 1);
+          const mandatory = (p[o] & 1) !== 0;
+          const immediate = (p[o] & 2) !== 0;
+          exactLength(p, o + 1);
+          return {
+            id: BASIC_PUBLISH,
+            name: 'basic.publish',
+            args: {
+              reserved1,
+              exchange,
+              routingKey,
+              mandatory,
+              immediate,
+            },
+          };
+        }
+        // basic.return
+        case 50: {
+          let o = 4;
+          need(p, o, 2);
+          const replyCode = readU16(p, o);
+          o += 2;
+          const replyText = readShortstr(p, o);
+          o += 1 + p[o];
+          const exchange = readShortstr(p, o);
+          o += 1 + p[o];
+          const routingKey = readShortstr(p, o);
+          o += 1 + p[o];
+          exactLength(p, o);
+          return { id: BASIC_RETURN, name: 'basic.return', args: { replyCode, replyText, exchange, routingKey } };
+        }
+        // basic.deliver
+        case 60: {
+          let o = 4;
+          const consumerTag = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 9);
+          const deliveryTag = readU64(p, o);
+          const redelivered = (p[o + 8] & 1) !== 0;
+          o += 9;
+          const exchange = readShortstr(p, o);
+          o += 1 + p[o];
+          const routingKey = readShortstr(p, o);
+          o += 1 + p[o];
+          exactLength(p, o);
+          return {
+            id: BASIC_DELIVER,
+            name: 'basic.deliver',
+            args: {
+              consumerTag,
+              deliveryTag,
+              redelivered,
+              exchange,
+              routingKey,
+            },
+          };
+        }
+        // basic.get
+        case 70: {
+          let o = 4;
+          need(p, o, 2);
+          const reserved1 = readU16(p, o);
+          o += 2;
+          const queue = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 1);
+          const noAck = (p[o] & 1) !== 0;
+          exactLength(p, o + 1);
+          return { id: BASIC_GET, name: 'basic.get', args: { reserved1, queue, noAck } };
+        }
+        // basic.get-ok
+        case 71: {
+          let o = 4;
+          need(p, o, 9);
+          const deliveryTag = readU64(p, o);
+          const redelivered = (p[o + 8] & 1) !== 0;
+          o += 9;
+          const exchange = readShortstr(p, o);
+          o += 1 + p[o];
+          const routingKey = readShortstr(p, o);
+          o += 1 + p[o];
+          need(p, o, 4);
+          const messageCount = readU32(p, o);
+          exactLength(p, o + 4);
+          return {
+            id: BASIC_GET_OK,
+            name: 'basic.get-ok',
+            args: {
+              deliveryTag,
+              redelivered,
+              exchange,
+              routingKey,
+              messageCount,
+            },
+          };
+        }
+        // basic.get-empty
+        case 72: {
+          let o = 4;
+          const reserved1 = readShortstr(p, o);
+          o += 1 + p[o];
+          exactLength(p, o);
+          return { id: BASIC_GET_EMPTY, name: 'basic.get-empty', args: { reserved1 } };
+        }
+        // basic.ack
+        case 80: {
+          exactLength(p, 13);
+          return {
+            id: BASIC_ACK,
+            name: 'basic.ack',
+            args: {
+              deliveryTag: readU64(p, 4),
+              multiple: (p[12] & 1) !== 0,
+            },
+          };
+        }
+        // basic.reject
+        case 90: {
+          exactLength(p, 13);
+          return {
+            id: BASIC_REJECT,
+            name: 'basic.reject',
+            args: {
+              deliveryTag: readU64(p, 4),
+              requeue: (p[12] & 1) !== 0,
+            },
+          };
+        }
+        // basic.recover-async
+        case 100: {
+          exactLength(p, 5);
+          return { id: BASIC_RECOVER_ASYNC, name: 'basic.recover-async', args: { requeue: (p[4] & 1) !== 0 } };
+        }
+        // basic.recover
+        case 110: {
+          exactLength(p, 5);
+          return { id: BASIC_RECOVER, name: 'basic.recover', args: { requeue: (p[4] & 1) !== 0 } };
+        }
+        // basic.recover-ok
+        case 111: {
+          exactLength(p, 4);
+          return { id: BASIC_RECOVER_OK, name: 'basic.recover-ok', args: {} };
+        }
+        // basic.nack
+        case 120: {
+          exactLength(p, 13);
+          return {
+            id: BASIC_NACK,
+            name: 'basic.nack',
+            args: {
+              deliveryTag: readU64(p, 4),
+              multiple: (p[12] & 1) !== 0,
+              requeue: (p[12] & 2) !== 0,
+            },
+          };
+        }
+      }
+      break;
+    case 85: // confirm
+      switch (id & 0xffff) {
+        // confirm.select
+        case 10: {
+          exactLength(p, 5);
+          return { id: CONFIRM_SELECT, name: 'confirm.select', args: { nowait: (p[4] & 1) !== 0 } };
+        }
+        // confirm.select-ok
+        case 11: {
+          exactLength(p, 4);
+          return { id: CONFIRM_SELECT_OK, name: 'confirm.select-ok', args: {} };
+        }
+      }
+      break;
+    case 90: // tx
+      switch (id & 0xffff) {
+        // tx.select
+        case 10: {
+          exactLength(p, 4);
+          return { id: TX_SELECT, name: 'tx.select', args: {} };
+        }
+        // tx.select-ok
+        case 11: {
+          exactLength(p, 4);
+          return { id: TX_SELECT_OK, name: 'tx.select-ok', args: {} };
+        }
+        // tx.commit
+        case 20: {
+          exactLength(p, 4);
+          return { id: TX_COMMIT, name: 'tx.commit', args: {} };
+        }
+        // tx.commit-ok
+        case 21: {
+          exactLength(p, 4);
+          return { id: TX_COMMIT_OK, name: 'tx.commit-ok', args: {} };
+        }
+        // tx.rollback
+        case 30: {
+          exactLength(p, 4);
+          return { id: TX_ROLLBACK, name: 'tx.rollback', args: {} };
+        }
+        // tx.rollback-ok
+        case 31: {
+          exactLength(p, 4);
+          return { id: TX_ROLLBACK_OK, name: 'tx.rollback-ok', args: {} };
+        }
+      }
+      break;
   }
+  throw new ProtocolError(ReplyCode.COMMAND_INVALID, `unknown method ${methodName(id)}`);
 }
 
 /**
@@ -1445,247 +1548,338 @@ function decodeArguments(id: number, p: Buffer): Method {
  * numbers, bits, tables and Buffers, 3 bytes per UTF-16 unit for strings (at most 256 for a shortstr).
  */
 export function methodMaxSize(methodId: number, args: object): number {
-  switch (methodId) {
-    case CONNECTION_START: {
-      const a = args as Partial<ConnectionStartArgs>;
-      return (
-        6 +
-        (a.serverProperties === undefined ? 4 : fieldTableSize(a.serverProperties)) +
-        longstrMaxSize(a.mechanisms) +
-        longstrMaxSize(a.locales)
-      );
-    }
-    case CONNECTION_START_OK: {
-      const a = args as Partial<ConnectionStartOkArgs>;
-      return (
-        4 +
-        (a.clientProperties === undefined ? 4 : fieldTableSize(a.clientProperties)) +
-        shortstrMaxSize(a.mechanism) +
-        longstrMaxSize(a.response) +
-        shortstrMaxSize(a.locale)
-      );
-    }
-    case CONNECTION_SECURE: {
-      const a = args as Partial<ConnectionSecureArgs>;
-      return 4 + longstrMaxSize(a.challenge);
-    }
-    case CONNECTION_SECURE_OK: {
-      const a = args as Partial<ConnectionSecureOkArgs>;
-      return 4 + longstrMaxSize(a.response);
-    }
-    case CONNECTION_TUNE:
-      return 12;
-    case CONNECTION_TUNE_OK:
-      return 12;
-    case CONNECTION_OPEN: {
-      const a = args as Partial<ConnectionOpenArgs>;
-      return 5 + shortstrMaxSize(a.virtualHost) + shortstrMaxSize(a.reserved1);
-    }
-    case CONNECTION_OPEN_OK: {
-      const a = args as Partial<ConnectionOpenOkArgs>;
-      return 4 + shortstrMaxSize(a.reserved1);
-    }
-    case CONNECTION_CLOSE: {
-      const a = args as Partial<ConnectionCloseArgs>;
-      return 10 + shortstrMaxSize(a.replyText);
-    }
-    case CONNECTION_CLOSE_OK:
-      return 4;
-    case CONNECTION_BLOCKED: {
-      const a = args as Partial<ConnectionBlockedArgs>;
-      return 4 + shortstrMaxSize(a.reason);
-    }
-    case CONNECTION_UNBLOCKED:
-      return 4;
-    case CONNECTION_UPDATE_SECRET: {
-      const a = args as Partial<ConnectionUpdateSecretArgs>;
-      return 4 + longstrMaxSize(a.newSecret) + shortstrMaxSize(a.reason);
-    }
-    case CONNECTION_UPDATE_SECRET_OK:
-      return 4;
-    case CHANNEL_OPEN: {
-      const a = args as Partial<ChannelOpenArgs>;
-      return 4 + shortstrMaxSize(a.reserved1);
-    }
-    case CHANNEL_OPEN_OK: {
-      const a = args as Partial<ChannelOpenOkArgs>;
-      return 4 + longstrMaxSize(a.reserved1);
-    }
-    case CHANNEL_FLOW:
-      return 5;
-    case CHANNEL_FLOW_OK:
-      return 5;
-    case CHANNEL_CLOSE: {
-      const a = args as Partial<ChannelCloseArgs>;
-      return 10 + shortstrMaxSize(a.replyText);
-    }
-    case CHANNEL_CLOSE_OK:
-      return 4;
-    case EXCHANGE_DECLARE: {
-      const a = args as Partial<ExchangeDeclareArgs>;
-      return (
-        7 +
-        shortstrMaxSize(a.exchange) +
-        shortstrMaxSize(a.type) +
-        (a.arguments === undefined ? 4 : fieldTableSize(a.arguments))
-      );
-    }
-    case EXCHANGE_DECLARE_OK:
-      return 4;
-    case EXCHANGE_DELETE: {
-      const a = args as Partial<ExchangeDeleteArgs>;
-      return 7 + shortstrMaxSize(a.exchange);
-    }
-    case EXCHANGE_DELETE_OK:
-      return 4;
-    case EXCHANGE_BIND: {
-      const a = args as Partial<ExchangeBindArgs>;
-      return (
-        7 +
-        shortstrMaxSize(a.destination) +
-        shortstrMaxSize(a.source) +
-        shortstrMaxSize(a.routingKey) +
-        (a.arguments === undefined ? 4 : fieldTableSize(a.arguments))
-      );
-    }
-    case EXCHANGE_BIND_OK:
-      return 4;
-    case EXCHANGE_UNBIND: {
-      const a = args as Partial<ExchangeUnbindArgs>;
-      return (
-        7 +
-        shortstrMaxSize(a.destination) +
-        shortstrMaxSize(a.source) +
-        shortstrMaxSize(a.routingKey) +
-        (a.arguments === undefined ? 4 : fieldTableSize(a.arguments))
-      );
-    }
-    case EXCHANGE_UNBIND_OK:
-      return 4;
-    case QUEUE_DECLARE: {
-      const a = args as Partial<QueueDeclareArgs>;
-      return 7 + shortstrMaxSize(a.queue) + (a.arguments === undefined ? 4 : fieldTableSize(a.arguments));
-    }
-    case QUEUE_DECLARE_OK: {
-      const a = args as Partial<QueueDeclareOkArgs>;
-      return 12 + shortstrMaxSize(a.queue);
-    }
-    case QUEUE_BIND: {
-      const a = args as Partial<QueueBindArgs>;
-      return (
-        7 +
-        shortstrMaxSize(a.queue) +
-        shortstrMaxSize(a.exchange) +
-        shortstrMaxSize(a.routingKey) +
-        (a.arguments === undefined ? 4 : fieldTableSize(a.arguments))
-      );
-    }
-    case QUEUE_BIND_OK:
-      return 4;
-    case QUEUE_PURGE: {
-      const a = args as Partial<QueuePurgeArgs>;
-      return 7 + shortstrMaxSize(a.queue);
-    }
-    case QUEUE_PURGE_OK:
-      return 8;
-    case QUEUE_DELETE: {
-      const a = args as Partial<QueueDeleteArgs>;
-      return 7 + shortstrMaxSize(a.queue);
-    }
-    case QUEUE_DELETE_OK:
-      return 8;
-    case QUEUE_UNBIND: {
-      const a = args as Partial<QueueUnbindArgs>;
-      return (
-        6 +
-        shortstrMaxSize(a.queue) +
-        shortstrMaxSize(a.exchange) +
-        shortstrMaxSize(a.routingKey) +
-        (a.arguments === undefined ? 4 : fieldTableSize(a.arguments))
-      );
-    }
-    case QUEUE_UNBIND_OK:
-      return 4;
-    case BASIC_QOS:
-      return 11;
-    case BASIC_QOS_OK:
-      return 4;
-    case BASIC_CONSUME: {
-      const a = args as Partial<BasicConsumeArgs>;
-      return (
-        7 +
-        shortstrMaxSize(a.queue) +
-        shortstrMaxSize(a.consumerTag) +
-        (a.arguments === undefined ? 4 : fieldTableSize(a.arguments))
-      );
-    }
-    case BASIC_CONSUME_OK: {
-      const a = args as Partial<BasicConsumeOkArgs>;
-      return 4 + shortstrMaxSize(a.consumerTag);
-    }
-    case BASIC_CANCEL: {
-      const a = args as Partial<BasicCancelArgs>;
-      return 5 + shortstrMaxSize(a.consumerTag);
-    }
-    case BASIC_CANCEL_OK: {
-      const a = args as Partial<BasicCancelOkArgs>;
-      return 4 + shortstrMaxSize(a.consumerTag);
-    }
-    case BASIC_PUBLISH: {
-      const a = args as Partial<BasicPublishArgs>;
-      return 7 + shortstrMaxSize(a.exchange) + shortstrMaxSize(a.routingKey);
-    }
-    case BASIC_RETURN: {
-      const a = args as Partial<BasicReturnArgs>;
-      return 6 + shortstrMaxSize(a.replyText) + shortstrMaxSize(a.exchange) + shortstrMaxSize(a.routingKey);
-    }
-    case BASIC_DELIVER: {
-      const a = args as Partial<BasicDeliverArgs>;
-      return 13 + shortstrMaxSize(a.consumerTag) + shortstrMaxSize(a.exchange) + shortstrMaxSize(a.routingKey);
-    }
-    case BASIC_GET: {
-      const a = args as Partial<BasicGetArgs>;
-      return 7 + shortstrMaxSize(a.queue);
-    }
-    case BASIC_GET_OK: {
-      const a = args as Partial<BasicGetOkArgs>;
-      return 17 + shortstrMaxSize(a.exchange) + shortstrMaxSize(a.routingKey);
-    }
-    case BASIC_GET_EMPTY: {
-      const a = args as Partial<BasicGetEmptyArgs>;
-      return 4 + shortstrMaxSize(a.reserved1);
-    }
-    case BASIC_ACK:
-      return 13;
-    case BASIC_REJECT:
-      return 13;
-    case BASIC_RECOVER_ASYNC:
-      return 5;
-    case BASIC_RECOVER:
-      return 5;
-    case BASIC_RECOVER_OK:
-      return 4;
-    case BASIC_NACK:
-      return 13;
-    case CONFIRM_SELECT:
-      return 5;
-    case CONFIRM_SELECT_OK:
-      return 4;
-    case TX_SELECT:
-      return 4;
-    case TX_SELECT_OK:
-      return 4;
-    case TX_COMMIT:
-      return 4;
-    case TX_COMMIT_OK:
-      return 4;
-    case TX_ROLLBACK:
-      return 4;
-    case TX_ROLLBACK_OK:
-      return 4;
-    default:
-      throw new RangeError(`cannot encode unknown method ${methodName(methodId)}`);
+  switch (methodId >>> 16) {
+    case 10: // connection
+      switch (methodId & 0xffff) {
+        // connection.start
+        case 10: {
+          const a = args as Partial<ConnectionStartArgs>;
+          return (
+            6 +
+            (a.serverProperties === undefined ? 4 : fieldTableSize(a.serverProperties)) +
+            longstrMaxSize(a.mechanisms) +
+            longstrMaxSize(a.locales)
+          );
+        }
+        // connection.start-ok
+        case 11: {
+          const a = args as Partial<ConnectionStartOkArgs>;
+          return (
+            4 +
+            (a.clientProperties === undefined ? 4 : fieldTableSize(a.clientProperties)) +
+            shortstrMaxSize(a.mechanism) +
+            longstrMaxSize(a.response) +
+            shortstrMaxSize(a.locale)
+          );
+        }
+        // connection.secure
+        case 20: {
+          const a = args as Partial<ConnectionSecureArgs>;
+          return 4 + longstrMaxSize(a.challenge);
+        }
+        // connection.secure-ok
+        case 21: {
+          const a = args as Partial<ConnectionSecureOkArgs>;
+          return 4 + longstrMaxSize(a.response);
+        }
+        // connection.tune
+        case 30:
+          return 12;
+        // connection.tune-ok
+        case 31:
+          return 12;
+        // connection.open
+        case 40: {
+          const a = args as Partial<ConnectionOpenArgs>;
+          return 5 + shortstrMaxSize(a.virtualHost) + shortstrMaxSize(a.reserved1);
+        }
+        // connection.open-ok
+        case 41: {
+          const a = args as Partial<ConnectionOpenOkArgs>;
+          return 4 + shortstrMaxSize(a.reserved1);
+        }
+        // connection.close
+        case 50: {
+          const a = args as Partial<ConnectionCloseArgs>;
+          return 10 + shortstrMaxSize(a.replyText);
+        }
+        // connection.close-ok
+        case 51:
+          return 4;
+        // connection.blocked
+        case 60: {
+          const a = args as Partial<ConnectionBlockedArgs>;
+          return 4 + shortstrMaxSize(a.reason);
+        }
+        // connection.unblocked
+        case 61:
+          return 4;
+        // connection.update-secret
+        case 70: {
+          const a = args as Partial<ConnectionUpdateSecretArgs>;
+          return 4 + longstrMaxSize(a.newSecret) + shortstrMaxSize(a.reason);
+        }
+        // connection.update-secret-ok
+        case 71:
+          return 4;
+      }
+      break;
+    case 20: // channel
+      switch (methodId & 0xffff) {
+        // channel.open
+        case 10: {
+          const a = args as Partial<ChannelOpenArgs>;
+          return 4 + shortstrMaxSize(a.reserved1);
+        }
+        // channel.open-ok
+        case 11: {
+          const a = args as Partial<ChannelOpenOkArgs>;
+          return 4 + longstrMaxSize(a.reserved1);
+        }
+        // channel.flow
+        case 20:
+          return 5;
+        // channel.flow-ok
+        case 21:
+          return 5;
+        // channel.close
+        case 40: {
+          const a = args as Partial<ChannelCloseArgs>;
+          return 10 + shortstrMaxSize(a.replyText);
+        }
+        // channel.close-ok
+        case 41:
+          return 4;
+      }
+      break;
+    case 40: // exchange
+      switch (methodId & 0xffff) {
+        // exchange.declare
+        case 10: {
+          const a = args as Partial<ExchangeDeclareArgs>;
+          return (
+            7 +
+            shortstrMaxSize(a.exchange) +
+            shortstrMaxSize(a.type) +
+            (a.arguments === undefined ? 4 : fieldTableSize(a.arguments))
+          );
+        }
+        // exchange.declare-ok
+        case 11:
+          return 4;
+        // exchange.delete
+        case 20: {
+          const a = args as Partial<ExchangeDeleteArgs>;
+          return 7 + shortstrMaxSize(a.exchange);
+        }
+        // exchange.delete-ok
+        case 21:
+          return 4;
+        // exchange.bind
+        case 30: {
+          const a = args as Partial<ExchangeBindArgs>;
+          return (
+            7 +
+            shortstrMaxSize(a.destination) +
+            shortstrMaxSize(a.source) +
+            shortstrMaxSize(a.routingKey) +
+            (a.arguments === undefined ? 4 : fieldTableSize(a.arguments))
+          );
+        }
+        // exchange.bind-ok
+        case 31:
+          return 4;
+        // exchange.unbind
+        case 40: {
+          const a = args as Partial<ExchangeUnbindArgs>;
+          return (
+            7 +
+            shortstrMaxSize(a.destination) +
+            shortstrMaxSize(a.source) +
+            shortstrMaxSize(a.routingKey) +
+            (a.arguments === undefined ? 4 : fieldTableSize(a.arguments))
+          );
+        }
+        // exchange.unbind-ok
+        case 51:
+          return 4;
+      }
+      break;
+    case 50: // queue
+      switch (methodId & 0xffff) {
+        // queue.declare
+        case 10: {
+          const a = args as Partial<QueueDeclareArgs>;
+          return 7 + shortstrMaxSize(a.queue) + (a.arguments === undefined ? 4 : fieldTableSize(a.arguments));
+        }
+        // queue.declare-ok
+        case 11: {
+          const a = args as Partial<QueueDeclareOkArgs>;
+          return 12 + shortstrMaxSize(a.queue);
+        }
+        // queue.bind
+        case 20: {
+          const a = args as Partial<QueueBindArgs>;
+          return (
+            7 +
+            shortstrMaxSize(a.queue) +
+            shortstrMaxSize(a.exchange) +
+            shortstrMaxSize(a.routingKey) +
+            (a.arguments === undefined ? 4 : fieldTableSize(a.arguments))
+          );
+        }
+        // queue.bind-ok
+        case 21:
+          return 4;
+        // queue.purge
+        case 30: {
+          const a = args as Partial<QueuePurgeArgs>;
+          return 7 + shortstrMaxSize(a.queue);
+        }
+        // queue.purge-ok
+        case 31:
+          return 8;
+        // queue.delete
+        case 40: {
+          const a = args as Partial<QueueDeleteArgs>;
+          return 7 + shortstrMaxSize(a.queue);
+        }
+        // queue.delete-ok
+        case 41:
+          return 8;
+        // queue.unbind
+        case 50: {
+          const a = args as Partial<QueueUnbindArgs>;
+          return (
+            6 +
+            shortstrMaxSize(a.queue) +
+            shortstrMaxSize(a.exchange) +
+            shortstrMaxSize(a.routingKey) +
+            (a.arguments === undefined ? 4 : fieldTableSize(a.arguments))
+          );
+        }
+        // queue.unbind-ok
+        case 51:
+          return 4;
+      }
+      break;
+    case 60: // basic
+      switch (methodId & 0xffff) {
+        // basic.qos
+        case 10:
+          return 11;
+        // basic.qos-ok
+        case 11:
+          return 4;
+        // basic.consume
+        case 20: {
+          const a = args as Partial<BasicConsumeArgs>;
+          return (
+            7 +
+            shortstrMaxSize(a.queue) +
+            shortstrMaxSize(a.consumerTag) +
+            (a.arguments === undefined ? 4 : fieldTableSize(a.arguments))
+          );
+        }
+        // basic.consume-ok
+        case 21: {
+          const a = args as Partial<BasicConsumeOkArgs>;
+          return 4 + shortstrMaxSize(a.consumerTag);
+        }
+        // basic.cancel
+        case 30: {
+          const a = args as Partial<BasicCancelArgs>;
+          return 5 + shortstrMaxSize(a.consumerTag);
+        }
+        // basic.cancel-ok
+        case 31: {
+          const a = args as Partial<BasicCancelOkArgs>;
+          return 4 + shortstrMaxSize(a.consumerTag);
+        }
+        // basic.publish
+        case 40: {
+          const a = args as Partial<BasicPublishArgs>;
+          return 7 + shortstrMaxSize(a.exchange) + shortstrMaxSize(a.routingKey);
+        }
+        // basic.return
+        case 50: {
+          const a = args as Partial<BasicReturnArgs>;
+          return 6 + shortstrMaxSize(a.replyText) + shortstrMaxSize(a.exchange) + shortstrMaxSize(a.routingKey);
+        }
+        // basic.deliver
+        case 60: {
+          const a = args as Partial<BasicDeliverArgs>;
+          return 13 + shortstrMaxSize(a.consumerTag) + shortstrMaxSize(a.exchange) + shortstrMaxSize(a.routingKey);
+        }
+        // basic.get
+        case 70: {
+          const a = args as Partial<BasicGetArgs>;
+          return 7 + shortstrMaxSize(a.queue);
+        }
+        // basic.get-ok
+        case 71: {
+          const a = args as Partial<BasicGetOkArgs>;
+          return 17 + shortstrMaxSize(a.exchange) + shortstrMaxSize(a.routingKey);
+        }
+        // basic.get-empty
+        case 72: {
+          const a = args as Partial<BasicGetEmptyArgs>;
+          return 4 + shortstrMaxSize(a.reserved1);
+        }
+        // basic.ack
+        case 80:
+          return 13;
+        // basic.reject
+        case 90:
+          return 13;
+        // basic.recover-async
+        case 100:
+          return 5;
+        // basic.recover
+        case 110:
+          return 5;
+        // basic.recover-ok
+        case 111:
+          return 4;
+        // basic.nack
+        case 120:
+          return 13;
+      }
+      break;
+    case 85: // confirm
+      switch (methodId & 0xffff) {
+        // confirm.select
+        case 10:
+          return 5;
+        // confirm.select-ok
+        case 11:
+          return 4;
+      }
+      break;
+    case 90: // tx
+      switch (methodId & 0xffff) {
+        // tx.select
+        case 10:
+          return 4;
+        // tx.select-ok
+        case 11:
+          return 4;
+        // tx.commit
+        case 20:
+          return 4;
+        // tx.commit-ok
+        case 21:
+          return 4;
+        // tx.rollback
+        case 30:
+          return 4;
+        // tx.rollback-ok
+        case 31:
+          return 4;
+      }
+      break;
   }
+  throw new RangeError(`cannot encode unknown method ${methodName(methodId)}`);
 }
 
 /**
@@ -1695,366 +1889,459 @@ export function methodMaxSize(methodId: number, args: object): number {
  * 255 bytes throw RangeError.
  */
 export function encodeMethodInto(buf: Buffer, offset: number, methodId: number, args: object): number {
-  let o = buf.writeUInt32BE(methodId, offset);
-  switch (methodId) {
-    case CONNECTION_START: {
-      const a = args as Partial<ConnectionStartArgs>;
-      o = buf.writeUInt8(a.versionMajor ?? 0, o);
-      o = buf.writeUInt8(a.versionMinor ?? 0, o);
-      o = encodeFieldTableInto(buf, o, a.serverProperties);
-      o = writeLongstr(buf, o, a.mechanisms ?? '');
-      o = writeLongstr(buf, o, a.locales ?? '');
-      return o;
-    }
-    case CONNECTION_START_OK: {
-      const a = args as Partial<ConnectionStartOkArgs>;
-      o = encodeFieldTableInto(buf, o, a.clientProperties);
-      o = writeShortstr(buf, o, a.mechanism ?? '');
-      o = writeLongstr(buf, o, a.response ?? '');
-      o = writeShortstr(buf, o, a.locale ?? '');
-      return o;
-    }
-    case CONNECTION_SECURE: {
-      const a = args as Partial<ConnectionSecureArgs>;
-      o = writeLongstr(buf, o, a.challenge ?? '');
-      return o;
-    }
-    case CONNECTION_SECURE_OK: {
-      const a = args as Partial<ConnectionSecureOkArgs>;
-      o = writeLongstr(buf, o, a.response ?? '');
-      return o;
-    }
-    case CONNECTION_TUNE: {
-      const a = args as Partial<ConnectionTuneArgs>;
-      o = buf.writeUInt16BE(a.channelMax ?? 0, o);
-      o = buf.writeUInt32BE(a.frameMax ?? 0, o);
-      o = buf.writeUInt16BE(a.heartbeat ?? 0, o);
-      return o;
-    }
-    case CONNECTION_TUNE_OK: {
-      const a = args as Partial<ConnectionTuneOkArgs>;
-      o = buf.writeUInt16BE(a.channelMax ?? 0, o);
-      o = buf.writeUInt32BE(a.frameMax ?? 0, o);
-      o = buf.writeUInt16BE(a.heartbeat ?? 0, o);
-      return o;
-    }
-    case CONNECTION_OPEN: {
-      const a = args as Partial<ConnectionOpenArgs>;
-      o = writeShortstr(buf, o, a.virtualHost ?? '');
-      o = writeShortstr(buf, o, a.reserved1 ?? '');
-      o = buf.writeUInt8(a.reserved2 ? 1 : 0, o);
-      return o;
-    }
-    case CONNECTION_OPEN_OK: {
-      const a = args as Partial<ConnectionOpenOkArgs>;
-      o = writeShortstr(buf, o, a.reserved1 ?? '');
-      return o;
-    }
-    case CONNECTION_CLOSE: {
-      const a = args as Partial<ConnectionCloseArgs>;
-      o = buf.writeUInt16BE(a.replyCode ?? 0, o);
-      o = writeShortstr(buf, o, a.replyText ?? '');
-      o = buf.writeUInt16BE(a.classId ?? 0, o);
-      o = buf.writeUInt16BE(a.methodId ?? 0, o);
-      return o;
-    }
-    case CONNECTION_CLOSE_OK:
-      return o;
-    case CONNECTION_BLOCKED: {
-      const a = args as Partial<ConnectionBlockedArgs>;
-      o = writeShortstr(buf, o, a.reason ?? '');
-      return o;
-    }
-    case CONNECTION_UNBLOCKED:
-      return o;
-    case CONNECTION_UPDATE_SECRET: {
-      const a = args as Partial<ConnectionUpdateSecretArgs>;
-      o = writeLongstr(buf, o, a.newSecret ?? '');
-      o = writeShortstr(buf, o, a.reason ?? '');
-      return o;
-    }
-    case CONNECTION_UPDATE_SECRET_OK:
-      return o;
-    case CHANNEL_OPEN: {
-      const a = args as Partial<ChannelOpenArgs>;
-      o = writeShortstr(buf, o, a.reserved1 ?? '');
-      return o;
-    }
-    case CHANNEL_OPEN_OK: {
-      const a = args as Partial<ChannelOpenOkArgs>;
-      o = writeLongstr(buf, o, a.reserved1 ?? '');
-      return o;
-    }
-    case CHANNEL_FLOW: {
-      const a = args as Partial<ChannelFlowArgs>;
-      o = buf.writeUInt8(a.active ? 1 : 0, o);
-      return o;
-    }
-    case CHANNEL_FLOW_OK: {
-      const a = args as Partial<ChannelFlowOkArgs>;
-      o = buf.writeUInt8(a.active ? 1 : 0, o);
-      return o;
-    }
-    case CHANNEL_CLOSE: {
-      const a = args as Partial<ChannelCloseArgs>;
-      o = buf.writeUInt16BE(a.replyCode ?? 0, o);
-      o = writeShortstr(buf, o, a.replyText ?? '');
-      o = buf.writeUInt16BE(a.classId ?? 0, o);
-      o = buf.writeUInt16BE(a.methodId ?? 0, o);
-      return o;
-    }
-    case CHANNEL_CLOSE_OK:
-      return o;
-    case EXCHANGE_DECLARE: {
-      const a = args as Partial<ExchangeDeclareArgs>;
-      o = buf.writeUInt16BE(a.reserved1 ?? 0, o);
-      o = writeShortstr(buf, o, a.exchange ?? '');
-      o = writeShortstr(buf, o, a.type ?? '');
-      o = buf.writeUInt8(
-        (a.passive ? 1 : 0) |
-        (a.durable ? 2 : 0) |
-        (a.autoDelete ? 4 : 0) |
-        (a.internal ? 8 : 0) |
-        (a.noWait ? 16 : 0),
-        o,
-      );
-      o = encodeFieldTableInto(buf, o, a.arguments);
-      return o;
-    }
-    case EXCHANGE_DECLARE_OK:
-      return o;
-    case EXCHANGE_DELETE: {
-      const a = args as Partial<ExchangeDeleteArgs>;
-      o = buf.writeUInt16BE(a.reserved1 ?? 0, o);
-      o = writeShortstr(buf, o, a.exchange ?? '');
-      o = buf.writeUInt8((a.ifUnused ? 1 : 0) | (a.noWait ? 2 : 0), o);
-      return o;
-    }
-    case EXCHANGE_DELETE_OK:
-      return o;
-    case EXCHANGE_BIND: {
-      const a = args as Partial<ExchangeBindArgs>;
-      o = buf.writeUInt16BE(a.reserved1 ?? 0, o);
-      o = writeShortstr(buf, o, a.destination ?? '');
-      o = writeShortstr(buf, o, a.source ?? '');
-      o = writeShortstr(buf, o, a.routingKey ?? '');
-      o = buf.writeUInt8(a.noWait ? 1 : 0, o);
-      o = encodeFieldTableInto(buf, o, a.arguments);
-      return o;
-    }
-    case EXCHANGE_BIND_OK:
-      return o;
-    case EXCHANGE_UNBIND: {
-      const a = args as Partial<ExchangeUnbindArgs>;
-      o = buf.writeUInt16BE(a.reserved1 ?? 0, o);
-      o = writeShortstr(buf, o, a.destination ?? '');
-      o = writeShortstr(buf, o, a.source ?? '');
-      o = writeShortstr(buf, o, a.routingKey ?? '');
-      o = buf.writeUInt8(a.noWait ? 1 : 0, o);
-      o = encodeFieldTableInto(buf, o, a.arguments);
-      return o;
-    }
-    case EXCHANGE_UNBIND_OK:
-      return o;
-    case QUEUE_DECLARE: {
-      const a = args as Partial<QueueDeclareArgs>;
-      o = buf.writeUInt16BE(a.reserved1 ?? 0, o);
-      o = writeShortstr(buf, o, a.queue ?? '');
-      o = buf.writeUInt8(
-        (a.passive ? 1 : 0) |
-        (a.durable ? 2 : 0) |
-        (a.exclusive ? 4 : 0) |
-        (a.autoDelete ? 8 : 0) |
-        (a.noWait ? 16 : 0),
-        o,
-      );
-      o = encodeFieldTableInto(buf, o, a.arguments);
-      return o;
-    }
-    case QUEUE_DECLARE_OK: {
-      const a = args as Partial<QueueDeclareOkArgs>;
-      o = writeShortstr(buf, o, a.queue ?? '');
-      o = buf.writeUInt32BE(a.messageCount ?? 0, o);
-      o = buf.writeUInt32BE(a.consumerCount ?? 0, o);
-      return o;
-    }
-    case QUEUE_BIND: {
-      const a = args as Partial<QueueBindArgs>;
-      o = buf.writeUInt16BE(a.reserved1 ?? 0, o);
-      o = writeShortstr(buf, o, a.queue ?? '');
-      o = writeShortstr(buf, o, a.exchange ?? '');
-      o = writeShortstr(buf, o, a.routingKey ?? '');
-      o = buf.writeUInt8(a.noWait ? 1 : 0, o);
-      o = encodeFieldTableInto(buf, o, a.arguments);
-      return o;
-    }
-    case QUEUE_BIND_OK:
-      return o;
-    case QUEUE_PURGE: {
-      const a = args as Partial<QueuePurgeArgs>;
-      o = buf.writeUInt16BE(a.reserved1 ?? 0, o);
-      o = writeShortstr(buf, o, a.queue ?? '');
-      o = buf.writeUInt8(a.noWait ? 1 : 0, o);
-      return o;
-    }
-    case QUEUE_PURGE_OK: {
-      const a = args as Partial<QueuePurgeOkArgs>;
-      o = buf.writeUInt32BE(a.messageCount ?? 0, o);
-      return o;
-    }
-    case QUEUE_DELETE: {
-      const a = args as Partial<QueueDeleteArgs>;
-      o = buf.writeUInt16BE(a.reserved1 ?? 0, o);
-      o = writeShortstr(buf, o, a.queue ?? '');
-      o = buf.writeUInt8((a.ifUnused ? 1 : 0) | (a.ifEmpty ? 2 : 0) | (a.noWait ? 4 : 0), o);
-      return o;
-    }
-    case QUEUE_DELETE_OK: {
-      const a = args as Partial<QueueDeleteOkArgs>;
-      o = buf.writeUInt32BE(a.messageCount ?? 0, o);
-      return o;
-    }
-    case QUEUE_UNBIND: {
-      const a = args as Partial<QueueUnbindArgs>;
-      o = buf.writeUInt16BE(a.reserved1 ?? 0, o);
-      o = writeShortstr(buf, o, a.queue ?? '');
-      o = writeShortstr(buf, o, a.exchange ?? '');
-      o = writeShortstr(buf, o, a.routingKey ?? '');
-      o = encodeFieldTableInto(buf, o, a.arguments);
-      return o;
-    }
-    case QUEUE_UNBIND_OK:
-      return o;
-    case BASIC_QOS: {
-      const a = args as Partial<BasicQosArgs>;
-      o = buf.writeUInt32BE(a.prefetchSize ?? 0, o);
-      o = buf.writeUInt16BE(a.prefetchCount ?? 0, o);
-      o = buf.writeUInt8(a.global ? 1 : 0, o);
-      return o;
-    }
-    case BASIC_QOS_OK:
-      return o;
-    case BASIC_CONSUME: {
-      const a = args as Partial<BasicConsumeArgs>;
-      o = buf.writeUInt16BE(a.reserved1 ?? 0, o);
-      o = writeShortstr(buf, o, a.queue ?? '');
-      o = writeShortstr(buf, o, a.consumerTag ?? '');
-      o = buf.writeUInt8((a.noLocal ? 1 : 0) | (a.noAck ? 2 : 0) | (a.exclusive ? 4 : 0) | (a.noWait ? 8 : 0), o);
-      o = encodeFieldTableInto(buf, o, a.arguments);
-      return o;
-    }
-    case BASIC_CONSUME_OK: {
-      const a = args as Partial<BasicConsumeOkArgs>;
-      o = writeShortstr(buf, o, a.consumerTag ?? '');
-      return o;
-    }
-    case BASIC_CANCEL: {
-      const a = args as Partial<BasicCancelArgs>;
-      o = writeShortstr(buf, o, a.consumerTag ?? '');
-      o = buf.writeUInt8(a.noWait ? 1 : 0, o);
-      return o;
-    }
-    case BASIC_CANCEL_OK: {
-      const a = args as Partial<BasicCancelOkArgs>;
-      o = writeShortstr(buf, o, a.consumerTag ?? '');
-      return o;
-    }
-    case BASIC_PUBLISH: {
-      const a = args as Partial<BasicPublishArgs>;
-      o = buf.writeUInt16BE(a.reserved1 ?? 0, o);
-      o = writeShortstr(buf, o, a.exchange ?? '');
-      o = writeShortstr(buf, o, a.routingKey ?? '');
-      o = buf.writeUInt8((a.mandatory ? 1 : 0) | (a.immediate ? 2 : 0), o);
-      return o;
-    }
-    case BASIC_RETURN: {
-      const a = args as Partial<BasicReturnArgs>;
-      o = buf.writeUInt16BE(a.replyCode ?? 0, o);
-      o = writeShortstr(buf, o, a.replyText ?? '');
-      o = writeShortstr(buf, o, a.exchange ?? '');
-      o = writeShortstr(buf, o, a.routingKey ?? '');
-      return o;
-    }
-    case BASIC_DELIVER: {
-      const a = args as Partial<BasicDeliverArgs>;
-      o = writeShortstr(buf, o, a.consumerTag ?? '');
-      o = writeU64(buf, o, a.deliveryTag ?? 0);
-      o = buf.writeUInt8(a.redelivered ? 1 : 0, o);
-      o = writeShortstr(buf, o, a.exchange ?? '');
-      o = writeShortstr(buf, o, a.routingKey ?? '');
-      return o;
-    }
-    case BASIC_GET: {
-      const a = args as Partial<BasicGetArgs>;
-      o = buf.writeUInt16BE(a.reserved1 ?? 0, o);
-      o = writeShortstr(buf, o, a.queue ?? '');
-      o = buf.writeUInt8(a.noAck ? 1 : 0, o);
-      return o;
-    }
-    case BASIC_GET_OK: {
-      const a = args as Partial<BasicGetOkArgs>;
-      o = writeU64(buf, o, a.deliveryTag ?? 0);
-      o = buf.writeUInt8(a.redelivered ? 1 : 0, o);
-      o = writeShortstr(buf, o, a.exchange ?? '');
-      o = writeShortstr(buf, o, a.routingKey ?? '');
-      o = buf.writeUInt32BE(a.messageCount ?? 0, o);
-      return o;
-    }
-    case BASIC_GET_EMPTY: {
-      const a = args as Partial<BasicGetEmptyArgs>;
-      o = writeShortstr(buf, o, a.reserved1 ?? '');
-      return o;
-    }
-    case BASIC_ACK: {
-      const a = args as Partial<BasicAckArgs>;
-      o = writeU64(buf, o, a.deliveryTag ?? 0);
-      o = buf.writeUInt8(a.multiple ? 1 : 0, o);
-      return o;
-    }
-    case BASIC_REJECT: {
-      const a = args as Partial<BasicRejectArgs>;
-      o = writeU64(buf, o, a.deliveryTag ?? 0);
-      o = buf.writeUInt8(a.requeue ? 1 : 0, o);
-      return o;
-    }
-    case BASIC_RECOVER_ASYNC: {
-      const a = args as Partial<BasicRecoverAsyncArgs>;
-      o = buf.writeUInt8(a.requeue ? 1 : 0, o);
-      return o;
-    }
-    case BASIC_RECOVER: {
-      const a = args as Partial<BasicRecoverArgs>;
-      o = buf.writeUInt8(a.requeue ? 1 : 0, o);
-      return o;
-    }
-    case BASIC_RECOVER_OK:
-      return o;
-    case BASIC_NACK: {
-      const a = args as Partial<BasicNackArgs>;
-      o = writeU64(buf, o, a.deliveryTag ?? 0);
-      o = buf.writeUInt8((a.multiple ? 1 : 0) | (a.requeue ? 2 : 0), o);
-      return o;
-    }
-    case CONFIRM_SELECT: {
-      const a = args as Partial<ConfirmSelectArgs>;
-      o = buf.writeUInt8(a.nowait ? 1 : 0, o);
-      return o;
-    }
-    case CONFIRM_SELECT_OK:
-      return o;
-    case TX_SELECT:
-      return o;
-    case TX_SELECT_OK:
-      return o;
-    case TX_COMMIT:
-      return o;
-    case TX_COMMIT_OK:
-      return o;
-    case TX_ROLLBACK:
-      return o;
-    case TX_ROLLBACK_OK:
-      return o;
-    default:
-      throw new RangeError(`cannot encode unknown method ${methodName(methodId)}`);
+  let o = writeU32(buf, offset, methodId);
+  switch (methodId >>> 16) {
+    case 10: // connection
+      switch (methodId & 0xffff) {
+        // connection.start
+        case 10: {
+          const a = args as Partial<ConnectionStartArgs>;
+          o = writeU8(buf, o, a.versionMajor ?? 0);
+          o = writeU8(buf, o, a.versionMinor ?? 0);
+          o = encodeFieldTableInto(buf, o, a.serverProperties);
+          o = writeLongstr(buf, o, a.mechanisms ?? '');
+          o = writeLongstr(buf, o, a.locales ?? '');
+          return o;
+        }
+        // connection.start-ok
+        case 11: {
+          const a = args as Partial<ConnectionStartOkArgs>;
+          o = encodeFieldTableInto(buf, o, a.clientProperties);
+          o = writeShortstr(buf, o, a.mechanism ?? '');
+          o = writeLongstr(buf, o, a.response ?? '');
+          o = writeShortstr(buf, o, a.locale ?? '');
+          return o;
+        }
+        // connection.secure
+        case 20: {
+          const a = args as Partial<ConnectionSecureArgs>;
+          o = writeLongstr(buf, o, a.challenge ?? '');
+          return o;
+        }
+        // connection.secure-ok
+        case 21: {
+          const a = args as Partial<ConnectionSecureOkArgs>;
+          o = writeLongstr(buf, o, a.response ?? '');
+          return o;
+        }
+        // connection.tune
+        case 30: {
+          const a = args as Partial<ConnectionTuneArgs>;
+          o = writeU16(buf, o, a.channelMax ?? 0);
+          o = writeU32(buf, o, a.frameMax ?? 0);
+          o = writeU16(buf, o, a.heartbeat ?? 0);
+          return o;
+        }
+        // connection.tune-ok
+        case 31: {
+          const a = args as Partial<ConnectionTuneOkArgs>;
+          o = writeU16(buf, o, a.channelMax ?? 0);
+          o = writeU32(buf, o, a.frameMax ?? 0);
+          o = writeU16(buf, o, a.heartbeat ?? 0);
+          return o;
+        }
+        // connection.open
+        case 40: {
+          const a = args as Partial<ConnectionOpenArgs>;
+          o = writeShortstr(buf, o, a.virtualHost ?? '');
+          o = writeShortstr(buf, o, a.reserved1 ?? '');
+          o = writeU8(buf, o, a.reserved2 ? 1 : 0);
+          return o;
+        }
+        // connection.open-ok
+        case 41: {
+          const a = args as Partial<ConnectionOpenOkArgs>;
+          o = writeShortstr(buf, o, a.reserved1 ?? '');
+          return o;
+        }
+        // connection.close
+        case 50: {
+          const a = args as Partial<ConnectionCloseArgs>;
+          o = writeU16(buf, o, a.replyCode ?? 0);
+          o = writeShortstr(buf, o, a.replyText ?? '');
+          o = writeU16(buf, o, a.classId ?? 0);
+          o = writeU16(buf, o, a.methodId ?? 0);
+          return o;
+        }
+        // connection.close-ok
+        case 51:
+          return o;
+        // connection.blocked
+        case 60: {
+          const a = args as Partial<ConnectionBlockedArgs>;
+          o = writeShortstr(buf, o, a.reason ?? '');
+          return o;
+        }
+        // connection.unblocked
+        case 61:
+          return o;
+        // connection.update-secret
+        case 70: {
+          const a = args as Partial<ConnectionUpdateSecretArgs>;
+          o = writeLongstr(buf, o, a.newSecret ?? '');
+          o = writeShortstr(buf, o, a.reason ?? '');
+          return o;
+        }
+        // connection.update-secret-ok
+        case 71:
+          return o;
+      }
+      break;
+    case 20: // channel
+      switch (methodId & 0xffff) {
+        // channel.open
+        case 10: {
+          const a = args as Partial<ChannelOpenArgs>;
+          o = writeShortstr(buf, o, a.reserved1 ?? '');
+          return o;
+        }
+        // channel.open-ok
+        case 11: {
+          const a = args as Partial<ChannelOpenOkArgs>;
+          o = writeLongstr(buf, o, a.reserved1 ?? '');
+          return o;
+        }
+        // channel.flow
+        case 20: {
+          const a = args as Partial<ChannelFlowArgs>;
+          o = writeU8(buf, o, a.active ? 1 : 0);
+          return o;
+        }
+        // channel.flow-ok
+        case 21: {
+          const a = args as Partial<ChannelFlowOkArgs>;
+          o = writeU8(buf, o, a.active ? 1 : 0);
+          return o;
+        }
+        // channel.close
+        case 40: {
+          const a = args as Partial<ChannelCloseArgs>;
+          o = writeU16(buf, o, a.replyCode ?? 0);
+          o = writeShortstr(buf, o, a.replyText ?? '');
+          o = writeU16(buf, o, a.classId ?? 0);
+          o = writeU16(buf, o, a.methodId ?? 0);
+          return o;
+        }
+        // channel.close-ok
+        case 41:
+          return o;
+      }
+      break;
+    case 40: // exchange
+      switch (methodId & 0xffff) {
+        // exchange.declare
+        case 10: {
+          const a = args as Partial<ExchangeDeclareArgs>;
+          o = writeU16(buf, o, a.reserved1 ?? 0);
+          o = writeShortstr(buf, o, a.exchange ?? '');
+          o = writeShortstr(buf, o, a.type ?? '');
+          o = writeU8(
+            buf,
+            o,
+            (a.passive ? 1 : 0) |
+            (a.durable ? 2 : 0) |
+            (a.autoDelete ? 4 : 0) |
+            (a.internal ? 8 : 0) |
+            (a.noWait ? 16 : 0),
+          );
+          o = encodeFieldTableInto(buf, o, a.arguments);
+          return o;
+        }
+        // exchange.declare-ok
+        case 11:
+          return o;
+        // exchange.delete
+        case 20: {
+          const a = args as Partial<ExchangeDeleteArgs>;
+          o = writeU16(buf, o, a.reserved1 ?? 0);
+          o = writeShortstr(buf, o, a.exchange ?? '');
+          o = writeU8(buf, o, (a.ifUnused ? 1 : 0) | (a.noWait ? 2 : 0));
+          return o;
+        }
+        // exchange.delete-ok
+        case 21:
+          return o;
+        // exchange.bind
+        case 30: {
+          const a = args as Partial<ExchangeBindArgs>;
+          o = writeU16(buf, o, a.reserved1 ?? 0);
+          o = writeShortstr(buf, o, a.destination ?? '');
+          o = writeShortstr(buf, o, a.source ?? '');
+          o = writeShortstr(buf, o, a.routingKey ?? '');
+          o = writeU8(buf, o, a.noWait ? 1 : 0);
+          o = encodeFieldTableInto(buf, o, a.arguments);
+          return o;
+        }
+        // exchange.bind-ok
+        case 31:
+          return o;
+        // exchange.unbind
+        case 40: {
+          const a = args as Partial<ExchangeUnbindArgs>;
+          o = writeU16(buf, o, a.reserved1 ?? 0);
+          o = writeShortstr(buf, o, a.destination ?? '');
+          o = writeShortstr(buf, o, a.source ?? '');
+          o = writeShortstr(buf, o, a.routingKey ?? '');
+          o = writeU8(buf, o, a.noWait ? 1 : 0);
+          o = encodeFieldTableInto(buf, o, a.arguments);
+          return o;
+        }
+        // exchange.unbind-ok
+        case 51:
+          return o;
+      }
+      break;
+    case 50: // queue
+      switch (methodId & 0xffff) {
+        // queue.declare
+        case 10: {
+          const a = args as Partial<QueueDeclareArgs>;
+          o = writeU16(buf, o, a.reserved1 ?? 0);
+          o = writeShortstr(buf, o, a.queue ?? '');
+          o = writeU8(
+            buf,
+            o,
+            (a.passive ? 1 : 0) |
+            (a.durable ? 2 : 0) |
+            (a.exclusive ? 4 : 0) |
+            (a.autoDelete ? 8 : 0) |
+            (a.noWait ? 16 : 0),
+          );
+          o = encodeFieldTableInto(buf, o, a.arguments);
+          return o;
+        }
+        // queue.declare-ok
+        case 11: {
+          const a = args as Partial<QueueDeclareOkArgs>;
+          o = writeShortstr(buf, o, a.queue ?? '');
+          o = writeU32(buf, o, a.messageCount ?? 0);
+          o = writeU32(buf, o, a.consumerCount ?? 0);
+          return o;
+        }
+        // queue.bind
+        case 20: {
+          const a = args as Partial<QueueBindArgs>;
+          o = writeU16(buf, o, a.reserved1 ?? 0);
+          o = writeShortstr(buf, o, a.queue ?? '');
+          o = writeShortstr(buf, o, a.exchange ?? '');
+          o = writeShortstr(buf, o, a.routingKey ?? '');
+          o = writeU8(buf, o, a.noWait ? 1 : 0);
+          o = encodeFieldTableInto(buf, o, a.arguments);
+          return o;
+        }
+        // queue.bind-ok
+        case 21:
+          return o;
+        // queue.purge
+        case 30: {
+          const a = args as Partial<QueuePurgeArgs>;
+          o = writeU16(buf, o, a.reserved1 ?? 0);
+          o = writeShortstr(buf, o, a.queue ?? '');
+          o = writeU8(buf, o, a.noWait ? 1 : 0);
+          return o;
+        }
+        // queue.purge-ok
+        case 31: {
+          const a = args as Partial<QueuePurgeOkArgs>;
+          o = writeU32(buf, o, a.messageCount ?? 0);
+          return o;
+        }
+        // queue.delete
+        case 40: {
+          const a = args as Partial<QueueDeleteArgs>;
+          o = writeU16(buf, o, a.reserved1 ?? 0);
+          o = writeShortstr(buf, o, a.queue ?? '');
+          o = writeU8(buf, o, (a.ifUnused ? 1 : 0) | (a.ifEmpty ? 2 : 0) | (a.noWait ? 4 : 0));
+          return o;
+        }
+        // queue.delete-ok
+        case 41: {
+          const a = args as Partial<QueueDeleteOkArgs>;
+          o = writeU32(buf, o, a.messageCount ?? 0);
+          return o;
+        }
+        // queue.unbind
+        case 50: {
+          const a = args as Partial<QueueUnbindArgs>;
+          o = writeU16(buf, o, a.reserved1 ?? 0);
+          o = writeShortstr(buf, o, a.queue ?? '');
+          o = writeShortstr(buf, o, a.exchange ?? '');
+          o = writeShortstr(buf, o, a.routingKey ?? '');
+          o = encodeFieldTableInto(buf, o, a.arguments);
+          return o;
+        }
+        // queue.unbind-ok
+        case 51:
+          return o;
+      }
+      break;
+    case 60: // basic
+      switch (methodId & 0xffff) {
+        // basic.qos
+        case 10: {
+          const a = args as Partial<BasicQosArgs>;
+          o = writeU32(buf, o, a.prefetchSize ?? 0);
+          o = writeU16(buf, o, a.prefetchCount ?? 0);
+          o = writeU8(buf, o, a.global ? 1 : 0);
+          return o;
+        }
+        // basic.qos-ok
+        case 11:
+          return o;
+        // basic.consume
+        case 20: {
+          const a = args as Partial<BasicConsumeArgs>;
+          o = writeU16(buf, o, a.reserved1 ?? 0);
+          o = writeShortstr(buf, o, a.queue ?? '');
+          o = writeShortstr(buf, o, a.consumerTag ?? '');
+          o = writeU8(buf, o, (a.noLocal ? 1 : 0) | (a.noAck ? 2 : 0) | (a.exclusive ? 4 : 0) | (a.noWait ? 8 : 0));
+          o = encodeFieldTableInto(buf, o, a.arguments);
+          return o;
+        }
+        // basic.consume-ok
+        case 21: {
+          const a = args as Partial<BasicConsumeOkArgs>;
+          o = writeShortstr(buf, o, a.consumerTag ?? '');
+          return o;
+        }
+        // basic.cancel
+        case 30: {
+          const a = args as Partial<BasicCancelArgs>;
+          o = writeShortstr(buf, o, a.consumerTag ?? '');
+          o = writeU8(buf, o, a.noWait ? 1 : 0);
+          return o;
+        }
+        // basic.cancel-ok
+        case 31: {
+          const a = args as Partial<BasicCancelOkArgs>;
+          o = writeShortstr(buf, o, a.consumerTag ?? '');
+          return o;
+        }
+        // basic.publish
+        case 40: {
+          const a = args as Partial<BasicPublishArgs>;
+          o = writeU16(buf, o, a.reserved1 ?? 0);
+          o = writeShortstr(buf, o, a.exchange ?? '');
+          o = writeShortstr(buf, o, a.routingKey ?? '');
+          o = writeU8(buf, o, (a.mandatory ? 1 : 0) | (a.immediate ? 2 : 0));
+          return o;
+        }
+        // basic.return
+        case 50: {
+          const a = args as Partial<BasicReturnArgs>;
+          o = writeU16(buf, o, a.replyCode ?? 0);
+          o = writeShortstr(buf, o, a.replyText ?? '');
+          o = writeShortstr(buf, o, a.exchange ?? '');
+          o = writeShortstr(buf, o, a.routingKey ?? '');
+          return o;
+        }
+        // basic.deliver
+        case 60: {
+          const a = args as Partial<BasicDeliverArgs>;
+          o = writeShortstr(buf, o, a.consumerTag ?? '');
+          o = writeU64(buf, o, a.deliveryTag ?? 0);
+          o = writeU8(buf, o, a.redelivered ? 1 : 0);
+          o = writeShortstr(buf, o, a.exchange ?? '');
+          o = writeShortstr(buf, o, a.routingKey ?? '');
+          return o;
+        }
+        // basic.get
+        case 70: {
+          const a = args as Partial<BasicGetArgs>;
+          o = writeU16(buf, o, a.reserved1 ?? 0);
+          o = writeShortstr(buf, o, a.queue ?? '');
+          o = writeU8(buf, o, a.noAck ? 1 : 0);
+          return o;
+        }
+        // basic.get-ok
+        case 71: {
+          const a = args as Partial<BasicGetOkArgs>;
+          o = writeU64(buf, o, a.deliveryTag ?? 0);
+          o = writeU8(buf, o, a.redelivered ? 1 : 0);
+          o = writeShortstr(buf, o, a.exchange ?? '');
+          o = writeShortstr(buf, o, a.routingKey ?? '');
+          o = writeU32(buf, o, a.messageCount ?? 0);
+          return o;
+        }
+        // basic.get-empty
+        case 72: {
+          const a = args as Partial<BasicGetEmptyArgs>;
+          o = writeShortstr(buf, o, a.reserved1 ?? '');
+          return o;
+        }
+        // basic.ack
+        case 80: {
+          const a = args as Partial<BasicAckArgs>;
+          o = writeU64(buf, o, a.deliveryTag ?? 0);
+          o = writeU8(buf, o, a.multiple ? 1 : 0);
+          return o;
+        }
+        // basic.reject
+        case 90: {
+          const a = args as Partial<BasicRejectArgs>;
+          o = writeU64(buf, o, a.deliveryTag ?? 0);
+          o = writeU8(buf, o, a.requeue ? 1 : 0);
+          return o;
+        }
+        // basic.recover-async
+        case 100: {
+          const a = args as Partial<BasicRecoverAsyncArgs>;
+          o = writeU8(buf, o, a.requeue ? 1 : 0);
+          return o;
+        }
+        // basic.recover
+        case 110: {
+          const a = args as Partial<BasicRecoverArgs>;
+          o = writeU8(buf, o, a.requeue ? 1 : 0);
+          return o;
+        }
+        // basic.recover-ok
+        case 111:
+          return o;
+        // basic.nack
+        case 120: {
+          const a = args as Partial<BasicNackArgs>;
+          o = writeU64(buf, o, a.deliveryTag ?? 0);
+          o = writeU8(buf, o, (a.multiple ? 1 : 0) | (a.requeue ? 2 : 0));
+          return o;
+        }
+      }
+      break;
+    case 85: // confirm
+      switch (methodId & 0xffff) {
+        // confirm.select
+        case 10: {
+          const a = args as Partial<ConfirmSelectArgs>;
+          o = writeU8(buf, o, a.nowait ? 1 : 0);
+          return o;
+        }
+        // confirm.select-ok
+        case 11:
+          return o;
+      }
+      break;
+    case 90: // tx
+      switch (methodId & 0xffff) {
+        // tx.select
+        case 10:
+          return o;
+        // tx.select-ok
+        case 11:
+          return o;
+        // tx.commit
+        case 20:
+          return o;
+        // tx.commit-ok
+        case 21:
+          return o;
+        // tx.rollback
+        case 30:
+          return o;
+        // tx.rollback-ok
+        case 31:
+          return o;
+      }
+      break;
   }
+  throw new RangeError(`cannot encode unknown method ${methodName(methodId)}`);
 }

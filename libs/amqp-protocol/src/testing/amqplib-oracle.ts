@@ -3,6 +3,7 @@
 
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { FieldTable, FieldValue } from '../field-table';
 
 const load = createRequire(__filename);
 const root = path.dirname(load.resolve('amqplib'));
@@ -35,4 +36,42 @@ export function amqplibEncodeTable(value: Record<string, unknown>): Buffer {
   const buf = Buffer.alloc(65536);
   const n = amqplibCodec.encodeTable(buf, value, 0);
   return Buffer.from(buf.subarray(0, n));
+}
+
+/** amqplib decodes a table entry named '__proto__' into the object's prototype; such tables can't be compared. */
+export function amqplibCanDecode(value: unknown): boolean {
+  if (value instanceof Map) return [...value].every(([k, v]) => k !== '__proto__' && amqplibCanDecode(v));
+  if (Array.isArray(value)) return value.every(amqplibCanDecode);
+  if (value !== null && typeof value === 'object' && 'type' in value && 'value' in value) {
+    return amqplibCanDecode((value as { value: unknown }).value);
+  }
+  return true;
+}
+
+/**
+ * A table amqplib round-trips as plain values: no '__proto__' names, 'D' and 'T' (which it wraps) replaced by
+ * void, and numbers it cannot type (non-finite, -0, magnitudes from 2^50 on) replaced by 0.
+ */
+export function amqplibFriendly(table: FieldTable): FieldTable {
+  const out: FieldTable = new Map();
+  for (const [name, value] of table) if (name !== '__proto__') out.set(name, friendlyValue(value));
+  return out;
+}
+
+function friendlyValue(v: FieldValue): FieldValue {
+  switch (v.type) {
+    case 'D':
+    case 'T':
+      return { type: 'V', value: null };
+    case 'A':
+      return { type: 'A', value: v.value.map(friendlyValue) };
+    case 'F':
+      return { type: 'F', value: amqplibFriendly(v.value) };
+    case 'f':
+    case 'd':
+    case 'l':
+      return Number.isFinite(v.value) && Math.abs(v.value) < 2 ** 50 && !Object.is(v.value, -0) ? v : { type: v.type, value: 0 };
+    default:
+      return v;
+  }
 }
