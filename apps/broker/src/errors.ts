@@ -6,13 +6,21 @@ import { ReplyCode } from '@warren/amqp-protocol';
  * connection fills in when the error was raised below the method dispatch.
  */
 export abstract class AmqpError extends Error {
-  classId = 0;
-  methodId = 0;
+  /** The method that caused the error; filled in by the connection unless set explicitly with `at`. */
+  classId: number | undefined;
+  methodId: number | undefined;
   constructor(
     readonly code: number,
     readonly text: string,
   ) {
     super(text);
+  }
+
+  /** Names the offending method explicitly (0, 0 for errors RabbitMQ does not attribute to a method). */
+  at(classId: number, methodId: number): this {
+    this.classId = classId;
+    this.methodId = methodId;
+    return this;
   }
 }
 

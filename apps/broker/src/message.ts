@@ -15,6 +15,8 @@ export const FLAG_USER_ID = 1 << 4;
  */
 export class Message {
   private decoded: BasicProperties | undefined;
+  /** BCC routing keys, taken out of the headers at publish. */
+  bcc: string[] | undefined;
 
   constructor(
     public exchange: string,
@@ -56,6 +58,19 @@ export class Message {
     return copy;
   }
 }
+
+/**
+ * RabbitMQ's sender-selected distribution: the CC and BCC headers (arrays of strings) add routing keys.
+ * Returns the keys of one header, or none.
+ */
+export function headerKeys(message: Message, header: 'CC' | 'BCC'): string[] {
+  if ((message.flags & FLAG_HEADERS) === 0) return [];
+  const value = message.properties.headers?.get(header);
+  if (value?.type !== 'A') return [];
+  return value.value.filter((v) => v.type === 'S').map((v) => v.value as string);
+}
+
+export const ccKeys = (message: Message): string[] => headerKeys(message, 'CC');
 
 /** A message's place in one queue. */
 export interface QueuedMessage {

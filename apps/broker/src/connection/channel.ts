@@ -1,8 +1,8 @@
 import * as P from '@warren/amqp-protocol';
-import { ContentHeader, FieldTable, Method, ReplyCode } from '@warren/amqp-protocol';
+import { BasicProperties, ContentHeader, FieldTable, Method, ReplyCode } from '@warren/amqp-protocol';
 import { randomBytes } from 'node:crypto';
 import { accessRefused, connectionError, notFound, notImplemented, preconditionFailed } from '../errors';
-import { FLAG_EXPIRATION, FLAG_REPLY_TO, FLAG_USER_ID, Message, QueuedMessage } from '../message';
+import { FLAG_EXPIRATION, FLAG_HEADERS, FLAG_REPLY_TO, FLAG_USER_ID, headerKeys, Message, QueuedMessage } from '../message';
 import type { Queue } from '../queue/queue';
 import { ChannelConsumer } from './channel-consumer';
 import type { Connection } from './connection';
@@ -160,7 +160,8 @@ export class Channel {
       case P.CHANNEL_FLOW_OK:
         return;
       default:
-        throw connectionError(ReplyCode.COMMAND_INVALID, `unexpected method ${P.methodName(method.id)} on a channel`);
+        // methods only a server sends (declare-ok, deliver, ...) are not implemented on the server side
+        throw connectionError(ReplyCode.COMMAND_INVALID, 'unimplemented method');
     }
   }
 
@@ -181,6 +182,11 @@ export class Channel {
   }
 
   private declareQueue(a: P.QueueDeclareArgs): void {
+    if (a.queue === DIRECT_REPLY_TO && a.passive) {
+      // RabbitMQ answers for the pseudo-queue as if it had one consumer.
+      if (!a.noWait) this.send(P.QUEUE_DECLARE_OK, { queue: DIRECT_REPLY_TO, messageCount: 0, consumerCount: 1 });
+      return;
+    }
     const queue = this.vhost.declareQueue(
       { name: a.queue, passive: a.passive, durable: a.durable, exclusive: a.exclusive, autoDelete: a.autoDelete, arguments: a.arguments },
       this.connection,
@@ -207,8 +213,10 @@ export class Channel {
     pending.received += payload.length;
     const header = pending.header as ContentHeader;
     if (pending.received > header.bodySize) {
-      this.pending = undefined;
-      throw connectionError(ReplyCode.FRAME_ERROR, `content body exceeds the declared size ${header.bodySize}`);
+      // More bytes than announced: the message can never complete (RabbitMQ keeps waiting for the body and
+      // fails on the next method with 505). Drop what came so far.
+      pending.body.length = 0;
+      return;
     }
     pending.body.push(payload);
     if (pending.received === header.bodySize) this.publish();
@@ -234,40 +242,59 @@ export class Channel {
       this.tx.push({ kind: 'publish', message, mandatory: pending.mandatory });
       return;
     }
-    const accepted = this.route(message, pending.mandatory);
-    if (seq !== 0) this.confirm(seq, accepted);
+    const outcome = this.route(message, pending.mandatory);
+    if (seq === 0) return;
+    // Like RabbitMQ, an unroutable message is confirmed at once (after its basic.return), while routed ones are
+    // confirmed once their queues took them: here, at the end of the current read.
+    if (outcome === 'unroutable') this.send(P.BASIC_ACK, { deliveryTag: seq, multiple: false });
+    else this.confirm(seq, outcome === 'accepted');
   }
 
   private validateProperties(message: Message): void {
     const flags = message.flags;
-    if ((flags & (FLAG_EXPIRATION | FLAG_USER_ID | FLAG_REPLY_TO)) === 0) return;
-    const props = message.properties;
+    if ((flags & (FLAG_HEADERS | FLAG_EXPIRATION | FLAG_USER_ID | FLAG_REPLY_TO)) === 0) return;
+    let props: BasicProperties;
+    try {
+      props = message.properties;
+    } catch {
+      // RabbitMQ fails the whole connection when it cannot parse a message's properties.
+      throw connectionError(ReplyCode.INTERNAL_ERROR, 'cannot decode the content header properties').at(0, 0);
+    }
     if (props.userId !== undefined && props.userId !== this.connection.user)
       throw preconditionFailed(`user_id property set to '${props.userId}' but authenticated user was '${this.connection.user}'`);
     if (props.expiration !== undefined && !/^\d+$/.test(props.expiration))
       throw preconditionFailed(`invalid expiration '${props.expiration}': {error,{not_an_integer,"${props.expiration}"}}`);
     if (props.replyTo === DIRECT_REPLY_TO) {
       if (!this.replyTo) throw preconditionFailed('fast reply consumer does not exist');
-      message.properties = { ...props, replyTo: this.replyTo.address };
+      message.properties = { ...message.properties, replyTo: this.replyTo.address };
+    }
+    if (props.headers?.has('BCC')) {
+      // BCC keys route the message but never reach a consumer.
+      message.bcc = headerKeys(message, 'BCC');
+      const headers = new Map(message.properties.headers);
+      headers.delete('BCC');
+      message.properties = { ...message.properties, headers };
     }
   }
 
-  /** Routes and enqueues. Returns false when a queue refused the message (reject-publish overflow). */
-  private route(message: Message, mandatory: boolean): boolean {
+  /** Routes and enqueues; 'rejected' when a queue refused the message (reject-publish overflow). */
+  private route(message: Message, mandatory: boolean): 'accepted' | 'rejected' | 'unroutable' {
     if (message.exchange === '' && message.routingKey.startsWith(`${DIRECT_REPLY_TO}.`)) {
-      if (!this.connection.broker.replyTo.deliver(message) && mandatory) this.returnMessage(message);
-      return true;
+      if (this.connection.broker.replyTo.deliver(message)) return 'accepted';
+      if (mandatory) this.returnMessage(message);
+      return 'unroutable';
     }
     const exchange = this.vhost.exchanges.get(message.exchange);
-    if (!exchange) return true; // deleted inside a transaction: dropped, as RabbitMQ does
-    const queues = this.vhost.route(exchange, message);
+    if (!exchange) return 'unroutable'; // deleted inside a transaction: dropped, as RabbitMQ does
+    const extraKeys = (message.flags & FLAG_HEADERS) !== 0 ? sentTo(message) : undefined;
+    const queues = this.vhost.route(exchange, message, extraKeys);
     if (queues.length === 0) {
       if (mandatory) this.returnMessage(message);
-      return true;
+      return 'unroutable';
     }
-    let accepted = true;
-    for (let i = 0; i < queues.length; i++) if (queues[i].publish(message) === 'rejected') accepted = false;
-    return accepted;
+    let outcome: 'accepted' | 'rejected' = 'accepted';
+    for (let i = 0; i < queues.length; i++) if (queues[i].publish(message) === 'rejected') outcome = 'rejected';
+    return outcome;
   }
 
   private returnMessage(message: Message): void {
@@ -291,7 +318,8 @@ export class Channel {
     for (let i = 0; i < confirms.length; i++) {
       const tag = confirms[i];
       if (tag < 0) {
-        this.send(P.BASIC_NACK, { deliveryTag: -tag, multiple: false, requeue: false });
+        // RabbitMQ sets multiple (nothing lower is outstanding by now) and requeue on publisher nacks.
+        this.send(P.BASIC_NACK, { deliveryTag: -tag, multiple: true, requeue: true });
         continue;
       }
       let last = i;
@@ -306,7 +334,11 @@ export class Channel {
   private qos(prefetchSize: number, prefetchCount: number, global: boolean): void {
     if (prefetchSize !== 0) throw notImplemented(`prefetch_size!=0 (${prefetchSize})`);
     if (global) this.prefetchGlobal = prefetchCount;
-    else this.prefetchPerConsumer = prefetchCount;
+    else {
+      // As in RabbitMQ 3.10, a per-consumer basic.qos also lifts a channel-wide (global) limit set before it.
+      this.prefetchPerConsumer = prefetchCount;
+      this.prefetchGlobal = 0;
+    }
     this.send(P.BASIC_QOS_OK, {});
     this.kickQueues();
   }
@@ -438,7 +470,12 @@ export class Channel {
       return;
     }
     if (requeue === false) for (const item of items) item.queue.discard(item.entry);
-    // Room in prefetch windows: let the queues deliver more.
+    // Room in prefetch windows: let the queues deliver more. A channel-wide window is shared by every
+    // consumer of the channel, so any of their queues may use the room.
+    if (this.prefetchGlobal > 0) {
+      this.kickQueues();
+      return;
+    }
     let last: Queue | undefined;
     for (let i = 0; i < items.length; i++) {
       const queue = items[i].queue;
@@ -520,3 +557,9 @@ export class Channel {
 }
 
 export type { FieldTable };
+
+/** The extra routing keys of sender-selected distribution: CC (kept in the headers) and BCC (removed). */
+function sentTo(message: Message): string[] | undefined {
+  const keys = [...headerKeys(message, 'CC'), ...(message.bcc ?? [])];
+  return keys.length > 0 ? keys : undefined;
+}

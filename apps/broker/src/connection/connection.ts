@@ -138,43 +138,72 @@ export class Connection {
 
   private readonly onFrame = (type: number, channelId: number, payload: Buffer): void => {
     if (this.state === 'closed') return;
-    if (type === FRAME_HEARTBEAT) return;
     try {
+      if (type === FRAME_HEARTBEAT) {
+        if (channelId !== 0) throw connectionError(ReplyCode.UNEXPECTED_FRAME, 'heartbeat frame on a non-zero channel').at(0, 0);
+        return;
+      }
       if (channelId === 0) {
-        if (type !== FRAME_METHOD) throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected method frame on channel 0, got frame type ${type}`);
-        this.onConnectionMethod(decodeMethod(payload));
+        if (type !== FRAME_METHOD)
+          throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected method frame on channel 0, got frame type ${type}`).at(0, 0);
+        const method = this.decode(payload);
+        if (method) this.onConnectionMethod(method);
         return;
       }
       if (this.state === 'closing') return;
       if (this.state !== 'running') throw connectionError(ReplyCode.CHANNEL_ERROR, `channel ${channelId} used before connection.open`);
       if (this.closingChannels.has(channelId)) {
         if (type === FRAME_METHOD) {
-          const method = decodeMethod(payload);
-          if (method.id === P.CHANNEL_CLOSE_OK) this.closingChannels.delete(channelId);
-          else if (method.id === P.CHANNEL_CLOSE) this.sendMethod(channelId, P.CHANNEL_CLOSE_OK, {});
+          const method = this.decode(payload);
+          if (method?.id === P.CHANNEL_CLOSE_OK) this.closingChannels.delete(channelId);
+          else if (method?.id === P.CHANNEL_CLOSE) this.sendMethod(channelId, P.CHANNEL_CLOSE_OK, {});
         }
         return;
       }
       const channel = this.channels.get(channelId);
-      if (type === FRAME_METHOD) this.onChannelMethod(channelId, channel, decodeMethod(payload));
-      else if (!channel) throw connectionError(ReplyCode.CHANNEL_ERROR, `expected 'channel.open' on channel ${channelId}`);
+      if (type === FRAME_METHOD) {
+        const method = this.decode(payload);
+        if (method) this.onChannelMethod(channelId, channel, method);
+      } else if (!channel) throw connectionError(ReplyCode.CHANNEL_ERROR, `expected 'channel.open'`);
       else if (type === FRAME_HEADER) this.onHeader(channel, payload);
       else if (type === FRAME_BODY) this.onBody(channel, payload);
-      else throw connectionError(ReplyCode.FRAME_ERROR, `unknown frame type ${type}`);
+      else throw connectionError(ReplyCode.FRAME_ERROR, `unknown frame type ${type}`).at(0, 0);
     } catch (error) {
       this.onError(error, channelId, payload, type);
     }
   };
 
+  /**
+   * Decodes a method frame. Arguments cut short are a 501 naming the method (as RabbitMQ reports them); an
+   * unknown class, method or field type makes RabbitMQ's reader drop the connection without a word, and so do we.
+   */
+  private decode(payload: Buffer): Method | undefined {
+    try {
+      return decodeMethod(payload);
+    } catch (error) {
+      if (!(error instanceof ProtocolError) || payload.length < 4) throw error;
+      if (error.code === ReplyCode.COMMAND_INVALID || /unknown field type/.test(error.message)) {
+        this.broker.log(`dropping connection from ${this.socket.remoteAddress}: ${error.message}`);
+        this.state = 'closed';
+        this.socket.destroy();
+        return undefined;
+      }
+      throw connectionError(ReplyCode.FRAME_ERROR, `cannot decode <<${[...payload.subarray(4)].join(',')}>>`).at(
+        payload.readUInt16BE(0),
+        payload.readUInt16BE(2),
+      );
+    }
+  }
+
   private onHeader(channel: Channel, payload: Buffer): void {
     if (!channel.pending || channel.pending.header)
-      throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected method frame, got non method frame instead`);
+      throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected method frame, got non method frame instead`).at(0, 0);
     channel.onHeader(decodeContentHeader(payload), this.broker.settings.maxMessageSize);
   }
 
   private onBody(channel: Channel, payload: Buffer): void {
     if (!channel.pending?.header)
-      throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected method frame, got non method frame instead`);
+      throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected method frame, got non method frame instead`).at(0, 0);
     channel.onBody(payload);
   }
 
@@ -182,19 +211,22 @@ export class Connection {
     if (method.id === P.CHANNEL_OPEN) {
       if (channel) throw connectionError(ReplyCode.CHANNEL_ERROR, `second 'channel.open' seen`);
       if (id > this.channelMax)
-        throw connectionError(ReplyCode.NOT_ALLOWED, `number of channels opened (${id}) has reached the negotiated channel_max (${this.channelMax})`);
+        throw connectionError(
+          ReplyCode.NOT_ALLOWED,
+          `number of channels opened (${id}) has reached the negotiated channel_max (${this.channelMax})`,
+        ).at(0, 0);
       this.channels.set(id, new Channel(id, this));
       this.sendMethod(id, P.CHANNEL_OPEN_OK, { reserved1: Buffer.alloc(0) });
       return;
     }
-    if (!channel) throw connectionError(ReplyCode.CHANNEL_ERROR, `expected 'channel.open' on channel ${id}`);
+    if (!channel) throw connectionError(ReplyCode.CHANNEL_ERROR, `expected 'channel.open'`);
     if (channel.pending)
       throw connectionError(
         ReplyCode.UNEXPECTED_FRAME,
         channel.pending.header
           ? `expected content body, got non content body frame instead`
           : `expected content header for class 60, got non content header frame instead`,
-      );
+      ).at(P.ClassId.basic, 40);
     if (method.id === P.CHANNEL_CLOSE) {
       this.channels.delete(id);
       channel.teardown();
@@ -203,7 +235,7 @@ export class Connection {
     }
     if (method.id === P.CHANNEL_CLOSE_OK) return;
     if (method.id >>> 16 === P.ClassId.connection)
-      throw connectionError(ReplyCode.CHANNEL_ERROR, `connection method ${P.methodName(method.id)} on channel ${id}`);
+      throw connectionError(ReplyCode.COMMAND_INVALID, `connection method ${P.methodName(method.id)} on channel ${id}`);
     channel.handle(method);
   }
 
@@ -234,7 +266,7 @@ export class Connection {
         return this.sendMethod(0, P.CONNECTION_UPDATE_SECRET_OK, {});
       default:
         if (this.state === 'closing') return;
-        throw connectionError(ReplyCode.COMMAND_INVALID, `unexpected method ${P.methodName(method.id)} on channel 0`);
+        throw connectionError(ReplyCode.CHANNEL_ERROR, `unexpected method in connection state ${this.state}`);
     }
   }
 
@@ -260,11 +292,11 @@ export class Connection {
     const user = credentials && authenticate(this.broker.users, credentials, this.socket.remoteAddress);
     if (!user) {
       this.broker.log(`login refused for user '${credentials?.username ?? '?'}' from ${this.socket.remoteAddress}`);
-      if (this.capabilities.authenticationFailureClose)
-        throw connectionError(
-          ReplyCode.ACCESS_REFUSED,
-          `Login was refused using authentication mechanism ${args.mechanism}. For details see the broker logfile.`,
-        );
+      if (this.capabilities.authenticationFailureClose) {
+        const text = `Login was refused using authentication mechanism ${args.mechanism}. For details see the broker logfile.`;
+        this.close(ReplyCode.ACCESS_REFUSED, replyText(ReplyCode.ACCESS_REFUSED, text));
+        return;
+      }
       this.state = 'closed';
       this.socket.destroy();
       return;
@@ -304,9 +336,11 @@ export class Connection {
   // ---- errors ----
 
   private onError(error: unknown, channelId: number, payload: Buffer, frameType: number): void {
-    if (error instanceof AmqpError && frameType === FRAME_METHOD && error.classId === 0 && payload.length >= 4) {
-      error.classId = payload.readUInt16BE(0);
-      error.methodId = payload.readUInt16BE(2);
+    if (error instanceof AmqpError && error.classId === undefined) {
+      // Errors are reported against the method that caused them; a message's content counts as its basic.publish.
+      if (frameType === FRAME_METHOD && payload.length >= 4) error.at(payload.readUInt16BE(0), payload.readUInt16BE(2));
+      else if (frameType === FRAME_HEADER || frameType === FRAME_BODY) error.at(P.ClassId.basic, 40);
+      else error.at(0, 0);
     }
     if (error instanceof AmqpError && !HARD_ERRORS.has(error.code) && channelId !== 0) {
       this.closeChannel(channelId, error);
@@ -322,18 +356,32 @@ export class Connection {
     this.channels.delete(id);
     channel.teardown();
     this.closingChannels.add(id);
-    this.sendMethod(id, P.CHANNEL_CLOSE, { replyCode: error.code, replyText: error.text, classId: error.classId, methodId: error.methodId });
+    this.sendMethod(id, P.CHANNEL_CLOSE, {
+      replyCode: error.code,
+      replyText: error.text,
+      classId: error.classId ?? 0,
+      methodId: error.methodId ?? 0,
+    });
   }
 
   /** Hard error: connection.close with the code, then wait (briefly) for close-ok. */
   private fail(error: unknown): void {
     if (this.state === 'closing' || this.state === 'closed') return;
+    if (this.state === 'start-ok' || this.state === 'secure-ok' || this.state === 'tune-ok') {
+      // RabbitMQ drops a connection whose handshake goes wrong without connection.close (bar refused logins).
+      this.broker.log(`handshake failed from ${this.socket.remoteAddress}: ${(error as Error)?.message}`);
+      this.state = 'closed';
+      this.socket.destroy();
+      return;
+    }
     let code: number = ReplyCode.INTERNAL_ERROR;
     let text = replyText(ReplyCode.INTERNAL_ERROR, 'internal error');
     let classId = 0;
     let methodId = 0;
     if (error instanceof AmqpError) {
-      ({ code, text, classId, methodId } = error);
+      ({ code, text } = error);
+      classId = error.classId ?? 0;
+      methodId = error.methodId ?? 0;
     } else if (error instanceof ProtocolError) {
       code = error.code;
       text = replyText(error.code, error.message);

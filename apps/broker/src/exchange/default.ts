@@ -13,8 +13,8 @@ export class DefaultExchange extends Exchange {
   protected added(_binding: Binding): void {}
   protected removed(_binding: Binding): void {}
 
-  route(message: Message, out: RouteCollector): void {
-    const queue = this.queues.get(message.routingKey);
+  route(_message: Message, routingKey: string, out: RouteCollector): void {
+    const queue = this.queues.get(routingKey);
     if (queue) out.add(queue);
   }
 }

@@ -20,8 +20,8 @@ export class DirectExchange extends Exchange {
     else this.byKey.delete(binding.routingKey);
   }
 
-  route(message: Message, out: RouteCollector): void {
-    const list = this.byKey.get(message.routingKey);
+  route(_message: Message, routingKey: string, out: RouteCollector): void {
+    const list = this.byKey.get(routingKey);
     if (list) for (let i = 0; i < list.length; i++) out.add(list[i].destination);
   }
 }

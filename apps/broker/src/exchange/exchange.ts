@@ -66,5 +66,6 @@ export abstract class Exchange {
 
   protected abstract added(binding: Binding): void;
   protected abstract removed(binding: Binding): void;
-  abstract route(message: Message, out: RouteCollector): void;
+  /** Adds the destinations for one routing key (a message routes by its key plus any CC/BCC keys). */
+  abstract route(message: Message, routingKey: string, out: RouteCollector): void;
 }

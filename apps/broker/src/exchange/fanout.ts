@@ -8,7 +8,7 @@ export class FanoutExchange extends Exchange {
   protected added(): void {}
   protected removed(): void {}
 
-  route(_message: Message, out: RouteCollector): void {
+  route(_message: Message, _routingKey: string, out: RouteCollector): void {
     for (const binding of this.bindings.values()) out.add(binding.destination);
   }
 }

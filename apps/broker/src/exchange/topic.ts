@@ -52,14 +52,14 @@ export class TopicExchange extends Exchange {
     this.cache.clear();
   }
 
-  route(message: Message, out: RouteCollector): void {
-    let destinations = this.cache.get(message.routingKey);
+  route(_message: Message, routingKey: string, out: RouteCollector): void {
+    let destinations = this.cache.get(routingKey);
     if (!destinations) {
       const found = new Set<Queue | Exchange>();
-      this.match(this.root, splitWords(message.routingKey), 0, found);
+      this.match(this.root, splitWords(routingKey), 0, found);
       destinations = [...found];
       if (this.cache.size >= MAX_CACHED_KEYS) this.cache.clear();
-      this.cache.set(message.routingKey, destinations);
+      this.cache.set(routingKey, destinations);
     }
     for (let i = 0; i < destinations.length; i++) out.add(destinations[i]);
   }

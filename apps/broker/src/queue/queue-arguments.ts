@@ -26,36 +26,37 @@ const INTEGER_TYPES = new Set(['b', 'B', 's', 'u', 'I', 'i', 'l']);
 
 type Check = (value: FieldValue) => string | undefined;
 
+/** RabbitMQ 3.10's wording for each way an argument can be wrong, as it appears after "invalid arg '…' …: ". */
 const integer =
-  (min: number, max = Number.MAX_SAFE_INTEGER): Check =>
+  (min: 0 | 1, tooLarge?: (n: number) => string | undefined): Check =>
   (v) => {
-    if (!INTEGER_TYPES.has(v.type)) return `{unacceptable_type,${TYPE_NAMES[v.type]}}`;
+    if (!INTEGER_TYPES.has(v.type)) return `"expected integer, got ${TYPE_NAMES[v.type]}"`;
     const n = v.value as number;
-    if (n < 0 && min >= 0) return `{value_negative,${n}}`;
+    if (n < 0) return `{value_negative,${n}}`;
     if (n < min) return `{value_zero,${n}}`;
-    if (n > max) return `{value_too_large,${n},${max}}`;
-    return undefined;
+    return tooLarge?.(n);
   };
 const longstr: Check = (v) => (v.type === 'S' ? undefined : `{unacceptable_type,${TYPE_NAMES[v.type]}}`);
 const oneOf =
-  (...allowed: string[]): Check =>
+  (problem: string, ...allowed: string[]): Check =>
   (v) =>
-    v.type !== 'S' ? `{unacceptable_type,${TYPE_NAMES[v.type]}}` : allowed.includes(v.value) ? undefined : `{invalid_value,<<"${v.value}">>}`;
+    v.type !== 'S' ? `{unacceptable_type,${TYPE_NAMES[v.type]}}` : allowed.includes(v.value) ? undefined : problem;
 const bool: Check = (v) => (v.type === 't' ? undefined : `{unacceptable_type,${TYPE_NAMES[v.type]}}`);
+const MAX_TTL = 0xffffffff;
 
 // The arguments RabbitMQ validates for classic queues; unknown arguments are kept but ignored, as RabbitMQ does.
 const CHECKS: Record<string, Check> = {
-  'x-message-ttl': integer(0, 0xffffffff),
-  'x-expires': integer(1, 0xffffffff),
+  'x-message-ttl': integer(0, (n) => (n > MAX_TTL ? `{value_too_large,${n}}` : undefined)),
+  'x-expires': integer(1, (n) => (n > MAX_TTL ? `{value_too_large,${n}}` : undefined)),
   'x-max-length': integer(0),
   'x-max-length-bytes': integer(0),
-  'x-overflow': oneOf('drop-head', 'reject-publish', 'reject-publish-dlx'),
+  'x-overflow': oneOf('invalid_overflow', 'drop-head', 'reject-publish', 'reject-publish-dlx'),
   'x-dead-letter-exchange': longstr,
   'x-dead-letter-routing-key': longstr,
-  'x-max-priority': integer(0, 255),
+  'x-max-priority': integer(0, (n) => (n > 255 ? `{max_value_exceeded,${n}}` : undefined)),
   'x-single-active-consumer': bool,
-  'x-queue-mode': oneOf('default', 'lazy'),
-  'x-queue-type': oneOf('classic'),
+  'x-queue-mode': oneOf('invalid_queue_mode', 'default', 'lazy'),
+  'x-queue-type': oneOf('invalid_queue_type', 'classic'),
   'x-queue-master-locator': longstr,
 };
 
@@ -85,10 +86,19 @@ export function parseQueueArguments(queue: string, args: FieldTable): QueueSetti
   };
 }
 
-export function describeFieldValue(value: FieldValue | undefined): string {
-  if (value === undefined) return 'none';
+function show(value: FieldValue): string {
   if (value.type === 'S') return value.value;
-  if (value.type === 't') return String(value.value);
-  if (typeof value.value === 'number') return String(value.value);
+  if (value.type === 't' || typeof value.value === 'number') return String(value.value);
   return JSON.stringify(value.value);
+}
+
+/**
+ * The "received … but current is …" part of RabbitMQ's inequivalent-argument error: bare values when both
+ * sides have one, "the value 'v' of type 't'" against "none" when only one side does.
+ */
+export function describeMismatch(received: FieldValue | undefined, current: FieldValue | undefined): string {
+  const typed = (v: FieldValue) => `the value '${show(v)}' of type '${TYPE_NAMES[v.type]}'`;
+  if (received && current) return `received '${show(received)}' but current is '${show(current)}'`;
+  if (received) return `received ${typed(received)} but current is none`;
+  return `received none but current is ${current ? typed(current) : 'none'}`;
 }

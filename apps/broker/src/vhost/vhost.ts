@@ -11,10 +11,11 @@ import {
   isExchangeType,
   RouteCollector,
 } from '../exchange';
-import type { Message } from '../message';
+import { ccKeys, Message } from '../message';
 import { DeadLetterReason, Queue, QueueOptions } from '../queue/queue';
-import { describeFieldValue, EQUIVALENCE_ARGS, parseQueueArguments } from '../queue/queue-arguments';
+import { describeMismatch, EQUIVALENCE_ARGS, parseQueueArguments } from '../queue/queue-arguments';
 import { deadLetterProperties, isDeadLetterCycle } from './dead-letter';
+import { validateHeadersBinding } from '../exchange/headers';
 
 const PREDECLARED: [string, 'direct' | 'fanout' | 'topic' | 'headers'][] = [
   ['amq.direct', 'direct'],
@@ -22,6 +23,7 @@ const PREDECLARED: [string, 'direct' | 'fanout' | 'topic' | 'headers'][] = [
   ['amq.topic', 'topic'],
   ['amq.headers', 'headers'],
   ['amq.match', 'headers'],
+  ['amq.rabbitmq.trace', 'topic'],
 ];
 
 export interface ExchangeDeclare extends ExchangeOptions {
@@ -49,25 +51,28 @@ export class VirtualHost implements RouteCollector {
   // Routing state for one pass (see route()).
   private routeGeneration = 0;
   private routed: Queue[] = [];
-  private pendingExchanges: Exchange[] = [];
+  private readonly pendingExchanges: Exchange[] = [];
+  /** Destinations the exchange being visited produced, counting ones already reached (alternate-exchange rule). */
+  private hits = 0;
 
   constructor(readonly name = '/') {
     this.defaultExchange = new DefaultExchange(this.queues);
     this.exchanges.set('', this.defaultExchange);
     for (const [name, type] of PREDECLARED) {
-      this.exchanges.set(name, createExchange(name, type, { durable: true, autoDelete: false, internal: false, arguments: new Map() }));
+      const internal = name === 'amq.rabbitmq.trace'; // where RabbitMQ's firehose tracer would publish
+      this.exchanges.set(name, createExchange(name, type, { durable: true, autoDelete: false, internal, arguments: new Map() }));
     }
   }
 
   // ---- exchanges ----
 
   declareExchange(d: ExchangeDeclare): Exchange {
+    if (d.name === '') throw accessRefused(`operation not permitted on the default exchange`);
     const existing = this.exchanges.get(d.name);
     if (d.passive) {
       if (!existing) throw notFound(`no exchange '${d.name}' in vhost '${this.name}'`);
       return existing;
     }
-    if (d.name === '') throw accessRefused(`operation not permitted on the default exchange`);
     if (d.name.startsWith('amq.') && !existing)
       throw accessRefused(`exchange name '${d.name}' contains reserved prefix 'amq.*'`);
     if (!isExchangeType(d.type)) throw connectionError(ReplyCode.COMMAND_INVALID, `unknown exchange type '${d.type}'`);
@@ -88,6 +93,8 @@ export class VirtualHost implements RouteCollector {
       preconditionFailed(
         `inequivalent arg '${field}' for exchange '${d.name}' in vhost '${this.name}': received '${received}' but current is '${current}'`,
       );
+    const argMismatch = (field: string, detail: string) =>
+      preconditionFailed(`inequivalent arg '${field}' for exchange '${d.name}' in vhost '${this.name}': ${detail}`);
     if (existing.type !== d.type) throw mismatch('type', d.type, existing.type);
     if (existing.options.durable !== d.durable) throw mismatch('durable', d.durable, existing.options.durable);
     if (existing.options.autoDelete !== d.autoDelete)
@@ -95,12 +102,13 @@ export class VirtualHost implements RouteCollector {
     if (existing.options.internal !== d.internal) throw mismatch('internal', d.internal, existing.options.internal);
     const ae = 'alternate-exchange';
     if (!tableEquals(pick(existing.options.arguments, ae), pick(d.arguments, ae)))
-      throw mismatch(ae, describeFieldValue(d.arguments.get(ae)), describeFieldValue(existing.options.arguments.get(ae)));
+      throw argMismatch(ae, describeMismatch(d.arguments.get(ae), existing.options.arguments.get(ae)));
   }
 
   deleteExchange(name: string, ifUnused: boolean): void {
-    if (name === '' || name.startsWith('amq.'))
-      throw accessRefused(`operation not permitted on exchange '${name || 'amq.default'}' in vhost '${this.name}'`);
+    if (name === '') throw accessRefused(`operation not permitted on the default exchange`);
+    if (name.startsWith('amq.') && this.exchanges.has(name))
+      throw accessRefused(`deletion of system exchange '${name}' in vhost '${this.name}' not allowed`);
     const exchange = this.exchanges.get(name);
     if (!exchange) return;
     if (ifUnused && exchange.bindings.size > 0) throw preconditionFailed(`exchange '${name}' in vhost '${this.name}' in use`);
@@ -126,7 +134,7 @@ export class VirtualHost implements RouteCollector {
     }
     if (existing) {
       this.checkOwner(existing, owner);
-      this.checkQueueEquivalence(existing, d, owner);
+      this.checkQueueEquivalence(existing, d);
       existing.touch();
       return existing;
     }
@@ -138,7 +146,7 @@ export class VirtualHost implements RouteCollector {
     return queue;
   }
 
-  private checkQueueEquivalence(existing: Queue, d: QueueDeclare, owner: object): void {
+  private checkQueueEquivalence(existing: Queue, d: QueueDeclare): void {
     const mismatch = (field: string, received: unknown, current: unknown) =>
       preconditionFailed(
         `inequivalent arg '${field}' for queue '${existing.name}' in vhost '${this.name}': received '${received}' but current is '${current}'`,
@@ -146,13 +154,15 @@ export class VirtualHost implements RouteCollector {
     const o = existing.options;
     if (o.durable !== d.durable) throw mismatch('durable', d.durable, o.durable);
     if (o.autoDelete !== d.autoDelete) throw mismatch('auto_delete', d.autoDelete, o.autoDelete);
-    if (o.exclusive !== d.exclusive || (d.exclusive && existing.owner !== owner))
-      throw mismatch('exclusive', d.exclusive, o.exclusive);
+    // A different exclusive flag reads to RabbitMQ as someone else's exclusive queue: 405, not 406.
+    if (o.exclusive !== d.exclusive) throw this.locked(existing.name);
     for (const key of EQUIVALENCE_ARGS) {
       const received = d.arguments.get(key);
       const current = o.arguments.get(key);
       if (!tableEquals(received ? new Map([[key, received]]) : undefined, current ? new Map([[key, current]]) : undefined))
-        throw mismatch(key, describeFieldValue(received), describeFieldValue(current));
+        throw preconditionFailed(
+          `inequivalent arg '${key}' for queue '${existing.name}' in vhost '${this.name}': ${describeMismatch(received, current)}`,
+        );
     }
   }
 
@@ -165,10 +175,13 @@ export class VirtualHost implements RouteCollector {
   }
 
   private checkOwner(queue: Queue, owner: object): void {
-    if (queue.owner !== null && queue.owner !== owner)
-      throw resourceLocked(
-        `cannot obtain exclusive access to locked queue '${queue.name}' in vhost '${this.name}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
-      );
+    if (queue.owner !== null && queue.owner !== owner) throw this.locked(queue.name);
+  }
+
+  private locked(queue: string) {
+    return resourceLocked(
+      `cannot obtain exclusive access to locked queue '${queue}' in vhost '${this.name}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+    );
   }
 
   /** queue.delete. Returns the number of ready messages the queue had. */
@@ -207,6 +220,7 @@ export class VirtualHost implements RouteCollector {
   }
 
   unbindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object): void {
+    if (!this.queues.has(queueName)) return; // unbinding from a missing queue is not an error
     const queue = this.getQueue(queueName, owner);
     const exchange = this.bindableExchange(exchangeName);
     const binding = exchange.bindings.get(bindingId(queue, routingKey, args));
@@ -234,6 +248,7 @@ export class VirtualHost implements RouteCollector {
   }
 
   private addBinding(source: Exchange, destination: Queue | Exchange, routingKey: string, args: FieldTable): void {
+    if (source.type === 'headers') validateHeadersBinding(args);
     const binding: Binding = { source, destination, routingKey, arguments: args, id: bindingId(destination, routingKey, args) };
     if (!source.bind(binding)) return;
     let set = this.inbound.get(destination);
@@ -262,30 +277,36 @@ export class VirtualHost implements RouteCollector {
   // ---- routing ----
 
   /**
-   * The queues a message published to `exchange` reaches: through exchange-to-exchange bindings, and through the
-   * alternate exchange (and its alternate, and so on) when nothing else took it. Each queue appears once.
+   * The queues a message published to `exchange` reaches, each once. Exchanges are visited through
+   * exchange-to-exchange bindings; an exchange that has no destination at all for the message passes it to its
+   * alternate exchange (as RabbitMQ does at every level, not only at the first). `extraKeys` are the CC/BCC
+   * routing keys of sender-selected distribution.
    */
-  route(exchange: Exchange, message: Message): Queue[] {
+  route(exchange: Exchange, message: Message, extraKeys?: readonly string[]): Queue[] {
     const generation = ++this.routeGeneration;
     const routed: Queue[] = (this.routed = []);
-    this.visit(exchange, message, generation);
-    let current: Exchange | undefined = exchange;
-    while (routed.length === 0 && current?.alternateExchange !== undefined) {
-      current = this.exchanges.get(current.alternateExchange);
-      if (!current || current.routeMark === generation) break;
-      this.visit(current, message, generation);
+    const pending = this.pendingExchanges;
+    exchange.routeMark = generation;
+    pending.push(exchange);
+    while (pending.length > 0) {
+      const current = pending.pop() as Exchange;
+      this.hits = 0;
+      current.route(message, message.routingKey, this);
+      if (extraKeys) for (const key of extraKeys) current.route(message, key, this);
+      if (this.hits === 0 && current.alternateExchange !== undefined) {
+        const alternate = this.exchanges.get(current.alternateExchange);
+        if (alternate && alternate.routeMark !== generation) {
+          alternate.routeMark = generation;
+          pending.push(alternate);
+        }
+      }
     }
     return routed;
   }
 
-  private visit(exchange: Exchange, message: Message, generation: number): void {
-    exchange.routeMark = generation;
-    exchange.route(message, this);
-    while (this.pendingExchanges.length > 0) (this.pendingExchanges.pop() as Exchange).route(message, this);
-  }
-
   /** RouteCollector: called by exchanges during route(). */
   add(destination: Queue | Exchange): void {
+    this.hits++;
     if (destination.routeMark === this.routeGeneration) return;
     destination.routeMark = this.routeGeneration;
     if (destination.kind === 'queue') this.routed.push(destination);
@@ -298,9 +319,15 @@ export class VirtualHost implements RouteCollector {
     if (deadLetterExchange === undefined) return;
     const exchange = this.exchanges.get(deadLetterExchange);
     if (!exchange) return;
+    // x-death records every key the message was published with (CC included). A dead-letter routing key
+    // replaces all of them; without one, the CC keys route the dead letter again.
+    const cc = ccKeys(message);
     const dead = message.clone(deadLetterExchange, deadLetterRoutingKey ?? message.routingKey);
-    dead.properties = deadLetterProperties(message.properties, queue.name, reason, message.exchange, [message.routingKey], Date.now());
-    for (const target of this.route(exchange, dead)) {
+    const props = deadLetterProperties(message.properties, queue.name, reason, message.exchange, [message.routingKey, ...cc], Date.now());
+    if (deadLetterRoutingKey !== undefined && cc.length > 0) props.headers?.delete('CC');
+    dead.properties = props;
+    const targets = this.route(exchange, dead, deadLetterRoutingKey === undefined && cc.length > 0 ? cc : undefined);
+    for (const target of targets) {
       if (isDeadLetterCycle(dead.properties, target.name)) continue;
       target.publish(dead);
     }
