@@ -56,6 +56,13 @@ function urlFor(t: Target): string {
 
 const outcomes = new Map<string, Partial<Record<Target, unknown>>>();
 
+test('scenario names are unique within each area', () => {
+  for (const a of areas) {
+    const names = a.scenarios.map((s) => s.name);
+    expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
+  }
+});
+
 if (targets.length === 0) {
   test('no compat targets selected', () => {
     // COMPAT_ONLY=rabbitmq without RABBITMQ_URL

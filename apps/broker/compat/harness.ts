@@ -9,7 +9,7 @@
  * (2) that both brokers produced deep-equal outcomes.
  */
 import * as amqp from 'amqplib';
-import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, GetMessage, Message, Options } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, GetMessage, Message, Options, SocketOptions } from 'amqplib';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -326,7 +326,7 @@ export async function connect(url: string, opts: ConnectOpts = {}): Promise<Conn
   if (opts.heartbeat !== undefined) o.heartbeat = opts.heartbeat;
   if (opts.frameMax !== undefined) o.frameMax = opts.frameMax;
   if (opts.channelMax !== undefined) o.channelMax = opts.channelMax;
-  const sock: any = {};
+  const sock: SocketOptions = { noDelay: true };
   if (opts.mechanism === 'AMQPLAIN') sock.credentials = amqp.credentials.amqplain(user, pass);
   const model = await amqp.connect(o, sock);
   return new Conn(model);
@@ -982,7 +982,7 @@ export class RawClient {
 
   static connect(host: string, port: number): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = net.connect({ host, port }, () => resolve(new RawClient(s)));
+      const s = net.connect({ host, port, noDelay: true }, () => resolve(new RawClient(s)));
       s.once('error', reject);
     });
   }
@@ -1195,4 +1195,130 @@ export async function routeAndDrain(
   const out: Record<string, string[]> = {};
   for (const [k, q] of Object.entries(names)) out[k] = await bodies(ch, q);
   return out;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Raw-socket shortcuts                                                      */
+/* ------------------------------------------------------------------------ */
+
+export const rawArgs = {
+  queueDeclare: (queue: string, o: { passive?: boolean; durable?: boolean; exclusive?: boolean; autoDelete?: boolean; args?: Record<string, unknown> } = {}) =>
+    new W()
+      .u16(0)
+      .shortstr(queue)
+      .bit(!!o.passive)
+      .bit(!!o.durable)
+      .bit(!!o.exclusive)
+      .bit(!!o.autoDelete)
+      .bit(false)
+      .table(o.args ?? {})
+      .build(),
+  basicPublish: (exchange: string, routingKey: string, mandatory = false, immediate = false) =>
+    new W().u16(0).shortstr(exchange).shortstr(routingKey).bit(mandatory).bit(immediate).build(),
+  basicGet: (queue: string, noAck = true) => new W().u16(0).shortstr(queue).bit(noAck).build(),
+  basicConsume: (queue: string, tag = '', noAck = true) =>
+    new W().u16(0).shortstr(queue).shortstr(tag).bit(false).bit(noAck).bit(false).bit(false).table({}).build(),
+};
+
+/** Raw client after handshake with channel 1 open. */
+export async function rawOpen(ctx: Ctx, tuneOk?: RawHandshakeOpts['tuneOk']): Promise<RawClient> {
+  const r = await ctx.raw();
+  const p = ctx.credentials;
+  const res = await r.handshake({ user: p.user, pass: p.pass, vhost: p.vhost, tuneOk });
+  if (!res.openOk) throw new Error(`raw handshake failed: ${JSON.stringify(res.close ?? res)}`);
+  if (!(await r.openChannel(1))) throw new Error('raw channel.open failed');
+  return r;
+}
+
+/** Publish a message on a raw connection: method, content header (with pre-encoded properties), body frames. */
+export function rawPublish(r: RawClient, channel: number, exchange: string, routingKey: string, body: Buffer, props: Buffer = Buffer.from([0, 0]), frameMax = 131072): void {
+  r.sendMethod(channel, 60, 40, rawArgs.basicPublish(exchange, routingKey));
+  r.write(headerFrame(channel, body.length, props));
+  const max = frameMax - 8;
+  for (let off = 0; off < body.length; off += max) r.write(bodyFrame(channel, body.subarray(off, off + max)));
+}
+
+export interface RawMessage {
+  method: RawFrame;
+  header: RawFrame;
+  bodyFrames: number[];
+  body: Buffer;
+}
+
+/** Read a get-ok/deliver + header + bodies (get-empty resolves null). */
+export async function rawReadMessage(r: RawClient, timeoutMs = 3000): Promise<RawMessage | null> {
+  const method = await r.next(timeoutMs);
+  if (!method || method.type !== FRAME_METHOD) throw new Error(`expected a method frame, got ${method && method.type}`);
+  if (method.classId === 60 && method.methodId === 72) return null;
+  if (!(method.classId === 60 && (method.methodId === 71 || method.methodId === 60))) {
+    throw new Error(`expected get-ok/deliver, got ${method.classId}.${method.methodId} ${JSON.stringify(method.args)}`);
+  }
+  const header = await r.next(timeoutMs);
+  if (!header || header.type !== FRAME_HEADER) throw new Error('expected a content header frame');
+  const size = Number(header.payload.readBigUInt64BE(4));
+  const parts: Buffer[] = [];
+  let got = 0;
+  const bodyFrames: number[] = [];
+  while (got < size) {
+    const b = await r.next(timeoutMs);
+    if (!b || b.type !== FRAME_BODY) throw new Error('expected a body frame');
+    parts.push(b.payload);
+    bodyFrames.push(b.payload.length);
+    got += b.payload.length;
+  }
+  return { method, header, bodyFrames, body: Buffer.concat(parts) };
+}
+
+/** Encode BasicProperties (flags + values) the way the wire carries them. */
+export function encodeProps(p: {
+  contentType?: string;
+  contentEncoding?: string;
+  headers?: Record<string, unknown>;
+  deliveryMode?: number;
+  priority?: number;
+  correlationId?: string;
+  replyTo?: string;
+  expiration?: string;
+  messageId?: string;
+  timestamp?: number;
+  type?: string;
+  userId?: string;
+  appId?: string;
+  clusterId?: string;
+}): Buffer {
+  let flags = 0;
+  const w = new W();
+  const order: Array<[keyof typeof p, number, (v: any) => void]> = [
+    ['contentType', 15, (v) => w.shortstr(v)],
+    ['contentEncoding', 14, (v) => w.shortstr(v)],
+    ['headers', 13, (v) => w.table(v)],
+    ['deliveryMode', 12, (v) => w.u8(v)],
+    ['priority', 11, (v) => w.u8(v)],
+    ['correlationId', 10, (v) => w.shortstr(v)],
+    ['replyTo', 9, (v) => w.shortstr(v)],
+    ['expiration', 8, (v) => w.shortstr(v)],
+    ['messageId', 7, (v) => w.shortstr(v)],
+    ['timestamp', 6, (v) => w.u64(v)],
+    ['type', 5, (v) => w.shortstr(v)],
+    ['userId', 4, (v) => w.shortstr(v)],
+    ['appId', 3, (v) => w.shortstr(v)],
+    ['clusterId', 2, (v) => w.shortstr(v)],
+  ];
+  for (const [k, bit, enc] of order) {
+    if (p[k] !== undefined) {
+      flags |= 1 << bit;
+      enc(p[k]);
+    }
+  }
+  return Buffer.concat([new W().u16(flags).build(), w.build()]);
+}
+
+/**
+ * Poll queue.declare(passive) until the queue reports `n` ready messages. Needed after
+ * operations whose effect on the queue is asynchronous in RabbitMQ (ack/nack/reject
+ * requeues, requeue on channel close, tx commit): RabbitMQ answers the passive declare
+ * with priority over pending requeues, so a single round trip is not a sync point there.
+ */
+export async function waitForCount(ch: Channel, queue: string, n: number, timeoutMs = 3000): Promise<void> {
+  await waitUntil(async () => (await ch.checkQueue(queue)).messageCount === n, timeoutMs, `${n} ready messages in ${queue}`);
 }
