@@ -41,6 +41,16 @@ export function replyText(code: number, detail: string): string {
   return `${CODE_NAMES[code] ?? 'INTERNAL_ERROR'} - ${detail}`;
 }
 
+/** Reply texts travel as shortstr: at most 255 bytes of UTF-8. Long names can push a text past that. */
+export function fitShortstr(text: string): string {
+  if (Buffer.byteLength(text) <= 255) return text;
+  let bytes = Buffer.from(text).subarray(0, 255);
+  // do not cut a multi-byte character in half
+  while (bytes.length > 0 && (bytes[bytes.length - 1] & 0xc0) === 0x80) bytes = bytes.subarray(0, bytes.length - 1);
+  if (bytes.length > 0 && bytes[bytes.length - 1] >= 0xc0) bytes = bytes.subarray(0, bytes.length - 1);
+  return bytes.toString();
+}
+
 export const notFound = (detail: string) => new ChannelError(ReplyCode.NOT_FOUND, replyText(ReplyCode.NOT_FOUND, detail));
 export const accessRefused = (detail: string) =>
   new ChannelError(ReplyCode.ACCESS_REFUSED, replyText(ReplyCode.ACCESS_REFUSED, detail));

@@ -15,7 +15,7 @@ import {
   ReplyCode,
 } from '@warren/amqp-protocol';
 import type { Socket } from 'node:net';
-import { AmqpError, connectionError, replyText } from '../errors';
+import { AmqpError, connectionError, fitShortstr, replyText } from '../errors';
 import type { Message } from '../message';
 import type { VirtualHost } from '../vhost/vhost';
 import { authenticate, MECHANISMS, parseCredentials, User } from './auth';
@@ -358,7 +358,7 @@ export class Connection {
     this.closingChannels.add(id);
     this.sendMethod(id, P.CHANNEL_CLOSE, {
       replyCode: error.code,
-      replyText: error.text,
+      replyText: fitShortstr(error.text),
       classId: error.classId ?? 0,
       methodId: error.methodId ?? 0,
     });
@@ -400,7 +400,7 @@ export class Connection {
     }
     this.state = 'closing';
     this.tearDownChannels();
-    this.sendMethod(0, P.CONNECTION_CLOSE, { replyCode: code, replyText: text, classId, methodId });
+    this.sendMethod(0, P.CONNECTION_CLOSE, { replyCode: code, replyText: fitShortstr(text), classId, methodId });
     this.flush();
     this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS);
     this.closeTimer.unref();
