@@ -1,4 +1,4 @@
-import { area, attempt, Consumer, quiet, roundTrip, rpc, waitUntil, type Ctx } from '../harness';
+import { area, attempt, collect, Consumer, quiet, roundTrip, rpc, waitUntil, type Ctx } from '../harness';
 
 export default area('qos', [
   {
@@ -176,9 +176,8 @@ export default area('qos', [
       await ch.waitForConfirms();
       const cch = await (await ctx.connect()).channel();
       await cch.prefetch(1);
-      const c = await Consumer.start(cch, q, { noAck: true });
-      await c.waitFor(5);
-      return c.messages.length;
+      const got = await collect(cch, q, 5, { noAck: true, timeoutMs: 2000 });
+      return got.length;
     },
     check: (o) => expect(o).toBe(5),
   },
