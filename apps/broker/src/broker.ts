@@ -48,7 +48,8 @@ export class Broker implements ConnectionHost {
       maxMessageSize: options.maxMessageSize ?? DEFAULTS.maxMessageSize,
     };
     this.users = options.users ?? [{ username: 'guest', password: 'guest', loopbackOnly: true }];
-    this.log = options.log ?? ((message) => console.log(`[broker] ${message}`));
+    // Logs go to stderr; stdout carries only the "listening on" line that scripts wait for.
+    this.log = options.log ?? ((message) => console.error(`[broker] ${message}`));
   }
 
   vhost(name: string): VirtualHost | undefined {

@@ -9,16 +9,22 @@ const USAGE = `Usage: npm run broker -- [--port N] [--host H] [--data-dir D] [--
   --management-port N   management HTTP port (reserved; default 15672)
   --max-message-size B  largest accepted message body in bytes (default ${DEFAULTS.maxMessageSize})`;
 
-function fail(message: string): never {
+/** Bad arguments: the problem and the usage, exit code 2. */
+function usageError(message: string): never {
   console.error(`broker: ${message}\n\n${USAGE}`);
   process.exit(2);
 }
 
+/** Anything else that stops the broker from starting: one line, exit code 1. */
+function startupError(message: string): never {
+  console.error(`broker: ${message}`);
+  process.exit(1);
+}
+
 function integerFlag(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) fail(`--${name} must be a non-negative integer, got '${value}'`);
-  return n;
+  if (!/^\d+$/.test(value)) usageError(`--${name} must be a non-negative integer, got '${value}'`);
+  return Number(value);
 }
 
 async function main(): Promise<void> {
@@ -36,14 +42,14 @@ async function main(): Promise<void> {
       strict: true,
     }));
   } catch (error) {
-    fail((error as Error).message);
+    usageError((error as Error).message);
   }
   if (values.help) {
     console.log(USAGE);
     return;
   }
   const port = integerFlag(values.port ?? process.env.BROKER_PORT, 'port', DEFAULTS.port);
-  if (port > 65535) fail(`--port must be at most 65535, got ${port}`);
+  if (port > 65535) usageError(`--port must be at most 65535, got ${port}`);
   const broker = new Broker({
     port,
     host: values.host,
@@ -55,8 +61,8 @@ async function main(): Promise<void> {
     bound = await broker.listen();
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') fail(`port ${port} is in use (set --port or BROKER_PORT)`);
-    throw error;
+    if (e.code === 'EADDRINUSE') startupError(`port ${port} is in use (set --port or BROKER_PORT)`);
+    startupError(`cannot listen on ${values.host ?? 'all interfaces'}:${port}: ${e.code ?? ''} ${e.message}`.trim());
   }
   console.log(`listening on amqp://${values.host ?? 'localhost'}:${bound}`);
 
