@@ -13,6 +13,9 @@
  * COMPAT_ALL=1 also runs scenarios marked `only` on the other target (e.g. to re-verify a
  * bundled-only scenario against RabbitMQ); COMPAT_PRINT=1 logs each outcome.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { areas } from './scenarios';
 import { Ctx, normalise, stripTexts, type Target } from './harness';
 
@@ -33,12 +36,16 @@ interface BundledHandle {
 }
 let bundled: BundledHandle | undefined;
 let bundledStartError: unknown;
+let dataDir: string | undefined;
 
 beforeAll(async () => {
   if (!targets.includes('bundled')) return;
   try {
     const { startBroker } = await import('../src/testing');
-    bundled = await startBroker();
+    // With a data directory, as users run it: durable queues then keep their messages in the on-disk store,
+    // so every scenario also checks that store against RabbitMQ's behaviour.
+    dataDir = mkdtempSync(join(tmpdir(), 'warren-compat-'));
+    bundled = await startBroker({ dataDir });
   } catch (e) {
     bundledStartError = e;
   }
@@ -46,6 +53,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (bundled) await bundled.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 function urlFor(t: Target): string {

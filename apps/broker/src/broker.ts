@@ -4,6 +4,7 @@ import { replyText } from './errors';
 import type { User } from './connection/auth';
 import { Connection, ConnectionHost } from './connection/connection';
 import { DirectReplyRegistry } from './connection/direct-reply-to';
+import { Storage } from './storage/storage';
 import { VirtualHost } from './vhost/vhost';
 
 export interface BrokerOptions {
@@ -11,6 +12,7 @@ export interface BrokerOptions {
   port?: number;
   /** Interface to listen on; default all interfaces, IPv4 and IPv6. */
   host?: string;
+  /** Where durable definitions and messages are kept; without one the broker keeps nothing across restarts. */
   dataDir?: string;
   frameMax?: number;
   channelMax?: number;
@@ -36,7 +38,7 @@ export class Broker implements ConnectionHost {
   readonly users: User[];
   readonly replyTo = new DirectReplyRegistry();
   readonly connections = new Set<Connection>();
-  private readonly vhosts = new Map<string, VirtualHost>([['/', new VirtualHost('/')]]);
+  private readonly vhosts: Map<string, VirtualHost>;
   private server: Server | undefined;
   readonly log: (message: string) => void;
 
@@ -50,6 +52,8 @@ export class Broker implements ConnectionHost {
     this.users = options.users ?? [{ username: 'guest', password: 'guest', loopbackOnly: true }];
     // Logs go to stderr; stdout carries only the "listening on" line that scripts wait for.
     this.log = options.log ?? ((message) => console.error(`[broker] ${message}`));
+    const storage = options.dataDir ? new Storage(options.dataDir, this.log) : undefined;
+    this.vhosts = new Map([['/', new VirtualHost('/', storage)]]);
   }
 
   vhost(name: string): VirtualHost | undefined {
@@ -58,6 +62,7 @@ export class Broker implements ConnectionHost {
 
   /** Starts listening; resolves with the bound port. */
   async listen(): Promise<number> {
+    for (const vhost of this.vhosts.values()) vhost.restore();
     const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -93,5 +98,6 @@ export class Broker implements ConnectionHost {
         }),
     );
     await Promise.all([closed, ...sockets]);
+    for (const vhost of this.vhosts.values()) vhost.close();
   }
 }

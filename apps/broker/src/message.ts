@@ -76,8 +76,11 @@ export const ccKeys = (message: Message): string[] => headerKeys(message, 'CC');
 export interface QueuedMessage {
   readonly message: Message;
   /** Position in the queue's arrival order; requeued messages go back to their original place by it. */
-  readonly seq: number;
+  seq: number;
   /** Epoch ms after which the message is dead at the head of the queue; 0 = never. */
   expiresAt: number;
   redelivered: boolean;
+  /** Where a durable queue's log holds the message (segment number and byte position), if it does. */
+  segment?: number;
+  position?: number;
 }

@@ -16,6 +16,14 @@ interface Unacked {
   readonly consumer: ChannelConsumer | undefined;
 }
 
+/** A publisher confirm waiting to be sent: until its queues have the message on disk, and in order. */
+interface PendingConfirm {
+  readonly tag: number;
+  readonly ack: boolean;
+  /** Durable queues that have not yet fsynced the message. */
+  waiting: number;
+}
+
 interface PendingPublish {
   exchange: string;
   routingKey: string;
@@ -45,8 +53,12 @@ export class Channel {
 
   private confirmMode = false;
   private publishSeq = 0;
-  /** Confirms decided but not yet written: [tag, ack?]. Written after the current read, runs of acks coalesced. */
-  private confirms: number[] = [];
+  /** Confirms not yet sent, in publish order. Sent from the front as they become ready, runs of acks coalesced. */
+  private confirms: PendingConfirm[] = [];
+  private confirmsHead = 0;
+  confirmFlushQueued = false;
+  /** Queues whose store took the message being routed (reused across publishes). */
+  private readonly written: Queue[] = [];
   private tx: TxAction[] | undefined;
   private replyTo: DirectReplyTo | undefined;
 
@@ -148,8 +160,7 @@ export class Channel {
         this.tx ??= [];
         return this.send(P.TX_SELECT_OK, {});
       case P.TX_COMMIT:
-        this.commit();
-        return this.send(P.TX_COMMIT_OK, {});
+        return this.commit();
       case P.TX_ROLLBACK:
         this.rollback();
         return this.send(P.TX_ROLLBACK_OK, {});
@@ -244,10 +255,29 @@ export class Channel {
     }
     const outcome = this.route(message, pending.mandatory);
     if (seq === 0) return;
-    // Like RabbitMQ, an unroutable message is confirmed at once (after its basic.return), while routed ones are
-    // confirmed once their queues took them: here, at the end of the current read.
-    if (outcome === 'unroutable') this.send(P.BASIC_ACK, { deliveryTag: seq, multiple: false });
-    else this.confirm(seq, outcome === 'accepted');
+    // Like RabbitMQ, an unroutable message is confirmed at once (after its basic.return). A routed one is
+    // confirmed once its queues took it: at the end of the current read, or, when it is persistent and went to
+    // durable queues, once they have fsynced it.
+    if (outcome === 'unroutable') {
+      this.send(P.BASIC_ACK, { deliveryTag: seq, multiple: false });
+      return;
+    }
+    const confirm: PendingConfirm = { tag: seq, ack: outcome === 'accepted', waiting: 0 };
+    this.waitForDisk(message, () => {
+      if (--confirm.waiting === 0 && !this.closing) this.flushConfirms();
+    }, confirm);
+    this.confirms.push(confirm);
+    if (confirm.waiting === 0 && !this.confirmFlushQueued) {
+      this.confirmFlushQueued = true;
+      this.connection.confirmsPending(this);
+    }
+  }
+
+  /** Registers `synced` with every durable queue that just wrote this persistent message; counts them. */
+  private waitForDisk(message: Message, synced: () => void, counter: { waiting: number }): void {
+    const written = this.written;
+    if (written.length === 0 || !message.persistent) return;
+    for (let i = 0; i < written.length; i++) if (written[i].store.afterSync(synced)) counter.waiting++;
   }
 
   private validateProperties(message: Message): void {
@@ -279,6 +309,7 @@ export class Channel {
 
   /** Routes and enqueues; 'rejected' when a queue refused the message (reject-publish overflow). */
   private route(message: Message, mandatory: boolean): 'accepted' | 'rejected' | 'unroutable' {
+    this.written.length = 0;
     if (message.exchange === '' && message.routingKey.startsWith(`${DIRECT_REPLY_TO}.`)) {
       if (this.connection.broker.replyTo.deliver(message)) return 'accepted';
       if (mandatory) this.returnMessage(message);
@@ -293,7 +324,13 @@ export class Channel {
       return 'unroutable';
     }
     let outcome: 'accepted' | 'rejected' = 'accepted';
-    for (let i = 0; i < queues.length; i++) if (queues[i].publish(message) === 'rejected') outcome = 'rejected';
+    const written = this.written;
+    written.length = 0;
+    for (let i = 0; i < queues.length; i++) {
+      const result = queues[i].publish(message);
+      if (result === 'rejected') outcome = 'rejected';
+      else if (result === 'written') written.push(queues[i]);
+    }
     return outcome;
   }
 
@@ -306,27 +343,34 @@ export class Channel {
     );
   }
 
-  private confirm(seq: number, ack: boolean): void {
-    if (this.confirms.length === 0) this.connection.confirmsPending(this);
-    this.confirms.push(ack ? seq : -seq);
-  }
-
-  /** Writes the confirms decided during the last read: a run of acks becomes one ack with multiple=true. */
+  /**
+   * Sends the confirms at the front that are ready, in order: a run of acks becomes one ack with multiple=true
+   * (everything lower has been confirmed by then). Nacks go one by one.
+   */
   flushConfirms(): void {
+    this.confirmFlushQueued = false;
     const confirms = this.confirms;
-    this.confirms = [];
-    for (let i = 0; i < confirms.length; i++) {
-      const tag = confirms[i];
-      if (tag < 0) {
+    let i = this.confirmsHead;
+    while (i < confirms.length && confirms[i].waiting === 0) {
+      const first = confirms[i];
+      if (!first.ack) {
         // RabbitMQ sets multiple (nothing lower is outstanding by now) and requeue on publisher nacks.
-        this.send(P.BASIC_NACK, { deliveryTag: -tag, multiple: true, requeue: true });
+        this.send(P.BASIC_NACK, { deliveryTag: first.tag, multiple: true, requeue: true });
+        i++;
         continue;
       }
       let last = i;
-      while (last + 1 < confirms.length && confirms[last + 1] === confirms[last] + 1) last++;
-      this.send(P.BASIC_ACK, { deliveryTag: confirms[last], multiple: last > i });
-      i = last;
+      while (last + 1 < confirms.length && confirms[last + 1].waiting === 0 && confirms[last + 1].ack) last++;
+      this.send(P.BASIC_ACK, { deliveryTag: confirms[last].tag, multiple: last > i });
+      i = last + 1;
     }
+    if (i === confirms.length) {
+      this.confirms = [];
+      this.confirmsHead = 0;
+    } else if (i > 1024) {
+      this.confirms = confirms.slice(i);
+      this.confirmsHead = 0;
+    } else this.confirmsHead = i;
   }
 
   // ---- consuming ----
@@ -422,7 +466,7 @@ export class Channel {
 
   private get(queueName: string, noAck: boolean): void {
     const queue = this.vhost.getQueue(this.queueName(queueName), this.connection);
-    const entry = queue.get();
+    const entry = queue.get(noAck);
     if (!entry) {
       this.send(P.BASIC_GET_EMPTY, { reserved1: '' });
       return;
@@ -470,6 +514,7 @@ export class Channel {
       return;
     }
     if (requeue === false) for (const item of items) item.queue.discard(item.entry);
+    else for (const item of items) item.queue.ack(item.entry);
     // Room in prefetch windows: let the queues deliver more. A channel-wide window is shared by every
     // consumer of the channel, so any of their queues may use the room.
     if (this.prefetchGlobal > 0) {
@@ -512,14 +557,22 @@ export class Channel {
 
   // ---- transactions ----
 
+  /** tx.commit: publishes and settlements take effect; commit-ok once persistent messages are on disk. */
   private commit(): void {
     if (!this.tx) throw preconditionFailed('channel is not transactional');
     const actions = this.tx;
     this.tx = [];
+    const counter = { waiting: 0 };
+    const synced = () => {
+      if (--counter.waiting === 0 && !this.closing) this.send(P.TX_COMMIT_OK, {});
+    };
     for (const action of actions) {
-      if (action.kind === 'publish') this.route(action.message, action.mandatory);
-      else this.apply(action.items, action.requeue);
+      if (action.kind === 'publish') {
+        this.route(action.message, action.mandatory);
+        this.waitForDisk(action.message, synced, counter);
+      } else this.apply(action.items, action.requeue);
     }
+    if (counter.waiting === 0) this.send(P.TX_COMMIT_OK, {});
   }
 
   private rollback(): void {

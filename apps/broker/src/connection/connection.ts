@@ -101,7 +101,7 @@ export class Connection {
     } catch (error) {
       this.fail(error);
     }
-    for (const channel of this.confirmChannels) channel.flushConfirms();
+    for (const channel of this.confirmChannels) if (!channel.closing) channel.flushConfirms();
     this.confirmChannels.length = 0;
     this.scheduleFlush();
   }

@@ -2,9 +2,10 @@ import type { QueuedMessage } from '../message';
 import { Deque } from '../util/deque';
 
 /**
- * Where a queue keeps its ready messages. The in-memory stores below are the default; a disk-backed store
- * implements the same interface. Unacknowledged messages are not here: they live with the channel that holds
- * them and come back through `requeue`.
+ * Where a queue keeps its ready messages. The in-memory stores below serve transient and exclusive queues; a
+ * durable queue uses storage/durable-store.ts, which implements the same interface over its on-disk log.
+ * Unacknowledged messages are not "in" the store: they live with the channel that holds them and come back
+ * through `requeue`, or are finished with through `done`.
  */
 export interface MessageStore {
   readonly count: number;
@@ -15,8 +16,23 @@ export interface MessageStore {
   peek(): QueuedMessage | undefined;
   /** Puts a previously delivered message back at its original position (by seq). */
   requeue(entry: QueuedMessage): void;
-  /** Removes and returns everything. */
-  clear(): QueuedMessage[];
+  /** Drops every ready message (purge); returns how many there were. */
+  clear(): number;
+  /** A message handed straight to a consumer that will acknowledge it, without ever being ready. */
+  track(entry: QueuedMessage): void;
+  /** A ready message was handed to a consumer that will acknowledge it. */
+  delivered(entry: QueuedMessage): void;
+  /** The message is finished with: acknowledged, rejected, expired, dropped or purged. */
+  done(entry: QueuedMessage): void;
+  /**
+   * Calls back once everything stored so far is on disk. Returns false (and never calls back) for stores that
+   * keep nothing on disk.
+   */
+  afterSync(callback: () => void): boolean;
+  /** Clean shutdown: everything on disk, files closed. */
+  close(): void;
+  /** The queue was deleted: forget everything, files included. */
+  destroy(): void;
 }
 
 function insertBySeq(deque: Deque<QueuedMessage>, entry: QueuedMessage): void {
@@ -26,7 +42,19 @@ function insertBySeq(deque: Deque<QueuedMessage>, entry: QueuedMessage): void {
   deque.insertAt(i, entry);
 }
 
-export class MemoryStore implements MessageStore {
+/** Shared by the in-memory stores: nothing to track, sync or clean up on disk. */
+abstract class VolatileStore {
+  track(): void {}
+  delivered(): void {}
+  done(): void {}
+  afterSync(): boolean {
+    return false;
+  }
+  close(): void {}
+  destroy(): void {}
+}
+
+export class MemoryStore extends VolatileStore implements MessageStore {
   private readonly messages = new Deque<QueuedMessage>();
   bytes = 0;
 
@@ -54,19 +82,20 @@ export class MemoryStore implements MessageStore {
     this.bytes += entry.message.size;
   }
 
-  clear(): QueuedMessage[] {
+  clear(): number {
     this.bytes = 0;
-    return this.messages.clear();
+    return this.messages.clear().length;
   }
 }
 
 /** One FIFO per priority level; the highest non-empty level is served first (x-max-priority). */
-export class PriorityStore implements MessageStore {
+export class PriorityStore extends VolatileStore implements MessageStore {
   private readonly levels: Deque<QueuedMessage>[];
   private total = 0;
   bytes = 0;
 
   constructor(private readonly maxPriority: number) {
+    super();
     this.levels = Array.from({ length: maxPriority + 1 }, () => new Deque<QueuedMessage>());
   }
 
@@ -108,11 +137,13 @@ export class PriorityStore implements MessageStore {
     this.bytes += entry.message.size;
   }
 
-  clear(): QueuedMessage[] {
-    const all: QueuedMessage[] = [];
-    for (let p = this.maxPriority; p >= 0; p--) all.push(...this.levels[p].clear());
+  clear(): number {
+    for (const level of this.levels) level.clear();
+    const count = this.total;
     this.total = 0;
     this.bytes = 0;
-    return all;
+    return count;
   }
 }
+
+export { insertBySeq };

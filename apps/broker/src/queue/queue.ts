@@ -20,7 +20,12 @@ export interface QueueOptions {
   arguments: FieldTable;
 }
 
-export type PublishOutcome = 'enqueued' | 'rejected';
+/**
+ * 'written': the queue's store took the message (for a durable queue, wait for `store.afterSync` before
+ * confirming a persistent message); 'passed': it went straight to a consumer that needs no acknowledgement;
+ * 'rejected': the queue refused it (reject-publish overflow).
+ */
+export type PublishOutcome = 'written' | 'passed' | 'rejected';
 
 /**
  * A classic queue: ready messages in a store, consumers served round-robin (highest priority first), TTL and
@@ -51,9 +56,11 @@ export class Queue {
     readonly settings: QueueSettings,
     private readonly host: QueueHost,
     owner: object | null,
+    store?: MessageStore,
   ) {
     this.owner = options.exclusive ? owner : null;
-    this.store = settings.maxPriority !== undefined ? new PriorityStore(settings.maxPriority) : new MemoryStore();
+    this.store =
+      store ?? (settings.maxPriority !== undefined ? new PriorityStore(settings.maxPriority) : new MemoryStore());
     this.touch();
   }
 
@@ -84,14 +91,19 @@ export class Queue {
     if (this.store.count === 0) {
       const consumer = this.pickConsumer();
       if (consumer) {
+        if (consumer.noAck) {
+          consumer.deliver(entry);
+          return 'passed';
+        }
+        this.store.track(entry); // kept (on disk, for a durable queue) until it is acknowledged
         consumer.deliver(entry);
-        return 'enqueued';
+        return 'written';
       }
     }
     this.store.push(entry);
     this.enforceLength();
     this.drain();
-    return 'enqueued';
+    return 'written';
   }
 
   private wouldOverflow(message: Message): boolean {
@@ -112,6 +124,7 @@ export class Queue {
     ) {
       const dropped = this.store.shift() as QueuedMessage;
       this.host.deadLetter(this, dropped.message, 'maxlen');
+      this.store.done(dropped);
     }
   }
 
@@ -128,20 +141,32 @@ export class Queue {
       const entry = this.store.shift() as QueuedMessage;
       if (entry.expiresAt !== 0 && entry.expiresAt <= (now ||= Date.now())) {
         this.host.deadLetter(this, entry.message, 'expired');
+        this.store.done(entry);
         continue;
       }
+      if (consumer.noAck) this.store.done(entry);
+      else this.store.delivered(entry);
       consumer.deliver(entry);
     }
     this.scheduleExpiry();
   }
 
   /** basic.get: the head message, if any is alive. */
-  get(): QueuedMessage | undefined {
+  get(noAck: boolean): QueuedMessage | undefined {
     this.touch();
     this.expireHead();
     const entry = this.store.shift();
+    if (entry) {
+      if (noAck) this.store.done(entry);
+      else this.store.delivered(entry);
+    }
     this.scheduleExpiry();
     return entry;
+  }
+
+  /** basic.ack of a delivered message. */
+  ack(entry: QueuedMessage): void {
+    if (!this.deleted) this.store.done(entry);
   }
 
   /** Messages that were delivered and not acknowledged come back to where they were, marked redelivered. */
@@ -156,13 +181,15 @@ export class Queue {
 
   /** basic.reject / basic.nack without requeue, or a requeue to a queue that will not take it back. */
   discard(entry: QueuedMessage): void {
-    if (!this.deleted) this.host.deadLetter(this, entry.message, 'rejected');
+    if (this.deleted) return;
+    this.host.deadLetter(this, entry.message, 'rejected');
+    this.store.done(entry);
   }
 
   purge(): number {
     const removed = this.store.clear();
     this.scheduleExpiry();
-    return removed.length;
+    return removed;
   }
 
   addConsumer(consumer: Consumer): void {
@@ -196,7 +223,16 @@ export class Queue {
     clearTimeout(this.expiryTimer);
     this.stopIdleTimer();
     for (const consumer of this.consumers.splice(0)) consumer.cancelledByServer();
-    return this.store.clear().length;
+    const count = this.store.count;
+    this.store.destroy();
+    return count;
+  }
+
+  /** Broker shutdown: the queue's data goes to disk; nothing is deleted. */
+  close(): void {
+    clearTimeout(this.expiryTimer);
+    this.stopIdleTimer();
+    this.store.close();
   }
 
   /** Any use of the queue restarts its x-expires clock. */
@@ -242,6 +278,7 @@ export class Queue {
       if (head.expiresAt > (now ||= Date.now())) break;
       this.store.shift();
       this.host.deadLetter(this, head.message, 'expired');
+      this.store.done(head);
     }
   }
 

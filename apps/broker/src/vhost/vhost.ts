@@ -15,7 +15,19 @@ import { ccKeys, Message } from '../message';
 import { DeadLetterReason, Queue, QueueOptions } from '../queue/queue';
 import { describeMismatch, EQUIVALENCE_ARGS, parseQueueArguments } from '../queue/queue-arguments';
 import { deadLetterProperties, isDeadLetterCycle } from './dead-letter';
+import { decodeArguments, Definitions, encodeArguments } from '../storage/definitions';
+import type { Storage } from '../storage/storage';
 import { validateHeadersBinding } from '../exchange/headers';
+
+function isDurable(queue: Queue): boolean {
+  return queue.options.durable && !queue.options.exclusive;
+}
+
+/** A binding survives a restart when both of its ends do. */
+function isDurableBinding(binding: Binding): boolean {
+  const d = binding.destination;
+  return binding.source.options.durable && (d.kind === 'queue' ? isDurable(d) : d.options.durable);
+}
 
 const PREDECLARED: [string, 'direct' | 'fanout' | 'topic' | 'headers'][] = [
   ['amq.direct', 'direct'],
@@ -25,6 +37,7 @@ const PREDECLARED: [string, 'direct' | 'fanout' | 'topic' | 'headers'][] = [
   ['amq.match', 'headers'],
   ['amq.rabbitmq.trace', 'topic'],
 ];
+const PREDECLARED_NAMES = new Set(PREDECLARED.map(([name]) => name));
 
 export interface ExchangeDeclare extends ExchangeOptions {
   name: string;
@@ -54,8 +67,13 @@ export class VirtualHost implements RouteCollector {
   private readonly pendingExchanges: Exchange[] = [];
   /** Destinations the exchange being visited produced, counting ones already reached (alternate-exchange rule). */
   private hits = 0;
+  /** Durable definitions changed and must be saved before the operation is answered. */
+  private dirty = false;
 
-  constructor(readonly name = '/') {
+  constructor(
+    readonly name = '/',
+    private readonly storage?: Storage,
+  ) {
     this.defaultExchange = new DefaultExchange(this.queues);
     this.exchanges.set('', this.defaultExchange);
     for (const [name, type] of PREDECLARED) {
@@ -85,6 +103,8 @@ export class VirtualHost implements RouteCollector {
       throw preconditionFailed(`invalid arg 'alternate-exchange' for exchange '${d.name}' in vhost '${this.name}'`);
     const exchange = createExchange(d.name, d.type, d);
     this.exchanges.set(d.name, exchange);
+    if (d.durable) this.dirty = true;
+    this.saveIfDirty();
     return exchange;
   }
 
@@ -113,10 +133,12 @@ export class VirtualHost implements RouteCollector {
     if (!exchange) return;
     if (ifUnused && exchange.bindings.size > 0) throw preconditionFailed(`exchange '${name}' in vhost '${this.name}' in use`);
     this.removeExchange(exchange);
+    this.saveIfDirty();
   }
 
   private removeExchange(exchange: Exchange): void {
     this.exchanges.delete(exchange.name);
+    if (exchange.options.durable) this.dirty = true;
     for (const binding of [...exchange.bindings.values()]) this.removeBinding(binding, false);
     this.removeInbound(exchange);
   }
@@ -141,8 +163,12 @@ export class VirtualHost implements RouteCollector {
     if (name.startsWith('amq.') && d.name !== '')
       throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
     const settings = parseQueueArguments(name, d.arguments);
-    const queue = new Queue(name, d, settings, this, owner);
+    const durable = this.storage !== undefined && d.durable && !d.exclusive;
+    const store = durable ? this.storage?.openQueue(name, settings.maxPriority, true) : undefined;
+    const queue = new Queue(name, d, settings, this, owner, store);
     this.queues.set(name, queue);
+    if (durable) this.dirty = true;
+    this.saveIfDirty();
     return queue;
   }
 
@@ -191,12 +217,15 @@ export class VirtualHost implements RouteCollector {
     this.checkOwner(queue, owner);
     if (ifUnused && queue.consumerCount > 0) throw preconditionFailed(`queue '${name}' in vhost '${this.name}' in use`);
     if (ifEmpty && queue.messageCount > 0) throw preconditionFailed(`queue '${name}' in vhost '${this.name}' not empty`);
-    return this.removeQueue(queue);
+    const count = this.removeQueue(queue);
+    this.saveIfDirty();
+    return count;
   }
 
   private removeQueue(queue: Queue): number {
     if (this.queues.get(queue.name) !== queue) return 0;
     this.queues.delete(queue.name);
+    if (isDurable(queue)) this.dirty = true;
     this.removeInbound(queue);
     return queue.delete();
   }
@@ -204,11 +233,13 @@ export class VirtualHost implements RouteCollector {
   /** QueueHost: auto-delete after the last consumer, or x-expires. */
   expireQueue(queue: Queue): void {
     this.removeQueue(queue);
+    this.saveIfDirty();
   }
 
   /** A connection closed: its exclusive queues go with it. */
   ownerClosed(owner: object): void {
     for (const queue of [...this.queues.values()]) if (queue.owner === owner) this.removeQueue(queue);
+    this.saveIfDirty();
   }
 
   // ---- bindings ----
@@ -217,6 +248,7 @@ export class VirtualHost implements RouteCollector {
     const queue = this.getQueue(queueName, owner);
     const exchange = this.bindableExchange(exchangeName);
     this.addBinding(exchange, queue, routingKey, args);
+    this.saveIfDirty();
   }
 
   unbindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object): void {
@@ -225,12 +257,14 @@ export class VirtualHost implements RouteCollector {
     const exchange = this.bindableExchange(exchangeName);
     const binding = exchange.bindings.get(bindingId(queue, routingKey, args));
     if (binding) this.removeBinding(binding, true);
+    this.saveIfDirty();
   }
 
   bindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
     const destination = this.bindableExchange(destinationName);
     const source = this.bindableExchange(sourceName);
     this.addBinding(source, destination, routingKey, args);
+    this.saveIfDirty();
   }
 
   unbindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
@@ -238,6 +272,7 @@ export class VirtualHost implements RouteCollector {
     const source = this.bindableExchange(sourceName);
     const binding = source.bindings.get(bindingId(destination, routingKey, args));
     if (binding) this.removeBinding(binding, true);
+    this.saveIfDirty();
   }
 
   private bindableExchange(name: string): Exchange {
@@ -251,6 +286,7 @@ export class VirtualHost implements RouteCollector {
     if (source.type === 'headers') validateHeadersBinding(args);
     const binding: Binding = { source, destination, routingKey, arguments: args, id: bindingId(destination, routingKey, args) };
     if (!source.bind(binding)) return;
+    if (isDurableBinding(binding)) this.dirty = true;
     let set = this.inbound.get(destination);
     if (!set) this.inbound.set(destination, (set = new Set()));
     set.add(binding);
@@ -259,6 +295,7 @@ export class VirtualHost implements RouteCollector {
   /** Removes a binding; an auto-delete source exchange goes when its last binding does. */
   private removeBinding(binding: Binding, autoDeleteSource: boolean): void {
     binding.source.unbind(binding.id);
+    if (isDurableBinding(binding)) this.dirty = true;
     const set = this.inbound.get(binding.destination);
     set?.delete(binding);
     if (set?.size === 0) this.inbound.delete(binding.destination);
@@ -272,6 +309,66 @@ export class VirtualHost implements RouteCollector {
     if (!set) return;
     for (const binding of [...set]) this.removeBinding(binding, true);
     this.inbound.delete(destination);
+  }
+
+  // ---- durability ----
+
+  private saveIfDirty(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.storage?.saveDefinitions(this.definitions());
+  }
+
+  /** The durable exchanges, queues and bindings, as saved to disk. */
+  definitions(): Definitions {
+    const exchanges = [...this.exchanges.values()].filter((x) => x.options.durable && x.name !== '' && !PREDECLARED_NAMES.has(x.name));
+    const queues = [...this.queues.values()].filter(isDurable);
+    const bindings = [...this.exchanges.values()].flatMap((x) => [...x.bindings.values()].filter(isDurableBinding));
+    return {
+      version: 1,
+      exchanges: exchanges.map((x) => ({
+        name: x.name, type: x.type, autoDelete: x.options.autoDelete, internal: x.options.internal, arguments: encodeArguments(x.options.arguments),
+      })),
+      queues: queues.map((q) => ({ name: q.name, autoDelete: q.options.autoDelete, arguments: encodeArguments(q.options.arguments) })),
+      bindings: bindings.map((b) => ({
+        source: b.source.name,
+        destination: b.destination.name,
+        destinationType: b.destination.kind === 'queue' ? 'queue' : 'exchange',
+        routingKey: b.routingKey,
+        arguments: encodeArguments(b.arguments),
+      })),
+    };
+  }
+
+  /** Start-up: brings back the durable definitions and the messages of every durable queue. */
+  restore(): void {
+    const storage = this.storage;
+    if (!storage) return;
+    const definitions = storage.loadDefinitions();
+    for (const x of definitions?.exchanges ?? []) {
+      if (!isExchangeType(x.type)) continue;
+      const options = { durable: true, autoDelete: x.autoDelete, internal: x.internal, arguments: decodeArguments(x.arguments) };
+      this.exchanges.set(x.name, createExchange(x.name, x.type, options));
+    }
+    for (const q of definitions?.queues ?? []) {
+      const options = { durable: true, exclusive: false, autoDelete: q.autoDelete, arguments: decodeArguments(q.arguments) };
+      const settings = parseQueueArguments(q.name, options.arguments);
+      const store = storage.openQueue(q.name, settings.maxPriority, false);
+      this.queues.set(q.name, new Queue(q.name, options, settings, this, null, store));
+    }
+    for (const b of definitions?.bindings ?? []) {
+      const source = this.exchanges.get(b.source);
+      const destination = b.destinationType === 'queue' ? this.queues.get(b.destination) : this.exchanges.get(b.destination);
+      if (source && destination) this.addBinding(source, destination, b.routingKey, decodeArguments(b.arguments));
+    }
+    this.dirty = false;
+    storage.removeOrphans(this.queues.keys());
+    for (const queue of this.queues.values()) queue.drain(); // arms TTL timers for recovered heads
+  }
+
+  /** Shutdown: every queue's data to disk. */
+  close(): void {
+    for (const queue of this.queues.values()) queue.close();
   }
 
   // ---- routing ----

@@ -1,0 +1,45 @@
+import { decodeFieldTable, encodeFieldTable, FieldTable } from '@warren/amqp-protocol';
+import * as fs from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * Durable definitions: the durable exchanges, queues and bindings of the virtual host, in one JSON file that is
+ * rewritten whenever they change (write to a temporary file, fsync, rename, fsync the directory, so a crash
+ * leaves either the old or the new file, never a mix). Argument tables are kept in their AMQP encoding
+ * (base64) so their field types survive a restart exactly.
+ */
+export interface Definitions {
+  version: 1;
+  exchanges: { name: string; type: string; autoDelete: boolean; internal: boolean; arguments: string }[];
+  queues: { name: string; autoDelete: boolean; arguments: string }[];
+  bindings: { source: string; destination: string; destinationType: 'queue' | 'exchange'; routingKey: string; arguments: string }[];
+}
+
+export const encodeArguments = (table: FieldTable): string => encodeFieldTable(table).toString('base64');
+export const decodeArguments = (text: string): FieldTable => decodeFieldTable(Buffer.from(text, 'base64'), 0).table;
+
+export function loadDefinitions(path: string): Definitions | undefined {
+  if (!fs.existsSync(path)) return undefined;
+  const parsed = JSON.parse(fs.readFileSync(path, 'utf8')) as Definitions;
+  if (parsed.version !== 1) throw new Error(`${path}: unknown definitions version ${String(parsed.version)}`);
+  return parsed;
+}
+
+export function saveDefinitions(path: string, definitions: Definitions): void {
+  fs.mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.tmp`;
+  const fd = fs.openSync(temporary, 'w');
+  try {
+    fs.writeSync(fd, JSON.stringify(definitions, null, 1));
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(temporary, path);
+  const dir = fs.openSync(dirname(path), 'r');
+  try {
+    fs.fsyncSync(dir);
+  } finally {
+    fs.closeSync(dir);
+  }
+}

@@ -1,0 +1,173 @@
+import type { QueuedMessage } from '../message';
+import { insertBySeq, MessageStore } from '../queue/message-store';
+import { Deque } from '../util/deque';
+import { readRecord } from './record';
+import { Ref, RefDeque } from './ref-deque';
+import { RecoveredRecord, SegmentLog } from './segment-log';
+
+/** Ready messages kept decoded in memory per priority level; the rest stay on disk as 8-byte references. */
+const WINDOW_MESSAGES = 1024;
+const WINDOW_BYTES = 4 * 1024 * 1024;
+const READ_AHEAD = 256 * 1024;
+const SEGMENT_SPAN = 2 ** 32;
+
+class Level {
+  /** The head of the level, decoded: what deliveries take from, and where requeued messages go back. */
+  readonly window = new Deque<QueuedMessage>();
+  windowBytes = 0;
+  /** Everything after the window, as locations in the log, in arrival order. */
+  readonly tail = new RefDeque();
+}
+
+/**
+ * The message store of a durable queue: every message goes to the queue's SegmentLog; only a bounded window
+ * at the head of each priority level is held decoded in memory, so memory does not grow with queue depth.
+ * A message's `seq` is its log location (segment * 2^32 + position), which keeps arrival order across
+ * restarts for putting requeued messages back where they were.
+ */
+export class DurableStore implements MessageStore {
+  private readonly levels: Level[];
+  private readonly ref: Ref = { segment: 0, position: 0, redelivered: false };
+  count = 0;
+  bytes = 0;
+
+  constructor(
+    private readonly log: SegmentLog,
+    private readonly maxPriority = 0,
+  ) {
+    this.levels = Array.from({ length: maxPriority + 1 }, () => new Level());
+  }
+
+  /** Opens the log and takes back every message a previous run left ready or unacknowledged. */
+  recover(): number {
+    this.log.open((record: RecoveredRecord) => {
+      const level = this.levels[Math.min(record.priority, this.maxPriority)];
+      level.tail.push(record.segment, record.position, record.delivered);
+      this.count++;
+      this.bytes += record.bodySize;
+    });
+    return this.count;
+  }
+
+  private levelOf(entry: QueuedMessage): Level {
+    return this.levels[Math.min(entry.message.priority, this.maxPriority)];
+  }
+
+  private locate(entry: QueuedMessage): void {
+    const { segment, position } = this.log.append(entry.message, entry.expiresAt);
+    entry.segment = segment;
+    entry.position = position;
+    entry.seq = segment * SEGMENT_SPAN + position;
+  }
+
+  push(entry: QueuedMessage): void {
+    this.locate(entry);
+    const level = this.levelOf(entry);
+    if (level.tail.length === 0 && level.window.length < WINDOW_MESSAGES && level.windowBytes < WINDOW_BYTES) {
+      level.window.push(entry);
+      level.windowBytes += entry.message.size;
+    } else {
+      level.tail.push(entry.segment as number, entry.position as number);
+    }
+    this.count++;
+    this.bytes += entry.message.size;
+  }
+
+  private top(): Level | undefined {
+    for (let p = this.maxPriority; p >= 0; p--) {
+      const level = this.levels[p];
+      if (level.window.length > 0 || level.tail.length > 0) return level;
+    }
+    return undefined;
+  }
+
+  shift(): QueuedMessage | undefined {
+    const level = this.top();
+    if (!level) return undefined;
+    if (level.window.length === 0) this.refill(level);
+    const entry = level.window.shift() as QueuedMessage;
+    level.windowBytes -= entry.message.size;
+    this.count--;
+    this.bytes -= entry.message.size;
+    return entry;
+  }
+
+  peek(): QueuedMessage | undefined {
+    const level = this.top();
+    if (!level) return undefined;
+    if (level.window.length === 0) this.refill(level);
+    return level.window.peek();
+  }
+
+  /** Decodes messages from the head of the tail into the window, reading the log in large sequential blocks. */
+  private refill(level: Level): void {
+    const ref = this.ref;
+    while (level.window.length < WINDOW_MESSAGES && level.windowBytes < WINDOW_BYTES && level.tail.peek(ref)) {
+      const segment = ref.segment;
+      const base = ref.position;
+      const block = this.log.read(segment, base, READ_AHEAD);
+      while (level.window.length < WINDOW_MESSAGES && level.tail.peek(ref) && ref.segment === segment) {
+        const record = readRecord(block, ref.position - base);
+        if (record === 'incomplete' && ref.position !== base) break; // next block
+        if (typeof record === 'string') throw new Error(`${this.log.dir}: ${record} record at ${segment}:${ref.position}`);
+        level.tail.shift();
+        level.window.push({
+          message: record.message,
+          seq: segment * SEGMENT_SPAN + ref.position,
+          expiresAt: record.expiresAt,
+          redelivered: ref.redelivered,
+          segment,
+          position: ref.position,
+        });
+        level.windowBytes += record.message.size;
+      }
+    }
+  }
+
+  requeue(entry: QueuedMessage): void {
+    const level = this.levelOf(entry);
+    insertBySeq(level.window, entry);
+    level.windowBytes += entry.message.size;
+    this.count++;
+    this.bytes += entry.message.size;
+  }
+
+  clear(): number {
+    const cleared = this.count;
+    for (const level of this.levels) {
+      for (const entry of level.window.clear()) this.done(entry);
+      level.tail.forEach((segment, position) => this.log.done(segment, position));
+      level.tail.clear();
+      level.windowBytes = 0;
+    }
+    this.count = 0;
+    this.bytes = 0;
+    return cleared;
+  }
+
+  track(entry: QueuedMessage): void {
+    this.locate(entry);
+    this.log.delivered(entry.segment as number, entry.position as number);
+  }
+
+  delivered(entry: QueuedMessage): void {
+    if (entry.segment !== undefined) this.log.delivered(entry.segment, entry.position as number);
+  }
+
+  done(entry: QueuedMessage): void {
+    if (entry.segment !== undefined) this.log.done(entry.segment, entry.position as number);
+  }
+
+  afterSync(callback: () => void): boolean {
+    this.log.afterSync(callback);
+    return true;
+  }
+
+  close(): void {
+    this.log.close();
+  }
+
+  destroy(): void {
+    this.log.destroy();
+  }
+}

@@ -1,0 +1,308 @@
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import type { Message } from '../message';
+import { FLAG_PERSISTENT, readRecord, RECORD_HEADER, recordSize, StoredMessage, writeRecord } from './record';
+
+/**
+ * The on-disk log of one durable queue, in the spirit of LavinMQ's message store.
+ *
+ * Layout, under `<data-dir>/queues/<queue id>/`:
+ *
+ *   msgs.0000000001   segment files: message records appended in arrival order (format in record.ts);
+ *   msgs.0000000002   a new segment starts when the current one passes SEGMENT_SIZE
+ *   acks.0000000001   one per segment: 4-byte big-endian positions of records that are done with
+ *                     (acknowledged, rejected, expired, dropped or purged). With the top bit set, the entry
+ *                     instead marks a record as handed to a consumer, so that after a restart it comes back
+ *                     with `redelivered` set.
+ *
+ * Every message routed to a durable queue is appended, persistent or not; only persistent records are
+ * recovered after a restart. Writes are buffered for the current event-loop turn and written with one
+ * syscall; publisher confirms for persistent messages wait for an fsync, and all confirms waiting at the time
+ * share it (group commit). Acknowledgement records are written but not fsynced: after a power cut an
+ * acknowledged message may come back, which is the window RabbitMQ allows too. A segment whose every record is
+ * done (and that is not being written) is deleted with its ack file: that is how space is reclaimed.
+ *
+ * Recovery reads each segment in order, drops records listed in its ack file, and stops at the first record
+ * that is cut short or fails its checksum (a torn write): the file is truncated there and the event logged.
+ */
+export const SEGMENT_SIZE = 8 * 1024 * 1024;
+const DELIVERED = 0x80000000;
+
+interface Segment {
+  readonly id: number;
+  fd: number;
+  size: number;
+  /** Records not yet done with. */
+  live: number;
+  ackFd: number | undefined;
+}
+
+export interface RecoveredRecord {
+  segment: number;
+  position: number;
+  priority: number;
+  bodySize: number;
+  delivered: boolean;
+}
+
+const pad = (id: number) => String(id).padStart(10, '0');
+
+export class SegmentLog {
+  private readonly segments = new Map<number, Segment>();
+  private current!: Segment;
+  private writeBuffer = Buffer.allocUnsafe(64 * 1024);
+  private writeLength = 0;
+  private pendingAcks = new Map<Segment, number[]>();
+  private flushScheduled = false;
+  private waiters: (() => void)[] = [];
+  private syncing = false;
+  private closed = false;
+
+  constructor(
+    readonly dir: string,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  /** Opens the log, reading what a previous run left. Calls `found` for each record still to be delivered. */
+  open(found: (record: RecoveredRecord) => void): void {
+    fs.mkdirSync(this.dir, { recursive: true });
+    const ids = fs
+      .readdirSync(this.dir)
+      .filter((name) => /^msgs\.\d+$/.test(name))
+      .map((name) => Number(name.slice(5)))
+      .sort((a, b) => a - b);
+    for (const id of ids) this.recoverSegment(id, found);
+    for (const segment of [...this.segments.values()]) if (segment.live === 0) this.deleteSegment(segment);
+    this.startSegment((ids.at(-1) ?? 0) + 1);
+  }
+
+  private recoverSegment(id: number, found: (record: RecoveredRecord) => void): void {
+    const path = join(this.dir, `msgs.${pad(id)}`);
+    const data = fs.readFileSync(path);
+    const done = new Set<number>();
+    const delivered = new Set<number>();
+    const ackPath = join(this.dir, `acks.${pad(id)}`);
+    if (fs.existsSync(ackPath)) {
+      const acks = fs.readFileSync(ackPath);
+      for (let p = 0; p + 4 <= acks.length; p += 4) {
+        const entry = acks.readUInt32BE(p);
+        if (entry & DELIVERED) delivered.add((entry & ~DELIVERED) >>> 0);
+        else done.add(entry);
+      }
+    }
+    const segment: Segment = { id, fd: fs.openSync(path, 'a+'), size: 0, live: 0, ackFd: undefined };
+    this.segments.set(id, segment);
+    let position = 0;
+    while (position < data.length) {
+      const problem = scanRecord(data, position);
+      if (typeof problem === 'string') {
+        this.log(
+          `${path}: ${problem} record at byte ${position} (torn write), truncating ${data.length - position} bytes and skipping it`,
+        );
+        fs.ftruncateSync(segment.fd, position);
+        break;
+      }
+      const { length, persistent, priority, bodySize } = problem;
+      if (persistent && !done.has(position)) {
+        segment.live++;
+        found({ segment: id, position, priority, bodySize, delivered: delivered.has(position) });
+      }
+      position += length;
+    }
+    segment.size = position;
+  }
+
+  private startSegment(id: number): void {
+    const path = join(this.dir, `msgs.${pad(id)}`);
+    const segment: Segment = { id, fd: fs.openSync(path, 'a+'), size: 0, live: 0, ackFd: undefined };
+    this.segments.set(id, segment);
+    this.current = segment;
+    syncDirectory(this.dir);
+  }
+
+  /** Appends a record; returns where it is. The bytes reach the file at the end of this event-loop turn. */
+  append(message: Message, expiresAt: number): { segment: number; position: number } {
+    const size = recordSize(message);
+    if (this.current.size + this.writeLength + size > SEGMENT_SIZE && this.current.size + this.writeLength > 0) this.rotate();
+    if (this.writeLength + size > this.writeBuffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.writeBuffer.length * 2, this.writeLength + size));
+      this.writeBuffer.copy(grown, 0, 0, this.writeLength);
+      this.writeBuffer = grown;
+    }
+    const position = this.current.size + this.writeLength;
+    this.writeLength = writeRecord(this.writeBuffer, this.writeLength, message, expiresAt);
+    this.current.live++;
+    this.scheduleFlush();
+    return { segment: this.current.id, position };
+  }
+
+  /** The record is done with (acked, rejected, expired, dropped, purged). */
+  done(segmentId: number, position: number): void {
+    const segment = this.segments.get(segmentId);
+    if (!segment) return;
+    this.mark(segment, position);
+    if (--segment.live === 0 && segment !== this.current) this.deleteSegment(segment);
+  }
+
+  /** The record was handed to a consumer: after a restart it comes back redelivered. */
+  delivered(segmentId: number, position: number): void {
+    const segment = this.segments.get(segmentId);
+    if (segment) this.mark(segment, (position | DELIVERED) >>> 0);
+  }
+
+  private mark(segment: Segment, entry: number): void {
+    const list = this.pendingAcks.get(segment);
+    if (list) list.push(entry);
+    else this.pendingAcks.set(segment, [entry]);
+    this.scheduleFlush();
+  }
+
+  /** Calls `callback` once everything appended so far is on disk (fsync), sharing the fsync with other waiters. */
+  afterSync(callback: () => void): void {
+    this.waiters.push(callback);
+    this.scheduleFlush();
+  }
+
+  /** Reads at least the record at `position` (and whatever follows it, up to `want` bytes). */
+  read(segmentId: number, position: number, want: number): Buffer {
+    const segment = this.segments.get(segmentId);
+    if (!segment) throw new Error(`segment ${segmentId} of ${this.dir} is gone`);
+    if (segment === this.current && this.writeLength > 0) this.flushWrites();
+    const length = Math.min(Math.max(want, RECORD_HEADER), segment.size - position);
+    let buf = Buffer.allocUnsafe(length);
+    fs.readSync(segment.fd, buf, 0, length, position);
+    const needed = buf.readUInt32BE(0) + 4;
+    if (needed > buf.length) {
+      buf = Buffer.allocUnsafe(needed);
+      fs.readSync(segment.fd, buf, 0, needed, position);
+    }
+    return buf;
+  }
+
+  readMessage(segmentId: number, position: number): StoredMessage {
+    const result = readRecord(this.read(segmentId, position, 4096), 0);
+    if (typeof result === 'string') throw new Error(`${this.dir}: ${result} record at ${segmentId}:${position}`);
+    return result;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.closed) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Writes buffered records and ack marks; starts an fsync if confirms are waiting. */
+  flush(): void {
+    if (this.closed) return;
+    this.flushWrites();
+    for (const [segment, entries] of this.pendingAcks) {
+      if (!this.segments.has(segment.id)) continue;
+      const buf = Buffer.allocUnsafe(entries.length * 4);
+      for (let i = 0; i < entries.length; i++) buf.writeUInt32BE(entries[i], i * 4);
+      segment.ackFd ??= fs.openSync(join(this.dir, `acks.${pad(segment.id)}`), 'a');
+      fs.writeSync(segment.ackFd, buf);
+    }
+    this.pendingAcks.clear();
+    if (this.waiters.length > 0 && !this.syncing) this.startSync();
+  }
+
+  private flushWrites(): void {
+    if (this.writeLength === 0) return;
+    let written = 0;
+    while (written < this.writeLength) written += fs.writeSync(this.current.fd, this.writeBuffer, written, this.writeLength - written);
+    this.current.size += this.writeLength;
+    this.writeLength = 0;
+  }
+
+  private startSync(): void {
+    this.syncing = true;
+    const batch = this.waiters;
+    this.waiters = [];
+    fs.fsync(this.current.fd, (error) => {
+      this.syncing = false;
+      if (error) this.log(`fsync of ${this.dir} failed: ${error.message}`);
+      for (const callback of batch) callback();
+      if (this.waiters.length > 0 && !this.closed) {
+        this.flushWrites();
+        this.startSync();
+      }
+    });
+  }
+
+  private rotate(): void {
+    this.flushWrites();
+    fs.fsyncSync(this.current.fd);
+    const previous = this.current;
+    this.startSegment(previous.id + 1);
+    if (previous.live === 0) this.deleteSegment(previous);
+  }
+
+  private deleteSegment(segment: Segment): void {
+    this.segments.delete(segment.id);
+    this.pendingAcks.delete(segment);
+    fs.closeSync(segment.fd);
+    if (segment.ackFd !== undefined) fs.closeSync(segment.ackFd);
+    fs.rmSync(join(this.dir, `msgs.${pad(segment.id)}`), { force: true });
+    fs.rmSync(join(this.dir, `acks.${pad(segment.id)}`), { force: true });
+  }
+
+  /** Everything written and fsynced, files closed (clean shutdown). */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    fs.fsyncSync(this.current.fd);
+    this.closed = true;
+    for (const callback of this.waiters.splice(0)) callback();
+    for (const segment of this.segments.values()) {
+      fs.closeSync(segment.fd);
+      if (segment.ackFd !== undefined) fs.closeSync(segment.ackFd);
+    }
+    this.segments.clear();
+  }
+
+  /** The queue was deleted: its files go. */
+  destroy(): void {
+    this.closed = true;
+    for (const segment of this.segments.values()) {
+      fs.closeSync(segment.fd);
+      if (segment.ackFd !== undefined) fs.closeSync(segment.ackFd);
+    }
+    this.segments.clear();
+    this.waiters = [];
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Validates the record at `position` without decoding its strings or body (recovery of deep queues). */
+function scanRecord(
+  data: Buffer,
+  position: number,
+): { length: number; persistent: boolean; priority: number; bodySize: number } | string {
+  if (position + RECORD_HEADER + 2 > data.length) return 'incomplete';
+  const length = data.readUInt32BE(position);
+  const end = position + 4 + length;
+  if (length < 24) return 'corrupt';
+  if (end > data.length) return 'incomplete';
+  if (crc32(data.subarray(position + RECORD_HEADER, end)) !== data.readUInt32BE(position + 4)) return 'corrupt';
+  const flags = data[position + RECORD_HEADER];
+  // skip flags, priority, expiresAt, exchange, routing key and properties to read the body length
+  let p = position + RECORD_HEADER + 10;
+  p += 1 + data[p];
+  p += 1 + data[p];
+  p += 4 + data.readUInt32BE(p);
+  const bodySize = data.readUInt32BE(p);
+  return { length: end - position, persistent: (flags & FLAG_PERSISTENT) !== 0, priority: data[position + RECORD_HEADER + 1], bodySize };
+}
+
+function syncDirectory(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { Definitions, loadDefinitions, saveDefinitions } from './definitions';
+import { DurableStore } from './durable-store';
+import { SegmentLog } from './segment-log';
+
+/**
+ * The broker's data directory:
+ *
+ *   <data-dir>/definitions.json        durable exchanges, queues and bindings (definitions.ts)
+ *   <data-dir>/queues/<id>/            one message log per durable queue (segment-log.ts); <id> is a hash
+ *                                      of the queue name, so any name maps to a safe directory name
+ */
+export class Storage {
+  constructor(
+    readonly dataDir: string,
+    private readonly log: (message: string) => void,
+  ) {
+    fs.mkdirSync(join(dataDir, 'queues'), { recursive: true });
+  }
+
+  private get definitionsPath(): string {
+    return join(this.dataDir, 'definitions.json');
+  }
+
+  loadDefinitions(): Definitions | undefined {
+    return loadDefinitions(this.definitionsPath);
+  }
+
+  saveDefinitions(definitions: Definitions): void {
+    saveDefinitions(this.definitionsPath, definitions);
+  }
+
+  queueDir(name: string): string {
+    return join(this.dataDir, 'queues', createHash('sha256').update(name).digest('hex').slice(0, 32));
+  }
+
+  /**
+   * Opens the message log of a durable queue: recovering what it holds (restart), or starting empty for a
+   * queue declared now (`fresh`), wiping whatever a queue of the same name left behind.
+   */
+  openQueue(name: string, maxPriority: number | undefined, fresh: boolean): DurableStore {
+    if (fresh) fs.rmSync(this.queueDir(name), { recursive: true, force: true });
+    const store = new DurableStore(new SegmentLog(this.queueDir(name), this.log), maxPriority ?? 0);
+    store.recover();
+    return store;
+  }
+
+  /** Deletes logs of queues that no longer exist (deleted while the broker was down, or transient leftovers). */
+  removeOrphans(queueNames: Iterable<string>): void {
+    const keep = new Set([...queueNames].map((name) => this.queueDir(name)));
+    for (const entry of fs.readdirSync(join(this.dataDir, 'queues'))) {
+      const dir = join(this.dataDir, 'queues', entry);
+      if (!keep.has(dir)) fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
