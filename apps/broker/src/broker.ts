@@ -4,6 +4,7 @@ import { replyText } from './errors';
 import type { User } from './connection/auth';
 import { Connection, ConnectionHost } from './connection/connection';
 import { DirectReplyRegistry } from './connection/direct-reply-to';
+import { blockedReason, DEFAULT_LIMITS, ResourceLimits, ResourceMonitor } from './resource-monitor';
 import { Storage } from './storage/storage';
 import { VirtualHost } from './vhost/vhost';
 
@@ -22,6 +23,9 @@ export interface BrokerOptions {
   maxMessageSize?: number;
   users?: User[];
   log?: (message: string) => void;
+  /** Resource alarm thresholds (see resource-monitor.ts) and how often to check them. */
+  limits?: Partial<ResourceLimits>;
+  alarmCheckIntervalMs?: number;
 }
 
 export const DEFAULTS = {
@@ -39,6 +43,7 @@ export class Broker implements ConnectionHost {
   readonly replyTo = new DirectReplyRegistry();
   readonly connections = new Set<Connection>();
   private readonly vhosts: Map<string, VirtualHost>;
+  private readonly monitor: ResourceMonitor;
   private server: Server | undefined;
   readonly log: (message: string) => void;
 
@@ -54,6 +59,32 @@ export class Broker implements ConnectionHost {
     this.log = options.log ?? ((message) => console.error(`[broker] ${message}`));
     const storage = options.dataDir ? new Storage(options.dataDir, this.log) : undefined;
     this.vhosts = new Map([['/', new VirtualHost('/', storage)]]);
+    this.monitor = new ResourceMonitor(
+      { ...DEFAULT_LIMITS, ...options.limits },
+      options.dataDir,
+      () => this.alarmsChanged(),
+      options.alarmCheckIntervalMs,
+    );
+  }
+
+  /** Publishers are blocked while any alarm is in force (RabbitMQ's connection.blocked). */
+  get blocked(): string | undefined {
+    return this.monitor.alarms.size > 0 ? blockedReason(this.monitor.alarms) : undefined;
+  }
+
+  private alarmsChanged(): void {
+    const reason = this.blocked;
+    this.log(reason ? `resource alarm: ${reason}; blocking publishers` : `resource alarms cleared; unblocking publishers`);
+    for (const connection of this.connections) {
+      if (reason) connection.blockIfPublishing(reason);
+      else connection.unblock();
+    }
+  }
+
+  /** Changes the alarm thresholds and re-checks at once (operators; tests). */
+  setLimits(limits: Partial<ResourceLimits>): void {
+    this.monitor.limits = { ...this.monitor.limits, ...limits };
+    this.monitor.check();
   }
 
   vhost(name: string): VirtualHost | undefined {
@@ -63,6 +94,7 @@ export class Broker implements ConnectionHost {
   /** Starts listening; resolves with the bound port. */
   async listen(): Promise<number> {
     for (const vhost of this.vhosts.values()) vhost.restore();
+    this.monitor.start();
     const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -88,6 +120,7 @@ export class Broker implements ConnectionHost {
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    this.monitor.stop();
     const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     const sockets = [...this.connections].map(
       (connection) =>

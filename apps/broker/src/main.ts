@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
+import { totalmem } from 'node:os';
 import { Broker, DEFAULTS } from './broker';
+import { DEFAULT_LIMITS } from './resource-monitor';
 
 const USAGE = `Usage: npm run broker -- [--port N] [--host H] [--data-dir D] [--management-port N] [--max-message-size BYTES]
 
@@ -7,7 +9,10 @@ const USAGE = `Usage: npm run broker -- [--port N] [--host H] [--data-dir D] [--
   --host H              interface to listen on (default: all, IPv4 and IPv6)
   --data-dir D          where durable data goes (default .data/broker)
   --management-port N   management HTTP port (reserved; default 15672)
-  --max-message-size B  largest accepted message body in bytes (default ${DEFAULTS.maxMessageSize})`;
+  --max-message-size B  largest accepted message body in bytes (default ${DEFAULTS.maxMessageSize})
+  --memory-high-watermark M   block publishers above this resident memory: a fraction of RAM (default 0.4)
+                              or a number of bytes
+  --disk-free-limit B   block publishers when the data directory's disk has less free space (default 50 MB)`;
 
 /** Bad arguments: the problem and the usage, exit code 2. */
 function usageError(message: string): never {
@@ -27,6 +32,13 @@ function integerFlag(value: string | undefined, name: string, fallback: number):
   return Number(value);
 }
 
+/** A fraction of total memory ("0.4") or a number of bytes. */
+function memoryFlag(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_LIMITS.memoryHighWatermark;
+  if (/^0?\.\d+$|^1(\.0*)?$/.test(value)) return Math.floor(totalmem() * Number(value));
+  return integerFlag(value, 'memory-high-watermark', DEFAULT_LIMITS.memoryHighWatermark);
+}
+
 async function main(): Promise<void> {
   let values;
   try {
@@ -37,6 +49,8 @@ async function main(): Promise<void> {
         'data-dir': { type: 'string' },
         'management-port': { type: 'string' },
         'max-message-size': { type: 'string' },
+        'memory-high-watermark': { type: 'string' },
+        'disk-free-limit': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -55,6 +69,10 @@ async function main(): Promise<void> {
     host: values.host,
     dataDir: values['data-dir'] ?? '.data/broker',
     maxMessageSize: integerFlag(values['max-message-size'], 'max-message-size', DEFAULTS.maxMessageSize),
+    limits: {
+      memoryHighWatermark: memoryFlag(values['memory-high-watermark']),
+      diskFreeLimit: integerFlag(values['disk-free-limit'], 'disk-free-limit', DEFAULT_LIMITS.diskFreeLimit),
+    },
   });
   let bound: number;
   try {

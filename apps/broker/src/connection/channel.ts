@@ -78,6 +78,7 @@ export class Channel {
       case P.BASIC_PUBLISH: {
         const a = method.args;
         if (a.immediate) throw connectionError(ReplyCode.NOT_IMPLEMENTED, 'immediate=true');
+        this.connection.notePublish();
         this.pending = { exchange: a.exchange, routingKey: a.routingKey, mandatory: a.mandatory, header: undefined, body: [], received: 0 };
         return;
       }

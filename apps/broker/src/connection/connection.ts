@@ -28,6 +28,8 @@ export interface ConnectionHost {
   readonly settings: { frameMax: number; channelMax: number; heartbeat: number; maxMessageSize: number };
   readonly users: User[];
   readonly replyTo: DirectReplyRegistry;
+  /** Why publishers are blocked (a resource alarm), or undefined. */
+  readonly blocked: string | undefined;
   vhost(name: string): VirtualHost | undefined;
   connectionClosed(connection: Connection): void;
   log(message: string): void;
@@ -70,6 +72,9 @@ export class Connection {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private readSinceTick = true;
+  /** This connection has published: it is one of those a resource alarm blocks. */
+  private publisher = false;
+  private blockedNow = false;
   private wroteSinceTick = true;
   private missedBeats = 0;
 
@@ -446,6 +451,37 @@ export class Connection {
     for (const channel of this.channels.values()) channel.resume();
   }
 
+  // ---- resource alarms ----
+
+  /** A basic.publish arrived. While an alarm is in force, the connection stops being read after this chunk. */
+  notePublish(): void {
+    this.publisher = true;
+    const reason = this.broker.blocked;
+    if (reason) this.block(reason);
+  }
+
+  blockIfPublishing(reason: string): void {
+    if (this.publisher) this.block(reason);
+  }
+
+  /**
+   * Stops reading from the socket, so TCP backpressure holds the publisher; clients that support it are told
+   * why with connection.blocked. Consumers on other connections keep going, which is how the alarm clears.
+   */
+  private block(reason: string): void {
+    if (this.blockedNow || this.state === 'closed') return;
+    this.blockedNow = true;
+    if (this.capabilities.connectionBlocked) this.sendMethod(0, P.CONNECTION_BLOCKED, { reason });
+    this.socket.pause();
+  }
+
+  unblock(): void {
+    if (!this.blockedNow) return;
+    this.blockedNow = false;
+    if (this.capabilities.connectionBlocked && this.state !== 'closed') this.sendMethod(0, P.CONNECTION_UNBLOCKED, {});
+    this.socket.resume();
+  }
+
   // ---- heartbeats ----
 
   /**
@@ -461,7 +497,8 @@ export class Connection {
         this.flush();
       }
       this.wroteSinceTick = false;
-      if (this.readSinceTick) this.missedBeats = 0;
+      // A connection blocked by a resource alarm is not being read: its silence is ours, not the peer's.
+      if (this.readSinceTick || this.blockedNow) this.missedBeats = 0;
       else if (++this.missedBeats >= 4) {
         this.broker.log(`missed heartbeats from ${this.socket.remoteAddress}, closing`);
         this.socket.destroy();
