@@ -9,7 +9,6 @@ import { RecoveredRecord, SegmentLog } from './segment-log';
 const WINDOW_MESSAGES = 1024;
 const WINDOW_BYTES = 4 * 1024 * 1024;
 const READ_AHEAD = 256 * 1024;
-const SEGMENT_SPAN = 2 ** 32;
 
 class Level {
   /** The head of the level, decoded: what deliveries take from, and where requeued messages go back. */
@@ -20,16 +19,20 @@ class Level {
 }
 
 /**
- * The message store of a durable queue: every message goes to the queue's SegmentLog; only a bounded window
- * at the head of each priority level is held decoded in memory, so memory does not grow with queue depth.
- * A message's `seq` is its log location (segment * 2^32 + position), which keeps arrival order across
- * restarts for putting requeued messages back where they were.
+ * The message store of a durable queue. Persistent messages go to the queue's SegmentLog as they arrive;
+ * transient ones only when they have to leave memory. A bounded window at the head of each priority level is
+ * held decoded in memory, and everything behind it stays on disk as 8-byte references, so memory does not grow
+ * with queue depth.
+ *
+ * `seq` (the order used to put requeued messages back where they were) is a counter assigned as messages enter
+ * the window. That is arrival order: the window only ever holds messages from before everything in the tail.
  */
 export class DurableStore implements MessageStore {
   private readonly levels: Level[];
   private readonly ref: Ref = { segment: 0, position: 0, redelivered: false };
   count = 0;
   bytes = 0;
+  private nextSeq = 1;
 
   constructor(
     private readonly log: SegmentLog,
@@ -57,16 +60,17 @@ export class DurableStore implements MessageStore {
     const { segment, position } = this.log.append(entry.message, entry.expiresAt);
     entry.segment = segment;
     entry.position = position;
-    entry.seq = segment * SEGMENT_SPAN + position;
   }
 
   push(entry: QueuedMessage): void {
-    this.locate(entry);
     const level = this.levelOf(entry);
     if (level.tail.length === 0 && level.window.length < WINDOW_MESSAGES && level.windowBytes < WINDOW_BYTES) {
+      if (entry.message.persistent) this.locate(entry);
+      entry.seq = this.nextSeq++;
       level.window.push(entry);
       level.windowBytes += entry.message.size;
     } else {
+      this.locate(entry); // transient messages too: this is where they leave memory
       level.tail.push(entry.segment as number, entry.position as number);
     }
     this.count++;
@@ -113,7 +117,7 @@ export class DurableStore implements MessageStore {
         level.tail.shift();
         level.window.push({
           message: record.message,
-          seq: segment * SEGMENT_SPAN + ref.position,
+          seq: this.nextSeq++,
           expiresAt: record.expiresAt,
           redelivered: ref.redelivered,
           segment,
@@ -146,6 +150,7 @@ export class DurableStore implements MessageStore {
   }
 
   track(entry: QueuedMessage): void {
+    if (!entry.message.persistent) return; // nothing to recover after a restart
     this.locate(entry);
     this.log.delivered(entry.segment as number, entry.position as number);
   }
