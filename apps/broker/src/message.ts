@@ -44,11 +44,28 @@ export class Message {
   }
 
   get persistent(): boolean {
-    return (this.flags & FLAG_DELIVERY_MODE) !== 0 && this.properties.deliveryMode === 2;
+    return (this.flags & FLAG_DELIVERY_MODE) !== 0 && this.readOctet('deliveryMode') === 2;
   }
 
   get priority(): number {
-    return (this.flags & FLAG_PRIORITY) !== 0 ? (this.properties.priority ?? 0) : 0;
+    return (this.flags & FLAG_PRIORITY) !== 0 ? this.readOctet('priority') : 0;
+  }
+
+  /**
+   * Reads delivery-mode or priority straight from the property bytes: they follow content-type,
+   * content-encoding and headers, so only those need skipping, which is far cheaper than decoding everything
+   * (these two are read for every message routed to a durable or priority queue). The flag is set.
+   */
+  private readOctet(field: 'deliveryMode' | 'priority'): number {
+    if (this.decoded) return this.decoded[field] ?? 0;
+    const raw = this.rawProperties;
+    const flags = this.flags;
+    let p = 2;
+    if (flags & (1 << 15)) p += 1 + raw[p];
+    if (flags & (1 << 14)) p += 1 + raw[p];
+    if (flags & FLAG_HEADERS) p += 4 + raw.readUInt32BE(p);
+    if (field === 'priority' && flags & FLAG_DELIVERY_MODE) p++;
+    return raw[p] ?? 0;
   }
 
   /** A copy that can be routed again under a new exchange and routing key (dead-lettering). */
