@@ -1,0 +1,30 @@
+// `npm run perf -- ...` and `npm run bench:broker -- ...`: bundle with esbuild (tools/scripts/bundle.mjs), then
+// run the bundle in a child Node process, passing the flags through and forwarding Ctrl-C.
+//   node bench/run.mjs perf [flags]          the load tool (bench/perf/main.ts)
+//   node bench/run.mjs broker-bench [flags]  the side-by-side bench (bench/broker-bench.ts); it also gets a
+//                                            fresh bundle of the broker and of the perf tool
+import { spawn } from 'node:child_process';
+import { bundle } from '../tools/scripts/bundle.mjs';
+
+const [what, ...args] = process.argv.slice(2);
+let main;
+let extra = [];
+if (what === 'perf') {
+  main = await bundle('bench/perf/main.ts', 'dist/bench/perf/main.js');
+} else if (what === 'broker-bench') {
+  // the bench's own copy of the broker bundle, so a concurrent `npm run broker` or build cannot swap it mid-run
+  const [bench, broker, perf] = await Promise.all([
+    bundle('bench/broker-bench.ts', 'dist/bench/broker-bench.js'),
+    bundle('apps/broker/src/main.ts', 'dist/bench/broker/main.js'),
+    bundle('bench/perf/main.ts', 'dist/bench/perf/main.js'),
+  ]);
+  main = bench;
+  extra = ['--broker-main', broker, '--perf-main', perf];
+} else {
+  console.error('usage: node bench/run.mjs <perf|broker-bench> [flags]');
+  process.exit(2);
+}
+
+const child = spawn(process.execPath, ['--enable-source-maps', main, ...extra, ...args], { stdio: 'inherit' });
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

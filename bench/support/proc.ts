@@ -1,0 +1,116 @@
+// Process CPU accounting from /proc and facts about the machine, for the broker bench.
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+
+let clkTck: number | null = null;
+
+/** Clock ticks per second of /proc's utime and stime (getconf CLK_TCK; 100 on every common Linux). */
+export function clockTicksPerSecond(): number {
+  if (clkTck === null) {
+    try {
+      clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clkTck = 100;
+    }
+  }
+  return clkTck;
+}
+
+/**
+ * CPU time a process has used so far, user + system, in seconds (all its threads: /proc/<pid>/stat fields
+ * 14 and 15). Null when the process is gone or /proc is unreadable.
+ */
+export function processCpuSeconds(pid: number): number | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // the command name (field 2) is in parentheses and may contain spaces: split after the last ')'
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state), so utime (14) and stime (15) are at 11 and 12
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return null;
+  return (utime + stime) / clockTicksPerSecond();
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The pid of the local RabbitMQ node's Erlang VM (beam.smp): asked of the node itself
+ * (`rabbitmqctl eval 'os:getpid().'`), else the beam.smp process started with `-s rabbit boot`.
+ */
+export function findRabbitPid(): { pid: number; how: string } | null {
+  try {
+    const out = execFileSync('rabbitmqctl', ['eval', 'os:getpid().'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const pid = Number(out.trim().replace(/"/g, ''));
+    if (Number.isInteger(pid) && pid > 0 && processCpuSeconds(pid) !== null) return { pid, how: "rabbitmqctl eval 'os:getpid().'" };
+  } catch {
+    // no rabbitmqctl, or no permission to talk to the node: look for the process instead
+  }
+  let pids: number[] = [];
+  try {
+    pids = execFileSync('pgrep', ['-x', 'beam.smp'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  }
+  const servers = pids.filter((pid) => {
+    const cmd = cmdline(pid);
+    return cmd.includes('beam.smp') && cmd.includes('-s rabbit boot');
+  });
+  return servers.length === 1 ? { pid: servers[0], how: 'pgrep -x beam.smp (-s rabbit boot)' } : null;
+}
+
+export interface Machine {
+  cpuModel: string;
+  cores: number;
+  memoryGiB: number;
+  kernel: string;
+  node: string;
+  loadAverage: number[];
+}
+
+export function machine(): Machine {
+  let model = cpus()[0]?.model ?? 'unknown';
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
+    if (line) model = line.slice(line.indexOf(':') + 1).trim();
+  } catch {
+    // not Linux: os.cpus() it is
+  }
+  return {
+    cpuModel: model,
+    cores: cpus().length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    kernel: `Linux ${release()}`,
+    node: process.version,
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}
+
+/** Whether a host name is this machine (so the broker behind it can be measured from /proc). */
+export function isLocalHost(host: string): boolean {
+  return ['localhost', '127.0.0.1', '::1', '[::1]'].includes(host) || host.startsWith('127.');
+}
+
+/** The file system type under a directory (`df -T`), e.g. ext4 or tmpfs: fsync costs differ wildly. */
+export function fileSystemType(dir: string): string {
+  try {
+    const lines = execFileSync('df', ['-T', dir], { encoding: 'utf8' }).trim().split('\n');
+    return lines[lines.length - 1].split(/\s+/)[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
