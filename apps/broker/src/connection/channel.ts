@@ -328,6 +328,7 @@ export class Channel {
     const written = this.written;
     written.length = 0;
     for (let i = 0; i < queues.length; i++) {
+      if (queues[i].backlogged) this.connection.throttled = true;
       const result = queues[i].publish(message);
       if (result === 'rejected') outcome = 'rejected';
       else if (result === 'written') written.push(queues[i]);

@@ -41,6 +41,42 @@ const HARD_ERRORS = new Set([320, 402, 501, 502, 503, 504, 505, 506, 530, 540, 5
 /** How long the server waits for connection.close-ok before dropping the socket. */
 const CLOSE_TIMEOUT_MS = 1000;
 
+/**
+ * Bytes one connection may feed the broker per event-loop turn. libuv reads up to 32 × 64 KiB from a socket per
+ * readiness event; a publisher flooding at that rate would make every turn long and starve the acks and
+ * deliveries of other connections. Past the budget the socket is paused until the next turn.
+ */
+const READ_BUDGET = 256 * 1024;
+/**
+ * The budget of a connection that has just published into a queue with consumers and a backlog: the flow
+ * control that keeps consumers served while a publisher outruns them (RabbitMQ's credit flow plays this part).
+ */
+const THROTTLED_READ_BUDGET = 16 * 1024;
+
+/**
+ * Connections with frames waiting to be written. They are all written at the end of every read, so a delivery
+ * caused by one connection's publish leaves in the same turn; the check-phase fallback covers writes caused by
+ * timers. The same fallback marks the end of an event-loop turn for the read budget.
+ */
+const dirty: Connection[] = [];
+let turn = 0;
+let turnEndScheduled = false;
+
+function flushDirty(): void {
+  for (let i = 0; i < dirty.length; i++) dirty[i].flushNow();
+  dirty.length = 0;
+}
+
+function scheduleTurnEnd(): void {
+  if (turnEndScheduled) return;
+  turnEndScheduled = true;
+  setImmediate(() => {
+    turnEndScheduled = false;
+    turn++;
+    flushDirty();
+  });
+}
+
 type State = 'protocol-header' | 'start-ok' | 'secure-ok' | 'tune-ok' | 'open' | 'running' | 'closing' | 'closed';
 
 /**
@@ -67,7 +103,12 @@ export class Connection {
   private channelMax: number;
   private heartbeat = 0;
   private headerBuffer = Buffer.alloc(0);
-  private flushScheduled = false;
+  private flushQueued = false;
+  private bytesThisTurn = 0;
+  private lastTurn = -1;
+  private yielding = false;
+  /** Set when a publish in this turn landed in a backlogged queue that has consumers (see THROTTLED_READ_BUDGET). */
+  throttled = false;
   private confirmChannels: Channel[] = [];
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
@@ -96,7 +137,14 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     this.readSinceTick = true;
+    scheduleTurnEnd();
     if (this.state === 'closed') return;
+    if (this.lastTurn !== turn) {
+      this.lastTurn = turn;
+      this.bytesThisTurn = 0;
+      this.throttled = false;
+    }
+    this.bytesThisTurn += chunk.length;
     if (this.state === 'protocol-header') {
       chunk = this.readProtocolHeader(chunk);
       if (chunk.length === 0) return;
@@ -108,7 +156,19 @@ export class Connection {
     }
     for (const channel of this.confirmChannels) if (!channel.closing) channel.flushConfirms();
     this.confirmChannels.length = 0;
-    this.scheduleFlush();
+    flushDirty();
+    if (this.bytesThisTurn >= (this.throttled ? THROTTLED_READ_BUDGET : READ_BUDGET)) this.yieldTurn();
+  }
+
+  /** Stops reading until the next event-loop turn, so other connections get their share (READ_BUDGET). */
+  private yieldTurn(): void {
+    if (this.yielding || this.blockedNow || this.state === 'closed') return;
+    this.yielding = true;
+    this.socket.pause();
+    setImmediate(() => {
+      this.yielding = false;
+      if (!this.blockedNow && this.state !== 'closed') this.socket.resume();
+    });
   }
 
   /** The 8-byte protocol header. Anything but AMQP 0-9-1 gets our header back and the socket closed. */
@@ -256,7 +316,7 @@ export class Connection {
         return this.onOpen(method.args.virtualHost);
       case P.CONNECTION_CLOSE:
         this.sendMethod(0, P.CONNECTION_CLOSE_OK, {});
-        this.flush();
+        this.flushNow();
         this.state = 'closed';
         this.socket.end();
         return;
@@ -406,7 +466,7 @@ export class Connection {
     this.state = 'closing';
     this.tearDownChannels();
     this.sendMethod(0, P.CONNECTION_CLOSE, { replyCode: code, replyText: fitShortstr(text), classId, methodId });
-    this.flush();
+    this.flushNow();
     this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS);
     this.closeTimer.unref();
   }
@@ -424,7 +484,7 @@ export class Connection {
     writer.method(channel, methodId, args);
     writer.headerRaw(channel, P.ClassId.basic, message.size, message.rawProperties);
     writer.body(channel, message.body, this.frameMax);
-    if (writer.length > 1024 * 1024) this.flush();
+    if (writer.length > 1024 * 1024) this.flushNow();
     else this.scheduleFlush();
   }
 
@@ -433,17 +493,19 @@ export class Connection {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(this.flush);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    dirty.push(this);
+    scheduleTurnEnd();
   }
 
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
+  /** Writes everything pending in one socket.write. */
+  flushNow(): void {
+    this.flushQueued = false;
     if (this.writer.length === 0 || this.socket.destroyed) return;
     this.wroteSinceTick = true;
     if (!this.socket.write(this.writer.take())) this.congested = true;
-  };
+  }
 
   private onDrain(): void {
     if (!this.congested) return;
@@ -479,7 +541,7 @@ export class Connection {
     if (!this.blockedNow) return;
     this.blockedNow = false;
     if (this.capabilities.connectionBlocked && this.state !== 'closed') this.sendMethod(0, P.CONNECTION_UNBLOCKED, {});
-    this.socket.resume();
+    if (!this.yielding) this.socket.resume();
   }
 
   // ---- heartbeats ----
@@ -494,7 +556,7 @@ export class Connection {
     this.heartbeatTimer = setInterval(() => {
       if (!this.wroteSinceTick) {
         this.writer.heartbeat();
-        this.flush();
+        this.flushNow();
       }
       this.wroteSinceTick = false;
       // A connection blocked by a resource alarm is not being read: its silence is ours, not the peer's.

@@ -4,6 +4,9 @@ import type { Consumer } from './consumer';
 import { MemoryStore, MessageStore, PriorityStore } from './message-store';
 import type { QueueSettings } from './queue-arguments';
 
+/** Ready messages beyond which a queue with consumers counts as backlogged. */
+const BACKLOG = 1000;
+
 export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen';
 
 /** What a queue needs from its virtual host. */
@@ -66,6 +69,11 @@ export class Queue {
 
   get messageCount(): number {
     return this.store.count;
+  }
+
+  /** Consumers are not keeping up: publishers into this queue get a smaller read budget (flow control). */
+  get backlogged(): boolean {
+    return this.store.count > BACKLOG && this.consumers.length > 0;
   }
 
   get consumerCount(): number {

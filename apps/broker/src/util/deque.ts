@@ -54,15 +54,23 @@ export class Deque<T> {
     return i < 0 || i >= this.size ? undefined : this.items[(this.head + i) % this.items.length];
   }
 
-  /** Inserts at position i (0 = front), shifting later items back. Used to requeue into the original position. */
+  /**
+   * Inserts at position i (0 = front), moving whichever side of i is shorter: requeued messages go back near
+   * the front of queues that may hold millions, and must not cost a pass over all of them.
+   */
   insertAt(i: number, item: T): void {
     if (i <= 0) return this.unshift(item);
     if (i >= this.size) return this.push(item);
-    this.push(item); // make room at the back, then rotate the new slot into place
-    for (let j = this.size - 1; j > i; j--) {
-      this.items[(this.head + j) % this.items.length] = this.items[(this.head + j - 1) % this.items.length];
+    if (this.size === this.items.length) this.grow();
+    const capacity = this.items.length;
+    if (i < this.size - i) {
+      this.head = (this.head - 1 + capacity) % capacity;
+      for (let j = 0; j < i; j++) this.items[(this.head + j) % capacity] = this.items[(this.head + j + 1) % capacity];
+    } else {
+      for (let j = this.size; j > i; j--) this.items[(this.head + j) % capacity] = this.items[(this.head + j - 1) % capacity];
     }
-    this.items[(this.head + i) % this.items.length] = item;
+    this.items[(this.head + i) % capacity] = item;
+    this.size++;
   }
 
   clear(): T[] {
