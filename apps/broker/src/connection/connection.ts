@@ -22,6 +22,7 @@ import { authenticate, MECHANISMS, parseCredentials, User } from './auth';
 import { Channel } from './channel';
 import type { DirectReplyRegistry } from './direct-reply-to';
 import { serverProperties } from './server-properties';
+import { flushPendingLogs } from '../storage/segment-log';
 
 /** What a connection needs from the broker that accepted it. */
 export interface ConnectionHost {
@@ -503,6 +504,7 @@ export class Connection {
   flushNow(): void {
     this.flushQueued = false;
     if (this.writer.length === 0 || this.socket.destroyed) return;
+    flushPendingLogs(); // ack and delivery marks reach the disk before the frames that reveal them
     this.wroteSinceTick = true;
     if (!this.socket.write(this.writer.take())) this.congested = true;
   }

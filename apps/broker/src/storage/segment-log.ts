@@ -48,6 +48,21 @@ export interface RecoveredRecord {
 
 const pad = (id: number) => String(id).padStart(10, '0');
 
+/** Logs with buffered records or marks (see flushPendingLogs). */
+const pending = new Set<SegmentLog>();
+
+/**
+ * Writes every log's buffered records and marks to its files (the page cache, not fsync). Connections call it
+ * before writing to their sockets: a client must never see a reply that depends on an ack or a delivery mark
+ * (a basic.deliver, a round trip after basic.ack) before that mark is in the file, or a crash right then would
+ * bring an acknowledged message back, or a delivered one back without `redelivered`.
+ */
+export function flushPendingLogs(): void {
+  if (pending.size === 0) return;
+  for (const log of pending) log.flush();
+  pending.clear();
+}
+
 export class SegmentLog {
   private readonly segments = new Map<number, Segment>();
   private current!: Segment;
@@ -187,7 +202,9 @@ export class SegmentLog {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.closed) return;
+    if (this.closed) return;
+    pending.add(this);
+    if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
@@ -197,6 +214,7 @@ export class SegmentLog {
 
   /** Writes buffered records and ack marks; starts an fsync if confirms are waiting. */
   flush(): void {
+    pending.delete(this);
     if (this.closed) return;
     this.flushWrites();
     for (const [segment, entries] of this.pendingAcks) {
