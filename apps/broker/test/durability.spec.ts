@@ -148,3 +148,48 @@ describe('durability across restarts', () => {
     });
   });
 });
+
+describe('compaction', () => {
+  it('moves the few live messages out of a sparse segment, deletes it, and keeps them across restarts', async () => {
+    const { readdirSync } = await import('node:fs');
+    const dataDir = mkdtempSync(join(tmpdir(), 'warren-compact-'));
+    const segments = () =>
+      readdirSync(join(dataDir, 'queues')).flatMap((d) => readdirSync(join(dataDir, 'queues', d))).filter((f) => f.startsWith('msgs.'));
+    try {
+      let broker = await startBroker({ dataDir });
+      // noDelay: ack-then-get would otherwise wait on Nagle and the server's delayed ACK at every step
+      let conn = await amqp.connect(broker.url, { noDelay: true });
+      const ch = await conn.createConfirmChannel();
+      await ch.assertQueue('sparse', { durable: true });
+      const body = Buffer.alloc(50_000);
+      for (let i = 0; i < 400; i++) ch.sendToQueue('sparse', body, { persistent: true, messageId: `m${i}` }); // ~20 MB
+      await ch.waitForConfirms();
+      expect(segments().length).toBeGreaterThanOrEqual(3);
+      // take everything; keep m0 unacknowledged, ack the rest: the first segment is left with one live record
+      const consumer = await conn.createChannel();
+      const held: amqp.GetMessage[] = [];
+      for (let i = 0; i < 400; i++) {
+        const m = await consumer.get('sparse');
+        if (!m) throw new Error(`queue ran dry at ${i}`);
+        if (m.properties.messageId === 'm0') held.push(m);
+        else consumer.ack(m);
+      }
+      await consumer.checkQueue('sparse');
+      // poll until the compaction (scheduled after the acks) has deleted the sparse segments
+      for (let i = 0; i < 100 && segments().length > 1; i++) await consumer.checkQueue('sparse');
+      expect(segments()).toHaveLength(1);
+      await conn.close(); // m0 goes back to the queue, redelivered
+      await broker.close();
+      broker = await startBroker({ dataDir });
+      conn = await amqp.connect(broker.url);
+      const after = await conn.createChannel();
+      const m = await after.get('sparse', { noAck: true });
+      expect(m && [m.properties.messageId, m.fields.redelivered, m.content.length]).toEqual(['m0', true, 50_000]);
+      expect(await after.get('sparse', { noAck: true })).toBe(false);
+      await conn.close();
+      await broker.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});

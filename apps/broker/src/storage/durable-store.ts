@@ -33,12 +33,18 @@ export class DurableStore implements MessageStore {
   count = 0;
   bytes = 0;
   private nextSeq = 1;
+  /**
+   * Decoded messages that have a place in the log and are not done with: in a window, or delivered and not yet
+   * acknowledged. Compaction must find every reference to a record it moves; these and the tails are all.
+   */
+  private readonly located = new Set<QueuedMessage>();
 
   constructor(
     private readonly log: SegmentLog,
     private readonly maxPriority = 0,
   ) {
     this.levels = Array.from({ length: maxPriority + 1 }, () => new Level());
+    log.onSparse = (segment) => setImmediate(() => this.compact(segment));
   }
 
   /** Opens the log and takes back every message a previous run left ready or unacknowledged. */
@@ -49,7 +55,34 @@ export class DurableStore implements MessageStore {
       this.count++;
       this.bytes += record.bodySize;
     });
+    for (const segment of this.log.sparseSegments()) this.compact(segment);
     return this.count;
+  }
+
+  /**
+   * Moves the live records of a sparse segment to the end of the log and points every reference at the
+   * copies (see segment-log.ts). Messages that were delivered keep their delivered mark.
+   */
+  compact(segment: number): void {
+    if (this.closed || !this.log.has(segment)) return;
+    const inWindow = new Set<QueuedMessage>();
+    for (const level of this.levels) for (const entry of level.window.toArray()) inWindow.add(entry);
+    for (const entry of this.located) {
+      if (entry.segment !== segment) continue;
+      const moved = this.log.relocate(segment, entry.position as number);
+      entry.segment = moved.segment;
+      entry.position = moved.position;
+      if (entry.redelivered || !inWindow.has(entry)) this.log.delivered(moved.segment, moved.position);
+    }
+    for (const level of this.levels) {
+      level.tail.relocate((s, position, redelivered) => {
+        if (s !== segment) return undefined;
+        const moved = this.log.relocate(s, position);
+        if (redelivered) this.log.delivered(moved.segment, moved.position);
+        return moved;
+      });
+    }
+    this.log.retire(segment);
   }
 
   private levelOf(entry: QueuedMessage): Level {
@@ -62,10 +95,15 @@ export class DurableStore implements MessageStore {
     entry.position = position;
   }
 
+  private closed = false;
+
   push(entry: QueuedMessage): void {
     const level = this.levelOf(entry);
     if (level.tail.length === 0 && level.window.length < WINDOW_MESSAGES && level.windowBytes < WINDOW_BYTES) {
-      if (entry.message.persistent) this.locate(entry);
+      if (entry.message.persistent) {
+        this.locate(entry);
+        this.located.add(entry);
+      }
       entry.seq = this.nextSeq++;
       level.window.push(entry);
       level.windowBytes += entry.message.size;
@@ -111,18 +149,22 @@ export class DurableStore implements MessageStore {
       const base = ref.position;
       const block = this.log.read(segment, base, READ_AHEAD);
       while (level.window.length < WINDOW_MESSAGES && level.tail.peek(ref) && ref.segment === segment) {
+        // after a compaction the tail may point back into the block's segment before `base`: new block then
+        if (ref.position < base || ref.position - base >= block.length) break;
         const record = readRecord(block, ref.position - base);
         if (record === 'incomplete' && ref.position !== base) break; // next block
         if (typeof record === 'string') throw new Error(`${this.log.dir}: ${record} record at ${segment}:${ref.position}`);
         level.tail.shift();
-        level.window.push({
+        const entry: QueuedMessage = {
           message: record.message,
           seq: this.nextSeq++,
           expiresAt: record.expiresAt,
           redelivered: ref.redelivered,
           segment,
           position: ref.position,
-        });
+        };
+        level.window.push(entry);
+        this.located.add(entry);
         level.windowBytes += record.message.size;
       }
     }
@@ -152,6 +194,7 @@ export class DurableStore implements MessageStore {
   track(entry: QueuedMessage): void {
     if (!entry.message.persistent) return; // nothing to recover after a restart
     this.locate(entry);
+    this.located.add(entry);
     this.log.delivered(entry.segment as number, entry.position as number);
   }
 
@@ -160,7 +203,9 @@ export class DurableStore implements MessageStore {
   }
 
   done(entry: QueuedMessage): void {
-    if (entry.segment !== undefined) this.log.done(entry.segment, entry.position as number);
+    if (entry.segment === undefined) return;
+    this.located.delete(entry);
+    this.log.done(entry.segment, entry.position as number);
   }
 
   afterSync(callback: () => void): boolean {
@@ -169,10 +214,13 @@ export class DurableStore implements MessageStore {
   }
 
   close(): void {
+    this.closed = true;
     this.log.close();
   }
 
   destroy(): void {
+    this.closed = true;
+    this.located.clear();
     this.log.destroy();
   }
 }

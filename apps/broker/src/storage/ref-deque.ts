@@ -68,6 +68,20 @@ export class RefDeque {
     }
   }
 
+  /** Rewrites locations in place (compaction moved records); `move` returns the new location or undefined. */
+  relocate(move: (segment: number, position: number, redelivered: boolean) => { segment: number; position: number } | undefined): void {
+    for (let i = 0; i < this.size; i++) {
+      const index = this.head + i;
+      const c = this.chunks[index >>> 13];
+      const slot = (index & (CHUNK - 1)) * 2;
+      const redelivered = (c[slot + 1] & REDELIVERED) !== 0;
+      const moved = move(c[slot], c[slot + 1] & ~REDELIVERED, redelivered);
+      if (!moved) continue;
+      c[slot] = moved.segment;
+      c[slot + 1] = redelivered ? (moved.position | REDELIVERED) >>> 0 : moved.position;
+    }
+  }
+
   clear(): void {
     this.chunks = [];
     this.head = 0;

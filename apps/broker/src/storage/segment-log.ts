@@ -23,6 +23,11 @@ import { FLAG_PERSISTENT, readRecord, RECORD_HEADER, recordSize, StoredMessage, 
  * acknowledged message may come back, which is the window RabbitMQ allows too. A segment whose every record is
  * done (and that is not being written) is deleted with its ack file: that is how space is reclaimed.
  *
+ * Compaction: when a segment that is no longer written falls to a tenth of its records still live (a few
+ * unacknowledged or long-queued messages pinning megabytes), the store copies those records to the end of the
+ * log, fsyncs, points its references at the copies and deletes the old segment. A crash between the fsync and
+ * the deletion leaves both copies, so those few messages may be delivered twice after that restart.
+ *
  * Recovery reads each segment in order, drops records listed in its ack file, and stops at the first record
  * that is cut short or fails its checksum (a torn write): the file is truncated there and the event logged.
  */
@@ -35,6 +40,9 @@ interface Segment {
   size: number;
   /** Records not yet done with. */
   live: number;
+  /** Records written (recovered ones included), to tell when a segment is sparse enough to compact. */
+  records: number;
+  compacting: boolean;
   ackFd: number | undefined;
 }
 
@@ -106,7 +114,7 @@ export class SegmentLog {
         else done.add(entry);
       }
     }
-    const segment: Segment = { id, fd: fs.openSync(path, 'a+'), size: 0, live: 0, ackFd: undefined };
+    const segment: Segment = { id, fd: fs.openSync(path, 'a+'), size: 0, live: 0, records: 0, compacting: false, ackFd: undefined };
     this.segments.set(id, segment);
     let position = 0;
     while (position < data.length) {
@@ -119,6 +127,7 @@ export class SegmentLog {
         break;
       }
       const { length, persistent, priority, bodySize } = problem;
+      segment.records++;
       if (persistent && !done.has(position)) {
         segment.live++;
         found({ segment: id, position, priority, bodySize, delivered: delivered.has(position) });
@@ -130,7 +139,7 @@ export class SegmentLog {
 
   private startSegment(id: number): void {
     const path = join(this.dir, `msgs.${pad(id)}`);
-    const segment: Segment = { id, fd: fs.openSync(path, 'a+'), size: 0, live: 0, ackFd: undefined };
+    const segment: Segment = { id, fd: fs.openSync(path, 'a+'), size: 0, live: 0, records: 0, compacting: false, ackFd: undefined };
     this.segments.set(id, segment);
     this.current = segment;
     syncDirectory(this.dir);
@@ -148,8 +157,54 @@ export class SegmentLog {
     const position = this.current.size + this.writeLength;
     this.writeLength = writeRecord(this.writeBuffer, this.writeLength, message, expiresAt);
     this.current.live++;
+    this.current.records++;
     this.scheduleFlush();
     return { segment: this.current.id, position };
+  }
+
+  /** Called with a segment id when that segment becomes sparse (see compaction above). */
+  onSparse: ((segment: number) => void) | undefined;
+
+  has(segmentId: number): boolean {
+    return this.segments.has(segmentId);
+  }
+
+  /** Segments that are already sparse (after recovery). */
+  sparseSegments(): number[] {
+    return [...this.segments.values()].filter((s) => this.isSparse(s)).map((s) => s.id);
+  }
+
+  private isSparse(segment: Segment): boolean {
+    return segment !== this.current && !segment.compacting && segment.live > 0 && segment.records >= 10 && segment.live * 10 <= segment.records;
+  }
+
+  /** Copies a live record to the end of the log (compaction); the old copy stays until retire(). */
+  relocate(segmentId: number, position: number): { segment: number; position: number } {
+    const segment = this.segments.get(segmentId) as Segment;
+    segment.compacting = true;
+    const record = this.read(segmentId, position, 0);
+    const size = record.readUInt32BE(0) + 4;
+    if (this.current.size + this.writeLength + size > SEGMENT_SIZE && this.current.size + this.writeLength > 0) this.rotate();
+    if (this.writeLength + size > this.writeBuffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.writeBuffer.length * 2, this.writeLength + size));
+      this.writeBuffer.copy(grown, 0, 0, this.writeLength);
+      this.writeBuffer = grown;
+    }
+    const at = this.current.size + this.writeLength;
+    record.copy(this.writeBuffer, this.writeLength, 0, size);
+    this.writeLength += size;
+    this.current.live++;
+    this.current.records++;
+    return { segment: this.current.id, position: at };
+  }
+
+  /** Ends a compaction: the copies are made durable, then the old segment is deleted. */
+  retire(segmentId: number): void {
+    const segment = this.segments.get(segmentId);
+    if (!segment) return;
+    this.flush();
+    fs.fsyncSync(this.current.fd);
+    this.deleteSegment(segment);
   }
 
   /** The record is done with (acked, rejected, expired, dropped, purged). */
@@ -158,6 +213,10 @@ export class SegmentLog {
     if (!segment) return;
     this.mark(segment, position);
     if (--segment.live === 0 && segment !== this.current) this.deleteSegment(segment);
+    else if (this.isSparse(segment)) {
+      segment.compacting = true;
+      this.onSparse?.(segmentId);
+    }
   }
 
   /** The record was handed to a consumer: after a restart it comes back redelivered. */
