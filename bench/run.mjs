@@ -3,8 +3,8 @@
 //   node bench/run.mjs perf [flags]          the load tool (bench/perf/main.ts)
 //   node bench/run.mjs broker-bench [flags]  the side-by-side bench (bench/broker-bench.ts); it also gets a
 //                                            fresh bundle of the broker and of the perf tool
-import { spawn } from 'node:child_process';
 import { bundle } from '../tools/scripts/bundle.mjs';
+import { runForeground } from '../tools/scripts/foreground.mjs';
 
 const [what, ...args] = process.argv.slice(2);
 let main;
@@ -25,6 +25,4 @@ if (what === 'perf') {
   process.exit(2);
 }
 
-const child = spawn(process.execPath, ['--enable-source-maps', main, ...extra, ...args], { stdio: 'inherit' });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+runForeground(main, [...extra, ...args]);

@@ -1,13 +1,16 @@
-import { BasicProperties, decodeBasicProperties, encodeBasicProperties } from '@warren/amqp-protocol';
+import {
+  BasicProperties,
+  decodeBasicProperties,
+  encodeBasicProperties,
+  FLAG_CONTENT_ENCODING,
+  FLAG_CONTENT_TYPE,
+  FLAG_DELIVERY_MODE,
+  FLAG_HEADERS,
+  FLAG_PRIORITY,
+} from '@warren/amqp-protocol';
 
-// Property flag bits of basic's content header (bit 15 = first property). Checking a flag is far cheaper than
-// decoding the property list, and most messages carry neither expiration, priority nor headers.
-export const FLAG_HEADERS = 1 << 13;
-export const FLAG_DELIVERY_MODE = 1 << 12;
-export const FLAG_PRIORITY = 1 << 11;
-export const FLAG_REPLY_TO = 1 << 9;
-export const FLAG_EXPIRATION = 1 << 8;
-export const FLAG_USER_ID = 1 << 4;
+// Checking a property flag is far cheaper than decoding the property list, and most messages carry neither
+// expiration, priority nor headers: the broker reads the flag word first.
 
 /**
  * A published message. Properties stay in their wire encoding (the bytes after body-size in the content header)
@@ -61,8 +64,8 @@ export class Message {
     const raw = this.rawProperties;
     const flags = this.flags;
     let p = 2;
-    if (flags & (1 << 15)) p += 1 + raw[p];
-    if (flags & (1 << 14)) p += 1 + raw[p];
+    if (flags & FLAG_CONTENT_TYPE) p += 1 + raw[p];
+    if (flags & FLAG_CONTENT_ENCODING) p += 1 + raw[p];
     if (flags & FLAG_HEADERS) p += 4 + raw.readUInt32BE(p);
     if (field === 'priority' && flags & FLAG_DELIVERY_MODE) p++;
     return raw[p] ?? 0;

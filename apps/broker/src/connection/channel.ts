@@ -1,8 +1,17 @@
 import * as P from '@warren/amqp-protocol';
-import { BasicProperties, ContentHeader, FieldTable, Method, ReplyCode } from '@warren/amqp-protocol';
+import {
+  BasicProperties,
+  ContentHeader,
+  FLAG_EXPIRATION,
+  FLAG_HEADERS,
+  FLAG_REPLY_TO,
+  FLAG_USER_ID,
+  Method,
+  ReplyCode,
+} from '@warren/amqp-protocol';
 import { randomBytes } from 'node:crypto';
 import { accessRefused, connectionError, notFound, notImplemented, preconditionFailed } from '../errors';
-import { FLAG_EXPIRATION, FLAG_HEADERS, FLAG_REPLY_TO, FLAG_USER_ID, headerKeys, Message, QueuedMessage } from '../message';
+import { headerKeys, Message, QueuedMessage } from '../message';
 import type { Queue } from '../queue/queue';
 import { ChannelConsumer } from './channel-consumer';
 import type { Connection } from './connection';
@@ -103,11 +112,10 @@ export class Channel {
         return this.recover(method.args.requeue);
       case P.EXCHANGE_DECLARE: {
         const a = method.args;
-        const ex = this.vhost.declareExchange({
+        this.vhost.declareExchange({
           name: a.exchange, type: a.type, passive: a.passive, durable: a.durable, autoDelete: a.autoDelete,
           internal: a.internal, arguments: a.arguments,
         });
-        void ex;
         if (!a.noWait) this.send(P.EXCHANGE_DECLARE_OK, {});
         return;
       }
@@ -611,7 +619,6 @@ export class Channel {
   }
 }
 
-export type { FieldTable };
 
 /** The extra routing keys of sender-selected distribution: CC (kept in the headers) and BCC (removed). */
 function sentTo(message: Message): string[] | undefined {

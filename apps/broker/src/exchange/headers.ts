@@ -1,6 +1,6 @@
-import { FieldTable, FieldValue } from '@warren/amqp-protocol';
+import { FieldTable, FieldValue, FLAG_HEADERS } from '@warren/amqp-protocol';
 import { preconditionFailed } from '../errors';
-import { FLAG_HEADERS, Message } from '../message';
+import type { Message } from '../message';
 import { Binding, Exchange, RouteCollector } from './exchange';
 
 type MatchKind = 'all' | 'any' | 'all-with-x' | 'any-with-x';

@@ -1,4 +1,4 @@
-import type { FieldTable } from '@warren/amqp-protocol';
+import { FieldTable, FLAG_EXPIRATION } from '@warren/amqp-protocol';
 import type { Message, QueuedMessage } from '../message';
 import type { Consumer } from './consumer';
 import { MemoryStore, MessageStore, PriorityStore } from './message-store';
@@ -308,7 +308,7 @@ export class Queue {
 
 /** Per-message TTL from the expiration property (validated at publish), or undefined. */
 function messageExpiration(message: Message): number | undefined {
-  if ((message.flags & 0x0100) === 0) return undefined;
+  if ((message.flags & FLAG_EXPIRATION) === 0) return undefined;
   const expiration = message.properties.expiration;
   return expiration === undefined ? undefined : Number(expiration);
 }

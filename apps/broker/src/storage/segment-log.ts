@@ -147,19 +147,26 @@ export class SegmentLog {
 
   /** Appends a record; returns where it is. The bytes reach the file at the end of this event-loop turn. */
   append(message: Message, expiresAt: number): { segment: number; position: number } {
-    const size = recordSize(message);
+    const position = this.reserve(recordSize(message));
+    this.writeLength = writeRecord(this.writeBuffer, this.writeLength, message, expiresAt);
+    this.scheduleFlush();
+    return { segment: this.current.id, position };
+  }
+
+  /**
+   * Makes room for a record of `size` bytes in the write buffer (starting a new segment when the current one
+   * would pass SEGMENT_SIZE) and counts it; returns its position in the current segment.
+   */
+  private reserve(size: number): number {
     if (this.current.size + this.writeLength + size > SEGMENT_SIZE && this.current.size + this.writeLength > 0) this.rotate();
     if (this.writeLength + size > this.writeBuffer.length) {
       const grown = Buffer.allocUnsafe(Math.max(this.writeBuffer.length * 2, this.writeLength + size));
       this.writeBuffer.copy(grown, 0, 0, this.writeLength);
       this.writeBuffer = grown;
     }
-    const position = this.current.size + this.writeLength;
-    this.writeLength = writeRecord(this.writeBuffer, this.writeLength, message, expiresAt);
     this.current.live++;
     this.current.records++;
-    this.scheduleFlush();
-    return { segment: this.current.id, position };
+    return this.current.size + this.writeLength;
   }
 
   /** Called with a segment id when that segment becomes sparse (see compaction above). */
@@ -184,17 +191,9 @@ export class SegmentLog {
     segment.compacting = true;
     const record = this.read(segmentId, position, 0);
     const size = record.readUInt32BE(0) + 4;
-    if (this.current.size + this.writeLength + size > SEGMENT_SIZE && this.current.size + this.writeLength > 0) this.rotate();
-    if (this.writeLength + size > this.writeBuffer.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.writeBuffer.length * 2, this.writeLength + size));
-      this.writeBuffer.copy(grown, 0, 0, this.writeLength);
-      this.writeBuffer = grown;
-    }
-    const at = this.current.size + this.writeLength;
+    const at = this.reserve(size);
     record.copy(this.writeBuffer, this.writeLength, 0, size);
     this.writeLength += size;
-    this.current.live++;
-    this.current.records++;
     return { segment: this.current.id, position: at };
   }
 

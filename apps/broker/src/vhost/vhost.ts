@@ -1,4 +1,4 @@
-import { FieldTable, ReplyCode, tableEquals } from '@warren/amqp-protocol';
+import { fieldEquals, FieldTable, ReplyCode } from '@warren/amqp-protocol';
 import { randomBytes } from 'node:crypto';
 import { accessRefused, connectionError, notFound, preconditionFailed, resourceLocked } from '../errors';
 import {
@@ -109,20 +109,29 @@ export class VirtualHost implements RouteCollector {
   }
 
   private checkExchangeEquivalence(existing: Exchange, d: ExchangeDeclare): void {
-    const mismatch = (field: string, received: unknown, current: unknown) =>
-      preconditionFailed(
-        `inequivalent arg '${field}' for exchange '${d.name}' in vhost '${this.name}': received '${received}' but current is '${current}'`,
-      );
-    const argMismatch = (field: string, detail: string) =>
-      preconditionFailed(`inequivalent arg '${field}' for exchange '${d.name}' in vhost '${this.name}': ${detail}`);
-    if (existing.type !== d.type) throw mismatch('type', d.type, existing.type);
-    if (existing.options.durable !== d.durable) throw mismatch('durable', d.durable, existing.options.durable);
-    if (existing.options.autoDelete !== d.autoDelete)
-      throw mismatch('auto_delete', d.autoDelete, existing.options.autoDelete);
-    if (existing.options.internal !== d.internal) throw mismatch('internal', d.internal, existing.options.internal);
-    const ae = 'alternate-exchange';
-    if (!tableEquals(pick(existing.options.arguments, ae), pick(d.arguments, ae)))
-      throw argMismatch(ae, describeMismatch(d.arguments.get(ae), existing.options.arguments.get(ae)));
+    const flag = (field: string, received: unknown, current: unknown) => {
+      if (received !== current) throw this.inequivalent('exchange', d.name, field, `received '${received}' but current is '${current}'`);
+    };
+    flag('type', d.type, existing.type);
+    flag('durable', d.durable, existing.options.durable);
+    flag('auto_delete', d.autoDelete, existing.options.autoDelete);
+    flag('internal', d.internal, existing.options.internal);
+    this.checkArguments('exchange', d.name, d.arguments, existing.options.arguments, ['alternate-exchange']);
+  }
+
+  /** RabbitMQ's 406 for a redeclaration that does not match the existing exchange or queue. */
+  private inequivalent(kind: 'exchange' | 'queue', name: string, field: string, detail: string) {
+    return preconditionFailed(`inequivalent arg '${field}' for ${kind} '${name}' in vhost '${this.name}': ${detail}`);
+  }
+
+  /** The arguments named in `keys` must be equal, type included (absent only equals absent). */
+  private checkArguments(kind: 'exchange' | 'queue', name: string, received: FieldTable, current: FieldTable, keys: readonly string[]): void {
+    for (const key of keys) {
+      const r = received.get(key);
+      const c = current.get(key);
+      if (r === undefined || c === undefined ? r !== c : !fieldEquals(r, c))
+        throw this.inequivalent(kind, name, key, describeMismatch(r, c));
+    }
   }
 
   deleteExchange(name: string, ifUnused: boolean): void {
@@ -173,23 +182,15 @@ export class VirtualHost implements RouteCollector {
   }
 
   private checkQueueEquivalence(existing: Queue, d: QueueDeclare): void {
-    const mismatch = (field: string, received: unknown, current: unknown) =>
-      preconditionFailed(
-        `inequivalent arg '${field}' for queue '${existing.name}' in vhost '${this.name}': received '${received}' but current is '${current}'`,
-      );
     const o = existing.options;
-    if (o.durable !== d.durable) throw mismatch('durable', d.durable, o.durable);
-    if (o.autoDelete !== d.autoDelete) throw mismatch('auto_delete', d.autoDelete, o.autoDelete);
+    const flag = (field: string, received: boolean, current: boolean) => {
+      if (received !== current) throw this.inequivalent('queue', existing.name, field, `received '${received}' but current is '${current}'`);
+    };
+    flag('durable', d.durable, o.durable);
+    flag('auto_delete', d.autoDelete, o.autoDelete);
     // A different exclusive flag reads to RabbitMQ as someone else's exclusive queue: 405, not 406.
     if (o.exclusive !== d.exclusive) throw this.locked(existing.name);
-    for (const key of EQUIVALENCE_ARGS) {
-      const received = d.arguments.get(key);
-      const current = o.arguments.get(key);
-      if (!tableEquals(received ? new Map([[key, received]]) : undefined, current ? new Map([[key, current]]) : undefined))
-        throw preconditionFailed(
-          `inequivalent arg '${key}' for queue '${existing.name}' in vhost '${this.name}': ${describeMismatch(received, current)}`,
-        );
-    }
+    this.checkArguments('queue', existing.name, d.arguments, o.arguments, EQUIVALENCE_ARGS);
   }
 
   /** Looks a queue up for use by `owner`, enforcing exclusivity (404 / 405). */
@@ -429,9 +430,4 @@ export class VirtualHost implements RouteCollector {
       target.publish(dead);
     }
   }
-}
-
-function pick(table: FieldTable, key: string): FieldTable {
-  const value = table.get(key);
-  return value ? new Map([[key, value]]) : new Map();
 }
