@@ -237,6 +237,9 @@ describe('plain values', () => {
     expect(() => fromPlain(() => 1)).toThrow(TypeError);
     // an object whose '!' names no type is just a table
     expect(fromPlain({ '!': 'nonsense', value: 1 }).type).toBe('F');
+    // nor is one with a known '!' but not exactly {'!', value} (fast-check found {'!': 'i'} read as uint32 0)
+    expect(tableToPlain(decode(encodeFieldTable(tableFromPlain({ o: { '!': 'i' } }))))).toEqual({ o: { '!': 'i' } });
+    expect(fromPlain({ '!': 'i', value: 1, extra: true }).type).toBe('F');
   });
 
   it('round-trips plain values through typed values', () => {

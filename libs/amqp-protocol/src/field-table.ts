@@ -281,7 +281,7 @@ const HINTS: Readonly<Record<string, FieldType>> = {
  * Infers a wire type the way client libraries do: string -> S, boolean -> t, integer in int32 range -> I,
  * other safe integer or bigint -> l, other number -> d, null/undefined -> V, Buffer -> x, array -> A,
  * Date -> T (whole seconds), {'!': type, value} -> that type ('I', 'timestamp', 'uint8', ... as amqplib
- * accepts them; objects whose '!' is no known type are tables), other object -> F.
+ * accepts them; any other object, one with a '!' key included, is a table), other object -> F.
  */
 export function fromPlain(v: unknown): FieldValue {
   switch (typeof v) {
@@ -301,13 +301,22 @@ export function fromPlain(v: unknown): FieldValue {
       if (Buffer.isBuffer(v)) return { type: 'x', value: v };
       if (Array.isArray(v)) return { type: 'A', value: v.map(fromPlain) };
       if (v instanceof Date) return { type: 'T', value: Math.floor(v.getTime() / 1000) };
-      const hint = (v as { '!'?: unknown })['!'];
-      if (typeof hint === 'string' && Object.hasOwn(HINTS, hint)) return fromHint(HINTS[hint], (v as { value?: unknown }).value);
+      const hint = typeHint(v);
+      if (hint) return fromHint(hint, (v as { value?: unknown }).value);
       return { type: 'F', value: tableFromPlain(v as Record<string, unknown>) };
     }
     default:
       throw new TypeError(`cannot encode a ${typeof v} in a field table`);
   }
+}
+
+// A hint is an object with exactly the keys '!' (a known type) and 'value'; anything else is a table, so a
+// table that merely has a '!' key round-trips.
+function typeHint(v: object): FieldType | undefined {
+  const keys = Object.keys(v);
+  if (keys.length !== 2 || !keys.includes('!') || !keys.includes('value')) return undefined;
+  const hint = (v as { '!': unknown })['!'];
+  return typeof hint === 'string' && Object.hasOwn(HINTS, hint) ? HINTS[hint] : undefined;
 }
 
 function fromHint(type: FieldType, value: unknown): FieldValue {
