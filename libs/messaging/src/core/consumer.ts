@@ -1,0 +1,301 @@
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { MessageContract } from '../contracts/define-message';
+import { MessageValidationError, NonRetryableError } from '../errors';
+import type { AmqpConnection } from './connection';
+import type { DeliveryEvent, MessagingEventMap } from './events';
+import { FAILURE_HEADERS, Headers, type FailureReason } from './headers';
+import type { IncomingMessage } from './message';
+import type { MessagingLogger } from './options';
+import type { Publisher } from './publisher';
+import { deadLetterQueueName, retryDelayMs, retryQueueName, type RetryPolicy } from './retry-policy';
+import { newSpanId, newTraceId, parseTraceparent, runInScope, formatTraceparent } from './trace-context';
+import { topicMatches } from './topic-pattern';
+
+export interface MessageHandler<T = any> {
+  /** The message type (or routing key) this handler takes; topic wildcards allowed: `order.*`, `order.#`. */
+  pattern: string;
+  /** When set, the payload is validated first; an invalid message goes straight to the DLQ. */
+  contract?: MessageContract;
+  handle(message: IncomingMessage<T>): unknown;
+}
+
+export interface ConsumerDefinition {
+  /** The work queue, `<service>.<purpose>`; declared durable with its delay queues and `<queue>.dlq`. */
+  queue: string;
+  /** Bindings to declare; `exchange` defaults to the events exchange. */
+  bindings?: Array<{ exchange?: string; pattern: string }>;
+  handlers: MessageHandler[];
+  prefetch?: number;
+  retry?: Partial<RetryPolicy>;
+  /** Request/reply: each handler's result goes back to the request's reply-to; failures reply with an error. */
+  rpc?: boolean;
+  /** Queue arguments for the work queue (x-queue-type, x-max-length...). */
+  queueArguments?: Record<string, unknown>;
+}
+
+type Emit = <K extends keyof MessagingEventMap>(event: K, ...args: MessagingEventMap[K]) => void;
+
+/**
+ * One consumer on one work queue, on a channel of its own (so its prefetch is its own). Acks only after
+ * the handler finished. A failure is copied to the next delay queue (or the DLQ) with a confirm and only
+ * then acked, so a crash in between at worst repeats a message, never loses it.
+ */
+export class QueueConsumer {
+  private channel?: Channel;
+  private consumerTag?: string;
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopped = false;
+  readonly policy: RetryPolicy;
+
+  constructor(
+    readonly definition: ConsumerDefinition,
+    private readonly deps: {
+      connection: AmqpConnection;
+      publisher: Publisher;
+      eventsExchange: string;
+      prefetch: number;
+      retry: RetryPolicy;
+      logger: MessagingLogger;
+      emit: Emit;
+    },
+  ) {
+    this.policy = { ...deps.retry, ...definition.retry };
+  }
+
+  get queue(): string {
+    return this.definition.queue;
+  }
+
+  get isConsuming(): boolean {
+    return this.consumerTag !== undefined && !this.stopped;
+  }
+
+  /** Declares the queue, its delay queues, its DLQ and its bindings, then consumes. Runs on every connect. */
+  readonly hook = async (model: ChannelModel): Promise<void> => {
+    if (this.stopped) return;
+    const { queue } = this.definition;
+    const ch = await model.createChannel();
+    ch.on('error', (err: Error) => this.deps.logger.warn(`consumer channel for '${queue}' closed: ${err.message}`));
+    ch.on('close', () => this.onChannelClosed(ch));
+    await ch.assertQueue(queue, { durable: true, arguments: this.definition.queueArguments });
+    await ch.assertQueue(deadLetterQueueName(queue), { durable: true });
+    if (!this.definition.rpc) {
+      for (let level = 1; level < this.policy.maxAttempts; level++) {
+        await ch.assertQueue(retryQueueName(queue, level), {
+          durable: true,
+          arguments: { 'x-message-ttl': retryDelayMs(this.policy, level), 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queue },
+        });
+      }
+    }
+    for (const b of this.definition.bindings ?? []) await ch.bindQueue(queue, b.exchange ?? this.deps.eventsExchange, b.pattern);
+    await ch.prefetch(this.definition.prefetch ?? this.deps.prefetch);
+    const { consumerTag } = await ch.consume(queue, (msg) => this.onDelivery(ch, msg));
+    this.channel = ch;
+    this.consumerTag = consumerTag;
+  };
+
+  private onChannelClosed(ch: Channel): void {
+    if (this.channel !== ch) return;
+    this.channel = undefined;
+    this.consumerTag = undefined;
+    // A channel error with the connection still up: resubscribe on a new channel. A lost connection is
+    // handled by the connection's hooks on reconnect.
+    const model = this.deps.connection.model;
+    if (model && !this.stopped) setTimeout(() => void this.hook(model).catch((e: Error) => this.deps.logger.error(`resubscribing to '${this.queue}' failed: ${e.message}`)), 100).unref();
+  }
+
+  private onDelivery(ch: Channel, raw: ConsumeMessage | null): void {
+    if (raw === null) {
+      // the broker cancelled us (queue deleted): declare and subscribe again
+      this.deps.logger.warn(`the broker cancelled the consumer on '${this.queue}'; subscribing again`);
+      this.consumerTag = undefined;
+      void ch.close().catch(() => undefined);
+      return;
+    }
+    const work = this.process(ch, raw).catch((err: Error) => this.deps.logger.error(`unexpected failure handling a message from '${this.queue}': ${err.stack}`));
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async process(ch: Channel, raw: ConsumeMessage): Promise<void> {
+    const message = toIncoming(raw, this.queue);
+    const event: DeliveryEvent = { queue: this.queue, messageId: message.messageId, type: message.type, routingKey: message.routingKey, correlationId: message.correlationId, attempt: message.attempt };
+    const handler = this.definition.handlers.find((h) => topicMatches(h.pattern, message.type));
+    let result: unknown;
+    try {
+      if (!handler) throw new NoHandlerError(message.type, this.queue);
+      if (message.payload instanceof MalformedBody) throw new MessageValidationError(message.type, [`body is not JSON: ${message.payload.reason}`]);
+      if (handler.contract) message.payload = handler.contract.parse(message.payload);
+      this.deps.emit('consumed', event);
+      const parent = parseTraceparent(message.headers[Headers.traceparent]);
+      const scope = {
+        traceId: parent?.traceId ?? newTraceId(),
+        spanId: newSpanId(),
+        flags: parent?.flags ?? '01',
+        tracestate: typeof message.headers[Headers.tracestate] === 'string' ? (message.headers[Headers.tracestate] as string) : undefined,
+        messageId: message.messageId,
+        correlationId: message.correlationId,
+      };
+      result = await runInScope(scope, () => handler.handle(message));
+    } catch (error) {
+      return this.onFailure(ch, raw, message, event, asError(error));
+    }
+    if (this.definition.rpc && message.replyTo) await this.reply(message, { result });
+    this.settle(ch, raw, 'ack');
+    this.deps.emit('acked', event);
+  }
+
+  private async onFailure(ch: Channel, raw: ConsumeMessage, message: IncomingMessage, event: DeliveryEvent, error: Error): Promise<void> {
+    try {
+      if (this.definition.rpc) {
+        if (message.replyTo) await this.reply(message, { error: { message: error.message, code: (error as { code?: unknown }).code } });
+        this.settle(ch, raw, 'ack');
+        return;
+      }
+      const reason: FailureReason | undefined =
+        error instanceof NoHandlerError ? 'no-handler'
+        : error instanceof MessageValidationError ? 'invalid'
+        : error instanceof NonRetryableError ? 'non-retryable'
+        : message.attempt >= this.policy.maxAttempts ? 'retries-exhausted'
+        : undefined;
+      if (reason === undefined) {
+        const delayMs = retryDelayMs(this.policy, message.attempt);
+        await this.republish(raw, message, retryQueueName(this.queue, message.attempt), {
+          [Headers.attempt]: message.attempt + 1,
+          [Headers.lastError]: truncate(error.message, 1024),
+        });
+        this.settle(ch, raw, 'ack');
+        this.deps.logger.warn(`'${message.type}' ${message.messageId} failed on attempt ${message.attempt}/${this.policy.maxAttempts} (${error.message}); retrying in ${delayMs} ms`);
+        this.deps.emit('retried', { ...event, delayMs, error });
+        return;
+      }
+      await this.republish(raw, message, deadLetterQueueName(this.queue), {
+        [Headers.attempt]: message.attempt,
+        [Headers.failureReason]: reason,
+        [Headers.errorMessage]: truncate(error.message, 4096),
+        [Headers.errorName]: error.name,
+        [Headers.errorStack]: truncate(error.stack ?? '', 8192),
+        [Headers.deadLetteredAt]: new Date().toISOString(),
+      });
+      this.settle(ch, raw, 'ack');
+      this.deps.logger.error(`'${message.type}' ${message.messageId} parked in ${deadLetterQueueName(this.queue)} (${reason}): ${error.message}`);
+      this.deps.emit('dead-lettered', { ...event, reason, error });
+    } catch (publishError) {
+      // Could not move it (broker away?): leave it to the broker to redeliver.
+      this.deps.logger.error(`could not move failed message ${message.messageId} from '${this.queue}': ${(publishError as Error).message}; it will be redelivered`);
+      this.settle(ch, raw, 'requeue');
+    }
+  }
+
+  /** Sends a copy through the default exchange to `target`, keeping ids, type, timestamp, headers and body. */
+  private async republish(raw: ConsumeMessage, message: IncomingMessage, target: string, extra: Record<string, unknown>): Promise<void> {
+    const headers: Record<string, unknown> = { ...message.headers };
+    for (const h of FAILURE_HEADERS) delete headers[h];
+    headers[Headers.originalExchange] = message.exchange;
+    headers[Headers.originalRoutingKey] = message.routingKey;
+    headers[Headers.originalQueue] = this.queue;
+    Object.assign(headers, extra);
+    await this.deps.publisher.publish({
+      exchange: '',
+      routingKey: target,
+      type: message.type,
+      payload: raw.content,
+      contentType: raw.properties.contentType as string | undefined,
+      messageId: message.messageId,
+      correlationId: message.correlationId,
+      causationId: message.causationId,
+      timestamp: message.timestamp,
+      replyTo: message.replyTo,
+      headers,
+    });
+  }
+
+  private async reply(message: IncomingMessage, body: { result?: unknown; error?: { message: string; code?: unknown } }): Promise<void> {
+    await this.deps.publisher
+      .publish({
+        exchange: '',
+        routingKey: message.replyTo as string,
+        type: `${message.type}.reply`,
+        payload: body.error ? body.error : (body.result ?? null),
+        correlationId: message.correlationId,
+        causationId: message.messageId,
+        headers: body.error ? { [Headers.rpcError]: true } : {},
+        mandatory: false, // the caller may have given up and gone; that is not our failure
+      })
+      .catch((err: Error) => this.deps.logger.warn(`could not reply to ${message.messageId}: ${err.message}`));
+  }
+
+  private settle(ch: Channel, raw: ConsumeMessage, how: 'ack' | 'requeue'): void {
+    // After a reconnection the delivery tag belongs to a dead channel: the broker redelivers it anyway.
+    if (ch !== this.channel) return;
+    try {
+      if (how === 'ack') ch.ack(raw);
+      else ch.nack(raw, false, true);
+    } catch {
+      /* channel closed under us: the broker redelivers */
+    }
+  }
+
+  /** Stops taking new messages, lets the ones in hand finish (up to `timeoutMs`), closes the channel. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopped = true;
+    this.deps.connection.removeHook(this.hook);
+    const ch = this.channel;
+    if (ch && this.consumerTag) await ch.cancel(this.consumerTag).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    this.channel = undefined;
+    await ch?.close().catch(() => undefined);
+  }
+}
+
+class NoHandlerError extends NonRetryableError {
+  constructor(type: string, queue: string) {
+    super(`no handler for message type '${type}' on queue '${queue}'`, { code: 'NO_HANDLER' });
+  }
+}
+
+/** Stands in for the payload when the body is not valid JSON, so the failure path can name the reason. */
+class MalformedBody {
+  constructor(readonly reason: string) {}
+}
+
+function toIncoming(raw: ConsumeMessage, queue: string): IncomingMessage {
+  const p = raw.properties;
+  const headers = (p.headers ?? {}) as Record<string, unknown>;
+  let payload: unknown;
+  const isJson = !p.contentType || /json/i.test(p.contentType as string);
+  if (isJson) {
+    try {
+      payload = JSON.parse(raw.content.toString('utf8'));
+    } catch (err) {
+      payload = new MalformedBody((err as Error).message);
+    }
+  } else payload = raw.content;
+  const attempt = Number(headers[Headers.attempt] ?? 1);
+  const traceparent = typeof headers[Headers.traceparent] === 'string' ? (headers[Headers.traceparent] as string) : formatTraceparent({ traceId: newTraceId(), spanId: newSpanId(), flags: '01' });
+  return {
+    payload,
+    type: (p.type as string | undefined) ?? (headers[Headers.originalRoutingKey] as string | undefined) ?? raw.fields.routingKey,
+    messageId: (p.messageId as string | undefined) ?? `${queue}:${raw.fields.deliveryTag}`,
+    correlationId: (p.correlationId as string | undefined) ?? (p.messageId as string | undefined) ?? '',
+    causationId: headers[Headers.causationId] as string | undefined,
+    timestamp: typeof p.timestamp === 'number' ? p.timestamp * 1000 : undefined,
+    headers,
+    exchange: (headers[Headers.originalExchange] as string | undefined) ?? raw.fields.exchange,
+    routingKey: (headers[Headers.originalRoutingKey] as string | undefined) ?? raw.fields.routingKey,
+    queue,
+    attempt: Number.isInteger(attempt) && attempt >= 1 ? attempt : 1,
+    redelivered: raw.fields.redelivered,
+    traceparent,
+    replyTo: p.replyTo as string | undefined,
+    raw,
+  };
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(typeof e === 'string' ? e : JSON.stringify(e));
+}
+
+const truncate = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s);

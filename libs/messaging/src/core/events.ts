@@ -1,0 +1,30 @@
+import type { FailureReason } from './headers';
+import type { PublishedMessage } from './message';
+
+/** One delivery, as the events describe it. */
+export interface DeliveryEvent {
+  queue: string;
+  messageId: string;
+  type: string;
+  routingKey: string;
+  correlationId: string;
+  attempt: number;
+}
+
+/**
+ * What the library reports as it works: the test harness awaits these, metrics count them, a service can
+ * log them. Listeners must not throw.
+ */
+export interface MessagingEventMap {
+  published: [PublishedMessage];
+  /** A handler started on a message. */
+  consumed: [DeliveryEvent];
+  /** The handler finished and the message was acknowledged. */
+  acked: [DeliveryEvent];
+  /** The handler failed; the message waits in `<queue>.retry.<attempt>` for its next attempt. */
+  retried: [DeliveryEvent & { delayMs: number; error: Error }];
+  /** The message was parked in `<queue>.dlq`. */
+  'dead-lettered': [DeliveryEvent & { reason: FailureReason; error: Error }];
+  connected: [];
+  disconnected: [Error];
+}

@@ -1,0 +1,13 @@
+export * from './message';
+export * from './options';
+export * from './events';
+export * from './headers';
+export * from './retry-policy';
+export * from './topic-pattern';
+export * from './trace-context';
+export { AmqpConnection } from './connection';
+export { QueueConsumer, type ConsumerDefinition, type MessageHandler } from './consumer';
+export { Messaging, type PublishExtras } from './messaging';
+export { DIRECT_REPLY_TO } from './rpc-client';
+export type { MessagingCounters } from './metrics';
+export { Topology } from './topology';

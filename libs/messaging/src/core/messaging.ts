@@ -1,0 +1,152 @@
+import { EventEmitter } from 'node:events';
+import type { MessageContract, PayloadInput } from '../contracts/define-message';
+import { AmqpConnection } from './connection';
+import { QueueConsumer, type ConsumerDefinition } from './consumer';
+import type { MessagingEventMap } from './events';
+import type { OutgoingMessage, PublishedMessage } from './message';
+import { countEvents, type MessagingCounters } from './metrics';
+import { DEFAULT_COMMANDS_EXCHANGE, DEFAULT_EVENTS_EXCHANGE, type MessagingOptions, type ResolvedOptions } from './options';
+import { Publisher } from './publisher';
+import { DEFAULT_RETRY_POLICY, validateRetryPolicy } from './retry-policy';
+import { RpcClient } from './rpc-client';
+import { Topology } from './topology';
+
+export type PublishExtras = Omit<OutgoingMessage, 'exchange' | 'routingKey' | 'payload' | 'type'> & { routingKey?: string };
+
+const silentLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
+
+/**
+ * The framework-free API: one connection, one confirm channel for publishing, one channel per consumer.
+ *
+ *   const messaging = new Messaging({ url: process.env.AMQP_URL!, serviceName: 'payments' });
+ *   await messaging.start();
+ *   await messaging.emit(OrderPlaced, { orderId, items });
+ *   messaging.consume({ queue: 'payments.order-placed', bindings: [{ pattern: 'order.placed' }],
+ *                       handlers: [{ pattern: 'order.placed', contract: OrderPlaced, handle: async (m) => ... }] });
+ */
+export class Messaging {
+  /** What the library reports as it works (see MessagingEventMap): the test harness and metrics listen here. */
+  readonly events = new EventEmitter<MessagingEventMap>();
+  readonly options: ResolvedOptions;
+  readonly connection: AmqpConnection;
+  readonly topology = new Topology();
+  readonly counters: MessagingCounters;
+  private readonly publisher: Publisher;
+  private readonly rpc: RpcClient;
+  private readonly consumers: QueueConsumer[] = [];
+  private closing?: Promise<void>;
+  private started = false;
+
+  constructor(options: MessagingOptions) {
+    this.options = {
+      eventsExchange: DEFAULT_EVENTS_EXCHANGE,
+      commandsExchange: DEFAULT_COMMANDS_EXCHANGE,
+      publishTimeoutMs: 10_000,
+      prefetch: 10,
+      rpcTimeoutMs: 5_000,
+      heartbeatSeconds: 10,
+      shutdownTimeoutMs: 10_000,
+      logger: silentLogger,
+      ...options,
+      reconnect: { initialDelayMs: 100, maxDelayMs: 10_000, ...options.reconnect },
+      retry: validateRetryPolicy({ ...DEFAULT_RETRY_POLICY, ...options.retry }),
+    };
+    this.counters = countEvents(this.events);
+    const { url, serviceName, heartbeatSeconds, reconnect, logger } = this.options;
+    this.connection = new AmqpConnection({ url, serviceName, heartbeatSeconds, reconnect, logger });
+    this.connection.on('connected', () => this.events.emit('connected'));
+    this.connection.on('disconnected', (err: Error) => this.events.emit('disconnected', err));
+    this.publisher = new Publisher(this.connection, serviceName, this.options.publishTimeoutMs, (m) => this.events.emit('published', m));
+    this.rpc = new RpcClient(this.connection, this.publisher);
+    this.topology.exchange({ name: this.options.eventsExchange, type: 'topic' }).exchange({ name: this.options.commandsExchange, type: 'direct' });
+  }
+
+  /**
+   * Connects, declares the topology and starts the consumers registered so far; resolves once all that
+   * is done. If the broker is not there yet it keeps trying (with backoff) and resolves when it is.
+   */
+  async start(): Promise<void> {
+    if (this.started) return this.connection.start();
+    this.started = true;
+    // order matters on every (re)connect: exchanges first, then the publisher, then consumers that bind
+    await this.connection.addHook((model) => this.topology.apply(model));
+    await this.connection.addHook(this.publisher.hook);
+    await this.connection.addHook(this.rpc.hook);
+    for (const c of this.consumers) await this.connection.addHook(c.hook);
+    await this.connection.start();
+  }
+
+  get isConnected(): boolean {
+    return this.connection.isConnected;
+  }
+
+  /** Publishes with confirms, persistent and mandatory; resolves when the broker has the message. */
+  publish(message: OutgoingMessage): Promise<PublishedMessage> {
+    return this.publisher.publish(message);
+  }
+
+  /** Validates against the contract and publishes to the events exchange with the type as routing key. */
+  emit<C extends MessageContract>(contract: C, payload: PayloadInput<C>, extras?: PublishExtras): Promise<PublishedMessage> {
+    return this.send(contract, payload, { exchange: this.options.eventsExchange, ...extras });
+  }
+
+  /** Validates and publishes a command to the commands exchange (routing key = the contract's type). */
+  send<C extends MessageContract>(contract: C, payload: PayloadInput<C>, extras?: PublishExtras & { exchange?: string }): Promise<PublishedMessage> {
+    let parsed: unknown;
+    try {
+      parsed = contract.parse(payload);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.publisher.publish({ exchange: this.options.commandsExchange, ...extras, routingKey: extras?.routingKey ?? contract.type, type: contract.type, payload: parsed });
+  }
+
+  /** Request/reply: resolves with the handler's result, or rejects with RpcTimeoutError / RpcRemoteError / UnroutableError. */
+  request<T = unknown>(routingKey: string | MessageContract, payload: unknown, opts: { timeoutMs?: number; exchange?: string; headers?: Record<string, unknown> } = {}): Promise<T> {
+    let type: string;
+    if (typeof routingKey === 'string') type = routingKey;
+    else {
+      try {
+        payload = routingKey.parse(payload);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      type = routingKey.type;
+    }
+    return this.rpc.request<T>({
+      exchange: opts.exchange ?? this.options.commandsExchange,
+      routingKey: type,
+      type,
+      payload,
+      headers: opts.headers,
+      timeoutMs: opts.timeoutMs ?? this.options.rpcTimeoutMs,
+    });
+  }
+
+  /** Registers a consumer; it starts now if connected, else with start(), and again after reconnects. */
+  async consume(definition: ConsumerDefinition): Promise<QueueConsumer> {
+    const consumer = new QueueConsumer(definition, {
+      connection: this.connection,
+      publisher: this.publisher,
+      eventsExchange: this.options.eventsExchange,
+      prefetch: this.options.prefetch,
+      retry: this.options.retry,
+      logger: this.options.logger,
+      emit: (event, ...args) => this.events.emit(event, ...(args as never)),
+    });
+    validateRetryPolicy(consumer.policy);
+    this.consumers.push(consumer);
+    if (this.started) await this.connection.addHook(consumer.hook);
+    return consumer;
+  }
+
+  /** Graceful shutdown: stop consuming, let in-flight handlers finish, then close the connection. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all(this.consumers.map((c) => c.stop(this.options.shutdownTimeoutMs)));
+      this.rpc.close();
+      await this.connection.close();
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,22 @@
+import type { EventEmitter } from 'node:events';
+
+/** Counters a service can expose (e.g. on /metrics or /health details). */
+export interface MessagingCounters {
+  published: number;
+  consumed: number;
+  acked: number;
+  retried: number;
+  deadLettered: number;
+  reconnections: number;
+}
+
+export function countEvents(emitter: EventEmitter): MessagingCounters {
+  const c: MessagingCounters = { published: 0, consumed: 0, acked: 0, retried: 0, deadLettered: 0, reconnections: 0 };
+  emitter.on('published', () => c.published++);
+  emitter.on('consumed', () => c.consumed++);
+  emitter.on('acked', () => c.acked++);
+  emitter.on('retried', () => c.retried++);
+  emitter.on('dead-lettered', () => c.deadLettered++);
+  emitter.on('disconnected', () => c.reconnections++);
+  return c;
+}

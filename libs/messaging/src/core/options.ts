@@ -1,0 +1,41 @@
+import type { RetryPolicy } from './retry-policy';
+
+/** Where log lines go; NestJS's Logger and console both fit. */
+export interface MessagingLogger {
+  log(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface MessagingOptions {
+  /** amqp://user:pass@host:port/vhost, e.g. process.env.AMQP_URL. */
+  url: string;
+  /** Names the connection in the broker's management views and prefixes nothing else. */
+  serviceName: string;
+  /** Exchange names (DESIGN.md): domain events on a topic exchange, commands on a direct one. */
+  eventsExchange?: string;
+  commandsExchange?: string;
+  /** Reconnection backoff (full jitter between attempts): first delay and the cap. */
+  reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** How long a publish may wait for a connection and its confirm before it fails. Default 10 s. */
+  publishTimeoutMs?: number;
+  /** Default retry policy for consumers that do not set their own. */
+  retry?: Partial<RetryPolicy>;
+  /** Default prefetch per consumer. Default 10. */
+  prefetch?: number;
+  /** Default RPC timeout. Default 5 s. */
+  rpcTimeoutMs?: number;
+  /** Heartbeat in seconds, asked of the broker. Default 10. */
+  heartbeatSeconds?: number;
+  /** How long close() lets in-flight handlers finish. Default 10 s. */
+  shutdownTimeoutMs?: number;
+  logger?: MessagingLogger;
+}
+
+export const DEFAULT_EVENTS_EXCHANGE = 'warren.events';
+export const DEFAULT_COMMANDS_EXCHANGE = 'warren.commands';
+
+export type ResolvedOptions = Required<Omit<MessagingOptions, 'retry' | 'reconnect'>> & {
+  retry: RetryPolicy;
+  reconnect: { initialDelayMs: number; maxDelayMs: number };
+};

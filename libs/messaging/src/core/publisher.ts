@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
+import { BrokerUnavailableError, MessagingError, PublishNackedError, UnroutableError } from '../errors';
+import type { AmqpConnection } from './connection';
+import { Headers } from './headers';
+import type { OutgoingMessage, PublishedMessage } from './message';
+import { currentScope, formatTraceparent, newSpanId, newTraceId } from './trace-context';
+
+interface Prepared {
+  exchange: string;
+  routingKey: string;
+  content: Buffer;
+  options: Options.Publish;
+  published: PublishedMessage;
+}
+
+/** Server reply codes that no retry can fix: the publish fails with the broker's own words. */
+const PERMANENT_CHANNEL_ERRORS = new Set([403, 404, 406]);
+
+/**
+ * Publishes with confirms, always. The promise resolves only when the broker has taken responsibility for
+ * the message (basic.ack, after the fsync for persistent messages); it rejects on basic.nack, on
+ * basic.return (mandatory: nobody would receive it), and when no connection and confirm arrive in time.
+ * A publish whose connection drops before its confirm is sent again on the next connection, under the
+ * same message id: at-least-once, which idempotent consumers turn into exactly-once effects.
+ */
+export class Publisher {
+  private channel?: ConfirmChannel;
+  private drained?: Promise<void>;
+  private readonly returned = new Map<string, string>();
+  /** Why each channel closed, when the server closed it (404 no exchange, 403 access refused...). */
+  private readonly closeErrors = new WeakMap<ConfirmChannel, Error & { code?: number }>();
+
+  constructor(
+    private readonly connection: AmqpConnection,
+    private readonly appId: string,
+    private readonly timeoutMs: number,
+    private readonly onPublished: (m: PublishedMessage) => void,
+  ) {}
+
+  readonly hook = async (model: ChannelModel): Promise<void> => {
+    const ch = await model.createConfirmChannel();
+    ch.on('return', (msg: Message) => {
+      const id = msg.properties.messageId as string | undefined;
+      if (id) this.returned.set(id, `${(msg.fields as unknown as ReturnFields).replyCode ?? 312} ${(msg.fields as unknown as ReturnFields).replyText ?? 'NO_ROUTE'}`);
+    });
+    ch.on('error', (err: Error & { code?: number }) => {
+      this.closeErrors.set(ch, err);
+    });
+    ch.on('close', () => {
+      if (this.channel !== ch) return;
+      this.channel = undefined;
+      // A channel error (not a lost connection) leaves the connection up: open a new channel for the
+      // publishes that follow.
+      const model = this.connection.model;
+      if (model) void this.hook(model).catch(() => undefined);
+    });
+    this.channel = ch;
+  };
+
+  prepare(msg: OutgoingMessage): Prepared {
+    const scope = currentScope();
+    const messageId = msg.messageId ?? randomUUID();
+    const type = msg.type ?? msg.routingKey;
+    const timestamp = msg.timestamp ?? Date.now();
+    const correlationId = msg.correlationId ?? scope?.correlationId ?? messageId;
+    const causationId = msg.causationId ?? scope?.messageId;
+    const given = msg.headers ?? {};
+    const traceparent =
+      typeof given[Headers.traceparent] === 'string'
+        ? (given[Headers.traceparent] as string)
+        : formatTraceparent({ traceId: scope?.traceId ?? newTraceId(), spanId: newSpanId(), flags: scope?.flags ?? '01' });
+    const headers: Record<string, unknown> = { ...given, [Headers.traceparent]: traceparent };
+    if (scope?.tracestate && headers[Headers.tracestate] === undefined) headers[Headers.tracestate] = scope.tracestate;
+    if (causationId) headers[Headers.causationId] = causationId;
+    const content = Buffer.isBuffer(msg.payload) ? msg.payload : Buffer.from(JSON.stringify(msg.payload ?? null));
+    return {
+      exchange: msg.exchange,
+      routingKey: msg.routingKey,
+      content,
+      options: {
+        persistent: true,
+        mandatory: msg.mandatory ?? true,
+        contentType: msg.contentType ?? (Buffer.isBuffer(msg.payload) ? 'application/octet-stream' : 'application/json'),
+        contentEncoding: 'utf-8',
+        messageId,
+        correlationId,
+        type,
+        timestamp: Math.floor(timestamp / 1000),
+        appId: this.appId,
+        headers,
+        replyTo: msg.replyTo,
+        expiration: msg.expirationMs === undefined ? undefined : String(msg.expirationMs),
+      },
+      published: { exchange: msg.exchange, routingKey: msg.routingKey, type, messageId, correlationId, causationId, traceparent, timestamp },
+    };
+  }
+
+  async publish(msg: OutgoingMessage): Promise<PublishedMessage> {
+    const prepared = this.prepare(msg);
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      const ch = await this.waitForChannel(deadline);
+      try {
+        await this.sendOnce(ch, prepared, deadline);
+        this.onPublished(prepared.published);
+        return prepared.published;
+      } catch (err) {
+        if (!(err instanceof ChannelLost) || Date.now() >= deadline) throw unwrap(err);
+        const closeError = this.closeErrors.get(ch);
+        if (closeError?.code !== undefined && PERMANENT_CHANNEL_ERRORS.has(closeError.code)) {
+          throw new MessagingError('CHANNEL_ERROR', `publish to '${prepared.exchange}' failed: ${closeError.message}`, { cause: closeError });
+        }
+        // otherwise the connection went away: send it again on the next one
+      }
+    }
+  }
+
+  private async waitForChannel(deadline: number): Promise<ConfirmChannel> {
+    for (;;) {
+      if (this.channel && this.connection.isConnected) return this.channel;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new BrokerUnavailableError(`no connection to the broker within ${this.timeoutMs} ms`);
+      await this.connection.waitForConnection(left);
+      if (!this.channel) await new Promise((r) => setTimeout(r, 20)); // the channel is being reopened
+    }
+  }
+
+  private async sendOnce(ch: ConfirmChannel, p: Prepared, deadline: number): Promise<void> {
+    // Backpressure: once the socket buffer is full, wait for 'drain' before writing more.
+    while (this.drained) await this.drained;
+    const id = p.options.messageId as string;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new BrokerUnavailableError(`no confirm from the broker within ${this.timeoutMs} ms`)), Math.max(1, deadline - Date.now()));
+      let ok: boolean;
+      try {
+        ok = ch.publish(p.exchange, p.routingKey, p.content, p.options, (err) => {
+        clearTimeout(timer);
+        const returned = this.returned.get(id);
+        this.returned.delete(id);
+        if (err) return reject(err.message === 'message nacked' ? new PublishNackedError(p.exchange, p.routingKey) : new ChannelLost(err));
+        if (returned) return reject(new UnroutableError(p.exchange, p.routingKey, returned));
+        resolve();
+        });
+      } catch (err) {
+        clearTimeout(timer);
+        return reject(new ChannelLost(err as Error)); // closed between our check and the write
+      }
+      if (!ok && !this.drained) {
+        this.drained = new Promise<void>((r) => {
+          const done = () => {
+            ch.off('drain', done);
+            ch.off('close', done);
+            this.drained = undefined;
+            r();
+          };
+          ch.on('drain', done);
+          ch.on('close', done);
+        });
+      }
+    });
+  }
+}
+
+class ChannelLost extends Error {
+  constructor(readonly original: Error) {
+    super(original.message);
+  }
+}
+
+const unwrap = (err: unknown): unknown => (err instanceof ChannelLost ? new BrokerUnavailableError(`the connection was lost before the broker confirmed: ${err.message}`, { cause: err.original }) : err);
+
+/** basic.return's fields (amqplib's types describe only deliveries). */
+interface ReturnFields {
+  replyCode: number;
+  replyText: string;
+}

@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import type { Channel, ChannelModel, ConsumeMessage, Message } from 'amqplib';
+import { BrokerUnavailableError, RpcRemoteError, RpcTimeoutError, UnroutableError } from '../errors';
+import type { AmqpConnection } from './connection';
+import { Headers } from './headers';
+import type { Publisher } from './publisher';
+
+/** RabbitMQ's direct reply-to pseudo queue: replies come straight back on the requesting channel. */
+export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
+
+interface Pending {
+  routingKey: string;
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export interface RequestOptions {
+  exchange: string;
+  routingKey: string;
+  type?: string;
+  payload: unknown;
+  timeoutMs: number;
+  headers?: Record<string, unknown>;
+}
+
+/**
+ * Request/reply over direct reply-to: no reply queue to declare or clean up. The request is mandatory, so a
+ * routing key nobody serves fails at once (UnroutableError) instead of waiting out the timeout. The AMQP
+ * correlation id is the request's own (that is how replies find their caller); causation and trace context
+ * still link it to the message being handled.
+ */
+export class RpcClient {
+  private channel?: Channel;
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(
+    private readonly connection: AmqpConnection,
+    private readonly publisher: Publisher,
+  ) {}
+
+  readonly hook = async (model: ChannelModel): Promise<void> => {
+    const ch = await model.createChannel();
+    ch.on('error', () => undefined);
+    ch.on('return', (msg: Message) => {
+      const id = msg.properties.correlationId as string | undefined;
+      const p = id ? this.pending.get(id) : undefined;
+      if (p) this.settle(id as string, () => p.reject(new UnroutableError(msg.fields.exchange, msg.fields.routingKey, `${(msg.fields as unknown as ReturnFields).replyCode} ${(msg.fields as unknown as ReturnFields).replyText}`)));
+    });
+    ch.on('close', () => {
+      if (this.channel !== ch) return;
+      this.channel = undefined;
+      // replies for these would arrive on a channel that no longer exists
+      for (const [id, p] of this.pending) this.settle(id, () => p.reject(new BrokerUnavailableError(`the connection was lost before '${p.routingKey}' replied`)));
+    });
+    await ch.consume(DIRECT_REPLY_TO, (msg) => msg && this.onReply(msg), { noAck: true });
+    this.channel = ch;
+  };
+
+  private onReply(msg: ConsumeMessage): void {
+    const id = msg.properties.correlationId as string | undefined;
+    const p = id ? this.pending.get(id) : undefined;
+    if (!p) return; // a reply that came after its timeout
+    let body: unknown;
+    try {
+      body = JSON.parse(msg.content.toString('utf8'));
+    } catch {
+      body = msg.content;
+    }
+    if (msg.properties.headers?.[Headers.rpcError]) {
+      const e = body as { message?: string; code?: string };
+      this.settle(id as string, () => p.reject(new RpcRemoteError(p.routingKey, e?.message ?? 'unknown error', e?.code)));
+    } else this.settle(id as string, () => p.resolve(body));
+  }
+
+  private settle(id: string, fn: () => void): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(id);
+    fn();
+  }
+
+  async request<T>(opts: RequestOptions): Promise<T> {
+    const started = Date.now();
+    while (!this.channel) {
+      const left = opts.timeoutMs - (Date.now() - started);
+      if (left <= 0) throw new RpcTimeoutError(opts.routingKey, opts.timeoutMs);
+      await this.connection.waitForConnection(left).catch(() => undefined);
+      if (!this.channel) await new Promise((r) => setTimeout(r, 20));
+    }
+    const ch = this.channel;
+    const correlationId = randomUUID();
+    const p = this.publisher.prepare({ exchange: opts.exchange, routingKey: opts.routingKey, type: opts.type, payload: opts.payload, headers: opts.headers, correlationId });
+    return new Promise<T>((resolve, reject) => {
+      const left = Math.max(1, opts.timeoutMs - (Date.now() - started));
+      const timer = setTimeout(() => this.settle(correlationId, () => reject(new RpcTimeoutError(opts.routingKey, opts.timeoutMs))), left);
+      this.pending.set(correlationId, { routingKey: opts.routingKey, resolve: resolve as (v: unknown) => void, reject, timer });
+      try {
+        ch.publish(p.exchange, p.routingKey, p.content, { ...p.options, replyTo: DIRECT_REPLY_TO, persistent: false });
+      } catch (err) {
+        this.settle(correlationId, () => reject(new BrokerUnavailableError(`could not send '${opts.routingKey}': ${(err as Error).message}`)));
+      }
+    });
+  }
+
+  close(): void {
+    for (const [id, p] of this.pending) this.settle(id, () => p.reject(new BrokerUnavailableError('the messaging connection was closed')));
+  }
+}
+
+/** basic.return's fields (amqplib's types describe only deliveries). */
+interface ReturnFields {
+  replyCode: number;
+  replyText: string;
+}
