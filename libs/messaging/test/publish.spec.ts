@@ -34,7 +34,7 @@ describe.each(testBrokers())('publishing ($name)', ({ url }) => {
     await conn.close();
     expect(got.properties).toMatchObject({ deliveryMode: 2, contentType: 'application/json', messageId: sent.messageId, correlationId: sent.messageId, type: 'greeting.sent', appId: 'publish-test' });
     expect(got.properties.timestamp * 1000).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
-    expect(parseTraceparent(got.properties.headers[Headers.traceparent])).toBeDefined();
+    expect(parseTraceparent(got.properties.headers?.[Headers.traceparent])).toBeDefined();
     expect(JSON.parse(got.content.toString())).toEqual({ text: 'hello' });
     expect(harness.all('published', (p) => p.messageId === sent.messageId)).toHaveLength(1);
   });

@@ -1,0 +1,75 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+/**
+ * A loopback TCP proxy in front of a broker, to take the broker "away" and bring it back without touching
+ * the broker itself (so the same outage works against RabbitMQ): cut() drops every connection and refuses
+ * new ones; restore() accepts again.
+ */
+export class TcpProxy {
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  private constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  /** Proxies to the broker of `url`; `url` of the proxy keeps the credentials and vhost. */
+  static async start(url: string): Promise<TcpProxy> {
+    const u = new URL(url);
+    const proxy = new TcpProxy(u.hostname, Number(u.port || 5672));
+    await proxy.listen(0);
+    proxy.target = u;
+    return proxy;
+  }
+
+  private target?: URL;
+
+  get url(): string {
+    const u = new URL(this.target!.toString());
+    u.hostname = '127.0.0.1';
+    u.port = String(this.port);
+    return u.toString();
+  }
+
+  private listen(port: number): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = connect(this.targetPort, this.targetHost);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        this.port = (server.address() as { port: number }).port;
+        resolve();
+      });
+    });
+  }
+
+  /** Drops every open connection and stops accepting: to the client, the broker is gone. */
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+
+  /** Accepts connections again, on the same port. */
+  async restore(): Promise<void> {
+    if (!this.server) await this.listen(this.port);
+  }
+
+  async close(): Promise<void> {
+    await this.cut();
+  }
+}
