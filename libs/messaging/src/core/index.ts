@@ -6,6 +6,7 @@ export * from './retry-policy';
 export * from './topic-pattern';
 export * from './trace-context';
 export { AmqpConnection } from './connection';
+export { stampMessage, type StampedMessage } from './stamp';
 export { QueueConsumer, type ConsumerDefinition, type MessageHandler } from './consumer';
 export { Messaging, type PublishExtras } from './messaging';
 export { DIRECT_REPLY_TO } from './rpc-client';

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
 import { BrokerUnavailableError, MessagingError, PublishNackedError, UnroutableError } from '../errors';
 import type { AmqpConnection } from './connection';
 import { Headers } from './headers';
 import type { OutgoingMessage, PublishedMessage } from './message';
-import { currentScope, formatTraceparent, newSpanId, newTraceId } from './trace-context';
+import { stampMessage } from './stamp';
 
 interface Prepared {
   exchange: string;
@@ -58,22 +57,19 @@ export class Publisher {
     this.channel = ch;
   };
 
-  prepare(msg: OutgoingMessage): Prepared {
-    const scope = currentScope();
-    const messageId = msg.messageId ?? randomUUID();
-    const type = msg.type ?? msg.routingKey;
-    const timestamp = msg.timestamp ?? Date.now();
-    const correlationId = msg.correlationId ?? scope?.correlationId ?? messageId;
-    const causationId = msg.causationId ?? scope?.messageId;
-    const given = msg.headers ?? {};
-    const traceparent =
-      typeof given[Headers.traceparent] === 'string'
-        ? (given[Headers.traceparent] as string)
-        : formatTraceparent({ traceId: scope?.traceId ?? newTraceId(), spanId: newSpanId(), flags: scope?.flags ?? '01' });
-    const headers: Record<string, unknown> = { ...given, [Headers.traceparent]: traceparent };
-    if (scope?.tracestate && headers[Headers.tracestate] === undefined) headers[Headers.tracestate] = scope.tracestate;
-    if (causationId) headers[Headers.causationId] = causationId;
+  prepare(message: OutgoingMessage): Prepared {
+    const msg = stampMessage(message);
     const content = Buffer.isBuffer(msg.payload) ? msg.payload : Buffer.from(JSON.stringify(msg.payload ?? null));
+    const published: PublishedMessage = {
+      exchange: msg.exchange,
+      routingKey: msg.routingKey,
+      type: msg.type,
+      messageId: msg.messageId,
+      correlationId: msg.correlationId,
+      causationId: msg.causationId,
+      traceparent: msg.headers[Headers.traceparent] as string,
+      timestamp: msg.timestamp,
+    };
     return {
       exchange: msg.exchange,
       routingKey: msg.routingKey,
@@ -83,16 +79,16 @@ export class Publisher {
         mandatory: msg.mandatory ?? true,
         contentType: msg.contentType ?? (Buffer.isBuffer(msg.payload) ? 'application/octet-stream' : 'application/json'),
         contentEncoding: 'utf-8',
-        messageId,
-        correlationId,
-        type,
-        timestamp: Math.floor(timestamp / 1000),
+        messageId: msg.messageId,
+        correlationId: msg.correlationId,
+        type: msg.type,
+        timestamp: Math.floor(msg.timestamp / 1000),
         appId: this.appId,
-        headers,
+        headers: msg.headers,
         replyTo: msg.replyTo,
         expiration: msg.expirationMs === undefined ? undefined : String(msg.expirationMs),
       },
-      published: { exchange: msg.exchange, routingKey: msg.routingKey, type, messageId, correlationId, causationId, traceparent, timestamp },
+      published,
     };
   }
 
