@@ -74,11 +74,15 @@ export class AmqpConnection extends EventEmitter {
           recovering.on('connect', (model: ChannelModel) => {
             void this.onConnect(model).then(
               () => {
-                if (first) (first = false), resolve();
+                if (!first) return;
+                first = false;
+                resolve();
               },
               (err: Error) => {
                 this.emit('setup-failed', err);
-                if (first) (first = false), reject(err);
+                if (!first) return;
+                first = false;
+                reject(err);
               },
             );
           });

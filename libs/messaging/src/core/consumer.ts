@@ -11,6 +11,7 @@ import { deadLetterQueueName, retryDelayMs, retryQueueName, type RetryPolicy } f
 import { newSpanId, newTraceId, parseTraceparent, runInScope, formatTraceparent } from './trace-context';
 import { topicMatches } from './topic-pattern';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers declare their own payload type
 export interface MessageHandler<T = any> {
   /** The message type (or routing key) this handler takes; topic wildcards allowed: `order.*`, `order.#`. */
   pattern: string;
