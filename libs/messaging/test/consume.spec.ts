@@ -1,0 +1,204 @@
+import { connect } from 'amqplib';
+import { z } from 'zod';
+import { defineMessage, Headers, Messaging, MessagingHarness, NonRetryableError, type IncomingMessage } from '../src';
+import { cleanup, testBrokers, uniqueName } from './support/brokers';
+
+const Charge = defineMessage('payment.requested', z.object({ orderId: z.string(), amount: z.number().positive() }));
+const fastRetry = { maxAttempts: 3, initialDelayMs: 40, multiplier: 2, maxDelayMs: 1000 };
+
+describe.each(testBrokers())('consuming ($name)', ({ url }) => {
+  const exchange = uniqueName('events');
+  const queues: string[] = [];
+  const open: Messaging[] = [];
+
+  async function service(name = 'consume-test', extra: Partial<ConstructorParameters<typeof Messaging>[0]> = {}) {
+    const m = new Messaging({ url, serviceName: name, eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, retry: fastRetry, ...extra });
+    open.push(m);
+    const harness = new MessagingHarness(m);
+    await m.start();
+    return { m, harness };
+  }
+  const queueName = (p: string) => {
+    const q = uniqueName(p);
+    queues.push(q);
+    return q;
+  };
+
+  afterAll(async () => {
+    await Promise.all(open.map((m) => m.close()));
+    await cleanup(url, { queues, exchanges: [exchange, `${exchange}.cmd`] });
+  });
+
+  it('acks only after the handler finished, and redelivers what a dead consumer held', async () => {
+    const queue = queueName('ack');
+    const first = await service();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    await first.m.consume({ queue, bindings: [{ pattern: 'payment.requested' }], handlers: [{ pattern: '#', handle: () => held }] });
+    const sent = await first.m.emit(Charge, { orderId: 'o-1', amount: 5 });
+    await first.harness.waitFor('consumed', { messageId: sent.messageId });
+    // the handler has not finished: the message is unacked, so a consumer that dies now loses nothing
+    await first.m.connection.close();
+    release();
+    const second = await service();
+    const seen: IncomingMessage[] = [];
+    await second.m.consume({ queue, handlers: [{ pattern: '#', handle: (msg) => void seen.push(msg) }] });
+    await second.harness.acked({ messageId: sent.messageId });
+    expect(seen).toHaveLength(1);
+    expect(seen[0].redelivered).toBe(true);
+  });
+
+  it('retries with backoff through delay queues, then succeeds', async () => {
+    const queue = queueName('retry');
+    const { m, harness } = await service();
+    const attempts: Array<{ attempt: number; at: number }> = [];
+    await m.consume({
+      queue,
+      bindings: [{ pattern: 'payment.requested' }],
+      handlers: [{ pattern: 'payment.requested', contract: Charge, handle: (msg) => {
+        attempts.push({ attempt: msg.attempt, at: Date.now() });
+        if (msg.attempt < 3) throw new Error(`gateway timeout ${msg.attempt}`);
+      } }],
+    });
+    const sent = await m.emit(Charge, { orderId: 'o-2', amount: 10 });
+    const acked = await harness.acked({ messageId: sent.messageId });
+    expect(acked.attempt).toBe(3);
+    expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
+    const retried = harness.all('retried', { messageId: sent.messageId });
+    expect(retried.map((r) => r.delayMs)).toEqual([40, 80]);
+    // each wait is at least its delay queue's TTL
+    expect(attempts[1].at - attempts[0].at).toBeGreaterThanOrEqual(35);
+    expect(attempts[2].at - attempts[1].at).toBeGreaterThanOrEqual(75);
+    expect(harness.all('dead-lettered', { messageId: sent.messageId })).toHaveLength(0);
+  });
+
+  it('parks a message in <queue>.dlq with error, stack, attempts and original routing once retries run out', async () => {
+    const queue = queueName('exhaust');
+    const { m, harness } = await service();
+    await m.consume({ queue, bindings: [{ pattern: 'payment.*' }], handlers: [{ pattern: 'payment.requested', handle: () => { throw new Error('card service down'); } }] });
+    const sent = await m.emit(Charge, { orderId: 'o-3', amount: 1 }, { correlationId: 'corr-3' });
+    const parked = await harness.deadLettered({ messageId: sent.messageId });
+    expect(parked).toMatchObject({ reason: 'retries-exhausted', attempt: 3 });
+    const got = await getOne(url, `${queue}.dlq`);
+    expect(got.properties).toMatchObject({ messageId: sent.messageId, correlationId: 'corr-3', type: 'payment.requested', deliveryMode: 2, contentType: 'application/json' });
+    expect(got.properties.headers).toMatchObject({
+      [Headers.failureReason]: 'retries-exhausted',
+      [Headers.errorMessage]: 'card service down',
+      [Headers.errorName]: 'Error',
+      [Headers.attempt]: 3,
+      [Headers.originalExchange]: exchange,
+      [Headers.originalRoutingKey]: 'payment.requested',
+      [Headers.originalQueue]: queue,
+      [Headers.traceparent]: sent.traceparent,
+    });
+    expect(String(got.properties.headers?.[Headers.errorStack])).toMatch(/card service down\n\s+at /);
+    expect(JSON.parse(got.content.toString())).toEqual({ orderId: 'o-3', amount: 1 });
+  });
+
+  it('sends non-retryable errors, invalid payloads and bodies that are not JSON straight to the DLQ', async () => {
+    const queue = queueName('fastfail');
+    const { m, harness } = await service();
+    let calls = 0;
+    await m.consume({
+      queue,
+      bindings: [{ pattern: 'payment.#' }],
+      handlers: [
+        { pattern: 'payment.declined', handle: () => { calls++; throw new NonRetryableError('card declined'); } },
+        { pattern: 'payment.requested', contract: Charge, handle: () => void calls++ },
+      ],
+    });
+    const declined = await m.publish({ exchange, routingKey: 'payment.declined', payload: { orderId: 'o-4' } });
+    const invalid = await m.publish({ exchange, routingKey: 'payment.requested', payload: { orderId: 'o-5', amount: -1 } });
+    const garbage = await m.publish({ exchange, routingKey: 'payment.requested', payload: Buffer.from('{not json'), contentType: 'application/json' });
+    const [a, b, c] = await Promise.all([declined, invalid, garbage].map((s) => harness.deadLettered({ messageId: s.messageId })));
+    expect([a.reason, a.attempt, a.error.message]).toEqual(['non-retryable', 1, 'card declined']);
+    expect([b.reason, b.error.message]).toEqual(['invalid', 'invalid payment.requested: amount: Too small: expected number to be >0']);
+    expect(c.reason).toBe('invalid');
+    expect(c.error.message).toMatch(/body is not JSON/);
+    expect(calls).toBe(1); // the invalid ones never reached a handler
+    expect(harness.all('retried', { queue })).toHaveLength(0);
+  });
+
+  it('parks messages no handler takes instead of stalling the queue', async () => {
+    const queue = queueName('unknown');
+    const { m, harness } = await service('consume-test', { prefetch: 1 });
+    await m.consume({ queue, bindings: [{ pattern: 'payment.#' }], handlers: [{ pattern: 'payment.requested', handle: () => undefined }] });
+    const unknown = await m.publish({ exchange, routingKey: 'payment.refunded', payload: {} });
+    const good = await m.emit(Charge, { orderId: 'o-6', amount: 2 });
+    expect((await harness.deadLettered({ messageId: unknown.messageId })).reason).toBe('no-handler');
+    await harness.acked({ messageId: good.messageId });
+  });
+
+  it('shares a queue between competing consumers, each held to its prefetch', async () => {
+    const queue = queueName('compete');
+    const a = await service('worker-a');
+    const b = await service('worker-b');
+    const byWorker = { a: 0, b: 0 };
+    let inFlight = { a: 0, b: 0 };
+    let maxInFlight = { a: 0, b: 0 };
+    const handler = (w: 'a' | 'b') => async () => {
+      inFlight[w]++;
+      maxInFlight[w] = Math.max(maxInFlight[w], inFlight[w]);
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 5)); // work takes time, so both workers are busy at once
+      inFlight[w]--;
+      byWorker[w]++;
+    };
+    await a.m.consume({ queue, bindings: [{ pattern: 'payment.requested' }], prefetch: 2, handlers: [{ pattern: '#', handle: handler('a') }] });
+    await b.m.consume({ queue, prefetch: 2, handlers: [{ pattern: '#', handle: handler('b') }] });
+    const n = 60;
+    await Promise.all(Array.from({ length: n }, (_, i) => a.m.emit(Charge, { orderId: `c-${i}`, amount: 1 })));
+    await Promise.all([a.harness, b.harness].map((h) => h.waitForCount('acked', 1, { queue })));
+    await eventuallyTotal(() => byWorker.a + byWorker.b, n);
+    expect(byWorker.a).toBeGreaterThan(n / 6);
+    expect(byWorker.b).toBeGreaterThan(n / 6);
+    expect(maxInFlight.a).toBeLessThanOrEqual(2);
+    expect(maxInFlight.b).toBeLessThanOrEqual(2);
+    inFlight = { a: 0, b: 0 };
+  });
+
+  it('on close stops taking messages and lets the handler in hand finish and ack', async () => {
+    const queue = queueName('shutdown');
+    const { m, harness } = await service();
+    let finish!: () => void;
+    const gate = new Promise<void>((r) => (finish = r));
+    let done = 0;
+    await m.consume({ queue, bindings: [{ pattern: 'payment.requested' }], prefetch: 1, handlers: [{ pattern: '#', handle: async () => { await gate; done++; } }] });
+    const first = await m.emit(Charge, { orderId: 's-1', amount: 1 });
+    const second = await m.emit(Charge, { orderId: 's-2', amount: 1 });
+    await harness.waitFor('consumed', { messageId: first.messageId });
+    const closing = m.close();
+    finish();
+    await closing;
+    expect(done).toBe(1);
+    expect(harness.all('acked', { messageId: first.messageId })).toHaveLength(1);
+    // the second was never started; it waits in the queue for the next instance
+    const next = await service();
+    await next.m.consume({ queue, handlers: [{ pattern: '#', handle: () => undefined }] });
+    await next.harness.acked({ messageId: second.messageId });
+    expect(next.harness.all('acked', { messageId: first.messageId })).toHaveLength(0);
+  });
+});
+
+async function getOne(url: string, queue: string) {
+  const conn = await connect(url);
+  try {
+    const ch = await conn.createChannel();
+    for (let i = 0; i < 200; i++) {
+      const m = await ch.get(queue, { noAck: true });
+      if (m) return m;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`nothing in ${queue}`);
+  } finally {
+    await conn.close();
+  }
+}
+
+async function eventuallyTotal(get: () => number, n: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (get() < n) {
+    if (Date.now() > deadline) throw new Error(`handled ${get()} of ${n}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
