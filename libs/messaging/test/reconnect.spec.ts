@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { BrokerUnavailableError, defineMessage, Messaging, MessagingHarness } from '../src';
+import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
+import { spawnBroker, type SpawnedBroker } from './support/spawn-broker';
+import { TcpProxy } from './support/tcp-proxy';
+
+const Tick = defineMessage('tick.happened', z.object({ n: z.number().int() }));
+
+/**
+ * Publishes `count` messages one after another, each awaited (so a resolved publish means confirmed), while
+ * `outage` runs once `outageAfter` of them are confirmed. Returns the numbers the broker confirmed.
+ */
+async function publishThrough(m: Messaging, count: number, outageAfter: number, outage: () => Promise<void>): Promise<number[]> {
+  const confirmed: number[] = [];
+  let outageDone: Promise<void> | undefined;
+  for (let n = 0; n < count; n++) {
+    if (n === outageAfter) outageDone = outage();
+    await m.emit(Tick, { n });
+    confirmed.push(n);
+  }
+  await outageDone;
+  return confirmed;
+}
+
+async function consumerAndPublisher(url: string, exchange: string, queue: string) {
+  const opts = { url, eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, reconnect: { initialDelayMs: 50, maxDelayMs: 500 }, publishTimeoutMs: 20_000 };
+  const consumer = new Messaging({ ...opts, serviceName: 'reconnect-consumer' });
+  const publisher = new Messaging({ ...opts, serviceName: 'reconnect-publisher' });
+  const harness = new MessagingHarness(consumer);
+  const received = new Set<number>();
+  await consumer.consume({ queue, bindings: [{ pattern: 'tick.*' }], handlers: [{ pattern: 'tick.happened', contract: Tick, handle: (msg) => void received.add((msg.payload as { n: number }).n) }] });
+  await consumer.start();
+  await publisher.start();
+  return { consumer, publisher, harness, received };
+}
+
+describe('reconnection with the bundled broker restarting', () => {
+  let broker: SpawnedBroker;
+  const exchange = uniqueName('events');
+  const queue = uniqueName('reconnect');
+
+  beforeAll(async () => {
+    broker = await spawnBroker();
+  });
+  afterAll(async () => {
+    await cleanup(broker.url, { queues: [queue], exchanges: [exchange, `${exchange}.cmd`] }).catch(() => undefined);
+    await broker.stop();
+  });
+
+  it.each(['SIGTERM', 'SIGKILL'] as const)('loses no confirmed message when the broker restarts (%s) under load', async (signal) => {
+    const { consumer, publisher, harness, received } = await consumerAndPublisher(broker.url, exchange, queue);
+    received.clear();
+    const confirmed = await publishThrough(publisher, 300, 100, () => broker.restart(signal));
+    // every confirmed message is delivered after the restart: persistent, in a durable queue, redeclared
+    await eventually(`all ${confirmed.length} confirmed messages consumed`, () => (confirmed.every((n) => received.has(n)) ? true : undefined), 20_000);
+    expect(harness.all('disconnected').length).toBeGreaterThanOrEqual(1);
+    expect(harness.all('connected').length).toBeGreaterThanOrEqual(1);
+    await publisher.close();
+    await consumer.close();
+  });
+});
+
+describe.each(testBrokers())('reconnection when the broker goes away ($name)', ({ url }) => {
+  let proxy: TcpProxy;
+  const exchange = uniqueName('events');
+  const queues: string[] = [];
+
+  beforeAll(async () => {
+    proxy = await TcpProxy.start(url);
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await cleanup(url, { queues, exchanges: [exchange, `${exchange}.cmd`] });
+  });
+
+  it('re-declares, resubscribes and delivers everything confirmed across a lost connection', async () => {
+    const queue = uniqueName('cut');
+    queues.push(queue);
+    const { consumer, publisher, harness, received } = await consumerAndPublisher(proxy.url, exchange, queue);
+    const confirmed = await publishThrough(publisher, 200, 80, async () => {
+      await proxy.cut();
+      await new Promise((r) => setTimeout(r, 300)); // the outage itself: the broker stays away this long
+      await proxy.restore();
+    });
+    await eventually(`all ${confirmed.length} confirmed messages consumed`, () => (confirmed.every((n) => received.has(n)) ? true : undefined), 20_000);
+    expect(harness.all('disconnected').length).toBeGreaterThanOrEqual(1);
+    await publisher.close();
+    await consumer.close();
+  });
+
+  it('fails a publish with BrokerUnavailableError when the outage outlasts publishTimeoutMs', async () => {
+    const m = new Messaging({ url: proxy.url, serviceName: 'impatient', eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, publishTimeoutMs: 300, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+    await m.start();
+    await proxy.cut();
+    await eventually('the disconnect to be noticed', () => (m.isConnected ? undefined : true));
+    const started = Date.now();
+    const err = await m.emit(Tick, { n: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BrokerUnavailableError);
+    expect((err as Error).message).toBe('no connection to the broker within 300 ms');
+    expect(Date.now() - started).toBeLessThan(2000);
+    await proxy.restore();
+    await eventually('reconnection', () => (m.isConnected ? true : undefined));
+    await m.close();
+  });
+
+  it('starts before the broker is reachable and connects when it appears', async () => {
+    await proxy.cut();
+    const m = new Messaging({ url: proxy.url, serviceName: 'early', eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+    let started = false;
+    const starting = m.start().then(() => (started = true));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(started).toBe(false);
+    await proxy.restore();
+    await starting;
+    expect(m.isConnected).toBe(true);
+    await m.close();
+  });
+});
