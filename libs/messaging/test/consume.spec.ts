@@ -134,8 +134,8 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
     const a = await service('worker-a');
     const b = await service('worker-b');
     const byWorker = { a: 0, b: 0 };
-    let inFlight = { a: 0, b: 0 };
-    let maxInFlight = { a: 0, b: 0 };
+    const inFlight = { a: 0, b: 0 };
+    const maxInFlight = { a: 0, b: 0 };
     const handler = (w: 'a' | 'b') => async () => {
       inFlight[w]++;
       maxInFlight[w] = Math.max(maxInFlight[w], inFlight[w]);
@@ -148,13 +148,11 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
     await b.m.consume({ queue, prefetch: 2, handlers: [{ pattern: '#', handle: handler('b') }] });
     const n = 60;
     await Promise.all(Array.from({ length: n }, (_, i) => a.m.emit(Charge, { orderId: `c-${i}`, amount: 1 })));
-    await Promise.all([a.harness, b.harness].map((h) => h.waitForCount('acked', 1, { queue })));
     await eventuallyTotal(() => byWorker.a + byWorker.b, n);
     expect(byWorker.a).toBeGreaterThan(n / 6);
     expect(byWorker.b).toBeGreaterThan(n / 6);
     expect(maxInFlight.a).toBeLessThanOrEqual(2);
     expect(maxInFlight.b).toBeLessThanOrEqual(2);
-    inFlight = { a: 0, b: 0 };
   });
 
   it('on close stops taking messages and lets the handler in hand finish and ack', async () => {

@@ -56,7 +56,7 @@ describe.each(testBrokers())('RPC over direct reply-to ($name)', ({ url }) => {
 
   it('answers an invalid request with the validation error', async () => {
     await expect(client.request(Reserve, { sku: 'x', quantity: 0 })).rejects.toBeInstanceOf(MessageValidationError);
-    const remote = await client.request('inventory.reserve', { sku: 'x' }).catch((e: RpcRemoteError) => e);
+    const remote = (await client.request('inventory.reserve', { sku: 'x' }).catch((e: unknown) => e)) as RpcRemoteError;
     expect(remote).toMatchObject({ remoteCode: 'INVALID_MESSAGE' });
     expect(String(remote.message)).toMatch(/quantity/);
   });
