@@ -3,3 +3,4 @@ export * from './errors';
 export * from './contracts/define-message';
 export * from './core';
 export * from './testing';
+export * from './dlq';

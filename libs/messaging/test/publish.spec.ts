@@ -63,6 +63,21 @@ describe.each(testBrokers())('publishing ($name)', ({ url }) => {
     await conn.close();
   });
 
+  it('waits for the socket to drain when publishing faster than the network takes it, losing nothing', async () => {
+    const conn = await connect(url);
+    const ch = await conn.createChannel();
+    const { queue: q } = await ch.assertQueue('', { exclusive: true });
+    await ch.bindQueue(q, exchange, 'bulk.#');
+    // amqplib buffers up to 1024 frames per channel before publish() returns false: go well past that
+    const n = 3000;
+    const sent = await Promise.all(Array.from({ length: n }, (_, i) => messaging.publish({ exchange, routingKey: 'bulk.load', payload: { i } })));
+    expect(messaging.counters.backpressureWaits).toBeGreaterThan(0);
+    expect(new Set(sent.map((s) => s.messageId)).size).toBe(n);
+    const { messageCount } = await ch.checkQueue(q);
+    expect(messageCount).toBe(n);
+    await conn.close();
+  });
+
   it('propagates trace, causation and correlation from the handled message to what the handler publishes', async () => {
     const Reply = defineMessage('greeting.answered', z.object({ text: z.string() }));
     const seen: IncomingMessage[] = [];

@@ -25,6 +25,8 @@ export interface MessagingEventMap {
   retried: [DeliveryEvent & { delayMs: number; error: Error }];
   /** The message was parked in `<queue>.dlq`. */
   'dead-lettered': [DeliveryEvent & { reason: FailureReason; error: Error }];
+  /** The socket's write buffer filled up: publishes wait for it to drain before writing more. */
+  backpressure: [];
   connected: [];
   disconnected: [Error];
 }

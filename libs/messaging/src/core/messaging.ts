@@ -56,7 +56,7 @@ export class Messaging {
     this.connection = new AmqpConnection({ url, serviceName, heartbeatSeconds, reconnect, logger });
     this.connection.on('connected', () => this.events.emit('connected'));
     this.connection.on('disconnected', (err: Error) => this.events.emit('disconnected', err));
-    this.publisher = new Publisher(this.connection, serviceName, this.options.publishTimeoutMs, (m) => this.events.emit('published', m));
+    this.publisher = new Publisher(this.connection, serviceName, this.options.publishTimeoutMs, (m) => this.events.emit('published', m), () => this.events.emit('backpressure'));
     this.rpc = new RpcClient(this.connection, this.publisher);
     this.topology.exchange({ name: this.options.eventsExchange, type: 'topic' }).exchange({ name: this.options.commandsExchange, type: 'direct' });
   }

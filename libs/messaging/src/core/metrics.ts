@@ -8,15 +8,18 @@ export interface MessagingCounters {
   retried: number;
   deadLettered: number;
   reconnections: number;
+  /** Times publishing paused for the socket to drain. */
+  backpressureWaits: number;
 }
 
 export function countEvents(emitter: EventEmitter): MessagingCounters {
-  const c: MessagingCounters = { published: 0, consumed: 0, acked: 0, retried: 0, deadLettered: 0, reconnections: 0 };
+  const c: MessagingCounters = { published: 0, consumed: 0, acked: 0, retried: 0, deadLettered: 0, reconnections: 0, backpressureWaits: 0 };
   emitter.on('published', () => c.published++);
   emitter.on('consumed', () => c.consumed++);
   emitter.on('acked', () => c.acked++);
   emitter.on('retried', () => c.retried++);
   emitter.on('dead-lettered', () => c.deadLettered++);
   emitter.on('disconnected', () => c.reconnections++);
+  emitter.on('backpressure', () => c.backpressureWaits++);
   return c;
 }

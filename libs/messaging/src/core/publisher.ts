@@ -35,6 +35,7 @@ export class Publisher {
     private readonly appId: string,
     private readonly timeoutMs: number,
     private readonly onPublished: (m: PublishedMessage) => void,
+    private readonly onBackpressure: () => void = () => undefined,
   ) {}
 
   readonly hook = async (model: ChannelModel): Promise<void> => {
@@ -143,6 +144,7 @@ export class Publisher {
         return reject(new ChannelLost(err as Error)); // closed between our check and the write
       }
       if (!ok && !this.drained) {
+        this.onBackpressure();
         this.drained = new Promise<void>((r) => {
           const done = () => {
             ch.off('drain', done);
