@@ -21,13 +21,14 @@ export default [
             // apps never import other apps (nx forbids it too); libs never import apps.
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:util', 'type:data', 'type:feature'] },
             { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:util', 'type:data'] },
-            { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:data'] },
+            { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:data', 'type:util'] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:util', 'type:data'] },
             // the broker side (broker app, protocol codec) and the services side share nothing but the wire.
             { sourceTag: 'scope:broker', onlyDependOnLibsWithTags: ['scope:broker'] },
-            { sourceTag: 'scope:services', onlyDependOnLibsWithTags: ['scope:services', 'scope:shared'] },
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+            // services use the shared contracts and the messaging library; contracts are written with it too.
+            { sourceTag: 'scope:services', onlyDependOnLibsWithTags: ['scope:services', 'scope:shared', 'scope:messaging'] },
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared', 'scope:messaging'] },
             // libs/messaging is copied into other repos as is: it may import no workspace project at all.
             { sourceTag: 'scope:messaging', onlyDependOnLibsWithTags: [] },
           ],

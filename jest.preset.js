@@ -16,6 +16,8 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: {
     '^@warren/amqp-protocol$': path.join(__dirname, 'libs/amqp-protocol/src/index.ts'),
+    '^@warren/messaging$': path.join(__dirname, 'libs/messaging/src/index.ts'),
+    '^@warren/contracts$': path.join(__dirname, 'libs/contracts/src/index.ts'),
   },
   testMatch: ['**/?(*.)+(spec|test).ts'],
 };
