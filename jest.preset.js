@@ -17,6 +17,7 @@ module.exports = {
   moduleNameMapper: {
     '^@warren/amqp-protocol$': path.join(__dirname, 'libs/amqp-protocol/src/index.ts'),
     '^@warren/messaging$': path.join(__dirname, 'libs/messaging/src/index.ts'),
+    '^@warren/messaging/nest$': path.join(__dirname, 'libs/messaging/src/nest/index.ts'),
     '^@warren/contracts$': path.join(__dirname, 'libs/contracts/src/index.ts'),
   },
   testMatch: ['**/?(*.)+(spec|test).ts'],

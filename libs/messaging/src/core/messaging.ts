@@ -33,7 +33,7 @@ export class Messaging {
   readonly counters: MessagingCounters;
   private readonly publisher: Publisher;
   private readonly rpc: RpcClient;
-  private readonly consumers: QueueConsumer[] = [];
+  private readonly registered: QueueConsumer[] = [];
   private closing?: Promise<void>;
   private started = false;
 
@@ -72,8 +72,13 @@ export class Messaging {
     await this.connection.addHook((model) => this.topology.apply(model));
     await this.connection.addHook(this.publisher.hook);
     await this.connection.addHook(this.rpc.hook);
-    for (const c of this.consumers) await this.connection.addHook(c.hook);
+    for (const c of this.registered) await this.connection.addHook(c.hook);
     await this.connection.start();
+  }
+
+  /** Every consumer registered with consume(), for health checks. */
+  get consumers(): readonly QueueConsumer[] {
+    return this.registered;
   }
 
   get isConnected(): boolean {
@@ -135,7 +140,7 @@ export class Messaging {
       emit: (event, ...args) => this.events.emit(event, ...(args as never)),
     });
     validateRetryPolicy(consumer.policy);
-    this.consumers.push(consumer);
+    this.registered.push(consumer);
     if (this.started) await this.connection.addHook(consumer.hook);
     return consumer;
   }
@@ -143,7 +148,7 @@ export class Messaging {
   /** Graceful shutdown: stop consuming, let in-flight handlers finish, then close the connection. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.all(this.consumers.map((c) => c.stop(this.options.shutdownTimeoutMs)));
+      await Promise.all(this.registered.map((c) => c.stop(this.options.shutdownTimeoutMs)));
       this.rpc.close();
       await this.connection.close();
     })();

@@ -1,0 +1,32 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { Messaging } from '../../core/messaging';
+
+/**
+ * A terminus health indicator: up while connected to the broker with every consumer (MessagingServer's
+ * and any started with messaging.consume()) consuming; the details carry the connection state, each consumer and the counters.
+ *
+ *   @Get('health') @HealthCheck()
+ *   check() { return this.health.check([() => this.messaging.isHealthy()]); }
+ */
+@Injectable()
+export class MessagingHealthIndicator {
+  constructor(
+    @Inject(Messaging) private readonly messaging: Messaging,
+    @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
+  ) {}
+
+  isHealthy<const Key extends string = 'messaging'>(key: Key = 'messaging' as Key): HealthIndicatorResult<Key> {
+    const indicator = this.indicators.check(key);
+    const connected = this.messaging.isConnected;
+    const consumers = Object.fromEntries(this.messaging.consumers.map((c) => [c.queue, c.isConsuming ? 'consuming' : 'stopped']));
+    const details = {
+      connected,
+      blocked: this.messaging.connection.blocked,
+      consumers,
+      counters: { ...this.messaging.counters },
+    };
+    const up = connected && Object.values(consumers).every((state) => state === 'consuming');
+    return up ? indicator.up(details) : indicator.down(details);
+  }
+}
