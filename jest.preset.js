@@ -19,6 +19,7 @@ module.exports = {
     '^@warren/messaging$': path.join(__dirname, 'libs/messaging/src/index.ts'),
     '^@warren/messaging/nest$': path.join(__dirname, 'libs/messaging/src/nest/index.ts'),
     '^@warren/contracts$': path.join(__dirname, 'libs/contracts/src/index.ts'),
+    '^@warren/service-kit$': path.join(__dirname, 'libs/service-kit/src/index.ts'),
   },
   testMatch: ['**/?(*.)+(spec|test).ts'],
 };

@@ -1,0 +1,25 @@
+import { databaseOptions } from './database';
+import { readEnv } from './env';
+
+describe('readEnv', () => {
+  it('uses the defaults of DESIGN.md', () => {
+    expect(readEnv('orders', 3001, {})).toEqual({ amqpUrl: 'amqp://guest:guest@localhost:5672', port: 3001, databaseUrl: undefined, dataDir: '.data' });
+  });
+
+  it('takes PORT, then <SERVICE>_PORT', () => {
+    expect(readEnv('orders', 3001, { ORDERS_PORT: '4001' }).port).toBe(4001);
+    expect(readEnv('orders', 3001, { ORDERS_PORT: '4001', PORT: '5001' }).port).toBe(5001);
+  });
+
+  it('names the variable when a port is not a number', () => {
+    expect(() => readEnv('orders', 3001, { ORDERS_PORT: 'abc' })).toThrow("ORDERS_PORT must be a port number (0-65535), got 'abc'");
+  });
+});
+
+describe('databaseOptions', () => {
+  it('refuses a DATABASE_URL that is not Postgres, hiding the credentials', () => {
+    expect(() => databaseOptions({ service: 's', databaseUrl: 'mysql://u:secret@h/db', dataDir: '/tmp', entities: [], migrations: [] })).toThrow(
+      "DATABASE_URL must be a postgres:// URL, got 'mysql://***@h/db'",
+    );
+  });
+});

@@ -1,0 +1,24 @@
+/** The environment every service reads (DESIGN.md: ports and environment). */
+export interface ServiceEnv {
+  /** AMQP_URL, default the bundled broker on localhost. */
+  amqpUrl: string;
+  /** PORT, else <SERVICE>_PORT, else the service's default port. */
+  port: number;
+  /** DATABASE_URL (postgres://…) when set; otherwise the service uses SQLite under .data/. */
+  databaseUrl?: string;
+  /** Directory for the SQLite file. WARREN_DATA_DIR, default `.data`. */
+  dataDir: string;
+}
+
+export function readEnv(service: string, defaultPort: number, env: NodeJS.ProcessEnv = process.env): ServiceEnv {
+  const portVar = `${service.toUpperCase()}_PORT`;
+  const raw = env.PORT ?? env[portVar];
+  const port = raw === undefined ? defaultPort : Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${env.PORT !== undefined ? 'PORT' : portVar} must be a port number (0-65535), got '${raw}'`);
+  return {
+    amqpUrl: env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672',
+    port,
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: env.WARREN_DATA_DIR ?? '.data',
+  };
+}
