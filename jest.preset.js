@@ -18,6 +18,7 @@ module.exports = {
     '^@warren/amqp-protocol$': path.join(__dirname, 'libs/amqp-protocol/src/index.ts'),
     '^@warren/messaging$': path.join(__dirname, 'libs/messaging/src/index.ts'),
     '^@warren/messaging/nest$': path.join(__dirname, 'libs/messaging/src/nest/index.ts'),
+    '^@warren/messaging/typeorm$': path.join(__dirname, 'libs/messaging/src/typeorm.ts'),
     '^@warren/contracts$': path.join(__dirname, 'libs/contracts/src/index.ts'),
     '^@warren/service-kit$': path.join(__dirname, 'libs/service-kit/src/index.ts'),
   },

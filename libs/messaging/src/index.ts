@@ -4,3 +4,7 @@ export * from './contracts/define-message';
 export * from './core';
 export * from './testing';
 export * from './dlq';
+// The Redis inbox needs ioredis only as a type; the TypeORM inbox and the outbox are in '@warren/messaging/typeorm'.
+export { RedisInbox, type RedisInboxOptions } from './inbox/redis-inbox';
+export { InboxBusyError } from './inbox/inbox-busy.error';
+export type { InboxResult } from './inbox/inbox-result';

@@ -1,5 +1,8 @@
-// @warren/service-kit: what every Warren service starts with (environment, its own database, request
-// validation). Small on purpose: services share messages, not code paths.
+// @warren/service-kit: what every Warren service starts with (environment, its own database, messaging with
+// inbox and outbox, health, request validation). Small on purpose: services share messages, not code paths.
 export * from './env';
 export * from './database';
 export * from './zod-body.pipe';
+export * from './topology-names';
+export * from './service.module';
+export * from './start-service';

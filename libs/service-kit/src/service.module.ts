@@ -1,0 +1,120 @@
+import { Controller, Get, Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, TerminusModule, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
+import { Messaging, type MessagingLogger } from '@warren/messaging';
+import { MessagingHealthIndicator, MessagingModule } from '@warren/messaging/nest';
+import { messagingEntities, messagingMigrations, OutboxRelay, TypeOrmInbox } from '@warren/messaging/typeorm';
+import { Logger } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { databaseOptions, type DatabaseConfig } from './database';
+import { readEnv } from './env';
+import { topologyNames } from './topology-names';
+
+export interface ServiceModuleOptions {
+  /** The service name: connection name, SQLite file, queue prefix. */
+  name: string;
+  defaultPort: number;
+  entities: DatabaseConfig['entities'];
+  migrations: DatabaseConfig['migrations'];
+  /** The work queue MessagingServer consumes event and command handlers from, e.g. 'payments.commands'. */
+  queue: string;
+  /** Messaging retry policy for this service's handlers. */
+  retry?: { maxAttempts?: number; initialDelayMs?: number; multiplier?: number; maxDelayMs?: number };
+  prefetch?: number;
+}
+
+/** Starts the outbox relay once the app is up, and stops it (publishing what is pending) before messaging closes. */
+@Injectable()
+class OutboxRelayLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
+  constructor(@Inject(OutboxRelay) private readonly relay: OutboxRelay) {}
+
+  onApplicationBootstrap(): void {
+    this.relay.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.relay.stop();
+  }
+}
+
+@Controller('health')
+class HealthController {
+  constructor(
+    @Inject(HealthCheckService) private readonly health: HealthCheckService,
+    @Inject(TypeOrmHealthIndicator) private readonly db: TypeOrmHealthIndicator,
+    @Inject(MessagingHealthIndicator) private readonly broker: MessagingHealthIndicator,
+  ) {}
+
+  /** 200 when the database answers and the broker connection is up with every consumer consuming; else 503. */
+  @Get()
+  @HealthCheck()
+  check() {
+    return this.health.check([() => this.db.pingCheck('database', { timeout: 2000 }), () => this.broker.isHealthy('broker')]);
+  }
+}
+
+const nestLogger = (context: string): MessagingLogger => {
+  const l = new Logger(context);
+  return { log: (m) => l.log(m), warn: (m) => l.warn(m), error: (m) => l.error(m) };
+};
+
+/**
+ * What every Warren service has: its own database (migrations at start), the messaging module with its
+ * transport, the TypeORM inbox, the outbox relay, and GET /health. Configuration comes from the environment
+ * when the app is created (not when this module is imported), so tests can set it per app.
+ */
+@Module({})
+export class ServiceModule {
+  static forRoot(options: ServiceModuleOptions): DynamicModule {
+    return {
+      module: ServiceModule,
+      imports: [
+        TerminusModule.forRoot({ logger: false }),
+        TypeOrmModule.forRootAsync({
+          useFactory: () => {
+            const env = readEnv(options.name, options.defaultPort);
+            return databaseOptions({
+              service: options.name,
+              databaseUrl: env.databaseUrl,
+              dataDir: env.dataDir,
+              entities: [...messagingEntities, ...(options.entities as unknown[])] as DatabaseConfig['entities'],
+              migrations: [...messagingMigrations, ...(options.migrations as unknown[])] as DatabaseConfig['migrations'],
+              schema: process.env.DATABASE_SCHEMA,
+            });
+          },
+        }),
+        MessagingModule.forRootAsync({
+          useFactory: () => {
+            const env = readEnv(options.name, options.defaultPort);
+            const names = topologyNames();
+            return {
+              url: env.amqpUrl,
+              serviceName: options.name,
+              eventsExchange: names.eventsExchange,
+              commandsExchange: names.commandsExchange,
+              retry: options.retry,
+              prefetch: options.prefetch,
+              logger: nestLogger('Messaging'),
+              server: { queue: names.queue(options.queue), rpcQueue: names.queue(`${options.name}.rpc`) },
+            };
+          },
+        }),
+      ],
+      controllers: [HealthController],
+      providers: [
+        {
+          provide: TypeOrmInbox,
+          inject: [getDataSourceToken()],
+          useFactory: (ds: DataSource) => new TypeOrmInbox(ds, { logger: nestLogger('Inbox') }),
+        },
+        {
+          provide: OutboxRelay,
+          inject: [getDataSourceToken(), Messaging],
+          useFactory: (ds: DataSource, messaging: Messaging) => new OutboxRelay(ds, messaging, { pollIntervalMs: 500, logger: nestLogger('Outbox') }),
+        },
+        OutboxRelayLifecycle,
+      ],
+      exports: [TypeOrmInbox, OutboxRelay],
+    };
+  }
+}

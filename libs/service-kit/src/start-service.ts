@@ -1,0 +1,28 @@
+import type { INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MessagingServer } from '@warren/messaging/nest';
+import { readEnv } from './env';
+
+export interface StartedService {
+  app: INestApplication;
+  /** http://127.0.0.1:<port> */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the HTTP app, attaches the messaging transport (inheriting the app's interceptors, so handlers'
+ * errors reach the retry and DLQ path unchanged), starts both and listens. SIGTERM/SIGINT shut down
+ * gracefully: stop consuming, finish in-flight handlers, flush the outbox, close connections.
+ */
+export async function startService(module: Type<unknown>, opts: { name: string; defaultPort: number; host?: string; logger?: false }): Promise<StartedService> {
+  const env = readEnv(opts.name, opts.defaultPort);
+  const app = await NestFactory.create(module, { logger: opts.logger === false ? false : undefined, abortOnError: false });
+  app.enableShutdownHooks();
+  app.connectMicroservice({ strategy: app.get(MessagingServer) }, { inheritAppConfig: true });
+  await app.startAllMicroservices();
+  await app.listen(env.port, opts.host ?? '0.0.0.0');
+  const address = app.getHttpServer().address() as { port: number };
+  return { app, url: `http://127.0.0.1:${address.port}`, port: address.port, close: () => app.close() };
+}
