@@ -62,6 +62,11 @@ class ShopController {
     this.probe.record('parcel.shipped', payload, ctx);
   }
 
+  @EventPattern('shop.restock', { command: true })
+  onRestock(@Payload() payload: unknown, @Ctx() ctx: MessagingContext) {
+    this.probe.record('shop.restock', payload, ctx);
+  }
+
   @MessagePattern('stock.reserve')
   async reserve(@Payload() { sku, quantity }: { sku: string; quantity: number }) {
     return { sku, reserved: quantity };
@@ -127,6 +132,13 @@ describe.each(testBrokers())('NestJS integration ($name)', ({ url }) => {
       await shop.harness.acked({ messageId: cancelled.messageId });
       expect(shop.probe.of(cancelled.messageId).map((c) => `${c.handler} <- ${c.pattern}`).sort()).toEqual(['order.* <- order.cancelled', 'order.cancelled <- order.cancelled']);
       expect(placed).toMatchObject({ exchange: eventsExchange, routingKey: 'order.placed', type: 'order.placed' });
+    });
+
+    it('takes fire-and-forget commands ({ command: true }) from the commands exchange, not the events exchange', async () => {
+      const command = await shop.messaging.publish({ exchange: commandsExchange, routingKey: 'shop.restock', payload: { sku: 'SKU-1' } });
+      await shop.harness.acked({ messageId: command.messageId });
+      expect(shop.probe.of(command.messageId)).toMatchObject([{ handler: 'shop.restock', payload: { sku: 'SKU-1' } }]);
+      await expect(emit('shop.restock', {})).rejects.toBeInstanceOf(UnroutableError);
     });
 
     it('fails emit with UnroutableError when no queue is bound for the pattern', async () => {
@@ -199,7 +211,13 @@ describe.each(testBrokers())('NestJS integration ($name)', ({ url }) => {
       @EventPattern('order.placed')
       placed() {}
     }
+    @Controller()
+    class WildcardFireAndForget {
+      @EventPattern('shop.*', { command: true })
+      any() {}
+    }
     await expect(startApp({ controllers: [WildcardCommands] })).rejects.toThrow(/'stock\.\*'.*direct exchange.*wildcards/);
+    await expect(startApp({ controllers: [WildcardFireAndForget], server: { queue: uniqueName('wild') } })).rejects.toThrow(/'shop\.\*'.*commands are bound to the commands exchange/);
     await expect(startApp({ controllers: [EventsWithoutQueue] })).rejects.toThrow(/@EventPattern handlers \('order.placed'\) but no queue/);
   });
 

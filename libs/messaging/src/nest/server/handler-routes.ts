@@ -8,6 +8,8 @@ import type { MessagingPatternExtras } from '../interfaces/messaging-pattern-ext
 export interface HandlerRoute {
   pattern: string;
   contract?: MessageContract;
+  /** An @EventPattern marked `command: true`: bound to the commands exchange. */
+  command: boolean;
   handler: NestHandler;
 }
 
@@ -32,13 +34,17 @@ export function collectRoutes(handlers: Map<string, NestHandler>, commandsExchan
     if (!handler.isEventHandler && handler.next) {
       throw invalid(`${decorator}: the pattern has both a @MessagePattern and an @EventPattern handler; give them different patterns`);
     }
+    const command = Boolean((handler.extras as MessagingPatternExtras | undefined)?.command);
+    if (handler.isEventHandler && command && isWildcardPattern(pattern)) {
+      throw invalid(`${decorator}: commands are bound to the commands exchange '${commandsExchange}', a direct exchange, which routes on exact keys only`);
+    }
     if (!handler.isEventHandler && isWildcardPattern(pattern)) {
       throw invalid(
         `${decorator}: request/reply handlers are bound to the commands exchange '${commandsExchange}', a direct exchange, which routes on exact keys only; ` +
           `wildcards (* and #) work with @EventPattern`,
       );
     }
-    const route = { pattern, handler, contract: contractOf(handler, decorator) };
+    const route = { pattern, handler, command, contract: contractOf(handler, decorator) };
     (handler.isEventHandler ? routes.events : routes.messages).push(route);
   }
   return routes;

@@ -84,7 +84,7 @@ export class MessagingServer extends Server<MessagingServerEvents, MessagingStat
       const deliver = (message: IncomingMessage) => this.deliverEvent(message, events);
       definitions.push({
         queue: this.options.queue,
-        bindings: events.map((r) => ({ exchange: eventsExchange, pattern: r.pattern })),
+        bindings: events.map((r) => ({ exchange: r.command ? commandsExchange : eventsExchange, pattern: r.pattern })),
         handlers: events.map((r) => ({ pattern: r.pattern, handle: deliver })),
         prefetch,
         retry,
