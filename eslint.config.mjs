@@ -16,7 +16,8 @@ export default [
         'error',
         {
           enforceBuildableLibDependency: true,
-          allow: [],
+          // test helpers shared by every project's suites (the broker spawner): plain scripts, not a project
+          allow: ['/tools/testing/[a-z-]+$'],
           depConstraints: [
             // apps never import other apps (nx forbids it too); libs never import apps.
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:util', 'type:data', 'type:feature'] },

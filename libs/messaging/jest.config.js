@@ -3,7 +3,7 @@ module.exports = {
   displayName: 'messaging',
   rootDir: __dirname,
   // bundles the broker once and starts it for the suites that need no broker of their own
-  globalSetup: '<rootDir>/test/global-setup.mjs',
-  globalTeardown: '<rootDir>/test/global-teardown.mjs',
+  globalSetup: '<rootDir>/../../tools/testing/broker-global-setup.mjs',
+  globalTeardown: '<rootDir>/../../tools/testing/broker-global-teardown.mjs',
   testTimeout: 30_000,
 };
