@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TerminusModule, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService, TerminusModule, TypeOrmHealthIndicator, type HealthIndicatorFunction } from '@nestjs/terminus';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import { Messaging, type MessagingLogger } from '@warren/messaging';
 import { MessagingHealthIndicator, MessagingModule } from '@warren/messaging/nest';
@@ -14,8 +14,11 @@ export interface ServiceModuleOptions {
   /** The service name: connection name, SQLite file, queue prefix. */
   name: string;
   defaultPort: number;
-  entities: DatabaseConfig['entities'];
-  migrations: DatabaseConfig['migrations'];
+  /** The service's own entities and migrations (the inbox and outbox tables are added for you). */
+  entities?: DatabaseConfig['entities'];
+  migrations?: DatabaseConfig['migrations'];
+  /** false: no database (no TypeORM inbox or outbox either; use the Redis inbox). Default: a database. */
+  database?: false;
   /** The work queue MessagingServer consumes event and command handlers from, e.g. 'payments.commands'. */
   queue: string;
   /** Messaging retry policy for this service's handlers. */
@@ -37,19 +40,22 @@ class OutboxRelayLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
   }
 }
 
+/** The checks GET /health runs: the database (when the service has one) and the broker. */
+const HEALTH_CHECKS = Symbol('HEALTH_CHECKS');
+type HealthChecks = HealthIndicatorFunction[];
+
 @Controller('health')
 class HealthController {
   constructor(
     @Inject(HealthCheckService) private readonly health: HealthCheckService,
-    @Inject(TypeOrmHealthIndicator) private readonly db: TypeOrmHealthIndicator,
-    @Inject(MessagingHealthIndicator) private readonly broker: MessagingHealthIndicator,
+    @Inject(HEALTH_CHECKS) private readonly checks: HealthChecks,
   ) {}
 
   /** 200 when the database answers and the broker connection is up with every consumer consuming; else 503. */
   @Get()
   @HealthCheck()
   check() {
-    return this.health.check([() => this.db.pingCheck('database', { timeout: 2000 }), () => this.broker.isHealthy('broker')]);
+    return this.health.check(this.checks);
   }
 }
 
@@ -60,16 +66,48 @@ const nestLogger = (context: string): MessagingLogger => {
 
 /**
  * What every Warren service has: its own database (migrations at start), the messaging module with its
- * transport, the TypeORM inbox, the outbox relay, and GET /health. Configuration comes from the environment
+ * transport, the TypeORM inbox, the outbox relay, and GET /health. With `database: false`, messaging and
+ * /health only. Configuration comes from the environment
  * when the app is created (not when this module is imported), so tests can set it per app.
  */
 @Module({})
 export class ServiceModule {
   static forRoot(options: ServiceModuleOptions): DynamicModule {
+    const messaging = MessagingModule.forRootAsync({
+      useFactory: () => {
+        const env = readEnv(options.name, options.defaultPort);
+        const names = topologyNames();
+        return {
+          url: env.amqpUrl,
+          serviceName: options.name,
+          eventsExchange: names.eventsExchange,
+          commandsExchange: names.commandsExchange,
+          retry: options.retry,
+          prefetch: options.prefetch,
+          logger: nestLogger('Messaging'),
+          server: { queue: names.queue(options.queue), rpcQueue: names.queue(`${options.name}.rpc`) },
+        };
+      },
+    });
+    const terminus = TerminusModule.forRoot({ logger: false });
+    if (options.database === false) {
+      return {
+        module: ServiceModule,
+        imports: [terminus, messaging],
+        controllers: [HealthController],
+        providers: [
+          {
+            provide: HEALTH_CHECKS,
+            inject: [MessagingHealthIndicator],
+            useFactory: (broker: MessagingHealthIndicator): HealthChecks => [() => broker.isHealthy('broker')],
+          },
+        ],
+      };
+    }
     return {
       module: ServiceModule,
       imports: [
-        TerminusModule.forRoot({ logger: false }),
+        terminus,
         TypeOrmModule.forRootAsync({
           useFactory: () => {
             const env = readEnv(options.name, options.defaultPort);
@@ -77,31 +115,24 @@ export class ServiceModule {
               service: options.name,
               databaseUrl: env.databaseUrl,
               dataDir: env.dataDir,
-              entities: [...messagingEntities, ...(options.entities as unknown[])] as DatabaseConfig['entities'],
-              migrations: [...messagingMigrations, ...(options.migrations as unknown[])] as DatabaseConfig['migrations'],
+              entities: [...messagingEntities, ...((options.entities ?? []) as unknown[])] as DatabaseConfig['entities'],
+              migrations: [...messagingMigrations, ...((options.migrations ?? []) as unknown[])] as DatabaseConfig['migrations'],
               schema: process.env.DATABASE_SCHEMA,
             });
           },
         }),
-        MessagingModule.forRootAsync({
-          useFactory: () => {
-            const env = readEnv(options.name, options.defaultPort);
-            const names = topologyNames();
-            return {
-              url: env.amqpUrl,
-              serviceName: options.name,
-              eventsExchange: names.eventsExchange,
-              commandsExchange: names.commandsExchange,
-              retry: options.retry,
-              prefetch: options.prefetch,
-              logger: nestLogger('Messaging'),
-              server: { queue: names.queue(options.queue), rpcQueue: names.queue(`${options.name}.rpc`) },
-            };
-          },
-        }),
+        messaging,
       ],
       controllers: [HealthController],
       providers: [
+        {
+          provide: HEALTH_CHECKS,
+          inject: [TypeOrmHealthIndicator, MessagingHealthIndicator],
+          useFactory: (db: TypeOrmHealthIndicator, broker: MessagingHealthIndicator): HealthChecks => [
+            () => db.pingCheck('database', { timeout: 2000 }),
+            () => broker.isHealthy('broker'),
+          ],
+        },
         {
           provide: TypeOrmInbox,
           inject: [getDataSourceToken()],

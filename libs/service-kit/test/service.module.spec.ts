@@ -1,0 +1,50 @@
+import { Module } from '@nestjs/common';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ServiceModule, startService, type StartedService } from '../src';
+
+@Module({ imports: [ServiceModule.forRoot({ name: 'kit-db', defaultPort: 0, queue: 'kit-db.events' })] })
+class WithDatabase {}
+
+@Module({ imports: [ServiceModule.forRoot({ name: 'kit-nodb', defaultPort: 0, queue: 'kit-nodb.events', database: false })] })
+class WithoutDatabase {}
+
+describe('ServiceModule', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'warren-kit-'));
+  const saved = { ...process.env };
+  const started: StartedService[] = [];
+
+  beforeAll(() => {
+    process.env.AMQP_URL = process.env.WARREN_TEST_BROKER_URL;
+    process.env.WARREN_DATA_DIR = dataDir;
+    process.env.WARREN_NAMESPACE = `test.kit.${randomBytes(4).toString('hex')}`;
+    process.env.PORT = '0';
+    delete process.env.DATABASE_URL;
+  });
+  afterAll(async () => {
+    await Promise.all(started.map((s) => s.close()));
+    process.env = saved;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('gives a service its SQLite database with the messaging tables migrated, and a green /health', async () => {
+    const svc = await startService(WithDatabase, { name: 'kit-db', defaultPort: 0, logger: false });
+    started.push(svc);
+    expect(existsSync(path.join(dataDir, 'kit-db.sqlite'))).toBe(true);
+    const res = await fetch(`${svc.url}/health`);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.status).toBe('ok');
+    expect(Object.keys(body.info).sort()).toEqual(['broker', 'database']);
+  });
+
+  it('runs without a database when told, checking only the broker', async () => {
+    const svc = await startService(WithoutDatabase, { name: 'kit-nodb', defaultPort: 0, logger: false });
+    started.push(svc);
+    const body = await (await fetch(`${svc.url}/health`)).json();
+    expect(Object.keys(body.info)).toEqual(['broker']);
+    expect(existsSync(path.join(dataDir, 'kit-nodb.sqlite'))).toBe(false);
+  });
+});
