@@ -35,7 +35,7 @@ describe('ServiceModule', () => {
     expect(existsSync(path.join(dataDir, 'kit-db.sqlite'))).toBe(true);
     const res = await fetch(`${svc.url}/health`);
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = (await res.json()) as { status: string; info: Record<string, unknown> };
     expect(body.status).toBe('ok');
     expect(Object.keys(body.info).sort()).toEqual(['broker', 'database']);
   });
@@ -43,7 +43,7 @@ describe('ServiceModule', () => {
   it('runs without a database when told, checking only the broker', async () => {
     const svc = await startService(WithoutDatabase, { name: 'kit-nodb', defaultPort: 0, logger: false });
     started.push(svc);
-    const body = await (await fetch(`${svc.url}/health`)).json();
+    const body = (await (await fetch(`${svc.url}/health`)).json()) as { info: Record<string, unknown> };
     expect(Object.keys(body.info)).toEqual(['broker']);
     expect(existsSync(path.join(dataDir, 'kit-nodb.sqlite'))).toBe(false);
   });
