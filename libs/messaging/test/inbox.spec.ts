@@ -5,7 +5,7 @@ import { Messaging, MessagingHarness, NonRetryableError, type IncomingMessage, t
 import { InboxBusyError, InboxRecord, RedisInbox, TypeOrmInbox } from '../src/inbox';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
 import { SideEffect, TestDatabase, testDatabases } from './support/databases';
-import { startTestRedis, type TestRedis } from './support/redis';
+import { startTestRedis, type TestRedis } from '../../../tools/testing/redis';
 
 // Short retry delays: the tests wait for retries through the real delay queues.
 const FAST_RETRY = { maxAttempts: 10, initialDelayMs: 20, multiplier: 2, maxDelayMs: 200 };

@@ -8,7 +8,7 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-const HOW_TO_FIX = 'the Redis inbox tests need Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379) or install redis-server (apt-get install redis-server)';
+const HOW_TO_FIX = 'these tests need Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379) or install redis-server (apt-get install redis-server)';
 
 /**
  * Redis for a suite: REDIS_URL when set, else a throwaway `redis-server` on a free loopback port with
