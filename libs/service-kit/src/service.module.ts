@@ -40,9 +40,12 @@ class OutboxRelayLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
   }
 }
 
-/** The checks GET /health runs: the database (when the service has one) and the broker. */
-const HEALTH_CHECKS = Symbol('HEALTH_CHECKS');
-type HealthChecks = HealthIndicatorFunction[];
+/**
+ * The checks GET /health runs: the database (when the service has one) and the broker. A service adds its
+ * own (Redis, say) by injecting this array and pushing to it when its module initialises.
+ */
+export const HEALTH_CHECKS = Symbol('HEALTH_CHECKS');
+export type HealthChecks = HealthIndicatorFunction[];
 
 @Controller('health')
 class HealthController {
@@ -93,8 +96,10 @@ export class ServiceModule {
     if (options.database === false) {
       return {
         module: ServiceModule,
+        global: true,
         imports: [terminus, messaging],
         controllers: [HealthController],
+        exports: [HEALTH_CHECKS],
         providers: [
           {
             provide: HEALTH_CHECKS,
@@ -106,6 +111,7 @@ export class ServiceModule {
     }
     return {
       module: ServiceModule,
+      global: true,
       imports: [
         terminus,
         TypeOrmModule.forRootAsync({
@@ -145,7 +151,7 @@ export class ServiceModule {
         },
         OutboxRelayLifecycle,
       ],
-      exports: [TypeOrmInbox, OutboxRelay],
+      exports: [TypeOrmInbox, OutboxRelay, HEALTH_CHECKS],
     };
   }
 }

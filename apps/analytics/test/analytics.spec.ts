@@ -1,0 +1,141 @@
+import { Messaging, MessagingHarness } from '@warren/messaging';
+import { startService, topologyNames, type StartedService } from '@warren/service-kit';
+import { AppModule, ANALYTICS } from '../src/app.module';
+import type { Stats } from '../src/stats/stats.service';
+import { startTestRedis, type TestRedis } from '../../../tools/testing/redis';
+import { eventually, uniqueNamespace } from './support';
+
+describe('analytics', () => {
+  const saved = { ...process.env };
+  let redis: TestRedis;
+  let svc: StartedService;
+  let harness: MessagingHarness;
+  const now = Date.now();
+  const at = (minutesAgo: number, seconds = 0) => new Date(now - minutesAgo * 60_000 + seconds * 1000).toISOString();
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    Object.assign(process.env, { AMQP_URL: process.env.WARREN_TEST_BROKER_URL, REDIS_URL: redis.url, WARREN_NAMESPACE: uniqueNamespace('analytics'), PORT: '0' });
+    svc = await startService(AppModule, { ...ANALYTICS, logger: false });
+    harness = new MessagingHarness(svc.app.get(Messaging));
+  });
+  afterAll(async () => {
+    await svc?.close();
+    await redis?.stop();
+    process.env = saved;
+  });
+
+  const post = (body: unknown) => fetch(`${svc.url}/collect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const stats = async (minutes = 60): Promise<Stats> => (await fetch(`${svc.url}/stats?minutes=${minutes}`)).json() as Promise<Stats>;
+
+  it('accepts a batch at once, rejecting only the bad events with a reason', async () => {
+    const res = await post({
+      events: [
+        { type: 'page_view', visitorId: 'v1', url: 'https://shop.example/', at: at(3) },
+        { type: 'purchase', visitorId: 'v1', url: 'https://shop.example/' },
+        { type: 'click', visitorId: 'v1', url: 'not a url', at: at(3) },
+        { type: 'click', visitorId: 'v1', url: 'https://shop.example/', element: 'buy', at: at(3, 10) },
+        null,
+      ],
+    });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { accepted: number; rejected: Array<{ index: number; reason: string }> };
+    expect(body.accepted).toBe(2);
+    expect(body.rejected.map((r) => r.index)).toEqual([1, 2, 4]);
+    expect(body.rejected[0].reason).toBe('type must be one of page_view, click');
+    expect(body.rejected[1].reason).toMatch(/^url: /);
+    await harness.waitForCount('acked', 2, { queue: topologyNames().queue('analytics.clickstream') });
+  });
+
+  it('answers 400 with the problems when the body is not a batch', async () => {
+    for (const bad of [{}, { events: [] }, { events: 'x' }]) {
+      const res = await post(bad);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { issues: Array<{ path: string }> }).issues[0].path).toBe('events');
+    }
+    const notJson = await fetch(`${svc.url}/collect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"events": [' });
+    expect(notJson.status).toBe(400);
+    expect((await fetch(`${svc.url}/stats?minutes=0`)).status).toBe(400);
+  });
+
+  it('aggregates a seeded click stream: counters per minute, unique visitors, top pages, sessions, active visitors', async () => {
+    const before = await stats();
+    const pages = ['/a', '/b', '/c'].map((p) => `https://shop.example${p}`);
+    const events: unknown[] = [];
+    // 3 visitors in the last minutes: /a 6 views, /b 3, /c 1; 4 clicks
+    for (let i = 0; i < 6; i++) events.push({ type: 'page_view', visitorId: `s${i % 3}`, url: pages[0], at: at(2, i) });
+    for (let i = 0; i < 3; i++) events.push({ type: 'page_view', visitorId: `s${i}`, url: pages[1], at: at(1, i) });
+    events.push({ type: 'page_view', visitorId: 's0', url: pages[2], at: at(1, 30) });
+    for (let i = 0; i < 4; i++) events.push({ type: 'click', visitorId: 's1', url: pages[0], at: at(1, 40 + i) });
+    // a visitor who came back after 40 minutes away: two sessions, and not active now
+    events.push({ type: 'page_view', visitorId: 'returning', url: pages[2], at: at(100) }, { type: 'page_view', visitorId: 'returning', url: pages[2], at: at(59) });
+    expect(((await (await post({ events })).json()) as { accepted: number }).accepted).toBe(events.length);
+    const after = await eventually('the events to be aggregated', async () => {
+      const s = await stats(120);
+      return s.counters.pageViews - before.counters.pageViews >= 12 && s.counters.clicks - before.counters.clicks >= 4 ? s : undefined;
+    });
+    expect(after.counters.pageViews - before.counters.pageViews).toBe(12);
+    expect(after.counters.clicks - before.counters.clicks).toBe(4);
+    const lastTwo = after.counters.perMinute.slice(-3).reduce((n, m) => n + m.pageViews, 0);
+    expect(lastTwo).toBeGreaterThanOrEqual(10);
+    expect(after.topPages.slice(0, 2)).toEqual([
+      { url: pages[0], views: 6 + (before.topPages.find((p) => p.url === pages[0])?.views ?? 0) },
+      { url: pages[1], views: 3 },
+    ]);
+    expect(after.uniqueVisitors.allTime - before.uniqueVisitors.allTime).toBe(4);
+    expect(after.sessions.total - before.sessions.total).toBe(3 + 2);
+    expect(after.activeVisitors).toBeGreaterThanOrEqual(3); // s0-s2 were seen within five minutes
+    expect(after.sessions.active).toBeGreaterThanOrEqual(4);
+  });
+
+  it('counts a redelivered or duplicated event once (Redis inbox)', async () => {
+    const before = await stats();
+    const messaging = svc.app.get(Messaging);
+    const event = { type: 'click', visitorId: 'dup', url: 'https://shop.example/dup', at: at(0) };
+    const names = topologyNames();
+    for (let i = 0; i < 2; i++) await messaging.publish({ exchange: names.eventsExchange, routingKey: 'clickstream.click', payload: event, messageId: 'same-click' });
+    await harness.waitForCount('acked', 2, { messageId: 'same-click' });
+    const after = await stats();
+    expect(after.counters.clicks - before.counters.clicks).toBe(1);
+  });
+
+  it('keeps unique visitors within HyperLogLog error on a larger stream', async () => {
+    const before = await stats();
+    const visitors = 3000;
+    const batch = (start: number) => Array.from({ length: 500 }, (_, i) => ({ type: 'page_view', visitorId: `hll-${start + i}`, url: 'https://shop.example/hll', at: at(0) }));
+    for (let start = 0; start < visitors; start += 500) expect((await post({ events: batch(start) })).status).toBe(202);
+    const after = await eventually('3000 page views aggregated', async () => {
+      const s = await stats();
+      return s.counters.pageViews - before.counters.pageViews >= visitors ? s : undefined;
+    }, 30_000);
+    const counted = after.uniqueVisitors.today - before.uniqueVisitors.today;
+    expect(Math.abs(counted - visitors) / visitors).toBeLessThan(0.03);
+  });
+
+  it('pushes a snapshot at once and then every second over server-sent events', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${svc.url}/stats/stream`, { signal: controller.signal });
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const started = Date.now();
+    while ((text.match(/^data: /gm) ?? []).length < 2) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value);
+    }
+    controller.abort();
+    const snapshots = text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as Stats);
+    expect(snapshots.length).toBeGreaterThanOrEqual(2);
+    expect(snapshots[0].counters.pageViews).toBeGreaterThan(0);
+    expect(text).toMatch(/^event: stats$/m);
+    expect(Date.now() - started).toBeLessThan(2900);
+  });
+
+  it('reports Redis and the broker in /health', async () => {
+    const body = (await (await fetch(`${svc.url}/health`)).json()) as { status: string; info: Record<string, unknown> };
+    expect(body.status).toBe('ok');
+    expect(Object.keys(body.info).sort()).toEqual(['broker', 'redis']);
+  });
+});
