@@ -1,0 +1,52 @@
+import { Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { ZodBodyPipe } from '@warren/service-kit';
+import { Repository } from 'typeorm';
+import { z } from 'zod';
+import { EmailJobsService } from '../jobs/email-jobs.service';
+import { SentEmail } from './sent-email.entity';
+
+const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
+
+@Controller('notifications')
+export class NotificationsController {
+  constructor(
+    @InjectRepository(SentEmail) private readonly sent: Repository<SentEmail>,
+    @Inject(EmailJobsService) private readonly emails: EmailJobsService,
+  ) {}
+
+  /** What was sent, newest first. */
+  @Get()
+  list(@Query(new ZodBodyPipe(ListQuery)) q: z.output<typeof ListQuery>) {
+    return this.sent.find({ order: { sentAt: 'DESC' }, take: q.limit });
+  }
+
+  /** Emails whose job ran out of attempts, with the last error. */
+  @Get('failed')
+  failed(@Query(new ZodBodyPipe(ListQuery)) q: z.output<typeof ListQuery>) {
+    return this.emails.failed(q.limit);
+  }
+
+  /** Retries every failed email. */
+  @Post('failed/retry')
+  @HttpCode(200)
+  async retryAll() {
+    return { retried: await this.emails.retryFailed() };
+  }
+
+  /** Retries one failed email (its job id is its key, URL-encoded: order.placed%2F<order id>). */
+  @Post('failed/:id/retry')
+  @HttpCode(200)
+  async retryOne(@Param('id') id: string) {
+    const retried = await this.emails.retryFailed(id);
+    if (retried === 0) throw new NotFoundException(`no failed email job '${id}'`);
+    return { retried };
+  }
+
+  /** Sends the daily digest now (the job scheduler sends it every day at DIGEST_CRON). */
+  @Post('digest')
+  @HttpCode(202)
+  async digest() {
+    return { queued: await this.emails.digestNow() };
+  }
+}

@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { OrderCancelled, OrderConfirmed, OrderPlaced } from '@warren/contracts';
+import { Messaging, MessagingHarness, type PayloadInput } from '@warren/messaging';
+import { startService, topologyNames, type StartedService } from '@warren/service-kit';
+import { AppModule, NOTIFICATIONS } from '../src/app.module';
+import { EmailJobsService } from '../src/jobs/email-jobs.service';
+import { startTestRedis, type TestRedis } from '../../../tools/testing/redis';
+import { eventually, uniqueNamespace } from './support';
+import { TestSmtp } from './test-smtp';
+
+describe('notifications', () => {
+  const saved = { ...process.env };
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'warren-notifications-'));
+  let redis: TestRedis;
+  let smtp: TestSmtp;
+  let svc: StartedService;
+  let messaging: Messaging;
+  let harness: MessagingHarness;
+  let jobs: EmailJobsService;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    smtp = await new TestSmtp().start();
+    Object.assign(process.env, {
+      AMQP_URL: process.env.WARREN_TEST_BROKER_URL,
+      REDIS_URL: redis.url,
+      SMTP_URL: smtp.url,
+      WARREN_NAMESPACE: uniqueNamespace('notifications'),
+      WARREN_DATA_DIR: dataDir,
+      PORT: '0',
+      EMAIL_RATE_PER_SECOND: '5',
+      EMAIL_ATTEMPTS: '4',
+      EMAIL_BACKOFF_MS: '100',
+    });
+    delete process.env.DATABASE_URL;
+    svc = await startService(AppModule, { ...NOTIFICATIONS, logger: false });
+    messaging = svc.app.get(Messaging);
+    harness = new MessagingHarness(messaging);
+    jobs = svc.app.get(EmailJobsService);
+  });
+  afterAll(async () => {
+    await jobs?.queue.obliterate({ force: true }).catch(() => undefined);
+    await svc?.close();
+    await smtp?.close();
+    await redis?.stop();
+    process.env = saved;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const placed = (orderId = randomUUID()): PayloadInput<typeof OrderPlaced> => ({ orderId, customerEmail: 'ada@example.com', items: [{ sku: 'SKU-001', quantity: 2 }], placedAt: new Date().toISOString() });
+  // nothing waiting, running or waiting to retry (the digest scheduler's next run is always delayed: not counted)
+  const drained = () => eventually('the email queue to drain', async () => {
+    const pending = await jobs.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized']);
+    return pending.every((j) => j.repeatJobKey) ? true : undefined;
+  }, 20_000);
+
+  it('sends one email per event, even when the event is delivered twice', async () => {
+    const event = placed();
+    const key = `order.placed/${event.orderId}`;
+    const first = await messaging.emit(OrderPlaced, event);
+    await messaging.emit(OrderPlaced, event, { messageId: first.messageId }); // a redelivery: same message id
+    await messaging.emit(OrderPlaced, event); // a duplicate publish: a new message id, the same event
+    await harness.waitForCount('acked', 3, { type: 'order.placed' });
+    await eventually('the email', () => (smtp.withKey(key).length > 0 ? true : undefined));
+    await drained();
+    const [mail] = smtp.withKey(key);
+    expect(smtp.withKey(key)).toHaveLength(1);
+    expect(mail.mail.subject).toBe(`We received your order ${event.orderId.slice(0, 8)}`);
+    expect(mail.mail.text).toContain('- 2 × SKU-001');
+    expect(mail.mail.html).toContain(`<b>${event.orderId}</b>`);
+    expect(mail.mail.to).toMatchObject({ text: 'ada@example.com' });
+    // the job is gone from the queue's memory later; the sent record still guards the send
+    await jobs.queue.remove(key);
+    await messaging.emit(OrderPlaced, event);
+    await harness.waitForCount('acked', 4, { type: 'order.placed' });
+    await drained();
+    expect(smtp.withKey(key)).toHaveLength(1);
+    const listed = (await (await fetch(`${svc.url}/notifications`)).json()) as Array<{ key: string }>;
+    expect(listed.filter((n) => n.key === key)).toHaveLength(1);
+  });
+
+  it('retries with backoff while SMTP refuses, then delivers exactly once', async () => {
+    smtp.failNext = 2;
+    const orderId = randomUUID();
+    await messaging.emit(OrderConfirmed, { orderId, customerEmail: 'ada@example.com', items: [{ sku: 'SKU-002', quantity: 1, unitPrice: 1999 }], total: 1999, confirmedAt: new Date().toISOString() });
+    const key = `order.confirmed/${orderId}`;
+    await eventually('the email after retries', () => (smtp.withKey(key).length > 0 ? true : undefined), 15_000);
+    await drained();
+    expect(smtp.withKey(key)).toHaveLength(1);
+    expect(smtp.withKey(key)[0].mail.text).toContain('Total: $19.99');
+    const job = await jobs.queue.getJob(key);
+    expect(job?.attemptsMade).toBe(3);
+  });
+
+  it('holds the rate limit under a burst (measured send times)', async () => {
+    // start from a fresh limiter window (its key expires one window after the last email), so the windows are
+    // aligned with the burst's first email
+    const { Redis } = await import('ioredis');
+    const probe = new Redis(redis.url);
+    await eventually('the previous limiter window to end', async () => ((await probe.exists(jobs.queue.keys.limiter)) === 0 ? true : undefined));
+    probe.disconnect();
+    const events = Array.from({ length: 12 }, () => placed());
+    const startedAt = Date.now();
+    await Promise.all(events.map((e) => messaging.emit(OrderPlaced, e)));
+    const keys = new Set(events.map((e) => `order.placed/${e.orderId}`));
+    const sends = await eventually('12 emails', () => {
+      const got = smtp.received.filter((r) => keys.has(r.key));
+      return got.length === 12 ? got.map((r) => r.at).sort((a, b) => a - b) : undefined;
+    }, 20_000);
+    // BullMQ's limiter admits 5 jobs per 1-second window from the first one: the (5n+1)-th email cannot go out
+    // before n windows have passed (slack for the first batch's own SMTP round trips)
+    const offsets = sends.map((t) => t - sends[0]);
+    console.log(`rate limit 5/s: 12 emails in ${sends[11] - startedAt} ms after the burst; send offsets ${offsets.join(', ')} ms`);
+    offsets.forEach((offset, i) => expect(offset).toBeGreaterThanOrEqual(Math.floor(i / 5) * 1000 - 150));
+    expect(offsets[11]).toBeLessThan(6000); // and it does not crawl either
+  });
+
+  it('keeps an email that ran out of attempts as failed; it can be listed and retried', async () => {
+    smtp.failNext = 100;
+    const orderId = randomUUID();
+    await messaging.emit(OrderCancelled, { orderId, customerEmail: 'ada@example.com', reason: 'out of stock: SKU-003', cancelledAt: new Date().toISOString() });
+    const key = `order.cancelled/${orderId}`;
+    const failed = await eventually('the failed job', async () => {
+      const res = await fetch(`${svc.url}/notifications/failed`);
+      const list = (await res.json()) as Array<{ id: string; key: string; attemptsMade: number; failedReason: string }>;
+      return list.find((f) => f.key === key);
+    }, 15_000);
+    expect(failed).toMatchObject({ id: key, attemptsMade: 4 });
+    expect(failed.failedReason).toMatch(/421/);
+    smtp.failNext = 0;
+    const res = await fetch(`${svc.url}/notifications/failed/${encodeURIComponent(key)}/retry`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    await eventually('the retried email', () => (smtp.withKey(key).length === 1 ? true : undefined), 15_000);
+    expect(smtp.withKey(key)[0].mail.text).toContain('out of stock: SKU-003');
+    expect((await fetch(`${svc.url}/notifications/failed/${encodeURIComponent(key)}/retry`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('schedules a daily digest, and sends one on demand', async () => {
+    const schedulers = await jobs.queue.getJobSchedulers();
+    expect(schedulers.map((s) => [s.key, s.pattern])).toContainEqual(['daily-digest', '0 8 * * *']);
+    const res = await fetch(`${svc.url}/notifications/digest`, { method: 'POST' });
+    expect(res.status).toBe(202);
+    const { queued } = (await res.json()) as { queued: string };
+    const [digest] = await eventually('the digest', () => (smtp.withKey(queued).length ? smtp.withKey(queued) : undefined), 10_000);
+    expect(digest.mail.to).toMatchObject({ text: 'ops@warren.local' });
+    expect(digest.mail.subject).toMatch(/^Warren daily digest: \d+ emails sent$/);
+    expect(digest.mail.text).toContain('order-placed: ');
+  });
+
+  it('serves Bull Board at /queues and reports database, broker and Redis in /health', async () => {
+    const board = await fetch(`${svc.url}/queues`);
+    expect(board.status).toBe(200);
+    expect(await board.text()).toMatch(/<html/i);
+    const health = (await (await fetch(`${svc.url}/health`)).json()) as { status: string; info: Record<string, unknown> };
+    expect(health.status).toBe('ok');
+    expect(Object.keys(health.info).sort()).toEqual(['broker', 'database', 'redis']);
+    expect(topologyNames().queue('notifications.order-events')).toContain('notifications.order-events');
+  });
+});
