@@ -16,10 +16,20 @@ export interface StartedService {
  * errors reach the retry and DLQ path unchanged), starts both and listens. SIGTERM/SIGINT shut down
  * gracefully: stop consuming, finish in-flight handlers, flush the outbox, close connections.
  */
-export async function startService(module: Type<unknown>, opts: { name: string; defaultPort: number; host?: string; logger?: false }): Promise<StartedService> {
+export interface StartServiceOptions {
+  name: string;
+  defaultPort: number;
+  host?: string;
+  logger?: false;
+  /** Runs before the app starts and listens: OpenAPI, global pipes, middleware. */
+  configure?: (app: INestApplication) => void | Promise<void>;
+}
+
+export async function startService(module: Type<unknown>, opts: StartServiceOptions): Promise<StartedService> {
   const env = readEnv(opts.name, opts.defaultPort);
   const app = await NestFactory.create(module, { logger: opts.logger === false ? false : undefined, abortOnError: false });
   app.enableShutdownHooks();
+  await opts.configure?.(app);
   app.connectMicroservice({ strategy: app.get(MessagingServer) }, { inheritAppConfig: true });
   await app.startAllMicroservices();
   await app.listen(env.port, opts.host ?? '0.0.0.0');

@@ -1,0 +1,32 @@
+import type { MessageContract, PayloadInput } from '@warren/messaging';
+import { Outbox } from '@warren/messaging/typeorm';
+import type { EntityManager } from 'typeorm';
+import type { SagaConfig } from './saga-config';
+
+/** A message the saga wants sent once its transaction commits. */
+export interface SagaMessage {
+  kind: 'command' | 'event';
+  contract: MessageContract;
+  payload: unknown;
+}
+
+export const command = <C extends MessageContract>(contract: C, payload: PayloadInput<C>): SagaMessage => ({ kind: 'command', contract, payload });
+export const event = <C extends MessageContract>(contract: C, payload: PayloadInput<C>): SagaMessage => ({ kind: 'event', contract, payload });
+
+/**
+ * Writes the messages to the outbox in the caller's transaction, validated against their contracts.
+ * Commands and events of one order are ordered separately (two aggregate ids): an event nobody has bound
+ * a queue for yet is unroutable and waits in the outbox, and it must not hold back the saga's commands.
+ */
+export async function addToOutbox(manager: EntityManager, config: SagaConfig, orderId: string, messages: SagaMessage[]): Promise<void> {
+  for (const m of messages) {
+    const payload = m.contract.parse(m.payload);
+    await Outbox.add(manager, {
+      exchange: m.kind === 'command' ? config.commandsExchange : config.eventsExchange,
+      routingKey: m.contract.type,
+      type: m.contract.type,
+      payload,
+      aggregateId: m.kind === 'command' ? `order:${orderId}` : `order-events:${orderId}`,
+    });
+  }
+}
