@@ -1,0 +1,30 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { CommitStock, ReleaseStock, ReserveStock } from '@warren/contracts';
+import { MessagingContext } from '@warren/messaging/nest';
+import { TypeOrmInbox } from '@warren/messaging/typeorm';
+import { StockService } from './stock.service';
+
+/** The saga's commands to inventory (queue `inventory.commands`). Each applies once per message id (inbox); answers go through the outbox. */
+@Controller()
+export class StockCommandsController {
+  constructor(
+    @Inject(TypeOrmInbox) private readonly inbox: TypeOrmInbox,
+    @Inject(StockService) private readonly stock: StockService,
+  ) {}
+
+  @EventPattern(ReserveStock.type, { contract: ReserveStock, command: true })
+  async reserve(@Payload() command: ReserveStock, @Ctx() ctx: MessagingContext): Promise<void> {
+    await this.inbox.handle(ctx.getMessage(), ReserveStock.type, (manager) => this.stock.reserve(manager, command.orderId, command.items));
+  }
+
+  @EventPattern(ReleaseStock.type, { contract: ReleaseStock, command: true })
+  async release(@Payload() command: ReleaseStock, @Ctx() ctx: MessagingContext): Promise<void> {
+    await this.inbox.handle(ctx.getMessage(), ReleaseStock.type, (manager) => this.stock.release(manager, command.orderId, command.reason));
+  }
+
+  @EventPattern(CommitStock.type, { contract: CommitStock, command: true })
+  async commit(@Payload() command: CommitStock, @Ctx() ctx: MessagingContext): Promise<void> {
+    await this.inbox.handle(ctx.getMessage(), CommitStock.type, (manager) => this.stock.commit(manager, command.orderId));
+  }
+}

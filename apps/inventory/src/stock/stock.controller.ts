@@ -1,0 +1,20 @@
+import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
+import { StockService } from './stock.service';
+
+@Controller()
+export class StockController {
+  constructor(@Inject(StockService) private readonly stock: StockService) {}
+
+  /** DESIGN.md: `[{ "sku", "available", "reserved", … }]`, in SKU order. */
+  @Get('stock')
+  async list() {
+    return (await this.stock.list()).map((s) => ({ sku: s.sku, name: s.name, unitPrice: s.unitPrice, available: s.available, reserved: s.reserved }));
+  }
+
+  @Get('reservations/:orderId')
+  async reservation(@Param('orderId') orderId: string) {
+    const r = await this.stock.findReservation(orderId);
+    if (!r) throw new NotFoundException(`no reservation for order ${orderId}`);
+    return { orderId: r.orderId, status: r.status, items: r.lines, total: r.total, createdAt: new Date(r.createdAt).toISOString(), updatedAt: new Date(r.updatedAt).toISOString() };
+  }
+}

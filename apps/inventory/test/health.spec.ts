@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import { ReserveStock, StockReserved } from '@warren/contracts';
+import { Messaging, type IncomingMessage } from '@warren/messaging';
+import { startService, topologyNames, type StartedService } from '@warren/service-kit';
+import { AppModule, INVENTORY } from '../src/app.module';
+import { BrokerLink, deleteTopology, eventually, serviceEnvironment, testTargets } from './support';
+
+// The outage does not depend on the database: SQLite only.
+describe.each(testTargets().filter((t) => t.database === 'sqlite'))('inventory health ($name)', (target) => {
+  let env: Awaited<ReturnType<typeof serviceEnvironment>>;
+  let link: BrokerLink;
+  let service: StartedService;
+  let client: Messaging;
+  let names: ReturnType<typeof topologyNames>;
+  const answers: IncomingMessage<{ orderId: string }>[] = [];
+
+  beforeAll(async () => {
+    env = await serviceEnvironment(target, 'inventory');
+    link = await BrokerLink.open(target.brokerUrl);
+    process.env.AMQP_URL = link.url;
+    names = topologyNames();
+    service = await startService(AppModule, { ...INVENTORY, logger: false });
+    client = new Messaging({ url: target.brokerUrl, serviceName: 'inventory-test', eventsExchange: names.eventsExchange, commandsExchange: names.commandsExchange });
+    await client.start();
+    await client.consume({
+      queue: names.queue('test.inventory-answers'),
+      bindings: [{ pattern: 'inventory.#' }],
+      handlers: [{ pattern: 'inventory.#', handle: async (m) => void answers.push(m as IncomingMessage<{ orderId: string }>) }],
+    });
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    link?.restore();
+    await service?.close();
+    await link?.close();
+    if (names) await deleteTopology(target.brokerUrl, { queues: [names.queue('inventory.commands'), names.queue('inventory.rpc'), names.queue('test.inventory-answers')], exchanges: [names.eventsExchange, names.commandsExchange] });
+    await env?.restore();
+  });
+
+  const health = async () => (await fetch(`${service.url}/health`)).status;
+
+  it('answers 503 while the broker is away and 200 again once it is back, then handles commands again', async () => {
+    expect(await health()).toBe(200);
+    link.cut();
+    await eventually('GET /health to answer 503', async () => ((await health()) === 503 ? true : undefined));
+    link.restore();
+    await eventually('GET /health to answer 200', async () => ((await health()) === 200 ? true : undefined), 20_000);
+    const orderId = randomUUID();
+    await client.send(ReserveStock, { orderId, items: [{ sku: 'SKU-009', quantity: 1 }] });
+    await eventually('stock-reserved', () => answers.find((a) => a.payload.orderId === orderId && a.type === StockReserved.type));
+  });
+});

@@ -1,0 +1,36 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { CapturePayment, RefundPayment } from '@warren/contracts';
+import { MessagingContext } from '@warren/messaging/nest';
+import { TypeOrmInbox } from '@warren/messaging/typeorm';
+import { PaymentGateway, type ChargeResult } from '../gateway/payment-gateway';
+import { PaymentsService } from './payments.service';
+
+/** The saga's commands to payments (queue `payments.commands`). Each applies once per message id (inbox); answers go through the outbox. */
+@Controller()
+export class PaymentCommandsController {
+  constructor(
+    @Inject(TypeOrmInbox) private readonly inbox: TypeOrmInbox,
+    @Inject(PaymentsService) private readonly payments: PaymentsService,
+    @Inject(PaymentGateway) private readonly gateway: PaymentGateway,
+  ) {}
+
+  /**
+   * Charges through the gateway outside the database transaction (its latency must not hold a write lock),
+   * then records the outcome and its answer in the inbox transaction. A transient gateway failure throws: the
+   * library retries with backoff, then parks the command in `payments.commands.dlq`. A decline is an answer.
+   */
+  @EventPattern(CapturePayment.type, { contract: CapturePayment, command: true })
+  async capture(@Payload() command: CapturePayment, @Ctx() ctx: MessagingContext): Promise<void> {
+    const message = ctx.getMessage();
+    if (await this.inbox.has(CapturePayment.type, message.messageId)) return; // a redelivery: charged (or not) before
+    const existing = await this.payments.findByOrder(command.orderId);
+    const charge: ChargeResult = existing ? { approved: true } : await this.gateway.charge(command.amount);
+    await this.inbox.handle(message, CapturePayment.type, (manager) => this.payments.recordCapture(manager, command, charge));
+  }
+
+  @EventPattern(RefundPayment.type, { contract: RefundPayment, command: true })
+  async refund(@Payload() command: RefundPayment, @Ctx() ctx: MessagingContext): Promise<void> {
+    await this.inbox.handle(ctx.getMessage(), RefundPayment.type, (manager) => this.payments.refund(manager, command.orderId, command.reason));
+  }
+}

@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { CapturePayment, PaymentCaptured, PaymentDeclined, PaymentRefunded, RefundPayment } from '@warren/contracts';
+import { Messaging, MessagingHarness, type IncomingMessage } from '@warren/messaging';
+import { startService, topologyNames, type StartedService } from '@warren/service-kit';
+import { AppModule, PAYMENTS } from '../src/app.module';
+import { deleteTopology, eventually, serviceEnvironment, testTargets } from './support';
+
+type Answer = IncomingMessage<{ orderId: string; paymentId?: string; amount?: number; reason?: string }>;
+
+describe.each(testTargets())('payments ($name)', (target) => {
+  let env: Awaited<ReturnType<typeof serviceEnvironment>>;
+  let service: StartedService;
+  let harness: MessagingHarness;
+  let client: Messaging;
+  let names: ReturnType<typeof topologyNames>;
+  const answers: Answer[] = [];
+
+  beforeAll(async () => {
+    env = await serviceEnvironment(target, 'payments');
+    names = topologyNames();
+    service = await startService(AppModule, { ...PAYMENTS, logger: false });
+    harness = new MessagingHarness(service.app.get(Messaging));
+    client = new Messaging({ url: target.brokerUrl, serviceName: 'payments-test', eventsExchange: names.eventsExchange, commandsExchange: names.commandsExchange });
+    await client.start();
+    await client.consume({
+      queue: names.queue('test.payments-answers'),
+      bindings: [{ pattern: 'payment.#' }],
+      handlers: [{ pattern: 'payment.#', handle: async (m) => void answers.push(m as Answer) }],
+    });
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await service?.close();
+    if (names) await deleteTopology(target.brokerUrl, { queues: [names.queue('payments.commands'), names.queue('payments.rpc'), names.queue('test.payments-answers')], exchanges: [names.eventsExchange, names.commandsExchange] });
+    await env?.restore();
+  });
+
+  afterEach(async () => {
+    await gateway({ failureRate: 0, declineRate: 0, latencyMs: 0 });
+  });
+
+  const gateway = (body: unknown) => fetch(`${service.url}/admin/gateway`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const answerFor = (orderId: string, type: string) => eventually(`${type} for ${orderId}`, () => answers.find((a) => a.payload.orderId === orderId && a.type === type));
+  const answersFor = (orderId: string) => answers.filter((a) => a.payload.orderId === orderId);
+  const ledger = async (query = '') => (await fetch(`${service.url}/payments${query}`)).json() as Promise<Array<Record<string, unknown>>>;
+  const capture = (orderId: string, amount = 4999) => client.send(CapturePayment, { orderId, amount, customerEmail: 'ada@example.com' });
+
+  it('captures a payment: a ledger row and payment.captured', async () => {
+    const orderId = randomUUID();
+    await capture(orderId, 12_345);
+    const answer = await answerFor(orderId, PaymentCaptured.type);
+    expect(answer.payload).toEqual({ orderId, paymentId: expect.any(String), amount: 12_345 });
+    expect(answer.exchange).toBe(names.eventsExchange);
+    expect(await ledger(`?orderId=${orderId}`)).toEqual([
+      { id: answer.payload.paymentId, kind: 'capture', orderId, paymentId: answer.payload.paymentId, amount: 12_345, status: 'CAPTURED', customerEmail: 'ada@example.com', at: expect.any(String) },
+    ]);
+    expect((await fetch(`${service.url}/health`)).status).toBe(200);
+  });
+
+  it('answers a decline with payment.declined, without a retry or a payment', async () => {
+    expect((await gateway({ declineRate: 1 })).status).toBe(200);
+    const orderId = randomUUID();
+    const sent = await capture(orderId);
+    expect((await answerFor(orderId, PaymentDeclined.type)).payload).toEqual({ orderId, reason: expect.stringMatching(/declined/) });
+    await harness.acked({ messageId: sent.messageId });
+    expect(harness.all('retried', { messageId: sent.messageId })).toHaveLength(0);
+    expect(await ledger(`?orderId=${orderId}`)).toEqual([]);
+  });
+
+  it('retries a transient gateway failure with backoff, then captures once the gateway recovers', async () => {
+    expect(await (await gateway({ failureRate: 1 })).json()).toEqual({ failureRate: 1, declineRate: 0, latencyMs: 0 });
+    const orderId = randomUUID();
+    const sent = await capture(orderId);
+    const retried = await harness.retried({ messageId: sent.messageId });
+    expect(retried).toMatchObject({ attempt: 1, error: expect.objectContaining({ message: expect.stringMatching(/timed out/) }) });
+    await gateway({ failureRate: 0 });
+    const answer = await answerFor(orderId, PaymentCaptured.type);
+    expect(answer.payload).toMatchObject({ orderId, amount: 4999 });
+    expect(harness.all('retried', { messageId: sent.messageId }).length).toBeGreaterThanOrEqual(1);
+    expect(harness.all('dead-lettered', { messageId: sent.messageId })).toHaveLength(0);
+    expect(await ledger(`?orderId=${orderId}`)).toHaveLength(1);
+  });
+
+  it('charges a capture delivered twice once, and answers a second capture command with the same payment', async () => {
+    const orderId = randomUUID();
+    const messageId = randomUUID();
+    const command = { exchange: names.commandsExchange, routingKey: CapturePayment.type, type: CapturePayment.type, payload: { orderId, amount: 700, customerEmail: 'ada@example.com' }, messageId };
+    await client.publish(command);
+    await client.publish(command);
+    await harness.waitForCount('acked', 2, { messageId });
+    const first = await answerFor(orderId, PaymentCaptured.type);
+    expect(answersFor(orderId)).toHaveLength(1);
+    // the saga asking again (a new message) gets the same payment, not a second charge
+    await capture(orderId, 700);
+    await eventually('a second payment.captured', () => (answersFor(orderId).length === 2 ? true : undefined));
+    expect(answersFor(orderId).map((a) => a.payload.paymentId)).toEqual([first.payload.paymentId, first.payload.paymentId]);
+    expect(await ledger(`?orderId=${orderId}`)).toHaveLength(1);
+  });
+
+  it('refunds a captured payment once; a second refund answers the same refund; the ledger shows both, newest first', async () => {
+    const orderId = randomUUID();
+    await capture(orderId, 2500);
+    const captured = await answerFor(orderId, PaymentCaptured.type);
+    await client.send(RefundPayment, { orderId, reason: 'stock could not be committed' });
+    const refunded = await answerFor(orderId, PaymentRefunded.type);
+    expect(refunded.payload).toEqual({ orderId, paymentId: captured.payload.paymentId, amount: 2500 });
+    await client.send(RefundPayment, { orderId, reason: 'again' });
+    await eventually('a second payment.refunded', () => (answersFor(orderId).filter((a) => a.type === PaymentRefunded.type).length === 2 ? true : undefined));
+    expect(answersFor(orderId).filter((a) => a.type === PaymentRefunded.type).map((a) => a.payload)).toEqual([refunded.payload, refunded.payload]);
+    const rows = await ledger(`?orderId=${orderId}`);
+    expect(rows).toMatchObject([
+      { kind: 'refund', orderId, paymentId: captured.payload.paymentId, amount: 2500, reason: 'stock could not be committed' },
+      { kind: 'capture', orderId, status: 'REFUNDED', amount: 2500 },
+    ]);
+    const all = await ledger();
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    const times = all.map((e) => Date.parse(e.at as string));
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
+  });
+
+  it('treats a refund with nothing captured as a no-op (amount 0) and declines a capture that comes after it', async () => {
+    const orderId = randomUUID();
+    await client.send(RefundPayment, { orderId, reason: 'saga timed out' });
+    expect((await answerFor(orderId, PaymentRefunded.type)).payload).toMatchObject({ orderId, amount: 0 });
+    await capture(orderId);
+    expect((await answerFor(orderId, PaymentDeclined.type)).payload).toMatchObject({ reason: expect.stringMatching(/cancelled/) });
+    expect(await ledger(`?orderId=${orderId}`)).toEqual([]);
+  });
+
+  it('validates PUT /admin/gateway (400 with the reasons) and shows the settings at GET', async () => {
+    const bad = await gateway({ failureRate: 1.5, declineRate: -1, latencyMs: 'slow', extra: true });
+    expect(bad.status).toBe(400);
+    const body = (await bad.json()) as { issues: Array<{ path: string }> };
+    expect(body.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['failureRate', 'declineRate', 'latencyMs']));
+    expect((await gateway({})).status).toBe(400);
+    expect((await gateway({ latencyMs: 5 })).status).toBe(200);
+    expect(await (await fetch(`${service.url}/admin/gateway`)).json()).toEqual({ failureRate: 0, declineRate: 0, latencyMs: 5 });
+    expect((await fetch(`${service.url}/payments?limit=0`)).status).toBe(400);
+  });
+});
