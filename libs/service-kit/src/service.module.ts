@@ -147,7 +147,10 @@ export class ServiceModule {
         {
           provide: OutboxRelay,
           inject: [getDataSourceToken(), Messaging],
-          useFactory: (ds: DataSource, messaging: Messaging) => new OutboxRelay(ds, messaging, { pollIntervalMs: 500, logger: nestLogger('Outbox') }),
+          // A short lease: after a crash, the next instance takes over the outbox within seconds (renewed every
+          // third of it while alive). OUTBOX_LEASE_MS tunes it.
+          useFactory: (ds: DataSource, messaging: Messaging) =>
+            new OutboxRelay(ds, messaging, { pollIntervalMs: 500, leaseMs: Number(process.env.OUTBOX_LEASE_MS ?? 5000), logger: nestLogger('Outbox') }),
         },
         OutboxRelayLifecycle,
       ],
