@@ -1,16 +1,200 @@
-// `npm run demo`: on a fresh clone, installs dependencies when they are missing, then runs the bundled broker
-// in the foreground. (The services join the demo as they land; see the README.)
-// Only node: built-ins are imported here, because node_modules may not exist yet.
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// `npm run demo`: the whole platform on one machine, with one command. On a fresh clone it installs the
+// dependencies, makes sure Redis is reachable (REDIS_URL, one already on localhost:6379, a redis-server it
+// starts itself, or Debian's package when it runs as root), bundles everything, starts the bundled broker, the
+// SMTP capture and the five services, waits until every /health is green, prints the URLs, and on Ctrl-C stops
+// everything it started. Child output goes to .data/logs/<name>.log.
+// Only node: built-ins at the top level, because node_modules may not exist yet.
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runForeground } from './foreground.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-if (!existsSync(join(root, 'node_modules', 'esbuild'))) {
-  console.log('demo: installing dependencies (npm ci)…');
-  const install = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
-  if (install.status !== 0) process.exit(install.status ?? 1);
+const dataDir = join(root, '.data');
+const logDir = join(dataDir, 'logs');
+const env = process.env;
+const port = (name, fallback) => Number(env[name] ?? fallback);
+
+const ports = {
+  broker: { port: port('BROKER_PORT', 5672), variable: 'BROKER_PORT' },
+  smtp: { port: port('SMTP_PORT', 1025), variable: 'SMTP_PORT' },
+  smtpHttp: { port: port('SMTP_HTTP_PORT', 8025), variable: 'SMTP_HTTP_PORT' },
+  orders: { port: port('ORDERS_PORT', 3001), variable: 'ORDERS_PORT' },
+  payments: { port: port('PAYMENTS_PORT', 3002), variable: 'PAYMENTS_PORT' },
+  inventory: { port: port('INVENTORY_PORT', 3003), variable: 'INVENTORY_PORT' },
+  notifications: { port: port('NOTIFICATIONS_PORT', 3004), variable: 'NOTIFICATIONS_PORT' },
+  analytics: { port: port('ANALYTICS_PORT', 3005), variable: 'ANALYTICS_PORT' },
+};
+
+const services = [
+  { name: 'inventory', entry: 'apps/inventory/src/main.ts', path: '/stock', note: 'stock levels' },
+  { name: 'payments', entry: 'apps/payments/src/main.ts', path: '/payments', note: 'ledger; gateway settings: PUT /admin/gateway' },
+  { name: 'orders', entry: 'apps/orders/src/main.ts', path: '/orders', note: 'API docs: /docs' },
+  { name: 'notifications', entry: 'apps/notifications/src/main.ts', path: '/notifications', note: 'sent emails; queue UI: /queues' },
+  { name: 'analytics', entry: 'apps/analytics/src/main.ts', path: '/stats', note: 'live: /stats/stream' },
+];
+
+const children = [];
+let stopping = false;
+
+const fail = (line) => {
+  console.error(`demo: ${line}`);
+  return stop(1);
+};
+
+async function main() {
+  if (!existsSync(join(root, 'node_modules', 'esbuild'))) {
+    console.log('demo: installing dependencies (npm ci)…');
+    const install = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+    if (install.status !== 0) process.exit(install.status ?? 1);
+  }
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => void stop(0));
+
+  for (const [name, { port: p, variable }] of Object.entries(ports)) {
+    if (!(await isFree(p))) return fail(`port ${p} (${name}) is taken; set ${variable} to a free port`);
+  }
+  const redisUrl = await ensureRedis();
+  if (!redisUrl) return;
+
+  console.log('demo: bundling the broker, the SMTP capture and the services…');
+  const { bundle } = await import('./bundle.mjs');
+  const bundles = {};
+  for (const [name, entry] of [['broker', 'apps/broker/src/main.ts'], ['smtp-capture', 'apps/smtp-capture/src/main.ts'], ...services.map((s) => [s.name, s.entry])]) {
+    bundles[name] = await bundle(entry, `dist/apps/${name}/main.js`);
+  }
+  mkdirSync(logDir, { recursive: true });
+
+  await start('broker', bundles.broker, ['--port', String(ports.broker.port), '--data-dir', join(dataDir, 'broker')], {}, /listening on amqp:/);
+  await start('smtp-capture', bundles['smtp-capture'], ['--smtp-port', String(ports.smtp.port), '--http-port', String(ports.smtpHttp.port)], {}, /http listening on/);
+  const shared = {
+    AMQP_URL: `amqp://guest:guest@localhost:${ports.broker.port}`,
+    REDIS_URL: redisUrl,
+    SMTP_URL: `smtp://localhost:${ports.smtp.port}`,
+    WARREN_DATA_DIR: dataDir,
+  };
+  for (const s of services) start(s.name, bundles[s.name], [], { ...shared, PORT: String(ports[s.name].port) });
+
+  console.log('demo: waiting for every /health…');
+  await Promise.all(services.map((s) => waitForHealth(s.name, `http://localhost:${ports[s.name].port}/health`)));
+  if (stopping) return;
+
+  const rows = [
+    ...services.map((s) => [s.name, `http://localhost:${ports[s.name].port}${s.path}`, s.note]),
+    ['emails', `http://localhost:${ports.smtpHttp.port}`, 'captured emails (Mailpit API: /api/v1/messages)'],
+    ['broker', `amqp://guest:guest@localhost:${ports.broker.port}`, 'the bundled AMQP broker'],
+    ['redis', redisUrl, ''],
+  ];
+  const width = Math.max(...rows.map((r) => r[1].length));
+  console.log('\nWarren is running:\n');
+  for (const [name, url, note] of rows) console.log(`  ${name.padEnd(14)}${url.padEnd(width + 3)}${note}`);
+  console.log(`\nPlace an order:\n  curl -s -X POST localhost:${ports.orders.port}/orders -H 'content-type: application/json' \\\n    -d '{"customerEmail":"ada@example.com","items":[{"sku":"SKU-001","quantity":2}]}'`);
+  console.log(`Send clicks:  npm run traffic:clicks -- --rate 50 --duration 30\nLogs: .data/logs/   ·   Ctrl-C stops everything\n`);
 }
-runForeground(join(root, 'tools/scripts/run-broker.mjs'), process.argv.slice(2), { cwd: root });
+
+/** REDIS_URL if it answers; one on localhost:6379; a redis-server we start; Debian's package when root. */
+async function ensureRedis() {
+  if (env.REDIS_URL) {
+    const u = new URL(env.REDIS_URL);
+    if (await answersPing(u.hostname, Number(u.port || 6379))) return env.REDIS_URL;
+    await fail(`REDIS_URL (${env.REDIS_URL}) does not answer`);
+    return undefined;
+  }
+  if (await answersPing('127.0.0.1', 6379)) return 'redis://localhost:6379';
+  if (!hasCommand('redis-server') && process.getuid?.() === 0 && hasCommand('apt-get')) {
+    console.log('demo: installing redis-server (apt-get)…');
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'], { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } });
+  }
+  if (!hasCommand('redis-server')) {
+    await fail('Redis is needed: install redis-server (Debian/Ubuntu: sudo apt-get install redis-server) or set REDIS_URL');
+    return undefined;
+  }
+  const redisPort = port('REDIS_PORT', 6379);
+  if (!(await isFree(redisPort))) {
+    await fail(`port ${redisPort} (redis) is taken by something that is not Redis; set REDIS_URL or REDIS_PORT`);
+    return undefined;
+  }
+  await start('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {}, /Ready to accept connections/i, { node: false });
+  return `redis://localhost:${redisPort}`;
+}
+
+/** Starts a child with its output in .data/logs/<name>.log; with `ready`, waits until a line matches it. */
+function start(name, script, args, extraEnv, ready, { node = true } = {}) {
+  mkdirSync(logDir, { recursive: true });
+  const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+  const child = node
+    ? spawn(process.execPath, ['--enable-source-maps', script, ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(script, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push({ name, child });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  child.on('exit', (code, signal) => {
+    if (!stopping) void fail(`${name} stopped unexpectedly (${signal ?? `exit ${code}`}); see .data/logs/${name}.log`);
+  });
+  if (!ready) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = '';
+    const onData = (d) => {
+      seen = (seen + d).slice(-4000);
+      if (!ready.test(seen)) return;
+      child.stdout.off('data', onData);
+      resolve();
+    };
+    child.stdout.on('data', onData);
+  });
+}
+
+async function waitForHealth(name, url) {
+  const deadline = Date.now() + 120_000;
+  while (!stopping) {
+    const ok = await fetch(url).then((r) => r.status === 200, () => false);
+    if (ok) return;
+    if (Date.now() > deadline) return fail(`${name} is not healthy after 120 s (${url}); see .data/logs/${name}.log`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** Stops the services first, then the SMTP capture, the broker and Redis: every child we started, by PID. */
+async function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  if (children.length) console.log('\ndemo: stopping…');
+  for (const { child } of [...children].reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  process.exit(code);
+}
+
+function isFree(p) {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(p, () => server.close(() => resolve(true)));
+  });
+}
+
+function answersPing(host, p) {
+  return new Promise((resolve) => {
+    const socket = connect(p, host);
+    const done = (v) => {
+      socket.destroy();
+      resolve(v);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
+
+function hasCommand(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+await main();
