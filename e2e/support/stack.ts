@@ -1,3 +1,4 @@
+import { eventually as eventuallyWithin } from '../../tools/testing/eventually';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
@@ -10,21 +11,8 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 
 export type ServiceName = 'orders' | 'inventory' | 'payments';
 
-/** Polls until `check` returns something other than undefined; fails after `timeoutMs` naming `what`. */
-export async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+/** tools/testing's eventually, with the longer default wait processes need. */
+export const eventually = <T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000, everyMs = 50): Promise<T> => eventuallyWithin(what, check, timeoutMs, everyMs);
 
 /** A free TCP port on loopback (asked of the OS; the service binds it a moment later). */
 export function freePort(): Promise<number> {

@@ -3,7 +3,8 @@ import { startService, topologyNames, type StartedService } from '@warren/servic
 import { AppModule, ANALYTICS } from '../src/app.module';
 import type { Stats } from '../src/stats/stats.service';
 import { startTestRedis, type TestRedis } from '../../../tools/testing/redis';
-import { eventually, uniqueNamespace } from './support';
+import { eventually } from '../../../tools/testing/eventually';
+import { uniqueName } from '../../../tools/testing/topology';
 
 describe('analytics', () => {
   const saved = { ...process.env };
@@ -15,7 +16,7 @@ describe('analytics', () => {
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    Object.assign(process.env, { AMQP_URL: process.env.WARREN_TEST_BROKER_URL, REDIS_URL: redis.url, WARREN_NAMESPACE: uniqueNamespace('analytics'), PORT: '0' });
+    Object.assign(process.env, { AMQP_URL: process.env.WARREN_TEST_BROKER_URL, REDIS_URL: redis.url, WARREN_NAMESPACE: uniqueName('test.analytics'), PORT: '0' });
     svc = await startService(AppModule, { ...ANALYTICS, logger: false });
     harness = new MessagingHarness(svc.app.get(Messaging));
   });

@@ -3,12 +3,15 @@ import { ReserveStock, StockReserved } from '@warren/contracts';
 import { Messaging, type IncomingMessage } from '@warren/messaging';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { AppModule, INVENTORY } from '../src/app.module';
-import { BrokerLink, deleteTopology, eventually, serviceEnvironment, testTargets } from './support';
+import { serviceEnvironment, testTargets } from '../../../tools/testing/service-env';
+import { eventually } from '../../../tools/testing/eventually';
+import { deleteTopology } from '../../../tools/testing/topology';
+import { TcpProxy } from '../../../tools/testing/tcp-proxy';
 
 // The outage does not depend on the database: SQLite only.
 describe.each(testTargets().filter((t) => t.database === 'sqlite'))('inventory health ($name)', (target) => {
   let env: Awaited<ReturnType<typeof serviceEnvironment>>;
-  let link: BrokerLink;
+  let link: TcpProxy;
   let service: StartedService;
   let client: Messaging;
   let names: ReturnType<typeof topologyNames>;
@@ -16,7 +19,7 @@ describe.each(testTargets().filter((t) => t.database === 'sqlite'))('inventory h
 
   beforeAll(async () => {
     env = await serviceEnvironment(target, 'inventory');
-    link = await BrokerLink.open(target.brokerUrl);
+    link = await TcpProxy.start(target.brokerUrl);
     process.env.AMQP_URL = link.url;
     names = topologyNames();
     service = await startService(AppModule, { ...INVENTORY, logger: false });
@@ -42,9 +45,9 @@ describe.each(testTargets().filter((t) => t.database === 'sqlite'))('inventory h
 
   it('answers 503 while the broker is away and 200 again once it is back, then handles commands again', async () => {
     expect(await health()).toBe(200);
-    link.cut();
+    await link.cut();
     await eventually('GET /health to answer 503', async () => ((await health()) === 503 ? true : undefined));
-    link.restore();
+    await link.restore();
     await eventually('GET /health to answer 200', async () => ((await health()) === 200 ? true : undefined), 20_000);
     const orderId = randomUUID();
     await client.send(ReserveStock, { orderId, items: [{ sku: 'SKU-009', quantity: 1 }] });

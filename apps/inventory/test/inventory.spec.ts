@@ -3,7 +3,9 @@ import { CommitStock, ReleaseStock, ReserveStock, StockRejected, StockReleased, 
 import { Messaging, MessagingHarness, type IncomingMessage } from '@warren/messaging';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { AppModule, INVENTORY } from '../src/app.module';
-import { deleteTopology, eventually, serviceEnvironment, testTargets } from './support';
+import { serviceEnvironment, testTargets } from '../../../tools/testing/service-env';
+import { eventually } from '../../../tools/testing/eventually';
+import { deleteTopology } from '../../../tools/testing/topology';
 
 type Stock = Array<{ sku: string; name: string; unitPrice: number; available: number; reserved: number }>;
 

@@ -8,7 +8,8 @@ import { startService, topologyNames, type StartedService } from '@warren/servic
 import { AppModule, NOTIFICATIONS } from '../src/app.module';
 import { EmailJobsService } from '../src/jobs/email-jobs.service';
 import { startTestRedis, type TestRedis } from '../../../tools/testing/redis';
-import { eventually, uniqueNamespace } from './support';
+import { eventually } from '../../../tools/testing/eventually';
+import { uniqueName } from '../../../tools/testing/topology';
 import { TestSmtp } from './test-smtp';
 
 describe('notifications', () => {
@@ -28,7 +29,7 @@ describe('notifications', () => {
       AMQP_URL: process.env.WARREN_TEST_BROKER_URL,
       REDIS_URL: redis.url,
       SMTP_URL: smtp.url,
-      WARREN_NAMESPACE: uniqueNamespace('notifications'),
+      WARREN_NAMESPACE: uniqueName('test.notifications'),
       WARREN_DATA_DIR: dataDir,
       PORT: '0',
       EMAIL_RATE_PER_SECOND: '5',

@@ -44,21 +44,9 @@ export function testMatrix(): Array<{ label: string; broker: TestBroker; db: Tes
   return brokers.flatMap((broker) => dbs.map((db) => ({ label: `${broker.name} + ${db.name}`, broker, db })));
 }
 
-/** Polls until `check` returns something other than undefined; fails after `timeoutMs` naming `what`. */
-export async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { eventually } from '../../../tools/testing/eventually';
+
+export { eventually };
 
 /**
  * Inventory and payments, faked: a Messaging of the test's own in the suite's namespace consumes their

@@ -3,7 +3,9 @@ import { CapturePayment, PaymentCaptured, PaymentDeclined, PaymentRefunded, Refu
 import { Messaging, MessagingHarness, type IncomingMessage } from '@warren/messaging';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { AppModule, PAYMENTS } from '../src/app.module';
-import { deleteTopology, eventually, serviceEnvironment, testTargets } from './support';
+import { serviceEnvironment, testTargets } from '../../../tools/testing/service-env';
+import { eventually } from '../../../tools/testing/eventually';
+import { deleteTopology } from '../../../tools/testing/topology';
 
 type Answer = IncomingMessage<{ orderId: string; paymentId?: string; amount?: number; reason?: string }>;
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { defineMessage, Headers, Messaging, MessagingHarness, NonRetryableError, RpcRemoteError, UnroutableError, type PublishedMessage } from '../src';
 import { MessagingClient, MessagingContext, MessagingHealthIndicator, MessagingModule, MessagingServer, type MessagingModuleOptions } from '../src/nest';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
-import { TcpProxy } from './support/tcp-proxy';
+import { TcpProxy } from '../../../tools/testing/tcp-proxy';
 
 const ParcelShipped = defineMessage('parcel.shipped', z.object({ parcelId: z.string().min(1), weightKg: z.coerce.number().positive() }));
 const FAST_RETRY = { maxAttempts: 3, initialDelayMs: 50, multiplier: 1, maxDelayMs: 50 };

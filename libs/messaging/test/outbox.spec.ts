@@ -9,7 +9,7 @@ import { runInTransaction, TypeOrmInbox } from '../src/inbox';
 import { Outbox, OutboxRecord, OutboxRelay, OutboxWriteError, type OutboxMessage, type OutboxRelayOptions } from '../src/outbox';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
 import { SideEffect, TestDatabase, testDatabases } from './support/databases';
-import { TcpProxy } from './support/tcp-proxy';
+import { TcpProxy } from '../../../tools/testing/tcp-proxy';
 
 const root = path.resolve(__dirname, '../../..');
 const childBundle = path.join(root, `tmp/messaging-test/outbox-crash-child.${randomBytes(4).toString('hex')}.js`);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { BrokerUnavailableError, defineMessage, Messaging, MessagingHarness } from '../src';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
 import { spawnBroker, type SpawnedBroker } from '../../../tools/testing/spawn-broker';
-import { TcpProxy } from './support/tcp-proxy';
+import { TcpProxy } from '../../../tools/testing/tcp-proxy';
 
 const Tick = defineMessage('tick.happened', z.object({ n: z.number().int() }));
 

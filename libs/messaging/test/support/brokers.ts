@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { connect } from 'amqplib';
+import { eventually } from '../../../../tools/testing/eventually';
+import { deleteTopology, uniqueName as uniqueNameIn } from '../../../../tools/testing/topology';
 
 export interface TestBroker {
   name: 'bundled' | 'rabbitmq';
@@ -17,39 +17,10 @@ export function testBrokers(): TestBroker[] {
 
 /** A name no other test (or earlier run) uses: every test declares its own exchanges and queues. */
 export function uniqueName(prefix: string): string {
-  return `test.${prefix}.${randomBytes(4).toString('hex')}`;
+  return uniqueNameIn(`test.${prefix}`);
 }
 
 /** Deletes what a test declared (queues with their retry and DLQ companions, exchanges). */
-export async function cleanup(url: string, what: { queues?: string[]; exchanges?: string[]; retryLevels?: number }): Promise<void> {
-  const conn = await connect(url);
-  try {
-    for (const q of what.queues ?? []) {
-      for (const name of [q, `${q}.dlq`, ...Array.from({ length: what.retryLevels ?? 10 }, (_, i) => `${q}.retry.${i + 1}`)]) {
-        const ch = await conn.createChannel();
-        ch.on('error', () => undefined);
-        await ch.deleteQueue(name).catch(() => undefined);
-        await ch.close().catch(() => undefined);
-      }
-    }
-    for (const e of what.exchanges ?? []) {
-      const ch = await conn.createChannel();
-      ch.on('error', () => undefined);
-      await ch.deleteExchange(e).catch(() => undefined);
-      await ch.close().catch(() => undefined);
-    }
-  } finally {
-    await conn.close();
-  }
-}
+export const cleanup = deleteTopology;
 
-/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs` naming `what`. */
-export async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { eventually };
