@@ -5,11 +5,58 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, type W
 import { createServer } from 'node:net';
 import { connect, type Channel } from 'amqplib';
 import { tmpdir } from 'node:os';
+import { Redis } from 'ioredis';
+import { startTestRedis } from '../../tools/testing/redis';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
-export type ServiceName = 'orders' | 'inventory' | 'payments';
+export type ServiceName = 'orders' | 'inventory' | 'payments' | 'notifications' | 'analytics';
+/** What a ServiceProcess can run: a service, or the SMTP capture. */
+export type ProcessName = ServiceName | 'smtp-capture';
+
+/** A running piece of the stack, a local process or a container: where it answers, and how to stop/start it. */
+export interface ServiceHandle {
+  readonly name: string;
+  readonly url: string;
+  start(timeoutMs?: number): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  tail(chars?: number): string;
+}
+
+export type Runtime = 'local' | 'containers';
+export type BrokerKind = 'bundled' | 'rabbitmq';
+
+/** E2E_RUNTIME: `local` (default: child processes) or `containers` (testcontainers, support/containers.ts). */
+export function runtime(): Runtime {
+  const r = process.env.E2E_RUNTIME ?? 'local';
+  if (r !== 'local' && r !== 'containers') throw new Error(`E2E_RUNTIME must be local or containers, got '${r}'`);
+  return r;
+}
+
+export interface BrokerTarget {
+  name: BrokerKind;
+  /** The broker's URL (local runtime); in the containers runtime the stack starts the broker and sets stack.amqpUrl. */
+  amqpUrl: string;
+}
+
+/**
+ * The brokers a suite runs on (describe.each). E2E_BROKER=bundled|rabbitmq picks one; by default the bundled
+ * broker (started by the global setup) and RabbitMQ too when RABBITMQ_URL is set.
+ */
+export function brokers(only?: BrokerKind): BrokerTarget[] {
+  const wanted = process.env.E2E_BROKER;
+  if (wanted !== undefined && wanted !== 'bundled' && wanted !== 'rabbitmq') throw new Error(`E2E_BROKER must be bundled or rabbitmq, got '${wanted}'`);
+  if (runtime() === 'containers') {
+    const kinds: BrokerKind[] = wanted ? [wanted] : ['rabbitmq'];
+    return kinds.filter((k) => !only || k === only).map((name) => ({ name, amqpUrl: '' }));
+  }
+  const bundled = process.env.WARREN_TEST_BROKER_URL;
+  if (!bundled) throw new Error('WARREN_TEST_BROKER_URL is not set: run through jest -c e2e/jest.config.js');
+  if (wanted === 'rabbitmq' && !process.env.RABBITMQ_URL) throw new Error('E2E_BROKER=rabbitmq needs RABBITMQ_URL (e.g. amqp://guest:guest@127.0.0.1:5672)');
+  const all: BrokerTarget[] = [{ name: 'bundled', amqpUrl: bundled }, ...(process.env.RABBITMQ_URL ? [{ name: 'rabbitmq' as const, amqpUrl: process.env.RABBITMQ_URL }] : [])];
+  return all.filter((b) => (!wanted || b.name === wanted) && (!only || b.name === only));
+}
 
 /** tools/testing's eventually, with the longer default wait processes need. */
 export const eventually = <T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000, everyMs = 50): Promise<T> => eventuallyWithin(what, check, timeoutMs, everyMs);
@@ -30,8 +77,8 @@ export function freePort(): Promise<number> {
  * Bundles each service once per jest worker (as `npm run build` does, with tools/scripts/bundle.mjs) into
  * tmp/e2e/<service>.js, so the suites run the code the demo runs.
  */
-const bundled = new Map<ServiceName, string>();
-export function bundleService(name: ServiceName): string {
+const bundled = new Map<ProcessName, string>();
+export function bundleService(name: ProcessName): string {
   let out = bundled.get(name);
   if (!out) {
     out = path.join(ROOT, 'tmp', 'e2e', `${name}.js`);
@@ -42,16 +89,18 @@ export function bundleService(name: ServiceName): string {
 }
 
 /** One service process. Its port is chosen up front, so a restart comes back on the same URL. */
-export class ServiceProcess {
+export class ServiceProcess implements ServiceHandle {
   private child?: ChildProcess;
   private log?: WriteStream;
   readonly url: string;
 
   constructor(
-    readonly name: ServiceName,
+    readonly name: ProcessName,
     readonly port: number,
     private readonly env: NodeJS.ProcessEnv,
     readonly logFile: string,
+    private readonly args: string[] = [],
+    private readonly healthPath = '/health',
   ) {
     this.url = `http://127.0.0.1:${port}`;
   }
@@ -68,7 +117,7 @@ export class ServiceProcess {
   async start(timeoutMs = 30_000): Promise<void> {
     const entry = bundleService(this.name);
     this.log = createWriteStream(this.logFile, { flags: 'a' });
-    const child = spawn(process.execPath, ['--enable-source-maps', entry], { cwd: ROOT, env: { ...this.env, PORT: String(this.port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--enable-source-maps', entry, ...this.args], { cwd: ROOT, env: { ...this.env, PORT: String(this.port) }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stdout!.pipe(this.log, { end: false });
     child.stderr!.pipe(this.log, { end: false });
@@ -76,7 +125,7 @@ export class ServiceProcess {
     exited.catch(() => undefined);
     await Promise.race([
       exited,
-      eventually(`${this.name} /health`, async () => ((await fetch(`${this.url}/health`)).status === 200 ? true : undefined), timeoutMs, 100),
+      eventually(`${this.name} ${this.healthPath}`, async () => ((await fetch(`${this.url}${this.healthPath}`)).status === 200 ? true : undefined), timeoutMs, 100),
     ]).catch((err: Error) => {
       throw new Error(`${err.message}\n--- ${this.name} log ---\n${this.tail()}`);
     });
@@ -104,35 +153,109 @@ export class ServiceProcess {
   }
 }
 
+export interface StackOptions {
+  /** Which services to run (default: orders, inventory, payments). Redis comes with notifications/analytics. */
+  services?: ServiceName[];
+  /** Instances per service (default 1): `{ payments: 2 }` runs two competing payments consumers. */
+  instances?: Partial<Record<ServiceName, number>>;
+  /** Environment for one service only, on top of the shared one. */
+  serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
+  /** Run the SMTP capture (default: when notifications runs). */
+  smtp?: boolean;
+}
+
+/** Start order: consumers of commands first, orders (which sends them) last. */
+const START_ORDER: ServiceName[] = ['inventory', 'payments', 'notifications', 'analytics', 'orders'];
+
 /**
- * orders, inventory and payments as child processes in one WARREN_NAMESPACE against one broker, each with
- * its own SQLite file in a temporary directory.
+ * Any subset of the services as child processes (local runtime) or containers (E2E_RUNTIME=containers) in one
+ * WARREN_NAMESPACE against one broker, each with its own SQLite file in a temporary directory; Redis from
+ * startTestRedis() and the SMTP capture on two free ports when notifications or analytics need them.
  */
 export class Stack {
   readonly namespace = `e2e-${randomBytes(4).toString('hex')}`;
   readonly dir = mkdtempSync(path.join(tmpdir(), 'warren-e2e-'));
-  readonly services = {} as Record<ServiceName, ServiceProcess>;
+  /** The first instance of each service. */
+  readonly services = {} as Record<ServiceName, ServiceHandle>;
+  /** Every instance of each service (services[name] is instances[name][0]). */
+  readonly instances = {} as Record<ServiceName, ServiceHandle[]>;
+  smtp?: ServiceHandle;
+  redisUrl?: string;
+  private stopRedis?: () => Promise<void>;
+  private stopRuntime?: () => Promise<void>;
+  readonly options: Required<Pick<StackOptions, 'services' | 'instances' | 'serviceEnv'>> & { smtp: boolean };
 
   constructor(
-    readonly amqpUrl: string,
-    private readonly extraEnv: NodeJS.ProcessEnv = {},
-  ) {}
+    public amqpUrl: string,
+    readonly extraEnv: NodeJS.ProcessEnv = {},
+    options: StackOptions = {},
+  ) {
+    const services = options.services ?? ['orders', 'inventory', 'payments'];
+    this.options = { services, instances: options.instances ?? {}, serviceEnv: options.serviceEnv ?? {}, smtp: options.smtp ?? services.includes('notifications') };
+  }
+
+  get needsRedis(): boolean {
+    return this.options.services.some((s) => s === 'notifications' || s === 'analytics');
+  }
 
   async start(): Promise<void> {
+    if (runtime() === 'containers') {
+      const { startContainers } = await import('./containers');
+      this.stopRuntime = await startContainers(this);
+      return;
+    }
     mkdirSync(path.join(this.dir, 'data'), { recursive: true });
-    const env: NodeJS.ProcessEnv = { ...process.env, ...this.extraEnv, WARREN_NAMESPACE: this.namespace, WARREN_DATA_DIR: path.join(this.dir, 'data'), AMQP_URL: this.amqpUrl, NO_COLOR: '1' };
+    if (this.needsRedis) {
+      const redis = await startTestRedis();
+      this.redisUrl = redis.url;
+      this.stopRedis = () => redis.stop();
+    }
+    if (this.options.smtp) {
+      const [smtpPort, httpPort] = [await freePort(), await freePort()];
+      this.smtp = new ServiceProcess('smtp-capture', httpPort, { ...process.env, NO_COLOR: '1' }, path.join(this.dir, 'smtp-capture.log'), ['--host', '127.0.0.1', '--smtp-port', String(smtpPort), '--http-port', String(httpPort)], '/api/v1/messages');
+      (this.smtp as ServiceProcess & { smtpUrl?: string }).smtpUrl = `smtp://127.0.0.1:${smtpPort}`;
+      await this.smtp.start();
+      this.extraEnv.SMTP_URL ??= `smtp://127.0.0.1:${smtpPort}`;
+    }
+    const env: NodeJS.ProcessEnv = { ...process.env, ...this.extraEnv, WARREN_NAMESPACE: this.namespace, WARREN_DATA_DIR: path.join(this.dir, 'data'), AMQP_URL: this.amqpUrl, NO_COLOR: '1', ...(this.redisUrl ? { REDIS_URL: this.redisUrl } : {}) };
     delete env.DATABASE_URL; // each service keeps its own SQLite file here
     delete env.DATABASE_SCHEMA;
-    for (const name of ['inventory', 'payments', 'orders'] as const) {
-      this.services[name] = new ServiceProcess(name, await freePort(), env, path.join(this.dir, `${name}.log`));
+    for (const name of START_ORDER.filter((n) => this.options.services.includes(n))) {
+      const count = this.options.instances[name] ?? 1;
+      this.instances[name] = [];
+      for (let i = 0; i < count; i++) {
+        const label = count > 1 ? `${name}-${i + 1}` : name;
+        // two instances of one service share the queue but not the SQLite file
+        const dataDir = path.join(this.dir, 'data', label);
+        mkdirSync(dataDir, { recursive: true });
+        this.instances[name].push(new ServiceProcess(name, await freePort(), { ...env, ...this.options.serviceEnv[name], WARREN_DATA_DIR: dataDir }, path.join(this.dir, `${label}.log`)));
+      }
+      this.services[name] = this.instances[name][0];
     }
-    // consumers first, so the saga's first commands find their queues
-    await Promise.all([this.services.inventory.start(), this.services.payments.start()]);
-    await this.services.orders.start();
+    // consumers first, so the first commands and events find their queues
+    const first = START_ORDER.filter((n) => n !== 'orders' && this.instances[n]);
+    await Promise.all(first.flatMap((n) => this.instances[n].map((s) => s.start())));
+    if (this.instances.orders) await Promise.all(this.instances.orders.map((s) => s.start()));
+  }
+
+  /** Every instance, in no particular order. */
+  all(): ServiceHandle[] {
+    return Object.values(this.instances).flat();
   }
 
   async stop(): Promise<void> {
-    await Promise.all(Object.values(this.services).map((s) => s.stop()));
+    if (this.stopRuntime) return this.stopRuntime();
+    await Promise.all(this.all().map((s) => s.stop()));
+    await this.smtp?.stop();
+    await this.stopRedis?.();
+  }
+
+  /** Stops what is still running, deletes the namespace's queues/exchanges and Redis keys, and the temp dir. */
+  async teardown(extraQueues: string[] = []): Promise<void> {
+    await this.stop();
+    if (this.amqpUrl) await deleteNamespace(this.amqpUrl, this.namespace, extraQueues);
+    if (this.redisUrl && runtime() === 'local') await deleteRedisKeys(this.redisUrl, this.namespace).catch(() => undefined);
+    this.remove();
   }
 
   remove(): void {
@@ -143,10 +266,31 @@ export class Stack {
     return this.services[name].url;
   }
 
+  /** The SMTP capture's Mailpit-compatible HTTP API. */
+  get mailUrl(): string {
+    if (!this.smtp) throw new Error('this stack runs no SMTP capture');
+    return this.smtp.url;
+  }
+
   logs(): string {
-    return Object.values(this.services)
-      .map((s) => `--- ${s.name} ---\n${s.tail(3000)}`)
-      .join('\n');
+    return [...this.all(), ...(this.smtp ? [this.smtp] : [])].map((s) => `--- ${s.name} ---\n${s.tail(3000)}`).join('\n');
+  }
+}
+
+/** Deletes the Redis keys a namespace's services wrote (analytics:<ns>.…, bull:<ns>.…). */
+export async function deleteRedisKeys(url: string, namespace: string): Promise<void> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    for (const pattern of [`analytics:${namespace}.*`, `bull:${namespace}.*`, `*${namespace}*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+        cursor = next;
+        if (keys.length) await client.del(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    client.disconnect();
   }
 }
 
@@ -169,7 +313,7 @@ export async function http(method: string, url: string, body?: unknown, headers:
  * `<service>.<purpose>`), with their retry and DLQ companions, the observer's queue, and the exchanges.
  */
 export async function deleteNamespace(url: string, namespace: string, extraQueues: string[] = []): Promise<void> {
-  const queues = ['orders.saga', 'inventory.commands', 'payments.commands', 'orders.rpc', 'inventory.rpc', 'payments.rpc', ...extraQueues].map((q) => `${namespace}.${q}`);
+  const queues = ['orders.saga', 'inventory.commands', 'payments.commands', 'orders.rpc', 'inventory.rpc', 'payments.rpc', 'notifications.order-events', 'notifications.rpc', 'analytics.clickstream', 'analytics.rpc', ...extraQueues].map((q) => `${namespace}.${q}`);
   const conn = await connect(url);
   // one channel per deletion: a broker may close the channel over a name that does not exist
   const attempt = async (fn: (ch: Channel) => Promise<unknown>) => {
