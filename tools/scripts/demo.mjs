@@ -49,7 +49,7 @@ async function main() {
     const install = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
     if (install.status !== 0) process.exit(install.status ?? 1);
   }
-  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => void stop(0));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => void stop(0));
 
   for (const [name, { port: p, variable }] of Object.entries(ports)) {
     if (!(await isFree(p))) return fail(`port ${p} (${name}) is taken; set ${variable} to a free port`);
@@ -123,9 +123,10 @@ async function ensureRedis() {
 function start(name, script, args, extraEnv, ready, { node = true } = {}) {
   mkdirSync(logDir, { recursive: true });
   const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
-  const child = node
-    ? spawn(process.execPath, ['--enable-source-maps', script, ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(script, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Each child in a process group of its own: Ctrl-C in the terminal reaches only the demo, which then stops
+  // the services before the broker they are flushing to (a group-wide SIGINT would stop them all at once).
+  const options = { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true };
+  const child = node ? spawn(process.execPath, ['--enable-source-maps', script, ...args], options) : spawn(script, args, options);
   children.push({ name, child });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
