@@ -1,0 +1,170 @@
+// `npm run check:compose`: checks docker-compose.yml without a Docker engine (CI has none).
+// 1. `docker-compose config -q`, plain and with `--profile rabbitmq`: the file is valid and every variable
+//    resolves (Debian's docker-compose 1.29, or the `docker compose` plugin when that is what is installed).
+// 2. Every service with `build:` names a Dockerfile that exists, a `target` stage that Dockerfile defines, and
+//    an app that exists (build argument APP -> apps/<APP>/src/main.ts).
+// 3. The broker swap (see the top of docker-compose.yml): with the default profiles and with `rabbitmq`,
+//    exactly one running service answers to the network alias `amqp`.
+// Prints one line per problem and exits 1 when there is any. Built-ins only.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const problems = [];
+const problem = (line) => problems.push(line);
+
+/** The compose command available here: Debian's docker-compose (v1) or the docker compose plugin (v2). */
+function findCompose() {
+  for (const cmd of [['docker-compose'], ['docker', 'compose']]) {
+    const r = spawnSync(cmd[0], [...cmd.slice(1), 'version'], { encoding: 'utf8' });
+    if (r.status === 0) return cmd;
+  }
+  return undefined;
+}
+
+function run(compose, args) {
+  const r = spawnSync(compose[0], [...compose.slice(1), ...args], { cwd: root, encoding: 'utf8' });
+  if (r.error) return { ok: false, out: '', err: r.error.message };
+  return { ok: r.status === 0, out: r.stdout, err: (r.stderr || r.stdout).trim() };
+}
+
+/**
+ * Block mappings of YAML as `docker-compose config` prints it (normalised: block style, no anchors).
+ * Sequences become arrays of scalars; good enough to read services, build, networks and profiles.
+ */
+function parseYaml(text) {
+  const top = {};
+  const stack = [{ indent: -1, node: top }];
+  let lastKey;
+  for (const raw of text.split('\n')) {
+    if (!raw.trim() || raw.trim().startsWith('#')) continue;
+    const indent = raw.length - raw.trimStart().length;
+    const line = raw.trim();
+    const isItem = line.startsWith('- ') || line === '-';
+    // a sequence item may sit at the same indent as its key (v1 style) or deeper
+    while (stack.length > 1 && (indent < stack.at(-1).indent || (indent === stack.at(-1).indent && !isItem))) stack.pop();
+    const parent = stack.at(-1);
+    if (isItem) {
+      const owner = parent.pendingSeqOwner;
+      if (owner && lastKey !== undefined) {
+        if (!Array.isArray(owner[lastKey])) owner[lastKey] = [];
+        owner[lastKey].push(scalar(line.slice(1).trim()));
+      }
+      continue;
+    }
+    const m = /^("[^"]*"|'[^']*'|[^:]+):(?:\s+(.*))?$/.exec(line);
+    if (!m) continue;
+    const key = scalar(m[1]);
+    const container = parent.node;
+    if (m[2] === undefined || m[2] === '') {
+      container[key] = {};
+      lastKey = key;
+      stack.push({ indent, node: container[key], pendingSeqOwner: container });
+    } else {
+      container[key] = scalar(m[2]);
+    }
+  }
+  return top;
+}
+
+function scalar(s) {
+  if ((s.startsWith("'") && s.endsWith("'")) || (s.startsWith('"') && s.endsWith('"'))) return s.slice(1, -1);
+  if (s === '{}') return {};
+  if (s === '[]') return [];
+  return s;
+}
+
+function asList(v) {
+  if (Array.isArray(v)) return v;
+  if (v && typeof v === 'object') return Object.keys(v);
+  return v === undefined ? [] : [v];
+}
+
+/** COMPOSE_PROFILES as Compose sees it without --profile: the environment, else the project's .env file. */
+function defaultProfiles() {
+  if (process.env.COMPOSE_PROFILES !== undefined) return process.env.COMPOSE_PROFILES.split(',').filter(Boolean);
+  const envFile = join(root, '.env');
+  if (!existsSync(envFile)) return [];
+  const m = /^\s*COMPOSE_PROFILES\s*=\s*(.*)$/m.exec(readFileSync(envFile, 'utf8'));
+  return m ? m[1].trim().replace(/^["']|["']$/g, '').split(',').filter(Boolean) : [];
+}
+
+function checkBuilds(services) {
+  for (const [name, svc] of Object.entries(services)) {
+    const build = svc.build;
+    if (build === undefined) continue;
+    const b = typeof build === 'string' ? { context: build } : build;
+    const context = isAbsolute(b.context ?? '.') ? b.context : resolve(root, b.context ?? '.');
+    const dockerfile = resolve(context, b.dockerfile ?? 'Dockerfile');
+    const shown = dockerfile.startsWith(root) ? dockerfile.slice(root.length + 1) : dockerfile;
+    if (!existsSync(dockerfile)) {
+      problem(`${name}: build.dockerfile ${shown} does not exist`);
+      continue;
+    }
+    if (b.target) {
+      const stages = [...readFileSync(dockerfile, 'utf8').matchAll(/^\s*FROM\s+\S+\s+AS\s+(\S+)/gim)].map((s) => s[1].toLowerCase());
+      if (!stages.includes(String(b.target).toLowerCase())) problem(`${name}: build.target '${b.target}' is not a stage of ${shown} (stages: ${stages.join(', ')})`);
+    }
+    const app = b.args?.APP;
+    if (!app) {
+      problem(`${name}: build.args.APP is missing (which app under apps/ does the image carry?)`);
+      continue;
+    }
+    if (!existsSync(join(root, 'apps', app, 'src', 'main.ts'))) problem(`${name}: build.args.APP '${app}' is not an app (apps/${app}/src/main.ts does not exist)`);
+  }
+}
+
+function checkBrokerAlias(services, activeProfiles, label) {
+  const running = Object.entries(services).filter(([, svc]) => {
+    const profiles = asList(svc.profiles);
+    return profiles.length === 0 || profiles.some((p) => activeProfiles.includes(p));
+  });
+  const brokers = running.filter(([, svc]) => asList(svc.networks?.default?.aliases).includes('amqp')).map(([n]) => n);
+  if (brokers.length !== 1) {
+    problem(`${label}: ${brokers.length} running services carry the network alias 'amqp' (${brokers.join(', ') || 'none'}); exactly one broker must`);
+  }
+}
+
+function main() {
+  if (!existsSync(join(root, 'docker-compose.yml'))) {
+    console.error('check-compose: docker-compose.yml does not exist');
+    process.exit(1);
+  }
+  const compose = findCompose();
+  if (!compose) {
+    console.error('check-compose: neither docker-compose nor `docker compose` is installed (Debian: apt-get install docker-compose)');
+    process.exit(1);
+  }
+  const help = run(compose, ['--help']);
+  const hasProfiles = /--profile/.test(help.out + help.err);
+  const runs = [{ label: 'docker-compose.yml', args: [], profiles: defaultProfiles() }];
+  if (hasProfiles) runs.push({ label: 'docker-compose.yml --profile rabbitmq', args: ['--profile', 'rabbitmq'], profiles: ['rabbitmq'] });
+  else console.log(`check-compose: ${compose.join(' ')} has no --profile; checking the default profile only`);
+
+  // Compose v2 prints only the services of the active profiles, so collect them over every run
+  const services = {};
+  let parsed = false;
+  for (const { label, args, profiles } of runs) {
+    const quiet = run(compose, [...args, 'config', '-q']);
+    if (!quiet.ok) {
+      problem(`${label}: \`${[...compose, ...args, 'config', '-q'].join(' ')}\` failed: ${quiet.err.split('\n').join(' | ')}`);
+      continue;
+    }
+    const full = run(compose, [...args, 'config']);
+    const these = parseYaml(full.out).services ?? {};
+    if (Object.keys(these).length === 0) problem(`${label}: no services`);
+    checkBrokerAlias(these, profiles, label);
+    Object.assign(services, these);
+    parsed = true;
+  }
+  if (parsed) checkBuilds(services);
+
+  for (const line of problems) console.error(`check-compose: ${line}`);
+  if (problems.length) process.exit(1);
+  const built = Object.entries(services).filter(([, s]) => s.build).length;
+  console.log(`check-compose: ok (${runs.map((r) => r.label).join('; ')}; ${built} built images)`);
+}
+
+main();
