@@ -4,7 +4,7 @@ module.exports = {
   ...require('../jest.preset.js'),
   displayName: 'e2e',
   rootDir: __dirname,
-  globalSetup: '<rootDir>/../tools/testing/broker-global-setup.mjs',
+  globalSetup: '<rootDir>/support/global-setup.mjs',
   globalTeardown: '<rootDir>/../tools/testing/broker-global-teardown.mjs',
   testTimeout: 120_000,
 };

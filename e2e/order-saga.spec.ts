@@ -1,19 +1,12 @@
 // The order saga across real processes: orders, inventory and payments, bundled and spawned, meeting only
 // over AMQP (the test broker) and HTTP. An observer queue of the test's own records the order.* events.
 import { Messaging, type IncomingMessage } from '@warren/messaging';
-import { deleteNamespace, eventually, http, Stack } from './support/stack';
+import { brokers, eventually, http, Stack } from './support/stack';
 
 interface StockRow {
   sku: string;
   available: number;
   reserved: number;
-}
-
-/** The bundled broker always, RabbitMQ too when RABBITMQ_URL is set. */
-function brokers(): Array<{ name: string; amqpUrl: string }> {
-  const bundled = process.env.WARREN_TEST_BROKER_URL;
-  if (!bundled) throw new Error('WARREN_TEST_BROKER_URL is not set: run through jest -c e2e/jest.config.js');
-  return [{ name: 'bundled', amqpUrl: bundled }, ...(process.env.RABBITMQ_URL ? [{ name: 'rabbitmq', amqpUrl: process.env.RABBITMQ_URL }] : [])];
 }
 
 describe.each(brokers())('order saga end to end ($name broker, real processes)', ({ amqpUrl }) => {
@@ -23,7 +16,7 @@ describe.each(brokers())('order saga end to end ($name broker, real processes)',
 
   beforeAll(async () => {
     await stack.start();
-    observer = new Messaging({ url: amqpUrl, serviceName: 'e2e-observer', eventsExchange: `${stack.namespace}.warren.events`, commandsExchange: `${stack.namespace}.warren.commands` });
+    observer = new Messaging({ url: stack.amqpUrl, serviceName: 'e2e-observer', eventsExchange: `${stack.namespace}.warren.events`, commandsExchange: `${stack.namespace}.warren.commands` });
     await observer.consume({
       queue: `${stack.namespace}.e2e-observer.order-events`,
       bindings: [{ pattern: 'order.#' }],
@@ -34,9 +27,7 @@ describe.each(brokers())('order saga end to end ($name broker, real processes)',
 
   afterAll(async () => {
     await observer?.close();
-    await stack.stop();
-    await deleteNamespace(amqpUrl, stack.namespace, ['e2e-observer.order-events']);
-    stack.remove();
+    await stack.teardown(['e2e-observer.order-events']);
   });
 
   const orders = () => stack.url('orders');

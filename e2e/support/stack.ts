@@ -36,7 +36,7 @@ export function runtime(): Runtime {
 
 export interface BrokerTarget {
   name: BrokerKind;
-  /** The broker's URL (local runtime); in the containers runtime the stack starts the broker and sets stack.amqpUrl. */
+  /** The broker's URL (local runtime); in the containers runtime `container:<kind>`, and the stack starts that broker and sets stack.amqpUrl. */
   amqpUrl: string;
 }
 
@@ -48,8 +48,9 @@ export function brokers(only?: BrokerKind): BrokerTarget[] {
   const wanted = process.env.E2E_BROKER;
   if (wanted !== undefined && wanted !== 'bundled' && wanted !== 'rabbitmq') throw new Error(`E2E_BROKER must be bundled or rabbitmq, got '${wanted}'`);
   if (runtime() === 'containers') {
-    const kinds: BrokerKind[] = wanted ? [wanted] : ['rabbitmq'];
-    return kinds.filter((k) => !only || k === only).map((name) => ({ name, amqpUrl: '' }));
+    // no URL yet: `container:<kind>` tells support/containers.ts which broker image to start
+    const kinds: BrokerKind[] = wanted ? [wanted] : ['bundled', 'rabbitmq'];
+    return kinds.filter((k) => !only || k === only).map((name) => ({ name, amqpUrl: `container:${name}` }));
   }
   const bundled = process.env.WARREN_TEST_BROKER_URL;
   if (!bundled) throw new Error('WARREN_TEST_BROKER_URL is not set: run through jest -c e2e/jest.config.js');
@@ -253,7 +254,7 @@ export class Stack {
   /** Stops what is still running, deletes the namespace's queues/exchanges and Redis keys, and the temp dir. */
   async teardown(extraQueues: string[] = []): Promise<void> {
     await this.stop();
-    if (this.amqpUrl) await deleteNamespace(this.amqpUrl, this.namespace, extraQueues);
+    if (runtime() === 'local') await deleteNamespace(this.amqpUrl, this.namespace, extraQueues);
     if (this.redisUrl && runtime() === 'local') await deleteRedisKeys(this.redisUrl, this.namespace).catch(() => undefined);
     this.remove();
   }
