@@ -47,6 +47,34 @@ class OutboxRelayLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
 export const HEALTH_CHECKS = Symbol('HEALTH_CHECKS');
 export type HealthChecks = HealthIndicatorFunction[];
 
+/**
+ * Deletes inbox rows older than any redelivery can be (INBOX_RETENTION_HOURS, default a week), once an hour:
+ * the inbox grows by a row per message otherwise.
+ */
+@Injectable()
+class InboxPruner implements OnApplicationBootstrap, OnModuleDestroy {
+  private timer?: NodeJS.Timeout;
+  private readonly logger = new Logger('Inbox');
+
+  constructor(@Inject(TypeOrmInbox) private readonly inbox: TypeOrmInbox) {}
+
+  onApplicationBootstrap(): void {
+    const retentionMs = Number(process.env.INBOX_RETENTION_HOURS ?? 24 * 7) * 3_600_000;
+    const prune = () =>
+      void this.inbox.prune(retentionMs).then(
+        (n) => n > 0 && this.logger.log(`pruned ${n} inbox rows`),
+        (err: Error) => this.logger.warn(`pruning the inbox failed: ${err.message}`),
+      );
+    this.timer = setInterval(prune, 3_600_000);
+    this.timer.unref();
+    prune();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+}
+
 @Controller('health')
 class HealthController {
   constructor(
@@ -153,6 +181,7 @@ export class ServiceModule {
             new OutboxRelay(ds, messaging, { pollIntervalMs: 500, leaseMs: Number(process.env.OUTBOX_LEASE_MS ?? 5000), logger: nestLogger('Outbox') }),
         },
         OutboxRelayLifecycle,
+        InboxPruner,
       ],
       exports: [TypeOrmInbox, OutboxRelay, HEALTH_CHECKS],
     };

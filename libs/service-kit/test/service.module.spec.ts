@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import { ServiceModule, startService, type StartedService } from '../src';
+import { eventually } from '../../../tools/testing/eventually';
 
 @Module({ imports: [ServiceModule.forRoot({ name: 'kit-db', defaultPort: 0, queue: 'kit-db.events' })] })
 class WithDatabase {}
@@ -38,6 +40,21 @@ describe('ServiceModule', () => {
     const body = (await res.json()) as { status: string; info: Record<string, unknown> };
     expect(body.status).toBe('ok');
     expect(Object.keys(body.info).sort()).toEqual(['broker', 'database']);
+  });
+
+  it('prunes inbox rows older than the retention at start (and hourly), keeping recent ones', async () => {
+    const first = await startService(WithDatabase, { name: 'kit-db', defaultPort: 0, logger: false });
+    const ds = first.app.get(DataSource);
+    const old = Date.now() - 8 * 24 * 3_600_000;
+    await ds.query('INSERT INTO messaging_inbox (consumer, message_id, processed_at) VALUES (?, ?, ?), (?, ?, ?)', ['c', 'old', old, 'c', 'recent', Date.now()]);
+    await first.close();
+    const second = await startService(WithDatabase, { name: 'kit-db', defaultPort: 0, logger: false });
+    started.push(second);
+    const rows = await eventually('the old row to be pruned', async () => {
+      const r: Array<{ message_id: string }> = await second.app.get(DataSource).query('SELECT message_id FROM messaging_inbox ORDER BY message_id');
+      return r.length === 1 ? r : undefined;
+    });
+    expect(rows.map((r) => r.message_id)).toEqual(['recent']);
   });
 
   it('runs without a database when told, checking only the broker', async () => {
