@@ -1,0 +1,42 @@
+// The saga's deadline compensation across real processes: payments answers too late, the order is
+// cancelled, its stock is released and whatever payments did is undone (a refund, or a capture declined
+// because the refund came first). Nothing stays charged, nothing stays reserved.
+import { brokers, eventually, http, Stack } from './support/stack';
+
+describe.each(brokers())('order saga deadline ($name broker, real processes)', ({ amqpUrl }) => {
+  const stack = new Stack(amqpUrl, { SAGA_STEP_TIMEOUT_MS: '1500', SAGA_SWEEP_INTERVAL_MS: '200' });
+
+  beforeAll(() => stack.start(), 120_000);
+  afterAll(() => stack.teardown());
+
+  it('cancels an order whose payment is late, releases its stock and leaves nothing charged', async () => {
+    const stock = async () => ((await http('GET', `${stack.url('inventory')}/stock`)).body as Array<{ sku: string; available: number; reserved: number }>).find((s) => s.sku === 'SKU-010')!;
+    const before = await stock();
+    await http('PUT', `${stack.url('payments')}/admin/gateway`, { latencyMs: 4000 }); // slower than the 1.5 s deadline
+    const placed = await http('POST', `${stack.url('orders')}/orders`, { customerEmail: 'lee@example.com', items: [{ sku: 'SKU-010', quantity: 2 }] });
+    expect(placed.status).toBe(201);
+    const id = placed.body.id as string;
+    const cancelled = await eventually(`order ${id} to be cancelled`, async () => {
+      const o = (await http('GET', `${stack.url('orders')}/orders/${id}`)).body;
+      return o.status === 'CANCELLED' ? o : undefined;
+    });
+    expect(cancelled.reason).toBe('timed out waiting for payment');
+    await eventually('the stock to be released', async () => {
+      const s = await stock();
+      return s.available === before.available && s.reserved === before.reserved ? true : undefined;
+    });
+    // payments acknowledges the refund (of a capture that went through, or a void when the refund came first) …
+    await eventually('payments to acknowledge the refund', async () => {
+      const o = (await http('GET', `${stack.url('orders')}/orders/${id}`)).body;
+      return o.history.some((h: { step: string }) => h.step === 'PAYMENT_REFUNDED') ? true : undefined;
+    }, 20_000);
+    // … and once the late capture has finished too, nothing for this order is left charged
+    await eventually('payments to finish the late capture', async () => {
+      const c = (await http('GET', `${stack.url('payments')}/health`)).body.details.broker.counters;
+      return c.consumed === c.acked + c.retried + c.deadLettered ? true : undefined;
+    }, 20_000);
+    const entries = (await http('GET', `${stack.url('payments')}/payments?orderId=${id}`)).body as Array<{ kind: string; status?: string }>;
+    expect(entries.filter((e) => e.kind === 'capture' && e.status !== 'REFUNDED')).toEqual([]);
+    await http('PUT', `${stack.url('payments')}/admin/gateway`, { latencyMs: 0 });
+  });
+});
