@@ -6,3 +6,4 @@ export * from './zod-body.pipe';
 export * from './topology-names';
 export * from './service.module';
 export * from './start-service';
+export * from './redis.module';

@@ -8,7 +8,7 @@ import { MoreThan, Repository } from 'typeorm';
 import { readEmailSettings, type EmailSettings } from '../email/email-settings';
 import { render, type EmailRequest } from '../email/templates';
 import { SentEmail } from '../notifications/sent-email.entity';
-import { REDIS } from '../redis/redis.module';
+import { REDIS } from '@warren/service-kit';
 
 export interface EmailJob extends EmailRequest {
   /** `<event>/<order id>`: the BullMQ job id and the sent record's key. */
