@@ -321,7 +321,9 @@ function genDecodeCase(m) {
       const f = r.field;
       const local = localName(f);
       if (f.type === 'shortstr') {
-        out.push(`${I}const ${local} = readShortstr(p, o);`, `${I}o += 1 + p[o];`);
+        // RabbitMQ refuses malformed UTF-8 (501) in every shortstr but those of content-bearing methods
+        const reader = m.content ? 'readShortstr' : 'readShortstrUtf8';
+        out.push(`${I}const ${local} = ${reader}(p, o);`, `${I}o += 1 + p[o];`);
         values.push([f, local]);
       } else if (f.type === 'longstr' && f.binary) {
         out.push(`${I}const ${local} = readLongstrBytes(p, o);`, `${I}o += 4 + ${local}.length;`);
@@ -428,7 +430,8 @@ function genSpec(model) {
   const out = [HEADER, ''];
   out.push("import { ProtocolError } from '../errors';");
   out.push('import {');
-  const codec = ['exactLength', 'longstrMaxSize', 'need', 'readLongstr', 'readLongstrBytes', 'readShortstr', 'readU16'];
+  const codec = ['exactLength', 'longstrMaxSize', 'need', 'readLongstr', 'readLongstrBytes', 'readShortstr', 'readShortstrUtf8'];
+  codec.push('readU16');
   codec.push('readU32', 'readU64', 'shortstrMaxSize', 'writeLongstr', 'writeShortstr', 'writeU16', 'writeU32', 'writeU64', 'writeU8');
   for (const name of codec) out.push(`  ${name},`);
   out.push("} from '../codec';");
@@ -495,7 +498,9 @@ function genSpec(model) {
   out.push('/**');
   out.push(' * Decodes a method frame payload (class id, method id, arguments). Throws ProtocolError 503 (command-invalid)');
   out.push(' * for an unknown class or method and 502 (syntax-error) for a truncated or malformed payload or one with');
-  out.push(' * bytes after the last argument. Strings are decoded as UTF-8; Buffer arguments are copies.');
+  out.push(' * bytes after the last argument, and 501 (frame-error) for a shortstr of malformed UTF-8 in a method without');
+  out.push(' * content (those of basic.publish, basic.deliver, basic.return and basic.get-ok keep their bytes: readText).');
+  out.push(' * Buffer arguments are copies.');
   out.push(' */');
   out.push('export function decodeMethod(p: Buffer): Method {');
   out.push('  if (p.length < 4) {');

@@ -12,7 +12,7 @@
 // 3 app-id, 2 cluster-id (the spec's "reserved").
 
 import { ProtocolError } from './errors';
-import { readShortstr, readU16, readU64, shortstrMaxSize, truncated, writeShortstr, writeU16, writeU64, writeU8 } from './codec';
+import { readShortstr, readU16, readU64, readU64Exact, shortstrMaxSize, truncated, writeShortstr, writeU16, writeU64, writeU8 } from './codec';
 import { decodeFieldTable, encodeFieldTableInto, fieldTableSize, type FieldTable } from './field-table';
 import { ReplyCode } from './generated/constants';
 
@@ -26,8 +26,8 @@ export interface BasicProperties {
   replyTo?: string;
   expiration?: string;
   messageId?: string;
-  /** Seconds since the epoch. */
-  timestamp?: number;
+  /** Seconds since the epoch (a bigint when beyond 2^53, so that any value re-encodes as it came). */
+  timestamp?: number | bigint;
   type?: string;
   userId?: string;
   appId?: string;
@@ -79,7 +79,7 @@ export function decodeBasicProperties(raw: Buffer): BasicProperties {
   try {
     return decodeProperties(raw);
   } catch (err) {
-    if (err instanceof ProtocolError) {
+    if (err instanceof ProtocolError && err.code === ReplyCode.SYNTAX_ERROR) {
       throw new ProtocolError(ReplyCode.SYNTAX_ERROR, `malformed basic properties: ${err.message}`);
     }
     throw err;
@@ -134,7 +134,7 @@ function decodeProperties(raw: Buffer): BasicProperties {
   }
   if (flags & FLAG_TIMESTAMP) {
     if (o + 8 > raw.length) throw truncated('timestamp');
-    props.timestamp = readU64(raw, o);
+    props.timestamp = readU64Exact(raw, o);
     o += 8;
   }
   if (flags & FLAG_TYPE) {

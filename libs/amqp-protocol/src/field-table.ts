@@ -11,26 +11,46 @@
 //   'b' int8        1 octet, signed          'B' uint8    1 octet, unsigned
 //   's' int16       2 octets, signed         'u' uint16   2 octets, unsigned
 //   'I' int32       4 octets, signed         'i' uint32   4 octets, unsigned
-//   'l' int64       8 octets, signed; decoded to a number (inexact beyond ±2^53)
+//   'l' int64       8 octets, signed; a number within ±2^53, a bigint beyond
 //   'f' float32     4 octets, IEEE 754       'd' float64  8 octets, IEEE 754
 //   'D' decimal     1 octet scale ("places") + int32 digits; value = digits / 10^places
-//   'T' timestamp   8 octets, unsigned seconds since the epoch; decoded to a number
-//   'S' longstr     uint32 length + UTF-8 bytes
+//   'T' timestamp   8 octets, unsigned seconds since the epoch; a number up to 2^53, a bigint beyond
+//   'S' longstr     uint32 length + text (UTF-8; other bytes kept, see readText in codec.ts)
 //   'x' byte array  uint32 length + raw bytes (decoded as a copy)
 //   'A' array       uint32 byte length + values, as above
 //   'F' table       a nested table, as above
 //   'V' void        no value bytes
 //
-// Byte-exact re-encoding holds except for 't' octets other than 0/1, strings that are not valid UTF-8 and
-// 64-bit values beyond 2^53.
+// Every table decodes and re-encodes to the same bytes, whatever the values, with one exception taken from
+// RabbitMQ: a 't' octet other than 0 or 1 is true and written back as 1. (NaN floats keep their bit pattern.)
+//
+// Tables and arrays nest at most MAX_FIELD_DEPTH levels: decoding (and everything that walks a decoded
+// table) is recursive, and a frame can hold thousands of levels; deeper input is refused with 501.
 
 import { ProtocolError } from './errors';
-import { readI64, readU32, readU64, truncated, writeI64, writeShortstr, writeU64 } from './codec';
+import {
+  readI64Exact,
+  readText,
+  readU32,
+  readU64Exact,
+  textByteLength,
+  truncated,
+  writeI64,
+  writeLongstr,
+  writeShortstr,
+  writeU64,
+} from './codec';
 import { ReplyCode } from './generated/constants';
+
+/** How deep tables and arrays may nest (a table in a table in a method's arguments is depth 2). */
+export const MAX_FIELD_DEPTH = 128;
 
 export type FieldValue =
   | { type: 't'; value: boolean }
-  | { type: 'b' | 'B' | 's' | 'u' | 'I' | 'i' | 'l' | 'f' | 'd' | 'T'; value: number }
+  | { type: 'b' | 'B' | 's' | 'u' | 'I' | 'i'; value: number }
+  | { type: 'l' | 'T'; value: number | bigint }
+  /** `nan`: the exact bytes of a NaN, whose payload a JS number does not keep. */
+  | { type: 'f' | 'd'; value: number; nan?: Buffer }
   | { type: 'D'; value: { places: number; digits: number } }
   | { type: 'S'; value: string }
   | { type: 'x'; value: Buffer }
@@ -51,17 +71,22 @@ export function decodeFieldTable(buf: Buffer, offset: number): { table: FieldTab
   if (offset + 4 > buf.length) throw truncated('field table');
   const end = offset + 4 + readU32(buf, offset);
   if (end > buf.length) throw truncated('field table');
-  return { table: readEntries(buf, offset + 4, end), end };
+  return { table: readEntries(buf, offset + 4, end, 1), end };
 }
 
-function readEntries(buf: Buffer, start: number, end: number): FieldTable {
+function tooDeep(): ProtocolError {
+  return new ProtocolError(ReplyCode.FRAME_ERROR, `field tables and arrays nested deeper than ${MAX_FIELD_DEPTH} levels`);
+}
+
+function readEntries(buf: Buffer, start: number, end: number, depth: number): FieldTable {
+  if (depth > MAX_FIELD_DEPTH) throw tooDeep();
   const table: FieldTable = new Map();
   let o = start;
   while (o < end) {
     const nameEnd = o + 1 + buf[o];
     if (nameEnd >= end) throw truncated('field table');
-    const name = buf.toString('utf8', o + 1, nameEnd);
-    const value = readValue(buf, nameEnd, end);
+    const name = readText(buf, o + 1, nameEnd);
+    const value = readValue(buf, nameEnd, end, depth);
     table.set(name, value);
     o = valueEnd;
   }
@@ -71,7 +96,7 @@ function readEntries(buf: Buffer, start: number, end: number): FieldTable {
 /** Where the last readValue call ended (avoids allocating a result pair per value). */
 let valueEnd = 0;
 
-function readValue(buf: Buffer, o: number, limit: number): FieldValue {
+function readValue(buf: Buffer, o: number, limit: number, depth: number): FieldValue {
   if (o >= limit) throw truncated('field value');
   const type = String.fromCharCode(buf[o]);
   o += 1;
@@ -96,15 +121,19 @@ function readValue(buf: Buffer, o: number, limit: number): FieldValue {
     case 'i':
       return { type: 'i', value: buf.readUInt32BE(o) };
     case 'l':
-      return { type: 'l', value: readI64(buf, o) };
-    case 'f':
-      return { type: 'f', value: buf.readFloatBE(o) };
-    case 'd':
-      return { type: 'd', value: buf.readDoubleBE(o) };
+      return { type: 'l', value: readI64Exact(buf, o) };
+    case 'f': {
+      const value = buf.readFloatBE(o);
+      return Number.isNaN(value) ? { type: 'f', value, nan: Buffer.from(buf.subarray(o, o + 4)) } : { type: 'f', value };
+    }
+    case 'd': {
+      const value = buf.readDoubleBE(o);
+      return Number.isNaN(value) ? { type: 'd', value, nan: Buffer.from(buf.subarray(o, o + 8)) } : { type: 'd', value };
+    }
     case 'D':
       return { type: 'D', value: { places: buf[o], digits: buf.readInt32BE(o + 1) } };
     case 'T':
-      return { type: 'T', value: readU64(buf, o) };
+      return { type: 'T', value: readU64Exact(buf, o) };
     case 'V':
       return { type: 'V', value: null };
     case 'S':
@@ -116,10 +145,10 @@ function readValue(buf: Buffer, o: number, limit: number): FieldValue {
       const end = start + readU32(buf, o);
       if (end > limit) throw truncated(`'${type}' field value`);
       let v: FieldValue;
-      if (type === 'S') v = { type: 'S', value: buf.toString('utf8', start, end) };
+      if (type === 'S') v = { type: 'S', value: readText(buf, start, end) };
       else if (type === 'x') v = { type: 'x', value: Buffer.from(buf.subarray(start, end)) };
-      else if (type === 'F') v = { type: 'F', value: readEntries(buf, start, end) };
-      else v = { type: 'A', value: readArray(buf, start, end) };
+      else if (type === 'F') v = { type: 'F', value: readEntries(buf, start, end, depth + 1) };
+      else v = { type: 'A', value: readArray(buf, start, end, depth + 1) };
       valueEnd = end;
       return v;
     }
@@ -128,11 +157,12 @@ function readValue(buf: Buffer, o: number, limit: number): FieldValue {
   }
 }
 
-function readArray(buf: Buffer, start: number, end: number): FieldValue[] {
+function readArray(buf: Buffer, start: number, end: number, depth: number): FieldValue[] {
+  if (depth > MAX_FIELD_DEPTH) throw tooDeep();
   const values: FieldValue[] = [];
   let o = start;
   while (o < end) {
-    values.push(readValue(buf, o, end));
+    values.push(readValue(buf, o, end, depth));
     o = valueEnd;
   }
   return values;
@@ -144,7 +174,7 @@ function readArray(buf: Buffer, start: number, end: number): FieldValue[] {
 /** Encoded size of a table, length prefix included. */
 export function fieldTableSize(table: FieldTable): number {
   let n = 4;
-  for (const [name, value] of table) n += 1 + Buffer.byteLength(name, 'utf8') + valueSize(value);
+  for (const [name, value] of table) n += 1 + textByteLength(name) + valueSize(value);
   return n;
 }
 
@@ -152,7 +182,7 @@ export function fieldTableSize(table: FieldTable): number {
 function valueSize(v: FieldValue): number {
   switch (v.type) {
     case 'S':
-      return 5 + Buffer.byteLength(v.value, 'utf8');
+      return 5 + textByteLength(v.value);
     case 'x':
       return 5 + v.value.length;
     case 'F':
@@ -210,20 +240,17 @@ function writeValue(buf: Buffer, o: number, v: FieldValue): number {
     case 'l':
       return writeI64(buf, o, v.value);
     case 'f':
-      return buf.writeFloatBE(v.value, o);
+      return v.nan && Number.isNaN(v.value) ? o + v.nan.copy(buf, o, 0, 4) : buf.writeFloatBE(v.value, o);
     case 'd':
-      return buf.writeDoubleBE(v.value, o);
+      return v.nan && Number.isNaN(v.value) ? o + v.nan.copy(buf, o, 0, 8) : buf.writeDoubleBE(v.value, o);
     case 'D':
       return buf.writeInt32BE(v.value.digits, buf.writeUInt8(v.value.places, o));
     case 'T':
       return writeU64(buf, o, v.value);
     case 'V':
       return o;
-    case 'S': {
-      const n = buf.write(v.value, o + 4, 'utf8');
-      buf.writeUInt32BE(n, o);
-      return o + 4 + n;
-    }
+    case 'S':
+      return writeLongstr(buf, o, v.value);
     case 'x':
       buf.writeUInt32BE(v.value.length, o);
       return o + 4 + v.value.copy(buf, o + 4);
@@ -293,7 +320,7 @@ export function fromPlain(v: unknown): FieldValue {
       if (Number.isInteger(v) && v >= -0x8000_0000 && v <= 0x7fff_ffff) return { type: 'I', value: v };
       return Number.isSafeInteger(v) ? { type: 'l', value: v } : { type: 'd', value: v };
     case 'bigint':
-      return { type: 'l', value: Number(v) };
+      return { type: 'l', value: v };
     case 'undefined':
       return { type: 'V', value: null };
     case 'object': {
@@ -338,7 +365,10 @@ function fromHint(type: FieldType, value: unknown): FieldValue {
       return { type, value: { places: d.places, digits: d.digits } };
     }
     case 'T':
-      return { type, value: value instanceof Date ? Math.floor(value.getTime() / 1000) : Number(value) };
+      if (value instanceof Date) return { type, value: Math.floor(value.getTime() / 1000) };
+      return { type, value: typeof value === 'bigint' ? value : Number(value) };
+    case 'l':
+      return { type, value: typeof value === 'bigint' ? value : Number(value) };
     default:
       return { type, value: Number(value) };
   }

@@ -37,6 +37,9 @@ export type FrameHandler = (type: number, channel: number, payload: Buffer) => v
  * as subarrays of that chunk, without copying; a frame split across chunks is assembled into its own buffer.
  * Frame types are not checked here. After any throw (from parsing or from onFrame) the parser refuses input:
  * the connection is to be closed.
+ *
+ * A reader that must stop taking frames (its peer does not read what the frames make it send) calls pause()
+ * from onFrame: the rest of the chunk is held, unparsed, until resume().
  */
 export class FrameParser {
   /** Largest frame accepted, overhead included (the negotiated frame-max). Larger frames are a 501 error. */
@@ -47,21 +50,51 @@ export class FrameParser {
   private want = 0;
   private readonly head = Buffer.alloc(HEADER_SIZE);
   private failed = false;
+  private paused = false;
+  /** Input received while paused, in order; parsed by resume(). */
+  private held: Buffer[] = [];
 
   constructor(maxFrameSize = 131072) {
     this.maxFrameSize = maxFrameSize;
   }
 
-  /** Calls onFrame for each frame completed by `chunk`, in order. */
+  /** Calls onFrame for each frame completed by `chunk`, in order (none while paused: the chunk is held). */
   push(chunk: Buffer, onFrame: FrameHandler): void {
     if (this.failed) throw new ProtocolError(ReplyCode.FRAME_ERROR, 'frame parser used after an error');
+    if (this.paused) {
+      this.held.push(chunk);
+      return;
+    }
     try {
       this.parse(chunk, onFrame);
     } catch (err) {
       this.failed = true;
       this.partial = null;
+      this.held = [];
       throw err;
     }
+  }
+
+  /** Stops passing frames on after the current one; what is left of the input waits for resume(). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Bytes held back while paused. */
+  get heldBytes(): number {
+    let n = 0;
+    for (const chunk of this.held) n += chunk.length;
+    return n;
+  }
+
+  /** Parses what was held back while paused (and may be paused again by onFrame part way through). */
+  resume(onFrame: FrameHandler): void {
+    this.paused = false;
+    while (!this.paused && this.held.length > 0) this.push(this.held.shift() as Buffer, onFrame);
   }
 
   private parse(chunk: Buffer, onFrame: FrameHandler): void {
@@ -86,7 +119,7 @@ export class FrameParser {
       if (frame[end] !== FRAME_END) throw badFrameEnd(frame[end]);
       onFrame(frame[0], readU16(frame, 1), frame.subarray(HEADER_SIZE, end));
     }
-    while (n - o >= HEADER_SIZE) {
+    while (!this.paused && n - o >= HEADER_SIZE) {
       const size = readU32(chunk, o + 3);
       this.checkSize(size);
       const end = o + HEADER_SIZE + size; // offset of the frame-end octet
@@ -95,6 +128,10 @@ export class FrameParser {
       const start = o;
       o = end + 1;
       onFrame(chunk[start], readU16(chunk, start + 1), chunk.subarray(start + HEADER_SIZE, end));
+    }
+    if (this.paused) {
+      if (o < n) this.held.unshift(chunk.subarray(o));
+      return;
     }
     if (o < n) {
       if (n - o < HEADER_SIZE) {

@@ -8,6 +8,7 @@ import {
   readLongstr,
   readLongstrBytes,
   readShortstr,
+  readShortstrUtf8,
   readU16,
   readU32,
   readU64,
@@ -723,7 +724,9 @@ export const METHOD_HAS_CONTENT = (methodId: number): boolean =>
 /**
  * Decodes a method frame payload (class id, method id, arguments). Throws ProtocolError 503 (command-invalid)
  * for an unknown class or method and 502 (syntax-error) for a truncated or malformed payload or one with
- * bytes after the last argument. Strings are decoded as UTF-8; Buffer arguments are copies.
+ * bytes after the last argument, and 501 (frame-error) for a shortstr of malformed UTF-8 in a method without
+ * content (those of basic.publish, basic.deliver, basic.return and basic.get-ok keep their bytes: readText).
+ * Buffer arguments are copies.
  */
 export function decodeMethod(p: Buffer): Method {
   if (p.length < 4) {
@@ -775,11 +778,11 @@ function decodeArguments(id: number, p: Buffer): Method {
           let o = 4;
           const clientPropertiesTable = decodeFieldTable(p, o);
           o = clientPropertiesTable.end;
-          const mechanism = readShortstr(p, o);
+          const mechanism = readShortstrUtf8(p, o);
           o += 1 + p[o];
           const response = readLongstrBytes(p, o);
           o += 4 + response.length;
-          const locale = readShortstr(p, o);
+          const locale = readShortstrUtf8(p, o);
           o += 1 + p[o];
           exactLength(p, o);
           return {
@@ -838,9 +841,9 @@ function decodeArguments(id: number, p: Buffer): Method {
         // connection.open
         case 40: {
           let o = 4;
-          const virtualHost = readShortstr(p, o);
+          const virtualHost = readShortstrUtf8(p, o);
           o += 1 + p[o];
-          const reserved1 = readShortstr(p, o);
+          const reserved1 = readShortstrUtf8(p, o);
           o += 1 + p[o];
           need(p, o, 1);
           const reserved2 = (p[o] & 1) !== 0;
@@ -850,7 +853,7 @@ function decodeArguments(id: number, p: Buffer): Method {
         // connection.open-ok
         case 41: {
           let o = 4;
-          const reserved1 = readShortstr(p, o);
+          const reserved1 = readShortstrUtf8(p, o);
           o += 1 + p[o];
           exactLength(p, o);
           return { id: CONNECTION_OPEN_OK, name: 'connection.open-ok', args: { reserved1 } };
@@ -861,7 +864,7 @@ function decodeArguments(id: number, p: Buffer): Method {
           need(p, o, 2);
           const replyCode = readU16(p, o);
           o += 2;
-          const replyText = readShortstr(p, o);
+          const replyText = readShortstrUtf8(p, o);
           o += 1 + p[o];
           need(p, o, 4);
           const classId = readU16(p, o);
@@ -877,7 +880,7 @@ function decodeArguments(id: number, p: Buffer): Method {
         // connection.blocked
         case 60: {
           let o = 4;
-          const reason = readShortstr(p, o);
+          const reason = readShortstrUtf8(p, o);
           o += 1 + p[o];
           exactLength(p, o);
           return { id: CONNECTION_BLOCKED, name: 'connection.blocked', args: { reason } };
@@ -892,7 +895,7 @@ function decodeArguments(id: number, p: Buffer): Method {
           let o = 4;
           const newSecret = readLongstrBytes(p, o);
           o += 4 + newSecret.length;
-          const reason = readShortstr(p, o);
+          const reason = readShortstrUtf8(p, o);
           o += 1 + p[o];
           exactLength(p, o);
           return { id: CONNECTION_UPDATE_SECRET, name: 'connection.update-secret', args: { newSecret, reason } };
@@ -909,7 +912,7 @@ function decodeArguments(id: number, p: Buffer): Method {
         // channel.open
         case 10: {
           let o = 4;
-          const reserved1 = readShortstr(p, o);
+          const reserved1 = readShortstrUtf8(p, o);
           o += 1 + p[o];
           exactLength(p, o);
           return { id: CHANNEL_OPEN, name: 'channel.open', args: { reserved1 } };
@@ -938,7 +941,7 @@ function decodeArguments(id: number, p: Buffer): Method {
           need(p, o, 2);
           const replyCode = readU16(p, o);
           o += 2;
-          const replyText = readShortstr(p, o);
+          const replyText = readShortstrUtf8(p, o);
           o += 1 + p[o];
           need(p, o, 4);
           const classId = readU16(p, o);
@@ -961,9 +964,9 @@ function decodeArguments(id: number, p: Buffer): Method {
           need(p, o, 2);
           const reserved1 = readU16(p, o);
           o += 2;
-          const exchange = readShortstr(p, o);
+          const exchange = readShortstrUtf8(p, o);
           o += 1 + p[o];
-          const type = readShortstr(p, o);
+          const type = readShortstrUtf8(p, o);
           o += 1 + p[o];
           need(p, o, 1);
           const passive = (p[o] & 1) !== 0;
@@ -1002,7 +1005,7 @@ function decodeArguments(id: number, p: Buffer): Method {
           need(p, o, 2);
           const reserved1 = readU16(p, o);
           o += 2;
-          const exchange = readShortstr(p, o);
+          const exchange = readShortstrUtf8(p, o);
           o += 1 + p[o];
           need(p, o, 1);
           const ifUnused = (p[o] & 1) !== 0;
@@ -1021,11 +1024,11 @@ function decodeArguments(id: number, p: Buffer): Method {
           need(p, o, 2);
           const reserved1 = readU16(p, o);
           o += 2;
-          const destination = readShortstr(p, o);
+          const destination = readShortstrUtf8(p, o);
           o += 1 + p[o];
-          const source = readShortstr(p, o);
+          const source = readShortstrUtf8(p, o);
           o += 1 + p[o];
-          const routingKey = readShortstr(p, o);
+          const routingKey = readShortstrUtf8(p, o);
           o += 1 + p[o];
           need(p, o, 1);
           const noWait = (p[o] & 1) !== 0;
@@ -1057,11 +1060,11 @@ function decodeArguments(id: number, p: Buffer): Method {
           need(p, o, 2);
           const reserved1 = readU16(p, o);
           o += 2;
-          const destination = readShortstr(p, o);
+          const destination = readShortstrUtf8(p, o);
           o += 1 + p[o];
-          const source = readShortstr(p, o);
+          const source = readShortstrUtf8(p, o);
           o += 1 + p[o];
-          const routingKey = readShortstr(p, o);
+          const routingKey = readShortstrUtf8(p, o);
           o += 1 + p[o];
           need(p, o, 1);
           const noWait = (p[o] & 1) !== 0;
@@ -1097,7 +1100,7 @@ function decodeArguments(id: number, p: Buffer): Method {
           need(p, o, 2);
           const reserved1 = readU16(p, o);
           o += 2;
-          const queue = readShortstr(p, o);
+          const queue = readShortstrUtf8(p, o);
           o += 1 + p[o];
           need(p, o, 1);
           const passive = (p[o] & 1) !== 0;
@@ -1127,7 +1130,7 @@ function decodeArguments(id: number, p: Buffer): Method {
         // queue.declare-ok
         case 11: {
           let o = 4;
-          const queue = readShortstr(p, o);
+          const queue = readShortstrUtf8(p, o);
           o += 1 + p[o];
           need(p, o, 8);
           const messageCount = readU32(p, o);
@@ -1141,11 +1144,11 @@ function decodeArguments(id: number, p: Buffer): Method {
           need(p, o, 2);
           const reserved1 = readU16(p, o);
           o += 2;
-          const queue = readShortstr(p, o);
+          const queue = readShortstrUtf8(p, o);
           o += 1 + p[o];
-          const exchange = readShortstr(p, o);
+          const exchange = readShortstrUtf8(p, o);
           o += 1 + p[o];
-          const routingKey = readShortstr(p, o);
+          const routingKey = readShortstrUtf8(p, o);
           o += 1 + p[o];
           need(p, o, 1);
           const noWait = (p[o] & 1) !== 0;
@@ -1177,7 +1180,7 @@ function decodeArguments(id: number, p: Buffer): Method {
           need(p, o, 2);
           const reserved1 = readU16(p, o);
           o += 2;
-          const queue = readShortstr(p, o);
+          const queue = readShortstrUtf8(p, o);
           o += 1 + p[o];
           need(p, o, 1);
           const noWait = (p[o] & 1) !== 0;
@@ -1195,7 +1198,7 @@ function decodeArguments(id: number, p: Buffer): Method {
           need(p, o, 2);
           const reserved1 = readU16(p, o);
           o += 2;
-          const queue = readShortstr(p, o);
+          const queue = readShortstrUtf8(p, o);
           o += 1 + p[o];
           need(p, o, 1);
           const ifUnused = (p[o] & 1) !== 0;
@@ -1215,11 +1218,11 @@ function decodeArguments(id: number, p: Buffer): Method {
           need(p, o, 2);
           const reserved1 = readU16(p, o);
           o += 2;
-          const queue = readShortstr(p, o);
+          const queue = readShortstrUtf8(p, o);
           o += 1 + p[o];
-          const exchange = readShortstr(p, o);
+          const exchange = readShortstrUtf8(p, o);
           o += 1 + p[o];
-          const routingKey = readShortstr(p, o);
+          const routingKey = readShortstrUtf8(p, o);
           o += 1 + p[o];
           const argumentsTable = decodeFieldTable(p, o);
           o = argumentsTable.end;
@@ -1269,9 +1272,9 @@ function decodeArguments(id: number, p: Buffer): Method {
           need(p, o, 2);
           const reserved1 = readU16(p, o);
           o += 2;
-          const queue = readShortstr(p, o);
+          const queue = readShortstrUtf8(p, o);
           o += 1 + p[o];
-          const consumerTag = readShortstr(p, o);
+          const consumerTag = readShortstrUtf8(p, o);
           o += 1 + p[o];
           need(p, o, 1);
           const noLocal = (p[o] & 1) !== 0;
@@ -1300,7 +1303,7 @@ function decodeArguments(id: number, p: Buffer): Method {
         // basic.consume-ok
         case 21: {
           let o = 4;
-          const consumerTag = readShortstr(p, o);
+          const consumerTag = readShortstrUtf8(p, o);
           o += 1 + p[o];
           exactLength(p, o);
           return { id: BASIC_CONSUME_OK, name: 'basic.consume-ok', args: { consumerTag } };
@@ -1308,7 +1311,7 @@ function decodeArguments(id: number, p: Buffer): Method {
         // basic.cancel
         case 30: {
           let o = 4;
-          const consumerTag = readShortstr(p, o);
+          const consumerTag = readShortstrUtf8(p, o);
           o += 1 + p[o];
           need(p, o, 1);
           const noWait = (p[o] & 1) !== 0;
@@ -1318,7 +1321,7 @@ function decodeArguments(id: number, p: Buffer): Method {
         // basic.cancel-ok
         case 31: {
           let o = 4;
-          const consumerTag = readShortstr(p, o);
+          const consumerTag = readShortstrUtf8(p, o);
           o += 1 + p[o];
           exactLength(p, o);
           return { id: BASIC_CANCEL_OK, name: 'basic.cancel-ok', args: { consumerTag } };
@@ -1396,7 +1399,7 @@ function decodeArguments(id: number, p: Buffer): Method {
           need(p, o, 2);
           const reserved1 = readU16(p, o);
           o += 2;
-          const queue = readShortstr(p, o);
+          const queue = readShortstrUtf8(p, o);
           o += 1 + p[o];
           need(p, o, 1);
           const noAck = (p[o] & 1) !== 0;
@@ -1432,7 +1435,7 @@ function decodeArguments(id: number, p: Buffer): Method {
         // basic.get-empty
         case 72: {
           let o = 4;
-          const reserved1 = readShortstr(p, o);
+          const reserved1 = readShortstrUtf8(p, o);
           o += 1 + p[o];
           exactLength(p, o);
           return { id: BASIC_GET_EMPTY, name: 'basic.get-empty', args: { reserved1 } };
