@@ -21,6 +21,12 @@ export interface BrokerOptions {
   heartbeat?: number;
   /** Largest message body accepted, in bytes (RabbitMQ 3.10's default is 128 MiB). */
   maxMessageSize?: number;
+  /** Milliseconds a new connection has to reach connection.open (RabbitMQ's handshake_timeout, 10 s). */
+  handshakeTimeout?: number;
+  /** Connections allowed in their handshake at once; more are dropped on accept (a slowloris bound). */
+  maxHandshakes?: number;
+  /** Bytes waiting to be written to one connection past which it is not read until they drain. */
+  maxOutgoingBuffer?: number;
   users?: User[];
   log?: (message: string) => void;
   /** Resource alarm thresholds (see resource-monitor.ts) and how often to check them. */
@@ -34,6 +40,9 @@ export const DEFAULTS = {
   channelMax: 2047,
   heartbeat: 60,
   maxMessageSize: 128 * 1024 * 1024,
+  handshakeTimeout: 10_000,
+  maxHandshakes: 256,
+  maxOutgoingBuffer: 4 * 1024 * 1024,
 };
 
 /** The bundled broker: a TCP listener, its connections, and the virtual host they share. */
@@ -42,6 +51,10 @@ export class Broker implements ConnectionHost {
   readonly users: User[];
   readonly replyTo = new DirectReplyRegistry();
   readonly connections = new Set<Connection>();
+  /** Connections accepted that have not reached connection.open yet. */
+  private readonly handshaking = new Set<Connection>();
+  private readonly maxHandshakes: number;
+  private refusedSinceLog = 0;
   private readonly vhosts: Map<string, VirtualHost>;
   private readonly monitor: ResourceMonitor;
   private server: Server | undefined;
@@ -53,7 +66,10 @@ export class Broker implements ConnectionHost {
       channelMax: options.channelMax ?? DEFAULTS.channelMax,
       heartbeat: options.heartbeat ?? DEFAULTS.heartbeat,
       maxMessageSize: options.maxMessageSize ?? DEFAULTS.maxMessageSize,
+      handshakeTimeout: options.handshakeTimeout ?? DEFAULTS.handshakeTimeout,
+      maxOutgoingBuffer: options.maxOutgoingBuffer ?? DEFAULTS.maxOutgoingBuffer,
     };
+    this.maxHandshakes = options.maxHandshakes ?? DEFAULTS.maxHandshakes;
     this.users = options.users ?? [{ username: 'guest', password: 'guest', loopbackOnly: true }];
     // Logs go to stderr; stdout carries only the "listening on" line that scripts wait for.
     this.log = options.log ?? ((message) => console.error(`[broker] ${message}`));
@@ -109,11 +125,36 @@ export class Broker implements ConnectionHost {
   }
 
   private accept(socket: Socket): void {
-    this.connections.add(new Connection(socket, this));
+    if (this.handshaking.size >= this.maxHandshakes) {
+      // Many connections that never finish their handshake would otherwise hold a file descriptor each for the
+      // handshake timeout. Clients that were merely unlucky reconnect; one line per burst in the log.
+      if (this.refusedSinceLog++ === 0)
+        this.log(`${this.maxHandshakes} connections are already in their handshake; refusing new ones until one finishes`);
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
+    if (this.refusedSinceLog > 0) {
+      this.log(`accepting connections again (${this.refusedSinceLog} refused)`);
+      this.refusedSinceLog = 0;
+    }
+    const connection = new Connection(socket, this);
+    this.connections.add(connection);
+    this.handshaking.add(connection);
+  }
+
+  /** Connections in their handshake right now (for tests and operators). */
+  get handshakes(): number {
+    return this.handshaking.size;
+  }
+
+  handshakeDone(connection: Connection): void {
+    this.handshaking.delete(connection);
   }
 
   connectionClosed(connection: Connection): void {
     this.connections.delete(connection);
+    this.handshaking.delete(connection);
   }
 
   /** Stops accepting, closes every connection with 320 CONNECTION_FORCED, and waits for the sockets to go. */

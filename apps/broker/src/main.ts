@@ -12,7 +12,16 @@ const USAGE = `Usage: npm run broker -- [--port N] [--host H] [--data-dir D] [--
   --max-message-size B  largest accepted message body in bytes (default ${DEFAULTS.maxMessageSize})
   --memory-high-watermark M   block publishers above this resident memory: a fraction of RAM (default 0.4)
                               or a number of bytes
-  --disk-free-limit B   block publishers when the data directory's disk has less free space (default 50 MB)`;
+  --disk-free-limit B   block publishers when the data directory's disk has less free space (default 50 MB)
+  --handshake-timeout MS      drop a connection that has not reached connection.open after MS ms
+                              (default ${DEFAULTS.handshakeTimeout}, as RabbitMQ's handshake_timeout)
+  --max-handshakes N          connections allowed in their handshake at once; more are refused on accept
+                              (default ${DEFAULTS.maxHandshakes})
+  --max-outgoing-buffer B     bytes waiting to be written to one connection past which it is not read until
+                              they drain (default ${DEFAULTS.maxOutgoingBuffer})
+
+Every flag can also be set by environment: BROKER_PORT, BROKER_HOST, BROKER_DATA_DIR, BROKER_MAX_MESSAGE_SIZE,
+BROKER_HANDSHAKE_TIMEOUT, … (the flag's name in upper case with underscores); a flag wins over its variable.`;
 
 /** Bad arguments: the problem and the usage, exit code 2. */
 function usageError(message: string): never {
@@ -51,6 +60,9 @@ async function main(): Promise<void> {
         'max-message-size': { type: 'string' },
         'memory-high-watermark': { type: 'string' },
         'disk-free-limit': { type: 'string' },
+        'handshake-timeout': { type: 'string' },
+        'max-handshakes': { type: 'string' },
+        'max-outgoing-buffer': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -62,16 +74,27 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const port = integerFlag(values.port ?? process.env.BROKER_PORT, 'port', DEFAULTS.port);
+  // a flag, else its BROKER_* variable
+  const option = (name: keyof typeof values & string): string | undefined =>
+    (values[name] as string | undefined) ?? process.env[`BROKER_${name.toUpperCase().replace(/-/g, '_')}`];
+  const port = integerFlag(option('port'), 'port', DEFAULTS.port);
   if (port > 65535) usageError(`--port must be at most 65535, got ${port}`);
+  const handshakeTimeout = integerFlag(option('handshake-timeout'), 'handshake-timeout', DEFAULTS.handshakeTimeout);
+  if (handshakeTimeout === 0) usageError('--handshake-timeout must be at least 1 (ms)');
+  const maxHandshakes = integerFlag(option('max-handshakes'), 'max-handshakes', DEFAULTS.maxHandshakes);
+  if (maxHandshakes === 0) usageError('--max-handshakes must be at least 1');
+  const host = option('host');
   const broker = new Broker({
     port,
-    host: values.host,
-    dataDir: values['data-dir'] ?? '.data/broker',
-    maxMessageSize: integerFlag(values['max-message-size'], 'max-message-size', DEFAULTS.maxMessageSize),
+    host,
+    dataDir: option('data-dir') ?? '.data/broker',
+    maxMessageSize: integerFlag(option('max-message-size'), 'max-message-size', DEFAULTS.maxMessageSize),
+    handshakeTimeout,
+    maxHandshakes,
+    maxOutgoingBuffer: integerFlag(option('max-outgoing-buffer'), 'max-outgoing-buffer', DEFAULTS.maxOutgoingBuffer),
     limits: {
-      memoryHighWatermark: memoryFlag(values['memory-high-watermark']),
-      diskFreeLimit: integerFlag(values['disk-free-limit'], 'disk-free-limit', DEFAULT_LIMITS.diskFreeLimit),
+      memoryHighWatermark: memoryFlag(option('memory-high-watermark')),
+      diskFreeLimit: integerFlag(option('disk-free-limit'), 'disk-free-limit', DEFAULT_LIMITS.diskFreeLimit),
     },
   });
   let bound: number;
@@ -80,9 +103,9 @@ async function main(): Promise<void> {
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') startupError(`port ${port} is in use (set --port or BROKER_PORT)`);
-    startupError(`cannot listen on ${values.host ?? 'all interfaces'}:${port}: ${e.code ?? ''} ${e.message}`.trim());
+    startupError(`cannot listen on ${host ?? 'all interfaces'}:${port}: ${e.code ?? ''} ${e.message}`.trim());
   }
-  console.log(`listening on amqp://${values.host ?? 'localhost'}:${bound}`);
+  console.log(`listening on amqp://${host ?? 'localhost'}:${bound}`);
 
   let stopping = false;
   const stop = async (signal: string) => {

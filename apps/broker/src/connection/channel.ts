@@ -7,6 +7,7 @@ import {
   FLAG_REPLY_TO,
   FLAG_USER_ID,
   Method,
+  ProtocolError,
   ReplyCode,
 } from '@warren/amqp-protocol';
 import { randomBytes } from 'node:crypto';
@@ -295,7 +296,10 @@ export class Channel {
     let props: BasicProperties;
     try {
       props = message.properties;
-    } catch {
+    } catch (error) {
+      // Past the codec's limits (tables nested too deep): a 501 that says so.
+      if (error instanceof ProtocolError && error.code === ReplyCode.FRAME_ERROR)
+        throw connectionError(ReplyCode.FRAME_ERROR, error.message).at(P.ClassId.basic, 40);
       // RabbitMQ fails the whole connection when it cannot parse a message's properties.
       throw connectionError(ReplyCode.INTERNAL_ERROR, 'cannot decode the content header properties').at(0, 0);
     }

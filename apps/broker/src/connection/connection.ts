@@ -23,15 +23,27 @@ import { Channel } from './channel';
 import type { DirectReplyRegistry } from './direct-reply-to';
 import { serverProperties } from './server-properties';
 import { flushPendingLogs } from '../storage/segment-log';
+import { LongTimeout } from '../util/long-timeout';
 
 /** What a connection needs from the broker that accepted it. */
 export interface ConnectionHost {
-  readonly settings: { frameMax: number; channelMax: number; heartbeat: number; maxMessageSize: number };
+  readonly settings: {
+    frameMax: number;
+    channelMax: number;
+    heartbeat: number;
+    maxMessageSize: number;
+    /** Milliseconds from accept to connection.open before the socket is dropped (RabbitMQ's handshake_timeout). */
+    handshakeTimeout: number;
+    /** Bytes waiting to be written past which the connection is not read until they drain. */
+    maxOutgoingBuffer: number;
+  };
   readonly users: User[];
   readonly replyTo: DirectReplyRegistry;
   /** Why publishers are blocked (a resource alarm), or undefined. */
   readonly blocked: string | undefined;
   vhost(name: string): VirtualHost | undefined;
+  /** The connection reached connection.open-ok (or closed before): it no longer counts as a handshake. */
+  handshakeDone(connection: Connection): void;
   connectionClosed(connection: Connection): void;
   log(message: string): void;
 }
@@ -113,6 +125,13 @@ export class Connection {
   private confirmChannels: Channel[] = [];
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: LongTimeout | undefined;
+  /**
+   * Set while more than maxOutgoingBuffer bytes wait to be written: the peer is not reading what it asks for
+   * (say, basic.get after basic.get). The connection is not read, and the frames already read wait in the
+   * parser, until the socket drains; deliveries wait too (congested). Memory per connection stays bounded.
+   */
+  private backedUp = false;
   private readSinceTick = true;
   /** This connection has published: it is one of those a resource alarm blocks. */
   private publisher = false;
@@ -128,6 +147,7 @@ export class Connection {
     this.channelMax = broker.settings.channelMax;
     this.parser = new FrameParser(this.frameMax);
     socket.setNoDelay(true);
+    this.handshakeTimer = new LongTimeout(() => this.handshakeTimedOut(), broker.settings.handshakeTimeout);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
     socket.on('error', () => socket.destroy());
@@ -150,15 +170,25 @@ export class Connection {
       chunk = this.readProtocolHeader(chunk);
       if (chunk.length === 0) return;
     }
+    this.parse(() => this.parser.push(chunk, this.onFrame));
+    if (this.bytesThisTurn >= (this.throttled ? THROTTLED_READ_BUDGET : READ_BUDGET)) this.yieldTurn();
+  }
+
+  /** Runs the parser (on new input or on what it held back), then sends what the frames produced. */
+  private parse(run: () => void): void {
     try {
-      this.parser.push(chunk, this.onFrame);
+      run();
     } catch (error) {
       this.fail(error);
     }
     for (const channel of this.confirmChannels) if (!channel.closing) channel.flushConfirms();
     this.confirmChannels.length = 0;
     flushDirty();
-    if (this.bytesThisTurn >= (this.throttled ? THROTTLED_READ_BUDGET : READ_BUDGET)) this.yieldTurn();
+  }
+
+  /** Reading stops for a turn (yielding), a resource alarm (blockedNow) or a peer that does not read (backedUp). */
+  private resumeReading(): void {
+    if (!this.yielding && !this.blockedNow && !this.backedUp && this.state !== 'closed') this.socket.resume();
   }
 
   /** Stops reading until the next event-loop turn, so other connections get their share (READ_BUDGET). */
@@ -168,8 +198,19 @@ export class Connection {
     this.socket.pause();
     setImmediate(() => {
       this.yielding = false;
-      if (!this.blockedNow && this.state !== 'closed') this.socket.resume();
+      this.resumeReading();
     });
+  }
+
+  /** After each frame: past maxOutgoingBuffer, write what is pending and stop reading until the socket drains. */
+  private checkOutgoing(): void {
+    if (this.writer.length + this.socket.writableLength <= this.broker.settings.maxOutgoingBuffer) return;
+    this.flushNow();
+    // the kernel may have taken it all; only a write that left bytes queued is sure to be followed by 'drain'
+    if (!this.congested || this.state === 'closed') return;
+    this.backedUp = true;
+    this.parser.pause();
+    this.socket.pause();
   }
 
   /** The 8-byte protocol header. Anything but AMQP 0-9-1 gets our header back and the socket closed. */
@@ -237,17 +278,22 @@ export class Connection {
     } catch (error) {
       this.onError(error, channelId, payload, type);
     }
+    this.checkOutgoing();
   };
 
   /**
    * Decodes a method frame. Arguments cut short are a 501 naming the method (as RabbitMQ reports them); an
    * unknown class, method or field type makes RabbitMQ's reader drop the connection without a word, and so do we.
+   * Input the codec refuses with a reason of its own (a malformed UTF-8 name, tables nested too deep) is a 501
+   * with that reason.
    */
   private decode(payload: Buffer): Method | undefined {
     try {
       return decodeMethod(payload);
     } catch (error) {
       if (!(error instanceof ProtocolError) || payload.length < 4) throw error;
+      if (error.code === ReplyCode.FRAME_ERROR)
+        throw connectionError(ReplyCode.FRAME_ERROR, error.message).at(payload.readUInt16BE(0), payload.readUInt16BE(2));
       if (error.code === ReplyCode.COMMAND_INVALID || /unknown field type/.test(error.message)) {
         this.broker.log(`dropping connection from ${this.socket.remoteAddress}: ${error.message}`);
         this.state = 'closed';
@@ -396,7 +442,23 @@ export class Connection {
     if (!vhost) throw connectionError(ReplyCode.NOT_ALLOWED, `vhost ${vhostName} not found`);
     this.vhost = vhost;
     this.state = 'running';
+    this.endHandshake();
     this.sendMethod(0, P.CONNECTION_OPEN_OK, { reserved1: '' });
+  }
+
+  private endHandshake(): void {
+    if (!this.handshakeTimer) return;
+    this.handshakeTimer.clear();
+    this.handshakeTimer = undefined;
+    this.broker.handshakeDone(this);
+  }
+
+  /** No connection.open within handshakeTimeout (idle, or trickling a byte at a time): dropped, as RabbitMQ does. */
+  private handshakeTimedOut(): void {
+    if (this.state === 'closed') return;
+    this.broker.log(`handshake timeout (${this.broker.settings.handshakeTimeout} ms) from ${this.socket.remoteAddress}, closing`);
+    this.state = 'closed';
+    this.socket.destroy();
   }
 
   // ---- errors ----
@@ -512,6 +574,13 @@ export class Connection {
   private onDrain(): void {
     if (!this.congested) return;
     this.congested = false;
+    if (this.backedUp) {
+      this.backedUp = false;
+      this.parse(() => this.parser.resume(this.onFrame));
+      this.resumeReading();
+    }
+    // frames parsed just now may have filled the socket again
+    if (this.congested) return;
     for (const channel of this.channels.values()) channel.resume();
   }
 
@@ -543,7 +612,7 @@ export class Connection {
     if (!this.blockedNow) return;
     this.blockedNow = false;
     if (this.capabilities.connectionBlocked && this.state !== 'closed') this.sendMethod(0, P.CONNECTION_UNBLOCKED, {});
-    if (!this.yielding) this.socket.resume();
+    this.resumeReading();
   }
 
   // ---- heartbeats ----
@@ -561,8 +630,8 @@ export class Connection {
         this.flushNow();
       }
       this.wroteSinceTick = false;
-      // A connection blocked by a resource alarm is not being read: its silence is ours, not the peer's.
-      if (this.readSinceTick || this.blockedNow) this.missedBeats = 0;
+      // A connection blocked by a resource alarm or backed up is not being read: its silence is ours, not the peer's.
+      if (this.readSinceTick || this.blockedNow || this.backedUp) this.missedBeats = 0;
       else if (++this.missedBeats >= 4) {
         this.broker.log(`missed heartbeats from ${this.socket.remoteAddress}, closing`);
         this.socket.destroy();
@@ -582,6 +651,7 @@ export class Connection {
   private teardown(): void {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.endHandshake();
     this.state = 'closed';
     this.tearDownChannels();
     this.vhost?.ownerClosed(this);

@@ -42,7 +42,8 @@ const oneOf =
   (v) =>
     v.type !== 'S' ? `{unacceptable_type,${TYPE_NAMES[v.type]}}` : allowed.includes(v.value) ? undefined : problem;
 const bool: Check = (v) => (v.type === 't' ? undefined : `{unacceptable_type,${TYPE_NAMES[v.type]}}`);
-const MAX_TTL = 0xffffffff;
+/** x-message-ttl and x-expires above ten years (in ms) are refused, as RabbitMQ 3.10 does. */
+const MAX_TTL = 315_360_000_000;
 
 // The arguments RabbitMQ validates for classic queues; unknown arguments are kept but ignored, as RabbitMQ does.
 const CHECKS: Record<string, Check> = {
@@ -71,7 +72,11 @@ export function parseQueueArguments(queue: string, args: FieldTable): QueueSetti
     const problem = CHECKS[key]?.(value);
     if (problem) throw preconditionFailed(`invalid arg '${key}' for queue '${queue}' in vhost '/': ${problem}`);
   }
-  const num = (key: string) => args.get(key)?.value as number | undefined;
+  // 64-bit values beyond 2^53 decode as bigint; limits this large are compared, never counted exactly
+  const num = (key: string) => {
+    const value = args.get(key)?.value;
+    return value === undefined ? undefined : Number(value);
+  };
   const str = (key: string) => args.get(key)?.value as string | undefined;
   return {
     messageTtl: num('x-message-ttl'),

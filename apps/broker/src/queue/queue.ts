@@ -3,6 +3,7 @@ import type { Message, QueuedMessage } from '../message';
 import type { Consumer } from './consumer';
 import { MemoryStore, MessageStore, PriorityStore } from './message-store';
 import type { QueueSettings } from './queue-arguments';
+import { LongTimeout } from '../util/long-timeout';
 
 /** Ready messages beyond which a queue with consumers counts as backlogged. */
 const BACKLOG = 1000;
@@ -49,9 +50,9 @@ export class Queue {
   private roundRobin = 0;
   private prioritised = false;
   private hadConsumer = false;
-  private expiryTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: LongTimeout | undefined;
   private expiryAt = 0;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private idleTimer: LongTimeout | undefined;
 
   constructor(
     readonly name: string,
@@ -228,7 +229,7 @@ export class Queue {
   /** Removes the queue's consumers (telling their clients) and timers. Returns the ready count it had. */
   delete(): number {
     this.deleted = true;
-    clearTimeout(this.expiryTimer);
+    this.expiryTimer?.clear();
     this.stopIdleTimer();
     for (const consumer of this.consumers.splice(0)) consumer.cancelledByServer();
     const count = this.store.count;
@@ -238,7 +239,7 @@ export class Queue {
 
   /** Broker shutdown: the queue's data goes to disk; nothing is deleted. */
   close(): void {
-    clearTimeout(this.expiryTimer);
+    this.expiryTimer?.clear();
     this.stopIdleTimer();
     this.store.close();
   }
@@ -249,12 +250,11 @@ export class Queue {
     if (expires === undefined || this.deleted) return;
     this.stopIdleTimer();
     if (this.consumers.length > 0) return;
-    this.idleTimer = setTimeout(() => this.host.expireQueue(this), expires);
-    this.idleTimer.unref();
+    this.idleTimer = new LongTimeout(() => this.host.expireQueue(this), expires);
   }
 
   private stopIdleTimer(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer?.clear();
     this.idleTimer = undefined;
   }
 
@@ -294,15 +294,14 @@ export class Queue {
   private scheduleExpiry(): void {
     const head = this.store.peek();
     if (!head || head.expiresAt === 0 || this.deleted) return;
-    if (this.expiryTimer && this.expiryAt <= head.expiresAt) return;
-    clearTimeout(this.expiryTimer);
+    if (this.expiryTimer?.pending && this.expiryAt <= head.expiresAt) return;
+    this.expiryTimer?.clear();
     this.expiryAt = head.expiresAt;
-    this.expiryTimer = setTimeout(() => {
+    this.expiryTimer = new LongTimeout(() => {
       this.expiryTimer = undefined;
       this.expireHead();
       this.drain();
-    }, Math.max(0, head.expiresAt - Date.now()));
-    this.expiryTimer.unref();
+    }, head.expiresAt - Date.now());
   }
 }
 
