@@ -191,6 +191,11 @@ export class Connection {
     if (!this.yielding && !this.blockedNow && !this.backedUp && this.state !== 'closed') this.socket.resume();
   }
 
+  /** Bytes this connection holds in memory for its peer: frames not yet written, and input parsed later. */
+  get bufferedBytes(): number {
+    return this.writer.length + this.socket.writableLength + this.parser.heldBytes;
+  }
+
   /** Stops reading until the next event-loop turn, so other connections get their share (READ_BUDGET). */
   private yieldTurn(): void {
     if (this.yielding || this.blockedNow || this.state === 'closed') return;
