@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { accessRefused, connectionError, notFound, notImplemented, preconditionFailed } from '../errors';
 import { headerKeys, Message, QueuedMessage } from '../message';
 import type { Queue } from '../queue/queue';
+import { MAX_TTL } from '../queue/queue-arguments';
 import { ChannelConsumer } from './channel-consumer';
 import type { Connection } from './connection';
 import { DIRECT_REPLY_TO, DirectReplyTo } from './direct-reply-to';
@@ -299,14 +300,18 @@ export class Channel {
     } catch (error) {
       // Past the codec's limits (tables nested too deep): a 501 that says so.
       if (error instanceof ProtocolError && error.code === ReplyCode.FRAME_ERROR)
-        throw connectionError(ReplyCode.FRAME_ERROR, error.message).at(P.ClassId.basic, 40);
+        throw connectionError(ReplyCode.FRAME_ERROR, error.message).at(0, 0);
       // RabbitMQ fails the whole connection when it cannot parse a message's properties.
       throw connectionError(ReplyCode.INTERNAL_ERROR, 'cannot decode the content header properties').at(0, 0);
     }
     if (props.userId !== undefined && props.userId !== this.connection.user)
       throw preconditionFailed(`user_id property set to '${props.userId}' but authenticated user was '${this.connection.user}'`);
-    if (props.expiration !== undefined && !/^\d+$/.test(props.expiration))
-      throw preconditionFailed(`invalid expiration '${props.expiration}': {error,{not_an_integer,"${props.expiration}"}}`);
+    if (props.expiration !== undefined) {
+      if (!/^\d+$/.test(props.expiration))
+        throw preconditionFailed(`invalid expiration '${props.expiration}': {error,{not_an_integer,"${props.expiration}"}}`);
+      if (Number(props.expiration) > MAX_TTL)
+        throw preconditionFailed(`invalid expiration '${props.expiration}': {value_too_large,${BigInt(props.expiration)}}`);
+    }
     if (props.replyTo === DIRECT_REPLY_TO) {
       if (!this.replyTo) throw preconditionFailed('fast reply consumer does not exist');
       message.properties = { ...message.properties, replyTo: this.replyTo.address };

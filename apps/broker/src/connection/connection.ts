@@ -290,15 +290,14 @@ export class Connection {
    * Decodes a method frame. Arguments cut short are a 501 naming the method (as RabbitMQ reports them); an
    * unknown class, method or field type makes RabbitMQ's reader drop the connection without a word, and so do we.
    * Input the codec refuses with a reason of its own (a malformed UTF-8 name, tables nested too deep) is a 501
-   * with that reason.
+   * with that reason, attributed to no method (as RabbitMQ reports malformed UTF-8).
    */
   private decode(payload: Buffer): Method | undefined {
     try {
       return decodeMethod(payload);
     } catch (error) {
       if (!(error instanceof ProtocolError) || payload.length < 4) throw error;
-      if (error.code === ReplyCode.FRAME_ERROR)
-        throw connectionError(ReplyCode.FRAME_ERROR, error.message).at(payload.readUInt16BE(0), payload.readUInt16BE(2));
+      if (error.code === ReplyCode.FRAME_ERROR) throw connectionError(ReplyCode.FRAME_ERROR, error.message).at(0, 0);
       if (error.code === ReplyCode.COMMAND_INVALID || /unknown field type/.test(error.message)) {
         this.broker.log(`dropping connection from ${this.socket.remoteAddress}: ${error.message}`);
         this.state = 'closed';

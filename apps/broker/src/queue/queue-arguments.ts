@@ -42,8 +42,8 @@ const oneOf =
   (v) =>
     v.type !== 'S' ? `{unacceptable_type,${TYPE_NAMES[v.type]}}` : allowed.includes(v.value) ? undefined : problem;
 const bool: Check = (v) => (v.type === 't' ? undefined : `{unacceptable_type,${TYPE_NAMES[v.type]}}`);
-/** x-message-ttl and x-expires above ten years (in ms) are refused, as RabbitMQ 3.10 does. */
-const MAX_TTL = 315_360_000_000;
+/** x-message-ttl, x-expires and per-message expiration above ten years (in ms) are refused, as in RabbitMQ 3.10. */
+export const MAX_TTL = 315_360_000_000;
 
 // The arguments RabbitMQ validates for classic queues; unknown arguments are kept but ignored, as RabbitMQ does.
 const CHECKS: Record<string, Check> = {
