@@ -48,6 +48,21 @@ describe('analytics', () => {
     await harness.waitForCount('acked', 2, { queue: topologyNames().queue('analytics.clickstream') });
   });
 
+  it('answers 400 for a wrong stats query, naming the parameter', async () => {
+    for (const [query, issue] of [
+      ['?minutes=0', { path: 'minutes', message: expect.stringContaining('whole number') }],
+      ['?minutes=60&minutes=5', { path: 'minutes', message: 'given 2 times; give it once' }],
+      ['?minutes=1e1', { path: 'minutes', message: expect.stringContaining('whole number') }],
+      ['?window=5', { path: '(query)', message: expect.stringContaining('window') }],
+    ] as const) {
+      for (const path of ['/stats', '/stats/stream']) {
+        const res = await fetch(`${svc.url}${path}${query}`);
+        expect([path, query, res.status]).toEqual([path, query, 400]);
+        expect(await res.json()).toEqual({ statusCode: 400, error: 'Bad Request', message: 'invalid query', issues: [issue] });
+      }
+    }
+  });
+
   it('answers 400 with the problems when the body is not a batch', async () => {
     for (const bad of [{}, { events: [] }, { events: 'x' }]) {
       const res = await post(bad);

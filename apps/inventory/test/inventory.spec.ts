@@ -64,6 +64,12 @@ describe.each(testTargets())('inventory ($name)', (target) => {
     expect(await (await fetch(`${service.url}/reservations/${orderId}`)).json()).toMatchObject({ status: 'RESERVED', total: 9550 });
   });
 
+  it('answers 400 for a reservation id that is not a UUID', async () => {
+    const res = await fetch(`${service.url}/reservations/not-a-uuid`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ statusCode: 400, message: 'invalid path parameters', issues: [{ path: 'orderId', message: expect.any(String) }] });
+  });
+
   it('rejects an order it cannot fill completely, lists what is short, and reserves nothing', async () => {
     const orderId = randomUUID();
     await client.send(ReserveStock, { orderId, items: [{ sku: 'SKU-002', quantity: 1 }, { sku: 'SKU-005', quantity: 26 }, { sku: 'SKU-999', quantity: 1 }] });

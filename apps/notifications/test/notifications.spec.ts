@@ -160,4 +160,21 @@ describe('notifications', () => {
     expect(Object.keys(health.info).sort()).toEqual(['broker', 'database', 'redis']);
     expect(topologyNames().queue('notifications.order-events')).toContain('notifications.order-events');
   });
+  it.each([
+    ['a limit that is not a number', '/notifications?limit=ten', 'limit'],
+    ['a repeated limit', '/notifications/failed?limit=1&limit=2', 'limit'],
+    ['an unknown parameter', '/notifications/failed?max=5', '(query)'],
+  ])('answers 400 for %s', async (_what, route, issuePath) => {
+    const res = await fetch(`${svc.url}${route}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ statusCode: 400, message: 'invalid query', issues: [expect.objectContaining({ path: issuePath })] });
+  });
+
+  it('answers 400 for a failed email id with a control character or a space', async () => {
+    for (const id of ['order.placed%2Fa%00b', 'order%20placed']) {
+      const res = await fetch(`${svc.url}/notifications/failed/${id}/retry`, { method: 'POST' });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ message: 'invalid path parameters', issues: [{ path: 'id', message: expect.stringContaining("failed email's id") }] });
+    }
+  });
 });

@@ -165,6 +165,17 @@ describe.each(testMatrix())('orders saga ($label)', ({ broker, db }) => {
     expect((await t.get('/orders?limit=0')).status).toBe(400);
   });
 
+  it.each([
+    ['a repeated status', '/orders?status=PENDING&status=CONFIRMED', 'invalid query', 'status', 'given 2 times; give it once'],
+    ['a limit that is not a whole number', '/orders?limit=1e1', 'invalid query', 'limit', 'must be a whole number from 1 to 100'],
+    ['a misspelt filter', '/orders?state=PENDING', 'invalid query', '(query)', expect.stringContaining('state')],
+    ['an id that is not a UUID', '/orders/not-a-uuid', 'invalid path parameters', 'id', expect.any(String)],
+  ])('answers 400 with the reason for %s', async (_what, path, message, issuePath, reason) => {
+    const res = await t.get(path);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', message, issues: [{ path: issuePath, message: reason }] });
+  });
+
   it('lists orders newest first, paged and filtered by status', async () => {
     const ids: string[] = [];
     for (const email of ['p1@example.com', 'p2@example.com', 'p3@example.com']) ids.push(await t.place(email, [line('SKU-010', 1)]));

@@ -140,4 +140,21 @@ describe.each(testTargets())('payments ($name)', (target) => {
     expect(await (await fetch(`${service.url}/admin/gateway`)).json()).toEqual({ failureRate: 0, declineRate: 0, latencyMs: 5 });
     expect((await fetch(`${service.url}/payments?limit=0`)).status).toBe(400);
   });
+
+  it('answers 400 for a repeated orderId (issue 10: it reached the database and was a 500)', async () => {
+    const res = await fetch(`${service.url}/payments?orderId=1&orderId=2`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ statusCode: 400, error: 'Bad Request', message: 'invalid query', issues: [{ path: 'orderId', message: 'given 2 times; give it once' }] });
+  });
+
+  it.each([
+    ['an orderId that is not a UUID', '?orderId=1', 'orderId'],
+    ['a limit that is not a number', '?limit=ten', 'limit'],
+    ['a limit over 1000', '?limit=1001', 'limit'],
+    ['an unknown parameter', '?order=1', '(query)'],
+  ])('answers 400 for %s in the ledger query', async (_what, query, issuePath) => {
+    const res = await fetch(`${service.url}/payments${query}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ message: 'invalid query', issues: [expect.objectContaining({ path: issuePath })] });
+  });
 });

@@ -6,6 +6,7 @@ import { CapturedMessage } from './captured-message';
 import { FailNext, FailNextRequestError } from './fail-next';
 import { messageJson, messagesSummaryJson } from './mailpit-json';
 import { MessageStore } from './message-store';
+import { PageQuery, ParamError, parsePathId, parseQuery, SearchQuery } from './request-params';
 import { compileSearch, SearchQueryError } from './search';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -33,6 +34,7 @@ interface Route {
   method: string;
   path: RegExp;
   handler: Handler;
+  names: string[];
 }
 
 type Handler = (req: IncomingMessage, url: URL, params: string[]) => Promise<Reply> | Reply;
@@ -66,7 +68,7 @@ export class HttpApi {
     this.route('GET', new RegExp(`^/api/v1/message/${id}$`), (_req, _url, [mid]) => this.message(mid));
     this.route('GET', new RegExp(`^/api/v1/message/${id}/headers$`), (_req, _url, [mid]) => this.headers(mid));
     this.route('GET', new RegExp(`^/api/v1/message/${id}/raw$`), (_req, _url, [mid]) => this.raw(mid));
-    this.route('GET', new RegExp(`^/api/v1/message/${id}/part/${id}$`), (_req, _url, [mid, part]) => this.part(mid, part));
+    this.route('GET', new RegExp(`^/api/v1/message/${id}/part/${id}$`), (_req, _url, [mid, part]) => this.part(mid, part), ['id', 'part']);
     this.route('GET', new RegExp(`^/view/${id}\\.html$`), (_req, _url, [mid]) => this.viewHtml(mid));
     this.route('GET', new RegExp(`^/view/${id}\\.txt$`), (_req, _url, [mid]) => this.viewText(mid));
     this.route('GET', /^\/api\/warren\/fail-next$/, () => ({ body: this.failNext.state() }));
@@ -79,13 +81,15 @@ export class HttpApi {
     void this.dispatch(req)
       .catch((error: unknown) => {
         if (error instanceof HttpError) return { status: error.status, body: error.message, type: 'text/plain; charset=utf-8' };
+        if (error instanceof ParamError) return { status: 400, body: error.message, type: 'text/plain; charset=utf-8' };
         return { status: 500, body: `internal error: ${(error as Error).message}`, type: 'text/plain; charset=utf-8' };
       })
       .then((reply) => send(res, reply));
   };
 
-  private route(method: string, path: RegExp, handler: Handler): void {
-    this.routes.push({ method, path, handler });
+  /** `names`: what the path's capture groups are called in a 400 (a message ID unless told otherwise). */
+  private route(method: string, path: RegExp, handler: Handler, names: string[] = ['id']): void {
+    this.routes.push({ method, path, handler, names });
   }
 
   private async dispatch(req: IncomingMessage): Promise<Reply> {
@@ -99,12 +103,14 @@ export class HttpApi {
       const allowed = [...new Set(matching.map((m) => m.route.method))].join(', ');
       return { status: 405, body: `method ${req.method} not allowed; use ${allowed}`, type: 'text/plain; charset=utf-8', headers: { Allow: allowed } };
     }
-    const params = hit.match.slice(1).map((p) => {
+    const params = hit.match.slice(1).map((p, i) => {
+      let decoded: string;
       try {
-        return decodeURIComponent(p);
+        decoded = decodeURIComponent(p);
       } catch {
         throw new HttpError(400, `malformed URL escape in "${p}"`);
       }
+      return parsePathId(hit.route.names[i] ?? 'id', decoded);
     });
     return hit.route.handler(req, url, params);
   }
@@ -116,15 +122,15 @@ export class HttpApi {
   }
 
   private list(url: URL, predicate: (m: CapturedMessage) => boolean): Reply {
-    const start = intParam(url, 'start', 0);
-    const limit = intParam(url, 'limit', DEFAULT_PAGE_LIMIT) || DEFAULT_PAGE_LIMIT;
+    const page = parseQuery(url, PageQuery);
+    const start = page.start ? Number(page.start) : 0;
+    const limit = Number(page.limit || DEFAULT_PAGE_LIMIT) || DEFAULT_PAGE_LIMIT;
     const matches = this.store.all().filter(predicate);
     return { body: messagesSummaryJson(matches, { start, limit }, { total: this.store.size, unread: this.store.unread, tags: this.store.tags() }) };
   }
 
   private searchPredicate(url: URL): (m: CapturedMessage) => boolean {
-    const query = url.searchParams.get('query');
-    if (query === null || query.trim() === '') throw new HttpError(400, 'the "query" parameter is required');
+    const { query } = parseQuery(url, SearchQuery);
     try {
       return compileSearch(query);
     } catch (error) {
@@ -252,13 +258,6 @@ function send(res: ServerResponse, reply: Reply): void {
   const type = reply.type ?? 'application/json; charset=utf-8';
   res.writeHead(reply.status ?? 200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body as string | Buffer), ...reply.headers });
   res.end(res.req.method === 'HEAD' ? undefined : body);
-}
-
-function intParam(url: URL, name: string, fallback: number): number {
-  const value = url.searchParams.get(name);
-  if (value === null || value === '') return fallback;
-  if (!/^\d+$/.test(value)) throw new HttpError(400, `"${name}" must be a non-negative integer, got "${value}"`);
-  return Number(value);
 }
 
 /** `{ "IDs": [...] }` → the IDs; no body, `{}` or an empty list → undefined (meaning every message). */

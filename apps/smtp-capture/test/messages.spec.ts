@@ -242,3 +242,21 @@ describe('search, read status, other routes', () => {
     expect(wrongMethod.headers.get('allow')).toBe('GET, PUT, DELETE');
   });
 });
+
+describe('query and path parameters', () => {
+  it.each([
+    ['a repeated limit', '/api/v1/messages?limit=1&limit=2', '"limit" is given 2 times; give it once'],
+    ['a start that is not a number', '/api/v1/messages?start=abc', '"start" must be a non-negative integer, got "abc"'],
+    ['a search without a query', '/api/v1/search?query=%20', '"query" is required'],
+    ['a repeated search query', '/api/v1/search?query=to:a&query=to:b', '"query" is given 2 times; give it once'],
+    ['a message ID with a control character', '/api/v1/message/abc%0Adef', '"id" must be 1 to 64 letters, digits, ".", "_" or "-"'],
+    ['a part ID with a slash', '/api/v1/message/latest/part/1%2F2', '"part" must be 1 to 64 letters, digits, ".", "_" or "-"'],
+  ])('answers 400 naming the parameter for %s', async (_what, path, reason) => {
+    const res = await h.get(path);
+    expect([res.status, await res.text()]).toEqual([400, reason]);
+  });
+
+  it('lets parameters it does not know through, as Mailpit does', async () => {
+    expect((await h.get('/api/v1/messages?tz=Europe/Paris')).status).toBe(200);
+  });
+});

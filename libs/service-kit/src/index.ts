@@ -2,7 +2,7 @@
 // inbox and outbox, health, request validation). Small on purpose: services share messages, not code paths.
 export * from './env';
 export * from './database';
-export * from './zod-body.pipe';
+export * from './zod.pipes';
 export * from './topology-names';
 export * from './service.module';
 export * from './start-service';

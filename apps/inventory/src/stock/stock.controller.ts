@@ -1,5 +1,10 @@
 import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
+import { OrderId } from '@warren/contracts';
+import { ZodParamsPipe } from '@warren/service-kit';
+import { z } from 'zod';
 import { StockService } from './stock.service';
+
+const ReservationParams = z.strictObject({ orderId: OrderId });
 
 @Controller()
 export class StockController {
@@ -12,7 +17,7 @@ export class StockController {
   }
 
   @Get('reservations/:orderId')
-  async reservation(@Param('orderId') orderId: string) {
+  async reservation(@Param(new ZodParamsPipe(ReservationParams)) { orderId }: z.output<typeof ReservationParams>) {
     const r = await this.stock.findReservation(orderId);
     if (!r) throw new NotFoundException(`no reservation for order ${orderId}`);
     return { orderId: r.orderId, status: r.status, items: r.lines, total: r.total, createdAt: new Date(r.createdAt).toISOString(), updatedAt: new Date(r.updatedAt).toISOString() };

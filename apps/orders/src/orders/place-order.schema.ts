@@ -1,4 +1,5 @@
-import { Email, OrderLine } from '@warren/contracts';
+import { Email, OrderId, OrderLine } from '@warren/contracts';
+import { wholeNumber } from '@warren/service-kit';
 import { z } from 'zod';
 
 /** POST /orders body. */
@@ -17,13 +18,16 @@ export const PlaceOrderBody = z
   });
 export type PlaceOrderBody = z.infer<typeof PlaceOrderBody>;
 
-/** GET /orders query. */
-export const ListOrdersQuery = z.object({
+/** GET /orders query; an unknown parameter is a 400 (a misspelt filter must not list every order). */
+export const ListOrdersQuery = z.strictObject({
   status: z.enum(['PENDING', 'CONFIRMED', 'CANCELLED']).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  offset: z.coerce.number().int().min(0).default(0),
+  limit: wholeNumber(1, 100).default(20),
+  offset: wholeNumber(0, 1_000_000).default(0),
 });
-export type ListOrdersQuery = z.infer<typeof ListOrdersQuery>;
+export type ListOrdersQuery = z.output<typeof ListOrdersQuery>;
+
+/** GET /orders/:id */
+export const OrderParams = z.strictObject({ id: OrderId });
 
 /** The same body hashes the same: keys sorted, so field order does not matter. */
 export function canonicalJson(value: unknown): string {

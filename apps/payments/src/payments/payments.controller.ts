@@ -1,5 +1,10 @@
-import { BadRequestException, Controller, Get, Inject, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { OrderId } from '@warren/contracts';
+import { wholeNumber, ZodQueryPipe } from '@warren/service-kit';
+import { z } from 'zod';
 import { PaymentsService, type LedgerEntry } from './payments.service';
+
+const LedgerQuery = z.strictObject({ orderId: OrderId.optional(), limit: wholeNumber(1, 1000).default(100) });
 
 @Controller('payments')
 export class PaymentsController {
@@ -7,9 +12,7 @@ export class PaymentsController {
 
   /** The ledger: captures and refunds, newest first; `?orderId=` narrows it to one order, `?limit=` (default 100, at most 1000). */
   @Get()
-  list(@Query('orderId') orderId?: string, @Query('limit') limit?: string): Promise<LedgerEntry[]> {
-    const n = limit === undefined ? 100 : Number(limit);
-    if (!Number.isInteger(n) || n < 1 || n > 1000) throw new BadRequestException('limit must be a whole number from 1 to 1000');
-    return this.payments.ledger({ orderId: orderId || undefined, limit: n });
+  list(@Query(new ZodQueryPipe(LedgerQuery)) query: z.output<typeof LedgerQuery>): Promise<LedgerEntry[]> {
+    return this.payments.ledger(query);
   }
 }
