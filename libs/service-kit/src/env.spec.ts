@@ -3,7 +3,12 @@ import { readEnv } from './env';
 
 describe('readEnv', () => {
   it('uses the defaults of DESIGN.md', () => {
-    expect(readEnv('orders', 3001, {})).toEqual({ amqpUrl: 'amqp://guest:guest@localhost:5672', port: 3001, databaseUrl: undefined, dataDir: '.data' });
+    expect(readEnv('orders', 3001, {})).toEqual({ amqpUrl: 'amqp://guest:guest@localhost:5672', port: 3001, host: '0.0.0.0', databaseUrl: undefined, dataDir: '.data' });
+  });
+
+  it('takes the listen address from HOST', () => {
+    expect(readEnv('orders', 3001, { HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
+    expect(readEnv('orders', 3001, { HOST: '' }).host).toBe('0.0.0.0');
   });
 
   it('takes PORT, then <SERVICE>_PORT', () => {

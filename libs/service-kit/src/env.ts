@@ -4,6 +4,8 @@ export interface ServiceEnv {
   amqpUrl: string;
   /** PORT, else <SERVICE>_PORT, else the service's default port. */
   port: number;
+  /** HOST: the address to listen on, default every interface (0.0.0.0); the demo uses 127.0.0.1. */
+  host: string;
   /** DATABASE_URL (postgres://…) when set; otherwise the service uses SQLite under .data/. */
   databaseUrl?: string;
   /** Directory for the SQLite file. WARREN_DATA_DIR, default `.data`. */
@@ -18,6 +20,7 @@ export function readEnv(service: string, defaultPort: number, env: NodeJS.Proces
   return {
     amqpUrl: env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672',
     port,
+    host: env.HOST || '0.0.0.0',
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.WARREN_DATA_DIR ?? '.data',
   };

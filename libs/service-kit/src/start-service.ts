@@ -5,7 +5,7 @@ import { readEnv } from './env';
 
 export interface StartedService {
   app: INestApplication;
-  /** http://127.0.0.1:<port> */
+  /** http://127.0.0.1:<port> (or the HOST it listens on, when that is not every interface) */
   url: string;
   port: number;
   close(): Promise<void>;
@@ -19,6 +19,7 @@ export interface StartedService {
 export interface StartServiceOptions {
   name: string;
   defaultPort: number;
+  /** Overrides HOST (and its default, 0.0.0.0). */
   host?: string;
   logger?: false;
   /** Runs before the app starts and listens: OpenAPI, global pipes, middleware. */
@@ -32,7 +33,14 @@ export async function startService(module: Type<unknown>, opts: StartServiceOpti
   await opts.configure?.(app);
   app.connectMicroservice({ strategy: app.get(MessagingServer) }, { inheritAppConfig: true });
   await app.startAllMicroservices();
-  await app.listen(env.port, opts.host ?? '0.0.0.0');
+  const host = opts.host ?? env.host;
+  await app.listen(env.port, host);
   const address = app.getHttpServer().address() as { port: number };
-  return { app, url: `http://127.0.0.1:${address.port}`, port: address.port, close: () => app.close() };
+  return { app, url: `http://${reachable(host)}:${address.port}`, port: address.port, close: () => app.close() };
+}
+
+/** Where a client on this machine reaches a server listening on `host`: loopback for the wildcard addresses. */
+function reachable(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
 }
