@@ -1,7 +1,7 @@
 // The order saga across real processes: orders, inventory and payments, bundled and spawned, meeting only
 // over AMQP (the test broker) and HTTP. An observer queue of the test's own records the order.* events.
 import { Messaging, type IncomingMessage } from '@warren/messaging';
-import { brokers, eventually, http, Stack } from './support/stack';
+import { adminHeaders, brokers, eventually, http, Stack } from './support/stack';
 
 interface StockRow {
   sku: string;
@@ -47,7 +47,7 @@ describe.each(brokers())('order saga end to end ($name broker, real processes)',
     });
   const stockOf = async (sku: string): Promise<StockRow> => ((await http('GET', `${stack.url('inventory')}/stock`)).body as StockRow[]).find((s) => s.sku === sku)!;
   const ledger = async (orderId: string) => (await http('GET', `${stack.url('payments')}/payments?orderId=${orderId}`)).body as Array<{ kind: string; amount: number }>;
-  const gateway = (settings: Record<string, number>) => http('PUT', `${stack.url('payments')}/admin/gateway`, settings);
+  const gateway = (settings: Record<string, number>) => http('PUT', `${stack.url('payments')}/admin/gateway`, settings, adminHeaders);
 
   it('confirms an order: stock leaves the warehouse, one payment for the total, order.confirmed once', async () => {
     const before = await stockOf('SKU-001');

@@ -1,7 +1,7 @@
 // The saga's deadline compensation across real processes: payments answers too late, the order is
 // cancelled, its stock is released and whatever payments did is undone (a refund, or a capture declined
 // because the refund came first). Nothing stays charged, nothing stays reserved.
-import { brokers, eventually, http, Stack } from './support/stack';
+import { adminHeaders, brokers, eventually, http, Stack } from './support/stack';
 
 describe.each(brokers())('order saga deadline ($name broker, real processes)', ({ amqpUrl }) => {
   const stack = new Stack(amqpUrl, { SAGA_STEP_TIMEOUT_MS: '1500', SAGA_SWEEP_INTERVAL_MS: '200' });
@@ -12,7 +12,7 @@ describe.each(brokers())('order saga deadline ($name broker, real processes)', (
   it('cancels an order whose payment is late, releases its stock and leaves nothing charged', async () => {
     const stock = async () => ((await http('GET', `${stack.url('inventory')}/stock`)).body as Array<{ sku: string; available: number; reserved: number }>).find((s) => s.sku === 'SKU-010')!;
     const before = await stock();
-    await http('PUT', `${stack.url('payments')}/admin/gateway`, { latencyMs: 4000 }); // slower than the 1.5 s deadline
+    expect((await http('PUT', `${stack.url('payments')}/admin/gateway`, { latencyMs: 4000 }, adminHeaders)).status).toBe(200); // slower than the 1.5 s deadline
     const placed = await http('POST', `${stack.url('orders')}/orders`, { customerEmail: 'lee@example.com', items: [{ sku: 'SKU-010', quantity: 2 }] });
     expect(placed.status).toBe(201);
     const id = placed.body.id as string;
@@ -37,6 +37,6 @@ describe.each(brokers())('order saga deadline ($name broker, real processes)', (
     }, 20_000);
     const entries = (await http('GET', `${stack.url('payments')}/payments?orderId=${id}`)).body as Array<{ kind: string; status?: string }>;
     expect(entries.filter((e) => e.kind === 'capture' && e.status !== 'REFUNDED')).toEqual([]);
-    await http('PUT', `${stack.url('payments')}/admin/gateway`, { latencyMs: 0 });
+    await http('PUT', `${stack.url('payments')}/admin/gateway`, { latencyMs: 0 }, adminHeaders);
   });
 });

@@ -9,7 +9,7 @@ import { PostgreSqlContainer, type StartedPostgreSqlContainer } from '@testconta
 import { RabbitMQContainer } from '@testcontainers/rabbitmq';
 import { RedisContainer } from '@testcontainers/redis';
 import { GenericContainer, getContainerRuntimeClient, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
-import { ROOT, type ServiceHandle, type ServiceName, type Stack } from './stack';
+import { ADMIN_TOKEN, ROOT, type ServiceHandle, type ServiceName, type Stack } from './stack';
 
 const SERVICE_DOCKERFILE = 'docker/service.Dockerfile';
 /** The port every service listens on inside its container (build arg and env PORT). */
@@ -127,6 +127,7 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
         const database = i === 0 ? name : `${name}_${i + 1}`;
         if (pg && name !== 'analytics' && i > 0) await pg.exec(['psql', '-U', pg.getUsername(), '-d', pg.getDatabase(), '-c', `CREATE DATABASE ${database}`]);
         const env: Record<string, string> = {
+          ADMIN_TOKEN,
           ...(Object.fromEntries(Object.entries({ ...stack.extraEnv, ...stack.options.serviceEnv[name] }).filter(([, v]) => v !== undefined)) as Record<string, string>),
           PORT: String(HTTP_PORT),
           WARREN_NAMESPACE: stack.namespace,

@@ -59,6 +59,10 @@ export function brokers(only?: BrokerKind): BrokerTarget[] {
   return all.filter((b) => (!wanted || b.name === wanted) && (!only || b.name === only));
 }
 
+/** The admin token every stack's services run with (ADMIN_TOKEN), and the header that sends it. */
+export const ADMIN_TOKEN = `e2e-admin-${randomBytes(8).toString('hex')}`;
+export const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
 /** tools/testing's eventually, with the longer default wait processes need. */
 export const eventually = <T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000, everyMs = 50): Promise<T> => eventuallyWithin(what, check, timeoutMs, everyMs);
 
@@ -218,7 +222,7 @@ export class Stack {
       await this.smtp.start();
       this.extraEnv.SMTP_URL ??= `smtp://127.0.0.1:${smtpPort}`;
     }
-    const env: NodeJS.ProcessEnv = { ...process.env, ...this.extraEnv, WARREN_NAMESPACE: this.namespace, WARREN_DATA_DIR: path.join(this.dir, 'data'), AMQP_URL: this.amqpUrl, NO_COLOR: '1', ...(this.redisUrl ? { REDIS_URL: this.redisUrl } : {}) };
+    const env: NodeJS.ProcessEnv = { ...process.env, ADMIN_TOKEN, ...this.extraEnv, WARREN_NAMESPACE: this.namespace, WARREN_DATA_DIR: path.join(this.dir, 'data'), AMQP_URL: this.amqpUrl, NO_COLOR: '1', ...(this.redisUrl ? { REDIS_URL: this.redisUrl } : {}) };
     delete env.DATABASE_URL; // each service keeps its own SQLite file here
     delete env.DATABASE_SCHEMA;
     for (const name of START_ORDER.filter((n) => this.options.services.includes(n))) {

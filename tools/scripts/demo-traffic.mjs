@@ -2,7 +2,11 @@
 // Drives the running demo (`npm run demo`) like a small shop would: orders at a steady rate, some for more than
 // is in stock (cancelled), some declined by the payment gateway (cancelled, stock released), some hitting
 // transient gateway failures (retried, then confirmed), and a click stream into analytics. Prints one live
-// line: orders by outcome, emails sent, clicks accepted. Ctrl-C stops it and puts the gateway back.
+// line: orders by outcome, emails sent, clicks accepted. Ctrl-C stops it and puts the gateway back. The gateway
+// settings are an admin route: the token comes from ADMIN_TOKEN, else .data/admin-token (the demo writes it).
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startClickStream } from './lib/click-stream.mjs';
 
@@ -34,11 +38,24 @@ const declineRate = num('decline-rate', 0, 1);
 const failureRate = num('failure-rate', 0, 1);
 const duration = num('duration', 0, 86_400);
 
-const base = (name, port) => process.env[`${name.toUpperCase()}_URL`] ?? `http://localhost:${process.env[`${name.toUpperCase()}_PORT`] ?? port}`;
+// 127.0.0.1, not localhost: the demo listens on IPv4 loopback only, and localhost may resolve to ::1 first
+const base = (name, port) => process.env[`${name.toUpperCase()}_URL`] ?? `http://127.0.0.1:${process.env[`${name.toUpperCase()}_PORT`] ?? port}`;
 const urls = { orders: base('orders', 3001), payments: base('payments', 3002), notifications: base('notifications', 3004), analytics: base('analytics', 3005) };
 
-async function json(method, url, body) {
-  const res = await fetch(url, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+const tokenFile = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.data', 'admin-token');
+function adminToken() {
+  if (process.env.ADMIN_TOKEN) return process.env.ADMIN_TOKEN;
+  try {
+    return readFileSync(tokenFile, 'utf8').trim();
+  } catch {
+    console.error(`demo:traffic: no admin token for the payment gateway settings: set ADMIN_TOKEN or start the demo (it writes ${tokenFile})`);
+    process.exit(1);
+  }
+}
+const admin = { authorization: `Bearer ${adminToken()}` };
+
+async function json(method, url, body, headers = {}) {
+  const res = await fetch(url, { method, headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers }, body: body ? JSON.stringify(body) : undefined });
   const text = await res.text();
   let parsed;
   try {
@@ -58,8 +75,14 @@ try {
   process.exit(1);
 }
 
-const previousGateway = await json('GET', `${urls.payments}/admin/gateway`);
-await json('PUT', `${urls.payments}/admin/gateway`, { declineRate, failureRate });
+let previousGateway;
+try {
+  previousGateway = await json('GET', `${urls.payments}/admin/gateway`, undefined, admin);
+  await json('PUT', `${urls.payments}/admin/gateway`, { declineRate, failureRate }, admin);
+} catch (err) {
+  console.error(`demo:traffic: cannot change the payment gateway settings (${err.message}); is ADMIN_TOKEN or .data/admin-token the running demo's token?`);
+  process.exit(1);
+}
 
 const skus = Array.from({ length: 12 }, (_, i) => `SKU-${String(i + 1).padStart(3, '0')}`);
 const names = ['ada', 'grace', 'alan', 'edsger', 'barbara', 'ken', 'margaret', 'linus', 'donald', 'frances'];
@@ -112,7 +135,7 @@ async function stop() {
   if (orderTimer) clearInterval(orderTimer);
   clicks?.stop();
   clearInterval(progress);
-  await json('PUT', `${urls.payments}/admin/gateway`, { declineRate: previousGateway.declineRate, failureRate: previousGateway.failureRate }).catch(() => undefined);
+  await json('PUT', `${urls.payments}/admin/gateway`, { declineRate: previousGateway.declineRate, failureRate: previousGateway.failureRate }, admin).catch(() => undefined);
   process.stdout.write('\ndemo:traffic: stopped; the payment gateway is back to its previous settings\n');
   process.exit(0);
 }

@@ -2,10 +2,13 @@
 // dependencies, makes sure Redis is reachable (REDIS_URL, one already on localhost:6379, a redis-server it
 // starts itself, or Debian's package when it runs as root), bundles everything, starts the bundled broker, the
 // SMTP capture and the five services, waits until every /health is green, prints the URLs, and on Ctrl-C stops
-// everything it started. Child output goes to .data/logs/<name>.log.
+// everything it started. Child output goes to .data/logs/<name>.log. The services listen on loopback only
+// (HOST=127.0.0.1), and their admin routes take a token made for this run (ADMIN_TOKEN, else random), written to
+// .data/admin-token (mode 0600) for `npm run demo:traffic` and curl.
 // Only node: built-ins at the top level, because node_modules may not exist yet.
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dataDir = join(root, '.data');
 const logDir = join(dataDir, 'logs');
+const adminTokenFile = join(dataDir, 'admin-token');
 const env = process.env;
 const port = (name, fallback) => Number(env[name] ?? fallback);
 
@@ -67,16 +71,20 @@ async function main() {
 
   await start('broker', bundles.broker, ['--port', String(ports.broker.port), '--data-dir', join(dataDir, 'broker')], {}, /listening on amqp:/);
   await start('smtp-capture', bundles['smtp-capture'], ['--smtp-port', String(ports.smtp.port), '--http-port', String(ports.smtpHttp.port)], {}, /http listening on/);
+  const adminToken = writeAdminToken();
   const shared = {
     AMQP_URL: `amqp://guest:guest@localhost:${ports.broker.port}`,
     REDIS_URL: redisUrl,
     SMTP_URL: `smtp://localhost:${ports.smtp.port}`,
     WARREN_DATA_DIR: dataDir,
+    // loopback only: the demo's admin token guards the admin routes, but nobody else needs to reach them
+    HOST: '127.0.0.1',
+    ADMIN_TOKEN: adminToken,
   };
   for (const s of services) start(s.name, bundles[s.name], [], { ...shared, PORT: String(ports[s.name].port) });
 
   console.log('demo: waiting for every /health…');
-  await Promise.all(services.map((s) => waitForHealth(s.name, `http://localhost:${ports[s.name].port}/health`)));
+  await Promise.all(services.map((s) => waitForHealth(s.name, `http://127.0.0.1:${ports[s.name].port}/health`)));
   if (stopping) return;
 
   const rows = [
@@ -89,7 +97,19 @@ async function main() {
   console.log('\nWarren is running:\n');
   for (const [name, url, note] of rows) console.log(`  ${name.padEnd(14)}${url.padEnd(width + 3)}${note}`);
   console.log(`\nPlace an order:\n  curl -s -X POST localhost:${ports.orders.port}/orders -H 'content-type: application/json' \\\n    -d '{"customerEmail":"ada@example.com","items":[{"sku":"SKU-001","quantity":2}]}'`);
+  console.log(`Admin routes (PUT /admin/gateway, /notifications/failed/…/retry, /queues): token ${adminToken}`);
+  console.log(`  (in .data/admin-token; curl -H "authorization: Bearer $(cat .data/admin-token)" …; Bull Board asks for it as the password)`);
   console.log(`Send clicks:  npm run traffic:clicks -- --rate 50 --duration 30\nLogs: .data/logs/   ·   Ctrl-C stops everything\n`);
+}
+
+/** ADMIN_TOKEN when the user set one, else a new random token; written to .data/admin-token, readable by the user only. */
+function writeAdminToken() {
+  const token = env.ADMIN_TOKEN || randomBytes(24).toString('base64url');
+  mkdirSync(dataDir, { recursive: true });
+  // a new file each run: `mode` applies only when the file is created, and an old one may have another mode
+  rmSync(adminTokenFile, { force: true });
+  writeFileSync(adminTokenFile, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  return token;
 }
 
 /** REDIS_URL if it answers; one on localhost:6379; a redis-server we start; Debian's package when root. */

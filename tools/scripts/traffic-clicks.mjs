@@ -9,7 +9,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '50' },
     duration: { type: 'string', default: '60' },
     visitors: { type: 'string', default: '200' },
-    url: { type: 'string', default: process.env.ANALYTICS_URL ?? `http://localhost:${process.env.ANALYTICS_PORT ?? 3005}` },
+    // 127.0.0.1, not localhost: the demo listens on IPv4 loopback only, and localhost may resolve to ::1 first
+    url: { type: 'string', default: process.env.ANALYTICS_URL ?? `http://127.0.0.1:${process.env.ANALYTICS_PORT ?? 3005}` },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });

@@ -12,6 +12,10 @@ import { eventually } from '../../../tools/testing/eventually';
 import { uniqueName } from '../../../tools/testing/topology';
 import { TestSmtp } from './test-smtp';
 
+const ADMIN_TOKEN = 'notifications-test-admin-token';
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const basicAuth = (password: string) => ({ authorization: `Basic ${Buffer.from(`ops:${password}`).toString('base64')}` });
+
 describe('notifications', () => {
   const saved = { ...process.env };
   const dataDir = mkdtempSync(path.join(tmpdir(), 'warren-notifications-'));
@@ -35,6 +39,7 @@ describe('notifications', () => {
       EMAIL_RATE_PER_SECOND: '5',
       EMAIL_ATTEMPTS: '4',
       EMAIL_BACKOFF_MS: '100',
+      ADMIN_TOKEN,
     });
     delete process.env.DATABASE_URL;
     svc = await startService(AppModule, { ...NOTIFICATIONS, logger: false });
@@ -132,17 +137,18 @@ describe('notifications', () => {
     expect(failed).toMatchObject({ id: key, attemptsMade: 4 });
     expect(failed.failedReason).toMatch(/421/);
     smtp.failNext = 0;
-    const res = await fetch(`${svc.url}/notifications/failed/${encodeURIComponent(key)}/retry`, { method: 'POST' });
+    const res = await fetch(`${svc.url}/notifications/failed/${encodeURIComponent(key)}/retry`, { method: 'POST', headers: admin });
     expect(res.status).toBe(200);
     await eventually('the retried email', () => (smtp.withKey(key).length === 1 ? true : undefined), 15_000);
     expect(smtp.withKey(key)[0].mail.text).toContain('out of stock: SKU-003');
-    expect((await fetch(`${svc.url}/notifications/failed/${encodeURIComponent(key)}/retry`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${svc.url}/notifications/failed/${encodeURIComponent(key)}/retry`, { method: 'POST', headers: admin })).status).toBe(404);
   });
 
   it('schedules a daily digest, and sends one on demand', async () => {
     const schedulers = await jobs.queue.getJobSchedulers();
     expect(schedulers.map((s) => [s.key, s.pattern])).toContainEqual(['daily-digest', '0 8 * * *']);
-    const res = await fetch(`${svc.url}/notifications/digest`, { method: 'POST' });
+    expect((await fetch(`${svc.url}/notifications/digest`, { method: 'POST' })).status).toBe(401);
+    const res = await fetch(`${svc.url}/notifications/digest`, { method: 'POST', headers: admin });
     expect(res.status).toBe(202);
     const { queued } = (await res.json()) as { queued: string };
     const [digest] = await eventually('the digest', () => (smtp.withKey(queued).length ? smtp.withKey(queued) : undefined), 10_000);
@@ -152,7 +158,7 @@ describe('notifications', () => {
   });
 
   it('serves Bull Board at /queues and reports database, broker and Redis in /health', async () => {
-    const board = await fetch(`${svc.url}/queues`);
+    const board = await fetch(`${svc.url}/queues`, { headers: basicAuth(ADMIN_TOKEN) });
     expect(board.status).toBe(200);
     expect(await board.text()).toMatch(/<html/i);
     const health = (await (await fetch(`${svc.url}/health`)).json()) as { status: string; info: Record<string, unknown> };
@@ -160,6 +166,7 @@ describe('notifications', () => {
     expect(Object.keys(health.info).sort()).toEqual(['broker', 'database', 'redis']);
     expect(topologyNames().queue('notifications.order-events')).toContain('notifications.order-events');
   });
+
   it.each([
     ['a limit that is not a number', '/notifications?limit=ten', 'limit'],
     ['a repeated limit', '/notifications/failed?limit=1&limit=2', 'limit'],
@@ -172,9 +179,60 @@ describe('notifications', () => {
 
   it('answers 400 for a failed email id with a control character or a space', async () => {
     for (const id of ['order.placed%2Fa%00b', 'order%20placed']) {
-      const res = await fetch(`${svc.url}/notifications/failed/${id}/retry`, { method: 'POST' });
+      const res = await fetch(`${svc.url}/notifications/failed/${id}/retry`, { method: 'POST', headers: admin });
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ message: 'invalid path parameters', issues: [{ path: 'id', message: expect.stringContaining("failed email's id") }] });
     }
+  });
+
+  describe('admin routes (ADMIN_TOKEN)', () => {
+    const PAUSE = '(pause)'; // the queue's name is known once the app is up
+    const routeOf = (p: string) => (p === PAUSE ? `/queues/api/queues/${encodeURIComponent(jobs.queue.name)}/pause` : p);
+    const call = (method: string, p: string, headers: Record<string, string> = {}, url = svc.url) => fetch(`${url}${routeOf(p)}`, { method, headers });
+
+    it.each([
+      ['a failed-email retry route', 'POST', '/notifications/failed/retry'],
+      ["Bull Board's UI", 'GET', '/queues'],
+      ["Bull Board's API (pause)", 'PUT', PAUSE],
+    ])('%s answers 401 with a Basic challenge without the token or with a wrong one', async (_what, method, route) => {
+      for (const headers of [{}, { authorization: 'Bearer wrong' }, basicAuth('wrong')]) {
+        const res = await call(method, route, headers);
+        expect(res.status).toBe(401);
+        expect(res.headers.get('www-authenticate')).toBe('Basic realm="warren admin"');
+      }
+      expect(await jobs.queue.isPaused()).toBe(false);
+    });
+
+    it('lets the token in as Bearer or Basic: retries failed emails, pauses the queue from Bull Board', async () => {
+      for (const headers of [admin, basicAuth(ADMIN_TOKEN)]) {
+        const res = await call('POST', '/notifications/failed/retry', headers);
+        expect(res.status).toBe(200);
+        expect(await res.json()).toEqual({ retried: expect.any(Number) });
+      }
+      try {
+        expect((await call('PUT', PAUSE, admin)).status).toBe(200);
+        expect(await jobs.queue.isPaused()).toBe(true);
+        await jobs.queue.resume();
+        expect((await call('PUT', PAUSE, basicAuth(ADMIN_TOKEN))).status).toBe(200);
+        expect(await jobs.queue.isPaused()).toBe(true);
+      } finally {
+        await jobs.queue.resume();
+      }
+    });
+
+    it('turns them off (403, how to turn them on) when ADMIN_TOKEN is unset', async () => {
+      delete process.env.ADMIN_TOKEN;
+      const open = await startService(AppModule, { ...NOTIFICATIONS, logger: false }).finally(() => (process.env.ADMIN_TOKEN = ADMIN_TOKEN));
+      try {
+        for (const [method, route] of [['POST', '/notifications/failed/retry'], ['POST', '/notifications/failed/x/retry'], ['POST', '/notifications/digest'], ['GET', '/queues'], ['PUT', PAUSE]]) {
+          const res = await call(method, route, admin, open.url);
+          expect([method, route, res.status]).toEqual([method, route, 403]);
+          expect(await res.json()).toEqual({ statusCode: 403, error: 'Forbidden', message: 'admin routes are off: set ADMIN_TOKEN to turn them on' });
+        }
+        expect(await jobs.queue.isPaused()).toBe(false);
+      } finally {
+        await open.close();
+      }
+    });
   });
 });

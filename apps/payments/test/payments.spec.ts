@@ -7,6 +7,9 @@ import { serviceEnvironment, testTargets } from '../../../tools/testing/service-
 import { eventually } from '../../../tools/testing/eventually';
 import { deleteTopology } from '../../../tools/testing/topology';
 
+const ADMIN_TOKEN = 'payments-test-admin-token';
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
 type Answer = IncomingMessage<{ orderId: string; paymentId?: string; amount?: number; reason?: string }>;
 
 describe.each(testTargets())('payments ($name)', (target) => {
@@ -19,6 +22,7 @@ describe.each(testTargets())('payments ($name)', (target) => {
 
   beforeAll(async () => {
     env = await serviceEnvironment(target, 'payments');
+    process.env.ADMIN_TOKEN = ADMIN_TOKEN;
     names = topologyNames();
     service = await startService(AppModule, { ...PAYMENTS, logger: false });
     harness = new MessagingHarness(service.app.get(Messaging));
@@ -42,7 +46,8 @@ describe.each(testTargets())('payments ($name)', (target) => {
     await gateway({ failureRate: 0, declineRate: 0, latencyMs: 0 });
   });
 
-  const gateway = (body: unknown) => fetch(`${service.url}/admin/gateway`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const gateway = (body: unknown, headers: Record<string, string> = admin, url = service.url) =>
+    fetch(`${url}/admin/gateway`, { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   const answerFor = (orderId: string, type: string) => eventually(`${type} for ${orderId}`, () => answers.find((a) => a.payload.orderId === orderId && a.type === type));
   const answersFor = (orderId: string) => answers.filter((a) => a.payload.orderId === orderId);
   const ledger = async (query = '') => (await fetch(`${service.url}/payments${query}`)).json() as Promise<Array<Record<string, unknown>>>;
@@ -137,7 +142,7 @@ describe.each(testTargets())('payments ($name)', (target) => {
     expect(body.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['failureRate', 'declineRate', 'latencyMs']));
     expect((await gateway({})).status).toBe(400);
     expect((await gateway({ latencyMs: 5 })).status).toBe(200);
-    expect(await (await fetch(`${service.url}/admin/gateway`)).json()).toEqual({ failureRate: 0, declineRate: 0, latencyMs: 5 });
+    expect(await (await fetch(`${service.url}/admin/gateway`, { headers: admin })).json()).toEqual({ failureRate: 0, declineRate: 0, latencyMs: 5 });
     expect((await fetch(`${service.url}/payments?limit=0`)).status).toBe(400);
   });
 
@@ -156,5 +161,34 @@ describe.each(testTargets())('payments ($name)', (target) => {
     const res = await fetch(`${service.url}/payments${query}`);
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ message: 'invalid query', issues: [expect.objectContaining({ path: issuePath })] });
+  });
+
+  it('guards the gateway settings with ADMIN_TOKEN: 401 without it or with a wrong one, 200 as Bearer or Basic', async () => {
+    const settings = { latencyMs: 7 };
+    const wrong: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${Buffer.from('admin:wrong').toString('base64')}` }];
+    for (const headers of wrong) {
+      const res = await gateway(settings, headers);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Basic realm="warren admin"');
+    }
+    expect((await fetch(`${service.url}/admin/gateway`)).status).toBe(401);
+    expect(await (await fetch(`${service.url}/admin/gateway`, { headers: admin })).json()).toMatchObject({ latencyMs: 0 }); // the 401s changed nothing
+    expect((await gateway(settings, admin)).status).toBe(200);
+    const basic = await gateway({ latencyMs: 8 }, { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` });
+    expect(basic.status).toBe(200);
+    expect(await basic.json()).toMatchObject({ latencyMs: 8 });
+  });
+
+  it('turns the gateway settings off (403, how to turn them on) when ADMIN_TOKEN is unset', async () => {
+    delete process.env.ADMIN_TOKEN;
+    const open = await startService(AppModule, { ...PAYMENTS, logger: false }).finally(() => (process.env.ADMIN_TOKEN = ADMIN_TOKEN));
+    try {
+      const res = await gateway({ declineRate: 1 }, admin, open.url);
+      expect(res.status).toBe(403);
+      expect(await res.json()).toEqual({ statusCode: 403, error: 'Forbidden', message: 'admin routes are off: set ADMIN_TOKEN to turn them on' });
+      expect((await fetch(`${open.url}/admin/gateway`)).status).toBe(403);
+    } finally {
+      await open.close();
+    }
   });
 });

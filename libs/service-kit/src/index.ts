@@ -3,6 +3,7 @@
 export * from './env';
 export * from './database';
 export * from './zod.pipes';
+export * from './admin-auth';
 export * from './topology-names';
 export * from './service.module';
 export * from './start-service';

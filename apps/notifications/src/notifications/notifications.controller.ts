@@ -1,6 +1,6 @@
-import { Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { wholeNumber, ZodParamsPipe, ZodQueryPipe } from '@warren/service-kit';
+import { AdminGuard, wholeNumber, ZodParamsPipe, ZodQueryPipe } from '@warren/service-kit';
 import { Repository } from 'typeorm';
 import { z } from 'zod';
 import { EmailJobsService } from '../jobs/email-jobs.service';
@@ -29,8 +29,9 @@ export class NotificationsController {
     return this.emails.failed(q.limit);
   }
 
-  /** Retries every failed email. */
+  /** Retries every failed email. Admin only, as the other routes that change something. */
   @Post('failed/retry')
+  @UseGuards(AdminGuard)
   @HttpCode(200)
   async retryAll() {
     return { retried: await this.emails.retryFailed() };
@@ -38,6 +39,7 @@ export class NotificationsController {
 
   /** Retries one failed email (its job id is its key, URL-encoded: order.placed%2F<order id>). */
   @Post('failed/:id/retry')
+  @UseGuards(AdminGuard)
   @HttpCode(200)
   async retryOne(@Param(new ZodParamsPipe(JobParams)) { id }: z.output<typeof JobParams>) {
     const retried = await this.emails.retryFailed(id);
@@ -47,6 +49,7 @@ export class NotificationsController {
 
   /** Sends the daily digest now (the job scheduler sends it every day at DIGEST_CRON). */
   @Post('digest')
+  @UseGuards(AdminGuard)
   @HttpCode(202)
   async digest() {
     return { queued: await this.emails.digestNow() };

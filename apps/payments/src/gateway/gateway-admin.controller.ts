@@ -1,9 +1,10 @@
-import { Body, Controller, Get, Inject, Put } from '@nestjs/common';
-import { ZodBodyPipe } from '@warren/service-kit';
+import { Body, Controller, Get, Inject, Put, UseGuards } from '@nestjs/common';
+import { AdminGuard, ZodBodyPipe } from '@warren/service-kit';
 import { GatewaySettingsUpdate, PaymentGateway, type GatewaySettings } from './payment-gateway';
 
-/** Runtime settings of the simulated gateway (this instance's). */
+/** Runtime settings of the simulated gateway (this instance's). Admin only: ADMIN_TOKEN (see README). */
 @Controller('admin/gateway')
+@UseGuards(AdminGuard)
 export class GatewayAdminController {
   constructor(@Inject(PaymentGateway) private readonly gateway: PaymentGateway) {}
 
