@@ -44,8 +44,42 @@ describe('analytics', () => {
     expect(body.accepted).toBe(2);
     expect(body.rejected.map((r) => r.index)).toEqual([1, 2, 4]);
     expect(body.rejected[0].reason).toBe('type must be one of page_view, click');
-    expect(body.rejected[1].reason).toMatch(/^url: /);
+    expect(body.rejected[1].reason).toBe('url: must be an http(s) URL (absolute, no whitespace or control characters)');
     await harness.waitForCount('acked', 2, { queue: topologyNames().queue('analytics.clickstream') });
+  });
+
+  it('rejects script and data URLs and visitor ids with NUL, CR/LF or a lone surrogate, saying why (issue 10)', async () => {
+    const ok = { type: 'page_view', visitorId: 'v1', url: 'https://shop.example/' };
+    const hostile = [
+      { ...ok, url: 'javascript:alert(1)' },
+      { ...ok, url: 'data:text/html,<script>' },
+      { ...ok, visitorId: 'a\u0000b' },
+      { ...ok, visitorId: 'a\r\nb' },
+      { ...ok, visitorId: '\ud800' },
+      { ...ok, referrer: 'javascript:alert(1)' },
+      { ...ok, title: 'a\r\nb' },
+      { ...ok, type: 'click', element: '\ud800' },
+      ok,
+    ];
+    // JSON.stringify writes a lone surrogate as the escape \ud800, which the server's JSON.parse turns back into one
+    const res = await post({ events: hostile });
+    expect(res.status).toBe(202);
+    const url = 'must be an http(s) URL (absolute, no whitespace or control characters)';
+    const id = 'must be 1 to 128 characters, each a letter, a digit or one of . _ : -';
+    const text = 'must not contain control characters, line breaks or lone surrogates';
+    expect(await res.json()).toEqual({
+      accepted: 1,
+      rejected: [
+        { index: 0, reason: `url: ${url}` },
+        { index: 1, reason: `url: ${url}` },
+        { index: 2, reason: `visitorId: ${id}` },
+        { index: 3, reason: `visitorId: ${id}` },
+        { index: 4, reason: `visitorId: ${id}` },
+        { index: 5, reason: `referrer: ${url}` },
+        { index: 6, reason: `title: ${text}` },
+        { index: 7, reason: `element: ${text}` },
+      ],
+    });
   });
 
   it('answers 400 for a wrong stats query, naming the parameter', async () => {
