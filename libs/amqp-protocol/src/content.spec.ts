@@ -5,6 +5,7 @@ import {
   encodeBasicProperties,
   FLAG_CONTENT_TYPE,
   FLAG_DELIVERY_MODE,
+  propertiesWellFormed,
   ProtocolError,
   tableFromPlain,
   tableToPlain,
@@ -83,10 +84,30 @@ describe('basic properties: known encodings', () => {
     expect(FLAG_DELIVERY_MODE).toBe(0x1000);
   });
 
-  it('skips continuation flag words', () => {
-    expect(decodeBasicProperties(hex('8001 0000 01 61'))).toEqual({ contentType: 'a' });
-    expect(decodeBasicProperties(hex('8001 0001 0000 01 61'))).toEqual({ contentType: 'a' });
-    expect(code(() => decodeBasicProperties(hex('8001 00')))).toBe(502);
+  it('ignores the continuation flag bit, as RabbitMQ does: the list follows the first word', () => {
+    expect(decodeBasicProperties(hex('8001 01 61'))).toEqual({ contentType: 'a' });
+    // a second flags word is bytes the list does not account for
+    expect(code(() => decodeBasicProperties(hex('8001 0000 01 61')))).toBe(502);
+    expect(code(() => decodeBasicProperties(hex('8001')))).toBe(502);
+  });
+
+  it('refuses a list longer or shorter than its flags say, and propertiesWellFormed agrees without decoding', () => {
+    for (const [raw, ok] of [
+      ['8000 01 61', true],
+      ['8000 01 61 00', false],
+      ['8000 05 61', false],
+      ['2000 00000005 00', false],
+      ['2000 00000000', true],
+      ['0040 ffffffffffffffff', true],
+      ['0040 ffffffff', false],
+      ['1800 02 09', true],
+      ['0000', true],
+      ['00', false],
+    ] as const) {
+      expect(propertiesWellFormed(hex(raw))).toBe(ok);
+      if (ok) expect(() => decodeBasicProperties(hex(raw))).not.toThrow();
+      else expect(code(() => decodeBasicProperties(hex(raw)))).toBe(502);
+    }
   });
 });
 

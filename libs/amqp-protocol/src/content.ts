@@ -2,10 +2,11 @@
 //
 // Content header payload:
 //   class-id (short) | weight (short, always 0) | body-size (longlong) | property flags | property list
-// Property flags: 16-bit words; bit 15 of the first word flags the first property, bit 14 the second, and so
-// on; bit 0 set means another flags word follows (0-9-1 defines only 14 properties, so senders never set it).
+// Property flags: a 16-bit word; bit 15 flags the first property, bit 14 the second, and so on. The spec lets
+// bit 0 announce another flags word, but 0-9-1 defines only 14 properties and RabbitMQ ignores the bit (the
+// list follows the first word in any case), so we do too.
 // Property list: the values of the flagged properties, in order, each in its domain's encoding; bits would be
-// carried by the flag alone (basic has none).
+// carried by the flag alone (basic has none). It must end exactly where the content header does.
 //
 // basic's properties, by flag bit: 15 content-type, 14 content-encoding, 13 headers, 12 delivery-mode,
 // 11 priority, 10 correlation-id, 9 reply-to, 8 expiration, 7 message-id, 6 timestamp, 5 type, 4 user-id,
@@ -56,7 +57,6 @@ export const FLAG_TYPE = 1 << 5;
 export const FLAG_USER_ID = 1 << 4;
 export const FLAG_APP_ID = 1 << 3;
 export const FLAG_CLUSTER_ID = 1 << 2;
-const FLAG_CONTINUATION = 1;
 
 /** Splits a content header payload; throws ProtocolError 502 if it is shorter than 14 bytes. */
 export function decodeContentHeader(payload: Buffer): ContentHeader {
@@ -72,8 +72,8 @@ export function decodeContentHeader(payload: Buffer): ContentHeader {
 }
 
 /**
- * Decodes property flags + property list. Only flagged properties are set on the result. Flag words after the
- * first (continuation bit) are skipped. Throws ProtocolError 502 when the list is shorter than its flags say.
+ * Decodes property flags + property list. Only flagged properties are set on the result. Throws ProtocolError
+ * 502 when the list is shorter or longer than its flags say.
  */
 export function decodeBasicProperties(raw: Buffer): BasicProperties {
   try {
@@ -90,10 +90,6 @@ function decodeProperties(raw: Buffer): BasicProperties {
   if (raw.length < 2) throw truncated('property flags');
   const flags = readU16(raw, 0);
   let o = 2;
-  for (let word = flags; word & FLAG_CONTINUATION; o += 2) {
-    if (o + 2 > raw.length) throw truncated('property flags');
-    word = readU16(raw, o);
-  }
   const props: BasicProperties = {};
   if (flags & FLAG_CONTENT_TYPE) {
     props.contentType = readShortstr(raw, o);
@@ -149,8 +145,38 @@ function decodeProperties(raw: Buffer): BasicProperties {
     props.appId = readShortstr(raw, o);
     o += 1 + raw[o];
   }
-  if (flags & FLAG_CLUSTER_ID) props.clusterId = readShortstr(raw, o);
+  if (flags & FLAG_CLUSTER_ID) {
+    props.clusterId = readShortstr(raw, o);
+    o += 1 + raw[o];
+  }
+  if (o !== raw.length) throw new ProtocolError(ReplyCode.SYNTAX_ERROR, `${raw.length - o} bytes after the property list`);
   return props;
+}
+
+// The properties in flag order with the size of their encoding: a shortstr (-1), a table (-4) or fixed bytes.
+const LAYOUT: readonly (readonly [number, number])[] = [
+  [FLAG_CONTENT_TYPE, -1], [FLAG_CONTENT_ENCODING, -1], [FLAG_HEADERS, -4], [FLAG_DELIVERY_MODE, 1],
+  [FLAG_PRIORITY, 1], [FLAG_CORRELATION_ID, -1], [FLAG_REPLY_TO, -1], [FLAG_EXPIRATION, -1], [FLAG_MESSAGE_ID, -1],
+  [FLAG_TIMESTAMP, 8], [FLAG_TYPE, -1], [FLAG_USER_ID, -1], [FLAG_APP_ID, -1], [FLAG_CLUSTER_ID, -1],
+];
+
+/**
+ * True when the property list is exactly as long as its flags say, checked by lengths alone (nothing is
+ * decoded, so it is cheap enough for every publish). RabbitMQ refuses a message whose properties do not parse,
+ * whatever they hold; a broker that decodes lazily must still check this much up front.
+ */
+export function propertiesWellFormed(raw: Buffer): boolean {
+  if (raw.length < 2) return false;
+  const flags = readU16(raw, 0);
+  let o = 2;
+  for (const [flag, size] of LAYOUT) {
+    if ((flags & flag) === 0) continue;
+    if (size === -1) o += o < raw.length ? 1 + raw[o] : 1;
+    else if (size === -4) o += o + 4 <= raw.length ? 4 + raw.readUInt32BE(o) : 4;
+    else o += size;
+    if (o > raw.length) return false;
+  }
+  return o === raw.length;
 }
 
 /** Upper bound of the encoded size of property flags + property list. */

@@ -49,7 +49,7 @@ export type FieldValue =
   | { type: 't'; value: boolean }
   | { type: 'b' | 'B' | 's' | 'u' | 'I' | 'i'; value: number }
   | { type: 'l' | 'T'; value: number | bigint }
-  /** `nan`: the exact bytes of a NaN, whose payload a JS number does not keep. */
+  /** `nan`: the exact bytes of a NaN other than the canonical one, whose payload a JS number does not keep. */
   | { type: 'f' | 'd'; value: number; nan?: Buffer }
   | { type: 'D'; value: { places: number; digits: number } }
   | { type: 'S'; value: string }
@@ -59,6 +59,10 @@ export type FieldValue =
   | { type: 'V'; value: null };
 export type FieldTable = Map<string, FieldValue>;
 export type FieldType = FieldValue['type'];
+
+/** The NaN bit patterns Buffer#writeFloatBE / writeDoubleBE produce; any other NaN keeps its bytes (`nan`). */
+const CANONICAL_NAN_F = 0x7fc0_0000;
+const CANONICAL_NAN_D_HI = 0x7ff8_0000;
 
 /** Bytes of a value of each fixed-size type (after the type octet). */
 const FIXED: Readonly<Record<string, number>> = { t: 1, b: 1, B: 1, s: 2, u: 2, I: 4, i: 4, l: 8, f: 4, d: 8, D: 5, T: 8, V: 0 };
@@ -124,11 +128,15 @@ function readValue(buf: Buffer, o: number, limit: number, depth: number): FieldV
       return { type: 'l', value: readI64Exact(buf, o) };
     case 'f': {
       const value = buf.readFloatBE(o);
-      return Number.isNaN(value) ? { type: 'f', value, nan: Buffer.from(buf.subarray(o, o + 4)) } : { type: 'f', value };
+      return Number.isNaN(value) && buf.readUInt32BE(o) !== CANONICAL_NAN_F
+        ? { type: 'f', value, nan: Buffer.from(buf.subarray(o, o + 4)) }
+        : { type: 'f', value };
     }
     case 'd': {
       const value = buf.readDoubleBE(o);
-      return Number.isNaN(value) ? { type: 'd', value, nan: Buffer.from(buf.subarray(o, o + 8)) } : { type: 'd', value };
+      return Number.isNaN(value) && (buf.readUInt32BE(o) !== CANONICAL_NAN_D_HI || buf.readUInt32BE(o + 4) !== 0)
+        ? { type: 'd', value, nan: Buffer.from(buf.subarray(o, o + 8)) }
+        : { type: 'd', value };
     }
     case 'D':
       return { type: 'D', value: { places: buf[o], digits: buf.readInt32BE(o + 1) } };

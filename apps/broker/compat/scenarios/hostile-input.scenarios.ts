@@ -163,6 +163,42 @@ export default area('hostile-input', [
       expect(o['name malformed']).toBe(hex('01ff56'));
     },
   },
+  {
+    name: 'properties that do not parse are refused at publish (541) even when no property needs reading; the continuation bit is ignored',
+    run: async (ctx) => {
+      const q = ctx.name();
+      const { ch } = await ctx.open();
+      await ch.assertQueue(q, { durable: false });
+      const out: Record<string, unknown> = {};
+      const cases: Record<string, Buffer> = {
+        'content-type overruns the list': Buffer.from('8000c8616263', 'hex'),
+        'a second flags word after the continuation bit': Buffer.from('800100000a746578742f706c61696e', 'hex'),
+        'bytes after the list': Buffer.from('1000020000', 'hex'),
+        'continuation bit, list right after the first word': Buffer.from('80010a746578742f706c61696e', 'hex'),
+      };
+      for (const [label, props] of Object.entries(cases)) {
+        const r = await rawChannel(ctx);
+        r.sendMethod(1, 60, 40, new W().u16(0).shortstr('').shortstr(q).u8(0).build());
+        r.write(headerFrameFor(props));
+        r.write(bodyFrameFor());
+        r.sendMethod(1, 60, 70, new W().u16(0).shortstr(q).u8(1).build());
+        const f = await r.next(3000);
+        if (f?.classId === 60 && f.methodId === 71) {
+          const header = await r.next(3000);
+          out[label] = header?.payload.subarray(12).toString('hex');
+        } else out[label] = f?.classId === 10 && f.methodId === 50 ? { code: f.args.replyCode, classId: f.args.classId, methodId: f.args.methodId } : 'nothing';
+        r.destroy();
+      }
+      return out;
+    },
+    check: (o) =>
+      expect(o).toEqual({
+        'content-type overruns the list': { code: 541, classId: 0, methodId: 0 },
+        'a second flags word after the continuation bit': { code: 541, classId: 0, methodId: 0 },
+        'bytes after the list': { code: 541, classId: 0, methodId: 0 },
+        'continuation bit, list right after the first word': '80010a746578742f706c61696e',
+      }),
+  },
 ]);
 
 function headerFrameFor(props: Buffer): Buffer {

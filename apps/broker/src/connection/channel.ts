@@ -7,6 +7,7 @@ import {
   FLAG_REPLY_TO,
   FLAG_USER_ID,
   Method,
+  propertiesWellFormed,
   ProtocolError,
   ReplyCode,
 } from '@warren/amqp-protocol';
@@ -292,6 +293,10 @@ export class Channel {
   }
 
   private validateProperties(message: Message): void {
+    // RabbitMQ decodes every message's properties at publish and fails the connection when they do not parse.
+    // Lengths are enough to know (the list is decoded only when a property below needs reading); a message
+    // let through unchecked would fail later, at dead-lettering, on somebody else's connection.
+    if (!propertiesWellFormed(message.rawProperties)) throw undecodableProperties();
     const flags = message.flags;
     if ((flags & (FLAG_HEADERS | FLAG_EXPIRATION | FLAG_USER_ID | FLAG_REPLY_TO)) === 0) return;
     let props: BasicProperties;
@@ -301,8 +306,7 @@ export class Channel {
       // Past the codec's limits (tables nested too deep): a 501 that says so.
       if (error instanceof ProtocolError && error.code === ReplyCode.FRAME_ERROR)
         throw connectionError(ReplyCode.FRAME_ERROR, error.message).at(0, 0);
-      // RabbitMQ fails the whole connection when it cannot parse a message's properties.
-      throw connectionError(ReplyCode.INTERNAL_ERROR, 'cannot decode the content header properties').at(0, 0);
+      throw undecodableProperties();
     }
     if (props.userId !== undefined && props.userId !== this.connection.user)
       throw preconditionFailed(`user_id property set to '${props.userId}' but authenticated user was '${this.connection.user}'`);
@@ -633,4 +637,9 @@ export class Channel {
 function sentTo(message: Message): string[] | undefined {
   const keys = [...headerKeys(message, 'CC'), ...(message.bcc ?? [])];
   return keys.length > 0 ? keys : undefined;
+}
+
+/** RabbitMQ's answer to properties it cannot parse: 541, attributed to no method. */
+function undecodableProperties() {
+  return connectionError(ReplyCode.INTERNAL_ERROR, 'cannot decode the content header properties').at(0, 0);
 }

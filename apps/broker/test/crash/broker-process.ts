@@ -74,6 +74,8 @@ export interface BrokerSpec {
   /** Directory holding node_modules, put on NODE_PATH in case the broker grows an npm dependency. */
   root: string;
   cwd: string;
+  /** More command-line flags (e.g. --handshake-timeout 1000). */
+  args?: string[];
 }
 
 export class BrokerProcess {
@@ -89,7 +91,12 @@ export class BrokerProcess {
     delete env.BROKER_PORT;
     this.child = spawn(
       process.execPath,
-      ['--enable-source-maps', spec.main, '--port', String(spec.port), '--host', spec.host ?? '127.0.0.1', '--data-dir', spec.dataDir],
+      [
+        '--enable-source-maps',
+        spec.main,
+        ...['--port', String(spec.port), '--host', spec.host ?? '127.0.0.1', '--data-dir', spec.dataDir],
+        ...(spec.args ?? []),
+      ],
       { cwd: spec.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     live.add(this.child);

@@ -254,6 +254,39 @@ describe('input that cannot be re-encoded or is nested too deep', () => {
     client.close();
   });
 
+  it('reads properties as RabbitMQ does (the continuation bit ignored), so dead-lettering them works (fuzzer find)', async () => {
+    // flags 0xd421: content-type, content-encoding, delivery-mode, correlation-id, type and the continuation
+    // bit, with the list right after the first word. Read as "a second flags word follows", the list came out
+    // short; the message was let through unread and its rejection into a dead-letter queue closed the
+    // rejecting consumer's connection with 502.
+    const client = await RawClient.open(broker.port);
+    client.method(1, P.QUEUE_DECLARE, { queue: 'hard-dead', exclusive: true, arguments: new Map() });
+    await client.waitForMethod(P.QUEUE_DECLARE_OK);
+    const dlx = P.tableFromPlain({ 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'hard-dead' });
+    client.method(1, P.QUEUE_DECLARE, { queue: 'hard-dlx', exclusive: true, arguments: dlx });
+    await client.waitForMethod(P.QUEUE_DECLARE_OK, 3000, client.frames.length - 1);
+    const props = Buffer.from('d4210a66757a7a2de298832d3700020a66757a7a2d70726f70730a66757a7a2d70726f7073', 'hex');
+    const writer = new P.FrameWriter();
+    writer.method(1, P.BASIC_PUBLISH, { exchange: '', routingKey: 'hard-dlx', mandatory: false, immediate: false });
+    writer.headerRaw(1, P.ClassId.basic, 1, props);
+    writer.body(1, Buffer.from('x'), 131072);
+    client.write(writer.take());
+    let from = client.frames.length;
+    client.method(1, P.BASIC_GET, { queue: 'hard-dlx', noAck: false });
+    const got = await client.waitForMethod(P.BASIC_GET_OK, 3000, from);
+    client.method(1, P.BASIC_REJECT, { deliveryTag: (got.method!.args as P.BasicGetOkArgs).deliveryTag, requeue: false });
+    from = client.frames.length;
+    client.method(1, P.BASIC_GET, { queue: 'hard-dead', noAck: true });
+    await client.waitForMethod(P.BASIC_GET_OK, 3000, from);
+    const header = await client.waitFor((f) => f.type === P.FRAME_HEADER, 3000, from);
+    // dead-lettering rewrote the properties (x-death added): the flags lost the continuation bit, nothing else
+    const decoded = P.decodeBasicProperties(header!.payload.subarray(12));
+    expect(decoded).toMatchObject({ contentType: 'fuzz-☃-7', contentEncoding: '', deliveryMode: 2, correlationId: 'fuzz-props', type: 'fuzz-props' });
+    expect(decoded.headers?.get('x-death')?.type).toBe('A');
+    expect(client.closed).toBe(false);
+    client.close();
+  });
+
   it('delivers a routing key of 255 bytes of invalid UTF-8 as it came', async () => {
     const client = await RawClient.open(broker.port);
     client.method(1, P.QUEUE_DECLARE, { queue: 'hard-key', exclusive: true, arguments: new Map() });

@@ -15,6 +15,7 @@ export interface Frame {
  */
 export class RawClient {
   readonly frames: Frame[] = [];
+  sent: Buffer[] = [];
   closed = false;
   private readonly parser = new FrameParser(1024 * 1024);
   private waiters: (() => void)[] = [];
