@@ -271,9 +271,13 @@ function amqplibValue(v: FieldValue): unknown {
   }
 }
 
-/** amqplib guesses number types and cannot encode NaN, infinities or magnitudes past 2^63; -0 comes back as 0. */
+/**
+ * amqplib guesses number types and cannot encode NaN, infinities or magnitudes past 2^63; -0 comes back as 0.
+ * An integer past 2^53 it writes as int64, which we decode exactly, to a bigint (wire-roundtrip.spec.ts covers
+ * that): here only numbers both sides hold as numbers.
+ */
 function amqplibSafe(v: unknown): unknown {
-  if (typeof v === 'number') return Number.isFinite(v) && Math.abs(v) < 2 ** 63 && !Object.is(v, -0) ? v : 0;
+  if (typeof v === 'number') return Number.isFinite(v) && Math.abs(v) < 2 ** 53 && !Object.is(v, -0) ? v : 0;
   if (Array.isArray(v)) return v.map(amqplibSafe);
   if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
     const out: Record<string, unknown> = {};
