@@ -21,8 +21,10 @@
 //   'F' table       a nested table, as above
 //   'V' void        no value bytes
 //
-// Every table decodes and re-encodes to the same bytes, whatever the values, with one exception taken from
-// RabbitMQ: a 't' octet other than 0 or 1 is true and written back as 1. (NaN floats keep their bit pattern.)
+// Every table decodes and re-encodes to the same bytes, whatever the values, with two exceptions: a 't' octet
+// other than 0 or 1 is true and written back as 1 (as RabbitMQ writes it), and a name repeated in one table
+// keeps one entry, in the first one's place with the last one's value (a table is a Map). NaN floats keep
+// their bit pattern.
 //
 // Tables and arrays nest at most MAX_FIELD_DEPTH levels: decoding (and everything that walks a decoded
 // table) is recursive, and a frame can hold thousands of levels; deeper input is refused with 501.

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { FRAME_BODY, FRAME_END, FRAME_HEARTBEAT, FRAME_METHOD, FrameParser, ProtocolError } from './index';
+import { CHANNEL_CLOSE_OK, encodeMethodFrame, FRAME_BODY, FRAME_END, FRAME_HEARTBEAT, FRAME_METHOD, FrameParser, ProtocolError } from './index';
 
 interface Frame {
   type: number;
@@ -204,5 +204,27 @@ describe('FrameParser pause and resume', () => {
       ),
       { numRuns: 400 },
     );
+  });
+});
+
+describe('FrameParser: resume() from inside onFrame', () => {
+  it('keeps frame order when a frame pauses and resumes while held chunks wait', () => {
+    const frame = (n: number) => encodeMethodFrame(n, CHANNEL_CLOSE_OK, {});
+    const parser = new FrameParser();
+    const seen: number[] = [];
+    const onFrame = (_type: number, channel: number) => {
+      seen.push(channel);
+      if (channel === 1) parser.pause();
+      if (channel === 3) {
+        parser.pause();
+        parser.resume(onFrame);
+      }
+    };
+    parser.push(Buffer.concat([frame(1), frame(2)]), onFrame);
+    parser.push(Buffer.concat([frame(3), frame(4)]), onFrame);
+    parser.push(Buffer.concat([frame(5), frame(6)]), onFrame);
+    expect(seen).toEqual([1]);
+    parser.resume(onFrame);
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
   });
 });

@@ -53,6 +53,8 @@ export class FrameParser {
   private paused = false;
   /** Input received while paused, in order; parsed by resume(). */
   private held: Buffer[] = [];
+  /** Set while frames are being passed on: a resume() from inside onFrame lets that pass go on instead. */
+  private parsing = false;
 
   constructor(maxFrameSize = 131072) {
     this.maxFrameSize = maxFrameSize;
@@ -65,6 +67,8 @@ export class FrameParser {
       this.held.push(chunk);
       return;
     }
+    const outer = !this.parsing;
+    this.parsing = true;
     try {
       this.parse(chunk, onFrame);
     } catch (err) {
@@ -72,6 +76,8 @@ export class FrameParser {
       this.partial = null;
       this.held = [];
       throw err;
+    } finally {
+      if (outer) this.parsing = false;
     }
   }
 
@@ -94,6 +100,8 @@ export class FrameParser {
   /** Parses what was held back while paused (and may be paused again by onFrame part way through). */
   resume(onFrame: FrameHandler): void {
     this.paused = false;
+    // Called from onFrame: the pass in progress goes on with the rest of its chunk, then the held ones, in order.
+    if (this.parsing) return;
     while (!this.paused && this.held.length > 0) this.push(this.held.shift() as Buffer, onFrame);
   }
 
