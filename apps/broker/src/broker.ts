@@ -1,7 +1,8 @@
 import { ReplyCode } from '@warren/amqp-protocol';
 import { createServer, Server, Socket } from 'node:net';
 import { replyText } from './errors';
-import type { User } from './connection/auth';
+import { AccessControl } from './access/access-control';
+import { applyAccessDefinitions, argumentsTable, DefinitionsError, RabbitDefinitions } from './access/definitions-file';
 import { Connection, ConnectionHost } from './connection/connection';
 import { DirectReplyRegistry } from './connection/direct-reply-to';
 import { blockedReason, DEFAULT_LIMITS, ResourceLimits, ResourceMonitor } from './resource-monitor';
@@ -27,7 +28,10 @@ export interface BrokerOptions {
   maxHandshakes?: number;
   /** Bytes waiting to be written to one connection past which it is not read until they drain. */
   maxOutgoingBuffer?: number;
-  users?: User[];
+  /** Users, vhosts and permissions; default: RabbitMQ's first boot (guest/guest on '/', loopback only). */
+  access?: AccessControl;
+  /** RabbitMQ definitions applied at start (users, vhosts and permissions into `access`; then the topology). */
+  definitions?: RabbitDefinitions;
   log?: (message: string) => void;
   /** Resource alarm thresholds (see resource-monitor.ts) and how often to check them. */
   limits?: Partial<ResourceLimits>;
@@ -48,7 +52,7 @@ export const DEFAULTS = {
 /** The bundled broker: a TCP listener, its connections, and the virtual host they share. */
 export class Broker implements ConnectionHost {
   readonly settings: ConnectionHost['settings'];
-  readonly users: User[];
+  readonly access: AccessControl;
   readonly replyTo = new DirectReplyRegistry();
   readonly connections = new Set<Connection>();
   /** Connections accepted that have not reached connection.open yet. */
@@ -70,11 +74,12 @@ export class Broker implements ConnectionHost {
       maxOutgoingBuffer: options.maxOutgoingBuffer ?? DEFAULTS.maxOutgoingBuffer,
     };
     this.maxHandshakes = options.maxHandshakes ?? DEFAULTS.maxHandshakes;
-    this.users = options.users ?? [{ username: 'guest', password: 'guest', loopbackOnly: true }];
+    this.access = options.access ?? AccessControl.withDefaults();
+    if (options.definitions) applyAccessDefinitions(this.access, options.definitions);
     // Logs go to stderr; stdout carries only the "listening on" line that scripts wait for.
     this.log = options.log ?? ((message) => console.error(`[broker] ${message}`));
-    const storage = options.dataDir ? new Storage(options.dataDir, this.log) : undefined;
-    this.vhosts = new Map([['/', new VirtualHost('/', storage)]]);
+    this.vhosts = new Map();
+    for (const name of this.access.vhosts.keys()) this.addVhost(name);
     this.monitor = new ResourceMonitor(
       { ...DEFAULT_LIMITS, ...options.limits },
       options.dataDir,
@@ -107,9 +112,46 @@ export class Broker implements ConnectionHost {
     return this.vhosts.get(name);
   }
 
+  /** Creates a virtual host (with its amq.* exchanges and its own storage) unless it exists; returns it. */
+  addVhost(name: string): VirtualHost {
+    let vhost = this.vhosts.get(name);
+    if (vhost) return vhost;
+    if (!this.access.vhosts.has(name)) this.access.addVhost(name);
+    const dataDir = this.options.dataDir;
+    vhost = new VirtualHost(name, dataDir ? new Storage(Storage.vhostDir(dataDir, name), this.log) : undefined);
+    this.vhosts.set(name, vhost);
+    if (this.server) vhost.restore();
+    return vhost;
+  }
+
+  /** The exchanges, queues and bindings of definitions, declared as a client would (existing ones are kept). */
+  private declareTopology(defs: RabbitDefinitions): void {
+    const owner = {}; // none of these is exclusive
+    for (const x of defs.exchanges) {
+      const vhost = this.addVhost(x.vhost);
+      vhost.declareExchange({ name: x.name, type: x.type, passive: false, durable: x.durable, autoDelete: x.auto_delete, internal: x.internal, arguments: argumentsTable(x.arguments) });
+    }
+    for (const q of defs.queues) {
+      const vhost = this.addVhost(q.vhost);
+      vhost.declareQueue({ name: q.name, passive: false, durable: q.durable, exclusive: false, autoDelete: q.auto_delete, arguments: argumentsTable(q.arguments) }, owner);
+    }
+    for (const b of defs.bindings) {
+      const vhost = this.addVhost(b.vhost);
+      if (b.destination_type === 'queue') vhost.bindQueue(b.destination, b.source, b.routing_key, argumentsTable(b.arguments), owner);
+      else vhost.bindExchange(b.destination, b.source, b.routing_key, argumentsTable(b.arguments));
+    }
+  }
+
   /** Starts listening; resolves with the bound port. */
   async listen(): Promise<number> {
     for (const vhost of this.vhosts.values()) vhost.restore();
+    if (this.options.definitions) {
+      try {
+        this.declareTopology(this.options.definitions);
+      } catch (error) {
+        throw new DefinitionsError(`definitions: ${(error as Error).message}`);
+      }
+    }
     this.monitor.start();
     const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server = server;

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { AccessControl } from './access/access-control';
+import { DefinitionsError, parseDefinitions, RabbitDefinitions } from './access/definitions-file';
 import { totalmem } from 'node:os';
 import { Broker, DEFAULTS } from './broker';
 import { DEFAULT_LIMITS } from './resource-monitor';
@@ -19,6 +22,10 @@ const USAGE = `Usage: npm run broker -- [--port N] [--host H] [--data-dir D] [--
                               (default ${DEFAULTS.maxHandshakes})
   --max-outgoing-buffer B     bytes waiting to be written to one connection past which it is not read until
                               they drain (default ${DEFAULTS.maxOutgoingBuffer})
+  --loopback-users LIST       users who may only connect from this machine: comma-separated names, or none
+                              (default guest, as RabbitMQ's loopback_users)
+  --definitions FILE          RabbitMQ definitions JSON (rabbitmqctl export_definitions) applied at start:
+                              users, vhosts, permissions, exchanges, queues, bindings
 
 Every flag can also be set by environment: BROKER_PORT, BROKER_HOST, BROKER_DATA_DIR, BROKER_MAX_MESSAGE_SIZE,
 BROKER_HANDSHAKE_TIMEOUT, … (the flag's name in upper case with underscores); a flag wins over its variable.`;
@@ -63,6 +70,8 @@ async function main(): Promise<void> {
         'handshake-timeout': { type: 'string' },
         'max-handshakes': { type: 'string' },
         'max-outgoing-buffer': { type: 'string' },
+        'loopback-users': { type: 'string' },
+        definitions: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -84,7 +93,20 @@ async function main(): Promise<void> {
   const maxHandshakes = integerFlag(option('max-handshakes'), 'max-handshakes', DEFAULTS.maxHandshakes);
   if (maxHandshakes === 0) usageError('--max-handshakes must be at least 1');
   const host = option('host');
+  const loopback = option('loopback-users') ?? 'guest';
+  const loopbackUsers = loopback === 'none' ? [] : loopback.split(',').map((name) => name.trim()).filter(Boolean);
+  let definitions: RabbitDefinitions | undefined;
+  const definitionsFile = option('definitions');
+  if (definitionsFile !== undefined) {
+    try {
+      definitions = parseDefinitions(JSON.parse(readFileSync(definitionsFile, 'utf8')));
+    } catch (error) {
+      startupError(`cannot load definitions from ${definitionsFile}: ${(error as Error).message}`);
+    }
+  }
   const broker = new Broker({
+    access: AccessControl.withDefaults(loopbackUsers),
+    definitions,
     port,
     host,
     dataDir: option('data-dir') ?? '.data/broker',
@@ -101,6 +123,7 @@ async function main(): Promise<void> {
   try {
     bound = await broker.listen();
   } catch (error) {
+    if (error instanceof DefinitionsError) startupError(`cannot apply definitions from ${definitionsFile}: ${error.message}`);
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') startupError(`port ${port} is in use (set --port or BROKER_PORT)`);
     startupError(`cannot listen on ${host ?? 'all interfaces'}:${port}: ${e.code ?? ''} ${e.message}`.trim());

@@ -5,11 +5,6 @@ export interface Credentials {
   password: string;
 }
 
-export interface User extends Credentials {
-  /** Like RabbitMQ's loopback_users: this user may only connect from the local machine. */
-  loopbackOnly: boolean;
-}
-
 export const MECHANISMS = ['PLAIN', 'AMQPLAIN'];
 
 /**
@@ -43,11 +38,4 @@ export function parseCredentials(mechanism: string, response: Buffer): Credentia
 export function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
-}
-
-export function authenticate(users: User[], credentials: Credentials, remoteAddress: string | undefined): User | undefined {
-  const user = users.find((u) => u.username === credentials.username && u.password === credentials.password);
-  if (!user) return undefined;
-  if (user.loopbackOnly && !isLoopback(remoteAddress)) return undefined;
-  return user;
 }

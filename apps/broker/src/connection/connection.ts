@@ -18,7 +18,8 @@ import type { Socket } from 'node:net';
 import { AmqpError, connectionError, fitShortstr, replyText } from '../errors';
 import type { Message } from '../message';
 import type { VirtualHost } from '../vhost/vhost';
-import { authenticate, MECHANISMS, parseCredentials, User } from './auth';
+import type { AccessControl } from '../access/access-control';
+import { MECHANISMS, parseCredentials } from './auth';
 import { Channel } from './channel';
 import type { DirectReplyRegistry } from './direct-reply-to';
 import { serverProperties } from './server-properties';
@@ -37,7 +38,7 @@ export interface ConnectionHost {
     /** Bytes waiting to be written past which the connection is not read until they drain. */
     maxOutgoingBuffer: number;
   };
-  readonly users: User[];
+  readonly access: AccessControl;
   readonly replyTo: DirectReplyRegistry;
   /** Why publishers are blocked (a resource alarm), or undefined. */
   readonly blocked: string | undefined;
@@ -405,9 +406,9 @@ export class Connection {
     if (!MECHANISMS.includes(args.mechanism))
       throw connectionError(ReplyCode.COMMAND_INVALID, `unknown authentication mechanism '${args.mechanism}'`);
     const credentials = parseCredentials(args.mechanism, args.response);
-    const user = credentials && authenticate(this.broker.users, credentials, this.socket.remoteAddress);
-    if (!user) {
-      this.broker.log(`login refused for user '${credentials?.username ?? '?'}' from ${this.socket.remoteAddress}`);
+    const user = credentials ? this.broker.access.authenticate(credentials.username, credentials.password, this.socket.remoteAddress) : 'no credentials';
+    if (typeof user === 'string') {
+      this.broker.log(`login refused for user '${credentials?.username ?? '?'}' from ${this.socket.remoteAddress}: ${user}`);
       if (this.capabilities.authenticationFailureClose) {
         const text = `Login was refused using authentication mechanism ${args.mechanism}. For details see the broker logfile.`;
         this.close(ReplyCode.ACCESS_REFUSED, replyText(ReplyCode.ACCESS_REFUSED, text));
@@ -417,7 +418,7 @@ export class Connection {
       this.socket.destroy();
       return;
     }
-    this.user = user.username;
+    this.user = user.name;
     this.state = 'tune-ok';
     const s = this.broker.settings;
     this.sendMethod(0, P.CONNECTION_TUNE, { channelMax: s.channelMax, frameMax: s.frameMax, heartbeat: s.heartbeat });
@@ -444,6 +445,8 @@ export class Connection {
     this.expect('open', 'connection.open');
     const vhost = this.broker.vhost(vhostName);
     if (!vhost) throw connectionError(ReplyCode.NOT_ALLOWED, `vhost ${vhostName} not found`);
+    if (!this.broker.access.mayAccessVhost(this.user, vhostName))
+      throw connectionError(ReplyCode.NOT_ALLOWED, `access to vhost '${vhostName}' refused for user '${this.user}'`);
     this.vhost = vhost;
     this.state = 'running';
     this.endHandshake();

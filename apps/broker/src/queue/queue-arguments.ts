@@ -67,10 +67,10 @@ export const EQUIVALENCE_ARGS = [
   'x-max-length-bytes', 'x-max-priority', 'x-overflow', 'x-queue-mode', 'x-single-active-consumer',
 ];
 
-export function parseQueueArguments(queue: string, args: FieldTable): QueueSettings {
+export function parseQueueArguments(queue: string, args: FieldTable, vhost = '/'): QueueSettings {
   for (const [key, value] of args) {
     const problem = CHECKS[key]?.(value);
-    if (problem) throw preconditionFailed(`invalid arg '${key}' for queue '${queue}' in vhost '/': ${problem}`);
+    if (problem) throw preconditionFailed(`invalid arg '${key}' for queue '${queue}' in vhost '${vhost}': ${problem}`);
   }
   // 64-bit values beyond 2^53 decode as bigint; limits this large are compared, never counted exactly
   const num = (key: string) => {

@@ -6,13 +6,18 @@ import { DurableStore } from './durable-store';
 import { SegmentLog } from './segment-log';
 
 /**
- * The broker's data directory:
+ * A virtual host's data directory (the default vhost '/' uses the data directory itself; any other vhost
+ * <data-dir>/vhosts/<id>/, <id> a hash of its name):
  *
- *   <data-dir>/definitions.json        durable exchanges, queues and bindings (definitions.ts)
- *   <data-dir>/queues/<id>/            one message log per durable queue (segment-log.ts); <id> is a hash
- *                                      of the queue name, so any name maps to a safe directory name
+ *   definitions.json        durable exchanges, queues and bindings (definitions.ts)
+ *   queues/<id>/            one message log per durable queue (segment-log.ts); <id> is a hash of the queue
+ *                           name, so any name maps to a safe directory name
  */
 export class Storage {
+  static vhostDir(dataDir: string, vhost: string): string {
+    return vhost === '/' ? dataDir : join(dataDir, 'vhosts', createHash('sha256').update(vhost).digest('hex').slice(0, 32));
+  }
+
   constructor(
     readonly dataDir: string,
     private readonly log: (message: string) => void,

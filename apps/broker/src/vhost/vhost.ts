@@ -171,7 +171,7 @@ export class VirtualHost implements RouteCollector {
     }
     if (name.startsWith('amq.') && d.name !== '')
       throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
-    const settings = parseQueueArguments(name, d.arguments);
+    const settings = parseQueueArguments(name, d.arguments, this.name);
     const durable = this.storage !== undefined && d.durable && !d.exclusive;
     const store = durable ? this.storage?.openQueue(name, settings.maxPriority, true) : undefined;
     const queue = new Queue(name, d, settings, this, owner, store);
@@ -353,7 +353,7 @@ export class VirtualHost implements RouteCollector {
     }
     for (const q of definitions?.queues ?? []) {
       const options = { durable: true, exclusive: false, autoDelete: q.autoDelete, arguments: decodeArguments(q.arguments) };
-      const settings = parseQueueArguments(q.name, options.arguments);
+      const settings = parseQueueArguments(q.name, options.arguments, this.name);
       const store = storage.openQueue(q.name, settings.maxPriority, false);
       this.queues.set(q.name, new Queue(q.name, options, settings, this, null, store));
     }
