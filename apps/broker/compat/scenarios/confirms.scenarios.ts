@@ -1,4 +1,4 @@
-import { area, attempt, bodies, publishConfirmed, rpc } from '../harness';
+import { area, attempt, bodies, bodyFrame, headerFrame, methodFrame, publishConfirmed, rpc, W } from '../harness';
 import type { ConfirmChannel } from 'amqplib';
 
 /**
@@ -69,12 +69,49 @@ export default area('confirms', [
       ch.publish(x, 'nowhere', Buffer.from('b'), { mandatory: true });
       ch.publish(x, 'ok', Buffer.from('c'), { mandatory: true });
       await ch.waitForConfirms();
-      return events;
+      // Where ack:1 falls depends on whether the three publishes reach the broker in one read or several
+      // (see the next scenario), on RabbitMQ as on the bundled broker: only the rest is compared.
+      return { returns: events.filter((e) => e.startsWith('return')), returnBeforeItsAck: events.indexOf('return:312:NO_ROUTE:nowhere') < events.indexOf('ack:2'), all: [...events].sort() };
     },
-    check: (o) => {
-      expect(o.filter((e: string) => e.startsWith('return'))).toEqual(['return:312:NO_ROUTE:nowhere']);
-      expect(o.indexOf('return:312:NO_ROUTE:nowhere')).toBeLessThan(o.indexOf('ack:2'));
-      expect([...o].sort()).toEqual(['ack:1', 'ack:2', 'ack:3', 'return:312:NO_ROUTE:nowhere']);
+    check: (o) =>
+      expect(o).toEqual({
+        returns: ['return:312:NO_ROUTE:nowhere'],
+        returnBeforeItsAck: true,
+        all: ['ack:1', 'ack:2', 'ack:3', 'return:312:NO_ROUTE:nowhere'],
+      }),
+  },
+  {
+    name: 'publishes read at once: an unroutable one is returned and confirmed at once, routed ones at the end of the read',
+    run: async (ctx) => {
+      const { ch } = await ctx.open();
+      const x = ctx.name('x');
+      const q = ctx.name();
+      await ch.assertExchange(x, 'direct', { durable: false });
+      await ch.assertQueue(q, { durable: false });
+      await ch.bindQueue(q, x, 'ok');
+      const r = await ctx.raw();
+      await r.handshake({});
+      await r.openChannel(1);
+      r.sendMethod(1, 85, 10, new W().bit(false).build()); // confirm.select
+      await r.expectMethod(85, 11);
+      const publish = (key: string, body: string) => [
+        methodFrame(1, 60, 40, new W().u16(0).shortstr(x).shortstr(key).bit(true).bit(false).build()),
+        headerFrame(1, body.length),
+        bodyFrame(1, Buffer.from(body)),
+      ];
+      // one write, so the broker reads all three publishes at once
+      r.write(Buffer.concat([...publish('ok', 'a'), ...publish('nowhere', 'b'), ...publish('ok', 'c'), ...publish('nowhere', 'd')]));
+      const events: string[] = [];
+      const confirmed = new Set<number>();
+      while (confirmed.size < 4) {
+        const f = await r.next(3000);
+        if (!f) break;
+        if (f.classId === 60 && f.methodId === 80) {
+          const tag = Number(f.args.deliveryTag);
+          for (let t = f.args.multiple ? 1 : tag; t <= tag; t++) if (!confirmed.has(t)) events.push(`ack:${t}`), confirmed.add(t);
+        } else if (f.classId === 60 && f.methodId === 50) events.push('return');
+      }
+      return events;
     },
   },
   {

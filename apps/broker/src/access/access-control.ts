@@ -33,11 +33,15 @@ export interface Permission {
 
 export type PermissionKind = keyof Permission;
 
+/** A compiled expression: null allows nothing, ANY (the usual '.*') everything without running a regex. */
+type Matcher = RegExp | null | typeof ANY;
+const ANY = 'any';
+
 interface Compiled {
   source: Permission;
-  configure: RegExp | null;
-  write: RegExp | null;
-  read: RegExp | null;
+  configure: Matcher;
+  write: Matcher;
+  read: Matcher;
 }
 
 /** Why a login failed: the log says which; the client is told only that it was refused, as RabbitMQ does. */
@@ -45,7 +49,7 @@ export type LoginRefusal = 'unknown user' | 'wrong password' | 'loopback only';
 
 function compile(permission: Permission): Compiled {
   // an empty expression matches nothing in RabbitMQ (it short-cuts "" to deny)
-  const re = (source: string) => (source === '' ? null : new RegExp(source, 'u'));
+  const re = (source: string): Matcher => (source === '' ? null : source === '.*' ? ANY : new RegExp(source, 'u'));
   return { source: permission, configure: re(permission.configure), write: re(permission.write), read: re(permission.read) };
 }
 
@@ -125,9 +129,8 @@ export class AccessControl {
 
   /** Whether `user` may do `kind` to the resource called `name` in `vhost`. */
   permits(user: string, vhost: string, kind: PermissionKind, name: string): boolean {
-    const re = this.permissions.get(vhost)?.get(user)?.[kind];
-    if (!re) return false;
-    re.lastIndex = 0;
-    return re.test(name);
+    const matcher = this.permissions.get(vhost)?.get(user)?.[kind];
+    if (!matcher) return false;
+    return matcher === ANY || matcher.test(name);
   }
 }

@@ -19,6 +19,7 @@ import { MAX_TTL } from '../queue/queue-arguments';
 import { ChannelConsumer } from './channel-consumer';
 import type { Connection } from './connection';
 import { DIRECT_REPLY_TO, DirectReplyTo } from './direct-reply-to';
+import type { Authorize } from '../vhost/vhost';
 
 /** A delivery waiting for basic.ack / nack / reject. */
 interface Unacked {
@@ -83,6 +84,14 @@ export class Channel {
     return this.connection.vhost;
   }
 
+  /** The connection's user against its vhost's permissions (RabbitMQ names the default exchange amq.default). */
+  private readonly authorize: Authorize = (kind, type, name) => {
+    const resource = type === 'exchange' && name === '' ? 'amq.default' : name;
+    const { user, vhost } = this.connection;
+    if (this.connection.broker.access.permits(user, vhost.name, kind, resource)) return;
+    throw accessRefused(`access to ${type} '${resource}' in vhost '${vhost.name}' refused for user '${user}'`);
+  };
+
   // ---- dispatch ----
 
   handle(method: Method): void {
@@ -115,26 +124,29 @@ export class Channel {
         return this.recover(method.args.requeue);
       case P.EXCHANGE_DECLARE: {
         const a = method.args;
-        this.vhost.declareExchange({
-          name: a.exchange, type: a.type, passive: a.passive, durable: a.durable, autoDelete: a.autoDelete,
-          internal: a.internal, arguments: a.arguments,
-        });
+        this.vhost.declareExchange(
+          {
+            name: a.exchange, type: a.type, passive: a.passive, durable: a.durable, autoDelete: a.autoDelete,
+            internal: a.internal, arguments: a.arguments,
+          },
+          this.authorize,
+        );
         if (!a.noWait) this.send(P.EXCHANGE_DECLARE_OK, {});
         return;
       }
       case P.EXCHANGE_DELETE:
-        this.vhost.deleteExchange(method.args.exchange, method.args.ifUnused);
+        this.vhost.deleteExchange(method.args.exchange, method.args.ifUnused, this.authorize);
         if (!method.args.noWait) this.send(P.EXCHANGE_DELETE_OK, {});
         return;
       case P.EXCHANGE_BIND: {
         const a = method.args;
-        this.vhost.bindExchange(a.destination, a.source, a.routingKey, a.arguments);
+        this.vhost.bindExchange(a.destination, a.source, a.routingKey, a.arguments, this.authorize);
         if (!a.noWait) this.send(P.EXCHANGE_BIND_OK, {});
         return;
       }
       case P.EXCHANGE_UNBIND: {
         const a = method.args;
-        this.vhost.unbindExchange(a.destination, a.source, a.routingKey, a.arguments);
+        this.vhost.unbindExchange(a.destination, a.source, a.routingKey, a.arguments, this.authorize);
         if (!a.noWait) this.send(P.EXCHANGE_UNBIND_OK, {});
         return;
       }
@@ -142,23 +154,29 @@ export class Channel {
         return this.declareQueue(method.args);
       case P.QUEUE_BIND: {
         const a = method.args;
-        this.vhost.bindQueue(this.queueName(a.queue), a.exchange, this.bindingKey(a.routingKey, a.queue), a.arguments, this.connection);
+        const key = this.bindingKey(a.routingKey, a.queue);
+        this.vhost.bindQueue(this.queueName(a.queue), a.exchange, key, a.arguments, this.connection, this.authorize);
         if (!a.noWait) this.send(P.QUEUE_BIND_OK, {});
         return;
       }
       case P.QUEUE_UNBIND: {
         const a = method.args;
-        this.vhost.unbindQueue(this.queueName(a.queue), a.exchange, this.bindingKey(a.routingKey, a.queue), a.arguments, this.connection);
+        const key = this.bindingKey(a.routingKey, a.queue);
+        this.vhost.unbindQueue(this.queueName(a.queue), a.exchange, key, a.arguments, this.connection, this.authorize);
         return this.send(P.QUEUE_UNBIND_OK, {});
       }
       case P.QUEUE_PURGE: {
-        const count = this.vhost.getQueue(this.queueName(method.args.queue), this.connection).purge();
+        const name = this.queueName(method.args.queue);
+        this.authorize('read', 'queue', name);
+        const count = this.vhost.getQueue(name, this.connection).purge();
         if (!method.args.noWait) this.send(P.QUEUE_PURGE_OK, { messageCount: count });
         return;
       }
       case P.QUEUE_DELETE: {
         const a = method.args;
-        const count = this.vhost.deleteQueue(this.queueName(a.queue), this.connection, a.ifUnused, a.ifEmpty);
+        const name = this.queueName(a.queue);
+        this.authorize('configure', 'queue', name);
+        const count = this.vhost.deleteQueue(name, this.connection, a.ifUnused, a.ifEmpty);
         if (!a.noWait) this.send(P.QUEUE_DELETE_OK, { messageCount: count });
         return;
       }
@@ -213,6 +231,7 @@ export class Channel {
     const queue = this.vhost.declareQueue(
       { name: a.queue, passive: a.passive, durable: a.durable, exclusive: a.exclusive, autoDelete: a.autoDelete, arguments: a.arguments },
       this.connection,
+      this.authorize,
     );
     this.lastQueue = queue.name;
     if (!a.noWait)
@@ -255,6 +274,7 @@ export class Channel {
     const message = new Message(pending.exchange, pending.routingKey, Buffer.from(header.properties), body);
     const seq = this.confirmMode ? ++this.publishSeq : 0;
 
+    this.authorize('write', 'exchange', pending.exchange);
     const exchange = this.vhost.exchanges.get(pending.exchange);
     if (!exchange) throw notFound(`no exchange '${pending.exchange}' in vhost '${this.vhost.name}'`);
     if (exchange.options.internal)
@@ -308,7 +328,7 @@ export class Channel {
         throw connectionError(ReplyCode.FRAME_ERROR, error.message).at(0, 0);
       throw undecodableProperties();
     }
-    if (props.userId !== undefined && props.userId !== this.connection.user)
+    if (props.userId !== undefined && props.userId !== this.connection.user && !this.connection.impersonator)
       throw preconditionFailed(`user_id property set to '${props.userId}' but authenticated user was '${this.connection.user}'`);
     if (props.expiration !== undefined) {
       if (!/^\d+$/.test(props.expiration))
@@ -421,7 +441,9 @@ export class Channel {
       if (!a.noWait) this.send(P.BASIC_CONSUME_OK, { consumerTag: tag });
       return;
     }
-    const queue = this.vhost.getQueue(this.queueName(a.queue), this.connection);
+    const name = this.queueName(a.queue);
+    this.authorize('read', 'queue', name);
+    const queue = this.vhost.getQueue(name, this.connection);
     if (queue.consumers.some((c) => c.exclusive) || (a.exclusive && queue.consumerCount > 0))
       throw accessRefused(`queue '${queue.name}' in vhost '${this.vhost.name}' in exclusive use`);
     const priority = a.arguments.get('x-priority');
@@ -488,7 +510,9 @@ export class Channel {
   }
 
   private get(queueName: string, noAck: boolean): void {
-    const queue = this.vhost.getQueue(this.queueName(queueName), this.connection);
+    const name = this.queueName(queueName);
+    this.authorize('read', 'queue', name);
+    const queue = this.vhost.getQueue(name, this.connection);
     const entry = queue.get(noAck);
     if (!entry) {
       this.send(P.BASIC_GET_EMPTY, { reserved1: '' });

@@ -102,6 +102,8 @@ type State = 'protocol-header' | 'start-ok' | 'secure-ok' | 'tune-ok' | 'open' |
 export class Connection {
   state: State = 'protocol-header';
   user = '';
+  /** The user is tagged impersonator: it may publish with another user's user-id (RabbitMQ's rule). */
+  impersonator = false;
   vhost!: VirtualHost;
   /** Set while the socket's buffer is above its high-water mark; deliveries pause until it drains. */
   congested = false;
@@ -419,6 +421,7 @@ export class Connection {
       return;
     }
     this.user = user.name;
+    this.impersonator = user.tags.includes('impersonator');
     this.state = 'tune-ok';
     const s = this.broker.settings;
     this.sendMethod(0, P.CONNECTION_TUNE, { channelMax: s.channelMax, frameMax: s.frameMax, heartbeat: s.heartbeat });

@@ -8,6 +8,7 @@ import {
   DefaultExchange,
   Exchange,
   ExchangeOptions,
+  ExchangeType,
   isExchangeType,
   RouteCollector,
 } from '../exchange';
@@ -51,6 +52,14 @@ export interface QueueDeclare extends QueueOptions {
 }
 
 /**
+ * Permission checks, called by the vhost exactly where RabbitMQ makes them (the order of checks decides which
+ * error a client sees): `configure`, `write` or `read` on a queue or exchange; throws 403 when not permitted.
+ * Operations from inside the broker (definitions at start) pass ALLOW_ALL.
+ */
+export type Authorize = (kind: 'configure' | 'write' | 'read', type: 'queue' | 'exchange', name: string) => void;
+export const ALLOW_ALL: Authorize = () => undefined;
+
+/**
  * A virtual host: its exchanges, queues and bindings, and the routing of published and dead-lettered
  * messages between them. Owners of exclusive queues are connections, compared by identity.
  */
@@ -84,24 +93,29 @@ export class VirtualHost implements RouteCollector {
 
   // ---- exchanges ----
 
-  declareExchange(d: ExchangeDeclare): Exchange {
+  declareExchange(d: ExchangeDeclare, authorize = ALLOW_ALL): Exchange {
+    // a passive declare needs no permission and checks no type
+    if (!d.passive && !isExchangeType(d.type)) throw connectionError(ReplyCode.COMMAND_INVALID, `unknown exchange type '${d.type}'`);
     if (d.name === '') throw accessRefused(`operation not permitted on the default exchange`);
     const existing = this.exchanges.get(d.name);
     if (d.passive) {
       if (!existing) throw notFound(`no exchange '${d.name}' in vhost '${this.name}'`);
       return existing;
     }
-    if (d.name.startsWith('amq.') && !existing)
-      throw accessRefused(`exchange name '${d.name}' contains reserved prefix 'amq.*'`);
-    if (!isExchangeType(d.type)) throw connectionError(ReplyCode.COMMAND_INVALID, `unknown exchange type '${d.type}'`);
+    authorize('configure', 'exchange', d.name);
     if (existing) {
       this.checkExchangeEquivalence(existing, d);
       return existing;
     }
+    if (d.name.startsWith('amq.')) throw accessRefused(`exchange name '${d.name}' contains reserved prefix 'amq.*'`);
     const ae = d.arguments.get('alternate-exchange');
     if (ae && ae.type !== 'S')
       throw preconditionFailed(`invalid arg 'alternate-exchange' for exchange '${d.name}' in vhost '${this.name}'`);
-    const exchange = createExchange(d.name, d.type, d);
+    if (ae) {
+      authorize('read', 'exchange', d.name);
+      authorize('write', 'exchange', ae.value as string);
+    }
+    const exchange = createExchange(d.name, d.type as ExchangeType, d);
     this.exchanges.set(d.name, exchange);
     if (d.durable) this.dirty = true;
     this.saveIfDirty();
@@ -134,10 +148,10 @@ export class VirtualHost implements RouteCollector {
     }
   }
 
-  deleteExchange(name: string, ifUnused: boolean): void {
+  deleteExchange(name: string, ifUnused: boolean, authorize = ALLOW_ALL): void {
     if (name === '') throw accessRefused(`operation not permitted on the default exchange`);
-    if (name.startsWith('amq.') && this.exchanges.has(name))
-      throw accessRefused(`deletion of system exchange '${name}' in vhost '${this.name}' not allowed`);
+    if (name.startsWith('amq.')) throw accessRefused(`deletion of system exchange '${name}' in vhost '${this.name}' not allowed`);
+    authorize('configure', 'exchange', name);
     const exchange = this.exchanges.get(name);
     if (!exchange) return;
     if (ifUnused && exchange.bindings.size > 0) throw preconditionFailed(`exchange '${name}' in vhost '${this.name}' in use`);
@@ -154,7 +168,7 @@ export class VirtualHost implements RouteCollector {
 
   // ---- queues ----
 
-  declareQueue(d: QueueDeclare, owner: object): Queue {
+  declareQueue(d: QueueDeclare, owner: object, authorize = ALLOW_ALL): Queue {
     const name = d.name === '' ? `amq.gen-${randomBytes(16).toString('base64url').slice(0, 22)}` : d.name;
     const existing = this.queues.get(name);
     if (d.passive) {
@@ -163,15 +177,20 @@ export class VirtualHost implements RouteCollector {
       existing.touch();
       return existing;
     }
+    // RabbitMQ refuses the reserved prefix before it looks at permissions
+    if (name.startsWith('amq.') && d.name !== '') throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
+    authorize('configure', 'queue', name);
     if (existing) {
       this.checkOwner(existing, owner);
       this.checkQueueEquivalence(existing, d);
       existing.touch();
       return existing;
     }
-    if (name.startsWith('amq.') && d.name !== '')
-      throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
     const settings = parseQueueArguments(name, d.arguments, this.name);
+    if (settings.deadLetterExchange !== undefined) {
+      authorize('read', 'queue', name);
+      authorize('write', 'exchange', settings.deadLetterExchange);
+    }
     const durable = this.storage !== undefined && d.durable && !d.exclusive;
     const store = durable ? this.storage?.openQueue(name, settings.maxPriority, true) : undefined;
     const queue = new Queue(name, d, settings, this, owner, store);
@@ -245,14 +264,16 @@ export class VirtualHost implements RouteCollector {
 
   // ---- bindings ----
 
-  bindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object): void {
-    const queue = this.getQueue(queueName, owner);
+  bindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object, authorize = ALLOW_ALL): void {
+    this.authorizeBinding(authorize, 'queue', queueName, exchangeName);
     const exchange = this.bindableExchange(exchangeName);
+    const queue = this.getQueue(queueName, owner);
     this.addBinding(exchange, queue, routingKey, args);
     this.saveIfDirty();
   }
 
-  unbindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object): void {
+  unbindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object, authorize = ALLOW_ALL): void {
+    this.authorizeBinding(authorize, 'queue', queueName, exchangeName);
     if (!this.queues.has(queueName)) return; // unbinding from a missing queue is not an error
     const queue = this.getQueue(queueName, owner);
     const exchange = this.bindableExchange(exchangeName);
@@ -261,19 +282,29 @@ export class VirtualHost implements RouteCollector {
     this.saveIfDirty();
   }
 
-  bindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
+  bindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable, authorize = ALLOW_ALL): void {
+    this.authorizeBinding(authorize, 'exchange', destinationName, sourceName);
     const destination = this.bindableExchange(destinationName);
     const source = this.bindableExchange(sourceName);
     this.addBinding(source, destination, routingKey, args);
     this.saveIfDirty();
   }
 
-  unbindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
+  unbindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable, authorize = ALLOW_ALL): void {
+    this.authorizeBinding(authorize, 'exchange', destinationName, sourceName);
     const destination = this.bindableExchange(destinationName);
     const source = this.bindableExchange(sourceName);
     const binding = source.bindings.get(bindingId(destination, routingKey, args));
     if (binding) this.removeBinding(binding, true);
     this.saveIfDirty();
+  }
+
+  /** A binding writes to its destination and reads from its source; the default exchange takes no bindings. */
+  private authorizeBinding(authorize: Authorize, type: 'queue' | 'exchange', destination: string, source: string): void {
+    authorize('write', type, destination);
+    if (type === 'exchange' && destination === '') throw accessRefused(`operation not permitted on the default exchange`);
+    if (source === '') throw accessRefused(`operation not permitted on the default exchange`);
+    authorize('read', 'exchange', source);
   }
 
   private bindableExchange(name: string): Exchange {
