@@ -108,7 +108,11 @@ export default area('confirms', [
         if (!f) break;
         if (f.classId === 60 && f.methodId === 80) {
           const tag = Number(f.args.deliveryTag);
-          for (let t = f.args.multiple ? 1 : tag; t <= tag; t++) if (!confirmed.has(t)) events.push(`ack:${t}`), confirmed.add(t);
+          for (let t = f.args.multiple ? 1 : tag; t <= tag; t++) {
+            if (confirmed.has(t)) continue;
+            events.push(`ack:${t}`);
+            confirmed.add(t);
+          }
         } else if (f.classId === 60 && f.methodId === 50) events.push('return');
       }
       return events;
