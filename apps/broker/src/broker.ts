@@ -1,5 +1,6 @@
 import { ReplyCode } from '@warren/amqp-protocol';
 import { createServer, Server, Socket } from 'node:net';
+import { createServer as createTlsServer, Server as TlsServer, TLSSocket } from 'node:tls';
 import { replyText } from './errors';
 import { AccessControl } from './access/access-control';
 import { applyAccessDefinitions, argumentsTable, DefinitionsError, RabbitDefinitions } from './access/definitions-file';
@@ -8,6 +9,25 @@ import { DirectReplyRegistry } from './connection/direct-reply-to';
 import { blockedReason, DEFAULT_LIMITS, ResourceLimits, ResourceMonitor } from './resource-monitor';
 import { Storage } from './storage/storage';
 import { VirtualHost } from './vhost/vhost';
+
+/** The certificate, key or CA could not be used (the broker does not start). */
+export class TlsConfigError extends Error {
+  override readonly name = 'TlsConfigError';
+}
+
+/** The amqps listener (RabbitMQ's ssl_listeners with ssl_options). PEM contents, not file names. */
+export interface TlsOptions {
+  /** Default 5671; 0 picks a free port. */
+  port?: number;
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** CAs that client certificates must chain to. */
+  ca?: string | Buffer;
+  /** Ask clients for a certificate and refuse one that does not verify (RabbitMQ's verify_peer). */
+  verifyPeer?: boolean;
+  /** With verifyPeer: refuse clients that present none (RabbitMQ's fail_if_no_peer_cert). */
+  failIfNoPeerCert?: boolean;
+}
 
 export interface BrokerOptions {
   /** TCP port; 0 picks a free one. Default 5672. */
@@ -33,6 +53,8 @@ export interface BrokerOptions {
   /** RabbitMQ definitions applied at start (users, vhosts and permissions into `access`; then the topology). */
   definitions?: RabbitDefinitions;
   log?: (message: string) => void;
+  /** An amqps listener beside the plain one. */
+  tls?: TlsOptions;
   /** Resource alarm thresholds (see resource-monitor.ts) and how often to check them. */
   limits?: Partial<ResourceLimits>;
   alarmCheckIntervalMs?: number;
@@ -43,6 +65,7 @@ export const DEFAULTS = {
   frameMax: 131072,
   channelMax: 2047,
   heartbeat: 60,
+  tlsPort: 5671,
   maxMessageSize: 128 * 1024 * 1024,
   handshakeTimeout: 10_000,
   maxHandshakes: 256,
@@ -62,6 +85,9 @@ export class Broker implements ConnectionHost {
   private readonly vhosts: Map<string, VirtualHost>;
   private readonly monitor: ResourceMonitor;
   private server: Server | undefined;
+  private tlsServer: TlsServer | undefined;
+  /** The amqps port once listening (when TLS is configured). */
+  tlsPort: number | undefined;
   readonly log: (message: string) => void;
 
   constructor(private readonly options: BrokerOptions = {}) {
@@ -162,8 +188,56 @@ export class Broker implements ConnectionHost {
         resolve();
       });
     });
+    if (this.options.tls) this.tlsPort = await this.listenTls(this.options.tls);
     const address = server.address();
     return typeof address === 'object' && address ? address.port : 0;
+  }
+
+  /**
+   * The amqps listener: TLS first (bounded by the handshake timeout like the AMQP handshake), then the same
+   * connections as on the plain port. A client whose TLS handshake fails (plain AMQP on this port, an unknown
+   * CA, a certificate that does not verify) is logged and dropped; everyone else is served on.
+   */
+  private async listenTls(tls: TlsOptions): Promise<number> {
+    let server: TlsServer;
+    try {
+      server = this.createTlsServer(tls);
+    } catch (error) {
+      throw new TlsConfigError(`cannot use the TLS certificate, key or CA: ${(error as Error).message}`);
+    }
+    server.on('tlsClientError', (error, socket) => this.log(`TLS handshake failed from ${socket.remoteAddress}: ${error.message}`));
+    this.tlsServer = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: tls.port ?? DEFAULTS.tlsPort, host: this.options.host, ipv6Only: false }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  }
+
+  private createTlsServer(tls: TlsOptions): TlsServer {
+    return createTlsServer(
+      {
+        cert: tls.cert,
+        key: tls.key,
+        ca: tls.ca,
+        requestCert: tls.verifyPeer ?? false,
+        rejectUnauthorized: (tls.verifyPeer ?? false) && (tls.failIfNoPeerCert ?? false),
+        handshakeTimeout: this.settings.handshakeTimeout,
+      },
+      (socket) => {
+        // verify_peer without fail_if_no_peer_cert: no certificate is fine, a certificate that fails is not
+        if (tls.verifyPeer && !socket.authorized && hasPeerCertificate(socket)) {
+          this.log(`TLS client certificate refused from ${socket.remoteAddress}: ${socket.authorizationError}`);
+          socket.destroy();
+          return;
+        }
+        this.accept(socket);
+      },
+    );
   }
 
   private accept(socket: Socket): void {
@@ -202,9 +276,13 @@ export class Broker implements ConnectionHost {
   /** Stops accepting, closes every connection with 320 CONNECTION_FORCED, and waits for the sockets to go. */
   async close(): Promise<void> {
     const server = this.server;
+    const tlsServer = this.tlsServer;
     this.server = undefined;
+    this.tlsServer = undefined;
     this.monitor.stop();
-    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    const closed = Promise.all(
+      [server, tlsServer].map((s) => (s ? new Promise<void>((resolve) => s.close(() => resolve())) : undefined)),
+    );
     const sockets = [...this.connections].map(
       (connection) =>
         new Promise<void>((resolve) => {
@@ -216,4 +294,9 @@ export class Broker implements ConnectionHost {
     await Promise.all([closed, ...sockets]);
     for (const vhost of this.vhosts.values()) vhost.close();
   }
+}
+
+function hasPeerCertificate(socket: TLSSocket): boolean {
+  const certificate = socket.getPeerCertificate();
+  return certificate !== null && Object.keys(certificate).length > 0;
 }

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { AccessControl } from './access/access-control';
 import { DefinitionsError, parseDefinitions, RabbitDefinitions } from './access/definitions-file';
 import { totalmem } from 'node:os';
-import { Broker, DEFAULTS } from './broker';
+import { Broker, DEFAULTS, TlsConfigError, TlsOptions } from './broker';
 import { DEFAULT_LIMITS } from './resource-monitor';
 
 const USAGE = `Usage: npm run broker -- [--port N] [--host H] [--data-dir D] [--management-port N] [--max-message-size BYTES]
@@ -26,6 +26,11 @@ const USAGE = `Usage: npm run broker -- [--port N] [--host H] [--data-dir D] [--
                               (default guest, as RabbitMQ's loopback_users)
   --definitions FILE          RabbitMQ definitions JSON (rabbitmqctl export_definitions) applied at start:
                               users, vhosts, permissions, exchanges, queues, bindings
+  --tls-cert FILE --tls-key FILE   PEM certificate and key: opens an amqps listener
+  --tls-port N                amqps port (default ${DEFAULTS.tlsPort} when a certificate is given; 0 picks one)
+  --tls-ca FILE               CA certificates (PEM) that client certificates must chain to
+  --tls-verify-peer           ask clients for a certificate; refuse one that does not verify
+  --tls-fail-if-no-peer-cert  with --tls-verify-peer, refuse clients without a certificate
 
 Every flag can also be set by environment: BROKER_PORT, BROKER_HOST, BROKER_DATA_DIR, BROKER_MAX_MESSAGE_SIZE,
 BROKER_HANDSHAKE_TIMEOUT, … (the flag's name in upper case with underscores); a flag wins over its variable.`;
@@ -55,6 +60,35 @@ function memoryFlag(value: string | undefined): number {
   return integerFlag(value, 'memory-high-watermark', DEFAULT_LIMITS.memoryHighWatermark);
 }
 
+/** The amqps listener from --tls-* (certificate and key both, or neither); files are read here, once. */
+function tlsOptions(option: (name: 'tls-cert' | 'tls-key' | 'tls-port' | 'tls-ca') => string | undefined, enabled: (name: 'tls-verify-peer' | 'tls-fail-if-no-peer-cert') => boolean): TlsOptions | undefined {
+  const certFile = option('tls-cert');
+  const keyFile = option('tls-key');
+  if (certFile === undefined && keyFile === undefined) {
+    if (option('tls-port') !== undefined || option('tls-ca') !== undefined) usageError('--tls-port and --tls-ca need --tls-cert and --tls-key');
+    return undefined;
+  }
+  if (certFile === undefined || keyFile === undefined) usageError('--tls-cert and --tls-key go together');
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      startupError(`cannot read the TLS ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  };
+  const caFile = option('tls-ca');
+  const port = integerFlag(option('tls-port'), 'tls-port', DEFAULTS.tlsPort);
+  if (port > 65535) usageError(`--tls-port must be at most 65535, got ${port}`);
+  return {
+    port,
+    cert: read(certFile, 'certificate'),
+    key: read(keyFile, 'key'),
+    ca: caFile === undefined ? undefined : read(caFile, 'CA file'),
+    verifyPeer: enabled('tls-verify-peer'),
+    failIfNoPeerCert: enabled('tls-fail-if-no-peer-cert'),
+  };
+}
+
 async function main(): Promise<void> {
   let values;
   try {
@@ -72,6 +106,12 @@ async function main(): Promise<void> {
         'max-outgoing-buffer': { type: 'string' },
         'loopback-users': { type: 'string' },
         definitions: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-port': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'tls-verify-peer': { type: 'boolean' },
+        'tls-fail-if-no-peer-cert': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -84,8 +124,9 @@ async function main(): Promise<void> {
     return;
   }
   // a flag, else its BROKER_* variable
-  const option = (name: keyof typeof values & string): string | undefined =>
-    (values[name] as string | undefined) ?? process.env[`BROKER_${name.toUpperCase().replace(/-/g, '_')}`];
+  const variable = (name: string) => process.env[`BROKER_${name.toUpperCase().replace(/-/g, '_')}`];
+  const option = (name: keyof typeof values & string): string | undefined => (values[name] as string | undefined) ?? variable(name);
+  const enabled = (name: keyof typeof values & string): boolean => values[name] === true || /^(1|true|yes)$/i.test(variable(name) ?? '');
   const port = integerFlag(option('port'), 'port', DEFAULTS.port);
   if (port > 65535) usageError(`--port must be at most 65535, got ${port}`);
   const handshakeTimeout = integerFlag(option('handshake-timeout'), 'handshake-timeout', DEFAULTS.handshakeTimeout);
@@ -104,8 +145,10 @@ async function main(): Promise<void> {
       startupError(`cannot load definitions from ${definitionsFile}: ${(error as Error).message}`);
     }
   }
+  const tls = tlsOptions(option, enabled);
   const broker = new Broker({
     access: AccessControl.withDefaults(loopbackUsers),
+    tls,
     definitions,
     port,
     host,
@@ -124,11 +167,13 @@ async function main(): Promise<void> {
     bound = await broker.listen();
   } catch (error) {
     if (error instanceof DefinitionsError) startupError(`cannot apply definitions from ${definitionsFile}: ${error.message}`);
+    if (error instanceof TlsConfigError) startupError(error.message);
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') startupError(`port ${port} is in use (set --port or BROKER_PORT)`);
     startupError(`cannot listen on ${host ?? 'all interfaces'}:${port}: ${e.code ?? ''} ${e.message}`.trim());
   }
   console.log(`listening on amqp://${host ?? 'localhost'}:${bound}`);
+  if (broker.tlsPort !== undefined) console.log(`listening on amqps://${host ?? 'localhost'}:${broker.tlsPort}`);
 
   let stopping = false;
   const stop = async (signal: string) => {

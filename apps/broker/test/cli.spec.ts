@@ -2,7 +2,7 @@
 // runs), spawned with flags and judged by its output, its exit status, and what an amqplib client sees.
 import * as amqp from 'amqplib';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -189,11 +189,31 @@ describe('broker CLI: bad invocations', () => {
     [['--port', ''], /^broker: .*--port.*''/],
     [['--port', '0x10'], /^broker: .*--port.*0x10/],
     [['--port', '1e3'], /^broker: .*--port.*1e3/],
+    [['--tls-cert', 'server.pem'], /^broker: --tls-cert and --tls-key go together/],
+    [['--tls-port', '5671'], /^broker: --tls-port and --tls-ca need --tls-cert and --tls-key/],
+    [['--handshake-timeout', '0'], /^broker: --handshake-timeout must be at least 1/],
+    [['--max-handshakes', 'many'], /^broker: --max-handshakes must be a non-negative integer/],
   ])('%j exits 2 with a clear message and the usage on stderr', async (args, message) => {
     const result = await runToExit(args as string[]);
     expect({ code: result.code, signal: result.signal, stdout: result.stdout }).toEqual({ code: 2, signal: null, stdout: '' });
     expect(result.stderr.split('\n')[0]).toMatch(message);
     expect(result.stderr).toMatch(/^Usage: /m);
+  });
+
+  it.each([
+    [['--tls-cert', 'missing.pem', '--tls-key', 'missing.key', '--port', '0'], /^broker: cannot read the TLS certificate missing\.pem: ENOENT$/],
+    [['--definitions', 'missing.json', '--port', '0'], /^broker: cannot load definitions from missing\.json: ENOENT/],
+  ])('%j exits 1 with one line naming the file', async (args, message) => {
+    const result = await runToExit(args as string[]);
+    expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 1, stdout: '' });
+    expect(result.stderr.trimEnd()).toMatch(message);
+  });
+
+  it('refuses definitions that do not parse, naming the entry', async () => {
+    writeFileSync(join(tmp, 'bad-definitions.json'), JSON.stringify({ users: [{ name: 'u', hashing_algorithm: 'bcrypt' }] }));
+    const result = await runToExit(['--definitions', join(tmp, 'bad-definitions.json'), '--port', '0']);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trimEnd()).toMatch(/users\[0\]\.hashing_algorithm 'bcrypt' is not supported$/);
   });
 
   describe('a port that is already taken', () => {
