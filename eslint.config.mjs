@@ -1,4 +1,4 @@
-// Lint for the whole workspace. Module boundaries are enforced on two tag axes (see ../shared DESIGN: layout):
+// Lint for the whole workspace. Module boundaries are enforced on two tag axes (docs/architecture.md: Module boundaries):
 //   scope: which part of the platform a project belongs to; type: what kind of project it is.
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';

@@ -12,7 +12,8 @@
 #   docker build -f docker/service.Dockerfile --build-arg APP=orders --build-arg PORT=3001 -t warren-orders .
 #   docker build -f docker/service.Dockerfile --build-arg APP=broker --build-arg PORT=5672 -t warren-broker .
 # Build arguments: APP (required); PORT, the port a service listens on in the container (env PORT; default
-# 3000; compose passes each service's port from DESIGN.md; the broker listens on 5672, or BROKER_PORT).
+# 3000; compose passes each service's default port, listed under Ports in docs/architecture.md; the broker
+# listens on 5672, or BROKER_PORT).
 # Data (the broker's store, SQLite files when DATABASE_URL is unset) lives in /data, owned by the node user.
 #
 # Stages: manifests -> toolchain -> deps -> build (bundle APP)

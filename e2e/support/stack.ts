@@ -314,8 +314,9 @@ export async function http(method: string, url: string, body?: unknown, headers:
 }
 
 /**
- * Deletes what a stack declared on a shared broker (RabbitMQ): the services' work queues (DESIGN.md:
- * `<service>.<purpose>`), with their retry and DLQ companions, the observer's queue, and the exchanges.
+ * Deletes what a stack declared on a shared broker (RabbitMQ): the services' work queues (docs/architecture.md,
+ * Messaging topology: `<service>.<purpose>`), with their retry and DLQ companions, the observer's queue, and the
+ * exchanges.
  */
 export async function deleteNamespace(url: string, namespace: string, extraQueues: string[] = []): Promise<void> {
   const queues = ['orders.saga', 'inventory.commands', 'payments.commands', 'orders.rpc', 'inventory.rpc', 'payments.rpc', 'notifications.order-events', 'notifications.rpc', 'analytics.clickstream', 'analytics.rpc', ...extraQueues].map((q) => `${namespace}.${q}`);

@@ -3,7 +3,7 @@ import * as contracts from './index';
 import { CapturePayment, Click, OrderPlaced, PageView } from './index';
 
 describe('contracts', () => {
-  it('names every message by DESIGN.md: <context>.<event> for events, <service>.<command> for commands', () => {
+  it('names every message by docs/architecture.md (Messaging topology): <context>.<event> for events, <service>.<command> for commands', () => {
     const types = (Object.values(contracts) as unknown[])
       .filter((v): v is MessageContract => typeof v === 'object' && v !== null && 'schema' in v && 'parse' in v)
       .map((c) => c.type);

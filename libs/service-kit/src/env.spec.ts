@@ -2,7 +2,7 @@ import { databaseOptions } from './database';
 import { readEnv } from './env';
 
 describe('readEnv', () => {
-  it('uses the defaults of DESIGN.md', () => {
+  it('uses the defaults of docs/architecture.md (Ports and environment)', () => {
     expect(readEnv('orders', 3001, {})).toEqual({ amqpUrl: 'amqp://guest:guest@localhost:5672', port: 3001, host: '0.0.0.0', databaseUrl: undefined, dataDir: '.data' });
   });
 

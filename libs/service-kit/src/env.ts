@@ -1,4 +1,4 @@
-/** The environment every service reads (DESIGN.md: ports and environment). */
+/** The environment every service reads (docs/architecture.md: Ports and environment). */
 export interface ServiceEnv {
   /** AMQP_URL, default the bundled broker on localhost. */
   amqpUrl: string;

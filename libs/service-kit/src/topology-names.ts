@@ -1,6 +1,6 @@
 /**
- * Exchange and queue names (DESIGN.md: messaging topology). WARREN_NAMESPACE, when set, prefixes every name so
- * several stacks (test suites, mostly) can share one broker without seeing each other's messages.
+ * Exchange and queue names (docs/architecture.md: Messaging topology). WARREN_NAMESPACE, when set, prefixes every
+ * name so several stacks (test suites, mostly) can share one broker without seeing each other's messages.
  */
 export interface TopologyNames {
   eventsExchange: string;

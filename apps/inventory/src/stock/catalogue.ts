@@ -1,4 +1,4 @@
-/** The catalogue seeded on first start (DESIGN.md: at least 10 SKUs). Prices in integer cents. */
+/** The catalogue seeded on first start (docs/architecture.md, HTTP shapes: at least 10 SKUs). Prices in integer cents. */
 export const SEED_CATALOGUE: ReadonlyArray<{ sku: string; name: string; unitPrice: number; available: number }> = [
   { sku: 'SKU-001', name: 'Espresso beans, 1 kg', unitPrice: 2450, available: 100 },
   { sku: 'SKU-002', name: 'Pour-over kettle', unitPrice: 4999, available: 40 },

@@ -10,7 +10,7 @@ const ReservationParams = z.strictObject({ orderId: OrderId });
 export class StockController {
   constructor(@Inject(StockService) private readonly stock: StockService) {}
 
-  /** DESIGN.md: `[{ "sku", "available", "reserved", … }]`, in SKU order. */
+  /** docs/architecture.md (HTTP shapes): `[{ "sku", "available", "reserved", … }]`, in SKU order. */
   @Get('stock')
   async list() {
     return (await this.stock.list()).map((s) => ({ sku: s.sku, name: s.name, unitPrice: s.unitPrice, available: s.available, reserved: s.reserved }));

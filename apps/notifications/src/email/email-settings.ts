@@ -1,4 +1,4 @@
-/** Email settings from the environment (DESIGN.md: SMTP_URL); read when the app starts. */
+/** Email settings from the environment (docs/architecture.md: Ports and environment, SMTP_URL); read when the app starts. */
 export interface EmailSettings {
   smtpUrl: string;
   from: string;

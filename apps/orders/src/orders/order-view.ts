@@ -10,7 +10,7 @@ export interface OrderHistoryEntry {
   [detail: string]: unknown;
 }
 
-/** An order as the HTTP API shows it (DESIGN.md: HTTP shapes). */
+/** An order as the HTTP API shows it (docs/architecture.md: HTTP shapes the demo, e2e suites and tools rely on). */
 export interface OrderView {
   id: string;
   status: OrderStatus;

@@ -12,7 +12,7 @@ export interface MessagingOptions {
   url: string;
   /** Names the connection in the broker's management views and prefixes nothing else. */
   serviceName: string;
-  /** Exchange names (DESIGN.md): domain events on a topic exchange, commands on a direct one. */
+  /** Exchange names (docs/architecture.md: Messaging topology): domain events on a topic exchange, commands on a direct one. */
   eventsExchange?: string;
   commandsExchange?: string;
   /** Reconnection backoff (full jitter between attempts): first delay and the cap. */

@@ -11,9 +11,9 @@ import type { MessageContract } from '../../contracts/define-message';
 export interface MessagingPatternExtras {
   contract?: MessageContract;
   /**
-   * A fire-and-forget command (DESIGN.md: `warren.commands`, routing key `<service>.<command>`) rather than an
-   * event: the work queue is bound to the commands exchange with this exact key. Failures retry and park like
-   * events do.
+   * A fire-and-forget command (docs/architecture.md, Messaging topology: `warren.commands`, routing key
+   * `<service>.<command>`) rather than an event: the work queue is bound to the commands exchange with this exact
+   * key. Failures retry and park like events do.
    *
    *   @EventPattern(ReserveStock.type, { contract: ReserveStock, command: true })
    */
