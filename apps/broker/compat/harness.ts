@@ -546,6 +546,16 @@ export function publishConfirmed(
 }
 
 /** Sync point: a round trip on the channel (queue.declare passive of a queue that exists). */
+/** A queue's message count by passive declare (which counts as use for x-expires), or 'gone'. */
+export async function queueCount(conn: Conn, q: string): Promise<number | 'gone'> {
+  const ch = await conn.channel();
+  const r = await attempt(ch.checkQueue(q), conn);
+  if (r.kind !== 'ok') return 'gone';
+  const ok = await ch.checkQueue(q);
+  await ch.close();
+  return ok.messageCount;
+}
+
 export async function roundTrip(ch: Channel, queue: string): Promise<{ messageCount: number; consumerCount: number }> {
   const ok = await ch.checkQueue(queue);
   return { messageCount: ok.messageCount, consumerCount: ok.consumerCount };

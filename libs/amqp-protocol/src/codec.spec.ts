@@ -15,7 +15,7 @@ import {
   writeShortstr,
   writeU64,
 } from './codec';
-import { ProtocolError } from './errors';
+import { protocolError } from './testing/protocol-error';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const text = (buf: Buffer) => readText(buf, 0, buf.length);
@@ -24,16 +24,6 @@ const esc = (byte: number) => String.fromCharCode(0xdc00 + byte);
 
 /** Node's own RangeErrors come from another realm than jest's globals, so match by name. */
 const rangeError = expect.objectContaining({ name: 'RangeError' });
-
-function protocolError(fn: () => unknown): ProtocolError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ProtocolError) return err;
-    throw err;
-  }
-  throw new Error('expected a ProtocolError');
-}
 
 /**
  * A reference decoder built on Node's isUtf8 alone: at each position the shortest prefix (1 to 4 bytes) that

@@ -13,7 +13,7 @@
 // 3 app-id, 2 cluster-id (the spec's "reserved").
 
 import { ProtocolError } from './errors';
-import { readShortstr, readU16, readU64, readU64Exact, shortstrMaxSize, truncated, writeShortstr, writeU16, writeU64, writeU8 } from './codec';
+import { readShortstr, readU16, readU32, readU64, readU64Exact, shortstrMaxSize, truncated, writeShortstr, writeU16, writeU64, writeU8 } from './codec';
 import { decodeFieldTable, encodeFieldTableInto, fieldTableSize, type FieldTable } from './field-table';
 import { ReplyCode } from './generated/constants';
 
@@ -153,12 +153,9 @@ function decodeProperties(raw: Buffer): BasicProperties {
   return props;
 }
 
-// The properties in flag order with the size of their encoding: a shortstr (-1), a table (-4) or fixed bytes.
-const LAYOUT: readonly (readonly [number, number])[] = [
-  [FLAG_CONTENT_TYPE, -1], [FLAG_CONTENT_ENCODING, -1], [FLAG_HEADERS, -4], [FLAG_DELIVERY_MODE, 1],
-  [FLAG_PRIORITY, 1], [FLAG_CORRELATION_ID, -1], [FLAG_REPLY_TO, -1], [FLAG_EXPIRATION, -1], [FLAG_MESSAGE_ID, -1],
-  [FLAG_TIMESTAMP, 8], [FLAG_TYPE, -1], [FLAG_USER_ID, -1], [FLAG_APP_ID, -1], [FLAG_CLUSTER_ID, -1],
-];
+// The size of each property's encoding, by flag bit (15 = content-type … 2 = cluster-id): a shortstr (-1), a
+// table (-4) or that many fixed bytes.
+const SIZE_BY_BIT: readonly number[] = [0, 0, -1, -1, -1, -1, 8, -1, -1, -1, -1, 1, 1, -4, -1, -1];
 
 /**
  * True when the property list is exactly as long as its flags say, checked by lengths alone (nothing is
@@ -169,10 +166,11 @@ export function propertiesWellFormed(raw: Buffer): boolean {
   if (raw.length < 2) return false;
   const flags = readU16(raw, 0);
   let o = 2;
-  for (const [flag, size] of LAYOUT) {
-    if ((flags & flag) === 0) continue;
+  for (let bit = 15; bit >= 2; bit--) {
+    if ((flags & (1 << bit)) === 0) continue;
+    const size = SIZE_BY_BIT[bit];
     if (size === -1) o += o < raw.length ? 1 + raw[o] : 1;
-    else if (size === -4) o += o + 4 <= raw.length ? 4 + raw.readUInt32BE(o) : 4;
+    else if (size === -4) o += o + 4 <= raw.length ? 4 + readU32(raw, o) : 4;
     else o += size;
     if (o > raw.length) return false;
   }

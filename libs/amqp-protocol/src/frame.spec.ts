@@ -17,10 +17,10 @@ import {
   FrameParser,
   FrameWriter,
   PROTOCOL_HEADER,
-  ProtocolError,
 } from './index';
 import { amqplibDefs } from './testing/amqplib-oracle';
 import { anyMethod, basicProperties } from './testing/arbitraries';
+import { protocolError } from './testing/protocol-error';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -45,16 +45,6 @@ function parseAll(chunks: Buffer[], parser = new FrameParser()): Frame[] {
     parser.push(chunk, (type, channel, payload) => frames.push({ type, channel, payload: Buffer.from(payload) }));
   }
   return frames;
-}
-
-function frameError(fn: () => unknown): ProtocolError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ProtocolError) return err;
-    throw err;
-  }
-  throw new Error('expected a ProtocolError');
 }
 
 const frameArb: fc.Arbitrary<Frame> = fc.record({
@@ -243,10 +233,10 @@ describe('FrameParser', () => {
     expect(parseAll([ok], parser)).toHaveLength(1);
     const tooBig = frameBytes({ type: FRAME_BODY, channel: 1, payload: Buffer.alloc(4089) });
     parser.push(tooBig.subarray(0, 3), () => undefined);
-    const err = frameError(() => parser.push(tooBig.subarray(3, 7), () => undefined));
+    const err = protocolError(() => parser.push(tooBig.subarray(3, 7), () => undefined));
     expect(err.code).toBe(501);
     expect(err.message).toMatch(/4097.*4096/);
-    expect(frameError(() => new FrameParser(4096).push(tooBig, () => undefined)).code).toBe(501);
+    expect(protocolError(() => new FrameParser(4096).push(tooBig, () => undefined)).code).toBe(501);
   });
 
   it('applies a changed maxFrameSize to the following frames', () => {
@@ -256,19 +246,19 @@ describe('FrameParser', () => {
       parser.maxFrameSize = 50;
     });
     expect(parser.maxFrameSize).toBe(50);
-    expect(frameError(() => parser.push(frame, () => undefined)).code).toBe(501);
+    expect(protocolError(() => parser.push(frame, () => undefined)).code).toBe(501);
   });
 
   it('rejects a bad frame-end octet with 501, whole or split, and is unusable afterwards', () => {
     const bad = Buffer.from(stream);
     bad[7 + 5] = 0x00; // frame-end of the first frame
     const whole = new FrameParser();
-    expect(frameError(() => whole.push(bad, () => undefined)).code).toBe(501);
-    expect(frameError(() => whole.push(stream, () => undefined)).code).toBe(501);
+    expect(protocolError(() => whole.push(bad, () => undefined)).code).toBe(501);
+    expect(protocolError(() => whole.push(stream, () => undefined)).code).toBe(501);
 
     const split = new FrameParser();
     split.push(bad.subarray(0, 10), () => undefined);
-    const err = frameError(() => split.push(bad.subarray(10), () => undefined));
+    const err = protocolError(() => split.push(bad.subarray(10), () => undefined));
     expect(err.code).toBe(501);
     expect(err.message).toMatch(/frame-end/);
   });
@@ -280,7 +270,7 @@ describe('FrameParser', () => {
         throw new Error('handler failed');
       }),
     ).toThrow('handler failed');
-    expect(frameError(() => parser.push(stream, () => undefined)).code).toBe(501);
+    expect(protocolError(() => parser.push(stream, () => undefined)).code).toBe(501);
   });
 
   it('parses what amqplib frames', () => {

@@ -38,19 +38,10 @@ import {
 } from './index';
 import { amqplibCanDecode, amqplibDefs, amqplibFieldNames } from './testing/amqplib-oracle';
 import { anyMethod } from './testing/arbitraries';
+import { protocolError } from './testing/protocol-error';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const ALL_IDS = Object.keys(METHOD_FIELDS).map(Number);
-
-function protocolError(fn: () => unknown): ProtocolError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ProtocolError) return err;
-    throw err;
-  }
-  throw new Error('expected a ProtocolError');
-}
 
 describe('method ids and names', () => {
   it('combines class and method ids', () => {

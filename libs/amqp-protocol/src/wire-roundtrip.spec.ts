@@ -32,6 +32,7 @@ import {
   type FieldTable,
   type FieldValue,
 } from './index';
+import { protocolError } from './testing/protocol-error';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const u32 = (n: number) => {
@@ -42,16 +43,6 @@ const u32 = (n: number) => {
 const prefixed = (body: Buffer) => Buffer.concat([u32(body.length), body]);
 const shortstrBytes = (text: Buffer) => Buffer.concat([Buffer.from([text.length]), text]);
 const esc = (byte: number) => String.fromCharCode(0xdc00 + byte);
-
-function protocolError(fn: () => unknown): ProtocolError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ProtocolError) return err;
-    throw err;
-  }
-  throw new Error('expected a ProtocolError');
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // byte generators

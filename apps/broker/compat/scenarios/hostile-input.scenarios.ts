@@ -1,4 +1,4 @@
-import { area, attempt, errorOutcome, sleep, waitUntil, W, type Conn, type Ctx } from '../harness';
+import { area, attempt, errorOutcome, queueCount, sleep, waitUntil, W, type Ctx } from '../harness';
 
 // Input found by fuzzing that once deleted a queue or crashed a connection on the bundled broker, pinned
 // against RabbitMQ: timers past 2^31 - 1 ms, shortstrs of malformed UTF-8, and properties that must come back
@@ -7,14 +7,6 @@ import { area, attempt, errorOutcome, sleep, waitUntil, W, type Conn, type Ctx }
 const LIMIT = 2 ** 31 - 1;
 const TEN_YEARS = 315_360_000_000;
 
-async function exists(conn: Conn, q: string): Promise<number | 'gone'> {
-  const ch = await conn.channel();
-  const r = await attempt(ch.checkQueue(q), conn);
-  if (r.kind !== 'ok') return 'gone';
-  const ok = await ch.checkQueue(q);
-  await ch.close();
-  return ok.messageCount;
-}
 
 /** A raw connection with channel 1 open. */
 async function rawChannel(ctx: Ctx) {
@@ -38,8 +30,8 @@ export default area('hostile-input', [
       const control = ctx.name('control');
       await ch.assertQueue(control, { durable: false, arguments: { 'x-expires': 50 } });
       // a passive declare counts as use and restarts the timer: poll less often than the timeout
-      await waitUntil(async () => (await sleep(150), (await exists(conn, control)) === 'gone'), 3000, 'the control queue to expire');
-      const kept = await Promise.all(long.map((ms) => exists(conn, ctx.name(`e${ms}`))));
+      await waitUntil(async () => (await sleep(150), (await queueCount(conn, control)) === 'gone'), 3000, 'the control queue to expire');
+      const kept = await Promise.all(long.map((ms) => queueCount(conn, ctx.name(`e${ms}`))));
       const c = await conn.channel();
       const tooLong = await attempt(c.assertQueue(ctx.name('too-long'), { durable: false, arguments: { 'x-expires': TEN_YEARS + 1 } }), conn);
       return { kept, tooLong };
@@ -65,8 +57,8 @@ export default area('hostile-input', [
       await ch.assertQueue(control, { durable: false, arguments: { 'x-message-ttl': 50 } });
       ch.sendToQueue(control, Buffer.from('expires'));
       await ch.waitForConfirms();
-      await waitUntil(async () => (await exists(conn, control)) === 0, 3000, 'the control message to expire');
-      const kept = { ttl: await Promise.all(ttls.map((ms) => exists(conn, ctx.name(`t${ms}`)))), expiration: await exists(conn, perMessage) };
+      await waitUntil(async () => (await queueCount(conn, control)) === 0, 3000, 'the control message to expire');
+      const kept = { ttl: await Promise.all(ttls.map((ms) => queueCount(conn, ctx.name(`t${ms}`)))), expiration: await queueCount(conn, perMessage) };
       const c = await conn.channel();
       const closed = new Promise<unknown>((resolve) => c.once('error', resolve));
       c.sendToQueue(perMessage, Buffer.from('too long'), { expiration: String(TEN_YEARS + 1) });

@@ -1,13 +1,4 @@
-import { area, attempt, bodies, Consumer, quiet, sleep, waitUntil, type Conn } from '../harness';
-
-async function countOf(conn: Conn, q: string): Promise<number | 'gone'> {
-  const ch = await conn.channel();
-  const r = await attempt(ch.checkQueue(q), conn);
-  if (r.kind !== 'ok') return 'gone';
-  const ok = await ch.checkQueue(q);
-  await ch.close();
-  return ok.messageCount;
-}
+import { area, attempt, bodies, Consumer, queueCount, quiet, sleep, waitUntil } from '../harness';
 
 export default area('queue-args-ttl', [
   {
@@ -20,7 +11,7 @@ export default area('queue-args-ttl', [
       ch.sendToQueue(q, Buffer.from('b'));
       await ch.waitForConfirms();
       const before = (await ch.checkQueue(q)).messageCount;
-      await waitUntil(async () => (await countOf(conn, q)) === 0, 3000, 'expiry');
+      await waitUntil(async () => (await queueCount(conn, q)) === 0, 3000, 'expiry');
       return { before, after: await ch.get(q) };
     },
     check: (o) => expect(o).toEqual({ before: 2, after: false }),
@@ -52,7 +43,7 @@ export default area('queue-args-ttl', [
       ch.sendToQueue(q, Buffer.from('short'), { expiration: '100' });
       await ch.waitForConfirms();
       const before = (await ch.checkQueue(q)).messageCount;
-      await waitUntil(async () => (await countOf(conn, q)) === 0, 3000, 'head expiry');
+      await waitUntil(async () => (await queueCount(conn, q)) === 0, 3000, 'head expiry');
       return { before, after: 0 };
     },
     check: (o) => expect(o).toEqual({ before: 1, after: 0 }),
@@ -68,7 +59,7 @@ export default area('queue-args-ttl', [
       ch.sendToQueue(q1, Buffer.from('m'), { expiration: '100' });
       ch.sendToQueue(q2, Buffer.from('m'), { expiration: '60000' });
       await ch.waitForConfirms();
-      await waitUntil(async () => (await countOf(conn, q1)) === 0 && (await countOf(conn, q2)) === 0, 3000, 'expiry');
+      await waitUntil(async () => (await queueCount(conn, q1)) === 0 && (await queueCount(conn, q2)) === 0, 3000, 'expiry');
       return { q1: await bodies(ch, q1), q2: await bodies(ch, q2) };
     },
     check: (o) => expect(o).toEqual({ q1: [], q2: [] }),
@@ -201,9 +192,9 @@ export default area('queue-args-ttl', [
       const { conn, ch } = await ctx.open();
       const q = ctx.name();
       await ch.assertQueue(q, { durable: false, expires: 100 });
-      const right = await countOf(conn, q);
+      const right = await queueCount(conn, q);
       // a passive declare counts as use and restarts the timer: poll less often than the timeout
-      await waitUntil(async () => (await sleep(250), (await countOf(conn, q)) === 'gone'), 3000, 'x-expires');
+      await waitUntil(async () => (await sleep(250), (await queueCount(conn, q)) === 'gone'), 3000, 'x-expires');
       const invalid: Record<string, unknown> = {};
       for (const [k, v] of Object.entries({ zero: 0, negative: -5, string: '100' })) {
         const c = await conn.channel();
@@ -231,8 +222,8 @@ export default area('queue-args-ttl', [
         if (i++ % 2) await ch.checkQueue(q);
         else await ch.get(q);
       }
-      const aliveAfterUse = (await countOf(conn, q)) !== 'gone';
-      await waitUntil(async () => (await sleep(400), (await countOf(conn, q)) === 'gone'), 3000, 'x-expires after use stopped');
+      const aliveAfterUse = (await queueCount(conn, q)) !== 'gone';
+      await waitUntil(async () => (await sleep(400), (await queueCount(conn, q)) === 'gone'), 3000, 'x-expires after use stopped');
       return { aliveAfterUse, goneLater: true };
     },
     check: (o) => expect(o).toEqual({ aliveAfterUse: true, goneLater: true }),
@@ -245,7 +236,7 @@ export default area('queue-args-ttl', [
       await ch.assertQueue(q, { durable: false, expires: 100 });
       await Consumer.start(ch, q);
       await quiet(300);
-      return { count: await countOf(conn, q) };
+      return { count: await queueCount(conn, q) };
     },
     check: (o) => expect(o).toEqual({ count: 0 }),
   },

@@ -65,6 +65,8 @@ export class Channel {
   private lastQueue: string | undefined;
 
   private confirmMode = false;
+  /** The exchange this channel last published to with write permission. */
+  private writableExchange: string | undefined;
   private publishSeq = 0;
   /** Confirms not yet sent, in publish order. Sent from the front as they become ready, runs of acks coalesced. */
   private confirms: PendingConfirm[] = [];
@@ -274,7 +276,11 @@ export class Channel {
     const message = new Message(pending.exchange, pending.routingKey, Buffer.from(header.properties), body);
     const seq = this.confirmMode ? ++this.publishSeq : 0;
 
-    this.authorize('write', 'exchange', pending.exchange);
+    // one regex check per exchange a channel publishes to, not per message (RabbitMQ caches these per channel too)
+    if (pending.exchange !== this.writableExchange) {
+      this.authorize('write', 'exchange', pending.exchange);
+      this.writableExchange = pending.exchange;
+    }
     const exchange = this.vhost.exchanges.get(pending.exchange);
     if (!exchange) throw notFound(`no exchange '${pending.exchange}' in vhost '${this.vhost.name}'`);
     if (exchange.options.internal)

@@ -12,20 +12,7 @@ import { RawClient } from '../support/raw-client';
 async function refusal(port: number, user: string, password: string, vhost: string): Promise<P.ConnectionCloseArgs | undefined> {
   const client = await RawClient.connect(port);
   try {
-    client.write(P.PROTOCOL_HEADER);
-    await client.waitForMethod(P.CONNECTION_START);
-    client.method(0, P.CONNECTION_START_OK, {
-      clientProperties: P.tableFromPlain({ capabilities: { authentication_failure_close: true } }),
-      mechanism: 'PLAIN',
-      response: Buffer.from(`\u0000${user}\u0000${password}`),
-      locale: 'en_US',
-    });
-    const next = await client.waitFor((f) => f.method?.id === P.CONNECTION_TUNE || f.method?.id === P.CONNECTION_CLOSE);
-    if (next?.method?.id === P.CONNECTION_CLOSE) return next.method.args as P.ConnectionCloseArgs;
-    client.method(0, P.CONNECTION_TUNE_OK, { channelMax: 0, frameMax: 131072, heartbeat: 0 });
-    client.method(0, P.CONNECTION_OPEN, { virtualHost: vhost });
-    const answer = await client.waitFor((f) => f.method?.id === P.CONNECTION_OPEN_OK || f.method?.id === P.CONNECTION_CLOSE);
-    return answer?.method?.id === P.CONNECTION_CLOSE ? (answer.method.args as P.ConnectionCloseArgs) : undefined;
+    return await client.login({ user, password, vhost });
   } finally {
     client.close();
   }

@@ -167,11 +167,7 @@ describe(`protocol fuzzer (seed '${SEED}')`, () => {
     let delivered = 0;
     for (let i = 0; i < ITERATIONS / 2; i++) {
       const props = properties(prng, ['fuzz-props']);
-      const writer = new P.FrameWriter();
-      writer.method(1, P.BASIC_PUBLISH, { exchange: '', routingKey: 'fuzz-props', mandatory: false, immediate: false });
-      writer.headerRaw(1, P.ClassId.basic, 1, props);
-      writer.body(1, Buffer.from('x'), 131072);
-      client.write(writer.take());
+      client.publish(1, '', 'fuzz-props', props, Buffer.from('x'));
       const from = client.frames.length;
       // take it, reject it (dead-lettering adds x-death and rewrites the properties), read it from the DLQ
       client.method(1, P.BASIC_GET, { queue: 'fuzz-props', noAck: false });

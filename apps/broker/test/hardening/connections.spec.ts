@@ -56,15 +56,7 @@ describe('handshake timeout and the bound on connections in their handshake', ()
 
   it('drops a connection stopped after connection.tune, before connection.open', async () => {
     const client = await RawClient.connect(broker.port);
-    client.write(P.PROTOCOL_HEADER);
-    await client.waitForMethod(P.CONNECTION_START);
-    client.method(0, P.CONNECTION_START_OK, {
-      clientProperties: new Map(),
-      mechanism: 'PLAIN',
-      response: Buffer.from('\u0000guest\u0000guest'),
-      locale: 'en_US',
-    });
-    await client.waitForMethod(P.CONNECTION_TUNE);
+    await client.login({ stopAfterTune: true });
     expect(await client.waitClosed(3000)).toBe(true);
   });
 
@@ -104,11 +96,7 @@ describe('a client that does not read what it asks for', () => {
     client.method(1, P.QUEUE_DECLARE, { queue: 'hard-get-loop', exclusive: true, arguments: new Map() });
     await client.waitForMethod(P.QUEUE_DECLARE_OK);
     const body = Buffer.alloc(128 * 1024, 7);
-    const writer = new P.FrameWriter();
-    writer.method(1, P.BASIC_PUBLISH, { exchange: '', routingKey: 'hard-get-loop', mandatory: false, immediate: false });
-    writer.headerRaw(1, P.ClassId.basic, body.length, Buffer.from([0, 0]));
-    writer.body(1, body, 131072);
-    client.write(writer.take());
+    client.publish(1, '', 'hard-get-loop', Buffer.from([0, 0]), body);
 
     // From here on the client reads nothing: its socket is paused and a counting parser replaces the recorder.
     const socket = client.socket;
@@ -205,11 +193,7 @@ describe('input that cannot be re-encoded or is nested too deep', () => {
   it('closes with 501 on publish headers nested 3,500 levels deep', async () => {
     const client = await RawClient.open(broker.port);
     const flags = Buffer.from([0x20, 0]); // headers only
-    const writer = new P.FrameWriter();
-    writer.method(1, P.BASIC_PUBLISH, { exchange: '', routingKey: 'nowhere', mandatory: false, immediate: false });
-    writer.headerRaw(1, P.ClassId.basic, 1, Buffer.concat([flags, nested(3500, 'F')]));
-    writer.body(1, Buffer.from('x'), 131072);
-    client.write(writer.take());
+    client.publish(1, '', 'nowhere', Buffer.concat([flags, nested(3500, 'F')]), Buffer.from('x'));
     const close = await client.waitForMethod(P.CONNECTION_CLOSE);
     expect(close.method!.args).toMatchObject({ replyCode: 501, classId: 0, methodId: 0 });
     await served(broker.url);
@@ -241,11 +225,7 @@ describe('input that cannot be re-encoded or is nested too deep', () => {
     const flags = Buffer.alloc(2);
     flags.writeUInt16BE(P.FLAG_HEADERS | P.FLAG_MESSAGE_ID | P.FLAG_TIMESTAMP);
     const sent = Buffer.concat([flags, headers(Buffer.concat([long, invalidText, bcc])), messageId, timestamp]);
-    const writer = new P.FrameWriter();
-    writer.method(1, P.BASIC_PUBLISH, { exchange: '', routingKey: 'elsewhere', mandatory: false, immediate: false });
-    writer.headerRaw(1, P.ClassId.basic, 1, sent);
-    writer.body(1, Buffer.from('x'), 131072);
-    client.write(writer.take());
+    client.publish(1, '', 'elsewhere', sent, Buffer.from('x'));
     const from = client.frames.length;
     client.method(1, P.BASIC_GET, { queue: 'hard-bcc', noAck: true });
     const header = await client.waitFor((f) => f.type === P.FRAME_HEADER, 3000, from);
@@ -266,11 +246,7 @@ describe('input that cannot be re-encoded or is nested too deep', () => {
     client.method(1, P.QUEUE_DECLARE, { queue: 'hard-dlx', exclusive: true, arguments: dlx });
     await client.waitForMethod(P.QUEUE_DECLARE_OK, 3000, client.frames.length - 1);
     const props = Buffer.from('d4210a66757a7a2de298832d3700020a66757a7a2d70726f70730a66757a7a2d70726f7073', 'hex');
-    const writer = new P.FrameWriter();
-    writer.method(1, P.BASIC_PUBLISH, { exchange: '', routingKey: 'hard-dlx', mandatory: false, immediate: false });
-    writer.headerRaw(1, P.ClassId.basic, 1, props);
-    writer.body(1, Buffer.from('x'), 131072);
-    client.write(writer.take());
+    client.publish(1, '', 'hard-dlx', props, Buffer.from('x'));
     let from = client.frames.length;
     client.method(1, P.BASIC_GET, { queue: 'hard-dlx', noAck: false });
     const got = await client.waitForMethod(P.BASIC_GET_OK, 3000, from);

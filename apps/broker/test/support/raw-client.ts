@@ -49,21 +49,46 @@ export class RawClient {
   /** Connects and performs the handshake as guest, leaving channel 1 open. */
   static async open(port: number): Promise<RawClient> {
     const client = await RawClient.connect(port);
-    client.write(P.PROTOCOL_HEADER);
-    await client.waitForMethod(P.CONNECTION_START);
-    client.method(0, P.CONNECTION_START_OK, {
-      clientProperties: tableFromPlain({ capabilities: { authentication_failure_close: true, consumer_cancel_notify: true } }),
-      mechanism: 'PLAIN',
-      response: Buffer.from('\u0000guest\u0000guest'),
-      locale: 'en_US',
-    });
-    await client.waitForMethod(P.CONNECTION_TUNE);
-    client.method(0, P.CONNECTION_TUNE_OK, { channelMax: 0, frameMax: 131072, heartbeat: 0 });
-    client.method(0, P.CONNECTION_OPEN, { virtualHost: '/' });
-    await client.waitForMethod(P.CONNECTION_OPEN_OK);
+    const refused = await client.login();
+    if (refused) throw new Error(`handshake refused: ${refused.replyCode} ${refused.replyText}`);
     client.method(1, P.CHANNEL_OPEN, {});
     await client.waitForMethod(P.CHANNEL_OPEN_OK);
     return client;
+  }
+
+  /**
+   * The handshake, as `user` into `vhost` (guest into '/' by default), up to connection.open-ok, or only up to
+   * connection.tune with `stopAfterTune`. Resolves with the connection.close the server sent instead, if any.
+   */
+  async login(
+    opts: { user?: string; password?: string; vhost?: string; heartbeat?: number; stopAfterTune?: boolean } = {},
+  ): Promise<P.ConnectionCloseArgs | undefined> {
+    const closed = (f: Frame | undefined) => (f?.method?.id === P.CONNECTION_CLOSE ? (f.method.args as P.ConnectionCloseArgs) : undefined);
+    this.write(P.PROTOCOL_HEADER);
+    await this.waitForMethod(P.CONNECTION_START);
+    this.method(0, P.CONNECTION_START_OK, {
+      clientProperties: tableFromPlain({ capabilities: { authentication_failure_close: true, consumer_cancel_notify: true } }),
+      mechanism: 'PLAIN',
+      response: Buffer.from(`\u0000${opts.user ?? 'guest'}\u0000${opts.password ?? 'guest'}`),
+      locale: 'en_US',
+    });
+    const tune = await this.waitFor((f) => f.method?.id === P.CONNECTION_TUNE || f.method?.id === P.CONNECTION_CLOSE);
+    if (!tune || closed(tune)) return closed(tune);
+    if (opts.stopAfterTune) return undefined;
+    this.method(0, P.CONNECTION_TUNE_OK, { channelMax: 0, frameMax: 131072, heartbeat: opts.heartbeat ?? 0 });
+    this.method(0, P.CONNECTION_OPEN, { virtualHost: opts.vhost ?? '/' });
+    const open = await this.waitFor((f) => f.method?.id === P.CONNECTION_OPEN_OK || f.method?.id === P.CONNECTION_CLOSE);
+    if (!open) throw new Error('no connection.open-ok from the server');
+    return closed(open);
+  }
+
+  /** basic.publish with its content header (properties as raw bytes) and body, as one write. */
+  publish(channel: number, exchange: string, routingKey: string, properties: Buffer, body: Buffer): void {
+    const writer = new P.FrameWriter();
+    writer.method(channel, P.BASIC_PUBLISH, { exchange, routingKey, mandatory: false, immediate: false });
+    writer.headerRaw(channel, P.ClassId.basic, body.length, properties);
+    writer.body(channel, body, 131072);
+    this.write(writer.take());
   }
 
   write(bytes: Buffer): void {
