@@ -22,6 +22,7 @@ const port = (name, fallback) => Number(env[name] ?? fallback);
 
 const ports = {
   broker: { port: port('BROKER_PORT', 5672), variable: 'BROKER_PORT' },
+  management: { port: port('MANAGEMENT_PORT', 15672), variable: 'MANAGEMENT_PORT' },
   smtp: { port: port('SMTP_PORT', 1025), variable: 'SMTP_PORT' },
   smtpHttp: { port: port('SMTP_HTTP_PORT', 8025), variable: 'SMTP_HTTP_PORT' },
   orders: { port: port('ORDERS_PORT', 3001), variable: 'ORDERS_PORT' },
@@ -69,7 +70,8 @@ async function main() {
   }
   mkdirSync(logDir, { recursive: true });
 
-  await start('broker', bundles.broker, ['--port', String(ports.broker.port), '--data-dir', join(dataDir, 'broker')], {}, /listening on amqp:/);
+  const brokerArgs = ['--port', String(ports.broker.port), '--management-port', String(ports.management.port), '--data-dir', join(dataDir, 'broker')];
+  await start('broker', bundles.broker, brokerArgs, {}, /listening on amqp:/);
   await start('smtp-capture', bundles['smtp-capture'], ['--smtp-port', String(ports.smtp.port), '--http-port', String(ports.smtpHttp.port)], {}, /http listening on/);
   const adminToken = writeAdminToken();
   const shared = {
@@ -90,6 +92,7 @@ async function main() {
   const rows = [
     ...services.map((s) => [s.name, `http://localhost:${ports[s.name].port}${s.path}`, s.note]),
     ['emails', `http://localhost:${ports.smtpHttp.port}`, 'captured emails (Mailpit API: /api/v1/messages)'],
+    ['management', `http://localhost:${ports.management.port}/api/overview`, "the broker's management API, RabbitMQ's (guest / guest)"],
     ['broker', `amqp://guest:guest@localhost:${ports.broker.port}`, 'the bundled AMQP broker'],
     ['redis', redisUrl, ''],
   ];

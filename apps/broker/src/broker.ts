@@ -8,6 +8,8 @@ import { Connection, ConnectionHost } from './connection/connection';
 import { DirectReplyRegistry } from './connection/direct-reply-to';
 import { blockedReason, DEFAULT_LIMITS, ResourceLimits, ResourceMonitor } from './resource-monitor';
 import { Storage } from './storage/storage';
+import type { ManagementHost } from './management/context';
+import { ManagementServer } from './management/server';
 import { VirtualHost } from './vhost/vhost';
 
 /** The certificate, key or CA could not be used (the broker does not start). */
@@ -55,6 +57,8 @@ export interface BrokerOptions {
   log?: (message: string) => void;
   /** An amqps listener beside the plain one. */
   tls?: TlsOptions;
+  /** The management HTTP API's port (0 picks one); without it there is no management API. */
+  managementPort?: number;
   /** Resource alarm thresholds (see resource-monitor.ts) and how often to check them. */
   limits?: Partial<ResourceLimits>;
   alarmCheckIntervalMs?: number;
@@ -73,7 +77,7 @@ export const DEFAULTS = {
 };
 
 /** The bundled broker: a TCP listener, its connections, and the virtual host they share. */
-export class Broker implements ConnectionHost {
+export class Broker implements ConnectionHost, ManagementHost {
   readonly settings: ConnectionHost['settings'];
   readonly access: AccessControl;
   readonly replyTo = new DirectReplyRegistry();
@@ -82,12 +86,16 @@ export class Broker implements ConnectionHost {
   private readonly handshaking = new Set<Connection>();
   private readonly maxHandshakes: number;
   private refusedSinceLog = 0;
-  private readonly vhosts: Map<string, VirtualHost>;
+  readonly vhosts: Map<string, VirtualHost>;
   private readonly monitor: ResourceMonitor;
   private server: Server | undefined;
   private tlsServer: TlsServer | undefined;
   /** The amqps port once listening (when TLS is configured). */
   tlsPort: number | undefined;
+  /** The management API's port once listening. */
+  managementPort: number | undefined;
+  private management: ManagementServer | undefined;
+  private amqpPort = 0;
   readonly log: (message: string) => void;
 
   constructor(private readonly options: BrokerOptions = {}) {
@@ -190,7 +198,56 @@ export class Broker implements ConnectionHost {
     });
     if (this.options.tls) this.tlsPort = await this.listenTls(this.options.tls);
     const address = server.address();
-    return typeof address === 'object' && address ? address.port : 0;
+    this.amqpPort = typeof address === 'object' && address ? address.port : 0;
+    if (this.options.managementPort !== undefined) {
+      this.management = new ManagementServer(this, this.log);
+      this.managementPort = await this.management.listen(this.options.managementPort, this.options.host);
+    }
+    return this.amqpPort;
+  }
+
+  // ---- what the management API reads ----
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  get channelCount(): number {
+    let n = 0;
+    for (const connection of this.connections) n += connection.channelCount;
+    return n;
+  }
+
+  unackedCounts(): Map<object, number> {
+    const counts = new Map<object, number>();
+    for (const connection of this.connections) connection.countUnacked(counts);
+    return counts;
+  }
+
+  get alarms(): string[] {
+    return [...this.monitor.alarms];
+  }
+
+  get listeners(): { protocol: string; port: number }[] {
+    const out = [{ protocol: 'amqp', port: this.amqpPort }];
+    if (this.tlsPort !== undefined) out.push({ protocol: 'amqp/ssl', port: this.tlsPort });
+    if (this.managementPort !== undefined) out.push({ protocol: 'http', port: this.managementPort });
+    return out;
+  }
+
+  /** Deletes a vhost: its connections are closed with 320 (as RabbitMQ does), its queues and their data go. */
+  deleteVhost(name: string): boolean {
+    const vhost = this.vhosts.get(name);
+    if (!vhost) return false;
+    for (const connection of this.connections) {
+      if (connection.vhost === vhost)
+        connection.close(ReplyCode.CONNECTION_FORCED, replyText(ReplyCode.CONNECTION_FORCED, `vhost '${name}' is deleted`));
+    }
+    for (const queue of [...vhost.queues.keys()]) vhost.deleteQueue(queue, vhost.queues.get(queue)?.owner ?? {}, false, false);
+    vhost.close();
+    this.vhosts.delete(name);
+    this.access.deleteVhost(name);
+    return true;
   }
 
   /**
@@ -280,9 +337,10 @@ export class Broker implements ConnectionHost {
     this.server = undefined;
     this.tlsServer = undefined;
     this.monitor.stop();
-    const closed = Promise.all(
-      [server, tlsServer].map((s) => (s ? new Promise<void>((resolve) => s.close(() => resolve())) : undefined)),
-    );
+    const closed = Promise.all([
+      ...[server, tlsServer].map((s) => (s ? new Promise<void>((resolve) => s.close(() => resolve())) : undefined)),
+      this.management?.close(),
+    ]);
     const sockets = [...this.connections].map(
       (connection) =>
         new Promise<void>((resolve) => {

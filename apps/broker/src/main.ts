@@ -11,7 +11,8 @@ const USAGE = `Usage: npm run broker -- [--port N] [--host H] [--data-dir D] [--
   --port N              AMQP port (default ${DEFAULTS.port}; 0 picks a free port)
   --host H              interface to listen on (default: all, IPv4 and IPv6)
   --data-dir D          where durable data goes (default .data/broker)
-  --management-port N   management HTTP port (reserved; default 15672)
+  --management-port N   the management HTTP API (RabbitMQ's, basic auth with the broker's users): off unless
+                        given; 15672 is RabbitMQ's port, 0 picks a free one
   --max-message-size B  largest accepted message body in bytes (default ${DEFAULTS.maxMessageSize})
   --memory-high-watermark M   block publishers above this resident memory: a fraction of RAM (default 0.4)
                               or a number of bytes
@@ -89,6 +90,13 @@ function tlsOptions(option: (name: 'tls-cert' | 'tls-key' | 'tls-port' | 'tls-ca
   };
 }
 
+function managementPort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = integerFlag(value, 'management-port', 15672);
+  if (port > 65535) usageError(`--management-port must be at most 65535, got ${port}`);
+  return port;
+}
+
 async function main(): Promise<void> {
   let values;
   try {
@@ -157,6 +165,7 @@ async function main(): Promise<void> {
     handshakeTimeout,
     maxHandshakes,
     maxOutgoingBuffer: integerFlag(option('max-outgoing-buffer'), 'max-outgoing-buffer', DEFAULTS.maxOutgoingBuffer),
+    managementPort: managementPort(option('management-port')),
     limits: {
       memoryHighWatermark: memoryFlag(option('memory-high-watermark')),
       diskFreeLimit: integerFlag(option('disk-free-limit'), 'disk-free-limit', DEFAULT_LIMITS.diskFreeLimit),
@@ -174,6 +183,7 @@ async function main(): Promise<void> {
   }
   console.log(`listening on amqp://${host ?? 'localhost'}:${bound}`);
   if (broker.tlsPort !== undefined) console.log(`listening on amqps://${host ?? 'localhost'}:${broker.tlsPort}`);
+  if (broker.managementPort !== undefined) console.log(`listening on http://${host ?? 'localhost'}:${broker.managementPort} (management API)`);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -208,6 +208,11 @@ export class Channel {
     }
   }
 
+  /** Adds this channel's unacknowledged deliveries to `counts`, per queue (management API). */
+  countUnacked(counts: Map<object, number>): void {
+    for (const { queue } of this.unacked.values()) counts.set(queue, (counts.get(queue) ?? 0) + 1);
+  }
+
   private send(methodId: number, args: object): void {
     this.connection.sendMethod(this.id, methodId, args);
   }

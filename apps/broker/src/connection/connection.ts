@@ -194,6 +194,15 @@ export class Connection {
     if (!this.yielding && !this.blockedNow && !this.backedUp && this.state !== 'closed') this.socket.resume();
   }
 
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
+  /** Adds this connection's unacknowledged deliveries to `counts`, per queue (management API). */
+  countUnacked(counts: Map<object, number>): void {
+    for (const channel of this.channels.values()) channel.countUnacked(counts);
+  }
+
   /** Bytes this connection holds in memory for its peer: frames not yet written, and input parsed later. */
   get bufferedBytes(): number {
     return this.writer.length + this.socket.writableLength + this.parser.heldBytes;

@@ -1,0 +1,35 @@
+import type { AccessControl, UserRecord } from '../access/access-control';
+import type { VirtualHost } from '../vhost/vhost';
+
+/** What the management API reads from the broker; the broker implements it. */
+export interface ManagementHost {
+  readonly access: AccessControl;
+  readonly vhosts: ReadonlyMap<string, VirtualHost>;
+  readonly connectionCount: number;
+  readonly channelCount: number;
+  /** Unacknowledged deliveries per queue, over every connection. */
+  unackedCounts(): Map<object, number>;
+  /** Resource alarms in force ('memory', 'disk'). */
+  readonly alarms: readonly string[];
+  /** The listeners, as overview lists them. */
+  readonly listeners: { protocol: string; port: number }[];
+  addVhost(name: string): VirtualHost;
+  deleteVhost(name: string): boolean;
+}
+
+export interface RequestContext {
+  host: ManagementHost;
+  user: UserRecord;
+  /** The JSON body (an object), read on demand. */
+  body(): Promise<Record<string, unknown>>;
+}
+
+/** Tags that see every vhost (others see the vhosts they have a permission in). */
+export function seesAll(user: UserRecord): boolean {
+  return user.tags.includes('administrator') || user.tags.includes('monitoring');
+}
+
+export function visibleVhosts(ctx: RequestContext): VirtualHost[] {
+  const all = [...ctx.host.vhosts.values()];
+  return seesAll(ctx.user) ? all : all.filter((v) => ctx.host.access.mayAccessVhost(ctx.user.name, v.name));
+}

@@ -1,0 +1,160 @@
+import { HttpError, notFound } from '../http';
+import type { Route } from '../router';
+import { visibleVhosts, type RequestContext } from '../context';
+import type { Queue } from '../../queue/queue';
+import type { Exchange } from '../../exchange';
+import type { VirtualHost } from '../../vhost/vhost';
+import { argumentsJson } from './json';
+
+// Queues, exchanges and bindings: read-only views of what clients declared (GET /api/queues … /bindings).
+
+const NODE = 'warren@localhost';
+
+function queueJson(vhost: VirtualHost, queue: Queue, unacked: Map<object, number>) {
+  const unacknowledged = unacked.get(queue) ?? 0;
+  return {
+    name: queue.name,
+    vhost: vhost.name,
+    type: 'classic',
+    durable: queue.options.durable,
+    auto_delete: queue.options.autoDelete,
+    exclusive: queue.options.exclusive,
+    arguments: argumentsJson(queue.options.arguments),
+    node: NODE,
+    state: 'running',
+    consumers: queue.consumerCount,
+    messages: queue.messageCount + unacknowledged,
+    messages_ready: queue.messageCount,
+    messages_unacknowledged: unacknowledged,
+    message_bytes_ready: queue.store.bytes,
+  };
+}
+
+function exchangeJson(vhost: VirtualHost, exchange: Exchange) {
+  return {
+    name: exchange.name,
+    vhost: vhost.name,
+    type: exchange.type,
+    durable: exchange.options.durable,
+    auto_delete: exchange.options.autoDelete,
+    internal: exchange.options.internal,
+    arguments: argumentsJson(exchange.options.arguments),
+    user_who_performed_action: 'rmq-internal',
+  };
+}
+
+function bindingsOf(vhost: VirtualHost) {
+  const out = [];
+  // the default exchange's implicit binding to every queue comes first, as RabbitMQ lists it
+  for (const queue of vhost.queues.values())
+    out.push({ source: '', vhost: vhost.name, destination: queue.name, destination_type: 'queue', routing_key: queue.name, arguments: {}, properties_key: queue.name });
+  for (const exchange of vhost.exchanges.values()) {
+    for (const b of exchange.bindings.values()) {
+      out.push({
+        source: exchange.name,
+        vhost: vhost.name,
+        destination: b.destination.name,
+        destination_type: b.destination.kind,
+        routing_key: b.routingKey,
+        arguments: argumentsJson(b.arguments),
+        properties_key: b.arguments.size === 0 ? b.routingKey || '~' : `${b.routingKey}~${b.id.length}`,
+      });
+    }
+  }
+  return out;
+}
+
+/** The vhost named in the path, if the user may see it; otherwise 404, as RabbitMQ answers. */
+export function vhostParam(ctx: RequestContext, name: string): VirtualHost {
+  const vhost = visibleVhosts(ctx).find((v) => v.name === name);
+  if (!vhost) throw notFound();
+  return vhost;
+}
+
+const byName = <T extends { name: string }>(items: T[]) => items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+export const objectRoutes: Route<RequestContext>[] = [
+  {
+    method: 'GET',
+    path: 'queues',
+    access: 'management',
+    handle: (ctx) => {
+      const unacked = ctx.host.unackedCounts();
+      return { status: 200, body: visibleVhosts(ctx).flatMap((v) => byName([...v.queues.values()].map((q) => queueJson(v, q, unacked)))) };
+    },
+  },
+  {
+    method: 'GET',
+    path: 'queues/:vhost',
+    access: 'management',
+    handle: (ctx, p) => {
+      const vhost = vhostParam(ctx, p.vhost);
+      const unacked = ctx.host.unackedCounts();
+      return { status: 200, body: byName([...vhost.queues.values()].map((q) => queueJson(vhost, q, unacked))) };
+    },
+  },
+  {
+    method: 'GET',
+    path: 'queues/:vhost/:name',
+    access: 'management',
+    handle: (ctx, p) => {
+      const vhost = vhostParam(ctx, p.vhost);
+      const queue = vhost.queues.get(p.name);
+      if (!queue) throw notFound();
+      return { status: 200, body: queueJson(vhost, queue, ctx.host.unackedCounts()) };
+    },
+  },
+  {
+    method: 'GET',
+    path: 'exchanges',
+    access: 'management',
+    handle: (ctx) => ({ status: 200, body: visibleVhosts(ctx).flatMap((v) => byName([...v.exchanges.values()].map((x) => exchangeJson(v, x)))) }),
+  },
+  {
+    method: 'GET',
+    path: 'exchanges/:vhost',
+    access: 'management',
+    handle: (ctx, p) => {
+      const vhost = vhostParam(ctx, p.vhost);
+      return { status: 200, body: byName([...vhost.exchanges.values()].map((x) => exchangeJson(vhost, x))) };
+    },
+  },
+  {
+    method: 'GET',
+    path: 'exchanges/:vhost/:name',
+    access: 'management',
+    handle: (ctx, p) => {
+      const vhost = vhostParam(ctx, p.vhost);
+      // the default exchange is addressed as amq.default
+      const exchange = vhost.exchanges.get(p.name === 'amq.default' ? '' : p.name);
+      if (!exchange) throw notFound();
+      return { status: 200, body: exchangeJson(vhost, exchange) };
+    },
+  },
+  {
+    method: 'GET',
+    path: 'bindings',
+    access: 'management',
+    handle: (ctx) => ({ status: 200, body: visibleVhosts(ctx).flatMap(bindingsOf) }),
+  },
+  {
+    method: 'GET',
+    path: 'bindings/:vhost',
+    access: 'management',
+    handle: (ctx, p) => ({ status: 200, body: bindingsOf(vhostParam(ctx, p.vhost)) }),
+  },
+  {
+    method: 'DELETE',
+    path: 'queues/:vhost/:name',
+    access: 'management',
+    handle: (ctx, p) => {
+      const vhost = vhostParam(ctx, p.vhost);
+      if (!vhost.queues.has(p.name)) throw notFound();
+      if (!ctx.host.access.permits(ctx.user.name, vhost.name, 'configure', p.name))
+        throw new HttpError(401, 'not_authorized', 'Access refused.');
+      const queue = vhost.queues.get(p.name);
+      vhost.deleteQueue(p.name, queue?.owner ?? {}, false, false);
+      return { status: 204 };
+    },
+  },
+];

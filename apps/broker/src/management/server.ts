@@ -1,0 +1,83 @@
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { UserRecord } from '../access/access-control';
+import type { ManagementHost, RequestContext } from './context';
+import { HttpError, notAuthorised, readJson, sendError, sendJson } from './http';
+import { adminRoutes } from './resources/admin';
+import { healthRoutes } from './resources/health';
+import { objectRoutes } from './resources/objects';
+import { Access, Router } from './router';
+
+/** Tags that may use the management API at all, and what each access level needs (RabbitMQ's rules). */
+const MANAGEMENT_TAGS = ['administrator', 'monitoring', 'policymaker', 'management'];
+const ALLOWED: Record<Access, string[]> = {
+  management: MANAGEMENT_TAGS,
+  monitoring: ['administrator', 'monitoring'],
+  administrator: ['administrator'],
+};
+
+/**
+ * RabbitMQ's management HTTP API, the part tools read: one route table (resources/*), HTTP basic auth with the
+ * broker's users, tags deciding who may see and change what, RabbitMQ's JSON and status codes.
+ */
+export class ManagementServer {
+  private readonly router = new Router<RequestContext>([...healthRoutes, ...adminRoutes, ...objectRoutes]);
+  private server: Server | undefined;
+
+  constructor(
+    private readonly host: ManagementHost,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  async listen(port: number, hostname?: string): Promise<number> {
+    const server = createServer((req, res) => void this.handle(req, res));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port, host: hostname, ipv6Only: false }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (!url.pathname.startsWith('/api/')) throw new HttpError(404, 'Object Not Found', 'Not Found');
+      const user = this.authenticate(req);
+      const { route, params } = this.router.match(req.method ?? 'GET', url.pathname.slice('/api'.length));
+      if (!ALLOWED[route.access].some((tag) => user.tags.includes(tag))) throw notAuthorised('Not administrator user');
+      const context: RequestContext = { host: this.host, user, body: () => readJson(req) };
+      const result = await route.handle(context, params);
+      sendJson(res, result.status, result.body);
+    } catch (error) {
+      if (error instanceof HttpError) return sendError(res, error);
+      this.log(`management API: ${req.method} ${req.url}: ${(error as Error)?.stack ?? error}`);
+      sendJson(res, 500, { error: 'internal_server_error', reason: 'internal error' });
+    }
+  }
+
+  /** HTTP basic auth against the broker's users; RabbitMQ's loopback rule applies here too. */
+  private authenticate(req: IncomingMessage): UserRecord {
+    const header = req.headers.authorization ?? '';
+    const match = /^Basic\s+(.+)$/i.exec(header);
+    if (!match) throw notAuthorised('Login failed');
+    const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw notAuthorised('Login failed');
+    const user = this.host.access.authenticate(decoded.slice(0, colon), decoded.slice(colon + 1), req.socket.remoteAddress);
+    if (typeof user === 'string') throw notAuthorised('Login failed');
+    if (!MANAGEMENT_TAGS.some((tag) => user.tags.includes(tag))) throw notAuthorised('Not management user');
+    return user;
+  }
+}

@@ -1,0 +1,180 @@
+// The management HTTP API, side by side: every call is made against the bundled broker and, when
+// RABBITMQ_MANAGEMENT_URL is set (CI enables rabbitmq_management), against RabbitMQ's management plugin, and
+// the status codes, field names and field types must match (values too, where they are deterministic).
+import * as amqp from 'amqplib';
+import { randomBytes } from 'node:crypto';
+import { AccessControl } from '../../src/access/access-control';
+import { RunningBroker, startBroker } from '../../src/testing';
+
+const RABBIT_API = process.env.RABBITMQ_MANAGEMENT_URL; // e.g. http://guest:guest@127.0.0.1:15672
+const RABBIT_AMQP = process.env.RABBITMQ_URL;
+
+interface Target {
+  name: 'bundled' | 'rabbitmq';
+  api: string;
+  amqp: string;
+}
+
+interface Reply {
+  status: number;
+  body: unknown;
+}
+
+async function call(target: Target, method: string, path: string, options: { auth?: string | null; body?: unknown; raw?: string } = {}): Promise<Reply> {
+  const url = new URL(target.api);
+  const auth = options.auth === undefined ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : options.auth;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (auth !== null) headers.authorization = `Basic ${Buffer.from(auth).toString('base64')}`;
+  const response = await fetch(`${url.origin}/api/${path}`, {
+    method,
+    headers,
+    body: options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** The JSON type of every field, recursively (arrays by their first element). */
+function shape(value: unknown): unknown {
+  if (Array.isArray(value)) return value.length ? [shape(value[0])] : [];
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shape(v)]));
+  return value === null ? 'null' : typeof value;
+}
+
+/** Only the named fields of an object (RabbitMQ's objects carry many statistics we do not keep). */
+function pick(value: unknown, fields: string[]): Record<string, unknown> {
+  const object = value as Record<string, unknown>;
+  return Object.fromEntries(fields.filter((f) => f in object).map((f) => [f, object[f]]));
+}
+
+const targets: Target[] = [];
+let bundled: RunningBroker;
+
+beforeAll(async () => {
+  bundled = await startBroker({ managementPort: 0, access: AccessControl.withDefaults() });
+  targets.push({ name: 'bundled', api: `http://guest:guest@127.0.0.1:${bundled.broker.managementPort}`, amqp: bundled.url });
+  if (RABBIT_API && RABBIT_AMQP) targets.push({ name: 'rabbitmq', api: RABBIT_API, amqp: RABBIT_AMQP });
+});
+afterAll(() => bundled.close());
+
+/** Runs `scenario` against every target and expects the same outcome from each. */
+async function sameOnBoth<T>(scenario: (target: Target) => Promise<T>): Promise<T> {
+  const outcomes = [];
+  for (const target of targets) outcomes.push(await scenario(target));
+  for (const outcome of outcomes.slice(1)) expect(outcome).toEqual(outcomes[0]);
+  return outcomes[0];
+}
+
+describe('management API', () => {
+  it('refuses a request without credentials or with wrong ones with 401 and the realm', async () => {
+    await sameOnBoth(async (t) => ({
+      none: (await call(t, 'GET', 'overview', { auth: null })).status,
+      wrong: (await call(t, 'GET', 'overview', { auth: 'guest:wrong' })).status,
+      unknown: (await call(t, 'GET', 'overview', { auth: 'nobody:guest' })).status,
+    }));
+  });
+
+  it('answers whoami, overview and the health checks in RabbitMQ shapes', async () => {
+    const outcome = await sameOnBoth(async (t) => {
+      const whoami = await call(t, 'GET', 'whoami');
+      const overview = await call(t, 'GET', 'overview');
+      const o = overview.body as Record<string, unknown>;
+      return {
+        whoami,
+        overview: {
+          status: overview.status,
+          shape: pick(shape(o), ['management_version', 'rabbitmq_version', 'product_name', 'cluster_name', 'node']),
+          listener: shape(pick((o.listeners as unknown[])[0], ['node', 'protocol', 'ip_address', 'port'])),
+          totals: Object.keys(o.object_totals as object).sort(),
+        },
+        alarms: await call(t, 'GET', 'health/checks/alarms'),
+        localAlarms: await call(t, 'GET', 'health/checks/local-alarms'),
+        virtualHosts: await call(t, 'GET', 'health/checks/virtual-hosts'),
+        aliveness: await call(t, 'GET', 'aliveness-test/%2F'),
+      };
+    });
+    expect(outcome.whoami).toEqual({ status: 200, body: { name: 'guest', tags: ['administrator'] } });
+    expect(outcome.alarms).toEqual({ status: 200, body: { status: 'ok' } });
+  });
+
+  it('creates, lists and deletes vhosts, users and permissions with 201, 204 and 404', async () => {
+    const id = randomBytes(4).toString('hex');
+    const vhost = `mgmt-${id}`;
+    const user = `mgmt-user-${id}`;
+    await sameOnBoth(async (t) => {
+      const steps: Record<string, unknown> = {};
+      steps.putVhost = (await call(t, 'PUT', `vhosts/${vhost}`, { body: { description: 'made by the test' } })).status;
+      steps.putVhostAgain = (await call(t, 'PUT', `vhosts/${vhost}`, { body: {} })).status;
+      const v = await call(t, 'GET', `vhosts/${vhost}`);
+      steps.getVhost = { status: v.status, ...pick(v.body, ['name', 'description', 'tracing']) };
+      steps.putUser = (await call(t, 'PUT', `users/${user}`, { body: { password: 'pw', tags: 'monitoring' } })).status;
+      steps.putUserAgain = (await call(t, 'PUT', `users/${user}`, { body: { password: 'pw2', tags: ['management'] } })).status;
+      const u = await call(t, 'GET', `users/${user}`);
+      steps.getUser = { status: u.status, ...pick(u.body, ['name', 'tags', 'hashing_algorithm']), hash: typeof (u.body as { password_hash: unknown }).password_hash };
+      steps.putPermission = (await call(t, 'PUT', `permissions/${vhost}/${user}`, { body: { configure: '^x', write: '.*', read: '.*' } })).status;
+      steps.getPermission = await call(t, 'GET', `permissions/${vhost}/${user}`);
+      steps.listedVhost = ((await call(t, 'GET', 'vhosts')).body as { name: string }[]).some((x) => x.name === vhost);
+      // the new user logs in with the new password into the new vhost
+      const conn = await amqp.connect(`${t.amqp.replace('guest:guest', `${user}:pw2`)}/${vhost}`);
+      await conn.close();
+      steps.whoamiAsUser = await call(t, 'GET', 'whoami', { auth: `${user}:pw2` });
+      steps.usersAsNonAdmin = (await call(t, 'GET', 'users', { auth: `${user}:pw2` })).status;
+      steps.deletePermission = (await call(t, 'DELETE', `permissions/${vhost}/${user}`)).status;
+      steps.deleteUser = (await call(t, 'DELETE', `users/${user}`)).status;
+      steps.deleteUserAgain = await call(t, 'DELETE', `users/${user}`);
+      steps.deleteVhost = (await call(t, 'DELETE', `vhosts/${vhost}`)).status;
+      steps.getVhostGone = await call(t, 'GET', `vhosts/${vhost}`);
+      return steps;
+    });
+  });
+
+  it('lists queues, exchanges and bindings declared over AMQP, with their counts', async () => {
+    const id = randomBytes(4).toString('hex');
+    await sameOnBoth(async (t) => {
+      const conn = await amqp.connect(t.amqp);
+      const ch = await conn.createConfirmChannel();
+      const q = `mgmt-q-${id}`;
+      const x = `mgmt-x-${id}`;
+      await ch.assertExchange(x, 'topic', { durable: false });
+      await ch.assertQueue(q, { durable: false, arguments: { 'x-max-length': 10 } });
+      await ch.bindQueue(q, x, 'a.*');
+      ch.publish(x, 'a.b', Buffer.from('1'));
+      ch.publish(x, 'a.c', Buffer.from('2'));
+      await ch.waitForConfirms();
+      const held = await ch.get(q); // one unacknowledged, one ready
+      // RabbitMQ's statistics are sampled every few seconds: poll until the counts show
+      let queue: Reply = { status: 0, body: {} };
+      for (let i = 0; i < 200; i++) {
+        queue = await call(t, 'GET', `queues/%2F/${q}`);
+        if ((queue.body as { messages_unacknowledged?: number }).messages_unacknowledged === 1) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const exchange = await call(t, 'GET', `exchanges/%2F/${x}`);
+      const bindings = ((await call(t, 'GET', 'bindings/%2F')).body as { source: string; destination: string }[]).filter((b) => b.destination === q);
+      const missing = await call(t, 'GET', `queues/%2F/nope-${id}`);
+      const badVhost = await call(t, 'GET', 'queues/no-such-vhost');
+      if (held) ch.ack(held);
+      await ch.deleteQueue(q);
+      await ch.deleteExchange(x);
+      await conn.close();
+      return {
+        queue: {
+          status: queue.status,
+          ...pick(queue.body, ['name', 'vhost', 'durable', 'auto_delete', 'exclusive', 'arguments', 'messages', 'messages_ready', 'messages_unacknowledged', 'consumers', 'state', 'type']),
+        },
+        exchange: { status: exchange.status, ...pick(exchange.body, ['name', 'vhost', 'type', 'durable', 'auto_delete', 'internal', 'arguments']) },
+        bindings: bindings.map((b) => pick(b, ['source', 'destination', 'destination_type', 'routing_key', 'arguments'])),
+        missing,
+        badVhost,
+      };
+    });
+  });
+
+  it('answers 405 for a method a resource does not have, 404 for no resource, 400 for a body that is not JSON', async () => {
+    await sameOnBoth(async (t) => ({
+      method: (await call(t, 'POST', 'whoami')).status,
+      nothing: await call(t, 'GET', 'no-such-thing'),
+      badJson: (await call(t, 'PUT', 'vhosts/mgmt-bad-json', { raw: '{not json' })).status,
+    }));
+  });
+});
