@@ -178,3 +178,51 @@ describe('management API', () => {
     }));
   });
 });
+
+describe('management API: bad input on the bundled broker', () => {
+  const target = () => targets[0];
+
+  it('refuses an oversize body with 413 before reading it all, and serves on', async () => {
+    const big = `{"description":"${'x'.repeat(21 * 1024 * 1024)}"}`;
+    const reply = await call(target(), 'PUT', 'vhosts/mgmt-big', { raw: big }).catch((error: Error) => ({ status: 0, body: error.message }));
+    expect([413, 0]).toContain(reply.status); // the server may close before the client finishes sending
+    expect((await call(target(), 'GET', 'vhosts/mgmt-big')).status).toBe(404);
+    expect((await call(target(), 'GET', 'whoami')).status).toBe(200);
+  });
+
+  it('answers 400 naming the problem for bad users and permissions, and changes nothing', async () => {
+    expect(await call(target(), 'PUT', 'users/mgmt-bad', { body: { tags: 'management' } })).toEqual({
+      status: 400,
+      body: { error: 'bad_request', reason: 'password or password_hash must be set' },
+    });
+    expect((await call(target(), 'PUT', 'users/mgmt-bad', { body: { password: 'x', tags: 7 } })).body).toEqual({
+      error: 'bad_request',
+      reason: 'tags must be a string or a list of strings',
+    });
+    expect((await call(target(), 'PUT', 'permissions/%2F/guest', { body: { configure: '(', write: '.*', read: '.*' } })).body).toEqual({
+      error: 'bad_request',
+      reason: 'configure is not a valid regular expression',
+    });
+    expect((await call(target(), 'PUT', 'permissions/no-such-vhost/guest', { body: { configure: '.*', write: '.*', read: '.*' } })).status).toBe(400);
+    expect((await call(target(), 'GET', 'users/mgmt-bad')).status).toBe(404);
+  });
+
+  it('keeps users without a management tag out, and non-administrators away from users', async () => {
+    bundled.broker.access.putUser('mgmt-plain', { password: 'pw' }, []);
+    bundled.broker.access.putUser('mgmt-watcher', { password: 'pw' }, ['monitoring']);
+    expect((await call(target(), 'GET', 'overview', { auth: 'mgmt-plain:pw' })).status).toBe(401);
+    expect((await call(target(), 'GET', 'overview', { auth: 'mgmt-watcher:pw' })).status).toBe(200);
+    expect((await call(target(), 'GET', 'users', { auth: 'mgmt-watcher:pw' })).status).toBe(401);
+    expect((await call(target(), 'DELETE', 'users/guest', { auth: 'mgmt-watcher:pw' })).status).toBe(401);
+    expect(bundled.broker.access.users.has('guest')).toBe(true);
+  });
+
+  it('closes the connections of a deleted vhost with 320', async () => {
+    expect((await call(target(), 'PUT', 'vhosts/mgmt-doomed', { body: {} })).status).toBe(201);
+    expect((await call(target(), 'PUT', 'permissions/mgmt-doomed/guest', { body: { configure: '.*', write: '.*', read: '.*' } })).status).toBe(201);
+    const conn = await amqp.connect(`${bundled.url}/mgmt-doomed`);
+    const closed = new Promise<Error>((resolve) => conn.once('close', resolve));
+    expect((await call(target(), 'DELETE', 'vhosts/mgmt-doomed')).status).toBe(204);
+    expect(String(await closed)).toContain("CONNECTION_FORCED - vhost 'mgmt-doomed' is deleted");
+  });
+});
