@@ -158,6 +158,13 @@ export class Broker implements ConnectionHost, ManagementHost {
     return vhost;
   }
 
+  /** Definitions imported at run time (management API): users, vhosts, permissions, then the topology. */
+  importDefinitions(defs: RabbitDefinitions): void {
+    applyAccessDefinitions(this.access, defs);
+    for (const v of defs.vhosts) this.addVhost(v.name);
+    this.declareTopology(defs);
+  }
+
   /** The exchanges, queues and bindings of definitions, declared as a client would (existing ones are kept). */
   private declareTopology(defs: RabbitDefinitions): void {
     const owner = {}; // none of these is exclusive
@@ -207,6 +214,10 @@ export class Broker implements ConnectionHost, ManagementHost {
   }
 
   // ---- what the management API reads ----
+
+  connectionList(): Connection[] {
+    return [...this.connections];
+  }
 
   get connectionCount(): number {
     return this.connections.size;

@@ -208,6 +208,30 @@ export class Channel {
     }
   }
 
+  /** This channel as the management API lists it (RabbitMQ's field names); `connection` is the owner's info. */
+  info(connection: { name: string; peer_host?: string; peer_port?: number }) {
+    return {
+      name: `${connection.name} (${this.id})`,
+      number: this.id,
+      connection_details: { name: connection.name, peer_host: connection.peer_host, peer_port: connection.peer_port },
+      user: this.connection.user,
+      vhost: this.vhost.name,
+      state: this.closing ? 'closing' : 'running',
+      consumer_count: this.consumers.size,
+      messages_unacknowledged: this.unacked.size,
+      prefetch_count: this.prefetchPerConsumer,
+      global_prefetch_count: this.prefetchGlobal,
+      confirm: this.confirmMode,
+      transactional: this.tx !== undefined,
+      node: 'warren@localhost',
+    };
+  }
+
+  /** This channel's consumers, for the management API. */
+  consumerList(): ChannelConsumer[] {
+    return [...this.consumers.values()];
+  }
+
   /** Adds this channel's unacknowledged deliveries to `counts`, per queue (management API). */
   countUnacked(counts: Map<object, number>): void {
     for (const { queue } of this.unacked.values()) counts.set(queue, (counts.get(queue) ?? 0) + 1);

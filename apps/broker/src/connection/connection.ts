@@ -13,6 +13,7 @@ import {
   PROTOCOL_HEADER,
   ProtocolError,
   ReplyCode,
+  tableToPlain,
 } from '@warren/amqp-protocol';
 import type { Socket } from 'node:net';
 import { AmqpError, connectionError, fitShortstr, replyText } from '../errors';
@@ -196,6 +197,39 @@ export class Connection {
 
   get channelCount(): number {
     return this.channels.size;
+  }
+
+  readonly connectedAt = Date.now();
+
+  /** Who and what this connection is, as the management API lists it (RabbitMQ's field names). */
+  info() {
+    const s = this.socket;
+    const name = `${s.remoteAddress}:${s.remotePort} -> ${s.localAddress}:${s.localPort}`;
+    return {
+      name,
+      user: this.user,
+      vhost: this.vhost?.name,
+      state: this.state === 'running' ? 'running' : this.state === 'closing' ? 'closing' : 'starting',
+      protocol: 'AMQP 0-9-1',
+      ssl: 'encrypted' in s,
+      peer_host: s.remoteAddress,
+      peer_port: s.remotePort,
+      host: s.localAddress,
+      port: s.localPort,
+      channels: this.channels.size,
+      channel_max: this.channelMax,
+      frame_max: this.frameMax,
+      timeout: this.heartbeat,
+      connected_at: this.connectedAt,
+      client_properties: tableToPlain(this.clientProperties),
+      node: 'warren@localhost',
+      type: 'network',
+    };
+  }
+
+  /** The open channels, for the management API. */
+  channelList(): Channel[] {
+    return [...this.channels.values()];
   }
 
   /** Adds this connection's unacknowledged deliveries to `counts`, per queue (management API). */

@@ -1,4 +1,6 @@
 import type { AccessControl, UserRecord } from '../access/access-control';
+import type { RabbitDefinitions } from '../access/definitions-file';
+import type { Connection } from '../connection/connection';
 import type { VirtualHost } from '../vhost/vhost';
 
 /** What the management API reads from the broker; the broker implements it. */
@@ -15,6 +17,9 @@ export interface ManagementHost {
   readonly listeners: { protocol: string; port: number }[];
   addVhost(name: string): VirtualHost;
   deleteVhost(name: string): boolean;
+  importDefinitions(defs: RabbitDefinitions): void;
+  /** Open client connections. */
+  connectionList(): Connection[];
 }
 
 export interface RequestContext {

@@ -3,7 +3,10 @@ import type { UserRecord } from '../access/access-control';
 import type { ManagementHost, RequestContext } from './context';
 import { HttpError, notAuthorised, readJson, sendError, sendJson } from './http';
 import { adminRoutes } from './resources/admin';
+import { connectionRoutes } from './resources/connections';
+import { definitionRoutes } from './resources/definitions';
 import { healthRoutes } from './resources/health';
+import { messageRoutes } from './resources/messages';
 import { objectRoutes } from './resources/objects';
 import { Access, Router } from './router';
 
@@ -20,7 +23,7 @@ const ALLOWED: Record<Access, string[]> = {
  * broker's users, tags deciding who may see and change what, RabbitMQ's JSON and status codes.
  */
 export class ManagementServer {
-  private readonly router = new Router<RequestContext>([...healthRoutes, ...adminRoutes, ...objectRoutes]);
+  private readonly router = new Router<RequestContext>([...healthRoutes, ...adminRoutes, ...objectRoutes, ...definitionRoutes, ...connectionRoutes, ...messageRoutes]);
   private server: Server | undefined;
 
   constructor(

@@ -66,6 +66,9 @@ async function sameOnBoth<T>(scenario: (target: Target) => Promise<T>): Promise<
 }
 
 describe('management API', () => {
+  // RabbitMQ's management statistics are refreshed every 5 s; its side of some tests waits for them
+  jest.setTimeout(30_000);
+
   it('refuses a request without credentials or with wrong ones with 401 and the realm', async () => {
     await sameOnBoth(async (t) => ({
       none: (await call(t, 'GET', 'overview', { auth: null })).status,
@@ -144,9 +147,10 @@ describe('management API', () => {
       const held = await ch.get(q); // one unacknowledged, one ready
       // RabbitMQ's statistics are sampled every few seconds: poll until the counts show
       let queue: Reply = { status: 0, body: {} };
-      for (let i = 0; i < 200; i++) {
+      for (let i = 0; i < 400; i++) {
         queue = await call(t, 'GET', `queues/%2F/${q}`);
-        if ((queue.body as { messages_unacknowledged?: number }).messages_unacknowledged === 1) break;
+        const stats = queue.body as { messages_unacknowledged?: number; state?: string; consumers?: number };
+        if (stats.messages_unacknowledged === 1 && stats.state !== undefined && stats.consumers !== undefined) break;
         await new Promise((r) => setTimeout(r, 50));
       }
       const exchange = await call(t, 'GET', `exchanges/%2F/${x}`);
@@ -224,5 +228,68 @@ describe('management API: bad input on the bundled broker', () => {
     const closed = new Promise<Error>((resolve) => conn.once('close', resolve));
     expect((await call(target(), 'DELETE', 'vhosts/mgmt-doomed')).status).toBe(204);
     expect(String(await closed)).toContain("CONNECTION_FORCED - vhost 'mgmt-doomed' is deleted");
+  });
+});
+
+describe('management API: definitions and connections', () => {
+  // RabbitMQ's management statistics (connections, channels) are refreshed every 5 s
+  jest.setTimeout(30_000);
+
+  it('lists a connection with its channels and closes it with 320 from DELETE, as RabbitMQ', async () => {
+    await sameOnBoth(async (t) => {
+      const conn = await amqp.connect(t.amqp, { clientProperties: { connection_name: 'mgmt-test' } });
+      const closed = new Promise<string>((resolve) => conn.once('close', (error) => resolve(String(error))));
+      await conn.createChannel();
+      const mine = async () => ((await call(t, 'GET', 'connections')).body as Record<string, unknown>[]).find((c) => (c.client_properties as Record<string, unknown>)?.connection_name === 'mgmt-test');
+      let found: Record<string, unknown> | undefined;
+      for (let i = 0; i < 400 && !(found && found.channels === 1); i++) {
+        found = await mine();
+        if (!(found && found.channels === 1)) await new Promise((r) => setTimeout(r, 50));
+      }
+      const listed = { ...pick(found, ['user', 'vhost', 'protocol', 'channels', 'state']), shape: pick(shape(found), ['name', 'peer_host', 'peer_port', 'connected_at', 'ssl']) };
+      const deleted = (await call(t, 'DELETE', `connections/${encodeURIComponent(String(found?.name))}`)).status;
+      return { listed, deleted, closed: await closed };
+    });
+  });
+
+  it('exports definitions that import into the other broker, both ways', async () => {
+    if (targets.length < 2) {
+      // one broker: its own export imports back into it
+      const exported = (await call(targets[0], 'GET', 'definitions')).body;
+      expect((await call(targets[0], 'POST', 'definitions', { body: exported })).status).toBe(204);
+      return;
+    }
+    const id = randomBytes(4).toString('hex');
+    const [bundledTarget, rabbitTarget] = targets;
+    for (const [from, to] of [[rabbitTarget, bundledTarget], [bundledTarget, rabbitTarget]]) {
+      const q = `defs-${from.name}-${id}`;
+      const x = `defs-x-${from.name}-${id}`;
+      const user = `defs-user-${from.name}-${id}`;
+      expect((await call(from, 'PUT', `queues/%2F/${q}`, { body: { durable: true, arguments: { 'x-max-length': 7 } } })).status).toBe(201);
+      expect((await call(from, 'PUT', `exchanges/%2F/${x}`, { body: { type: 'topic', durable: true } })).status).toBe(201);
+      expect((await call(from, 'POST', `bindings/%2F/e/${x}/q/${q}`, { body: { routing_key: 'a.#' } })).status).toBe(201);
+      expect((await call(from, 'PUT', `users/${user}`, { body: { password: 'moved', tags: 'management' } })).status).toBe(201);
+      const exported = (await call(from, 'GET', 'definitions')).body as Record<string, unknown>;
+      const only = <T extends { name?: string; source?: string }>(items: T[]) => items.filter((i) => (i.name ?? i.source ?? '').includes(id));
+      const subset = {
+        users: only(exported.users as { name: string }[]),
+        vhosts: [{ name: '/' }],
+        queues: only(exported.queues as { name: string }[]),
+        exchanges: only(exported.exchanges as { name: string }[]),
+        bindings: only(exported.bindings as { source: string }[]),
+      };
+      expect((await call(to, 'POST', 'definitions', { body: subset })).status).toBeLessThan(300);
+      const queue = await call(to, 'GET', `queues/%2F/${q}`);
+      expect(pick(queue.body, ['name', 'durable', 'arguments'])).toEqual({ name: q, durable: true, arguments: { 'x-max-length': 7 } });
+      const bindings = ((await call(to, 'GET', 'bindings/%2F')).body as { source: string; routing_key: string }[]).filter((b) => b.source === x);
+      expect(bindings.map((b) => b.routing_key)).toEqual(['a.#']);
+      // the password hash moved with the user: it logs in with the same password on the other broker
+      expect((await call(to, 'GET', 'whoami', { auth: `${user}:moved` })).body).toEqual({ name: user, tags: ['management'] });
+      for (const t of [from, to]) {
+        await call(t, 'DELETE', `queues/%2F/${q}`);
+        await call(t, 'DELETE', `exchanges/%2F/${x}`);
+        await call(t, 'DELETE', `users/${user}`);
+      }
+    }
   });
 });
