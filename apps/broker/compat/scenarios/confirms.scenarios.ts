@@ -81,7 +81,7 @@ export default area('confirms', [
       }),
   },
   {
-    name: 'publishes read at once: an unroutable one is returned and confirmed at once, routed ones at the end of the read',
+    name: 'publishes read at once: each unroutable one is returned before it is confirmed, and every one is confirmed',
     run: async (ctx) => {
       const { ch } = await ctx.open();
       const x = ctx.name('x');
@@ -115,8 +115,14 @@ export default area('confirms', [
           }
         } else if (f.classId === 60 && f.methodId === 50) events.push('return');
       }
-      return events;
+      // When a routed message's ack goes out relative to the returns depends on timing on RabbitMQ (its queues
+      // confirm asynchronously); that each return precedes its own ack, and what is confirmed, does not.
+      return {
+        unroutable: events.filter((e) => e === 'return' || e === 'ack:2' || e === 'ack:4'),
+        acked: events.filter((e) => e.startsWith('ack')).sort(),
+      };
     },
+    check: (o) => expect(o).toEqual({ unroutable: ['return', 'ack:2', 'return', 'ack:4'], acked: ['ack:1', 'ack:2', 'ack:3', 'ack:4'] }),
   },
   {
     name: 'returned message carries exchange, routing key, properties and body',
