@@ -23,6 +23,7 @@ const port = (name, fallback) => Number(env[name] ?? fallback);
 const ports = {
   broker: { port: port('BROKER_PORT', 5672), variable: 'BROKER_PORT' },
   management: { port: port('MANAGEMENT_PORT', 15672), variable: 'MANAGEMENT_PORT' },
+  prometheus: { port: port('PROMETHEUS_PORT', 15692), variable: 'PROMETHEUS_PORT' },
   smtp: { port: port('SMTP_PORT', 1025), variable: 'SMTP_PORT' },
   smtpHttp: { port: port('SMTP_HTTP_PORT', 8025), variable: 'SMTP_HTTP_PORT' },
   orders: { port: port('ORDERS_PORT', 3001), variable: 'ORDERS_PORT' },
@@ -70,7 +71,7 @@ async function main() {
   }
   mkdirSync(logDir, { recursive: true });
 
-  const brokerArgs = ['--port', String(ports.broker.port), '--management-port', String(ports.management.port), '--data-dir', join(dataDir, 'broker')];
+  const brokerArgs = ['--port', String(ports.broker.port), '--management-port', String(ports.management.port), '--prometheus-port', String(ports.prometheus.port), '--data-dir', join(dataDir, 'broker')];
   await start('broker', bundles.broker, brokerArgs, {}, /listening on amqp:/);
   await start('smtp-capture', bundles['smtp-capture'], ['--smtp-port', String(ports.smtp.port), '--http-port', String(ports.smtpHttp.port)], {}, /http listening on/);
   const adminToken = writeAdminToken();
@@ -93,6 +94,7 @@ async function main() {
     ...services.map((s) => [s.name, `http://localhost:${ports[s.name].port}${s.path}`, s.note]),
     ['emails', `http://localhost:${ports.smtpHttp.port}`, 'captured emails (Mailpit API: /api/v1/messages)'],
     ['management', `http://localhost:${ports.management.port}/api/overview`, "the broker's management API, RabbitMQ's (guest / guest)"],
+    ['metrics', `http://localhost:${ports.prometheus.port}/metrics`, "the broker's Prometheus metrics, rabbitmq_prometheus's names"],
     ['broker', `amqp://guest:guest@localhost:${ports.broker.port}`, 'the bundled AMQP broker'],
     ['redis', redisUrl, ''],
   ];

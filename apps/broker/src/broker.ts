@@ -3,6 +3,8 @@ import { createServer, Server, Socket } from 'node:net';
 import { createServer as createTlsServer, Server as TlsServer, TLSSocket } from 'node:tls';
 import { replyText } from './errors';
 import { AccessControl } from './access/access-control';
+import { Metrics } from './metrics';
+import { PrometheusServer } from './prometheus';
 import { applyAccessDefinitions, argumentsTable, DefinitionsError, RabbitDefinitions } from './access/definitions-file';
 import { Connection, ConnectionHost } from './connection/connection';
 import { DirectReplyRegistry } from './connection/direct-reply-to';
@@ -59,6 +61,8 @@ export interface BrokerOptions {
   tls?: TlsOptions;
   /** The management HTTP API's port (0 picks one); without it there is no management API. */
   managementPort?: number;
+  /** The Prometheus endpoint's port (0 picks one); without it there is none. */
+  prometheusPort?: number;
   /** Resource alarm thresholds (see resource-monitor.ts) and how often to check them. */
   limits?: Partial<ResourceLimits>;
   alarmCheckIntervalMs?: number;
@@ -80,6 +84,7 @@ export const DEFAULTS = {
 export class Broker implements ConnectionHost, ManagementHost {
   readonly settings: ConnectionHost['settings'];
   readonly access: AccessControl;
+  readonly metrics = new Metrics();
   readonly replyTo = new DirectReplyRegistry();
   readonly connections = new Set<Connection>();
   /** Connections accepted that have not reached connection.open yet. */
@@ -95,6 +100,9 @@ export class Broker implements ConnectionHost, ManagementHost {
   /** The management API's port once listening. */
   managementPort: number | undefined;
   private management: ManagementServer | undefined;
+  private prometheus: PrometheusServer | undefined;
+  /** The Prometheus endpoint's port once listening. */
+  prometheusPort: number | undefined;
   private amqpPort = 0;
   readonly log: (message: string) => void;
 
@@ -210,6 +218,10 @@ export class Broker implements ConnectionHost, ManagementHost {
       this.management = new ManagementServer(this, this.log);
       this.managementPort = await this.management.listen(this.options.managementPort, this.options.host);
     }
+    if (this.options.prometheusPort !== undefined) {
+      this.prometheus = new PrometheusServer(this);
+      this.prometheusPort = await this.prometheus.listen(this.options.prometheusPort, this.options.host);
+    }
     return this.amqpPort;
   }
 
@@ -323,6 +335,7 @@ export class Broker implements ConnectionHost, ManagementHost {
       this.refusedSinceLog = 0;
     }
     const connection = new Connection(socket, this);
+    this.metrics.connectionsOpened++;
     this.connections.add(connection);
     this.handshaking.add(connection);
   }
@@ -337,7 +350,7 @@ export class Broker implements ConnectionHost, ManagementHost {
   }
 
   connectionClosed(connection: Connection): void {
-    this.connections.delete(connection);
+    if (this.connections.delete(connection)) this.metrics.connectionsClosed++;
     this.handshaking.delete(connection);
   }
 
@@ -351,6 +364,7 @@ export class Broker implements ConnectionHost, ManagementHost {
     const closed = Promise.all([
       ...[server, tlsServer].map((s) => (s ? new Promise<void>((resolve) => s.close(() => resolve())) : undefined)),
       this.management?.close(),
+      this.prometheus?.close(),
     ]);
     const sockets = [...this.connections].map(
       (connection) =>

@@ -11,6 +11,8 @@ const USAGE = `Usage: npm run broker -- [--port N] [--host H] [--data-dir D] [--
   --port N              AMQP port (default ${DEFAULTS.port}; 0 picks a free port)
   --host H              interface to listen on (default: all, IPv4 and IPv6)
   --data-dir D          where durable data goes (default .data/broker)
+  --prometheus-port N   Prometheus metrics (GET /metrics, /metrics/per-object) with rabbitmq_prometheus's
+                        names: off unless given; 15692 is RabbitMQ's port, 0 picks a free one
   --management-port N   the management HTTP API (RabbitMQ's, basic auth with the broker's users): off unless
                         given; 15672 is RabbitMQ's port, 0 picks a free one
   --max-message-size B  largest accepted message body in bytes (default ${DEFAULTS.maxMessageSize})
@@ -90,10 +92,11 @@ function tlsOptions(option: (name: 'tls-cert' | 'tls-key' | 'tls-port' | 'tls-ca
   };
 }
 
-function managementPort(value: string | undefined): number | undefined {
+/** An HTTP listener that is off unless its port is given. */
+function listenerPort(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
-  const port = integerFlag(value, 'management-port', 15672);
-  if (port > 65535) usageError(`--management-port must be at most 65535, got ${port}`);
+  const port = integerFlag(value, name, 0);
+  if (port > 65535) usageError(`--${name} must be at most 65535, got ${port}`);
   return port;
 }
 
@@ -106,6 +109,7 @@ async function main(): Promise<void> {
         host: { type: 'string' },
         'data-dir': { type: 'string' },
         'management-port': { type: 'string' },
+        'prometheus-port': { type: 'string' },
         'max-message-size': { type: 'string' },
         'memory-high-watermark': { type: 'string' },
         'disk-free-limit': { type: 'string' },
@@ -165,7 +169,8 @@ async function main(): Promise<void> {
     handshakeTimeout,
     maxHandshakes,
     maxOutgoingBuffer: integerFlag(option('max-outgoing-buffer'), 'max-outgoing-buffer', DEFAULTS.maxOutgoingBuffer),
-    managementPort: managementPort(option('management-port')),
+    managementPort: listenerPort(option('management-port'), 'management-port'),
+    prometheusPort: listenerPort(option('prometheus-port'), 'prometheus-port'),
     limits: {
       memoryHighWatermark: memoryFlag(option('memory-high-watermark')),
       diskFreeLimit: integerFlag(option('disk-free-limit'), 'disk-free-limit', DEFAULT_LIMITS.diskFreeLimit),
@@ -184,6 +189,7 @@ async function main(): Promise<void> {
   console.log(`listening on amqp://${host ?? 'localhost'}:${bound}`);
   if (broker.tlsPort !== undefined) console.log(`listening on amqps://${host ?? 'localhost'}:${broker.tlsPort}`);
   if (broker.managementPort !== undefined) console.log(`listening on http://${host ?? 'localhost'}:${broker.managementPort} (management API)`);
+  if (broker.prometheusPort !== undefined) console.log(`listening on http://${host ?? 'localhost'}:${broker.prometheusPort}/metrics (Prometheus)`);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -86,6 +86,10 @@ export class Channel {
     return this.connection.vhost;
   }
 
+  private get metrics() {
+    return this.connection.broker.metrics;
+  }
+
   /** The connection's user against its vhost's permissions (RabbitMQ names the default exchange amq.default). */
   private readonly authorize: Authorize = (kind, type, name) => {
     const resource = type === 'exchange' && name === '' ? 'amq.default' : name;
@@ -304,6 +308,7 @@ export class Channel {
     const body = pending.body.length === 1 ? Buffer.from(pending.body[0]) : Buffer.concat(pending.body, header.bodySize);
     const message = new Message(pending.exchange, pending.routingKey, Buffer.from(header.properties), body);
     const seq = this.confirmMode ? ++this.publishSeq : 0;
+    this.metrics.received++;
 
     // one regex check per exchange a channel publishes to, not per message (RabbitMQ caches these per channel too)
     if (pending.exchange !== this.writableExchange) {
@@ -326,6 +331,7 @@ export class Channel {
     // confirmed once its queues took it: at the end of the current read, or, when it is persistent and went to
     // durable queues, once they have fsynced it.
     if (outcome === 'unroutable') {
+      this.metrics.confirmed++;
       this.send(P.BASIC_ACK, { deliveryTag: seq, multiple: false });
       return;
     }
@@ -398,8 +404,11 @@ export class Channel {
     const queues = this.vhost.route(exchange, message, extraKeys);
     if (queues.length === 0) {
       if (mandatory) this.returnMessage(message);
+      if (mandatory) this.metrics.unroutableReturned++;
+      else this.metrics.unroutableDropped++;
       return 'unroutable';
     }
+    this.metrics.routed++;
     let outcome: 'accepted' | 'rejected' = 'accepted';
     const written = this.written;
     written.length = 0;
@@ -440,6 +449,7 @@ export class Channel {
       let last = i;
       while (last + 1 < confirms.length && confirms[last + 1].waiting === 0 && confirms[last + 1].ack) last++;
       this.send(P.BASIC_ACK, { deliveryTag: confirms[last].tag, multiple: last > i });
+      this.metrics.confirmed += last - i + 1;
       i = last + 1;
     }
     if (i === confirms.length) {
@@ -522,6 +532,9 @@ export class Channel {
   deliver(consumer: ChannelConsumer, entry: QueuedMessage): void {
     const tag = this.nextDeliveryTag++;
     const message = entry.message;
+    const metrics = this.metrics;
+    metrics.delivered++;
+    if (entry.redelivered) metrics.redelivered++;
     if (!consumer.noAck) {
       this.unacked.set(tag, { tag, queue: consumer.queue, entry, consumer });
       consumer.unacked++;
@@ -554,6 +567,8 @@ export class Channel {
       return;
     }
     const tag = this.nextDeliveryTag++;
+    this.metrics.delivered++;
+    if (entry.redelivered) this.metrics.redelivered++;
     if (!noAck) this.unacked.set(tag, { tag, queue, entry, consumer: undefined });
     const m = entry.message;
     this.connection.sendContent(
@@ -596,7 +611,10 @@ export class Channel {
       return;
     }
     if (requeue === false) for (const item of items) item.queue.discard(item.entry);
-    else for (const item of items) item.queue.ack(item.entry);
+    else {
+      for (const item of items) item.queue.ack(item.entry);
+      this.metrics.acknowledged += items.length;
+    }
     // Room in prefetch windows: let the queues deliver more. A channel-wide window is shared by every
     // consumer of the channel, so any of their queues may use the room.
     if (this.prefetchGlobal > 0) {

@@ -20,6 +20,7 @@ import { AmqpError, connectionError, fitShortstr, replyText } from '../errors';
 import type { Message } from '../message';
 import type { VirtualHost } from '../vhost/vhost';
 import type { AccessControl } from '../access/access-control';
+import type { Metrics } from '../metrics';
 import { MECHANISMS, parseCredentials } from './auth';
 import { Channel } from './channel';
 import type { DirectReplyRegistry } from './direct-reply-to';
@@ -40,6 +41,7 @@ export interface ConnectionHost {
     maxOutgoingBuffer: number;
   };
   readonly access: AccessControl;
+  readonly metrics: Metrics;
   readonly replyTo: DirectReplyRegistry;
   /** Why publishers are blocked (a resource alarm), or undefined. */
   readonly blocked: string | undefined;
