@@ -533,8 +533,13 @@ export class Channel {
     const tag = this.nextDeliveryTag++;
     const message = entry.message;
     const metrics = this.metrics;
+    const stats = consumer.queue.stats;
     metrics.delivered++;
-    if (entry.redelivered) metrics.redelivered++;
+    stats.deliverGet++;
+    if (entry.redelivered) {
+      metrics.redelivered++;
+      stats.redeliver++;
+    }
     if (!consumer.noAck) {
       this.unacked.set(tag, { tag, queue: consumer.queue, entry, consumer });
       consumer.unacked++;
@@ -568,7 +573,11 @@ export class Channel {
     }
     const tag = this.nextDeliveryTag++;
     this.metrics.delivered++;
-    if (entry.redelivered) this.metrics.redelivered++;
+    queue.stats.deliverGet++;
+    if (entry.redelivered) {
+      this.metrics.redelivered++;
+      queue.stats.redeliver++;
+    }
     if (!noAck) this.unacked.set(tag, { tag, queue, entry, consumer: undefined });
     const m = entry.message;
     this.connection.sendContent(
@@ -612,7 +621,10 @@ export class Channel {
     }
     if (requeue === false) for (const item of items) item.queue.discard(item.entry);
     else {
-      for (const item of items) item.queue.ack(item.entry);
+      for (const item of items) {
+        item.queue.ack(item.entry);
+        item.queue.stats.ack++;
+      }
       this.metrics.acknowledged += items.length;
     }
     // Room in prefetch windows: let the queues deliver more. A channel-wide window is shared by every

@@ -1,6 +1,8 @@
 import type { AccessControl, UserRecord } from '../access/access-control';
 import type { RabbitDefinitions } from '../access/definitions-file';
 import type { Connection } from '../connection/connection';
+import type { Metrics } from '../metrics';
+import type { RateSampler } from './rates';
 import type { VirtualHost } from '../vhost/vhost';
 
 /** What the management API reads from the broker; the broker implements it. */
@@ -20,10 +22,12 @@ export interface ManagementHost {
   importDefinitions(defs: RabbitDefinitions): void;
   /** Open client connections. */
   connectionList(): Connection[];
+  readonly metrics: Metrics;
 }
 
 export interface RequestContext {
   host: ManagementHost;
+  rates: RateSampler;
   user: UserRecord;
   /** The JSON body (an object), read on demand. */
   body(): Promise<Record<string, unknown>>;

@@ -8,6 +8,7 @@ import { definitionRoutes } from './resources/definitions';
 import { healthRoutes } from './resources/health';
 import { messageRoutes } from './resources/messages';
 import { objectRoutes } from './resources/objects';
+import { RateSampler } from './rates';
 import { Access, Router } from './router';
 
 /** Tags that may use the management API at all, and what each access level needs (RabbitMQ's rules). */
@@ -25,15 +26,19 @@ const ALLOWED: Record<Access, string[]> = {
 export class ManagementServer {
   private readonly router = new Router<RequestContext>([...healthRoutes, ...adminRoutes, ...objectRoutes, ...definitionRoutes, ...connectionRoutes, ...messageRoutes]);
   private server: Server | undefined;
+  private readonly rates: RateSampler;
 
   constructor(
     private readonly host: ManagementHost,
     private readonly log: (message: string) => void,
-  ) {}
+  ) {
+    this.rates = new RateSampler(host.metrics, () => [...host.vhosts.values()].flatMap((v) => [...v.queues.values()]));
+  }
 
   async listen(port: number, hostname?: string): Promise<number> {
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
+    this.rates.start();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ port, host: hostname, ipv6Only: false }, () => {
@@ -48,6 +53,7 @@ export class ManagementServer {
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    this.rates.stop();
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -60,7 +66,7 @@ export class ManagementServer {
       const user = this.authenticate(req);
       const { route, params } = this.router.match(req.method ?? 'GET', url.pathname.slice('/api'.length));
       if (!ALLOWED[route.access].some((tag) => user.tags.includes(tag))) throw notAuthorised('Not administrator user');
-      const context: RequestContext = { host: this.host, user, body: () => readJson(req) };
+      const context: RequestContext = { host: this.host, rates: this.rates, user, body: () => readJson(req) };
       const result = await route.handle(context, params);
       sendJson(res, result.status, result.body);
     } catch (error) {

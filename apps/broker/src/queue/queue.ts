@@ -46,6 +46,8 @@ export class Queue {
   owner: object | null;
   deleted = false;
 
+  /** Message counts for the management API's message_stats (plain increments; rates are sampled there). */
+  readonly stats = { publish: 0, deliverGet: 0, ack: 0, redeliver: 0 };
   private nextSeq = 0;
   private roundRobin = 0;
   private prioritised = false;
@@ -84,6 +86,7 @@ export class Queue {
   /** Enqueues a routed message, delivering at once when a consumer has room. */
   publish(message: Message): PublishOutcome {
     const { settings } = this;
+    this.stats.publish++;
     let expiresAt = 0;
     if (settings.messageTtl !== undefined) expiresAt = Date.now() + settings.messageTtl;
     const perMessage = messageExpiration(message);

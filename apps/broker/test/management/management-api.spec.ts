@@ -174,6 +174,36 @@ describe('management API', () => {
     });
   });
 
+  it('counts publish, deliver_get, ack and redeliver in message_stats, with rates', async () => {
+    const id = randomBytes(4).toString('hex');
+    await sameOnBoth(async (t) => {
+      const conn = await amqp.connect(t.amqp);
+      const ch = await conn.createConfirmChannel();
+      const q = `mgmt-stats-${id}`;
+      await ch.assertQueue(q, { durable: false });
+      for (let i = 0; i < 3; i++) ch.sendToQueue(q, Buffer.from(`${i}`));
+      await ch.waitForConfirms();
+      const first = await ch.get(q);
+      if (first) ch.nack(first, false, true); // requeued: its next delivery is a redelivery
+      for (let i = 0; i < 3; i++) {
+        const m = await ch.get(q);
+        if (m) ch.ack(m);
+      }
+      await ch.checkQueue(q); // a round trip: the acks are in
+      let stats: Record<string, unknown> = {};
+      for (let i = 0; i < 400 && stats.ack !== 3; i++) {
+        stats = ((await call(t, 'GET', `queues/%2F/${q}`)).body as { message_stats?: Record<string, unknown> }).message_stats ?? {};
+        if (stats.ack !== 3) await new Promise((r) => setTimeout(r, 50));
+      }
+      await ch.deleteQueue(q);
+      await conn.close();
+      return {
+        counts: pick(stats, ['publish', 'deliver_get', 'ack', 'redeliver']),
+        rates: shape(pick(stats, ['publish_details', 'deliver_get_details', 'ack_details', 'redeliver_details'])),
+      };
+    });
+  });
+
   it('answers 405 for a method a resource does not have, 404 for no resource, 400 for a body that is not JSON', async () => {
     await sameOnBoth(async (t) => ({
       method: (await call(t, 'POST', 'whoami')).status,

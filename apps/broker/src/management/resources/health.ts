@@ -42,6 +42,7 @@ export const healthRoutes: Route<RequestContext>[] = [
           node: 'warren@localhost',
           object_totals: { connections: ctx.host.connectionCount, channels: ctx.host.channelCount, exchanges, queues, consumers },
           queue_totals: { messages: ready + unacknowledged, messages_ready: ready, messages_unacknowledged: unacknowledged },
+          message_stats: ctx.rates.overallStats(),
           listeners: ctx.host.listeners.map((l) => ({ node: 'warren@localhost', protocol: l.protocol, ip_address: '::', port: l.port })),
         },
       };

@@ -179,6 +179,8 @@ export const messageRoutes: Route<RequestContext>[] = [
       for (let i = 0; i < count; i++) {
         const entry = queue.get(false);
         if (!entry) break;
+        queue.stats.deliverGet++;
+        if (entry.redelivered) queue.stats.redeliver++;
         taken.push(entry);
         out.push({
           payload_bytes: entry.message.size,

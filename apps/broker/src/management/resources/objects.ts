@@ -10,9 +10,11 @@ import { argumentsJson } from './json';
 
 const NODE = 'warren@localhost';
 
-function queueJson(vhost: VirtualHost, queue: Queue, unacked: Map<object, number>) {
+function queueJson(ctx: RequestContext, vhost: VirtualHost, queue: Queue, unacked: Map<object, number>) {
   const unacknowledged = unacked.get(queue) ?? 0;
+  const stats = ctx.rates.queueStats(queue);
   return {
+    ...(stats ? { message_stats: stats } : {}),
     name: queue.name,
     vhost: vhost.name,
     type: 'classic',
@@ -80,7 +82,7 @@ export const objectRoutes: Route<RequestContext>[] = [
     access: 'management',
     handle: (ctx) => {
       const unacked = ctx.host.unackedCounts();
-      return { status: 200, body: visibleVhosts(ctx).flatMap((v) => byName([...v.queues.values()].map((q) => queueJson(v, q, unacked)))) };
+      return { status: 200, body: visibleVhosts(ctx).flatMap((v) => byName([...v.queues.values()].map((q) => queueJson(ctx, v, q, unacked)))) };
     },
   },
   {
@@ -90,7 +92,7 @@ export const objectRoutes: Route<RequestContext>[] = [
     handle: (ctx, p) => {
       const vhost = vhostParam(ctx, p.vhost);
       const unacked = ctx.host.unackedCounts();
-      return { status: 200, body: byName([...vhost.queues.values()].map((q) => queueJson(vhost, q, unacked))) };
+      return { status: 200, body: byName([...vhost.queues.values()].map((q) => queueJson(ctx, vhost, q, unacked))) };
     },
   },
   {
@@ -101,7 +103,7 @@ export const objectRoutes: Route<RequestContext>[] = [
       const vhost = vhostParam(ctx, p.vhost);
       const queue = vhost.queues.get(p.name);
       if (!queue) throw notFound();
-      return { status: 200, body: queueJson(vhost, queue, ctx.host.unackedCounts()) };
+      return { status: 200, body: queueJson(ctx, vhost, queue, ctx.host.unackedCounts()) };
     },
   },
   {
