@@ -61,6 +61,8 @@ export interface BrokerOptions {
   tls?: TlsOptions;
   /** The management HTTP API's port (0 picks one); without it there is no management API. */
   managementPort?: number;
+  /** Serve the management API over HTTPS with the amqps listener's certificate and key (`tls`). */
+  managementTls?: boolean;
   /** The Prometheus endpoint's port (0 picks one); without it there is none. */
   prometheusPort?: number;
   /** Resource alarm thresholds (see resource-monitor.ts) and how often to check them. */
@@ -216,7 +218,9 @@ export class Broker implements ConnectionHost, ManagementHost {
     this.amqpPort = typeof address === 'object' && address ? address.port : 0;
     if (this.options.managementPort !== undefined) {
       this.management = new ManagementServer(this, this.log);
-      this.managementPort = await this.management.listen(this.options.managementPort, this.options.host);
+      const tls = this.options.managementTls ? this.options.tls : undefined;
+      if (this.options.managementTls && !tls) throw new TlsConfigError('HTTPS for the management API needs a TLS certificate and key');
+      this.managementPort = await this.management.listen(this.options.managementPort, this.options.host, tls);
     }
     if (this.options.prometheusPort !== undefined) {
       this.prometheus = new PrometheusServer(this);
@@ -254,7 +258,7 @@ export class Broker implements ConnectionHost, ManagementHost {
   get listeners(): { protocol: string; port: number }[] {
     const out = [{ protocol: 'amqp', port: this.amqpPort }];
     if (this.tlsPort !== undefined) out.push({ protocol: 'amqp/ssl', port: this.tlsPort });
-    if (this.managementPort !== undefined) out.push({ protocol: 'http', port: this.managementPort });
+    if (this.managementPort !== undefined) out.push({ protocol: this.options.managementTls ? 'https' : 'http', port: this.managementPort });
     return out;
   }
 

@@ -34,6 +34,7 @@ const USAGE = `Usage: npm run broker -- [--port N] [--host H] [--data-dir D] [--
   --tls-ca FILE               CA certificates (PEM) that client certificates must chain to
   --tls-verify-peer           ask clients for a certificate; refuse one that does not verify
   --tls-fail-if-no-peer-cert  with --tls-verify-peer, refuse clients without a certificate
+  --management-tls            serve the management API over HTTPS with --tls-cert and --tls-key
 
 Every flag can also be set by environment: BROKER_PORT, BROKER_HOST, BROKER_DATA_DIR, BROKER_MAX_MESSAGE_SIZE,
 BROKER_HANDSHAKE_TIMEOUT, … (the flag's name in upper case with underscores); a flag wins over its variable.`;
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
         'tls-ca': { type: 'string' },
         'tls-verify-peer': { type: 'boolean' },
         'tls-fail-if-no-peer-cert': { type: 'boolean' },
+        'management-tls': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -170,6 +172,7 @@ async function main(): Promise<void> {
     maxHandshakes,
     maxOutgoingBuffer: integerFlag(option('max-outgoing-buffer'), 'max-outgoing-buffer', DEFAULTS.maxOutgoingBuffer),
     managementPort: listenerPort(option('management-port'), 'management-port'),
+    managementTls: enabled('management-tls'),
     prometheusPort: listenerPort(option('prometheus-port'), 'prometheus-port'),
     limits: {
       memoryHighWatermark: memoryFlag(option('memory-high-watermark')),
@@ -188,7 +191,8 @@ async function main(): Promise<void> {
   }
   console.log(`listening on amqp://${host ?? 'localhost'}:${bound}`);
   if (broker.tlsPort !== undefined) console.log(`listening on amqps://${host ?? 'localhost'}:${broker.tlsPort}`);
-  if (broker.managementPort !== undefined) console.log(`listening on http://${host ?? 'localhost'}:${broker.managementPort} (management API)`);
+  const scheme = enabled('management-tls') ? 'https' : 'http';
+  if (broker.managementPort !== undefined) console.log(`listening on ${scheme}://${host ?? 'localhost'}:${broker.managementPort} (management API)`);
   if (broker.prometheusPort !== undefined) console.log(`listening on http://${host ?? 'localhost'}:${broker.prometheusPort}/metrics (Prometheus)`);
 
   let stopping = false;

@@ -9,6 +9,7 @@ import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, TLSSocket } from 'node:tls';
+import { request as httpsRequest } from 'node:https';
 import { RunningBroker, startBroker } from '../src/testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'warren-tls-'));
@@ -89,6 +90,7 @@ async function served(url: string, options: object): Promise<void> {
 describe('amqps', () => {
   let broker: RunningBroker;
   let strict: RunningBroker;
+  let secureApi: RunningBroker;
 
   beforeAll(async () => {
     makeCa('ca');
@@ -99,10 +101,12 @@ describe('amqps', () => {
     const tls = { port: 0, cert: pem('server.pem'), key: pem('server.key'), ca: pem('ca.pem') };
     broker = await startBroker({ tls: { ...tls, verifyPeer: true } });
     strict = await startBroker({ tls: { ...tls, verifyPeer: true, failIfNoPeerCert: true } });
+    secureApi = await startBroker({ tls, managementPort: 0, managementTls: true });
   }, 60_000);
   afterAll(async () => {
     await broker?.close();
     await strict?.close();
+    await secureApi?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -143,5 +147,23 @@ describe('amqps', () => {
     expect(wrongPort).toMatch(/wrong version number|packet length too long|ssl3_get_record|EPROTO|closed|socket disconnected/i);
     await served(amqpsUrl(broker), { ca: [pem('ca.pem')], servername: 'localhost' });
     await served(broker.url, {});
+  });
+
+  it('serves the management API over HTTPS on the same certificate when asked, and refuses plain HTTP there', async () => {
+    const port = secureApi.broker.managementPort!;
+    const whoami = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpsRequest(
+        { host: '127.0.0.1', port, path: '/api/whoami', servername: 'localhost', ca: pem('ca.pem'), auth: 'guest:guest' },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(whoami).toEqual({ status: 200, body: '{"name":"guest","tags":["administrator"]}' });
+    await expect(fetch(`http://127.0.0.1:${port}/api/whoami`)).rejects.toThrow();
   });
 });

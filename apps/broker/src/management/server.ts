@@ -1,4 +1,5 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { UserRecord } from '../access/access-control';
 import type { ManagementHost, RequestContext } from './context';
 import { HttpError, notAuthorised, readJson, sendError, sendJson } from './http';
@@ -35,8 +36,10 @@ export class ManagementServer {
     this.rates = new RateSampler(host.metrics, () => [...host.vhosts.values()].flatMap((v) => [...v.queues.values()]));
   }
 
-  async listen(port: number, hostname?: string): Promise<number> {
-    const server = createServer((req, res) => void this.handle(req, res));
+  /** Listens on `port`; over HTTPS with `tls` (PEM certificate and key, as the amqps listener uses). */
+  async listen(port: number, hostname?: string, tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer }): Promise<number> {
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, ca: tls.ca }, handler) : createServer(handler);
     this.server = server;
     this.rates.start();
     await new Promise<void>((resolve, reject) => {
