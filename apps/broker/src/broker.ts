@@ -10,6 +10,7 @@ import { Connection, ConnectionHost } from './connection/connection';
 import { DirectReplyRegistry } from './connection/direct-reply-to';
 import { blockedReason, DEFAULT_LIMITS, ResourceLimits, ResourceMonitor } from './resource-monitor';
 import { Storage } from './storage/storage';
+import { listen } from './util/listen';
 import type { ManagementHost } from './management/context';
 import { ManagementServer } from './management/server';
 import { VirtualHost } from './vhost/vhost';
@@ -206,16 +207,8 @@ export class Broker implements ConnectionHost, ManagementHost {
     this.monitor.start();
     const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: this.options.port ?? DEFAULTS.port, host: this.options.host, ipv6Only: false }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    this.amqpPort = await listen(server, this.options.port ?? DEFAULTS.port, this.options.host);
     if (this.options.tls) this.tlsPort = await this.listenTls(this.options.tls);
-    const address = server.address();
-    this.amqpPort = typeof address === 'object' && address ? address.port : 0;
     if (this.options.managementPort !== undefined) {
       this.management = new ManagementServer(this, this.log);
       const tls = this.options.managementTls ? this.options.tls : undefined;
@@ -291,15 +284,7 @@ export class Broker implements ConnectionHost, ManagementHost {
     }
     server.on('tlsClientError', (error, socket) => this.log(`TLS handshake failed from ${socket.remoteAddress}: ${error.message}`));
     this.tlsServer = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: tls.port ?? DEFAULTS.tlsPort, host: this.options.host, ipv6Only: false }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    return typeof address === 'object' && address ? address.port : 0;
+    return listen(server, tls.port ?? DEFAULTS.tlsPort, this.options.host);
   }
 
   private createTlsServer(tls: TlsOptions): TlsServer {

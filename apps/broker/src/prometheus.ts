@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import type { ManagementHost } from './management/context';
 import type { Metrics } from './metrics';
+import { closeHttp, listen } from './util/listen';
 
 /**
  * GET /metrics (totals) and /metrics/per-object (per queue), in Prometheus's text format with
@@ -104,22 +105,12 @@ export class PrometheusServer {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(body) }).end(body);
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port, host: hostname, ipv6Only: false }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    return typeof address === 'object' && address ? address.port : 0;
+    return listen(server, port, hostname);
   }
 
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) await closeHttp(server);
   }
 }

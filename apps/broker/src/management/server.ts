@@ -11,6 +11,7 @@ import { messageRoutes } from './resources/messages';
 import { objectRoutes } from './resources/objects';
 import { RateSampler } from './rates';
 import { Access, Router } from './router';
+import { closeHttp, listen } from '../util/listen';
 
 /** Tags that may use the management API at all, and what each access level needs (RabbitMQ's rules). */
 const MANAGEMENT_TAGS = ['administrator', 'monitoring', 'policymaker', 'management'];
@@ -42,24 +43,14 @@ export class ManagementServer {
     const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, ca: tls.ca }, handler) : createServer(handler);
     this.server = server;
     this.rates.start();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port, host: hostname, ipv6Only: false }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    return typeof address === 'object' && address ? address.port : 0;
+    return listen(server, port, hostname);
   }
 
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
     this.rates.stop();
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) await closeHttp(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

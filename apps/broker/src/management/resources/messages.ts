@@ -7,7 +7,7 @@ import type { Authorize, VirtualHost } from '../../vhost/vhost';
 import { badRequest, HttpError, notFound } from '../http';
 import type { Route } from '../router';
 import type { RequestContext } from '../context';
-import { vhostParam } from './objects';
+import { queueParam, vhostParam } from './objects';
 
 // What the management UI and rabbitmqadmin change: declare and delete queues, exchanges and bindings, publish
 // to an exchange, get from and purge a queue. Each is checked against the user's permissions as its AMQP
@@ -166,9 +166,7 @@ export const messageRoutes: Route<RequestContext>[] = [
     access: 'management',
     handle: async (ctx, p) => {
       const body = await ctx.body();
-      const vhost = vhostParam(ctx, p.vhost);
-      const queue = vhost.queues.get(p.name);
-      if (!queue) throw notFound();
+      const { vhost, queue } = queueParam(ctx, p);
       authorizeFor(ctx, vhost)('read', 'queue', p.name);
       const count = typeof body.count === 'number' && body.count > 0 ? Math.floor(body.count) : 1;
       const mode = body.ackmode ?? 'ack_requeue_true';
@@ -203,9 +201,7 @@ export const messageRoutes: Route<RequestContext>[] = [
     path: 'queues/:vhost/:name/contents',
     access: 'management',
     handle: (ctx, p) => {
-      const vhost = vhostParam(ctx, p.vhost);
-      const queue = vhost.queues.get(p.name);
-      if (!queue) throw notFound();
+      const { vhost, queue } = queueParam(ctx, p);
       authorizeFor(ctx, vhost)('read', 'queue', p.name);
       queue.purge();
       return { status: 204 };

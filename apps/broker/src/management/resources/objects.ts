@@ -73,6 +73,14 @@ export function vhostParam(ctx: RequestContext, name: string): VirtualHost {
   return vhost;
 }
 
+/** The queue named in the path, in a vhost the user may see; otherwise 404. */
+export function queueParam(ctx: RequestContext, p: Record<string, string>): { vhost: VirtualHost; queue: Queue } {
+  const vhost = vhostParam(ctx, p.vhost);
+  const queue = vhost.queues.get(p.name);
+  if (!queue) throw notFound();
+  return { vhost, queue };
+}
+
 const byName = <T extends { name: string }>(items: T[]) => items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
 export const objectRoutes: Route<RequestContext>[] = [
@@ -100,9 +108,7 @@ export const objectRoutes: Route<RequestContext>[] = [
     path: 'queues/:vhost/:name',
     access: 'management',
     handle: (ctx, p) => {
-      const vhost = vhostParam(ctx, p.vhost);
-      const queue = vhost.queues.get(p.name);
-      if (!queue) throw notFound();
+      const { vhost, queue } = queueParam(ctx, p);
       return { status: 200, body: queueJson(ctx, vhost, queue, ctx.host.unackedCounts()) };
     },
   },
