@@ -179,6 +179,16 @@ export class Broker implements ConnectionHost, ManagementHost {
   /** The exchanges, queues and bindings of definitions, declared as a client would (existing ones are kept). */
   private declareTopology(defs: RabbitDefinitions): void {
     const owner = {}; // none of these is exclusive
+    // policies first, so that the objects below are declared under them
+    for (const p of defs.policies) {
+      this.addVhost(p.vhost).setPolicy({
+        name: p.name,
+        pattern: p.pattern as string,
+        applyTo: p['apply-to'] as 'queues' | 'exchanges' | 'all',
+        priority: p.priority as number,
+        definition: p.definition as Record<string, unknown>,
+      });
+    }
     for (const x of defs.exchanges) {
       const vhost = this.addVhost(x.vhost);
       vhost.declareExchange({ name: x.name, type: x.type, passive: false, durable: x.durable, autoDelete: x.auto_delete, internal: x.internal, arguments: argumentsTable(x.arguments) });

@@ -79,6 +79,7 @@ describe('RabbitMQ definitions', () => {
     [{ vhosts: [{ name: 'v' }], permissions: [{ user: 'u', vhost: 'v', configure: '(', write: '', read: '' }] }, 'permissions[0].configure is not a valid regular expression'],
     [{ queues: [{ name: 'q', vhost: 'elsewhere' }] }, "queues[0] names vhost 'elsewhere', which the definitions do not declare"],
     [{ vhosts: [{ name: '/' }], bindings: [{ source: 'a', vhost: '/', destination: 'b', destination_type: 'topic' }] }, "bindings[0].destination_type must be 'queue' or 'exchange'"],
+    [{ vhosts: [{ name: '/' }], policies: [{ vhost: '/', name: 'p', pattern: '.*', definition: { 'max-priority': 5 } }] }, "policies[0]: unrecognised key 'max-priority'"],
   ])('refuses malformed definitions with the path of the bad entry (%#)', (doc, message) => {
     expect(() => parseDefinitions(doc)).toThrow(DefinitionsError);
     expect(() => parseDefinitions(doc)).toThrow(message);

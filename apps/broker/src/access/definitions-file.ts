@@ -1,6 +1,7 @@
 import { fromPlain, type FieldTable } from '@warren/amqp-protocol';
 import { AccessControl } from './access-control';
 import { isHashingAlgorithm } from './password';
+import { policyProblem } from '../vhost/policies';
 
 /**
  * RabbitMQ's definitions JSON (what `rabbitmqctl export_definitions` writes and `--definitions` loads): users,
@@ -15,6 +16,7 @@ export interface RabbitDefinitions {
   exchanges: { name: string; vhost: string; type: string; durable: boolean; auto_delete: boolean; internal: boolean; arguments: Record<string, unknown> }[];
   queues: { name: string; vhost: string; durable: boolean; auto_delete: boolean; arguments: Record<string, unknown> }[];
   bindings: { source: string; vhost: string; destination: string; destination_type: 'queue' | 'exchange'; routing_key: string; arguments: Record<string, unknown> }[];
+  policies: { vhost: string; name: string; pattern: unknown; 'apply-to': unknown; priority: unknown; definition: unknown }[];
 }
 
 export class DefinitionsError extends Error {
@@ -116,6 +118,17 @@ export function parseDefinitions(doc: unknown): RabbitDefinitions {
       arguments: field<Record<string, unknown>>(b, where, 'arguments', 'object', {}),
     };
   });
+  const policies = list(d, 'policies').map((p, i) => {
+    const where = `policies[${i}]`;
+    return {
+      vhost: field<string>(p, where, 'vhost', 'string'),
+      name: field<string>(p, where, 'name', 'string'),
+      pattern: p.pattern,
+      'apply-to': p['apply-to'] ?? 'all',
+      priority: p.priority ?? 0,
+      definition: p.definition,
+    };
+  });
   const known = new Set(vhosts.map((v) => v.name));
   const needVhost = (vhost: string, where: string) => {
     if (!known.has(vhost)) throw new DefinitionsError(`${where} names vhost '${vhost}', which the definitions do not declare`);
@@ -124,7 +137,12 @@ export function parseDefinitions(doc: unknown): RabbitDefinitions {
   exchanges.forEach((x, i) => needVhost(x.vhost, `exchanges[${i}]`));
   queues.forEach((q, i) => needVhost(q.vhost, `queues[${i}]`));
   bindings.forEach((b, i) => needVhost(b.vhost, `bindings[${i}]`));
-  return { users, vhosts, permissions, exchanges, queues, bindings };
+  policies.forEach((p, i) => {
+    needVhost(p.vhost, `policies[${i}]`);
+    const problem = policyProblem({ pattern: p.pattern, applyTo: p['apply-to'], priority: p.priority, definition: p.definition });
+    if (problem) throw new DefinitionsError(`policies[${i}]: ${problem}`);
+  });
+  return { users, vhosts, permissions, exchanges, queues, bindings, policies };
 }
 
 /** Users, vhosts and permissions from definitions, added to (and replacing same-named entries in) `access`. */

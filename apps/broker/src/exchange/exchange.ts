@@ -36,8 +36,11 @@ export abstract class Exchange {
   readonly bindings = new Map<string, Binding>();
   /** Set while routing, so an exchange reached twice in one pass (cycles, diamonds) is visited once. */
   routeMark = 0;
-  /** The alternate-exchange argument, resolved by name at publish time. */
-  readonly alternateExchange: string | undefined;
+  /** The alternate exchange (argument, else policy), resolved by name at publish time. */
+  alternateExchange: string | undefined;
+  /** The policy that applies, if any (management API). */
+  policy: string | undefined;
+  policyDefinition: Record<string, unknown> | undefined;
 
   constructor(
     readonly name: string,
@@ -48,6 +51,14 @@ export abstract class Exchange {
   }
 
   abstract readonly type: ExchangeType;
+
+  /** A policy was set, changed or cleared; the exchange's own alternate-exchange argument wins over it. */
+  applyPolicy(name: string | undefined, definition: Record<string, unknown>): void {
+    this.policy = name;
+    this.policyDefinition = name === undefined ? undefined : definition;
+    const ae = this.options.arguments.get('alternate-exchange');
+    this.alternateExchange = ae?.type === 'S' ? ae.value : (definition['alternate-exchange'] as string | undefined);
+  }
 
   bind(binding: Binding): boolean {
     if (this.bindings.has(binding.id)) return false;

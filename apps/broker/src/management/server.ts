@@ -9,6 +9,7 @@ import { definitionRoutes } from './resources/definitions';
 import { healthRoutes } from './resources/health';
 import { messageRoutes } from './resources/messages';
 import { objectRoutes } from './resources/objects';
+import { policyRoutes } from './resources/policies';
 import { RateSampler } from './rates';
 import { Access, Router } from './router';
 import { closeHttp, listen } from '../util/listen';
@@ -26,7 +27,7 @@ const ALLOWED: Record<Access, string[]> = {
  * broker's users, tags deciding who may see and change what, RabbitMQ's JSON and status codes.
  */
 export class ManagementServer {
-  private readonly router = new Router<RequestContext>([...healthRoutes, ...adminRoutes, ...objectRoutes, ...definitionRoutes, ...connectionRoutes, ...messageRoutes]);
+  private readonly router = new Router<RequestContext>([...healthRoutes, ...adminRoutes, ...objectRoutes, ...definitionRoutes, ...connectionRoutes, ...messageRoutes, ...policyRoutes]);
   private server: Server | undefined;
   private readonly rates: RateSampler;
 

@@ -10,6 +10,8 @@ export interface QueueSettings {
   maxLength?: number;
   maxLengthBytes?: number;
   overflow: Overflow;
+  /** x-overflow was given (a policy's overflow applies only when it was not). */
+  overflowDeclared?: boolean;
   deadLetterExchange?: string;
   deadLetterRoutingKey?: string;
   maxPriority?: number;
@@ -84,6 +86,7 @@ export function parseQueueArguments(queue: string, args: FieldTable, vhost = '/'
     maxLength: num('x-max-length'),
     maxLengthBytes: num('x-max-length-bytes'),
     overflow: (str('x-overflow') as Overflow | undefined) ?? 'drop-head',
+    overflowDeclared: args.has('x-overflow'),
     deadLetterExchange: str('x-dead-letter-exchange'),
     deadLetterRoutingKey: str('x-dead-letter-routing-key'),
     maxPriority: num('x-max-priority'),

@@ -56,14 +56,23 @@ export class Queue {
   private expiryAt = 0;
   private idleTimer: LongTimeout | undefined;
 
+  /** The settings in force: the arguments', or those merged with a policy (applyPolicy). */
+  settings: QueueSettings;
+  /** The name of the policy that applies, if any (management API). */
+  policy: string | undefined;
+  policyDefinition: Record<string, unknown> | undefined;
+
   constructor(
     readonly name: string,
     readonly options: QueueOptions,
-    readonly settings: QueueSettings,
+    /** The settings from the queue's own arguments. */
+    readonly declared: QueueSettings,
     private readonly host: QueueHost,
     owner: object | null,
     store?: MessageStore,
   ) {
+    this.settings = declared;
+    const settings = declared;
     this.owner = options.exclusive ? owner : null;
     this.store =
       store ?? (settings.maxPriority !== undefined ? new PriorityStore(settings.maxPriority) : new MemoryStore());
@@ -245,6 +254,19 @@ export class Queue {
     this.expiryTimer?.clear();
     this.stopIdleTimer();
     this.store.close();
+  }
+
+  /**
+   * A policy was set, changed or cleared: the merged settings take effect at once for length limits and the
+   * expires clock, and for TTLs on messages that arrive from now on.
+   */
+  applyPolicy(name: string | undefined, settings: QueueSettings, definition: Record<string, unknown> | undefined): void {
+    this.policy = name;
+    this.policyDefinition = definition;
+    this.settings = settings;
+    // a lower limit trims the queue only in drop-head mode; the reject modes refuse what comes next
+    if (settings.overflow === 'drop-head') this.enforceLength();
+    this.touch();
   }
 
   /** Any use of the queue restarts its x-expires clock. */

@@ -16,6 +16,7 @@ import { ccKeys, Message } from '../message';
 import { DeadLetterReason, Queue, QueueOptions } from '../queue/queue';
 import { describeMismatch, EQUIVALENCE_ARGS, parseQueueArguments } from '../queue/queue-arguments';
 import { deadLetterProperties, isDeadLetterCycle } from './dead-letter';
+import { definitionFor, effectivePolicy, Policy, withPolicy } from './policies';
 import { decodeArguments, Definitions, encodeArguments } from '../storage/definitions';
 import type { Storage } from '../storage/storage';
 import { validateHeadersBinding } from '../exchange/headers';
@@ -78,6 +79,8 @@ export class VirtualHost implements RouteCollector {
   private hits = 0;
   /** Durable definitions changed and must be saved before the operation is answered. */
   private dirty = false;
+  /** RabbitMQ's policies for this vhost, by name (policies.ts). */
+  readonly policies = new Map<string, Policy>();
 
   constructor(
     readonly name = '/',
@@ -116,6 +119,7 @@ export class VirtualHost implements RouteCollector {
       authorize('write', 'exchange', ae.value as string);
     }
     const exchange = createExchange(d.name, d.type as ExchangeType, d);
+    this.applyExchangePolicy(exchange);
     this.exchanges.set(d.name, exchange);
     if (d.durable) this.dirty = true;
     this.saveIfDirty();
@@ -166,6 +170,36 @@ export class VirtualHost implements RouteCollector {
     this.removeInbound(exchange);
   }
 
+  // ---- policies ----
+
+  /** Adds or replaces a policy and applies the result to every queue and exchange at once. */
+  setPolicy(policy: Policy): void {
+    this.policies.set(policy.name, policy);
+    this.applyPolicies();
+  }
+
+  clearPolicy(name: string): boolean {
+    if (!this.policies.delete(name)) return false;
+    this.applyPolicies();
+    return true;
+  }
+
+  private applyPolicies(): void {
+    for (const queue of this.queues.values()) this.applyQueuePolicy(queue);
+    for (const exchange of this.exchanges.values()) if (exchange.name !== '') this.applyExchangePolicy(exchange);
+  }
+
+  private applyQueuePolicy(queue: Queue): void {
+    const policy = queue.options.exclusive ? undefined : effectivePolicy(this.policies.values(), 'queues', queue.name);
+    const definition = definitionFor(policy, 'queues');
+    queue.applyPolicy(policy?.name, withPolicy(queue.declared, definition), policy ? definition : undefined);
+  }
+
+  private applyExchangePolicy(exchange: Exchange): void {
+    const policy = effectivePolicy(this.policies.values(), 'exchanges', exchange.name);
+    exchange.applyPolicy(policy?.name, definitionFor(policy, 'exchanges'));
+  }
+
   // ---- queues ----
 
   declareQueue(d: QueueDeclare, owner: object, authorize = ALLOW_ALL): Queue {
@@ -194,6 +228,7 @@ export class VirtualHost implements RouteCollector {
     const durable = this.storage !== undefined && d.durable && !d.exclusive;
     const store = durable ? this.storage?.openQueue(name, settings.maxPriority, true) : undefined;
     const queue = new Queue(name, d, settings, this, owner, store);
+    this.applyQueuePolicy(queue);
     this.queues.set(name, queue);
     if (durable) this.dirty = true;
     this.saveIfDirty();

@@ -47,8 +47,16 @@ describe('broker:ctl', () => {
     expect((await ctl('-q', '--no-table-headers', 'list_vhosts')).out).toBe('/\n');
   });
 
+  it('sets, lists and clears a policy', async () => {
+    expect(await ctl('--priority', '3', '--apply-to', 'queues', 'set_policy', 'ctl-limit', '^ctl-', '{"max-length":10}')).toMatchObject({ code: 0 });
+    expect((await ctl('-q', 'list_policies')).out).toBe('vhost\tname\tpattern\tapply-to\tdefinition\tpriority\n/\tctl-limit\t^ctl-\tqueues\t{"max-length":10}\t3\n');
+    expect(await ctl('set_policy', 'bad', '.*', 'not json')).toMatchObject({ code: 64 });
+    expect(await ctl('set_policy', 'bad', '.*', '{"max-priority":10}')).toMatchObject({ code: 70, err: expect.stringContaining("unrecognised key 'max-priority'") });
+    expect(await ctl('clear_policy', 'ctl-limit')).toMatchObject({ code: 0 });
+    expect((await ctl('-q', '--no-table-headers', 'list_policies')).out).toBe('');
+  });
+
   it('lists queues with the columns asked for, and exports and imports definitions', async () => {
-    expect(await ctl('list_policies')).toMatchObject({ code: 0, out: 'Listing policies for vhost "/" ...\nvhost\tname\tpattern\tapply-to\tdefinition\tpriority\n' });
     const file = join(dir, 'definitions.json');
     writeFileSync(file, JSON.stringify({ vhosts: [{ name: '/' }], queues: [{ name: 'ctl-q', vhost: '/', durable: true, auto_delete: false, arguments: {} }] }));
     expect(await ctl('import_definitions', file)).toMatchObject({ code: 0 });

@@ -6,6 +6,7 @@ import type { VirtualHost } from '../../vhost/vhost';
 import { argumentsJson } from './json';
 import { PRODUCT } from './health';
 import { vhostParam } from './objects';
+import { policyJson } from './policies';
 
 // GET and POST /api/definitions: RabbitMQ's definitions JSON, so an export from either broker imports into the
 // other. Exported as RabbitMQ exports them: every queue but exclusive ones, every exchange but the default
@@ -46,7 +47,7 @@ function exportAll(ctx: RequestContext) {
     topic_permissions: [],
     parameters: [],
     global_parameters: [],
-    policies: [],
+    policies: vhosts.flatMap((v) => [...v.policies.values()].map((p) => policyJson(v, p))),
     queues: parts.flatMap((p) => p.queues),
     exchanges: parts.flatMap((p) => p.exchanges),
     bindings: parts.flatMap((p) => p.bindings),
@@ -66,7 +67,7 @@ function importBody(ctx: RequestContext, body: Record<string, unknown>, onlyVhos
 
 function withVhost(body: Record<string, unknown>, vhost: string): Record<string, unknown> {
   const tag = (key: string) => (Array.isArray(body[key]) ? (body[key] as Record<string, unknown>[]).map((item) => ({ ...item, vhost })) : []);
-  return { vhosts: [{ name: vhost }], queues: tag('queues'), exchanges: tag('exchanges'), bindings: tag('bindings') };
+  return { vhosts: [{ name: vhost }], queues: tag('queues'), exchanges: tag('exchanges'), bindings: tag('bindings'), policies: tag('policies') };
 }
 
 export const definitionRoutes: Route<RequestContext>[] = [
@@ -79,7 +80,17 @@ export const definitionRoutes: Route<RequestContext>[] = [
       const { queues, exchanges, bindings } = topology(vhostParam(ctx, p.vhost));
       return {
         status: 200,
-        body: { rabbit_version: PRODUCT.rabbitmqVersion, rabbitmq_version: PRODUCT.rabbitmqVersion, product_name: PRODUCT.name, product_version: PRODUCT.version, parameters: [], policies: [], queues, exchanges, bindings },
+        body: {
+          rabbit_version: PRODUCT.rabbitmqVersion,
+          rabbitmq_version: PRODUCT.rabbitmqVersion,
+          product_name: PRODUCT.name,
+          product_version: PRODUCT.version,
+          parameters: [],
+          policies: [...vhostParam(ctx, p.vhost).policies.values()].map((policy) => policyJson(vhostParam(ctx, p.vhost), policy)),
+          queues,
+          exchanges,
+          bindings,
+        },
       };
     },
   },

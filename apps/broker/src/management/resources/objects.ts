@@ -29,6 +29,8 @@ function queueJson(ctx: RequestContext, vhost: VirtualHost, queue: Queue, unacke
     messages_ready: queue.messageCount,
     messages_unacknowledged: unacknowledged,
     message_bytes_ready: queue.store.bytes,
+    policy: queue.policy ?? null,
+    effective_policy_definition: queue.policyDefinition ?? {},
   };
 }
 
@@ -42,6 +44,7 @@ function exchangeJson(vhost: VirtualHost, exchange: Exchange) {
     internal: exchange.options.internal,
     arguments: argumentsJson(exchange.options.arguments),
     user_who_performed_action: 'rmq-internal',
+    policy: exchange.policy ?? null,
   };
 }
 
