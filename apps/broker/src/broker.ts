@@ -262,6 +262,7 @@ export class Broker implements ConnectionHost, ManagementHost {
     const out = [{ protocol: 'amqp', port: this.amqpPort }];
     if (this.tlsPort !== undefined) out.push({ protocol: 'amqp/ssl', port: this.tlsPort });
     if (this.managementPort !== undefined) out.push({ protocol: this.options.managementTls ? 'https' : 'http', port: this.managementPort });
+    if (this.prometheusPort !== undefined) out.push({ protocol: 'http/prometheus', port: this.prometheusPort });
     return out;
   }
 

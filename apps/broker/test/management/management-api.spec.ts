@@ -204,6 +204,49 @@ describe('management API', () => {
     });
   });
 
+  it('answers nodes and the port-listener check', async () => {
+    await sameOnBoth(async (t) => {
+      const nodes = (await call(t, 'GET', 'nodes')).body as Record<string, unknown>[];
+      const amqpPort = Number(new URL(t.amqp).port);
+      const listening = await call(t, 'GET', `health/checks/port-listener/${amqpPort}`);
+      const missing = await call(t, 'GET', 'health/checks/port-listener/1');
+      return {
+        nodes: nodes.length,
+        node: shape(pick(nodes[0], ['name', 'type', 'running', 'mem_used', 'mem_alarm', 'disk_free_alarm', 'fd_used', 'fd_total', 'uptime'])),
+        listening: { status: listening.status, body: { ...(listening.body as object), port: 'p' } },
+        missing: { status: missing.status, ...pick(missing.body, ['status', 'reason', 'missing']) },
+      };
+    });
+  });
+
+  it('lists, reads and deletes a binding by every form of its path', async () => {
+    const id = randomBytes(4).toString('hex');
+    await sameOnBoth(async (t) => {
+      const q = `bind-q-${id}`;
+      const x = `bind-x-${id}`;
+      const y = `bind-y-${id}`;
+      await call(t, 'PUT', `queues/%2F/${q}`, { body: { durable: false } });
+      await call(t, 'PUT', `exchanges/%2F/${x}`, { body: { type: 'direct', durable: false } });
+      await call(t, 'PUT', `exchanges/%2F/${y}`, { body: { type: 'fanout', durable: false } });
+      const made = [
+        (await call(t, 'POST', `bindings/%2F/e/${x}/q/${q}`, { body: { routing_key: 'k' } })).status,
+        (await call(t, 'POST', `bindings/%2F/e/${x}/e/${y}`, { body: { routing_key: 'k2' } })).status,
+      ];
+      const strip = (list: unknown) => (list as Record<string, unknown>[]).map((b) => pick(b, ['source', 'destination', 'destination_type', 'routing_key', 'properties_key']));
+      const between = strip((await call(t, 'GET', `bindings/%2F/e/${x}/q/${q}`)).body);
+      const one = await call(t, 'GET', `bindings/%2F/e/${x}/q/${q}/k`);
+      const ofQueue = strip((await call(t, 'GET', `queues/%2F/${q}/bindings`)).body);
+      const fromX = strip((await call(t, 'GET', `exchanges/%2F/${x}/bindings/source`)).body);
+      const intoY = strip((await call(t, 'GET', `exchanges/%2F/${y}/bindings/destination`)).body);
+      const deleted = (await call(t, 'DELETE', `bindings/%2F/e/${x}/q/${q}/k`)).status;
+      const gone = (await call(t, 'GET', `bindings/%2F/e/${x}/q/${q}/k`)).status;
+      await call(t, 'DELETE', `queues/%2F/${q}`);
+      await call(t, 'DELETE', `exchanges/%2F/${x}`);
+      await call(t, 'DELETE', `exchanges/%2F/${y}`);
+      return { made, between, one: { status: one.status, ...pick(one.body, ['routing_key', 'properties_key']) }, ofQueue, fromX, intoY, deleted, gone };
+    });
+  });
+
   it('answers 405 for a method a resource does not have, 404 for no resource, 400 for a body that is not JSON', async () => {
     await sameOnBoth(async (t) => ({
       method: (await call(t, 'POST', 'whoami')).status,

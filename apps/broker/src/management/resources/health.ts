@@ -1,7 +1,39 @@
 import type { Route } from '../router';
 import type { RequestContext } from '../context';
 import { visibleVhosts } from '../context';
+import { readdirSync, readFileSync } from 'node:fs';
+import { notFound } from '../http';
 import { vhostParam } from './objects';
+
+const NODE = 'warren@localhost';
+const startedAt = Date.now();
+
+function countFds(): { used: number; total: number } {
+  try {
+    const match = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return { used: readdirSync('/proc/self/fd').length, total: match ? Number(match[1]) : 0 };
+  } catch {
+    return { used: 0, total: 0 };
+  }
+}
+
+/** The one node, in the fields monitoring tools read from GET /api/nodes. */
+function nodeJson(ctx: RequestContext) {
+  const fds = countFds();
+  return {
+    name: NODE,
+    type: 'disc',
+    running: true,
+    uptime: Date.now() - startedAt,
+    mem_used: process.memoryUsage.rss(),
+    mem_alarm: ctx.host.alarms.includes('memory'),
+    disk_free_alarm: ctx.host.alarms.includes('disk'),
+    fd_used: fds.used,
+    fd_total: fds.total,
+    sockets_used: ctx.host.connectionCount,
+    proc_used: 1,
+  };
+}
 
 // The overview and the health checks monitoring systems poll.
 
@@ -69,4 +101,26 @@ export const healthRoutes: Route<RequestContext>[] = [
     }),
   ),
   { method: 'GET', path: 'health/checks/virtual-hosts', access: 'monitoring', handle: () => ({ status: 200, body: { status: 'ok' } }) },
+  {
+    method: 'GET',
+    path: 'health/checks/port-listener/:port',
+    access: 'monitoring',
+    handle: (ctx, p) => {
+      const ports = ctx.host.listeners.map((l) => l.port);
+      const port = Number(p.port);
+      return ports.includes(port)
+        ? { status: 200, body: { status: 'ok', port } }
+        : { status: 503, body: { status: 'failed', reason: 'No active listener', missing: port, ports } };
+    },
+  },
+  { method: 'GET', path: 'nodes', access: 'monitoring', handle: (ctx) => ({ status: 200, body: [nodeJson(ctx)] }) },
+  {
+    method: 'GET',
+    path: 'nodes/:name',
+    access: 'monitoring',
+    handle: (ctx, p) => {
+      if (p.name !== NODE) throw notFound();
+      return { status: 200, body: nodeJson(ctx) };
+    },
+  },
 ];

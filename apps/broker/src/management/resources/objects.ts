@@ -29,6 +29,8 @@ function queueJson(ctx: RequestContext, vhost: VirtualHost, queue: Queue, unacke
     messages_ready: queue.messageCount,
     messages_unacknowledged: unacknowledged,
     message_bytes_ready: queue.store.bytes,
+    // the bodies it holds: what a queue's memory mostly is
+    memory: queue.store.bytes,
     policy: queue.policy ?? null,
     effective_policy_definition: queue.policyDefinition ?? {},
   };
@@ -154,6 +156,66 @@ export const objectRoutes: Route<RequestContext>[] = [
     access: 'management',
     handle: (ctx, p) => ({ status: 200, body: bindingsOf(vhostParam(ctx, p.vhost)) }),
   },
+  {
+    method: 'GET',
+    path: 'queues/:vhost/:name/bindings',
+    access: 'management',
+    handle: (ctx, p) => {
+      const { vhost, queue } = queueParam(ctx, p);
+      return { status: 200, body: bindingsOf(vhost).filter((b) => b.destination_type === 'queue' && b.destination === queue.name) };
+    },
+  },
+  ...(['source', 'destination'] as const).map(
+    (side): Route<RequestContext> => ({
+      method: 'GET',
+      path: `exchanges/:vhost/:name/bindings/${side}`,
+      access: 'management',
+      handle: (ctx, p) => {
+        const vhost = vhostParam(ctx, p.vhost);
+        if (!vhost.exchanges.has(p.name)) throw notFound();
+        const mine = (b: ReturnType<typeof bindingsOf>[number]) =>
+          side === 'source' ? b.source === p.name && p.name !== '' : b.destination_type === 'exchange' && b.destination === p.name;
+        return { status: 200, body: bindingsOf(vhost).filter(mine) };
+      },
+    }),
+  ),
+  ...(['q', 'e'] as const).flatMap((kind): Route<RequestContext>[] => {
+    const between = (ctx: RequestContext, p: Record<string, string>) =>
+      bindingsOf(vhostParam(ctx, p.vhost)).filter(
+        (b) => b.source === p.source && b.destination === p.destination && b.destination_type === (kind === 'q' ? 'queue' : 'exchange'),
+      );
+    return [
+      { method: 'GET', path: `bindings/:vhost/e/:source/${kind}/:destination`, access: 'management', handle: (ctx, p) => ({ status: 200, body: between(ctx, p) }) },
+      {
+        method: 'GET',
+        path: `bindings/:vhost/e/:source/${kind}/:destination/:props`,
+        access: 'management',
+        handle: (ctx, p) => {
+          const found = between(ctx, p).find((b) => b.properties_key === p.props);
+          if (!found) throw notFound();
+          return { status: 200, body: found };
+        },
+      },
+      {
+        method: 'DELETE',
+        path: `bindings/:vhost/e/:source/${kind}/:destination/:props`,
+        access: 'management',
+        handle: (ctx, p) => {
+          const vhost = vhostParam(ctx, p.vhost);
+          const found = between(ctx, p).find((b) => b.properties_key === p.props);
+          if (!found) throw notFound();
+          const args = vhost.exchanges.get(p.source)?.bindings;
+          const binding = [...(args?.values() ?? [])].find((b) => b.destination.name === p.destination && b.routingKey === found.routing_key);
+          if (!binding) throw notFound();
+          if (!ctx.host.access.permits(ctx.user.name, vhost.name, 'write', p.destination) || !ctx.host.access.permits(ctx.user.name, vhost.name, 'read', p.source))
+            throw new HttpError(401, 'not_authorized', 'Access refused.');
+          if (kind === 'q') vhost.unbindQueue(p.destination, p.source, binding.routingKey, binding.arguments, vhost.queues.get(p.destination)?.owner ?? {});
+          else vhost.unbindExchange(p.destination, p.source, binding.routingKey, binding.arguments);
+          return { status: 204 };
+        },
+      },
+    ];
+  }),
   {
     method: 'DELETE',
     path: 'queues/:vhost/:name',
