@@ -5,7 +5,10 @@ import { replyText } from './errors';
 import { AccessControl } from './access/access-control';
 import { Metrics } from './metrics';
 import { PrometheusServer } from './prometheus';
-import { applyAccessDefinitions, argumentsTable, DefinitionsError, RabbitDefinitions } from './access/definitions-file';
+import { applyAccessDefinitions, argumentsTable, DefinitionsError, parseDefinitions, RabbitDefinitions } from './access/definitions-file';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomically } from './storage/definitions';
 import { Connection, ConnectionHost } from './connection/connection';
 import { DirectReplyRegistry } from './connection/direct-reply-to';
 import { blockedReason, DEFAULT_LIMITS, ResourceLimits, ResourceMonitor } from './resource-monitor';
@@ -66,6 +69,8 @@ export interface BrokerOptions {
   managementTls?: boolean;
   /** The Prometheus endpoint's port (0 picks one); without it there is none. */
   prometheusPort?: number;
+  /** Users who may connect from this machine only (RabbitMQ's loopback_users); default guest. */
+  loopbackUsers?: string[];
   /** Resource alarm thresholds (see resource-monitor.ts) and how often to check them. */
   limits?: Partial<ResourceLimits>;
   alarmCheckIntervalMs?: number;
@@ -100,6 +105,8 @@ export class Broker implements ConnectionHost, ManagementHost {
   private tlsServer: TlsServer | undefined;
   /** The amqps port once listening (when TLS is configured). */
   tlsPort: number | undefined;
+  private readonly accessFile: string | undefined;
+  private readonly savedPolicies: RabbitDefinitions['policies'];
   /** The management API's port once listening. */
   managementPort: number | undefined;
   private management: ManagementServer | undefined;
@@ -119,7 +126,13 @@ export class Broker implements ConnectionHost, ManagementHost {
       maxOutgoingBuffer: options.maxOutgoingBuffer ?? DEFAULTS.maxOutgoingBuffer,
     };
     this.maxHandshakes = options.maxHandshakes ?? DEFAULTS.maxHandshakes;
-    this.access = options.access ?? AccessControl.withDefaults();
+    // Users, vhosts, permissions and policies changed at run time live in <data-dir>/access.json (RabbitMQ's
+    // definitions format); RabbitMQ's first-boot defaults apply only when there is none yet.
+    this.accessFile = options.dataDir ? join(options.dataDir, 'access.json') : undefined;
+    const saved = this.accessFile && existsSync(this.accessFile) ? parseDefinitions(JSON.parse(readFileSync(this.accessFile, 'utf8'))) : undefined;
+    this.access = options.access ?? (saved ? new AccessControl(options.loopbackUsers ?? ['guest']) : AccessControl.withDefaults(options.loopbackUsers ?? ['guest']));
+    this.savedPolicies = saved?.policies ?? [];
+    if (saved) applyAccessDefinitions(this.access, saved);
     if (options.definitions) applyAccessDefinitions(this.access, options.definitions);
     // Logs go to stderr; stdout carries only the "listening on" line that scripts wait for.
     this.log = options.log ?? ((message) => console.error(`[broker] ${message}`));
@@ -169,6 +182,40 @@ export class Broker implements ConnectionHost, ManagementHost {
     return vhost;
   }
 
+  private applyPolicies(policies: RabbitDefinitions['policies']): void {
+    for (const p of policies) {
+      this.addVhost(p.vhost).setPolicy({
+        name: p.name,
+        pattern: p.pattern as string,
+        applyTo: p['apply-to'] as 'queues' | 'exchanges' | 'all',
+        priority: p.priority as number,
+        definition: p.definition as Record<string, unknown>,
+      });
+    }
+  }
+
+  /** Users, vhosts, permissions and policies to <data-dir>/access.json, after a change through the API. */
+  saveAccess(): void {
+    if (!this.accessFile) return;
+    const access = this.access;
+    const vhosts = [...this.vhosts.values()];
+    writeFileAtomically(
+      this.accessFile,
+      JSON.stringify(
+        {
+          users: [...access.users.values()].map((u) => ({ name: u.name, password_hash: u.passwordHash, hashing_algorithm: u.hashingAlgorithm, tags: u.tags })),
+          vhosts: vhosts.map((v) => ({ name: v.name, metadata: { description: access.vhosts.get(v.name)?.description ?? '', tags: access.vhosts.get(v.name)?.tags ?? [] } })),
+          permissions: access.listPermissions(),
+          policies: vhosts.flatMap((v) =>
+            [...v.policies.values()].map((p) => ({ vhost: v.name, name: p.name, pattern: p.pattern, 'apply-to': p.applyTo, priority: p.priority, definition: p.definition })),
+          ),
+        },
+        null,
+        1,
+      ),
+    );
+  }
+
   /** Definitions imported at run time (management API): users, vhosts, permissions, then the topology. */
   importDefinitions(defs: RabbitDefinitions): void {
     applyAccessDefinitions(this.access, defs);
@@ -180,15 +227,7 @@ export class Broker implements ConnectionHost, ManagementHost {
   private declareTopology(defs: RabbitDefinitions): void {
     const owner = {}; // none of these is exclusive
     // policies first, so that the objects below are declared under them
-    for (const p of defs.policies) {
-      this.addVhost(p.vhost).setPolicy({
-        name: p.name,
-        pattern: p.pattern as string,
-        applyTo: p['apply-to'] as 'queues' | 'exchanges' | 'all',
-        priority: p.priority as number,
-        definition: p.definition as Record<string, unknown>,
-      });
-    }
+    this.applyPolicies(defs.policies);
     for (const x of defs.exchanges) {
       const vhost = this.addVhost(x.vhost);
       vhost.declareExchange({ name: x.name, type: x.type, passive: false, durable: x.durable, autoDelete: x.auto_delete, internal: x.internal, arguments: argumentsTable(x.arguments) });
@@ -207,6 +246,7 @@ export class Broker implements ConnectionHost, ManagementHost {
   /** Starts listening; resolves with the bound port. */
   async listen(): Promise<number> {
     for (const vhost of this.vhosts.values()) vhost.restore();
+    this.applyPolicies(this.savedPolicies);
     if (this.options.definitions) {
       try {
         this.declareTopology(this.options.definitions);
@@ -278,6 +318,8 @@ export class Broker implements ConnectionHost, ManagementHost {
     vhost.close();
     this.vhosts.delete(name);
     this.access.deleteVhost(name);
+    // its durable definitions go too, so that a vhost made again under this name starts empty
+    if (this.options.dataDir && name !== '/') rmSync(Storage.vhostDir(this.options.dataDir, name), { recursive: true, force: true });
     return true;
   }
 

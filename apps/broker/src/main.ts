@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { AccessControl } from './access/access-control';
 import { DefinitionsError, parseDefinitions, RabbitDefinitions } from './access/definitions-file';
 import { totalmem } from 'node:os';
 import { Broker, DEFAULTS, TlsConfigError, TlsOptions } from './broker';
@@ -161,7 +160,7 @@ async function main(): Promise<void> {
   }
   const tls = tlsOptions(option, enabled);
   const broker = new Broker({
-    access: AccessControl.withDefaults(loopbackUsers),
+    loopbackUsers,
     tls,
     definitions,
     port,

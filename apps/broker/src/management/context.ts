@@ -23,6 +23,8 @@ export interface ManagementHost {
   /** Open client connections. */
   connectionList(): Connection[];
   readonly metrics: Metrics;
+  /** Users, vhosts, permissions or policies changed: keep them across a restart. */
+  saveAccess(): void;
 }
 
 export interface RequestContext {

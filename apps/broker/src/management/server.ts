@@ -16,6 +16,8 @@ import { closeHttp, listen } from '../util/listen';
 
 /** Tags that may use the management API at all, and what each access level needs (RabbitMQ's rules). */
 const MANAGEMENT_TAGS = ['administrator', 'monitoring', 'policymaker', 'management'];
+/** Routes whose changes live in access.json rather than in the vhosts' own durable definitions. */
+const CHANGES_ACCESS = /^(users|vhosts|permissions|policies|definitions)\b/;
 const ALLOWED: Record<Access, string[]> = {
   management: MANAGEMENT_TAGS,
   monitoring: ['administrator', 'monitoring'],
@@ -63,6 +65,7 @@ export class ManagementServer {
       if (!ALLOWED[route.access].some((tag) => user.tags.includes(tag))) throw notAuthorised('Not administrator user');
       const context: RequestContext = { host: this.host, rates: this.rates, user, body: () => readJson(req) };
       const result = await route.handle(context, params);
+      if (route.method !== 'GET' && CHANGES_ACCESS.test(route.path)) this.host.saveAccess();
       sendJson(res, result.status, result.body);
     } catch (error) {
       if (error instanceof HttpError) return sendError(res, error);

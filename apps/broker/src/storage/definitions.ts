@@ -26,11 +26,16 @@ export function loadDefinitions(path: string): Definitions | undefined {
 }
 
 export function saveDefinitions(path: string, definitions: Definitions): void {
+  writeFileAtomically(path, JSON.stringify(definitions, null, 1));
+}
+
+/** Replaces a file so that a crash leaves the old or the new content, never a mix (temporary file, fsync, rename). */
+export function writeFileAtomically(path: string, content: string): void {
   fs.mkdirSync(dirname(path), { recursive: true });
   const temporary = `${path}.tmp`;
   const fd = fs.openSync(temporary, 'w');
   try {
-    fs.writeSync(fd, JSON.stringify(definitions, null, 1));
+    fs.writeSync(fd, content);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

@@ -366,3 +366,35 @@ describe('management API: definitions and connections', () => {
     }
   });
 });
+
+describe('management API: changes kept across a restart', () => {
+  it('keeps users, vhosts, permissions and policies made over the API in the data directory', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dataDir = mkdtempSync(join(tmpdir(), 'warren-access-'));
+    let broker = await startBroker({ dataDir, managementPort: 0 });
+    let t: Target = { name: 'bundled', api: `http://guest:guest@127.0.0.1:${broker.broker.managementPort}`, amqp: broker.url };
+    expect((await call(t, 'PUT', 'vhosts/kept', { body: { description: 'survives' } })).status).toBe(201);
+    expect((await call(t, 'PUT', 'users/keeper', { body: { password: 'pw', tags: 'management' } })).status).toBe(201);
+    expect((await call(t, 'PUT', 'permissions/kept/keeper', { body: { configure: '.*', write: '.*', read: '.*' } })).status).toBe(201);
+    expect((await call(t, 'PUT', 'policies/kept/limit', { body: { pattern: '.*', definition: { 'max-length': 5 } } })).status).toBe(201);
+    const conn = await amqp.connect(`amqp://keeper:pw@127.0.0.1:${broker.port}/kept`);
+    const ch = await conn.createChannel();
+    await ch.assertQueue('kept-q', { durable: true });
+    await conn.close();
+    await broker.close();
+
+    broker = await startBroker({ dataDir, managementPort: 0 });
+    t = { name: 'bundled', api: `http://guest:guest@127.0.0.1:${broker.broker.managementPort}`, amqp: broker.url };
+    expect((await call(t, 'GET', 'vhosts/kept')).body).toMatchObject({ name: 'kept', description: 'survives' });
+    expect((await call(t, 'GET', 'whoami', { auth: 'keeper:pw' })).body).toEqual({ name: 'keeper', tags: ['management'] });
+    expect((await call(t, 'GET', 'queues/kept/kept-q')).body).toMatchObject({ durable: true, policy: 'limit', effective_policy_definition: { 'max-length': 5 } });
+    // a deleted vhost is gone for good: made again, it starts empty
+    expect((await call(t, 'DELETE', 'vhosts/kept')).status).toBe(204);
+    expect((await call(t, 'PUT', 'vhosts/kept', { body: {} })).status).toBe(201);
+    expect((await call(t, 'GET', 'queues/kept')).body).toEqual([]);
+    await broker.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+});
