@@ -129,7 +129,7 @@ export class Broker implements ConnectionHost, ManagementHost {
     // Users, vhosts, permissions and policies changed at run time live in <data-dir>/access.json (RabbitMQ's
     // definitions format); RabbitMQ's first-boot defaults apply only when there is none yet.
     this.accessFile = options.dataDir ? join(options.dataDir, 'access.json') : undefined;
-    const saved = this.accessFile && existsSync(this.accessFile) ? parseDefinitions(JSON.parse(readFileSync(this.accessFile, 'utf8'))) : undefined;
+    const saved = this.accessFile && existsSync(this.accessFile) ? readAccessFile(this.accessFile) : undefined;
     this.access = options.access ?? (saved ? new AccessControl(options.loopbackUsers ?? ['guest']) : AccessControl.withDefaults(options.loopbackUsers ?? ['guest']));
     this.savedPolicies = saved?.policies ?? [];
     if (saved) applyAccessDefinitions(this.access, saved);
@@ -424,4 +424,13 @@ export class Broker implements ConnectionHost, ManagementHost {
 function hasPeerCertificate(socket: TLSSocket): boolean {
   const certificate = socket.getPeerCertificate();
   return certificate !== null && Object.keys(certificate).length > 0;
+}
+
+/** The users, vhosts, permissions and policies saved by an earlier run; DefinitionsError when unreadable. */
+function readAccessFile(file: string): RabbitDefinitions {
+  try {
+    return parseDefinitions(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (error) {
+    throw new DefinitionsError(`${file}: ${(error as Error).message}`);
+  }
 }

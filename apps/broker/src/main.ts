@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DefinitionsError, parseDefinitions, RabbitDefinitions } from './access/definitions-file';
 import { totalmem } from 'node:os';
-import { Broker, DEFAULTS, TlsConfigError, TlsOptions } from './broker';
+import { Broker, BrokerOptions, DEFAULTS, TlsConfigError, TlsOptions } from './broker';
 import { DEFAULT_LIMITS } from './resource-monitor';
 
 const USAGE = `Usage: npm run broker -- [--port N] [--host H] [--data-dir D] [--management-port N] [--max-message-size BYTES]
@@ -159,7 +159,7 @@ async function main(): Promise<void> {
     }
   }
   const tls = tlsOptions(option, enabled);
-  const broker = new Broker({
+  const brokerOptions: BrokerOptions = {
     loopbackUsers,
     tls,
     definitions,
@@ -177,7 +177,14 @@ async function main(): Promise<void> {
       memoryHighWatermark: memoryFlag(option('memory-high-watermark')),
       diskFreeLimit: integerFlag(option('disk-free-limit'), 'disk-free-limit', DEFAULT_LIMITS.diskFreeLimit),
     },
-  });
+  };
+  let broker: Broker;
+  try {
+    broker = new Broker(brokerOptions);
+  } catch (error) {
+    if (error instanceof DefinitionsError) startupError(`cannot load the saved users and vhosts: ${error.message}`);
+    throw error;
+  }
   let bound: number;
   try {
     bound = await broker.listen();

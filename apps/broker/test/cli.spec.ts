@@ -2,7 +2,7 @@
 // runs), spawned with flags and judged by its output, its exit status, and what an amqplib client sees.
 import * as amqp from 'amqplib';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -214,6 +214,16 @@ describe('broker CLI: bad invocations', () => {
     const result = await runToExit(['--definitions', join(tmp, 'bad-definitions.json'), '--port', '0']);
     expect(result.code).toBe(1);
     expect(result.stderr.trimEnd()).toMatch(/users\[0\]\.hashing_algorithm 'bcrypt' is not supported$/);
+  });
+
+  it('stops with one line when the saved users and vhosts cannot be read', async () => {
+    const dataDir = join(tmp, 'corrupt-access');
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(join(dataDir, 'access.json'), '{"users": [');
+    const result = await runToExit(['--data-dir', dataDir, '--port', '0']);
+    expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 1, stdout: '' });
+    expect(result.stderr.trimEnd()).toMatch(/^broker: cannot load the saved users and vhosts: .*access\.json: /);
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
   describe('a port that is already taken', () => {
