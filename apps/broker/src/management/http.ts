@@ -10,6 +10,8 @@ export class HttpError extends Error {
     readonly error: string,
     readonly reason: string,
     readonly headers: Record<string, string> = {},
+    /** Answer with no body (RabbitMQ's 401 without credentials, its 405). */
+    readonly empty = false,
   ) {
     super(`${status} ${error}: ${reason}`);
   }
@@ -17,8 +19,14 @@ export class HttpError extends Error {
 
 export const notFound = () => new HttpError(404, 'Object Not Found', 'Not Found');
 export const badRequest = (reason: string) => new HttpError(400, 'bad_request', reason);
-export const notAuthorised = (reason: string) =>
-  new HttpError(401, 'not_authorized', reason, { 'www-authenticate': 'Basic realm="RabbitMQ Management"' });
+const REALM = { 'www-authenticate': 'Basic realm="RabbitMQ Management"' };
+/** No credentials: an empty 401 with the realm. */
+export const noCredentials = () => new HttpError(401, 'not_authorized', 'Login failed', REALM, true);
+/** Wrong credentials (RabbitMQ spells this one with a z). */
+export const loginFailed = () => new HttpError(401, 'not_authorized', 'Login failed', REALM);
+/** The user may not do this: a tag is missing (RabbitMQ spells this one with an s). */
+export const notAuthorised = (reason: string) => new HttpError(401, 'not_authorised', reason, REALM);
+export const methodNotAllowed = () => new HttpError(405, 'Method Not Allowed', 'Method Not Allowed', {}, true);
 
 /** Bodies larger than this are refused with 413 before they are read in full (RabbitMQ's default is 20 MB). */
 export const MAX_BODY = 20 * 1024 * 1024;
@@ -30,9 +38,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 export function sendError(res: ServerResponse, error: HttpError): void {
-  if (error.status === 401) {
-    // RabbitMQ answers a missing or wrong login with an empty 401 and its realm
-    res.writeHead(401, { ...error.headers, 'content-length': 0 });
+  if (error.empty) {
+    res.writeHead(error.status, { ...error.headers, 'content-length': 0 });
     res.end();
     return;
   }
@@ -56,7 +63,7 @@ export async function readJson(req: IncomingMessage): Promise<Record<string, unk
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw badRequest('payload not valid JSON');
+    throw badRequest('not_json');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest('payload not a JSON object');
   return parsed as Record<string, unknown>;

@@ -1,4 +1,4 @@
-import { HttpError, notFound } from './http';
+import { methodNotAllowed, notFound } from './http';
 
 export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
@@ -49,7 +49,7 @@ export class Router<C> {
       pathMatched = true;
       if (route.method === method) return { route, params };
     }
-    if (pathMatched) throw new HttpError(405, 'Method Not Allowed', 'Method Not Allowed');
+    if (pathMatched) throw methodNotAllowed();
     throw notFound();
   }
 }

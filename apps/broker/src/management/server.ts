@@ -2,7 +2,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { createServer as createHttpsServer } from 'node:https';
 import type { UserRecord } from '../access/access-control';
 import type { ManagementHost, RequestContext } from './context';
-import { HttpError, notAuthorised, readJson, sendError, sendJson } from './http';
+import { HttpError, loginFailed, noCredentials, notAuthorised, readJson, sendError, sendJson } from './http';
 import { adminRoutes } from './resources/admin';
 import { connectionRoutes } from './resources/connections';
 import { definitionRoutes } from './resources/definitions';
@@ -62,7 +62,8 @@ export class ManagementServer {
       if (!url.pathname.startsWith('/api/')) throw new HttpError(404, 'Object Not Found', 'Not Found');
       const user = this.authenticate(req);
       const { route, params } = this.router.match(req.method ?? 'GET', url.pathname.slice('/api'.length));
-      if (!ALLOWED[route.access].some((tag) => user.tags.includes(tag))) throw notAuthorised('Not administrator user');
+      if (!ALLOWED[route.access].some((tag) => user.tags.includes(tag)))
+        throw notAuthorised(route.access === 'monitoring' ? 'Not monitor user' : 'Not administrator user');
       const context: RequestContext = { host: this.host, rates: this.rates, user, body: () => readJson(req) };
       const result = await route.handle(context, params);
       if (route.method !== 'GET' && CHANGES_ACCESS.test(route.path)) this.host.saveAccess();
@@ -78,12 +79,12 @@ export class ManagementServer {
   private authenticate(req: IncomingMessage): UserRecord {
     const header = req.headers.authorization ?? '';
     const match = /^Basic\s+(.+)$/i.exec(header);
-    if (!match) throw notAuthorised('Login failed');
+    if (!match) throw noCredentials();
     const decoded = Buffer.from(match[1], 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 0) throw notAuthorised('Login failed');
+    if (colon < 0) throw loginFailed();
     const user = this.host.access.authenticate(decoded.slice(0, colon), decoded.slice(colon + 1), req.socket.remoteAddress);
-    if (typeof user === 'string') throw notAuthorised('Login failed');
+    if (typeof user === 'string') throw loginFailed();
     if (!MANAGEMENT_TAGS.some((tag) => user.tags.includes(tag))) throw notAuthorised('Not management user');
     return user;
   }

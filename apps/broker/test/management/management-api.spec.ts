@@ -71,9 +71,9 @@ describe('management API', () => {
 
   it('refuses a request without credentials or with wrong ones with 401 and the realm', async () => {
     await sameOnBoth(async (t) => ({
-      none: (await call(t, 'GET', 'overview', { auth: null })).status,
-      wrong: (await call(t, 'GET', 'overview', { auth: 'guest:wrong' })).status,
-      unknown: (await call(t, 'GET', 'overview', { auth: 'nobody:guest' })).status,
+      none: await call(t, 'GET', 'overview', { auth: null }),
+      wrong: await call(t, 'GET', 'overview', { auth: 'guest:wrong' }),
+      unknown: await call(t, 'GET', 'overview', { auth: 'nobody:guest' }),
     }));
   });
 
@@ -121,7 +121,9 @@ describe('management API', () => {
       const conn = await amqp.connect(`${t.amqp.replace('guest:guest', `${user}:pw2`)}/${vhost}`);
       await conn.close();
       steps.whoamiAsUser = await call(t, 'GET', 'whoami', { auth: `${user}:pw2` });
-      steps.usersAsNonAdmin = (await call(t, 'GET', 'users', { auth: `${user}:pw2` })).status;
+      steps.usersAsNonAdmin = await call(t, 'GET', 'users', { auth: `${user}:pw2` });
+      steps.alarmsAsManagementUser = await call(t, 'GET', 'health/checks/alarms', { auth: `${user}:pw2` });
+      steps.queueWithoutConfigure = await call(t, 'PUT', `queues/${vhost}/y-${id}`, { auth: `${user}:pw2`, body: { durable: false } });
       steps.deletePermission = (await call(t, 'DELETE', `permissions/${vhost}/${user}`)).status;
       steps.deleteUser = (await call(t, 'DELETE', `users/${user}`)).status;
       steps.deleteUserAgain = await call(t, 'DELETE', `users/${user}`);
@@ -249,9 +251,9 @@ describe('management API', () => {
 
   it('answers 405 for a method a resource does not have, 404 for no resource, 400 for a body that is not JSON', async () => {
     await sameOnBoth(async (t) => ({
-      method: (await call(t, 'POST', 'whoami')).status,
+      method: await call(t, 'POST', 'whoami'),
       nothing: await call(t, 'GET', 'no-such-thing'),
-      badJson: (await call(t, 'PUT', 'vhosts/mgmt-bad-json', { raw: '{not json' })).status,
+      badJson: await call(t, 'PUT', 'vhosts/mgmt-bad-json', { raw: '{not json' }),
     }));
   });
 });

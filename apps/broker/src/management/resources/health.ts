@@ -93,18 +93,18 @@ export const healthRoutes: Route<RequestContext>[] = [
     (check): Route<RequestContext> => ({
       method: 'GET',
       path: `health/checks/${check}`,
-      access: 'monitoring',
+      access: 'management',
       handle: (ctx) =>
         ctx.host.alarms.length === 0
           ? { status: 200, body: { status: 'ok' } }
           : { status: 503, body: { status: 'failed', reason: 'resource alarm(s) in effect in the cluster', alarms: ctx.host.alarms.map((resource) => ({ node: 'warren@localhost', resource })) } },
     }),
   ),
-  { method: 'GET', path: 'health/checks/virtual-hosts', access: 'monitoring', handle: () => ({ status: 200, body: { status: 'ok' } }) },
+  { method: 'GET', path: 'health/checks/virtual-hosts', access: 'management', handle: () => ({ status: 200, body: { status: 'ok' } }) },
   {
     method: 'GET',
     path: 'health/checks/port-listener/:port',
-    access: 'monitoring',
+    access: 'management',
     handle: (ctx, p) => {
       const ports = ctx.host.listeners.map((l) => l.port);
       const port = Number(p.port);

@@ -4,7 +4,7 @@ import type { QueuedMessage } from '../../message';
 import { argumentsTable } from '../../access/definitions-file';
 import { AmqpError } from '../../errors';
 import type { Authorize, VirtualHost } from '../../vhost/vhost';
-import { badRequest, HttpError, notFound } from '../http';
+import { badRequest, notAuthorised, notFound } from '../http';
 import type { Route } from '../router';
 import type { RequestContext } from '../context';
 import { queueParam, vhostParam } from './objects';
@@ -13,7 +13,7 @@ import { queueParam, vhostParam } from './objects';
 // to an exchange, get from and purge a queue. Each is checked against the user's permissions as its AMQP
 // counterpart is, and an AMQP refusal (406, 404…) comes back as a 400 or 404 with RabbitMQ's reason.
 
-const accessRefused = () => new HttpError(401, 'not_authorized', 'Access refused.');
+const accessRefused = () => notAuthorised('Access refused.');
 
 function authorizeFor(ctx: RequestContext, vhost: VirtualHost): Authorize {
   return (kind, _type, name) => {

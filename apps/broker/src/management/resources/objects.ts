@@ -1,4 +1,4 @@
-import { HttpError, notFound } from '../http';
+import { notAuthorised, notFound } from '../http';
 import type { Route } from '../router';
 import { visibleVhosts, type RequestContext } from '../context';
 import type { Queue } from '../../queue/queue';
@@ -208,7 +208,7 @@ export const objectRoutes: Route<RequestContext>[] = [
           const binding = [...(args?.values() ?? [])].find((b) => b.destination.name === p.destination && b.routingKey === found.routing_key);
           if (!binding) throw notFound();
           if (!ctx.host.access.permits(ctx.user.name, vhost.name, 'write', p.destination) || !ctx.host.access.permits(ctx.user.name, vhost.name, 'read', p.source))
-            throw new HttpError(401, 'not_authorized', 'Access refused.');
+            throw notAuthorised('Access refused.');
           if (kind === 'q') vhost.unbindQueue(p.destination, p.source, binding.routingKey, binding.arguments, vhost.queues.get(p.destination)?.owner ?? {});
           else vhost.unbindExchange(p.destination, p.source, binding.routingKey, binding.arguments);
           return { status: 204 };
@@ -224,7 +224,7 @@ export const objectRoutes: Route<RequestContext>[] = [
       const vhost = vhostParam(ctx, p.vhost);
       if (!vhost.queues.has(p.name)) throw notFound();
       if (!ctx.host.access.permits(ctx.user.name, vhost.name, 'configure', p.name))
-        throw new HttpError(401, 'not_authorized', 'Access refused.');
+        throw notAuthorised('Access refused.');
       const queue = vhost.queues.get(p.name);
       vhost.deleteQueue(p.name, queue?.owner ?? {}, false, false);
       return { status: 204 };
