@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { processFds } from './util/process-fds';
 import { createServer, Server } from 'node:http';
 import type { ManagementHost } from './management/context';
 import type { Metrics } from './metrics';
@@ -35,23 +35,6 @@ class Exposition {
 const AMQP = { protocol: 'amqp091' };
 const CLASSIC = { protocol: 'amqp091', queue_type: 'rabbit_classic_queue' };
 
-function openFds(): number {
-  try {
-    return readdirSync('/proc/self/fd').length;
-  } catch {
-    return 0;
-  }
-}
-
-function maxFds(): number {
-  try {
-    const match = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    return match ? Number(match[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
 export function exposition(host: PrometheusHost, perObject: boolean): string {
   const out = new Exposition();
   const m = host.metrics;
@@ -82,8 +65,9 @@ export function exposition(host: PrometheusHost, perObject: boolean): string {
   out.add('rabbitmq_global_messages_redelivered_total', 'counter', 'Total number of messages redelivered to consumers', [[CLASSIC, m.redelivered]]);
   out.add('rabbitmq_global_messages_acknowledged_total', 'counter', 'Total number of messages acknowledged by consumers', [[CLASSIC, m.acknowledged]]);
   out.add('rabbitmq_process_resident_memory_bytes', 'gauge', 'Memory used in bytes', [[{}, process.memoryUsage.rss()]]);
-  out.add('rabbitmq_process_open_fds', 'gauge', 'Open file descriptors', [[{}, openFds()]]);
-  out.add('rabbitmq_process_max_fds', 'gauge', 'Open file descriptors limit', [[{}, maxFds()]]);
+  const fds = processFds();
+  out.add('rabbitmq_process_open_fds', 'gauge', 'Open file descriptors', [[{}, fds.used]]);
+  out.add('rabbitmq_process_max_fds', 'gauge', 'Open file descriptors limit', [[{}, fds.total]]);
   out.add('rabbitmq_alarms_memory_used_watermark', 'untyped', 'is 1 if VM memory watermark alarm is in effect', [[{}, host.alarms.includes('memory') ? 1 : 0]]);
   out.add('rabbitmq_alarms_free_disk_space_watermark', 'untyped', 'is 1 if free disk space watermark alarm is in effect', [[{}, host.alarms.includes('disk') ? 1 : 0]]);
   return out.toString();

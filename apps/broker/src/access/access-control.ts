@@ -53,6 +53,11 @@ function compile(permission: Permission): Compiled {
   return { source: permission, configure: re(permission.configure), write: re(permission.write), read: re(permission.read) };
 }
 
+/** The name a permission check sees: RabbitMQ checks the default exchange '' as amq.default. */
+export function resourceName(type: 'queue' | 'exchange', name: string): string {
+  return type === 'exchange' && name === '' ? 'amq.default' : name;
+}
+
 export class AccessControl {
   readonly users = new Map<string, UserRecord>();
   readonly vhosts = new Map<string, VhostRecord>();

@@ -20,6 +20,7 @@ import { ChannelConsumer } from './channel-consumer';
 import type { Connection } from './connection';
 import { DIRECT_REPLY_TO, DirectReplyTo } from './direct-reply-to';
 import type { Authorize } from '../vhost/vhost';
+import { resourceName } from '../access/access-control';
 
 /** A delivery waiting for basic.ack / nack / reject. */
 interface Unacked {
@@ -92,7 +93,7 @@ export class Channel {
 
   /** The connection's user against its vhost's permissions (RabbitMQ names the default exchange amq.default). */
   private readonly authorize: Authorize = (kind, type, name) => {
-    const resource = type === 'exchange' && name === '' ? 'amq.default' : name;
+    const resource = resourceName(type, name);
     const { user, vhost } = this.connection;
     if (this.connection.broker.access.permits(user, vhost.name, kind, resource)) return;
     throw accessRefused(`access to ${type} '${resource}' in vhost '${vhost.name}' refused for user '${user}'`);

@@ -3,7 +3,9 @@ import type { RabbitDefinitions } from '../access/definitions-file';
 import type { Connection } from '../connection/connection';
 import type { Metrics } from '../metrics';
 import type { RateSampler } from './rates';
-import type { VirtualHost } from '../vhost/vhost';
+import type { Authorize, VirtualHost } from '../vhost/vhost';
+import { resourceName } from '../access/access-control';
+import { notAuthorised } from './http';
 
 /** What the management API reads from the broker; the broker implements it. */
 export interface ManagementHost {
@@ -43,4 +45,26 @@ export function seesAll(user: UserRecord): boolean {
 export function visibleVhosts(ctx: RequestContext): VirtualHost[] {
   const all = [...ctx.host.vhosts.values()];
   return seesAll(ctx.user) ? all : all.filter((v) => ctx.host.access.mayAccessVhost(ctx.user.name, v.name));
+}
+
+/** The user's permissions in `vhost`, checked where the AMQP operation behind a route checks them. */
+export function authorizeFor(ctx: RequestContext, vhost: VirtualHost): Authorize {
+  return (kind, type, name) => {
+    if (!ctx.host.access.permits(ctx.user.name, vhost.name, kind, resourceName(type, name))) throw notAuthorised('Access refused.');
+  };
+}
+
+/** Ready and unacknowledged messages and consumers over `vhosts` (overview, vhost listings). */
+export function queueTotals(ctx: RequestContext, vhosts: Iterable<VirtualHost>) {
+  const unacked = ctx.host.unackedCounts();
+  const totals = { queues: 0, consumers: 0, ready: 0, unacknowledged: 0 };
+  for (const vhost of vhosts) {
+    for (const queue of vhost.queues.values()) {
+      totals.queues++;
+      totals.consumers += queue.consumerCount;
+      totals.ready += queue.messageCount;
+      totals.unacknowledged += unacked.get(queue) ?? 0;
+    }
+  }
+  return totals;
 }

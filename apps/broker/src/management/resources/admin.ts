@@ -1,6 +1,6 @@
 import { badRequest, notFound } from '../http';
 import type { Route } from '../router';
-import { visibleVhosts, type RequestContext } from '../context';
+import { queueTotals, visibleVhosts, type RequestContext } from '../context';
 import { isHashingAlgorithm } from '../../access/password';
 import { vhostParam } from './objects';
 
@@ -16,13 +16,7 @@ function tagList(value: unknown): string[] {
 function vhostJson(ctx: RequestContext, name: string) {
   const record = ctx.host.access.vhosts.get(name);
   const vhost = ctx.host.vhosts.get(name);
-  const unacked = ctx.host.unackedCounts();
-  let ready = 0;
-  let unacknowledged = 0;
-  for (const queue of vhost?.queues.values() ?? []) {
-    ready += queue.messageCount;
-    unacknowledged += unacked.get(queue) ?? 0;
-  }
+  const { ready, unacknowledged } = queueTotals(ctx, vhost ? [vhost] : []);
   return {
     name,
     description: record?.description ?? '',

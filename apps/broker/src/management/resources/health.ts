@@ -1,25 +1,16 @@
 import type { Route } from '../router';
 import type { RequestContext } from '../context';
-import { visibleVhosts } from '../context';
-import { readdirSync, readFileSync } from 'node:fs';
+import { queueTotals, visibleVhosts } from '../context';
 import { notFound } from '../http';
+import { processFds } from '../../util/process-fds';
 import { vhostParam } from './objects';
 
 const NODE = 'warren@localhost';
 const startedAt = Date.now();
 
-function countFds(): { used: number; total: number } {
-  try {
-    const match = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    return { used: readdirSync('/proc/self/fd').length, total: match ? Number(match[1]) : 0 };
-  } catch {
-    return { used: 0, total: 0 };
-  }
-}
-
 /** The one node, in the fields monitoring tools read from GET /api/nodes. */
 function nodeJson(ctx: RequestContext) {
-  const fds = countFds();
+  const fds = processFds();
   return {
     name: NODE,
     type: 'disc',
@@ -46,21 +37,9 @@ export const healthRoutes: Route<RequestContext>[] = [
     access: 'management',
     handle: (ctx) => {
       const vhosts = visibleVhosts(ctx);
-      const unacked = ctx.host.unackedCounts();
-      let ready = 0;
-      let unacknowledged = 0;
-      let queues = 0;
+      const { queues, consumers, ready, unacknowledged } = queueTotals(ctx, vhosts);
       let exchanges = 0;
-      let consumers = 0;
-      for (const vhost of vhosts) {
-        exchanges += vhost.exchanges.size;
-        for (const queue of vhost.queues.values()) {
-          queues++;
-          consumers += queue.consumerCount;
-          ready += queue.messageCount;
-          unacknowledged += unacked.get(queue) ?? 0;
-        }
-      }
+      for (const vhost of vhosts) exchanges += vhost.exchanges.size;
       return {
         status: 200,
         body: {

@@ -3,10 +3,9 @@ import { Message } from '../../message';
 import type { QueuedMessage } from '../../message';
 import { argumentsTable } from '../../access/definitions-file';
 import { AmqpError } from '../../errors';
-import type { Authorize, VirtualHost } from '../../vhost/vhost';
 import { badRequest, notAuthorised, notFound } from '../http';
 import type { Route } from '../router';
-import type { RequestContext } from '../context';
+import { authorizeFor, type RequestContext } from '../context';
 import { queueParam, vhostParam } from './objects';
 
 // What the management UI and rabbitmqadmin change: declare and delete queues, exchanges and bindings, publish
@@ -14,12 +13,6 @@ import { queueParam, vhostParam } from './objects';
 // counterpart is, and an AMQP refusal (406, 404…) comes back as a 400 or 404 with RabbitMQ's reason.
 
 const accessRefused = () => notAuthorised('Access refused.');
-
-function authorizeFor(ctx: RequestContext, vhost: VirtualHost): Authorize {
-  return (kind, _type, name) => {
-    if (!ctx.host.access.permits(ctx.user.name, vhost.name, kind, name === '' ? 'amq.default' : name)) throw accessRefused();
-  };
-}
 
 /** Runs an AMQP-level operation, turning its channel or connection error into RabbitMQ's HTTP answer. */
 function amqp<T>(run: () => T): T {

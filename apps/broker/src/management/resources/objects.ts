@@ -1,6 +1,6 @@
-import { notAuthorised, notFound } from '../http';
+import { notFound } from '../http';
 import type { Route } from '../router';
-import { visibleVhosts, type RequestContext } from '../context';
+import { authorizeFor, visibleVhosts, type RequestContext } from '../context';
 import type { Queue } from '../../queue/queue';
 import type { Exchange } from '../../exchange';
 import type { VirtualHost } from '../../vhost/vhost';
@@ -207,8 +207,9 @@ export const objectRoutes: Route<RequestContext>[] = [
           const args = vhost.exchanges.get(p.source)?.bindings;
           const binding = [...(args?.values() ?? [])].find((b) => b.destination.name === p.destination && b.routingKey === found.routing_key);
           if (!binding) throw notFound();
-          if (!ctx.host.access.permits(ctx.user.name, vhost.name, 'write', p.destination) || !ctx.host.access.permits(ctx.user.name, vhost.name, 'read', p.source))
-            throw notAuthorised('Access refused.');
+          const authorize = authorizeFor(ctx, vhost);
+          authorize('write', kind === 'q' ? 'queue' : 'exchange', p.destination);
+          authorize('read', 'exchange', p.source);
           if (kind === 'q') vhost.unbindQueue(p.destination, p.source, binding.routingKey, binding.arguments, vhost.queues.get(p.destination)?.owner ?? {});
           else vhost.unbindExchange(p.destination, p.source, binding.routingKey, binding.arguments);
           return { status: 204 };
@@ -223,8 +224,7 @@ export const objectRoutes: Route<RequestContext>[] = [
     handle: (ctx, p) => {
       const vhost = vhostParam(ctx, p.vhost);
       if (!vhost.queues.has(p.name)) throw notFound();
-      if (!ctx.host.access.permits(ctx.user.name, vhost.name, 'configure', p.name))
-        throw notAuthorised('Access refused.');
+      authorizeFor(ctx, vhost)('configure', 'queue', p.name);
       const queue = vhost.queues.get(p.name);
       vhost.deleteQueue(p.name, queue?.owner ?? {}, false, false);
       return { status: 204 };
