@@ -1,19 +1,7 @@
 import fc from 'fast-check';
-import { CHANNEL_CLOSE_OK, encodeMethodFrame, FRAME_BODY, FRAME_END, FRAME_HEARTBEAT, FRAME_METHOD, FrameParser, ProtocolError } from './index';
+import { CHANNEL_CLOSE_OK, encodeMethodFrame, FRAME_BODY, FRAME_HEARTBEAT, FRAME_METHOD, FrameParser, ProtocolError } from './index';
+import { frameBytes, type Frame } from './testing/frames';
 
-interface Frame {
-  type: number;
-  channel: number;
-  payload: Buffer;
-}
-
-function frameBytes({ type, channel, payload }: Frame): Buffer {
-  const head = Buffer.alloc(7);
-  head[0] = type;
-  head.writeUInt16BE(channel, 1);
-  head.writeUInt32BE(payload.length, 3);
-  return Buffer.concat([head, payload, Buffer.from([FRAME_END])]);
-}
 
 const frame = (channel: number, text: string): Frame => ({ type: FRAME_BODY, channel, payload: Buffer.from(text) });
 const A = frame(1, 'first');

@@ -21,22 +21,10 @@ import {
 import { amqplibDefs } from './testing/amqplib-oracle';
 import { anyMethod, basicProperties } from './testing/arbitraries';
 import { protocolError } from './testing/protocol-error';
+import { frameBytes, type Frame } from './testing/frames';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-interface Frame {
-  type: number;
-  channel: number;
-  payload: Buffer;
-}
-
-function frameBytes({ type, channel, payload }: Frame): Buffer {
-  const head = Buffer.alloc(7);
-  head[0] = type;
-  head.writeUInt16BE(channel, 1);
-  head.writeUInt32BE(payload.length, 3);
-  return Buffer.concat([head, payload, Buffer.from([FRAME_END])]);
-}
 
 /** Pushes chunks through a parser and collects copies of the frames. */
 function parseAll(chunks: Buffer[], parser = new FrameParser()): Frame[] {
