@@ -26,6 +26,17 @@ async function served(url: string): Promise<void> {
   await conn.close();
 }
 
+/** A method frame on channel 1 around a payload written by hand (so it can hold what no encoder writes). */
+function methodFrame(payload: Buffer): Buffer {
+  const frame = Buffer.alloc(payload.length + 8);
+  frame[0] = P.FRAME_METHOD;
+  frame.writeUInt16BE(1, 1);
+  frame.writeUInt32BE(payload.length, 3);
+  payload.copy(frame, 7);
+  frame[frame.length - 1] = P.FRAME_END;
+  return frame;
+}
+
 describe('handshake timeout and the bound on connections in their handshake', () => {
   let broker: RunningBroker;
 
@@ -148,14 +159,7 @@ describe('input that cannot be re-encoded or is nested too deep', () => {
   /** queue.declare with raw argument-table bytes. */
   function declareFrame(name: Buffer, table: Buffer): Buffer {
     const args = Buffer.concat([Buffer.from([0, 0, name.length]), name, Buffer.from([0]), table]);
-    const payload = Buffer.concat([Buffer.from([0, 50, 0, 10]), args]);
-    const frame = Buffer.alloc(payload.length + 8);
-    frame[0] = P.FRAME_METHOD;
-    frame.writeUInt16BE(1, 1);
-    frame.writeUInt32BE(payload.length, 3);
-    payload.copy(frame, 7);
-    frame[frame.length - 1] = P.FRAME_END;
-    return frame;
+    return methodFrame(Buffer.concat([Buffer.from([0, 50, 0, 10]), args]));
   }
 
   /** A table holding one entry 'x' that nests `depth` tables (or arrays) deep. */
@@ -271,12 +275,7 @@ describe('input that cannot be re-encoded or is nested too deep', () => {
     await client.waitForMethod(P.QUEUE_BIND_OK);
     const key = Buffer.alloc(255, 0xff);
     const publish = Buffer.concat([Buffer.from([0, 60, 0, 40, 0, 0, 10]), Buffer.from('amq.fanout'), Buffer.from([255]), key, Buffer.from([0])]);
-    const frame = Buffer.alloc(publish.length + 8);
-    frame[0] = P.FRAME_METHOD;
-    frame.writeUInt16BE(1, 1);
-    frame.writeUInt32BE(publish.length, 3);
-    publish.copy(frame, 7);
-    frame[frame.length - 1] = P.FRAME_END;
+    const frame = methodFrame(publish);
     const writer = new P.FrameWriter();
     writer.headerRaw(1, P.ClassId.basic, 1, Buffer.from([0, 0]));
     writer.body(1, Buffer.from('x'), 131072);
