@@ -1,19 +1,17 @@
-# syntax=docker/dockerfile:1
-#
 # The one Dockerfile for every Warren image: the five NestJS services and the bundled AMQP broker, chosen with
 # the build argument APP (an app under apps/). Why one file and not one per app: every image comes out of the
 # same workspace install and the same esbuild bundling step and differs only in which bundle it carries, so
 # six near-identical files would only drift apart. What does differ is decided from the bundle, not by name:
-# the broker's bundle needs no npm package, so its image gets no node_modules (Node and one .js file); and the
-# health check (docker/healthcheck.mjs) asks /health over HTTP for a service and speaks AMQP to the broker.
+# the packages an image carries are the ones its bundle requires (the broker's requires none: Node and one .js
+# file); and the health check (docker/healthcheck.mjs) asks /health over HTTP for a service and speaks AMQP to
+# the broker.
 # docker-compose.yml and the e2e container runtime (e2e/support/containers.ts) both build this file.
 #
 # Build context: the repository root (see .dockerignore). Examples:
-#   docker build -f docker/service.Dockerfile --build-arg APP=orders --build-arg PORT=3001 -t warren-orders .
-#   docker build -f docker/service.Dockerfile --build-arg APP=broker --build-arg PORT=5672 -t warren-broker .
-# Build arguments: APP (required); PORT, the port a service listens on in the container (env PORT; default
-# 3000; compose passes each service's default port, listed under Ports in docs/architecture.md; the broker
-# listens on 5672, or BROKER_PORT).
+#   docker build -f docker/service.Dockerfile --build-arg APP=orders -t warren-orders .
+#   docker build -f docker/service.Dockerfile --build-arg APP=broker -t warren-broker .
+# Build arguments: APP (required); NODE_IMAGE (default node:20-bookworm-slim; without a registry, see
+# docs/offline-images.md). A service listens on 3000 in its container (env PORT), the broker on 5672.
 # Data (the broker's store, SQLite files when DATABASE_URL is unset) lives in /data, owned by the node user.
 #
 # Stages: manifests -> toolchain -> deps -> build (bundle APP)
@@ -57,29 +55,27 @@ RUN if [ -z "$APP" ]; then echo "build argument APP is required (e.g. --build-ar
     node tools/scripts/bundle.mjs "apps/$APP/src/main.ts" "dist/apps/$APP/main.js"
 
 # --- /out is exactly what the runtime image gets: the bundle under dist/app/ (CMD cannot expand $APP, so one
-#     fixed path), the health check, and package.json + production node_modules only when the bundle
-#     requires an npm package (the broker's does not).
+#     fixed path), the health check, and from the production install only the packages the bundle requires and
+#     their dependencies (tools/scripts/image-deps.mjs; none for the broker, whose bundle requires no package).
+#     Native addons keep their compiled .node files and lose their sources and build intermediates.
 FROM prod-deps AS layout
 ARG APP
 COPY --from=build /app/dist/apps/${APP}/ /out/dist/app/
 COPY docker/healthcheck.mjs /out/healthcheck.mjs
-RUN needs=$(node -e ' \
-      const { isBuiltin } = require("node:module"); \
-      const code = require("node:fs").readFileSync("/out/dist/app/main.js", "utf8"); \
-      const external = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]).filter((m) => !isBuiltin(m)); \
-      console.log(external.length ? "yes" : "no");') \
- && case "$needs" in \
-      yes) mv node_modules package.json /out/ ;; \
-      no) echo "the $APP bundle requires no npm package: its image gets no node_modules" ;; \
-      *) exit 1 ;; \
-    esac
+COPY tools/scripts/image-deps.mjs /tmp/image-deps.mjs
+RUN node /tmp/image-deps.mjs /out/dist/app/main.js /out \
+ && for gyp in $(find /out/node_modules -name binding.gyp 2>/dev/null); do \
+      pkg=$(dirname "$gyp"); rm -rf "$pkg/deps" "$pkg/src"; \
+      if [ -d "$pkg/build" ]; then find "$pkg/build" -type f ! -name '*.node' -delete; find "$pkg/build" -depth -type d -empty -delete; fi; \
+    done
 
 FROM ${NODE_IMAGE} AS runtime
 ARG APP
-ARG PORT=3000
+# Every service listens on 3000 inside its container (compose maps each to its own host port); the broker on
+# 5672 (BROKER_PORT). One image per APP, whoever builds it: compose and the e2e runtime share them.
 ENV NODE_ENV=production \
     SERVICE=${APP} \
-    PORT=${PORT} \
+    PORT=3000 \
     WARREN_DATA_DIR=/data
 WORKDIR /app
 COPY --from=layout /out/ ./
@@ -87,6 +83,5 @@ COPY --from=layout /out/ ./
 # at it, so the broker's default --data-dir (.data/broker) lands in /data/broker
 RUN mkdir /data && chown node:node /data && ln -s /data /app/.data
 USER node
-EXPOSE ${PORT}
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=5 CMD ["node", "healthcheck.mjs"]
 CMD ["node", "--enable-source-maps", "dist/app/main.js"]

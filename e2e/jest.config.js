@@ -5,6 +5,6 @@ module.exports = {
   displayName: 'e2e',
   rootDir: __dirname,
   globalSetup: '<rootDir>/support/global-setup.mjs',
-  globalTeardown: '<rootDir>/../tools/testing/broker-global-teardown.mjs',
+  globalTeardown: '<rootDir>/support/global-teardown.mjs',
   testTimeout: 120_000,
 };

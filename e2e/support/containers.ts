@@ -1,19 +1,26 @@
 // E2E_RUNTIME=containers: the same stack as support/stack.ts, but as docker-compose.yml runs it, with
-// testcontainers. The services (and the bundled broker) are built from docker/service.Dockerfile with the build
-// argument APP=<app>; RabbitMQ, Redis, Postgres (one database per service, docker/postgres-init.sql) and Mailpit
-// are the upstream images. Loaded only when E2E_RUNTIME=containers; e2e/support/global-setup.mjs stops the run
-// with one clear message first when no container engine answers.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+// testcontainers. The services, the bundled broker and the SMTP capture are the images compose builds
+// (warren-<app>:latest from docker/service.Dockerfile; e2e/support/global-setup.mjs builds them once per run);
+// RabbitMQ, Redis and Postgres (one database per service, docker/postgres-init.sql) are the registry images, or
+// their stand-ins (docs/offline-images.md). The SMTP side is Warren's own capture, as in the local runtime: it
+// answers Mailpit's API and also has the fault injection (fail-next) the retry suite needs.
+// Every container carries the label org.warren.e2e-run=<run id>, so the global teardown can remove whatever a
+// crashed suite left behind (Ryuk, testcontainers' own reaper, may be off: TESTCONTAINERS_RYUK_DISABLED=true).
 import { PostgreSqlContainer, type StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import { RabbitMQContainer } from '@testcontainers/rabbitmq';
 import { RedisContainer } from '@testcontainers/redis';
 import { GenericContainer, getContainerRuntimeClient, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import path from 'node:path';
 import { ADMIN_TOKEN, ROOT, type ServiceHandle, type ServiceName, type Stack } from './stack';
 
-const SERVICE_DOCKERFILE = 'docker/service.Dockerfile';
-/** The port every service listens on inside its container (build arg and env PORT). */
+/** The port every service listens on inside its container (the image's PORT). */
 const HTTP_PORT = 3000;
+const SMTP_PORT = 1025;
+const SMTP_HTTP_PORT = 8025;
+const RUN_LABELS = { 'org.warren.e2e-run': process.env.WARREN_E2E_RUN ?? 'manual' };
+
+/** The image compose builds for an app (global-setup.mjs has built it for this run). */
+export const appImage = (app: string): string => `warren-${app}:latest`;
 
 /** Fails with one clear message when no container engine answers. */
 async function requireEngine(): Promise<void> {
@@ -24,40 +31,73 @@ async function requireEngine(): Promise<void> {
   }
 }
 
-/** The image of one app: docker/service.Dockerfile with APP=<app>, or apps/<app>/Dockerfile. */
-async function buildImage(app: string): Promise<GenericContainer> {
-  if (existsSync(path.join(ROOT, SERVICE_DOCKERFILE))) {
-    return GenericContainer.fromDockerfile(ROOT, SERVICE_DOCKERFILE).withBuildArgs({ APP: app, PORT: String(app === 'broker' ? 5672 : HTTP_PORT) }).withCache(true).build(`warren-e2e-${app}:latest`, { deleteOnExit: false });
+/** The output of a container so far (stdout and stderr), for a failing test's message. */
+async function containerLog(id: string, chars: number): Promise<string> {
+  const client = await getContainerRuntimeClient();
+  const stream = await client.container.getById(id).logs({ stdout: true, stderr: true, follow: false, tail: 200 });
+  // without a TTY the engine multiplexes both streams with 8-byte frame headers: keep the payloads
+  const raw = Buffer.isBuffer(stream) ? stream : Buffer.from(String(stream));
+  const parts: Buffer[] = [];
+  for (let i = 0; i + 8 <= raw.length; ) {
+    const size = raw.readUInt32BE(i + 4);
+    parts.push(raw.subarray(i + 8, i + 8 + size));
+    i += 8 + size;
   }
-  if (existsSync(path.join(ROOT, 'apps', app, 'Dockerfile'))) {
-    return GenericContainer.fromDockerfile(ROOT, `apps/${app}/Dockerfile`).withCache(true).build(`warren-e2e-${app}:latest`, { deleteOnExit: false });
-  }
-  throw new Error(`E2E_RUNTIME=containers: no Dockerfile for ${app} (looked for ${SERVICE_DOCKERFILE} and apps/${app}/Dockerfile)`);
+  return Buffer.concat(parts).toString('utf8').slice(-chars);
 }
 
 class ContainerService implements ServiceHandle {
   private started?: StartedTestContainer;
+  private lastLog = '';
   url = '';
 
   constructor(
     readonly name: string,
-    private readonly image: GenericContainer,
+    private readonly container: GenericContainer,
+    private readonly port = HTTP_PORT,
   ) {}
 
   async start(): Promise<void> {
-    this.started = await this.image.start();
-    this.url = `http://${this.started.getHost()}:${this.started.getMappedPort(HTTP_PORT)}`;
+    this.started = await this.container.start();
+    this.url = `http://${this.started.getHost()}:${this.started.getMappedPort(this.port)}`;
   }
 
+  /** SIGTERM: `docker stop` with the compose file's grace period; SIGKILL: killed at once. The container goes. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (!this.started) return;
-    if (signal === 'SIGKILL') await this.started.stop({ timeout: 0 });
-    else await this.started.stop({ timeout: 15_000 });
+    this.lastLog = await containerLog(this.started.getId(), 6000).catch(() => '');
+    if (signal === 'SIGKILL') {
+      const client = await getContainerRuntimeClient();
+      await client.container.getById(this.started.getId()).kill({ signal: 'SIGKILL' });
+    }
+    await this.started.stop({ timeout: 30_000 });
     this.started = undefined;
   }
 
-  tail(): string {
-    return `(container ${this.name}: see \`docker logs\`)`;
+  /** Its log so far; refreshed by the next call while it runs (tail() must answer synchronously). */
+  tail(chars = 3000): string {
+    if (this.started) void containerLog(this.started.getId(), chars).then((l) => (this.lastLog = l), () => undefined);
+    return this.lastLog ? this.lastLog.slice(-chars) : `(container ${this.name}: its log is read on the next call)`;
+  }
+
+  /** A broker's AMQP URL as the test process reaches it (its mapped 5672). */
+  amqpUrl(): string {
+    if (!this.started) throw new Error(`${this.name} is not running`);
+    return `amqp://guest:guest@${this.started.getHost()}:${this.started.getMappedPort(5672)}`;
+  }
+
+  /** docker stop (SIGTERM; SIGKILL after the grace period), keeping the container for resume(). */
+  async pause(): Promise<void> {
+    if (!this.started) throw new Error(`${this.name} is not running`);
+    const client = await getContainerRuntimeClient();
+    await client.container.getById(this.started.getId()).stop({ t: 30 });
+  }
+
+  /** Starts the container pause() stopped, with the data it had. */
+  async resume(): Promise<void> {
+    if (!this.started) throw new Error(`${this.name} is not running`);
+    const client = await getContainerRuntimeClient();
+    await client.container.getById(this.started.getId()).start();
   }
 }
 
@@ -75,23 +115,30 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
   };
   try {
     const broker = stack.amqpUrl === 'container:bundled' ? 'bundled' : 'rabbitmq';
-    let innerAmqp: string;
-    if (broker === 'rabbitmq') {
-      const rabbit = await new RabbitMQContainer('rabbitmq:3-management').withNetwork(network).withNetworkAliases('rabbitmq').start();
-      stops.push(() => rabbit.stop());
-      stack.amqpUrl = rabbit.getAmqpUrl();
-      innerAmqp = 'amqp://guest:guest@rabbitmq:5672';
-    } else {
-      const image = (await buildImage('broker')).withNetwork(network).withNetworkAliases('broker').withExposedPorts(5672).withWaitStrategy(Wait.forLogMessage(/listening on amqp:/));
-      const started = await image.start();
-      stops.push(() => started.stop());
-      stack.amqpUrl = `amqp://guest:guest@${started.getHost()}:${started.getMappedPort(5672)}`;
-      innerAmqp = 'amqp://guest:guest@broker:5672';
-    }
+    // the broker as a ContainerService, so a suite can stop and start it (stack.broker)
+    const brokerService =
+      broker === 'rabbitmq'
+        ? new ContainerService('rabbitmq', new RabbitMQContainer('rabbitmq:3-management').withNetwork(network).withNetworkAliases('amqp').withLabels(RUN_LABELS), 15672)
+        : new ContainerService(
+            'broker',
+            new GenericContainer(appImage('broker'))
+              .withNetwork(network)
+              .withNetworkAliases('amqp')
+              .withEnvironment({ BROKER_LOOPBACK_USERS: 'none', BROKER_MANAGEMENT_PORT: '15672' })
+              .withExposedPorts(5672, 15672)
+              .withLabels(RUN_LABELS)
+              .withWaitStrategy(Wait.forLogMessage(/listening on amqp:/)),
+            15672,
+          );
+    await brokerService.start();
+    stops.push(() => brokerService.stop());
+    stack.broker = brokerService;
+    stack.amqpUrl = brokerService.amqpUrl();
+    const innerAmqp = 'amqp://guest:guest@amqp:5672';
 
     let innerRedis: string | undefined;
     if (stack.needsRedis) {
-      const redis = await new RedisContainer('redis:7-alpine').withNetwork(network).withNetworkAliases('redis').start();
+      const redis = await new RedisContainer('redis:7-alpine').withNetwork(network).withNetworkAliases('redis').withLabels(RUN_LABELS).start();
       stops.push(() => redis.stop());
       stack.redisUrl = redis.getConnectionUrl();
       innerRedis = 'redis://redis:6379';
@@ -99,11 +146,21 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
 
     let innerSmtp: string | undefined;
     if (stack.options.smtp) {
-      const mailpit = await new GenericContainer('axllent/mailpit:latest').withNetwork(network).withNetworkAliases('mailpit').withExposedPorts(1025, 8025).withWaitStrategy(Wait.forHttp('/api/v1/messages', 8025)).start();
-      stops.push(() => mailpit.stop());
-      const handle: ServiceHandle = { name: 'mailpit', url: `http://${mailpit.getHost()}:${mailpit.getMappedPort(8025)}`, start: async () => undefined, stop: async () => undefined, tail: () => '' };
-      stack.smtp = handle;
-      innerSmtp = 'smtp://mailpit:1025';
+      const capture = new ContainerService(
+        'smtp-capture',
+        new GenericContainer(appImage('smtp-capture'))
+          .withNetwork(network)
+          .withNetworkAliases('mailpit')
+          .withCommand(['node', '--enable-source-maps', 'dist/app/main.js', '--host', '0.0.0.0', '--smtp-port', String(SMTP_PORT), '--http-port', String(SMTP_HTTP_PORT)])
+          .withExposedPorts(SMTP_PORT, SMTP_HTTP_PORT)
+          .withLabels(RUN_LABELS)
+          .withWaitStrategy(Wait.forHttp('/api/v1/messages', SMTP_HTTP_PORT)),
+        SMTP_HTTP_PORT,
+      );
+      await capture.start();
+      stops.push(() => capture.stop());
+      stack.smtp = capture;
+      innerSmtp = `smtp://mailpit:${SMTP_PORT}`;
     }
 
     const databaseServices = stack.options.services.filter((s) => s !== 'analytics');
@@ -113,13 +170,13 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
         .withNetwork(network)
         .withNetworkAliases('postgres')
         .withCopyFilesToContainer([{ source: path.join(ROOT, 'docker/postgres-init.sql'), target: '/docker-entrypoint-initdb.d/10-databases.sql' }])
+        .withLabels(RUN_LABELS)
         .start();
       stops.push(() => pg!.stop());
     }
 
     const order: ServiceName[] = ['inventory', 'payments', 'notifications', 'analytics', 'orders'];
     for (const name of order.filter((n) => stack.options.services.includes(n))) {
-      const base = await buildImage(name);
       const count = stack.options.instances[name] ?? 1;
       stack.instances[name] = [];
       for (let i = 0; i < count; i++) {
@@ -139,7 +196,7 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
         };
         const svc = new ContainerService(
           count > 1 ? `${name}-${i + 1}` : name,
-          base.withNetwork(network).withEnvironment(env).withExposedPorts(HTTP_PORT).withWaitStrategy(Wait.forHttp('/health', HTTP_PORT).forStatusCode(200)),
+          new GenericContainer(appImage(name)).withNetwork(network).withEnvironment(env).withExposedPorts(HTTP_PORT).withLabels(RUN_LABELS).withWaitStrategy(Wait.forHttp('/health', HTTP_PORT).forStatusCode(200)),
         );
         stack.instances[name].push(svc);
       }

@@ -2,7 +2,9 @@
 // first a check that a container engine answers, so a run without one stops at once with one clear message.
 import { request } from 'node:http';
 import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import brokerSetup from '../../tools/testing/broker-global-setup.mjs';
+import { appImage, buildAppImages } from '../../docker/app-images.mjs';
 
 /** GET /_ping on DOCKER_HOST (unix:// or tcp://) or the usual sockets; resolves true when the engine answers. */
 function pingEngine() {
@@ -28,6 +30,14 @@ export default async function globalSetup() {
     throw new Error(
       `E2E_RUNTIME=containers needs a container engine (Docker or Podman) and none answered${process.env.DOCKER_HOST ? ` at DOCKER_HOST=${process.env.DOCKER_HOST}` : ' on /var/run/docker.sock'}. Start one (or set DOCKER_HOST), or run the local runtime: unset E2E_RUNTIME.`,
     );
+  }
+  if (process.env.E2E_RUNTIME === 'containers') {
+    // the images compose builds, built (or found in the layer cache) once for the whole run; every suite's
+    // containers carry this run's label, so the teardown can remove what a crashed suite left
+    process.env.WARREN_E2E_RUN = `e2e-${randomBytes(4).toString('hex')}`;
+    const started = Date.now();
+    await buildAppImages(undefined, ([app, seconds]) => process.stderr.write(`e2e: ${appImage(app)} ready in ${seconds.toFixed(0)} s\n`));
+    process.stderr.write(`e2e: images ready in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   }
   await brokerSetup();
 }

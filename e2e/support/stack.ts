@@ -24,6 +24,14 @@ export interface ServiceHandle {
   tail(chars?: number): string;
 }
 
+/** A broker a suite can take down and bring back with its data (the containers runtime's broker container). */
+export interface PausableBroker {
+  /** Stops it as `docker stop` does: SIGTERM, SIGKILL after the grace period. */
+  pause(): Promise<void>;
+  /** Starts it again with the data it had. */
+  resume(): Promise<void>;
+}
+
 export type Runtime = 'local' | 'containers';
 export type BrokerKind = 'bundled' | 'rabbitmq';
 
@@ -185,6 +193,8 @@ export class Stack {
   /** Every instance of each service (services[name] is instances[name][0]). */
   readonly instances = {} as Record<ServiceName, ServiceHandle[]>;
   smtp?: ServiceHandle;
+  /** The stack's own broker, when it runs one (the containers runtime). */
+  broker?: PausableBroker;
   redisUrl?: string;
   private stopRedis?: () => Promise<void>;
   private stopRuntime?: () => Promise<void>;

@@ -8,3 +8,4 @@ export * from './topology-names';
 export * from './service.module';
 export * from './start-service';
 export * from './redis.module';
+export * from './logging';

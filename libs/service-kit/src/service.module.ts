@@ -5,6 +5,7 @@ import { Messaging, type MessagingLogger } from '@warren/messaging';
 import { MessagingHealthIndicator, MessagingModule } from '@warren/messaging/nest';
 import { messagingEntities, messagingMigrations, OutboxRelay, TypeOrmInbox } from '@warren/messaging/typeorm';
 import { Logger } from '@nestjs/common';
+import { loggingModule } from './logging';
 import type { DataSource } from 'typeorm';
 import { databaseOptions, type DatabaseConfig } from './database';
 import { readEnv } from './env';
@@ -121,11 +122,12 @@ export class ServiceModule {
       },
     });
     const terminus = TerminusModule.forRoot({ logger: false });
+    const logging = loggingModule(options.name);
     if (options.database === false) {
       return {
         module: ServiceModule,
         global: true,
-        imports: [terminus, messaging],
+        imports: [logging, terminus, messaging],
         controllers: [HealthController],
         exports: [HEALTH_CHECKS],
         providers: [
@@ -141,6 +143,7 @@ export class ServiceModule {
       module: ServiceModule,
       global: true,
       imports: [
+        logging,
         terminus,
         TypeOrmModule.forRootAsync({
           useFactory: () => {

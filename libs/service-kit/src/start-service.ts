@@ -1,6 +1,7 @@
 import type { INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MessagingServer } from '@warren/messaging/nest';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { readEnv } from './env';
 
 export interface StartedService {
@@ -28,7 +29,11 @@ export interface StartServiceOptions {
 
 export async function startService(module: Type<unknown>, opts: StartServiceOptions): Promise<StartedService> {
   const env = readEnv(opts.name, opts.defaultPort);
-  const app = await NestFactory.create(module, { logger: opts.logger === false ? false : undefined, abortOnError: false });
+  const quiet = opts.logger === false;
+  // Nest's own lines (and every `new Logger(...)`) go through pino once the app exists: JSON lines, or pretty
+  // text on a terminal (logging.ts); what is logged before that is buffered and replayed through it.
+  const app = await NestFactory.create(module, { logger: quiet ? false : undefined, bufferLogs: !quiet, abortOnError: false });
+  if (!quiet) app.useLogger(app.get(PinoLogger));
   app.enableShutdownHooks();
   await opts.configure?.(app);
   app.connectMicroservice({ strategy: app.get(MessagingServer) }, { inheritAppConfig: true });

@@ -1,0 +1,63 @@
+import type { DynamicModule } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoggerModule, type Params } from 'nestjs-pino';
+
+/** How a service writes its log: one JSON object per line (for collectors), or pino-pretty's text (for people). */
+export type LogFormat = 'json' | 'pretty';
+
+/** Paths polled by health checks and scrapers: not worth a line per request. */
+const QUIET_PATHS = new Set(['/health', '/livez', '/readyz', '/metrics']);
+
+function prettyAvailable(): boolean {
+  try {
+    require.resolve('pino-pretty'); // a devDependency: present in the workspace, absent from container images
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * LOG_FORMAT=json|pretty; unset: pretty on a terminal (when pino-pretty is installed), JSON lines otherwise: in
+ * containers, under the demo (its logs go to files) and in tests.
+ */
+export function logFormat(env: NodeJS.ProcessEnv = process.env, isTTY = Boolean(process.stdout.isTTY)): LogFormat {
+  const raw = env.LOG_FORMAT;
+  if (raw !== undefined && raw !== '' && raw !== 'json' && raw !== 'pretty') throw new Error(`LOG_FORMAT must be json or pretty, got '${raw}'`);
+  if (raw === 'json') return 'json';
+  if (raw === 'pretty') {
+    if (!prettyAvailable()) throw new Error('LOG_FORMAT=pretty needs the pino-pretty package, which is not installed (use LOG_FORMAT=json)');
+    return 'pretty';
+  }
+  return isTTY && prettyAvailable() ? 'pretty' : 'json';
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** LOG_LEVEL (pino's levels), info by default. */
+export function logLevel(env: NodeJS.ProcessEnv = process.env): string {
+  const level = env.LOG_LEVEL || 'info';
+  if (!LEVELS.includes(level)) throw new Error(`LOG_LEVEL must be one of ${LEVELS.join(', ')}, got '${level}'`);
+  return level;
+}
+
+/** nestjs-pino's settings for a service: every line carries `service`; HTTP requests logged once each on completion. */
+export function loggingParams(service: string, env: NodeJS.ProcessEnv = process.env): Params {
+  const format = logFormat(env);
+  return {
+    pinoHttp: {
+      level: logLevel(env),
+      base: { service },
+      ...(format === 'pretty' ? { transport: { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', colorize: !env.NO_COLOR } } } : {}),
+      autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.has((req.url ?? '').split('?')[0]) },
+      customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      // the request line without headers: they may carry the admin token
+      serializers: { req: (req: { method: string; url: string; id: unknown }) => ({ id: req.id, method: req.method, url: req.url }) },
+    },
+  };
+}
+
+/** The logger module every service imports (through ServiceModule). */
+export function loggingModule(service: string): DynamicModule {
+  return LoggerModule.forRootAsync({ useFactory: () => loggingParams(service) });
+}

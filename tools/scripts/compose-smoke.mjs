@@ -1,0 +1,264 @@
+// `docker compose up` as a user runs it, checked end to end: brings a compose profile up under a project name
+// of its own on free host ports, waits until every container is healthy, places orders (one confirmed, one
+// cancelled for lack of stock) and finds each one's two emails in Mailpit's API exactly once, sends clicks and
+// sees them in /stats, stops everything with SIGTERM (no container may need the SIGKILL after the grace period)
+// and `down -v` leaves no container, network or volume behind.
+//
+//   npm run test:compose -- [--profile bundled|rabbitmq] [--project NAME] [--no-build] [--keep]
+//
+// Uses `docker compose` when the Compose v2 plugin is there, else `docker-compose` (v1.28+). Exit 0 when every
+// check passed; otherwise the failed check, each container's state and the tail of its log.
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const exec = promisify(execFile);
+const HEALTHY_WITHIN_MS = 240_000;
+const SETTLE_WITHIN_MS = 60_000;
+
+const { values: opts } = parseArgs({
+  options: {
+    profile: { type: 'string', default: 'bundled' },
+    project: { type: 'string' },
+    'no-build': { type: 'boolean' },
+    keep: { type: 'boolean' },
+  },
+  strict: true,
+});
+if (!['bundled', 'rabbitmq'].includes(opts.profile)) {
+  console.error(`--profile must be bundled or rabbitmq, got '${opts.profile}'`);
+  process.exit(2);
+}
+const project = opts.project ?? `warren-smoke-${opts.profile}-${randomBytes(3).toString('hex')}`;
+const started = Date.now();
+const log = (line) => console.log(`[compose-smoke ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const PORT_VARS = ['BROKER_PORT', 'MANAGEMENT_PORT', 'PROMETHEUS_PORT', 'REDIS_PORT', 'SMTP_PORT', 'SMTP_HTTP_PORT', 'ORDERS_PORT', 'PAYMENTS_PORT', 'INVENTORY_PORT', 'NOTIFICATIONS_PORT', 'ANALYTICS_PORT'];
+const ports = {};
+for (const v of PORT_VARS) ports[v] = String(await freePort());
+const env = { ...process.env, ...ports, COMPOSE_PROFILES: opts.profile, COMPOSE_PROJECT_NAME: project, ADMIN_TOKEN: `smoke-${randomBytes(8).toString('hex')}` };
+
+async function composeCommand() {
+  try {
+    await exec('docker', ['compose', 'version'], { env });
+    return ['docker', ['compose']];
+  } catch {
+    return ['docker-compose', []];
+  }
+}
+const [composeBin, composePrefix] = await composeCommand();
+
+/** Runs compose with its output streamed (prefixed); rejects on a non-zero exit. */
+function compose(args, { quiet = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(composeBin, [...composePrefix, '-p', project, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const onData = (d) => {
+      out += d;
+      if (!quiet) process.stdout.write(d);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${composeBin} ${[...composePrefix, ...args].join(' ')} exited ${code}\n${out.slice(-3000)}`))));
+  });
+}
+
+const docker = async (...args) => (await exec('docker', args, { maxBuffer: 64 * 1024 * 1024 })).stdout.trim();
+const projectFilter = `label=com.docker.compose.project=${project}`;
+
+async function containers() {
+  const ids = (await docker('ps', '-aq', '--filter', projectFilter)).split('\n').filter(Boolean);
+  if (!ids.length) return [];
+  const inspected = JSON.parse(await docker('inspect', ...ids));
+  return inspected.map((c) => ({
+    name: c.Config.Labels['com.docker.compose.service'],
+    id: c.Id,
+    state: c.State.Status,
+    health: c.State.Health?.Status ?? 'none',
+    exitCode: c.State.ExitCode,
+    healthLog: (c.State.Health?.Log ?? []).slice(-1).map((l) => l.Output.trim()).join(''),
+  }));
+}
+
+async function until(what, check, timeoutMs, everyMs = 500) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      if (err.fatal) throw err;
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+async function http(method, url, body, headers = {}) {
+  const res = await fetch(url, { method, headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let parsed = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, body: parsed };
+}
+
+function expect(ok, message) {
+  if (!ok) throw new Error(`check failed: ${message}`);
+}
+
+const url = (v) => `http://127.0.0.1:${ports[v]}`;
+
+async function smoke() {
+  // --- orders: one confirmed, one cancelled (more than the warehouse holds)
+  const confirmedTo = `smoke-confirmed-${randomUUID().slice(0, 8)}@example.com`;
+  const cancelledTo = `smoke-cancelled-${randomUUID().slice(0, 8)}@example.com`;
+  const place = async (customerEmail, items) => {
+    const res = await http('POST', `${url('ORDERS_PORT')}/orders`, { customerEmail, items });
+    expect(res.status === 201, `POST /orders answered ${res.status}: ${JSON.stringify(res.body)}`);
+    return res.body.id;
+  };
+  const okId = await place(confirmedTo, [{ sku: 'SKU-001', quantity: 1 }]);
+  const noId = await place(cancelledTo, [{ sku: 'SKU-002', quantity: 1_000_000 }]);
+  log(`placed orders ${okId} and ${noId}`);
+  const settled = (id) =>
+    until(`order ${id} to settle`, async () => {
+      const o = (await http('GET', `${url('ORDERS_PORT')}/orders/${id}`)).body;
+      return o.status && o.status !== 'PENDING' ? o : undefined;
+    }, SETTLE_WITHIN_MS);
+  const [ok, no] = [await settled(okId), await settled(noId)];
+  expect(ok.status === 'CONFIRMED', `order ${okId} should be CONFIRMED, is ${ok.status}`);
+  expect(no.status === 'CANCELLED', `order ${noId} should be CANCELLED, is ${no.status}`);
+  log(`order ${okId} CONFIRMED, order ${noId} CANCELLED`);
+
+  // --- emails: both of each order's emails reach Mailpit, once each
+  const mails = async () => (await http('GET', `${url('SMTP_HTTP_PORT')}/api/v1/messages?limit=500`)).body.messages ?? [];
+  const subjectsTo = (all, to) => all.filter((m) => m.To.some((t) => t.Address === to)).map((m) => m.Subject).sort();
+  const expected = { [confirmedTo]: [/^We received your order/, /^Your order .* is confirmed/], [cancelledTo]: [/^We received your order/, /^Your order .* was cancelled/] };
+  await until('both emails of both orders in Mailpit', async () => {
+    const all = await mails();
+    return Object.entries(expected).every(([to, subjects]) => subjects.every((re) => subjectsTo(all, to).some((s) => re.test(s))));
+  }, SETTLE_WITHIN_MS);
+  // every email the service sent is in its record: once all four are recorded sent, nothing more is coming
+  await until('notifications to record four sends', async () => {
+    const sent = (await http('GET', `${url('NOTIFICATIONS_PORT')}/notifications?limit=1000`)).body;
+    return Array.isArray(sent) && sent.filter((n) => n.to === confirmedTo || n.to === cancelledTo).length >= 4;
+  }, SETTLE_WITHIN_MS);
+  const all = await mails();
+  for (const [to, subjects] of Object.entries(expected)) {
+    const got = subjectsTo(all, to);
+    expect(got.length === 2 && subjects.every((re) => got.filter((s) => re.test(s)).length === 1), `${to} should have exactly two emails (received, then ${to === confirmedTo ? 'confirmed' : 'cancelled'}), has ${JSON.stringify(got)}`);
+  }
+  log('each order has its two emails in Mailpit, once each');
+
+  // --- clicks: accepted by /collect and counted in /stats
+  const visitor = `smoke-${randomUUID().slice(0, 8)}`;
+  const before = (await http('GET', `${url('ANALYTICS_PORT')}/stats?minutes=60`)).body;
+  const events = Array.from({ length: 20 }, (_, i) => ({ type: i % 2 ? 'click' : 'page_view', visitorId: visitor, url: `https://shop.example/smoke/${i % 4}` }));
+  const res = await http('POST', `${url('ANALYTICS_PORT')}/collect`, { events });
+  expect(res.status === 202 && res.body.accepted === 20, `POST /collect answered ${res.status}: ${JSON.stringify(res.body)}`);
+  await until('/stats to count the 20 events', async () => {
+    const now = (await http('GET', `${url('ANALYTICS_PORT')}/stats?minutes=60`)).body;
+    return now.counters.pageViews === before.counters.pageViews + 10 && now.counters.clicks === before.counters.clicks + 10;
+  }, SETTLE_WITHIN_MS);
+  log('20 clicks and page views counted in /stats');
+
+  // --- the management API and the logs: JSON lines from every service
+  for (const service of ['orders', 'payments', 'inventory', 'notifications', 'analytics']) {
+    const lines = (await compose(['logs', '--no-color', '--no-log-prefix', service], { quiet: true }).catch(() => compose(['logs', '--no-color', service], { quiet: true })))
+      .split('\n')
+      .map((l) => l.replace(/^[^|]*\|\s?/, '').trim())
+      .filter(Boolean);
+    const json = lines.filter((l) => {
+      try {
+        return JSON.parse(l).service === service;
+      } catch {
+        return false;
+      }
+    });
+    expect(lines.length > 0 && json.length === lines.length, `${service} should log JSON lines only; ${lines.length - json.length} of ${lines.length} are not, e.g. ${JSON.stringify(lines.find((l) => !json.includes(l)))}`);
+  }
+  log('every service logs JSON lines');
+}
+
+async function report() {
+  for (const c of await containers()) {
+    console.log(`--- ${c.name}: ${c.state}, health ${c.health}${c.healthLog ? ` (${c.healthLog})` : ''}`);
+    console.log((await docker('logs', '--tail', '30', c.id).catch((e) => e.message)) || '(no output)');
+  }
+}
+
+async function main() {
+  log(`project ${project}, profile ${opts.profile}, ${composeBin} ${composePrefix.join(' ')}`.trim());
+  const upStarted = Date.now();
+  await compose(['up', '-d', ...(opts['no-build'] ? ['--no-build'] : ['--build'])]);
+  log(`up in ${((Date.now() - upStarted) / 1000).toFixed(0)} s`);
+  const list = await until('every container to be healthy', async () => {
+    const cs = await containers();
+    const exited = cs.find((c) => c.state === 'exited' || c.state === 'dead');
+    if (exited) throw Object.assign(new Error(`${exited.name} exited (${exited.exitCode})`), { fatal: true });
+    return cs.length && cs.every((c) => c.health === 'healthy') ? cs : undefined;
+  }, HEALTHY_WITHIN_MS, 1000);
+  const expectedServices = ['orders', 'payments', 'inventory', 'notifications', 'analytics', 'redis', 'postgres', 'mailpit', opts.profile === 'bundled' ? 'broker' : 'rabbitmq'].sort();
+  expect(JSON.stringify(list.map((c) => c.name).sort()) === JSON.stringify(expectedServices), `containers should be ${expectedServices.join(', ')}; are ${list.map((c) => c.name).sort().join(', ')}`);
+  log(`all ${list.length} containers healthy in ${((Date.now() - upStarted) / 1000).toFixed(0)} s`);
+
+  await smoke();
+
+  // --- SIGTERM: every container stops within its grace period (exit 137 would be the SIGKILL after it)
+  const stopStarted = Date.now();
+  await compose(['stop'], { quiet: true });
+  const stopped = await containers();
+  const killed = stopped.filter((c) => c.exitCode === 137);
+  expect(!killed.length, `stopped by SIGKILL after the grace period: ${killed.map((c) => c.name).join(', ')}`);
+  log(`stopped cleanly in ${((Date.now() - stopStarted) / 1000).toFixed(1)} s (exit codes: ${stopped.map((c) => `${c.name} ${c.exitCode}`).join(', ')})`);
+}
+
+let failed = false;
+try {
+  await main();
+} catch (err) {
+  failed = true;
+  console.error(`\ncompose-smoke (${opts.profile}) FAILED: ${err.message}\n`);
+  await report().catch((e) => console.error(`could not report the containers: ${e.message}`));
+} finally {
+  if (!opts.keep) {
+    await compose(['down', '-v', '--remove-orphans', '-t', '30'], { quiet: true }).catch((err) => {
+      failed = true;
+      console.error(err.message);
+    });
+    const left = {
+      containers: await docker('ps', '-aq', '--filter', projectFilter),
+      networks: await docker('network', 'ls', '-q', '--filter', projectFilter),
+      volumes: await docker('volume', 'ls', '-q', '--filter', projectFilter),
+    };
+    const leftover = Object.entries(left).filter(([, ids]) => ids);
+    if (leftover.length) {
+      failed = true;
+      console.error(`down -v left behind: ${leftover.map(([kind, ids]) => `${kind} ${ids.split('\n').join(' ')}`).join('; ')}`);
+    } else log('down -v: no container, network or volume left');
+  }
+}
+log(failed ? 'FAILED' : `passed (${opts.profile})`);
+process.exit(failed ? 1 : 0);
