@@ -1,6 +1,7 @@
 // Container health check, built-ins only (the slim Node image has no curl). Copied into every Warren image
 // (docker/service.Dockerfile), where SERVICE is the app the image carries.
 //   node healthcheck.mjs            SERVICE=broker: the AMQP check on BROKER_PORT (default 5672);
+//                                   SERVICE=smtp-capture: GET /readyz on SMTP_HTTP_PORT (default 8025);
 //                                   any other: GET http://127.0.0.1:$PORT/health, healthy on 200
 //   node healthcheck.mjs amqp PORT  open a TCP connection, send the AMQP 0-9-1 protocol header and expect a
 //                                   method frame back (Connection.Start): the broker is accepting clients
@@ -10,7 +11,11 @@ import { connect } from 'node:net';
 
 const TIMEOUT_MS = 3000;
 const args = process.argv.slice(2);
-const [mode, arg] = args.length ? args : process.env.SERVICE === 'broker' ? ['amqp', process.env.BROKER_PORT ?? '5672'] : [];
+const byService = {
+  broker: ['amqp', process.env.BROKER_PORT ?? '5672'],
+  'smtp-capture': [`http://127.0.0.1:${process.env.SMTP_HTTP_PORT ?? 8025}/readyz`],
+};
+const [mode, arg] = args.length ? args : (byService[process.env.SERVICE] ?? []);
 
 function done(ok, line) {
   if (!ok) console.error(`unhealthy: ${line}`);

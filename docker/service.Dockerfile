@@ -15,7 +15,7 @@
 # Data (the broker's store, SQLite files when DATABASE_URL is unset) lives in /data, owned by the node user.
 #
 # Stages: manifests -> toolchain -> deps -> build (bundle APP)
-#                                -> prod-deps -> layout (what the image carries) -> runtime
+#                                        -> prod-deps -> layout (what the image carries) -> runtime
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -39,10 +39,11 @@ COPY --from=manifests /src/ ./
 FROM toolchain AS deps
 RUN npm ci --no-audit --no-fund
 
-# --- production dependencies only. The workspace links (node_modules/@warren/*) go: the bundles already
-#     contain the workspace libraries, and in the runtime image the links would dangle.
-FROM toolchain AS prod-deps
-RUN npm ci --omit=dev --no-audit --no-fund \
+# --- production dependencies only: the same install with the dev dependencies pruned (nothing downloaded or
+#     compiled twice). The workspace links (node_modules/@warren/*) go: the bundles already contain the
+#     workspace libraries, and in the runtime image the links would dangle.
+FROM deps AS prod-deps
+RUN npm prune --omit=dev --no-audit --no-fund \
  && rm -rf node_modules/@warren \
  && npm cache clean --force
 

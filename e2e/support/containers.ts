@@ -6,7 +6,7 @@
 // answers Mailpit's API and also has the fault injection (fail-next) the retry suite needs.
 // Every container carries the label org.warren.e2e-run=<run id>, so the global teardown can remove whatever a
 // crashed suite left behind (Ryuk, testcontainers' own reaper, may be off: TESTCONTAINERS_RYUK_DISABLED=true).
-import { PostgreSqlContainer, type StartedPostgreSqlContainer } from '@testcontainers/postgresql';
+import { PostgreSqlContainer } from '@testcontainers/postgresql';
 import { RabbitMQContainer } from '@testcontainers/rabbitmq';
 import { RedisContainer } from '@testcontainers/redis';
 import { GenericContainer, getContainerRuntimeClient, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
@@ -113,11 +113,17 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await network.stop().catch(() => undefined);
   };
+  /** Starts a piece and registers its stop as soon as it runs (a failure elsewhere then stops it too). */
+  const started = async <T extends { stop(): Promise<unknown> }>(start: Promise<T>): Promise<T> => {
+    const it = await start;
+    stops.push(() => it.stop());
+    return it;
+  };
   try {
-    const broker = stack.amqpUrl === 'container:bundled' ? 'bundled' : 'rabbitmq';
-    // the broker as a ContainerService, so a suite can stop and start it (stack.broker)
+    // --- the infrastructure, all at once: the broker (a ContainerService, so a suite can stop and start it:
+    //     stack.broker), Redis, the SMTP capture and Postgres
     const brokerService =
-      broker === 'rabbitmq'
+      stack.amqpUrl === 'container:rabbitmq'
         ? new ContainerService('rabbitmq', new RabbitMQContainer('rabbitmq:3-management').withNetwork(network).withNetworkAliases('amqp').withLabels(RUN_LABELS), 15672)
         : new ContainerService(
             'broker',
@@ -130,51 +136,44 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
               .withWaitStrategy(Wait.forLogMessage(/listening on amqp:/)),
             15672,
           );
-    await brokerService.start();
-    stops.push(() => brokerService.stop());
+    const capture = stack.options.smtp
+      ? new ContainerService(
+          'smtp-capture',
+          new GenericContainer(appImage('smtp-capture'))
+            .withNetwork(network)
+            .withNetworkAliases('mailpit')
+            .withCommand(['node', '--enable-source-maps', 'dist/app/main.js', '--host', '0.0.0.0', '--smtp-port', String(SMTP_PORT), '--http-port', String(SMTP_HTTP_PORT)])
+            .withExposedPorts(SMTP_PORT, SMTP_HTTP_PORT)
+            .withLabels(RUN_LABELS)
+            .withWaitStrategy(Wait.forHttp('/api/v1/messages', SMTP_HTTP_PORT)),
+          SMTP_HTTP_PORT,
+        )
+      : undefined;
+    const needsDatabase = stack.options.services.some((s) => s !== 'analytics');
+    const [, redis, , pg] = await Promise.all([
+      started(brokerService.start().then(() => brokerService)),
+      stack.needsRedis ? started(new RedisContainer('redis:7-alpine').withNetwork(network).withNetworkAliases('redis').withLabels(RUN_LABELS).start()) : undefined,
+      capture ? started(capture.start().then(() => capture)) : undefined,
+      needsDatabase
+        ? started(
+            new PostgreSqlContainer('postgres:15-alpine')
+              .withNetwork(network)
+              .withNetworkAliases('postgres')
+              .withCopyFilesToContainer([{ source: path.join(ROOT, 'docker/postgres-init.sql'), target: '/docker-entrypoint-initdb.d/10-databases.sql' }])
+              .withLabels(RUN_LABELS)
+              .start(),
+          )
+        : undefined,
+    ] as const);
     stack.broker = brokerService;
     stack.amqpUrl = brokerService.amqpUrl();
     const innerAmqp = 'amqp://guest:guest@amqp:5672';
+    if (redis) stack.redisUrl = redis.getConnectionUrl();
+    const innerRedis = redis ? 'redis://redis:6379' : undefined;
+    if (capture) stack.smtp = capture;
+    const innerSmtp = capture ? `smtp://mailpit:${SMTP_PORT}` : undefined;
 
-    let innerRedis: string | undefined;
-    if (stack.needsRedis) {
-      const redis = await new RedisContainer('redis:7-alpine').withNetwork(network).withNetworkAliases('redis').withLabels(RUN_LABELS).start();
-      stops.push(() => redis.stop());
-      stack.redisUrl = redis.getConnectionUrl();
-      innerRedis = 'redis://redis:6379';
-    }
-
-    let innerSmtp: string | undefined;
-    if (stack.options.smtp) {
-      const capture = new ContainerService(
-        'smtp-capture',
-        new GenericContainer(appImage('smtp-capture'))
-          .withNetwork(network)
-          .withNetworkAliases('mailpit')
-          .withCommand(['node', '--enable-source-maps', 'dist/app/main.js', '--host', '0.0.0.0', '--smtp-port', String(SMTP_PORT), '--http-port', String(SMTP_HTTP_PORT)])
-          .withExposedPorts(SMTP_PORT, SMTP_HTTP_PORT)
-          .withLabels(RUN_LABELS)
-          .withWaitStrategy(Wait.forHttp('/api/v1/messages', SMTP_HTTP_PORT)),
-        SMTP_HTTP_PORT,
-      );
-      await capture.start();
-      stops.push(() => capture.stop());
-      stack.smtp = capture;
-      innerSmtp = `smtp://mailpit:${SMTP_PORT}`;
-    }
-
-    const databaseServices = stack.options.services.filter((s) => s !== 'analytics');
-    let pg: StartedPostgreSqlContainer | undefined;
-    if (databaseServices.length) {
-      pg = await new PostgreSqlContainer('postgres:15-alpine')
-        .withNetwork(network)
-        .withNetworkAliases('postgres')
-        .withCopyFilesToContainer([{ source: path.join(ROOT, 'docker/postgres-init.sql'), target: '/docker-entrypoint-initdb.d/10-databases.sql' }])
-        .withLabels(RUN_LABELS)
-        .start();
-      stops.push(() => pg!.stop());
-    }
-
+    // --- the services: the consumers of commands all at once, then orders (which sends them)
     const order: ServiceName[] = ['inventory', 'payments', 'notifications', 'analytics', 'orders'];
     for (const name of order.filter((n) => stack.options.services.includes(n))) {
       const count = stack.options.instances[name] ?? 1;
@@ -194,16 +193,18 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
           ...(innerSmtp ? { SMTP_URL: innerSmtp } : {}),
           ...(pg && name !== 'analytics' ? { DATABASE_URL: `postgres://${pg.getUsername()}:${pg.getPassword()}@postgres:5432/${database}` } : {}),
         };
-        const svc = new ContainerService(
-          count > 1 ? `${name}-${i + 1}` : name,
-          new GenericContainer(appImage(name)).withNetwork(network).withEnvironment(env).withExposedPorts(HTTP_PORT).withLabels(RUN_LABELS).withWaitStrategy(Wait.forHttp('/health', HTTP_PORT).forStatusCode(200)),
+        stack.instances[name].push(
+          new ContainerService(
+            count > 1 ? `${name}-${i + 1}` : name,
+            new GenericContainer(appImage(name)).withNetwork(network).withEnvironment(env).withExposedPorts(HTTP_PORT).withLabels(RUN_LABELS).withWaitStrategy(Wait.forHttp('/health', HTTP_PORT).forStatusCode(200)),
+          ),
         );
-        stack.instances[name].push(svc);
       }
       stack.services[name] = stack.instances[name][0];
-      await Promise.all(stack.instances[name].map((s) => s.start()));
-      for (const s of stack.instances[name]) stops.push(() => s.stop());
     }
+    const wave = (names: ServiceName[]) => Promise.all(names.flatMap((n) => (stack.instances[n] ?? []).map((svc) => started(svc.start().then(() => svc)))));
+    await wave(order.filter((n) => n !== 'orders'));
+    await wave(['orders']);
   } catch (err) {
     await stopAll();
     throw err;

@@ -3,11 +3,13 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 /**
  * A loopback TCP proxy in front of a broker, to take the broker "away" and bring it back without touching
  * the broker itself (so the same outage works against RabbitMQ): cut() drops every connection and refuses
- * new ones; restore() accepts again.
+ * new ones; restore() accepts again. stall() keeps the connections open but lets nothing through either way,
+ * as a broker that stopped answering (SIGSTOP, a partition) looks to a client.
  */
 export class TcpProxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
+  private stalled = false;
   port = 0;
 
   private constructor(
@@ -41,7 +43,9 @@ export class TcpProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => undefined);
       }
-      client.pipe(upstream).pipe(client);
+      // forward unless stalled: what arrives while stalled is dropped, as on a link that went dark
+      client.on('data', (d) => void (this.stalled || upstream.write(d)));
+      upstream.on('data', (d) => void (this.stalled || client.write(d)));
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -57,11 +61,17 @@ export class TcpProxy {
 
   /** Drops every open connection and stops accepting: to the client, the broker is gone. */
   async cut(): Promise<void> {
+    this.stalled = false;
     const server = this.server;
     this.server = undefined;
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+
+  /** Keeps every connection open and forwards nothing more, either way, until cut() or close(). */
+  stall(): void {
+    this.stalled = true;
   }
 
   /** Accepts connections again, on the same port. */

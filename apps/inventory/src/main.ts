@@ -1,12 +1,5 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
-import { startService } from '@warren/service-kit';
+import { runService, startService } from '@warren/service-kit';
 import { AppModule, INVENTORY } from './app.module';
 
-startService(AppModule, INVENTORY).then(
-  (s) => new Logger('inventory').log(`inventory listening on ${s.url}`),
-  (err: unknown) => {
-    console.error('inventory failed to start:', err);
-    process.exit(1);
-  },
-);
+runService('inventory', () => startService(AppModule, INVENTORY));

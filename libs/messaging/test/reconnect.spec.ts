@@ -88,6 +88,24 @@ describe.each(testBrokers())('reconnection when the broker goes away ($name)', (
     await consumer.close();
   });
 
+  it('closes within shutdownTimeoutMs when the broker stops answering (nothing more crosses the link)', async () => {
+    const queue = uniqueName('stall');
+    queues.push(queue);
+    const link = await TcpProxy.start(url);
+    // a heartbeat far longer than the test: only the shutdown's own bounds can end the wait
+    const m = new Messaging({ url: link.url, serviceName: 'stalled', eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, heartbeatSeconds: 120, shutdownTimeoutMs: 400 });
+    await m.consume({ queue, bindings: [{ pattern: 'tick.*' }], handlers: [{ pattern: 'tick.happened', contract: Tick, handle: () => undefined }] });
+    await m.start();
+    link.stall();
+    const started = Date.now();
+    await m.close();
+    // the cancel, the channel close and the connection close each wait 400 ms for an answer that never comes
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3 * 400 - 50);
+    expect(Date.now() - started).toBeLessThan(3 * 400 + 1000);
+    expect(m.isConnected).toBe(false);
+    await link.close();
+  });
+
   it('fails a publish with BrokerUnavailableError when the outage outlasts publishTimeoutMs', async () => {
     const m = new Messaging({ url: proxy.url, serviceName: 'impatient', eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, publishTimeoutMs: 300, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
     await m.start();

@@ -3,7 +3,7 @@ import { readEnv } from './env';
 
 describe('readEnv', () => {
   it('uses the defaults of docs/architecture.md (Ports and environment)', () => {
-    expect(readEnv('orders', 3001, {})).toEqual({ amqpUrl: 'amqp://guest:guest@localhost:5672', port: 3001, host: '0.0.0.0', databaseUrl: undefined, dataDir: '.data' });
+    expect(readEnv('orders', 3001, {})).toEqual({ amqpUrl: 'amqp://guest:guest@localhost:5672', port: 3001, host: '0.0.0.0', databaseUrl: undefined, dataDir: '.data', shutdownTimeoutMs: 25_000 });
   });
 
   it('takes the listen address from HOST', () => {
@@ -18,6 +18,11 @@ describe('readEnv', () => {
 
   it('names the variable when a port is not a number', () => {
     expect(() => readEnv('orders', 3001, { ORDERS_PORT: 'abc' })).toThrow("ORDERS_PORT must be a port number (0-65535), got 'abc'");
+  });
+
+  it('takes SHUTDOWN_TIMEOUT_MS, and names it when it is not a positive whole number', () => {
+    expect(readEnv('orders', 3001, { SHUTDOWN_TIMEOUT_MS: '5000' }).shutdownTimeoutMs).toBe(5000);
+    for (const bad of ['0', '-1', '2.5', 'soon']) expect(() => readEnv('orders', 3001, { SHUTDOWN_TIMEOUT_MS: bad })).toThrow(`SHUTDOWN_TIMEOUT_MS must be a whole number of milliseconds (at least 1), got '${bad}'`);
   });
 });
 

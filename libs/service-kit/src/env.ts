@@ -10,6 +10,11 @@ export interface ServiceEnv {
   databaseUrl?: string;
   /** Directory for the SQLite file. WARREN_DATA_DIR, default `.data`. */
   dataDir: string;
+  /**
+   * SHUTDOWN_TIMEOUT_MS: how long a graceful shutdown (SIGTERM/SIGINT) may take before the process gives up
+   * and exits 1, saying so; default 25000, inside compose's 30 s grace period (docker-compose.yml).
+   */
+  shutdownTimeoutMs: number;
 }
 
 export function readEnv(service: string, defaultPort: number, env: NodeJS.ProcessEnv = process.env): ServiceEnv {
@@ -23,5 +28,14 @@ export function readEnv(service: string, defaultPort: number, env: NodeJS.Proces
     host: env.HOST || '0.0.0.0',
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.WARREN_DATA_DIR ?? '.data',
+    shutdownTimeoutMs: wholeMs(env, 'SHUTDOWN_TIMEOUT_MS', 25_000),
   };
+}
+
+function wholeMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1) throw new Error(`${name} must be a whole number of milliseconds (at least 1), got '${raw}'`);
+  return n;
 }

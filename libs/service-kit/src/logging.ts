@@ -1,6 +1,7 @@
 import type { DynamicModule } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LoggerModule, type Params } from 'nestjs-pino';
+import { hostname } from 'node:os';
+import { Logger, LoggerModule, PinoLogger, type Params } from 'nestjs-pino';
 
 /** How a service writes its log: one JSON object per line (for collectors), or pino-pretty's text (for people). */
 export type LogFormat = 'json' | 'pretty';
@@ -47,12 +48,15 @@ export function loggingParams(service: string, env: NodeJS.ProcessEnv = process.
   return {
     pinoHttp: {
       level: logLevel(env),
-      base: { service },
+      base: { service, pid: process.pid, hostname: hostname() },
       ...(format === 'pretty' ? { transport: { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', colorize: !env.NO_COLOR } } } : {}),
       autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.has((req.url ?? '').split('?')[0]) },
       customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       // the request line without headers: they may carry the admin token
-      serializers: { req: (req: { method: string; url: string; id: unknown }) => ({ id: req.id, method: req.method, url: req.url }) },
+      serializers: {
+        req: (req: { method: string; url: string; id: unknown }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
     },
   };
 }
@@ -60,4 +64,10 @@ export function loggingParams(service: string, env: NodeJS.ProcessEnv = process.
 /** The logger module every service imports (through ServiceModule). */
 export function loggingModule(service: string): DynamicModule {
   return LoggerModule.forRootAsync({ useFactory: () => loggingParams(service) });
+}
+
+/** The application logger a service is created with: the same settings as the module's request logging. */
+export function appLogger(service: string, env: NodeJS.ProcessEnv = process.env): Logger {
+  const params = loggingParams(service, env);
+  return new Logger(new PinoLogger(params), params);
 }

@@ -1,7 +1,9 @@
-import type { INestApplication, Type } from '@nestjs/common';
+import { Logger, type INestApplication, type Type } from '@nestjs/common';
+import { hostname } from 'node:os';
+import { pino } from 'pino';
 import { NestFactory } from '@nestjs/core';
 import { MessagingServer } from '@warren/messaging/nest';
-import { Logger as PinoLogger } from 'nestjs-pino';
+import { appLogger } from './logging';
 import { readEnv } from './env';
 
 export interface StartedService {
@@ -29,12 +31,12 @@ export interface StartServiceOptions {
 
 export async function startService(module: Type<unknown>, opts: StartServiceOptions): Promise<StartedService> {
   const env = readEnv(opts.name, opts.defaultPort);
-  const quiet = opts.logger === false;
-  // Nest's own lines (and every `new Logger(...)`) go through pino once the app exists: JSON lines, or pretty
-  // text on a terminal (logging.ts); what is logged before that is buffered and replayed through it.
-  const app = await NestFactory.create(module, { logger: quiet ? false : undefined, bufferLogs: !quiet, abortOnError: false });
-  if (!quiet) app.useLogger(app.get(PinoLogger));
+  // Nest's own lines and every `new Logger(...)` go through pino from the first one on, a failed start
+  // included: JSON lines, or pretty text on a terminal (logging.ts). A malformed LOG_* setting fails here.
+  const logger = opts.logger === false ? false : appLogger(opts.name);
+  const app = await NestFactory.create(module, { logger, abortOnError: false });
   app.enableShutdownHooks();
+  guardShutdown(opts.name, env.shutdownTimeoutMs);
   await opts.configure?.(app);
   app.connectMicroservice({ strategy: app.get(MessagingServer) }, { inheritAppConfig: true });
   await app.startAllMicroservices();
@@ -44,8 +46,39 @@ export async function startService(module: Type<unknown>, opts: StartServiceOpti
   return { app, url: `http://${reachable(host)}:${address.port}`, port: address.port, close: () => app.close() };
 }
 
+/**
+ * A graceful shutdown waits for in-flight handlers, the outbox's last flush and the broker's goodbyes, each
+ * bounded; this bounds the whole: if the process is still alive `timeoutMs` after SIGTERM/SIGINT, it says so
+ * and exits 1 (rather than being SIGKILLed by its supervisor without a word). Unacked messages are redelivered.
+ */
+let shutdownGuarded = false;
+function guardShutdown(name: string, timeoutMs: number): void {
+  if (shutdownGuarded) return; // one per process (tests start many apps in one)
+  shutdownGuarded = true;
+  const arm = (signal: NodeJS.Signals) =>
+    setTimeout(() => {
+      new Logger(name).error(`shutdown after ${signal} did not finish within ${timeoutMs} ms (SHUTDOWN_TIMEOUT_MS); exiting`);
+      process.exit(1);
+    }, timeoutMs).unref();
+  process.once('SIGTERM', arm).once('SIGINT', arm);
+}
+
 /** Where a client on this machine reaches a server listening on `host`: loopback for the wildcard addresses. */
 function reachable(host: string): string {
   if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * A service's main.ts: starts it and logs where it listens (`note` adds to that line), or logs why it could
+ * not start, as a JSON line like every other (the app's logger may not exist yet), and exits 1.
+ */
+export function runService(name: string, start: () => Promise<StartedService>, note?: (s: StartedService) => string): void {
+  start().then(
+    (s) => new Logger(name).log(`${name} listening on ${s.url}${note ? ` ${note(s)}` : ''}`),
+    (err: Error) => {
+      pino({ base: { service: name, pid: process.pid, hostname: hostname() } }).fatal({ err }, `${name} failed to start: ${err.message}`);
+      process.exit(1);
+    },
+  );
 }

@@ -18,7 +18,7 @@ describe('service logging settings', () => {
   it('tags every line with the service, uses no transport for JSON, and keeps request headers out', () => {
     const params = loggingParams('orders', { LOG_FORMAT: 'json' });
     const http = params.pinoHttp as { base: unknown; transport?: unknown; serializers: { req: (r: unknown) => unknown } };
-    expect(http.base).toEqual({ service: 'orders' });
+    expect(http.base).toEqual({ service: 'orders', pid: process.pid, hostname: expect.any(String) });
     expect(http.transport).toBeUndefined();
     expect(http.serializers.req({ id: 1, method: 'POST', url: '/orders', headers: { authorization: 'Bearer secret' } })).toEqual({ id: 1, method: 'POST', url: '/orders' });
     expect((loggingParams('orders', { LOG_FORMAT: 'pretty' }).pinoHttp as { transport: { target: string } }).transport.target).toBe('pino-pretty');

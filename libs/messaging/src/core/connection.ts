@@ -1,3 +1,4 @@
+import { GOODBYE_MS, settleWithin } from './settle';
 import { EventEmitter } from 'node:events';
 import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
 import { BrokerUnavailableError } from '../errors';
@@ -152,12 +153,18 @@ export class AmqpConnection extends EventEmitter {
     });
   }
 
-  async close(): Promise<void> {
+  /** Closes the connection; waits at most `goodbyeMs` for the broker's close-ok, then drops the socket. */
+  async close(goodbyeMs = GOODBYE_MS): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const model = this.current;
     this.current = undefined;
     for (const w of this.waiters.splice(0)) w.reject(new BrokerUnavailableError('the messaging connection was closed'));
-    await this.recovering?.close().catch(() => undefined);
+    // a broker that stopped answering never sends close-ok: then the socket is dropped instead
+    if (!(await settleWithin(this.recovering?.close(), goodbyeMs))) {
+      (model?.connection as unknown as { stream?: { destroy(): void } } | undefined)?.stream?.destroy();
+      this.options.logger.warn(`the broker did not answer the connection close within ${goodbyeMs} ms; dropped the connection`);
+    }
   }
 }
 

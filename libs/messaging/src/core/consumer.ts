@@ -1,3 +1,4 @@
+import { GOODBYE_MS, settleWithin } from './settle';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { MessageContract } from '../contracts/define-message';
 import { MessageValidationError, NonRetryableError } from '../errors';
@@ -242,12 +243,12 @@ export class QueueConsumer {
     this.stopped = true;
     this.deps.connection.removeHook(this.hook);
     const ch = this.channel;
-    if (ch && this.consumerTag) await ch.cancel(this.consumerTag).catch(() => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
-    clearTimeout(timer);
+    // every wait bounded: a broker that stopped answering never replies to the cancel or the close
+    const goodbye = Math.min(timeoutMs, GOODBYE_MS);
+    if (ch && this.consumerTag) await settleWithin(ch.cancel(this.consumerTag), goodbye);
+    await settleWithin(Promise.allSettled([...this.inFlight]), timeoutMs);
     this.channel = undefined;
-    await ch?.close().catch(() => undefined);
+    await settleWithin(ch?.close(), goodbye);
   }
 }
 
