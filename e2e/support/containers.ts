@@ -10,6 +10,7 @@ import { PostgreSqlContainer } from '@testcontainers/postgresql';
 import { RabbitMQContainer } from '@testcontainers/rabbitmq';
 import { RedisContainer } from '@testcontainers/redis';
 import { GenericContainer, getContainerRuntimeClient, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { ADMIN_TOKEN, ROOT, type ServiceHandle, type ServiceName, type Stack } from './stack';
 
@@ -31,19 +32,15 @@ async function requireEngine(): Promise<void> {
   }
 }
 
-/** The output of a container so far (stdout and stderr), for a failing test's message. */
-async function containerLog(id: string, chars: number): Promise<string> {
-  const client = await getContainerRuntimeClient();
-  const stream = await client.container.getById(id).logs({ stdout: true, stderr: true, follow: false, tail: 200 });
-  // without a TTY the engine multiplexes both streams with 8-byte frame headers: keep the payloads
-  const raw = Buffer.isBuffer(stream) ? stream : Buffer.from(String(stream));
-  const parts: Buffer[] = [];
-  for (let i = 0; i + 8 <= raw.length; ) {
-    const size = raw.readUInt32BE(i + 4);
-    parts.push(raw.subarray(i + 8, i + 8 + size));
-    i += 8 + size;
+/** The end of a container's output (stdout and stderr), for a failing test's message; never throws. */
+function containerLog(id: string, chars: number): string {
+  try {
+    const out = execFileSync('docker', ['logs', '--tail', '200', id], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 * 1024 * 1024 });
+    return out.slice(-chars);
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    return `${e.stdout ?? ''}${e.stderr ?? ''}`.slice(-chars) || `(docker logs failed: ${e.message.split('\n')[0]})`;
   }
-  return Buffer.concat(parts).toString('utf8').slice(-chars);
 }
 
 class ContainerService implements ServiceHandle {
@@ -65,7 +62,7 @@ class ContainerService implements ServiceHandle {
   /** SIGTERM: `docker stop` with the compose file's grace period; SIGKILL: killed at once. The container goes. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (!this.started) return;
-    this.lastLog = await containerLog(this.started.getId(), 6000).catch(() => '');
+    this.lastLog = containerLog(this.started.getId(), 6000);
     if (signal === 'SIGKILL') {
       const client = await getContainerRuntimeClient();
       await client.container.getById(this.started.getId()).kill({ signal: 'SIGKILL' });
@@ -74,10 +71,10 @@ class ContainerService implements ServiceHandle {
     this.started = undefined;
   }
 
-  /** Its log so far; refreshed by the next call while it runs (tail() must answer synchronously). */
+  /** The end of its log: live while it runs, as it was when stopped afterwards. */
   tail(chars = 3000): string {
-    if (this.started) void containerLog(this.started.getId(), chars).then((l) => (this.lastLog = l), () => undefined);
-    return this.lastLog ? this.lastLog.slice(-chars) : `(container ${this.name}: its log is read on the next call)`;
+    if (this.started) return containerLog(this.started.getId(), chars);
+    return this.lastLog ? this.lastLog.slice(-chars) : `(container ${this.name} never started)`;
   }
 
   /** A broker's AMQP URL as the test process reaches it (its mapped 5672). */
