@@ -5,16 +5,21 @@
 // everything it started. Child output goes to .data/logs/<name>.log. The services listen on loopback only
 // (HOST=127.0.0.1), and their admin routes take a token made for this run (ADMIN_TOKEN, else random), written to
 // .data/admin-token (mode 0600) for `npm run demo:traffic` and curl.
+// Every child is supervised (lib/supervisor.mjs): one that dies is started again with a log line while the rest
+// keeps running. The control API (lib/demo-control.mjs, loopback, the admin token) lets the console kill,
+// stop, restart and add processes. DEMO_DATA_DIR moves .data (the demo's own tests use it).
 // Only node: built-ins at the top level, because node_modules may not exist yet.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startControlApi } from './lib/demo-control.mjs';
+import { Supervisor } from './lib/supervisor.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const dataDir = join(root, '.data');
+const dataDir = process.env.DEMO_DATA_DIR ? resolve(process.env.DEMO_DATA_DIR) : join(root, '.data');
 const logDir = join(dataDir, 'logs');
 const adminTokenFile = join(dataDir, 'admin-token');
 const env = process.env;
@@ -31,6 +36,7 @@ const ports = {
   inventory: { port: port('INVENTORY_PORT', 3003), variable: 'INVENTORY_PORT' },
   notifications: { port: port('NOTIFICATIONS_PORT', 3004), variable: 'NOTIFICATIONS_PORT' },
   analytics: { port: port('ANALYTICS_PORT', 3005), variable: 'ANALYTICS_PORT' },
+  control: { port: port('DEMO_CONTROL_PORT', 8090), variable: 'DEMO_CONTROL_PORT' },
 };
 
 const services = [
@@ -41,7 +47,8 @@ const services = [
   { name: 'analytics', entry: 'apps/analytics/src/main.ts', path: '/stats', note: 'live: /stats/stream' },
 ];
 
-const children = [];
+const supervisor = new Supervisor({ logDir });
+let controlServer;
 let stopping = false;
 
 const fail = (line) => {
@@ -84,11 +91,29 @@ async function main() {
     HOST: '127.0.0.1',
     ADMIN_TOKEN: adminToken,
   };
-  for (const s of services) start(s.name, bundles[s.name], [], { ...shared, PORT: String(ports[s.name].port) });
+  for (const s of services) await start(s.name, bundles[s.name], [], { ...shared, PORT: String(ports[s.name].port) }, undefined, { url: `http://127.0.0.1:${ports[s.name].port}` });
 
   console.log('demo: waiting for every /health…');
   await Promise.all(services.map((s) => waitForHealth(s.name, `http://127.0.0.1:${ports[s.name].port}/health`)));
   if (stopping) return;
+
+  // more instances of a service on request (competing consumers): a free port and a data dir of their own
+  const addInstance = async (service) => {
+    let n = 2;
+    while (supervisor.get(`${service}-${n}`)) n++;
+    const name = `${service}-${n}`;
+    const instancePort = await freePort();
+    const url = `http://127.0.0.1:${instancePort}`;
+    mkdirSync(join(dataDir, name), { recursive: true });
+    await supervisor.start({ name, command: process.execPath, args: ['--enable-source-maps', bundles[service]], env: { ...env, ...shared, PORT: String(instancePort), WARREN_DATA_DIR: join(dataDir, name) }, cwd: root, url, removable: true });
+    if (!(await healthyWithin(`${url}/health`, 60_000))) {
+      await supervisor.remove(name);
+      throw new Error(`${name} was not healthy within 60 s; stopped it (see ${join(logDir, `${name}.log`)})`);
+    }
+    console.log(`demo: started ${name} on ${url}`);
+    return { name, url };
+  };
+  controlServer = await startControlApi({ supervisor, token: adminToken, port: ports.control.port, scalable: services.map((s) => s.name), addInstance });
 
   const rows = [
     ...services.map((s) => [s.name, `http://localhost:${ports[s.name].port}${s.path}`, s.note]),
@@ -96,6 +121,7 @@ async function main() {
     ['management', `http://localhost:${ports.management.port}/api/overview`, "the broker's management API, RabbitMQ's (guest / guest)"],
     ['metrics', `http://localhost:${ports.prometheus.port}/metrics`, "the broker's Prometheus metrics, rabbitmq_prometheus's names"],
     ['broker', `amqp://guest:guest@localhost:${ports.broker.port}`, 'the bundled AMQP broker'],
+    ['control', `http://127.0.0.1:${ports.control.port}/processes`, "the demo's processes: kill, restart, add instances (admin token)"],
     ['redis', redisUrl, ''],
   ];
   const width = Math.max(...rows.map((r) => r[1].length));
@@ -144,31 +170,32 @@ async function ensureRedis() {
   return `redis://localhost:${redisPort}`;
 }
 
-/** Starts a child with its output in .data/logs/<name>.log; with `ready`, waits until a line matches it. */
-function start(name, script, args, extraEnv, ready, { node = true } = {}) {
-  mkdirSync(logDir, { recursive: true });
-  const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
-  // Each child in a process group of its own: Ctrl-C in the terminal reaches only the demo, which then stops
-  // the services before the broker they are flushing to (a group-wide SIGINT would stop them all at once).
-  const options = { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true };
-  const child = node ? spawn(process.execPath, ['--enable-source-maps', script, ...args], options) : spawn(script, args, options);
-  children.push({ name, child });
-  child.stdout.pipe(log);
-  child.stderr.pipe(log);
-  child.on('exit', (code, signal) => {
-    if (!stopping) void fail(`${name} stopped unexpectedly (${signal ?? `exit ${code}`}); see .data/logs/${name}.log`);
-  });
-  if (!ready) return Promise.resolve();
-  return new Promise((resolve) => {
-    let seen = '';
-    const onData = (d) => {
-      seen = (seen + d).slice(-4000);
-      if (!ready.test(seen)) return;
-      child.stdout.off('data', onData);
-      resolve();
-    };
-    child.stdout.on('data', onData);
-  });
+/**
+ * Starts a supervised child with its output in .data/logs/<name>.log; with `ready`, waits until a line matches
+ * it. If it dies before it is ready, the demo stops with the reason.
+ */
+function start(name, script, args, extraEnv, ready, { node = true, url, removable = false } = {}) {
+  const spec = {
+    name,
+    command: node ? process.execPath : script,
+    args: node ? ['--enable-source-maps', script, ...args] : args,
+    env: { ...env, ...extraEnv },
+    cwd: root,
+    ready,
+    url,
+    removable,
+  };
+  return supervisor.start(spec).catch((err) => fail(err.message));
+}
+
+/** Polls url until it answers 200; false after ms. */
+async function healthyWithin(url, ms) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && !stopping) {
+    if (await fetch(url).then((r) => r.status === 200, () => false)) return true;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return false;
 }
 
 async function waitForHealth(name, url) {
@@ -185,16 +212,22 @@ async function waitForHealth(name, url) {
 async function stop(code) {
   if (stopping) return;
   stopping = true;
-  if (children.length) console.log('\ndemo: stopping…');
-  for (const { child } of [...children].reverse()) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  controlServer?.close();
+  if (supervisor.children.size) console.log('\ndemo: stopping…');
+  await supervisor.stopAll();
   process.exit(code);
+}
+
+/** A free TCP port on loopback, asked of the OS. */
+function freePort() {
+  return new Promise((resolveFree, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port: p } = server.address();
+      server.close(() => resolveFree(p));
+    });
+  });
 }
 
 function isFree(p) {

@@ -1,0 +1,161 @@
+// `npm run demo` as a process: it supervises its children (one that dies is started again, the rest keeps
+// running) and offers a loopback control API with the admin token. Free ports, a data dir of its own, and the
+// suite's Redis; Ctrl-C (SIGINT) at the end stops everything it started.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { eventually } from '../testing/eventually';
+import { startTestRedis, type TestRedis } from '../testing/redis';
+
+const ROOT = path.resolve(__dirname, '../..');
+jest.setTimeout(180_000);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface Proc {
+  name: string;
+  pid: number | null;
+  state: string;
+  restarts: number;
+  removable: boolean;
+  url?: string;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('npm run demo: supervision and the control API', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'warren-demo-'));
+  let redis: TestRedis;
+  let demo: ChildProcess;
+  let out = '';
+  let control = '';
+  let token = '';
+  const ports: Record<string, number> = {};
+
+  const api = async (method: string, route: string, body?: unknown, auth = true): Promise<{ status: number; body: any }> => {
+    const res = await fetch(`${control}${route}`, {
+      method,
+      headers: { ...(auth ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: res.status, body: await res.json() };
+  };
+  const processes = async (): Promise<Proc[]> => (await api('GET', '/processes')).body;
+  const proc = async (name: string): Promise<Proc | undefined> => (await processes()).find((p) => p.name === name);
+  const healthy = (url: string) => fetch(`${url}/health`).then((r) => r.status === 200, () => false);
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    for (const v of ['BROKER_PORT', 'MANAGEMENT_PORT', 'PROMETHEUS_PORT', 'SMTP_PORT', 'SMTP_HTTP_PORT', 'ORDERS_PORT', 'PAYMENTS_PORT', 'INVENTORY_PORT', 'NOTIFICATIONS_PORT', 'ANALYTICS_PORT', 'DEMO_CONTROL_PORT']) ports[v] = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), REDIS_URL: redis.url, DEMO_DATA_DIR: dataDir, WARREN_NAMESPACE: `demo-test-${process.pid}` };
+    // the namespace keeps its Redis keys apart from other suites' when REDIS_URL is a shared server
+    delete env.DATABASE_URL;
+    delete env.ADMIN_TOKEN;
+    demo = spawn(process.execPath, [path.join(ROOT, 'tools/scripts/demo.mjs')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    demo.stdout!.on('data', (d) => (out += d));
+    demo.stderr!.on('data', (d) => (out += d));
+    await eventually('the demo to print its URLs', () => (/Warren is running/.test(out) ? true : demo.exitCode !== null ? Promise.reject(new Error(`the demo exited:\n${out}`)) : undefined), 150_000, 200);
+    control = `http://127.0.0.1:${ports.DEMO_CONTROL_PORT}`;
+    token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
+  });
+
+  afterAll(async () => {
+    if (demo && demo.exitCode === null) {
+      demo.kill('SIGINT');
+      await new Promise((r) => demo.once('exit', r));
+    }
+    await redis?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('lists every process it supervises, to the admin token only', async () => {
+    expect((await api('GET', '/processes', undefined, false)).status).toBe(401);
+    const names = (await processes()).map((p) => p.name).sort();
+    expect(names).toEqual(['analytics', 'broker', 'inventory', 'notifications', 'orders', 'payments', 'smtp-capture']);
+    for (const p of await processes()) expect(p).toMatchObject({ state: 'running', restarts: 0, pid: expect.any(Number) });
+  });
+
+  it('starts a service again when it is killed from outside, and keeps the rest running', async () => {
+    const before = (await proc('inventory'))!;
+    const others = (await processes()).filter((p) => p.name !== 'inventory');
+    process.kill(before.pid!, 'SIGKILL');
+    const after = await eventually('inventory to be restarted', async () => {
+      const p = await proc('inventory');
+      return p && p.pid !== before.pid && p.state === 'running' ? p : undefined;
+    });
+    expect(after.restarts).toBe(1);
+    await eventually('inventory to be healthy again', async () => ((await healthy(after.url!)) ? true : undefined));
+    for (const o of others) expect(alive(o.pid!)).toBe(true);
+    expect(out).toMatch(/demo: inventory exited \(SIGKILL\); restarting/);
+  });
+
+  it('kills (SIGKILL) a service on request, and the supervisor brings it back', async () => {
+    const before = (await proc('payments'))!;
+    expect(await api('POST', '/processes/payments/signal', { signal: 'SIGKILL' })).toEqual({ status: 202, body: { name: 'payments', signal: 'SIGKILL' } });
+    const after = await eventually('payments to be back', async () => {
+      const p = await proc('payments');
+      return p && p.pid !== before.pid && p.state === 'running' && (await healthy(p.url!)) ? p : undefined;
+    });
+    expect(alive(before.pid!)).toBe(false);
+    expect(after.restarts).toBe(before.restarts + 1);
+  });
+
+  it('adds a second payments instance (competing consumers) and removes it', async () => {
+    const added = await api('POST', '/instances', { service: 'payments' });
+    expect(added.status).toBe(201);
+    expect(added.body).toMatchObject({ name: 'payments-2', url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) });
+    expect(await healthy(added.body.url)).toBe(true);
+    const pid = (await proc('payments-2'))!.pid!;
+    expect(await api('DELETE', '/instances/payments-2')).toEqual({ status: 200, body: { removed: 'payments-2' } });
+    expect(await proc('payments-2')).toBeUndefined();
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('restarts the broker on request, keeping its data, and the services reconnect', async () => {
+    const before = (await proc('broker'))!;
+    const res = await api('POST', '/processes/broker/restart');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ name: 'broker', state: 'running' });
+    expect(res.body.pid).not.toBe(before.pid);
+    const orders = (await proc('orders'))!;
+    await eventually('orders to reconnect', async () => ((await healthy(orders.url!)) ? true : undefined), 30_000, 200);
+  });
+
+  it('refuses bad requests with a status and a reason, changing nothing', async () => {
+    const pids = (await processes()).map((p) => p.pid);
+    expect(await api('POST', '/processes/nope/signal', { signal: 'SIGKILL' })).toEqual({ status: 404, body: { error: 'no process named "nope"; GET /processes lists them' } });
+    expect(await api('POST', '/processes/payments/signal', { signal: 'SIGHUP' })).toEqual({ status: 400, body: { error: 'signal must be one of SIGKILL, SIGTERM, SIGSTOP, SIGCONT, got "SIGHUP"' } });
+    expect(await api('POST', '/processes/payments/signal', 'not json')).toEqual({ status: 400, body: { error: 'the body must be a JSON object' } });
+    expect(await api('POST', '/instances', { service: 'billing' })).toEqual({ status: 400, body: { error: 'service must be one of inventory, payments, orders, notifications, analytics, got "billing"' } });
+    expect((await api('DELETE', '/instances/orders')).status).toBe(409);
+    expect((await api('GET', '/processes/payments/signal')).status).toBe(405);
+    expect((await api('GET', '/nothing-here')).status).toBe(404);
+    expect((await processes()).map((p) => p.pid)).toEqual(pids);
+  });
+
+  it('stops everything it started on Ctrl-C (SIGINT)', async () => {
+    const pids = (await processes()).map((p) => p.pid!);
+    demo.kill('SIGINT');
+    const code = await new Promise((r) => demo.once('exit', r));
+    expect(code).toBe(0);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+  });
+});
