@@ -2,8 +2,8 @@
 // Warren's own images, warren-<app>:latest, from docker/service.Dockerfile: the ones docker-compose.yml names
 // and builds, the e2e containers runtime runs, and the Mailpit stand-in is built on (smtp-capture).
 //   npm run docker:images [-- app ...]   builds them (all by default) and prints each one's size over its base
-// Builds go through the classic builder (DOCKER_BUILDKIT=0), as docker-compose v1 and testcontainers build, so
-// the three share one layer cache: an image one of them built is a cache hit for the others.
+// Builds go through the classic builder (DOCKER_BUILDKIT=0), as docker-compose v1 builds, so the two share one
+// layer cache. The e2e containers runtime runs these images (its global setup calls buildAppImages).
 import { execFile, spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

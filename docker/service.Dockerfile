@@ -66,7 +66,7 @@ COPY docker/healthcheck.mjs /out/healthcheck.mjs
 COPY tools/scripts/image-deps.mjs /tmp/image-deps.mjs
 RUN node /tmp/image-deps.mjs /out/dist/app/main.js /out \
  && for gyp in $(find /out/node_modules -name binding.gyp 2>/dev/null); do \
-      pkg=$(dirname "$gyp"); rm -rf "$pkg/deps" "$pkg/src"; \
+      pkg=$(dirname "$gyp"); [ -f "$pkg/package.json" ] || continue; rm -rf "$pkg/deps" "$pkg/src"; \
       if [ -d "$pkg/build" ]; then find "$pkg/build" -type f ! -name '*.node' -delete; find "$pkg/build" -depth -type d -empty -delete; fi; \
     done
 

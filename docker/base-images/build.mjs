@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Local stand-ins for the registry images Warren's containers use, for machines where no registry answers (an
-// air-gapped network, a CI box without registry access). See docs/offline-images.md.
+// Local stand-ins for the registry images Warren's containers use, for machines where no container registry
+// answers (a firewall that lets only Debian's and npm's registries through, a CI box like Warren's own). See
+// docs/offline-images.md.
 //
 //   npm run docker:base-images                 pull what is missing; build a stand-in where the pull fails
 //   npm run docker:base-images -- --no-pull    do not try the registry
@@ -13,7 +14,6 @@
 // Node.js, npm and headers of the machine running this script, and its TLS trust store.
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,9 @@ const ROOTFS = 'warren-base/debian:bookworm';
 const MIRROR = process.env.DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 const SECURITY_MIRROR = process.env.DEBIAN_SECURITY_MIRROR ?? 'http://deb.debian.org/debian-security';
 const NODE_MAJOR = 20;
+// where the root file system and the build contexts are assembled; not /tmp by default, which may be a small
+// tmpfs or mounted noexec (debootstrap runs programs inside the tree)
+const WORK_DIR = process.env.WARREN_BASE_IMAGES_TMP ?? '/var/tmp';
 const MAILPIT = 'axllent/mailpit:latest';
 
 /** The registry images, in build order (the mailpit stand-in is built on the node one). */
@@ -70,7 +73,7 @@ async function ensureRootfs(rebuild) {
   if (!rebuild && (await inspect(ROOTFS))) return;
   if (process.getuid?.() !== 0) throw new Error(`building ${ROOTFS} runs debootstrap, which needs root`);
   if ((await run('debootstrap', ['--version'], { quiet: true }).catch(() => ({ code: 1 }))).code !== 0) throw new Error('debootstrap is not installed (Debian: apt-get install debootstrap)');
-  const dir = mkdtempSync(join(tmpdir(), 'warren-rootfs-'));
+  const dir = mkdtempSync(join(WORK_DIR, 'warren-rootfs-'));
   try {
     const rootfs = join(dir, 'rootfs');
     console.log(`debootstrap --variant=minbase bookworm from ${MIRROR}`);
@@ -84,7 +87,14 @@ async function ensureRootfs(rebuild) {
     for (const sub of ['var/cache/apt/archives', 'var/lib/apt/lists']) await must('find', [join(rootfs, sub), '-mindepth', '1', '-maxdepth', '1', '-type', 'f', '-delete']);
     await must('rm', ['-rf', join(rootfs, 'usr/share/doc'), join(rootfs, 'usr/share/man'), join(rootfs, 'usr/share/info')]);
     const tar = spawn('tar', ['-C', rootfs, '--numeric-owner', '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const tarDone = new Promise((resolveTar) => tar.on('close', resolveTar));
     await must('docker', ['import', '--change', 'CMD ["bash"]', '--change', 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', '--change', 'LABEL org.warren.stand-in=true org.warren.stand-in.for=debian:bookworm', '-', ROOTFS], { input: tar.stdout, quiet: true });
+    const tarCode = await tarDone;
+    if (tarCode !== 0) {
+      // a truncated root file system must not stay behind under the name the stand-ins build on
+      await run('docker', ['rmi', ROOTFS], { quiet: true });
+      throw new Error(`tar of the root file system exited ${tarCode}; nothing imported`);
+    }
     console.log(`imported ${ROOTFS}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -101,7 +111,7 @@ async function buildNode(name) {
   if (!npmDir) throw new Error(`npm not found next to ${process.execPath}`);
   if (!existsSync(join(include, 'node_api.h'))) throw new Error(`Node's headers not found in ${include} (native addons could not build in the image)`);
   if (!ca) throw new Error('no TLS trust store found (looked at NODE_EXTRA_CA_CERTS and /etc/ssl/certs/ca-certificates.crt)');
-  const ctx = mkdtempSync(join(tmpdir(), 'warren-node-image-'));
+  const ctx = mkdtempSync(join(WORK_DIR, 'warren-node-image-'));
   try {
     cpSync(process.execPath, join(ctx, 'node'));
     cpSync(npmDir, join(ctx, 'npm'), { recursive: true, dereference: true });

@@ -26,11 +26,16 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     echo '       Set POSTGRES_PASSWORD (or POSTGRES_HOST_AUTH_METHOD=trust, which allows every connection without one).' >&2
     exit 1
   fi
-  pwfile=$(mktemp)
-  printf '%s' "${POSTGRES_PASSWORD:-}" > "$pwfile"
+  # with POSTGRES_HOST_AUTH_METHOD=trust a password is optional: initdb gets one only when there is one
+  pwfile=
+  if [ -n "${POSTGRES_PASSWORD:-}" ]; then
+    pwfile=$(mktemp)
+    printf '%s' "$POSTGRES_PASSWORD" > "$pwfile"
+  fi
   # UTF-8 as the official image (its default locale is en_US.utf8; C.UTF-8 needs no locales package)
-  initdb --username="$POSTGRES_USER" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 $POSTGRES_INITDB_ARGS
-  rm -f "$pwfile"
+  initdb --username="$POSTGRES_USER" ${pwfile:+--pwfile="$pwfile"} --auth-local=trust --auth-host="${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}" \
+    --encoding=UTF8 --locale=C.UTF-8 $POSTGRES_INITDB_ARGS
+  [ -z "$pwfile" ] || rm -f "$pwfile"
   printf '\nhost all all all %s\n' "${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}" >> "$PGDATA/pg_hba.conf"
 
   # a temporary server on the socket only, so nothing outside sees the database before it is initialised

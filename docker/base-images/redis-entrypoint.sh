@@ -6,8 +6,17 @@ case "$1" in
   -*|*.conf) set -- redis-server "$@" ;;
 esac
 if [ "$1" = redis-server ]; then
-  # no config file (or one that does not set it): a container is reached from other hosts, so protected mode off
-  if [ ! -f "${2:-}" ] || ! grep -q '^protected-mode' "$2"; then set -- "$@" --protected-mode no; fi
+  # No config file, or one that does not set it: a container is reached from other hosts, so protected mode
+  # off, placed after the config file and before the other arguments (an explicit --protected-mode yes wins).
+  config=
+  if [ -f "${2:-}" ]; then config=$2; fi
+  if [ -z "$config" ] || ! grep -q '^protected-mode' "$config"; then
+    shift
+    if [ -n "$config" ]; then shift; fi
+    set -- --protected-mode no "$@"
+    if [ -n "$config" ]; then set -- "$config" "$@"; fi
+    set -- redis-server "$@"
+  fi
   if [ "$(id -u)" = 0 ]; then
     find . \! -user redis -exec chown redis '{}' + 2>/dev/null || true
     exec setpriv --reuid=redis --regid=redis --init-groups "$@"

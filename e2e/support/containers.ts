@@ -90,7 +90,10 @@ class ContainerService implements ServiceHandle {
     await client.container.getById(this.started.getId()).stop({ t: 30 });
   }
 
-  /** Starts the container pause() stopped, with the data it had. */
+  /**
+   * Starts the container pause() stopped, with the data it had. The engine may map its ports to new host ports:
+   * the services reach it by its network alias and do not notice, but stack.amqpUrl is not refreshed.
+   */
   async resume(): Promise<void> {
     if (!this.started) throw new Error(`${this.name} is not running`);
     const client = await getContainerRuntimeClient();
@@ -109,6 +112,16 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await network.stop().catch(() => undefined);
+  };
+  /**
+   * Waits for every start, even after one failed, so that what did start has registered its stop before
+   * stopAll runs (Promise.all would reject while slower starts are still on their way); then rethrows.
+   */
+  const allStarted = async <T extends readonly unknown[]>(starts: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> => {
+    const results = await Promise.allSettled(starts);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
   };
   /** Starts a piece and registers its stop as soon as it runs (a failure elsewhere then stops it too). */
   const started = async <T extends { stop(): Promise<unknown> }>(start: Promise<T>): Promise<T> => {
@@ -147,7 +160,7 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
         )
       : undefined;
     const needsDatabase = stack.options.services.some((s) => s !== 'analytics');
-    const [, redis, , pg] = await Promise.all([
+    const [, redis, , pg] = await allStarted([
       started(brokerService.start().then(() => brokerService)),
       stack.needsRedis ? started(new RedisContainer('redis:7-alpine').withNetwork(network).withNetworkAliases('redis').withLabels(RUN_LABELS).start()) : undefined,
       capture ? started(capture.start().then(() => capture)) : undefined,
@@ -199,7 +212,7 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
       }
       stack.services[name] = stack.instances[name][0];
     }
-    const wave = (names: ServiceName[]) => Promise.all(names.flatMap((n) => (stack.instances[n] ?? []).map((svc) => started(svc.start().then(() => svc)))));
+    const wave = (names: ServiceName[]) => allStarted(names.flatMap((n) => (stack.instances[n] ?? []).map((svc) => started(svc.start().then(() => svc)))));
     await wave(order.filter((n) => n !== 'orders'));
     await wave(['orders']);
   } catch (err) {

@@ -35,7 +35,9 @@ export async function startService(module: Type<unknown>, opts: StartServiceOpti
   // included: JSON lines, or pretty text on a terminal (logging.ts). A malformed LOG_* setting fails here.
   const logger = opts.logger === false ? false : appLogger(opts.name);
   const app = await NestFactory.create(module, { logger, abortOnError: false });
-  app.enableShutdownHooks();
+  // process.exit() after the hooks, not a re-raised signal: pino flushes on 'exit' (so the last lines reach the
+  // log), and node as PID 1 in a container without an init would ignore its own SIGTERM
+  app.enableShutdownHooks(undefined, { useProcessExit: true });
   guardShutdown(opts.name, env.shutdownTimeoutMs);
   await opts.configure?.(app);
   app.connectMicroservice({ strategy: app.get(MessagingServer) }, { inheritAppConfig: true });

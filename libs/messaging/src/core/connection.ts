@@ -25,6 +25,8 @@ export interface ConnectionOptions {
  */
 export class AmqpConnection extends EventEmitter {
   private recovering?: RecoveringChannelModel;
+  /** The newest connection amqplib made, ready or still being set up: what close() drops if the broker is silent. */
+  private lastModel?: ChannelModel;
   private current?: ChannelModel;
   private readonly hooks: ConnectHook[] = [];
   private waiters: Array<{ resolve: (model: ChannelModel) => void; reject: (err: Error) => void }> = [];
@@ -73,6 +75,7 @@ export class AmqpConnection extends EventEmitter {
         .then((recovering) => {
           this.recovering = recovering;
           recovering.on('connect', (model: ChannelModel) => {
+            this.lastModel = model;
             void this.onConnect(model).then(
               () => {
                 if (!first) return;
@@ -157,7 +160,7 @@ export class AmqpConnection extends EventEmitter {
   async close(goodbyeMs = GOODBYE_MS): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const model = this.current;
+    const model = this.lastModel;
     this.current = undefined;
     for (const w of this.waiters.splice(0)) w.reject(new BrokerUnavailableError('the messaging connection was closed'));
     // a broker that stopped answering never sends close-ok: then the socket is dropped instead
