@@ -1,16 +1,13 @@
 // The console's graph from the management API: first from documents shaped as both brokers serve them, then
 // from a live bundled broker (and RabbitMQ, when RABBITMQ_MANAGEMENT_URL is set) with a real work queue, its
 // retry and dead-letter companions and a consumer, so the shapes are the brokers' own, not remembered ones.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { connect, type ChannelModel } from 'amqplib';
 import { ZodError } from 'zod';
 import { getJson } from '../src/server/shared-source';
 import { buildTopology, type ManagementSnapshot } from '../src/server/topology';
 import { eventually } from '../../../tools/testing/eventually';
+import { startBroker, type LiveBroker } from './support/broker';
 
 const stats = (publish: number, deliver = 0) => ({ publish_details: { rate: publish }, deliver_get_details: { rate: deliver }, ack_details: { rate: deliver } });
 
@@ -89,40 +86,13 @@ describe('buildTopology', () => {
   });
 });
 
-/** The bundled broker with its management API, as the demo and compose run it, on free ports. */
-async function startBroker(): Promise<{ amqpUrl: string; managementUrl: string; stop(): Promise<void> }> {
-  const entry = process.env.WARREN_TEST_BROKER_ENTRY;
-  if (!entry) throw new Error('WARREN_TEST_BROKER_ENTRY is not set: run through jest -c apps/console/jest.config.js');
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'warren-console-broker-'));
-  const child: ChildProcess = spawn(process.execPath, [entry, '--port', '0', '--management-port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const [amqpPort, httpPort] = await eventually('the broker to listen', () => {
-    const amqp = /listening on amqp:\/\/[^:]+:(\d+)/.exec(out);
-    const http = /listening on http:\/\/[^:]+:(\d+) \(management API\)/.exec(out);
-    if (child.exitCode !== null) throw new Error(`the broker exited: ${out}`);
-    return amqp && http ? [amqp[1], http[1]] : undefined;
-  }, 10_000);
-  return {
-    amqpUrl: `amqp://guest:guest@127.0.0.1:${amqpPort}`,
-    managementUrl: `http://guest:guest@127.0.0.1:${httpPort}`,
-    stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-const live: Array<[string, () => Promise<{ amqpUrl: string; managementUrl: string; stop(): Promise<void> }>]> = [['bundled', startBroker]];
+const live: Array<[string, () => Promise<LiveBroker>]> = [['bundled', startBroker]];
 if (process.env.RABBITMQ_URL && process.env.RABBITMQ_MANAGEMENT_URL) live.push(['rabbitmq', async () => ({ amqpUrl: process.env.RABBITMQ_URL!, managementUrl: process.env.RABBITMQ_MANAGEMENT_URL!, stop: async () => undefined })]);
 
 describe.each(live)('buildTopology on a live broker (%s)', (_name, start) => {
   const ns = `console-${randomBytes(3).toString('hex')}`;
   const work = `${ns}.payments.commands`;
-  let broker: Awaited<ReturnType<typeof startBroker>>;
+  let broker: LiveBroker;
   let conn: ChannelModel;
 
   beforeAll(async () => {

@@ -100,9 +100,9 @@ function describe(err: unknown, name: string): string {
  * GET a JSON document. Credentials in the URL (http://guest:guest@host:15672) become a Basic authorization
  * header, since fetch refuses URLs that carry them; they never appear in an error message.
  */
-export async function getJson<T = unknown>(url: string, signal?: AbortSignal): Promise<T> {
+export async function getJson<T = unknown>(url: string, signal?: AbortSignal, extraHeaders: Record<string, string> = {}): Promise<T> {
   const u = new URL(url);
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
   if (u.username || u.password) {
     headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
     u.username = '';

@@ -1,0 +1,54 @@
+import { Controller, Get, Inject, Module, Sse, type DynamicModule, type MessageEvent, type OnModuleDestroy } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Observable } from 'rxjs';
+import type { ConsoleConfig } from './config';
+import { createSources, type Sources } from './sources';
+
+const SOURCES = Symbol('SOURCES');
+
+/**
+ * The console's live data: GET /api/stream is server-sent events, one event per source (named after it) each
+ * time its state changes, every current state first. However many browsers listen, each source is polled once
+ * per interval (SharedSource), and only while one listens. GET /api/health tells each source's state.
+ */
+@Controller('api')
+class StreamController implements OnModuleDestroy {
+  constructor(@Inject(SOURCES) private readonly sources: Sources) {}
+
+  @Sse('stream')
+  stream(): Observable<MessageEvent> {
+    return new Observable<MessageEvent>((subscriber) => {
+      const unsubscribes = Object.entries(this.sources).map(([name, source]) => source.subscribe((state) => subscriber.next({ type: name, data: state })));
+      return () => unsubscribes.forEach((unsubscribe) => unsubscribe());
+    });
+  }
+
+  @Get('health')
+  health(): { sources: Record<string, { status: string; subscribers: number; requests: number }> } {
+    return { sources: Object.fromEntries(Object.entries(this.sources).map(([name, s]) => [name, { status: s.state.status, subscribers: s.subscribers, requests: s.requests }])) };
+  }
+
+  onModuleDestroy(): void {
+    for (const source of Object.values(this.sources)) source.stop();
+  }
+}
+
+@Module({})
+export class ConsoleModule {
+  static forRoot(config: ConsoleConfig): DynamicModule {
+    return { module: ConsoleModule, controllers: [StreamController], providers: [{ provide: SOURCES, useFactory: () => createSources(config) }] };
+  }
+}
+
+/** Serves the built web app at /; without a build, / says how to make one (the API works either way). */
+export function serveWeb(app: NestExpressApplication, webDir: string): void {
+  if (existsSync(join(webDir, 'index.html'))) {
+    app.useStaticAssets(webDir, { index: 'index.html', maxAge: 0 });
+    return;
+  }
+  app.getHttpAdapter().get('/', (_req: unknown, res: { status(n: number): { type(t: string): { send(b: string): void } } }) =>
+    res.status(503).type('text/plain').send(`The console's web app is not built (no ${webDir}/index.html): npx vite build -c apps/console/vite.config.ts\n`),
+  );
+}
