@@ -37,6 +37,7 @@ const ports = {
   notifications: { port: port('NOTIFICATIONS_PORT', 3004), variable: 'NOTIFICATIONS_PORT' },
   analytics: { port: port('ANALYTICS_PORT', 3005), variable: 'ANALYTICS_PORT' },
   control: { port: port('DEMO_CONTROL_PORT', 8090), variable: 'DEMO_CONTROL_PORT' },
+  console: { port: port('CONSOLE_PORT', 8080), variable: 'CONSOLE_PORT' },
 };
 
 const services = [
@@ -73,9 +74,12 @@ async function main() {
   console.log('demo: bundling the broker, the SMTP capture and the services…');
   const { bundle } = await import('./bundle.mjs');
   const bundles = {};
-  for (const [name, entry] of [['broker', 'apps/broker/src/main.ts'], ['smtp-capture', 'apps/smtp-capture/src/main.ts'], ...services.map((s) => [s.name, s.entry])]) {
+  for (const [name, entry] of [['broker', 'apps/broker/src/main.ts'], ['smtp-capture', 'apps/smtp-capture/src/main.ts'], ['console', 'apps/console/src/main.ts'], ...services.map((s) => [s.name, s.entry])]) {
     bundles[name] = await bundle(entry, `dist/apps/${name}/main.js`);
   }
+  // the console's web app, next to its server's bundle (dist/apps/console/web)
+  const vite = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '-c', 'apps/console/vite.config.ts', '--logLevel', 'error'], { cwd: root, stdio: 'inherit' });
+  if (vite.status !== 0) return fail("building the console's web app failed (see above)");
   mkdirSync(logDir, { recursive: true });
 
   const brokerArgs = ['--port', String(ports.broker.port), '--management-port', String(ports.management.port), '--prometheus-port', String(ports.prometheus.port), '--data-dir', join(dataDir, 'broker')];
@@ -115,7 +119,22 @@ async function main() {
   };
   controlServer = await startControlApi({ supervisor, token: adminToken, port: ports.control.port, scalable: services.map((s) => s.name), addInstance });
 
+  // the console last: it reads everything above through public interfaces only
+  const consoleUrl = `http://127.0.0.1:${ports.console.port}`;
+  await start('console', bundles.console, [], {
+    CONSOLE_PORT: String(ports.console.port),
+    HOST: '127.0.0.1',
+    AMQP_MANAGEMENT_URL: `http://guest:guest@127.0.0.1:${ports.management.port}`,
+    ...Object.fromEntries(services.map((s) => [`${s.name.toUpperCase()}_URL`, `http://127.0.0.1:${ports[s.name].port}`])),
+    MAIL_URL: `http://127.0.0.1:${ports.smtpHttp.port}`,
+    DEMO_CONTROL_URL: `http://127.0.0.1:${ports.control.port}`,
+    ADMIN_TOKEN: adminToken,
+  }, undefined, { url: consoleUrl });
+  await waitForHealth('console', `${consoleUrl}/api/health`);
+  if (stopping) return;
+
   const rows = [
+    ['console', `http://localhost:${ports.console.port}`, 'start here: the platform live (topology so far; more views to come)'],
     ...services.map((s) => [s.name, `http://localhost:${ports[s.name].port}${s.path}`, s.note]),
     ['emails', `http://localhost:${ports.smtpHttp.port}`, 'captured emails (Mailpit API: /api/v1/messages)'],
     ['management', `http://localhost:${ports.management.port}/api/overview`, "the broker's management API, RabbitMQ's (guest / guest)"],

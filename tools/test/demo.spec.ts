@@ -64,7 +64,7 @@ describe('npm run demo: supervision and the control API', () => {
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    for (const v of ['BROKER_PORT', 'MANAGEMENT_PORT', 'PROMETHEUS_PORT', 'SMTP_PORT', 'SMTP_HTTP_PORT', 'ORDERS_PORT', 'PAYMENTS_PORT', 'INVENTORY_PORT', 'NOTIFICATIONS_PORT', 'ANALYTICS_PORT', 'DEMO_CONTROL_PORT']) ports[v] = await freePort();
+    for (const v of ['BROKER_PORT', 'MANAGEMENT_PORT', 'PROMETHEUS_PORT', 'SMTP_PORT', 'SMTP_HTTP_PORT', 'ORDERS_PORT', 'PAYMENTS_PORT', 'INVENTORY_PORT', 'NOTIFICATIONS_PORT', 'ANALYTICS_PORT', 'DEMO_CONTROL_PORT', 'CONSOLE_PORT']) ports[v] = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), REDIS_URL: redis.url, DEMO_DATA_DIR: dataDir, WARREN_NAMESPACE: `demo-test-${process.pid}` };
     // the namespace keeps its Redis keys apart from other suites' when REDIS_URL is a shared server
     delete env.DATABASE_URL;
@@ -89,8 +89,33 @@ describe('npm run demo: supervision and the control API', () => {
   it('lists every process it supervises, to the admin token only', async () => {
     expect((await api('GET', '/processes', undefined, false)).status).toBe(401);
     const names = (await processes()).map((p) => p.name).sort();
-    expect(names).toEqual(['analytics', 'broker', 'inventory', 'notifications', 'orders', 'payments', 'smtp-capture']);
+    expect(names).toEqual(['analytics', 'broker', 'console', 'inventory', 'notifications', 'orders', 'payments', 'smtp-capture']);
     for (const p of await processes()) expect(p).toMatchObject({ state: 'running', restarts: 0, pid: expect.any(Number) });
+  });
+
+  it('runs the console, reading every source: the broker, the services, the emails and its own control API', async () => {
+    const url = `http://127.0.0.1:${ports.CONSOLE_PORT}`;
+    expect((await fetch(`${url}/`)).headers.get('content-type')).toMatch(/^text\/html/);
+    const stream = await fetch(`${url}/api/stream`, { headers: { accept: 'text/event-stream' } });
+    const reader = stream.body!.getReader();
+    const seen = new Map<string, string>();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    while (seen.size < 7) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const type = /^event: ?(.*)$/m.exec(frame)?.[1];
+        const data = /^data: ?(.*)$/m.exec(frame)?.[1];
+        if (type && data) seen.set(type, (JSON.parse(data) as { status: string }).status);
+      }
+    }
+    await reader.cancel();
+    expect(Object.fromEntries(seen)).toEqual({ topology: 'ok', orders: 'ok', stock: 'ok', payments: 'ok', emails: 'ok', stats: 'ok', processes: 'ok' });
   });
 
   it('starts a service again when it is killed from outside, and keeps the rest running', async () => {
@@ -151,11 +176,16 @@ describe('npm run demo: supervision and the control API', () => {
     expect((await processes()).map((p) => p.pid)).toEqual(pids);
   });
 
-  it('stops everything it started on Ctrl-C (SIGINT)', async () => {
+  it('stops everything it started on Ctrl-C (SIGINT), a browser still on the live stream included', async () => {
     const pids = (await processes()).map((p) => p.pid!);
+    const open = await fetch(`http://127.0.0.1:${ports.CONSOLE_PORT}/api/stream`); // a tab left open
+    expect(open.status).toBe(200);
+    const sent = Date.now();
     demo.kill('SIGINT');
     const code = await new Promise((r) => demo.once('exit', r));
     expect(code).toBe(0);
+    // well inside the supervisor's 10 s before a SIGKILL: the open stream did not hold the console up
+    expect(Date.now() - sent).toBeLessThan(8000);
     for (const pid of pids) expect(alive(pid)).toBe(false);
   });
 });

@@ -7,7 +7,8 @@ import { ConsoleModule, serveWeb } from './server/console.module';
 
 runService('console', async () => {
   const config = readConsoleConfig();
-  const app = await NestFactory.create<NestExpressApplication>(ConsoleModule.forRoot(config), { logger: appLogger('console'), abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(ConsoleModule.forRoot(config), { logger: appLogger('console'), abortOnError: false, forceCloseConnections: true });
+  // forceCloseConnections: open live streams (a browser tab) must not hold the shutdown up
   serveWeb(app, config.webDir);
   app.enableShutdownHooks(undefined, { useProcessExit: true });
   await app.listen(config.port, config.host);
