@@ -2,9 +2,13 @@ import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk.bundled.js';
 import { useEffect, useMemo, useState } from 'react';
 import type { Topology, TopologyQueue } from '../../src/server/topology';
 
+const depth = (q: TopologyQueue) => `ready ${q.ready} · unacked ${q.unacked}`;
+
 // ELK is large (1.4 MB): loaded on its own, after the page has drawn, and once
 const elkReady = import('elkjs/lib/elk.bundled.js').then(({ default: ELK }) => new ELK());
 const SIZE = { exchange: { width: 200, height: 34 }, queue: { width: 250, height: 40 }, consumer: { width: 150, height: 30 } };
+/** A work queue's box: its own two lines, then a line per companion (retry levels, dead-letter queue). */
+const ROW = 17;
 
 interface Placed {
   id: string;
@@ -16,7 +20,6 @@ interface Placed {
 
 interface Layout {
   nodes: Map<string, Placed>;
-  groups: Placed[];
   edges: Array<{ id: string; points: Array<{ x: number; y: number }> }>;
   width: number;
   height: number;
@@ -30,42 +33,37 @@ function shapeKey(t: Topology): string {
   return JSON.stringify([t.exchanges.map((e) => e.id), t.queues.map((q) => [q.id, q.group]), t.consumers.map((c) => c.id), t.edges.map((e) => e.id)]);
 }
 
+/** The node a queue is drawn in: its group's box (a work queue with retry or dead-letter companions), else its own. */
+function nodeOf(t: Topology): (id: string) => string {
+  const box = new Map<string, string>();
+  for (const g of t.groups) for (const name of g.queues) box.set(`queue:${name}`, `group:${g.id}`);
+  return (id) => box.get(id) ?? id;
+}
+
 async function layout(t: Topology): Promise<Layout> {
-  const grouped = new Map(t.groups.map((g) => [g.id, g.queues]));
   const inGroup = new Set(t.groups.flatMap((g) => g.queues));
-  const queueNode = (q: TopologyQueue): ElkNode => ({ id: q.id, ...SIZE.queue });
+  const node = nodeOf(t);
   const children: ElkNode[] = [
     ...t.exchanges.map((e) => ({ id: e.id, ...SIZE.exchange })),
-    ...t.queues.filter((q) => !inGroup.has(q.name)).map(queueNode),
-    ...[...grouped.entries()].map(([id, names]) => ({
-      id: `group:${id}`,
-      layoutOptions: { 'elk.padding': '[top=8,left=8,bottom=8,right=8]', 'elk.direction': 'DOWN', 'elk.spacing.nodeNode': '6' },
-      children: names.map((n) => t.queues.find((q) => q.name === n)!).filter(Boolean).map(queueNode),
-    })),
+    ...t.queues.filter((q) => !inGroup.has(q.name)).map((q) => ({ id: q.id, ...SIZE.queue })),
+    ...t.groups.map((g) => ({ id: `group:${g.id}`, width: SIZE.queue.width, height: SIZE.queue.height + (g.queues.length - 1) * ROW + 6 })),
     ...t.consumers.map((c) => ({ id: c.id, ...SIZE.consumer })),
   ];
-  const edges: ElkExtendedEdge[] = t.edges.map((e) => ({ id: e.id, sources: [e.from], targets: [e.to] }));
+  const edges: ElkExtendedEdge[] = t.edges.map((e) => ({ id: e.id, sources: [node(e.from)], targets: [node(e.to)] }));
   const elk = await elkReady;
   const graph: ElkNode = await elk.layout({
     id: 'root',
-    layoutOptions: { 'elk.algorithm': 'layered', 'elk.direction': 'RIGHT', 'elk.hierarchyHandling': 'INCLUDE_CHILDREN', 'elk.layered.spacing.nodeNodeBetweenLayers': '70', 'elk.spacing.nodeNode': '16' },
+    layoutOptions: { 'elk.algorithm': 'layered', 'elk.direction': 'RIGHT', 'elk.layered.spacing.nodeNodeBetweenLayers': '70', 'elk.spacing.nodeNode': '16' },
     children,
     edges,
   });
   const nodes = new Map<string, Placed>();
-  const groups: Placed[] = [];
-  const visit = (n: ElkNode, dx: number, dy: number) => {
-    const placed = { id: n.id, x: dx + (n.x ?? 0), y: dy + (n.y ?? 0), width: n.width ?? 0, height: n.height ?? 0 };
-    if (n.id.startsWith('group:')) groups.push(placed);
-    else if (n.id !== 'root') nodes.set(n.id, placed);
-    for (const c of n.children ?? []) visit(c, n.id === 'root' ? 0 : placed.x, n.id === 'root' ? 0 : placed.y);
-  };
-  visit(graph, 0, 0);
+  for (const n of graph.children ?? []) nodes.set(n.id, { id: n.id, x: n.x ?? 0, y: n.y ?? 0, width: n.width ?? 0, height: n.height ?? 0 });
   const placedEdges = (graph.edges ?? []).map((e) => {
     const s = (e as ElkExtendedEdge).sections?.[0];
     return { id: e.id, points: s ? [s.startPoint, ...(s.bendPoints ?? []), s.endPoint] : [] };
   });
-  return { nodes, groups, edges: placedEdges, width: graph.width ?? 0, height: graph.height ?? 0 };
+  return { nodes, edges: placedEdges, width: graph.width ?? 0, height: graph.height ?? 0 };
 }
 
 const rate = (r: number | undefined) => (r === undefined ? '' : `${r < 10 ? r.toFixed(1) : Math.round(r)}/s`);
@@ -89,14 +87,11 @@ export function TopologyView({ topology }: { topology: Topology }) {
   if (error) return <p className="error">Could not lay out the topology: {error}</p>;
   if (!placed) return <p aria-busy="true">Laying out the topology…</p>;
   const at = (id: string) => placed.nodes.get(id);
+  const grouped = new Set(topology.groups.flatMap((g) => g.queues));
+  const byName = new Map(topology.queues.map((q) => [q.name, q]));
   return (
     <div className="topology">
       <svg width={placed.width} height={placed.height} role="img" aria-label="Exchanges, queues and consumers">
-        {placed.groups.map((g) => (
-          <g key={g.id} className="group">
-            <rect x={g.x} y={g.y} width={g.width} height={g.height} rx={6} />
-          </g>
-        ))}
         {placed.edges.map((e) => {
           const edge = topology.edges.find((x) => x.id === e.id);
           const mid = e.points[Math.floor(e.points.length / 2)];
@@ -128,15 +123,41 @@ export function TopologyView({ topology }: { topology: Topology }) {
             </g>
           ) : null;
         })}
-        {topology.queues.map((q) => {
-          const p = at(q.id);
-          return p ? (
-            <g key={q.id} className={`queue ${q.role}`} data-name={q.name} data-ready={q.ready} data-unacked={q.unacked}>
-              <rect x={p.x} y={p.y} width={p.width} height={p.height} rx={4} />
-              <text x={p.x + 8} y={p.y + 16}>{q.name}</text>
-              <text x={p.x + 8} y={p.y + 31}>
-                ready {q.ready} · unacked {q.unacked} · {q.consumers} consumer{q.consumers === 1 ? '' : 's'}
-              </text>
+        {topology.queues
+          .filter((q) => !grouped.has(q.name))
+          .map((q) => {
+            const p = at(q.id);
+            return p ? (
+              <g key={q.id} className={`queue ${q.role}`} data-name={q.name} data-ready={q.ready} data-unacked={q.unacked}>
+                <rect x={p.x} y={p.y} width={p.width} height={p.height} rx={4} />
+                <text x={p.x + 8} y={p.y + 16}>{q.name}</text>
+                <text x={p.x + 8} y={p.y + 31}>
+                  {depth(q)} · {q.consumers} consumer{q.consumers === 1 ? '' : 's'}
+                </text>
+              </g>
+            ) : null;
+          })}
+        {topology.groups.map((g) => {
+          const p = at(`group:${g.id}`);
+          const queues = g.queues.map((n) => byName.get(n)).filter((q): q is TopologyQueue => Boolean(q));
+          const [work, ...companions] = queues;
+          return p && work ? (
+            <g key={g.id} className="group" data-group={g.id}>
+              <rect x={p.x} y={p.y} width={p.width} height={p.height} rx={6} />
+              <g className={`queue ${work.role}`} data-name={work.name} data-ready={work.ready} data-unacked={work.unacked}>
+                <text x={p.x + 8} y={p.y + 16}>{work.name}</text>
+                <text x={p.x + 8} y={p.y + 31}>
+                  {depth(work)} · {work.consumers} consumer{work.consumers === 1 ? '' : 's'}
+                </text>
+              </g>
+              {companions.map((q, i) => (
+                <g key={q.id} className={`queue ${q.role}`} data-name={q.name} data-ready={q.ready} data-unacked={q.unacked}>
+                  <rect x={p.x + 4} y={p.y + SIZE.queue.height + i * ROW - 3} width={p.width - 8} height={ROW - 2} rx={3} />
+                  <text x={p.x + 10} y={p.y + SIZE.queue.height + i * ROW + 9}>
+                    {q.role === 'dead-letter' ? 'dead letters' : q.name.slice(work.name.length + 1)} · {depth(q)}
+                  </text>
+                </g>
+              ))}
             </g>
           ) : null;
         })}
