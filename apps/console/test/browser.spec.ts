@@ -70,7 +70,7 @@ describe('the console in a browser', () => {
     await page.getByRole('heading', { name: 'Warren Console' }).waitFor();
     const node = page.locator(`g.queue[data-name="${queue}"]`);
     await node.waitFor();
-    await page.waitForFunction((q) => document.querySelector(`g.queue[data-name="${q}"]`)?.getAttribute('data-ready') === '3', queue);
+    await page.locator(`g.queue[data-name="${queue}"][data-ready="3"]`).waitFor();
     // the retry and dead-letter queues are drawn in their work queue's group
     expect(await page.locator(`g.queue.retry[data-name="${queue}.retry.1"]`).count()).toBe(1);
     expect(await page.locator(`g.queue.dead-letter[data-name="${queue}.dlq"]`).count()).toBe(1);
@@ -78,7 +78,7 @@ describe('the console in a browser', () => {
 
     const ch = await conn.createChannel();
     for (let i = 0; i < 2; i++) ch.publish(`${ns}.events`, 'order.placed', Buffer.from('{}'));
-    await page.waitForFunction((q) => document.querySelector(`g.queue[data-name="${q}"]`)?.getAttribute('data-ready') === '5', queue);
+    await page.locator(`g.queue[data-name="${queue}"][data-ready="5"]`).waitFor();
     await expect(node.locator('text').nth(1).textContent()).resolves.toContain('ready 5');
 
     // sources it cannot reach are shown as such, not as a broken page (no services run in this test)
