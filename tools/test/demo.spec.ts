@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eventually } from '../testing/eventually';
+import { takeSseEvents } from '../testing/sse';
 import { startTestRedis, type TestRedis } from '../testing/redis';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -104,15 +105,9 @@ describe('npm run demo: supervision and the control API', () => {
     while (seen.size < 7) {
       const { value, done } = await reader.read();
       if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const frame = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const type = /^event: ?(.*)$/m.exec(frame)?.[1];
-        const data = /^data: ?(.*)$/m.exec(frame)?.[1];
-        if (type && data) seen.set(type, (JSON.parse(data) as { status: string }).status);
-      }
+      const { events, rest } = takeSseEvents(buffer + decoder.decode(value, { stream: true }));
+      buffer = rest;
+      for (const e of events) seen.set(e.type, (JSON.parse(e.data) as { status: string }).status);
     }
     await reader.cancel();
     expect(Object.fromEntries(seen)).toEqual({ topology: 'ok', orders: 'ok', stock: 'ok', payments: 'ok', emails: 'ok', stats: 'ok', processes: 'ok' });

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { readConsoleConfig } from '../src/server/config';
 import { ConsoleModule } from '../src/server/console.module';
 import { eventually } from '../../../tools/testing/eventually';
+import { takeSseEvents } from '../../../tools/testing/sse';
 import { startBroker, type LiveBroker } from './support/broker';
 
 /** A loopback port nothing listens on: its sources are unreachable. */
@@ -34,15 +35,9 @@ async function listen(url: string): Promise<Client> {
     let buffer = '';
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const frame = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const type = /^event: ?(.*)$/m.exec(frame)?.[1];
-          const data = /^data: ?(.*)$/m.exec(frame)?.[1];
-          if (type && data) client.events.push({ type, data: JSON.parse(data) });
-        }
+        const { events, rest } = takeSseEvents(buffer + decoder.decode(chunk, { stream: true }));
+        buffer = rest;
+        for (const e of events) client.events.push({ type: e.type, data: JSON.parse(e.data) });
       }
     } catch {
       // aborted by close()
