@@ -7,6 +7,8 @@ export interface ConsoleConfig {
   /** How often each source is polled (while at least one browser is connected). */
   pollMs: number;
   managementUrl: string;
+  /** The broker over AMQP, for what the management API cannot do: the dead-letter views use the library's DeadLetterQueue. */
+  amqpUrl: string;
   ordersUrl: string;
   paymentsUrl: string;
   inventoryUrl: string;
@@ -32,6 +34,18 @@ function url(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   return value.replace(/\/+$/, '');
 }
 
+function amqp(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const value = env[name] || fallback;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:')) throw new Error(`${name} must be an amqp(s) URL, got '${value.replace(/\/\/[^@/]*@/, '//***@')}'`);
+  return value;
+}
+
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -48,6 +62,7 @@ export function readConsoleConfig(env: NodeJS.ProcessEnv = process.env): Console
     host: env.HOST || '0.0.0.0',
     pollMs: integer(env, 'CONSOLE_POLL_MS', 1000, 100, 60_000),
     managementUrl: url(env, 'AMQP_MANAGEMENT_URL', `http://guest:guest@127.0.0.1:${env.MANAGEMENT_PORT || 15672}`),
+    amqpUrl: amqp(env, 'AMQP_URL', `amqp://guest:guest@127.0.0.1:${env.BROKER_PORT || 5672}`),
     ordersUrl: local('ORDERS_URL', 3001),
     paymentsUrl: local('PAYMENTS_URL', 3002),
     inventoryUrl: local('INVENTORY_URL', 3003),

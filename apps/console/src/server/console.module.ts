@@ -4,9 +4,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Observable } from 'rxjs';
 import type { ConsoleConfig } from './config';
+import { ControlsController } from './controls.controller';
+import { DeadLettersController } from './dead-letters.controller';
+import { OrdersController } from './orders.controller';
+import { ScenariosController } from './scenarios.controller';
 import { createSources, type Sources } from './sources';
+import { CONFIG, SOURCES } from './tokens';
 
-const SOURCES = Symbol('SOURCES');
 
 /**
  * The console's live data: GET /api/stream is server-sent events, one event per source (named after it) each
@@ -38,7 +42,14 @@ class StreamController implements OnModuleDestroy {
 @Module({})
 export class ConsoleModule {
   static forRoot(config: ConsoleConfig): DynamicModule {
-    return { module: ConsoleModule, controllers: [StreamController], providers: [{ provide: SOURCES, useFactory: () => createSources(config) }] };
+    return {
+      module: ConsoleModule,
+      controllers: [StreamController, OrdersController, DeadLettersController, ControlsController, ScenariosController],
+      providers: [
+        { provide: CONFIG, useValue: config },
+        { provide: SOURCES, useFactory: () => createSources(config) },
+      ],
+    };
   }
 }
 

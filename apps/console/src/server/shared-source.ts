@@ -1,3 +1,5 @@
+import { sendJson } from './upstream';
+
 /**
  * One upstream poll per source, shared by every subscriber: the console's server asks a service (or the
  * broker's management API) once per interval however many browsers are open, and only while at least one is.
@@ -96,34 +98,12 @@ function describe(err: unknown, name: string): string {
   return `${name}: ${e?.message ?? String(err)}${cause && !e.message.includes(cause) ? ` (${cause})` : ''}`;
 }
 
-/**
- * GET a JSON document. Credentials in the URL (http://guest:guest@host:15672) become a Basic authorization
- * header, since fetch refuses URLs that carry them; they never appear in an error message.
- */
+/** GET a JSON document (sendJson's rules); a timeout or abort rejects as such, for the source's state. */
 export async function getJson<T = unknown>(url: string, signal?: AbortSignal, extraHeaders: Record<string, string> = {}): Promise<T> {
-  const u = new URL(url);
-  const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
-  if (u.username || u.password) {
-    headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
-    u.username = '';
-    u.password = '';
-  }
-  const shown = u.toString();
-  let res: Response;
   try {
-    res = await fetch(u, { headers, signal });
+    return await sendJson<T>('GET', url, { signal, headers: extraHeaders });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') throw e;
-    throw new Error(`GET ${shown} failed${e.cause?.code ? ` (${e.cause.code})` : `: ${e.message}`}`);
-  }
-  if (!res.ok) {
-    await res.body?.cancel();
-    throw new Error(`GET ${shown} answered ${res.status}`);
-  }
-  try {
-    return (await res.json()) as T;
-  } catch {
-    throw new Error(`GET ${shown} answered with a body that is not JSON`);
+    if (signal?.aborted) throw signal.reason;
+    throw err;
   }
 }

@@ -1,6 +1,6 @@
 import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk.bundled.js';
 import { useEffect, useMemo, useState } from 'react';
-import type { Topology, TopologyQueue } from '../../src/server/topology';
+import type { Topology, TopologyQueue } from '../../../src/server/topology';
 
 const depth = (q: TopologyQueue) => `ready ${q.ready} · unacked ${q.unacked}`;
 
