@@ -35,6 +35,8 @@ export interface RequestContext {
   user: UserRecord;
   /** The JSON body (an object), read on demand. */
   body(): Promise<Record<string, unknown>>;
+  /** A request header by its lower-case name (undefined when absent; an empty header is ''). */
+  header(name: string): string | undefined;
 }
 
 /** Tags that see every vhost (others see the vhosts they have a permission in). */

@@ -14,6 +14,12 @@ import { RateSampler } from './rates';
 import { Access, Router } from './router';
 import { closeHttp, listen } from '../util/listen';
 
+/** One header's value; a repeated one joined with ', ' as HTTP allows (Node gives some as arrays). */
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
 /** Tags that may use the management API at all, and what each access level needs (RabbitMQ's rules). */
 const MANAGEMENT_TAGS = ['administrator', 'monitoring', 'policymaker', 'management'];
 /** Routes whose changes live in access.json rather than in the vhosts' own durable definitions. */
@@ -64,7 +70,7 @@ export class ManagementServer {
       const { route, params } = this.router.match(req.method ?? 'GET', url.pathname.slice('/api'.length));
       if (!ALLOWED[route.access].some((tag) => user.tags.includes(tag)))
         throw notAuthorised(route.access === 'monitoring' ? 'Not monitor user' : 'Not administrator user');
-      const context: RequestContext = { host: this.host, rates: this.rates, user, body: () => readJson(req) };
+      const context: RequestContext = { host: this.host, rates: this.rates, user, body: () => readJson(req), header: (name) => headerValue(req, name) };
       const result = await route.handle(context, params);
       if (route.method !== 'GET' && CHANGES_ACCESS.test(route.path)) this.host.saveAccess();
       sendJson(res, result.status, result.body);

@@ -20,10 +20,10 @@ interface Reply {
   body: unknown;
 }
 
-async function call(target: Target, method: string, path: string, options: { auth?: string | null; body?: unknown; raw?: string } = {}): Promise<Reply> {
+async function call(target: Target, method: string, path: string, options: { auth?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
   const url = new URL(target.api);
   const auth = options.auth === undefined ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : options.auth;
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
   if (auth !== null) headers.authorization = `Basic ${Buffer.from(auth).toString('base64')}`;
   const response = await fetch(`${url.origin}/api/${path}`, {
     method,
@@ -324,6 +324,27 @@ describe('management API: definitions and connections', () => {
       const listed = { ...pick(found, ['user', 'vhost', 'protocol', 'channels', 'state']), shape: pick(shape(found), ['name', 'peer_host', 'peer_port', 'connected_at', 'ssl']) };
       const deleted = (await call(t, 'DELETE', `connections/${encodeURIComponent(String(found?.name))}`)).status;
       return { listed, deleted, closed: await closed };
+    });
+  });
+
+  it('closes a connection with the X-Reason header as its reply text (an empty one too), 404 for an unknown one, as RabbitMQ', async () => {
+    await sameOnBoth(async (t) => {
+      const outcome: Record<string, unknown> = {};
+      for (const [label, headers] of [['reason', { 'X-Reason': 'closed from the Warren Console' }], ['empty', { 'X-Reason': '' }]] as const) {
+        const connectionName = `mgmt-reason-${label}-${randomBytes(3).toString('hex')}`;
+        const conn = await amqp.connect(t.amqp, { clientProperties: { connection_name: connectionName } });
+        const closed = new Promise<{ code: unknown; text: string }>((resolve) => conn.once('close', (error: { code?: unknown }) => resolve({ code: error?.code, text: String(error) })));
+        let found: Record<string, unknown> | undefined;
+        for (let i = 0; i < 400 && !found; i++) {
+          found = ((await call(t, 'GET', 'connections')).body as Record<string, unknown>[]).find((c) => (c.client_properties as Record<string, unknown>)?.connection_name === connectionName);
+          if (!found) await new Promise((r) => setTimeout(r, 50));
+        }
+        const deleted = await call(t, 'DELETE', `connections/${encodeURIComponent(String(found?.name))}`, { headers });
+        outcome[label] = { status: deleted.status, body: deleted.body, closed: await closed };
+      }
+      const unknown = await call(t, 'DELETE', `connections/${encodeURIComponent('127.0.0.1:1 -> 127.0.0.1:2')}`, { headers: { 'X-Reason': 'nobody' } });
+      outcome.unknown = { status: unknown.status, body: unknown.body };
+      return outcome;
     });
   });
 

@@ -66,8 +66,10 @@ export const connectionRoutes: Route<RequestContext>[] = [
     path: 'connections/:name',
     access: 'management',
     handle: (ctx, p) => {
-      // RabbitMQ's text for a connection closed from the management API
-      named(ctx, p.name).close(ReplyCode.CONNECTION_FORCED, replyText(ReplyCode.CONNECTION_FORCED, 'Closed via management plugin'));
+      // as RabbitMQ: the X-Reason header is the text the client gets (verbatim, even empty), and without one
+      // the management plugin's own words
+      const reason = ctx.header('x-reason') ?? 'Closed via management plugin';
+      named(ctx, p.name).close(ReplyCode.CONNECTION_FORCED, replyText(ReplyCode.CONNECTION_FORCED, reason));
       return { status: 204 };
     },
   },
