@@ -6,6 +6,9 @@ import { eventually, OrdersUnderTest, testMatrix } from './support';
 const STEP_TIMEOUT_MS = 2_000;
 const line = (sku: string, quantity: number) => ({ sku, quantity });
 const steps = (order: { history: Array<{ step: string }> }) => order.history.map((h) => h.step);
+const stepOf = (order: { history: Array<{ step: string }> }, name: string): any => order.history.find((h) => h.step === name);
+/** How the history names a delivered or published message. */
+const ref = (m: { type: string; messageId: string; correlationId: string }) => ({ type: m.type, messageId: m.messageId, correlationId: m.correlationId });
 
 describe.each(testMatrix())('orders saga ($label)', ({ broker, db }) => {
   const t = new OrdersUnderTest(broker, db, { stepTimeoutMs: STEP_TIMEOUT_MS, sweepIntervalMs: 100 });
@@ -38,6 +41,26 @@ describe.each(testMatrix())('orders saga ($label)', ({ broker, db }) => {
     expect(t.fakes.received('inventory.release-stock', id)).toHaveLength(0);
   });
 
+  it('names in each history step the message that drove it and the messages it sent, by the ids consumers saw', async () => {
+    const placed = await t.post({ customerEmail: 'eve@example.com', items: [line('SKU-008', 1)] });
+    const id = placed.body.id as string;
+    expect(placed.body.history[0]).toMatchObject({ step: 'PLACED', via: 'http', sent: [{ type: 'order.placed' }, { type: 'inventory.reserve-stock' }] });
+    expect(placed.body.history[0].message).toBeUndefined();
+    const order = await t.settled(id, 'CONFIRMED');
+    await eventually('commit-stock, order.placed and order.confirmed', () => (t.fakes.received('inventory.commit-stock', id).length && t.fakes.events('order.placed', id).length && t.fakes.events('order.confirmed', id).length ? true : undefined));
+    const got = (type: string) => ref([...t.fakes.received(type, id), ...t.fakes.events(type, id)][0]);
+
+    // PLACED sent order.placed and reserve-stock: the ids recorded are the ids that were published
+    expect(stepOf(order, 'PLACED')).toMatchObject({ items: [line('SKU-008', 1)], via: 'http', sent: [got('order.placed'), got('inventory.reserve-stock')] });
+    // inventory answered reserve-stock in its scope: the answer carries the command's correlation id
+    const reserved = stepOf(order, 'STOCK_RESERVED');
+    expect(reserved).toMatchObject({ total: 1000, message: { type: 'inventory.stock-reserved', messageId: expect.any(String), correlationId: got('inventory.reserve-stock').correlationId }, sent: [got('payments.capture-payment')] });
+    const confirmed = stepOf(order, 'CONFIRMED');
+    expect(confirmed).toMatchObject({ message: { type: 'payment.captured', correlationId: got('inventory.reserve-stock').correlationId }, sent: [got('inventory.commit-stock'), got('order.confirmed')] });
+    expect(confirmed.message.messageId).not.toBe(reserved.message.messageId);
+    for (const h of order.history) expect(h.compensation).toBeUndefined();
+  });
+
   it('cancels an order inventory cannot fill, naming the SKU, and never asks for the payment', async () => {
     const id = await t.place('bob@example.com', [line('SKU-001', 1), line('SKU-003', 5)]);
     const order = await t.settled(id, 'CANCELLED');
@@ -57,7 +80,13 @@ describe.each(testMatrix())('orders saga ($label)', ({ broker, db }) => {
     expect(t.fakes.received('inventory.commit-stock', id)).toHaveLength(0);
     // inventory's answer to the release lands in the history
     await eventually('STOCK_RELEASED in the history', async () => (steps((await t.get(`/orders/${id}`)).body).includes('STOCK_RELEASED') ? true : undefined));
-    expect(steps((await t.get(`/orders/${id}`)).body)).toEqual(['PLACED', 'STOCK_RESERVED', 'CANCELLED', 'STOCK_RELEASED']);
+    const settled = (await t.get(`/orders/${id}`)).body;
+    expect(steps(settled)).toEqual(['PLACED', 'STOCK_RESERVED', 'CANCELLED', 'STOCK_RELEASED']);
+    // the cancellation sent the compensation; inventory's acknowledgement of it is a compensating step
+    const release = ref(t.fakes.received('inventory.release-stock', id)[0]);
+    expect(stepOf(settled, 'CANCELLED')).toMatchObject({ message: { type: 'payment.declined' }, sent: [release, ref(t.fakes.events('order.cancelled', id)[0])], compensations: ['inventory.release-stock'] });
+    expect(stepOf(settled, 'CANCELLED').compensation).toBeUndefined();
+    expect(stepOf(settled, 'STOCK_RELEASED')).toEqual(expect.objectContaining({ compensation: true, message: expect.objectContaining({ type: 'inventory.stock-released', correlationId: release.correlationId }), sent: [] }));
   });
 
   it('times out a saga stuck in either waiting step and compensates; a capture that comes after that is refunded', async () => {
@@ -68,6 +97,9 @@ describe.each(testMatrix())('orders saga ($label)', ({ broker, db }) => {
     const b = await t.settled(awaitingPayment, 'CANCELLED', STEP_TIMEOUT_MS + 10_000);
     expect(b.reason).toBe('timed out waiting for payment');
     expect(b.history.find((h: any) => h.step === 'CANCELLED')).toMatchObject({ compensations: ['payments.refund-payment', 'inventory.release-stock'] });
+    // no message drove a timeout: the deadline did
+    expect(stepOf(b, 'CANCELLED')).toMatchObject({ via: 'deadline', sent: [{ type: 'payments.refund-payment' }, { type: 'inventory.release-stock' }, { type: 'order.cancelled' }] });
+    expect(stepOf(b, 'CANCELLED').message).toBeUndefined();
 
     await eventually('compensations', () =>
       t.fakes.received('inventory.release-stock', awaitingStock).length && t.fakes.received('inventory.release-stock', awaitingPayment).length && t.fakes.received('payments.refund-payment', awaitingPayment).length
@@ -78,11 +110,17 @@ describe.each(testMatrix())('orders saga ($label)', ({ broker, db }) => {
     await eventually('order.cancelled for both', () => (t.fakes.events('order.cancelled', awaitingStock).length && t.fakes.events('order.cancelled', awaitingPayment).length ? true : undefined));
 
     // the gateway answers at last: the money goes back, the order stays cancelled
-    await t.fakes.messaging.emit(PaymentCaptured, { orderId: awaitingPayment, paymentId: randomUUID(), amount: 3000 });
+    const late = await t.fakes.messaging.emit(PaymentCaptured, { orderId: awaitingPayment, paymentId: randomUUID(), amount: 3000 });
     await eventually('a second refund-payment', () => (t.fakes.received('payments.refund-payment', awaitingPayment).length >= 2 ? true : undefined));
     const after = (await t.get(`/orders/${awaitingPayment}`)).body;
     expect(after.status).toBe('CANCELLED');
     expect(steps(after)).toContain('REFUND_REQUESTED');
+    const refunds = t.fakes.received('payments.refund-payment', awaitingPayment);
+    const refundStep = stepOf(after, 'REFUND_REQUESTED');
+    expect(refundStep).toMatchObject({ compensation: true, message: ref(late), sent: [{ type: 'payments.refund-payment' }] });
+    expect(refunds.map(ref)).toContainEqual(refundStep.sent[0]);
+    await eventually('PAYMENT_REFUNDED in the history', async () => (steps((await t.get(`/orders/${awaitingPayment}`)).body).includes('PAYMENT_REFUNDED') ? true : undefined));
+    expect(stepOf((await t.get(`/orders/${awaitingPayment}`)).body, 'PAYMENT_REFUNDED')).toMatchObject({ compensation: true, message: { type: 'payment.refunded' } });
     expect(t.fakes.received('inventory.commit-stock', awaitingPayment)).toHaveLength(0);
   });
 

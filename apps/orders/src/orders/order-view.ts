@@ -43,6 +43,12 @@ export function toView(order: Order, steps?: OrderStep[]): OrderView {
 // OpenAPI schemas, written out: the bundle has no decorator metadata for @nestjs/swagger to read.
 const line = { type: 'object', required: ['sku', 'quantity'], properties: { sku: { type: 'string', pattern: '^SKU-\\d{3,}$', example: 'SKU-001' }, quantity: { type: 'integer', minimum: 1, maximum: 1000, example: 2 } } };
 
+const messageRef = {
+  type: 'object',
+  required: ['type', 'messageId', 'correlationId'],
+  properties: { type: { type: 'string', example: 'inventory.stock-reserved' }, messageId: { type: 'string' }, correlationId: { type: 'string' } },
+};
+
 export const PlaceOrderSchema = {
   type: 'object',
   required: ['customerEmail', 'items'],
@@ -66,7 +72,19 @@ export const OrderSchema = {
     history: {
       type: 'array',
       description: 'the saga steps, oldest first: PLACED, STOCK_RESERVED, CONFIRMED | CANCELLED, and compensations',
-      items: { type: 'object', required: ['step', 'at'], properties: { step: { type: 'string', example: 'STOCK_RESERVED' }, at: { type: 'string', format: 'date-time' } }, additionalProperties: true },
+      items: {
+        type: 'object',
+        required: ['step', 'at'],
+        properties: {
+          step: { type: 'string', example: 'STOCK_RESERVED' },
+          at: { type: 'string', format: 'date-time' },
+          message: { ...messageRef, description: 'the delivered message that drove the step' },
+          via: { type: 'string', enum: ['http', 'deadline'], description: 'what drove the step when no message did: POST /orders (PLACED) or the saga deadline' },
+          sent: { type: 'array', items: messageRef, description: 'the messages the step published (through the outbox), by the ids consumers see' },
+          compensation: { type: 'boolean', enum: [true], description: 'present on steps that undo part of the saga' },
+        },
+        additionalProperties: true,
+      },
     },
   },
 };

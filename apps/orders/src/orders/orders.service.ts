@@ -55,12 +55,13 @@ export class OrdersService {
           updatedAt: now,
         };
         await manager.insert(Order, order);
-        const step = { orderId: order.id, step: 'PLACED', at: now, detail: JSON.stringify({ items: body.items }) };
-        await manager.insert(OrderStep, step);
-        await addToOutbox(manager, this.config, order.id, [
+        const sent = await addToOutbox(manager, this.config, order.id, [
           event(OrderPlaced, { orderId: order.id, customerEmail: order.customerEmail, items: body.items, placedAt: new Date(now).toISOString() }),
           command(ReserveStock, { orderId: order.id, items: body.items }),
         ]);
+        // no message drove this step: it came over HTTP (the saga's later steps name theirs)
+        const step = { orderId: order.id, step: 'PLACED', at: now, detail: JSON.stringify({ items: body.items, via: 'http', sent }) };
+        await manager.insert(OrderStep, step);
         return { order: toView(order, [{ id: 0, ...step }]), created: true };
       });
     } catch (err) {

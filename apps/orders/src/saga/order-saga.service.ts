@@ -22,7 +22,7 @@ import { Order } from '../orders/order.entity';
 import { OrderStep } from '../orders/order-step.entity';
 import { SagaConfig } from './saga-config';
 import { addToOutbox, command, event, type SagaMessage } from './saga-outbox';
-import { ConcurrentTransitionError, type SagaTransition } from './saga-transition';
+import { COMPENSATING_STEPS, ConcurrentTransitionError, type SagaTransition, type StepCause } from './saga-transition';
 
 /** The inbox consumer name of every saga handler. */
 export const SAGA_CONSUMER = 'orders.saga';
@@ -137,7 +137,7 @@ export class OrderSagaService {
     const compensations: SagaMessage[] = [];
     if (order.sagaState === 'STOCK_RESERVED') compensations.push(command(RefundPayment, { orderId: order.id, reason }));
     compensations.push(command(ReleaseStock, { orderId: order.id, reason }));
-    await this.apply(manager, order, this.cancel(order, reason, compensations), now);
+    await this.apply(manager, order, this.cancel(order, reason, compensations), now, { via: 'deadline' });
     return true;
   }
 
@@ -157,15 +157,19 @@ export class OrderSagaService {
       const now = Date.now();
       const decision = decide(order, now);
       if ('ignore' in decision) return `${decision.ignore} (order ${orderId})`;
-      await this.apply(manager, order, decision, now);
+      await this.apply(manager, order, decision, now, { message: { type: message.type, messageId: message.messageId, correlationId: message.correlationId } });
       return undefined;
     });
     if (outcome.duplicate) return;
     if (outcome.result) this.logger.log(`ignored ${message.type} ${message.messageId}: ${outcome.result}`);
   }
 
-  /** Applies a transition in the caller's transaction; the version check makes a racing writer retry. */
-  async apply(manager: EntityManager, order: Order, t: SagaTransition, now: number): Promise<void> {
+  /**
+   * Applies a transition in the caller's transaction; the version check makes a racing writer retry. Each
+   * history row says what drove it (`cause`), what the transition sent (the outbox's ids, the ones consumers
+   * will see) and whether it is a compensation, so the history reads as a timeline of messages.
+   */
+  async apply(manager: EntityManager, order: Order, t: SagaTransition, now: number, cause: StepCause): Promise<void> {
     if (t.patch) {
       const result = await manager
         .createQueryBuilder()
@@ -176,9 +180,10 @@ export class OrderSagaService {
       if (result.affected !== 1) throw new ConcurrentTransitionError(order.id);
       Object.assign(order, t.patch, { version: order.version + 1, updatedAt: now });
     }
+    const sent = await addToOutbox(manager, this.config, order.id, t.messages);
     for (const s of t.steps) {
-      await manager.insert(OrderStep, { orderId: order.id, step: s.step, at: now, detail: s.detail ? JSON.stringify(s.detail) : null });
+      const detail = { ...s.detail, ...cause, sent, ...(COMPENSATING_STEPS.has(s.step) ? { compensation: true } : {}) };
+      await manager.insert(OrderStep, { orderId: order.id, step: s.step, at: now, detail: JSON.stringify(detail) });
     }
-    await addToOutbox(manager, this.config, order.id, t.messages);
   }
 }

@@ -13,20 +13,32 @@ export interface SagaMessage {
 export const command = <C extends MessageContract>(contract: C, payload: PayloadInput<C>): SagaMessage => ({ kind: 'command', contract, payload });
 export const event = <C extends MessageContract>(contract: C, payload: PayloadInput<C>): SagaMessage => ({ kind: 'event', contract, payload });
 
+/** A message written to the outbox, by the ids the relay will publish it with (for the order's history). */
+export interface SentMessage {
+  type: string;
+  messageId: string;
+  correlationId: string;
+}
+
 /**
- * Writes the messages to the outbox in the caller's transaction, validated against their contracts.
+ * Writes the messages to the outbox in the caller's transaction, validated against their contracts, and
+ * returns their ids: the outbox stamps each message when it is written and the relay publishes those ids as
+ * they are, so what the history records is what consumers will see.
  * Commands and events of one order are ordered separately (two aggregate ids): an event nobody has bound
  * a queue for yet is unroutable and waits in the outbox, and it must not hold back the saga's commands.
  */
-export async function addToOutbox(manager: EntityManager, config: SagaConfig, orderId: string, messages: SagaMessage[]): Promise<void> {
+export async function addToOutbox(manager: EntityManager, config: SagaConfig, orderId: string, messages: SagaMessage[]): Promise<SentMessage[]> {
+  const sent: SentMessage[] = [];
   for (const m of messages) {
     const payload = m.contract.parse(m.payload);
-    await Outbox.add(manager, {
+    const row = await Outbox.add(manager, {
       exchange: m.kind === 'command' ? config.commandsExchange : config.eventsExchange,
       routingKey: m.contract.type,
       type: m.contract.type,
       payload,
       aggregateId: m.kind === 'command' ? `order:${orderId}` : `order-events:${orderId}`,
     });
+    sent.push({ type: row.type, messageId: row.messageId, correlationId: row.correlationId });
   }
+  return sent;
 }

@@ -7,6 +7,22 @@ export interface SagaStepRecord {
   detail?: Record<string, unknown>;
 }
 
+/** The message that drove a step, as the history shows it. */
+export interface DrivingMessage {
+  type: string;
+  messageId: string;
+  correlationId: string;
+}
+
+/**
+ * Why a transition happened: an answer that was delivered (the history names it), or the sweeper's deadline
+ * (no message drove it). PLACED is written by OrdersService and says `via: 'http'`.
+ */
+export type StepCause = { message: DrivingMessage } | { via: 'deadline' };
+
+/** Steps that undo part of the saga, marked `compensation: true` in the history. */
+export const COMPENSATING_STEPS: ReadonlySet<string> = new Set(['STOCK_RELEASE_REQUESTED', 'STOCK_RELEASED', 'REFUND_REQUESTED', 'PAYMENT_REFUNDED']);
+
 /**
  * What an answer (or the deadline) does to an order: a state change (optional: some answers only add to
  * the history), the history rows, and the messages to send, all committed in one transaction.
