@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const APPS = ['broker', 'orders', 'payments', 'inventory', 'notifications', 'analytics', 'smtp-capture'];
+export const APPS = ['broker', 'orders', 'payments', 'inventory', 'notifications', 'analytics', 'console', 'smtp-capture'];
 export const NODE_IMAGE = 'node:20-bookworm-slim';
 export const appImage = (app) => `warren-${app}:latest`;
 

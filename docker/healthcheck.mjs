@@ -2,6 +2,7 @@
 // (docker/service.Dockerfile), where SERVICE is the app the image carries.
 //   node healthcheck.mjs            SERVICE=broker: the AMQP check on BROKER_PORT (default 5672);
 //                                   SERVICE=smtp-capture: GET /readyz on SMTP_HTTP_PORT (default 8025);
+//                                   SERVICE=console: GET /api/health on CONSOLE_PORT, else PORT;
 //                                   any other: GET http://127.0.0.1:$PORT/health, healthy on 200
 //   node healthcheck.mjs amqp PORT  open a TCP connection, send the AMQP 0-9-1 protocol header and expect a
 //                                   method frame back (Connection.Start): the broker is accepting clients
@@ -14,6 +15,7 @@ const args = process.argv.slice(2);
 const byService = {
   broker: ['amqp', process.env.BROKER_PORT ?? '5672'],
   'smtp-capture': [`http://127.0.0.1:${process.env.SMTP_HTTP_PORT ?? 8025}/readyz`],
+  console: [`http://127.0.0.1:${process.env.CONSOLE_PORT ?? process.env.PORT ?? 8080}/api/health`],
 };
 const [mode, arg] = args.length ? args : (byService[process.env.SERVICE] ?? []);
 

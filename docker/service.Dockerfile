@@ -47,13 +47,15 @@ RUN npm prune --omit=dev --no-audit --no-fund \
  && rm -rf node_modules/@warren \
  && npm cache clean --force
 
-# --- bundle one app into dist/apps/$APP/main.js (+ source map); npm packages stay external
+# --- bundle one app into dist/apps/$APP/main.js (+ source map); npm packages stay external. An app with a web
+#     front end (the console: apps/console/vite.config.ts) also gets it built, into dist/apps/$APP/web.
 FROM deps AS build
 COPY . .
 ARG APP
 RUN if [ -z "$APP" ]; then echo "build argument APP is required (e.g. --build-arg APP=orders)" >&2; exit 1; fi; \
     if [ ! -f "apps/$APP/src/main.ts" ]; then echo "no app '$APP': apps/$APP/src/main.ts does not exist" >&2; exit 1; fi; \
-    node tools/scripts/bundle.mjs "apps/$APP/src/main.ts" "dist/apps/$APP/main.js"
+    node tools/scripts/bundle.mjs "apps/$APP/src/main.ts" "dist/apps/$APP/main.js"; \
+    if [ -f "apps/$APP/vite.config.ts" ]; then node node_modules/vite/bin/vite.js build -c "apps/$APP/vite.config.ts" --logLevel warn; fi
 
 # --- /out is exactly what the runtime image gets: the bundle under dist/app/ (CMD cannot expand $APP, so one
 #     fixed path), the health check, and from the production install only the packages the bundle requires and

@@ -2,10 +2,10 @@ import { eventually as eventuallyWithin } from '../../tools/testing/eventually';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import { connect, type Channel } from 'amqplib';
 import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
+import { freePort } from '../../tools/testing/ports';
 import { startTestRedis } from '../../tools/testing/redis';
 import path from 'node:path';
 
@@ -74,17 +74,6 @@ export const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}` };
 /** tools/testing's eventually, with the longer default wait processes need. */
 export const eventually = <T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000, everyMs = 50): Promise<T> => eventuallyWithin(what, check, timeoutMs, everyMs);
 
-/** A free TCP port on loopback (asked of the OS; the service binds it a moment later). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Bundles each service once per jest worker (as `npm run build` does, with tools/scripts/bundle.mjs) into

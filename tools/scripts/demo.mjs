@@ -8,6 +8,8 @@
 // Every child is supervised (lib/supervisor.mjs): one that dies is started again with a log line while the rest
 // keeps running. The control API (lib/demo-control.mjs, loopback, the admin token) lets the console kill,
 // stop, restart and add processes. DEMO_DATA_DIR moves .data (the demo's own tests use it).
+// AMQP_URL set: the demo uses that broker (RabbitMQ, say) instead of starting the bundled one, and the console
+// reads it through AMQP_MANAGEMENT_URL (default: the same host and credentials on port 15672).
 // Only node: built-ins at the top level, because node_modules may not exist yet.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +26,14 @@ const logDir = join(dataDir, 'logs');
 const adminTokenFile = join(dataDir, 'admin-token');
 const env = process.env;
 const port = (name, fallback) => Number(env[name] ?? fallback);
+
+/** A broker of the user's (AMQP_URL), with its management API, instead of the bundled one. */
+const externalBroker = env.AMQP_URL ? { amqpUrl: env.AMQP_URL, managementUrl: env.AMQP_MANAGEMENT_URL || managementUrlOf(env.AMQP_URL) } : undefined;
+
+function managementUrlOf(amqpUrl) {
+  const u = new URL(amqpUrl);
+  return `http://${u.username || 'guest'}:${u.password || 'guest'}@${u.hostname}:15672`;
+}
 
 const ports = {
   broker: { port: port('BROKER_PORT', 5672), variable: 'BROKER_PORT' },
@@ -65,8 +75,14 @@ async function main() {
   }
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => void stop(0));
 
+  const brokerPorts = ['broker', 'management', 'prometheus'];
   for (const [name, { port: p, variable }] of Object.entries(ports)) {
+    if (externalBroker && brokerPorts.includes(name)) continue;
     if (!(await isFree(p))) return fail(`port ${p} (${name}) is taken; set ${variable} to a free port`);
+  }
+  if (externalBroker) {
+    const u = new URL(externalBroker.amqpUrl);
+    if (!(await answersTcp(u.hostname, Number(u.port || 5672)))) return fail(`AMQP_URL (${redact(externalBroker.amqpUrl)}) does not answer; unset it to use the bundled broker`);
   }
   const redisUrl = await ensureRedis();
   if (!redisUrl) return;
@@ -83,11 +99,11 @@ async function main() {
   mkdirSync(logDir, { recursive: true });
 
   const brokerArgs = ['--port', String(ports.broker.port), '--management-port', String(ports.management.port), '--prometheus-port', String(ports.prometheus.port), '--data-dir', join(dataDir, 'broker')];
-  await start('broker', bundles.broker, brokerArgs, {}, /listening on amqp:/);
+  if (!externalBroker) await start('broker', bundles.broker, brokerArgs, {}, /listening on amqp:/);
   await start('smtp-capture', bundles['smtp-capture'], ['--smtp-port', String(ports.smtp.port), '--http-port', String(ports.smtpHttp.port)], {}, /http listening on/);
   const adminToken = writeAdminToken();
   const shared = {
-    AMQP_URL: `amqp://guest:guest@localhost:${ports.broker.port}`,
+    AMQP_URL: externalBroker?.amqpUrl ?? `amqp://guest:guest@localhost:${ports.broker.port}`,
     REDIS_URL: redisUrl,
     SMTP_URL: `smtp://localhost:${ports.smtp.port}`,
     WARREN_DATA_DIR: dataDir,
@@ -124,7 +140,8 @@ async function main() {
   await start('console', bundles.console, [], {
     CONSOLE_PORT: String(ports.console.port),
     HOST: '127.0.0.1',
-    AMQP_MANAGEMENT_URL: `http://guest:guest@127.0.0.1:${ports.management.port}`,
+    AMQP_MANAGEMENT_URL: externalBroker?.managementUrl ?? `http://guest:guest@127.0.0.1:${ports.management.port}`,
+    AMQP_URL: shared.AMQP_URL,
     ...Object.fromEntries(services.map((s) => [`${s.name.toUpperCase()}_URL`, `http://127.0.0.1:${ports[s.name].port}`])),
     MAIL_URL: `http://127.0.0.1:${ports.smtpHttp.port}`,
     DEMO_CONTROL_URL: `http://127.0.0.1:${ports.control.port}`,
@@ -134,12 +151,16 @@ async function main() {
   if (stopping) return;
 
   const rows = [
-    ['console', `http://localhost:${ports.console.port}`, 'start here: the platform live (topology so far; more views to come)'],
+    ['console', `http://localhost:${ports.console.port}`, 'start here: the platform live, and controls to break it'],
     ...services.map((s) => [s.name, `http://localhost:${ports[s.name].port}${s.path}`, s.note]),
     ['emails', `http://localhost:${ports.smtpHttp.port}`, 'captured emails (Mailpit API: /api/v1/messages)'],
-    ['management', `http://localhost:${ports.management.port}/api/overview`, "the broker's management API, RabbitMQ's (guest / guest)"],
-    ['metrics', `http://localhost:${ports.prometheus.port}/metrics`, "the broker's Prometheus metrics, rabbitmq_prometheus's names"],
-    ['broker', `amqp://guest:guest@localhost:${ports.broker.port}`, 'the bundled AMQP broker'],
+    ...(externalBroker
+      ? [['broker', redact(externalBroker.amqpUrl), 'your broker (AMQP_URL); its management API: ' + redact(externalBroker.managementUrl)]]
+      : [
+          ['management', `http://localhost:${ports.management.port}/api/overview`, "the broker's management API, RabbitMQ's (guest / guest)"],
+          ['metrics', `http://localhost:${ports.prometheus.port}/metrics`, "the broker's Prometheus metrics, rabbitmq_prometheus's names"],
+          ['broker', `amqp://guest:guest@localhost:${ports.broker.port}`, 'the bundled AMQP broker'],
+        ]),
     ['control', `http://127.0.0.1:${ports.control.port}/processes`, "the demo's processes: kill, restart, add instances (admin token)"],
     ['redis', redisUrl, ''],
   ];
@@ -150,6 +171,13 @@ async function main() {
   console.log(`Admin routes (PUT /admin/gateway, /notifications/failed/…/retry, /queues): token ${adminToken}`);
   console.log(`  (in .data/admin-token; curl -H "authorization: Bearer $(cat .data/admin-token)" …; Bull Board asks for it as the password)`);
   console.log(`Send clicks:  npm run traffic:clicks -- --rate 50 --duration 30\nLogs: .data/logs/   ·   Ctrl-C stops everything\n`);
+}
+
+/** A URL without its password, for printing. */
+function redact(url) {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString().replace(/\/$/, '');
 }
 
 /** ADMIN_TOKEN when the user set one, else a new random token; written to .data/admin-token, readable by the user only. */
@@ -254,6 +282,19 @@ function isFree(p) {
     const server = createServer();
     server.once('error', () => resolve(false));
     server.listen(p, () => server.close(() => resolve(true)));
+  });
+}
+
+function answersTcp(host, p) {
+  return new Promise((resolve) => {
+    const socket = connect(p, host);
+    const done = (v) => {
+      socket.destroy();
+      resolve(v);
+    };
+    socket.setTimeout(2000, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => done(true));
   });
 }
 

@@ -1,28 +1,11 @@
 // `npm run demo` as a process: it supervises its children (one that dies is started again, the rest keeps
 // running) and offers a loopback control API with the admin token. Free ports, a data dir of its own, and the
 // suite's Redis; Ctrl-C (SIGINT) at the end stops everything it started.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { startDemo, type RunningDemo } from '../testing/demo';
 import { eventually } from '../testing/eventually';
 import { takeSseEvents } from '../testing/sse';
-import { startTestRedis, type TestRedis } from '../testing/redis';
 
-const ROOT = path.resolve(__dirname, '../..');
 jest.setTimeout(180_000);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface Proc {
   name: string;
@@ -43,10 +26,7 @@ const alive = (pid: number): boolean => {
 };
 
 describe('npm run demo: supervision and the control API', () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'warren-demo-'));
-  let redis: TestRedis;
-  let demo: ChildProcess;
-  let out = '';
+  let demo: RunningDemo;
   let control = '';
   let token = '';
   const ports: Record<string, number> = {};
@@ -64,27 +44,14 @@ describe('npm run demo: supervision and the control API', () => {
   const healthy = (url: string) => fetch(`${url}/health`).then((r) => r.status === 200, () => false);
 
   beforeAll(async () => {
-    redis = await startTestRedis();
-    for (const v of ['BROKER_PORT', 'MANAGEMENT_PORT', 'PROMETHEUS_PORT', 'SMTP_PORT', 'SMTP_HTTP_PORT', 'ORDERS_PORT', 'PAYMENTS_PORT', 'INVENTORY_PORT', 'NOTIFICATIONS_PORT', 'ANALYTICS_PORT', 'DEMO_CONTROL_PORT', 'CONSOLE_PORT']) ports[v] = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), REDIS_URL: redis.url, DEMO_DATA_DIR: dataDir, WARREN_NAMESPACE: `demo-test-${process.pid}` };
-    // the namespace keeps its Redis keys apart from other suites' when REDIS_URL is a shared server
-    delete env.DATABASE_URL;
-    delete env.ADMIN_TOKEN;
-    demo = spawn(process.execPath, [path.join(ROOT, 'tools/scripts/demo.mjs')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    demo.stdout!.on('data', (d) => (out += d));
-    demo.stderr!.on('data', (d) => (out += d));
-    await eventually('the demo to print its URLs', () => (/Warren is running/.test(out) ? true : demo.exitCode !== null ? Promise.reject(new Error(`the demo exited:\n${out}`)) : undefined), 150_000, 200);
-    control = `http://127.0.0.1:${ports.DEMO_CONTROL_PORT}`;
-    token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
+    demo = await startDemo();
+    Object.assign(ports, demo.ports);
+    control = demo.url('DEMO_CONTROL_PORT');
+    token = demo.token;
   });
 
   afterAll(async () => {
-    if (demo && demo.exitCode === null) {
-      demo.kill('SIGINT');
-      await new Promise((r) => demo.once('exit', r));
-    }
-    await redis?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await demo?.stop();
   });
 
   it('lists every process it supervises, to the admin token only', async () => {
@@ -124,7 +91,7 @@ describe('npm run demo: supervision and the control API', () => {
     expect(after.restarts).toBe(1);
     await eventually('inventory to be healthy again', async () => ((await healthy(after.url!)) ? true : undefined));
     for (const o of others) expect(alive(o.pid!)).toBe(true);
-    expect(out).toMatch(/demo: inventory exited \(SIGKILL\); restarting/);
+    expect(demo.output()).toMatch(/demo: inventory exited \(SIGKILL\); restarting/);
   });
 
   it('kills (SIGKILL) a service on request, and the supervisor brings it back', async () => {
@@ -176,8 +143,9 @@ describe('npm run demo: supervision and the control API', () => {
     const open = await fetch(`http://127.0.0.1:${ports.CONSOLE_PORT}/api/stream`); // a tab left open
     expect(open.status).toBe(200);
     const sent = Date.now();
-    demo.kill('SIGINT');
-    const code = await new Promise((r) => demo.once('exit', r));
+    const exited = new Promise((r) => demo.process.once('exit', r));
+    demo.process.kill('SIGINT');
+    const code = await exited;
     expect(code).toBe(0);
     // well inside the supervisor's 10 s before a SIGKILL: the open stream did not hold the console up
     expect(Date.now() - sent).toBeLessThan(8000);

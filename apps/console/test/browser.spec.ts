@@ -8,19 +8,15 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { connect, type ChannelModel } from 'amqplib';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { readConsoleConfig } from '../src/server/config';
 import { ConsoleModule, serveWeb } from '../src/server/console.module';
 import { startBroker, type LiveBroker } from './support/broker';
+import { launchBrowser, ROOT, screenshot, type TestBrowser } from './support/chromium';
 
-const ROOT = path.resolve(__dirname, '../../..');
 const WEB_DIR = path.join(ROOT, 'dist/apps/console/web');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// as the machine's notes advise for a closed network: no background connections, no first-run work
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 jest.setTimeout(90_000);
 
@@ -30,12 +26,10 @@ describe('the console in a browser', () => {
   let broker: LiveBroker;
   let conn: ChannelModel;
   let app: INestApplication;
-  let browser: Browser;
+  let browser: TestBrowser;
   let page: Page;
-  const errors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
     await promisify(execFile)(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '-c', 'apps/console/vite.config.ts', '--logLevel', 'error'], { cwd: ROOT });
     broker = await startBroker();
     conn = await connect(broker.amqpUrl, { clientProperties: { connection_name: `${ns}-orders` } });
@@ -51,10 +45,8 @@ describe('the console in a browser', () => {
     await nest.listen(0, '127.0.0.1');
     app = nest;
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
-    page.on('pageerror', (e) => errors.push(e.message));
+    browser = await launchBrowser();
+    page = await browser.page();
   });
 
   afterAll(async () => {
@@ -83,8 +75,7 @@ describe('the console in a browser', () => {
 
     // sources it cannot reach are shown as such, not as a broken page (no services run in this test)
     await page.locator('li[data-source="orders"][data-status="unreachable"]').waitFor();
-    mkdirSync(path.join(ROOT, 'tmp/screenshots'), { recursive: true });
-    await page.screenshot({ path: path.join(ROOT, 'tmp/screenshots/console-topology.png'), fullPage: true });
-    expect(errors).toEqual([]);
+    await screenshot(page, 'console-topology');
+    expect(browser.errors).toEqual([]);
   });
 });

@@ -58,7 +58,8 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
 export function readConsoleConfig(env: NodeJS.ProcessEnv = process.env): ConsoleConfig {
   const local = (variable: string, port: number) => url(env, variable, `http://127.0.0.1:${env[variable.replace(/_URL$/, '_PORT')] || port}`);
   return {
-    port: integer(env, 'CONSOLE_PORT', 8080, 0, 65535),
+    // PORT as every Warren image sets it (3000), when CONSOLE_PORT is not set
+    port: integer(env, env.CONSOLE_PORT ? 'CONSOLE_PORT' : 'PORT', 8080, 0, 65535),
     host: env.HOST || '0.0.0.0',
     pollMs: integer(env, 'CONSOLE_POLL_MS', 1000, 100, 60_000),
     managementUrl: url(env, 'AMQP_MANAGEMENT_URL', `http://guest:guest@127.0.0.1:${env.MANAGEMENT_PORT || 15672}`),

@@ -1,0 +1,76 @@
+// `npm run demo` as a test fixture: the whole platform as a user runs it (tools/scripts/demo.mjs), on free ports,
+// with a data dir of its own and the suite's Redis; on the bundled broker, or on a broker of the caller's
+// (AMQP_URL, e.g. the CI's RabbitMQ) under a namespace of its own. stop() is Ctrl-C: the demo stops every
+// child it started.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { eventually } from './eventually';
+import { freePort } from './ports';
+import { startTestRedis, type TestRedis } from './redis';
+
+const ROOT = path.resolve(__dirname, '../..');
+const PORT_VARS = ['BROKER_PORT', 'MANAGEMENT_PORT', 'PROMETHEUS_PORT', 'SMTP_PORT', 'SMTP_HTTP_PORT', 'ORDERS_PORT', 'PAYMENTS_PORT', 'INVENTORY_PORT', 'NOTIFICATIONS_PORT', 'ANALYTICS_PORT', 'DEMO_CONTROL_PORT', 'CONSOLE_PORT'] as const;
+
+export interface DemoOptions {
+  /** A broker of the caller's instead of the bundled one, with its management API. */
+  broker?: { amqpUrl: string; managementUrl: string };
+}
+
+export interface RunningDemo {
+  ports: Record<(typeof PORT_VARS)[number], number>;
+  dataDir: string;
+  namespace: string;
+  /** The admin token the demo made for this run. */
+  token: string;
+  /** Everything the demo printed so far. */
+  output(): string;
+  /** http://127.0.0.1:<port> of a port variable, e.g. url('CONSOLE_PORT'). */
+  url(variable: (typeof PORT_VARS)[number]): string;
+  process: ChildProcess;
+  /** Ctrl-C, then waits for the demo to exit; removes its data dir. */
+  stop(): Promise<void>;
+}
+
+export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo> {
+  const redis: TestRedis = await startTestRedis();
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'warren-demo-'));
+  const ports = {} as RunningDemo['ports'];
+  for (const v of PORT_VARS) ports[v] = await freePort();
+  const namespace = `demo-test-${randomBytes(3).toString('hex')}`;
+  // the namespace keeps its queues and Redis keys apart from other suites' on shared servers
+  const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), REDIS_URL: redis.url, DEMO_DATA_DIR: dataDir, WARREN_NAMESPACE: namespace };
+  for (const v of ['DATABASE_URL', 'ADMIN_TOKEN', 'AMQP_URL', 'AMQP_MANAGEMENT_URL']) delete env[v];
+  if (options.broker) Object.assign(env, { AMQP_URL: options.broker.amqpUrl, AMQP_MANAGEMENT_URL: options.broker.managementUrl });
+  const child = spawn(process.execPath, [path.join(ROOT, 'tools/scripts/demo.mjs')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGINT');
+      await exited;
+    }
+    await redis.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await eventually('the demo to print its URLs', () => (/Warren is running/.test(out) ? true : child.exitCode !== null ? Promise.reject(new Error(`the demo exited:\n${out}`)) : undefined), 170_000, 200);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    ports,
+    dataDir,
+    namespace,
+    token: readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim(),
+    output: () => out,
+    url: (variable) => `http://127.0.0.1:${ports[variable]}`,
+    process: child,
+    stop,
+  };
+}
