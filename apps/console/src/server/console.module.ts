@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Observable } from 'rxjs';
 import type { ConsoleConfig } from './config';
+import { Controls } from './controls';
 import { ControlsController } from './controls.controller';
 import { DeadLettersController } from './dead-letters.controller';
 import { OrdersController } from './orders.controller';
@@ -48,6 +49,7 @@ export class ConsoleModule {
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: SOURCES, useFactory: () => createSources(config) },
+        Controls,
       ],
     };
   }
