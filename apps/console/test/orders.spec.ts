@@ -1,0 +1,176 @@
+// The console's orders API (POST /api/orders, GET /api/orders/:id): input refused before any call upstream,
+// an orders service that is not there as a 502 naming it, and the real orders service (a process, as the e2e
+// suites run it) placing an order and answering it with its saga history.
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { eventually } from '../../../tools/testing/eventually';
+import { freePort } from '../../../tools/testing/ports';
+import { deleteTopology, uniqueName } from '../../../tools/testing/topology';
+import type { Order } from '../src/contracts/orders';
+import { readConsoleConfig } from '../src/server/config';
+import { ConsoleModule } from '../src/server/console.module';
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** A console server whose orders service is at `ordersUrl` (every other source at `elsewhere`). */
+async function startConsole(ordersUrl: string, elsewhere: string): Promise<{ app: INestApplication; base: string }> {
+  const config = readConsoleConfig({ CONSOLE_PORT: '0', HOST: '127.0.0.1', AMQP_MANAGEMENT_URL: elsewhere, ORDERS_URL: ordersUrl, PAYMENTS_URL: elsewhere, INVENTORY_URL: elsewhere, NOTIFICATIONS_URL: elsewhere, ANALYTICS_URL: elsewhere, MAIL_URL: elsewhere });
+  const app = await NestFactory.create(ConsoleModule.forRoot(config), { logger: false });
+  await app.listen(0, '127.0.0.1');
+  return { app, base: `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}` };
+}
+
+const ROOT = path.resolve(__dirname, '../../..');
+
+/**
+ * The orders service as the demo runs it: bundled (tools/scripts/bundle.mjs) and started as a process of its
+ * own, in a namespace and data directory of its own; stop() ends it (SIGTERM) and deletes what it declared.
+ */
+async function startOrdersProcess(amqpUrl: string, env: NodeJS.ProcessEnv): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'warren-console-orders-'));
+  // inside the workspace, so the bundle finds its npm packages in node_modules
+  const entry = path.join(ROOT, 'tmp', 'console-test', `orders-${path.basename(dir)}.js`);
+  await run(process.execPath, [path.join(ROOT, 'tools/scripts/bundle.mjs'), 'apps/orders/src/main.ts', path.relative(ROOT, entry)]);
+  const port = await freePort();
+  const namespace = uniqueName('console-test');
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, PORT: String(port), AMQP_URL: amqpUrl, WARREN_NAMESPACE: namespace, WARREN_DATA_DIR: dir, NO_COLOR: '1' };
+  delete childEnv.DATABASE_URL; // its own SQLite file in dir
+  const child = spawn(process.execPath, ['--enable-source-maps', entry], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout!.on('data', (d) => (log = (log + d).slice(-4000)));
+  child.stderr!.on('data', (d) => (log = (log + d).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    await exit(child);
+    await deleteTopology(amqpUrl, { queues: [`${namespace}.orders.saga`, `${namespace}.orders.rpc`], exchanges: [`${namespace}.warren.events`, `${namespace}.warren.commands`] });
+    rmSync(dir, { recursive: true, force: true });
+    for (const file of [entry, `${entry}.map`]) rmSync(file, { force: true });
+  };
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new Error(`orders exited (${code ?? signal}) before it was healthy`))));
+  exited.catch(() => undefined);
+  try {
+    await Promise.race([exited, eventually('the orders service to be healthy', async () => ((await fetch(`${url}/health`)).status === 200 ? true : undefined), 60_000, 100)]);
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n--- orders log ---\n${log}`);
+  }
+  return { url, stop };
+}
+
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`))));
+  });
+}
+
+/** SIGTERM (the service shuts down gracefully), SIGKILL if it has not exited after 15 s. */
+async function exit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function call(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+const good = { customerEmail: 'ada@example.com', items: [{ sku: 'SKU-001', quantity: 2 }] };
+
+describe('the console orders API with the orders service down', () => {
+  let app: INestApplication;
+  let base: string;
+
+  beforeAll(async () => {
+    const down = `http://127.0.0.1:${await closedPort()}`;
+    ({ app, base } = await startConsole(down, down));
+  });
+  afterAll(() => app?.close());
+
+  it('answers POST /api/orders and GET /api/orders/:id with a 502 that names the orders service', async () => {
+    for (const res of [await call('POST', `${base}/api/orders`, good), await call('GET', `${base}/api/orders/${randomUUID()}`)]) {
+      expect(res.status).toBe(502);
+      expect(res.body).toMatchObject({ statusCode: 502, error: 'Bad Gateway', message: expect.stringMatching(/^the orders service: (POST|GET) http:\/\/127\.0\.0\.1:\d+\/orders.* failed \(ECONNREFUSED\)$/) });
+    }
+  });
+
+  // with the upstream down, a body that got past validation would be a 502: a 400 means it never left
+  it.each([
+    ['a bad email and a malformed SKU', { customerEmail: 'nope', items: [{ sku: 'apple', quantity: 1 }] }, ['customerEmail', 'items.0.sku']],
+    ['no items', { customerEmail: 'a@example.com', items: [] }, ['items']],
+    ['51 items', { customerEmail: 'a@example.com', items: Array.from({ length: 51 }, (_, i) => ({ sku: `SKU-${100 + i}`, quantity: 1 })) }, ['items']],
+    ['quantities 0 and 1.5 and 1001', { customerEmail: 'a@example.com', items: [{ sku: 'SKU-001', quantity: 0 }, { sku: 'SKU-002', quantity: 1.5 }, { sku: 'SKU-003', quantity: 1001 }] }, ['items.0.quantity', 'items.1.quantity', 'items.2.quantity']],
+    ['a SKU twice', { customerEmail: 'a@example.com', items: [{ sku: 'SKU-001', quantity: 1 }, { sku: 'SKU-001', quantity: 2 }] }, ['items.1.sku']],
+    ['an unknown field', { ...good, coupon: 'FREE' }, ['(body)']],
+    ['no body at all', undefined, ['(body)']],
+    ['a list instead of an object', '["ada"]', ['(body)']],
+  ])('refuses %s with a 400 listing every problem, without calling the orders service', async (_what, body, paths) => {
+    const res = await call('POST', `${base}/api/orders`, body);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ statusCode: 400, message: 'invalid request body' });
+    expect(res.body.issues.map((i: { path: string }) => i.path)).toEqual(paths);
+    for (const issue of res.body.issues) expect(issue.message).toEqual(expect.any(String));
+  });
+
+  it.each(['not-a-uuid', '123', 'SKU-001'])('answers GET /api/orders/%s with a 400 of its own (not a UUID)', async (id) => {
+    const res = await call('GET', `${base}/api/orders/${id}`);
+    expect(res).toEqual({ status: 400, body: { statusCode: 400, error: 'Bad Request', message: 'invalid path parameters', issues: [{ path: 'id', message: 'must be an order id (a UUID)' }] } });
+  });
+});
+
+describe('the console orders API with the real orders service', () => {
+  let orders: { url: string; stop(): Promise<void> } | undefined;
+  let app: INestApplication;
+  let base: string;
+
+  beforeAll(async () => {
+    const amqpUrl = process.env.WARREN_TEST_BROKER_URL;
+    if (!amqpUrl) throw new Error('WARREN_TEST_BROKER_URL is not set: run through jest -c apps/console/jest.config.js');
+    // orders alone: nobody answers reserve-stock, so the saga's deadline (short here) cancels the order
+    orders = await startOrdersProcess(amqpUrl, { SAGA_STEP_TIMEOUT_MS: '1000', SAGA_SWEEP_INTERVAL_MS: '100' });
+    ({ app, base } = await startConsole(orders.url, `http://127.0.0.1:${await closedPort()}`));
+  }, 120_000);
+  afterAll(async () => {
+    await app?.close();
+    await orders?.stop();
+  }, 60_000);
+
+  it('places an order and reads it back with its saga history, a 404 for an unknown id passing through', async () => {
+    const placed = await call('POST', `${base}/api/orders`, good);
+    expect(placed).toMatchObject({ status: 201, body: { status: 'PENDING', customerEmail: good.customerEmail, items: good.items } });
+    const id = (placed.body as Order).id;
+    expect(placed.body.history).toEqual([expect.objectContaining({ step: 'PLACED', via: 'http', sent: [expect.objectContaining({ type: 'order.placed' }), expect.objectContaining({ type: 'inventory.reserve-stock' })] })]);
+
+    const cancelled = await eventually('the order timed out', async () => {
+      const res = await call('GET', `${base}/api/orders/${id}`);
+      return res.status === 200 && res.body.status === 'CANCELLED' ? (res.body as Order) : undefined;
+    });
+    expect(cancelled.reason).toBe('timed out waiting for stock reservation');
+    expect(cancelled.history?.map((h) => h.step)).toEqual(['PLACED', 'CANCELLED']);
+    expect(cancelled.history?.[1]).toMatchObject({ via: 'deadline', sent: [{ type: 'inventory.release-stock' }, { type: 'order.cancelled' }] });
+
+    const unknown = await call('GET', `${base}/api/orders/${randomUUID()}`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.message).toMatch(/^the orders service: GET .* answered 404: no order /);
+  });
+});
