@@ -1,5 +1,6 @@
 import type { ConsoleConfig } from './config';
 import { getJson, SharedSource } from './shared-source';
+import { ScenarioSource } from './scenarios/scenario-source';
 import { buildTopology, type Topology } from './topology';
 
 /** Every source the console shows, by the name its live stream uses. */
@@ -26,6 +27,8 @@ export function createSources(config: ConsoleConfig): Sources {
     payments: new SharedSource({ name: 'payments', intervalMs: every, fetch: json(`${config.paymentsUrl}/payments?limit=50`) }),
     emails: new SharedSource({ name: 'emails', intervalMs: every, fetch: json(`${config.mailUrl}/api/v1/messages?limit=50`) }),
     stats: new SharedSource({ name: 'analytics', intervalMs: every, fetch: json(`${config.analyticsUrl}/stats?minutes=60`) }),
+    // pushed by the scenario runner (ScenariosController), not polled
+    scenario: new ScenarioSource(),
   };
   if (config.controlUrl) {
     sources.processes = new SharedSource({ name: "the demo's control API", intervalMs: every, fetch: json(`${config.controlUrl}/processes`, config.adminToken ? { authorization: `Bearer ${config.adminToken}` } : undefined) });

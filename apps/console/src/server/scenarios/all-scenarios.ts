@@ -1,0 +1,11 @@
+import { clickstreamScenario } from './clickstream.scenario';
+import { poisonMessageScenario } from './poison-message.scenario';
+import { pubSubScenario } from './pub-sub.scenario';
+import { rateLimitScenario } from './rate-limit.scenario';
+import { routingScenario } from './routing.scenario';
+import { rpcScenario } from './rpc.scenario';
+import { sagaScenario } from './saga.scenario';
+import type { Scenario } from './scenario';
+
+/** Every scenario, in the order of the README's pattern table. */
+export const ALL_SCENARIOS: Scenario[] = [sagaScenario, pubSubScenario, routingScenario, rpcScenario, poisonMessageScenario, rateLimitScenario, clickstreamScenario];
