@@ -87,6 +87,8 @@ describe.each(testMatrix())('orders saga ($label)', ({ broker, db }) => {
     expect(stepOf(settled, 'CANCELLED')).toMatchObject({ message: { type: 'payment.declined' }, sent: [release, ref(t.fakes.events('order.cancelled', id)[0])], compensations: ['inventory.release-stock'] });
     expect(stepOf(settled, 'CANCELLED').compensation).toBeUndefined();
     expect(stepOf(settled, 'STOCK_RELEASED')).toEqual(expect.objectContaining({ compensation: true, message: expect.objectContaining({ type: 'inventory.stock-released', correlationId: release.correlationId }), sent: [] }));
+    // the acknowledgement changes no state but grows the history: updatedAt says so
+    expect(settled.updatedAt).toBe(stepOf(settled, 'STOCK_RELEASED').at);
   });
 
   it('times out a saga stuck in either waiting step and compensates; a capture that comes after that is refunded', async () => {

@@ -170,16 +170,17 @@ export class OrderSagaService {
    * will see) and whether it is a compensation, so the history reads as a timeline of messages.
    */
   async apply(manager: EntityManager, order: Order, t: SagaTransition, now: number, cause: StepCause): Promise<void> {
-    if (t.patch) {
-      const result = await manager
-        .createQueryBuilder()
-        .update(Order)
-        .set({ ...t.patch, version: order.version + 1, updatedAt: now })
-        .where('id = :id AND version = :version', { id: order.id, version: order.version })
-        .execute();
-      if (result.affected !== 1) throw new ConcurrentTransitionError(order.id);
-      Object.assign(order, t.patch, { version: order.version + 1, updatedAt: now });
-    }
+    // a step without a state change (a compensation's acknowledgement) still changes what GET /orders/:id
+    // shows: updatedAt moves with every history row, so a reader watching the list knows to read it again
+    const patch = t.patch ?? {};
+    const result = await manager
+      .createQueryBuilder()
+      .update(Order)
+      .set({ ...patch, version: order.version + 1, updatedAt: now })
+      .where('id = :id AND version = :version', { id: order.id, version: order.version })
+      .execute();
+    if (result.affected !== 1) throw new ConcurrentTransitionError(order.id);
+    Object.assign(order, patch, { version: order.version + 1, updatedAt: now });
     const sent = await addToOutbox(manager, this.config, order.id, t.messages);
     for (const s of t.steps) {
       const detail = { ...s.detail, ...cause, sent, ...(COMPENSATING_STEPS.has(s.step) ? { compensation: true } : {}) };
