@@ -111,7 +111,8 @@ async function main() {
     HOST: '127.0.0.1',
     ADMIN_TOKEN: adminToken,
   };
-  for (const s of services) await start(s.name, bundles[s.name], [], { ...shared, PORT: String(ports[s.name].port) }, undefined, { url: `http://127.0.0.1:${ports[s.name].port}` });
+  // WARREN_INSTANCE names each instance's broker connection (and payments' captures): the service's name, then <service>-2 …
+  for (const s of services) await start(s.name, bundles[s.name], [], { ...shared, PORT: String(ports[s.name].port), WARREN_INSTANCE: s.name }, undefined, { url: `http://127.0.0.1:${ports[s.name].port}` });
 
   console.log('demo: waiting for every /health…');
   await Promise.all(services.map((s) => waitForHealth(s.name, `http://127.0.0.1:${ports[s.name].port}/health`)));
@@ -125,7 +126,7 @@ async function main() {
     const instancePort = await freePort();
     const url = `http://127.0.0.1:${instancePort}`;
     mkdirSync(join(dataDir, name), { recursive: true });
-    await supervisor.start({ name, command: process.execPath, args: ['--enable-source-maps', bundles[service]], env: { ...env, ...shared, PORT: String(instancePort), WARREN_DATA_DIR: join(dataDir, name) }, cwd: root, url, removable: true });
+    await supervisor.start({ name, command: process.execPath, args: ['--enable-source-maps', bundles[service]], env: { ...env, ...shared, PORT: String(instancePort), WARREN_DATA_DIR: join(dataDir, name), WARREN_INSTANCE: name }, cwd: root, url, removable: true });
     if (!(await healthyWithin(`${url}/health`, 60_000))) {
       await supervisor.remove(name);
       throw new Error(`${name} was not healthy within 60 s; stopped it (see ${join(logDir, `${name}.log`)})`);

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ServiceModule } from '@warren/service-kit';
+import { AddPaymentCapturedBy1767400000000 } from './database/add-payment-captured-by.migration';
 import { CreatePaymentsTables1767312200000 } from './database/create-payments-tables.migration';
 import { GatewayAdminController } from './gateway/gateway-admin.controller';
 import { PaymentGateway } from './gateway/payment-gateway';
@@ -15,7 +16,7 @@ export const PAYMENTS = { name: 'payments', defaultPort: 3002 } as const;
     ServiceModule.forRoot({
       ...PAYMENTS,
       entities: [Payment, Refund],
-      migrations: [CreatePaymentsTables1767312200000],
+      migrations: [CreatePaymentsTables1767312200000, AddPaymentCapturedBy1767400000000],
       queue: 'payments.commands',
       // transient gateway failures: 0.5 s, 1 s, 2 s, 4 s, 8 s, then the DLQ
       retry: { maxAttempts: 6, initialDelayMs: 500, multiplier: 2, maxDelayMs: 10_000 },

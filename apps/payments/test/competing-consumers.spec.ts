@@ -33,9 +33,9 @@ describe.each(testTargets())('payments, two instances ($name)', (target) => {
   const instances: Array<{ child: ChildProcess; url: string }> = [];
   const answers: IncomingMessage<{ orderId: string; paymentId: string }>[] = [];
 
-  async function startInstance(): Promise<{ child: ChildProcess; url: string }> {
+  async function startInstance(instance: string): Promise<{ child: ChildProcess; url: string }> {
     // a little gateway latency widens the window in which the two instances race on one order
-    const child = spawn(process.execPath, [entry], { env: { ...process.env, PAYMENTS_LATENCY_MS: '20' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [entry], { env: { ...process.env, PAYMENTS_LATENCY_MS: '20', WARREN_INSTANCE: instance }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -50,8 +50,8 @@ describe.each(testTargets())('payments, two instances ($name)', (target) => {
     env = await serviceEnvironment(target, 'payments');
     names = topologyNames();
     // one first, so the migrations run once; then the second
-    instances.push(await startInstance());
-    instances.push(await startInstance());
+    instances.push(await startInstance('payments'));
+    instances.push(await startInstance('payments-2'));
     client = new Messaging({ url: target.brokerUrl, serviceName: 'payments-test', eventsExchange: names.eventsExchange, commandsExchange: names.commandsExchange });
     await client.start();
     await client.consume({
@@ -92,8 +92,13 @@ describe.each(testTargets())('payments, two instances ($name)', (target) => {
     const expected = orders.length + orders.filter((o) => o.asksAgain).length;
     await eventually(`${expected} payment.captured answers`, () => (answers.filter((a) => a.type === PaymentCaptured.type).length >= expected ? true : undefined), 20_000);
 
-    const ledger = (await (await fetch(`${instances[1]!.url}/payments?limit=1000`)).json()) as Array<{ orderId: string; amount: number; id: string }>;
+    const ledger = (await (await fetch(`${instances[1]!.url}/payments?limit=1000`)).json()) as Array<{ orderId: string; amount: number; id: string; instance?: string }>;
     expect(ledger).toHaveLength(orders.length);
+    // each capture names the instance (WARREN_INSTANCE) that made it, and both made some
+    const by = (name: string) => ledger.filter((l) => l.instance === name).length;
+    expect(by('payments') + by('payments-2')).toBe(orders.length);
+    expect(by('payments')).toBeGreaterThan(0);
+    expect(by('payments-2')).toBeGreaterThan(0);
     for (const o of orders) {
       const rows = ledger.filter((l) => l.orderId === o.orderId);
       expect(rows).toEqual([expect.objectContaining({ amount: o.amount })]);

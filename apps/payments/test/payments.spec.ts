@@ -60,7 +60,8 @@ describe.each(testTargets())('payments ($name)', (target) => {
     expect(answer.payload).toEqual({ orderId, paymentId: expect.any(String), amount: 12_345 });
     expect(answer.exchange).toBe(names.eventsExchange);
     expect(await ledger(`?orderId=${orderId}`)).toEqual([
-      { id: answer.payload.paymentId, kind: 'capture', orderId, paymentId: answer.payload.paymentId, amount: 12_345, status: 'CAPTURED', customerEmail: 'ada@example.com', at: expect.any(String) },
+      // instance: WARREN_INSTANCE when set, else the service's name
+      { id: answer.payload.paymentId, kind: 'capture', orderId, paymentId: answer.payload.paymentId, amount: 12_345, status: 'CAPTURED', customerEmail: 'ada@example.com', instance: 'payments', at: expect.any(String) },
     ]);
     expect((await fetch(`${service.url}/health`)).status).toBe(200);
   });

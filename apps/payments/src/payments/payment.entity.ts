@@ -30,6 +30,10 @@ export class Payment {
 
   @Column({ name: 'captured_at', type: 'bigint', transformer: bigintNumber })
   capturedAt!: number;
+
+  /** The instance that wrote the row (WARREN_INSTANCE, e.g. payments-2); null on rows from before it was kept. */
+  @Column({ name: 'captured_by', type: 'varchar', length: 64, nullable: true })
+  capturedBy!: string | null;
 }
 
 /** A refund of one payment. `payment_id` is unique: a payment is refunded at most once. */

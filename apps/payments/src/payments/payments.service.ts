@@ -21,6 +21,8 @@ export interface LedgerEntry {
   status?: PaymentStatus;
   customerEmail?: string;
   reason?: string;
+  /** For a capture: the payments instance that made it (payments, payments-2 …), when it was recorded. */
+  instance?: string;
 }
 
 /**
@@ -32,6 +34,8 @@ export class PaymentsService {
   private readonly logger = new Logger(PaymentsService.name);
   /** Read when the app is created, like the rest of the configuration. */
   private readonly eventsExchange = topologyNames().eventsExchange;
+  /** Which instance this is (the demo sets WARREN_INSTANCE per process); recorded on each capture. */
+  private readonly instance = process.env.WARREN_INSTANCE || 'payments';
 
   constructor(@Inject(getDataSourceToken()) private readonly dataSource: DataSource) {}
 
@@ -55,7 +59,7 @@ export class PaymentsService {
     } else if (!charge.approved) {
       await this.answer(manager, orderId, PaymentDeclined, { orderId, reason: charge.reason });
     } else {
-      const payment: Payment = { id: randomUUID(), orderId, amount: command.amount, customerEmail: command.customerEmail, status: PaymentStatus.Captured, capturedAt: Date.now() };
+      const payment: Payment = { id: randomUUID(), orderId, amount: command.amount, customerEmail: command.customerEmail, status: PaymentStatus.Captured, capturedAt: Date.now(), capturedBy: this.instance };
       await manager.insert(Payment, payment);
       await this.answer(manager, orderId, PaymentCaptured, { orderId, paymentId: payment.id, amount: payment.amount });
     }
@@ -69,7 +73,7 @@ export class PaymentsService {
   async refund(manager: EntityManager, orderId: string, reason: string): Promise<void> {
     const payment = await manager.findOneBy(Payment, { orderId });
     if (!payment) {
-      const voided: Payment = { id: randomUUID(), orderId, amount: 0, customerEmail: '', status: PaymentStatus.Voided, capturedAt: Date.now() };
+      const voided: Payment = { id: randomUUID(), orderId, amount: 0, customerEmail: '', status: PaymentStatus.Voided, capturedAt: Date.now(), capturedBy: this.instance };
       await manager.insert(Payment, voided);
       this.logger.log(`refund of order ${orderId} (${reason}): nothing was captured; the order is voided`);
       await this.answer(manager, orderId, PaymentRefunded, { orderId, paymentId: voided.id, amount: 0 });
@@ -96,7 +100,7 @@ export class PaymentsService {
       refunds: await m.find(Refund, { where: filter.orderId ? { orderId: filter.orderId } : {}, order: { refundedAt: 'DESC' }, take: filter.limit }),
     }));
     const entries: Array<LedgerEntry & { ms: number }> = [
-      ...payments.map((p) => ({ id: p.id, kind: 'capture' as const, orderId: p.orderId, paymentId: p.id, amount: p.amount, status: p.status, customerEmail: p.customerEmail, at: new Date(p.capturedAt).toISOString(), ms: p.capturedAt })),
+      ...payments.map((p) => ({ id: p.id, kind: 'capture' as const, orderId: p.orderId, paymentId: p.id, amount: p.amount, status: p.status, customerEmail: p.customerEmail, ...(p.capturedBy ? { instance: p.capturedBy } : {}), at: new Date(p.capturedAt).toISOString(), ms: p.capturedAt })),
       ...refunds.map((r) => ({ id: r.id, kind: 'refund' as const, orderId: r.orderId, paymentId: r.paymentId, amount: r.amount, reason: r.reason, at: new Date(r.refundedAt).toISOString(), ms: r.refundedAt })),
     ];
     // newest first; on the same millisecond a refund comes after (so, above) its capture

@@ -10,7 +10,8 @@ export type ConnectHook = (model: ChannelModel) => Promise<void>;
 
 export interface ConnectionOptions {
   url: string;
-  serviceName: string;
+  /** The client property connection_name: what the broker's management views call this connection. */
+  connectionName: string;
   heartbeatSeconds: number;
   reconnect: { initialDelayMs: number; maxDelayMs: number };
   logger: MessagingLogger;
@@ -65,7 +66,7 @@ export class AmqpConnection extends EventEmitter {
     this.firstSetup = new Promise<void>((resolve, reject) => {
       let first = true;
       connect(withHeartbeat(this.options.url, this.options.heartbeatSeconds), {
-        clientProperties: { connection_name: this.options.serviceName },
+        clientProperties: { connection_name: this.options.connectionName },
         noDelay: true,
         recovery: {
           waitForConnect: false,

@@ -51,10 +51,11 @@ export class Messaging {
       ...options,
       reconnect: { initialDelayMs: 100, maxDelayMs: 10_000, ...options.reconnect },
       retry: validateRetryPolicy({ ...DEFAULT_RETRY_POLICY, ...options.retry }),
+      connectionName: options.connectionName || options.serviceName,
     };
     this.counters = countEvents(this.events);
-    const { url, serviceName, heartbeatSeconds, reconnect, logger } = this.options;
-    this.connection = new AmqpConnection({ url, serviceName, heartbeatSeconds, reconnect, logger });
+    const { url, serviceName, connectionName, heartbeatSeconds, reconnect, logger } = this.options;
+    this.connection = new AmqpConnection({ url, connectionName, heartbeatSeconds, reconnect, logger });
     this.connection.on('connected', () => this.events.emit('connected'));
     this.connection.on('disconnected', (err: Error) => this.events.emit('disconnected', err));
     this.publisher = new Publisher(this.connection, serviceName, this.options.publishTimeoutMs, (m) => this.events.emit('published', m), () => this.events.emit('backpressure'));

@@ -10,8 +10,13 @@ export interface MessagingLogger {
 export interface MessagingOptions {
   /** amqp://user:pass@host:port/vhost, e.g. process.env.AMQP_URL. */
   url: string;
-  /** Names the connection in the broker's management views and prefixes nothing else. */
+  /** The service: the app-id of what it publishes, and the connection's name unless connectionName is given. */
   serviceName: string;
+  /**
+   * Names the connection in the broker's management views (client property connection_name). Default: the
+   * service name. Several instances of one service set it apart per instance (`payments`, `payments-2`).
+   */
+  connectionName?: string;
   /** Exchange names (docs/architecture.md: Messaging topology): domain events on a topic exchange, commands on a direct one. */
   eventsExchange?: string;
   commandsExchange?: string;
