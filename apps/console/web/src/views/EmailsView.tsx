@@ -1,5 +1,6 @@
 import type { Live } from '../stream';
 import { liveData } from './charts-live-data';
+import './charts-tables.css';
 import './emails-view.css';
 
 /** The fields read from Mailpit's `GET /api/v1/messages` (its MessagesSummary), which smtp-capture serves too. */
@@ -36,7 +37,7 @@ export function EmailsView({ live }: { live: Live }) {
       </p>
       {messages.length ? (
         <div className="overflow-auto">
-          <table className="striped">
+          <table className="striped stack-on-phone">
             <thead>
               <tr>
                 <th scope="col">When</th>
@@ -48,12 +49,12 @@ export function EmailsView({ live }: { live: Live }) {
             <tbody>
               {messages.map((m) => (
                 <tr key={m.ID} data-email-id={m.ID}>
-                  <td>
+                  <td data-label="When">
                     <time dateTime={m.Created} title={new Date(m.Created).toLocaleString()}>{new Date(m.Created).toLocaleTimeString()}</time>
                   </td>
-                  <td>{address(m.From)}</td>
-                  <td>{m.To.map(address).join(', ') || '—'}</td>
-                  <td>
+                  <td data-label="From">{address(m.From)}</td>
+                  <td data-label="To">{m.To.map(address).join(', ') || '—'}</td>
+                  <td data-label="Subject">
                     {m.Subject || '(no subject)'}
                     {m.Snippet ? <small className="email-snippet">{m.Snippet}</small> : null}
                   </td>

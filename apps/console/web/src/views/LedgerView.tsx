@@ -2,6 +2,7 @@ import type { Live } from '../stream';
 import { liveData } from './charts-live-data';
 import { PaymentsTable, type LedgerEntry } from './ledger-payments';
 import { StockTable, type StockLevel } from './ledger-stock';
+import './charts-tables.css';
 import './ledger-view.css';
 
 /** Money and goods, live: the payments ledger (latest 50 entries) and every SKU's stock. */

@@ -42,8 +42,8 @@ export function PerMinuteChart({ points }: { points: MinutePoint[] }) {
   const slot = points.length ? plotW / points.length : plotW;
   const bar = Math.max(1, slot * 0.75);
   const y = (v: number) => PAD.top + plotH - (v / top) * plotH;
-  // a label every 10 minutes on a wide chart, every 20 or 30 on a narrow one
-  const every = slot * 10 >= 50 ? 10 : slot * 20 >= 50 ? 20 : 30;
+  // a time label every 10 minutes on a wide chart, every 15, 20 or 30 on a narrow one: ~64 px each, no overlap
+  const every = [10, 15, 20, 30].find((n) => slot * n >= 64) ?? 60;
 
   return (
     <figure className="chart" data-chart="per-minute" data-page-views={pageViews} data-clicks={clicks}>
@@ -65,7 +65,7 @@ export function PerMinuteChart({ points }: { points: MinutePoint[] }) {
                 <rect className="page-views" x={x} width={bar} y={y(p.pageViews)} height={y(0) - y(p.pageViews)} />
                 <rect className="clicks" x={x} width={bar} y={y(p.pageViews + p.clicks)} height={y(p.pageViews) - y(p.pageViews + p.clicks)} />
                 {(points.length - 1 - i) % every === 0 ? (
-                  <text className="axis" x={x + bar / 2} y={HEIGHT - 6} textAnchor="middle">
+                  <text className="axis" x={x + bar / 2} y={HEIGHT - 6} textAnchor={x + bar / 2 + 32 > width ? 'end' : 'middle'}>
                     {hhmm(p.minute)}
                   </text>
                 ) : null}

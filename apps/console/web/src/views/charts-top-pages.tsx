@@ -11,6 +11,8 @@ export function TopPagesChart({ pages }: { pages: Array<{ url: string; views: nu
   const numberW = 48;
   const barMax = Math.max(20, width - numberW);
   const height = Math.max(ROW, pages.length * ROW);
+  // about 6.5 px a character at 11 px: a URL longer than the chart is cut (the caption has it whole)
+  const maxChars = Math.max(10, Math.floor(width / 6.5));
   return (
     <figure className="chart" data-chart="top-pages">
       <div ref={ref} className="chart-canvas">
@@ -21,7 +23,7 @@ export function TopPagesChart({ pages }: { pages: Array<{ url: string; views: nu
             return (
               <g key={p.url} data-url={p.url} data-views={p.views}>
                 <text className="label" x={0} y={top + LABEL_H - 2}>
-                  {p.url.length > 70 ? `${p.url.slice(0, 69)}…` : p.url}
+                  {p.url.length > maxChars ? `${p.url.slice(0, maxChars - 1)}…` : p.url}
                 </text>
                 <rect className="page-views" x={0} y={top + LABEL_H} width={w} height={ROW - LABEL_H - 5} rx={2} />
                 <text className="value" x={w + 4} y={top + ROW - 8}>

@@ -45,7 +45,7 @@ export function PaymentsTable({ entries }: { entries: LedgerEntry[] }) {
         Captured {money(captured)}, refunded {money(refunded)}, kept {money(captured - refunded)} (the latest {entries.length} ledger entries).
       </p>
       <div className="overflow-auto">
-        <table className="striped">
+        <table className="striped stack-on-phone">
           <thead>
             <tr>
               <th scope="col">Payment</th>
@@ -62,18 +62,18 @@ export function PaymentsTable({ entries }: { entries: LedgerEntry[] }) {
               const status = capture?.status ?? 'REFUNDED';
               return (
                 <tr key={paymentId} data-payment-id={paymentId} data-order-id={orderId} data-status={status}>
-                  <td>
+                  <td data-label="Payment">
                     <code title={paymentId}>{short(paymentId)}</code>
                   </td>
-                  <td>
+                  <td data-label="Order">
                     <code title={orderId}>{short(orderId)}</code>
                   </td>
-                  <td className="num">{capture ? money(capture.amount) : '—'}</td>
-                  <td>
+                  <td className="num" data-label="Amount">{capture ? money(capture.amount) : '—'}</td>
+                  <td data-label="Status">
                     <span className={`status status-${status.toLowerCase()}`}>{status.toLowerCase()}</span>
                   </td>
-                  <td>{capture ? <time dateTime={capture.at}>{time(capture.at)}</time> : <small>captured earlier</small>}</td>
-                  <td>
+                  <td data-label="When">{capture ? <time dateTime={capture.at}>{time(capture.at)}</time> : <small>captured earlier</small>}</td>
+                  <td data-label="Refunds">
                     {refunds.length
                       ? refunds.map((r) => (
                           <div key={r.id} data-refund-id={r.id}>

@@ -17,7 +17,7 @@ export function StockTable({ levels }: { levels: StockLevel[] }) {
   if (!levels.length) return <p>The catalogue is empty.</p>;
   return (
     <div className="overflow-auto">
-      <table className="striped">
+      <table className="striped stack-on-phone">
         <thead>
           <tr>
             <th scope="col">SKU</th>
@@ -32,16 +32,16 @@ export function StockTable({ levels }: { levels: StockLevel[] }) {
             const low = s.available <= LOW_STOCK;
             return (
               <tr key={s.sku} data-sku={s.sku} data-available={s.available} data-reserved={s.reserved} data-low={low || undefined}>
-                <td>
+                <td data-label="SKU">
                   <code>{s.sku}</code>
                 </td>
-                <td>{s.name}</td>
-                <td className="num">{money(s.unitPrice)}</td>
-                <td className="num">
+                <td data-label="Name">{s.name}</td>
+                <td className="num" data-label="Price">{money(s.unitPrice)}</td>
+                <td className="num" data-label="Available">
                   {s.available}
                   {low ? <span className="low-stock">{s.available === 0 ? 'out of stock' : 'low'}</span> : null}
                 </td>
-                <td className="num">{s.reserved}</td>
+                <td className="num" data-label="Reserved">{s.reserved}</td>
               </tr>
             );
           })}
