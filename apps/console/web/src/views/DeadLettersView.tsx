@@ -54,7 +54,7 @@ export function DeadLettersView({ live }: { live: Live }) {
   if (!queues.length) {
     if (error) return <p className="error">{error}</p>;
     if (!listed) return <p aria-busy="true">Looking for dead-letter queues…</p>;
-    return <p>No dead-letter queues on the broker yet: a consumer declares its queue's `.dlq` when it starts.</p>;
+    return <p>No dead-letter queues on the broker yet: a consumer declares its queue's .dlq companion when it starts.</p>;
   }
   return (
     <div className="dead-letters">

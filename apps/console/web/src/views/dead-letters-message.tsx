@@ -18,7 +18,8 @@ export interface ParkedMessageProps {
 
 /**
  * One parked message: what it was, why it failed, where it came from and when it was parked; the payload on
- * demand. Purging asks first, in place (a real button to confirm, not a browser dialog).
+ * demand. Purging asks first, in place (a real button to confirm, not a browser dialog), with the keyboard's
+ * focus on Cancel: the button pressed is gone, and the safe choice is the one under Enter.
  */
 export function ParkedMessage({ message: m, busy, onReplay, onPurge }: ParkedMessageProps) {
   const [confirming, setConfirming] = useState(false);
@@ -67,7 +68,7 @@ export function ParkedMessage({ message: m, busy, onReplay, onPurge }: ParkedMes
               }}>
               Delete it
             </button>
-            <button type="button" className="secondary outline" onClick={() => setConfirming(false)}>
+            <button type="button" autoFocus className="secondary outline" onClick={() => setConfirming(false)}>
               Cancel
             </button>
           </>

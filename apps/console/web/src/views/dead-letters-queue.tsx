@@ -102,7 +102,7 @@ export function DeadLetterQueue({ queue, workQueue, count, version }: DeadLetter
               >
                 Delete all
               </button>
-              <button type="button" className="secondary outline" onClick={() => setConfirmAll(false)}>
+              <button type="button" autoFocus className="secondary outline" onClick={() => setConfirmAll(false)}>
                 Cancel
               </button>
             </>
