@@ -9,6 +9,8 @@ export interface LedgerEntry {
   status?: string;
   customerEmail?: string;
   reason?: string;
+  /** For a capture: the payments instance that made it (payments, payments-2 …), when recorded. */
+  instance?: string;
 }
 
 interface PaymentRow {
@@ -64,6 +66,7 @@ export function PaymentsTable({ entries }: { entries: LedgerEntry[] }) {
                 <tr key={paymentId} data-payment-id={paymentId} data-order-id={orderId} data-status={status}>
                   <td data-label="Payment">
                     <code title={paymentId}>{short(paymentId)}</code>
+                    {capture?.instance ? <small className="instance" data-instance={capture.instance}>by {capture.instance}</small> : null}
                   </td>
                   <td data-label="Order">
                     <code title={orderId}>{short(orderId)}</code>
