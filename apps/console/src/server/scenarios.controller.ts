@@ -3,6 +3,7 @@ import { topologyNames, ZodParamsPipe } from '@warren/service-kit';
 import type { z } from 'zod';
 import { ScenarioParams, type CurrentScenario, type ScenarioInfo, type ScenarioRun } from '../contracts/scenarios';
 import type { ConsoleConfig } from './config';
+import { Controls } from './controls';
 import { ALL_SCENARIOS } from './scenarios/all-scenarios';
 import { ScenarioRunner } from './scenarios/scenario-runner';
 import { ScenarioSource } from './scenarios/scenario-source';
@@ -18,10 +19,10 @@ import { CONFIG, SOURCES } from './tokens';
 export class ScenariosController implements OnModuleDestroy {
   private readonly runner: ScenarioRunner;
 
-  constructor(@Inject(CONFIG) config: ConsoleConfig, @Inject(SOURCES) sources: Sources) {
+  constructor(@Inject(CONFIG) config: ConsoleConfig, @Inject(SOURCES) sources: Sources, @Inject(Controls) controls: Controls) {
     const source = sources.scenario instanceof ScenarioSource ? sources.scenario : new ScenarioSource();
     // the services' exchange and queue names (WARREN_NAMESPACE), as the services read them
-    this.runner = new ScenarioRunner(ALL_SCENARIOS, config, topologyNames(), source);
+    this.runner = new ScenarioRunner(ALL_SCENARIOS, config, topologyNames(), source, controls);
   }
 
   @Get()

@@ -40,12 +40,6 @@ export interface Stats {
   topPages: Array<{ url: string; views: number }>;
 }
 
-export interface GatewaySettings {
-  failureRate: number;
-  declineRate: number;
-  latencyMs: number;
-}
-
 /**
  * The platform's public HTTP interfaces as the scenarios call them: every request gives up with the run (its
  * abort signal) or after 10 s, whichever comes first, and fails as sendJson does (one line naming the call).
@@ -101,26 +95,14 @@ export class PlatformClient {
     return this.send('POST', `${this.config.analyticsUrl}/collect`, { events });
   }
 
+  /** A service's messaging counters (its GET /health, details.broker.counters): consumed, retried, … */
+  async counters(baseUrl: string): Promise<Record<string, number>> {
+    const health = await this.send<{ details?: { broker?: { counters?: Record<string, number> } } }>('GET', `${baseUrl}/health`);
+    return health.details?.broker?.counters ?? {};
+  }
+
   /** A GET on the broker's management API, e.g. `/api/bindings`. */
   management<T>(path: string): Promise<T> {
     return this.send('GET', `${this.config.managementUrl}${path}`);
-  }
-
-  private admin(): Record<string, string> {
-    return { authorization: `Bearer ${this.config.adminToken ?? ''}` };
-  }
-
-  gateway(): Promise<GatewaySettings> {
-    return this.send('GET', `${this.config.paymentsUrl}/admin/gateway`, undefined, this.admin());
-  }
-
-  setGateway(settings: Partial<GatewaySettings>): Promise<GatewaySettings> {
-    return this.send('PUT', `${this.config.paymentsUrl}/admin/gateway`, settings, this.admin());
-  }
-
-  /** The demo's control API (process control); only when config.controlUrl is set. Adding an instance takes a while. */
-  control<T>(method: string, path: string, body?: unknown): Promise<T> {
-    if (!this.config.controlUrl) throw new Error("the demo's control API is not configured (DEMO_CONTROL_URL)");
-    return this.send(method, `${this.config.controlUrl}${path}`, body, this.admin(), 90_000);
   }
 }

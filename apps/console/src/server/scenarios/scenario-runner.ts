@@ -3,6 +3,7 @@ import type { TopologyNames } from '@warren/service-kit';
 import { randomBytes } from 'node:crypto';
 import type { CurrentScenario, ScenarioInfo, ScenarioRun, WatchedView } from '../../contracts/scenarios';
 import type { ConsoleConfig } from '../config';
+import type { Controls } from '../controls';
 import { PlatformClient } from './platform-client';
 import type { Requirement, Scenario, ScenarioContext } from './scenario';
 import { ScenarioFailure } from './scenario-failure.error';
@@ -14,7 +15,8 @@ const CLEANUP_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 
 const WHY: Record<Requirement, (config: ConsoleConfig) => string | undefined> = {
-  'process-control': (c) => (c.controlUrl ? undefined : "Available only in the local demo (npm run demo): it starts, kills or restarts processes through the demo's control API."),
+  'process-control': (c) =>
+    !c.controlUrl ? "Available only in the local demo (npm run demo): it starts, kills or restarts processes through the demo's control API." : !c.adminToken ? "Needs the demo's admin token (ADMIN_TOKEN) for its control API." : undefined,
   'admin-token': (c) => (c.adminToken ? undefined : "Needs the services' admin token (ADMIN_TOKEN): it changes the payment gateway's settings for a while."),
 };
 
@@ -36,6 +38,7 @@ export class ScenarioRunner {
     private readonly config: ConsoleConfig,
     private readonly names: TopologyNames,
     private readonly source: ScenarioSource,
+    private readonly controls: Controls,
   ) {}
 
   list(): ScenarioInfo[] {
@@ -113,6 +116,7 @@ export class ScenarioRunner {
       runId: randomBytes(3).toString('hex'),
       signal: abort.signal,
       platform: new PlatformClient(this.config, abort.signal),
+      controls: this.controls,
       say,
       sleep,
       finally: (what, fn) => void undo.push({ what, fn }),

@@ -1,6 +1,7 @@
 import type { TopologyNames } from '@warren/service-kit';
 import type { ScenarioId, WatchedView } from '../../contracts/scenarios';
 import type { ConsoleConfig } from '../config';
+import type { Controls } from '../controls';
 import type { PlatformClient } from './platform-client';
 
 /** What a scenario needs beyond the services' public APIs; without it the scenario says why and does not run. */
@@ -31,6 +32,8 @@ export interface ScenarioContext {
   /** Aborted when the run is over its budget: every wait below gives up with it. */
   signal: AbortSignal;
   platform: PlatformClient;
+  /** The "Break it" operations (gateway, SMTP, connections, the demo's processes), shared with the controls API. */
+  controls: Controls;
   /** One line of narration, streamed at once; `watch` highlights the view that shows it. */
   say(text: string, watch?: WatchedView): void;
   /** Polls `check` until it gives a value; fails naming `what` after `timeoutMs` or when the run is aborted. */
