@@ -65,6 +65,7 @@ export function GatewayControl({ status, refresh }: { status?: ControlsStatus['g
       <h3 id="control-gateway">Payments gateway</h3>
       <ControlNote state={status?.state} reason={status?.reason} />
       <form
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
           void apply();

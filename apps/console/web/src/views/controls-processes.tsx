@@ -36,6 +36,7 @@ function ProcessRow({ process: p, paused, refresh, onRemove, removing }: { proce
           {paused ? 'paused (SIGSTOP)' : p.state}
           {p.pid ? ` · pid ${p.pid}` : ''}
           {p.restarts ? ` · ${p.restarts} restart${p.restarts === 1 ? '' : 's'}` : ''}
+          {self ? ` · ${SELF_REASON}` : ''}
         </small>
       </span>
       <span className="control-buttons">

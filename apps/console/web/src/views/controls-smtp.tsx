@@ -25,6 +25,7 @@ export function SmtpControl({ status, refresh }: { status?: ControlsStatus['smtp
       <h3 id="control-smtp">SMTP outage</h3>
       <ControlNote state={status?.state} reason={status?.reason} />
       <form
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
           void fail();
@@ -39,8 +40,8 @@ export function SmtpControl({ status, refresh }: { status?: ControlsStatus['smtp
             <label>
               Reply code
               <select value={code} onChange={(e) => setCode(e.target.value)}>
-                <option value="421">421 temporary (retried)</option>
-                <option value="550">550 permanent</option>
+                <option value="421">421 (temporary)</option>
+                <option value="550">550 (permanent)</option>
               </select>
             </label>
           </div>
