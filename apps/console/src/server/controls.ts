@@ -152,7 +152,7 @@ export class Controls {
       return await call<SmtpFailNext>('the SMTP capture (MAIL_URL)', method, `${this.config.mailUrl}/api/warren/fail-next`, { body, timeoutMs });
     } catch (err) {
       // a real Mailpit has no such route: the control does not exist there, which is not a failure
-      if (err instanceof UpstreamError && err.upstreamStatus === 404) throw new ConflictException(`${SMTP_UNAVAILABLE} (${this.config.mailUrl} answers 404 to /api/warren/fail-next: Mailpit, not Warren's smtp-capture)`);
+      if (err instanceof UpstreamError && err.upstreamStatus === 404) throw new ConflictException(`${SMTP_UNAVAILABLE} (${this.config.mailUrl} answers 404 to /api/warren/fail-next, as Mailpit does)`);
       throw err;
     }
   }
