@@ -79,7 +79,7 @@ export const rpcScenario: Scenario = {
     const late = await timed(() => caller.request(keys.slow, {}, { timeoutMs: 300 }));
     if (!(late.error instanceof RpcTimeoutError)) throw new ScenarioFailure(`A reply that takes 1.5 s should time out after 300 ms; it ended with ${describe(late)}.`);
     ctx.say(`A quote the server answers after 1.5 s, asked with a 300 ms timeout: RpcTimeoutError after ${late.ms} ms; the late reply is dropped.`);
-    return `5 concurrent requests, 5 replies each to its own caller (${served} served in all); a server error came back as RpcRemoteError, a request nobody serves failed in ${unroutable.ms} ms with UnroutableError, a late reply timed out after ${late.ms} ms.`;
+    return `5 concurrent requests, 5 replies each to its own caller (${served} requests served in all, the failing one included); a server error came back as RpcRemoteError, a request nobody serves failed in ${unroutable.ms} ms with UnroutableError, a late reply timed out after ${late.ms} ms.`;
   },
 };
 

@@ -144,6 +144,7 @@ export class ScenarioRunner {
 
     const overBudget = new ScenarioFailure('over budget');
     const budget = setTimeout(() => abort.abort(overBudget), scenario.budgetMs);
+    budget.unref(); // a run holds nothing open: the console may stop meanwhile (onModuleDestroy stops the run)
     const work = scenario.run(ctx);
     work.catch(() => undefined); // a run left behind below may still reject: that is no longer news
     // a run that does not notice the abort (a call without the signal) is left behind after a grace period
