@@ -109,9 +109,10 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
   await requireEngine();
   const network: StartedNetwork = await new Network().start();
   const stops: Array<() => Promise<unknown>> = [];
+  // a stop that fails is said on stderr (the global teardown then removes what it left), never swallowed silently
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    await network.stop().catch(() => undefined);
+    for (const stop of stops.reverse()) await stop().catch((err: Error) => process.stderr.write(`e2e: a container did not stop cleanly: ${err.message.split('\n')[0]}\n`));
+    await network.stop().catch((err: Error) => process.stderr.write(`e2e: the network did not go: ${err.message.split('\n')[0]}\n`));
   };
   /**
    * Waits for every start, even after one failed, so that what did start has registered its stop before
