@@ -15,6 +15,7 @@ import { ScenarioRunner } from '../src/server/scenarios/scenario-runner';
 import { ScenarioSource } from '../src/server/scenarios/scenario-source';
 import { eventually } from '../../../tools/testing/eventually';
 import { freePort } from '../../../tools/testing/ports';
+import { startDemo, type RunningDemo } from '../../../tools/testing/demo';
 import { takeSseEvents } from '../../../tools/testing/sse';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the e2e suites' Stack runs the services as processes, as the demo does (tests only)
 import { adminHeaders, ADMIN_TOKEN, Stack } from '../../../e2e/support/stack';
@@ -333,4 +334,46 @@ describe('the scenarios against the services as processes (bundled broker)', () 
     const done = await run('rate-limit');
     expect(done.result).toMatch(/^10 orders, 20 emails spread over \d+\.\d s \(\d+(, \d+)+ a second since the first\) by the limit of 5 a second/);
   }, 120_000);
+});
+
+describe('the scenarios that need the demo, in the demo (npm run demo as a process)', () => {
+  let demo: RunningDemo;
+
+  beforeAll(async () => {
+    demo = await startDemo();
+  }, 200_000);
+  afterAll(() => demo?.stop(), 60_000);
+
+  it('competing consumers: an added payments instance, named payments-2 in the topology, shares the captures; removed afterwards', async () => {
+    const base = demo.url('CONSOLE_PORT');
+    expect((await call('GET', `${base}/api/scenarios`)).body.find((s: ScenarioInfo) => s.id === 'competing-consumers')).toMatchObject({ available: true });
+    expect(await call('POST', `${base}/api/scenarios/competing-consumers/run`)).toMatchObject({ status: 202 });
+    const done = await finishedRun(base, 180_000);
+    if (done.state !== 'passed') throw new Error(`${done.result}\n${done.steps.map((s) => `  ${s.text}`).join('\n')}`);
+    expect(done.steps.map((s) => s.text)).toEqual(expect.arrayContaining([expect.stringMatching(/now has 2 consumers: payments, payments-2\./)]));
+    expect(done.result).toMatch(/^\d+ orders, \d+ captured by payments and \d+ captured by payments-2, none twice/);
+    expect(done.steps.at(-1)?.text).toBe('Put back: payments-2 stopped (the added instance).');
+    const processes = (await (await fetch(`${demo.url('DEMO_CONTROL_PORT')}/processes`, { headers: { authorization: `Bearer ${demo.token}` } })).json()) as Array<{ name: string }>;
+    expect(processes.map((p) => p.name)).not.toContain('payments-2');
+  }, 240_000);
+
+  /** Runs a scenario on the demo's console and returns its finished run. */
+  const runInDemo = async (id: string, timeoutMs: number): Promise<ScenarioRun> => {
+    const base = demo.url('CONSOLE_PORT');
+    expect(await call('POST', `${base}/api/scenarios/${id}/run`)).toMatchObject({ status: 202 });
+    const done = await finishedRun(base, timeoutMs);
+    if (done.state !== 'passed') throw new Error(`${id} ${done.state}: ${done.result}\n${done.steps.map((s) => `  ${s.text}`).join('\n')}`);
+    return done;
+  };
+
+  it('consumer killed mid-message: payments killed holding a capture, the order confirmed and charged once', async () => {
+    const done = await runInDemo('consumer-killed', 150_000);
+    expect(done.result).toMatch(/^Payments was killed \(kill -9\) holding order [0-9a-f]{8}'s capture; the broker redelivered it to the restarted payments, which captured it: CONFIRMED, 1 capture, charged once\.$/);
+    expect(done.steps.at(-1)?.text).toBe("Put back: the payment gateway's settings (latency 0 ms).");
+  }, 180_000);
+
+  it('broker restarted under load: every order settles, each charged once', async () => {
+    const done = await runInDemo('broker-restart', 240_000);
+    expect(done.result).toMatch(/^15 orders \(5 before, 5 during, 5 after a broker restart of \d+\.\d s\): 15 confirmed, 15 captures, none lost and none charged twice\.$/);
+  }, 270_000);
 });
