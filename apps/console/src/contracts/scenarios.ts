@@ -67,6 +67,10 @@ export type ScenarioInfo = z.infer<typeof ScenarioInfo>;
 export const ScenarioList = z.array(ScenarioInfo);
 export type ScenarioList = z.infer<typeof ScenarioList>;
 
-/** GET /api/scenarios/current and the live stream's `scenario` event: the run in progress or the last one (null before the first). */
+/** The live stream's `scenario` event: the run in progress or the last one (null before the first). */
 export const CurrentScenario = ScenarioRun.nullable();
 export type CurrentScenario = z.infer<typeof CurrentScenario>;
+
+/** GET /api/scenarios/current: the same, wrapped (a bare null is no JSON body to Nest). */
+export const CurrentScenarioReply = z.object({ run: CurrentScenario });
+export type CurrentScenarioReply = z.infer<typeof CurrentScenarioReply>;

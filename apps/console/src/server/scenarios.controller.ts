@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, type OnModuleDestroy } from '@nestjs/common';
 import { topologyNames, ZodParamsPipe } from '@warren/service-kit';
 import type { z } from 'zod';
-import { ScenarioParams, type CurrentScenario, type ScenarioInfo, type ScenarioRun } from '../contracts/scenarios';
+import { ScenarioParams, type CurrentScenarioReply, type ScenarioInfo, type ScenarioRun } from '../contracts/scenarios';
 import type { ConsoleConfig } from './config';
 import { Controls } from './controls';
 import { ALL_SCENARIOS } from './scenarios/all-scenarios';
@@ -31,8 +31,8 @@ export class ScenariosController implements OnModuleDestroy {
   }
 
   @Get('current')
-  current(): CurrentScenario {
-    return this.runner.run;
+  current(): CurrentScenarioReply {
+    return { run: this.runner.run };
   }
 
   @Post(':id/run')
