@@ -29,7 +29,7 @@ function ProcessRow({ process: p, paused, refresh, onRemove, removing }: { proce
       return `${p.name} restarted (pid ${back.pid}).`;
     });
   return (
-    <li data-process={p.name} data-state={p.state} data-paused={paused ? 'true' : 'false'} title={self ? SELF_REASON : undefined}>
+    <li data-process={p.name} data-state={p.state} data-restarts={p.restarts} data-paused={paused ? 'true' : 'false'} title={self ? SELF_REASON : undefined}>
       <span className="control-item">
         <strong>{p.name}</strong>
         <small>

@@ -26,7 +26,7 @@ export function ParkedMessage({ message: m, busy, onReplay, onPurge }: ParkedMes
   const id = m.messageId;
   const routing = [m.originalExchange === '' ? '(default exchange)' : m.originalExchange, m.originalRoutingKey, m.originalQueue].filter((x) => x !== undefined).join(' → ');
   return (
-    <li className="parked" data-parked-id={id ?? ''} data-reason={m.reason ?? ''}>
+    <li className="parked" data-parked-id={id ?? ''} data-reason={m.reason ?? ''} data-replay-count={m.replayCount}>
       <div className="parked-head">
         <strong>{m.type ?? 'untyped message'}</strong>
         {m.reason ? <span className="badge">{m.reason}</span> : null}
