@@ -286,7 +286,8 @@ function isFree(p) {
   });
 }
 
-function answersTcp(host, p) {
+/** Connects to host:p; with `send`, writes it and answers whether the reply matches `expect`; false on no answer. */
+function answers(host, p, { send, expect } = {}) {
   return new Promise((resolve) => {
     const socket = connect(p, host);
     const done = (v) => {
@@ -295,23 +296,13 @@ function answersTcp(host, p) {
     };
     socket.setTimeout(2000, () => done(false));
     socket.on('error', () => done(false));
-    socket.on('connect', () => done(true));
+    socket.on('connect', () => (send ? socket.write(send) : done(true)));
+    socket.on('data', (d) => done(expect.test(d.toString())));
   });
 }
 
-function answersPing(host, p) {
-  return new Promise((resolve) => {
-    const socket = connect(p, host);
-    const done = (v) => {
-      socket.destroy();
-      resolve(v);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (d) => done(d.toString().startsWith('+PONG')));
-  });
-}
+const answersTcp = (host, p) => answers(host, p);
+const answersPing = (host, p) => answers(host, p, { send: 'PING\r\n', expect: /^\+PONG/ });
 
 function hasCommand(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
