@@ -69,7 +69,7 @@ describe('npm run demo: supervision and the control API', () => {
     const seen = new Map<string, string>();
     const decoder = new TextDecoder();
     let buffer = '';
-    while (seen.size < 7) {
+    while (seen.size < 8) {
       const { value, done } = await reader.read();
       if (done) break;
       const { events, rest } = takeSseEvents(buffer + decoder.decode(value, { stream: true }));
@@ -77,7 +77,7 @@ describe('npm run demo: supervision and the control API', () => {
       for (const e of events) seen.set(e.type, (JSON.parse(e.data) as { status: string }).status);
     }
     await reader.cancel();
-    expect(Object.fromEntries(seen)).toEqual({ topology: 'ok', orders: 'ok', stock: 'ok', payments: 'ok', emails: 'ok', stats: 'ok', processes: 'ok' });
+    expect(Object.fromEntries(seen)).toEqual({ topology: 'ok', orders: 'ok', stock: 'ok', payments: 'ok', emails: 'ok', stats: 'ok', processes: 'ok', scenario: 'ok' });
   });
 
   it('starts a service again when it is killed from outside, and keeps the rest running', async () => {
