@@ -192,7 +192,7 @@ async function smoke() {
   await until("every source of the console to answer", async () => {
     const health = (await http('GET', `${url('CONSOLE_PORT')}/api/health`)).body;
     // the sources are polled while a browser listens: open the live stream for a moment
-    const stream = await fetch(`${url('CONSOLE_PORT')}/api/stream`, { signal: AbortSignal.timeout(3000) }).catch(() => undefined);
+    const stream = await fetch(`${url('CONSOLE_PORT')}/api/stream`, { signal: globalThis.AbortSignal.timeout(3000) }).catch(() => undefined);
     await stream?.body?.cancel().catch(() => undefined);
     const down = Object.entries(health.sources).filter(([, s]) => s.status !== 'ok');
     if (down.length) throw new Error(`not yet up: ${down.map(([n, s]) => `${n} (${s.status})`).join(', ')}`);
