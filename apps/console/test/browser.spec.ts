@@ -2,19 +2,16 @@
 // built web app) and a live broker. The topology appears, a queue's depth moves without a reload when messages
 // arrive, and the browser logs no error. Saves a screenshot under tmp/screenshots/.
 import 'reflect-metadata';
-import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { connect, type ChannelModel } from 'amqplib';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
-import { readConsoleConfig } from '../src/server/config';
-import { ConsoleModule, serveWeb } from '../src/server/console.module';
+import { serveWeb } from '../src/server/console.module';
 import { startBroker, type LiveBroker } from './support/broker';
 import { launchBrowser, ROOT, screenshot, type TestBrowser } from './support/chromium';
+import { startConsole, type TestConsole } from './support/console';
 
 const WEB_DIR = path.join(ROOT, 'dist/apps/console/web');
 
@@ -25,7 +22,7 @@ describe('the console in a browser', () => {
   const queue = `${ns}.orders.saga`;
   let broker: LiveBroker;
   let conn: ChannelModel;
-  let app: INestApplication;
+  let server: TestConsole;
   let browser: TestBrowser;
   let page: Page;
 
@@ -39,11 +36,7 @@ describe('the console in a browser', () => {
     await ch.bindQueue(queue, `${ns}.events`, 'order.#');
     for (let i = 0; i < 3; i++) ch.publish(`${ns}.events`, 'order.placed', Buffer.from('{}'));
 
-    const config = readConsoleConfig({ CONSOLE_PORT: '0', HOST: '127.0.0.1', CONSOLE_POLL_MS: '250', AMQP_MANAGEMENT_URL: broker.managementUrl, CONSOLE_WEB_DIR: WEB_DIR });
-    const nest = await NestFactory.create<NestExpressApplication>(ConsoleModule.forRoot(config), { logger: false });
-    serveWeb(nest, config.webDir);
-    await nest.listen(0, '127.0.0.1');
-    app = nest;
+    server = await startConsole({ CONSOLE_POLL_MS: '250', AMQP_MANAGEMENT_URL: broker.managementUrl, CONSOLE_WEB_DIR: WEB_DIR }, (app, config) => serveWeb(app, config.webDir));
 
     browser = await launchBrowser();
     page = await browser.page();
@@ -51,14 +44,13 @@ describe('the console in a browser', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await app?.close();
+    await server?.close();
     await conn?.close();
     await broker?.stop();
   });
 
   it('draws the topology and moves a queue depth live, without errors', async () => {
-    const { port } = app.getHttpServer().address() as { port: number };
-    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.goto(`${server.base}/`);
     await page.getByRole('heading', { name: 'Warren Console' }).waitFor();
     const node = page.locator(`g.queue[data-name="${queue}"]`);
     await node.waitFor();

@@ -3,41 +3,23 @@
 // supervisor and control API with a harmless child. Bad input, a deployment without a control (409) and an
 // upstream that does not answer (502) each have their case.
 import 'reflect-metadata';
-import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { connect, type ChannelModel } from 'amqplib';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { CLOSE_REASON, PROCESS_CONTROL_UNAVAILABLE, SMTP_UNAVAILABLE, type ControlsStatus, type DemoProcess, type GatewayReply } from '../src/contracts/controls';
-import { readConsoleConfig } from '../src/server/config';
-import { ConsoleModule } from '../src/server/console.module';
 import { eventually } from '../../../tools/testing/eventually';
 import { startBroker, type LiveBroker } from './support/broker';
+import { closedUrl, startConsole as startTestConsole, type TestConsole } from './support/console';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const TOKEN = `controls-${randomBytes(6).toString('hex')}`;
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-interface Console {
-  base: string;
-  close(): Promise<void>;
-}
 
 /**
  * A Warren app from its bundle (tools/scripts/bundle.mjs, as the demo runs it) with its output kept for a
@@ -68,33 +50,15 @@ async function startApp(app: string, args: string[], env: NodeJS.ProcessEnv, rea
   return { output: () => out, stop };
 }
 
-/** The console's server on a free port with `env` over settings that point everything at a closed port. */
-async function startConsole(env: Record<string, string | undefined>): Promise<Console> {
-  const down = `http://127.0.0.1:${await closedPort()}`;
-  const config = readConsoleConfig({
-    CONSOLE_PORT: '0',
-    HOST: '127.0.0.1',
-    AMQP_MANAGEMENT_URL: down,
-    ORDERS_URL: down,
-    PAYMENTS_URL: down,
-    INVENTORY_URL: down,
-    NOTIFICATIONS_URL: down,
-    ANALYTICS_URL: down,
-    MAIL_URL: down,
-    ADMIN_TOKEN: TOKEN,
-    ...env,
-  });
-  const app: INestApplication = await NestFactory.create(ConsoleModule.forRoot(config), { logger: false });
-  await app.listen(0, '127.0.0.1');
-  return { base: `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`, close: () => app.close() };
-}
+/** The console's server with the admin token over closed-port settings (support/console). */
+const startConsole = (env: NodeJS.ProcessEnv): Promise<TestConsole> => startTestConsole({ ADMIN_TOKEN: TOKEN, ...env });
 
 interface Reply<T = any> {
   status: number;
   body: T;
 }
 
-async function call<T = any>(c: Console, method: string, route: string, body?: unknown): Promise<Reply<T>> {
+async function call<T = any>(c: TestConsole, method: string, route: string, body?: unknown): Promise<Reply<T>> {
   const res = await fetch(`${c.base}${route}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -108,9 +72,9 @@ async function call<T = any>(c: Console, method: string, route: string, body?: u
 const problems = (reply: Reply) => (reply.body.issues as Array<{ path: string; message: string }>).map((i) => `${i.path}: ${i.message}`);
 
 describe('controls: bad input is refused with every problem listed, before anything is called', () => {
-  let c: Console;
+  let c: TestConsole;
   beforeAll(async () => {
-    c = await startConsole({ DEMO_CONTROL_URL: `http://127.0.0.1:${await closedPort()}` });
+    c = await startConsole({ DEMO_CONTROL_URL: await closedUrl() });
   });
   afterAll(() => c.close());
 
@@ -152,7 +116,7 @@ describe('controls: bad input is refused with every problem listed, before anyth
 });
 
 describe('controls: a deployment without them (compose: no control API; a real Mailpit) answers 409 with the reason', () => {
-  let c: Console;
+  let c: TestConsole;
   let mailpit: Server;
   beforeAll(async () => {
     // Mailpit's router answers 404 for a route it does not have; this stands in for it
@@ -203,9 +167,9 @@ describe('controls: a deployment without them (compose: no control API; a real M
 });
 
 describe('controls: an upstream that does not answer is a 502 naming it, and GET /api/controls still answers', () => {
-  let c: Console;
+  let c: TestConsole;
   beforeAll(async () => {
-    c = await startConsole({ DEMO_CONTROL_URL: `http://127.0.0.1:${await closedPort()}` });
+    c = await startConsole({ DEMO_CONTROL_URL: await closedUrl() });
   });
   afterAll(() => c.close());
 
@@ -281,7 +245,7 @@ describe('controls: SMTP outage against the real SMTP capture', () => {
   let capture: Awaited<ReturnType<typeof startApp>>;
   let smtpPort: number;
   let mailUrl: string;
-  let c: Console;
+  let c: TestConsole;
   beforeAll(async () => {
     capture = await startApp('smtp-capture', ['--host', '127.0.0.1', '--smtp-port', '0', '--http-port', '0'], { ...process.env, NO_COLOR: '1' }, /http listening on/);
     smtpPort = Number(/smtp listening on smtp:\/\/[^:]+:(\d+)/.exec(capture.output())?.[1]);
@@ -367,7 +331,7 @@ describe('controls: the payments gateway on a real payments process, and the dem
   jest.setTimeout(120_000);
   let payments: Awaited<ReturnType<typeof startApp>> & { url: string };
   let demo: { url: string; stop(): Promise<void> };
-  let c: Console;
+  let c: TestConsole;
   let dir: string;
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'warren-console-controls-'));
@@ -378,7 +342,7 @@ describe('controls: the payments gateway on a real payments process, and the dem
     delete env.DATABASE_SCHEMA;
     const app = await startApp('payments', [], { ...env, PORT: '0', HOST: '127.0.0.1', LOG_FORMAT: 'json' }, /payments listening on http/);
     payments = { ...app, url: /payments listening on (http:\/\/[^\s"]+)/.exec(app.output())![1].replace(/\/+$/, '') };
-    demo = await startDemoControl({ LOG_DIR: dir, TOKEN, PAYMENTS_AT: payments.url, PAYMENTS_2_AT: `http://127.0.0.1:${await closedPort()}` });
+    demo = await startDemoControl({ LOG_DIR: dir, TOKEN, PAYMENTS_AT: payments.url, PAYMENTS_2_AT: await closedUrl() });
     c = await startConsole({ PAYMENTS_URL: payments.url, DEMO_CONTROL_URL: demo.url });
   }, 120_000);
   afterAll(async () => {

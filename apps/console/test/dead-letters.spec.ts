@@ -4,35 +4,15 @@
 // HTTP API; bad input, a missing queue, a replay the broker refuses and a broker that is down.
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Headers, Messaging, MessagingHarness, NonRetryableError, type IncomingMessage } from '@warren/messaging';
 import { connect } from 'amqplib';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import type { DeadLetterQueueList, ParkedList, PurgeResponse, ReplayFailure, ReplayResponse } from '../src/contracts/dead-letters';
-import { readConsoleConfig } from '../src/server/config';
-import { ConsoleModule } from '../src/server/console.module';
 import { eventually } from '../../../tools/testing/eventually';
+import { freePort } from '../../../tools/testing/ports';
 import { deleteTopology } from '../../../tools/testing/topology';
 import { startBroker, type LiveBroker } from './support/broker';
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-/** The console's server on a free port, reading the given broker; every other source is a closed port. */
-async function startConsole(amqpUrl: string, managementUrl: string): Promise<{ app: INestApplication; base: string }> {
-  const at = `http://127.0.0.1:${await closedPort()}`;
-  const config = readConsoleConfig({ CONSOLE_PORT: '0', HOST: '127.0.0.1', AMQP_URL: amqpUrl, AMQP_MANAGEMENT_URL: managementUrl, ORDERS_URL: at, PAYMENTS_URL: at, INVENTORY_URL: at, NOTIFICATIONS_URL: at, ANALYTICS_URL: at, MAIL_URL: at });
-  const app = await NestFactory.create(ConsoleModule.forRoot(config), { logger: false });
-  await app.listen(0, '127.0.0.1');
-  return { app, base: `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}` };
-}
+import { startConsole } from './support/console';
 
 interface Answer<T> {
   status: number;
@@ -69,7 +49,7 @@ describe.each(brokers)('the dead-letters API (%s)', (_name, start) => {
     messaging = new Messaging({ url: broker.amqpUrl, serviceName: `${ns}-service`, eventsExchange: exchange, commandsExchange: `${ns}.commands`, logger: silent });
     harness = new MessagingHarness(messaging);
     await messaging.start();
-    ({ app, base } = await startConsole(broker.amqpUrl, broker.managementUrl));
+    ({ app, base } = await startConsole({ AMQP_URL: broker.amqpUrl, AMQP_MANAGEMENT_URL: broker.managementUrl }));
   });
   afterAll(async () => {
     await app?.close();
@@ -258,7 +238,7 @@ describe('the dead-letters API with the broker down', () => {
   let base: string;
 
   beforeAll(async () => {
-    ({ app, base } = await startConsole(`amqp://guest:secret@127.0.0.1:${await closedPort()}`, `http://guest:secret@127.0.0.1:${await closedPort()}`));
+    ({ app, base } = await startConsole({ AMQP_URL: `amqp://guest:secret@127.0.0.1:${await freePort()}`, AMQP_MANAGEMENT_URL: `http://guest:secret@127.0.0.1:${await freePort()}` }));
   });
   afterAll(() => app?.close());
 

@@ -3,36 +3,16 @@
 // suites run it) placing an order and answering it with its saga history.
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eventually } from '../../../tools/testing/eventually';
 import { freePort } from '../../../tools/testing/ports';
 import { deleteTopology, uniqueName } from '../../../tools/testing/topology';
 import type { Order } from '../src/contracts/orders';
-import { readConsoleConfig } from '../src/server/config';
-import { ConsoleModule } from '../src/server/console.module';
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-/** A console server whose orders service is at `ordersUrl` (every other source at `elsewhere`). */
-async function startConsole(ordersUrl: string, elsewhere: string): Promise<{ app: INestApplication; base: string }> {
-  const config = readConsoleConfig({ CONSOLE_PORT: '0', HOST: '127.0.0.1', AMQP_MANAGEMENT_URL: elsewhere, ORDERS_URL: ordersUrl, PAYMENTS_URL: elsewhere, INVENTORY_URL: elsewhere, NOTIFICATIONS_URL: elsewhere, ANALYTICS_URL: elsewhere, MAIL_URL: elsewhere });
-  const app = await NestFactory.create(ConsoleModule.forRoot(config), { logger: false });
-  await app.listen(0, '127.0.0.1');
-  return { app, base: `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}` };
-}
+import { startConsole } from './support/console';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
@@ -102,8 +82,7 @@ describe('the console orders API with the orders service down', () => {
   let base: string;
 
   beforeAll(async () => {
-    const down = `http://127.0.0.1:${await closedPort()}`;
-    ({ app, base } = await startConsole(down, down));
+    ({ app, base } = await startConsole()); // every upstream, the orders service too, at a closed port
   });
   afterAll(() => app?.close());
 
@@ -148,7 +127,7 @@ describe('the console orders API with the real orders service', () => {
     if (!amqpUrl) throw new Error('WARREN_TEST_BROKER_URL is not set: run through jest -c apps/console/jest.config.js');
     // orders alone: nobody answers reserve-stock, so the saga's deadline (short here) cancels the order
     orders = await startOrdersProcess(amqpUrl, { SAGA_STEP_TIMEOUT_MS: '1000', SAGA_SWEEP_INTERVAL_MS: '100' });
-    ({ app, base } = await startConsole(orders.url, `http://127.0.0.1:${await closedPort()}`));
+    ({ app, base } = await startConsole({ ORDERS_URL: orders.url }));
   }, 120_000);
   afterAll(async () => {
     await app?.close();

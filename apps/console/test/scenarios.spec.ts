@@ -3,26 +3,21 @@
 // as real processes on the bundled broker (e2e/support/stack.ts starts them).
 import 'reflect-metadata';
 import { ConflictException, NotFoundException, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { DeadLetterQueue } from '@warren/messaging';
 import { topologyNames } from '@warren/service-kit';
 import type { CurrentScenario, ScenarioInfo, ScenarioRun } from '../src/contracts/scenarios';
 import { readConsoleConfig, type ConsoleConfig } from '../src/server/config';
-import { ConsoleModule } from '../src/server/console.module';
 import { Controls } from '../src/server/controls';
 import type { Scenario } from '../src/server/scenarios/scenario';
 import { ScenarioFailure } from '../src/server/scenarios/scenario-failure.error';
 import { ScenarioRunner } from '../src/server/scenarios/scenario-runner';
 import { ScenarioSource } from '../src/server/scenarios/scenario-source';
 import { eventually } from '../../../tools/testing/eventually';
-import { freePort } from '../../../tools/testing/ports';
 import { startDemo, type RunningDemo } from '../../../tools/testing/demo';
-import { takeSseEvents } from '../../../tools/testing/sse';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the e2e suites' Stack runs the services as processes, as the demo does (tests only)
 import { adminHeaders, ADMIN_TOKEN, Stack } from '../../../e2e/support/stack';
 import { startBroker, type LiveBroker } from './support/broker';
-
-/** A loopback URL nothing listens on. */
-const nowhere = async () => `http://127.0.0.1:${await freePort()}`;
+import { closedUrl, listen, startConsole, type StreamClient } from './support/console';
 
 function runnerWith(scenarios: Scenario[], config: ConsoleConfig = readConsoleConfig({})) {
   const source = new ScenarioSource();
@@ -127,14 +122,6 @@ describe('the scenario runner', () => {
   });
 });
 
-/** The console on free ports, every upstream `at` (unreachable unless a test starts something there). */
-async function startConsole(env: NodeJS.ProcessEnv): Promise<{ app: INestApplication; base: string }> {
-  const config = readConsoleConfig({ CONSOLE_PORT: '0', HOST: '127.0.0.1', CONSOLE_POLL_MS: '500', ...env });
-  const app = await NestFactory.create(ConsoleModule.forRoot(config), { logger: false });
-  await app.listen(0, '127.0.0.1');
-  return { app, base: `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}` };
-}
-
 async function call(method: string, url: string): Promise<{ status: number; body: any }> {
   const res = await fetch(url, { method });
   const text = await res.text();
@@ -154,8 +141,8 @@ describe('the scenarios API, with nothing behind it (compose without the demo: n
   let base: string;
 
   beforeAll(async () => {
-    const at = await nowhere();
-    ({ app, base } = await startConsole({ AMQP_MANAGEMENT_URL: at, AMQP_URL: `amqp://guest:guest@127.0.0.1:${new URL(at).port}`, ORDERS_URL: at, PAYMENTS_URL: at, INVENTORY_URL: at, NOTIFICATIONS_URL: at, ANALYTICS_URL: at, MAIL_URL: at }));
+    // every HTTP upstream at a closed port (support/console), and the broker's AMQP port closed too
+    ({ app, base } = await startConsole({ CONSOLE_POLL_MS: '500', AMQP_URL: `amqp://guest:guest@127.0.0.1:${new URL(await closedUrl()).port}` }));
   });
   afterAll(() => app?.close());
 
@@ -189,34 +176,8 @@ describe('the scenarios API, with nothing behind it (compose without the demo: n
   });
 });
 
-interface Listener {
-  runs: ScenarioRun[];
-  close(): void;
-}
-
-/** A browser's EventSource on /api/stream, keeping the `scenario` events. */
-async function listen(base: string): Promise<Listener> {
-  const abort = new AbortController();
-  const res = await fetch(`${base}/api/stream`, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
-  const listener: Listener = { runs: [], close: () => abort.abort() };
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        const { events, rest } = takeSseEvents(buffer + decoder.decode(chunk, { stream: true }));
-        buffer = rest;
-        for (const e of events) {
-          const state = JSON.parse(e.data) as { status: string; data?: CurrentScenario };
-          if (e.type === 'scenario' && state.data) listener.runs.push(state.data);
-        }
-      }
-    } catch {
-      // aborted by close()
-    }
-  })();
-  return listener;
-}
+/** The runs a browser on /api/stream was told of (its `scenario` events that carry one), in order. */
+const scenarioRuns = (client: StreamClient): ScenarioRun[] => client.events.filter((e) => e.type === 'scenario' && e.data.data).map((e) => e.data.data);
 
 describe('the scenarios against the services as processes (bundled broker)', () => {
   let broker: LiveBroker;
@@ -232,6 +193,7 @@ describe('the scenarios against the services as processes (bundled broker)', () 
     // the console reads the services' names (WARREN_NAMESPACE) as they do, when it starts
     process.env.WARREN_NAMESPACE = stack.namespace;
     ({ app, base } = await startConsole({
+      CONSOLE_POLL_MS: '500',
       AMQP_MANAGEMENT_URL: broker.managementUrl,
       AMQP_URL: broker.amqpUrl,
       ORDERS_URL: stack.url('orders'),
@@ -271,8 +233,8 @@ describe('the scenarios against the services as processes (bundled broker)', () 
       expect(done.result).toMatch(new RegExp(`^1 poison message parked in ${dlq.replace(/\./g, '\\.')} in \\d+\\.\\d s \\(reason 'invalid', no retries\\); the next order's email still went out; replayed once through DeadLetterQueue, handled again and parked again with replay count 1 \\(id console-scenario-poison-[0-9a-f]{6}\\)\\.$`));
       expect(done.steps.map((s) => s.watch)).toEqual(expect.arrayContaining(['topology', 'dead-letters', 'emails']));
       // the browser saw the narration grow, one line at a time, then the verdict
-      await eventually('the verdict on the stream', () => (browser.runs.at(-1)?.state === 'passed' ? true : undefined));
-      const mine = browser.runs.filter((r) => r.startedAt === done.startedAt);
+      await eventually('the verdict on the stream', () => (scenarioRuns(browser).at(-1)?.state === 'passed' ? true : undefined));
+      const mine = scenarioRuns(browser).filter((r) => r.startedAt === done.startedAt);
       const lengths = mine.map((r) => r.steps.length);
       expect(lengths.length).toBeGreaterThanOrEqual(5);
       expect([...lengths].sort((a, b) => a - b)).toEqual(lengths);
@@ -284,7 +246,6 @@ describe('the scenarios against the services as processes (bundled broker)', () 
     // a second run tidies up the first one's message before parking its own: one stays parked for the view
     const again = await run('poison-message');
     expect(again.steps[0].text).toMatch(/^Purged 1 poison message\(s\) an earlier run left in /);
-    const { DeadLetterQueue } = await import('@warren/messaging');
     const dlqReader = new DeadLetterQueue(broker.amqpUrl);
     try {
       const parked = (await dlqReader.list(`${stack.namespace}.notifications.order-events`)).filter((m) => m.messageId?.startsWith('console-scenario-poison-'));

@@ -1,76 +1,34 @@
 // The console's server: its live stream (server-sent events) from a live bundled broker's management API and
 // from services that are not there; one upstream poll per interval however many browsers listen; its settings.
 import 'reflect-metadata';
-import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { createServer } from 'node:net';
 import { readConsoleConfig } from '../src/server/config';
-import { ConsoleModule } from '../src/server/console.module';
 import { eventually } from '../../../tools/testing/eventually';
-import { takeSseEvents } from '../../../tools/testing/sse';
 import { startBroker, type LiveBroker } from './support/broker';
-
-/** A loopback port nothing listens on: its sources are unreachable. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-interface Client {
-  events: Array<{ type: string; data: { status: string; error?: string; data?: unknown } }>;
-  close(): void;
-}
-
-/** A browser's EventSource, as fetch: parses `event:` / `data:` frames as they arrive. */
-async function listen(url: string): Promise<Client> {
-  const abort = new AbortController();
-  const res = await fetch(url, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
-  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
-  const client: Client = { events: [], close: () => abort.abort() };
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        const { events, rest } = takeSseEvents(buffer + decoder.decode(chunk, { stream: true }));
-        buffer = rest;
-        for (const e of events) client.events.push({ type: e.type, data: JSON.parse(e.data) });
-      }
-    } catch {
-      // aborted by close()
-    }
-  })();
-  return client;
-}
+import { listen, startConsole, type TestConsole } from './support/console';
 
 describe('the console server', () => {
   let broker: LiveBroker;
-  let app: INestApplication;
+  let server: TestConsole;
   let base: string;
+  /** The closed port every source but the broker is at. */
   let down: number;
   const POLL_MS = 200;
 
   beforeAll(async () => {
     broker = await startBroker();
-    down = await closedPort();
-    const at = `http://127.0.0.1:${down}`;
-    const config = readConsoleConfig({ CONSOLE_PORT: '0', HOST: '127.0.0.1', CONSOLE_POLL_MS: String(POLL_MS), AMQP_MANAGEMENT_URL: broker.managementUrl, ORDERS_URL: at, PAYMENTS_URL: at, INVENTORY_URL: at, NOTIFICATIONS_URL: at, ANALYTICS_URL: at, MAIL_URL: at });
-    app = await NestFactory.create(ConsoleModule.forRoot(config), { logger: false });
-    await app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+    server = await startConsole({ CONSOLE_POLL_MS: String(POLL_MS), AMQP_MANAGEMENT_URL: broker.managementUrl });
+    base = server.base;
+    down = Number(new URL(server.config.ordersUrl).port);
   });
   afterAll(async () => {
-    await app?.close();
+    await server?.close();
     await broker?.stop();
   });
 
   const health = async () => (await (await fetch(`${base}/api/health`)).json()) as { sources: Record<string, { status: string; subscribers: number; requests: number }> };
 
   it('streams the topology from the broker and says which sources cannot be reached, to every browser, polling each source once', async () => {
-    const clients = await Promise.all([1, 2, 3].map(() => listen(`${base}/api/stream`)));
+    const clients = await Promise.all([1, 2, 3].map(() => listen(base)));
     const started = Date.now();
     for (const c of clients) {
       await eventually('the topology and the unreachable orders', () => {
