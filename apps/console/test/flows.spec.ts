@@ -25,7 +25,10 @@ describe.each(targets)('the console against the running demo ($name broker)', ({
   let demo: RunningDemo;
   let browser: TestBrowser;
   let page: Page;
-  const shot = (what: string) => screenshot(page, name === 'bundled' ? `console-${what}` : `console-${what}-${name}`);
+  const shot = async (what: string) => {
+    await page.evaluate('window.scrollTo(0, 0)'); // a click on the side panel may have scrolled the view away
+    await screenshot(page, name === 'bundled' ? `console-${what}` : `console-${what}-${name}`);
+  };
   const tab = (label: string) => page.getByRole('tab', { name: label }).click();
   const order = async (id: string): Promise<Order> => (await fetch(`${demo.url('ORDERS_PORT')}/orders/${id}`)).json() as Promise<Order>;
 
