@@ -238,7 +238,7 @@ async function main() {
     if (crashed) throw Object.assign(new Error(`${crashed.name} exited (${crashed.state}, exit code ${crashed.exitCode}, ${crashed.restarts} restarts) before it was healthy`), { fatal: true });
     return cs.length && cs.every((c) => c.health === 'healthy') ? cs : undefined;
   }, HEALTHY_WITHIN_MS, 1000);
-  const expectedServices = ['orders', 'payments', 'inventory', 'notifications', 'analytics', 'redis', 'postgres', 'mailpit', opts.profile === 'bundled' ? 'broker' : 'rabbitmq'].sort();
+  const expectedServices = ['orders', 'payments', 'inventory', 'notifications', 'analytics', 'console', 'redis', 'postgres', 'mailpit', opts.profile === 'bundled' ? 'broker' : 'rabbitmq'].sort();
   expect(JSON.stringify(list.map((c) => c.name).sort()) === JSON.stringify(expectedServices), `containers should be ${expectedServices.join(', ')}; are ${list.map((c) => c.name).sort().join(', ')}`);
   log(`all ${list.length} containers healthy in ${((Date.now() - upStarted) / 1000).toFixed(0)} s`);
 
