@@ -190,13 +190,18 @@ export class Queue {
     if (!this.deleted) this.store.done(entry);
   }
 
-  /** Messages that were delivered and not acknowledged come back to where they were, marked redelivered. */
+  /**
+   * Messages that were delivered and not acknowledged come back to where they were, marked redelivered. As in
+   * RabbitMQ, a drop-head queue then drops from its head (dead-lettering with reason maxlen) until it is within
+   * its limits again, before anything is delivered; the reject modes drop nothing and stay over the limit.
+   */
   requeue(entries: QueuedMessage[]): void {
     if (this.deleted) return;
     for (const entry of entries) {
       entry.redelivered = true;
       this.store.requeue(entry);
     }
+    if (this.settings.overflow === 'drop-head') this.enforceLength();
     this.drain();
   }
 
