@@ -2,7 +2,9 @@ import type { FieldTable } from '@warren/amqp-protocol';
 import type { Message } from '../message';
 import type { Queue } from '../queue/queue';
 
-export type ExchangeType = 'direct' | 'fanout' | 'topic' | 'headers';
+export type ExchangeType = 'direct' | 'fanout' | 'topic' | 'headers' | 'x-delayed-message';
+/** The types an x-delayed-message exchange can route as (its x-delayed-type). */
+export type BaseExchangeType = Exclude<ExchangeType, 'x-delayed-message'>;
 
 /** A binding from an exchange to a queue or another exchange. */
 export interface Binding {

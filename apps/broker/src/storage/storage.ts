@@ -12,6 +12,8 @@ import { SegmentLog } from './segment-log';
  *   definitions.json        durable exchanges, queues and bindings (definitions.ts)
  *   queues/<id>/            one message log per durable queue (segment-log.ts); <id> is a hash of the queue
  *                           name, so any name maps to a safe directory name
+ *   delayed/<id>/           the held messages of one x-delayed-message exchange (a segment log whose records'
+ *                           expiry field is the due time; delay-scheduler.ts); <id> a hash of the exchange name
  */
 export class Storage {
   static vhostDir(dataDir: string, vhost: string): string {
@@ -50,6 +52,27 @@ export class Storage {
     const store = new DurableStore(new SegmentLog(this.queueDir(name), this.log), maxPriority ?? 0);
     store.recover();
     return store;
+  }
+
+  delayDir(exchange: string): string {
+    return join(this.dataDir, 'delayed', createHash('sha256').update(exchange).digest('hex').slice(0, 32));
+  }
+
+  /** The (unopened) log of an x-delayed-message exchange's held messages; `fresh` wipes what was there. */
+  delayLog(exchange: string, fresh: boolean): SegmentLog {
+    if (fresh) fs.rmSync(this.delayDir(exchange), { recursive: true, force: true });
+    return new SegmentLog(this.delayDir(exchange), this.log);
+  }
+
+  /** Deletes the logs of delayed exchanges that no longer exist. */
+  removeDelayOrphans(exchangeNames: Iterable<string>): void {
+    const root = join(this.dataDir, 'delayed');
+    if (!fs.existsSync(root)) return;
+    const keep = new Set([...exchangeNames].map((name) => this.delayDir(name)));
+    for (const entry of fs.readdirSync(root)) {
+      const dir = join(root, entry);
+      if (!keep.has(dir)) fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /** Deletes logs of queues that no longer exist (deleted while the broker was down, or transient leftovers). */

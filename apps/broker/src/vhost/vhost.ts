@@ -20,6 +20,7 @@ import { definitionFor, effectivePolicy, Policy, withPolicy } from './policies';
 import { decodeArguments, Definitions, encodeArguments } from '../storage/definitions';
 import type { Storage } from '../storage/storage';
 import { validateHeadersBinding } from '../exchange/headers';
+import { DelayScheduler } from '../exchange/delay-scheduler';
 
 function isDurable(queue: Queue): boolean {
   return queue.options.durable && !queue.options.exclusive;
@@ -81,11 +82,14 @@ export class VirtualHost implements RouteCollector {
   private dirty = false;
   /** RabbitMQ's policies for this vhost, by name (policies.ts). */
   readonly policies = new Map<string, Policy>();
+  /** The held messages of this vhost's x-delayed-message exchanges. */
+  readonly delays: DelayScheduler;
 
   constructor(
     readonly name = '/',
     private readonly storage?: Storage,
   ) {
+    this.delays = new DelayScheduler(this, storage);
     this.defaultExchange = new DefaultExchange(this.queues);
     this.exchanges.set('', this.defaultExchange);
     for (const [name, type] of PREDECLARED) {
@@ -118,7 +122,7 @@ export class VirtualHost implements RouteCollector {
       authorize('read', 'exchange', d.name);
       authorize('write', 'exchange', ae.value as string);
     }
-    const exchange = createExchange(d.name, d.type as ExchangeType, d);
+    const exchange = createExchange(d.name, d.type as ExchangeType, d, this.delays);
     this.applyExchangePolicy(exchange);
     this.exchanges.set(d.name, exchange);
     if (d.durable) this.dirty = true;
@@ -165,6 +169,7 @@ export class VirtualHost implements RouteCollector {
 
   private removeExchange(exchange: Exchange): void {
     this.exchanges.delete(exchange.name);
+    this.delays.dropExchange(exchange);
     if (exchange.options.durable) this.dirty = true;
     for (const binding of [...exchange.bindings.values()]) this.removeBinding(binding, false);
     this.removeInbound(exchange);
@@ -415,7 +420,7 @@ export class VirtualHost implements RouteCollector {
     for (const x of definitions?.exchanges ?? []) {
       if (!isExchangeType(x.type)) continue;
       const options = { durable: true, autoDelete: x.autoDelete, internal: x.internal, arguments: decodeArguments(x.arguments) };
-      this.exchanges.set(x.name, createExchange(x.name, x.type, options));
+      this.exchanges.set(x.name, createExchange(x.name, x.type, options, this.delays));
     }
     for (const q of definitions?.queues ?? []) {
       const options = { durable: true, exclusive: false, autoDelete: q.autoDelete, arguments: decodeArguments(q.arguments) };
@@ -430,11 +435,13 @@ export class VirtualHost implements RouteCollector {
     }
     this.dirty = false;
     storage.removeOrphans(this.queues.keys());
+    this.delays.recover(this.exchanges.values());
     for (const queue of this.queues.values()) queue.drain(); // arms TTL timers for recovered heads
   }
 
   /** Shutdown: every queue's data to disk. */
   close(): void {
+    this.delays.close();
     for (const queue of this.queues.values()) queue.close();
   }
 
@@ -450,6 +457,7 @@ export class VirtualHost implements RouteCollector {
     const generation = ++this.routeGeneration;
     const routed: Queue[] = (this.routed = []);
     const pending = this.pendingExchanges;
+    pending.length = 0; // a pass that threw (an x-delay the delayed exchange could not read) left some behind
     exchange.routeMark = generation;
     pending.push(exchange);
     while (pending.length > 0) {
