@@ -7,7 +7,8 @@
  *
  * For every scenario and target: run it, normalise the outcome and apply the scenario's own
  * expectations. When both targets run, a third test asserts the two outcomes are deep-equal
- * (error reply texts are compared only for scenarios with compareText).
+ * (error reply texts are compared only for scenarios with compareText), or, for a scenario marked
+ * `differsFromRabbitmq` (a plugin feature the reference RabbitMQ lacks), that they differ.
  *
  * Other knobs: COMPAT_FILTER=<regex> runs only scenarios whose "area/name" matches;
  * COMPAT_ALL=1 also runs scenarios marked `only` on the other target (e.g. to re-verify a
@@ -113,7 +114,13 @@ for (const a of areas) {
             timeout,
           );
         }
-        if (targets.length === 2 && !s.only) {
+        if (targets.length === 2 && !s.only && s.differsFromRabbitmq) {
+          test(`bundled differs from rabbitmq by design: ${s.differsFromRabbitmq}`, () => {
+            const o = outcomes.get(key) ?? {};
+            if (!('rabbitmq' in o) || !('bundled' in o)) throw new Error('a target produced no outcome (its run failed)');
+            expect(o.bundled).not.toEqual(o.rabbitmq);
+          });
+        } else if (targets.length === 2 && !s.only) {
           test('bundled matches rabbitmq', () => {
             const o = outcomes.get(key) ?? {};
             if (!('rabbitmq' in o)) throw new Error('no rabbitmq outcome (its run failed)');

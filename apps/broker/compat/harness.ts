@@ -39,6 +39,13 @@ export interface Scenario {
   run(ctx: Ctx): Promise<unknown>;
   /** Explicit expectations, run on the normalised outcome of every target. */
   check?(outcome: any, target: Target): void;
+  /**
+   * Set (to the reason) when the two brokers are *meant* to differ: a feature RabbitMQ has only with a plugin
+   * that the reference RabbitMQ does not run (e.g. x-delayed-message). Both targets still run; `check` must then
+   * assert each target's own expected outcome (RabbitMQ's refusal, the plugin's documented behaviour on the
+   * bundled broker), and instead of "bundled matches rabbitmq" the runner asserts that the outcomes do differ.
+   */
+  differsFromRabbitmq?: string;
 }
 
 export interface Area {

@@ -26,6 +26,7 @@ import errors from './errors.scenarios';
 import messages from './messages.scenarios';
 import hostileInput from './hostile-input.scenarios';
 import permissions from './permissions.scenarios';
+import delayedMessage from './delayed-message.scenarios';
 import maxLengthRequeue from './max-length-requeue.scenarios';
 
-export const areas: Area[] = [connection, exchangeTypes, topic, headersExchange, defaultExchange, exchangeDeclare, e2eBindings, alternateExchange, queueDeclare, queueArgsTtl, queueArgsLength, deadLettering, priority, singleActiveConsumer, basicConsume, basicGet, ackNackReject, qos, recover, confirms, transactions, directReplyTo, channel, errors, messages, hostileInput, permissions, maxLengthRequeue];
+export const areas: Area[] = [connection, exchangeTypes, topic, headersExchange, defaultExchange, exchangeDeclare, e2eBindings, alternateExchange, queueDeclare, queueArgsTtl, queueArgsLength, deadLettering, priority, singleActiveConsumer, basicConsume, basicGet, ackNackReject, qos, recover, confirms, transactions, directReplyTo, channel, errors, messages, hostileInput, permissions, maxLengthRequeue, delayedMessage];
