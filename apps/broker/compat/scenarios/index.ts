@@ -28,5 +28,6 @@ import hostileInput from './hostile-input.scenarios';
 import permissions from './permissions.scenarios';
 import delayedMessage from './delayed-message.scenarios';
 import maxLengthRequeue from './max-length-requeue.scenarios';
+import deadLetteringCc from './dead-lettering-cc.scenarios';
 
-export const areas: Area[] = [connection, exchangeTypes, topic, headersExchange, defaultExchange, exchangeDeclare, e2eBindings, alternateExchange, queueDeclare, queueArgsTtl, queueArgsLength, deadLettering, priority, singleActiveConsumer, basicConsume, basicGet, ackNackReject, qos, recover, confirms, transactions, directReplyTo, channel, errors, messages, hostileInput, permissions, maxLengthRequeue, delayedMessage];
+export const areas: Area[] = [connection, exchangeTypes, topic, headersExchange, defaultExchange, exchangeDeclare, e2eBindings, alternateExchange, queueDeclare, queueArgsTtl, queueArgsLength, deadLettering, priority, singleActiveConsumer, basicConsume, basicGet, ackNackReject, qos, recover, confirms, transactions, directReplyTo, channel, errors, messages, hostileInput, permissions, maxLengthRequeue, deadLetteringCc, delayedMessage];

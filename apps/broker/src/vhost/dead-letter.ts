@@ -1,5 +1,38 @@
 import type { BasicProperties, FieldTable, FieldValue } from '@warren/amqp-protocol';
+import { ccKeys, type Message } from '../message';
 import type { DeadLetterReason } from '../queue/queue';
+
+/**
+ * The copy of a message that died in `queue`, to publish to the dead-letter exchange `exchange`, and the extra
+ * routing keys it goes with. As RabbitMQ 3.10 (rabbit_dead_letter:make_msg) does with sender-selected
+ * distribution:
+ * - without a dead-letter routing key the copy is routed by every key the original was: its routing key, its
+ *   CC keys (the header stays) and its BCC keys (whose header was removed at publish; they stay with the copy,
+ *   so a further dead-lettering routes by them again);
+ * - with one, by that key alone, and the CC header is removed;
+ * - either way x-death's routing-keys are the routing key and the CC keys, never the BCC ones.
+ */
+export function deadLetterMessage(
+  message: Message,
+  queue: string,
+  reason: DeadLetterReason,
+  exchange: string,
+  routingKey: string | undefined,
+  now: number,
+): { dead: Message; extraKeys: string[] | undefined } {
+  const cc = ccKeys(message);
+  const dead = message.clone(exchange, routingKey ?? message.routingKey);
+  const props = deadLetterProperties(message.properties, queue, reason, message.exchange, [message.routingKey, ...cc], now);
+  if (routingKey !== undefined) {
+    props.headers?.delete('CC');
+    dead.properties = props;
+    return { dead, extraKeys: undefined };
+  }
+  dead.properties = props;
+  dead.bcc = message.bcc;
+  const extraKeys = [...cc, ...(message.bcc ?? [])];
+  return { dead, extraKeys: extraKeys.length > 0 ? extraKeys : undefined };
+}
 
 /**
  * Rewrites a message's properties the way RabbitMQ 3.10 does when it dead-letters it from a queue:

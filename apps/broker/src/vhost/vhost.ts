@@ -12,10 +12,10 @@ import {
   isExchangeType,
   RouteCollector,
 } from '../exchange';
-import { ccKeys, Message } from '../message';
+import { Message } from '../message';
 import { DeadLetterReason, Queue, QueueOptions } from '../queue/queue';
 import { describeMismatch, EQUIVALENCE_ARGS, parseQueueArguments } from '../queue/queue-arguments';
-import { deadLetterProperties, isDeadLetterCycle } from './dead-letter';
+import { deadLetterMessage, isDeadLetterCycle } from './dead-letter';
 import { definitionFor, effectivePolicy, Policy, withPolicy } from './policies';
 import { decodeArguments, Definitions, encodeArguments } from '../storage/definitions';
 import type { Storage } from '../storage/storage';
@@ -491,14 +491,8 @@ export class VirtualHost implements RouteCollector {
     if (deadLetterExchange === undefined) return;
     const exchange = this.exchanges.get(deadLetterExchange);
     if (!exchange) return;
-    // x-death records every key the message was published with (CC included). A dead-letter routing key
-    // replaces all of them; without one, the CC keys route the dead letter again.
-    const cc = ccKeys(message);
-    const dead = message.clone(deadLetterExchange, deadLetterRoutingKey ?? message.routingKey);
-    const props = deadLetterProperties(message.properties, queue.name, reason, message.exchange, [message.routingKey, ...cc], Date.now());
-    if (deadLetterRoutingKey !== undefined && cc.length > 0) props.headers?.delete('CC');
-    dead.properties = props;
-    const targets = this.route(exchange, dead, deadLetterRoutingKey === undefined && cc.length > 0 ? cc : undefined);
+    const { dead, extraKeys } = deadLetterMessage(message, queue.name, reason, deadLetterExchange, deadLetterRoutingKey, Date.now());
+    const targets = this.route(exchange, dead, extraKeys);
     for (const target of targets) {
       if (isDeadLetterCycle(dead.properties, target.name)) continue;
       target.publish(dead);
