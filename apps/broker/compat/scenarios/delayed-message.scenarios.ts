@@ -81,7 +81,7 @@ export default area('delayed-message', [
       for (const args of [{}, { 'x-delayed-type': 5 }, { 'x-delayed-type': 'x-delayed-message' }, { 'x-delayed-type': 'nope' }]) {
         const { conn, ch } = await ctx.open();
         const r = await declareDelayed(ch, conn, ctx.name(`bad${results.length}`), args);
-        if (ctx.target === 'rabbitmq' && r.kind === 'error' && r.code === 503 && /x-delayed-message/.test(r.text)) return { declare: r };
+        if (ctx.target === 'rabbitmq' && r.kind === 'error' && r.code === 503 && /x-delayed-message/.test(r.text ?? '')) return { declare: r };
         results.push(r);
       }
       return { declare: { kind: 'ok' }, results };

@@ -249,6 +249,7 @@ export class DelayScheduler implements DelayHost {
     // the routed copies reach their queues' files before the held records are marked done
     flushPendingLogs();
     for (let i = 0; i < routed.length; i += 3) (routed[i] as Held).log.done(routed[i + 1] as number, routed[i + 2] as number);
+    if (routed.length > 0) flushPendingLogs(); // and the done marks right after: the window for a duplicate is this turn
     if (this.heap.peekDue() <= Date.now()) this.continuation = setImmediate(() => this.fire());
     else this.arm();
   }
