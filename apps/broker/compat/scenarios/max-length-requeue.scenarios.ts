@@ -54,9 +54,9 @@ export async function settledCount(ch: Channel, q: string, expected: number, tim
   return last;
 }
 
-async function dlxFor(ctx: Ctx, ch: Channel): Promise<{ dlx: string; dlq: string }> {
-  const dlx = ctx.name('dlx');
-  const dlq = ctx.name('dlq');
+async function dlxFor(ctx: Ctx, ch: Channel, suffix = ''): Promise<{ dlx: string; dlq: string }> {
+  const dlx = ctx.name(`dlx${suffix}`);
+  const dlq = ctx.name(`dlq${suffix}`);
   await ch.assertExchange(dlx, 'fanout', { durable: false });
   await ch.assertQueue(dlq, { durable: false });
   await ch.bindQueue(dlq, dlx, '');
@@ -364,6 +364,32 @@ export default area('max-length-requeue', [
         ready: 1,
         queue: [['4', false]],
         dlq: [d('1'), d('2')],
+      }),
+  },
+  {
+    name: 'a requeued message whose TTL ran out while it was held: over the limit it is dropped as maxlen, within it it expires',
+    run: async (ctx) => {
+      const out: Record<string, unknown> = {};
+      for (const [label, limit] of [['over', 1], ['within', 2]] as const) {
+        const { ch } = await ctx.openConfirm();
+        const { dlx, dlq } = await dlxFor(ctx, ch, `-${label}`);
+        const q = ctx.name(`q-${label}`);
+        await ch.assertQueue(q, { durable: false, arguments: { 'x-max-length': limit, 'x-dead-letter-exchange': dlx } });
+        await publishConfirmed(ch, '', q, 'a', { expiration: '100' });
+        const held = await ch.get(q, { noAck: false });
+        const heldAt = Date.now();
+        await publishConfirmed(ch, '', q, 'b');
+        // a's TTL runs out while it is held (nothing to wait on but the clock)
+        await waitUntil(() => Date.now() - heldAt > 200, 1000);
+        if (held) ch.nack(held, false, true);
+        out[label] = { queue: readyOf(await drain(ch, q)), dlq: await waitDead(ch, dlq, 1) };
+      }
+      return out;
+    },
+    check: (o) =>
+      expect(o).toEqual({
+        over: { queue: [['b', false]], dlq: [{ body: 'a', redelivered: false, deaths: ['maxlen@P-q-overx1'] }] },
+        within: { queue: [['b', false]], dlq: [{ body: 'a', redelivered: false, deaths: ['expired@P-q-withinx1'] }] },
       }),
   },
 ]);
