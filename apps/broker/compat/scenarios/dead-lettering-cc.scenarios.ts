@@ -1,5 +1,5 @@
 import type { ConfirmChannel, Options } from 'amqplib';
-import { area, drain, plain, publishConfirmed, waitUntil, type Ctx } from '../harness';
+import { area, Consumer, drain, plain, publishConfirmed, waitUntil, type Ctx } from '../harness';
 
 /*
  * Dead-lettering messages published with CC / BCC headers (sender-selected distribution).
@@ -104,6 +104,9 @@ function copies(keys: string[], headers: Record<string, unknown>) {
 
 const CC_BCC = { CC: ['cc1', 'cc2'], BCC: ['bcc1', 'bcc2'] };
 
+/** Messages published ahead of the one that dies in the deep-queue scenario. */
+const DEEP_FILLERS = 1200;
+
 export default area('dead-lettering-cc', [
   ...(['rejected', 'nacked', 'expired', 'maxlen', 'reject-publish-dlx'] as const).map((reason) => {
     const r = reason === 'nacked' ? 'rejected' : reason === 'reject-publish-dlx' ? 'maxlen' : reason;
@@ -206,6 +209,44 @@ export default area('dead-lettering-cc', [
         a: [{ routingKey: 'P-q', exchange: '', redelivered: false, headers }],
         b: [{ routingKey: 'P-q', exchange: '', redelivered: false, headers }],
       });
+    },
+  },
+  {
+    name: 'a message deep in a durable lazy queue (past the in-memory window: kept on disk only), rejected: its BCC keys still route the dead letter',
+    run: async (ctx) => {
+      const t = await topology(ctx, {});
+      const { ch } = t;
+      const deep = ctx.name('deep');
+      await ch.assertQueue(deep, { durable: true, arguments: { 'x-dead-letter-exchange': t.dlx, 'x-queue-mode': 'lazy' } });
+      await ch.bindQueue(deep, t.src, 'deep');
+      // 1,200 persistent messages ahead of it: more than the bundled broker keeps decoded in memory (1,024)
+      for (let i = 0; i < DEEP_FILLERS; i++) ch.publish(t.src, 'deep', Buffer.from(`f${i}`), { persistent: true });
+      ch.publish(t.src, 'deep', Buffer.from('m'), { persistent: true, headers: { ...CC_BCC, app: 'a' } });
+      await ch.waitForConfirms();
+      const consumerCh = await (await ctx.connect()).channel();
+      await consumerCh.prefetch(100);
+      const consumer = await Consumer.start(consumerCh, deep, { noAck: false }, (m) =>
+        m.content.toString() === 'm' ? consumerCh.reject(m, false) : consumerCh.ack(m),
+      );
+      await consumer.waitFor(DEEP_FILLERS + 1, 20000);
+      // the dead letter goes to the four queues at once; wait for all of them, then show what each got
+      await waitUntil(
+        async () => (await Promise.all(['cc1', 'cc2', 'bcc1', 'bcc2'].map((k) => ch.checkQueue(t.dlqs[k])))).every((q) => q.messageCount === 1),
+        3000,
+      ).catch(() => undefined);
+      return { delivered: consumer.messages.length, last: consumer.messages.at(-1)?.content.toString(), dead: await received(t) };
+    },
+    check: (o) => {
+      const headers = {
+        CC: ['cc1', 'cc2'],
+        app: 'a',
+        'x-death': [{ count: 1, reason: 'rejected', queue: 'P-deep', time: '<time>', exchange: 'P-src', 'routing-keys': ['deep', 'cc1', 'cc2'] }],
+        'x-first-death-exchange': 'P-src',
+        'x-first-death-queue': 'P-deep',
+        'x-first-death-reason': 'rejected',
+      };
+      const copy = [{ routingKey: 'deep', exchange: 'P-dlx', redelivered: false, headers }];
+      expect(o).toEqual({ delivered: DEEP_FILLERS + 1, last: 'm', dead: { cc1: copy, cc2: copy, bcc1: copy, bcc2: copy } });
     },
   },
   {
