@@ -10,6 +10,7 @@ import alternateExchange from './alternate-exchange.scenarios';
 import queueDeclare from './queue-declare.scenarios';
 import queueArgsTtl from './queue-args-ttl.scenarios';
 import queueArgsLength from './queue-args-length.scenarios';
+import queueArgsEquivalence from './queue-args-equivalence.scenarios';
 import deadLettering from './dead-lettering.scenarios';
 import priority from './priority.scenarios';
 import singleActiveConsumer from './single-active-consumer.scenarios';
@@ -30,4 +31,4 @@ import delayedMessage from './delayed-message.scenarios';
 import maxLengthRequeue from './max-length-requeue.scenarios';
 import deadLetteringCc from './dead-lettering-cc.scenarios';
 
-export const areas: Area[] = [connection, exchangeTypes, topic, headersExchange, defaultExchange, exchangeDeclare, e2eBindings, alternateExchange, queueDeclare, queueArgsTtl, queueArgsLength, deadLettering, priority, singleActiveConsumer, basicConsume, basicGet, ackNackReject, qos, recover, confirms, transactions, directReplyTo, channel, errors, messages, hostileInput, permissions, maxLengthRequeue, deadLetteringCc, delayedMessage];
+export const areas: Area[] = [connection, exchangeTypes, topic, headersExchange, defaultExchange, exchangeDeclare, e2eBindings, alternateExchange, queueDeclare, queueArgsTtl, queueArgsLength, queueArgsEquivalence, deadLettering, priority, singleActiveConsumer, basicConsume, basicGet, ackNackReject, qos, recover, confirms, transactions, directReplyTo, channel, errors, messages, hostileInput, permissions, maxLengthRequeue, deadLetteringCc, delayedMessage];

@@ -1,4 +1,4 @@
-import { fieldEquals, FieldTable, ReplyCode } from '@warren/amqp-protocol';
+import { FieldTable, ReplyCode } from '@warren/amqp-protocol';
 import { randomBytes } from 'node:crypto';
 import { accessRefused, connectionError, notFound, preconditionFailed, resourceLocked } from '../errors';
 import {
@@ -14,7 +14,7 @@ import {
 } from '../exchange';
 import { Message } from '../message';
 import { DeadLetterReason, Queue, QueueOptions } from '../queue/queue';
-import { describeMismatch, EQUIVALENCE_ARGS, parseQueueArguments } from '../queue/queue-arguments';
+import { assertArgsEquivalence, deadLetterExchangeArg, EQUIVALENCE_ARGS, parseQueueArguments, queueSettings } from '../queue/queue-arguments';
 import { deadLetterMessage, isDeadLetterCycle } from './dead-letter';
 import { definitionFor, effectivePolicy, Policy, withPolicy } from './policies';
 import { decodeArguments, Definitions, encodeArguments } from '../storage/definitions';
@@ -146,14 +146,9 @@ export class VirtualHost implements RouteCollector {
     return preconditionFailed(`inequivalent arg '${field}' for ${kind} '${name}' in vhost '${this.name}': ${detail}`);
   }
 
-  /** The arguments named in `keys` must be equal, type included (absent only equals absent). */
+  /** The arguments named in `keys` must be equivalent as RabbitMQ compares them (queue-arguments.ts). */
   private checkArguments(kind: 'exchange' | 'queue', name: string, received: FieldTable, current: FieldTable, keys: readonly string[]): void {
-    for (const key of keys) {
-      const r = received.get(key);
-      const c = current.get(key);
-      if (r === undefined || c === undefined ? r !== c : !fieldEquals(r, c))
-        throw this.inequivalent(kind, name, key, describeMismatch(r, c));
-    }
+    assertArgsEquivalence(kind, name, this.name, received, current, keys);
   }
 
   deleteExchange(name: string, ifUnused: boolean, authorize = ALLOW_ALL): void {
@@ -225,11 +220,13 @@ export class VirtualHost implements RouteCollector {
       existing.touch();
       return existing;
     }
-    const settings = parseQueueArguments(name, d.arguments, this.name);
-    if (settings.deadLetterExchange !== undefined) {
+    // as RabbitMQ: the dead-letter exchange's type and permissions before any other argument is validated
+    const deadLetterExchange = deadLetterExchangeArg(name, d.arguments, this.name);
+    if (deadLetterExchange !== undefined) {
       authorize('read', 'queue', name);
-      authorize('write', 'exchange', settings.deadLetterExchange);
+      authorize('write', 'exchange', deadLetterExchange);
     }
+    const settings = parseQueueArguments(name, d.arguments, this.name, d.exclusive);
     const durable = this.storage !== undefined && d.durable && !d.exclusive;
     const store = durable ? this.storage?.openQueue(name, settings.maxPriority, true) : undefined;
     const queue = new Queue(name, d, settings, this, owner, store);
@@ -245,10 +242,11 @@ export class VirtualHost implements RouteCollector {
     const flag = (field: string, received: boolean, current: boolean) => {
       if (received !== current) throw this.inequivalent('queue', existing.name, field, `received '${received}' but current is '${current}'`);
     };
-    flag('durable', d.durable, o.durable);
-    flag('auto_delete', d.autoDelete, o.autoDelete);
-    // A different exclusive flag reads to RabbitMQ as someone else's exclusive queue: 405, not 406.
+    // A different exclusive flag reads to RabbitMQ as someone else's exclusive queue: 405, not 406, and first.
     if (o.exclusive !== d.exclusive) throw this.locked(existing.name);
+    // an exclusive queue is never durable to RabbitMQ, whatever the flag said
+    flag('durable', d.durable && !d.exclusive, o.durable && !o.exclusive);
+    flag('auto_delete', d.autoDelete, o.autoDelete);
     this.checkArguments('queue', existing.name, d.arguments, o.arguments, EQUIVALENCE_ARGS);
   }
 
@@ -424,7 +422,7 @@ export class VirtualHost implements RouteCollector {
     }
     for (const q of definitions?.queues ?? []) {
       const options = { durable: true, exclusive: false, autoDelete: q.autoDelete, arguments: decodeArguments(q.arguments) };
-      const settings = parseQueueArguments(q.name, options.arguments, this.name);
+      const settings = queueSettings(options.arguments);
       const store = storage.openQueue(q.name, settings.maxPriority, false);
       this.queues.set(q.name, new Queue(q.name, options, settings, this, null, store));
     }
