@@ -89,7 +89,7 @@ describe('the Docker scripts refuse what they cannot do, in one line', () => {
   it('docker:images with an app that does not exist', async () => {
     const { code, out } = await run('docker/app-images.mjs', ['billing'], { env: noEngine });
     expect(code).toBe(1);
-    expect(out).toContain("docker:images: no app 'billing' (one of broker, orders, payments, inventory, notifications, analytics, smtp-capture)");
+    expect(out).toContain("docker:images: no app 'billing' (one of broker, orders, payments, inventory, notifications, analytics, console, smtp-capture)");
   });
 
   it('test:compose with a profile compose does not have', async () => {
