@@ -13,10 +13,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { fmtInt, fmtNum, fmtRatio, median, type LatencySummary } from './perf/stats';
 import { startBroker, type BrokerProcess } from './support/broker-process';
-import { fileSystemType, findRabbitPid, isLocalHost, machine, processCpuSeconds, type Machine } from './support/proc';
+import { type DelayedSummary, LATE_MS } from './support/delayed';
+import { fileSystemType, findRabbitPid, isLocalHost, machine, processCpuSeconds, trackPeakRss, type Machine } from './support/proc';
 import { SCENARIOS, type Limits, type Measurement, type Scenario } from './support/scenarios';
 
 const ROOT = resolve(__dirname, '../..');
+
+const DEFAULT_KEYS = SCENARIOS.filter((s) => !s.optIn).map((s) => s.key);
 
 const USAGE = `Usage: npm run bench:broker -- [flags]
 
@@ -24,7 +27,8 @@ Measures the bundled broker and, when RABBITMQ_URL is set, that RabbitMQ in the 
 the same clients: throughput and the broker's CPU time per message, and round-trip latency.
 
   --rounds N         rounds per scenario and broker; medians are reported (default 3)
-  --scenarios LIST   which scenarios, e.g. a,b,d (default all: ${SCENARIOS.map((s) => s.key).join(',')})
+  --scenarios LIST   which scenarios, e.g. a,b,d, or all (default: ${DEFAULT_KEYS.join(',')}; opt-in:
+                     ${SCENARIOS.filter((s) => s.optIn).map((s) => `${s.key} = ${s.title}`).join(', ')})
   --client C         amqplib (default), perf (amqplib + an extra section with the perf tool as the client),
                      perf-only
   --scale F          multiply every scenario's message count (default 1)
@@ -48,6 +52,9 @@ interface RunRecord {
   /** The client process's CPU (amqplib runs in this process), in % of one core. */
   clientCpuPercent: number | null;
   latency?: LatencySummary;
+  delayed?: DelayedSummary;
+  /** The broker's peak RSS over the run, bytes (scenarios with `memory` only). */
+  peakRssBytes?: number | null;
   capped: boolean;
   error?: string;
 }
@@ -104,7 +111,8 @@ function parseOptions(argv: string[]): Options | null {
   }
   const rounds = Number(values.rounds ?? 3);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer');
-  const keys = (values.scenarios ?? SCENARIOS.map((s) => s.key).join(',')).split(',').map((k) => k.trim().toLowerCase());
+  const list = values.scenarios?.trim().toLowerCase() === 'all' ? SCENARIOS.map((s) => s.key).join(',') : values.scenarios;
+  const keys = (list ?? DEFAULT_KEYS.join(',')).split(',').map((k) => k.trim().toLowerCase());
   const scenarios = keys.map((k) => {
     const s = SCENARIOS.find((x) => x.key === k);
     if (!s) throw new Error(`unknown scenario '${k}' (${SCENARIOS.map((x) => x.key).join(', ')})`);
@@ -136,16 +144,27 @@ function parseOptions(argv: string[]): Options | null {
 // ---------------------------------------------------------------------------------------------------------
 // running one scenario against one broker
 
-async function runAmqplib(scenario: Scenario, target: Target, limits: Limits): Promise<{ m: Measurement; cpu: number | null; client: number }> {
+async function runAmqplib(
+  scenario: Scenario,
+  target: Target,
+  limits: Limits,
+): Promise<{ m: Measurement; cpu: number | null; client: number; peakRss: number | null }> {
   const setup = await scenario.amqplib(target.url, limits);
   try {
     const pid = target.pid();
+    const rss = scenario.memory && pid !== null ? trackPeakRss(pid) : null;
     const cpu0 = pid === null ? null : processCpuSeconds(pid);
     const client0 = process.cpuUsage();
-    const m = await setup.run();
+    let peakRss: number | null = null;
+    let m: Measurement;
+    try {
+      m = await setup.run();
+    } finally {
+      peakRss = rss ? rss.stop() : null;
+    }
     const cpu1 = pid === null ? null : processCpuSeconds(pid);
     const client = process.cpuUsage(client0);
-    return { m, cpu: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0, client: (client.user + client.system) / 1e6 };
+    return { m, cpu: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0, client: (client.user + client.system) / 1e6, peakRss };
   } finally {
     await setup.teardown();
   }
@@ -153,6 +172,7 @@ async function runAmqplib(scenario: Scenario, target: Target, limits: Limits): P
 
 /** Runs the perf tool as a child process; CPU is sampled at its {"phase":"start"} and {"phase":"end"} lines. */
 async function runPerf(scenario: Scenario, target: Target, limits: Limits, perfMain: string): Promise<{ m: Measurement; cpu: number | null }> {
+  if (!scenario.perf) throw new Error(`${scenario.title} has no perf-tool mode`);
   const args = [perfMain, ...scenario.perf(limits), '--uri', target.url, '--time', `${limits.maxSeconds}`, '--json'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -276,6 +296,62 @@ function detailTable(scenarios: Scenario[], cells: Map<string, Cell>, client: Cl
   return table(['scenario', 'broker', 'msg/s each round', 'broker CPU %', 'client CPU %', 'capped', 'errors'], rows);
 }
 
+const fmtMiB = (bytes: number | null | undefined) => (bytes == null ? '—' : `${fmtNum(bytes / 2 ** 20, 0)} MiB`);
+
+function delayedLine(d: DelayedSummary): string {
+  return (
+    `${fmtInt(d.arrived)}/${fmtInt(d.published)} arrived, early ${d.early}, >${LATE_MS} ms late ${fmtInt(d.lateOver50)}, ` +
+    `lateness p50 ${fmtInt(d.p50Ms)} p90 ${fmtInt(d.p90Ms)} p99 ${fmtInt(d.p99Ms)} max ${fmtInt(d.maxMs)} ms`
+  );
+}
+
+/** The delayed-message scenario's section: one row per round (and the medians), bundled broker only. */
+function delayedSection(s: Scenario, cell: Cell | undefined): string[] {
+  const out = [`## ${s.title} (bundled broker only, amqplib clients)`, '', s.bundledOnly ?? '', ''];
+  const ok = cell?.runs.filter((r) => !r.error && r.delayed) ?? [];
+  if (!cell || ok.length === 0) return [...out, cell ? `all rounds failed: ${cell.errors.join('; ')}` : 'not run', ''];
+  const row = (label: string, r: { d: DelayedSummary; cpu: number | null; us: number | null; rss: number | null | undefined; capped: string }) => [
+    label,
+    `${fmtInt(r.d.arrived)} / ${fmtInt(r.d.published)}`,
+    fmtInt(r.d.early),
+    fmtInt(r.d.lateOver50),
+    fmtInt(r.d.p50Ms),
+    fmtInt(r.d.p90Ms),
+    fmtInt(r.d.p99Ms),
+    fmtInt(r.d.maxMs),
+    fmtNum(r.d.publishSeconds, 1),
+    fmtNum(r.cpu ?? NaN, 2),
+    fmtNum(r.us ?? NaN, 1),
+    fmtMiB(r.rss),
+    r.capped,
+  ];
+  const rows = ok.map((r) =>
+    row(`round ${r.round}`, { d: r.delayed as DelayedSummary, cpu: r.cpuSeconds, us: r.cpuUsPerMessage, rss: r.peakRssBytes, capped: r.capped ? 'yes' : 'no' }),
+  );
+  if (ok.length > 1) {
+    const med = (f: (r: RunRecord) => number | null | undefined) => median(ok.map((r) => f(r) ?? NaN));
+    const d = (k: keyof DelayedSummary) => med((r) => (r.delayed as DelayedSummary)[k]);
+    const sum: DelayedSummary = {
+      published: d('published'),
+      arrived: d('arrived'),
+      missing: d('missing'),
+      duplicates: d('duplicates'),
+      // early must be 0 in every round: the worst round, not the median
+      early: Math.max(...ok.map((r) => (r.delayed as DelayedSummary).early)),
+      lateOver50: d('lateOver50'),
+      p50Ms: d('p50Ms'),
+      p90Ms: d('p90Ms'),
+      p99Ms: d('p99Ms'),
+      maxMs: d('maxMs'),
+      publishSeconds: d('publishSeconds'),
+    };
+    rows.push(row('median (early: max)', { d: sum, cpu: med((r) => r.cpuSeconds), us: med((r) => r.cpuUsPerMessage), rss: med((r) => r.peakRssBytes), capped: `${cell.capped}/${ok.length}` }));
+  }
+  const header = ['run', 'arrived / published', 'early', `> ${LATE_MS} ms late`, 'lateness p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'publish s', 'broker CPU s', 'CPU µs/msg', 'broker peak RSS', 'capped'];
+  const extra = ok.filter((r) => (r.delayed as DelayedSummary).duplicates > 0).map((r) => `round ${r.round}: ${(r.delayed as DelayedSummary).duplicates} duplicate deliveries`);
+  return [...out, table(header, rows), '', ...(cell.errors.length ? [`errors: ${cell.errors.join('; ')}`, ''] : []), ...extra.map((e) => `- ${e}`), ...(extra.length ? [''] : [])];
+}
+
 // ---------------------------------------------------------------------------------------------------------
 
 function gitDescription(): { commit: string; brokerDirty: boolean } {
@@ -356,9 +432,15 @@ async function main(argv: string[]): Promise<number> {
     for (const client of options.clients) {
       for (let round = 1; round <= options.rounds; round++) {
         for (const scenario of options.scenarios) {
+          if (client === 'perf' && scenario.perf === null) {
+            if (round === 1) console.log(`[${client}] ${scenario.title}: skipped (the perf tool has no such mode)`);
+            continue;
+          }
           // alternate which broker goes first, so neither always runs on a warmer machine
           const order = round % 2 === 1 ? targets : [...targets].reverse();
+          if (scenario.bundledOnly) console.log(`[${client} r${round}] ${scenario.title.padEnd(36)} ${scenario.bundledOnly}`);
           for (const target of order) {
+            if (scenario.bundledOnly && target.name !== 'bundled') continue;
             if (target.name === 'bundled' && !broker.running()) {
               restarts++;
               notes.push(`The bundled broker exited during the bench and was restarted (before ${client} round ${round} ${scenario.title}); its stderr ended with: ${broker.stderrTail().trim().split('\n').slice(-3).join(' | ')}`);
@@ -385,6 +467,7 @@ async function main(argv: string[]): Promise<number> {
                 m = r.m;
                 cpu = r.cpu;
                 record.clientCpuPercent = (r.client / m.seconds) * 100;
+                if (scenario.memory) record.peakRssBytes = r.peakRss;
               } else {
                 ({ m, cpu } = await runPerf(scenario, target, options.limits, options.perfMain));
               }
@@ -393,6 +476,7 @@ async function main(argv: string[]): Promise<number> {
               record.rate = m.messages / m.seconds;
               record.capped = m.capped;
               record.latency = m.latency;
+              record.delayed = m.delayed;
               record.cpuSeconds = cpu;
               record.cpuUsPerMessage = cpu === null || m.messages === 0 ? null : (cpu * 1e6) / m.messages;
               record.brokerCpuPercent = cpu === null ? null : (cpu / m.seconds) * 100;
@@ -400,7 +484,11 @@ async function main(argv: string[]): Promise<number> {
               record.error = (error as Error).message;
             }
             records.set(key, [...(records.get(key) ?? []), record]);
-            const lat = record.latency ? `, p50 ${fmtInt(record.latency.p50Us)} µs, p99 ${fmtInt(record.latency.p99Us)} µs` : '';
+            const lat = record.latency
+              ? `, p50 ${fmtInt(record.latency.p50Us)} µs, p99 ${fmtInt(record.latency.p99Us)} µs`
+              : record.delayed
+                ? `, ${delayedLine(record.delayed)}, peak RSS ${fmtMiB(record.peakRssBytes)}`
+                : '';
             console.log(
               `[${client} r${round}] ${scenario.title.padEnd(36)} ${target.name.padEnd(7)} ` +
                 (record.error
@@ -438,15 +526,20 @@ async function main(argv: string[]): Promise<number> {
     'ratio = bundled / rabbit: above 1 means the bundled broker moved more messages per second, spent more CPU per message, or had a higher latency. Medians per column; msg/s is end to end (consumed messages over first publish to last delivery).',
     '',
   ];
+  const throughput = options.scenarios.filter((s) => !s.delayed);
   for (const client of options.clients) {
+    if (throughput.length === 0) break;
     md.push(
       client === 'amqplib' ? '## amqplib clients' : '## perf tool as the client (raw client, pipelined batches)',
       '',
-      mainTable(options.scenarios, cells, client, withRabbit),
+      mainTable(throughput, cells, client, withRabbit),
       '',
-      detailTable(options.scenarios, cells, client, withRabbit),
+      detailTable(throughput, cells, client, withRabbit),
       '',
     );
+  }
+  for (const s of options.scenarios.filter((x) => x.delayed && options.clients.includes('amqplib'))) {
+    md.push(...delayedSection(s, cells.get(`amqplib/${s.key}/bundled`)));
   }
   md.push('## Scenarios', '', ...options.scenarios.map((s) => `- ${s.title}: ${s.description}`), '');
   if (notes.length) md.push('## Notes', '', ...notes.map((n) => `- ${n}`), '');

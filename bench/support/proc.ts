@@ -1,7 +1,7 @@
 // Process CPU accounting from /proc and facts about the machine, for the broker bench.
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 
 let clkTck: number | null = null;
@@ -113,4 +113,48 @@ export function fileSystemType(dir: string): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** A field of /proc/<pid>/status given in kB (VmRSS, VmHWM), in bytes; null when unreadable. */
+function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number | null {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return null;
+  }
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+  return m ? Number(m[1]) * 1024 : null;
+}
+
+/**
+ * Follows a process's peak resident set size over a stretch of time: resets the kernel's high-water mark
+ * (VmHWM) to the current RSS by writing 5 to /proc/<pid>/clear_refs (allowed for our own child processes),
+ * and samples VmRSS every `everyMs` as well, for when the reset is not permitted. stop() returns the peak in
+ * bytes (the larger of VmHWM, if it was reset, and the samples), or null when /proc could not be read.
+ */
+export function trackPeakRss(pid: number, everyMs = 100): { stop(): number | null; hwmReset: boolean } {
+  let hwmReset = false;
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    hwmReset = true;
+  } catch {
+    // not our process, or an old kernel: the samples will have to do
+  }
+  let peak = statusBytes(pid, 'VmRSS');
+  const sample = () => {
+    const rss = statusBytes(pid, 'VmRSS');
+    if (rss !== null) peak = Math.max(peak ?? 0, rss);
+  };
+  const timer = setInterval(sample, everyMs);
+  timer.unref();
+  return {
+    hwmReset,
+    stop() {
+      clearInterval(timer);
+      sample();
+      const hwm = hwmReset ? statusBytes(pid, 'VmHWM') : null;
+      return hwm === null ? peak : Math.max(hwm, peak ?? 0);
+    },
+  };
 }

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { summariseLatencies, type LatencySummary } from '../perf/stats';
 import { queuesOfConsumer } from '../perf/topology';
+import { delayedScenario, RABBIT_NA, type DelayedSummary } from './delayed';
 
 export interface Limits {
   /** Multiplies every message count. */
@@ -25,6 +26,8 @@ export interface Measurement {
   seconds: number;
   published: number;
   latency?: LatencySummary;
+  /** The delayed-message scenario's lateness figures. */
+  delayed?: DelayedSummary;
   /** Stopped by the time cap rather than by count. */
   capped: boolean;
 }
@@ -40,9 +43,17 @@ export interface Scenario {
   /** What the row measures, for the README-style notes. */
   description: string;
   latency: boolean;
+  /** Reported in a section of its own (lateness, CPU, peak RSS) rather than in the msg/s tables. */
+  delayed?: boolean;
+  /** Runs on the bundled broker only; what to print for RabbitMQ instead. */
+  bundledOnly?: string;
+  /** Not part of the default set: run with --scenarios <key> (or all). */
+  optIn?: boolean;
+  /** Also measure the broker's peak RSS over the run (from /proc). */
+  memory?: boolean;
   amqplib(url: string, limits: Limits): Promise<ScenarioRun>;
-  /** perf tool arguments (mode first), without --uri and --json. */
-  perf(limits: Limits): string[];
+  /** perf tool arguments (mode first), without --uri and --json; null when the perf tool cannot run it. */
+  perf: ((limits: Limits) => string[]) | null;
 }
 
 const count = (n: number, limits: Limits) => Math.max(1, Math.round(n * limits.scale));
@@ -318,5 +329,19 @@ export const SCENARIOS: Scenario[] = [
       'throughput', '-x', '50', '-y', '25', '--queues', '100', '-s', '16', '--ack', '--prefetch', '100',
       '--pmessages', `${count(2_000, l)}`,
     ],
+  },
+  {
+    key: 'g',
+    title: '(g) delayed messages',
+    description:
+      'bundled broker only (RabbitMQ needs the delayed-message plugin): 100k persistent 12-byte messages published (confirms, at most 500 unconfirmed) with a random x-delay of 0 .. 10 s to a durable x-delayed-message exchange (x-delayed-type direct) bound to a durable queue; an acking consumer (prefetch 1000) records each arrival. Lateness = arrival - (publish + x-delay), whole ms from Date.now(); the run waits for every message, at most 10 s + 5 s after the last publish. Not in the default set: --scenarios g.',
+    latency: false,
+    delayed: true,
+    bundledOnly: RABBIT_NA,
+    optIn: true,
+    memory: true,
+    amqplib: (url, l) =>
+      delayedScenario(url, { messages: count(100_000, l), spreadMs: 10_000, graceMs: 5_000, confirmWindow: 500, prefetch: 1000, seed: 0x5eed }, l),
+    perf: null,
   },
 ];
