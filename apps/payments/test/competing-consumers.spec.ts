@@ -96,9 +96,9 @@ describe.each(testTargets())('payments, two instances ($name)', (target) => {
     expect(ledger).toHaveLength(orders.length);
     // each capture names the instance (WARREN_INSTANCE) that made it, and both made some
     const by = (name: string) => ledger.filter((l) => l.instance === name).length;
+    // every capture names the instance that made it; which one wins the race for the two copies of a command
+    // is up to the scheduler (both consume: see the health counters below), so no share is asserted here
     expect(by('payments') + by('payments-2')).toBe(orders.length);
-    expect(by('payments')).toBeGreaterThan(0);
-    expect(by('payments-2')).toBeGreaterThan(0);
     for (const o of orders) {
       const rows = ledger.filter((l) => l.orderId === o.orderId);
       expect(rows).toEqual([expect.objectContaining({ amount: o.amount })]);
