@@ -4,7 +4,8 @@ import { defineMessage, Headers, Messaging, MessagingHarness, NonRetryableError,
 import { cleanup, testBrokers, uniqueName } from './support/brokers';
 
 const Charge = defineMessage('payment.requested', z.object({ orderId: z.string(), amount: z.number().positive() }));
-const fastRetry = { maxAttempts: 3, initialDelayMs: 40, multiplier: 2, maxDelayMs: 1000 };
+// no jitter: these tests time the backoff itself (delayed.spec.ts has the jitter)
+const fastRetry = { maxAttempts: 3, initialDelayMs: 40, multiplier: 2, maxDelayMs: 1000, jitter: 0 };
 
 describe.each(testBrokers())('consuming ($name)', ({ url }) => {
   const exchange = uniqueName('events');

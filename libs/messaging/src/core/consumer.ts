@@ -3,12 +3,13 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { MessageContract } from '../contracts/define-message';
 import { MessageValidationError, NonRetryableError } from '../errors';
 import type { AmqpConnection } from './connection';
+import { DELAY_HEADERS, delayedTargetExchange, type DelayedDelivery, type DelayRoute } from './delayed-delivery';
 import type { DeliveryEvent, MessagingEventMap } from './events';
 import { FAILURE_HEADERS, Headers, type FailureReason } from './headers';
 import type { IncomingMessage } from './message';
 import type { MessagingLogger } from './options';
 import type { Publisher } from './publisher';
-import { deadLetterQueueName, retryDelayMs, retryQueueName, type RetryPolicy } from './retry-policy';
+import { deadLetterQueueName, jitteredRetryDelayMs, retryDelayMs, retryQueueName, type RetryPolicy } from './retry-policy';
 import { newSpanId, newTraceId, parseTraceparent, runInScope, formatTraceparent } from './trace-context';
 import { topicMatches } from './topic-pattern';
 
@@ -57,6 +58,8 @@ export class QueueConsumer {
       eventsExchange: string;
       prefetch: number;
       retry: RetryPolicy;
+      /** When its mode is 'delayed-exchange', retries go through the broker's delayed exchange, with jitter. */
+      delays?: DelayedDelivery;
       logger: MessagingLogger;
       emit: Emit;
     },
@@ -161,11 +164,13 @@ export class QueueConsumer {
         : message.attempt >= this.policy.maxAttempts ? 'retries-exhausted'
         : undefined;
       if (reason === undefined) {
-        const delayMs = retryDelayMs(this.policy, message.attempt);
-        await this.republish(raw, message, retryQueueName(this.queue, message.attempt), {
-          [Headers.attempt]: message.attempt + 1,
-          [Headers.lastError]: truncate(error.message, 1024),
-        });
+        // through the broker's delayed exchange (each message its own jittered delay) when it has one, else
+        // through this level's delay queue (its fixed TTL)
+        const delayed = this.deps.delays?.mode === 'delayed-exchange' ? this.deps.delays : undefined;
+        const delayMs = delayed ? jitteredRetryDelayMs(this.policy, message.attempt) : retryDelayMs(this.policy, message.attempt);
+        const extra = { [Headers.attempt]: message.attempt + 1, [Headers.lastError]: truncate(error.message, 1024) };
+        if (delayed) await this.republish(raw, message, this.queue, extra, await delayed.route({ exchange: '', routingKey: this.queue }, delayMs, GOODBYE_MS));
+        else await this.republish(raw, message, retryQueueName(this.queue, message.attempt), extra);
         this.settle(ch, raw, 'ack');
         this.deps.logger.warn(`'${message.type}' ${message.messageId} failed on attempt ${message.attempt}/${this.policy.maxAttempts} (${error.message}); retrying in ${delayMs} ms`);
         this.deps.emit('retried', { ...event, delayMs, error });
@@ -189,10 +194,14 @@ export class QueueConsumer {
     }
   }
 
-  /** Sends a copy through the default exchange to `target`, keeping ids, type, timestamp, headers and body. */
-  private async republish(raw: ConsumeMessage, message: IncomingMessage, target: string, extra: Record<string, unknown>): Promise<void> {
+  /**
+   * Sends a copy through the default exchange to `target` (or by `via`, the delayed exchange's route to it),
+   * keeping ids, type, timestamp, headers and body.
+   */
+  private async republish(raw: ConsumeMessage, message: IncomingMessage, target: string, extra: Record<string, unknown>, via?: DelayRoute): Promise<void> {
     const headers: Record<string, unknown> = { ...message.headers };
     for (const h of FAILURE_HEADERS) delete headers[h];
+    for (const h of DELAY_HEADERS) delete headers[h];
     headers[Headers.originalExchange] = message.exchange;
     headers[Headers.originalRoutingKey] = message.routingKey;
     headers[Headers.originalQueue] = this.queue;
@@ -209,7 +218,7 @@ export class QueueConsumer {
       timestamp: message.timestamp,
       replyTo: message.replyTo,
       headers,
-    });
+    }, via);
   }
 
   private async reply(message: IncomingMessage, body: { result?: unknown; error?: { message: string; code?: unknown } }): Promise<void> {
@@ -285,7 +294,7 @@ function toIncoming(raw: ConsumeMessage, queue: string): IncomingMessage {
     causationId: headers[Headers.causationId] as string | undefined,
     timestamp: typeof p.timestamp === 'number' ? p.timestamp * 1000 : undefined,
     headers,
-    exchange: (headers[Headers.originalExchange] as string | undefined) ?? raw.fields.exchange,
+    exchange: (headers[Headers.originalExchange] as string | undefined) ?? delayedTargetExchange(headers) ?? raw.fields.exchange,
     routingKey: (headers[Headers.originalRoutingKey] as string | undefined) ?? raw.fields.routingKey,
     queue,
     attempt: Number.isInteger(attempt) && attempt >= 1 ? attempt : 1,

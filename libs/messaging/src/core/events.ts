@@ -21,7 +21,10 @@ export interface MessagingEventMap {
   consumed: [DeliveryEvent];
   /** The handler finished and the message was acknowledged. */
   acked: [DeliveryEvent];
-  /** The handler failed; the message waits in `<queue>.retry.<attempt>` for its next attempt. */
+  /**
+   * The handler failed; the message waits `delayMs` for its next attempt: in `<queue>.retry.<attempt>`, or
+   * held by the broker's delayed exchange (then with the policy's jitter).
+   */
   retried: [DeliveryEvent & { delayMs: number; error: Error }];
   /** The message was parked in `<queue>.dlq`. */
   'dead-lettered': [DeliveryEvent & { reason: FailureReason; error: Error }];

@@ -12,3 +12,16 @@ export { Messaging, type PublishExtras } from './messaging';
 export { DIRECT_REPLY_TO } from './rpc-client';
 export type { MessagingCounters } from './metrics';
 export { Topology } from './topology';
+export {
+  DelayedDelivery,
+  probeDelayedExchange,
+  validateDelay,
+  delayBucket,
+  ttlDelayExchangeName,
+  ttlDelayQueueName,
+  MAX_DELAY_MS,
+  DEFAULT_DELAYED_EXCHANGE,
+  DELAY_HEADER,
+  DELAY_TARGET_HEADER,
+  type DelayMode,
+} from './delayed-delivery';

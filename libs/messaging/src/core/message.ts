@@ -20,6 +20,13 @@ export interface OutgoingMessage<T = unknown> {
   contentType?: string;
   /** Default true: a message no queue receives is an error (UnroutableError), not a silent drop. */
   mandatory?: boolean;
+  /**
+   * Hold the message this many milliseconds (an integer, 0 … 2^32 − 1) before it is routed, through the
+   * broker's x-delayed-message exchange or TTL delay queues (see delayed-delivery.ts). It then reaches the
+   * queues an undelayed publish would reach at that moment; routability is not checked (no UnroutableError),
+   * and `expirationMs` cannot be combined with it. 0 publishes at once.
+   */
+  delay?: number;
 }
 
 /** What was actually sent: every id the publisher chose. */
@@ -32,6 +39,8 @@ export interface PublishedMessage {
   causationId?: string;
   traceparent: string;
   timestamp: number;
+  /** The delay it was published with, if any (ms). */
+  delay?: number;
 }
 
 /** A delivered message as handlers see it. */

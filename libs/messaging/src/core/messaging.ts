@@ -5,6 +5,7 @@ import { AmqpConnection } from './connection';
 import { QueueConsumer, type ConsumerDefinition } from './consumer';
 import type { MessagingEventMap } from './events';
 import type { OutgoingMessage, PublishedMessage } from './message';
+import { DEFAULT_DELAYED_EXCHANGE, DelayedDelivery, validateDelay, type DelayMode } from './delayed-delivery';
 import { countEvents, type MessagingCounters } from './metrics';
 import { DEFAULT_COMMANDS_EXCHANGE, DEFAULT_EVENTS_EXCHANGE, type MessagingOptions, type ResolvedOptions } from './options';
 import { Publisher } from './publisher';
@@ -32,6 +33,8 @@ export class Messaging {
   readonly connection: AmqpConnection;
   readonly topology = new Topology();
   readonly counters: MessagingCounters;
+  /** Delayed messages and retries with jitter: which way they go (`delays.mode`) and how. */
+  readonly delays: DelayedDelivery;
   private readonly publisher: Publisher;
   private readonly rpc: RpcClient;
   private readonly registered: QueueConsumer[] = [];
@@ -48,6 +51,8 @@ export class Messaging {
       heartbeatSeconds: 10,
       shutdownTimeoutMs: 10_000,
       logger: silentLogger,
+      delayedMessages: 'auto',
+      delayedExchange: DEFAULT_DELAYED_EXCHANGE,
       ...options,
       reconnect: { initialDelayMs: 100, maxDelayMs: 10_000, ...options.reconnect },
       retry: validateRetryPolicy({ ...DEFAULT_RETRY_POLICY, ...options.retry }),
@@ -60,6 +65,14 @@ export class Messaging {
     this.connection.on('disconnected', (err: Error) => this.events.emit('disconnected', err));
     this.publisher = new Publisher(this.connection, serviceName, this.options.publishTimeoutMs, (m) => this.events.emit('published', m), () => this.events.emit('backpressure'));
     this.rpc = new RpcClient(this.connection, this.publisher);
+    this.delays = new DelayedDelivery(this.connection, {
+      url,
+      connectionName,
+      exchange: this.options.delayedExchange,
+      use: this.options.delayedMessages,
+      timeoutMs: this.options.publishTimeoutMs,
+      logger,
+    });
     this.topology.exchange({ name: this.options.eventsExchange, type: 'topic' }).exchange({ name: this.options.commandsExchange, type: 'direct' });
   }
 
@@ -72,6 +85,7 @@ export class Messaging {
     this.started = true;
     // order matters on every (re)connect: exchanges first, then the publisher, then consumers that bind
     await this.connection.addHook((model) => this.topology.apply(model));
+    await this.connection.addHook(this.delays.hook);
     await this.connection.addHook(this.publisher.hook);
     await this.connection.addHook(this.rpc.hook);
     for (const c of this.registered) await this.connection.addHook(c.hook);
@@ -87,9 +101,27 @@ export class Messaging {
     return this.connection.isConnected;
   }
 
-  /** Publishes with confirms, persistent and mandatory; resolves when the broker has the message. */
+  /** Which way delayed messages go on the current connection (undefined before the first one). */
+  get delayMode(): DelayMode | undefined {
+    return this.delays.mode;
+  }
+
+  /**
+   * Publishes with confirms, persistent and mandatory; resolves when the broker has the message. With
+   * `delay` (ms), the broker holds it that long first (see OutgoingMessage.delay).
+   */
   publish(message: OutgoingMessage): Promise<PublishedMessage> {
-    return this.publisher.publish(message);
+    if (message.delay === undefined) return this.publisher.publish(message);
+    return this.publishDelayed(message);
+  }
+
+  private async publishDelayed(message: OutgoingMessage): Promise<PublishedMessage> {
+    const delay = validateDelay(message.delay);
+    if (message.expirationMs !== undefined) throw new RangeError('delay cannot be combined with expirationMs: a delayed message is held by a delay of its own');
+    if (message.mandatory === true) throw new RangeError('delay cannot be combined with mandatory: true: the broker cannot tell at publish time whether a delayed message will be routable');
+    if (delay === 0) return this.publisher.publish({ ...message, delay: undefined });
+    const via = await this.delays.route(message, delay, this.options.publishTimeoutMs);
+    return this.publisher.publish(message, via);
   }
 
   /** Validates against the contract and publishes to the events exchange with the type as routing key. */
@@ -105,7 +137,7 @@ export class Messaging {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.publisher.publish({ exchange: this.options.commandsExchange, ...extras, routingKey: extras?.routingKey ?? contract.type, type: contract.type, payload: parsed });
+    return this.publish({ exchange: this.options.commandsExchange, ...extras, routingKey: extras?.routingKey ?? contract.type, type: contract.type, payload: parsed });
   }
 
   /** Request/reply: resolves with the handler's result, or rejects with RpcTimeoutError / RpcRemoteError / UnroutableError. */
@@ -138,6 +170,7 @@ export class Messaging {
       eventsExchange: this.options.eventsExchange,
       prefetch: this.options.prefetch,
       retry: this.options.retry,
+      delays: this.delays,
       logger: this.options.logger,
       emit: (event, ...args) => this.events.emit(event, ...(args as never)),
     });

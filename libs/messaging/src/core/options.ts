@@ -35,6 +35,14 @@ export interface MessagingOptions {
   /** How long close() lets in-flight handlers finish. Default 10 s. */
   shutdownTimeoutMs?: number;
   logger?: MessagingLogger;
+  /**
+   * How delayed messages (`publish({ delay })`) and retries wait: 'auto' (default) uses the broker's
+   * x-delayed-message exchange when it has one (checked on every connection) and TTL delay queues otherwise;
+   * 'ttl-queues' never asks and always uses the delay queues.
+   */
+  delayedMessages?: 'auto' | 'ttl-queues';
+  /** The x-delayed-message exchange (headers-typed) the library declares and uses. Default `warren.delayed`. */
+  delayedExchange?: string;
 }
 
 export const DEFAULT_EVENTS_EXCHANGE = 'warren.events';

@@ -2,6 +2,7 @@ import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
 import { BrokerUnavailableError, MessagingError, PublishNackedError, UnroutableError } from '../errors';
 import type { AmqpConnection } from './connection';
 import { Headers } from './headers';
+import type { DelayRoute } from './delayed-delivery';
 import type { OutgoingMessage, PublishedMessage } from './message';
 import { stampMessage } from './stamp';
 
@@ -58,7 +59,8 @@ export class Publisher {
     this.channel = ch;
   };
 
-  prepare(message: OutgoingMessage): Prepared {
+  /** `via`: the wire route of a delayed publish (the message's own exchange and routing key are what it reports). */
+  prepare(message: OutgoingMessage, via?: DelayRoute): Prepared {
     const msg = stampMessage(message);
     const content = Buffer.isBuffer(msg.payload) ? msg.payload : Buffer.from(JSON.stringify(msg.payload ?? null));
     const published: PublishedMessage = {
@@ -70,14 +72,15 @@ export class Publisher {
       causationId: msg.causationId,
       traceparent: msg.headers[Headers.traceparent] as string,
       timestamp: msg.timestamp,
+      ...(via && msg.delay !== undefined ? { delay: msg.delay } : {}),
     };
     return {
-      exchange: msg.exchange,
-      routingKey: msg.routingKey,
+      exchange: via?.exchange ?? msg.exchange,
+      routingKey: via?.routingKey ?? msg.routingKey,
       content,
       options: {
         persistent: true,
-        mandatory: msg.mandatory ?? true,
+        mandatory: via?.mandatory ?? msg.mandatory ?? true,
         contentType: msg.contentType ?? (Buffer.isBuffer(msg.payload) ? 'application/octet-stream' : 'application/json'),
         contentEncoding: 'utf-8',
         messageId: msg.messageId,
@@ -85,16 +88,16 @@ export class Publisher {
         type: msg.type,
         timestamp: Math.floor(msg.timestamp / 1000),
         appId: this.appId,
-        headers: msg.headers,
+        headers: via ? { ...msg.headers, ...via.headers } : msg.headers,
         replyTo: msg.replyTo,
-        expiration: msg.expirationMs === undefined ? undefined : String(msg.expirationMs),
+        expiration: via?.expiration ?? (msg.expirationMs === undefined ? undefined : String(msg.expirationMs)),
       },
       published,
     };
   }
 
-  async publish(msg: OutgoingMessage): Promise<PublishedMessage> {
-    const prepared = this.prepare(msg);
+  async publish(msg: OutgoingMessage, via?: DelayRoute): Promise<PublishedMessage> {
+    const prepared = this.prepare(msg, via);
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
       const ch = await this.waitForChannel(deadline);

@@ -41,7 +41,7 @@ export class Outbox {
     if (!runner?.isTransactionActive) {
       throw new OutboxWriteError('Outbox.add needs the EntityManager of a running transaction (dataSource.transaction(async (manager) => ...)); outside one the message would not commit or roll back with the change it reports');
     }
-    const unsupported: string[] = (['replyTo', 'expirationMs'] as const).filter((k) => message[k] !== undefined);
+    const unsupported: string[] = (['replyTo', 'expirationMs', 'delay'] as const).filter((k) => message[k] !== undefined);
     if (message.mandatory === false) unsupported.push('mandatory: false');
     if (message.contentType !== undefined && !/json/i.test(message.contentType)) unsupported.push(`contentType '${message.contentType}'`);
     if (unsupported.length) throw new OutboxWriteError(`the outbox does not store ${unsupported.join(', ')}; publish such messages directly`);

@@ -24,6 +24,7 @@ export class MessagingHealthIndicator {
       connected,
       blocked: this.messaging.connection.blocked,
       consumers,
+      delayedMessages: this.messaging.delayMode ?? 'unknown',
       counters: { ...this.messaging.counters },
     };
     const up = connected && Object.values(consumers).every((state) => state === 'consuming');
