@@ -83,7 +83,7 @@ class ShopController {
   }
 }
 
-describe.each(testBrokers())('NestJS integration ($name)', ({ url }) => {
+describe.each(testBrokers())('NestJS integration ($name)', ({ name, url }) => {
   const eventsExchange = uniqueName('events');
   const commandsExchange = uniqueName('commands');
   const base = { serviceName: 'nest-test', eventsExchange, commandsExchange, retry: FAST_RETRY };
@@ -287,6 +287,8 @@ describe.each(testBrokers())('NestJS integration ($name)', ({ url }) => {
       const health = app.get(HealthCheckService);
       const check = () => health.check([() => indicator.isHealthy()]);
       expect(indicator.isHealthy()).toMatchObject({ messaging: { status: 'up', connected: true, consumers: { [queue]: 'consuming' }, counters: { reconnections: 0 } } });
+      // how delays go: the bundled broker's delayed exchange, RabbitMQ's (no plugin) TTL queues
+      expect(indicator.isHealthy().messaging.delayedMessages).toBe(name === 'bundled' ? 'delayed-exchange' : 'ttl-queues');
       await expect(check()).resolves.toMatchObject({ status: 'ok' });
 
       await proxy.cut();

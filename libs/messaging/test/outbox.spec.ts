@@ -120,6 +120,8 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
       const { received, harness } = await sink(queue);
       const { relay } = await startRelay();
       await expect(Outbox.add(ds.manager, { exchange: events, routingKey: queue, payload: {} })).rejects.toBeInstanceOf(OutboxWriteError);
+      // a delay is not stored: refused rather than dropped
+      await expect(runInTransaction(ds, (manager) => Outbox.add(manager, { exchange: events, routingKey: queue, payload: {}, delay: 1000 }))).rejects.toThrow('the outbox does not store delay; publish such messages directly');
       const orderId = randomUUID();
       const committed = await runInTransaction(ds, async (manager) => {
         await manager.insert(SideEffect, { messageId: orderId, note: 'order placed' });
