@@ -16,7 +16,7 @@ async function retried(ctx: ScenarioContext, instances: PaymentsInstance[]): Pro
 export const retryScenario: Scenario = {
   id: 'retry',
   title: 'Retry with backoff',
-  shows: 'The payment gateway fails every charge for a few seconds: payments retries each capture through payments.commands.retry.1, .2 … with growing delays, and captures it once the gateway is back.',
+  shows: 'The payment gateway fails every charge for a few seconds: payments retries each capture with growing delays (through the broker’s delayed-message exchange, with per-message jitter, or through the payments.commands.retry.1, .2 … delay queues on a broker without it), and captures it once the gateway is back.',
   budgetMs: 90_000,
   requires: ['admin-token'],
   async run(ctx) {
@@ -36,7 +36,7 @@ export const retryScenario: Scenario = {
       const n = (await retried(ctx, instances)) - retriedBefore;
       return n >= ORDERS * 2 ? n : undefined;
     }, 20_000, 200);
-    ctx.say(`${failures} failed attempts so far, each sent to the next retry queue; no order is cancelled, no message lost.`, 'topology');
+    ctx.say(`${failures} failed attempts so far, each one held for its next retry (warren.delayed, or the next retry queue); no order is cancelled, no message lost.`, 'topology');
 
     await ctx.controls.setGateway({ failureRate: before.failureRate });
     ctx.say(`The gateway is back (failure rate ${before.failureRate}) after ${seconds(Date.now() - failing)}. The next attempt of each capture goes through.`, 'ledger');
