@@ -49,6 +49,8 @@ describe.each(targets)('the console against the running demo ($name broker)', ({
     await tab('Orders');
     const form = page.locator('form[data-form="place-order"]');
     await form.getByLabel('Customer email').fill('ada@example.com');
+    // the SKU is a choice from the live stock once inventory has answered (a text field until then)
+    await form.locator('select[name="sku"]').waitFor();
     await form.getByLabel('SKU').selectOption('SKU-001');
     await form.getByLabel('Quantity').fill('1');
     await form.getByRole('button', { name: 'Place order' }).click();
