@@ -91,6 +91,8 @@ describe.each(testBrokers())('reconnection when the broker goes away ($name)', (
   it('closes within shutdownTimeoutMs when the broker stops answering (nothing more crosses the link)', async () => {
     const queue = uniqueName('stall');
     queues.push(queue);
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const timersBefore = timers();
     const link = await TcpProxy.start(url);
     // a heartbeat far longer than the test: only the shutdown's own bounds can end the wait
     const m = new Messaging({ url: link.url, serviceName: 'stalled', eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, heartbeatSeconds: 120, shutdownTimeoutMs: 400 });
@@ -104,6 +106,9 @@ describe.each(testBrokers())('reconnection when the broker goes away ($name)', (
     expect(Date.now() - started).toBeLessThan(3 * 400 + 1000);
     expect(m.isConnected).toBe(false);
     await link.close();
+    // nothing of the dropped connection keeps running (amqplib's heartbeat timers would hold the process for
+    // up to two heartbeat intervals)
+    expect(timers()).toBeLessThanOrEqual(timersBefore);
   });
 
   it('fails a publish with BrokerUnavailableError when the outage outlasts publishTimeoutMs', async () => {

@@ -166,7 +166,11 @@ export class AmqpConnection extends EventEmitter {
     for (const w of this.waiters.splice(0)) w.reject(new BrokerUnavailableError('the messaging connection was closed'));
     // a broker that stopped answering never sends close-ok: then the socket is dropped instead
     if (!(await settleWithin(this.recovering?.close(), goodbyeMs))) {
-      (model?.connection as unknown as { stream?: { destroy(): void } } | undefined)?.stream?.destroy();
+      const connection = model?.connection as unknown as { stream?: { destroy(): void }; heartbeater?: { clear(): void } } | undefined;
+      connection?.stream?.destroy();
+      // amqplib stops its heartbeat timers on the socket's 'end' or 'error', which destroy() does not emit: left
+      // running, they would keep the process alive for up to two heartbeat intervals after close() returned
+      connection?.heartbeater?.clear();
       this.options.logger.warn(`the broker did not answer the connection close within ${goodbyeMs} ms; dropped the connection`);
     }
   }
