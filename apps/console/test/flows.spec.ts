@@ -68,7 +68,7 @@ describe.each(targets)('the console against the running demo ($name broker)', ({
     await shot('orders');
   });
 
-  it('shows a queue backing up while payments is stopped, and draining when it continues', async () => {
+  it('shows commands waiting in a queue while payments is stopped, and draining when it continues', async () => {
     await tab('Topology');
     const queue = page.locator(`g.queue[data-name="${demo.namespace}.payments.commands"]`);
     await queue.waitFor();
@@ -80,11 +80,14 @@ describe.each(targets)('the console against the running demo ($name broker)', ({
       const res = await fetch(`${demo.url('ORDERS_PORT')}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerEmail: `depth-${i}@example.com`, items: [{ sku: 'SKU-002', quantity: 1 }] }) });
       placed.push(((await res.json()) as Order).id);
     }
-    await page.locator(`g.queue[data-name="${demo.namespace}.payments.commands"]:not([data-ready="0"])`).waitFor({ timeout: 30_000 });
+    // the commands wait in the queue: ready, or unacked when the broker already pushed them to the frozen
+    // consumer (RabbitMQ keeps a SIGSTOPped client's connection until its heartbeat times out)
+    const commands = `g.queue[data-name="${demo.namespace}.payments.commands"]`;
+    await page.locator(`${commands}:is(:not([data-ready="0"]), :not([data-unacked="0"]))`).waitFor({ timeout: 30_000 });
     await shot('topology');
     await processes.locator('[data-process="payments"]').getByRole('button', { name: 'Continue' }).click();
     await processes.locator('[data-process="payments"][data-paused="false"]').waitFor();
-    await page.locator(`g.queue[data-name="${demo.namespace}.payments.commands"][data-ready="0"]`).waitFor({ timeout: 30_000 });
+    await page.locator(`${commands}[data-ready="0"][data-unacked="0"]`).waitFor({ timeout: 30_000 });
     await eventually('the three orders to be confirmed', async () => ((await Promise.all(placed.map(order))).every((o) => o.status === 'CONFIRMED') ? true : undefined), 30_000, 250);
   });
 
