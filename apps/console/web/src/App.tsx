@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { Topology } from '../../src/server/topology';
 import { useLive, type Live } from './stream';
 import { AnalyticsView } from './views/AnalyticsView';
+import { liveData } from './views/charts-live-data';
 import { ControlsPanel } from './views/ControlsPanel';
 import { DeadLettersView } from './views/DeadLettersView';
 import { EmailsView } from './views/EmailsView';
@@ -13,10 +14,13 @@ import { TopologyView } from './views/TopologyView';
 const LABELS: Record<string, string> = { topology: 'broker', orders: 'orders', stock: 'inventory', payments: 'payments', emails: 'emails', stats: 'analytics', processes: 'demo control' };
 
 function TopologySection({ live }: { live: Live }) {
-  const topology = live.topology;
-  if (topology?.status === 'ok') return <TopologyView topology={topology.data as Topology} />;
-  if (topology?.status === 'unreachable') return <p className="error">{topology.error}</p>;
-  return <p aria-busy="true">Waiting for the broker…</p>;
+  const { data, note } = liveData<Topology>(live.topology, 'the broker');
+  return (
+    <>
+      {note}
+      {data ? <TopologyView topology={data} /> : null}
+    </>
+  );
 }
 
 /** The console's views, by tab id (a scenario names the one to watch by its id). */

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { Order, OrderPage, StockLine } from '../../../src/contracts/orders';
 import { api } from '../api';
+import { liveData } from './charts-live-data';
 import type { Live } from '../stream';
 import { PlaceOrderForm } from './orders-form';
 import { OrdersList } from './orders-list';
@@ -32,8 +33,7 @@ function useOrderDetail(id: string | undefined, version: string, placed: Order |
 
 /** The live orders, one order's saga as a timeline, and a form to place one. */
 export function OrdersView({ live }: { live: Live }) {
-  const source = live.orders;
-  const page = source && source.status !== 'pending' ? (source.data as OrderPage | undefined) : undefined;
+  const { data: page, note } = liveData<OrderPage>(live.orders, 'the orders service');
   const orders = [...(page?.items ?? [])].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.id.localeCompare(a.id));
   const stock = live.stock?.status === 'ok' && Array.isArray(live.stock.data) ? (live.stock.data as StockLine[]) : undefined;
 
@@ -55,8 +55,7 @@ export function OrdersView({ live }: { live: Live }) {
           <h3 id="orders-list-heading">
             Orders{page ? <small> ({page.total} in all, the latest {Math.min(page.limit, orders.length)} shown)</small> : null}
           </h3>
-          {source?.status === 'unreachable' ? <p className="error">{source.error}</p> : null}
-          {!source || source.status === 'pending' ? <p aria-busy="true">Waiting for the orders service…</p> : null}
+          {note}
           {page && !orders.length ? <p>No orders yet: place one above.</p> : null}
           {orders.length ? <OrdersList orders={orders} selected={selected} onSelect={setSelected} /> : null}
         </section>
