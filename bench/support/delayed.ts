@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { percentile } from '../perf/stats';
 import type { Limits, ScenarioRun } from './scenarios';
+import { FailureLatch } from './failure-latch';
 
 /** What the bench prints for RabbitMQ in this scenario. */
 export const RABBIT_NA = 'RabbitMQ: n/a (no x-delayed-message without the plugin)';
@@ -104,10 +105,8 @@ export async function delayedScenario(
   cfg: DelayedConfig,
   limits: Limits,
 ): Promise<ScenarioRun & { exchange: string; queue: string }> {
-  let failure: Error | null = null;
-  let fail: (e: Error) => void = (e) => {
-    failure ??= e;
-  };
+  const latch = new FailureLatch();
+  const fail = latch.fail;
   const onError = (e: Error) => fail(e);
   const connect = async () => {
     const conn = await amqp.connect(url);
@@ -130,7 +129,7 @@ export async function delayedScenario(
     // says "Channel ended"; the connection's error, emitted in the same turn or the next, says why
     await new Promise((resolve) => setImmediate(resolve));
     await admin.close().catch(() => undefined);
-    throw failure ?? error;
+    throw latch.first ?? error;
   }
 
   const seen = new Uint8Array(cfg.messages);
@@ -177,14 +176,7 @@ export async function delayedScenario(
     exchange,
     queue,
     async run() {
-      const failed = new Promise<never>((_, reject) => {
-        fail = (e) => {
-          failure ??= e;
-          reject(e);
-        };
-        if (failure) reject(failure);
-      });
-      failed.catch(() => undefined);
+      const failed = latch.failed();
       const random = seededRandom(cfg.seed);
       const start = process.hrtime.bigint();
       const publishDeadline = Date.now() + limits.maxSeconds * 1000;

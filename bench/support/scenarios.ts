@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { summariseLatencies, type LatencySummary } from '../perf/stats';
 import { queuesOfConsumer } from '../perf/topology';
 import { delayedScenario, RABBIT_NA, type DelayedSummary } from './delayed';
+import { FailureLatch } from './failure-latch';
 
 export interface Limits {
   /** Multiplies every message count. */
@@ -88,10 +89,8 @@ function queueNames(key: string, n: number): string[] {
 
 /** x publishers -> queues -> y consumers, with amqplib as an application would use it. */
 async function pipeline(url: string, cfg: PipelineConfig, limits: Limits): Promise<ScenarioRun> {
-  let failure: Error | null = null;
-  let fail: (e: Error) => void = (e) => {
-    failure ??= e;
-  };
+  const latch = new FailureLatch();
+  const fail = latch.fail;
   const onError = (e: Error) => fail(e);
   const conns: amqp.ChannelModel[] = [];
   const admin = await connect(url, onError);
@@ -152,14 +151,7 @@ async function pipeline(url: string, cfg: PipelineConfig, limits: Limits): Promi
           resolve();
         };
       });
-      const failed = new Promise<never>((_, reject) => {
-        fail = (e) => {
-          failure ??= e;
-          reject(e);
-        };
-        if (failure) reject(failure);
-      });
-      failed.catch(() => undefined);
+      const failed = latch.failed();
       const start = process.hrtime.bigint();
       let capped = false;
       const cap = setTimeout(() => {
