@@ -244,8 +244,13 @@ export function assertArgsEquivalence(
     const c = current.get(key);
     if (equivalent(key, r, c)) continue;
     if (r && c && (r.type === 'D' || c.type === 'D')) throw crash();
-    throw preconditionFailed(`inequivalent arg '${key}' for ${kind} '${name}' in vhost '${vhost}': ${describeMismatch(r, c)}`);
+    throw inequivalentArg(kind, name, vhost, key, describeMismatch(r, c));
   }
+}
+
+/** RabbitMQ's 406 for a redeclaration whose flag or argument `field` does not match the existing one. */
+export function inequivalentArg(kind: 'queue' | 'exchange', name: string, vhost: string, field: string, detail: string) {
+  return preconditionFailed(`inequivalent arg '${field}' for ${kind} '${name}' in vhost '${vhost}': ${detail}`);
 }
 
 /** Erlang's shortest float format (io_lib_format:fwrite_g): 5.0, 0.1, 1.0e20, 1.5e-4. */

@@ -14,7 +14,7 @@ import {
 } from '../exchange';
 import { Message } from '../message';
 import { DeadLetterReason, Queue, QueueOptions } from '../queue/queue';
-import { assertArgsEquivalence, deadLetterExchangeArg, EQUIVALENCE_ARGS, parseQueueArguments, queueSettings } from '../queue/queue-arguments';
+import { assertArgsEquivalence, deadLetterExchangeArg, EQUIVALENCE_ARGS, inequivalentArg, parseQueueArguments, queueSettings } from '../queue/queue-arguments';
 import { deadLetterMessage, isDeadLetterCycle } from './dead-letter';
 import { definitionFor, effectivePolicy, Policy, withPolicy } from './policies';
 import { decodeArguments, Definitions, encodeArguments } from '../storage/definitions';
@@ -143,7 +143,7 @@ export class VirtualHost implements RouteCollector {
 
   /** RabbitMQ's 406 for a redeclaration that does not match the existing exchange or queue. */
   private inequivalent(kind: 'exchange' | 'queue', name: string, field: string, detail: string) {
-    return preconditionFailed(`inequivalent arg '${field}' for ${kind} '${name}' in vhost '${this.name}': ${detail}`);
+    return inequivalentArg(kind, name, this.name, field, detail);
   }
 
   /** The arguments named in `keys` must be equivalent as RabbitMQ compares them (queue-arguments.ts). */
