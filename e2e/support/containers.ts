@@ -190,8 +190,9 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
       const count = stack.options.instances[name] ?? 1;
       stack.instances[name] = [];
       for (let i = 0; i < count; i++) {
-        // a second instance of a service gets a database of its own (as each local process has its own SQLite file)
-        const database = i === 0 ? name : `${name}_${i + 1}`;
+        // a second instance of a service gets a database of its own (as each local process has its own SQLite
+        // file), unless the stack asks for one database per service shared by its instances
+        const database = i === 0 || stack.options.database === 'postgres' ? name : `${name}_${i + 1}`;
         if (pg && name !== 'analytics' && i > 0) await pg.exec(['psql', '-U', pg.getUsername(), '-d', pg.getDatabase(), '-c', `CREATE DATABASE ${database}`]);
         const env: Record<string, string> = {
           ADMIN_TOKEN,

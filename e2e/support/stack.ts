@@ -6,6 +6,7 @@ import { connect, type Channel } from 'amqplib';
 import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { freePort } from '../../tools/testing/ports';
+import { createTestDatabase } from '../../tools/testing/service-env';
 import { startTestRedis } from '../../tools/testing/redis';
 import path from 'node:path';
 
@@ -164,6 +165,12 @@ export interface StackOptions {
   serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
   /** Run the SMTP capture (default: when notifications runs). */
   smtp?: boolean;
+  /**
+   * `sqlite` (default): every instance keeps a database of its own (a SQLite file; a Postgres database per
+   * instance in the containers runtime). `postgres`: one Postgres database per service that all its instances
+   * share, as a service scaled out in production does (local runtime: created on DATABASE_URL's server).
+   */
+  database?: 'sqlite' | 'postgres';
 }
 
 /** Start order: consumers of commands first, orders (which sends them) last. */
@@ -187,7 +194,9 @@ export class Stack {
   redisUrl?: string;
   private stopRedis?: () => Promise<void>;
   private stopRuntime?: () => Promise<void>;
-  readonly options: Required<Pick<StackOptions, 'services' | 'instances' | 'serviceEnv'>> & { smtp: boolean };
+  readonly options: Required<Pick<StackOptions, 'services' | 'instances' | 'serviceEnv' | 'database'>> & { smtp: boolean };
+  /** Drops the Postgres databases the stack created (local runtime, `database: 'postgres'`). */
+  private readonly dropDatabases: Array<() => Promise<void>> = [];
 
   constructor(
     public amqpUrl: string,
@@ -195,7 +204,7 @@ export class Stack {
     options: StackOptions = {},
   ) {
     const services = options.services ?? ['orders', 'inventory', 'payments'];
-    this.options = { services, instances: options.instances ?? {}, serviceEnv: options.serviceEnv ?? {}, smtp: options.smtp ?? services.includes('notifications') };
+    this.options = { services, instances: options.instances ?? {}, serviceEnv: options.serviceEnv ?? {}, smtp: options.smtp ?? services.includes('notifications'), database: options.database ?? 'sqlite' };
   }
 
   get needsRedis(): boolean {
@@ -208,6 +217,7 @@ export class Stack {
       this.stopRuntime = await startContainers(this);
       return;
     }
+    if (this.options.database === 'postgres' && !process.env.DATABASE_URL) throw new Error("a stack with database: 'postgres' needs DATABASE_URL (a Postgres server the test may create databases on)");
     mkdirSync(path.join(this.dir, 'data'), { recursive: true });
     if (this.needsRedis) {
       const redis = await startTestRedis();
@@ -222,17 +232,25 @@ export class Stack {
       this.extraEnv.SMTP_URL ??= `smtp://127.0.0.1:${smtpPort}`;
     }
     const env: NodeJS.ProcessEnv = { ...process.env, ADMIN_TOKEN, ...this.extraEnv, WARREN_NAMESPACE: this.namespace, WARREN_DATA_DIR: path.join(this.dir, 'data'), AMQP_URL: this.amqpUrl, NO_COLOR: '1', ...(this.redisUrl ? { REDIS_URL: this.redisUrl } : {}) };
-    delete env.DATABASE_URL; // each service keeps its own SQLite file here
+    const server = env.DATABASE_URL;
+    delete env.DATABASE_URL; // each service keeps its own SQLite file here, or gets a Postgres database below
     delete env.DATABASE_SCHEMA;
     for (const name of START_ORDER.filter((n) => this.options.services.includes(n))) {
       const count = this.options.instances[name] ?? 1;
       this.instances[name] = [];
+      let databaseUrl: string | undefined;
+      if (this.options.database === 'postgres' && name !== 'analytics') {
+        const database = await createTestDatabase(server!, `e2e_${name}`);
+        this.dropDatabases.push(database.drop);
+        databaseUrl = database.url;
+      }
       for (let i = 0; i < count; i++) {
         const label = count > 1 ? `${name}-${i + 1}` : name;
-        // two instances of one service share the queue but not the SQLite file
+        // two instances of one service share the queue, and the Postgres database if there is one, but not a SQLite file
         const dataDir = path.join(this.dir, 'data', label);
         mkdirSync(dataDir, { recursive: true });
-        this.instances[name].push(new ServiceProcess(name, await freePort(), { ...env, ...this.options.serviceEnv[name], WARREN_DATA_DIR: dataDir }, path.join(this.dir, `${label}.log`)));
+        const own = { WARREN_DATA_DIR: dataDir, WARREN_INSTANCE: label, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) };
+        this.instances[name].push(new ServiceProcess(name, await freePort(), { ...env, ...this.options.serviceEnv[name], ...own }, path.join(this.dir, `${label}.log`)));
       }
       this.services[name] = this.instances[name][0];
     }
@@ -259,6 +277,7 @@ export class Stack {
     await this.stop();
     if (runtime() === 'local') await deleteNamespace(this.amqpUrl, this.namespace, extraQueues);
     if (this.redisUrl && runtime() === 'local') await deleteRedisKeys(this.redisUrl, this.namespace).catch(() => undefined);
+    for (const drop of this.dropDatabases.splice(0)) await drop();
     this.remove();
   }
 

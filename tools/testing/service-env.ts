@@ -36,13 +36,9 @@ export async function serviceEnvironment(target: TestTarget, service: string): P
   Object.assign(process.env, { PORT: '0', WARREN_NAMESPACE: namespace, WARREN_DATA_DIR: dataDir, AMQP_URL: target.brokerUrl });
   delete process.env.DATABASE_SCHEMA;
   if (target.database === 'postgres') {
-    const server = saved.DATABASE_URL!;
-    const name = `warren_${service}_${randomBytes(5).toString('hex')}`;
-    await withServer(server, (c) => c.query(`CREATE DATABASE ${name}`));
-    const url = new URL(server);
-    url.pathname = `/${name}`;
-    process.env.DATABASE_URL = url.toString();
-    dropDatabase = () => withServer(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    const database = await createTestDatabase(saved.DATABASE_URL!, service);
+    process.env.DATABASE_URL = database.url;
+    dropDatabase = database.drop;
   } else {
     delete process.env.DATABASE_URL;
   }
@@ -55,6 +51,18 @@ export async function serviceEnvironment(target: TestTarget, service: string): P
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A new, empty Postgres database `warren_<label>_<random>` on the server of `serverUrl` (e.g. DATABASE_URL):
+ * its URL, and drop() (which ends whatever is still connected to it).
+ */
+export async function createTestDatabase(serverUrl: string, label: string): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = `warren_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(5).toString('hex')}`;
+  await withServer(serverUrl, (c) => c.query(`CREATE DATABASE ${name}`));
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { name, url: url.toString(), drop: () => withServer(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)) };
 }
 
 async function withServer(url: string, fn: (c: Client) => Promise<unknown>): Promise<void> {

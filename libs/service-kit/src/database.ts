@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { DataSourceOptions, MixedList, EntitySchema } from 'typeorm';
+import { DataSource, type DataSourceOptions, type MixedList, type EntitySchema } from 'typeorm';
 
 export interface DatabaseConfig {
   service: string;
@@ -17,10 +17,10 @@ export interface DatabaseConfig {
 
 /**
  * Each service owns its database: SQLite by default (a file, nothing to install), Postgres when
- * DATABASE_URL is set. Migrations run at start-up; `synchronize` is never on.
+ * DATABASE_URL is set. Migrations run at start-up (openDatabase); `synchronize` is never on.
  */
 export function databaseOptions(c: DatabaseConfig): DataSourceOptions {
-  const common = { entities: c.entities, migrations: c.migrations, migrationsRun: true, synchronize: false, logging: false } as const;
+  const common = { entities: c.entities, migrations: c.migrations, migrationsRun: false, synchronize: false, logging: false } as const;
   if (c.databaseUrl) {
     if (!/^postgres(ql)?:\/\//.test(c.databaseUrl)) throw new Error(`DATABASE_URL must be a postgres:// URL, got '${c.databaseUrl.replace(/\/\/[^@]*@/, '//***@')}'`);
     return { type: 'postgres', url: c.databaseUrl, schema: c.schema, ...common };
@@ -37,4 +37,39 @@ export function databaseOptions(c: DatabaseConfig): DataSourceOptions {
     },
     ...common,
   };
+}
+
+/** The Postgres advisory lock key instances of a service take around their migrations ("warren migrations"). */
+export const MIGRATION_LOCK_KEY = 0x5761_7272;
+
+/**
+ * Connects and runs the pending migrations. Instances of a scaled-out service share one Postgres database and
+ * may start at the same moment; TypeORM's migration runner takes no lock, so two of them would both find the
+ * migrations table missing and the second would fail on "relation already exists". On Postgres the run is
+ * therefore serialised by a session-level advisory lock: the second instance waits, then finds nothing pending.
+ * (A SQLite file belongs to one instance.)
+ */
+export async function openDatabase(options: DataSourceOptions): Promise<DataSource> {
+  const dataSource = await new DataSource({ ...options, migrationsRun: false }).initialize();
+  try {
+    if (dataSource.options.type !== 'postgres') {
+      await dataSource.runMigrations({ transaction: 'all' });
+      return dataSource;
+    }
+    const runner = dataSource.createQueryRunner();
+    try {
+      await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+      try {
+        await dataSource.runMigrations({ transaction: 'all' });
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+      }
+    } finally {
+      await runner.release();
+    }
+    return dataSource;
+  } catch (err) {
+    await dataSource.destroy().catch(() => undefined);
+    throw err;
+  }
 }

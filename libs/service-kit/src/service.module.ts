@@ -7,7 +7,7 @@ import { messagingEntities, messagingMigrations, OutboxRelay, TypeOrmInbox } fro
 import { Logger } from '@nestjs/common';
 import { loggingModule } from './logging';
 import type { DataSource } from 'typeorm';
-import { databaseOptions, type DatabaseConfig } from './database';
+import { databaseOptions, openDatabase, type DatabaseConfig } from './database';
 import { readEnv } from './env';
 import { topologyNames } from './topology-names';
 
@@ -159,6 +159,8 @@ export class ServiceModule {
               schema: process.env.DATABASE_SCHEMA,
             });
           },
+          // migrations run under a lock, so instances starting together do not race (database.ts)
+          dataSourceFactory: (dataSourceOptions) => openDatabase(dataSourceOptions!),
         }),
         messaging,
       ],

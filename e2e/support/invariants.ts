@@ -1,0 +1,172 @@
+// The platform's promises, checked from public interfaces only (the services' HTTP APIs, the SMTP capture's
+// Mailpit API, the broker over AMQP) after a run under load: every accepted order reached a final state and was
+// charged and stocked accordingly, every customer got each email once, every accepted click was counted once,
+// and no message is left in a queue or parked in a DLQ. The scale-out suite checks them after a broker node
+// was stopped mid-run; each violation names the order, SKU or queue it concerns.
+import { connect } from 'amqplib';
+import { mails, type Mail } from './observe';
+import { eventually, http, type Stack } from './stack';
+
+export interface PlacedOrder {
+  id: string;
+  customerEmail: string;
+  items: Array<{ sku: string; quantity: number }>;
+}
+
+interface OrderView {
+  id: string;
+  status: 'PENDING' | 'CONFIRMED' | 'CANCELLED';
+  total: number;
+  items: Array<{ sku: string; quantity: number }>;
+}
+
+interface LedgerEntry {
+  kind: 'capture' | 'refund' | string;
+  amount: number;
+}
+
+export interface StockRow {
+  sku: string;
+  available: number;
+  reserved: number;
+}
+
+/** The queues every service declares (docs/architecture.md, Messaging topology), without the namespace. */
+export const SERVICE_QUEUES = ['orders.saga', 'inventory.commands', 'payments.commands', 'orders.rpc', 'inventory.rpc', 'payments.rpc', 'notifications.order-events', 'notifications.rpc', 'analytics.clickstream', 'analytics.rpc'];
+
+/** Every order's final view, once none is PENDING (bounded); the error names the ones still pending. */
+export async function finalOrders(stack: Stack, placed: PlacedOrder[], timeoutMs = 120_000): Promise<Map<string, OrderView>> {
+  const views = new Map<string, OrderView>();
+  let pending: string[] = [];
+  await eventually(
+    `${placed.length} orders to reach a final state`,
+    async () => {
+      pending = [];
+      for (const o of placed) {
+        if (views.has(o.id)) continue;
+        const res = await http('GET', `${stack.url('orders')}/orders/${o.id}`).catch(() => undefined);
+        const view = res?.status === 200 ? (res.body as OrderView) : undefined;
+        if (view && view.status !== 'PENDING') views.set(o.id, view);
+        else pending.push(o.id);
+      }
+      return pending.length === 0 ? true : undefined;
+    },
+    timeoutMs,
+    500,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}: still pending ${pending.slice(0, 10).join(', ')}${pending.length > 10 ? ` and ${pending.length - 10} more` : ''}`);
+  });
+  return views;
+}
+
+/** A confirmed order has one capture for its total and no refund; a cancelled one has no net charge. */
+export async function paymentViolations(stack: Stack, orders: Map<string, OrderView>): Promise<string[]> {
+  const violations: string[] = [];
+  for (const order of orders.values()) {
+    const ledger = (await http('GET', `${stack.url('payments')}/payments?orderId=${order.id}`)).body as LedgerEntry[];
+    const captures = ledger.filter((e) => e.kind === 'capture');
+    const refunds = ledger.filter((e) => e.kind === 'refund');
+    const net = captures.reduce((n, e) => n + e.amount, 0) - refunds.reduce((n, e) => n + e.amount, 0);
+    if (order.status === 'CONFIRMED' && (captures.length !== 1 || captures[0].amount !== order.total || refunds.length !== 0)) {
+      violations.push(`order ${order.id} CONFIRMED for ${order.total} but its ledger holds ${captures.length} capture(s) and ${refunds.length} refund(s): ${JSON.stringify(ledger)}`);
+    }
+    if (order.status === 'CANCELLED' && (net !== 0 || captures.length > 1 || refunds.length > 1)) {
+      violations.push(`order ${order.id} CANCELLED but its ledger nets ${net} over ${captures.length} capture(s) and ${refunds.length} refund(s)`);
+    }
+  }
+  return violations;
+}
+
+/** Per SKU: what was available before, less what confirmed orders took, is what is available now; nothing stays reserved. */
+export async function stockViolations(stack: Stack, before: StockRow[], orders: Map<string, OrderView>): Promise<string[]> {
+  const taken = new Map<string, number>();
+  for (const o of orders.values()) if (o.status === 'CONFIRMED') for (const i of o.items) taken.set(i.sku, (taken.get(i.sku) ?? 0) + i.quantity);
+  const now = new Map(((await http('GET', `${stack.url('inventory')}/stock`)).body as StockRow[]).map((s) => [s.sku, s]));
+  const violations: string[] = [];
+  for (const b of before) {
+    const n = now.get(b.sku);
+    const expected = b.available - (taken.get(b.sku) ?? 0);
+    if (!n) violations.push(`SKU ${b.sku} is gone from /stock`);
+    else if (n.available !== expected || n.reserved !== b.reserved) {
+      violations.push(`SKU ${b.sku}: available ${n.available}, reserved ${n.reserved}; expected available ${expected} (${b.available} before, ${taken.get(b.sku) ?? 0} confirmed) and reserved ${b.reserved}`);
+    }
+  }
+  return violations;
+}
+
+/** The subjects each order's history calls for: the "received" email, then "confirmed" or "cancelled". */
+const SUBJECTS = {
+  placed: /^We received your order /,
+  CONFIRMED: /^Your order \S+ is confirmed$/,
+  CANCELLED: /^Your order \S+ was cancelled$/,
+};
+
+/**
+ * Every customer (one address per order) got exactly its two emails, once each: waits until each has them
+ * (bounded), then reads the capture once more, so a late duplicate still counts.
+ */
+export async function emailViolations(stack: Stack, placed: PlacedOrder[], orders: Map<string, OrderView>, timeoutMs = 90_000): Promise<string[]> {
+  const byAddress = (all: Mail[]) => {
+    const m = new Map<string, Mail[]>();
+    for (const mail of all) for (const to of mail.To) m.set(to.Address, [...(m.get(to.Address) ?? []), mail]);
+    return m;
+  };
+  await eventually(`two emails for each of ${placed.length} orders`, async () => {
+    const got = byAddress(await mails(stack));
+    return placed.every((o) => (got.get(o.customerEmail)?.length ?? 0) >= 2) ? true : undefined;
+  }, timeoutMs, 500).catch(() => undefined); // the check below names what is missing
+  const got = byAddress(await mails(stack));
+  const violations: string[] = [];
+  for (const o of placed) {
+    const status = orders.get(o.id)?.status;
+    const subjects = (got.get(o.customerEmail) ?? []).map((m) => m.Subject);
+    const expected = [SUBJECTS.placed, status === 'CONFIRMED' ? SUBJECTS.CONFIRMED : SUBJECTS.CANCELLED];
+    const ok = subjects.length === 2 && expected.every((re) => subjects.filter((s) => re.test(s)).length === 1);
+    if (!ok) violations.push(`order ${o.id} (${status}) to ${o.customerEmail}: emails ${JSON.stringify(subjects)}, expected one "received" and one "${status === 'CONFIRMED' ? 'confirmed' : 'cancelled'}"`);
+  }
+  return violations;
+}
+
+/** /stats counts exactly the accepted clicks and page views (waits for them, bounded, then checks for excess). */
+export async function clickViolations(stack: Stack, accepted: { pageViews: number; clicks: number }, timeoutMs = 60_000): Promise<string[]> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- /stats as the analytics API documents it
+  const stats = async (): Promise<any> => {
+    // the last hour: longer than any run
+    const res = await http('GET', `${stack.url('analytics')}/stats?minutes=60`);
+    if (res.status !== 200) throw new Error(`GET /stats answered ${res.status}: ${JSON.stringify(res.body)}`);
+    return res.body;
+  };
+  await eventually('the stats to count every accepted event', async () => {
+    const s = await stats();
+    return s.counters.pageViews >= accepted.pageViews && s.counters.clicks >= accepted.clicks ? true : undefined;
+  }, timeoutMs, 250).catch(() => undefined);
+  const { counters } = await stats();
+  return counters.pageViews === accepted.pageViews && counters.clicks === accepted.clicks
+    ? []
+    : [`/stats counts ${counters.pageViews} page views and ${counters.clicks} clicks; ${accepted.pageViews} and ${accepted.clicks} were accepted`];
+}
+
+/** No message waits in any of the stack's queues, and none is parked in a DLQ. */
+export async function queueViolations(amqpUrl: string, namespace: string, timeoutMs = 30_000): Promise<string[]> {
+  const names = SERVICE_QUEUES.flatMap((q) => [`${namespace}.${q}`, `${namespace}.${q}.dlq`]);
+  let left: string[] = [];
+  await eventually('every queue to drain', async () => {
+    left = [];
+    const conn = await connect(amqpUrl);
+    try {
+      for (const name of names) {
+        const ch = await conn.createChannel();
+        ch.on('error', () => undefined);
+        // a queue that does not exist (a service that declares no RPC queue) holds nothing
+        const ok = await ch.checkQueue(name).catch(() => undefined);
+        if (ok && ok.messageCount > 0) left.push(`${name} holds ${ok.messageCount} message(s)`);
+        await ch.close().catch(() => undefined);
+      }
+    } finally {
+      await conn.close().catch(() => undefined);
+    }
+    // a DLQ never drains by itself: one parked message is a violation at once
+    return left.length === 0 || left.some((l) => l.includes('.dlq ')) ? true : undefined;
+  }, timeoutMs, 500).catch(() => undefined);
+  return left;
+}
