@@ -100,6 +100,8 @@ export interface QueuedMessage {
   /** Epoch ms after which the message is dead at the head of the queue; 0 = never. */
   expiresAt: number;
   redelivered: boolean;
+  /** Quorum queues: how many times the message came back to the queue (x-delivery-count); unset is 0. */
+  deliveryCount?: number;
   /** Where a durable queue's log holds the message (segment number and byte position), if it does. */
   segment?: number;
   position?: number;

@@ -350,8 +350,10 @@ export class Channel {
   /** Registers `synced` with every durable queue that just wrote this persistent message; counts them. */
   private waitForDisk(message: Message, synced: () => void, counter: { waiting: number }): void {
     const written = this.written;
-    if (written.length === 0 || !message.persistent) return;
-    for (let i = 0; i < written.length; i++) if (written[i].store.afterSync(synced)) counter.waiting++;
+    if (written.length === 0) return;
+    // a quorum queue keeps every message on disk, persistent or not (as RabbitMQ's Raft log does)
+    const persistent = message.persistent;
+    for (let i = 0; i < written.length; i++) if ((persistent || written[i].quorum) && written[i].store.afterSync(synced)) counter.waiting++;
   }
 
   private validateProperties(message: Message): void {
@@ -532,7 +534,7 @@ export class Channel {
 
   deliver(consumer: ChannelConsumer, entry: QueuedMessage): void {
     const tag = this.nextDeliveryTag++;
-    const message = entry.message;
+    const message = consumer.queue.quorum ? consumer.queue.outgoing(entry, false) : entry.message;
     const metrics = this.metrics;
     const stats = consumer.queue.stats;
     metrics.delivered++;
@@ -580,7 +582,7 @@ export class Channel {
       queue.stats.redeliver++;
     }
     if (!noAck) this.unacked.set(tag, { tag, queue, entry, consumer: undefined });
-    const m = entry.message;
+    const m = queue.outgoing(entry, true);
     this.connection.sendContent(
       this.id,
       P.BASIC_GET_OK,
@@ -617,7 +619,7 @@ export class Channel {
 
   private apply(items: Unacked[], requeue: boolean | 'ack'): void {
     if (requeue === true) {
-      this.requeueAll(items);
+      this.requeueAll(items, true);
       return;
     }
     if (requeue === false) for (const item of items) item.queue.discard(item.entry);
@@ -642,21 +644,22 @@ export class Channel {
     }
   }
 
-  private requeueAll(items: Unacked[]): void {
+  /** `byClient`: a nack, reject or recover asked for it (not the channel going away). */
+  private requeueAll(items: Unacked[], byClient: boolean): void {
     const byQueue = new Map<Queue, QueuedMessage[]>();
     for (const item of items) {
       const list = byQueue.get(item.queue);
       if (list) list.push(item.entry);
       else byQueue.set(item.queue, [item.entry]);
     }
-    for (const [queue, entries] of byQueue) queue.requeue(entries);
+    for (const [queue, entries] of byQueue) queue.requeue(entries, byClient);
   }
 
   private recover(requeue: boolean): void {
     if (!requeue) throw notImplemented('requeue=false');
     const items = [...this.unacked.values()];
     for (const item of items) this.forget(item);
-    this.requeueAll(items);
+    this.requeueAll(items, true);
   }
 
   private kickQueues(): void {
@@ -718,7 +721,7 @@ export class Channel {
     this.consumers.clear();
     const items = [...this.unacked.values()];
     this.unacked.clear();
-    this.requeueAll(items);
+    this.requeueAll(items, false);
   }
 }
 

@@ -35,6 +35,17 @@ export interface MessageStore {
   destroy(): void;
 }
 
+/**
+ * The store of a quorum queue, which puts messages back the way RabbitMQ 3.10's rabbit_fifo does: a message its
+ * consumer's channel gave back on closing (or any return, with x-delivery-limit set) joins a FIFO of returned
+ * messages served before every other; one a client requeued (nack, reject, recover) without a delivery limit is
+ * enqueued again at the back.
+ */
+export interface ReturningStore extends MessageStore {
+  returnToHead(entry: QueuedMessage): void;
+  returnToTail(entry: QueuedMessage): void;
+}
+
 function insertBySeq(deque: Deque<QueuedMessage>, entry: QueuedMessage): void {
   // Requeued messages nearly always belong at or near the front; search from there.
   let i = 0;
@@ -85,6 +96,40 @@ export class MemoryStore extends VolatileStore implements MessageStore {
   clear(): number {
     this.bytes = 0;
     return this.messages.clear().length;
+  }
+}
+
+/** A quorum queue's store without a data directory (a broker that keeps nothing on disk). */
+export class QuorumMemoryStore extends MemoryStore implements ReturningStore {
+  private readonly returns = new Deque<QueuedMessage>();
+
+  override get count(): number {
+    return this.returns.length + super.count;
+  }
+
+  override shift(): QueuedMessage | undefined {
+    const entry = this.returns.shift();
+    if (!entry) return super.shift();
+    this.bytes -= entry.message.size;
+    return entry;
+  }
+
+  override peek(): QueuedMessage | undefined {
+    return this.returns.peek() ?? super.peek();
+  }
+
+  returnToHead(entry: QueuedMessage): void {
+    this.returns.push(entry);
+    this.bytes += entry.message.size;
+  }
+
+  returnToTail(entry: QueuedMessage): void {
+    this.push(entry);
+  }
+
+  override clear(): number {
+    const returned = this.returns.clear().length;
+    return returned + super.clear();
   }
 }
 

@@ -1,6 +1,6 @@
 import { fromPlain, tableFromPlain, type FieldTable, type FieldValue } from '@warren/amqp-protocol';
 import { ChannelError, ConnectionError } from '../errors';
-import { assertArgsEquivalence, deadLetterExchangeArg, EQUIVALENCE_ARGS, erlangFloat, parseQueueArguments, queueSettings } from './queue-arguments';
+import { assertArgsEquivalence, deadLetterExchangeArg, equivalenceArgs, erlangFloat, parseQueueArguments, queueSettings } from './queue-arguments';
 
 const t = (type: string, value: unknown): FieldValue => fromPlain({ '!': type, value });
 const table = (entries: Record<string, FieldValue>): FieldTable => new Map(Object.entries(entries));
@@ -10,7 +10,7 @@ const fields = (entries: Record<string, FieldValue>): FieldValue => ({ type: 'F'
 /** What assertArgsEquivalence throws for `received` against `current` (one argument, x-max-length unless named). */
 function compare(received: FieldValue | undefined, current: FieldValue | undefined, key = 'x-max-length') {
   try {
-    assertArgsEquivalence('queue', 'q', '/', table(received ? { [key]: received } : {}), table(current ? { [key]: current } : {}), EQUIVALENCE_ARGS);
+    assertArgsEquivalence('queue', 'q', '/', table(received ? { [key]: received } : {}), table(current ? { [key]: current } : {}), equivalenceArgs('classic'));
     return 'ok';
   } catch (e) {
     if (e instanceof ConnectionError) return `connection ${e.code} ${e.text}`;
@@ -94,9 +94,9 @@ describe('queue argument equivalence (rabbit_misc:assert_args_equivalence)', () 
   it('reports the first differing argument in the order of the keys, not of the tables', () => {
     const received = tableFromPlain({ 'x-max-length': 1, 'x-expires': 2000 });
     const current = tableFromPlain({ 'x-max-length': 2, 'x-expires': 1000 });
-    expect(() => assertArgsEquivalence('queue', 'q', '/', received, current, EQUIVALENCE_ARGS)).toThrow("inequivalent arg 'x-expires'");
+    expect(() => assertArgsEquivalence('queue', 'q', '/', received, current, equivalenceArgs('classic'))).toThrow("inequivalent arg 'x-expires'");
     // arguments outside the keys are not compared
-    expect(() => assertArgsEquivalence('queue', 'q', '/', tableFromPlain({ 'x-other': 1 }), tableFromPlain({}), EQUIVALENCE_ARGS)).not.toThrow();
+    expect(() => assertArgsEquivalence('queue', 'q', '/', tableFromPlain({ 'x-other': 1 }), tableFromPlain({}), equivalenceArgs('classic'))).not.toThrow();
   });
 });
 

@@ -2,6 +2,8 @@ import { ReplyCode, type FieldTable, type FieldValue } from '@warren/amqp-protoc
 import { ConnectionError, preconditionFailed } from '../errors';
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
+export type QueueType = 'classic' | 'quorum';
+export type DeadLetterStrategy = 'at-most-once' | 'at-least-once';
 
 /** The x-arguments a queue understands, validated and parsed once at declaration. */
 export interface QueueSettings {
@@ -16,6 +18,15 @@ export interface QueueSettings {
   deadLetterRoutingKey?: string;
   maxPriority?: number;
   singleActiveConsumer: boolean;
+  /** x-queue-type: absent is classic. */
+  type: QueueType;
+  /**
+   * Quorum queues: x-delivery-limit. RabbitMQ 3.10 does not validate it and compares the delivery count with
+   * whatever it is, where a number is below any other Erlang term: a value that is not a number never trips.
+   */
+  deliveryLimit?: number;
+  /** Quorum queues: x-dead-letter-strategy as declared (whether it takes effect: see effectiveDeadLetterStrategy). */
+  deadLetterStrategy: DeadLetterStrategy;
 }
 
 /** RabbitMQ's names for field types, as they appear in its error texts. */
@@ -54,41 +65,63 @@ export const MAX_TTL = 315_360_000_000;
 const QUEUE_TYPES = ['classic', 'quorum', 'stream'];
 const checkQueueType = oneOf((s) => `"unsupported queue type '${s}'"`, ...QUEUE_TYPES);
 
+const positive = integer(1);
+/** The leader locators RabbitMQ 3.10 knows (rabbit_queue_location), the two deprecated ones included. */
+const LEADER_LOCATORS = ['client-local', 'balanced', 'random', 'least-leaders'];
+
 /**
- * The classic queue's validators, in the order RabbitMQ 3.10 runs them (rabbit_amqqueue:declare_args/0
- * filtered by the classic queue type's arguments): the first failing one is reported, whatever the order of
- * the arguments in the table. x-queue-master-locator has no validator (see checkMasterLocator).
+ * The validators of rabbit_amqqueue:declare_args/0, in RabbitMQ 3.10's order; each queue type runs those of its
+ * own arguments (below), and the first failing one is reported, whatever the order of the arguments in the
+ * table. x-queue-master-locator has no validator (see checkMasterLocator); x-delivery-limit has none either.
  */
 const CHECKS: [string, Check][] = [
   ['x-expires', integer(1, (n) => (n > MAX_TTL ? `{value_too_large,${n}}` : undefined))],
   ['x-message-ttl', integer(0, (n) => (n > MAX_TTL ? `{value_too_large,${n}}` : undefined))],
   ['x-dead-letter-exchange', longstr],
   ['x-dead-letter-routing-key', (v, args) => longstr(v, args) ?? (args.has('x-dead-letter-exchange') ? undefined : 'routing_key_but_no_dlx_defined')],
+  ['x-dead-letter-strategy', oneOf(() => 'invalid_dlx_strategy', 'at-most-once', 'at-least-once')],
   ['x-max-length', integer(0)],
   ['x-max-length-bytes', integer(0)],
+  ['x-max-in-memory-length', integer(0)],
+  ['x-max-in-memory-bytes', integer(0)],
   ['x-max-priority', integer(0, (n) => (n > 255 ? `{max_value_exceeded,${n}}` : undefined))],
   ['x-overflow', oneOf(() => 'invalid_overflow', 'drop-head', 'reject-publish', 'reject-publish-dlx')],
   ['x-queue-mode', oneOf((s) => `"unsupported queue mode '${s}'"`, 'default', 'lazy')],
   ['x-queue-version', integer(0, (n) => (n === 1 || n === 2 ? undefined : `"unsupported queue version '${n}'"`))],
   ['x-single-active-consumer', bool],
   ['x-queue-type', checkQueueType],
+  ['x-quorum-initial-group-size', positive],
+  ['x-queue-leader-locator', oneOf(() => 'invalid_queue_locator_arg', ...LEADER_LOCATORS)],
 ];
 
 /**
- * The arguments a classic queue is declared with and compared on when declared again, in RabbitMQ 3.10's order
- * (rabbit_classic_queue:capabilities/0); others may differ, as in RabbitMQ.
+ * The arguments of each queue type (its capabilities' queue_arguments in RabbitMQ 3.10), in RabbitMQ's order:
+ * validated at creation, compared on a redeclaration (others may differ, as in RabbitMQ).
  */
-export const EQUIVALENCE_ARGS = [
-  'x-expires', 'x-message-ttl', 'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-length',
-  'x-max-length-bytes', 'x-max-priority', 'x-overflow', 'x-queue-mode', 'x-queue-version',
-  'x-single-active-consumer', 'x-queue-type', 'x-queue-master-locator',
+const TYPE_ARGS: Record<QueueType, readonly string[]> = {
+  classic: [
+    'x-expires', 'x-message-ttl', 'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-length',
+    'x-max-length-bytes', 'x-max-priority', 'x-overflow', 'x-queue-mode', 'x-queue-version',
+    'x-single-active-consumer', 'x-queue-type', 'x-queue-master-locator',
+  ],
+  quorum: [
+    'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-dead-letter-strategy', 'x-expires', 'x-max-length',
+    'x-max-length-bytes', 'x-max-in-memory-length', 'x-max-in-memory-bytes', 'x-overflow',
+    'x-single-active-consumer', 'x-queue-type', 'x-quorum-initial-group-size', 'x-delivery-limit',
+    'x-message-ttl', 'x-queue-leader-locator',
+  ],
+};
+const STREAM_ARGS = [
+  'x-queue-type', 'x-max-length-bytes', 'x-max-age', 'x-stream-max-segment-size-bytes', 'x-initial-cluster-size',
+  'x-queue-leader-locator',
 ];
+/** Every queue type's arguments: what a type does not take of these is refused "of queue type …". */
+const ALL_TYPE_ARGS = new Set([...TYPE_ARGS.classic, ...TYPE_ARGS.quorum, ...STREAM_ARGS]);
+/** RabbitMQ's module name for each queue type, as its texts print it. */
+const TYPE_MODULES: Record<QueueType, string> = { classic: 'rabbit_classic_queue', quorum: 'rabbit_quorum_queue' };
 
-/** Arguments of quorum and stream queues, refused on a classic queue ("… of queue type rabbit_classic_queue"). */
-const OTHER_TYPES_ARGS = new Set([
-  'x-dead-letter-strategy', 'x-max-in-memory-length', 'x-max-in-memory-bytes', 'x-quorum-initial-group-size',
-  'x-delivery-limit', 'x-queue-leader-locator', 'x-max-age', 'x-stream-max-segment-size-bytes', 'x-initial-cluster-size',
-]);
+/** The arguments compared when a queue of `type` is declared again (rabbit_amqqueue:assert_args_equivalence). */
+export const equivalenceArgs = (type: QueueType): readonly string[] => TYPE_ARGS[type];
 
 /** The classic queue master locators RabbitMQ 3.10 registers. */
 const MASTER_LOCATORS = new Set(['client-local', 'min-masters', 'random']);
@@ -108,29 +141,48 @@ export function deadLetterExchangeArg(queue: string, args: FieldTable, vhost = '
   return v.value;
 }
 
+/** The queue type an argument table asks for (validated by parseQueueArguments). */
+export function queueTypeOf(args: FieldTable): QueueType {
+  const v = args.get('x-queue-type');
+  return v?.type === 'S' && v.value === 'quorum' ? 'quorum' : 'classic';
+}
+
 /**
- * Validates the arguments of a new queue as RabbitMQ 3.10 does and parses the ones the broker acts on.
- * Order: x-queue-type; then each classic argument in RabbitMQ's order (the first failing one is reported);
- * then arguments of other queue types, in table order; then, for a queue that is not exclusive, the
- * master locator.
+ * Validates the arguments of a new queue as RabbitMQ 3.10 does (rabbit_amqqueue:check_declare_arguments) and
+ * parses the ones the broker acts on. Order: x-queue-type; then the validators of the queue type's arguments, in
+ * RabbitMQ's order (the first failing one is reported); then arguments of other queue types, in table order;
+ * then, for a classic queue that is not exclusive, the master locator. Streams are not implemented: refused.
  */
 export function parseQueueArguments(queue: string, args: FieldTable, vhost = '/', exclusive = false): QueueSettings {
   const queueType = args.get('x-queue-type');
   if (queueType) {
     const problem = checkQueueType(queueType, args);
     if (problem) throw invalid('x-queue-type', queue, vhost, problem);
-    // quorum and stream queues are not implemented: refused rather than half-supported
-    if (queueType.value !== 'classic') throw invalid('x-queue-type', queue, vhost, 'invalid_queue_type');
+    if (queueType.value === 'stream') throw invalid('x-queue-type', queue, vhost, 'invalid_queue_type');
   }
+  const type = queueTypeOf(args);
+  const own = TYPE_ARGS[type];
   for (const [key, check] of CHECKS) {
-    const value = args.get(key);
+    const value = own.includes(key) ? args.get(key) : undefined;
     const problem = value && check(value, args);
     if (problem) throw invalid(key, queue, vhost, problem);
   }
   for (const key of args.keys())
-    if (OTHER_TYPES_ARGS.has(key)) throw preconditionFailed(`invalid arg '${key}' for queue '${queue}' in vhost '${vhost}' of queue type rabbit_classic_queue`);
-  if (!exclusive) checkMasterLocator(args.get('x-queue-master-locator'));
+    if (ALL_TYPE_ARGS.has(key) && !own.includes(key))
+      throw preconditionFailed(`invalid arg '${key}' for queue '${queue}' in vhost '${vhost}' of queue type ${TYPE_MODULES[type]}`);
+  if (type === 'classic' && !exclusive) checkMasterLocator(args.get('x-queue-master-locator'));
   return queueSettings(args);
+}
+
+/**
+ * A quorum queue is durable, never exclusive nor auto-delete (rabbit_quorum_queue:declare, checked in this
+ * order after the arguments). `durable` is the flag as RabbitMQ reads it: false for an exclusive queue.
+ */
+export function checkQuorumProperties(queue: string, vhost: string, p: { durable: boolean; exclusive: boolean; autoDelete: boolean }): void {
+  const refuse = (property: string) => preconditionFailed(`invalid property '${property}' for queue '${queue}' in vhost '${vhost}'`);
+  if (p.autoDelete) throw refuse('auto-delete');
+  if (p.exclusive) throw refuse('exclusive-owner');
+  if (!p.durable) throw refuse('non-durable');
 }
 
 /**
@@ -155,7 +207,28 @@ export function queueSettings(args: FieldTable): QueueSettings {
     deadLetterRoutingKey: str('x-dead-letter-routing-key'),
     maxPriority: num('x-max-priority'),
     singleActiveConsumer: args.get('x-single-active-consumer')?.value === true,
+    type: queueTypeOf(args),
+    deliveryLimit: deliveryLimitOf(args.get('x-delivery-limit')),
+    deadLetterStrategy: str('x-dead-letter-strategy') === 'at-least-once' ? 'at-least-once' : 'at-most-once',
   };
+}
+
+/** x-delivery-limit as RabbitMQ 3.10 compares it: a number, or (any other type) a limit never reached. */
+function deliveryLimitOf(v: FieldValue | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (INTEGER_TYPES.has(v.type) || v.type === 'f' || v.type === 'd' || v.type === 'T') return Number(v.value);
+  return Infinity;
+}
+
+/**
+ * The dead-letter strategy a quorum queue uses (rabbit_quorum_queue:dead_letter_handler): at-least-once only with
+ * a dead-letter exchange and the reject-publish overflow in force; otherwise RabbitMQ logs a warning and falls
+ * back to at-most-once (reject-publish-dlx counts as drop-head on a quorum queue).
+ */
+export function effectiveDeadLetterStrategy(s: QueueSettings): DeadLetterStrategy {
+  return s.deadLetterStrategy === 'at-least-once' && s.deadLetterExchange !== undefined && s.overflow === 'reject-publish'
+    ? 'at-least-once'
+    : 'at-most-once';
 }
 
 /**

@@ -11,10 +11,11 @@ function makeQueue(settings: Partial<QueueSettings>) {
   const dead: Array<[string, DeadLetterReason]> = [];
   const host = {
     deadLetter: (_q: Queue, m: Message, reason: DeadLetterReason) => dead.push([m.body.toString(), reason]),
+    deadLetterReliably: () => false,
     expireQueue: () => undefined,
   };
   const options = { durable: false, exclusive: false, autoDelete: false, arguments: new Map() };
-  const queue = new Queue('q', options, { overflow: 'drop-head', singleActiveConsumer: false, ...settings }, host, null);
+  const queue = new Queue('q', options, { overflow: 'drop-head', singleActiveConsumer: false, type: 'classic', deadLetterStrategy: 'at-most-once', ...settings }, host, null);
   return { queue, dead };
 }
 

@@ -1,18 +1,24 @@
 import { FieldTable, FLAG_EXPIRATION } from '@warren/amqp-protocol';
 import type { Message, QueuedMessage } from '../message';
 import type { Consumer } from './consumer';
-import { MemoryStore, MessageStore, PriorityStore } from './message-store';
-import type { QueueSettings } from './queue-arguments';
+import { MemoryStore, MessageStore, PriorityStore, QuorumMemoryStore, ReturningStore } from './message-store';
+import { effectiveDeadLetterStrategy, type QueueSettings } from './queue-arguments';
 import { LongTimeout } from '../util/long-timeout';
+import { DeadLetterHold } from './dead-letter-hold';
 
 /** Ready messages beyond which a queue with consumers counts as backlogged. */
 const BACKLOG = 1000;
 
-export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen';
+export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
 
 /** What a queue needs from its virtual host. */
 export interface QueueHost {
   deadLetter(queue: Queue, message: Message, reason: DeadLetterReason): void;
+  /**
+   * At-least-once dead-lettering (quorum queues): routes the copy and calls `settled` once every queue it reached
+   * has it (on disk, for a durable one). Returns false, and never calls back, when it reached no queue.
+   */
+  deadLetterReliably(queue: Queue, message: Message, reason: DeadLetterReason, settled: () => void): boolean;
   /** Auto-delete and x-expires: the queue asks to be removed. */
   expireQueue(queue: Queue): void;
 }
@@ -32,9 +38,15 @@ export interface QueueOptions {
 export type PublishOutcome = 'written' | 'passed' | 'rejected';
 
 /**
- * A classic queue: ready messages in a store, consumers served round-robin (highest priority first), TTL and
- * length limits applied the way RabbitMQ applies them: expiry only at the head, length counted over ready
- * messages, and dead-lettering through the host.
+ * A queue: ready messages in a store, consumers served round-robin (highest priority first), TTL and length
+ * limits applied the way RabbitMQ applies them: expiry only at the head, length counted over ready messages, and
+ * dead-lettering through the host.
+ *
+ * A quorum queue (x-queue-type quorum) is the same queue with RabbitMQ 3.10's rabbit_fifo rules where they differ
+ * from a classic queue's: every message is kept on disk, persistent or not; a message that comes back counts a
+ * delivery (x-delivery-count, x-delivery-limit) and goes back to the head or the tail (ReturningStore); reject-
+ * publish refuses only once the queue is over its limit and until it is back under 80% of it; reject-publish-dlx
+ * acts as drop-head; dead-lettering can be at-least-once (dead-letter-hold.ts).
  */
 export class Queue {
   readonly kind = 'queue' as const;
@@ -48,6 +60,13 @@ export class Queue {
 
   /** Message counts for the management API's message_stats (plain increments; rates are sampled there). */
   readonly stats = { publish: 0, deliverGet: 0, ack: 0, redeliver: 0 };
+  readonly quorum: boolean;
+  /** Quorum reject-publish: over the limit, publishes are refused until the queue is under its soft limit. */
+  private rejecting = false;
+  /** Quorum at-least-once dead-lettering: messages waiting for their dead-letter target. */
+  private hold: DeadLetterHold | undefined;
+  /** Quorum: messages taken by basic.get without no-ack and not yet settled (see consumerCount). */
+  private readonly gets: Set<QueuedMessage> | undefined;
   private nextSeq = 0;
   private roundRobin = 0;
   private prioritised = false;
@@ -73,10 +92,30 @@ export class Queue {
   ) {
     this.settings = declared;
     const settings = declared;
+    this.quorum = settings.type === 'quorum';
+    if (this.quorum) this.gets = new Set();
     this.owner = options.exclusive ? owner : null;
     this.store =
-      store ?? (settings.maxPriority !== undefined ? new PriorityStore(settings.maxPriority) : new MemoryStore());
+      store ??
+      (this.quorum ? new QuorumMemoryStore() : settings.maxPriority !== undefined ? new PriorityStore(settings.maxPriority) : new MemoryStore());
+    this.configureDeadLettering();
     this.touch();
+  }
+
+  /** Quorum queues: at-least-once dead-lettering when the settings in force allow it. */
+  private configureDeadLettering(): void {
+    if (!this.quorum) return;
+    const reliable = effectiveDeadLetterStrategy(this.settings) === 'at-least-once';
+    if (reliable && !this.hold) this.hold = new DeadLetterHold(this, this.host, () => this.evaluateLimit());
+    else if (!reliable && this.hold) {
+      this.hold.release((entry, reason) => this.deadLetterNow(entry, reason));
+      this.hold = undefined;
+    }
+  }
+
+  /** Messages waiting for their dead-letter target (quorum at-least-once), and their bytes. */
+  get deadLetterPending(): { count: number; bytes: number } {
+    return this.hold ? { count: this.hold.count, bytes: this.hold.bytes } : { count: 0, bytes: 0 };
   }
 
   get messageCount(): number {
@@ -88,8 +127,12 @@ export class Queue {
     return this.store.count > BACKLOG && this.consumers.length > 0;
   }
 
+  /**
+   * Consumers, as queue.declare-ok counts them. A quorum queue counts each message a basic.get took without
+   * no-ack too, until it is settled: rabbit_fifo checks each one out to a consumer of its own.
+   */
   get consumerCount(): number {
-    return this.consumers.length;
+    return this.consumers.length + (this.gets?.size ?? 0);
   }
 
   /** Enqueues a routed message, delivering at once when a consumer has room. */
@@ -103,7 +146,9 @@ export class Queue {
       const at = Date.now() + perMessage;
       if (expiresAt === 0 || at < expiresAt) expiresAt = at;
     }
-    if (this.wouldOverflow(message) && settings.overflow !== 'drop-head') {
+    if (this.quorum) {
+      if (this.rejecting) return 'rejected';
+    } else if (this.wouldOverflow(message) && settings.overflow !== 'drop-head') {
       if (settings.overflow === 'reject-publish-dlx') this.host.deadLetter(this, message, 'maxlen');
       return 'rejected';
     }
@@ -127,6 +172,29 @@ export class Queue {
     return 'written';
   }
 
+  /** Overflow drop-head in force (on a quorum queue, reject-publish-dlx is drop-head too). */
+  private get dropsHead(): boolean {
+    const overflow = this.settings.overflow;
+    return overflow === 'drop-head' || (this.quorum && overflow === 'reject-publish-dlx');
+  }
+
+  /**
+   * Quorum reject-publish (rabbit_fifo:evaluate_limit): once ready messages and those waiting to be dead-lettered
+   * are over a limit, publishes are refused (the one that went over was taken); they are taken again once the
+   * queue is at or under 80% of every limit.
+   */
+  private evaluateLimit(): void {
+    if (!this.quorum || this.settings.overflow !== 'reject-publish') return;
+    const { maxLength, maxLengthBytes } = this.settings;
+    const { count, bytes } = this.deadLetterPending;
+    const n = this.store.count + count;
+    const b = this.store.bytes + bytes;
+    if (this.rejecting) {
+      const under = (limit: number | undefined, value: number) => limit === undefined || value <= Math.trunc(limit * 0.8);
+      if (under(maxLength, n) && under(maxLengthBytes, b)) this.rejecting = false;
+    } else if ((maxLength !== undefined && n > maxLength) || (maxLengthBytes !== undefined && b > maxLengthBytes)) this.rejecting = true;
+  }
+
   private wouldOverflow(message: Message): boolean {
     const { maxLength, maxLengthBytes } = this.settings;
     return (
@@ -138,15 +206,28 @@ export class Queue {
   private enforceLength(): void {
     const { maxLength, maxLengthBytes } = this.settings;
     if (maxLength === undefined && maxLengthBytes === undefined) return;
+    if (!this.dropsHead) {
+      this.evaluateLimit();
+      return;
+    }
     while (
       this.store.count > 0 &&
       ((maxLength !== undefined && this.store.count > maxLength) ||
         (maxLengthBytes !== undefined && this.store.bytes > maxLengthBytes))
     ) {
-      const dropped = this.store.shift() as QueuedMessage;
-      this.host.deadLetter(this, dropped.message, 'maxlen');
-      this.store.done(dropped);
+      this.deadLetter(this.store.shift() as QueuedMessage, 'maxlen');
     }
+  }
+
+  /** A message dies in this queue: dead-lettered (or held until it is, at-least-once) and done with. */
+  private deadLetter(entry: QueuedMessage, reason: DeadLetterReason): void {
+    if (this.hold && reason !== 'maxlen') this.hold.add(entry, reason);
+    else this.deadLetterNow(entry, reason);
+  }
+
+  private deadLetterNow(entry: QueuedMessage, reason: DeadLetterReason): void {
+    this.host.deadLetter(this, entry.message, reason);
+    this.store.done(entry);
   }
 
   /** Hands ready messages to consumers while any has room; drops what expired at the head on the way. */
@@ -161,14 +242,14 @@ export class Queue {
       if (!consumer) break;
       const entry = this.store.shift() as QueuedMessage;
       if (entry.expiresAt !== 0 && entry.expiresAt <= (now ||= Date.now())) {
-        this.host.deadLetter(this, entry.message, 'expired');
-        this.store.done(entry);
+        this.deadLetter(entry, 'expired');
         continue;
       }
       if (consumer.noAck) this.store.done(entry);
       else this.store.delivered(entry);
       consumer.deliver(entry);
     }
+    if (this.rejecting) this.evaluateLimit();
     this.scheduleExpiry();
   }
 
@@ -179,14 +260,34 @@ export class Queue {
     const entry = this.store.shift();
     if (entry) {
       if (noAck) this.store.done(entry);
-      else this.store.delivered(entry);
+      else {
+        this.store.delivered(entry);
+        this.gets?.add(entry);
+      }
     }
+    if (this.rejecting) this.evaluateLimit();
     this.scheduleExpiry();
     return entry;
   }
 
+  /**
+   * The message as a quorum queue hands it out (rabbit_fifo_client): with an x-delivery-count header (a long)
+   * once it has come back at least once, and on basic.get always, 0 included. Classic queues hand out the
+   * message as it is.
+   */
+  outgoing(entry: QueuedMessage, get: boolean): Message {
+    const count = entry.deliveryCount ?? 0;
+    if (!this.quorum || (count === 0 && !get)) return entry.message;
+    const message = entry.message.clone(entry.message.exchange, entry.message.routingKey);
+    const headers = new Map(message.properties.headers ?? []);
+    headers.set('x-delivery-count', { type: 'l', value: count });
+    message.properties = { ...message.properties, headers };
+    return message;
+  }
+
   /** basic.ack of a delivered message. */
   ack(entry: QueuedMessage): void {
+    this.gets?.delete(entry);
     if (!this.deleted) this.store.done(entry);
   }
 
@@ -194,26 +295,49 @@ export class Queue {
    * Messages that were delivered and not acknowledged come back to where they were, marked redelivered. As in
    * RabbitMQ, a drop-head queue then drops from its head (dead-lettering with reason maxlen) until it is within
    * its limits again, before anything is delivered; the reject modes drop nothing and stay over the limit.
+   * `byClient`: a nack, reject or recover (not the channel going away), which matters to a quorum queue only.
    */
-  requeue(entries: QueuedMessage[]): void {
+  requeue(entries: QueuedMessage[], byClient = false): void {
     if (this.deleted) return;
-    for (const entry of entries) {
-      entry.redelivered = true;
-      this.store.requeue(entry);
-    }
-    if (this.settings.overflow === 'drop-head') this.enforceLength();
+    if (this.quorum) this.returnQuorum(entries, byClient);
+    else
+      for (const entry of entries) {
+        entry.redelivered = true;
+        this.store.requeue(entry);
+      }
+    this.enforceLength();
     this.drain();
+  }
+
+  /**
+   * rabbit_fifo's returns: each counts a delivery; past x-delivery-limit the message is dead-lettered with reason
+   * delivery_limit instead. With a limit, or when the channel went away, it joins the returned messages at the
+   * head; a client's requeue without a limit enqueues it again at the back.
+   */
+  private returnQuorum(entries: QueuedMessage[], byClient: boolean): void {
+    const store = this.store as ReturningStore;
+    const limit = this.settings.deliveryLimit;
+    for (const entry of entries) {
+      this.gets?.delete(entry);
+      const count = (entry.deliveryCount ?? 0) + 1;
+      entry.deliveryCount = count;
+      entry.redelivered = true;
+      if (limit !== undefined && count > limit) this.deadLetter(entry, 'delivery_limit');
+      else if (byClient && limit === undefined) store.returnToTail(entry);
+      else store.returnToHead(entry);
+    }
   }
 
   /** basic.reject / basic.nack without requeue, or a requeue to a queue that will not take it back. */
   discard(entry: QueuedMessage): void {
+    this.gets?.delete(entry);
     if (this.deleted) return;
-    this.host.deadLetter(this, entry.message, 'rejected');
-    this.store.done(entry);
+    this.deadLetter(entry, 'rejected');
   }
 
   purge(): number {
     const removed = this.store.clear();
+    this.evaluateLimit();
     this.scheduleExpiry();
     return removed;
   }
@@ -248,6 +372,7 @@ export class Queue {
     this.deleted = true;
     this.expiryTimer?.clear();
     this.stopIdleTimer();
+    this.hold?.clear();
     for (const consumer of this.consumers.splice(0)) consumer.cancelledByServer();
     const count = this.store.count;
     this.store.destroy();
@@ -258,6 +383,7 @@ export class Queue {
   close(): void {
     this.expiryTimer?.clear();
     this.stopIdleTimer();
+    this.hold?.clear();
     this.store.close();
   }
 
@@ -269,8 +395,9 @@ export class Queue {
     this.policy = name;
     this.policyDefinition = definition;
     this.settings = settings;
+    this.configureDeadLettering();
     // a lower limit trims the queue only in drop-head mode; the reject modes refuse what comes next
-    if (settings.overflow === 'drop-head') this.enforceLength();
+    this.enforceLength();
     this.touch();
   }
 
@@ -315,8 +442,7 @@ export class Queue {
     for (let head = this.store.peek(); head && head.expiresAt !== 0; head = this.store.peek()) {
       if (head.expiresAt > (now ||= Date.now())) break;
       this.store.shift();
-      this.host.deadLetter(this, head.message, 'expired');
-      this.store.done(head);
+      this.deadLetter(head, 'expired');
     }
   }
 

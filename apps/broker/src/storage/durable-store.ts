@@ -1,5 +1,5 @@
 import type { QueuedMessage } from '../message';
-import { insertBySeq, MessageStore } from '../queue/message-store';
+import { insertBySeq, ReturningStore } from '../queue/message-store';
 import { Deque } from '../util/deque';
 import { readRecord } from './record';
 import { Ref, RefDeque } from './ref-deque';
@@ -26,8 +26,15 @@ class Level {
  *
  * `seq` (the order used to put requeued messages back where they were) is a counter assigned as messages enter
  * the window. That is arrival order: the window only ever holds messages from before everything in the tail.
+ *
+ * A quorum queue's store (`quorum`) keeps every message on disk as it arrives, persistent or not (RabbitMQ's
+ * quorum queues log them all), and counts deliveries instead of marking them: each delivery adds a counted mark
+ * (segment-log.ts), so after a restart a message comes back with the deliveries it had, plus one if it was out
+ * with a consumer, which is what RabbitMQ counts when a consumer's channel goes away. Returned messages it keeps
+ * as ReturningStore says: a FIFO served first, or at the back (in the tail, as references, when there is one:
+ * their counts then wait in `counts`).
  */
-export class DurableStore implements MessageStore {
+export class DurableStore implements ReturningStore {
   private readonly levels: Level[];
   private readonly ref: Ref = { segment: 0, position: 0, redelivered: false };
   count = 0;
@@ -38,10 +45,15 @@ export class DurableStore implements MessageStore {
    * acknowledged. Compaction must find every reference to a record it moves; these and the tails are all.
    */
   private readonly located = new Set<QueuedMessage>();
+  /** Quorum: messages returned to the head, served before the levels. */
+  private readonly returns = new Deque<QueuedMessage>();
+  /** Quorum: delivery counts of messages in a tail, by `segment:position`. */
+  private readonly counts = new Map<string, number>();
 
   constructor(
     private readonly log: SegmentLog,
     private readonly maxPriority = 0,
+    private readonly quorum = false,
   ) {
     this.levels = Array.from({ length: maxPriority + 1 }, () => new Level());
     log.onSparse = (segment) => setImmediate(() => this.compact(segment));
@@ -51,7 +63,10 @@ export class DurableStore implements MessageStore {
   recover(): number {
     this.log.open((record: RecoveredRecord) => {
       const level = this.levels[Math.min(record.priority, this.maxPriority)];
-      level.tail.push(record.segment, record.position, record.delivered);
+      if (this.quorum) {
+        level.tail.push(record.segment, record.position, record.deliveries > 0);
+        if (record.deliveries > 0) this.counts.set(`${record.segment}:${record.position}`, record.deliveries);
+      } else level.tail.push(record.segment, record.position, record.delivered);
       this.count++;
       this.bytes += record.bodySize;
     });
@@ -65,24 +80,36 @@ export class DurableStore implements MessageStore {
    */
   compact(segment: number): void {
     if (this.closed || !this.log.has(segment)) return;
-    const inWindow = new Set<QueuedMessage>();
+    const inWindow = new Set<QueuedMessage>(this.returns.toArray());
     for (const level of this.levels) for (const entry of level.window.toArray()) inWindow.add(entry);
     for (const entry of this.located) {
       if (entry.segment !== segment) continue;
       const moved = this.log.relocate(segment, entry.position as number);
       entry.segment = moved.segment;
       entry.position = moved.position;
-      if (entry.redelivered || !inWindow.has(entry)) this.log.delivered(moved.segment, moved.position);
+      if (this.quorum) this.count$(moved, (entry.deliveryCount ?? 0) + (inWindow.has(entry) ? 0 : 1));
+      else if (entry.redelivered || !inWindow.has(entry)) this.log.delivered(moved.segment, moved.position);
     }
     for (const level of this.levels) {
       level.tail.relocate((s, position, redelivered) => {
         if (s !== segment) return undefined;
         const moved = this.log.relocate(s, position);
-        if (redelivered) this.log.delivered(moved.segment, moved.position);
+        if (this.quorum) {
+          const key = `${s}:${position}`;
+          const n = this.counts.get(key) ?? 0;
+          this.counts.delete(key);
+          if (n > 0) this.counts.set(`${moved.segment}:${moved.position}`, n);
+          this.count$(moved, n);
+        } else if (redelivered) this.log.delivered(moved.segment, moved.position);
         return moved;
       });
     }
     this.log.retire(segment);
+  }
+
+  /** Writes `n` counted marks for a record (a quorum message moved by compaction keeps its deliveries). */
+  private count$(at: { segment: number; position: number }, n: number): void {
+    for (let i = 0; i < n; i++) this.log.counted(at.segment, at.position);
   }
 
   private levelOf(entry: QueuedMessage): Level {
@@ -90,7 +117,7 @@ export class DurableStore implements MessageStore {
   }
 
   private locate(entry: QueuedMessage): void {
-    const { segment, position } = this.log.append(entry.message, entry.expiresAt);
+    const { segment, position } = this.log.append(entry.message, entry.expiresAt, this.quorum || entry.message.persistent);
     entry.segment = segment;
     entry.position = position;
   }
@@ -100,7 +127,7 @@ export class DurableStore implements MessageStore {
   push(entry: QueuedMessage): void {
     const level = this.levelOf(entry);
     if (level.tail.length === 0 && level.window.length < WINDOW_MESSAGES && level.windowBytes < WINDOW_BYTES) {
-      if (entry.message.persistent) {
+      if (this.quorum || entry.message.persistent) {
         this.locate(entry);
         this.located.add(entry);
       }
@@ -124,6 +151,12 @@ export class DurableStore implements MessageStore {
   }
 
   shift(): QueuedMessage | undefined {
+    if (this.returns.length > 0) {
+      const entry = this.returns.shift() as QueuedMessage;
+      this.count--;
+      this.bytes -= entry.message.size;
+      return entry;
+    }
     const level = this.top();
     if (!level) return undefined;
     if (level.window.length === 0) this.refill(level);
@@ -135,6 +168,7 @@ export class DurableStore implements MessageStore {
   }
 
   peek(): QueuedMessage | undefined {
+    if (this.returns.length > 0) return this.returns.peek();
     const level = this.top();
     if (!level) return undefined;
     if (level.window.length === 0) this.refill(level);
@@ -163,6 +197,11 @@ export class DurableStore implements MessageStore {
           segment,
           position: ref.position,
         };
+        if (this.quorum && ref.redelivered) {
+          const key = `${segment}:${ref.position}`;
+          entry.deliveryCount = this.counts.get(key) ?? 1;
+          this.counts.delete(key);
+        }
         level.window.push(entry);
         this.located.add(entry);
         level.windowBytes += record.message.size;
@@ -178,8 +217,32 @@ export class DurableStore implements MessageStore {
     this.bytes += entry.message.size;
   }
 
+  returnToHead(entry: QueuedMessage): void {
+    this.returns.push(entry);
+    this.count++;
+    this.bytes += entry.message.size;
+  }
+
+  returnToTail(entry: QueuedMessage): void {
+    const level = this.levelOf(entry);
+    this.count++;
+    this.bytes += entry.message.size;
+    if (entry.segment === undefined || (level.tail.length === 0 && level.window.length < WINDOW_MESSAGES && level.windowBytes < WINDOW_BYTES)) {
+      entry.seq = this.nextSeq++;
+      level.window.push(entry);
+      level.windowBytes += entry.message.size;
+      return;
+    }
+    // behind messages that are only on disk: it joins them as a reference to the record it already has
+    this.located.delete(entry);
+    level.tail.push(entry.segment, entry.position as number, entry.redelivered);
+    if (entry.deliveryCount) this.counts.set(`${entry.segment}:${entry.position}`, entry.deliveryCount);
+  }
+
   clear(): number {
     const cleared = this.count;
+    for (const entry of this.returns.clear()) this.done(entry);
+    this.counts.clear();
     for (const level of this.levels) {
       for (const entry of level.window.clear()) this.done(entry);
       level.tail.forEach((segment, position) => this.log.done(segment, position));
@@ -192,14 +255,16 @@ export class DurableStore implements MessageStore {
   }
 
   track(entry: QueuedMessage): void {
-    if (!entry.message.persistent) return; // nothing to recover after a restart
+    if (!this.quorum && !entry.message.persistent) return; // nothing to recover after a restart
     this.locate(entry);
     this.located.add(entry);
-    this.log.delivered(entry.segment as number, entry.position as number);
+    this.delivered(entry);
   }
 
   delivered(entry: QueuedMessage): void {
-    if (entry.segment !== undefined) this.log.delivered(entry.segment, entry.position as number);
+    if (entry.segment === undefined) return;
+    if (this.quorum) this.log.counted(entry.segment, entry.position as number);
+    else this.log.delivered(entry.segment, entry.position as number);
   }
 
   done(entry: QueuedMessage): void {

@@ -48,12 +48,16 @@ function bccSize(keys: string[]): number {
   return size;
 }
 
-/** Encodes a record into `out` at `offset`; returns the offset after it. `out` must have recordSize() bytes. */
-export function writeRecord(out: Buffer, offset: number, message: Message, expiresAt: number): number {
+/**
+ * Encodes a record into `out` at `offset`; returns the offset after it. `out` must have recordSize() bytes.
+ * `persistent` (recovered after a restart) is the message's delivery mode unless the store keeps everything
+ * (a quorum queue).
+ */
+export function writeRecord(out: Buffer, offset: number, message: Message, expiresAt: number, persistent = message.persistent): number {
   const start = offset;
   offset += RECORD_HEADER;
   const bcc = hasBcc(message);
-  offset = out.writeUInt8((message.persistent ? FLAG_PERSISTENT : 0) | (bcc ? FLAG_BCC : 0), offset);
+  offset = out.writeUInt8((persistent ? FLAG_PERSISTENT : 0) | (bcc ? FLAG_BCC : 0), offset);
   offset = out.writeUInt8(Math.min(message.priority, 255), offset);
   offset = out.writeDoubleBE(expiresAt, offset);
   offset = writeShort(out, offset, message.exchange);

@@ -14,7 +14,9 @@ import { FLAG_PERSISTENT, readRecord, RECORD_HEADER, recordSize, StoredMessage, 
  *   acks.0000000001   one per segment: 4-byte big-endian positions of records that are done with
  *                     (acknowledged, rejected, expired, dropped or purged). With the top bit set, the entry
  *                     instead marks a record as handed to a consumer, so that after a restart it comes back
- *                     with `redelivered` set.
+ *                     with `redelivered` set. With bit 30 set (quorum queues), it counts one delivery of the
+ *                     record: after a restart the record comes back with as many deliveries as it has such
+ *                     entries (a position never reaches bit 30: records start before SEGMENT_SIZE).
  *
  * Every message routed to a durable queue is appended, persistent or not; only persistent records are
  * recovered after a restart. Writes are buffered for the current event-loop turn and written with one
@@ -33,6 +35,7 @@ import { FLAG_PERSISTENT, readRecord, RECORD_HEADER, recordSize, StoredMessage, 
  */
 export const SEGMENT_SIZE = 8 * 1024 * 1024;
 const DELIVERED = 0x80000000;
+const COUNTED = 0x40000000;
 
 interface Segment {
   readonly id: number;
@@ -52,6 +55,8 @@ export interface RecoveredRecord {
   priority: number;
   bodySize: number;
   delivered: boolean;
+  /** Deliveries counted for the record (quorum queues' marks). */
+  deliveries: number;
 }
 
 const pad = (id: number) => String(id).padStart(10, '0');
@@ -105,13 +110,17 @@ export class SegmentLog {
     const data = fs.readFileSync(path);
     const done = new Set<number>();
     const delivered = new Set<number>();
+    const counted = new Map<number, number>();
     const ackPath = join(this.dir, `acks.${pad(id)}`);
     if (fs.existsSync(ackPath)) {
       const acks = fs.readFileSync(ackPath);
       for (let p = 0; p + 4 <= acks.length; p += 4) {
         const entry = acks.readUInt32BE(p);
         if (entry & DELIVERED) delivered.add((entry & ~DELIVERED) >>> 0);
-        else done.add(entry);
+        else if (entry & COUNTED) {
+          const position = (entry & ~COUNTED) >>> 0;
+          counted.set(position, (counted.get(position) ?? 0) + 1);
+        } else done.add(entry);
       }
     }
     const segment: Segment = { id, fd: fs.openSync(path, 'a+'), size: 0, live: 0, records: 0, compacting: false, ackFd: undefined };
@@ -130,7 +139,7 @@ export class SegmentLog {
       segment.records++;
       if (persistent && !done.has(position)) {
         segment.live++;
-        found({ segment: id, position, priority, bodySize, delivered: delivered.has(position) });
+        found({ segment: id, position, priority, bodySize, delivered: delivered.has(position), deliveries: counted.get(position) ?? 0 });
       }
       position += length;
     }
@@ -145,10 +154,13 @@ export class SegmentLog {
     syncDirectory(this.dir);
   }
 
-  /** Appends a record; returns where it is. The bytes reach the file at the end of this event-loop turn. */
-  append(message: Message, expiresAt: number): { segment: number; position: number } {
+  /**
+   * Appends a record; returns where it is. The bytes reach the file at the end of this event-loop turn. A record
+   * is recovered after a restart when `persistent`.
+   */
+  append(message: Message, expiresAt: number, persistent = message.persistent): { segment: number; position: number } {
     const position = this.reserve(recordSize(message));
-    this.writeLength = writeRecord(this.writeBuffer, this.writeLength, message, expiresAt);
+    this.writeLength = writeRecord(this.writeBuffer, this.writeLength, message, expiresAt, persistent);
     this.scheduleFlush();
     return { segment: this.current.id, position };
   }
@@ -222,6 +234,12 @@ export class SegmentLog {
   delivered(segmentId: number, position: number): void {
     const segment = this.segments.get(segmentId);
     if (segment) this.mark(segment, (position | DELIVERED) >>> 0);
+  }
+
+  /** One delivery of the record, counted (quorum queues: x-delivery-count survives a restart). */
+  counted(segmentId: number, position: number): void {
+    const segment = this.segments.get(segmentId);
+    if (segment) this.mark(segment, (position | COUNTED) >>> 0);
   }
 
   private mark(segment: Segment, entry: number): void {

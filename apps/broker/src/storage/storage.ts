@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Definitions, loadDefinitions, saveDefinitions } from './definitions';
 import { DurableStore } from './durable-store';
 import { SegmentLog } from './segment-log';
+import type { QueueSettings } from '../queue/queue-arguments';
 
 /**
  * A virtual host's data directory (the default vhost '/' uses the data directory itself; any other vhost
@@ -45,11 +46,12 @@ export class Storage {
 
   /**
    * Opens the message log of a durable queue: recovering what it holds (restart), or starting empty for a
-   * queue declared now (`fresh`), wiping whatever a queue of the same name left behind.
+   * queue declared now (`fresh`), wiping whatever a queue of the same name left behind. A quorum queue's store
+   * keeps every message and its delivery count (durable-store.ts).
    */
-  openQueue(name: string, maxPriority: number | undefined, fresh: boolean): DurableStore {
+  openQueue(name: string, settings: Pick<QueueSettings, 'maxPriority' | 'type'>, fresh: boolean): DurableStore {
     if (fresh) fs.rmSync(this.queueDir(name), { recursive: true, force: true });
-    const store = new DurableStore(new SegmentLog(this.queueDir(name), this.log), maxPriority ?? 0);
+    const store = new DurableStore(new SegmentLog(this.queueDir(name), this.log), settings.maxPriority ?? 0, settings.type === 'quorum');
     store.recover();
     return store;
   }

@@ -14,7 +14,9 @@ import {
 } from '../exchange';
 import { Message } from '../message';
 import { DeadLetterReason, Queue, QueueOptions } from '../queue/queue';
-import { assertArgsEquivalence, deadLetterExchangeArg, EQUIVALENCE_ARGS, inequivalentArg, parseQueueArguments, queueSettings } from '../queue/queue-arguments';
+import {
+  assertArgsEquivalence, checkQuorumProperties, deadLetterExchangeArg, equivalenceArgs, inequivalentArg, parseQueueArguments, queueSettings,
+} from '../queue/queue-arguments';
 import { deadLetterMessage, isDeadLetterCycle } from './dead-letter';
 import { definitionFor, effectivePolicy, Policy, withPolicy } from './policies';
 import { decodeArguments, Definitions, encodeArguments } from '../storage/definitions';
@@ -211,7 +213,9 @@ export class VirtualHost implements RouteCollector {
       existing.touch();
       return existing;
     }
-    // RabbitMQ refuses the reserved prefix before it looks at permissions
+    // RabbitMQ refuses the reserved prefix, and a server-named queue of a type that cannot have one, before it
+    // looks at permissions
+    if (d.name === '') refuseServerNamed(d.arguments);
     if (name.startsWith('amq.') && d.name !== '') throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
     authorize('configure', 'queue', name);
     if (existing) {
@@ -227,8 +231,9 @@ export class VirtualHost implements RouteCollector {
       authorize('write', 'exchange', deadLetterExchange);
     }
     const settings = parseQueueArguments(name, d.arguments, this.name, d.exclusive);
+    if (settings.type === 'quorum') checkQuorumProperties(name, this.name, { ...d, durable: d.durable && !d.exclusive });
     const durable = this.storage !== undefined && d.durable && !d.exclusive;
-    const store = durable ? this.storage?.openQueue(name, settings.maxPriority, true) : undefined;
+    const store = durable ? this.storage?.openQueue(name, settings, true) : undefined;
     const queue = new Queue(name, d, settings, this, owner, store);
     this.applyQueuePolicy(queue);
     this.queues.set(name, queue);
@@ -247,7 +252,7 @@ export class VirtualHost implements RouteCollector {
     // an exclusive queue is never durable to RabbitMQ, whatever the flag said
     flag('durable', d.durable && !d.exclusive, o.durable && !o.exclusive);
     flag('auto_delete', d.autoDelete, o.autoDelete);
-    this.checkArguments('queue', existing.name, d.arguments, o.arguments, EQUIVALENCE_ARGS);
+    this.checkArguments('queue', existing.name, d.arguments, o.arguments, equivalenceArgs(existing.declared.type));
   }
 
   /** Looks a queue up for use by `owner`, enforcing exclusivity (404 / 405). */
@@ -423,7 +428,7 @@ export class VirtualHost implements RouteCollector {
     for (const q of definitions?.queues ?? []) {
       const options = { durable: true, exclusive: false, autoDelete: q.autoDelete, arguments: decodeArguments(q.arguments) };
       const settings = queueSettings(options.arguments);
-      const store = storage.openQueue(q.name, settings.maxPriority, false);
+      const store = storage.openQueue(q.name, settings, false);
       this.queues.set(q.name, new Queue(q.name, options, settings, this, null, store));
     }
     for (const b of definitions?.bindings ?? []) {
@@ -485,15 +490,49 @@ export class VirtualHost implements RouteCollector {
 
   /** QueueHost: republish a message that died in `queue` to the queue's dead-letter exchange. */
   deadLetter(queue: Queue, message: Message, reason: DeadLetterReason): void {
-    const { deadLetterExchange, deadLetterRoutingKey } = queue.settings;
-    if (deadLetterExchange === undefined) return;
-    const exchange = this.exchanges.get(deadLetterExchange);
-    if (!exchange) return;
-    const { dead, extraKeys } = deadLetterMessage(message, queue.name, reason, deadLetterExchange, deadLetterRoutingKey, Date.now());
-    const targets = this.route(exchange, dead, extraKeys);
-    for (const target of targets) {
-      if (isDeadLetterCycle(dead.properties, target.name)) continue;
-      target.publish(dead);
-    }
+    for (const { target, dead } of this.deadLetterTargets(queue, message, reason)) target.publish(dead);
   }
+
+  /**
+   * QueueHost, at-least-once (quorum queues): as deadLetter, then `settled` once every queue that took the copy
+   * has it on disk. False when no queue took it (RabbitMQ's worker keeps such a message and tries again later).
+   */
+  deadLetterReliably(queue: Queue, message: Message, reason: DeadLetterReason, settled: () => void): boolean {
+    let waiting = 1;
+    let taken = 0;
+    const one = () => {
+      if (--waiting === 0) settled();
+    };
+    for (const { target, dead } of this.deadLetterTargets(queue, message, reason)) {
+      const outcome = target.publish(dead);
+      if (outcome === 'rejected') continue;
+      taken++;
+      if (outcome === 'written' && target.store.afterSync(one)) waiting++;
+    }
+    if (taken === 0) return false;
+    one();
+    return true;
+  }
+
+  /** The queues the dead-letter copy of `message` goes to (none without a dead-letter exchange), with the copy. */
+  private deadLetterTargets(queue: Queue, message: Message, reason: DeadLetterReason): { target: Queue; dead: Message }[] {
+    const { deadLetterExchange, deadLetterRoutingKey } = queue.settings;
+    if (deadLetterExchange === undefined) return [];
+    const exchange = this.exchanges.get(deadLetterExchange);
+    if (!exchange) return [];
+    const { dead, extraKeys } = deadLetterMessage(message, queue.name, reason, deadLetterExchange, deadLetterRoutingKey, Date.now());
+    return this.route(exchange, dead, extraKeys)
+      .filter((target) => !isDeadLetterCycle(dead.properties, target.name))
+      .map((target) => ({ target, dead }));
+  }
+}
+
+/**
+ * Only classic queues can be server-named in RabbitMQ 3.10 (the queue types' server_named capability): a
+ * declaration with an empty name of another type is refused (as the module prints, RabbitMQ's ~p of the type).
+ */
+function refuseServerNamed(args: FieldTable): void {
+  const type = args.get('x-queue-type');
+  if (type?.type !== 'S' || (type.value !== 'quorum' && type.value !== 'stream')) return;
+  throw preconditionFailed(`Cannot declare a server-named queue for type rabbit_${type.value}_queue`);
 }

@@ -183,7 +183,7 @@ export const messageRoutes: Route<RequestContext>[] = [
           ...payloadOf(entry, String(body.encoding ?? 'auto')),
         });
       }
-      if (String(mode).endsWith('requeue_true')) queue.requeue(taken);
+      if (String(mode).endsWith('requeue_true')) queue.requeue(taken, true);
       else if (mode === 'ack_requeue_false') for (const entry of taken) queue.ack(entry);
       else for (const entry of taken) queue.discard(entry);
       return { status: 200, body: out };

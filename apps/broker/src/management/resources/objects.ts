@@ -17,7 +17,9 @@ function queueJson(ctx: RequestContext, vhost: VirtualHost, queue: Queue, unacke
     ...(stats ? { message_stats: stats } : {}),
     name: queue.name,
     vhost: vhost.name,
-    type: 'classic',
+    type: queue.quorum ? 'quorum' : 'classic',
+    // a quorum queue on one node: its only member leads (RabbitMQ adds these three for quorum queues)
+    ...(queue.quorum ? { leader: NODE, members: [NODE], online: [NODE] } : {}),
     durable: queue.options.durable,
     auto_delete: queue.options.autoDelete,
     exclusive: queue.options.exclusive,
