@@ -30,7 +30,7 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
     await cleanup(url, { queues, exchanges: [exchange, `${exchange}.cmd`] });
   });
 
-  it('acks only after the handler finished, and redelivers what a dead consumer held', async () => {
+  it('acks only after the handler finished, and redelivers what a dead consumer held (counted on a copy)', async () => {
     const queue = queueName('ack');
     const first = await service();
     let release!: () => void;
@@ -46,7 +46,10 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
     await second.m.consume({ queue, handlers: [{ pattern: '#', handle: (msg) => void seen.push(msg) }] });
     await second.harness.acked({ messageId: sent.messageId });
     expect(seen).toHaveLength(1);
-    expect(seen[0].redelivered).toBe(true);
+    // the redelivery was copied back to the queue with its count before any handler ran (classic queues count
+    // unsettled deliveries on the message: poison.spec.ts); the copy is what the handler saw
+    expect(seen[0].redelivered).toBe(false);
+    expect(seen[0].headers[Headers.unsettledDeliveries]).toBe(1);
   });
 
   it('retries with backoff through delay queues, then succeeds', async () => {

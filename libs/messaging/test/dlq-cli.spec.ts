@@ -71,8 +71,8 @@ describe.each(testBrokers())('dlq command line ($name)', ({ url }) => {
     const table = await dlqCli(['list', queue], env);
     expect(table).toMatchObject({ code: 0, stderr: '' });
     const lines = table.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^MESSAGE ID\s+TYPE\s+REASON\s+ATTEMPTS\s+DEAD-LETTERED AT\s+ERROR$/);
-    expect(lines[1]).toMatch(/^m-1\s+payment\.charge\s+non-retryable\s+1\s+2025-06-01 10:00:00Z\s+NonRetryableError: card declined 1$/);
+    expect(lines[0]).toMatch(/^MESSAGE ID\s+TYPE\s+REASON\s+ATTEMPTS\s+DELIVERIES\s+DEAD-LETTERED AT\s+ERROR$/);
+    expect(lines[1]).toMatch(/^m-1\s+payment\.charge\s+non-retryable\s+1\s+-\s+2025-06-01 10:00:00Z\s+NonRetryableError: card declined 1$/);
     expect(lines[2]).toMatch(/^m-2\s.*retries-exhausted\s+2\s/);
     expect(lines[3]).toMatch(/^m-3\s.*invalid\s+3\s/);
     expect(lines.at(-1)).toBe(`3 messages in ${queue}.dlq`);

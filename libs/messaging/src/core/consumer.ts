@@ -2,6 +2,7 @@ import { GOODBYE_MS, settleWithin } from './settle';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { MessageContract } from '../contracts/define-message';
 import { MessageValidationError, NonRetryableError } from '../errors';
+import { ChannelRecovery, type ChannelRecoveryDeps } from './channel-recovery';
 import type { AmqpConnection } from './connection';
 import { DELAY_HEADERS, delayedTargetExchange, type DelayedDelivery, type DelayRoute } from './delayed-delivery';
 import type { DeliveryEvent, MessagingEventMap } from './events';
@@ -9,6 +10,7 @@ import { FAILURE_HEADERS, Headers, type FailureReason } from './headers';
 import type { IncomingMessage } from './message';
 import type { MessagingLogger } from './options';
 import type { Publisher } from './publisher';
+import { deadLetterQueueOptions, queueTypeOf, retryQueueOptions, workQueueOptions, type QueueType } from './queue-type';
 import { deadLetterQueueName, jitteredRetryDelayMs, retryDelayMs, retryQueueName, type RetryPolicy } from './retry-policy';
 import { newSpanId, newTraceId, parseTraceparent, runInScope, formatTraceparent } from './trace-context';
 import { topicMatches } from './topic-pattern';
@@ -32,7 +34,10 @@ export interface ConsumerDefinition {
   retry?: Partial<RetryPolicy>;
   /** Request/reply: each handler's result goes back to the request's reply-to; failures reply with an error. */
   rpc?: boolean;
-  /** Queue arguments for the work queue (x-queue-type, x-max-length...). */
+  /**
+   * Queue arguments for the work queue (x-max-length...). Its `x-queue-type` wins over the messaging-wide
+   * `queueType` for this work queue (its retry and dead-letter queues keep the messaging-wide type).
+   */
   queueArguments?: Record<string, unknown>;
 }
 
@@ -42,13 +47,27 @@ type Emit = <K extends keyof MessagingEventMap>(event: K, ...args: MessagingEven
  * One consumer on one work queue, on a channel of its own (so its prefetch is its own). Acks only after
  * the handler finished. A failure is copied to the next delay queue (or the DLQ) with a confirm and only
  * then acked, so a crash in between at worst repeats a message, never loses it.
+ *
+ * A poison message (one that kills its consumer, or its channel, before the ack every time) is bounded too, by
+ * the delivery limit. On a quorum work queue the broker counts and parks it in `<queue>.dlq` (queue-type.ts). A
+ * classic queue only says a delivery is a redelivery, and a count kept in memory dies with the process the message
+ * kills, so the count travels with the message: a redelivered message is not handled but copied back to the tail
+ * of its queue with `x-unsettled-deliveries` one higher (confirmed) and then acked. The copy comes back as a fresh
+ * delivery and is handled; each crash thus adds one to the count the message carries, and a redelivery past the
+ * limit is parked (reason delivery_limit) instead of copied. Its handler runs at most limit + 1 times, as on a
+ * quorum queue. The price: a redelivered message goes to the back of the queue, and messages in flight beside a
+ * crashing one (or on a lost connection) are counted as well, which a limit well above 1 absorbs.
  */
 export class QueueConsumer {
   private channel?: Channel;
   private consumerTag?: string;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly cancelled = new WeakSet<Channel>();
   private stopped = false;
+  private readonly recovery: ChannelRecovery;
   readonly policy: RetryPolicy;
+  /** Whether this consumer counts unsettled deliveries itself (its work queue is not a quorum queue). */
+  readonly countsDeliveries: boolean;
 
   constructor(
     readonly definition: ConsumerDefinition,
@@ -58,13 +77,18 @@ export class QueueConsumer {
       eventsExchange: string;
       prefetch: number;
       retry: RetryPolicy;
+      queueType: QueueType;
+      deliveryLimit: number;
       /** When its mode is 'delayed-exchange', retries go through the broker's delayed exchange, with jitter. */
       delays?: DelayedDelivery;
       logger: MessagingLogger;
       emit: Emit;
+      backoff: ChannelRecoveryDeps['backoff'];
     },
   ) {
     this.policy = { ...deps.retry, ...definition.retry };
+    this.countsDeliveries = queueTypeOf(workQueueOptions(definition.queue, deps.queueType, deps.deliveryLimit, definition.queueArguments).arguments) !== 'quorum';
+    this.recovery = new ChannelRecovery('consumer', definition.queue, { connection: deps.connection, backoff: deps.backoff, logger: deps.logger, emit: deps.emit }, this.hook);
   }
 
   get queue(): string {
@@ -75,44 +99,50 @@ export class QueueConsumer {
     return this.consumerTag !== undefined && !this.stopped;
   }
 
-  /** Declares the queue, its delay queues, its DLQ and its bindings, then consumes. Runs on every connect. */
+  /**
+   * Declares the DLQ, the queue (which dead-letters into the DLQ when it is a quorum queue), its delay queues and
+   * its bindings, then consumes. Runs on every connect, and when the channel is reopened (ChannelRecovery).
+   */
   readonly hook = async (model: ChannelModel): Promise<void> => {
     if (this.stopped) return;
     const { queue } = this.definition;
+    const { queueType, deliveryLimit } = this.deps;
     const ch = await model.createChannel();
-    ch.on('error', (err: Error) => this.deps.logger.warn(`consumer channel for '${queue}' closed: ${err.message}`));
-    ch.on('close', () => this.onChannelClosed(ch));
-    await ch.assertQueue(queue, { durable: true, arguments: this.definition.queueArguments });
-    await ch.assertQueue(deadLetterQueueName(queue), { durable: true });
-    if (!this.definition.rpc) {
-      for (let level = 1; level < this.policy.maxAttempts; level++) {
-        await ch.assertQueue(retryQueueName(queue, level), {
-          durable: true,
-          arguments: { 'x-message-ttl': retryDelayMs(this.policy, level), 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queue },
-        });
+    let closeError: (Error & { code?: number }) | undefined;
+    ch.on('error', (err: Error) => (closeError = err));
+    ch.on('close', () => this.onChannelClosed(model, ch, closeError));
+    try {
+      await ch.assertQueue(deadLetterQueueName(queue), deadLetterQueueOptions(queueType, model));
+      await ch.assertQueue(queue, workQueueOptions(queue, queueType, deliveryLimit, this.definition.queueArguments));
+      if (!this.definition.rpc) {
+        for (let level = 1; level < this.policy.maxAttempts; level++) await ch.assertQueue(retryQueueName(queue, level), retryQueueOptions(queue, queueType, retryDelayMs(this.policy, level)));
       }
+      for (const b of this.definition.bindings ?? []) await ch.bindQueue(queue, b.exchange ?? this.deps.eventsExchange, b.pattern);
+      await ch.prefetch(this.definition.prefetch ?? this.deps.prefetch);
+      if (this.stopped) throw new Error(`the consumer on '${queue}' stopped`);
+      const { consumerTag } = await ch.consume(queue, (msg) => this.onDelivery(ch, msg));
+      this.channel = ch;
+      this.consumerTag = consumerTag;
+    } catch (err) {
+      await settleWithin(ch.close(), GOODBYE_MS);
+      throw closeError ?? err;
     }
-    for (const b of this.definition.bindings ?? []) await ch.bindQueue(queue, b.exchange ?? this.deps.eventsExchange, b.pattern);
-    await ch.prefetch(this.definition.prefetch ?? this.deps.prefetch);
-    const { consumerTag } = await ch.consume(queue, (msg) => this.onDelivery(ch, msg));
-    this.channel = ch;
-    this.consumerTag = consumerTag;
   };
 
-  private onChannelClosed(ch: Channel): void {
+  private onChannelClosed(model: ChannelModel, ch: Channel, error: (Error & { code?: number }) | undefined): void {
     if (this.channel !== ch) return;
     this.channel = undefined;
     this.consumerTag = undefined;
-    // A channel error with the connection still up: resubscribe on a new channel. A lost connection is
-    // handled by the connection's hooks on reconnect.
-    const model = this.deps.connection.model;
-    if (model && !this.stopped) setTimeout(() => void this.hook(model).catch((e: Error) => this.deps.logger.error(`resubscribing to '${this.queue}' failed: ${e.message}`)), 100).unref();
+    if (this.stopped) return;
+    // The broker closed the channel, or cancelled the consumer, with the connection still up: ChannelRecovery
+    // declares and subscribes again on a new one. A lost connection is the connection's (its hooks run again).
+    this.recovery.channelClosed(model, error, this.cancelled.has(ch) ? 'the broker cancelled the consumer (the queue was deleted?)' : undefined);
   }
 
   private onDelivery(ch: Channel, raw: ConsumeMessage | null): void {
     if (raw === null) {
-      // the broker cancelled us (queue deleted): declare and subscribe again
-      this.deps.logger.warn(`the broker cancelled the consumer on '${this.queue}'; subscribing again`);
+      // the broker cancelled us (queue deleted): close the channel; its recovery declares and subscribes again
+      this.cancelled.add(ch);
       this.consumerTag = undefined;
       void ch.close().catch(() => undefined);
       return;
@@ -125,6 +155,7 @@ export class QueueConsumer {
   private async process(ch: Channel, raw: ConsumeMessage): Promise<void> {
     const message = toIncoming(raw, this.queue);
     const event: DeliveryEvent = { queue: this.queue, messageId: message.messageId, type: message.type, routingKey: message.routingKey, correlationId: message.correlationId, attempt: message.attempt };
+    if (this.countsDeliveries && raw.fields.redelivered) return this.onRedelivered(ch, raw, message, event);
     const handler = this.definition.handlers.find((h) => topicMatches(h.pattern, message.type));
     let result: unknown;
     try {
@@ -176,20 +207,51 @@ export class QueueConsumer {
         this.deps.emit('retried', { ...event, delayMs, error });
         return;
       }
-      await this.republish(raw, message, deadLetterQueueName(this.queue), {
-        [Headers.attempt]: message.attempt,
-        [Headers.failureReason]: reason,
-        [Headers.errorMessage]: truncate(error.message, 4096),
-        [Headers.errorName]: error.name,
-        [Headers.errorStack]: truncate(error.stack ?? '', 8192),
-        [Headers.deadLetteredAt]: new Date().toISOString(),
-      });
-      this.settle(ch, raw, 'ack');
-      this.deps.logger.error(`'${message.type}' ${message.messageId} parked in ${deadLetterQueueName(this.queue)} (${reason}): ${error.message}`);
-      this.deps.emit('dead-lettered', { ...event, reason, error });
+      await this.park(ch, raw, message, event, reason, error);
     } catch (publishError) {
       // Could not move it (broker away?): leave it to the broker to redeliver.
       this.deps.logger.error(`could not move failed message ${message.messageId} from '${this.queue}': ${(publishError as Error).message}; it will be redelivered`);
+      this.settle(ch, raw, 'requeue');
+    }
+  }
+
+  /** Copies the message to `<queue>.dlq` with the failure's headers (confirmed), then acks it. */
+  private async park(ch: Channel, raw: ConsumeMessage, message: IncomingMessage, event: DeliveryEvent, reason: FailureReason, error: Error, extra: Record<string, unknown> = {}): Promise<void> {
+    await this.republish(raw, message, deadLetterQueueName(this.queue), {
+      [Headers.attempt]: message.attempt,
+      [Headers.failureReason]: reason,
+      [Headers.errorMessage]: truncate(error.message, 4096),
+      [Headers.errorName]: error.name,
+      [Headers.errorStack]: truncate(error.stack ?? '', 8192),
+      [Headers.deadLetteredAt]: new Date().toISOString(),
+      ...extra,
+    });
+    this.settle(ch, raw, 'ack');
+    this.deps.logger.error(`'${message.type}' ${message.messageId} parked in ${deadLetterQueueName(this.queue)} (${reason}): ${error.message}`);
+    this.deps.emit('dead-lettered', { ...event, reason, error });
+  }
+
+  /**
+   * A redelivery on a classic queue: the delivery before it ended without a settle. Counts it on a copy sent back
+   * to the queue (or parks the message past the limit) before anything else runs, so the count is on the broker
+   * before a handler that crashes the process can run again (see the class comment).
+   */
+  private async onRedelivered(ch: Channel, raw: ConsumeMessage, message: IncomingMessage, event: DeliveryEvent): Promise<void> {
+    const previous = Number(message.headers[Headers.unsettledDeliveries]);
+    const unsettled = (Number.isInteger(previous) && previous > 0 ? previous : 0) + 1;
+    const limit = this.deps.deliveryLimit;
+    try {
+      if (unsettled > limit) {
+        const error = new DeliveryLimitError(`'${message.type}' ${message.messageId} was delivered ${unsettled} times without being settled (its consumer crashed or lost its channel each time); the delivery limit is ${limit}`);
+        if (this.definition.rpc && message.replyTo) await this.reply(message, { error: { message: error.message, code: error.code } });
+        await this.park(ch, raw, message, event, 'delivery_limit', error, { [Headers.unsettledDeliveries]: unsettled });
+        return;
+      }
+      await this.republish(raw, message, this.queue, { [Headers.attempt]: message.attempt, [Headers.unsettledDeliveries]: unsettled });
+      this.settle(ch, raw, 'ack');
+      this.deps.logger.warn(`'${message.type}' ${message.messageId} redelivered: ${unsettled} of ${limit} deliveries without a settle; sent back to the queue with its count`);
+    } catch (publishError) {
+      this.deps.logger.error(`could not count the redelivery of ${message.messageId} on '${this.queue}': ${(publishError as Error).message}; it will be redelivered`);
       this.settle(ch, raw, 'requeue');
     }
   }
@@ -250,6 +312,7 @@ export class QueueConsumer {
   /** Stops taking new messages, lets the ones in hand finish (up to `timeoutMs`), closes the channel. */
   async stop(timeoutMs: number): Promise<void> {
     this.stopped = true;
+    this.recovery.stop();
     this.deps.connection.removeHook(this.hook);
     const ch = this.channel;
     // every wait bounded: a broker that stopped answering never replies to the cancel or the close
@@ -258,6 +321,12 @@ export class QueueConsumer {
     await settleWithin(Promise.allSettled([...this.inFlight]), timeoutMs);
     this.channel = undefined;
     await settleWithin(ch?.close(), goodbye);
+  }
+}
+
+class DeliveryLimitError extends NonRetryableError {
+  constructor(message: string) {
+    super(message, { code: 'DELIVERY_LIMIT' });
   }
 }
 

@@ -2,6 +2,7 @@ import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { MessagingError } from '../errors';
 import type { AmqpConnection } from './connection';
 import type { MessagingLogger } from './options';
+import { withQueueType, type QueueType } from './queue-type';
 import { settleWithin } from './settle';
 
 /**
@@ -85,8 +86,9 @@ export interface DelayRoute {
 }
 
 export interface DelayedDeliveryOptions {
-  url: string;
   connectionName: string;
+  /** The type of the TTL delay queues (queue-type.ts). */
+  queueType: QueueType;
   exchange: string;
   /** 'auto': the broker's exchange when it has one; 'ttl-queues': never ask. */
   use: 'auto' | 'ttl-queues';
@@ -122,7 +124,8 @@ export class DelayedDelivery {
   /** A connect hook: probe (unless forced to TTL queues), then declare the exchange the chosen way uses. */
   readonly hook = async (model: ChannelModel): Promise<void> => {
     const { use, exchange } = this.options;
-    const offered = use === 'auto' && (await probeDelayedExchange(this.options));
+    // the probe goes to the broker this connection is being set up with (the url option may list several)
+    const offered = use === 'auto' && (await probeDelayedExchange({ ...this.options, url: this.connection.url }));
     const mode: DelayMode = offered ? 'delayed-exchange' : 'ttl-queues';
     const reason = mode === 'delayed-exchange' ? '' : use === 'ttl-queues' ? "delayedMessages: 'ttl-queues'" : 'the broker has no x-delayed-message';
     if (mode === 'ttl-queues') {
@@ -166,7 +169,9 @@ export class DelayedDelivery {
       if (target.exchange === '') await ch.checkQueue(target.routingKey);
       else await ch.checkExchange(target.exchange);
       const queue = ttlDelayQueueName(exchange, target.exchange, bucket);
-      await ch.assertQueue(queue, { durable: true, arguments: { 'x-dead-letter-exchange': target.exchange } });
+      // at-most-once dead-lettering when it is a quorum queue: a due message nothing is bound for is dropped, as
+      // documented, where at-least-once would keep it in the delay queue for ever
+      await ch.assertQueue(queue, withQueueType(this.options.queueType, { durable: true, arguments: { 'x-dead-letter-exchange': target.exchange } }));
       await ch.bindQueue(queue, ttlExchange, '', { 'x-match': 'all', [DELAY_TARGET_HEADER]: label, [DELAY_BUCKET_HEADER]: String(bucket) });
     });
     return {
@@ -213,7 +218,7 @@ export class DelayedDelivery {
  * COMMAND_INVALID "unknown exchange type" (a passive declare would not check the type): that means no. Any
  * other failure (the exchange exists with another type or arguments, access refused, no answer) is an error.
  */
-export async function probeDelayedExchange(o: Pick<DelayedDeliveryOptions, 'url' | 'connectionName' | 'exchange' | 'timeoutMs'>): Promise<boolean> {
+export async function probeDelayedExchange(o: Pick<DelayedDeliveryOptions, 'connectionName' | 'exchange' | 'timeoutMs'> & { url: string }): Promise<boolean> {
   const fail = (detail: string, cause?: unknown) =>
     new MessagingError('DELAY_PROBE_FAILED', `could not find out whether the broker offers x-delayed-message (declaring exchange '${o.exchange}'): ${detail}; set delayedMessages: 'ttl-queues' to use TTL delay queues without asking`, { cause });
   let conn: ChannelModel | undefined;

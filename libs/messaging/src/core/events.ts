@@ -1,3 +1,4 @@
+import type { ChannelRole } from './channel-recovery';
 import type { FailureReason } from './headers';
 import type { PublishedMessage } from './message';
 
@@ -9,6 +10,17 @@ export interface DeliveryEvent {
   routingKey: string;
   correlationId: string;
   attempt: number;
+}
+
+/** A channel that closed, or an attempt to reopen it that failed. */
+export interface ChannelEvent {
+  role: ChannelRole;
+  /** The consumer's work queue; 'publisher' or 'rpc' for the others. */
+  name: string;
+  /** The broker's words (e.g. "Channel closed by server: 404 (NOT-FOUND) with message ...") or what happened. */
+  reason: string;
+  /** The broker's reply code when it closed the channel (404, 406, 403...). */
+  code?: number;
 }
 
 /**
@@ -32,4 +44,10 @@ export interface MessagingEventMap {
   backpressure: [];
   connected: [];
   disconnected: [Error];
+  /** A channel closed while its connection stayed up; it is being reopened (channel-recovery.ts). */
+  'channel-closed': [ChannelEvent];
+  /** An attempt to reopen it failed (e.g. the broker refused a declaration again); the next one follows a backoff. */
+  'channel-recovery-failed': [ChannelEvent & { attempt: number }];
+  /** It is open again, with its declarations and subscription. */
+  'channel-recovered': [{ role: ChannelRole; name: string; attempts: number; downtimeMs: number }];
 }

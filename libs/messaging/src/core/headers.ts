@@ -20,6 +20,12 @@ export const Headers = {
   errorStack: 'x-error-stack',
   failureReason: 'x-failure-reason',
   deadLetteredAt: 'x-dead-lettered-at',
+  /**
+   * On classic queues: how many deliveries of this message ended without a settle (its consumer crashed or lost its
+   * channel first), as QueueConsumer counted them; past the delivery limit it is parked with reason delivery_limit.
+   * Quorum queues count on the broker (x-delivery-count).
+   */
+  unsettledDeliveries: 'x-unsettled-deliveries',
   /** Set by replay. */
   replayCount: 'x-replay-count',
   replayedAt: 'x-replayed-at',
@@ -27,8 +33,11 @@ export const Headers = {
   rpcError: 'x-rpc-error',
 } as const;
 
-/** Why a message was parked in the DLQ. */
-export type FailureReason = 'retries-exhausted' | 'non-retryable' | 'invalid' | 'no-handler';
+/**
+ * Why a message was parked in the DLQ. `delivery_limit` is RabbitMQ's own word (x-death reason) for a quorum
+ * queue's parking; the consumer writes the same for a classic queue, so both read alike in the DLQ tools.
+ */
+export type FailureReason = 'retries-exhausted' | 'non-retryable' | 'invalid' | 'no-handler' | 'delivery_limit';
 
 /** Headers that describe one failure; replay removes them so the message starts clean. */
 export const FAILURE_HEADERS: readonly string[] = [
@@ -38,6 +47,8 @@ export const FAILURE_HEADERS: readonly string[] = [
   Headers.errorStack,
   Headers.failureReason,
   Headers.deadLetteredAt,
+  Headers.unsettledDeliveries,
+  'x-delivery-count', // a quorum queue's, on the delivery a copy was made from
   'x-death',
   'x-first-death-exchange',
   'x-first-death-queue',

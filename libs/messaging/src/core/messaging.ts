@@ -9,6 +9,7 @@ import { DEFAULT_DELAYED_EXCHANGE, DelayedDelivery, validateDelay, type DelayMod
 import { countEvents, type MessagingCounters } from './metrics';
 import { DEFAULT_COMMANDS_EXCHANGE, DEFAULT_EVENTS_EXCHANGE, type MessagingOptions, type ResolvedOptions } from './options';
 import { Publisher } from './publisher';
+import { DEFAULT_DELIVERY_LIMIT, validateDeliveryLimit, validateQueueType } from './queue-type';
 import { DEFAULT_RETRY_POLICY, validateRetryPolicy } from './retry-policy';
 import { RpcClient } from './rpc-client';
 import { Topology } from './topology';
@@ -40,6 +41,7 @@ export class Messaging {
   private readonly registered: QueueConsumer[] = [];
   private closing?: Promise<void>;
   private started = false;
+  private readonly emitter = <K extends keyof MessagingEventMap>(event: K, ...args: MessagingEventMap[K]): void => void this.events.emit(event, ...(args as never));
 
   constructor(options: MessagingOptions) {
     this.options = {
@@ -54,20 +56,24 @@ export class Messaging {
       delayedMessages: 'auto',
       delayedExchange: DEFAULT_DELAYED_EXCHANGE,
       ...options,
+      queueType: validateQueueType(options.queueType ?? 'classic'),
+      deliveryLimit: validateDeliveryLimit(options.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT),
       reconnect: { initialDelayMs: 100, maxDelayMs: 10_000, ...options.reconnect },
       retry: validateRetryPolicy({ ...DEFAULT_RETRY_POLICY, ...options.retry }),
       connectionName: options.connectionName || options.serviceName,
     };
     this.counters = countEvents(this.events);
     const { url, serviceName, connectionName, heartbeatSeconds, reconnect, logger } = this.options;
+    // parses the broker list: a malformed URL fails here, at construction
     this.connection = new AmqpConnection({ url, connectionName, heartbeatSeconds, reconnect, logger });
     this.connection.on('connected', () => this.events.emit('connected'));
     this.connection.on('disconnected', (err: Error) => this.events.emit('disconnected', err));
-    this.publisher = new Publisher(this.connection, serviceName, this.options.publishTimeoutMs, (m) => this.events.emit('published', m), () => this.events.emit('backpressure'));
-    this.rpc = new RpcClient(this.connection, this.publisher);
+    const recovery = { connection: this.connection, backoff: reconnect, logger, emit: this.emitter };
+    this.publisher = new Publisher(this.connection, serviceName, this.options.publishTimeoutMs, (m) => this.events.emit('published', m), () => this.events.emit('backpressure'), recovery);
+    this.rpc = new RpcClient(this.connection, this.publisher, recovery);
     this.delays = new DelayedDelivery(this.connection, {
-      url,
       connectionName,
+      queueType: this.options.queueType,
       exchange: this.options.delayedExchange,
       use: this.options.delayedMessages,
       timeoutMs: this.options.publishTimeoutMs,
@@ -84,7 +90,7 @@ export class Messaging {
     if (this.started) return this.connection.start();
     this.started = true;
     // order matters on every (re)connect: exchanges first, then the publisher, then consumers that bind
-    await this.connection.addHook((model) => this.topology.apply(model));
+    await this.connection.addHook((model) => this.topology.apply(model, this.options.queueType));
     await this.connection.addHook(this.delays.hook);
     await this.connection.addHook(this.publisher.hook);
     await this.connection.addHook(this.rpc.hook);
@@ -170,9 +176,12 @@ export class Messaging {
       eventsExchange: this.options.eventsExchange,
       prefetch: this.options.prefetch,
       retry: this.options.retry,
+      queueType: this.options.queueType,
+      deliveryLimit: this.options.deliveryLimit,
       delays: this.delays,
       logger: this.options.logger,
-      emit: (event, ...args) => this.events.emit(event, ...(args as never)),
+      emit: this.emitter,
+      backoff: this.options.reconnect,
     });
     validateRetryPolicy(consumer.policy);
     this.registered.push(consumer);
@@ -189,6 +198,7 @@ export class Messaging {
     this.closing ??= (async () => {
       await Promise.all(this.registered.map((c) => c.stop(this.options.shutdownTimeoutMs)));
       this.rpc.close();
+      this.publisher.stop();
       await this.connection.close(Math.min(this.options.shutdownTimeoutMs, GOODBYE_MS));
     })();
     return this.closing;

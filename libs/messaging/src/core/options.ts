@@ -1,3 +1,4 @@
+import type { QueueType } from './queue-type';
 import type { RetryPolicy } from './retry-policy';
 
 /** Where log lines go; NestJS's Logger and console both fit. */
@@ -8,7 +9,11 @@ export interface MessagingLogger {
 }
 
 export interface MessagingOptions {
-  /** amqp://user:pass@host:port/vhost, e.g. process.env.AMQP_URL. */
+  /**
+   * amqp://user:pass@host:port/vhost, e.g. process.env.AMQP_URL; or several brokers separated by commas (the
+   * nodes of a cluster), tried in turn on every (re)connection: the first URL first, after a lost connection the
+   * one after the broker that was in use (connection.ts). Passwords are masked in every log line.
+   */
   url: string;
   /** The service: the app-id of what it publishes, and the connection's name unless connectionName is given. */
   serviceName: string;
@@ -43,6 +48,19 @@ export interface MessagingOptions {
   delayedMessages?: 'auto' | 'ttl-queues';
   /** The x-delayed-message exchange (headers-typed) the library declares and uses. Default `warren.delayed`. */
   delayedExchange?: string;
+  /**
+   * The type of every durable queue the library declares (work queues, `<queue>.retry.<n>`, `<queue>.dlq`, the
+   * TTL delay queues): 'classic' (default) or 'quorum' (queue-type.ts). A consumer's own
+   * `queueArguments['x-queue-type']` wins for its work queue. A broker refuses to change the type of an existing
+   * queue (406): switching means new queues (drain and delete the old ones first).
+   */
+  queueType?: QueueType;
+  /**
+   * How many deliveries that ended without a settle (the consumer crashed or lost its channel before its ack) a
+   * message may have; past that it is parked in `<queue>.dlq` with reason `delivery_limit`. On quorum work
+   * queues the broker counts (`x-delivery-limit`), on classic ones the consumer (see QueueConsumer). Default 10.
+   */
+  deliveryLimit?: number;
 }
 
 export const DEFAULT_EVENTS_EXCHANGE = 'warren.events';

@@ -1,5 +1,6 @@
 import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
 import { BrokerUnavailableError, MessagingError, PublishNackedError, UnroutableError } from '../errors';
+import { ChannelRecovery, ChannelWaiters, type ChannelRecoveryDeps } from './channel-recovery';
 import type { AmqpConnection } from './connection';
 import { Headers } from './headers';
 import type { DelayRoute } from './delayed-delivery';
@@ -18,6 +19,17 @@ interface Prepared {
 const PERMANENT_CHANNEL_ERRORS = new Set([403, 404, 406]);
 
 /**
+ * Whether the broker's channel error is about this publish: a 404 or 403 names the exchange ("no exchange 'x' in
+ * vhost '/'", "access to exchange 'x' in vhost '/' refused"). The other publishes in flight on that channel were
+ * dropped with it, through no fault of theirs: they go again on the reopened channel. An error that names no
+ * exchange is taken as everyone's.
+ */
+export function channelErrorConcerns(error: Error, exchange: string): boolean {
+  const named = /exchange '((?:[^']|'(?! in vhost))*)' in vhost/.exec(error.message);
+  return !named || named[1] === exchange;
+}
+
+/**
  * Publishes with confirms, always. The promise resolves only when the broker has taken responsibility for
  * the message (basic.ack, after the fsync for persistent messages); it rejects on basic.nack, on
  * basic.return (mandatory: nobody would receive it), and when no connection and confirm arrive in time.
@@ -30,15 +42,24 @@ export class Publisher {
   private readonly returned = new Map<string, string>();
   /** Why each channel closed, when the server closed it (404 no exchange, 403 access refused...). */
   private readonly closeErrors = new WeakMap<ConfirmChannel, Error & { code?: number }>();
+  private readonly recovery: ChannelRecovery;
+  private readonly opened = new ChannelWaiters<ConfirmChannel>();
 
   constructor(
     private readonly connection: AmqpConnection,
     private readonly appId: string,
     private readonly timeoutMs: number,
     private readonly onPublished: (m: PublishedMessage) => void,
-    private readonly onBackpressure: () => void = () => undefined,
-  ) {}
+    private readonly onBackpressure: () => void,
+    recovery: ChannelRecoveryDeps,
+  ) {
+    this.recovery = new ChannelRecovery('publisher', 'publisher', recovery, this.hook);
+  }
 
+  /**
+   * Opens the confirm channel, on every connect; when the broker closes it under a live connection (a publish to
+   * a missing exchange: 404), ChannelRecovery reopens it with backoff and publishes wait for it.
+   */
   readonly hook = async (model: ChannelModel): Promise<void> => {
     const ch = await model.createConfirmChannel();
     ch.on('return', (msg: Message) => {
@@ -51,12 +72,10 @@ export class Publisher {
     ch.on('close', () => {
       if (this.channel !== ch) return;
       this.channel = undefined;
-      // A channel error (not a lost connection) leaves the connection up: open a new channel for the
-      // publishes that follow.
-      const model = this.connection.model;
-      if (model) void this.hook(model).catch(() => undefined);
+      this.recovery.channelClosed(model, this.closeErrors.get(ch));
     });
     this.channel = ch;
+    this.opened.ready(ch);
   };
 
   /** `via`: the wire route of a delayed publish (the message's own exchange and routing key are what it reports). */
@@ -108,10 +127,10 @@ export class Publisher {
       } catch (err) {
         if (!(err instanceof ChannelLost) || Date.now() >= deadline) throw unwrap(err);
         const closeError = this.closeErrors.get(ch);
-        if (closeError?.code !== undefined && PERMANENT_CHANNEL_ERRORS.has(closeError.code)) {
+        if (closeError?.code !== undefined && PERMANENT_CHANNEL_ERRORS.has(closeError.code) && channelErrorConcerns(closeError, prepared.exchange)) {
           throw new MessagingError('CHANNEL_ERROR', `publish to '${prepared.exchange}' failed: ${closeError.message}`, { cause: closeError });
         }
-        // otherwise the connection went away: send it again on the next one
+        // otherwise the connection went away, or another publish closed the channel: send it again on the next one
       }
     }
   }
@@ -122,8 +141,13 @@ export class Publisher {
       const left = deadline - Date.now();
       if (left <= 0) throw new BrokerUnavailableError(`no connection to the broker within ${this.timeoutMs} ms`);
       await this.connection.waitForConnection(left);
-      if (!this.channel) await new Promise((r) => setTimeout(r, 20)); // the channel is being reopened
+      if (!this.channel) await this.opened.next(deadline - Date.now()); // the channel is being reopened
     }
+  }
+
+  /** Stops reopening the channel (the connection is closing). */
+  stop(): void {
+    this.recovery.stop();
   }
 
   private async sendOnce(ch: ConfirmChannel, p: Prepared, deadline: number): Promise<void> {

@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel, ChannelModel, ConsumeMessage, Message } from 'amqplib';
-import { BrokerUnavailableError, RpcRemoteError, RpcTimeoutError, UnroutableError } from '../errors';
+import { BrokerUnavailableError, MessagingError, RpcRemoteError, RpcTimeoutError, UnroutableError } from '../errors';
+import { ChannelRecovery, ChannelWaiters, type ChannelRecoveryDeps } from './channel-recovery';
 import type { AmqpConnection } from './connection';
 import { Headers } from './headers';
-import type { Publisher } from './publisher';
+import { channelErrorConcerns, type Publisher } from './publisher';
 
 /** RabbitMQ's direct reply-to pseudo queue: replies come straight back on the requesting channel. */
 export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
 
 interface Pending {
+  exchange: string;
   routingKey: string;
   resolve(value: unknown): void;
   reject(err: Error): void;
@@ -33,15 +35,26 @@ export interface RequestOptions {
 export class RpcClient {
   private channel?: Channel;
   private readonly pending = new Map<string, Pending>();
+  private readonly recovery: ChannelRecovery;
+  private readonly opened = new ChannelWaiters<Channel>();
 
   constructor(
     private readonly connection: AmqpConnection,
     private readonly publisher: Publisher,
-  ) {}
+    recovery: ChannelRecoveryDeps,
+  ) {
+    this.recovery = new ChannelRecovery('rpc', 'rpc', recovery, this.hook);
+  }
 
+  /**
+   * Opens the channel requests go out on and replies come back to, on every connect. The broker closes it when a
+   * request goes to a missing exchange (404): that request fails with the broker's words, the others waiting on
+   * it fail too (their replies would come to a channel that no longer exists), and ChannelRecovery reopens it.
+   */
   readonly hook = async (model: ChannelModel): Promise<void> => {
     const ch = await model.createChannel();
-    ch.on('error', () => undefined);
+    let closeError: (Error & { code?: number }) | undefined;
+    ch.on('error', (err: Error & { code?: number }) => (closeError = err));
     ch.on('return', (msg: Message) => {
       const id = msg.properties.correlationId as string | undefined;
       const p = id ? this.pending.get(id) : undefined;
@@ -51,10 +64,12 @@ export class RpcClient {
       if (this.channel !== ch) return;
       this.channel = undefined;
       // replies for these would arrive on a channel that no longer exists
-      for (const [id, p] of this.pending) this.settle(id, () => p.reject(new BrokerUnavailableError(`the connection was lost before '${p.routingKey}' replied`)));
+      for (const [id, p] of this.pending) this.settle(id, () => p.reject(failedBy(closeError, p)));
+      this.recovery.channelClosed(model, closeError);
     });
     await ch.consume(DIRECT_REPLY_TO, (msg) => msg && this.onReply(msg), { noAck: true });
     this.channel = ch;
+    this.opened.ready(ch);
   };
 
   private onReply(msg: ConsumeMessage): void {
@@ -87,7 +102,7 @@ export class RpcClient {
       const left = opts.timeoutMs - (Date.now() - started);
       if (left <= 0) throw new RpcTimeoutError(opts.routingKey, opts.timeoutMs);
       await this.connection.waitForConnection(left).catch(() => undefined);
-      if (!this.channel) await new Promise((r) => setTimeout(r, 20));
+      if (!this.channel) await this.opened.next(opts.timeoutMs - (Date.now() - started)); // being reopened
     }
     const ch = this.channel;
     const correlationId = randomUUID();
@@ -95,7 +110,7 @@ export class RpcClient {
     return new Promise<T>((resolve, reject) => {
       const left = Math.max(1, opts.timeoutMs - (Date.now() - started));
       const timer = setTimeout(() => this.settle(correlationId, () => reject(new RpcTimeoutError(opts.routingKey, opts.timeoutMs))), left);
-      this.pending.set(correlationId, { routingKey: opts.routingKey, resolve: resolve as (v: unknown) => void, reject, timer });
+      this.pending.set(correlationId, { exchange: p.exchange, routingKey: opts.routingKey, resolve: resolve as (v: unknown) => void, reject, timer });
       try {
         ch.publish(p.exchange, p.routingKey, p.content, { ...p.options, replyTo: DIRECT_REPLY_TO, persistent: false });
       } catch (err) {
@@ -105,8 +120,20 @@ export class RpcClient {
   }
 
   close(): void {
+    this.recovery.stop();
     for (const [id, p] of this.pending) this.settle(id, () => p.reject(new BrokerUnavailableError('the messaging connection was closed')));
   }
+}
+
+/**
+ * Why a waiting request failed when its channel closed: the broker's channel error, as the request's own failure
+ * when it names the request's exchange (404 no exchange) or no exchange at all, else as the loss of its channel;
+ * without an error, the connection went away.
+ */
+function failedBy(error: (Error & { code?: number }) | undefined, p: Pending): Error {
+  if (!error) return new BrokerUnavailableError(`the connection was lost before '${p.routingKey}' replied`);
+  if (channelErrorConcerns(error, p.exchange)) return new MessagingError('CHANNEL_ERROR', `request '${p.routingKey}' to exchange '${p.exchange}' failed: ${error.message}`, { cause: error });
+  return new BrokerUnavailableError(`the RPC channel closed before '${p.routingKey}' replied (another request failed: ${error.message}); send it again`, { cause: error });
 }
 
 /** basic.return's fields (amqplib's types describe only deliveries). */

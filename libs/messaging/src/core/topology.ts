@@ -1,4 +1,5 @@
 import type { ChannelModel, Options } from 'amqplib';
+import { withQueueType, type QueueType } from './queue-type';
 
 export interface ExchangeDeclaration {
   name: string;
@@ -41,13 +42,16 @@ export class Topology {
     return this;
   }
 
-  /** Declares everything on a channel of its own: a refused declaration (406) closes only that channel. */
-  async apply(model: ChannelModel): Promise<void> {
+  /**
+   * Declares everything on a channel of its own: a refused declaration (406) closes only that channel. Durable,
+   * shared, kept queues without an `x-queue-type` of their own get `queueType` (default classic).
+   */
+  async apply(model: ChannelModel, queueType: QueueType = 'classic'): Promise<void> {
     const ch = await model.createChannel();
     ch.on('error', () => undefined); // the rejected promise below carries the reason
     try {
       for (const e of this.exchanges.values()) await ch.assertExchange(e.name, e.type, { durable: true, ...e.options });
-      for (const q of this.queues.values()) await ch.assertQueue(q.name, { durable: true, ...q.options });
+      for (const q of this.queues.values()) await ch.assertQueue(q.name, withQueueType(queueType, { durable: true, ...q.options }));
       for (const b of this.bindings.values()) await ch.bindQueue(b.queue, b.exchange, b.pattern);
     } finally {
       await ch.close().catch(() => undefined);

@@ -1,5 +1,6 @@
 import { connect, type ChannelModel } from 'amqplib';
 import { BrokerUnavailableError } from '../errors';
+import { parseBrokerUrls, redactUrl } from '../core/broker-urls';
 import type { Messaging } from '../core/messaging';
 
 /** Where DLQ operations get a connection: a running Messaging's, or one of their own from a URL. */
@@ -17,7 +18,8 @@ export function borrowedLink(messaging: Messaging, timeoutMs: number): BrokerLin
 }
 
 /**
- * A plain connection of its own, opened on first use, for tools that run without a service (the CLI).
+ * A plain connection of its own, opened on first use, for tools that run without a service (the CLI). `url` may
+ * list several brokers separated by commas, as AMQP_URL: they are tried in order until one answers.
  * No recovery: an operation that loses its connection fails, and the broker puts back what it held.
  */
 export function ownLink(url: string, timeoutMs: number, connectionName: string): BrokerLink {
@@ -40,7 +42,21 @@ export function ownLink(url: string, timeoutMs: number, connectionName: string):
   };
 }
 
-async function open(url: string, timeoutMs: number, connectionName: string): Promise<ChannelModel> {
+async function open(urls: string, timeoutMs: number, connectionName: string): Promise<ChannelModel> {
+  const list = parseBrokerUrls(urls);
+  const failures: string[] = [];
+  for (const url of list) {
+    try {
+      return await openOne(url, timeoutMs, connectionName);
+    } catch (err) {
+      if (list.length === 1) throw err;
+      failures.push((err as Error).message);
+    }
+  }
+  throw new BrokerUnavailableError(`cannot connect to any of the ${list.length} brokers: ${failures.join('; ')}`);
+}
+
+async function openOne(url: string, timeoutMs: number, connectionName: string): Promise<ChannelModel> {
   let timer: NodeJS.Timeout | undefined;
   const attempt = connect(url, { timeout: timeoutMs, clientProperties: { connection_name: connectionName } });
   const timeout = new Promise<never>((_, reject) => {
@@ -54,16 +70,5 @@ async function open(url: string, timeoutMs: number, connectionName: string): Pro
     throw new BrokerUnavailableError(`cannot connect to the broker at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
   }
 }

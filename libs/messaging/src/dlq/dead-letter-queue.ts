@@ -5,7 +5,7 @@ import type { Messaging } from '../core/messaging';
 import { deadLetterQueueName } from '../core/retry-policy';
 import { borrowedLink, ownLink, type BrokerLink } from './broker-link';
 import { DeadLetterQueueNotFoundError } from './dead-letter-queue-not-found.error';
-import { toParkedMessage, type ParkedMessage } from './parked-message';
+import { deathRecords, toParkedMessage, type ParkedMessage } from './parked-message';
 import { ReplayFailedError } from './replay-failed.error';
 
 export interface DeadLetterQueueOptions {
@@ -198,9 +198,13 @@ function select(ids: string[] | undefined) {
   };
 }
 
+/** Where a replay sends it: the consumer's x-original-queue, else the queue the broker dead-lettered it from. */
 function originalQueue(raw: Message): string | undefined {
-  const q = (raw.properties.headers as Record<string, unknown> | undefined)?.[Headers.originalQueue];
-  return typeof q === 'string' && q !== '' ? q : undefined;
+  const headers = raw.properties.headers as Record<string, unknown> | undefined;
+  const q = headers?.[Headers.originalQueue];
+  if (typeof q === 'string' && q !== '') return q;
+  const died = deathRecords(headers?.['x-death'])[0]?.queue;
+  return died !== undefined && died !== '' ? died : undefined;
 }
 
 /** The replayed copy's properties: the parked message's, with a fresh start in the headers. */

@@ -22,7 +22,7 @@ options:
   --limit <n>        list: at most n messages (default ${DEFAULT_LIMIT})
   --json             machine-readable output
   --yes              purge: confirm deleting every parked message
-  --url <url>        the broker (default: $AMQP_URL, else amqp://guest:guest@localhost:5672)
+  --url <url>        the broker, or several separated by commas, tried in order (default: $AMQP_URL, else amqp://guest:guest@localhost:5672)
   -h, --help         this text
 
 exit status: 0 done; 1 failed (broker unreachable, no such DLQ, an --id to replay not found); 2 usage error`;

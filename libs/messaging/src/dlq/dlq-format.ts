@@ -10,10 +10,11 @@ export function formatTable(messages: ParkedMessage[]): string {
     clip(m.type ?? '-', MAX.type),
     m.reason ?? '-',
     m.attempts === undefined ? '-' : String(m.attempts),
+    deliveries(m),
     m.deadLetteredAt ? shortTime(m.deadLetteredAt) : '-',
     clip(errorLine(m), MAX.error),
   ]);
-  const header = ['MESSAGE ID', 'TYPE', 'REASON', 'ATTEMPTS', 'DEAD-LETTERED AT', 'ERROR'];
+  const header = ['MESSAGE ID', 'TYPE', 'REASON', 'ATTEMPTS', 'DELIVERIES', 'DEAD-LETTERED AT', 'ERROR'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   return [header, ...rows].map((cells) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
 }
@@ -21,8 +22,22 @@ export function formatTable(messages: ParkedMessage[]): string {
 /** `n message(s)` with the right noun. */
 export const messages = (n: number): string => `${n} message${n === 1 ? '' : 's'}`;
 
+/**
+ * Deliveries without a settle, for a delivery_limit parking: the consumer's count (classic queues), else what the
+ * broker recorded: `x-death ×n` (how often the broker dead-lettered it; RabbitMQ writes no delivery count on it).
+ */
+function deliveries(m: ParkedMessage): string {
+  if (m.deliveries !== undefined) return String(m.deliveries);
+  const death = m.reason === undefined ? undefined : m.deaths.find((d) => d.reason === m.reason);
+  return death?.count !== undefined ? `x-death ×${death.count}` : '-';
+}
+
 function errorLine(m: ParkedMessage): string {
-  if (!m.error) return '-';
+  if (!m.error) {
+    const death = m.deaths[0];
+    // parked by the broker: no error of ours, but where it came from
+    return death?.reason && death.reason === m.reason ? `dead-lettered by the broker from '${death.queue ?? '?'}' (${death.reason})` : '-';
+  }
   const text = [m.error.name, m.error.message].filter(Boolean).join(': ');
   return text.replace(/\s+/g, ' ');
 }

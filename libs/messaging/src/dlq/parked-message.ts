@@ -1,16 +1,30 @@
 import type { Message } from 'amqplib';
 import { Headers } from '../core/headers';
 
-/** One message in `<queue>.dlq`, as the consumer parked it (see QueueConsumer: the failure headers). */
+/**
+ * One message in `<queue>.dlq`, as the consumer parked it (see QueueConsumer: the failure headers), or as the
+ * broker dead-lettered it there (a quorum work queue past its delivery limit: the x-death headers).
+ */
 export interface ParkedMessage {
   messageId?: string;
   type?: string;
   correlationId?: string;
-  /** Why it was parked: 'retries-exhausted' | 'non-retryable' | 'invalid' | 'no-handler' (FailureReason). */
+  /**
+   * Why it was parked: 'retries-exhausted' | 'non-retryable' | 'invalid' | 'no-handler' | 'delivery_limit'
+   * (FailureReason), or the broker's reason (x-death) when the broker put it there.
+   */
   reason?: string;
   error?: ParkedError;
   /** The attempt that failed last (x-attempt). */
   attempts?: number;
+  /**
+   * Deliveries that ended without a settle before it was parked for the delivery limit, when the consumer counted
+   * them (a classic queue: x-unsettled-deliveries). A quorum queue's count is the broker's: RabbitMQ does not write
+   * it on the dead-lettered copy (x-death has how often it was dead-lettered, see `deaths`).
+   */
+  deliveries?: number;
+  /** What the broker recorded each time it dead-lettered the message (x-death), newest first. */
+  deaths: DeathRecord[];
   /** How often it was replayed before (x-replay-count); 0 for a first failure. */
   replayCount: number;
   originalExchange?: string;
@@ -29,6 +43,17 @@ export interface ParkedMessage {
   /** The parsed body when it is JSON; otherwise a preview (`payloadFormat` says which). */
   payload: unknown;
   payloadFormat: 'json' | 'text' | 'binary';
+}
+
+/** One x-death entry: the broker dead-lettered the message from `queue` for `reason`, `count` times. */
+export interface DeathRecord {
+  queue?: string;
+  reason?: string;
+  count?: number;
+  exchange?: string;
+  routingKeys: string[];
+  /** ISO 8601 (x-death's time has whole seconds). */
+  time?: string;
 }
 
 export interface ParkedError {
@@ -55,24 +80,50 @@ export function toParkedMessage(raw: Message): ParkedMessage {
   const errorMessage = str(Headers.errorMessage);
   const errorStack = str(Headers.errorStack);
   const body = describeBody(raw.content, p.contentType as string | undefined);
+  const deaths = deathRecords(headers['x-death']);
+  // parked by the broker (no failure headers of ours): where and why it says
+  const death = str(Headers.failureReason) === undefined ? deaths[0] : undefined;
   return {
     messageId: (p.messageId as string | undefined) || undefined,
     type: (p.type as string | undefined) || undefined,
     correlationId: (p.correlationId as string | undefined) || undefined,
-    reason: str(Headers.failureReason),
+    reason: str(Headers.failureReason) ?? death?.reason,
     error: errorName || errorMessage || errorStack ? { name: errorName, message: errorMessage, stack: stackFrames(errorStack) } : undefined,
     attempts: num(Headers.attempt),
+    deliveries: num(Headers.unsettledDeliveries),
+    deaths,
     replayCount: num(Headers.replayCount) ?? 0,
-    originalExchange: typeof headers[Headers.originalExchange] === 'string' ? (headers[Headers.originalExchange] as string) : undefined,
-    originalRoutingKey: str(Headers.originalRoutingKey),
-    originalQueue: str(Headers.originalQueue),
-    deadLetteredAt: str(Headers.deadLetteredAt),
+    originalExchange: typeof headers[Headers.originalExchange] === 'string' ? (headers[Headers.originalExchange] as string) : death?.exchange,
+    originalRoutingKey: str(Headers.originalRoutingKey) ?? death?.routingKeys[0],
+    originalQueue: str(Headers.originalQueue) ?? death?.queue,
+    deadLetteredAt: str(Headers.deadLetteredAt) ?? death?.time,
     publishedAt: typeof p.timestamp === 'number' ? new Date(p.timestamp * 1000).toISOString() : undefined,
     contentType: (p.contentType as string | undefined) || undefined,
     size: raw.content.length,
     headers,
     ...body,
   };
+}
+
+/** x-death as amqplib decodes it: an array of tables; `time` a timestamp ({ '!': 'timestamp', value }) or a number. */
+export function deathRecords(value: unknown): DeathRecord[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null)
+    .map((d) => {
+      const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : undefined);
+      const rawTime = d.time as unknown;
+      const seconds = typeof rawTime === 'number' ? rawTime : typeof (rawTime as { value?: unknown })?.value === 'number' ? (rawTime as { value: number }).value : undefined;
+      const count = Number(d.count);
+      return {
+        queue: text(d.queue),
+        reason: text(d.reason),
+        count: d.count !== undefined && Number.isFinite(count) ? count : undefined,
+        exchange: text(d.exchange),
+        routingKeys: Array.isArray(d['routing-keys']) ? (d['routing-keys'] as unknown[]).map(text).filter((k): k is string => k !== undefined) : [],
+        time: seconds === undefined ? undefined : new Date(seconds * 1000).toISOString(),
+      };
+    });
 }
 
 function stackFrames(stack: string | undefined): string[] {

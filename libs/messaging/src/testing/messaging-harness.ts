@@ -21,7 +21,7 @@ export class MessagingHarness {
   private readonly detach: Array<() => void> = [];
 
   constructor(messaging: Messaging) {
-    const names: Array<keyof MessagingEventMap> = ['published', 'consumed', 'acked', 'retried', 'dead-lettered', 'backpressure', 'connected', 'disconnected'];
+    const names: Array<keyof MessagingEventMap> = ['published', 'consumed', 'acked', 'retried', 'dead-lettered', 'backpressure', 'connected', 'disconnected', 'channel-closed', 'channel-recovery-failed', 'channel-recovered'];
     for (const event of names) {
       const listener = (data?: unknown) => this.record({ event, data } as Recorded);
       messaging.events.on(event, listener as never);
