@@ -31,5 +31,6 @@ import delayedMessage from './delayed-message.scenarios';
 import maxLengthRequeue from './max-length-requeue.scenarios';
 import deadLetteringCc from './dead-lettering-cc.scenarios';
 import quorumDeclare from './quorum-declare.scenarios';
+import quorumDelivery from './quorum-delivery.scenarios';
 
-export const areas: Area[] = [connection, exchangeTypes, topic, headersExchange, defaultExchange, exchangeDeclare, e2eBindings, alternateExchange, queueDeclare, queueArgsTtl, queueArgsLength, queueArgsEquivalence, deadLettering, priority, singleActiveConsumer, basicConsume, basicGet, ackNackReject, qos, recover, confirms, transactions, directReplyTo, channel, errors, messages, hostileInput, permissions, maxLengthRequeue, deadLetteringCc, delayedMessage, quorumDeclare];
+export const areas: Area[] = [connection, exchangeTypes, topic, headersExchange, defaultExchange, exchangeDeclare, e2eBindings, alternateExchange, queueDeclare, queueArgsTtl, queueArgsLength, queueArgsEquivalence, deadLettering, priority, singleActiveConsumer, basicConsume, basicGet, ackNackReject, qos, recover, confirms, transactions, directReplyTo, channel, errors, messages, hostileInput, permissions, maxLengthRequeue, deadLetteringCc, delayedMessage, quorumDeclare, quorumDelivery];
