@@ -32,5 +32,6 @@ import maxLengthRequeue from './max-length-requeue.scenarios';
 import deadLetteringCc from './dead-lettering-cc.scenarios';
 import quorumDeclare from './quorum-declare.scenarios';
 import quorumDelivery from './quorum-delivery.scenarios';
+import quorumLimits from './quorum-limits.scenarios';
 
-export const areas: Area[] = [connection, exchangeTypes, topic, headersExchange, defaultExchange, exchangeDeclare, e2eBindings, alternateExchange, queueDeclare, queueArgsTtl, queueArgsLength, queueArgsEquivalence, deadLettering, priority, singleActiveConsumer, basicConsume, basicGet, ackNackReject, qos, recover, confirms, transactions, directReplyTo, channel, errors, messages, hostileInput, permissions, maxLengthRequeue, deadLetteringCc, delayedMessage, quorumDeclare, quorumDelivery];
+export const areas: Area[] = [connection, exchangeTypes, topic, headersExchange, defaultExchange, exchangeDeclare, e2eBindings, alternateExchange, queueDeclare, queueArgsTtl, queueArgsLength, queueArgsEquivalence, deadLettering, priority, singleActiveConsumer, basicConsume, basicGet, ackNackReject, qos, recover, confirms, transactions, directReplyTo, channel, errors, messages, hostileInput, permissions, maxLengthRequeue, deadLetteringCc, delayedMessage, quorumDeclare, quorumDelivery, quorumLimits];
