@@ -3,7 +3,7 @@ import { readEnv } from './env';
 
 describe('readEnv', () => {
   it('uses the defaults of docs/architecture.md (Ports and environment)', () => {
-    expect(readEnv('orders', 3001, {})).toEqual({ amqpUrl: 'amqp://guest:guest@localhost:5672', port: 3001, host: '0.0.0.0', databaseUrl: undefined, dataDir: '.data', shutdownTimeoutMs: 25_000 });
+    expect(readEnv('orders', 3001, {})).toEqual({ amqpUrl: 'amqp://guest:guest@localhost:5672', messagingQueueType: 'classic', port: 3001, host: '0.0.0.0', databaseUrl: undefined, dataDir: '.data', shutdownTimeoutMs: 25_000 });
   });
 
   it('takes the listen address from HOST', () => {
@@ -18,6 +18,17 @@ describe('readEnv', () => {
 
   it('names the variable when a port is not a number', () => {
     expect(() => readEnv('orders', 3001, { ORDERS_PORT: 'abc' })).toThrow("ORDERS_PORT must be a port number (0-65535), got 'abc'");
+  });
+
+  it('takes MESSAGING_QUEUE_TYPE, and names it when it is neither classic nor quorum', () => {
+    expect(readEnv('orders', 3001, { MESSAGING_QUEUE_TYPE: 'quorum' }).messagingQueueType).toBe('quorum');
+    expect(readEnv('orders', 3001, { MESSAGING_QUEUE_TYPE: 'classic' }).messagingQueueType).toBe('classic');
+    expect(readEnv('orders', 3001, { MESSAGING_QUEUE_TYPE: '' }).messagingQueueType).toBe('classic');
+    for (const bad of ['Quorum', 'stream', ' quorum']) expect(() => readEnv('orders', 3001, { MESSAGING_QUEUE_TYPE: bad })).toThrow(`MESSAGING_QUEUE_TYPE must be classic or quorum, got '${bad}'`);
+  });
+
+  it('passes a list of brokers in AMQP_URL through as it is (the messaging library parses it)', () => {
+    expect(readEnv('orders', 3001, { AMQP_URL: 'amqp://a:5672,amqp://b:5672' }).amqpUrl).toBe('amqp://a:5672,amqp://b:5672');
   });
 
   it('takes SHUTDOWN_TIMEOUT_MS, and names it when it is not a positive whole number', () => {

@@ -1,7 +1,11 @@
+import { QUEUE_TYPES, type QueueType } from '@warren/messaging';
+
 /** The environment every service reads (docs/architecture.md: Ports and environment). */
 export interface ServiceEnv {
-  /** AMQP_URL, default the bundled broker on localhost. */
+  /** AMQP_URL, default the bundled broker on localhost; several brokers separated by commas are tried in turn. */
   amqpUrl: string;
+  /** MESSAGING_QUEUE_TYPE: the type of every queue the messaging library declares, 'classic' (default) or 'quorum'. */
+  messagingQueueType: QueueType;
   /** PORT, else <SERVICE>_PORT, else the service's default port. */
   port: number;
   /** HOST: the address to listen on, default every interface (0.0.0.0); the demo uses 127.0.0.1. */
@@ -24,12 +28,19 @@ export function readEnv(service: string, defaultPort: number, env: NodeJS.Proces
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${env.PORT !== undefined ? 'PORT' : portVar} must be a port number (0-65535), got '${raw}'`);
   return {
     amqpUrl: env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672',
+    messagingQueueType: queueType(env.MESSAGING_QUEUE_TYPE),
     port,
     host: env.HOST || '0.0.0.0',
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.WARREN_DATA_DIR ?? '.data',
     shutdownTimeoutMs: wholeMs(env, 'SHUTDOWN_TIMEOUT_MS', 25_000),
   };
+}
+
+function queueType(raw: string | undefined): QueueType {
+  if (raw === undefined || raw === '') return 'classic';
+  if ((QUEUE_TYPES as readonly string[]).includes(raw)) return raw as QueueType;
+  throw new Error(`MESSAGING_QUEUE_TYPE must be ${QUEUE_TYPES.join(' or ')}, got '${raw}'`);
 }
 
 function wholeMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -112,6 +112,7 @@ export class ServiceModule {
         return {
           url: env.amqpUrl,
           serviceName: options.name,
+          queueType: env.messagingQueueType,
           // which instance holds the connection, in the broker's views: `payments`, `payments-2` (the demo sets it)
           connectionName: process.env.WARREN_INSTANCE || options.name,
           eventsExchange: names.eventsExchange,

@@ -79,6 +79,14 @@ describe('a service process', () => {
     expect(parsed(r.lines()).find((l) => l.level === 50)?.msg).toBe('shutdown after SIGTERM did not finish within 300 ms (SHUTDOWN_TIMEOUT_MS); exiting');
   });
 
+  it('refuses to start with a queue type other than classic or quorum, naming MESSAGING_QUEUE_TYPE', async () => {
+    const r = run({ MESSAGING_QUEUE_TYPE: 'mirrored' });
+    const { code } = await r.exited;
+    expect(code).toBe(1);
+    const [line] = parsed(r.lines());
+    expect(line).toMatchObject({ service: 'kit-process', level: 60, msg: "kit-process failed to start: MESSAGING_QUEUE_TYPE must be classic or quorum, got 'mirrored'" });
+  });
+
   it('refuses to start with a malformed setting, saying which, as a JSON line', async () => {
     const r = run({ LOG_FORMAT: 'xml' });
     const { code } = await r.exited;
