@@ -33,5 +33,6 @@ import deadLetteringCc from './dead-lettering-cc.scenarios';
 import quorumDeclare from './quorum-declare.scenarios';
 import quorumDelivery from './quorum-delivery.scenarios';
 import quorumLimits from './quorum-limits.scenarios';
+import quorumDeadLetterStrategy from './quorum-dead-letter-strategy.scenarios';
 
-export const areas: Area[] = [connection, exchangeTypes, topic, headersExchange, defaultExchange, exchangeDeclare, e2eBindings, alternateExchange, queueDeclare, queueArgsTtl, queueArgsLength, queueArgsEquivalence, deadLettering, priority, singleActiveConsumer, basicConsume, basicGet, ackNackReject, qos, recover, confirms, transactions, directReplyTo, channel, errors, messages, hostileInput, permissions, maxLengthRequeue, deadLetteringCc, delayedMessage, quorumDeclare, quorumDelivery, quorumLimits];
+export const areas: Area[] = [connection, exchangeTypes, topic, headersExchange, defaultExchange, exchangeDeclare, e2eBindings, alternateExchange, queueDeclare, queueArgsTtl, queueArgsLength, queueArgsEquivalence, deadLettering, priority, singleActiveConsumer, basicConsume, basicGet, ackNackReject, qos, recover, confirms, transactions, directReplyTo, channel, errors, messages, hostileInput, permissions, maxLengthRequeue, deadLetteringCc, delayedMessage, quorumDeclare, quorumDelivery, quorumLimits, quorumDeadLetterStrategy];
