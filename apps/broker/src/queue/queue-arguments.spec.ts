@@ -1,6 +1,6 @@
 import { fromPlain, tableFromPlain, type FieldTable, type FieldValue } from '@warren/amqp-protocol';
 import { ChannelError, ConnectionError } from '../errors';
-import { assertArgsEquivalence, deadLetterExchangeArg, equivalenceArgs, erlangFloat, parseQueueArguments, queueSettings } from './queue-arguments';
+import { assertArgsEquivalence, deadLetterExchangeArg, effectiveDeadLetterStrategy, equivalenceArgs, erlangFloat, parseQueueArguments, queueSettings } from './queue-arguments';
 
 const t = (type: string, value: unknown): FieldValue => fromPlain({ '!': type, value });
 const table = (entries: Record<string, FieldValue>): FieldTable => new Map(Object.entries(entries));
@@ -149,8 +149,35 @@ describe('queue arguments at creation (rabbit_amqqueue:check_declare_arguments)'
     expect(declare({ 'x-queue-version': 0 })).toBe(`'x-queue-version': "unsupported queue version '0'"`);
     expect(declare({ 'x-queue-version': -1 })).toBe("'x-queue-version': {value_negative,-1}");
     expect(declare({ 'x-queue-version': 2, 'x-queue-mode': 'lazy', 'x-queue-type': 'classic' })).toBe('ok');
-    // quorum and stream queues are refused, not half-supported
-    expect(declare({ 'x-queue-type': 'quorum' })).toBe("'x-queue-type': invalid_queue_type");
+    // streams are refused, not half-supported; quorum queues are implemented
+    expect(declare({ 'x-queue-type': 'stream' })).toBe("'x-queue-type': invalid_queue_type");
+    expect(declare({ 'x-queue-type': 'quorum' })).toBe('ok');
+  });
+
+  it("validates a quorum queue's arguments with the quorum validators and refuses classic and stream ones", () => {
+    const quorum = (args: Record<string, unknown>) => declare({ 'x-queue-type': 'quorum', ...args });
+    expect(quorum({ 'x-dead-letter-strategy': 'bogus' })).toBe("'x-dead-letter-strategy': invalid_dlx_strategy");
+    expect(quorum({ 'x-quorum-initial-group-size': 0 })).toBe("'x-quorum-initial-group-size': {value_zero,0}");
+    expect(quorum({ 'x-queue-leader-locator': 'bogus' })).toBe("'x-queue-leader-locator': invalid_queue_locator_arg");
+    expect(quorum({ 'x-max-in-memory-bytes': -1 })).toBe("'x-max-in-memory-bytes': {value_negative,-1}");
+    expect(quorum({ 'x-max-priority': 5 })).toBe("'x-max-priority' of queue type rabbit_quorum_queue");
+    expect(quorum({ 'x-queue-master-locator': 'bogus' })).toBe("'x-queue-master-locator' of queue type rabbit_quorum_queue");
+    // the quorum validators come before other types' arguments, whatever the table order
+    expect(declare({ 'x-max-age': '1D', 'x-queue-type': 'quorum', 'x-dead-letter-strategy': 'x' })).toBe("'x-dead-letter-strategy': invalid_dlx_strategy");
+    expect(quorum({ 'x-delivery-limit': 'many', 'x-quorum-initial-group-size': 3, 'x-queue-leader-locator': 'least-leaders' })).toBe('ok');
+  });
+
+  it('reads x-delivery-limit as RabbitMQ compares it, and the dead-letter strategy in force', () => {
+    const settings = (args: Record<string, unknown>) => queueSettings(tableFromPlain({ 'x-queue-type': 'quorum', ...args }));
+    expect(settings({}).deliveryLimit).toBeUndefined();
+    expect(settings({ 'x-delivery-limit': 3 }).deliveryLimit).toBe(3);
+    expect(settings({ 'x-delivery-limit': -1 }).deliveryLimit).toBe(-1);
+    expect(settings({ 'x-delivery-limit': 'many' }).deliveryLimit).toBe(Infinity);
+    const strategy = (args: Record<string, unknown>) => effectiveDeadLetterStrategy(settings({ 'x-dead-letter-strategy': 'at-least-once', ...args }));
+    expect(strategy({ 'x-dead-letter-exchange': 'x', 'x-overflow': 'reject-publish' })).toBe('at-least-once');
+    expect(strategy({ 'x-overflow': 'reject-publish' })).toBe('at-most-once');
+    expect(strategy({ 'x-dead-letter-exchange': 'x' })).toBe('at-most-once');
+    expect(strategy({ 'x-dead-letter-exchange': 'x', 'x-overflow': 'reject-publish-dlx' })).toBe('at-most-once');
   });
 
   it('reports x-queue-type first, then the first invalid argument in RabbitMQ order, then other queue types arguments in table order', () => {
