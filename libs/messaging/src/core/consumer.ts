@@ -63,6 +63,8 @@ export class QueueConsumer {
   private consumerTag?: string;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly cancelled = new WeakSet<Channel>();
+  /** Redeliveries being counted: handlers wait for them (see onRedelivered). */
+  private readonly counting = new Set<Promise<void>>();
   private stopped = false;
   private readonly recovery: ChannelRecovery;
   readonly policy: RetryPolicy;
@@ -155,7 +157,14 @@ export class QueueConsumer {
   private async process(ch: Channel, raw: ConsumeMessage): Promise<void> {
     const message = toIncoming(raw, this.queue);
     const event: DeliveryEvent = { queue: this.queue, messageId: message.messageId, type: message.type, routingKey: message.routingKey, correlationId: message.correlationId, attempt: message.attempt };
-    if (this.countsDeliveries && raw.fields.redelivered) return this.onRedelivered(ch, raw, message, event);
+    if (this.countsDeliveries && raw.fields.redelivered) {
+      const counted = this.onRedelivered(ch, raw, message, event);
+      this.counting.add(counted);
+      return counted.finally(() => this.counting.delete(counted));
+    }
+    // no handler runs while a redelivery is being counted: the copy with the count must be on the broker and the
+    // original acked before something can crash the process again
+    while (this.counting.size > 0) await Promise.allSettled([...this.counting]);
     const handler = this.definition.handlers.find((h) => topicMatches(h.pattern, message.type));
     let result: unknown;
     try {
@@ -245,10 +254,14 @@ export class QueueConsumer {
         const error = new DeliveryLimitError(`'${message.type}' ${message.messageId} was delivered ${unsettled} times without being settled (its consumer crashed or lost its channel each time); the delivery limit is ${limit}`);
         if (this.definition.rpc && message.replyTo) await this.reply(message, { error: { message: error.message, code: error.code } });
         await this.park(ch, raw, message, event, 'delivery_limit', error, { [Headers.unsettledDeliveries]: unsettled });
+        await ch.prefetch(this.definition.prefetch ?? this.deps.prefetch).catch(() => undefined); // the ack is in (above)
         return;
       }
       await this.republish(raw, message, this.queue, { [Headers.attempt]: message.attempt, [Headers.unsettledDeliveries]: unsettled });
       this.settle(ch, raw, 'ack');
+      // An ack has no reply; a basic.qos sent after it has (the broker takes a channel's methods in order). Until it
+      // is back, the ack may still be in a buffer that a crash would discard, leaving both the original and the copy.
+      await ch.prefetch(this.definition.prefetch ?? this.deps.prefetch).catch(() => undefined);
       this.deps.logger.warn(`'${message.type}' ${message.messageId} redelivered: ${unsettled} of ${limit} deliveries without a settle; sent back to the queue with its count`);
     } catch (publishError) {
       this.deps.logger.error(`could not count the redelivery of ${message.messageId} on '${this.queue}': ${(publishError as Error).message}; it will be redelivered`);

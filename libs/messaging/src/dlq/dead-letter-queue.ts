@@ -62,11 +62,15 @@ export class DeadLetterQueue {
     const { dlq } = queueNames(queue);
     const limit = options.limit ?? Infinity;
     if (!(limit === Infinity || (Number.isInteger(limit) && limit >= 0))) throw new RangeError(`limit must be a whole number ≥ 0, got ${options.limit}`);
-    return this.withChannel(dlq, async (ch) => {
+    let ready = 0;
+    const parked = await this.withChannel(dlq, async (ch) => {
       const parked: ParkedMessage[] = [];
-      await scan(ch, dlq, await readyCount(ch, dlq), limit, (raw) => void parked.push(toParkedMessage(raw)));
+      ready = await readyCount(ch, dlq);
+      await scan(ch, dlq, ready, limit, (raw) => void parked.push(toParkedMessage(raw)));
       return parked; // closing the channel puts them all back
     });
+    if (parked.length > 0) await this.givenBack(dlq, ready);
+    return parked;
   }
 
   /**
@@ -79,7 +83,8 @@ export class DeadLetterQueue {
   async replay(queue: string, options: { ids?: string[] } = {}): Promise<ReplayResult> {
     const { work, dlq } = queueNames(queue);
     const selection = select(options.ids);
-    return this.withChannel(dlq, async (ch) => {
+    let left = 0;
+    const result = await this.withChannel(dlq, async (ch) => {
       const total = await readyCount(ch, dlq);
       const returned = trackReturns(ch);
       let batch: Copy[] = [];
@@ -106,14 +111,18 @@ export class DeadLetterQueue {
       } catch (err) {
         throw new ReplayFailedError(dlq, replayed, translate(err, dlq));
       }
+      left = total - replayed;
       return { replayed, notFound: selection.notFound() };
     });
+    if (left > 0) await this.givenBack(dlq, left);
+    return result;
   }
 
   /** Deletes all parked messages, or those with the given ids (the rest keep their order). Returns how many. */
   async purge(queue: string, options: { ids?: string[] } = {}): Promise<number> {
     const { dlq } = queueNames(queue);
-    return this.withChannel(dlq, async (ch) => {
+    let left = 0;
+    const result = await this.withChannel(dlq, async (ch) => {
       const total = await readyCount(ch, dlq);
       if (options.ids === undefined) return (await ch.purgeQueue(dlq)).messageCount;
       const selection = select(options.ids);
@@ -123,13 +132,32 @@ export class DeadLetterQueue {
         ch.ack(raw);
         purged++;
       });
+      left = total - purged;
       return purged;
     });
+    if (left > 0) await this.givenBack(dlq, left);
+    return result;
   }
 
   /** Closes the connection this instance opened itself; a borrowed Messaging connection stays open. */
   close(): Promise<void> {
     return this.link.close();
+  }
+
+  /**
+   * Waits (up to a second, never failing) until the DLQ holds `ready` messages again: those an operation took and
+   * did not remove. A classic queue has them back when the channel's close-ok arrives; a quorum queue puts them
+   * back through its log a moment later, and an operation right after would not see them yet.
+   */
+  private async givenBack(dlq: string, ready: number): Promise<void> {
+    const deadline = Date.now() + 1000;
+    try {
+      await this.withChannel(dlq, async (ch) => {
+        while ((await readyCount(ch, dlq)) < ready && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      });
+    } catch {
+      // best effort: the operation itself is done
+    }
   }
 
   private async withChannel<T>(dlq: string, work: (ch: ConfirmChannel) => Promise<T>): Promise<T> {
