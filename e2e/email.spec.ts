@@ -1,6 +1,7 @@
-// Email delivery guarantees of notifications: exactly one email per event under duplicate delivery (the same
-// event published twice, and once more under a new message id), and sending rate-limited to
-// EMAIL_RATE_PER_SECOND, measured from the SMTP capture's `Created` times.
+// Email delivery guarantees of notifications, with two instances sharing one database (Postgres) and one Redis:
+// exactly one email per event under duplicate delivery (the same event published twice, and once more under a
+// new message id, whichever instance takes each copy), and sending rate-limited to EMAIL_RATE_PER_SECOND across
+// both instances (BullMQ's limiter lives in Redis), measured from the SMTP capture's `Created` times.
 import { randomUUID } from 'node:crypto';
 import { OrderPlaced } from '@warren/contracts';
 import type { Messaging } from '@warren/messaging';
@@ -8,9 +9,14 @@ import { client, mails, mailsTo } from './support/observe';
 import { brokers, eventually, http, Stack } from './support/stack';
 
 describe.each(brokers())('notifications email guarantees ($name broker)', ({ amqpUrl }) => {
-  const stack = new Stack(amqpUrl, {}, { services: ['notifications'], serviceEnv: { notifications: { EMAIL_RATE_PER_SECOND: '2', EMAIL_BACKOFF_MS: '200' } } });
+  const stack = new Stack(amqpUrl, {}, { services: ['notifications'], instances: { notifications: 2 }, database: 'postgres', serviceEnv: { notifications: { EMAIL_RATE_PER_SECOND: '2', EMAIL_BACKOFF_MS: '200' } } });
   let publisher: Messaging;
-  const acked = async (): Promise<number> => (await http('GET', `${stack.url('notifications')}/health`)).body.details.broker.counters.acked;
+  /** Deliveries both instances acknowledged. */
+  const acked = async (): Promise<number> => {
+    let n = 0;
+    for (const instance of stack.instances.notifications) n += (await http('GET', `${instance.url}/health`)).body.details.broker.counters.acked;
+    return n;
+  };
   const placed = (orderId: string, customerEmail: string) => ({ orderId, customerEmail, items: [{ sku: 'SKU-003', quantity: 1 }], placedAt: new Date().toISOString() });
 
   beforeAll(async () => {
@@ -39,7 +45,7 @@ describe.each(brokers())('notifications email guarantees ($name broker)', ({ amq
     expect((await mails(stack)).filter((m) => m.To.some((t) => t.Address === to))).toHaveLength(1);
   });
 
-  it('sends at most EMAIL_RATE_PER_SECOND (2) emails a second', async () => {
+  it('sends at most EMAIL_RATE_PER_SECOND (2) emails a second, across both instances', async () => {
     const to = `rate-${stack.namespace}@example.com`;
     await Promise.all(Array.from({ length: 8 }, () => publisher.emit(OrderPlaced, placed(randomUUID(), to))));
     const sent = await mailsTo(stack, to, 8);

@@ -1,6 +1,7 @@
 // The saga's deadline compensation across real processes: payments answers too late, the order is
 // cancelled, its stock is released and whatever payments did is undone (a refund, or a capture declined
 // because the refund came first). Nothing stays charged, nothing stays reserved.
+import { subscribe, type Subscriber } from './support/observe';
 import { adminHeaders, brokers, eventually, http, Stack } from './support/stack';
 
 describe.each(brokers())('order saga deadline ($name broker, real processes)', ({ amqpUrl }) => {
@@ -37,6 +38,49 @@ describe.each(brokers())('order saga deadline ($name broker, real processes)', (
     }, 20_000);
     const entries = (await http('GET', `${stack.url('payments')}/payments?orderId=${id}`)).body as Array<{ kind: string; status?: string }>;
     expect(entries.filter((e) => e.kind === 'capture' && e.status !== 'REFUNDED')).toEqual([]);
+    await http('PUT', `${stack.url('payments')}/admin/gateway`, { latencyMs: 0 }, adminHeaders);
+  });
+});
+
+// Two orders instances on one database both run the sweeper (every 100 ms): each overdue saga is still timed out
+// once — one CANCELLED step, one order.cancelled, one refund command's worth of compensation.
+describe.each(brokers())('order saga deadline, two orders instances sweeping one database ($name broker)', ({ amqpUrl }) => {
+  const stack = new Stack(amqpUrl, { SAGA_STEP_TIMEOUT_MS: '1000', SAGA_SWEEP_INTERVAL_MS: '100' }, { instances: { orders: 2 }, database: 'postgres' });
+  let events: Subscriber;
+
+  beforeAll(async () => {
+    await stack.start();
+    // every order event (order.placed too: with no notifications in this stack, nothing else routes it, and the
+    // outbox would hold the order's later events behind it)
+    events = await subscribe(stack, 'order-events', ['order.#']);
+  }, 120_000);
+  afterAll(async () => {
+    await events?.close();
+    await stack.teardown(['e2e.order-events']);
+  });
+
+  it('times each overdue saga out once', async () => {
+    expect((await http('PUT', `${stack.url('payments')}/admin/gateway`, { latencyMs: 3000 }, adminHeaders)).status).toBe(200);
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const orders = stack.instances.orders[i % 2];
+      const placed = await http('POST', `${orders.url}/orders`, { customerEmail: `sweep-${i}@example.com`, items: [{ sku: 'SKU-011', quantity: 1 }] });
+      expect(placed.status).toBe(201);
+      ids.push(placed.body.id as string);
+    }
+    for (const id of ids) {
+      const order = await eventually(`order ${id} to be cancelled`, async () => {
+        const o = (await http('GET', `${stack.url('orders')}/orders/${id}`)).body;
+        return o.status === 'CANCELLED' && o.history.some((h: { step: string }) => h.step === 'PAYMENT_REFUNDED') ? o : undefined;
+      });
+      expect(order.reason).toBe('timed out waiting for payment');
+      expect(order.history.filter((h: { step: string }) => h.step === 'CANCELLED')).toHaveLength(1);
+    }
+    await eventually('an order.cancelled for each', () => (ids.every((id) => events.received.some((m) => m.type === 'order.cancelled' && m.payload.orderId === id)) ? true : undefined)).catch((e: Error) => {
+      throw new Error(`${e.message}\n${stack.logs()}`);
+    });
+    // whichever instance's sweep won, the others found the saga already moved on and published nothing
+    for (const id of ids) expect(events.received.filter((m) => m.type === 'order.cancelled' && m.payload.orderId === id)).toHaveLength(1);
     await http('PUT', `${stack.url('payments')}/admin/gateway`, { latencyMs: 0 }, adminHeaders);
   });
 });
