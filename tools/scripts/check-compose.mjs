@@ -1,10 +1,14 @@
 // `npm run check:compose`: checks docker-compose.yml without a Docker engine (CI has none).
-// 1. `docker-compose config -q`, plain and with `--profile rabbitmq`: the file is valid and every variable
-//    resolves (Debian's docker-compose 1.29, or the `docker compose` plugin when that is what is installed).
+// 1. `docker-compose config -q`, plain, with `--profile rabbitmq` and with `--profile cluster`: the file is valid
+//    and every variable resolves (Debian's docker-compose 1.29, or the `docker compose` plugin when that is what
+//    is installed).
 // 2. Every service with `build:` names a Dockerfile that exists, a `target` stage that Dockerfile defines, and
 //    an app that exists (build argument APP -> apps/<APP>/src/main.ts).
 // 3. The broker swap (see the top of docker-compose.yml): with the default profiles and with `rabbitmq`,
-//    exactly one running service answers to the network alias `amqp`.
+//    exactly one running service answers to the network alias `amqp`, and each app runs once.
+// 4. Profile `cluster`: no service answers to `amqp`; three RabbitMQ nodes with distinct hostnames, one seed
+//    that is one of them, one cookie; every app once (payments twice), each with AMQP_URL listing every node
+//    and MESSAGING_QUEUE_TYPE=quorum, and depending on every node being healthy.
 // Prints one line per problem and exits 1 when there is any. Built-ins only.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -116,14 +120,80 @@ function checkBuilds(services) {
   }
 }
 
-function checkBrokerAlias(services, activeProfiles, label) {
-  const running = Object.entries(services).filter(([, svc]) => {
+const APPS = ['orders', 'payments', 'inventory', 'notifications', 'analytics', 'console'];
+
+function runningServices(services, activeProfiles) {
+  return Object.entries(services).filter(([, svc]) => {
     const profiles = asList(svc.profiles);
     return profiles.length === 0 || profiles.some((p) => activeProfiles.includes(p));
   });
+}
+
+/** How many running services carry each app (build argument APP). */
+function appCounts(running) {
+  const counts = {};
+  for (const [, svc] of running) {
+    const app = svc.build?.args?.APP;
+    if (APPS.includes(app)) counts[app] = (counts[app] ?? 0) + 1;
+  }
+  return counts;
+}
+
+function checkApps(running, label, expected) {
+  const counts = appCounts(running);
+  for (const app of APPS) {
+    if ((counts[app] ?? 0) !== expected(app)) problem(`${label}: ${counts[app] ?? 0} running services run ${app}; expected ${expected(app)}`);
+  }
+}
+
+function checkBrokerAlias(services, activeProfiles, label) {
+  const running = runningServices(services, activeProfiles);
   const brokers = running.filter(([, svc]) => asList(svc.networks?.default?.aliases).includes('amqp')).map(([n]) => n);
   if (brokers.length !== 1) {
     problem(`${label}: ${brokers.length} running services carry the network alias 'amqp' (${brokers.join(', ') || 'none'}); exactly one broker must`);
+  }
+  checkApps(running, label, () => 1);
+}
+
+/** An environment block as `config` prints it: a mapping, or a list of KEY=value. */
+function envOf(svc) {
+  const env = svc.environment ?? {};
+  if (!Array.isArray(env)) return env;
+  return Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+}
+
+function checkCluster(services, label) {
+  const running = runningServices(services, ['cluster']);
+  const aliased = running.filter(([, svc]) => asList(svc.networks?.default?.aliases).includes('amqp')).map(([n]) => n);
+  if (aliased.length) problem(`${label}: ${aliased.join(', ')} carry the network alias 'amqp'; the cluster's services name every node instead`);
+  const nodes = running.filter(([, svc]) => envOf(svc).RABBITMQ_CLUSTER_SEED !== undefined);
+  if (nodes.length !== 3) problem(`${label}: ${nodes.length} RabbitMQ nodes (services with RABBITMQ_CLUSTER_SEED); expected 3`);
+  const hosts = nodes.map(([n, svc]) => svc.hostname ?? n);
+  if (new Set(hosts).size !== hosts.length) problem(`${label}: the nodes' hostnames are not distinct (${hosts.join(', ')}); RabbitMQ names a node by its host`);
+  for (const key of ['RABBITMQ_CLUSTER_SEED', 'RABBITMQ_CLUSTER_COOKIE']) {
+    const values = new Set(nodes.map(([, svc]) => envOf(svc)[key]));
+    if (values.size > 1) problem(`${label}: the nodes have different ${key} values; they must share one`);
+  }
+  const seed = nodes.length ? envOf(nodes[0][1]).RABBITMQ_CLUSTER_SEED : undefined;
+  if (seed && !hosts.map((h) => `rabbit@${h}`).includes(seed)) problem(`${label}: RABBITMQ_CLUSTER_SEED ${seed} is not one of the nodes (${hosts.map((h) => `rabbit@${h}`).join(', ')})`);
+  checkApps(running, label, (app) => (app === 'payments' ? 2 : 1));
+  for (const [name, svc] of running) {
+    const app = svc.build?.args?.APP;
+    if (!APPS.includes(app) || app === 'console') continue;
+    const env = envOf(svc);
+    const listed = String(env.AMQP_URL ?? '').split(',').map((u) => {
+      try {
+        return new URL(u.trim()).hostname;
+      } catch {
+        return u;
+      }
+    });
+    const missing = hosts.filter((h) => !listed.includes(h));
+    if (missing.length) problem(`${label}: ${name}'s AMQP_URL does not list ${missing.join(', ')} (it is '${env.AMQP_URL ?? ''}')`);
+    if (env.MESSAGING_QUEUE_TYPE !== 'quorum') problem(`${label}: ${name} has MESSAGING_QUEUE_TYPE '${env.MESSAGING_QUEUE_TYPE ?? ''}'; the cluster's services declare quorum queues`);
+    const deps = asList(svc.depends_on);
+    const notWaited = nodes.map(([n]) => n).filter((n) => !deps.includes(n));
+    if (notWaited.length) problem(`${label}: ${name} does not depend on ${notWaited.join(', ')} (queues declared before every node runs would have fewer members)`);
   }
 }
 
@@ -140,13 +210,16 @@ function main() {
   const help = run(compose, ['--help']);
   const hasProfiles = /--profile/.test(help.out + help.err);
   const runs = [{ label: 'docker-compose.yml', args: [], profiles: defaultProfiles() }];
-  if (hasProfiles) runs.push({ label: 'docker-compose.yml --profile rabbitmq', args: ['--profile', 'rabbitmq'], profiles: ['rabbitmq'] });
+  if (hasProfiles) {
+    runs.push({ label: 'docker-compose.yml --profile rabbitmq', args: ['--profile', 'rabbitmq'], profiles: ['rabbitmq'] });
+    runs.push({ label: 'docker-compose.yml --profile cluster', args: ['--profile', 'cluster'], profiles: ['cluster'], cluster: true });
+  }
   else console.log(`check-compose: ${compose.join(' ')} has no --profile; checking the default profile only`);
 
   // Compose v2 prints only the services of the active profiles, so collect them over every run
   const services = {};
   let parsed = false;
-  for (const { label, args, profiles } of runs) {
+  for (const { label, args, profiles, cluster } of runs) {
     const quiet = run(compose, [...args, 'config', '-q']);
     if (!quiet.ok) {
       problem(`${label}: \`${[...compose, ...args, 'config', '-q'].join(' ')}\` failed: ${quiet.err.split('\n').join(' | ')}`);
@@ -155,7 +228,8 @@ function main() {
     const full = run(compose, [...args, 'config']);
     const these = parseYaml(full.out).services ?? {};
     if (Object.keys(these).length === 0) problem(`${label}: no services`);
-    checkBrokerAlias(these, profiles, label);
+    if (cluster) checkCluster(these, label);
+    else checkBrokerAlias(these, profiles, label);
     Object.assign(services, these);
     parsed = true;
   }

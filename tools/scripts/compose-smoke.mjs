@@ -2,9 +2,11 @@
 // of its own on free host ports, waits until every container is healthy, places orders (one confirmed, one
 // cancelled for lack of stock) and finds each one's two emails in Mailpit's API exactly once, sends clicks and
 // sees them in /stats, stops everything with SIGTERM (every container must exit 0 or 143 within its grace
-// period) and `down -v` leaves no container, network or volume behind.
+// period) and `down -v` leaves no container, network or volume behind. Profile `cluster` besides: the three
+// RabbitMQ nodes form one cluster, every queue the services declare is a quorum queue with a member on each
+// node, both payments instances consume, and an order still settles while one node is stopped.
 //
-//   npm run test:compose -- [--profile bundled|rabbitmq] [--project NAME] [--no-build] [--keep]
+//   npm run test:compose -- [--profile bundled|rabbitmq|cluster] [--project NAME] [--no-build] [--keep]
 //
 // Uses `docker compose` when the Compose v2 plugin is there, else `docker-compose` (v1.28+). Exit 0 when every
 // check passed; otherwise the failed check, each container's state and the tail of its log.
@@ -29,8 +31,8 @@ const { values: opts } = parseArgs({
   },
   strict: true,
 });
-if (!['bundled', 'rabbitmq'].includes(opts.profile)) {
-  console.error(`--profile must be bundled or rabbitmq, got '${opts.profile}'`);
+if (!['bundled', 'rabbitmq', 'cluster'].includes(opts.profile)) {
+  console.error(`--profile must be bundled, rabbitmq or cluster, got '${opts.profile}'`);
   process.exit(2);
 }
 const project = opts.project ?? `warren-smoke-${opts.profile}-${randomBytes(3).toString('hex')}`;
@@ -130,6 +132,16 @@ function expect(ok, message) {
 }
 
 const url = (v) => `http://127.0.0.1:${ports[v]}`;
+const APPS = ['orders', 'payments', 'inventory', 'notifications', 'analytics', 'console'];
+const CLUSTER_NODES = ['rabbitmq-1', 'rabbitmq-2', 'rabbitmq-3'];
+/** The compose services a profile runs: in `cluster`, each app is `<app>-cluster` (payments twice). */
+function expectedServices() {
+  const infra = ['redis', 'postgres', 'mailpit'];
+  if (opts.profile === 'cluster') return [...infra, ...CLUSTER_NODES, ...APPS.map((a) => `${a}-cluster`), 'payments-cluster-2'].sort();
+  return [...infra, ...APPS, opts.profile === 'bundled' ? 'broker' : 'rabbitmq'].sort();
+}
+/** The app a compose service runs (orders-cluster, payments-cluster-2 -> orders, payments). */
+const appOf = (service) => service.replace(/-cluster(-\d+)?$/, '');
 
 async function smoke() {
   // --- orders: one confirmed, one cancelled (more than the warehouse holds)
@@ -203,13 +215,12 @@ async function smoke() {
 
   // --- logs: JSON lines from every service (docker logs: stdout and stderr)
   const running = await containers();
-  for (const service of ['orders', 'payments', 'inventory', 'notifications', 'analytics', 'console']) {
-    const { id } = running.find((c) => c.name === service);
+  for (const { name: service, id } of running.filter((c) => APPS.includes(appOf(c.name)))) {
     const { stdout, stderr } = await exec('docker', ['logs', id], { maxBuffer: 64 * 1024 * 1024 });
     const lines = `${stdout}\n${stderr}`.split('\n').filter((l) => l.trim());
     const notJson = lines.filter((l) => {
       try {
-        return JSON.parse(l).service !== service;
+        return JSON.parse(l).service !== appOf(service);
       } catch {
         return true;
       }
@@ -217,6 +228,51 @@ async function smoke() {
     expect(lines.length > 0 && !notJson.length, `${service} should log JSON lines only; ${notJson.length} of ${lines.length} are not, e.g. ${JSON.stringify(notJson[0])}`);
   }
   log('every service logs JSON lines');
+}
+
+const managementGet = async (path) => {
+  const res = await fetch(`${url('MANAGEMENT_PORT')}${path}`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } });
+  if (!res.ok) throw new Error(`GET ${path} on node 1's management API answered ${res.status}`);
+  return res.json();
+};
+const containerOf = async (service) => (await containers()).find((c) => c.name === service);
+
+/** Profile `cluster`: one cluster of three, quorum queues on every node, both payments instances consuming. */
+async function clusterChecks() {
+  const status = JSON.parse(await docker('exec', (await containerOf('rabbitmq-1')).id, 'rabbitmq-diagnostics', '-q', 'cluster_status', '--formatter', 'json'));
+  const expected = CLUSTER_NODES.map((n) => `rabbit@${n}`).sort();
+  expect(JSON.stringify([...status.running_nodes].sort()) === JSON.stringify(expected), `cluster_status on rabbitmq-1 should list ${expected.join(', ')} running; lists ${status.running_nodes.join(', ')}`);
+  log(`one cluster: ${expected.join(', ')} running`);
+  const queues = (await managementGet('/api/queues/%2F')).filter((q) => q.durable && !q.exclusive && !q.auto_delete);
+  expect(queues.length > 0, 'the services declared no durable queue');
+  const notQuorum = queues.filter((q) => q.type !== 'quorum');
+  expect(!notQuorum.length, `every durable queue should be a quorum queue (MESSAGING_QUEUE_TYPE=quorum); these are not: ${notQuorum.map((q) => `${q.name} (${q.type})`).join(', ')}`);
+  const notOnEveryNode = queues.filter((q) => JSON.stringify([...(q.members ?? [])].sort()) !== JSON.stringify(expected));
+  expect(!notOnEveryNode.length, `every quorum queue should have a member on each node; not: ${notOnEveryNode.map((q) => `${q.name} (${(q.members ?? []).join(', ')})`).join(', ')}`);
+  log(`${queues.length} durable queues, all quorum queues with a member on each node`);
+  await until('both payments instances consuming', async () => {
+    const consumed = (await managementGet('/api/queues/%2F')).filter((q) => q.name.startsWith('payments.') && q.consumers > 0);
+    if (!consumed.length || consumed.some((q) => q.consumers !== 2)) throw new Error(`consumers: ${consumed.map((q) => `${q.name} ${q.consumers}`).join(', ') || 'none'}`);
+    return true;
+  }, SETTLE_WITHIN_MS);
+  log("every payments queue someone consumes has two consumers (both instances)");
+
+  // a node stopped: the services on it reconnect to the others, and an order still goes through the saga
+  const node = await containerOf('rabbitmq-3');
+  await docker('stop', '-t', '30', node.id);
+  const placed = await http('POST', `${url('ORDERS_PORT')}/orders`, { customerEmail: `smoke-node-down-${randomUUID().slice(0, 8)}@example.com`, items: [{ sku: 'SKU-003', quantity: 1 }] });
+  expect(placed.status === 201, `POST /orders with rabbitmq-3 stopped answered ${placed.status}: ${JSON.stringify(placed.body)}`);
+  const settled = await until(`order ${placed.body.id} to settle with rabbitmq-3 stopped`, async () => {
+    const o = (await http('GET', `${url('ORDERS_PORT')}/orders/${placed.body.id}`)).body;
+    return o.status && o.status !== 'PENDING' ? o : undefined;
+  }, SETTLE_WITHIN_MS);
+  expect(settled.status === 'CONFIRMED', `order ${placed.body.id} placed with rabbitmq-3 stopped should be CONFIRMED, is ${settled.status}`);
+  log(`with rabbitmq-3 stopped, order ${placed.body.id} CONFIRMED`);
+  await docker('start', node.id);
+  await until('rabbitmq-3 to be healthy again, in the cluster', async () => (await containerOf('rabbitmq-3')).health === 'healthy', HEALTHY_WITHIN_MS, 1000);
+  const again = JSON.parse(await docker('exec', node.id, 'rabbitmq-diagnostics', '-q', 'cluster_status', '--formatter', 'json'));
+  expect(again.running_nodes.length === 3, `after its restart rabbitmq-3 should see 3 nodes running; sees ${again.running_nodes.join(', ')}`);
+  log('rabbitmq-3 started again and rejoined');
 }
 
 async function report() {
@@ -238,11 +294,12 @@ async function main() {
     if (crashed) throw Object.assign(new Error(`${crashed.name} exited (${crashed.state}, exit code ${crashed.exitCode}, ${crashed.restarts} restarts) before it was healthy`), { fatal: true });
     return cs.length && cs.every((c) => c.health === 'healthy') ? cs : undefined;
   }, HEALTHY_WITHIN_MS, 1000);
-  const expectedServices = ['orders', 'payments', 'inventory', 'notifications', 'analytics', 'console', 'redis', 'postgres', 'mailpit', opts.profile === 'bundled' ? 'broker' : 'rabbitmq'].sort();
-  expect(JSON.stringify(list.map((c) => c.name).sort()) === JSON.stringify(expectedServices), `containers should be ${expectedServices.join(', ')}; are ${list.map((c) => c.name).sort().join(', ')}`);
+  const expected = expectedServices();
+  expect(JSON.stringify(list.map((c) => c.name).sort()) === JSON.stringify(expected), `containers should be ${expected.join(', ')}; are ${list.map((c) => c.name).sort().join(', ')}`);
   log(`all ${list.length} containers healthy in ${((Date.now() - upStarted) / 1000).toFixed(0)} s`);
 
   await smoke();
+  if (opts.profile === 'cluster') await clusterChecks();
 
   // --- SIGTERM: every container stops cleanly within its grace period: 0, or 143 for a process that ends by its
   //     own SIGTERM. 137 is the SIGKILL after the grace period; 1 a service whose shutdown gave up.
