@@ -28,7 +28,8 @@ export interface ChannelRecoveryDeps {
  * on the first and every tenth), and the channel coming back ('channel-recovered'); metrics.ts counts all three.
  */
 export class ChannelRecovery {
-  private recovering = false;
+  /** The connection a reopening loop runs for: a loss on a newer connection starts its own (the old loop ends). */
+  private recovering?: ChannelModel;
   private stopped = false;
   private readonly abort = new AbortController();
 
@@ -45,17 +46,17 @@ export class ChannelRecovery {
    * is not ours to recover, and the check waits a turn for the connection's own 'close' to be seen.
    */
   channelClosed(model: ChannelModel, error?: Error & { code?: number }, reason?: string): void {
-    if (this.stopped || this.recovering) return;
-    this.recovering = true;
+    if (this.stopped || this.recovering === model) return;
+    this.recovering = model;
+    const done = () => {
+      if (this.recovering === model) this.recovering = undefined;
+    };
     setImmediate(() => {
-      if (this.stopped || this.deps.connection.model !== model) {
-        this.recovering = false;
-        return;
-      }
+      if (this.stopped || this.deps.connection.model !== model) return done();
       const event: ChannelEvent = { role: this.role, name: this.name, reason: error?.message ?? reason ?? 'closed', ...(error?.code !== undefined ? { code: error.code } : {}) };
       this.deps.logger.warn(`${this.describe()} closed (${event.reason}); reopening it`);
       this.deps.emit('channel-closed', event);
-      void this.reopen(model).finally(() => (this.recovering = false));
+      void this.reopen(model).finally(done);
     });
   }
 
