@@ -289,6 +289,7 @@ describe.each(testBrokers())('NestJS integration ($name)', ({ name, url }) => {
       expect(indicator.isHealthy()).toMatchObject({ messaging: { status: 'up', connected: true, consumers: { [queue]: 'consuming' }, counters: { reconnections: 0 } } });
       // how delays go: the bundled broker's delayed exchange, RabbitMQ's (no plugin) TTL queues
       expect(indicator.isHealthy().messaging.delayedMessages).toBe(name === 'bundled' ? 'delayed-exchange' : 'ttl-queues');
+      expect(indicator.isHealthy().messaging).toMatchObject({ queueType: 'classic', broker: expect.stringMatching(/^amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+/) });
       await expect(check()).resolves.toMatchObject({ status: 'ok' });
 
       await proxy.cut();
