@@ -8,8 +8,13 @@
 // Every child is supervised (lib/supervisor.mjs): one that dies is started again with a log line while the rest
 // keeps running. The control API (lib/demo-control.mjs, loopback, the admin token) lets the console kill,
 // stop, restart and add processes. DEMO_DATA_DIR moves .data (the demo's own tests use it).
-// AMQP_URL set: the demo uses that broker (RabbitMQ, say) instead of starting the bundled one, and the console
-// reads it through AMQP_MANAGEMENT_URL (default: the same host and credentials on port 15672).
+// AMQP_URL set: the demo uses that broker (RabbitMQ, say, or a cluster as a comma-separated list of its nodes)
+// instead of starting the bundled one, and the console reads it through AMQP_MANAGEMENT_URL (default: the first
+// node's host and credentials on port 15672).
+// `--instances N` runs N instances of every service. DATABASE_URL set (postgres://…): every service gets a
+// database of its own on that server (<database>_<service>, created when missing) that all its instances share,
+// as in production; unset, every instance keeps its own SQLite file, so instances of one service do not share
+// their state (the demo says so).
 // Only node: built-ins at the top level, because node_modules may not exist yet.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +22,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { startControlApi } from './lib/demo-control.mjs';
 import { Supervisor } from './lib/supervisor.mjs';
 
@@ -27,8 +33,9 @@ const adminTokenFile = join(dataDir, 'admin-token');
 const env = process.env;
 const port = (name, fallback) => Number(env[name] ?? fallback);
 
-/** A broker of the user's (AMQP_URL), with its management API, instead of the bundled one. */
-const externalBroker = env.AMQP_URL ? { amqpUrl: env.AMQP_URL, managementUrl: env.AMQP_MANAGEMENT_URL || managementUrlOf(env.AMQP_URL) } : undefined;
+/** A broker of the user's (AMQP_URL: one URL, or a cluster's nodes comma-separated), with its management API. */
+const brokerUrls = (env.AMQP_URL ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+const externalBroker = brokerUrls.length ? { amqpUrl: brokerUrls.join(','), urls: brokerUrls, managementUrl: env.AMQP_MANAGEMENT_URL || managementUrlOf(brokerUrls[0]) } : undefined;
 
 function managementUrlOf(amqpUrl) {
   const u = new URL(amqpUrl);
@@ -58,6 +65,27 @@ const services = [
   { name: 'analytics', entry: 'apps/analytics/src/main.ts', path: '/stats', note: 'live: /stats/stream' },
 ];
 
+/** `--instances N`: how many instances of every service (default 1). */
+function readInstances() {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: process.argv.slice(2), options: { instances: { type: 'string' } }, strict: true }));
+  } catch (err) {
+    console.error(`demo: ${err.message}\nusage: npm run demo [-- --instances N]`);
+    process.exit(2);
+  }
+  const n = Number(values.instances ?? 1);
+  if (!Number.isInteger(n) || n < 1 || n > 8) {
+    console.error(`demo: --instances must be a whole number from 1 to 8, got '${values.instances}'`);
+    process.exit(2);
+  }
+  return n;
+}
+const instances = readInstances();
+
+/** The services that keep a database (analytics keeps its counters in Redis). */
+const withDatabase = new Set(['orders', 'payments', 'inventory', 'notifications']);
+
 const supervisor = new Supervisor({ logDir });
 let controlServer;
 let stopping = false;
@@ -81,11 +109,23 @@ async function main() {
     if (!(await isFree(p))) return fail(`port ${p} (${name}) is taken; set ${variable} to a free port`);
   }
   if (externalBroker) {
-    const u = new URL(externalBroker.amqpUrl);
-    if (!(await answersTcp(u.hostname, Number(u.port || 5672)))) return fail(`AMQP_URL (${redact(externalBroker.amqpUrl)}) does not answer; unset it to use the bundled broker`);
+    let answering = 0;
+    for (const url of externalBroker.urls) {
+      let u;
+      try {
+        u = new URL(url);
+      } catch {
+        return fail(`AMQP_URL holds '${redact(url)}', which is not a URL (one amqp:// URL, or several separated by commas)`);
+      }
+      if (await answersTcp(u.hostname, Number(u.port || 5672))) answering++;
+    }
+    // one node of a cluster may be down: the services try the others in turn
+    if (answering === 0) return fail(`AMQP_URL (${redactList(externalBroker.amqpUrl)}) does not answer; unset it to use the bundled broker`);
   }
   const redisUrl = await ensureRedis();
   if (!redisUrl) return;
+  const databases = await ensureDatabases();
+  if (!databases) return;
 
   console.log('demo: bundling the broker, the SMTP capture and the services…');
   const { bundle } = await import('./bundle.mjs');
@@ -112,7 +152,9 @@ async function main() {
     ADMIN_TOKEN: adminToken,
   };
   // WARREN_INSTANCE names each instance's broker connection (and payments' captures): the service's name, then <service>-2 …
-  for (const s of services) await start(s.name, bundles[s.name], [], { ...shared, PORT: String(ports[s.name].port), WARREN_INSTANCE: s.name }, undefined, { url: `http://127.0.0.1:${ports[s.name].port}` });
+  // DATABASE_URL: the service's own database on that server (all its instances share it); unset: SQLite in WARREN_DATA_DIR
+  const databaseEnv = (service) => (databases[service] ? { DATABASE_URL: databases[service] } : { DATABASE_URL: '' });
+  for (const s of services) await start(s.name, bundles[s.name], [], { ...shared, ...databaseEnv(s.name), PORT: String(ports[s.name].port), WARREN_INSTANCE: s.name }, undefined, { url: `http://127.0.0.1:${ports[s.name].port}` });
 
   console.log('demo: waiting for every /health…');
   await Promise.all(services.map((s) => waitForHealth(s.name, `http://127.0.0.1:${ports[s.name].port}/health`)));
@@ -126,7 +168,7 @@ async function main() {
     const instancePort = await freePort();
     const url = `http://127.0.0.1:${instancePort}`;
     mkdirSync(join(dataDir, name), { recursive: true });
-    await supervisor.start({ name, command: process.execPath, args: ['--enable-source-maps', bundles[service]], env: { ...env, ...shared, PORT: String(instancePort), WARREN_DATA_DIR: join(dataDir, name), WARREN_INSTANCE: name }, cwd: root, url, removable: true });
+    await supervisor.start({ name, command: process.execPath, args: ['--enable-source-maps', bundles[service]], env: { ...env, ...shared, ...databaseEnv(service), PORT: String(instancePort), WARREN_DATA_DIR: join(dataDir, name), WARREN_INSTANCE: name }, cwd: root, url, removable: true });
     if (!(await healthyWithin(`${url}/health`, 60_000))) {
       await supervisor.remove(name);
       throw new Error(`${name} was not healthy within 60 s; stopped it (see ${join(logDir, `${name}.log`)})`);
@@ -135,6 +177,16 @@ async function main() {
     return { name, url };
   };
   controlServer = await startControlApi({ supervisor, token: adminToken, port: ports.control.port, scalable: services.map((s) => s.name), addInstance });
+  // --instances N: the others, every service at once (each waits for its own /health)
+  if (instances > 1) {
+    console.log(`demo: starting ${instances - 1} more instance(s) of every service…`);
+    try {
+      for (let n = 2; n <= instances; n++) await Promise.all(services.map((s) => addInstance(s.name)));
+    } catch (err) {
+      return fail(err.message);
+    }
+    if (stopping) return;
+  }
 
   // the console last: it reads everything above through public interfaces only
   const consoleUrl = `http://127.0.0.1:${ports.console.port}`;
@@ -156,7 +208,7 @@ async function main() {
     ...services.map((s) => [s.name, `http://localhost:${ports[s.name].port}${s.path}`, s.note]),
     ['emails', `http://localhost:${ports.smtpHttp.port}`, 'captured emails (Mailpit API: /api/v1/messages)'],
     ...(externalBroker
-      ? [['broker', redact(externalBroker.amqpUrl), 'your broker (AMQP_URL); its management API: ' + redact(externalBroker.managementUrl)]]
+      ? [['broker', redactList(externalBroker.amqpUrl), `your broker${externalBroker.urls.length > 1 ? ` (${externalBroker.urls.length} nodes)` : ''} (AMQP_URL); its management API: ${redact(externalBroker.managementUrl)}`]]
       : [
           ['management', `http://localhost:${ports.management.port}/api/overview`, "the broker's management API, RabbitMQ's (guest / guest)"],
           ['metrics', `http://localhost:${ports.prometheus.port}/metrics`, "the broker's Prometheus metrics, rabbitmq_prometheus's names"],
@@ -164,6 +216,9 @@ async function main() {
         ]),
     ['control', `http://127.0.0.1:${ports.control.port}/processes`, "the demo's processes: kill, restart, add instances (admin token)"],
     ['redis', redisUrl, ''],
+    Object.keys(databases).length
+      ? ['database', redact(env.DATABASE_URL), `Postgres: one database per service, shared by its instances (${Object.values(databases).map((u) => new URL(u).pathname.slice(1)).join(', ')})`]
+      : ['database', join(dataDir, '<instance>'), 'SQLite: one file per instance; set DATABASE_URL (postgres://…) for one database per service'],
   ];
   const width = Math.max(...rows.map((r) => r[1].length));
   console.log('\nWarren is running:\n');
@@ -171,7 +226,79 @@ async function main() {
   console.log(`\nPlace an order:\n  curl -s -X POST localhost:${ports.orders.port}/orders -H 'content-type: application/json' \\\n    -d '{"customerEmail":"ada@example.com","items":[{"sku":"SKU-001","quantity":2}]}'`);
   console.log(`Admin routes (PUT /admin/gateway, /notifications/failed/…/retry, /queues): token ${adminToken}`);
   console.log(`  (in .data/admin-token; curl -H "authorization: Bearer $(cat .data/admin-token)" …; Bull Board asks for it as the password)`);
+  if (instances > 1) {
+    console.log(`Instances: ${instances} of every service (payments, payments-2, …); the control URL lists each one's URL`);
+    if (!Object.keys(databases).length) {
+      console.log('  SQLite: each instance has a database of its own, so instances of one service do not share their outbox, inbox or saga state: set DATABASE_URL (postgres://…) to see them behave as one service');
+    }
+  }
   console.log(`Send clicks:  npm run traffic:clicks -- --rate 50 --duration 30\nLogs: .data/logs/   ·   Ctrl-C stops everything\n`);
+}
+
+/** A comma-separated list of URLs without their passwords. */
+function redactList(list) {
+  return list.split(',').map((u) => redact(u)).join(',');
+}
+
+/**
+ * DATABASE_URL (postgres://…) set: a database per service on that server, `<database>_<service>`, created when
+ * missing; returns service → URL. Unset: {} (SQLite). undefined when the server cannot be used (the demo stops).
+ */
+async function ensureDatabases() {
+  if (!env.DATABASE_URL) return {};
+  let base;
+  try {
+    base = new URL(env.DATABASE_URL);
+  } catch {
+    await fail('DATABASE_URL is not a URL (postgres://user:password@host:5432/database)');
+    return undefined;
+  }
+  if (!/^postgres(ql)?:$/.test(base.protocol)) {
+    await fail(`DATABASE_URL must be a postgres:// URL, got ${base.protocol}//…`);
+    return undefined;
+  }
+  const prefix = decodeURIComponent(base.pathname.slice(1)) || 'warren';
+  if (!/^[a-z_][a-z0-9_]*$/i.test(prefix)) {
+    await fail(`DATABASE_URL's database name '${prefix}' must be letters, digits and underscores (the demo creates ${prefix}_<service> beside it)`);
+    return undefined;
+  }
+  const { default: pg } = await import('pg');
+  const urls = {};
+  let client;
+  try {
+    client = await connectPostgres(pg, base);
+    for (const service of withDatabase) {
+      const name = `${prefix}_${service}`.toLowerCase();
+      const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${name}`);
+      const url = new URL(base);
+      url.pathname = `/${name}`;
+      urls[service] = url.toString();
+    }
+  } catch (err) {
+    await fail(`DATABASE_URL (${redact(env.DATABASE_URL)}): ${err.message}`);
+    return undefined;
+  } finally {
+    await client?.end().catch(() => undefined);
+  }
+  return urls;
+}
+
+/** A client on DATABASE_URL's server: its own database, or the server's `postgres` database when that one does not exist yet. */
+async function connectPostgres(pg, url) {
+  const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    return client;
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    if (err.code !== '3D000') throw err; // 3D000: invalid_catalog_name, no such database
+    const maintenance = new URL(url);
+    maintenance.pathname = '/postgres';
+    const fallback = new pg.Client({ connectionString: maintenance.toString(), connectionTimeoutMillis: 5000 });
+    await fallback.connect();
+    return fallback;
+  }
 }
 
 /** A URL without its password, for printing. */

@@ -1,7 +1,13 @@
 // `npm run demo` as a process: it supervises its children (one that dies is started again, the rest keeps
 // running) and offers a loopback control API with the admin token. Free ports, a data dir of its own, and the
 // suite's Redis; Ctrl-C (SIGINT) at the end stops everything it started.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { Client } from 'pg';
 import { startDemo, type RunningDemo } from '../testing/demo';
+import { freePort } from '../testing/ports';
+import { spawnBroker, type SpawnedBroker } from '../testing/spawn-broker';
 import { eventually } from '../testing/eventually';
 import { takeSseEvents } from '../testing/sse';
 
@@ -150,5 +156,81 @@ describe('npm run demo: supervision and the control API', () => {
     // well inside the supervisor's 10 s before a SIGKILL: the open stream did not hold the console up
     expect(Date.now() - sent).toBeLessThan(8000);
     for (const pid of pids) expect(alive(pid)).toBe(false);
+  });
+});
+
+// Scaled out: `--instances 2` with DATABASE_URL (one Postgres database per service, shared by its instances) and
+// AMQP_URL as a list whose first node does not answer (the services take the next one).
+describe('npm run demo -- --instances 2, on Postgres, with a broker list', () => {
+  const server = process.env.DATABASE_URL;
+  if (!server) throw new Error('DATABASE_URL is not set: this suite needs a Postgres server to create databases on (.ci/run starts one)');
+  const prefix = `warren_demo_${randomBytes(3).toString('hex')}`;
+  let demo: RunningDemo;
+  let broker: SpawnedBroker;
+  let token = '';
+
+  const control = async (route: string) => (await fetch(`${demo.url('DEMO_CONTROL_PORT')}${route}`, { headers: { authorization: `Bearer ${token}` } })).json();
+
+  beforeAll(async () => {
+    const entry = path.join(__dirname, '../../tmp/demo-test/broker.js');
+    execFileSync(process.execPath, [path.join(__dirname, '../scripts/bundle.mjs'), 'apps/broker/src/main.ts', 'tmp/demo-test/broker.js'], { cwd: path.join(__dirname, '../..') });
+    broker = await spawnBroker({ entry });
+    const nobody = await freePort();
+    const databaseUrl = new URL(server);
+    databaseUrl.pathname = `/${prefix}`;
+    demo = await startDemo({
+      args: ['--instances', '2'],
+      databaseUrl: databaseUrl.toString(),
+      broker: { amqpUrl: `amqp://guest:guest@127.0.0.1:${nobody},${broker.url}`, managementUrl: `http://guest:guest@127.0.0.1:${nobody}` },
+    });
+    token = demo.token;
+  });
+
+  afterAll(async () => {
+    await demo?.stop();
+    await broker?.stop();
+    const client = new Client({ connectionString: server });
+    await client.connect();
+    try {
+      for (const service of ['orders', 'payments', 'inventory', 'notifications']) await client.query(`DROP DATABASE IF EXISTS ${prefix}_${service} WITH (FORCE)`);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('runs two instances of every service, and says where their data is', async () => {
+    const names = ((await control('/processes')) as Proc[]).filter((p) => p.state === 'running').map((p) => p.name).sort();
+    expect(names).toEqual(['analytics', 'analytics-2', 'console', 'inventory', 'inventory-2', 'notifications', 'notifications-2', 'orders', 'orders-2', 'payments', 'payments-2', 'smtp-capture']);
+    expect(demo.output()).toMatch(new RegExp(`database\\s+postgres://postgres:\\*\\*\\*@[^ ]+\\s+Postgres: one database per service, shared by its instances \\(${prefix}_orders, ${prefix}_payments, ${prefix}_inventory, ${prefix}_notifications\\)`));
+    expect(demo.output()).toMatch(/broker\s+amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+,amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+\s+your broker \(2 nodes\)/);
+    expect(demo.output()).toMatch(/Instances: 2 of every service/);
+  });
+
+  it('serves one order from either instance: they share the database', async () => {
+    const procs = (await control('/processes')) as Proc[];
+    const url = (name: string) => procs.find((p) => p.name === name)!.url!;
+    const placed = await fetch(`${url('orders-2')}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerEmail: 'scale@example.com', items: [{ sku: 'SKU-001', quantity: 1 }] }) });
+    expect(placed.status).toBe(201);
+    const { id } = (await placed.json()) as { id: string };
+    const order = await eventually('the order to be confirmed, read through the other instance', async () => {
+      const o = (await (await fetch(`${url('orders')}/orders/${id}`)).json()) as { status: string };
+      return o.status === 'CONFIRMED' ? o : undefined;
+    });
+    expect(order).toMatchObject({ id, status: 'CONFIRMED' });
+    for (const payments of ['payments', 'payments-2']) {
+      expect(await (await fetch(`${url(payments)}/payments?orderId=${id}`)).json()).toEqual([expect.objectContaining({ kind: 'capture', orderId: id })]);
+    }
+  });
+});
+
+describe('npm run demo: bad arguments', () => {
+  it.each([
+    [['--instances', '0'], "demo: --instances must be a whole number from 1 to 8, got '0'"],
+    [['--instances', 'two'], "demo: --instances must be a whole number from 1 to 8, got 'two'"],
+    [['--nodes', '3'], "demo: Unknown option '--nodes'"],
+  ])('%j: exits 2 with a line saying why', (args, line) => {
+    const r = spawnSync(process.execPath, [path.join(__dirname, '../scripts/demo.mjs'), ...args], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(line);
   });
 });

@@ -15,8 +15,12 @@ const ROOT = path.resolve(__dirname, '../..');
 const PORT_VARS = ['BROKER_PORT', 'MANAGEMENT_PORT', 'PROMETHEUS_PORT', 'SMTP_PORT', 'SMTP_HTTP_PORT', 'ORDERS_PORT', 'PAYMENTS_PORT', 'INVENTORY_PORT', 'NOTIFICATIONS_PORT', 'ANALYTICS_PORT', 'DEMO_CONTROL_PORT', 'CONSOLE_PORT'] as const;
 
 export interface DemoOptions {
-  /** A broker of the caller's instead of the bundled one, with its management API. */
+  /** A broker of the caller's instead of the bundled one (AMQP_URL: one URL or a comma-separated list), with its management API. */
   broker?: { amqpUrl: string; managementUrl: string };
+  /** Arguments after `npm run demo --`, e.g. ['--instances', '2']. */
+  args?: string[];
+  /** DATABASE_URL for the demo (Postgres); unset, the services keep SQLite files in the demo's data dir. */
+  databaseUrl?: string;
 }
 
 export interface RunningDemo {
@@ -44,7 +48,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), REDIS_URL: redis.url, DEMO_DATA_DIR: dataDir, WARREN_NAMESPACE: namespace };
   for (const v of ['DATABASE_URL', 'ADMIN_TOKEN', 'AMQP_URL', 'AMQP_MANAGEMENT_URL']) delete env[v];
   if (options.broker) Object.assign(env, { AMQP_URL: options.broker.amqpUrl, AMQP_MANAGEMENT_URL: options.broker.managementUrl });
-  const child = spawn(process.execPath, [path.join(ROOT, 'tools/scripts/demo.mjs')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
+  const child = spawn(process.execPath, [path.join(ROOT, 'tools/scripts/demo.mjs'), ...(options.args ?? [])], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -57,8 +62,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     await redis.stop();
     rmSync(dataDir, { recursive: true, force: true });
   };
+  // a demo that exits before it is running fails the start at once, with what it printed
+  const exited = new Promise<never>((_, reject) => child.once('exit', () => reject(new Error(`the demo exited before it was running:\n${out}`))));
+  exited.catch(() => undefined);
   try {
-    await eventually('the demo to print its URLs', () => (/Warren is running/.test(out) ? true : child.exitCode !== null ? Promise.reject(new Error(`the demo exited:\n${out}`)) : undefined), 170_000, 200);
+    await Promise.race([exited, eventually('the demo to print its URLs', () => (/Warren is running/.test(out) ? true : undefined), 170_000, 200)]);
   } catch (err) {
     await stop();
     throw err;

@@ -67,4 +67,10 @@ describe('readConsoleConfig', () => {
     expect(() => readConsoleConfig({ AMQP_MANAGEMENT_URL: 'ftp://broker' })).toThrow("AMQP_MANAGEMENT_URL must be an http(s) URL, got 'ftp://broker'");
     expect(() => readConsoleConfig({ ORDERS_URL: 'not a url' })).toThrow("ORDERS_URL must be an http(s) URL, got 'not a url'");
   });
+
+  it('takes AMQP_URL as one URL or a cluster list, and names a bad entry with its password masked', () => {
+    expect(readConsoleConfig({}).amqpUrl).toBe('amqp://guest:guest@127.0.0.1:5672');
+    expect(readConsoleConfig({ AMQP_URL: 'amqp://a:pw@n1:5672, amqp://a:pw@n2:5672 ,' }).amqpUrl).toBe('amqp://a:pw@n1:5672,amqp://a:pw@n2:5672');
+    expect(() => readConsoleConfig({ AMQP_URL: 'amqp://a:pw@n1:5672,http://a:secret@n2' })).toThrow("AMQP_URL must be an amqp(s) URL or several separated by commas: 'http://a:***@n2' in url is not an amqp:// or amqps:// URL");
+  });
 });

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { parseBrokerUrls } from '@warren/messaging';
 
 /** Where the console finds what it shows: every source is a public interface of another part of the platform. */
 export interface ConsoleConfig {
@@ -7,7 +8,10 @@ export interface ConsoleConfig {
   /** How often each source is polled (while at least one browser is connected). */
   pollMs: number;
   managementUrl: string;
-  /** The broker over AMQP, for what the management API cannot do: the dead-letter views use the library's DeadLetterQueue. */
+  /**
+   * The broker over AMQP, for what the management API cannot do: the dead-letter views use the library's
+   * DeadLetterQueue. One URL, or a cluster's nodes separated by commas, tried in turn.
+   */
   amqpUrl: string;
   ordersUrl: string;
   paymentsUrl: string;
@@ -34,16 +38,14 @@ function url(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   return value.replace(/\/+$/, '');
 }
 
+/** AMQP_URL: one amqp(s) URL, or a cluster's nodes separated by commas (the messaging library's parser). */
 function amqp(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   const value = env[name] || fallback;
-  let parsed: URL | undefined;
   try {
-    parsed = new URL(value);
-  } catch {
-    parsed = undefined;
+    return parseBrokerUrls(value).join(',');
+  } catch (err) {
+    throw new Error(`${name} must be an amqp(s) URL or several separated by commas: ${(err as Error).message}`);
   }
-  if (!parsed || (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:')) throw new Error(`${name} must be an amqp(s) URL, got '${value.replace(/\/\/[^@/]*@/, '//***@')}'`);
-  return value;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

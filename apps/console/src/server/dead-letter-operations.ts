@@ -12,9 +12,9 @@ export function deadLetterNames(queue: string): { work: string; dlq: string } {
   return queue.endsWith(SUFFIX) && queue.length > SUFFIX.length ? { work: queue.slice(0, -SUFFIX.length), dlq: queue } : { work: queue, dlq: `${queue}${SUFFIX}` };
 }
 
-/** The vhost an AMQP URL names (`amqp://host` and `amqp://host/` are '/'). */
+/** The vhost an AMQP URL names (`amqp://host` and `amqp://host/` are '/'); of a list, the first node's (a cluster's nodes share their vhosts). */
 function vhostOf(amqpUrl: string): string {
-  const path = new URL(amqpUrl).pathname;
+  const path = new URL(amqpUrl.split(',')[0]).pathname;
   return path === '' || path === '/' ? '/' : decodeURIComponent(path.slice(1));
 }
 

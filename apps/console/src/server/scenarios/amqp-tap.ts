@@ -22,8 +22,9 @@ export class AmqpTap {
     private readonly channel: Channel,
   ) {}
 
+  /** `url`: one AMQP URL, or several separated by commas (a cluster's nodes), tried in turn until one answers. */
   static async open(url: string, connectionName: string): Promise<AmqpTap> {
-    const model = await connect(url, { clientProperties: { connection_name: connectionName }, timeout: 10_000 });
+    const model = await connectFirst(url.split(','), connectionName);
     model.on('error', () => undefined); // a broker going away is seen as a failed wait, not a crash
     const channel = await model.createChannel();
     channel.on('error', () => undefined);
@@ -65,4 +66,16 @@ function parse(content: Buffer): unknown {
   } catch {
     return content.toString('utf8');
   }
+}
+
+async function connectFirst(urls: string[], connectionName: string): Promise<ChannelModel> {
+  let last: Error | undefined;
+  for (const url of urls) {
+    try {
+      return await connect(url, { clientProperties: { connection_name: connectionName }, timeout: 10_000 });
+    } catch (err) {
+      last = err as Error;
+    }
+  }
+  throw last ?? new Error('no broker URL');
 }
