@@ -1,5 +1,6 @@
 // Crash safety of the bundled broker's durable storage, as a real process killed with SIGKILL at random
-// moments (crash/harness.ts), and its handling of damaged segment tails (crash/torn-write.ts).
+// moments (crash/harness.ts), and its handling of damaged segment tails (crash/torn-write.ts). One of the
+// queues is a quorum queue fed transient messages: none confirmed may be lost either.
 //
 // CRASH_CYCLES (default 8) and CRASH_SEED (default: the time, printed with the summary) tune the run;
 // CRASH_KEEP=1 keeps the work dir (bundle, data dirs, broker logs). With RABBITMQ_URL set, the same harness
@@ -56,6 +57,7 @@ describe(`crash safety: ${CYCLES} SIGKILL cycles (seed ${SEED})`, () => {
 
   it('starts every time: no start-up failure, no broker death, no drain timeout', () => check('errors'));
   it('keeps durable queues, their arguments, and the fanout exchange across restarts', () => check('topologyLost'));
+  it("keeps a quorum queue's delivery counts across restarts, and redelivered set exactly when one is above 0", () => check('deliveryCountViolations'));
   it('loses no confirmed message', () => check('lost'));
   it('never returns a confirmed message as unroutable', () => check('unroutable'));
   it('does not deliver again a message whose ack was proven processed before the kill', () => check('provenAckedRedelivered'));

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Message, QueuedMessage } from '../message';
@@ -12,7 +12,7 @@ const TRANSIENT = Buffer.from([0, 0]);
 const message = (body: string) => new Message('', 'q', TRANSIENT, Buffer.from(body));
 const entry = (body: string): QueuedMessage => ({ message: message(body), seq: 0, expiresAt: 0, redelivered: false });
 
-describe('DurableStore of a quorum queue', () => {
+describe('DurableStore: quorum queues, and compaction cut short', () => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'warren-quorum-store-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -107,6 +107,38 @@ describe('DurableStore of a quorum queue', () => {
       [1, 1],
       [9, 1],
     ]);
+    store.close();
+  });
+
+  it('a compaction cut short after its copies were written brings each message back once (the moves file)', () => {
+    const log = new SegmentLog(dir, () => undefined);
+    let store = new DurableStore(log);
+    store.recover();
+    const big = (i: number): QueuedMessage => ({
+      message: new Message('', 'q', Buffer.from([0x10, 0x00, 2]), Buffer.alloc(100_000, i % 256)), // delivery-mode 2
+      seq: 0,
+      expiresAt: 0,
+      redelivered: false,
+    });
+    for (let i = 0; i < 100; i++) store.push(big(i));
+    const taken = Array.from({ length: 100 }, () => store.shift() as QueuedMessage);
+    const segment = taken[0].segment as number;
+    for (const e of taken) if (e !== taken[0] && e !== taken[5] && e.segment === segment) store.done(e);
+    // what compact() does up to the deletion of the old segment, where the broker dies: copies written
+    for (const e of [taken[0], taken[5]]) log.relocate(segment, e.position as number);
+    log.close(); // flushes what is buffered, as retire() does before its fsync, and stops the log there
+    expect(readdirSync(dir)).toContain(`moves.${String(segment).padStart(10, '0')}`);
+    // a restart finds both copies on disk: each message once, and the moves file gone
+    store = open(false);
+    const bodies: number[] = [];
+    for (let e = store.shift(); e; e = store.shift()) bodies.push(e.message.body[0]);
+    const others = taken.filter((e) => e.segment !== segment).map((e) => e.message.body[0]);
+    expect(bodies.sort((a, b) => a - b)).toEqual([0, 5, ...others].sort((a, b) => a - b));
+    expect(readdirSync(dir).filter((name) => name.startsWith('moves.'))).toEqual([]);
+    store.close();
+    // and again: the copies were marked done for good
+    store = open(false);
+    expect(store.count).toBe(bodies.length);
     store.close();
   });
 });

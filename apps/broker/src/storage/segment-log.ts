@@ -27,8 +27,12 @@ import { FLAG_PERSISTENT, readRecord, RECORD_HEADER, recordSize, StoredMessage, 
  *
  * Compaction: when a segment that is no longer written falls to a tenth of its records still live (a few
  * unacknowledged or long-queued messages pinning megabytes), the store copies those records to the end of the
- * log, fsyncs, points its references at the copies and deletes the old segment. A crash between the fsync and
- * the deletion leaves both copies, so those few messages may be delivered twice after that restart.
+ * log, fsyncs, points its references at the copies and deletes the old segment. Each copy's new location is
+ * written to `moves.<old segment>` (8 bytes: u32 segment, u32 position) before the copy itself reaches a file,
+ * and the moves file is deleted with the old segment. A crash in between (an fsync under load takes long
+ * enough for a SIGKILL to land in it) leaves both copies, and the moves file: recovery then keeps the originals
+ * and marks the copies listed done, so no message comes back twice. (After a power cut the moves file may be
+ * lost where the copies were not; those few messages may then be delivered twice.)
  *
  * Recovery reads each segment in order, drops records listed in its ack file, and stops at the first record
  * that is cut short or fails its checksum (a torn write): the file is truncated there and the event logged.
@@ -95,17 +99,50 @@ export class SegmentLog {
   /** Opens the log, reading what a previous run left. Calls `found` for each record still to be delivered. */
   open(found: (record: RecoveredRecord) => void): void {
     fs.mkdirSync(this.dir, { recursive: true });
-    const ids = fs
-      .readdirSync(this.dir)
+    const names = fs.readdirSync(this.dir);
+    const ids = names
       .filter((name) => /^msgs\.\d+$/.test(name))
       .map((name) => Number(name.slice(5)))
       .sort((a, b) => a - b);
-    for (const id of ids) this.recoverSegment(id, found);
+    const copies = this.unfinishedMoves(names, new Set(ids));
+    for (const id of ids) this.recoverSegment(id, found, copies.get(id));
     for (const segment of [...this.segments.values()]) if (segment.live === 0) this.deleteSegment(segment);
     this.startSegment((ids.at(-1) ?? 0) + 1);
+    if (copies.size === 0) return;
+    // the copies of an unfinished compaction are done with (their originals are live), then its moves go
+    for (const [id, positions] of copies) {
+      const segment = this.segments.get(id);
+      if (segment) for (const position of positions) this.mark(segment, position);
+    }
+    this.flush();
+    for (const segment of this.segments.values()) if (segment.ackFd !== undefined) fs.fsyncSync(segment.ackFd);
+    for (const name of names) if (/^moves\.\d+$/.test(name)) fs.rmSync(join(this.dir, name), { force: true });
   }
 
-  private recoverSegment(id: number, found: (record: RecoveredRecord) => void): void {
+  /**
+   * The copies made by compactions that did not finish (their old segment is still there), by segment; moves
+   * files of compactions that did finish are deleted.
+   */
+  private unfinishedMoves(names: string[], segments: Set<number>): Map<number, Set<number>> {
+    const copies = new Map<number, Set<number>>();
+    for (const name of names) {
+      if (!/^moves\.\d+$/.test(name)) continue;
+      if (!segments.has(Number(name.slice(6)))) {
+        fs.rmSync(join(this.dir, name), { force: true });
+        continue;
+      }
+      const data = fs.readFileSync(join(this.dir, name));
+      for (let p = 0; p + 8 <= data.length; p += 8) {
+        const segment = data.readUInt32BE(p);
+        let set = copies.get(segment);
+        if (!set) copies.set(segment, (set = new Set()));
+        set.add(data.readUInt32BE(p + 4));
+      }
+    }
+    return copies;
+  }
+
+  private recoverSegment(id: number, found: (record: RecoveredRecord) => void, copies: Set<number> | undefined): void {
     const path = join(this.dir, `msgs.${pad(id)}`);
     const data = fs.readFileSync(path);
     const done = new Set<number>();
@@ -137,7 +174,7 @@ export class SegmentLog {
       }
       const { length, persistent, priority, bodySize } = problem;
       segment.records++;
-      if (persistent && !done.has(position)) {
+      if (persistent && !done.has(position) && !copies?.has(position)) {
         segment.live++;
         found({ segment: id, position, priority, bodySize, delivered: delivered.has(position), deliveries: counted.get(position) ?? 0 });
       }
@@ -197,7 +234,13 @@ export class SegmentLog {
     return segment !== this.current && !segment.compacting && segment.live > 0 && segment.records >= 10 && segment.live * 10 <= segment.records;
   }
 
-  /** Copies a live record to the end of the log (compaction); the old copy stays until retire(). */
+  /** Moves files of compactions under way, by old segment id. */
+  private readonly moves = new Map<number, number>();
+
+  /**
+   * Copies a live record to the end of the log (compaction); the old copy stays until retire(). The copy's
+   * location goes to the moves file first (it is still in the write buffer then).
+   */
   relocate(segmentId: number, position: number): { segment: number; position: number } {
     const segment = this.segments.get(segmentId) as Segment;
     segment.compacting = true;
@@ -206,16 +249,27 @@ export class SegmentLog {
     const at = this.reserve(size);
     record.copy(this.writeBuffer, this.writeLength, 0, size);
     this.writeLength += size;
+    let fd = this.moves.get(segmentId);
+    if (fd === undefined) this.moves.set(segmentId, (fd = fs.openSync(join(this.dir, `moves.${pad(segmentId)}`), 'a')));
+    const entry = Buffer.allocUnsafe(8);
+    entry.writeUInt32BE(this.current.id, 0);
+    entry.writeUInt32BE(at, 4);
+    fs.writeSync(fd, entry);
     return { segment: this.current.id, position: at };
   }
 
-  /** Ends a compaction: the copies are made durable, then the old segment is deleted. */
+  /** Ends a compaction: the copies are made durable, then the old segment is deleted, and its moves file. */
   retire(segmentId: number): void {
     const segment = this.segments.get(segmentId);
     if (!segment) return;
     this.flush();
     fs.fsyncSync(this.current.fd);
     this.deleteSegment(segment);
+    const fd = this.moves.get(segmentId);
+    if (fd === undefined) return;
+    this.moves.delete(segmentId);
+    fs.closeSync(fd);
+    fs.rmSync(join(this.dir, `moves.${pad(segmentId)}`), { force: true });
   }
 
   /** The record is done with (acked, rejected, expired, dropped, purged). */

@@ -258,6 +258,8 @@ interface Target {
   queues: string[];
   priority: boolean;
   weight: number;
+  /** Published with delivery-mode 1 (the quorum queue's target). */
+  transient?: boolean;
 }
 
 type Optional = 'uri' | 'root' | 'workDir' | 'brokerMain';
@@ -306,13 +308,17 @@ export async function runCrashCycles(options: CrashOptions = {}): Promise<CrashR
     { name: `${prefix}.prio`, args: { 'x-max-priority': MAX_PRIORITY } },
     { name: `${prefix}.f1`, fanout: true },
     { name: `${prefix}.f2`, fanout: true },
+    // a quorum queue: its transient messages must survive as persistent ones do, and its delivery counts too
+    { name: `${prefix}.quorum`, args: { 'x-queue-type': 'quorum' } },
   ];
-  const [q1, q2, prio, f1, f2] = queues.map((q) => q.name);
+  const [q1, q2, prio, f1, f2, quorum] = queues.map((q) => q.name);
+  ledger.quorumQueues.add(quorum);
   const targets: Target[] = [
-    { exchange: '', routingKey: q1, queues: [q1], priority: false, weight: 0.4 },
-    { exchange: '', routingKey: q2, queues: [q2], priority: false, weight: 0.2 },
+    { exchange: '', routingKey: q1, queues: [q1], priority: false, weight: 0.3 },
+    { exchange: '', routingKey: q2, queues: [q2], priority: false, weight: 0.15 },
     { exchange: '', routingKey: prio, queues: [prio], priority: true, weight: 0.15 },
     { exchange: fanout, routingKey: '', queues: [f1, f2], priority: false, weight: 0.25 },
+    { exchange: '', routingKey: quorum, queues: [quorum], priority: false, weight: 0.15, transient: true },
   ];
   // Consumer channels: two on q1 (competing consumers), one on each other queue, over two connections.
   const consumerLayout: { queue: string; name: string; conn: number }[] = [
@@ -322,6 +328,7 @@ export async function runCrashCycles(options: CrashOptions = {}): Promise<CrashR
     { queue: q1, name: 'q1b', conn: 1 },
     { queue: f1, name: 'f1', conn: 1 },
     { queue: f2, name: 'f2', conn: 1 },
+    { queue: quorum, name: 'quorum', conn: 1 },
   ];
 
   let broker: BrokerProcess | undefined;
@@ -452,6 +459,7 @@ export async function runCrashCycles(options: CrashOptions = {}): Promise<CrashR
       deliveryTag: m.fields.deliveryTag,
       deliveryMode: m.properties.deliveryMode,
       priority: m.properties.priority,
+      deliveryCount: m.properties.headers?.['x-delivery-count'] as number | undefined,
     };
   }
 
@@ -551,7 +559,8 @@ export async function runCrashCycles(options: CrashOptions = {}): Promise<CrashR
       const target = pickTarget(rng);
       const priority = target.priority ? rng.int(0, MAX_PRIORITY) : 0;
       const body = messageBody(id, pickSize(rng));
-      ledger.published({ id, session: session.index, publisher, seq, queues: target.queues, priority, size: body.length });
+      const persistent = !target.transient;
+      ledger.published({ id, session: session.index, publisher, seq, queues: target.queues, priority, size: body.length, persistent });
       outstanding++;
       let ok: boolean;
       try {
@@ -559,7 +568,7 @@ export async function runCrashCycles(options: CrashOptions = {}): Promise<CrashR
           target.exchange,
           target.routingKey,
           body,
-          { persistent: true, mandatory: true, messageId: id, ...(target.priority ? { priority } : {}) },
+          { persistent, mandatory: true, messageId: id, ...(target.priority ? { priority } : {}) },
           (err: unknown) => {
             outstanding--;
             ledger.settled(id, !err ? 'ack' : /nack/i.test((err as Error).message ?? '') ? 'nack' : 'closed');
@@ -767,6 +776,7 @@ const MUST_BE_ZERO: [keyof Summary, string][] = [
   ['corrupt', 'corrupt/unknown/misrouted deliveries'],
   ['unroutable', 'confirmed but unroutable'],
   ['topologyLost', 'durable topology lost'],
+  ['deliveryCountViolations', 'quorum delivery counts reset or inconsistent'],
   ['afterCleanRestart', 'back after the final clean restart'],
   ['errors', 'harness errors (start-up, broker death, drain)'],
 ];

@@ -6,9 +6,13 @@ const Q = 'q';
 
 function setup() {
   const ledger = new Ledger();
-  const publish = (id: string, seq: number, opts: { queues?: string[]; status?: 'ack' | 'nack' | 'closed'; publisher?: string; priority?: number; session?: number } = {}) => {
+  const publish = (
+    id: string,
+    seq: number,
+    opts: { queues?: string[]; status?: 'ack' | 'nack' | 'closed'; publisher?: string; priority?: number; session?: number; persistent?: boolean } = {},
+  ) => {
     const size = 64;
-    ledger.published({ id, session: opts.session ?? 0, publisher: opts.publisher ?? 'c0-p0', seq, queues: opts.queues ?? [Q], priority: opts.priority ?? 0, size });
+    ledger.published({ id, session: opts.session ?? 0, publisher: opts.publisher ?? 'c0-p0', seq, queues: opts.queues ?? [Q], priority: opts.priority ?? 0, size, persistent: opts.persistent });
     if (opts.status) ledger.settled(id, opts.status);
   };
   const deliver = (session: number, channel: ChannelLog, id: string, redelivered: boolean, queue = Q, content?: Buffer) =>
@@ -208,5 +212,27 @@ describe('crash harness ledger', () => {
     expect(body.subarray(0, 8).toString()).toBe('c1-p2-3|');
     expect(messageBody('c1-p2-3', 1000).equals(body)).toBe(true);
     expect(messageBody('c1-p2-4', 1000).equals(body)).toBe(false);
+  });
+  it('quorum queues: a delivery count that does not grow, or a redelivered flag that disagrees with it, is a violation', () => {
+    const { ledger, publish } = setup();
+    ledger.quorumQueues.add('qq');
+    const sessions = [ledger.newSession('cycle'), ledger.newSession('cycle'), ledger.newSession('cycle')];
+    const deliver = (session: number, id: string, redelivered: boolean, deliveryCount?: number) =>
+      ledger.delivered(session, 'qq', new ChannelLog(`c${session}`, session), {
+        messageId: id, content: messageBody(id, 64), redelivered, deliveryTag: 1, deliveryMode: 1, priority: 0, deliveryCount,
+      });
+    for (const id of ['ok', 'reset', 'flag']) publish(id, 1, { status: 'ack', queues: ['qq'], persistent: false });
+    deliver(sessions[0], 'ok', false);
+    deliver(sessions[1], 'ok', true, 1);
+    deliver(sessions[2], 'ok', true, 3);
+    deliver(sessions[0], 'reset', false);
+    deliver(sessions[1], 'reset', true, 2);
+    deliver(sessions[2], 'reset', true, 1);
+    deliver(sessions[0], 'flag', true);
+    const s = ledger.verify();
+    expect(s.deliveryCountViolations).toBe(2);
+    expect(s.examples.deliveryCountViolations.join('\n')).toMatch(/qq reset in session 2: x-delivery-count 1 after 2[\s\S]*qq flag in session 0: redelivered=true with x-delivery-count 0/);
+    expect(s.corrupt).toBe(0); // published transient, delivered transient
+    expect(s.violations).toBe(2);
   });
 });

@@ -29,6 +29,8 @@ export interface PublishedMessage {
   queues: string[];
   priority: number;
   size: number;
+  /** Published with delivery-mode 2 (omitted: true). A quorum queue keeps transient messages as well. */
+  persistent?: boolean;
   status: PublishStatus;
   /** basic.return seen (mandatory and unroutable). */
   returned: boolean;
@@ -84,6 +86,8 @@ export interface DeliveryRecord {
   tag: number;
   /** Received after the session's broker was killed (it was in the socket when the broker died). */
   afterKill: boolean;
+  /** The x-delivery-count header (quorum queues), if the delivery carried one. */
+  deliveryCount?: number;
   /** Set when an ack covering this delivery was written to the channel. */
   ackIndex?: number;
   receivedAt: number;
@@ -97,6 +101,7 @@ export interface IncomingMessage {
   deliveryTag: number;
   deliveryMode?: number;
   priority?: number;
+  deliveryCount?: number;
 }
 
 export type AckState = 'none' | 'in-flight' | 'processed-at-kill' | 'proven';
@@ -161,6 +166,11 @@ export interface Summary {
   unroutable: number;
   /** Durable queues/exchanges missing (or changed) after a restart. Must be 0. */
   topologyLost: number;
+  /**
+   * Quorum queues: a delivery whose x-delivery-count is not above the copy's previous one (a restart must not
+   * reset it), or whose redelivered flag does not say whether it is above 0. Must be 0.
+   */
+  deliveryCountViolations: number;
   /** Deliveries after the final clean stop and restart (everything had been drained and acked). Must be 0. */
   afterCleanRestart: number;
   /** Harness-level failures: broker failed to start, died on its own, a drain timed out. Must be 0. */
@@ -172,6 +182,8 @@ export interface Summary {
 const MAX_EXAMPLES = 5;
 
 export class Ledger {
+  /** Queues whose deliveries carry delivery counts (quorum queues). */
+  readonly quorumQueues = new Set<string>();
   readonly messages = new Map<string, PublishedMessage>();
   readonly deliveries: DeliveryRecord[] = [];
   private readonly byCopy = new Map<string, DeliveryRecord[]>();
@@ -232,6 +244,7 @@ export class Ledger {
       tag: m.deliveryTag,
       afterKill: this.endedAt[session] !== undefined,
       receivedAt: now(),
+      deliveryCount: m.deliveryCount,
     };
     this.deliveries.push(d);
     const key = `${queue}\u0000${id}`;
@@ -252,7 +265,8 @@ export class Ledger {
     if (!published.queues.includes(queue)) return `published for ${published.queues.join(', ')}, delivered from ${queue}`;
     if (m.content.length !== published.size) return `body is ${m.content.length} bytes, published ${published.size}`;
     if (!m.content.equals(messageBody(id, published.size))) return 'body differs from what was published';
-    if (m.deliveryMode !== 2) return `delivery-mode ${m.deliveryMode}, published 2`;
+    const mode = published.persistent === false ? 1 : 2;
+    if (m.deliveryMode !== mode) return `delivery-mode ${m.deliveryMode}, published ${mode}`;
     if ((m.priority ?? 0) !== published.priority) return `priority ${m.priority}, published ${published.priority}`;
     return undefined;
   }
@@ -313,6 +327,7 @@ export class Ledger {
       corrupt: this.corruptCount,
       unroutable: 0,
       topologyLost: this.topologyCount,
+      deliveryCountViolations: 0,
       afterCleanRestart: 0,
       errors: this.errorCount,
       violations: 0,
@@ -350,6 +365,7 @@ export class Ledger {
     // Repeats, per copy, in receive order.
     const firsts: DeliveryRecord[] = [];
     for (const list of this.byCopy.values()) {
+      if (this.quorumQueues.has(list[0].queue)) this.checkDeliveryCounts(list, s, example);
       list.forEach((d, i) => {
         const where = `${d.queue} ${d.id}`;
         if (i === 0) {
@@ -434,8 +450,28 @@ export class Ledger {
       s.corrupt +
       s.unroutable +
       s.topologyLost +
+      s.deliveryCountViolations +
       s.afterCleanRestart +
       s.errors;
     return s;
+  }
+
+  /**
+   * A quorum queue's copy: every delivery after the first carries a count above the one before (each time the
+   * message came back, by a consumer's channel going away or by a restart, counts), and redelivered is set
+   * exactly when the count is above 0.
+   */
+  private checkDeliveryCounts(list: DeliveryRecord[], s: Summary, example: (kind: string, text: string) => void): void {
+    let previous = -1;
+    for (const d of list) {
+      const count = d.deliveryCount ?? 0;
+      const problem =
+        count <= previous ? `x-delivery-count ${count} after ${previous}` : d.redelivered !== count > 0 ? `redelivered=${d.redelivered} with x-delivery-count ${count}` : undefined;
+      if (problem) {
+        s.deliveryCountViolations++;
+        example('deliveryCountViolations', `${d.queue} ${d.id} in session ${d.session}: ${problem}`);
+      }
+      previous = count;
+    }
   }
 }
