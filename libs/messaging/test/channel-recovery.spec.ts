@@ -99,6 +99,29 @@ describe.each(testBrokers())('channel recovery ($name)', ({ url }) => {
     expect(harness.all('disconnected')).toHaveLength(0);
   });
 
+  it('declares the topology again before reopening: an events exchange deleted under a running service comes back', async () => {
+    const own = uniqueName('own-events');
+    const queue = uniqueName('own-events-queue');
+    queues.push(queue);
+    const logged: string[] = [];
+    const m = new Messaging({ url, serviceName: 'redeclare', eventsExchange: own, commandsExchange: commands, delayedMessages: 'ttl-queues', reconnect: { initialDelayMs: 40, maxDelayMs: 400 }, logger: { log: (l) => void logged.push(l), warn: (l) => void logged.push(l), error: (l) => void logged.push(l) } });
+    open.push(m);
+    const harness = new MessagingHarness(m);
+    m.topology.queue({ name: queue }).bind({ queue, exchange: own, pattern: 'own.*' });
+    await m.start();
+    try {
+      await onAdmin((ch) => ch.deleteExchange(own)); // its binding goes with it
+      await expect(m.publish({ exchange: own, routingKey: 'own.lost', payload: {} })).rejects.toMatchObject({ code: 'CHANNEL_ERROR' });
+      await harness.waitFor('channel-recovered', (e) => e.role === 'publisher');
+      // exchange and binding declared again with the publisher channel: the next publish is routed to the queue
+      await m.publish({ exchange: own, routingKey: 'own.back', payload: {} });
+      expect(await onAdmin(async (ch) => (await ch.checkQueue(queue)).messageCount)).toBe(1);
+    } finally {
+      await m.close();
+      await cleanup(url, { exchanges: [own] });
+    }
+  });
+
   it('resubscribes a consumer whose queue was deleted (the broker cancelled it)', async () => {
     const queue = uniqueName('cancel-recovery');
     queues.push(queue);

@@ -15,12 +15,18 @@ export interface ChannelRecoveryDeps {
   backoff: { initialDelayMs: number; maxDelayMs: number };
   logger: MessagingLogger;
   emit: Emit;
+  /**
+   * Declares the messaging-wide topology again (exchanges, Topology's queues and bindings) before each attempt:
+   * the channel may have closed because something of it was deleted (a 404 on the events exchange).
+   */
+  redeclare?: (model: ChannelModel) => Promise<void>;
 }
 
 /**
  * Reopens one channel that closed while its connection stayed up: the broker closed it (404 publishing to a
  * missing exchange, 406 redeclaring a queue with other arguments, 403) or its consumer was cancelled (the queue was
- * deleted). `open` is the owner's connect hook: it opens a channel, declares what it needs and subscribes again.
+ * deleted). Each attempt declares the topology again (`redeclare`), then runs `open`, the owner's connect hook: it
+ * opens a channel, declares what it needs and subscribes again.
  * Attempts wait a full-jitter backoff (backoff.ts) and go on for as long as the connection is up; a lost connection
  * ends them, since the connection's hooks rebuild every channel on the next one.
  *
@@ -67,6 +73,7 @@ export class ChannelRecovery {
       await delay(Math.max(Math.floor(initialDelayMs / 4), fullJitterDelay(attempt - 1, initialDelayMs, maxDelayMs)), this.abort.signal);
       if (this.stopped || this.deps.connection.model !== model) return;
       try {
+        await this.deps.redeclare?.(model);
         await this.open(model);
       } catch (err) {
         if (this.stopped || this.deps.connection.model !== model) return;

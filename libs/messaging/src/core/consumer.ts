@@ -86,11 +86,12 @@ export class QueueConsumer {
       logger: MessagingLogger;
       emit: Emit;
       backoff: ChannelRecoveryDeps['backoff'];
+      redeclare?: ChannelRecoveryDeps['redeclare'];
     },
   ) {
     this.policy = { ...deps.retry, ...definition.retry };
     this.countsDeliveries = queueTypeOf(workQueueOptions(definition.queue, deps.queueType, deps.deliveryLimit, definition.queueArguments).arguments) !== 'quorum';
-    this.recovery = new ChannelRecovery('consumer', definition.queue, { connection: deps.connection, backoff: deps.backoff, logger: deps.logger, emit: deps.emit }, this.hook);
+    this.recovery = new ChannelRecovery('consumer', definition.queue, { connection: deps.connection, backoff: deps.backoff, logger: deps.logger, emit: deps.emit, redeclare: deps.redeclare }, this.hook);
   }
 
   get queue(): string {

@@ -1,5 +1,6 @@
 import { GOODBYE_MS } from './settle';
 import { EventEmitter } from 'node:events';
+import type { ChannelModel } from 'amqplib';
 import type { MessageContract, PayloadInput } from '../contracts/define-message';
 import { AmqpConnection } from './connection';
 import { QueueConsumer, type ConsumerDefinition } from './consumer';
@@ -41,6 +42,8 @@ export class Messaging {
   private readonly registered: QueueConsumer[] = [];
   private closing?: Promise<void>;
   private started = false;
+  /** The messaging-wide topology on `model`: on every connect, and before a closed channel is reopened. */
+  private readonly redeclare = (model: ChannelModel): Promise<void> => this.topology.apply(model, this.options.queueType);
   private readonly emitter = <K extends keyof MessagingEventMap>(event: K, ...args: MessagingEventMap[K]): void => void this.events.emit(event, ...(args as never));
 
   constructor(options: MessagingOptions) {
@@ -68,7 +71,7 @@ export class Messaging {
     this.connection = new AmqpConnection({ url, connectionName, heartbeatSeconds, reconnect, logger });
     this.connection.on('connected', () => this.events.emit('connected'));
     this.connection.on('disconnected', (err: Error) => this.events.emit('disconnected', err));
-    const recovery = { connection: this.connection, backoff: reconnect, logger, emit: this.emitter };
+    const recovery = { connection: this.connection, backoff: reconnect, logger, emit: this.emitter, redeclare: this.redeclare };
     this.publisher = new Publisher(this.connection, serviceName, this.options.publishTimeoutMs, (m) => this.events.emit('published', m), () => this.events.emit('backpressure'), recovery);
     this.rpc = new RpcClient(this.connection, this.publisher, recovery);
     this.delays = new DelayedDelivery(this.connection, {
@@ -90,7 +93,7 @@ export class Messaging {
     if (this.started) return this.connection.start();
     this.started = true;
     // order matters on every (re)connect: exchanges first, then the publisher, then consumers that bind
-    await this.connection.addHook((model) => this.topology.apply(model, this.options.queueType));
+    await this.connection.addHook(this.redeclare);
     await this.connection.addHook(this.delays.hook);
     await this.connection.addHook(this.publisher.hook);
     await this.connection.addHook(this.rpc.hook);
@@ -182,6 +185,7 @@ export class Messaging {
       logger: this.options.logger,
       emit: this.emitter,
       backoff: this.options.reconnect,
+      redeclare: this.redeclare,
     });
     validateRetryPolicy(consumer.policy);
     this.registered.push(consumer);
