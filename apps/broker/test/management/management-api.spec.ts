@@ -176,6 +176,29 @@ describe('management API', () => {
     });
   });
 
+  it("reports a quorum queue's type, arguments and flags, and its one node as leader, members and online", async () => {
+    const id = randomBytes(4).toString('hex');
+    const outcome = await sameOnBoth(async (t) => {
+      const conn = await amqp.connect(t.amqp);
+      const ch = await conn.createChannel();
+      const q = `mgmt-quorum-${id}`;
+      await ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 3, 'x-quorum-initial-group-size': 3 } });
+      const one = await call(t, 'GET', `queues/%2F/${q}`);
+      const listed = ((await call(t, 'GET', 'queues/%2F')).body as { name: string }[]).find((x) => x.name === q);
+      await ch.deleteQueue(q);
+      await conn.close();
+      const body = one.body as { leader: string; members: string[]; online: string[] };
+      return {
+        status: one.status,
+        ...pick(one.body, ['name', 'vhost', 'durable', 'auto_delete', 'exclusive', 'arguments', 'type']),
+        placement: shape(pick(one.body, ['leader', 'members', 'online'])),
+        oneNode: body.members.length === 1 && body.members[0] === body.leader && body.online.join() === body.leader,
+        listedType: (listed as { type?: string } | undefined)?.type,
+      };
+    });
+    expect(outcome).toMatchObject({ status: 200, type: 'quorum', durable: true, listedType: 'quorum', oneNode: true });
+  });
+
   it('counts publish, deliver_get, ack and redeliver in message_stats, with rates', async () => {
     const id = randomBytes(4).toString('hex');
     await sameOnBoth(async (t) => {
