@@ -1,5 +1,5 @@
 import type { Channel, ConfirmChannel, Message } from 'amqplib';
-import { area, Consumer, drain, waitForCount, type Ctx } from '../harness';
+import { area, attempt, Consumer, drain, waitForCount, type Ctx } from '../harness';
 
 // Deliveries from a quorum queue as RabbitMQ 3.10 makes them (rabbit_fifo, rabbit_fifo_client): the
 // x-delivery-count header and the redelivered flag, where a message goes when it comes back, x-delivery-limit
@@ -282,6 +282,34 @@ export default area('quorum-delivery', [
         purged: 2,
         afterPurge: ['b redelivered 1'],
         empty: false,
+      }),
+  },
+  {
+    name: 'a channel with a global prefetch limit cannot consume from a quorum queue: 540 on the connection; basic.get is fine',
+    compareText: true,
+    run: async (ctx) => {
+      const { ch } = await ctx.openConfirm();
+      const { q } = await quorumQueue(ctx, ch);
+      await publish(ch, q, ['a']);
+      const getter = await (await ctx.connect()).channel();
+      await getter.prefetch(5, true);
+      const got = seen(await getter.get(q, { noAck: true }));
+      const conn = await ctx.connect();
+      const consumer = await conn.channel();
+      await consumer.prefetch(10, false);
+      await consumer.prefetch(5, true);
+      const refused = await attempt(consumer.consume(q, () => undefined), conn);
+      // a global limit of 0 is no limit
+      const other = await (await ctx.connect()).channel();
+      await other.prefetch(0, true);
+      const unlimited = await attempt(other.consume(q, () => undefined));
+      return { got, refused, unlimited };
+    },
+    check: (o) =>
+      expect(o).toEqual({
+        got: 'a new 0',
+        refused: { kind: 'error', level: 'connection', code: 540, classId: 60, methodId: 20, text: "NOT_IMPLEMENTED - queue 'P-q' in vhost '/' does not support global qos" },
+        unlimited: { kind: 'ok' },
       }),
   },
 ]);

@@ -492,8 +492,11 @@ export class Channel {
     const name = this.queueName(a.queue);
     this.authorize('read', 'queue', name);
     const queue = this.vhost.getQueue(name, this.connection);
-    if (queue.consumers.some((c) => c.exclusive) || (a.exclusive && queue.consumerCount > 0))
+    if (queue.consumers.some((c) => c.exclusive) || (a.exclusive && queue.consumers.length > 0))
       throw accessRefused(`queue '${queue.name}' in vhost '${this.vhost.name}' in exclusive use`);
+    // rabbit_quorum_queue:consume refuses a channel with a channel-wide (global) prefetch limit in force
+    if (queue.quorum && this.prefetchGlobal > 0)
+      throw connectionError(ReplyCode.NOT_IMPLEMENTED, `queue '${queue.name}' in vhost '${this.vhost.name}' does not support global qos`);
     const priority = a.arguments.get('x-priority');
     const consumer = new ChannelConsumer(
       tag, queue, this, a.noAck, a.exclusive, typeof priority?.value === 'number' ? priority.value : 0, this.prefetchPerConsumer,
