@@ -8,7 +8,8 @@
 //
 // Node i (1..N) is warren<i>@localhost: AMQP on base+i, management on base+10000+i, Erlang distribution on
 // base+20000+i (5681/15681/25681 …), all on 127.0.0.1. The defaults stay clear of a RabbitMQ on this machine
-// (5672, 15672, 15692, 25672) and below 32768, where tests ask the OS for free ports.
+// (5672, 15672, 15692, 25672) and below 32768, where tests ask the OS for free ports. With another --base-port
+// the nodes are warren<i>-<base>@localhost, so clusters on different ports never share a node name.
 //
 // Each node has its own data, log and config under DIR/node<i> (default .data/rabbitmq-cluster) and reads no
 // file under /etc/rabbitmq. The nodes and this script's rabbitmqctl calls share one Erlang cookie through a HOME
@@ -23,13 +24,14 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_DIR = join(ROOT, '.data', 'rabbitmq-cluster');
+const DEFAULT_BASE_PORT = 5680;
 /** A RabbitMQ that may already run here (the Debian package's rabbit@<host>), and where tests take ports. */
 const RESERVED = [4369, 5671, 5672, 15672, 15692, 25672];
 const EPHEMERAL_FROM = 32768;
@@ -61,7 +63,7 @@ function layout(opts) {
     const nodeDir = join(dir, `node${i}`);
     nodes.push({
       index: i,
-      name: `warren${i}@localhost`,
+      name: opts.basePort === DEFAULT_BASE_PORT ? `warren${i}@localhost` : `warren${i}-${opts.basePort}@localhost`,
       amqpPort: opts.basePort + i,
       managementPort: opts.basePort + 10_000 + i,
       distPort: opts.basePort + 20_000 + i,
@@ -84,6 +86,22 @@ function checkPorts(cluster) {
       if (RESERVED.includes(port)) fail(`${n.name}: ${what} port ${port} is one a RabbitMQ on this machine uses (${RESERVED.join(', ')}); choose another --base-port`);
     }
   }
+}
+
+/**
+ * The node names registered with epmd on this machine (its NAMES_REQ: one byte 110 after a 2-byte length; the
+ * answer is epmd's port, 4 bytes, then one "name <name> at port <port>" line per node). Empty when no epmd runs.
+ */
+function epmdNames() {
+  return new Promise((res) => {
+    const socket = connect(4369, '127.0.0.1');
+    let data = Buffer.alloc(0);
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.on('connect', () => socket.write(Buffer.from([0, 1, 110])));
+    socket.on('data', (d) => (data = Buffer.concat([data, d])));
+    socket.on('error', () => res([]));
+    socket.on('close', () => res([...data.subarray(4).toString('latin1').matchAll(/^name (\S+) at port \d+$/gm)].map((m) => m[1])));
+  });
 }
 
 function portFree(port) {
@@ -223,6 +241,7 @@ async function pingNode(cluster, n) {
 /** Starts one node's rabbitmq-server in the background and waits until RabbitMQ has booted on it. */
 async function bootNode(cluster, n) {
   if (await pingNode(cluster, n)) fail(`${n.name} is already running (stop it first: stop-node ${n.index}, or stop)`);
+  if ((await epmdNames()).includes(n.name.split('@')[0])) fail(`${n.name}: a node of that name already runs on this machine (epmd lists it) and does not answer with the cookie in ${cluster.home}: another cluster's? Stop it with the --dir it was started with, or give this one another --base-port`);
   for (const [what, port] of [['AMQP', n.amqpPort], ['management', n.managementPort], ['distribution', n.distPort]]) {
     if (!(await portFree(port))) fail(`${n.name}: its ${what} port ${port} on 127.0.0.1 is taken by another process; choose another --base-port`);
   }
@@ -234,6 +253,7 @@ async function bootNode(cluster, n) {
   child.on('exit', (code, signal) => (exited = signal ?? code));
   child.on('error', (err) => (exited = err.message));
   child.unref();
+  n.spawned = true;
   writeFileSync(n.shellPidFile, `${child.pid}\n`);
   await until(
     `${n.name} to boot`,
@@ -343,8 +363,9 @@ async function start(opts) {
     await waitClustered(cluster);
     await Promise.all(cluster.nodes.map(waitManagement));
   } catch (err) {
-    log('start failed; stopping the nodes it started');
-    for (const n of cluster.nodes) await stopNode(cluster, n).catch((e) => log(e.message));
+    const spawned = cluster.nodes.filter((n) => n.spawned);
+    if (spawned.length) log(`start failed; stopping the nodes it started (${spawned.map((n) => n.name).join(', ')})`);
+    for (const n of spawned) await stopNode(cluster, n).catch((e) => log(e.message));
     throw err;
   }
   log(`cluster of ${cluster.nodes.length} running in ${((Date.now() - started) / 1000).toFixed(1)} s; management: ${cluster.nodes.map((n) => `http://127.0.0.1:${n.managementPort}`).join(', ')}`);
@@ -353,13 +374,9 @@ async function start(opts) {
 
 async function stop(opts) {
   const cluster = loadCluster(opts);
-  const problems = [];
-  for (const n of [...cluster.nodes].reverse()) {
-    await stopNode(cluster, n).then(
-      () => log(`${n.name} stopped`),
-      (err) => problems.push(err.message),
-    );
-  }
+  // all at once: `start` never reuses this data, so the order nodes leave the cluster in does not matter
+  const stopped = await Promise.allSettled(cluster.nodes.map((n) => stopNode(cluster, n).then(() => log(`${n.name} stopped`))));
+  const problems = stopped.filter((r) => r.status === 'rejected').map((r) => r.reason.message);
   if (problems.length) fail(problems.join('\n'));
 }
 
@@ -402,7 +419,7 @@ async function leader(opts, queue) {
   for (const n of cluster.nodes) {
     const r = await runTool(cluster, 'rabbitmq-queues', ['-n', n.name, '-q', 'quorum_status', queue, '--vhost', opts.vhost, '--formatter', 'json'], 30_000);
     if (!r.ok) {
-      errors.push(`${n.name}: ${r.out.split('\n').slice(-3).join(' ')}`);
+      errors.push(`${n.name}: ${r.out.split('\n').find((l) => /error/i.test(l)) ?? r.out.split('\n')[0]}`);
       continue;
     }
     const members = JSON.parse(r.out);

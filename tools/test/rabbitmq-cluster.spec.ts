@@ -32,13 +32,13 @@ describe('rabbitmq-cluster.mjs: what it refuses, before starting anything', () =
   it('refuses ports a RabbitMQ on this machine uses, naming the node and the port', async () => {
     const r = await runScript(['start', '--base-port', '5671', '--dir', dir]); // node 1's AMQP port would be 5672
     expect(r.code).toBe(1);
-    expect(r.out).toContain('warren1@localhost: AMQP port 5672 is one a RabbitMQ on this machine uses');
+    expect(r.out).toContain('warren1-5671@localhost: AMQP port 5672 is one a RabbitMQ on this machine uses');
   });
 
   it('refuses ports in the range tests take from the OS', async () => {
     const r = await runScript(['start', '--base-port', '20000', '--dir', dir]); // distribution ports 40001…
     expect(r.code).toBe(1);
-    expect(r.out).toContain('warren1@localhost: distribution port 40001 is outside 1024-32767');
+    expect(r.out).toContain('warren1-20000@localhost: distribution port 40001 is outside 1024-32767');
   });
 
   it('says where no cluster was started, and which node numbers exist', async () => {
