@@ -63,7 +63,7 @@ function layout(opts) {
     const nodeDir = join(dir, `node${i}`);
     nodes.push({
       index: i,
-      name: opts.basePort === DEFAULT_BASE_PORT ? `warren${i}@localhost` : `warren${i}-${opts.basePort}@localhost`,
+      name: opts.names?.[i - 1] ?? (opts.basePort === DEFAULT_BASE_PORT ? `warren${i}@localhost` : `warren${i}-${opts.basePort}@localhost`),
       amqpPort: opts.basePort + i,
       managementPort: opts.basePort + 10_000 + i,
       distPort: opts.basePort + 20_000 + i,
@@ -113,7 +113,8 @@ function portFree(port) {
 }
 
 function saveState(cluster, opts) {
-  writeFileSync(join(cluster.dir, 'cluster.json'), `${JSON.stringify({ nodes: opts.nodes, basePort: opts.basePort }, null, 2)}\n`);
+  const state = { nodes: opts.nodes, basePort: opts.basePort, names: cluster.nodes.map((n) => n.name) };
+  writeFileSync(join(cluster.dir, 'cluster.json'), `${JSON.stringify(state, null, 2)}\n`);
 }
 
 /** The cluster `start` made in DIR: its node count and ports. */
@@ -121,7 +122,9 @@ function loadCluster(opts) {
   const file = join(resolve(opts.dir), 'cluster.json');
   if (!existsSync(file) || !existsSync(join(resolve(opts.dir), 'home', '.erlang.cookie'))) fail(`no cluster was started in ${resolve(opts.dir)} (${file} or its cookie is missing); run start, or give the --dir it was started with`);
   const saved = JSON.parse(readFileSync(file, 'utf8'));
-  return layout({ ...opts, nodes: saved.nodes, basePort: saved.basePort });
+  // a cluster.json without names is from before names followed the base port: its nodes are warren<i>@localhost
+  const names = saved.names ?? Array.from({ length: saved.nodes }, (_, i) => `warren${i + 1}@localhost`);
+  return layout({ ...opts, nodes: saved.nodes, basePort: saved.basePort, names });
 }
 
 function nodeEnv(cluster, n) {
