@@ -1185,7 +1185,8 @@ export type PublishSpec = string | { rk: string; body?: string; options?: Option
  * Declare one queue per key of `bindings` (named ctx.name(key)), bind it to `exchange` with
  * each of its binding keys (optionally with arguments), publish `messages` on a confirm
  * channel (so routing is complete once they are confirmed), then drain every queue.
- * Returns {key: [bodies...]}; a message's body defaults to its routing key.
+ * Returns {key: [bodies...]}; a message's body defaults to its routing key. The queues are
+ * declared with `queueOptions` (default: transient classic queues).
  */
 export async function routeAndDrain(
   ctx: Ctx,
@@ -1193,12 +1194,13 @@ export async function routeAndDrain(
   exchange: string,
   bindings: Record<string, BindSpec[]>,
   messages: PublishSpec[],
+  queueOptions: Options.AssertQueue = { durable: false },
 ): Promise<Record<string, string[]>> {
   const names: Record<string, string> = {};
   for (const [k, specs] of Object.entries(bindings)) {
     const q = ctx.name(`q-${k}`);
     names[k] = q;
-    await ch.assertQueue(q, { durable: false });
+    await ch.assertQueue(q, queueOptions);
     for (const spec of specs) {
       const [key, args] = typeof spec === 'string' ? [spec, undefined] : spec;
       await ch.bindQueue(q, exchange, key, args);

@@ -1,13 +1,12 @@
-import type { Channel, ConfirmChannel, Message } from 'amqplib';
-import { area, drain, publishConfirmed, waitForCount, type Ctx } from '../harness';
+import type { Message } from 'amqplib';
+import { area, drain, waitForCount, type Ctx } from '../harness';
+import { publishEach, quorumQueue, type DeadLetterSetup } from '../quorum';
 
 // x-dead-letter-strategy on quorum queues (RabbitMQ 3.10: rabbit_quorum_queue:dead_letter_handler, rabbit_fifo_dlx).
 // at-least-once takes effect only with a dead-letter exchange and x-overflow reject-publish; then a message that
 // dies stays with its queue until its dead-letter copy is in every target queue, and counts towards the queue's
 // length limit meanwhile (one that reaches no queue is retried minutes later: not waited for here). With another
 // overflow RabbitMQ logs a warning and dead-letters at most once: a copy that reaches no queue is gone.
-
-const Q = { 'x-queue-type': 'quorum' } as const;
 
 const summary = (m: Message) => {
   const deaths = m.properties.headers?.['x-death'] as Array<{ reason: string; count: number; queue: string }> | undefined;
@@ -16,28 +15,8 @@ const summary = (m: Message) => {
 
 interface Setup {
   args: Record<string, unknown>;
-  /** 'bound': the dead-letter exchange routes to a queue; 'unbound': it exists and routes nowhere; 'missing': no such exchange. */
-  dlx: 'bound' | 'unbound' | 'missing';
+  dlx: DeadLetterSetup['route'];
 }
-
-async function setUp(ctx: Ctx, ch: Channel, s: Setup) {
-  const q = ctx.name('q');
-  const x = ctx.name('dlx');
-  const dlq = ctx.name('dlq');
-  if (s.dlx !== 'missing') await ch.assertExchange(x, 'fanout', { durable: true });
-  if (s.dlx === 'bound') {
-    await ch.assertQueue(dlq, { durable: true });
-    await ch.bindQueue(dlq, x, '');
-  }
-  await ch.assertQueue(q, { durable: true, arguments: { ...Q, 'x-dead-letter-exchange': x, ...s.args } });
-  return { q, dlq };
-}
-
-const publishEach = async (ch: ConfirmChannel, q: string, bodies: string[]) => {
-  const out: string[] = [];
-  for (const body of bodies) out.push(`${body}:${await publishConfirmed(ch, '', q, body)}`);
-  return out;
-};
 
 /**
  * With x-max-length 1: publish a, take it and reject it (it dies), then publish b, c, d one by one. A message
@@ -46,7 +25,7 @@ const publishEach = async (ch: ConfirmChannel, q: string, bodies: string[]) => {
  */
 async function rejectThenFill(ctx: Ctx, s: Setup) {
   const { ch } = await ctx.openConfirm();
-  const { q } = await setUp(ctx, ch, s);
+  const { q } = await quorumQueue(ctx, ch, s.args, { route: s.dlx, durable: true });
   const confirms = await publishEach(ch, q, ['a']);
   const a = await ch.get(q, { noAck: false });
   if (!a) throw new Error('basic.get found nothing');
@@ -61,10 +40,12 @@ export default area('quorum-dead-letter-strategy', [
     name: 'at-least-once with reject-publish: rejected, expired and delivery-limit messages reach the dead-letter queue with their x-death',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const { q, dlq } = await setUp(ctx, ch, {
-        args: { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish', 'x-delivery-limit': 0 },
-        dlx: 'bound',
-      });
+      const { q, dlq } = await quorumQueue(
+        ctx,
+        ch,
+        { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish', 'x-delivery-limit': 0 },
+        { route: 'bound', durable: true },
+      );
       await publishEach(ch, q, ['rejected', 'limit']);
       ch.sendToQueue(q, Buffer.from('expired'), { expiration: '1' });
       await ch.waitForConfirms();

@@ -1,12 +1,12 @@
 import type { Options } from 'amqplib';
 import { area, attempt, Consumer, waitUntil, type Conn, type Ctx, type Result } from '../harness';
+import { QUORUM as Q } from '../quorum';
 
 // Declaring quorum queues as RabbitMQ 3.10 takes them (rabbit_amqqueue:check_declare_arguments with the quorum
 // queue type's arguments, then rabbit_quorum_queue:declare's property checks; rabbit_channel for server-named
 // queues; rabbit_misc:assert_args_equivalence over the quorum arguments on a redeclaration).
 
 type Args = Record<string, unknown>;
-const Q = { 'x-queue-type': 'quorum' } as const;
 const typed = (type: string, value: unknown) => ({ '!': type, value });
 const err = (code: number, text: string) => ({ kind: 'error', level: 'channel', code, classId: 50, methodId: 10, text });
 const invalidArg = (arg: string, q: string, problem: string) => err(406, `PRECONDITION_FAILED - invalid arg '${arg}' for queue '${q}' in vhost '/': ${problem}`);

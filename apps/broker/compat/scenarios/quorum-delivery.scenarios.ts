@@ -1,11 +1,10 @@
 import type { Channel, ConfirmChannel, Message } from 'amqplib';
-import { area, attempt, Consumer, drain, waitForCount, type Ctx } from '../harness';
+import { area, attempt, Consumer, drain, routeAndDrain, waitForCount, type Ctx } from '../harness';
+import { QUORUM, quorumQueue } from '../quorum';
 
 // Deliveries from a quorum queue as RabbitMQ 3.10 makes them (rabbit_fifo, rabbit_fifo_client): the
 // x-delivery-count header and the redelivered flag, where a message goes when it comes back, x-delivery-limit
 // and its dead-lettering, basic.get and purge.
-
-const Q = { 'x-queue-type': 'quorum' } as const;
 
 /** What a delivery shows: body, redelivered, x-delivery-count (absent: '-'). */
 const seen = (m: Message | false | null) => {
@@ -18,23 +17,6 @@ const deaths = (m: Message) => ({
   body: m.content.toString(),
   headers: m.properties.headers,
 });
-
-/** A durable quorum queue with `args`, and, with `dlx`, a fanout dead-letter exchange and queue behind it. */
-async function quorumQueue(ctx: Ctx, ch: Channel, args: Record<string, unknown> = {}, dlx = false) {
-  const q = ctx.name('q');
-  let dlq: string | undefined;
-  const all: Record<string, unknown> = { ...Q, ...args };
-  if (dlx) {
-    const x = ctx.name('dlx');
-    dlq = ctx.name('dlq');
-    await ch.assertExchange(x, 'fanout', { durable: false });
-    await ch.assertQueue(dlq, { durable: false });
-    await ch.bindQueue(dlq, x, '');
-    all['x-dead-letter-exchange'] = x;
-  }
-  await ch.assertQueue(q, { durable: true, arguments: all });
-  return { q, dlq };
-}
 
 async function publish(ch: ConfirmChannel, q: string, bodies: string[], headers?: Record<string, unknown>): Promise<void> {
   for (const body of bodies) ch.sendToQueue(q, Buffer.from(body), headers ? { headers } : {});
@@ -178,7 +160,7 @@ export default area('quorum-delivery', [
     name: 'x-delivery-limit 2: a message is delivered three times, then dead-lettered with reason delivery_limit (x-death as RabbitMQ writes it)',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const { q, dlq } = await quorumQueue(ctx, ch, { 'x-delivery-limit': 2 }, true);
+      const { q, dlq } = await quorumQueue(ctx, ch, { 'x-delivery-limit': 2 }, { route: 'bound' });
       await publish(ch, q, ['a'], { h: 1 });
       await publish(ch, q, ['b']);
       const deliveries: string[] = [];
@@ -190,7 +172,7 @@ export default area('quorum-delivery', [
         else ch.nack(m, false, true);
         await ch.checkQueue(q);
       }
-      const dead = (await drain(ch, dlq as string)).map(deaths);
+      const dead = (await drain(ch, dlq)).map(deaths);
       return { deliveries, dead, left: await ready(ch, q) };
     },
     check: (o) => {
@@ -220,7 +202,7 @@ export default area('quorum-delivery', [
       const second = await takeAndGiveBack(ctx, ch, q, 1, 'close', 1);
       const afterLimit = await ready(ch, q);
       const zero = ctx.name('zero');
-      await ch.assertQueue(zero, { durable: true, arguments: { ...Q, 'x-delivery-limit': 0 } });
+      await ch.assertQueue(zero, { durable: true, arguments: { ...QUORUM, 'x-delivery-limit': 0 } });
       await publish(ch, zero, ['z']);
       await takeAndGiveBack(ctx, ch, zero, 1, 'nack', 0);
       return { first, second, afterLimit, zero: await ready(ch, zero) };
@@ -231,7 +213,7 @@ export default area('quorum-delivery', [
     name: 'consumers: the limit applies to deliveries to consumers as to basic.get; the header counts returns',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const { q, dlq } = await quorumQueue(ctx, ch, { 'x-delivery-limit': 1 }, true);
+      const { q, dlq } = await quorumQueue(ctx, ch, { 'x-delivery-limit': 1 }, { route: 'bound' });
       await publish(ch, q, ['a']);
       const cch = await (await ctx.connect()).channel();
       const got: string[] = [];
@@ -240,9 +222,9 @@ export default area('quorum-delivery', [
         cch.nack(m, false, true);
       });
       await consumer.waitFor(2);
-      await waitForCount(ch, dlq as string, 1);
+      await waitForCount(ch, dlq, 1);
       await consumer.cancel();
-      const dead = (await drain(ch, dlq as string)).map((m) => (m.properties.headers?.['x-death'] as Array<{ reason: string }>)[0].reason);
+      const dead = (await drain(ch, dlq)).map((m) => (m.properties.headers?.['x-death'] as Array<{ reason: string }>)[0].reason);
       return { got, dead };
     },
     check: (o) => expect(o).toEqual({ got: ['a new -', 'a redelivered 1'], dead: ['delivery_limit'] }),
@@ -251,14 +233,14 @@ export default area('quorum-delivery', [
     name: 'reject without requeue dead-letters with reason rejected, as a classic queue does; basic.get counts and purge',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const { q, dlq } = await quorumQueue(ctx, ch, {}, true);
+      const { q, dlq } = await quorumQueue(ctx, ch, {}, { route: 'bound' });
       await publish(ch, q, ['a', 'b', 'c', 'd']);
       const a = await ch.get(q, { noAck: false });
       if (!a) throw new Error('basic.get found nothing');
       const getCount = a.fields.messageCount;
       ch.reject(a, false);
-      await waitForCount(ch, dlq as string, 1);
-      const dead = (await drain(ch, dlq as string)).map(deaths);
+      await waitForCount(ch, dlq, 1);
+      const dead = (await drain(ch, dlq)).map(deaths);
       const b = await ch.get(q, { noAck: false });
       const purged = await ch.purgeQueue(q);
       if (b) ch.nack(b, false, true);
@@ -311,5 +293,22 @@ export default area('quorum-delivery', [
         refused: { kind: 'error', level: 'connection', code: 540, classId: 60, methodId: 20, text: "NOT_IMPLEMENTED - queue 'P-q' in vhost '/' does not support global qos" },
         unlimited: { kind: 'ok' },
       }),
+  },
+  {
+    name: 'quorum queues bound to a topic exchange take what it routes to them, CC keys included, as classic queues do',
+    run: async (ctx) => {
+      const { ch } = await ctx.openConfirm();
+      const x = ctx.name('x');
+      await ch.assertExchange(x, 'topic', { durable: false });
+      return routeAndDrain(
+        ctx,
+        ch,
+        x,
+        { orders: ['order.*'], all: ['#'], none: ['nothing'] },
+        ['order.placed', 'stock.low', { rk: 'stock.high', options: { headers: { CC: ['order.cc'] } } }],
+        { durable: true, arguments: QUORUM },
+      );
+    },
+    check: (o) => expect(o).toEqual({ orders: ['order.placed', 'stock.high'], all: ['order.placed', 'stock.low', 'stock.high'], none: [] }),
   },
 ]);

@@ -1,38 +1,15 @@
-import type { Channel, ConfirmChannel, Message } from 'amqplib';
-import { area, Consumer, drain, publishConfirmed, waitForCount, waitUntil, type Ctx } from '../harness';
+import type { Channel, Message } from 'amqplib';
+import { area, Consumer, drain, waitForCount, waitUntil } from '../harness';
+import { publishEach, QUORUM, quorumQueue } from '../quorum';
 
 // Length limits, TTLs and single active consumer on quorum queues as RabbitMQ 3.10's rabbit_fifo applies them.
 // Where they differ from a classic queue: reject-publish takes the message that goes over the limit and refuses
 // the next ones until the queue is at or under 80% of the limit; reject-publish-dlx is taken as drop-head.
 
-const Q = { 'x-queue-type': 'quorum' } as const;
-
 const summary = (m: Message) => {
   const deaths = m.properties.headers?.['x-death'] as Array<{ reason: string; count: number }> | undefined;
   return deaths ? `${m.content.toString()} ${deaths.map((d) => `${d.reason}x${d.count}`).join()}` : m.content.toString();
 };
-
-async function quorumQueue(ctx: Ctx, ch: Channel, args: Record<string, unknown>, dlx = false) {
-  const q = ctx.name('q');
-  const dlq = ctx.name('dlq');
-  const all: Record<string, unknown> = { ...Q, ...args };
-  if (dlx) {
-    const x = ctx.name('dlx');
-    await ch.assertExchange(x, 'fanout', { durable: false });
-    await ch.assertQueue(dlq, { durable: false });
-    await ch.bindQueue(dlq, x, '');
-    all['x-dead-letter-exchange'] = x;
-  }
-  await ch.assertQueue(q, { durable: true, arguments: all });
-  return { q, dlq };
-}
-
-/** Publishes one by one, each confirmed before the next: 'ack' or 'nack' per message. */
-async function publishEach(ch: ConfirmChannel, q: string, bodies: string[], options = {}): Promise<string[]> {
-  const out: string[] = [];
-  for (const body of bodies) out.push(`${body}:${await publishConfirmed(ch, '', q, body, options)}`);
-  return out;
-}
 
 const bodies = async (ch: Channel, q: string) => (await drain(ch, q)).map(summary);
 
@@ -41,7 +18,7 @@ export default area('quorum-limits', [
     name: 'x-max-length drop-head: the oldest go, dead-lettered with reason maxlen; every publish is confirmed',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const { q, dlq } = await quorumQueue(ctx, ch, { 'x-max-length': 2 }, true);
+      const { q, dlq } = await quorumQueue(ctx, ch, { 'x-max-length': 2 }, { route: 'bound' });
       const confirms = await publishEach(ch, q, ['a', 'b', 'c', 'd']);
       return { confirms, ready: await bodies(ch, q), dead: await bodies(ch, dlq) };
     },
@@ -51,7 +28,7 @@ export default area('quorum-limits', [
     name: 'x-max-length reject-publish: the publish that goes over is taken, then nacks until the queue is at 80% of the limit',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const { q, dlq } = await quorumQueue(ctx, ch, { 'x-max-length': 5, 'x-overflow': 'reject-publish' }, true);
+      const { q, dlq } = await quorumQueue(ctx, ch, { 'x-max-length': 5, 'x-overflow': 'reject-publish' }, { route: 'bound' });
       const out: Record<string, unknown> = {};
       out.fill = await publishEach(ch, q, ['1', '2', '3', '4', '5', '6', '7']);
       out.count = (await ch.checkQueue(q)).messageCount;
@@ -112,7 +89,7 @@ export default area('quorum-limits', [
     name: 'x-overflow reject-publish-dlx on a quorum queue acts as drop-head (RabbitMQ warns and uses its default)',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const { q, dlq } = await quorumQueue(ctx, ch, { 'x-max-length': 2, 'x-overflow': 'reject-publish-dlx' }, true);
+      const { q, dlq } = await quorumQueue(ctx, ch, { 'x-max-length': 2, 'x-overflow': 'reject-publish-dlx' }, { route: 'bound' });
       const confirms = await publishEach(ch, q, ['a', 'b', 'c']);
       return { confirms, ready: await bodies(ch, q), dead: await bodies(ch, dlq) };
     },
@@ -122,14 +99,14 @@ export default area('quorum-limits', [
     name: 'x-message-ttl and per-message expiration: messages expire in the queue without a consumer, dead-lettered with reason expired',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const { q, dlq } = await quorumQueue(ctx, ch, { 'x-message-ttl': 100 }, true);
+      const { q, dlq } = await quorumQueue(ctx, ch, { 'x-message-ttl': 100 }, { route: 'bound' });
       await publishEach(ch, q, ['a', 'b']);
       await waitUntil(async () => (await ch.checkQueue(q)).messageCount === 0, 3000, 'queue TTL expiry');
       await waitForCount(ch, dlq, 2);
       const queueTtl = await bodies(ch, dlq);
       // a second queue without x-message-ttl, dead-lettering to the same exchange
       const q2 = ctx.name('q2');
-      await ch.assertQueue(q2, { durable: true, arguments: { ...Q, 'x-dead-letter-exchange': ctx.name('dlx') } });
+      await ch.assertQueue(q2, { durable: true, arguments: { ...QUORUM, 'x-dead-letter-exchange': ctx.name('dlx') } });
       await publishEach(ch, q2, ['short'], { expiration: '50' });
       await publishEach(ch, q2, ['long']);
       await waitForCount(ch, dlq, 1);
