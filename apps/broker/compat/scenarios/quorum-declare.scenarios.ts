@@ -297,4 +297,31 @@ export default area('quorum-declare', [
         declareAgain: [0, 1],
       }),
   },
+  {
+    name: 'queue.delete with if-unused or if-empty is not implemented for quorum queues: 540 on the connection; a plain delete answers the ready count',
+    compareText: true,
+    run: async (ctx) => {
+      const { ch } = await ctx.openConfirm();
+      const q = ctx.name('q');
+      await ch.assertQueue(q, { durable: true, arguments: Q });
+      for (const body of ['a', 'b', 'c']) ch.sendToQueue(q, Buffer.from(body));
+      await ch.waitForConfirms();
+      await ch.get(q, { noAck: false });
+      const out: Record<string, unknown> = {};
+      for (const [label, opts] of [['ifUnused', { ifUnused: true }], ['ifEmpty', { ifEmpty: true }], ['both', { ifUnused: true, ifEmpty: true }]] as const) {
+        const conn = await ctx.connect();
+        out[label] = await attempt(async () => (await conn.channel()).deleteQueue(q, opts), conn);
+      }
+      const conn = await ctx.connect();
+      out.plain = (await (await conn.channel()).deleteQueue(q)).messageCount;
+      return out;
+    },
+    check: (o) => {
+      const refused = (flag: string) => ({
+        kind: 'error', level: 'connection', code: 540, classId: 50, methodId: 40,
+        text: `NOT_IMPLEMENTED - cannot delete queue 'P-q' in vhost '/'. queue.delete operations with ${flag} flag set are not supported by quorum queues`,
+      });
+      expect(o).toEqual({ ifUnused: refused('if-unused'), ifEmpty: refused('if-empty'), both: refused('if-unused'), plain: 2 });
+    },
+  },
 ]);

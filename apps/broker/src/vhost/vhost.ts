@@ -278,6 +278,14 @@ export class VirtualHost implements RouteCollector {
     const queue = this.queues.get(name);
     if (!queue) return 0;
     this.checkOwner(queue, owner);
+    if (queue.quorum && (ifUnused || ifEmpty)) {
+      // rabbit_quorum_queue:delete: a quorum queue tracks neither, and says so on the connection
+      const flag = ifUnused ? 'if-unused' : 'if-empty';
+      throw connectionError(
+        ReplyCode.NOT_IMPLEMENTED,
+        `cannot delete queue '${name}' in vhost '${this.name}'. queue.delete operations with ${flag} flag set are not supported by quorum queues`,
+      );
+    }
     if (ifUnused && queue.consumerCount > 0) throw preconditionFailed(`queue '${name}' in vhost '${this.name}' in use`);
     if (ifEmpty && queue.messageCount > 0) throw preconditionFailed(`queue '${name}' in vhost '${this.name}' not empty`);
     const count = this.removeQueue(queue);
