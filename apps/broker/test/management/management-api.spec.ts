@@ -199,6 +199,32 @@ describe('management API', () => {
     expect(outcome).toMatchObject({ status: 200, type: 'quorum', durable: true, listedType: 'quorum', oneNode: true });
   });
 
+  it('gets messages from a quorum queue as basic.get hands them out: x-delivery-count, each requeue counted', async () => {
+    const id = randomBytes(4).toString('hex');
+    const outcome = await sameOnBoth(async (t) => {
+      const conn = await amqp.connect(t.amqp);
+      const ch = await conn.createConfirmChannel();
+      const q = `mgmt-quorum-get-${id}`;
+      await ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+      ch.sendToQueue(q, Buffer.from('m'), { headers: { app: 1 } });
+      await ch.waitForConfirms();
+      const gets = [];
+      for (const ackmode of ['reject_requeue_true', 'ack_requeue_true', 'ack_requeue_false']) {
+        const reply = await call(t, 'POST', `queues/%2F/${q}/get`, { body: { count: 1, ackmode, encoding: 'auto' } });
+        const [m] = reply.body as { redelivered: boolean; payload: string; properties: { headers?: Record<string, unknown> } }[];
+        gets.push({ status: reply.status, payload: m?.payload, redelivered: m?.redelivered, headers: m?.properties.headers });
+      }
+      await ch.deleteQueue(q);
+      await conn.close();
+      return gets;
+    });
+    expect(outcome).toEqual([
+      { status: 200, payload: 'm', redelivered: false, headers: { app: 1, 'x-delivery-count': 0 } },
+      { status: 200, payload: 'm', redelivered: true, headers: { app: 1, 'x-delivery-count': 1 } },
+      { status: 200, payload: 'm', redelivered: true, headers: { app: 1, 'x-delivery-count': 2 } },
+    ]);
+  });
+
   it('counts publish, deliver_get, ack and redeliver in message_stats, with rates', async () => {
     const id = randomBytes(4).toString('hex');
     await sameOnBoth(async (t) => {

@@ -179,7 +179,8 @@ export const messageRoutes: Route<RequestContext>[] = [
           exchange: entry.message.exchange,
           routing_key: entry.message.routingKey,
           message_count: queue.messageCount,
-          properties: propertiesToJson(decodeBasicProperties(entry.message.rawProperties)),
+          // as basic.get hands it out (a quorum queue adds x-delivery-count)
+          properties: propertiesToJson(decodeBasicProperties(queue.outgoing(entry, true).rawProperties)),
           ...payloadOf(entry, String(body.encoding ?? 'auto')),
         });
       }
