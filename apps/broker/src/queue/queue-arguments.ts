@@ -25,8 +25,11 @@ export interface QueueSettings {
    * whatever it is, where a number is below any other Erlang term: a value that is not a number never trips.
    */
   deliveryLimit?: number;
-  /** Quorum queues: x-dead-letter-strategy as declared (whether it takes effect: see effectiveDeadLetterStrategy). */
-  deadLetterStrategy: DeadLetterStrategy;
+  /**
+   * Quorum queues: x-dead-letter-strategy as declared, or from a policy; absent is at-most-once (whether it takes
+   * effect: see effectiveDeadLetterStrategy).
+   */
+  deadLetterStrategy?: DeadLetterStrategy;
 }
 
 /** RabbitMQ's names for field types, as they appear in its error texts. */
@@ -209,7 +212,7 @@ export function queueSettings(args: FieldTable): QueueSettings {
     singleActiveConsumer: args.get('x-single-active-consumer')?.value === true,
     type: queueTypeOf(args),
     deliveryLimit: deliveryLimitOf(args.get('x-delivery-limit')),
-    deadLetterStrategy: str('x-dead-letter-strategy') === 'at-least-once' ? 'at-least-once' : 'at-most-once',
+    deadLetterStrategy: str('x-dead-letter-strategy') as DeadLetterStrategy | undefined,
   };
 }
 

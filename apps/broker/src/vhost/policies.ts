@@ -1,9 +1,9 @@
 import type { Overflow, QueueSettings } from '../queue/queue-arguments';
 
 /**
- * RabbitMQ's policies, for the keys it applies to classic queues and exchanges. A policy matches objects of
- * its `apply-to` kind whose name its pattern matches (unanchored, as RabbitMQ's re:run); of several, the one
- * with the highest priority applies, alone. Where a queue argument names the same setting, the lower of the
+ * RabbitMQ's policies, for the keys it applies to classic and quorum queues and to exchanges. A policy matches
+ * objects of its `apply-to` kind whose name its pattern matches (unanchored, as RabbitMQ's re:run); of several,
+ * the one with the highest priority applies, alone. Where a queue argument names the same setting, the lower of the
  * two wins for limits and TTLs and the argument wins otherwise (RabbitMQ's rules); max-priority cannot be set by
  * policy.
  */
@@ -25,6 +25,11 @@ const KEYS: Record<string, { check: (v: unknown) => boolean; expected: string; k
   overflow: { check: (v) => v === 'drop-head' || v === 'reject-publish' || v === 'reject-publish-dlx', expected: 'drop-head, reject-publish or reject-publish-dlx', kind: 'queues' },
   'dead-letter-exchange': { check: STRING, expected: 'a string', kind: 'queues' },
   'dead-letter-routing-key': { check: STRING, expected: 'a string', kind: 'queues' },
+  // quorum queues' keys (classic queues ignore them, as RabbitMQ's do)
+  'dead-letter-strategy': { check: (v) => v === 'at-most-once' || v === 'at-least-once', expected: 'at-most-once or at-least-once', kind: 'queues' },
+  'delivery-limit': { check: NON_NEGATIVE, expected: 'a non-negative integer', kind: 'queues' },
+  'max-in-memory-length': { check: NON_NEGATIVE, expected: 'a non-negative integer', kind: 'queues' },
+  'max-in-memory-bytes': { check: NON_NEGATIVE, expected: 'a non-negative integer', kind: 'queues' },
   'alternate-exchange': { check: STRING, expected: 'a string', kind: 'exchanges' },
 };
 
@@ -68,16 +73,25 @@ export function definitionFor(policy: Policy | undefined, kind: 'queues' | 'exch
 
 const lower = (a: number | undefined, b: unknown) => (typeof b !== 'number' ? a : a === undefined ? b : Math.min(a, b));
 
-/** A queue's settings from its arguments and the policy that applies to it. */
+/**
+ * A queue's settings from its arguments and the policy that applies to it. A quorum queue resolves two keys the
+ * other way round (rabbit_quorum_queue:ra_machine_config): the policy's overflow and expires win over the
+ * arguments'. Its delivery limit is the lower of the two, its dead-letter strategy the argument's if it has one.
+ */
 export function withPolicy(declared: QueueSettings, definition: Record<string, unknown>): QueueSettings {
+  const quorum = declared.type === 'quorum';
+  const overflow = definition.overflow as Overflow | undefined;
+  const expires = definition.expires as number | undefined;
   return {
     ...declared,
     messageTtl: lower(declared.messageTtl, definition['message-ttl']),
-    expires: lower(declared.expires, definition.expires),
+    expires: quorum ? (expires ?? declared.expires) : lower(declared.expires, expires),
     maxLength: lower(declared.maxLength, definition['max-length']),
     maxLengthBytes: lower(declared.maxLengthBytes, definition['max-length-bytes']),
-    overflow: declared.overflowDeclared ? declared.overflow : ((definition.overflow as Overflow | undefined) ?? declared.overflow),
+    overflow: quorum ? (overflow ?? declared.overflow) : declared.overflowDeclared ? declared.overflow : (overflow ?? declared.overflow),
     deadLetterExchange: declared.deadLetterExchange ?? (definition['dead-letter-exchange'] as string | undefined),
     deadLetterRoutingKey: declared.deadLetterRoutingKey ?? (definition['dead-letter-routing-key'] as string | undefined),
+    deliveryLimit: lower(declared.deliveryLimit, definition['delivery-limit']),
+    deadLetterStrategy: declared.deadLetterStrategy ?? (definition['dead-letter-strategy'] as QueueSettings['deadLetterStrategy']),
   };
 }

@@ -88,6 +88,41 @@ describe('policies', () => {
     expect(outcome).toMatchObject({ put: 201, trimmed: 2, limited: { b: 2, c: 1 }, cleared: 204, lifted: 5 });
   });
 
+  it('gives quorum queues a delivery limit and a dead-letter exchange, and its overflow over their own', async () => {
+    const id = randomBytes(4).toString('hex');
+    const outcome = await sameOnBoth(async (t) => {
+      const conn = await amqp.connect(t.amqp);
+      const ch = await conn.createConfirmChannel();
+      const [limited, full, dlq] = ['limited', 'full', 'dlq'].map((x) => `qpol-${id}-${x}`);
+      await ch.assertQueue(dlq, { durable: true });
+      const policy = { pattern: `^qpol-${id}-(limited|full)$`, 'apply-to': 'queues', priority: 1 };
+      const definition = { 'delivery-limit': 1, 'dead-letter-exchange': '', 'dead-letter-routing-key': dlq, overflow: 'reject-publish' };
+      const put = (await call(t, 'PUT', `policies/%2F/qpol-${id}`, { ...policy, definition })).status;
+      await ch.assertQueue(limited, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+      await ch.assertQueue(full, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-max-length': 1, 'x-overflow': 'drop-head' } });
+      for (const q of [limited, full])
+        await until(async () => (await call(t, 'GET', `queues/%2F/${q}`)).body as { policy?: string }, (q) => q.policy === `qpol-${id}`);
+      ch.sendToQueue(limited, Buffer.from('m'));
+      await ch.waitForConfirms();
+      const deliveries: unknown[] = [];
+      for (let i = 0; i < 3; i++) {
+        const m = await ch.get(limited, { noAck: false });
+        deliveries.push(m && m.properties.headers?.['x-delivery-count']);
+        if (m) ch.nack(m, false, true);
+        await ch.checkQueue(limited);
+      }
+      const dead = await until(() => ch.get(dlq, { noAck: true }), (m) => m !== false);
+      const confirms: boolean[] = [];
+      for (const body of ['a', 'b', 'c'])
+        confirms.push(await new Promise<boolean>((resolve) => ch.sendToQueue(full, Buffer.from(body), {}, (err) => resolve(!err))));
+      for (const q of [limited, full, dlq]) await ch.deleteQueue(q);
+      await conn.close();
+      await call(t, 'DELETE', `policies/%2F/qpol-${id}`);
+      return { put, deliveries, deadReason: dead && (dead.properties.headers?.['x-death'] as { reason: string }[])[0].reason, confirms };
+    });
+    expect(outcome).toEqual({ put: 201, deliveries: [0, 1, false], deadReason: 'delivery_limit', confirms: [true, true, false] });
+  });
+
   it('applies the policy with the highest priority alone', async () => {
     const id = randomBytes(4).toString('hex');
     await sameOnBoth(async (t) => {
