@@ -87,4 +87,41 @@ describe('quorum queues across restarts', () => {
       expect(await ch.get('limited')).toBe(false);
     });
   });
+
+  it('dead-letters at start-up a message that was waiting for its dead-letter target (at-least-once)', async () => {
+    const args = {
+      'x-queue-type': 'quorum',
+      'x-dead-letter-exchange': 'later',
+      'x-dead-letter-strategy': 'at-least-once',
+      'x-overflow': 'reject-publish',
+    };
+    const { port } = await withBroker(0, async (conn) => {
+      const ch = await conn.createConfirmChannel();
+      await ch.assertQueue('reliable', { durable: true, arguments: args });
+      ch.sendToQueue('reliable', Buffer.from('m'));
+      await ch.waitForConfirms();
+      const m = await ch.get('reliable', { noAck: false });
+      if (m) ch.reject(m, false); // no exchange 'later' yet: the message waits in its queue
+      expect((await ch.checkQueue('reliable')).messageCount).toBe(0);
+      // the dead-letter target appears; RabbitMQ's worker would try again only minutes later
+      await ch.assertExchange('later', 'fanout', { durable: true });
+      await ch.assertQueue('parked', { durable: true });
+      await ch.bindQueue('parked', 'later', '');
+      expect(await ch.get('parked')).toBe(false);
+    });
+
+    await withBroker(port, async (conn) => {
+      const ch = await conn.createChannel();
+      expect((await ch.checkQueue('reliable')).messageCount).toBe(0);
+      const parked = await ch.get('parked', { noAck: true });
+      expect(parked && [parked.content.toString(), (parked.properties.headers?.['x-death'] as { reason: string }[])[0].reason]).toEqual(['m', 'rejected']);
+    });
+
+    // dead-lettered for good: a further restart brings nothing back
+    await withBroker(port, async (conn) => {
+      const ch = await conn.createChannel();
+      expect((await ch.checkQueue('reliable')).messageCount).toBe(0);
+      expect(await ch.get('parked')).toBe(false);
+    });
+  });
 });

@@ -1,5 +1,6 @@
 import type { QueuedMessage } from '../message';
 import { LongTimeout } from '../util/long-timeout';
+import type { ReturningStore } from './message-store';
 import type { DeadLetterReason, Queue, QueueHost } from './queue';
 
 /**
@@ -7,6 +8,9 @@ import type { DeadLetterReason, Queue, QueueHost } from './queue';
  * tries again to dead-letter messages that reached no queue.
  */
 export const DEAD_LETTER_RETRY_MS = 180_000;
+
+/** The reasons as the store's dying marks code them (segment-log.ts). */
+export const REASON_CODES: readonly DeadLetterReason[] = ['rejected', 'expired', 'maxlen', 'delivery_limit'];
 
 interface Held {
   readonly entry: QueuedMessage;
@@ -34,7 +38,9 @@ export class DeadLetterHold {
     private readonly onSettled: () => void,
   ) {}
 
-  add(entry: QueuedMessage, reason: DeadLetterReason): void {
+  /** A message died; `recovered`: it had, before a restart, and its store has it marked already. */
+  add(entry: QueuedMessage, reason: DeadLetterReason, recovered = false): void {
+    if (!recovered) (this.queue.store as ReturningStore).markDying(entry, REASON_CODES.indexOf(reason));
     this.count++;
     this.bytes += entry.message.size;
     this.send({ entry, reason });
@@ -70,7 +76,7 @@ export class DeadLetterHold {
     for (const h of waiting) dropNow(h.entry, h.reason);
   }
 
-  /** The queue is deleted or the broker stops: no more tries (a restart finds the messages in the store). */
+  /** The queue is deleted or the broker stops: no more tries (a restart finds the messages marked dying). */
   clear(): void {
     this.cleared = true;
     this.retry?.clear();

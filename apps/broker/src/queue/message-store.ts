@@ -44,6 +44,10 @@ export interface MessageStore {
 export interface ReturningStore extends MessageStore {
   returnToHead(entry: QueuedMessage): void;
   returnToTail(entry: QueuedMessage): void;
+  /** The message died and waits for at-least-once dead-lettering (`reason`: see dead-letter-hold.ts). */
+  markDying(entry: QueuedMessage, reason: number): void;
+  /** After a restart: the messages that were waiting to be dead-lettered, with their reason. */
+  recoverDying(): { entry: QueuedMessage; reason: number }[];
 }
 
 function insertBySeq(deque: Deque<QueuedMessage>, entry: QueuedMessage): void {
@@ -125,6 +129,12 @@ export class QuorumMemoryStore extends MemoryStore implements ReturningStore {
 
   returnToTail(entry: QueuedMessage): void {
     this.push(entry);
+  }
+
+  // nothing outlives the process here
+  markDying(): void {}
+  recoverDying(): { entry: QueuedMessage; reason: number }[] {
+    return [];
   }
 
   override clear(): number {

@@ -4,7 +4,7 @@ import type { Consumer } from './consumer';
 import { MemoryStore, MessageStore, PriorityStore, QuorumMemoryStore, ReturningStore } from './message-store';
 import { effectiveDeadLetterStrategy, type QueueSettings } from './queue-arguments';
 import { LongTimeout } from '../util/long-timeout';
-import { DeadLetterHold } from './dead-letter-hold';
+import { DeadLetterHold, REASON_CODES } from './dead-letter-hold';
 
 /** Ready messages beyond which a queue with consumers counts as backlogged. */
 const BACKLOG = 1000;
@@ -110,6 +110,19 @@ export class Queue {
     else if (!reliable && this.hold) {
       this.hold.release((entry, reason) => this.deadLetterNow(entry, reason));
       this.hold = undefined;
+    }
+  }
+
+  /**
+   * Start-up: messages that were waiting for their dead-letter target when the broker stopped (quorum
+   * at-least-once) are dead-lettered again now, as RabbitMQ's dead-letter worker does when it starts.
+   */
+  resumeDeadLettering(): void {
+    if (!this.quorum) return;
+    for (const { entry, reason } of (this.store as ReturningStore).recoverDying()) {
+      const why = REASON_CODES[reason];
+      if (this.hold) this.hold.add(entry, why, true);
+      else this.deadLetterNow(entry, why);
     }
   }
 

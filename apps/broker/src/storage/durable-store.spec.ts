@@ -59,6 +59,26 @@ describe('DurableStore: quorum queues, and compaction cut short', () => {
     store.close();
   });
 
+  it('keeps a message marked dying out of the ready ones across a reopen, and hands it back with its reason', () => {
+    let store = open();
+    for (const b of ['a', 'b', 'c']) store.push(entry(b));
+    const a = store.shift() as QueuedMessage;
+    store.delivered(a);
+    store.markDying(a, 3);
+    store.close();
+    store = open();
+    expect(store.count).toBe(2);
+    const dying = store.recoverDying();
+    expect(dying.map(({ entry: e, reason }) => [e.message.body.toString(), reason])).toEqual([['a', 3]]);
+    expect(store.recoverDying()).toEqual([]);
+    store.done(dying[0].entry); // dead-lettered at last
+    expect(all(store)).toEqual(['b', 'c']);
+    store.close();
+    store = open();
+    expect(store.recoverDying()).toEqual([]);
+    store.close();
+  });
+
   it('returns to the head ahead of everything and to the back behind messages that are only on disk', () => {
     const store = open();
     // past the in-memory window (1,024 messages): the later ones are references to the log

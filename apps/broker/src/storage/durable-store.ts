@@ -32,7 +32,9 @@ class Level {
  * (segment-log.ts), so after a restart a message comes back with the deliveries it had, plus one if it was out
  * with a consumer, which is what RabbitMQ counts when a consumer's channel goes away. Returned messages it keeps
  * as ReturningStore says: a FIFO served first, or at the back (in the tail, as references, when there is one:
- * their counts then wait in `counts`).
+ * their counts then wait in `counts`). A message that died and waits for at-least-once dead-lettering carries a
+ * dying mark with its reason: after a restart it is handed back to the queue to dead-letter (recoverDying), not
+ * made ready again.
  */
 export class DurableStore implements ReturningStore {
   private readonly levels: Level[];
@@ -49,6 +51,10 @@ export class DurableStore implements ReturningStore {
   private readonly returns = new Deque<QueuedMessage>();
   /** Quorum: delivery counts of messages in a tail, by `segment:position`. */
   private readonly counts = new Map<string, number>();
+  /** Quorum: messages marked dying, with their reason code (compaction marks the copies again). */
+  private readonly dyingEntries = new Map<QueuedMessage, number>();
+  /** Quorum: dying records found at recovery, until recoverDying() takes them. */
+  private dyingRefs: { segment: number; position: number; reason: number }[] = [];
 
   constructor(
     private readonly log: SegmentLog,
@@ -63,6 +69,10 @@ export class DurableStore implements ReturningStore {
   recover(): number {
     this.log.open((record: RecoveredRecord) => {
       const level = this.levels[Math.min(record.priority, this.maxPriority)];
+      if (this.quorum && record.dying !== undefined) {
+        this.dyingRefs.push({ segment: record.segment, position: record.position, reason: record.dying });
+        return;
+      }
       if (this.quorum) {
         level.tail.push(record.segment, record.position, record.deliveries > 0);
         if (record.deliveries > 0) this.counts.set(`${record.segment}:${record.position}`, record.deliveries);
@@ -87,8 +97,17 @@ export class DurableStore implements ReturningStore {
       const moved = this.log.relocate(segment, entry.position as number);
       entry.segment = moved.segment;
       entry.position = moved.position;
-      if (this.quorum) this.count$(moved, (entry.deliveryCount ?? 0) + (inWindow.has(entry) ? 0 : 1));
+      const dying = this.dyingEntries.get(entry);
+      if (dying !== undefined) this.log.dying(moved.segment, moved.position, dying);
+      else if (this.quorum) this.count$(moved, (entry.deliveryCount ?? 0) + (inWindow.has(entry) ? 0 : 1));
       else if (entry.redelivered || !inWindow.has(entry)) this.log.delivered(moved.segment, moved.position);
+    }
+    for (const ref of this.dyingRefs) {
+      if (ref.segment !== segment) continue;
+      const moved = this.log.relocate(segment, ref.position);
+      this.log.dying(moved.segment, moved.position, ref.reason);
+      ref.segment = moved.segment;
+      ref.position = moved.position;
     }
     for (const level of this.levels) {
       level.tail.relocate((s, position, redelivered) => {
@@ -239,6 +258,24 @@ export class DurableStore implements ReturningStore {
     if (entry.deliveryCount) this.counts.set(`${entry.segment}:${entry.position}`, entry.deliveryCount);
   }
 
+  markDying(entry: QueuedMessage, reason: number): void {
+    if (entry.segment === undefined) return;
+    this.dyingEntries.set(entry, reason);
+    this.log.dying(entry.segment, entry.position as number, reason);
+  }
+
+  recoverDying(): { entry: QueuedMessage; reason: number }[] {
+    const refs = this.dyingRefs;
+    this.dyingRefs = [];
+    return refs.map(({ segment, position, reason }) => {
+      const { message, expiresAt } = this.log.readMessage(segment, position);
+      const entry: QueuedMessage = { message, seq: this.nextSeq++, expiresAt, redelivered: true, segment, position };
+      this.located.add(entry);
+      this.dyingEntries.set(entry, reason);
+      return { entry, reason };
+    });
+  }
+
   clear(): number {
     const cleared = this.count;
     for (const entry of this.returns.clear()) this.done(entry);
@@ -270,6 +307,7 @@ export class DurableStore implements ReturningStore {
   done(entry: QueuedMessage): void {
     if (entry.segment === undefined) return;
     this.located.delete(entry);
+    this.dyingEntries.delete(entry);
     this.log.done(entry.segment, entry.position as number);
   }
 

@@ -16,7 +16,10 @@ import { FLAG_PERSISTENT, readRecord, RECORD_HEADER, recordSize, StoredMessage, 
  *                     instead marks a record as handed to a consumer, so that after a restart it comes back
  *                     with `redelivered` set. With bit 30 set (quorum queues), it counts one delivery of the
  *                     record: after a restart the record comes back with as many deliveries as it has such
- *                     entries (a position never reaches bit 30: records start before SEGMENT_SIZE).
+ *                     entries. With bit 29 set (quorum queues, at-least-once dead-lettering), it marks the
+ *                     record as dead and waiting for its dead-letter target; bits 27-28 hold the reason (0
+ *                     rejected, 1 expired, 2 maxlen, 3 delivery_limit). A position never reaches bit 23:
+ *                     records start before SEGMENT_SIZE.
  *
  * Every message routed to a durable queue is appended, persistent or not; only persistent records are
  * recovered after a restart. Writes are buffered for the current event-loop turn and written with one
@@ -40,6 +43,9 @@ import { FLAG_PERSISTENT, readRecord, RECORD_HEADER, recordSize, StoredMessage, 
 export const SEGMENT_SIZE = 8 * 1024 * 1024;
 const DELIVERED = 0x80000000;
 const COUNTED = 0x40000000;
+const DYING = 0x20000000;
+const REASON_SHIFT = 27;
+const POSITION_MASK = 0x007fffff;
 
 interface Segment {
   readonly id: number;
@@ -61,6 +67,8 @@ export interface RecoveredRecord {
   delivered: boolean;
   /** Deliveries counted for the record (quorum queues' marks). */
   deliveries: number;
+  /** The reason code of a record waiting to be dead-lettered (see dying()), if it is. */
+  dying: number | undefined;
 }
 
 const pad = (id: number) => String(id).padStart(10, '0');
@@ -148,6 +156,7 @@ export class SegmentLog {
     const done = new Set<number>();
     const delivered = new Set<number>();
     const counted = new Map<number, number>();
+    const dying = new Map<number, number>();
     const ackPath = join(this.dir, `acks.${pad(id)}`);
     if (fs.existsSync(ackPath)) {
       const acks = fs.readFileSync(ackPath);
@@ -157,7 +166,8 @@ export class SegmentLog {
         else if (entry & COUNTED) {
           const position = (entry & ~COUNTED) >>> 0;
           counted.set(position, (counted.get(position) ?? 0) + 1);
-        } else done.add(entry);
+        } else if (entry & DYING) dying.set(entry & POSITION_MASK, (entry >>> REASON_SHIFT) & 3);
+        else done.add(entry);
       }
     }
     const segment: Segment = { id, fd: fs.openSync(path, 'a+'), size: 0, live: 0, records: 0, compacting: false, ackFd: undefined };
@@ -176,7 +186,15 @@ export class SegmentLog {
       segment.records++;
       if (persistent && !done.has(position) && !copies?.has(position)) {
         segment.live++;
-        found({ segment: id, position, priority, bodySize, delivered: delivered.has(position), deliveries: counted.get(position) ?? 0 });
+        found({
+          segment: id,
+          position,
+          priority,
+          bodySize,
+          delivered: delivered.has(position),
+          deliveries: counted.get(position) ?? 0,
+          dying: dying.get(position),
+        });
       }
       position += length;
     }
@@ -294,6 +312,12 @@ export class SegmentLog {
   counted(segmentId: number, position: number): void {
     const segment = this.segments.get(segmentId);
     if (segment) this.mark(segment, (position | COUNTED) >>> 0);
+  }
+
+  /** The record died and waits for its dead-letter target (quorum at-least-once); `reason` is a code 0-3. */
+  dying(segmentId: number, position: number, reason: number): void {
+    const segment = this.segments.get(segmentId);
+    if (segment) this.mark(segment, (position | DYING | (reason << REASON_SHIFT)) >>> 0);
   }
 
   private mark(segment: Segment, entry: number): void {

@@ -447,7 +447,10 @@ export class VirtualHost implements RouteCollector {
     this.dirty = false;
     storage.removeOrphans(this.queues.keys());
     this.delays.recover(this.exchanges.values());
-    for (const queue of this.queues.values()) queue.drain(); // arms TTL timers for recovered heads
+    for (const queue of this.queues.values()) {
+      queue.resumeDeadLettering(); // every queue and binding is back: dead-letter targets can be found
+      queue.drain(); // arms TTL timers for recovered heads
+    }
   }
 
   /** Shutdown: every queue's data to disk. */
