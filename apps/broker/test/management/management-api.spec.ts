@@ -199,6 +199,34 @@ describe('management API', () => {
     expect(outcome).toMatchObject({ status: 200, type: 'quorum', durable: true, listedType: 'quorum', oneNode: true });
   });
 
+  it('counts the messages of a quorum queue waiting for at-least-once dead-lettering in messages_dlx', async () => {
+    const id = randomBytes(4).toString('hex');
+    const outcome = await sameOnBoth(async (t) => {
+      const conn = await amqp.connect(t.amqp);
+      const ch = await conn.createConfirmChannel();
+      const q = `mgmt-quorum-dlx-${id}`;
+      const args = { 'x-queue-type': 'quorum', 'x-dead-letter-exchange': `missing-${id}`, 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' };
+      await ch.assertQueue(q, { durable: true, arguments: args });
+      for (const body of ['a', 'bb']) ch.sendToQueue(q, Buffer.from(body));
+      await ch.waitForConfirms();
+      for (let i = 0; i < 2; i++) {
+        const m = await ch.get(q, { noAck: false });
+        if (m) ch.reject(m, false);
+      }
+      await ch.checkQueue(q);
+      // RabbitMQ's statistics are sampled every few seconds: poll until the count shows
+      let body: Record<string, unknown> = {};
+      for (let i = 0; i < 400 && body.messages_dlx !== 2; i++) {
+        body = (await call(t, 'GET', `queues/%2F/${q}`)).body as Record<string, unknown>;
+        if (body.messages_dlx !== 2) await new Promise((r) => setTimeout(r, 50));
+      }
+      await ch.deleteQueue(q);
+      await conn.close();
+      return pick(body, ['messages_dlx', 'message_bytes_dlx']);
+    });
+    expect(outcome).toMatchObject({ messages_dlx: 2, message_bytes_dlx: 3 });
+  });
+
   it('gets messages from a quorum queue as basic.get hands them out: x-delivery-count, each requeue counted', async () => {
     const id = randomBytes(4).toString('hex');
     const outcome = await sameOnBoth(async (t) => {

@@ -18,8 +18,11 @@ function queueJson(ctx: RequestContext, vhost: VirtualHost, queue: Queue, unacke
     name: queue.name,
     vhost: vhost.name,
     type: queue.quorum ? 'quorum' : 'classic',
-    // a quorum queue on one node: its only member leads (RabbitMQ adds these three for quorum queues)
-    ...(queue.quorum ? { leader: NODE, members: [NODE], online: [NODE] } : {}),
+    // a quorum queue on one node: its only member leads (RabbitMQ adds these three for quorum queues), and the
+    // messages waiting for at-least-once dead-lettering
+    ...(queue.quorum
+      ? { leader: NODE, members: [NODE], online: [NODE], messages_dlx: queue.deadLetterPending.count, message_bytes_dlx: queue.deadLetterPending.bytes }
+      : {}),
     durable: queue.options.durable,
     auto_delete: queue.options.autoDelete,
     exclusive: queue.options.exclusive,
