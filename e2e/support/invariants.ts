@@ -127,23 +127,32 @@ export async function emailViolations(stack: Stack, placed: PlacedOrder[], order
   return violations;
 }
 
-/** /stats counts exactly the accepted clicks and page views (waits for them, bounded, then checks for excess). */
-export async function clickViolations(stack: Stack, accepted: { pageViews: number; clicks: number }, timeoutMs = 60_000): Promise<string[]> {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- /stats as the analytics API documents it
-  const stats = async (): Promise<any> => {
-    // the last hour: longer than any run
-    const res = await http('GET', `${stack.url('analytics')}/stats?minutes=60`);
-    if (res.status !== 200) throw new Error(`GET /stats answered ${res.status}: ${JSON.stringify(res.body)}`);
-    return res.body;
-  };
+export interface ClickCounts {
+  pageViews: number;
+  clicks: number;
+}
+
+/** What GET /stats counts over the last hour (longer than any run). */
+export async function clickCounts(stack: Stack): Promise<ClickCounts> {
+  const res = await http('GET', `${stack.url('analytics')}/stats?minutes=60`);
+  if (res.status !== 200) throw new Error(`GET /stats answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return { pageViews: res.body.counters.pageViews, clicks: res.body.counters.clicks };
+}
+
+/**
+ * /stats counts exactly the accepted page views and clicks on top of what it counted before the run (waits for
+ * them, bounded, then reads once more so an excess shows).
+ */
+export async function clickViolations(stack: Stack, before: ClickCounts, accepted: ClickCounts, timeoutMs = 60_000): Promise<string[]> {
+  const expected = { pageViews: before.pageViews + accepted.pageViews, clicks: before.clicks + accepted.clicks };
   await eventually('the stats to count every accepted event', async () => {
-    const s = await stats();
-    return s.counters.pageViews >= accepted.pageViews && s.counters.clicks >= accepted.clicks ? true : undefined;
+    const now = await clickCounts(stack);
+    return now.pageViews >= expected.pageViews && now.clicks >= expected.clicks ? true : undefined;
   }, timeoutMs, 250).catch(() => undefined);
-  const { counters } = await stats();
-  return counters.pageViews === accepted.pageViews && counters.clicks === accepted.clicks
+  const now = await clickCounts(stack);
+  return now.pageViews === expected.pageViews && now.clicks === expected.clicks
     ? []
-    : [`/stats counts ${counters.pageViews} page views and ${counters.clicks} clicks; ${accepted.pageViews} and ${accepted.clicks} were accepted`];
+    : [`/stats counts ${now.pageViews - before.pageViews} page views and ${now.clicks - before.clicks} clicks more than before the run; ${accepted.pageViews} and ${accepted.clicks} were accepted`];
 }
 
 /** No message waits in any of the stack's queues, and none is parked in a DLQ. */

@@ -2,7 +2,7 @@ import { eventually as eventuallyWithin } from '../../tools/testing/eventually';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
-import { connect, type Channel } from 'amqplib';
+import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { freePort } from '../../tools/testing/ports';
@@ -331,6 +331,19 @@ export async function http(method: string, url: string, body?: unknown, headers:
   return { status: res.status, body: parsed };
 }
 
+/** A connection to the first broker of a list (AMQP_URL's form: URLs separated by commas) that answers. */
+async function connectAny(list: string): Promise<ChannelModel> {
+  let last: unknown;
+  for (const url of list.split(',')) {
+    try {
+      return await connect(url.trim());
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
+}
+
 /**
  * Deletes what a stack declared on a shared broker (RabbitMQ): the services' work queues (docs/architecture.md,
  * Messaging topology: `<service>.<purpose>`), with their retry and DLQ companions, the observer's queue, and the
@@ -338,7 +351,7 @@ export async function http(method: string, url: string, body?: unknown, headers:
  */
 export async function deleteNamespace(url: string, namespace: string, extraQueues: string[] = []): Promise<void> {
   const queues = ['orders.saga', 'inventory.commands', 'payments.commands', 'orders.rpc', 'inventory.rpc', 'payments.rpc', 'notifications.order-events', 'notifications.rpc', 'analytics.clickstream', 'analytics.rpc', ...extraQueues].map((q) => `${namespace}.${q}`);
-  const conn = await connect(url);
+  const conn = await connectAny(url);
   // one channel per deletion: a broker may close the channel over a name that does not exist
   const attempt = async (fn: (ch: Channel) => Promise<unknown>) => {
     const ch = await conn.createChannel();
