@@ -89,6 +89,32 @@ describe.each(brokers)('the dead-letters API (%s)', (_name, start) => {
     return { queue, tag, service, park };
   }
 
+  it('shows a message the broker parked: a quorum queue past its delivery limit (x-death, reason delivery_limit)', async () => {
+    const queue = `${ns}.quorum-${queues.length + 1}`;
+    queues.push(queue);
+    const conn = await connect(broker.amqpUrl);
+    try {
+      const ch = await conn.createChannel();
+      await ch.assertQueue(`${queue}.dlq`, { durable: true });
+      await ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 1, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': `${queue}.dlq` } });
+      ch.sendToQueue(queue, Buffer.from('{"n":3}'), { messageId: `${ns}-crashing`, type: 'crash.me', contentType: 'application/json', persistent: true });
+      // returned twice without a settle, as a consumer that crashes each time: past the limit of 1
+      for (let i = 0; i < 2; i++) {
+        const got = await eventually('the message to be in the work queue', async () => (await ch.get(queue)) || undefined, 10_000, 50);
+        ch.nack(got, false, true);
+      }
+      await ch.close();
+    } finally {
+      await conn.close();
+    }
+    const body = await eventually('the broker to park it', async () => {
+      const r = await call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq`);
+      return r.status === 200 && r.body.count === 1 ? r.body : undefined;
+    }, 10_000, 100);
+    expect(body.messages[0]).toMatchObject({ messageId: `${ns}-crashing`, type: 'crash.me', reason: 'delivery_limit', originalQueue: queue, payload: { n: 3 }, replayCount: 0 });
+    expect(body.messages[0].deaths).toEqual([expect.objectContaining({ queue, reason: 'delivery_limit', count: 1 })]);
+  });
+
   it('lists every DLQ with its work queue and count, and its parked messages with the failure', async () => {
     const { queue, tag, park } = await brokenService();
     const ids = [await park({ n: 1 }), await park({ n: 2 })];

@@ -73,10 +73,14 @@ export const ParkedMessageJson = z.object({
   messageId: z.string().optional(),
   type: z.string().optional(),
   correlationId: z.string().optional(),
-  /** 'retries-exhausted' | 'non-retryable' | 'invalid' | 'no-handler' */
+  /** 'retries-exhausted' | 'non-retryable' | 'invalid' | 'no-handler' | 'delivery_limit', or the broker's x-death reason */
   reason: z.string().optional(),
   error: z.object({ name: z.string().optional(), message: z.string().optional(), stack: z.array(z.string()) }).optional(),
   attempts: z.number().optional(),
+  /** Deliveries that ended without a settle (a consumer that crashed each time), when the library counted them. */
+  deliveries: z.number().optional(),
+  /** What the broker recorded each time it dead-lettered the message (x-death), newest first. */
+  deaths: z.array(z.object({ queue: z.string().optional(), reason: z.string().optional(), count: z.number().optional(), exchange: z.string().optional(), routingKeys: z.array(z.string()), time: z.string().optional() })),
   replayCount: z.number(),
   originalExchange: z.string().optional(),
   originalRoutingKey: z.string().optional(),

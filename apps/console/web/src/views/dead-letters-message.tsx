@@ -33,6 +33,7 @@ export function ParkedMessage({ message: m, busy, onReplay, onPurge }: ParkedMes
         <span>
           attempt{m.attempts === 1 ? '' : 's'}: {m.attempts ?? '—'}
         </span>
+        {m.deliveries !== undefined ? <span>unsettled deliveries: {m.deliveries}</span> : null}
         {m.replayCount ? <span>replayed {m.replayCount}×</span> : null}
       </div>
       {m.error ? (
@@ -49,7 +50,13 @@ export function ParkedMessage({ message: m, busy, onReplay, onPurge }: ParkedMes
         <dt>From</dt>
         <dd>{routing || '—'}</dd>
         <dt>Parked</dt>
-        <dd>{when(m.deadLetteredAt)}</dd>
+        <dd>{when(m.deadLetteredAt ?? m.deaths[0]?.time)}</dd>
+        {m.deaths.length ? (
+          <>
+            <dt>Dead-lettered by the broker</dt>
+            <dd>{m.deaths.map((d) => `${d.reason ?? '?'} from ${d.queue ?? '?'}${d.count && d.count > 1 ? ` (${d.count}×)` : ''}`).join('; ')}</dd>
+          </>
+        ) : null}
       </dl>
       <details>
         <summary>
