@@ -133,6 +133,30 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
     await harness.acked({ messageId: good.messageId });
   });
 
+  it('parks a failed message once its DLQ, deleted under a live connection, is declared again (no tight loop)', async () => {
+    const queue = queueName('dlq-gone');
+    const { m, harness } = await service('consume-test', { reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+    let calls = 0;
+    await m.consume({ queue, bindings: [{ pattern: 'payment.requested' }], retry: { maxAttempts: 1 }, handlers: [{ pattern: '#', handle: () => { calls++; throw new NonRetryableError('card declined'); } }] });
+    const conn = await connect(url);
+    try {
+      const ch = await conn.createChannel();
+      await ch.deleteQueue(`${queue}.dlq`);
+    } finally {
+      await conn.close();
+    }
+    const closed = new Promise((resolve) => m.events.once('channel-closed', resolve));
+    const sent = await m.emit(Charge, { orderId: 'o-dlq', amount: 3 });
+    // the copy to the DLQ comes back unroutable: the consumer's channel is reopened, declaring its queues again
+    expect(await closed).toMatchObject({ role: 'consumer', name: queue });
+    const parked = await harness.deadLettered({ messageId: sent.messageId }, 10_000);
+    expect(parked.reason).toBe('non-retryable');
+    // handled twice: before the DLQ was back, and once redelivered (not in a loop while it was gone)
+    expect(calls).toBe(2);
+    const got = await getOne(url, `${queue}.dlq`);
+    expect(got.properties.messageId).toBe(sent.messageId);
+  });
+
   it('shares a queue between competing consumers, each held to its prefetch', async () => {
     const queue = queueName('compete');
     const a = await service('worker-a');
@@ -157,6 +181,43 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
     expect(byWorker.b).toBeGreaterThan(n / 6);
     expect(maxInFlight.a).toBeLessThanOrEqual(2);
     expect(maxInFlight.b).toBeLessThanOrEqual(2);
+  });
+
+  it('subscribes a consumer registered while the connection is being set up', async () => {
+    const queue = queueName('during-setup');
+    const m = new Messaging({ url, serviceName: 'consume-test', eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, retry: fastRetry });
+    open.push(m);
+    const harness = new MessagingHarness(m);
+    // a consume() that comes while the connection's set-up work runs (here: from inside that work, so the moment
+    // is certain), when the hooks to run were already listed
+    await m.connection.addHook(async () => {
+      await m.consume({ queue, bindings: [{ pattern: 'payment.requested' }], handlers: [{ pattern: '#', handle: () => undefined }] });
+    });
+    await m.start();
+    const sent = await m.emit(Charge, { orderId: 'setup-1', amount: 1 });
+    await harness.acked({ messageId: sent.messageId });
+    expect(m.consumers.map((c) => c.isConsuming)).toEqual([true]);
+  });
+
+  it('leaves no subscription behind when a consumer is stopped while it subscribes', async () => {
+    const queue = queueName('stop-during-setup');
+    const m = new Messaging({ url, serviceName: 'consume-test', eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, retry: fastRetry });
+    open.push(m);
+    const starting = m.start();
+    const consumer = await m.consume({ queue, handlers: [{ pattern: '#', handle: () => undefined }] });
+    await consumer.stop(1000);
+    await starting;
+    expect(consumer.isConsuming).toBe(false);
+    const conn = await connect(url);
+    try {
+      const ch = await conn.createChannel();
+      ch.on('error', () => undefined); // a 404 from checkQueue closes the channel
+      // the queue may not even exist (stopped before its declaration); if it does, nobody consumes it
+      const ok = await ch.checkQueue(queue).catch(() => undefined);
+      expect(ok?.consumerCount ?? 0).toBe(0);
+    } finally {
+      await conn.close();
+    }
   });
 
   it('on close stops taking messages and lets the handler in hand finish and ack', async () => {

@@ -269,10 +269,13 @@ describe('management API', () => {
         if (m) ch.ack(m);
       }
       await ch.checkQueue(q); // a round trip: the acks are in
+      // RabbitMQ emits a queue's publish and delivery statistics in separate events, a few seconds apart: wait for
+      // every count to be in before comparing
       let stats: Record<string, unknown> = {};
-      for (let i = 0; i < 400 && stats.ack !== 3; i++) {
+      const complete = () => stats.publish === 3 && stats.deliver_get === 4 && stats.ack === 3 && stats.redeliver === 1;
+      for (let i = 0; i < 400 && !complete(); i++) {
         stats = ((await call(t, 'GET', `queues/%2F/${q}`)).body as { message_stats?: Record<string, unknown> }).message_stats ?? {};
-        if (stats.ack !== 3) await new Promise((r) => setTimeout(r, 50));
+        if (!complete()) await new Promise((r) => setTimeout(r, 50));
       }
       await ch.deleteQueue(q);
       await conn.close();

@@ -143,7 +143,7 @@ export class AmqpConnection extends EventEmitter {
       });
       this.currentUrl = url;
       try {
-        for (const hook of [...this.hooks]) await hook(model);
+        await this.runHooks(model);
         if (gone) throw gone;
       } catch (err) {
         if (gone) {
@@ -181,6 +181,23 @@ export class AmqpConnection extends EventEmitter {
       this.options.logger.warn(`connection to the broker at ${redactUrl(url)} lost (${redactUrls(err.message)}); reconnecting${this.urls.length > 1 ? `, first to ${redactUrl(this.urls[next])}` : ''}`);
       this.emit('disconnected', err);
       attempt = 1; // wait a backoff before the first attempt: every client of a restarting broker comes back at once otherwise
+    }
+  }
+
+  /**
+   * Runs every hook on a new connection, in order, and then the hooks added while those ran (a consume() during
+   * start-up or a reconnection): addHook runs a hook at once only on a connection that is already set up, so one
+   * added meanwhile would otherwise wait for the next reconnection, which may never come.
+   */
+  private async runHooks(model: ChannelModel): Promise<void> {
+    const ran = new Set<ConnectHook>();
+    for (;;) {
+      const pending = this.hooks.filter((h) => !ran.has(h));
+      if (pending.length === 0) return;
+      for (const hook of pending) {
+        ran.add(hook);
+        await hook(model);
+      }
     }
   }
 

@@ -1,7 +1,8 @@
 import { GOODBYE_MS, settleWithin } from './settle';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { MessageContract } from '../contracts/define-message';
-import { MessageValidationError, NonRetryableError } from '../errors';
+import { MessageValidationError, NonRetryableError, UnroutableError } from '../errors';
+import { fullJitterDelay } from './backoff';
 import { ChannelRecovery, type ChannelRecoveryDeps } from './channel-recovery';
 import type { AmqpConnection } from './connection';
 import { DELAY_HEADERS, delayedTargetExchange, type DelayedDelivery, type DelayRoute } from './delayed-delivery';
@@ -54,14 +55,20 @@ type Emit = <K extends keyof MessagingEventMap>(event: K, ...args: MessagingEven
  * kills, so the count travels with the message: a redelivered message is not handled but copied back to the tail
  * of its queue with `x-unsettled-deliveries` one higher (confirmed) and then acked. The copy comes back as a fresh
  * delivery and is handled; each crash thus adds one to the count the message carries, and a redelivery past the
- * limit is parked (reason delivery_limit) instead of copied. Its handler runs at most limit + 1 times, as on a
- * quorum queue. The price: a redelivered message goes to the back of the queue, and messages in flight beside a
- * crashing one (or on a lost connection) are counted as well, which a limit well above 1 absorbs.
+ * limit is parked (reason delivery_limit) instead of copied. Its handler runs limit + 1 times, as on a quorum
+ * queue, give or take the rare crash that falls between a counting copy's confirm and the original's ack: then both
+ * survive and the message goes on as two, each counted (at least once, never lost). The price: a redelivered
+ * message goes to the back of the queue, and messages in flight beside a crashing one (or on a lost connection)
+ * are counted as well, which a limit well above 1 absorbs.
  */
 export class QueueConsumer {
   private channel?: Channel;
   private consumerTag?: string;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Copies that failed in a row (moveFailed's backoff); a copy that succeeds resets it. */
+  private moveFailures = 0;
+  /** Messages waiting out moveFailed's backoff before they are given back; stop() drops the timers (closing the channel gives them back). */
+  private readonly requeueTimers = new Set<NodeJS.Timeout>();
   private readonly cancelled = new WeakSet<Channel>();
   /** Redeliveries being counted: handlers wait for them (see onRedelivered). */
   private readonly counting = new Set<Promise<void>>();
@@ -124,6 +131,12 @@ export class QueueConsumer {
       await ch.prefetch(this.definition.prefetch ?? this.deps.prefetch);
       if (this.stopped) throw new Error(`the consumer on '${queue}' stopped`);
       const { consumerTag } = await ch.consume(queue, (msg) => this.onDelivery(ch, msg));
+      if (this.stopped) {
+        // stop() ran while the subscription was on its way (it saw no channel to cancel): take it back here
+        await settleWithin(ch.cancel(consumerTag), GOODBYE_MS);
+        await settleWithin(ch.close(), GOODBYE_MS);
+        return;
+      }
       this.channel = ch;
       this.consumerTag = consumerTag;
     } catch (err) {
@@ -219,10 +232,32 @@ export class QueueConsumer {
       }
       await this.park(ch, raw, message, event, reason, error);
     } catch (publishError) {
-      // Could not move it (broker away?): leave it to the broker to redeliver.
-      this.deps.logger.error(`could not move failed message ${message.messageId} from '${this.queue}': ${(publishError as Error).message}; it will be redelivered`);
-      this.settle(ch, raw, 'requeue');
+      this.moveFailed(ch, raw, `could not move failed message ${message.messageId} from '${this.queue}'`, publishError as Error);
     }
+  }
+
+  /**
+   * A copy (to a retry queue, the DLQ, or back to the queue with its count) could not be made, so the message stays
+   * where it is, to be tried again; never at once, or a message that cannot move would come straight back, over and
+   * over. The queue the copy goes to is missing (deleted under a live connection: the copy came back unroutable):
+   * the consumer's channel is closed, which gives back what it holds, and its recovery declares the queues again
+   * before it subscribes. Anything else (a broker going away, no confirm in time): the message is given back after
+   * a backoff that grows with each failure in a row.
+   */
+  private moveFailed(ch: Channel, raw: ConsumeMessage, what: string, error: Error): void {
+    if (error instanceof UnroutableError) {
+      this.deps.logger.error(`${what}: ${error.message}; reopening the consumer's channel, which declares its queues again (the message is redelivered)`);
+      void ch.close().catch(() => undefined);
+      return;
+    }
+    const wait = Math.max(100, fullJitterDelay(++this.moveFailures, 100, 10_000));
+    this.deps.logger.error(`${what}: ${error.message}; it will be redelivered (in about ${wait} ms)`);
+    const timer = setTimeout(() => {
+      this.requeueTimers.delete(timer);
+      this.settle(ch, raw, 'requeue');
+    }, wait);
+    timer.unref();
+    this.requeueTimers.add(timer);
   }
 
   /** Copies the message to `<queue>.dlq` with the failure's headers (confirmed), then acks it. */
@@ -265,8 +300,7 @@ export class QueueConsumer {
       await ch.prefetch(this.definition.prefetch ?? this.deps.prefetch).catch(() => undefined);
       this.deps.logger.warn(`'${message.type}' ${message.messageId} redelivered: ${unsettled} of ${limit} deliveries without a settle; sent back to the queue with its count`);
     } catch (publishError) {
-      this.deps.logger.error(`could not count the redelivery of ${message.messageId} on '${this.queue}': ${(publishError as Error).message}; it will be redelivered`);
-      this.settle(ch, raw, 'requeue');
+      this.moveFailed(ch, raw, `could not count the redelivery of ${message.messageId} on '${this.queue}'`, publishError as Error);
     }
   }
 
@@ -295,6 +329,7 @@ export class QueueConsumer {
       replyTo: message.replyTo,
       headers,
     }, via);
+    this.moveFailures = 0;
   }
 
   private async reply(message: IncomingMessage, body: { result?: unknown; error?: { message: string; code?: unknown } }): Promise<void> {
@@ -327,6 +362,8 @@ export class QueueConsumer {
   async stop(timeoutMs: number): Promise<void> {
     this.stopped = true;
     this.recovery.stop();
+    for (const timer of this.requeueTimers) clearTimeout(timer);
+    this.requeueTimers.clear();
     this.deps.connection.removeHook(this.hook);
     const ch = this.channel;
     // every wait bounded: a broker that stopped answering never replies to the cancel or the close
