@@ -5,7 +5,7 @@
 // was stopped mid-run; each violation names the order, SKU or queue it concerns.
 import { connect } from 'amqplib';
 import { mails, type Mail } from './observe';
-import { eventually, http, type Stack } from './stack';
+import { eventually, http, SERVICE_QUEUES, type Stack } from './stack';
 
 export interface PlacedOrder {
   id: string;
@@ -30,9 +30,6 @@ export interface StockRow {
   available: number;
   reserved: number;
 }
-
-/** The queues every service declares (docs/architecture.md, Messaging topology), without the namespace. */
-export const SERVICE_QUEUES = ['orders.saga', 'inventory.commands', 'payments.commands', 'orders.rpc', 'inventory.rpc', 'payments.rpc', 'notifications.order-events', 'notifications.rpc', 'analytics.clickstream', 'analytics.rpc'];
 
 /** Every order's final view, once none is PENDING (bounded); the error names the ones still pending. */
 export async function finalOrders(stack: Stack, placed: PlacedOrder[], timeoutMs = 120_000): Promise<Map<string, OrderView>> {

@@ -331,6 +331,9 @@ export async function http(method: string, url: string, body?: unknown, headers:
   return { status: res.status, body: parsed };
 }
 
+/** The queues every service declares (docs/architecture.md, Messaging topology), without the namespace. */
+export const SERVICE_QUEUES = ['orders.saga', 'inventory.commands', 'payments.commands', 'orders.rpc', 'inventory.rpc', 'payments.rpc', 'notifications.order-events', 'notifications.rpc', 'analytics.clickstream', 'analytics.rpc'];
+
 /** A connection to the first broker of a list (AMQP_URL's form: URLs separated by commas) that answers. */
 async function connectAny(list: string): Promise<ChannelModel> {
   let last: unknown;
@@ -350,7 +353,7 @@ async function connectAny(list: string): Promise<ChannelModel> {
  * exchanges.
  */
 export async function deleteNamespace(url: string, namespace: string, extraQueues: string[] = []): Promise<void> {
-  const queues = ['orders.saga', 'inventory.commands', 'payments.commands', 'orders.rpc', 'inventory.rpc', 'payments.rpc', 'notifications.order-events', 'notifications.rpc', 'analytics.clickstream', 'analytics.rpc', ...extraQueues].map((q) => `${namespace}.${q}`);
+  const queues = [...SERVICE_QUEUES, ...extraQueues].map((q) => `${namespace}.${q}`);
   const conn = await connectAny(url);
   // one channel per deletion: a broker may close the channel over a name that does not exist
   const attempt = async (fn: (ch: Channel) => Promise<unknown>) => {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker } from '../src/testing';
+import { brokerLife } from './support/restarts';
 
 /** Restarts (clean shutdowns) of a broker with a data directory: what is durable comes back, the rest does not. */
 describe('durability across restarts', () => {
@@ -12,16 +13,7 @@ describe('durability across restarts', () => {
   });
   afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  async function withBroker<T>(port: number, run: (conn: amqp.ChannelModel) => Promise<T>): Promise<{ result: T; port: number }> {
-    const broker = await startBroker({ dataDir, port });
-    const conn = await amqp.connect(broker.url);
-    try {
-      return { result: await run(conn), port: broker.port };
-    } finally {
-      await conn.close().catch(() => undefined);
-      await broker.close();
-    }
-  }
+  const withBroker = <T>(port: number, run: (conn: amqp.ChannelModel) => Promise<T>) => brokerLife(dataDir, port, run);
 
   async function publishConfirmed(ch: amqp.ConfirmChannel, exchange: string, key: string, body: string, options: amqp.Options.Publish = {}) {
     await new Promise<void>((resolve, reject) => ch.publish(exchange, key, Buffer.from(body), options, (e) => (e ? reject(e) : resolve())));

@@ -2,7 +2,7 @@ import * as amqp from 'amqplib';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBroker } from '../src/testing';
+import { brokerLife } from './support/restarts';
 
 // Quorum queues across restarts of a broker with a data directory (clean shutdowns; SIGKILL is the crash
 // harness's, crash-safety.spec.ts). As RabbitMQ's quorum queues, which log every message in their Raft log:
@@ -16,16 +16,7 @@ describe('quorum queues across restarts', () => {
   });
   afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  async function withBroker<T>(port: number, run: (conn: amqp.ChannelModel) => Promise<T>): Promise<{ result: T; port: number }> {
-    const broker = await startBroker({ dataDir, port });
-    const conn = await amqp.connect(broker.url);
-    try {
-      return { result: await run(conn), port: broker.port };
-    } finally {
-      await conn.close().catch(() => undefined);
-      await broker.close();
-    }
-  }
+  const withBroker = <T>(port: number, run: (conn: amqp.ChannelModel) => Promise<T>) => brokerLife(dataDir, port, run);
 
   const seen = (m: amqp.GetMessage | false) =>
     m ? `${m.content.toString()} ${m.fields.redelivered ? 'redelivered' : 'new'} ${String(m.properties.headers?.['x-delivery-count'])} mode ${m.properties.deliveryMode}` : 'none';
