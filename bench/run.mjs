@@ -3,6 +3,7 @@
 //   node bench/run.mjs perf [flags]          the load tool (bench/perf/main.ts)
 //   node bench/run.mjs broker-bench [flags]  the side-by-side bench (bench/broker-bench.ts); it also gets a
 //                                            fresh bundle of the broker and of the perf tool
+//   node bench/run.mjs tracing-cost [flags]  what tracing costs the order saga (bench/tracing-cost.ts)
 import { bundle } from '../tools/scripts/bundle.mjs';
 import { runForeground } from '../tools/scripts/foreground.mjs';
 
@@ -20,8 +21,10 @@ if (what === 'perf') {
   ]);
   main = bench;
   extra = ['--broker-main', broker, '--perf-main', perf];
+} else if (what === 'tracing-cost') {
+  main = await bundle('bench/tracing-cost.ts', 'dist/bench/tracing-cost.js');
 } else {
-  console.error('usage: node bench/run.mjs <perf|broker-bench> [flags]');
+  console.error('usage: node bench/run.mjs <perf|broker-bench|tracing-cost> [flags]');
   process.exit(2);
 }
 
