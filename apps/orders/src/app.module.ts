@@ -9,6 +9,7 @@ import { OrderSagaService } from './saga/order-saga.service';
 import { SagaConfig } from './saga/saga-config';
 import { SagaHandlers } from './saga/saga.handlers';
 import { SagaSweeperService } from './saga/saga-sweeper.service';
+import { SagaTelemetry } from './saga/saga-telemetry';
 
 export const ORDERS_SERVICE = { name: 'orders', defaultPort: 3001 } as const;
 
@@ -24,6 +25,6 @@ export const ORDERS_SERVICE = { name: 'orders', defaultPort: 3001 } as const;
     }),
   ],
   controllers: [OrdersController, SagaHandlers],
-  providers: [{ provide: SagaConfig, useFactory: () => SagaConfig.fromEnv() }, OrdersService, OrderSagaService, SagaSweeperService],
+  providers: [{ provide: SagaConfig, useFactory: () => SagaConfig.fromEnv() }, SagaTelemetry, OrdersService, OrderSagaService, SagaSweeperService],
 })
 export class AppModule {}

@@ -1,9 +1,11 @@
 import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import { trace } from '@opentelemetry/api';
 import { ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ZodBodyPipe, ZodParamsPipe, ZodQueryPipe } from '@warren/service-kit';
 import type { z } from 'zod';
 import { ErrorSchema, OrderPageSchema, OrderSchema, PlaceOrderSchema } from './order-view';
 import { OrdersService } from './orders.service';
+import { ORDER_ID_ATTRIBUTE } from '../saga/saga-telemetry';
 import { ListOrdersQuery, OrderParams, PlaceOrderBody } from './place-order.schema';
 
 /** The part of Express' response this controller uses (no @types/express in the workspace). */
@@ -30,6 +32,8 @@ export class OrdersController {
       throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'Idempotency-Key must be 1 to 255 characters' });
     }
     const placed = await this.orders.place(body, key);
+    // the request's span names the order: the trace a POST starts is found by the order id
+    trace.getActiveSpan()?.setAttribute(ORDER_ID_ATTRIBUTE, placed.order.id);
     if (!placed.created) res.status(200);
     return placed.order;
   }

@@ -21,6 +21,7 @@ import { AWAITED } from '../orders/order-status';
 import { Order } from '../orders/order.entity';
 import { OrderStep } from '../orders/order-step.entity';
 import { SagaConfig } from './saga-config';
+import { SagaTelemetry, type SagaCancelReason, type SagaProgress } from './saga-telemetry';
 import { addToOutbox, command, event, type SagaMessage } from './saga-outbox';
 import { COMPENSATING_STEPS, ConcurrentTransitionError, type SagaTransition, type StepCause } from './saga-transition';
 
@@ -49,6 +50,7 @@ export class OrderSagaService {
   constructor(
     @Inject(TypeOrmInbox) private readonly inbox: TypeOrmInbox,
     @Inject(SagaConfig) private readonly config: SagaConfig,
+    @Inject(SagaTelemetry) private readonly telemetry: SagaTelemetry,
   ) {}
 
   stockReserved(message: IncomingMessage<StockReserved>): Promise<void> {
@@ -75,7 +77,7 @@ export class OrderSagaService {
     return this.handle(message, p.orderId, (order) => {
       if (order.sagaState !== 'PENDING') return { ignore: `stock rejected while ${order.sagaState}` };
       const reason = p.unavailable.length > 0 ? `out of stock: ${p.unavailable.map((u) => `${u.sku} (requested ${u.requested}, available ${u.available})`).join(', ')}` : p.reason || 'out of stock';
-      return this.cancel(order, reason, [], { unavailable: p.unavailable });
+      return this.cancel(order, reason, 'out-of-stock', [], { unavailable: p.unavailable });
     });
   }
 
@@ -88,6 +90,7 @@ export class OrderSagaService {
         return {
           patch: { sagaState: 'CONFIRMED', status: 'CONFIRMED', paymentId: p.paymentId, deadlineAt: null },
           steps: [{ step: 'CONFIRMED', detail: { paymentId: p.paymentId, amount: p.amount } }],
+          outcome: { outcome: 'confirmed' },
           messages: [
             command(CommitStock, { orderId: order.id }),
             event(OrderConfirmed, { orderId: order.id, customerEmail: order.customerEmail, items, total, confirmedAt: new Date(now).toISOString() }),
@@ -111,7 +114,7 @@ export class OrderSagaService {
     return this.handle(message, p.orderId, (order) => {
       if (order.sagaState !== 'STOCK_RESERVED') return { ignore: `payment declined while ${order.sagaState}` };
       const reason = `payment declined: ${p.reason || 'no reason given'}`;
-      return this.cancel(order, reason, [command(ReleaseStock, { orderId: order.id, reason })]);
+      return this.cancel(order, reason, 'payment-declined', [command(ReleaseStock, { orderId: order.id, reason })]);
     });
   }
 
@@ -128,48 +131,60 @@ export class OrderSagaService {
    * The deadline passed for the step the order is waiting in (called by the sweeper inside its
    * transaction): cancel, and undo what may have happened. A reserve-stock sent may have reserved even
    * without an answer yet, a capture-payment may have charged: both compensations are no-ops on the other
-   * side when nothing happened.
+   * side when nothing happened. Returns what it did (for `committed`, once the sweeper's transaction commits),
+   * or undefined when the order was not overdue.
    */
-  async timeOut(manager: EntityManager, order: Order, now: number): Promise<boolean> {
+  async timeOut(manager: EntityManager, order: Order, now: number): Promise<SagaProgress | undefined> {
     const awaited = AWAITED[order.sagaState];
-    if (!awaited || order.deadlineAt === null || order.deadlineAt > now) return false;
+    if (!awaited || order.deadlineAt === null || order.deadlineAt > now) return undefined;
     const reason = `timed out waiting for ${awaited}`;
     const compensations: SagaMessage[] = [];
     if (order.sagaState === 'STOCK_RESERVED') compensations.push(command(RefundPayment, { orderId: order.id, reason }));
     compensations.push(command(ReleaseStock, { orderId: order.id, reason }));
-    await this.apply(manager, order, this.cancel(order, reason, compensations), now, { via: 'deadline' });
-    return true;
+    return this.apply(manager, order, this.cancel(order, reason, 'timeout', compensations), now, { via: 'deadline' });
   }
 
-  private cancel(order: Order, reason: string, compensations: SagaMessage[], extra: Record<string, unknown> = {}): SagaTransition {
+  /** Records a transition's metrics; call it once the transaction that applied the transition committed. */
+  committed(progress: SagaProgress): void {
+    this.telemetry.committed(progress);
+  }
+
+  private cancel(order: Order, reason: string, category: SagaCancelReason, compensations: SagaMessage[], extra: Record<string, unknown> = {}): SagaTransition {
     return {
       patch: { sagaState: 'CANCELLED', status: 'CANCELLED', reason, deadlineAt: null },
+      outcome: { outcome: 'cancelled', reason: category },
       steps: [{ step: 'CANCELLED', detail: { reason, ...extra, ...(compensations.length ? { compensations: compensations.map((c) => c.contract.type) } : {}) } }],
       messages: [...compensations, event(OrderCancelled, { orderId: order.id, customerEmail: order.customerEmail, reason, cancelledAt: new Date().toISOString() })],
     };
   }
 
-  /** Runs one answer through the inbox: loads the order, decides, applies. */
+  /**
+   * Runs one answer through the inbox: loads the order, decides, applies; records the metrics once the inbox's
+   * transaction committed (a duplicate delivery never gets that far).
+   */
   private async handle(message: IncomingMessage, orderId: string, decide: (order: Order, now: number) => Decision): Promise<void> {
-    const outcome = await this.inbox.handle(message, SAGA_CONSUMER, async (manager) => {
+    this.telemetry.annotate(orderId);
+    const outcome = await this.inbox.handle(message, SAGA_CONSUMER, async (manager): Promise<{ ignored: string } | SagaProgress> => {
       const order = await manager.findOneBy(Order, { id: orderId });
-      if (!order) return `no order ${orderId}`;
+      if (!order) return { ignored: `no order ${orderId}` };
       const now = Date.now();
       const decision = decide(order, now);
-      if ('ignore' in decision) return `${decision.ignore} (order ${orderId})`;
-      await this.apply(manager, order, decision, now, { message: { type: message.type, messageId: message.messageId, correlationId: message.correlationId } });
-      return undefined;
+      if ('ignore' in decision) return { ignored: `${decision.ignore} (order ${orderId})` };
+      return this.apply(manager, order, decision, now, { message: { type: message.type, messageId: message.messageId, correlationId: message.correlationId } });
     });
     if (outcome.duplicate) return;
-    if (outcome.result) this.logger.log(`ignored ${message.type} ${message.messageId}: ${outcome.result}`);
+    if ('ignored' in outcome.result) this.logger.log(`ignored ${message.type} ${message.messageId}: ${outcome.result.ignored}`);
+    else this.committed(outcome.result);
   }
 
   /**
    * Applies a transition in the caller's transaction; the version check makes a racing writer retry. Each
    * history row says what drove it (`cause`), what the transition sent (the outbox's ids, the ones consumers
-   * will see) and whether it is a compensation, so the history reads as a timeline of messages.
+   * will see) and whether it is a compensation, so the history reads as a timeline of messages. Returns what
+   * the metrics record once the caller's transaction commits: each step's time since the order's previous step
+   * (its last history row, which `updatedAt` follows) and the outcome when the transition ends the saga.
    */
-  async apply(manager: EntityManager, order: Order, t: SagaTransition, now: number, cause: StepCause): Promise<void> {
+  async apply(manager: EntityManager, order: Order, t: SagaTransition, now: number, cause: StepCause): Promise<SagaProgress> {
     // a step without a state change (a compensation's acknowledgement) still changes what GET /orders/:id
     // shows: updatedAt moves with every history row, so a reader watching the list knows to read it again
     const patch = t.patch ?? {};
@@ -180,11 +195,15 @@ export class OrderSagaService {
       .where('id = :id AND version = :version', { id: order.id, version: order.version })
       .execute();
     if (result.affected !== 1) throw new ConcurrentTransitionError(order.id);
+    const previousStepAt = order.updatedAt;
     Object.assign(order, patch, { version: order.version + 1, updatedAt: now });
+    this.telemetry.annotate(order.id, t.steps.at(-1)?.step);
     const sent = await addToOutbox(manager, this.config, order.id, t.messages);
     for (const s of t.steps) {
       const detail = { ...s.detail, ...cause, sent, ...(COMPENSATING_STEPS.has(s.step) ? { compensation: true } : {}) };
       await manager.insert(OrderStep, { orderId: order.id, step: s.step, at: now, detail: JSON.stringify(detail) });
     }
+    const seconds = Math.max(0, now - previousStepAt) / 1000;
+    return { orderId: order.id, steps: t.steps.map((s) => ({ step: s.step, seconds })), ...(t.outcome ? { outcome: t.outcome } : {}) };
   }
 }

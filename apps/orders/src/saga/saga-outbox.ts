@@ -26,6 +26,9 @@ export interface SentMessage {
  * they are, so what the history records is what consumers will see.
  * Commands and events of one order are ordered separately (two aggregate ids): an event nobody has bound
  * a queue for yet is unroutable and waits in the outbox, and it must not hold back the saga's commands.
+ * Every message carries the order id as its correlation id, whichever message (or none, for POST /orders and
+ * the deadline) drove the step: the answers inherit it, so an order's messages, and its trace
+ * (`messaging.message.conversation_id`), are found by the order id.
  */
 export async function addToOutbox(manager: EntityManager, config: SagaConfig, orderId: string, messages: SagaMessage[]): Promise<SentMessage[]> {
   const sent: SentMessage[] = [];
@@ -37,6 +40,7 @@ export async function addToOutbox(manager: EntityManager, config: SagaConfig, or
       type: m.contract.type,
       payload,
       aggregateId: m.kind === 'command' ? `order:${orderId}` : `order-events:${orderId}`,
+      correlationId: orderId,
     });
     sent.push({ type: row.type, messageId: row.messageId, correlationId: row.correlationId });
   }

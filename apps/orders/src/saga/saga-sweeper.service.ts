@@ -1,9 +1,11 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { runInTransaction } from '@warren/messaging/typeorm';
 import { DataSource } from 'typeorm';
 import { Order } from '../orders/order.entity';
 import { OrderSagaService } from './order-saga.service';
 import { SagaConfig } from './saga-config';
+import { ORDER_ID_ATTRIBUTE, SagaTelemetry } from './saga-telemetry';
 import { ConcurrentTransitionError } from './saga-transition';
 
 const BATCH = 100;
@@ -24,6 +26,7 @@ export class SagaSweeperService implements OnApplicationBootstrap, OnModuleDestr
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(OrderSagaService) private readonly saga: OrderSagaService,
     @Inject(SagaConfig) private readonly config: SagaConfig,
+    @Inject(SagaTelemetry) private readonly telemetry: SagaTelemetry,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -57,22 +60,40 @@ export class SagaSweeperService implements OnApplicationBootstrap, OnModuleDestr
       );
       let progressed = 0;
       for (const { id } of overdue) {
-        try {
-          const done = await runInTransaction(this.dataSource, async (m) => {
-            const order = await m.findOneBy(Order, { id });
-            return order ? this.saga.timeOut(m, order, now) : false;
-          });
-          if (done) {
-            progressed++;
-            this.logger.log(`order ${id} timed out`);
-          }
-        } catch (err) {
-          // an answer got there first: the next sweep looks again if it is still overdue
-          if (!(err instanceof ConcurrentTransitionError)) throw err;
-        }
+        if (await this.timeOut(id, now)) progressed++;
       }
       cancelled += progressed;
       if (overdue.length < BATCH || progressed === 0) return cancelled;
     }
+  }
+
+  /**
+   * Times out one order in a transaction of its own, in a span of its own: no message drives a timeout, and the
+   * span (named by the order id) is where the compensations it sends start their traces.
+   */
+  private timeOut(id: string, now: number): Promise<boolean> {
+    return this.telemetry.tracer.startActiveSpan('saga timeout', { attributes: { [ORDER_ID_ATTRIBUTE]: id } }, async (span) => {
+      try {
+        const progress = await runInTransaction(this.dataSource, async (m) => {
+          const order = await m.findOneBy(Order, { id });
+          return order ? this.saga.timeOut(m, order, now) : undefined;
+        });
+        if (!progress) return false;
+        this.saga.committed(progress);
+        this.logger.log(`order ${id} timed out`);
+        return true;
+      } catch (err) {
+        // an answer got there first: the next sweep looks again if it is still overdue
+        if (!(err instanceof ConcurrentTransitionError)) {
+          span.recordException(err as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+          throw err;
+        }
+        span.setAttribute('warren.saga.lost_race', true);
+        return false;
+      } finally {
+        span.end();
+      }
+    });
   }
 }

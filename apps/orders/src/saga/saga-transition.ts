@@ -1,5 +1,6 @@
 import type { Order } from '../orders/order.entity';
 import type { SagaMessage } from './saga-outbox';
+import type { SagaProgress } from './saga-telemetry';
 
 /** A history row to append. */
 export interface SagaStepRecord {
@@ -31,6 +32,8 @@ export interface SagaTransition {
   patch?: Partial<Pick<Order, 'status' | 'sagaState' | 'reason' | 'total' | 'pricedItems' | 'paymentId' | 'deadlineAt'>>;
   steps: SagaStepRecord[];
   messages: SagaMessage[];
+  /** Set when the transition ends the saga (for `warren.saga.outcomes`). */
+  outcome?: SagaProgress['outcome'];
 }
 
 /** Two writers raced on one order (a delivery and the sweeper, or two instances); the loser is retried. */

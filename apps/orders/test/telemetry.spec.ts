@@ -1,0 +1,112 @@
+// The saga's own telemetry, on the real app over real brokers: warren.saga.outcomes counts each order once when
+// it settles, warren.saga.step.duration times every step from the order's history, the spans name the order, and
+// every message the saga sends carries the order id as its correlation id.
+import { trace } from '@opentelemetry/api';
+import { PaymentCaptured, StockReserved } from '@warren/contracts';
+import { randomUUID } from 'node:crypto';
+import { installTestTelemetry } from '../../../tools/testing/otel';
+import { OrdersController } from '../src/orders/orders.controller';
+import { SagaSweeperService } from '../src/saga/saga-sweeper.service';
+import { eventually, OrdersUnderTest, testMatrix } from './support';
+
+// before any app exists: the services take their meters when the app creates them
+const otel = installTestTelemetry();
+afterAll(() => otel.shutdown());
+
+const STEP_TIMEOUT_MS = 60_000;
+const line = (sku: string, quantity: number) => ({ sku, quantity });
+const atOf = (order: { history: Array<{ step: string; at: string }> }, step: string) => Date.parse(order.history.find((h) => h.step === step)!.at);
+const OUTCOMES = 'warren.saga.outcomes';
+const STEPS = 'warren.saga.step.duration';
+
+describe.each(testMatrix())('orders telemetry ($label)', ({ broker, db }) => {
+  // the sweeper runs only when the test calls it: a timeout happens when the test says so
+  const t = new OrdersUnderTest(broker, db, { stepTimeoutMs: STEP_TIMEOUT_MS, sweepIntervalMs: 600_000 });
+
+  beforeAll(() => t.start());
+  afterAll(() => t.stop());
+
+  /** The current value of every series the test looks at, to compare with later. */
+  const snapshot = async () => ({
+    confirmed: await otel.total(OUTCOMES, { 'warren.saga.outcome': 'confirmed' }),
+    outOfStock: await otel.total(OUTCOMES, { 'warren.saga.outcome': 'cancelled', 'warren.saga.reason': 'out-of-stock' }),
+    declined: await otel.total(OUTCOMES, { 'warren.saga.outcome': 'cancelled', 'warren.saga.reason': 'payment-declined' }),
+    timedOut: await otel.total(OUTCOMES, { 'warren.saga.outcome': 'cancelled', 'warren.saga.reason': 'timeout' }),
+    steps: Object.fromEntries(
+      await Promise.all(['STOCK_RESERVED', 'CONFIRMED', 'CANCELLED', 'STOCK_RELEASED', 'STOCK_RELEASE_REQUESTED'].map(async (s) => [s, await otel.total(STEPS, { 'warren.saga.step': s })] as const)),
+    ),
+    confirmedSeconds: (await otel.points(STEPS)).filter((p) => p.attributes['warren.saga.step'] === 'CONFIRMED').reduce((sum, p) => sum + (p.sum ?? 0), 0),
+  });
+
+  it('counts each settled order once by outcome and reason, and times each step it entered', async () => {
+    const before = await snapshot();
+    const confirmed = await t.place('ada@example.com', [line('SKU-001', 1)]);
+    const outOfStock = await t.place('bob@example.com', [line('SKU-003', 5)]);
+    const declined = await t.place('decline@example.com', [line('SKU-004', 1)]);
+    const stuck = await t.place('carol@example.com', [line('SKU-999', 1)]); // inventory never answers
+    const delivered = await t.place('silent@example.com', [line('SKU-006', 1)]); // payments never answers: the test does
+
+    const confirmedOrder = await t.settled(confirmed, 'CONFIRMED');
+    await t.settled(outOfStock, 'CANCELLED');
+    await t.settled(declined, 'CANCELLED');
+    // the capture for `delivered` comes twice under one message id (a redelivery), then an answer it is past
+    await eventually('delivered to wait for its payment', async () => ((await t.get(`/orders/${delivered}`)).body.history.some((h: any) => h.step === 'STOCK_RESERVED') ? true : undefined));
+    const messageId = randomUUID();
+    const captured = { orderId: delivered, paymentId: randomUUID(), amount: 1000 };
+    await t.fakes.messaging.emit(PaymentCaptured, captured, { messageId });
+    await t.fakes.messaging.emit(PaymentCaptured, captured, { messageId });
+    await t.harness.waitForCount('acked', 2, { messageId });
+    const stray = await t.fakes.messaging.emit(StockReserved, { orderId: delivered, items: [{ sku: 'SKU-006', quantity: 1, unitPrice: 1000 }], total: 1000 });
+    await t.harness.waitFor('acked', { messageId: stray.messageId });
+    const deliveredOrder = await t.settled(delivered, 'CONFIRMED');
+    // the deadline of the stuck order passes (nothing else is waiting by now)
+    expect(await t.orders.app.get(SagaSweeperService).sweep(Date.now() + STEP_TIMEOUT_MS)).toBe(1);
+    await t.settled(stuck, 'CANCELLED');
+    // the compensations' acknowledgements (declined's and stuck's stock released) are steps too
+    for (const id of [declined, stuck]) await eventually(`STOCK_RELEASED for ${id}`, async () => ((await t.get(`/orders/${id}`)).body.history.some((h: any) => h.step === 'STOCK_RELEASED') ? true : undefined));
+
+    const after = await snapshot();
+    expect({
+      confirmed: after.confirmed - before.confirmed,
+      outOfStock: after.outOfStock - before.outOfStock,
+      declined: after.declined - before.declined,
+      timedOut: after.timedOut - before.timedOut,
+    }).toEqual({ confirmed: 2, outOfStock: 1, declined: 1, timedOut: 1 });
+    // one point per step entered: reserved (confirmed, declined, delivered), confirmed twice, cancelled three times,
+    // two releases acknowledged; PLACED has no step before it and is not timed
+    expect(Object.fromEntries(Object.entries(after.steps).map(([s, n]) => [s, n - before.steps[s]]))).toEqual({ STOCK_RESERVED: 3, CONFIRMED: 2, CANCELLED: 3, STOCK_RELEASED: 2, STOCK_RELEASE_REQUESTED: 0 });
+    expect(await otel.total(STEPS, { 'warren.saga.step': 'PLACED' })).toBe(0);
+    // the time recorded is the time between the history's rows
+    const expectedSeconds = [confirmedOrder, deliveredOrder].reduce((sum, o) => sum + (atOf(o, 'CONFIRMED') - atOf(o, 'STOCK_RESERVED')) / 1000, 0);
+    expect(after.confirmedSeconds - before.confirmedSeconds).toBeCloseTo(expectedSeconds, 6);
+    expect(await otel.metric(STEPS)).toMatchObject({ descriptor: { unit: 's' } });
+    // a confirmed order has no reason; only the three cancellation reasons appear
+    const reasons = new Set((await otel.points(OUTCOMES)).map((p) => `${p.attributes['warren.saga.outcome']}/${p.attributes['warren.saga.reason'] ?? ''}`));
+    expect([...reasons].sort()).toEqual(['cancelled/out-of-stock', 'cancelled/payment-declined', 'cancelled/timeout', 'confirmed/']);
+
+    // every message sent for these orders, by orders and by the answers in its scope, is correlated by the order id
+    const ids = [confirmed, outOfStock, declined, stuck, delivered];
+    const sent = [...t.fakes.commands, ...t.fakes.orderEvents].filter((m) => ids.includes(m.payload.orderId));
+    expect(sent.length).toBeGreaterThanOrEqual(15);
+    for (const m of sent) expect([m.type, m.correlationId]).toEqual([m.type, m.payload.orderId]);
+  });
+
+  it('names the order and the step on the span of a timeout, and the order on the span of POST /orders', async () => {
+    const stuck = await t.place('dora@example.com', [line('SKU-999', 2)]);
+    expect(await t.orders.app.get(SagaSweeperService).sweep(Date.now() + STEP_TIMEOUT_MS)).toBe(1);
+    const span = await eventually('the timeout span', () => otel.spansNamed('saga timeout').find((s) => s.attributes['warren.order.id'] === stuck));
+    expect(span.attributes).toMatchObject({ 'warren.order.id': stuck, 'warren.saga.step': 'CANCELLED' });
+    expect(span.status.code).not.toBe(2); // SpanStatusCode.ERROR
+
+    // HTTP and Nest instrumentations give the handler its span in a service; here the test's span stands in for it
+    const controller = t.orders.app.get(OrdersController);
+    const tracer = trace.getTracer('orders-test');
+    const { id, spanAttributes } = await tracer.startActiveSpan('POST /orders', async (s) => {
+      const order = await controller.place({ customerEmail: 'erin@example.com', items: [line('SKU-001', 1)] }, undefined, { status: () => undefined });
+      s.end();
+      return { id: order.id, spanAttributes: otel.spans().find((x) => x.spanContext().spanId === s.spanContext().spanId)!.attributes };
+    });
+    expect(spanAttributes['warren.order.id']).toBe(id);
+    await t.settled(id, 'CONFIRMED');
+  });
+});
