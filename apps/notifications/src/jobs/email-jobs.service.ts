@@ -2,12 +2,14 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { InjectRepository } from '@nestjs/typeorm';
 import { topologyNames } from '@warren/service-kit';
 import { Queue, Worker, type Job } from 'bullmq';
+import { BullMQOtel } from 'bullmq-otel';
 import type { Redis } from 'ioredis';
 import { createTransport, type Transporter } from 'nodemailer';
 import { MoreThan, Repository } from 'typeorm';
 import { readEmailSettings, type EmailSettings } from '../email/email-settings';
 import { render, type EmailRequest } from '../email/templates';
 import { SentEmail } from '../notifications/sent-email.entity';
+import { EmailTelemetry } from './email-telemetry';
 import { REDIS } from '@warren/service-kit';
 
 export interface EmailJob extends EmailRequest {
@@ -41,14 +43,22 @@ export class EmailJobsService implements OnApplicationBootstrap, OnModuleDestroy
   private readonly transport: Transporter;
   private readonly settings: EmailSettings;
   private readonly logger = new Logger('EmailJobs');
+  /**
+   * BullMQ's own spans (`add <queue>.<name>` when a job is added, `process <queue>` when a worker runs it): a job
+   * carries the context it was added in, so its processing continues the trace of the order event that queued it.
+   * The spans keep BullMQ's instrumentation scope (`bullmq`).
+   */
+  private readonly bullTelemetry = new BullMQOtel();
+  private readonly telemetry: EmailTelemetry;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @InjectRepository(SentEmail) private readonly sent: Repository<SentEmail>,
   ) {
     this.settings = readEmailSettings();
-    this.queue = new Queue<EmailJob>(topologyNames().queue('notifications.email'), { connection: redis });
+    this.queue = new Queue<EmailJob>(topologyNames().queue('notifications.email'), { connection: redis, telemetry: this.bullTelemetry });
     this.transport = createTransport(this.settings.smtpUrl);
+    this.telemetry = new EmailTelemetry(this.settings.smtpUrl, this.queue);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -57,7 +67,7 @@ export class EmailJobsService implements OnApplicationBootstrap, OnModuleDestroy
     const limiter = ratePerSecond >= 1 ? { max: Math.floor(ratePerSecond), duration: 1000 } : { max: 1, duration: Math.round(1000 / ratePerSecond) };
     // a worker blocks its connection waiting for jobs: it gets one of its own
     this.workerConnection = this.redis.duplicate();
-    this.worker = new Worker<EmailJob>(this.queue.name, (job) => this.process(job), { connection: this.workerConnection, concurrency: 5, limiter });
+    this.worker = new Worker<EmailJob>(this.queue.name, (job) => this.process(job), { connection: this.workerConnection, concurrency: 5, limiter, telemetry: this.bullTelemetry });
     this.worker.on('failed', (job, err) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) this.logger.error(`email ${job.id} failed for good after ${job.attemptsMade} attempts: ${err.message}`);
       else this.logger.warn(`email ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}; retrying with backoff`);
@@ -121,7 +131,8 @@ export class EmailJobsService implements OnApplicationBootstrap, OnModuleDestroy
     if (await this.sent.existsBy({ key })) return { sent: false }; // sent before: a second run must not send again
     const data = job.data.template === 'daily-digest' ? await this.digestData() : job.data.data;
     const { subject, text, html } = render({ ...job.data, data });
-    const info = await this.transport.sendMail({ from: this.settings.from, to: job.data.to, subject, text, html, headers: { 'X-Warren-Key': key } });
+    const orderId = typeof job.data.data.orderId === 'string' ? job.data.data.orderId : undefined;
+    const info = await this.telemetry.send(job.data.template, orderId, () => this.transport.sendMail({ from: this.settings.from, to: job.data.to, subject, text, html, headers: { 'X-Warren-Key': key } }));
     await this.sent
       .insert({ key, to: job.data.to, subject, template: job.data.template, smtpMessageId: info.messageId ?? null, sentAt: new Date().toISOString() })
       .catch((err: Error) => this.logger.warn(`email ${key} was sent but its record could not be written: ${err.message}`));
