@@ -2,6 +2,7 @@
 // plugin exposes, with the same type (when RABBITMQ_PROMETHEUS_URL is set; CI enables the plugin), and the
 // counters move by exactly what a client did.
 import * as amqp from 'amqplib';
+import { parsePrometheusText, samplesByKey } from '../../../../tools/testing/prometheus';
 import { RunningBroker, startBroker } from '../../src/testing';
 
 const RABBIT = process.env.RABBITMQ_PROMETHEUS_URL; // e.g. http://127.0.0.1:15692
@@ -10,17 +11,10 @@ async function scrape(base: string, path = '/metrics'): Promise<{ types: Map<str
   const response = await fetch(`${base}${path}`);
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toContain('text/plain');
-  const types = new Map<string, string>();
-  const samples = new Map<string, number>();
-  for (const line of (await response.text()).split('\n')) {
-    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
-    if (type) types.set(type[1], type[2]);
-    else if (line && !line.startsWith('#')) {
-      const sample = /^(\S+?)(\{.*\})? (\S+)$/.exec(line);
-      if (sample) samples.set(`${sample[1]}${sample[2] ?? ''}`, Number(sample[3]));
-    }
-  }
-  return { types, samples };
+  // the shared parser refuses what Prometheus would refuse, so a malformed line fails here instead of going missing
+  const families = parsePrometheusText(await response.text());
+  const types = new Map([...families.values()].map((f) => [f.name, f.type]));
+  return { types, samples: samplesByKey(families) };
 }
 
 describe('Prometheus metrics', () => {
