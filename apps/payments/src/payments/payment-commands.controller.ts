@@ -3,6 +3,7 @@ import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { CapturePayment, RefundPayment } from '@warren/contracts';
 import { MessagingContext } from '@warren/messaging/nest';
 import { TypeOrmInbox } from '@warren/messaging/typeorm';
+import { annotateOrder, traceGateway } from '../gateway/gateway-tracing';
 import { PaymentGateway, type ChargeResult } from '../gateway/payment-gateway';
 import { PaymentsService } from './payments.service';
 
@@ -23,14 +24,26 @@ export class PaymentCommandsController {
   @EventPattern(CapturePayment.type, { contract: CapturePayment, command: true })
   async capture(@Payload() command: CapturePayment, @Ctx() ctx: MessagingContext): Promise<void> {
     const message = ctx.getMessage();
+    annotateOrder(command.orderId);
     if (await this.inbox.has(CapturePayment.type, message.messageId)) return; // a redelivery: charged (or not) before
     const existing = await this.payments.findByOrder(command.orderId);
-    const charge: ChargeResult = existing ? { approved: true } : await this.gateway.charge(command.amount);
+    const charge: ChargeResult = existing
+      ? { approved: true }
+      : await traceGateway('capture', command.orderId, command.amount, async () => {
+          const result = await this.gateway.charge(command.amount);
+          return { outcome: result.approved ? 'approved' : 'declined', result };
+        });
     await this.inbox.handle(message, CapturePayment.type, (manager) => this.payments.recordCapture(manager, command, charge));
   }
 
   @EventPattern(RefundPayment.type, { contract: RefundPayment, command: true })
   async refund(@Payload() command: RefundPayment, @Ctx() ctx: MessagingContext): Promise<void> {
-    await this.inbox.handle(ctx.getMessage(), RefundPayment.type, (manager) => this.payments.refund(manager, command.orderId, command.reason));
+    annotateOrder(command.orderId);
+    await traceGateway('refund', command.orderId, undefined, async (span) => {
+      const outcome = await this.inbox.handle(ctx.getMessage(), RefundPayment.type, (manager) => this.payments.refund(manager, command.orderId, command.reason));
+      if (outcome.duplicate) return { outcome: 'duplicate', result: undefined };
+      span.setAttribute('warren.payment.amount', outcome.result.amount);
+      return { outcome: outcome.result.outcome, result: undefined };
+    });
   }
 }

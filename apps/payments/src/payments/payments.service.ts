@@ -6,6 +6,7 @@ import { Outbox, runInTransaction } from '@warren/messaging/typeorm';
 import { topologyNames } from '@warren/service-kit';
 import { randomUUID } from 'node:crypto';
 import { Not, type DataSource, type EntityManager } from 'typeorm';
+import type { GatewayOutcome } from '../gateway/gateway-tracing';
 import type { ChargeResult } from '../gateway/payment-gateway';
 import { Payment, PaymentStatus, Refund } from './payment.entity';
 
@@ -69,28 +70,30 @@ export class PaymentsService {
    * Compensation: refunds what was captured for the order, once. A second refund answers again with the same
    * refund. With nothing captured it charges nothing back, marks the order VOIDED (so a capture that comes
    * later is declined instead of charging a cancelled order) and answers payment.refunded with amount 0.
+   * Returns what the refund did and the amount it gave back (cents), for the refund's span.
    */
-  async refund(manager: EntityManager, orderId: string, reason: string): Promise<void> {
+  async refund(manager: EntityManager, orderId: string, reason: string): Promise<{ outcome: Extract<GatewayOutcome, 'refunded' | 'nothing-captured' | 'already-refunded'>; amount: number }> {
     const payment = await manager.findOneBy(Payment, { orderId });
     if (!payment) {
       const voided: Payment = { id: randomUUID(), orderId, amount: 0, customerEmail: '', status: PaymentStatus.Voided, capturedAt: Date.now(), capturedBy: this.instance };
       await manager.insert(Payment, voided);
       this.logger.log(`refund of order ${orderId} (${reason}): nothing was captured; the order is voided`);
       await this.answer(manager, orderId, PaymentRefunded, { orderId, paymentId: voided.id, amount: 0 });
-      return;
+      return { outcome: 'nothing-captured', amount: 0 };
     }
     if (payment.status === PaymentStatus.Voided) {
       await this.answer(manager, orderId, PaymentRefunded, { orderId, paymentId: payment.id, amount: 0 });
-      return;
+      return { outcome: 'nothing-captured', amount: 0 };
     }
     if (payment.status === PaymentStatus.Refunded) {
       const done = await manager.findOneByOrFail(Refund, { paymentId: payment.id });
       await this.answer(manager, orderId, PaymentRefunded, { orderId, paymentId: payment.id, amount: done.amount });
-      return;
+      return { outcome: 'already-refunded', amount: 0 };
     }
     await manager.insert(Refund, { id: randomUUID(), paymentId: payment.id, orderId, amount: payment.amount, reason, refundedAt: Date.now() });
     await manager.update(Payment, { id: payment.id }, { status: PaymentStatus.Refunded });
     await this.answer(manager, orderId, PaymentRefunded, { orderId, paymentId: payment.id, amount: payment.amount });
+    return { outcome: 'refunded', amount: payment.amount };
   }
 
   /** Captures and refunds, newest first (voided orders are not money movements and are left out). */
