@@ -1,4 +1,5 @@
 import { GOODBYE_MS, settleWithin } from './settle';
+import { context, type Span } from '@opentelemetry/api';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { MessageContract } from '../contracts/define-message';
 import { MessageValidationError, NonRetryableError, UnroutableError } from '../errors';
@@ -13,7 +14,8 @@ import type { MessagingLogger } from './options';
 import type { Publisher } from './publisher';
 import { deadLetterQueueOptions, queueTypeOf, retryQueueOptions, workQueueOptions, type QueueType } from './queue-type';
 import { deadLetterQueueName, jitteredRetryDelayMs, retryDelayMs, retryQueueName, type RetryPolicy } from './retry-policy';
-import { newSpanId, newTraceId, parseTraceparent, runInScope, formatTraceparent } from './trace-context';
+import { DeliveryTelemetry, flagsHex, type MessagingInstruments } from './telemetry';
+import { newSpanId, newTraceId, parseTraceparent, runInScope, formatTraceparent, type MessageScope } from './trace-context';
 import { topicMatches } from './topic-pattern';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers declare their own payload type
@@ -92,6 +94,7 @@ export class QueueConsumer {
       delays?: DelayedDelivery;
       logger: MessagingLogger;
       emit: Emit;
+      instruments: MessagingInstruments;
       backoff: ChannelRecoveryDeps['backoff'];
       redeclare?: ChannelRecoveryDeps['redeclare'];
     },
@@ -179,6 +182,18 @@ export class QueueConsumer {
     // no handler runs while a redelivery is being counted: the copy with the count must be on the broker and the
     // original acked before something can crash the process again
     while (this.counting.size > 0) await Promise.allSettled([...this.counting]);
+    // a CONSUMER span under the producer's context (when an SDK is registered) covers the handler, the reply and
+    // the settling; what the handler publishes is its child
+    const telemetry = new DeliveryTelemetry(this.deps.instruments, this.queue, message);
+    try {
+      if (telemetry.context) await context.with(telemetry.context, () => this.handle(ch, raw, message, event, telemetry));
+      else await this.handle(ch, raw, message, event, telemetry);
+    } finally {
+      telemetry.end();
+    }
+  }
+
+  private async handle(ch: Channel, raw: ConsumeMessage, message: IncomingMessage, event: DeliveryEvent, telemetry: DeliveryTelemetry): Promise<void> {
     const handler = this.definition.handlers.find((h) => topicMatches(h.pattern, message.type));
     let result: unknown;
     try {
@@ -186,29 +201,23 @@ export class QueueConsumer {
       if (message.payload instanceof MalformedBody) throw new MessageValidationError(message.type, [`body is not JSON: ${message.payload.reason}`]);
       if (handler.contract) message.payload = handler.contract.parse(message.payload);
       this.deps.emit('consumed', event);
-      const parent = parseTraceparent(message.headers[Headers.traceparent]);
-      const scope = {
-        traceId: parent?.traceId ?? newTraceId(),
-        spanId: newSpanId(),
-        flags: parent?.flags ?? '01',
-        tracestate: typeof message.headers[Headers.tracestate] === 'string' ? (message.headers[Headers.tracestate] as string) : undefined,
-        messageId: message.messageId,
-        correlationId: message.correlationId,
-      };
-      result = await runInScope(scope, () => handler.handle(message));
-    } catch (error) {
-      return this.onFailure(ch, raw, message, event, asError(error));
+      result = await runInScope(scopeOf(message, telemetry.span), () => handler.handle(message));
+    } catch (err) {
+      const error = asError(err);
+      telemetry.failed(error);
+      return this.onFailure(ch, raw, message, event, error, telemetry);
     }
     if (this.definition.rpc && message.replyTo) await this.reply(message, { result });
     this.settle(ch, raw, 'ack');
     this.deps.emit('acked', event);
   }
 
-  private async onFailure(ch: Channel, raw: ConsumeMessage, message: IncomingMessage, event: DeliveryEvent, error: Error): Promise<void> {
+  private async onFailure(ch: Channel, raw: ConsumeMessage, message: IncomingMessage, event: DeliveryEvent, error: Error, telemetry: DeliveryTelemetry): Promise<void> {
     try {
       if (this.definition.rpc) {
         if (message.replyTo) await this.reply(message, { error: { message: error.message, code: (error as { code?: unknown }).code } });
         this.settle(ch, raw, 'ack');
+        telemetry.settledAs('rpc-error');
         return;
       }
       const reason: FailureReason | undefined =
@@ -228,10 +237,13 @@ export class QueueConsumer {
         this.settle(ch, raw, 'ack');
         this.deps.logger.warn(`'${message.type}' ${message.messageId} failed on attempt ${message.attempt}/${this.policy.maxAttempts} (${error.message}); retrying in ${delayMs} ms`);
         this.deps.emit('retried', { ...event, delayMs, error });
+        telemetry.retried(delayMs, message.attempt + 1);
         return;
       }
       await this.park(ch, raw, message, event, reason, error);
+      telemetry.deadLettered(reason);
     } catch (publishError) {
+      telemetry.settledAs('requeued');
       this.moveFailed(ch, raw, `could not move failed message ${message.messageId} from '${this.queue}'`, publishError as Error);
     }
   }
@@ -290,6 +302,7 @@ export class QueueConsumer {
         const error = new DeliveryLimitError(`'${message.type}' ${message.messageId} was delivered ${unsettled} times without being settled (its consumer crashed or lost its channel each time); the delivery limit is ${limit}`);
         if (this.definition.rpc && message.replyTo) await this.reply(message, { error: { message: error.message, code: error.code } });
         await this.park(ch, raw, message, event, 'delivery_limit', error, { [Headers.unsettledDeliveries]: unsettled });
+        this.deps.instruments.countDeadLettered(this.queue, message.type, 'delivery_limit');
         await ch.prefetch(this.definition.prefetch ?? this.deps.prefetch).catch(() => undefined); // the ack is in (above)
         return;
       }
@@ -328,7 +341,7 @@ export class QueueConsumer {
       timestamp: message.timestamp,
       replyTo: message.replyTo,
       headers,
-    }, via);
+    }, via, { copy: true });
     this.moveFailures = 0;
   }
 
@@ -423,6 +436,22 @@ function toIncoming(raw: ConsumeMessage, queue: string): IncomingMessage {
     replyTo: p.replyTo as string | undefined,
     raw,
   };
+}
+
+/**
+ * What the handler runs inside: the ids its log lines and publishes use. With a span (an SDK is registered) they are
+ * the span's, so logs and traces agree; without one, the traceparent's trace continues under a new span id.
+ */
+function scopeOf(message: IncomingMessage, span: Span | undefined): MessageScope {
+  const header = message.headers[Headers.tracestate];
+  const tracestate = typeof header === 'string' ? header : undefined;
+  const ids = { messageId: message.messageId, correlationId: message.correlationId };
+  if (span) {
+    const sc = span.spanContext();
+    return { traceId: sc.traceId, spanId: sc.spanId, flags: flagsHex(sc.traceFlags), tracestate: sc.traceState?.serialize() ?? tracestate, ...ids };
+  }
+  const parent = parseTraceparent(message.headers[Headers.traceparent]);
+  return { traceId: parent?.traceId ?? newTraceId(), spanId: newSpanId(), flags: parent?.flags ?? '01', tracestate, ...ids };
 }
 
 function asError(e: unknown): Error {

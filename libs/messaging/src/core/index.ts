@@ -14,6 +14,8 @@ export { QueueConsumer, type ConsumerDefinition, type MessageHandler } from './c
 export { Messaging, type PublishExtras } from './messaging';
 export { DIRECT_REPLY_TO } from './rpc-client';
 export type { MessagingCounters } from './metrics';
+export type { PublishTracing } from './publisher';
+export { INSTRUMENTATION_NAME, type MessagingInstruments, type DeliveryOutcome } from './telemetry';
 export { Topology } from './topology';
 export {
   DelayedDelivery,

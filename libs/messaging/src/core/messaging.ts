@@ -9,10 +9,11 @@ import type { OutgoingMessage, PublishedMessage } from './message';
 import { DEFAULT_DELAYED_EXCHANGE, DelayedDelivery, validateDelay, type DelayMode } from './delayed-delivery';
 import { countEvents, type MessagingCounters } from './metrics';
 import { DEFAULT_COMMANDS_EXCHANGE, DEFAULT_EVENTS_EXCHANGE, type MessagingOptions, type ResolvedOptions } from './options';
-import { Publisher } from './publisher';
+import { Publisher, type PublishTracing } from './publisher';
 import { DEFAULT_DELIVERY_LIMIT, validateDeliveryLimit, validateQueueType } from './queue-type';
 import { DEFAULT_RETRY_POLICY, validateRetryPolicy } from './retry-policy';
 import { RpcClient } from './rpc-client';
+import { MessagingInstruments } from './telemetry';
 import { Topology } from './topology';
 
 export type PublishExtras = Omit<OutgoingMessage, 'exchange' | 'routingKey' | 'payload' | 'type'> & { routingKey?: string };
@@ -35,6 +36,8 @@ export class Messaging {
   readonly connection: AmqpConnection;
   readonly topology = new Topology();
   readonly counters: MessagingCounters;
+  /** The OpenTelemetry instruments, taken from the global MeterProvider when this instance is made. */
+  readonly instruments: MessagingInstruments;
   /** Delayed messages and retries with jitter: which way they go (`delays.mode`) and how. */
   readonly delays: DelayedDelivery;
   private readonly publisher: Publisher;
@@ -66,14 +69,15 @@ export class Messaging {
       connectionName: options.connectionName || options.serviceName,
     };
     this.counters = countEvents(this.events);
+    this.instruments = new MessagingInstruments();
     const { url, serviceName, connectionName, heartbeatSeconds, reconnect, logger } = this.options;
     // parses the broker list: a malformed URL fails here, at construction
     this.connection = new AmqpConnection({ url, connectionName, heartbeatSeconds, reconnect, logger });
     this.connection.on('connected', () => this.events.emit('connected'));
     this.connection.on('disconnected', (err: Error) => this.events.emit('disconnected', err));
     const recovery = { connection: this.connection, backoff: reconnect, logger, emit: this.emitter, redeclare: this.redeclare };
-    this.publisher = new Publisher(this.connection, serviceName, this.options.publishTimeoutMs, (m) => this.events.emit('published', m), () => this.events.emit('backpressure'), recovery);
-    this.rpc = new RpcClient(this.connection, this.publisher, recovery);
+    this.publisher = new Publisher(this.connection, serviceName, this.options.publishTimeoutMs, (m) => this.events.emit('published', m), () => this.events.emit('backpressure'), recovery, this.instruments);
+    this.rpc = new RpcClient(this.connection, this.publisher, recovery, this.instruments);
     this.delays = new DelayedDelivery(this.connection, {
       connectionName,
       queueType: this.options.queueType,
@@ -117,20 +121,21 @@ export class Messaging {
 
   /**
    * Publishes with confirms, persistent and mandatory; resolves when the broker has the message. With
-   * `delay` (ms), the broker holds it that long first (see OutgoingMessage.delay).
+   * `delay` (ms), the broker holds it that long first (see OutgoingMessage.delay). Traced as a `send` span under
+   * the active context, or under `tracing.parent` (README: Tracing and metrics).
    */
-  publish(message: OutgoingMessage): Promise<PublishedMessage> {
-    if (message.delay === undefined) return this.publisher.publish(message);
-    return this.publishDelayed(message);
+  publish(message: OutgoingMessage, tracing?: PublishTracing): Promise<PublishedMessage> {
+    if (message.delay === undefined) return this.publisher.publish(message, undefined, tracing);
+    return this.publishDelayed(message, tracing);
   }
 
-  private async publishDelayed(message: OutgoingMessage): Promise<PublishedMessage> {
+  private async publishDelayed(message: OutgoingMessage, tracing?: PublishTracing): Promise<PublishedMessage> {
     const delay = validateDelay(message.delay);
     if (message.expirationMs !== undefined) throw new RangeError('delay cannot be combined with expirationMs: a delayed message is held by a delay of its own');
     if (message.mandatory === true) throw new RangeError('delay cannot be combined with mandatory: true: the broker cannot tell at publish time whether a delayed message will be routable');
-    if (delay === 0) return this.publisher.publish({ ...message, delay: undefined });
+    if (delay === 0) return this.publisher.publish({ ...message, delay: undefined }, undefined, tracing);
     const via = await this.delays.route(message, delay, this.options.publishTimeoutMs);
-    return this.publisher.publish(message, via);
+    return this.publisher.publish(message, via, tracing);
   }
 
   /** Validates against the contract and publishes to the events exchange with the type as routing key. */
@@ -184,6 +189,7 @@ export class Messaging {
       delays: this.delays,
       logger: this.options.logger,
       emit: this.emitter,
+      instruments: this.instruments,
       backoff: this.options.reconnect,
       redeclare: this.redeclare,
     });

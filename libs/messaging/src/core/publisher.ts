@@ -1,3 +1,4 @@
+import type { Context, Link, Span } from '@opentelemetry/api';
 import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
 import { BrokerUnavailableError, MessagingError, PublishNackedError, UnroutableError } from '../errors';
 import { ChannelRecovery, ChannelWaiters, type ChannelRecoveryDeps } from './channel-recovery';
@@ -6,6 +7,17 @@ import { Headers } from './headers';
 import type { DelayRoute } from './delayed-delivery';
 import type { OutgoingMessage, PublishedMessage } from './message';
 import { stampMessage } from './stamp';
+import { describeProduced, endSpan, startProducerSpan, type MessagingInstruments } from './telemetry';
+
+/** How a publish is traced (see telemetry.ts). */
+export interface PublishTracing {
+  /** The parent of its `send` span; default: the active context. */
+  parent?: Context;
+  /** Links of its `send` span (the outbox relay links the span that wrote the row). */
+  links?: Link[];
+  /** A copy the consumer makes of a delivery (retry, DLQ, redelivery count): no span, and not counted as sent. */
+  copy?: boolean;
+}
 
 interface Prepared {
   exchange: string;
@@ -52,6 +64,7 @@ export class Publisher {
     private readonly onPublished: (m: PublishedMessage) => void,
     private readonly onBackpressure: () => void,
     recovery: ChannelRecoveryDeps,
+    private readonly instruments: MessagingInstruments,
   ) {
     this.recovery = new ChannelRecovery('publisher', 'publisher', recovery, this.hook);
   }
@@ -78,9 +91,13 @@ export class Publisher {
     this.opened.ready(ch);
   };
 
-  /** `via`: the wire route of a delayed publish (the message's own exchange and routing key are what it reports). */
-  prepare(message: OutgoingMessage, via?: DelayRoute): Prepared {
-    const msg = stampMessage(message);
+  /**
+   * `via`: the wire route of a delayed publish (the message's own exchange and routing key are what it reports).
+   * `span`: the producer span whose context the message carries (describeProduced fills in its attributes).
+   */
+  prepare(message: OutgoingMessage, via?: DelayRoute, span?: Span): Prepared {
+    const msg = stampMessage(message, span);
+    describeProduced(span, 'send', msg);
     const content = Buffer.isBuffer(msg.payload) ? msg.payload : Buffer.from(JSON.stringify(msg.payload ?? null));
     const published: PublishedMessage = {
       exchange: msg.exchange,
@@ -115,8 +132,25 @@ export class Publisher {
     };
   }
 
-  async publish(msg: OutgoingMessage, via?: DelayRoute): Promise<PublishedMessage> {
-    const prepared = this.prepare(msg, via);
+  /**
+   * Publishes under a PRODUCER span `send <exchange>` (when an SDK is registered) that ends with the broker's
+   * confirm, or with the failure.
+   */
+  async publish(msg: OutgoingMessage, via?: DelayRoute, tracing: PublishTracing = {}): Promise<PublishedMessage> {
+    const span = tracing.copy ? undefined : startProducerSpan('send', msg.exchange, tracing);
+    try {
+      const published = await this.publishPrepared(this.prepare(msg, via, span));
+      endSpan(span);
+      if (!tracing.copy) this.instruments.countSent(published);
+      return published;
+    } catch (err) {
+      endSpan(span, err);
+      if (!tracing.copy) this.instruments.countSent({ exchange: msg.exchange, routingKey: msg.routingKey, type: msg.type }, err);
+      throw err;
+    }
+  }
+
+  private async publishPrepared(prepared: Prepared): Promise<PublishedMessage> {
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
       const ch = await this.waitForChannel(deadline);

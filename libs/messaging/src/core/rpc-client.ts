@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { Span } from '@opentelemetry/api';
 import type { Channel, ChannelModel, ConsumeMessage, Message } from 'amqplib';
 import { BrokerUnavailableError, MessagingError, RpcRemoteError, RpcTimeoutError, UnroutableError } from '../errors';
 import { ChannelRecovery, ChannelWaiters, type ChannelRecoveryDeps } from './channel-recovery';
 import type { AmqpConnection } from './connection';
 import { Headers } from './headers';
 import { channelErrorConcerns, type Publisher } from './publisher';
+import { endSpan, startProducerSpan, type MessagingInstruments } from './telemetry';
 
 /** RabbitMQ's direct reply-to pseudo queue: replies come straight back on the requesting channel. */
 export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
@@ -42,6 +44,7 @@ export class RpcClient {
     private readonly connection: AmqpConnection,
     private readonly publisher: Publisher,
     recovery: ChannelRecoveryDeps,
+    private readonly instruments: MessagingInstruments,
   ) {
     this.recovery = new ChannelRecovery('rpc', 'rpc', recovery, this.hook);
   }
@@ -96,7 +99,24 @@ export class RpcClient {
     fn();
   }
 
+  /**
+   * Traced as a PRODUCER span `send <exchange>` under the active context, from the request until its reply (or its
+   * failure): the server's `process` span is its child, and the caller's await stays in the caller's trace. The
+   * request is counted as sent once written (this channel has no confirms).
+   */
   async request<T>(opts: RequestOptions): Promise<T> {
+    const span = startProducerSpan('send', opts.exchange);
+    try {
+      const result = await this.requestOnce<T>(opts, span);
+      endSpan(span);
+      return result;
+    } catch (err) {
+      endSpan(span, err);
+      throw err;
+    }
+  }
+
+  private async requestOnce<T>(opts: RequestOptions, span: Span | undefined): Promise<T> {
     const started = Date.now();
     while (!this.channel) {
       const left = opts.timeoutMs - (Date.now() - started);
@@ -106,14 +126,16 @@ export class RpcClient {
     }
     const ch = this.channel;
     const correlationId = randomUUID();
-    const p = this.publisher.prepare({ exchange: opts.exchange, routingKey: opts.routingKey, type: opts.type, payload: opts.payload, headers: opts.headers, correlationId });
+    const p = this.publisher.prepare({ exchange: opts.exchange, routingKey: opts.routingKey, type: opts.type, payload: opts.payload, headers: opts.headers, correlationId }, undefined, span);
     return new Promise<T>((resolve, reject) => {
       const left = Math.max(1, opts.timeoutMs - (Date.now() - started));
       const timer = setTimeout(() => this.settle(correlationId, () => reject(new RpcTimeoutError(opts.routingKey, opts.timeoutMs))), left);
       this.pending.set(correlationId, { exchange: p.exchange, routingKey: opts.routingKey, resolve: resolve as (v: unknown) => void, reject, timer });
       try {
         ch.publish(p.exchange, p.routingKey, p.content, { ...p.options, replyTo: DIRECT_REPLY_TO, persistent: false });
+        this.instruments.countSent(p.published);
       } catch (err) {
+        this.instruments.countSent(p.published, err);
         this.settle(correlationId, () => reject(new BrokerUnavailableError(`could not send '${opts.routingKey}': ${(err as Error).message}`)));
       }
     });

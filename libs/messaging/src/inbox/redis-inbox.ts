@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { IncomingMessage } from '../core/message';
 import type { MessagingLogger } from '../core/options';
+import { InboxDuplicates } from '../core/telemetry';
 import { InboxBusyError } from './inbox-busy.error';
 import type { InboxResult } from './inbox-result';
 
@@ -51,6 +52,8 @@ return 0`;
  * where that matters (pass the message id to the API as its idempotency key), or use the database inbox.
  */
 export class RedisInbox {
+  /** Taken at construction: the service's MeterProvider is registered by then (see telemetry.ts). */
+  private readonly duplicates = new InboxDuplicates();
   private readonly prefix: string;
   private readonly ttlMs: number;
   private readonly leaseMs: number;
@@ -79,6 +82,7 @@ export class RedisInbox {
     const claim = `${PROCESSING}${randomUUID()}`;
     if (!(await this.claim(key, claim, consumer, message.messageId))) {
       this.options.logger?.log(`'${consumer}' already handled message ${message.messageId}; skipping the duplicate`);
+      this.duplicates.count(message, consumer);
       return { duplicate: true };
     }
     const renewal = setInterval(() => {

@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { IncomingMessage } from '../core/message';
 import type { MessagingLogger } from '../core/options';
+import { InboxDuplicates } from '../core/telemetry';
 import { InboxRecord } from './inbox-record.entity';
 import type { InboxResult } from './inbox-result';
 import { runExclusive, runInTransaction } from './run-in-transaction';
@@ -37,6 +38,8 @@ class AlreadyHandled extends Error {}
  * The inbox grows by one row per message; prune() deletes rows older than any redelivery can be.
  */
 export class TypeOrmInbox {
+  /** Taken at construction: the service's MeterProvider is registered by then (see telemetry.ts). */
+  private readonly duplicates = new InboxDuplicates();
   constructor(
     private readonly dataSource: DataSource,
     private readonly options: TypeOrmInboxOptions = {},
@@ -63,6 +66,7 @@ export class TypeOrmInbox {
     } catch (err) {
       if (!(err instanceof AlreadyHandled)) throw err;
       this.options.logger?.log(`'${consumer}' already handled message ${message.messageId}; skipping the duplicate`);
+      this.duplicates.count(message, consumer);
       return { duplicate: true };
     }
   }

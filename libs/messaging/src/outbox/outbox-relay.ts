@@ -39,8 +39,10 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { metrics, type BatchObservableCallback, type Meter, type ObservableGauge } from '@opentelemetry/api';
 import type { DataSource, EntitySubscriberInterface, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import type { Messaging } from '../core/messaging';
+import { contextFromHeaders, INSTRUMENTATION_NAME, outboxRowLink } from '../core/telemetry';
 import { BrokerUnavailableError } from '../errors/broker-unavailable.error';
 import { takeOutboxWriteMark } from './outbox';
 import type { OutboxRecord } from './outbox-record.entity';
@@ -107,6 +109,20 @@ export class OutboxRelay {
   private readonly onDisconnected = () => {
     this.disconnectedAt ??= Date.now();
   };
+  private readonly meter: Meter;
+  private readonly backlogGauge: ObservableGauge;
+  private readonly oldestAgeGauge: ObservableGauge;
+  /** Reports the backlog when the MeterProvider collects (only while the relay runs: start() adds it, stop() removes it). */
+  private readonly observeBacklog: BatchObservableCallback = async (result) => {
+    try {
+      const { count, oldestCreatedAt } = await this.store.backlog();
+      result.observe(this.backlogGauge, count);
+      result.observe(this.oldestAgeGauge, oldestCreatedAt === null ? 0 : Math.max(0, Date.now() - oldestCreatedAt) / 1000);
+    } catch (err) {
+      // no value this time (the database is away): a gap in the series says so better than a made-up number
+      this.options.logger.warn(`could not measure the outbox backlog: ${(err as Error).message}`);
+    }
+  };
 
   constructor(
     private readonly dataSource: DataSource,
@@ -115,6 +131,10 @@ export class OutboxRelay {
   ) {
     this.options = resolveRelayOptions(options, messaging.options.logger);
     this.store = new OutboxStore(dataSource);
+    // taken here, not at load time: a meter taken before the service registers its MeterProvider stays a no-op
+    this.meter = metrics.getMeter(INSTRUMENTATION_NAME);
+    this.backlogGauge = this.meter.createObservableGauge('warren.outbox.backlog', { unit: '{message}', description: 'Outbox rows not yet published' });
+    this.oldestAgeGauge = this.meter.createObservableGauge('warren.outbox.oldest_age', { unit: 's', description: 'How long the oldest unpublished outbox row has waited (0 when none)' });
   }
 
   /** Whether this relay holds the lease (and so is the one publishing). */
@@ -133,6 +153,7 @@ export class OutboxRelay {
     const every = Math.max(10, Math.floor(this.options.leaseMs / 3));
     this.heartbeat = setInterval(() => void this.renew(), every);
     this.heartbeat.unref();
+    this.meter.addBatchObservableCallback(this.observeBacklog, [this.backlogGauge, this.oldestAgeGauge]);
     this.loop = this.run();
   }
 
@@ -165,6 +186,7 @@ export class OutboxRelay {
     const deadline = Date.now() + timeoutMs;
     if (this.running) {
       this.running = false;
+      this.meter.removeBatchObservableCallback(this.observeBacklog, [this.backlogGauge, this.oldestAgeGauge]);
       this.wake?.('stop');
       clearInterval(this.heartbeat);
       this.messaging.events.off('connected', this.onConnected);
@@ -255,7 +277,12 @@ export class OutboxRelay {
           // stop starting publishes once the lease is in doubt or the broker went away mid-round
           if (!this.isLeader || brokerAway) return;
           try {
-            await this.messaging.publish(toOutgoing(row));
+            // the send span is a child of the span that wrote the row (the trace shows how long it waited) and links
+            // it; the message keeps the row's traceparent, so its consumers continue the writer's trace
+            const outgoing = toOutgoing(row);
+            const rowContext = contextFromHeaders(outgoing.headers);
+            const link = outboxRowLink(rowContext);
+            await this.messaging.publish(outgoing, { parent: rowContext, links: link ? [link] : undefined });
           } catch (err) {
             const error = err instanceof Error ? err : new Error(String(err));
             if (error instanceof BrokerUnavailableError) brokerAway = true;

@@ -63,6 +63,20 @@ export class OutboxStore {
   }
 
   /**
+   * How many rows wait, and when the first of them was written (null when none wait): what the relay's gauges
+   * report. Both statements walk the (published_at, id) index; the first pending row by id stands for the oldest
+   * (ids and timestamps are taken in the same transaction, so they disagree by a commit race at most).
+   */
+  async backlog(): Promise<{ count: number; oldestCreatedAt: number | null }> {
+    const count = await this.countPending();
+    if (count === 0) return { count, oldestCreatedAt: null };
+    const first = await this.exclusive(() =>
+      this.dataSource.getRepository(OutboxRecord).createQueryBuilder('o').select(['o.id', 'o.createdAt']).where('o.published_at IS NULL').orderBy('o.id', 'ASC').limit(1).getOne(),
+    );
+    return { count, oldestCreatedAt: first?.createdAt ?? null };
+  }
+
+  /**
    * Takes or renews the lease `name` for `owner` until `expiresAt`: one conditional UPDATE that succeeds
    * only if the lease is ours or has expired, so two relays can never both win it. The row is created on
    * first use (a concurrent creator makes the INSERT fail with a unique violation: then it is theirs).

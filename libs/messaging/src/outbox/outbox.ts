@@ -1,6 +1,7 @@
 import type { EntityManager, QueryRunner } from 'typeorm';
 import type { OutgoingMessage } from '../core/message';
 import { stampMessage } from '../core/stamp';
+import { describeProduced, startProducerSpan } from '../core/telemetry';
 import { OutboxRecord } from './outbox-record.entity';
 import { OutboxWriteError } from './outbox-write.error';
 
@@ -29,7 +30,9 @@ export function takeOutboxWriteMark(queryRunner: QueryRunner): boolean {
  *   });
  *
  * The message is stamped now (message id, correlation and causation from the message being handled, a
- * traceparent continuing the current trace, the timestamp), and the relay publishes those values as is.
+ * traceparent continuing the current trace, the timestamp), and the relay publishes those values as is. With an
+ * OpenTelemetry SDK registered, the write is a PRODUCER span `create <exchange>` (a child of the active span, ended at
+ * once) and the row's traceparent is that span's: consumers continue the writer's trace, however long the row waits.
  */
 export class Outbox {
   /**
@@ -47,7 +50,10 @@ export class Outbox {
     if (unsupported.length) throw new OutboxWriteError(`the outbox does not store ${unsupported.join(', ')}; publish such messages directly`);
     if (Buffer.isBuffer(message.payload)) throw new OutboxWriteError('the outbox stores JSON payloads; a Buffer payload cannot go through it');
     const { aggregateId, ...outgoing } = message;
-    const stamped = stampMessage(outgoing);
+    const span = startProducerSpan('create', outgoing.exchange);
+    const stamped = stampMessage(outgoing, span);
+    describeProduced(span, 'create', stamped);
+    span?.end();
     const row: Omit<OutboxRecord, 'id'> = {
       messageId: stamped.messageId,
       aggregateId: aggregateId ?? null,
