@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ServiceModule } from '@warren/service-kit';
+import { AddOrderTraceContext1767500000000 } from './database/add-order-trace-context.migration';
 import { CreateOrdersTables1767312000000 } from './database/create-orders-tables.migration';
 import { OrderStep } from './orders/order-step.entity';
 import { Order } from './orders/order.entity';
@@ -18,7 +19,7 @@ export const ORDERS_SERVICE = { name: 'orders', defaultPort: 3001 } as const;
     ServiceModule.forRoot({
       ...ORDERS_SERVICE,
       entities: [Order, OrderStep],
-      migrations: [CreateOrdersTables1767312000000],
+      migrations: [CreateOrdersTables1767312000000, AddOrderTraceContext1767500000000],
       queue: 'orders.saga',
       // a transition that lost a race is retried soon; the rest backs off as usual
       retry: { maxAttempts: 8, initialDelayMs: 250, multiplier: 2, maxDelayMs: 30_000 },

@@ -1,3 +1,4 @@
+import './instrument'; // first: see instrument.ts
 import 'reflect-metadata';
 import { runService } from '@warren/service-kit';
 import { startOrders } from './bootstrap';

@@ -1,10 +1,10 @@
 // The saga's own telemetry, on the real app over real brokers: warren.saga.outcomes counts each order once when
 // it settles, warren.saga.step.duration times every step from the order's history, the spans name the order, and
 // every message the saga sends carries the order id as its correlation id.
-import { trace } from '@opentelemetry/api';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { PaymentCaptured, StockReserved } from '@warren/contracts';
 import { randomUUID } from 'node:crypto';
-import { installTestTelemetry } from '../../../tools/testing/otel';
+import { installTestTelemetry, parentId, spanId, traceId } from '../../../tools/testing/otel';
 import { OrdersController } from '../src/orders/orders.controller';
 import { SagaSweeperService } from '../src/saga/saga-sweeper.service';
 import { eventually, OrdersUnderTest, testMatrix } from './support';
@@ -91,22 +91,26 @@ describe.each(testMatrix())('orders telemetry ($label)', ({ broker, db }) => {
     for (const m of sent) expect([m.type, m.correlationId]).toEqual([m.type, m.payload.orderId]);
   });
 
-  it('names the order and the step on the span of a timeout, and the order on the span of POST /orders', async () => {
-    const stuck = await t.place('dora@example.com', [line('SKU-999', 2)]);
-    expect(await t.orders.app.get(SagaSweeperService).sweep(Date.now() + STEP_TIMEOUT_MS)).toBe(1);
-    const span = await eventually('the timeout span', () => otel.spansNamed('saga timeout').find((s) => s.attributes['warren.order.id'] === stuck));
-    expect(span.attributes).toMatchObject({ 'warren.order.id': stuck, 'warren.saga.step': 'CANCELLED' });
-    expect(span.status.code).not.toBe(2); // SpanStatusCode.ERROR
-
+  it('names the order on the span of POST /orders, and continues its trace when the deadline cancels it', async () => {
     // HTTP and Nest instrumentations give the handler its span in a service; here the test's span stands in for it
     const controller = t.orders.app.get(OrdersController);
-    const tracer = trace.getTracer('orders-test');
-    const { id, spanAttributes } = await tracer.startActiveSpan('POST /orders', async (s) => {
-      const order = await controller.place({ customerEmail: 'erin@example.com', items: [line('SKU-001', 1)] }, undefined, { status: () => undefined });
-      s.end();
-      return { id: order.id, spanAttributes: otel.spans().find((x) => x.spanContext().spanId === s.spanContext().spanId)!.attributes };
+    const post = await trace.getTracer('orders-test').startActiveSpan('POST /orders', async (span) => {
+      const order = await controller.place({ customerEmail: 'dora@example.com', items: [line('SKU-999', 2)] }, undefined, { status: () => undefined });
+      span.end();
+      return { id: order.id, span: otel.spans().find((s) => spanId(s) === span.spanContext().spanId)! };
     });
-    expect(spanAttributes['warren.order.id']).toBe(id);
-    await t.settled(id, 'CONFIRMED');
+    expect(post.span.attributes['warren.order.id']).toBe(post.id);
+    // an order placed without a span (tracing off) has no trace to continue: its timeout starts one
+    const untraced = await t.place('dora@example.com', [line('SKU-999', 1)]);
+
+    expect(await t.orders.app.get(SagaSweeperService).sweep(Date.now() + STEP_TIMEOUT_MS)).toBe(2);
+    const timeoutOf = (id: string) => eventually(`the timeout span of ${id}`, () => otel.spansNamed('saga timeout').find((s) => s.attributes['warren.order.id'] === id));
+    const continued = await timeoutOf(post.id);
+    expect([continued.attributes, continued.status.code]).toEqual([{ 'warren.order.id': post.id, 'warren.saga.step': 'CANCELLED' }, SpanStatusCode.UNSET]);
+    expect([traceId(continued), parentId(continued)]).toEqual([traceId(post.span), spanId(post.span)]);
+    const started = await timeoutOf(untraced);
+    expect(started.attributes).toEqual({ 'warren.order.id': untraced, 'warren.saga.step': 'CANCELLED' });
+    expect(parentId(started)).toBeUndefined();
+    for (const id of [post.id, untraced]) expect((await t.settled(id, 'CANCELLED')).reason).toBe('timed out waiting for stock reservation');
   });
 });

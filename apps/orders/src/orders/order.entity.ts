@@ -50,6 +50,10 @@ export class Order {
   @Column({ name: 'request_hash', type: 'varchar', length: 64, nullable: true })
   requestHash!: string | null;
 
+  /** The traceparent of the span the latest step ran in, which a deadline timeout continues; null with tracing off. */
+  @Column({ name: 'trace_context', type: 'varchar', length: 55, nullable: true })
+  traceContext!: string | null;
+
   @Column({ name: 'version', type: 'integer' })
   version!: number;
 

@@ -5,6 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { addToOutbox, command, event } from '../saga/saga-outbox';
 import { SagaConfig } from '../saga/saga-config';
+import { SagaTelemetry } from '../saga/saga-telemetry';
 import { Order } from './order.entity';
 import { OrderStep } from './order-step.entity';
 import { canonicalJson, type ListOrdersQuery, type PlaceOrderBody } from './place-order.schema';
@@ -21,6 +22,7 @@ export class OrdersService {
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(SagaConfig) private readonly config: SagaConfig,
+    @Inject(SagaTelemetry) private readonly telemetry: SagaTelemetry,
   ) {}
 
   /**
@@ -50,6 +52,7 @@ export class OrdersService {
           deadlineAt: now + this.config.stepTimeoutMs,
           idempotencyKey: idempotencyKey ?? null,
           requestHash,
+          traceContext: this.telemetry.traceContext(),
           version: 1,
           createdAt: now,
           updatedAt: now,

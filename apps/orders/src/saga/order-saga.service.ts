@@ -191,7 +191,7 @@ export class OrderSagaService {
     const result = await manager
       .createQueryBuilder()
       .update(Order)
-      .set({ ...patch, version: order.version + 1, updatedAt: now })
+      .set({ ...patch, traceContext: this.telemetry.traceContext(), version: order.version + 1, updatedAt: now })
       .where('id = :id AND version = :version', { id: order.id, version: order.version })
       .execute();
     if (result.affected !== 1) throw new ConcurrentTransitionError(order.id);

@@ -51,7 +51,7 @@ export class SagaSweeperService implements OnApplicationBootstrap, OnModuleDestr
       const overdue = await runInTransaction(this.dataSource, (m) =>
         m
           .createQueryBuilder(Order, 'o')
-          .select(['o.id'])
+          .select(['o.id', 'o.traceContext'])
           .where('o.deadlineAt <= :now', { now })
           .andWhere('o.sagaState IN (:...states)', { states: ['PENDING', 'STOCK_RESERVED'] })
           .orderBy('o.deadlineAt', 'ASC')
@@ -59,8 +59,8 @@ export class SagaSweeperService implements OnApplicationBootstrap, OnModuleDestr
           .getMany(),
       );
       let progressed = 0;
-      for (const { id } of overdue) {
-        if (await this.timeOut(id, now)) progressed++;
+      for (const { id, traceContext } of overdue) {
+        if (await this.timeOut(id, traceContext, now)) progressed++;
       }
       cancelled += progressed;
       if (overdue.length < BATCH || progressed === 0) return cancelled;
@@ -68,11 +68,13 @@ export class SagaSweeperService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   /**
-   * Times out one order in a transaction of its own, in a span of its own: no message drives a timeout, and the
-   * span (named by the order id) is where the compensations it sends start their traces.
+   * Times out one order in a transaction of its own, in a span of its own: no message drives a timeout, so the span
+   * continues the order's trace from the span its latest step ran in (stored with the order), and the compensations
+   * it sends stay in that trace.
    */
-  private timeOut(id: string, now: number): Promise<boolean> {
-    return this.telemetry.tracer.startActiveSpan('saga timeout', { attributes: { [ORDER_ID_ATTRIBUTE]: id } }, async (span) => {
+  private timeOut(id: string, traceContext: string | null, now: number): Promise<boolean> {
+    const parent = this.telemetry.orderContext(traceContext);
+    return this.telemetry.tracer.startActiveSpan('saga timeout', { attributes: { [ORDER_ID_ATTRIBUTE]: id } }, parent, async (span) => {
       try {
         const progress = await runInTransaction(this.dataSource, async (m) => {
           const order = await m.findOneBy(Order, { id });

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { metrics, trace, type Counter, type Histogram } from '@opentelemetry/api';
+import { context, metrics, propagation, trace, type Context, type Counter, type Histogram } from '@opentelemetry/api';
 
 /** Why a saga was cancelled, in a few words fit for a metric label (the order's own reason names SKUs and amounts). */
 export type SagaCancelReason = 'out-of-stock' | 'payment-declined' | 'timeout';
@@ -40,6 +40,19 @@ export class SagaTelemetry {
   /** Names the order and the step on the span the transition runs in, so the trace can be found by order id. */
   annotate(orderId: string, step?: string): void {
     trace.getActiveSpan()?.setAttributes({ [ORDER_ID_ATTRIBUTE]: orderId, ...(step ? { [SAGA_STEP_ATTRIBUTE]: step } : {}) });
+  }
+
+  /** The traceparent of the active span, stored with the order; undefined when no span is recording. */
+  traceContext(): string | null {
+    if (!trace.getActiveSpan()?.isRecording()) return null;
+    const carrier: Record<string, string> = {};
+    propagation.inject(context.active(), carrier);
+    return carrier.traceparent ?? null;
+  }
+
+  /** The context a stored traceparent names, to start a span in the order's trace; the root context without one. */
+  orderContext(traceparent: string | null): Context {
+    return traceparent ? propagation.extract(context.active(), { traceparent }) : context.active();
   }
 
   /** Records a transition once its transaction committed. */
