@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { parseBrokerUrls } from '@warren/messaging';
+import type { TraceSettings } from './traces/trace-receiver';
 
 /** Where the console finds what it shows: every source is a public interface of another part of the platform. */
 export interface ConsoleConfig {
@@ -24,6 +25,8 @@ export interface ConsoleConfig {
   adminToken?: string;
   /** The built web app (vite build), served at /. */
   webDir: string;
+  /** The OTLP receiver (POST /v1/traces): its bounds, and where it passes what it accepts on. */
+  traces: TraceSettings;
 }
 
 function url(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
@@ -76,5 +79,11 @@ export function readConsoleConfig(env: NodeJS.ProcessEnv = process.env): Console
     adminToken: env.ADMIN_TOKEN || undefined,
     // next to the server's bundle (dist/apps/console/main.js -> dist/apps/console/web)
     webDir: env.CONSOLE_WEB_DIR || join(__dirname, 'web'),
+    traces: {
+      maxTraces: integer(env, 'CONSOLE_TRACES_MAX', 1000, 1, 100_000),
+      maxSpans: integer(env, 'CONSOLE_SPANS_MAX', 50_000, 1, 1_000_000),
+      maxBodyBytes: integer(env, 'CONSOLE_OTLP_MAX_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+      forwardUrl: env.CONSOLE_OTLP_FORWARD_URL ? url(env, 'CONSOLE_OTLP_FORWARD_URL', '') : undefined,
+    },
   };
 }

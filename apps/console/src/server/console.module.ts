@@ -1,8 +1,9 @@
-import { Controller, Get, Inject, Module, Sse, type DynamicModule, type MessageEvent, type OnModuleDestroy } from '@nestjs/common';
+import { Controller, Get, Inject, Injectable, Module, Sse, type DynamicModule, type MessageEvent, type OnModuleDestroy } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Observable } from 'rxjs';
+import type { TraceReceiverState } from '../contracts/traces';
 import type { ConsoleConfig } from './config';
 import { Controls } from './controls';
 import { ControlsController } from './controls.controller';
@@ -10,7 +11,10 @@ import { DeadLettersController } from './dead-letters.controller';
 import { OrdersController } from './orders.controller';
 import { ScenariosController } from './scenarios.controller';
 import { createSources, type Sources } from './sources';
-import { CONFIG, SOURCES } from './tokens';
+import { CONFIG, SOURCES, TRACES } from './tokens';
+import { TracesController } from './traces.controller';
+import { otlpTracesHandler } from './traces/otlp-http';
+import { TraceReceiver } from './traces/trace-receiver';
 
 
 /**
@@ -20,7 +24,10 @@ import { CONFIG, SOURCES } from './tokens';
  */
 @Controller('api')
 class StreamController implements OnModuleDestroy {
-  constructor(@Inject(SOURCES) private readonly sources: Sources) {}
+  constructor(
+    @Inject(SOURCES) private readonly sources: Sources,
+    @Inject(TRACES) private readonly traces: TraceReceiver,
+  ) {}
 
   @Sse('stream')
   stream(): Observable<MessageEvent> {
@@ -30,13 +37,25 @@ class StreamController implements OnModuleDestroy {
     });
   }
 
+  /** Each source's state, and the trace receiver's counts (without its list of recent orders). */
   @Get('health')
-  health(): { sources: Record<string, { status: string; subscribers: number; requests: number }> } {
-    return { sources: Object.fromEntries(Object.entries(this.sources).map(([name, s]) => [name, { status: s.state.status, subscribers: s.subscribers, requests: s.requests }])) };
+  health(): { sources: Record<string, { status: string; subscribers: number; requests: number }>; traces: Omit<TraceReceiverState, 'recentOrders'> } {
+    const { recentOrders: _, ...traces } = this.traces.state();
+    return { sources: Object.fromEntries(Object.entries(this.sources).map(([name, s]) => [name, { status: s.state.status, subscribers: s.subscribers, requests: s.requests }])), traces };
   }
 
   onModuleDestroy(): void {
     for (const source of Object.values(this.sources)) source.stop();
+  }
+}
+
+/** Closes the trace receiver with the app (its forwarder's queue, its stream's pending publish). */
+@Injectable()
+class TraceReceiverLife implements OnModuleDestroy {
+  constructor(@Inject(TRACES) private readonly traces: TraceReceiver) {}
+
+  onModuleDestroy(): void {
+    this.traces.close();
   }
 }
 
@@ -45,14 +64,25 @@ export class ConsoleModule {
   static forRoot(config: ConsoleConfig): DynamicModule {
     return {
       module: ConsoleModule,
-      controllers: [StreamController, OrdersController, DeadLettersController, ControlsController, ScenariosController],
+      controllers: [StreamController, OrdersController, DeadLettersController, ControlsController, ScenariosController, TracesController],
       providers: [
         { provide: CONFIG, useValue: config },
-        { provide: SOURCES, useFactory: () => createSources(config) },
+        { provide: TRACES, useFactory: () => new TraceReceiver(config.traces) },
+        // the receiver's state is pushed on the same stream as the polled sources
+        { provide: SOURCES, useFactory: (traces: TraceReceiver) => ({ ...createSources(config), traces: traces.source }), inject: [TRACES] },
         Controls,
+        TraceReceiverLife,
       ],
     };
   }
+}
+
+/**
+ * The OTLP receiver, POST /v1/traces, in front of Nest's body parsers (otlp-http.ts says why). Call it before
+ * app.listen(), which installs those parsers.
+ */
+export function receiveTraces(app: NestExpressApplication): void {
+  app.use('/v1/traces', otlpTracesHandler(app.get<TraceReceiver>(TRACES)));
 }
 
 /** Serves the built web app at /; without a build, / says how to make one (the API works either way). */

@@ -8,7 +8,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { freePort } from '../../../../tools/testing/ports';
 import { takeSseEvents } from '../../../../tools/testing/sse';
 import { readConsoleConfig, type ConsoleConfig } from '../../src/server/config';
-import { ConsoleModule } from '../../src/server/console.module';
+import { ConsoleModule, receiveTraces } from '../../src/server/console.module';
 
 /** http://127.0.0.1:<a port nothing listens on> (free when asked; nobody in the test binds it). */
 export const closedUrl = async (): Promise<string> => `http://127.0.0.1:${await freePort()}`;
@@ -37,6 +37,7 @@ export async function startConsole(env: NodeJS.ProcessEnv = {}, prepare?: (app: 
     ...env,
   });
   const app = await NestFactory.create<NestExpressApplication>(ConsoleModule.forRoot(config), { logger: false });
+  receiveTraces(app);
   prepare?.(app, config);
   await app.listen(0, '127.0.0.1');
   return { app, config, base: `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`, close: () => app.close() };
