@@ -28,6 +28,9 @@ const NODE_MAJOR = 20;
 // tmpfs or mounted noexec (debootstrap runs programs inside the tree)
 const WORK_DIR = process.env.WARREN_BASE_IMAGES_TMP ?? '/var/tmp';
 const MAILPIT = 'axllent/mailpit:latest';
+// the tag docker-compose.yml runs (profiles `observability` and `metrics`); Jaeger's and Grafana's images have no
+// stand-in and need a registry (docker/observability/README.md)
+export const PROMETHEUS = 'prom/prometheus:v2.53.2';
 
 /** The registry images, in build order (the mailpit stand-in is built on the node one). */
 export const IMAGES = [
@@ -35,6 +38,7 @@ export const IMAGES = [
   { name: 'redis:7-alpine', build: (name) => buildStandIn('redis.Dockerfile', name) },
   { name: 'postgres:15-alpine', build: (name) => buildStandIn('postgres.Dockerfile', name) },
   { name: 'rabbitmq:3-management', build: (name) => buildStandIn('rabbitmq.Dockerfile', name) },
+  { name: PROMETHEUS, build: (name) => buildStandIn('prometheus.Dockerfile', name) },
   { name: MAILPIT, build: buildMailpit }, // built FROM the node image, so no root file system of its own
 ];
 

@@ -9,6 +9,12 @@
 // 4. Profile `cluster`: no service answers to `amqp`; three RabbitMQ nodes with distinct hostnames, one seed
 //    that is one of them, one cookie; every app once (payments twice), each with AMQP_URL listing every node
 //    and MESSAGING_QUEUE_TYPE=quorum, and depending on every node being healthy.
+// 5. Profile `observability` beside each broker profile (and `metrics`, Prometheus alone): Prometheus, Grafana and
+//    Jaeger run, Prometheus's image is the one `npm run docker:base-images` stands in for, Grafana and Jaeger are
+//    labelled optional (no stand-in), every file a service mounts exists, and every host name
+//    docker/observability/prometheus.yml discovers is a service or alias of the file.
+// 6. Tracing: off without docker/observability/tracing.yml (no service has an OTLP endpoint), and with it every
+//    service sends OTLP/HTTP JSON to the console, which forwards to Jaeger.
 // Prints one line per problem and exits 1 when there is any. Built-ins only.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -197,6 +203,66 @@ function checkCluster(services, label) {
   }
 }
 
+const TRACING_FILE = 'docker/observability/tracing.yml';
+const OBSERVABILITY = ['prometheus', 'grafana', 'jaeger'];
+const OPTIONAL = ['grafana', 'jaeger']; // images with no local stand-in: a registry is needed
+
+/** Profile `observability` runs Prometheus, Grafana and Jaeger; `metrics` Prometheus alone, on the stand-in's tag. */
+function checkObservability(services, activeProfiles, label, profile) {
+  const running = Object.fromEntries(runningServices(services, activeProfiles));
+  const expected = profile === 'observability' ? OBSERVABILITY : ['prometheus'];
+  for (const name of OBSERVABILITY) {
+    if (expected.includes(name) && !running[name]) problem(`${label}: ${name} does not run`);
+    if (!expected.includes(name) && running[name]) problem(`${label}: ${name} runs; profile ${profile} has ${expected.join(', ')} only`);
+  }
+  const standIn = /export const PROMETHEUS = '([^']+)'/.exec(readFileSync(join(root, 'docker/base-images/build.mjs'), 'utf8'))?.[1];
+  if (running.prometheus && running.prometheus.image !== standIn) problem(`${label}: prometheus runs ${running.prometheus.image}; docker/base-images/build.mjs stands in for ${standIn ?? '(none)'}, so without a registry it could not start`);
+  for (const name of OPTIONAL) {
+    if (running[name] && running[name].labels?.['org.warren.optional'] !== 'true') problem(`${label}: ${name} has no stand-in image and is not labelled org.warren.optional=true`);
+  }
+}
+
+/** Tracing is on exactly when the override is given: the services send OTLP/HTTP JSON to the console, it forwards to Jaeger. */
+function checkTracing(services, activeProfiles, label, on) {
+  for (const [name, svc] of runningServices(services, activeProfiles)) {
+    const app = svc.build?.args?.APP;
+    if (!APPS.includes(app)) continue;
+    const env = envOf(svc);
+    if (!on) {
+      const set = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_TRACES_EXPORTER', 'CONSOLE_OTLP_FORWARD_URL'].filter((k) => env[k]);
+      if (set.length) problem(`${label}: ${name} sets ${set.join(', ')}; tracing must stay off without ${TRACING_FILE}`);
+      continue;
+    }
+    if (app === 'console') {
+      if (env.CONSOLE_OTLP_FORWARD_URL !== 'http://jaeger:4318/v1/traces') problem(`${label}: ${name}'s CONSOLE_OTLP_FORWARD_URL is '${env.CONSOLE_OTLP_FORWARD_URL ?? ''}'; expected Jaeger's OTLP/HTTP receiver http://jaeger:4318/v1/traces`);
+    } else {
+      if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== 'http://console:3000/v1/traces') problem(`${label}: ${name}'s OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is '${env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? ''}'; expected the console's receiver http://console:3000/v1/traces`);
+      if (env.OTEL_EXPORTER_OTLP_PROTOCOL !== 'http/json') problem(`${label}: ${name}'s OTEL_EXPORTER_OTLP_PROTOCOL is '${env.OTEL_EXPORTER_OTLP_PROTOCOL ?? ''}'; the console accepts http/json`);
+    }
+  }
+}
+
+/** Every file or directory a service bind-mounts exists (a missing one would be created empty by the engine). */
+function checkMounts(services, label) {
+  for (const [name, svc] of Object.entries(services)) {
+    for (const volume of asList(svc.volumes)) {
+      const source = String(volume).split(':')[0];
+      if (!isAbsolute(source)) continue; // a named volume
+      if (!existsSync(source)) problem(`${label}: ${name} mounts ${source}, which does not exist`);
+    }
+  }
+}
+
+/** Every host name Prometheus discovers (docker/observability/prometheus.yml) is a service or alias in some profile. */
+function checkPrometheusTargets(services) {
+  const file = join(root, 'docker/observability/prometheus.yml');
+  if (!existsSync(file)) return problem('docker/observability/prometheus.yml does not exist');
+  const known = new Set(Object.entries(services).flatMap(([n, svc]) => [n, ...asList(svc.networks?.default?.aliases)]));
+  const names = [...readFileSync(file, 'utf8').matchAll(/^\s*- names: \[([^\]]*)\]/gm)].flatMap((m) => m[1].split(',').map((x) => x.trim()));
+  if (!names.length) problem('docker/observability/prometheus.yml discovers no host name (dns_sd_configs names)');
+  for (const n of names) if (!known.has(n)) problem(`docker/observability/prometheus.yml scrapes '${n}', which is no service or network alias of docker-compose.yml`);
+}
+
 function main() {
   if (!existsSync(join(root, 'docker-compose.yml'))) {
     console.error('check-compose: docker-compose.yml does not exist');
@@ -213,13 +279,19 @@ function main() {
   if (hasProfiles) {
     runs.push({ label: 'docker-compose.yml --profile rabbitmq', args: ['--profile', 'rabbitmq'], profiles: ['rabbitmq'] });
     runs.push({ label: 'docker-compose.yml --profile cluster', args: ['--profile', 'cluster'], profiles: ['cluster'], cluster: true });
+    for (const broker of ['bundled', 'rabbitmq', 'cluster']) {
+      for (const extra of ['observability', 'metrics']) {
+        runs.push({ label: `docker-compose.yml --profile ${broker} --profile ${extra}`, args: ['--profile', broker, '--profile', extra], profiles: [broker, extra], cluster: broker === 'cluster', observability: extra });
+      }
+      runs.push({ label: `docker-compose.yml + ${TRACING_FILE} --profile ${broker} --profile observability`, args: ['-f', 'docker-compose.yml', '-f', TRACING_FILE, '--profile', broker, '--profile', 'observability'], profiles: [broker, 'observability'], cluster: broker === 'cluster', observability: 'observability', tracing: true });
+    }
   }
   else console.log(`check-compose: ${compose.join(' ')} has no --profile; checking the default profile only`);
 
   // Compose v2 prints only the services of the active profiles, so collect them over every run
   const services = {};
   let parsed = false;
-  for (const { label, args, profiles, cluster } of runs) {
+  for (const { label, args, profiles, cluster, observability, tracing } of runs) {
     const quiet = run(compose, [...args, 'config', '-q']);
     if (!quiet.ok) {
       problem(`${label}: \`${[...compose, ...args, 'config', '-q'].join(' ')}\` failed: ${quiet.err.split('\n').join(' | ')}`);
@@ -230,10 +302,16 @@ function main() {
     if (Object.keys(these).length === 0) problem(`${label}: no services`);
     if (cluster) checkCluster(these, label);
     else checkBrokerAlias(these, profiles, label);
+    if (observability) checkObservability(these, profiles, label, observability);
+    checkTracing(these, profiles, label, Boolean(tracing));
+    checkMounts(these, label);
     Object.assign(services, these);
     parsed = true;
   }
-  if (parsed) checkBuilds(services);
+  if (parsed) {
+    checkBuilds(services);
+    checkPrometheusTargets(services);
+  }
 
   for (const line of problems) console.error(`check-compose: ${line}`);
   if (problems.length) process.exit(1);
