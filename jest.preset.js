@@ -21,6 +21,7 @@ module.exports = {
     '^@warren/messaging/typeorm$': path.join(__dirname, 'libs/messaging/src/typeorm.ts'),
     '^@warren/contracts$': path.join(__dirname, 'libs/contracts/src/index.ts'),
     '^@warren/service-kit$': path.join(__dirname, 'libs/service-kit/src/index.ts'),
+    '^@warren/service-kit/telemetry$': path.join(__dirname, 'libs/service-kit/src/telemetry.ts'),
   },
   testMatch: ['**/?(*.)+(spec|test).ts'],
 };

@@ -9,3 +9,6 @@ export * from './service.module';
 export * from './start-service';
 export * from './redis.module';
 export * from './logging';
+export * from './telemetry';
+export * from './prometheus-text';
+export { HttpMetricsMiddleware, MetricsController, TELEMETRY } from './http-metrics';

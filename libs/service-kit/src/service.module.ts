@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Controller, Get, Inject, Injectable, Module, type DynamicModule, type MiddlewareConsumer, type NestModule, type OnApplicationBootstrap, type OnModuleDestroy, type Provider } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TerminusModule, TypeOrmHealthIndicator, type HealthIndicatorFunction } from '@nestjs/terminus';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import { Messaging, type MessagingLogger } from '@warren/messaging';
@@ -10,6 +10,8 @@ import type { DataSource } from 'typeorm';
 import { databaseOptions, openDatabase, type DatabaseConfig } from './database';
 import { readEnv } from './env';
 import { topologyNames } from './topology-names';
+import { HttpMetricsMiddleware, MetricsController, TELEMETRY, TelemetryFlush } from './http-metrics';
+import { installMetrics } from './telemetry';
 
 export interface ServiceModuleOptions {
   /** The service name: connection name, SQLite file, queue prefix. */
@@ -97,13 +99,25 @@ const nestLogger = (context: string): MessagingLogger => {
 };
 
 /**
+ * GET /metrics, the HTTP duration histogram and the span flush at shutdown. The process's MeterProvider is
+ * installed when the app is created if instrument.ts did not install it (an app a test creates in-process).
+ */
+function telemetryProviders(service: string): Provider[] {
+  return [{ provide: TELEMETRY, useFactory: () => installMetrics(service) }, HttpMetricsMiddleware, TelemetryFlush];
+}
+
+/**
  * What every Warren service has: its own database (migrations at start), the messaging module with its
- * transport, the TypeORM inbox, the outbox relay, and GET /health. With `database: false`, messaging and
- * /health only. Configuration comes from the environment
+ * transport, the TypeORM inbox, the outbox relay, GET /health and GET /metrics. With `database: false`,
+ * messaging, /health and /metrics only. Configuration comes from the environment
  * when the app is created (not when this module is imported), so tests can set it per app.
  */
 @Module({})
-export class ServiceModule {
+export class ServiceModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(HttpMetricsMiddleware).forRoutes('*');
+  }
+
   static forRoot(options: ServiceModuleOptions): DynamicModule {
     const messaging = MessagingModule.forRootAsync({
       useFactory: () => {
@@ -131,9 +145,10 @@ export class ServiceModule {
         module: ServiceModule,
         global: true,
         imports: [logging, terminus, messaging],
-        controllers: [HealthController],
+        controllers: [HealthController, MetricsController],
         exports: [HEALTH_CHECKS],
         providers: [
+          ...telemetryProviders(options.name),
           {
             provide: HEALTH_CHECKS,
             inject: [MessagingHealthIndicator],
@@ -165,8 +180,9 @@ export class ServiceModule {
         }),
         messaging,
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
       providers: [
+        ...telemetryProviders(options.name),
         {
           provide: HEALTH_CHECKS,
           inject: [TypeOrmHealthIndicator, MessagingHealthIndicator],

@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { MessagingServer } from '@warren/messaging/nest';
 import { appLogger } from './logging';
 import { readEnv } from './env';
+import { installMetrics } from './telemetry';
 
 export interface StartedService {
   app: INestApplication;
@@ -34,6 +35,9 @@ export async function startService(module: Type<unknown>, opts: StartServiceOpti
   // Nest's own lines and every `new Logger(...)` go through pino from the first one on, a failed start
   // included: JSON lines, or pretty text on a terminal (logging.ts). A malformed LOG_* setting fails here.
   const logger = opts.logger === false ? false : appLogger(opts.name);
+  // Before any provider exists: a meter taken from the API while no MeterProvider is registered stays a no-op.
+  // A no-op when instrument.ts installed it already.
+  installMetrics(opts.name);
   const app = await NestFactory.create(module, { logger, abortOnError: false });
   // process.exit() after the hooks, not a re-raised signal: pino flushes on 'exit' (so the last lines reach the
   // log), and node as PID 1 in a container without an init would ignore its own SIGTERM

@@ -1,0 +1,80 @@
+import { Controller, Get, Inject, Injectable, Res, type NestMiddleware, type OnApplicationShutdown } from '@nestjs/common';
+import { metrics, type Attributes, type Histogram } from '@opentelemetry/api';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text';
+import { flushTelemetry, pathOf, QUIET_PATHS, SERVICE_KIT_METER, type Telemetry } from './telemetry';
+
+/** The process's telemetry, installed when the app is created (installMetrics); injected so it exists first. */
+export const TELEMETRY = Symbol('TELEMETRY');
+
+// The semantic conventions' buckets for HTTP durations in seconds (the SDK's default ones are for milliseconds).
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
+// Any other method is one series, `_OTHER`, as the conventions say: a client must not be able to add series.
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+
+/** What Express leaves on a request it routed: the route's pattern, and the mount path of the router holding it. */
+interface RoutedRequest extends IncomingMessage {
+  originalUrl?: string;
+  baseUrl?: string;
+  route?: { path?: unknown };
+}
+
+/**
+ * Records `http.server.request.duration` (seconds) for every request but the quiet paths (/health, /metrics), when
+ * the response is finished: errors too, whatever answered them (a guard, a pipe, an exception filter, the 404 of
+ * no route). `http.route` is the pattern Express matched (`/orders/:id`), never the URL, so ids do not become
+ * series; a request no route matched has none. A request the client abandons before its answer is not counted.
+ */
+@Injectable()
+export class HttpMetricsMiddleware implements NestMiddleware {
+  private readonly duration: Histogram;
+
+  constructor(@Inject(TELEMETRY) _telemetry: Telemetry) {
+    // taken here, not at module load: the provider is installed by now (see TELEMETRY)
+    this.duration = metrics.getMeter(SERVICE_KIT_METER).createHistogram('http.server.request.duration', {
+      unit: 's',
+      description: 'Duration of HTTP server requests, from the request reaching the app to the response finishing.',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+  }
+
+  use(req: RoutedRequest, res: ServerResponse, next: () => void): void {
+    if (QUIET_PATHS.has(pathOf(req.originalUrl ?? req.url))) return next();
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      const attributes: Attributes = {
+        'http.request.method': KNOWN_METHODS.has(req.method ?? '') ? req.method : '_OTHER',
+        'http.response.status_code': res.statusCode,
+      };
+      const route = req.route?.path;
+      if (typeof route === 'string') attributes['http.route'] = `${req.baseUrl ?? ''}${route}`;
+      this.duration.record(Number(process.hrtime.bigint() - started) / 1e9, attributes);
+    });
+    next();
+  }
+}
+
+/** GET /metrics: every metric of the process in the Prometheus text format, for a scraper (no auth, as /health). */
+@Controller('metrics')
+export class MetricsController {
+  constructor(@Inject(TELEMETRY) private readonly telemetry: Telemetry) {}
+
+  @Get()
+  async scrape(@Res() res: ServerResponse): Promise<void> {
+    const text = await this.telemetry.scrape();
+    res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' });
+    res.end(text);
+  }
+}
+
+/**
+ * Exports the spans still held in the batch when the app closes. Nest runs onApplicationShutdown after every
+ * module's onModuleDestroy (handlers finished, outbox flushed), and startService exits the process after it.
+ */
+@Injectable()
+export class TelemetryFlush implements OnApplicationShutdown {
+  async onApplicationShutdown(): Promise<void> {
+    await flushTelemetry();
+  }
+}
