@@ -50,16 +50,20 @@ export const parentId = (s: ReadableSpan): string | undefined => s.parentSpanCon
 export const durationMs = (t: HrTime): number => t[0] * 1000 + t[1] / 1e6;
 
 export function installTestTelemetry(): TestTelemetry {
-  // a provider registered before (another install in this module registry) would keep the API from taking ours
-  for (const api of [trace, metrics, context, propagation]) api.disable();
   const exporter = new InMemorySpanExporter();
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   const reader = new PullReader();
   const meterProvider = new MeterProvider({ readers: [reader] });
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(tracerProvider);
-  metrics.setGlobalMeterProvider(meterProvider);
+  // Registered, not replaced: disabling what is there first would also orphan the tracers modules took from the
+  // API when they were imported (the API's proxies belong to the provider slot they were taken from). The API
+  // refuses a second registration; so does this.
+  const registered = [
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()),
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator()),
+    trace.setGlobalTracerProvider(tracerProvider),
+    metrics.setGlobalMeterProvider(meterProvider),
+  ];
+  if (registered.includes(false)) throw new Error('OpenTelemetry providers are registered already in this test file: install the test telemetry once, before any app starts');
 
   const metric = async (name: string): Promise<MetricData | undefined> => {
     const { resourceMetrics } = await reader.collect();
