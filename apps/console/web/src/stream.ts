@@ -4,7 +4,7 @@ import type { SourceState } from '../../src/server/shared-source';
 /** Every source's latest state from GET /api/stream (server-sent events, one event name per source). */
 export type Live = Record<string, SourceState<unknown>>;
 
-const SOURCES = ['topology', 'orders', 'stock', 'payments', 'emails', 'stats', 'processes', 'scenario'];
+const SOURCES = ['topology', 'orders', 'stock', 'payments', 'emails', 'stats', 'processes', 'scenario', 'traces'];
 
 /** Subscribes to the console server's live stream; EventSource reconnects by itself if the server goes away. */
 export function useLive(): { live: Live; connected: boolean } {

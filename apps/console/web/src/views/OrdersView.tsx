@@ -6,6 +6,7 @@ import type { Live } from '../stream';
 import { PlaceOrderForm } from './orders-form';
 import { OrdersList } from './orders-list';
 import { OrderTimeline } from './orders-timeline';
+import { OrderTraceSection } from './orders-trace';
 import './orders-view.css';
 
 /**
@@ -31,7 +32,7 @@ function useOrderDetail(id: string | undefined, version: string, placed: Order |
   return { order: placed?.id === id ? placed : undefined };
 }
 
-/** The live orders, one order's saga as a timeline, and a form to place one. */
+/** The live orders, one order's saga as a timeline and its trace as a waterfall, and a form to place one. */
 export function OrdersView({ live }: { live: Live }) {
   const { data: page, note } = liveData<OrderPage>(live.orders, 'the orders service');
   const orders = [...(page?.items ?? [])].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.id.localeCompare(a.id));
@@ -64,6 +65,7 @@ export function OrdersView({ live }: { live: Live }) {
           {detail.order ? <OrderTimeline order={detail.order} /> : selected ? <p aria-busy="true">Reading order…</p> : <p>Select an order to see its saga step by step.</p>}
         </section>
       </div>
+      {selected ? <OrderTraceSection orderId={selected} live={live} /> : null}
     </div>
   );
 }
