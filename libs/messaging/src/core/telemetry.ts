@@ -9,6 +9,7 @@ import {
   isSpanContextValid,
   metrics,
   propagation,
+  ProxyTracerProvider,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -54,6 +55,17 @@ const SYSTEM = 'rabbitmq';
 export const exchangeName = (exchange: string): string => (exchange === '' ? 'amq.default' : exchange);
 
 /**
+ * Whether a tracer provider is registered. Checked before any span work, so that without an SDK a message costs
+ * no span, context or header parsing beyond what the hand-made ids need (the API's no-op path still allocates).
+ * The global provider is the API's proxy; its delegate tracer is undefined until an SDK registers. A provider
+ * that is not the proxy (another copy of the API) counts as registered: isOwnSpan then decides.
+ */
+function tracingOn(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer(INSTRUMENTATION_NAME) !== undefined;
+}
+
+/**
  * Whether `span` is a span an SDK made for us: a valid context with ids of its own. Without an SDK the API returns
  * the parent's context (or an invalid one) wrapped in a non-recording span; the library then keeps its own ids.
  */
@@ -76,6 +88,7 @@ export interface ProducedMessage {
  * context). Returns undefined when no SDK made a span (tracing is off): the caller keeps the hand-made ids.
  */
 export function startProducerSpan(operation: 'send' | 'create', exchange: string, opts: { parent?: Context; links?: Link[] } = {}): Span | undefined {
+  if (!tracingOn()) return undefined;
   const parent = opts.parent ?? context.active();
   const span = tracer.startSpan(`${operation} ${exchangeName(exchange)}`, { kind: SpanKind.PRODUCER, links: opts.links }, parent);
   if (isOwnSpan(span, parent)) return span;
@@ -225,6 +238,7 @@ export class DeliveryTelemetry {
   ) {
     this.attributes = { [Attr.destination]: queue, [Attr.messageType]: m.type };
     instruments.consumed.add(1, this.attributes);
+    if (!tracingOn()) return;
     const parent = contextFromHeaders(m.headers);
     const span = tracer.startSpan(`process ${queue}`, { kind: SpanKind.CONSUMER }, parent);
     if (!isOwnSpan(span, parent)) {
