@@ -89,6 +89,17 @@ describe.each(testMatrix())('orders telemetry ($label)', ({ broker, db }) => {
     const sent = [...t.fakes.commands, ...t.fakes.orderEvents].filter((m) => ids.includes(m.payload.orderId));
     expect(sent.length).toBeGreaterThanOrEqual(15);
     for (const m of sent) expect([m.type, m.correlationId]).toEqual([m.type, m.payload.orderId]);
+
+    // each answer applied names the order and the step it entered on the span it was handled in (the messaging
+    // library's consumer span); an answer that changed nothing names the order only
+    const handled = otel.spansNamed(`process ${t.namespace}.orders.saga`).filter((s) => s.attributes['warren.order.id'] === delivered);
+    // (sorted: the two deliveries of one capture may end in either order)
+    expect(handled.map((s) => `${s.attributes['warren.message.type']} ${s.attributes['warren.saga.step'] ?? '-'}`).sort()).toEqual([
+      'inventory.stock-reserved -', // the stray answer: ignored
+      'inventory.stock-reserved STOCK_RESERVED',
+      'payment.captured -', // the redelivery: the inbox skipped it
+      'payment.captured CONFIRMED',
+    ]);
   });
 
   it('names the order on the span of POST /orders, and continues its trace when the deadline cancels it', async () => {
@@ -112,5 +123,8 @@ describe.each(testMatrix())('orders telemetry ($label)', ({ broker, db }) => {
     expect(started.attributes).toEqual({ 'warren.order.id': untraced, 'warren.saga.step': 'CANCELLED' });
     expect(parentId(started)).toBeUndefined();
     for (const id of [post.id, untraced]) expect((await t.settled(id, 'CANCELLED')).reason).toBe('timed out waiting for stock reservation');
+    // what the timeout sent (the compensation, order.cancelled) travels in the order's trace
+    await eventually('the compensation and the event', () => (t.fakes.received('inventory.release-stock', post.id).length && t.fakes.events('order.cancelled', post.id).length ? true : undefined));
+    for (const m of [...t.fakes.received('inventory.release-stock', post.id), ...t.fakes.events('order.cancelled', post.id)]) expect([m.type, m.traceparent.split('-')[1]]).toEqual([m.type, traceId(post.span)]);
   });
 });
