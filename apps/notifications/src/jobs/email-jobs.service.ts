@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { InjectRepository } from '@nestjs/typeorm';
 import { topologyNames } from '@warren/service-kit';
 import { Queue, Worker, type Job } from 'bullmq';
-import { BullMQOtel } from 'bullmq-otel';
 import type { Redis } from 'ioredis';
 import { createTransport, type Transporter } from 'nodemailer';
 import { MoreThan, Repository } from 'typeorm';
@@ -10,6 +9,7 @@ import { readEmailSettings, type EmailSettings } from '../email/email-settings';
 import { render, type EmailRequest } from '../email/templates';
 import { SentEmail } from '../notifications/sent-email.entity';
 import { EmailTelemetry } from './email-telemetry';
+import { jobTelemetry } from './job-telemetry';
 import { REDIS } from '@warren/service-kit';
 
 export interface EmailJob extends EmailRequest {
@@ -43,12 +43,8 @@ export class EmailJobsService implements OnApplicationBootstrap, OnModuleDestroy
   private readonly transport: Transporter;
   private readonly settings: EmailSettings;
   private readonly logger = new Logger('EmailJobs');
-  /**
-   * BullMQ's own spans (`add <queue>.<name>` when a job is added, `process <queue>` when a worker runs it): a job
-   * carries the context it was added in, so its processing continues the trace of the order event that queued it.
-   * The spans keep BullMQ's instrumentation scope (`bullmq`).
-   */
-  private readonly bullTelemetry = new BullMQOtel();
+  /** BullMQ's spans, shared by the queue and the worker (job-telemetry.ts). */
+  private readonly bullTelemetry = jobTelemetry();
   private readonly telemetry: EmailTelemetry;
 
   constructor(
