@@ -1,58 +1,15 @@
 // A service as its own process: what it writes (JSON lines, one object per line, each naming the service) and
 // how it ends on SIGTERM: promptly when shutdown finishes, with exit 1 and a line saying so when it does not
 // finish within SHUTDOWN_TIMEOUT_MS.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import path from 'node:path';
-import { promisify } from 'node:util';
+import { bundleFixture, lineMatching, type BundledFixture, type Run } from './support/service-process';
 
-const ROOT = path.resolve(__dirname, '../../..');
-mkdirSync(path.join(ROOT, 'tmp'), { recursive: true });
-
-// inside the repository, so the bundle's npm packages resolve from its node_modules
-const dir = mkdtempSync(path.join(ROOT, 'tmp', 'kit-process-'));
-let entry: string;
-
+let fixture: BundledFixture;
 beforeAll(async () => {
-  entry = path.join(dir, 'service.js');
-  await promisify(execFile)(process.execPath, [path.join(ROOT, 'tools/scripts/bundle.mjs'), 'libs/service-kit/test/fixtures/process-service.ts', entry], { cwd: ROOT });
+  fixture = await bundleFixture('libs/service-kit/test/fixtures/process-service.ts');
 }, 30_000);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => fixture?.remove());
 
-interface Run {
-  child: ChildProcess;
-  lines: () => string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function run(env: Record<string, string>): Run {
-  const child = spawn(process.execPath, [entry], {
-    env: { PATH: process.env.PATH, AMQP_URL: process.env.WARREN_TEST_BROKER_URL, PORT: '0', HOST: '127.0.0.1', WARREN_NAMESPACE: `test.kit.${randomBytes(4).toString('hex')}`, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, lines: () => out.split('\n').filter((l) => l.trim()), exited };
-}
-
-/** Resolves with the first line matching `re`; rejects if the process exits first. */
-function lineMatching(r: Run, re: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const line = r.lines().find((l) => re.test(l));
-      if (line) {
-        r.child.stdout!.off('data', check);
-        resolve(line);
-      }
-    };
-    r.child.stdout!.on('data', check);
-    void r.exited.then(() => reject(new Error(`exited before printing ${re}:\n${r.lines().join('\n')}`)));
-    check();
-  });
-}
+const run = (env: Record<string, string>): Run => fixture.run(env);
 
 const parsed = (lines: string[]) => lines.map((l) => JSON.parse(l) as { service: string; level: number; msg: string; pid: number; hostname: string });
 
