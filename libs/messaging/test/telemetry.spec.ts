@@ -361,6 +361,22 @@ describe.each(testBrokers())('tracing and metrics on $name', ({ url }) => {
       expect(await gauge('warren.outbox.backlog')).toBe(0);
     });
 
+    it('outbox gauges: a backlog query that fails reports nothing and says why', async () => {
+      const source = await database.open();
+      const warnings: string[] = [];
+      const relayMessaging = new Messaging({ url, serviceName: 'telemetry-relay', eventsExchange: events, commandsExchange: commands });
+      instances.push(relayMessaging);
+      const relay = new OutboxRelay(source, relayMessaging, { pollIntervalMs: 50, leaseName: uniqueName('lease'), logger: { log: () => undefined, warn: (m) => void warnings.push(m), error: () => undefined } });
+      relay.start();
+      try {
+        await source.destroy(); // the database goes away under the running relay
+        await reader.collect();
+        expect(warnings.filter((w) => w.startsWith('could not measure the outbox backlog:'))).toHaveLength(1);
+      } finally {
+        await relay.stop(1_000);
+      }
+    });
+
     it('TypeOrmInbox: a redelivered duplicate is counted once', async () => {
       const queue = newQueue('inbox-typeorm');
       const inbox = new TypeOrmInbox(ds);

@@ -22,6 +22,7 @@ import {
   type Span,
   type SpanContext,
   type TextMapGetter,
+  type Tracer,
 } from '@opentelemetry/api';
 import { Headers, type FailureReason } from './headers';
 import { parseTraceparent } from './trace-context';
@@ -29,8 +30,6 @@ import { parseTraceparent } from './trace-context';
 /** The instrumentation scope of the library's tracer and meter. */
 export const INSTRUMENTATION_NAME = '@warren/messaging';
 
-// A tracer may be taken at load time: the API's proxy forwards to whatever provider is registered later.
-const tracer = trace.getTracer(INSTRUMENTATION_NAME);
 
 /** Attribute names (semantic conventions, plus the few of our own under `warren.`). */
 export const Attr = {
@@ -55,14 +54,16 @@ const SYSTEM = 'rabbitmq';
 export const exchangeName = (exchange: string): string => (exchange === '' ? 'amq.default' : exchange);
 
 /**
- * Whether a tracer provider is registered. Checked before any span work, so that without an SDK a message costs
- * no span, context or header parsing beyond what the hand-made ids need (the API's no-op path still allocates).
- * The global provider is the API's proxy; its delegate tracer is undefined until an SDK registers. A provider
- * that is not the proxy (another copy of the API) counts as registered: isOwnSpan then decides.
+ * The registered SDK's tracer, or undefined when none is registered. Asked before any span work, so that without an
+ * SDK a message costs no span, context or header parsing beyond what the hand-made ids need (the API's no-op path
+ * still allocates). The global provider is the API's proxy, whose delegate tracer is undefined until an SDK
+ * registers; asking each time (the SDK caches its tracers) also follows a provider registered again after
+ * trace.disable(), which a tracer kept from load time would not. A provider that is not the proxy (another copy of
+ * the API) is asked directly: isOwnSpan then decides.
  */
-function tracingOn(): boolean {
+function sdkTracer(): Tracer | undefined {
   const provider = trace.getTracerProvider();
-  return !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer(INSTRUMENTATION_NAME) !== undefined;
+  return provider instanceof ProxyTracerProvider ? provider.getDelegateTracer(INSTRUMENTATION_NAME) : provider.getTracer(INSTRUMENTATION_NAME);
 }
 
 /**
@@ -88,7 +89,8 @@ export interface ProducedMessage {
  * context). Returns undefined when no SDK made a span (tracing is off): the caller keeps the hand-made ids.
  */
 export function startProducerSpan(operation: 'send' | 'create', exchange: string, opts: { parent?: Context; links?: Link[] } = {}): Span | undefined {
-  if (!tracingOn()) return undefined;
+  const tracer = sdkTracer();
+  if (!tracer) return undefined;
   const parent = opts.parent ?? context.active();
   const span = tracer.startSpan(`${operation} ${exchangeName(exchange)}`, { kind: SpanKind.PRODUCER, links: opts.links }, parent);
   if (isOwnSpan(span, parent)) return span;
@@ -238,7 +240,8 @@ export class DeliveryTelemetry {
   ) {
     this.attributes = { [Attr.destination]: queue, [Attr.messageType]: m.type };
     instruments.consumed.add(1, this.attributes);
-    if (!tracingOn()) return;
+    const tracer = sdkTracer();
+    if (!tracer) return;
     const parent = contextFromHeaders(m.headers);
     const span = tracer.startSpan(`process ${queue}`, { kind: SpanKind.CONSUMER }, parent);
     if (!isOwnSpan(span, parent)) {
