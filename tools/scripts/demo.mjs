@@ -11,7 +11,8 @@
 // AMQP_URL set: the demo uses that broker (RabbitMQ, say, or a cluster as a comma-separated list of its nodes)
 // instead of starting the bundled one, and the console reads it through AMQP_MANAGEMENT_URL (default: the first
 // node's host and credentials on port 15672).
-// `--instances N` runs N instances of every service. DATABASE_URL set (postgres://…): every service gets a
+// `--instances N` runs N instances of every service. The services export their spans to the console's OTLP
+// receiver (OTEL_* set for each; see tracingEnv) unless the user set OTEL_* themselves or passed --no-tracing. DATABASE_URL set (postgres://…): every service gets a
 // database of its own on that server (<database>_<service>, created when missing) that all its instances share,
 // as in production; unset, every instance keeps its own SQLite file, so instances of one service do not share
 // their state (the demo says so).
@@ -65,13 +66,13 @@ const services = [
   { name: 'analytics', entry: 'apps/analytics/src/main.ts', path: '/stats', note: 'live: /stats/stream' },
 ];
 
-/** `--instances N`: how many instances of every service (default 1). */
-function readInstances() {
+/** `--instances N`: how many instances of every service (default 1); `--no-tracing`: the services export no spans. */
+function readArgs() {
   let values;
   try {
-    ({ values } = parseArgs({ args: process.argv.slice(2), options: { instances: { type: 'string' } }, strict: true }));
+    ({ values } = parseArgs({ args: process.argv.slice(2), options: { instances: { type: 'string' }, 'no-tracing': { type: 'boolean' } }, strict: true }));
   } catch (err) {
-    console.error(`demo: ${err.message}\nusage: npm run demo [-- --instances N]`);
+    console.error(`demo: ${err.message}\nusage: npm run demo [-- --instances N] [--no-tracing]`);
     process.exit(2);
   }
   const n = Number(values.instances ?? 1);
@@ -79,9 +80,32 @@ function readInstances() {
     console.error(`demo: --instances must be a whole number from 1 to 8, got '${values.instances}'`);
     process.exit(2);
   }
-  return n;
+  return { instances: n, tracing: !values['no-tracing'] };
 }
-const instances = readInstances();
+const { instances, tracing } = readArgs();
+
+/** The OTEL_* variables of the user's environment: when there is one, the user is telling the SDK where to export. */
+const userOtel = Object.keys(env).filter((k) => k.startsWith('OTEL_'));
+
+/**
+ * A service's tracing settings, for the OpenTelemetry SDK every service starts from the standard OTEL_* variables.
+ * By default its spans go to the console's OTLP receiver, as OTLP/HTTP JSON (the only encoding the console reads),
+ * in batches every second rather than the SDK's five, so a waterfall fills while one watches. A user who set any
+ * OTEL_* variable chose an exporter: theirs are passed on as they are, and only the service's name is added when
+ * they did not set one (one name for every service would make one service of five). --no-tracing removes every
+ * OTEL_* variable, the user's too: with none, the services start no SDK at all.
+ */
+function tracingEnv(service) {
+  if (!tracing) return Object.fromEntries(userOtel.map((k) => [k, undefined])); // undefined: spawn leaves the variable out
+  const name = env.OTEL_SERVICE_NAME ? {} : { OTEL_SERVICE_NAME: service };
+  if (userOtel.length) return name;
+  return {
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${ports.console.port}/v1/traces`,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_BSP_SCHEDULE_DELAY: '1000',
+    ...name,
+  };
+}
 
 /** The services that keep a database (analytics keeps its counters in Redis). */
 const withDatabase = new Set(['orders', 'payments', 'inventory', 'notifications']);
@@ -154,7 +178,7 @@ async function main() {
   // WARREN_INSTANCE names each instance's broker connection (and payments' captures): the service's name, then <service>-2 …
   // DATABASE_URL: the service's own database on that server (all its instances share it); unset: SQLite in WARREN_DATA_DIR
   const databaseEnv = (service) => (databases[service] ? { DATABASE_URL: databases[service] } : { DATABASE_URL: '' });
-  for (const s of services) await start(s.name, bundles[s.name], [], { ...shared, ...databaseEnv(s.name), PORT: String(ports[s.name].port), WARREN_INSTANCE: s.name }, undefined, { url: `http://127.0.0.1:${ports[s.name].port}` });
+  for (const s of services) await start(s.name, bundles[s.name], [], { ...shared, ...databaseEnv(s.name), ...tracingEnv(s.name), PORT: String(ports[s.name].port), WARREN_INSTANCE: s.name }, undefined, { url: `http://127.0.0.1:${ports[s.name].port}` });
 
   console.log('demo: waiting for every /health…');
   await Promise.all(services.map((s) => waitForHealth(s.name, `http://127.0.0.1:${ports[s.name].port}/health`)));
@@ -168,7 +192,7 @@ async function main() {
     const instancePort = await freePort();
     const url = `http://127.0.0.1:${instancePort}`;
     mkdirSync(join(dataDir, name), { recursive: true });
-    await supervisor.start({ name, command: process.execPath, args: ['--enable-source-maps', bundles[service]], env: { ...env, ...shared, ...databaseEnv(service), PORT: String(instancePort), WARREN_DATA_DIR: join(dataDir, name), WARREN_INSTANCE: name }, cwd: root, url, removable: true });
+    await supervisor.start({ name, command: process.execPath, args: ['--enable-source-maps', bundles[service]], env: { ...env, ...shared, ...databaseEnv(service), ...tracingEnv(service), PORT: String(instancePort), WARREN_DATA_DIR: join(dataDir, name), WARREN_INSTANCE: name }, cwd: root, url, removable: true });
     if (!(await healthyWithin(`${url}/health`, 60_000))) {
       await supervisor.remove(name);
       throw new Error(`${name} was not healthy within 60 s; stopped it (see ${join(logDir, `${name}.log`)})`);
@@ -215,6 +239,11 @@ async function main() {
           ['broker', `amqp://guest:guest@localhost:${ports.broker.port}`, 'the bundled AMQP broker'],
         ]),
     ['control', `http://127.0.0.1:${ports.control.port}/processes`, "the demo's processes: kill, restart, add instances (admin token)"],
+    !tracing
+      ? ['traces', 'off', '--no-tracing: the services export no spans']
+      : userOtel.length
+        ? ['traces', 'your OTEL_* settings', `the services export as you set (${userOtel.join(', ')})`]
+        : ['traces', `http://localhost:${ports.console.port}/v1/traces`, "the services' spans (OTLP/HTTP JSON), shown in the console's Orders tab; --no-tracing turns it off"],
     ['redis', redisUrl, ''],
     Object.keys(databases).length
       ? ['database', redact(env.DATABASE_URL), `Postgres: one database per service, shared by its instances (${Object.values(databases).map((u) => new URL(u).pathname.slice(1)).join(', ')})`]
@@ -383,12 +412,17 @@ async function waitForHealth(name, url) {
   }
 }
 
-/** Stops the services first, then the SMTP capture, the broker and Redis: every child we started, by PID. */
+/** Stops the services first, then the SMTP capture, the broker and Redis, the console last: every child we started, by PID. */
 async function stop(code) {
   if (stopping) return;
   stopping = true;
   controlServer?.close();
   if (supervisor.children.size) console.log('\ndemo: stopping…');
+  // the console last, though it started last: a service sends its last spans to the console's receiver as it
+  // stops, and an exporter whose receiver is gone retries until its timeout (10 s), past the grace period
+  const consoleChild = supervisor.get('console');
+  supervisor.stopping = true;
+  for (const child of [...supervisor.children.values()].reverse()) if (child !== consoleChild) await child.stop();
   await supervisor.stopAll();
   process.exit(code);
 }

@@ -1,11 +1,13 @@
 // `npm run demo` as a process: it supervises its children (one that dies is started again, the rest keeps
-// running) and offers a loopback control API with the admin token. Free ports, a data dir of its own, and the
+// running), offers a loopback control API with the admin token, and points the services' OpenTelemetry SDK at
+// the console's OTLP receiver unless told otherwise (the env each process runs with is read from /proc). Free ports, a data dir of its own, and the
 // suite's Redis; Ctrl-C (SIGINT) at the end stops everything it started.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Client } from 'pg';
 import { startDemo, type RunningDemo } from '../testing/demo';
+import { OtlpReceiver } from '../testing/otlp-receiver';
 import { freePort } from '../testing/ports';
 import { spawnBroker, type SpawnedBroker } from '../testing/spawn-broker';
 import { eventually } from '../testing/eventually';
@@ -21,6 +23,8 @@ interface Proc {
   removable: boolean;
   url?: string;
 }
+
+const SERVICES = ['orders', 'payments', 'inventory', 'notifications', 'analytics'];
 
 const alive = (pid: number): boolean => {
   try {
@@ -75,7 +79,7 @@ describe('npm run demo: supervision and the control API', () => {
     const seen = new Map<string, string>();
     const decoder = new TextDecoder();
     let buffer = '';
-    while (seen.size < 8) {
+    while (seen.size < 9) {
       const { value, done } = await reader.read();
       if (done) break;
       const { events, rest } = takeSseEvents(buffer + decoder.decode(value, { stream: true }));
@@ -83,7 +87,36 @@ describe('npm run demo: supervision and the control API', () => {
       for (const e of events) seen.set(e.type, (JSON.parse(e.data) as { status: string }).status);
     }
     await reader.cancel();
-    expect(Object.fromEntries(seen)).toEqual({ topology: 'ok', orders: 'ok', stock: 'ok', payments: 'ok', emails: 'ok', stats: 'ok', processes: 'ok', scenario: 'ok' });
+    expect(Object.fromEntries(seen)).toEqual({ topology: 'ok', orders: 'ok', stock: 'ok', payments: 'ok', emails: 'ok', stats: 'ok', processes: 'ok', scenario: 'ok', traces: 'ok' });
+  });
+
+  it("gives every service the OTEL_* settings that send its spans to the console's OTLP receiver, and no other process", async () => {
+    const endpoint = `http://127.0.0.1:${ports.CONSOLE_PORT}/v1/traces`;
+    const otel = (pid: number) => Object.fromEntries(Object.entries(demo.environOf(pid)).filter(([k]) => k.startsWith('OTEL_')));
+    for (const p of await processes()) {
+      if (SERVICES.includes(p.name)) {
+        expect([p.name, otel(p.pid!)]).toEqual([p.name, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '1000', OTEL_SERVICE_NAME: p.name }]);
+      } else {
+        expect([p.name, otel(p.pid!)]).toEqual([p.name, {}]);
+      }
+    }
+    expect(demo.output()).toMatch(new RegExp(`traces\\s+http://localhost:${ports.CONSOLE_PORT}/v1/traces\\s+the services' spans \\(OTLP/HTTP JSON\\)`));
+    // the receiver is there, and reads JSON only
+    const refused = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array([1]) });
+    expect(refused.status).toBe(415);
+  });
+
+  it('shows an order placed in the demo as one trace in the console, with spans from every service that handled it', async () => {
+    const placed = await fetch(`http://127.0.0.1:${ports.ORDERS_PORT}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerEmail: 'traced@example.com', items: [{ sku: 'SKU-001', quantity: 1 }] }) });
+    expect(placed.status).toBe(201);
+    const { id } = (await placed.json()) as { id: string };
+    const expected = ['inventory', 'notifications', 'orders', 'payments'];
+    const trace = await eventually('the order trace from four services in the console', async () => {
+      const { traces } = (await (await fetch(`http://127.0.0.1:${ports.CONSOLE_PORT}/api/traces?orderId=${id}`)).json()) as { traces: Array<{ traceId: string; services: string[]; spans: Array<{ parentSpanId?: string; service: string; name: string }> }> };
+      return traces.length === 1 && expected.every((s) => traces[0].services.includes(s)) && traces[0].spans.some((s) => s.name === 'smtp send') ? traces[0] : undefined;
+    }, 60_000, 250);
+    // one root, the POST that placed it
+    expect(trace.spans.filter((s) => !s.parentSpanId).map((s) => [s.service, s.name])).toEqual([['orders', expect.stringMatching(/^POST/)]]);
   });
 
   it('starts a service again when it is killed from outside, and keeps the rest running', async () => {
@@ -95,6 +128,7 @@ describe('npm run demo: supervision and the control API', () => {
       return p && p.pid !== before.pid && p.state === 'running' ? p : undefined;
     });
     expect(after.restarts).toBe(1);
+    expect(demo.environOf(after.pid!).OTEL_SERVICE_NAME).toBe('inventory'); // a restart keeps its settings
     await eventually('inventory to be healthy again', async () => ((await healthy(after.url!)) ? true : undefined));
     for (const o of others) expect(alive(o.pid!)).toBe(true);
     expect(demo.output()).toMatch(/demo: inventory exited \(SIGKILL\); restarting/);
@@ -160,14 +194,16 @@ describe('npm run demo: supervision and the control API', () => {
 });
 
 // Scaled out: `--instances 2` with DATABASE_URL (one Postgres database per service, shared by its instances) and
-// AMQP_URL as a list whose first node does not answer (the services take the next one).
-describe('npm run demo -- --instances 2, on Postgres, with a broker list', () => {
+// AMQP_URL as a list whose first node does not answer (the services take the next one); the user's own OTEL_*
+// settings, which win over the demo's.
+describe("npm run demo -- --instances 2, on Postgres, with a broker list and the user's OTEL_* settings", () => {
   const server = process.env.DATABASE_URL;
   if (!server) throw new Error('DATABASE_URL is not set: this suite needs a Postgres server to create databases on (.ci/run starts one)');
   const prefix = `warren_demo_${randomBytes(3).toString('hex')}`;
   let demo: RunningDemo;
   let broker: SpawnedBroker;
   let token = '';
+  let collector: OtlpReceiver;
 
   const control = async (route: string) => (await fetch(`${demo.url('DEMO_CONTROL_PORT')}${route}`, { headers: { authorization: `Bearer ${token}` } })).json();
 
@@ -178,8 +214,10 @@ describe('npm run demo -- --instances 2, on Postgres, with a broker list', () =>
     const nobody = await freePort();
     const databaseUrl = new URL(server);
     databaseUrl.pathname = `/${prefix}`;
+    collector = await OtlpReceiver.start();
     demo = await startDemo({
       args: ['--instances', '2'],
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.port}`, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
       databaseUrl: databaseUrl.toString(),
       broker: { amqpUrl: `amqp://guest:guest@127.0.0.1:${nobody},${broker.url}`, managementUrl: `http://guest:guest@127.0.0.1:${nobody}` },
     });
@@ -189,6 +227,7 @@ describe('npm run demo -- --instances 2, on Postgres, with a broker list', () =>
   afterAll(async () => {
     await demo?.stop();
     await broker?.stop();
+    await collector?.close();
     const client = new Client({ connectionString: server });
     await client.connect();
     try {
@@ -204,6 +243,16 @@ describe('npm run demo -- --instances 2, on Postgres, with a broker list', () =>
     expect(demo.output()).toMatch(new RegExp(`database\\s+postgres://postgres:\\*\\*\\*@[^ ]+\\s+Postgres: one database per service, shared by its instances \\(${prefix}_orders, ${prefix}_payments, ${prefix}_inventory, ${prefix}_notifications\\)`));
     expect(demo.output()).toMatch(/broker\s+amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+,amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+\s+your broker \(2 nodes\)/);
     expect(demo.output()).toMatch(/Instances: 2 of every service/);
+  });
+
+  it("passes the user's OTEL_* settings to every instance as they are, adding only each service's name", async () => {
+    for (const p of ((await control('/processes')) as Proc[]).filter((p) => p.state === 'running')) {
+      const otel = Object.fromEntries(Object.entries(demo.environOf(p.pid!)).filter(([k]) => k.startsWith('OTEL_')));
+      const user = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.port}`, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
+      const service = p.name.replace(/-\d+$/, '');
+      expect([p.name, otel]).toEqual([p.name, SERVICES.includes(service) ? { ...user, OTEL_SERVICE_NAME: service } : user]);
+    }
+    expect(demo.output()).toMatch(/traces\s+your OTEL_\* settings\s+the services export as you set \(OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL\)/);
   });
 
   it('serves one order from either instance: they share the database', async () => {
@@ -223,11 +272,32 @@ describe('npm run demo -- --instances 2, on Postgres, with a broker list', () =>
   });
 });
 
+// --no-tracing: no OTEL_* variable reaches a service, not even the user's, so none starts the SDK.
+describe('npm run demo -- --no-tracing', () => {
+  let demo: RunningDemo;
+
+  beforeAll(async () => {
+    demo = await startDemo({ args: ['--no-tracing'], env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SERVICE_NAME: 'everything' } });
+  });
+  afterAll(async () => {
+    await demo?.stop();
+  });
+
+  it('starts the services without any OTEL_* variable, and says tracing is off', async () => {
+    const procs = (await (await fetch(`${demo.url('DEMO_CONTROL_PORT')}/processes`, { headers: { authorization: `Bearer ${demo.token}` } })).json()) as Proc[];
+    const services = procs.filter((p) => SERVICES.includes(p.name));
+    expect(services).toHaveLength(5);
+    for (const p of services) expect([p.name, Object.keys(demo.environOf(p.pid!)).filter((k) => k.startsWith('OTEL_'))]).toEqual([p.name, []]);
+    expect(demo.output()).toMatch(/traces\s+off\s+--no-tracing: the services export no spans/);
+  });
+});
+
 describe('npm run demo: bad arguments', () => {
   it.each([
     [['--instances', '0'], "demo: --instances must be a whole number from 1 to 8, got '0'"],
     [['--instances', 'two'], "demo: --instances must be a whole number from 1 to 8, got 'two'"],
     [['--nodes', '3'], "demo: Unknown option '--nodes'"],
+    [['--no-tracing=yes'], "demo: Option '--no-tracing' does not take an argument"],
   ])('%j: exits 2 with a line saying why', (args, line) => {
     const r = spawnSync(process.execPath, [path.join(__dirname, '../scripts/demo.mjs'), ...args], { encoding: 'utf8', env: { PATH: process.env.PATH } });
     expect(r.status).toBe(2);

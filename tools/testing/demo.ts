@@ -21,6 +21,8 @@ export interface DemoOptions {
   args?: string[];
   /** DATABASE_URL for the demo (Postgres); unset, the services keep SQLite files in the demo's data dir. */
   databaseUrl?: string;
+  /** More of the user's environment, e.g. their own OTEL_* settings. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunningDemo {
@@ -29,6 +31,8 @@ export interface RunningDemo {
   namespace: string;
   /** The admin token the demo made for this run. */
   token: string;
+  /** The environment a process the demo started runs with (Linux: /proc/<pid>/environ). */
+  environOf(pid: number): Record<string, string>;
   /** Everything the demo printed so far. */
   output(): string;
   /** http://127.0.0.1:<port> of a port variable, e.g. url('CONSOLE_PORT'). */
@@ -47,6 +51,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   // the namespace keeps its queues and Redis keys apart from other suites' on shared servers
   const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), REDIS_URL: redis.url, DEMO_DATA_DIR: dataDir, WARREN_NAMESPACE: namespace };
   for (const v of ['DATABASE_URL', 'ADMIN_TOKEN', 'AMQP_URL', 'AMQP_MANAGEMENT_URL']) delete env[v];
+  // the demo decides the services' tracing from the user's OTEL_*: the test's own must not take part
+  for (const v of Object.keys(env)) if (v.startsWith('OTEL_')) delete env[v];
+  Object.assign(env, options.env);
   if (options.broker) Object.assign(env, { AMQP_URL: options.broker.amqpUrl, AMQP_MANAGEMENT_URL: options.broker.managementUrl });
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   const child = spawn(process.execPath, [path.join(ROOT, 'tools/scripts/demo.mjs'), ...(options.args ?? [])], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -77,6 +84,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     namespace,
     token: readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim(),
     output: () => out,
+    environOf: (pid) => Object.fromEntries(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
     url: (variable) => `http://127.0.0.1:${ports[variable]}`,
     process: child,
     stop,

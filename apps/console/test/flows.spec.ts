@@ -1,5 +1,6 @@
 // The console as a newcomer uses it: `npm run demo` (tools/testing/demo.ts), the console's URL in Debian's
-// chromium, and the flows the README promises, on the bundled broker and on RabbitMQ (RABBITMQ_URL and
+// chromium, and the flows the README promises (an order's trace, from the services' own exports, among them), on
+// the bundled broker and on RabbitMQ (RABBITMQ_URL and
 // RABBITMQ_MANAGEMENT_URL set: the demo runs against it under a namespace of its own). Each flow goes through
 // the page only; the platform's own APIs are read to check what the page claims. Any browser error fails it.
 // Screenshots land in tmp/screenshots/ (the README's pictures come from there).
@@ -66,6 +67,21 @@ describe.each(targets)('the console against the running demo ($name broker)', ({
     await page.locator(`li[data-order-id="${id}"][data-status="CONFIRMED"]`).waitFor();
     expect((await order(id)).status).toBe('CONFIRMED');
     await shot('orders');
+  });
+
+  it("shows the order's trace, exported by the services to the console, as a waterfall across orders, inventory, payments and notifications", async () => {
+    const id = (await page.locator('[data-placed-order]').getAttribute('data-placed-order'))!;
+    const figure = page.locator(`section.orders-trace[data-trace-for="${id}"] figure.trace`);
+    // the spans come in each service's next batch (every second in the demo); the emails' after their job ran
+    for (const service of ['orders', 'inventory', 'payments', 'notifications']) await figure.locator(`tbody tr[data-service="${service}"]`).first().waitFor({ timeout: 30_000 });
+    await figure.locator('tbody tr[data-service="notifications"] th', { hasText: 'smtp send' }).first().waitFor({ timeout: 30_000 });
+    // one root, the POST that placed the order; everything else indented under it
+    expect(await figure.locator('tbody tr[data-depth="0"]').count()).toBe(1);
+    expect(await figure.locator('tbody tr[data-depth="0"] th').textContent()).toMatch(/POST/);
+    const { traces } = (await (await fetch(`${demo.url('CONSOLE_PORT')}/api/traces?orderId=${id}`)).json()) as { traces: Array<{ traceId: string; services: string[] }> };
+    expect(traces).toHaveLength(1);
+    expect(await figure.getAttribute('data-trace-id')).toBe(traces[0].traceId);
+    expect([...traces[0].services].sort()).toEqual(expect.arrayContaining(['inventory', 'notifications', 'orders', 'payments']));
   });
 
   it('shows commands waiting in a queue while payments is stopped, and draining when it continues', async () => {
