@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Injectable, Res, type NestMiddleware, type OnApplicationShutdown } from '@nestjs/common';
+import { Controller, Get, Inject, Injectable, Res, type CanActivate, type ExecutionContext, type NestMiddleware, type OnApplicationShutdown } from '@nestjs/common';
 import { metrics, type Attributes, type Histogram } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text';
@@ -13,18 +13,39 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75,
 // Any other method is one series, `_OTHER`, as the conventions say: a client must not be able to add series.
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 
-/** What Express leaves on a request it routed: the route's pattern, and the mount path of the router holding it. */
+// Where RouteMarker leaves the pattern of the route that took the request.
+const MATCHED_ROUTE = Symbol('warren.matchedRoute');
+
+/** What Express leaves on a request it routed (the route's pattern, the mount path of its router), and our mark. */
 interface RoutedRequest extends IncomingMessage {
   originalUrl?: string;
   baseUrl?: string;
   route?: { path?: unknown };
+  [MATCHED_ROUTE]?: string;
+}
+
+/**
+ * A global guard that lets everything through and notes which route of the app took the request. Express's own
+ * `req.route` cannot say it at the end: Nest mounts module middleware (the request logger's) as a catch-all route
+ * of every method, which is what a request no controller matched still holds when it is answered 404. Guards run
+ * once a controller's route has matched and before any other guard can refuse, so a 401 from the admin guard has
+ * its route too.
+ */
+@Injectable()
+export class RouteMarker implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    if (context.getType() !== 'http') return true;
+    const req = context.switchToHttp().getRequest<RoutedRequest>();
+    if (typeof req.route?.path === 'string') req[MATCHED_ROUTE] = `${req.baseUrl ?? ''}${req.route.path}`;
+    return true;
+  }
 }
 
 /**
  * Records `http.server.request.duration` (seconds) for every request but the quiet paths (/health, /metrics), when
  * the response is finished: errors too, whatever answered them (a guard, a pipe, an exception filter, the 404 of
- * no route). `http.route` is the pattern Express matched (`/orders/:id`), never the URL, so ids do not become
- * series; a request no route matched has none. A request the client abandons before its answer is not counted.
+ * no route). `http.route` is the pattern of the route that took the request (`/orders/:id`, see RouteMarker), never
+ * the URL, so ids do not become series; a request no route matched has none. A request the client abandons before its answer is not counted.
  */
 @Injectable()
 export class HttpMetricsMiddleware implements NestMiddleware {
@@ -47,8 +68,8 @@ export class HttpMetricsMiddleware implements NestMiddleware {
         'http.request.method': KNOWN_METHODS.has(req.method ?? '') ? req.method : '_OTHER',
         'http.response.status_code': res.statusCode,
       };
-      const route = req.route?.path;
-      if (typeof route === 'string') attributes['http.route'] = `${req.baseUrl ?? ''}${route}`;
+      const route = req[MATCHED_ROUTE];
+      if (route !== undefined) attributes['http.route'] = route;
       this.duration.record(Number(process.hrtime.bigint() - started) / 1e9, attributes);
     });
     next();

@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Injectable, Module, type DynamicModule, type MiddlewareConsumer, type NestModule, type OnApplicationBootstrap, type OnModuleDestroy, type Provider } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TerminusModule, TypeOrmHealthIndicator, type HealthIndicatorFunction } from '@nestjs/terminus';
+import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import { Messaging, type MessagingLogger } from '@warren/messaging';
 import { MessagingHealthIndicator, MessagingModule } from '@warren/messaging/nest';
@@ -10,7 +11,7 @@ import type { DataSource } from 'typeorm';
 import { databaseOptions, openDatabase, type DatabaseConfig } from './database';
 import { readEnv } from './env';
 import { topologyNames } from './topology-names';
-import { HttpMetricsMiddleware, MetricsController, TELEMETRY, TelemetryFlush } from './http-metrics';
+import { HttpMetricsMiddleware, MetricsController, RouteMarker, TELEMETRY, TelemetryFlush } from './http-metrics';
 import { installMetrics } from './telemetry';
 
 export interface ServiceModuleOptions {
@@ -103,7 +104,7 @@ const nestLogger = (context: string): MessagingLogger => {
  * installed when the app is created if instrument.ts did not install it (an app a test creates in-process).
  */
 function telemetryProviders(service: string): Provider[] {
-  return [{ provide: TELEMETRY, useFactory: () => installMetrics(service) }, HttpMetricsMiddleware, TelemetryFlush];
+  return [{ provide: TELEMETRY, useFactory: () => installMetrics(service) }, { provide: APP_GUARD, useClass: RouteMarker }, HttpMetricsMiddleware, TelemetryFlush];
 }
 
 /**
