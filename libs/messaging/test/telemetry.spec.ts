@@ -259,6 +259,24 @@ describe.each(testBrokers())('tracing and metrics on $name', ({ url }) => {
     expect(await total('messaging.client.sent.messages', { 'warren.message.type': routingKey })).toBe(1);
   });
 
+  it('a delayed publish: a send span until the broker holds it, the process span its child; a route that cannot be made is an ERROR send', async () => {
+    const queue = newQueue('trace-delayed');
+    const { messaging, harness } = await instance(queue, [{ pattern: queue, handle: () => undefined }]);
+    const sent = await messaging.publish({ exchange: events, routingKey: queue, payload: {}, delay: 30 });
+    await harness.acked({ queue });
+    const send = await one('the delayed send', (s) => s.attributes['messaging.message.id'] === sent.messageId && s.kind === SpanKind.PRODUCER);
+    const processed = await one('its process span', (s) => s.attributes['messaging.message.id'] === sent.messageId && s.kind === SpanKind.CONSUMER);
+    expect(send.name).toBe(`send ${events}`);
+    expect(parentOf(processed)).toBe(idOf(send));
+
+    const missing = uniqueName('missing-exchange');
+    await expect(messaging.publish({ exchange: missing, routingKey: 'k', payload: {}, delay: 30 })).rejects.toMatchObject({ code: 'CHANNEL_ERROR' });
+    const failed = await one('the failed delayed send', (s) => s.name === `send ${missing}`);
+    expect(failed.status.code).toBe(SpanStatusCode.ERROR);
+    expect(failed.attributes['error.type']).toBe('MessagingError');
+    expect(await total('messaging.client.sent.messages', { 'messaging.destination.name': missing, 'error.type': 'MessagingError' })).toBe(1);
+  });
+
   it('RPC: the request is a producer span, the handler a consumer span under it, the reply a send under that; the caller stays in its trace', async () => {
     const queue = newQueue('trace-rpc');
     await instance(queue, [{ pattern: queue, handle: (m: IncomingMessage<{ a: number }>) => ({ doubled: m.payload.a * 2 }) }], true);

@@ -134,8 +134,7 @@ export class Messaging {
     if (message.expirationMs !== undefined) throw new RangeError('delay cannot be combined with expirationMs: a delayed message is held by a delay of its own');
     if (message.mandatory === true) throw new RangeError('delay cannot be combined with mandatory: true: the broker cannot tell at publish time whether a delayed message will be routable');
     if (delay === 0) return this.publisher.publish({ ...message, delay: undefined }, undefined, tracing);
-    const via = await this.delays.route(message, delay, this.options.publishTimeoutMs);
-    return this.publisher.publish(message, via, tracing);
+    return this.publisher.publish(message, () => this.delays.route(message, delay, this.options.publishTimeoutMs), tracing);
   }
 
   /** Validates against the contract and publishes to the events exchange with the type as routing key. */

@@ -134,12 +134,14 @@ export class Publisher {
 
   /**
    * Publishes under a PRODUCER span `send <exchange>` (when an SDK is registered) that ends with the broker's
-   * confirm, or with the failure.
+   * confirm, or with the failure. `via` may be a delayed publish's route still to be found (declaring what it needs
+   * on the broker): the span and the counts include that step and its failure.
    */
-  async publish(msg: OutgoingMessage, via?: DelayRoute, tracing: PublishTracing = {}): Promise<PublishedMessage> {
+  async publish(msg: OutgoingMessage, via?: DelayRoute | (() => Promise<DelayRoute>), tracing: PublishTracing = {}): Promise<PublishedMessage> {
     const span = tracing.copy ? undefined : startProducerSpan('send', msg.exchange, tracing);
     try {
-      const published = await this.publishPrepared(this.prepare(msg, via, span));
+      const route = typeof via === 'function' ? await via() : via;
+      const published = await this.publishPrepared(this.prepare(msg, route, span));
       endSpan(span);
       if (!tracing.copy) this.instruments.countSent(published);
       return published;
