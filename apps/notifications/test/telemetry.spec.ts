@@ -117,11 +117,15 @@ describe('notifications telemetry', () => {
     expect(send.status.code).not.toBe(SpanStatusCode.ERROR);
     expect(send.attributes).toMatchObject({ 'server.address': '127.0.0.1', 'server.port': smtp.port, 'warren.email.template': 'order-placed' });
 
-    const spans = otel.spans();
-    const byId = new Map(spans.map((s) => [spanId(s), s]));
-    const processSpan = byId.get(parentId(send)!)!;
+    // the job's span ends once the job is marked completed, after the send
+    const { spans, processSpan, addSpan } = await eventually('the job span', () => {
+      const all = otel.spans();
+      const byId = new Map(all.map((s) => [spanId(s), s]));
+      const job = byId.get(parentId(send)!);
+      const added = job && byId.get(parentId(job)!);
+      return added ? { spans: all, processSpan: job, addSpan: added } : undefined;
+    });
     expect([processSpan.name, processSpan.kind, processSpan.instrumentationScope.name]).toEqual([`process ${jobs.queue.name}`, SpanKind.CONSUMER, 'bullmq']);
-    const addSpan = byId.get(parentId(processSpan)!)!;
     expect([addSpan.name, addSpan.kind]).toEqual([`add ${jobs.queue.name}.order-placed`, SpanKind.PRODUCER]);
     expect(parentId(addSpan)).toBe(parent.spanContext().spanId);
     for (const s of [send, processSpan, addSpan]) expect(traceId(s)).toBe(parent.spanContext().traceId);
@@ -133,9 +137,8 @@ describe('notifications telemetry', () => {
     const orderId = randomUUID();
     const event = await messaging.emit(OrderPlaced, placed(orderId));
     const send = await eventually('the smtp span', () => otel.spansNamed('smtp send').find((s) => s.attributes['warren.order.id'] === orderId));
-    const add = otel.spansNamed(`add ${jobs.queue.name}.order-placed`);
-    const job = add.find((a) => otel.isDescendant(send, a));
-    expect(job).toBeDefined();
+    // the job's span ends once the job is marked completed, after the send
+    const job = await eventually('the job added under the event', () => otel.spansNamed(`add ${jobs.queue.name}.order-placed`).find((a) => otel.isDescendant(send, a)));
     // the span the handler ran in (the messaging library's consumer span) is the job's parent
     const handled = otel.spans().find((s) => s.spanContext().spanId === parentId(job!));
     expect(handled).toMatchObject({ kind: SpanKind.CONSUMER, name: `process ${process.env.WARREN_NAMESPACE}.notifications.order-events` });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { topologyNames } from '@warren/service-kit';
 import { Queue, Worker, type Job } from 'bullmq';
@@ -36,7 +36,7 @@ const DIGEST = 'daily-digest';
  * to be listed and retried.
  */
 @Injectable()
-export class EmailJobsService implements OnApplicationBootstrap, OnModuleDestroy {
+export class EmailJobsService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   readonly queue: Queue<EmailJob>;
   private worker?: Worker<EmailJob>;
   private workerConnection?: Redis;
@@ -45,7 +45,8 @@ export class EmailJobsService implements OnApplicationBootstrap, OnModuleDestroy
   private readonly logger = new Logger('EmailJobs');
   /** BullMQ's spans, shared by the queue and the worker (job-telemetry.ts). */
   private readonly bullTelemetry = jobTelemetry();
-  private readonly telemetry: EmailTelemetry;
+  /** Set in onModuleInit, before the worker starts (onApplicationBootstrap). */
+  private telemetry!: EmailTelemetry;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -54,6 +55,13 @@ export class EmailJobsService implements OnApplicationBootstrap, OnModuleDestroy
     this.settings = readEmailSettings();
     this.queue = new Queue<EmailJob>(topologyNames().queue('notifications.email'), { connection: redis, telemetry: this.bullTelemetry });
     this.transport = createTransport(this.settings.smtpUrl);
+  }
+
+  /**
+   * The metrics' meter is taken once every provider exists: the process's meter provider is registered by then (by
+   * instrument.ts, or by service-kit when an app is created in-process); a meter taken earlier would stay a no-op.
+   */
+  onModuleInit(): void {
     this.telemetry = new EmailTelemetry(this.settings.smtpUrl, this.queue);
   }
 

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { context, metrics, propagation, trace, type Context, type Counter, type Histogram } from '@opentelemetry/api';
 
 /** Why a saga was cancelled, in a few words fit for a metric label (the order's own reason names SKUs and amounts). */
@@ -15,18 +15,19 @@ export const ORDER_ID_ATTRIBUTE = 'warren.order.id';
 export const SAGA_STEP_ATTRIBUTE = 'warren.saga.step';
 
 /**
- * The saga's metrics and span attributes. The meter is taken when the app creates this service, after the
- * process registered its meter provider (a meter taken earlier would stay a no-op). Metrics are recorded only for
+ * The saga's metrics and span attributes. The meter is taken when the app's modules are initialised, once every
+ * provider exists: the process's meter provider is registered by then (by instrument.ts, or by service-kit when an
+ * app is created in-process), and a meter taken before it would stay a no-op. Metrics are recorded only for
  * transitions that committed: a transition rolled back (a lost race, a failed commit) or a duplicate delivery
  * (the inbox skips it) recorded nothing, so an order counts once in `warren.saga.outcomes`.
  */
 @Injectable()
-export class SagaTelemetry {
+export class SagaTelemetry implements OnModuleInit {
   readonly tracer = trace.getTracer('@warren/orders');
-  private readonly outcomes: Counter;
-  private readonly stepDuration: Histogram;
+  private outcomes?: Counter;
+  private stepDuration?: Histogram;
 
-  constructor() {
+  onModuleInit(): void {
     const meter = metrics.getMeter('@warren/orders');
     this.outcomes = meter.createCounter('warren.saga.outcomes', { description: 'Orders whose saga ended, by outcome (confirmed, cancelled) and, for a cancellation, its reason' });
     this.stepDuration = meter.createHistogram('warren.saga.step.duration', {
@@ -57,8 +58,8 @@ export class SagaTelemetry {
 
   /** Records a transition once its transaction committed. */
   committed(progress: SagaProgress): void {
-    for (const s of progress.steps) this.stepDuration.record(s.seconds, { [SAGA_STEP_ATTRIBUTE]: s.step });
+    for (const s of progress.steps) this.stepDuration?.record(s.seconds, { [SAGA_STEP_ATTRIBUTE]: s.step });
     const o = progress.outcome;
-    if (o) this.outcomes.add(1, o.outcome === 'cancelled' ? { 'warren.saga.outcome': o.outcome, 'warren.saga.reason': o.reason } : { 'warren.saga.outcome': o.outcome });
+    if (o) this.outcomes?.add(1, o.outcome === 'cancelled' ? { 'warren.saga.outcome': o.outcome, 'warren.saga.reason': o.reason } : { 'warren.saga.outcome': o.outcome });
   }
 }
