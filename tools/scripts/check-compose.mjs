@@ -168,8 +168,8 @@ function envOf(svc) {
   return Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
 }
 
-function checkCluster(services, label) {
-  const running = runningServices(services, ['cluster']);
+function checkCluster(services, label, activeProfiles) {
+  const running = runningServices(services, activeProfiles);
   const aliased = running.filter(([, svc]) => asList(svc.networks?.default?.aliases).includes('amqp')).map(([n]) => n);
   if (aliased.length) problem(`${label}: ${aliased.join(', ')} carry the network alias 'amqp'; the cluster's services name every node instead`);
   const nodes = running.filter(([, svc]) => envOf(svc).RABBITMQ_CLUSTER_SEED !== undefined);
@@ -300,7 +300,7 @@ function main() {
     const full = run(compose, [...args, 'config']);
     const these = parseYaml(full.out).services ?? {};
     if (Object.keys(these).length === 0) problem(`${label}: no services`);
-    if (cluster) checkCluster(these, label);
+    if (cluster) checkCluster(these, label, profiles);
     else checkBrokerAlias(these, profiles, label);
     if (observability) checkObservability(these, profiles, label, observability);
     checkTracing(these, profiles, label, Boolean(tracing));

@@ -5,13 +5,21 @@
 // period) and `down -v` leaves no container, network or volume behind. Profile `cluster` besides: the three
 // RabbitMQ nodes form one cluster, every queue the services declare is a quorum queue with a member on each
 // node, both payments instances consume, and an order still settles while one node is stopped.
+// With --observability metrics (Prometheus alone: its image has a local stand-in) or --observability observability
+// (Prometheus, Grafana and Jaeger: their images need a registry), that profile runs beside the broker's and
+// tracing is on (docker/observability/tracing.yml): the confirmed order's trace reaches the console and spans every
+// service it crossed, Prometheus scrapes every target up and answers every query of the Grafana dashboard
+// (docker/observability/grafana/dashboards/warren.json), and with the full profile Jaeger holds the order's trace
+// and Grafana serves the dashboard to an anonymous viewer.
 //
-//   npm run test:compose -- [--profile bundled|rabbitmq|cluster] [--project NAME] [--no-build] [--keep]
+//   npm run test:compose -- [--profile bundled|rabbitmq|cluster] [--observability metrics|observability]
+//                           [--project NAME] [--no-build] [--keep]
 //
 // Uses `docker compose` when the Compose v2 plugin is there, else `docker-compose` (v1.28+). Exit 0 when every
 // check passed; otherwise the failed check, each container's state and the tail of its log.
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +33,7 @@ const SETTLE_WITHIN_MS = 60_000;
 const { values: opts } = parseArgs({
   options: {
     profile: { type: 'string', default: 'bundled' },
+    observability: { type: 'string' },
     project: { type: 'string' },
     'no-build': { type: 'boolean' },
     keep: { type: 'boolean' },
@@ -35,6 +44,12 @@ if (!['bundled', 'rabbitmq', 'cluster'].includes(opts.profile)) {
   console.error(`--profile must be bundled, rabbitmq or cluster, got '${opts.profile}'`);
   process.exit(2);
 }
+if (opts.observability !== undefined && !['metrics', 'observability'].includes(opts.observability)) {
+  console.error(`--observability must be metrics or observability, got '${opts.observability}'`);
+  process.exit(2);
+}
+const OBSERVABILITY = opts.observability;
+const profiles = [opts.profile, OBSERVABILITY].filter(Boolean).join(' + ');
 const project = opts.project ?? `warren-smoke-${opts.profile}-${randomBytes(3).toString('hex')}`;
 const started = Date.now();
 const log = (line) => console.log(`[compose-smoke ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
@@ -50,10 +65,10 @@ function freePort() {
   });
 }
 
-const PORT_VARS = ['BROKER_PORT', 'MANAGEMENT_PORT', 'PROMETHEUS_PORT', 'REDIS_PORT', 'SMTP_PORT', 'SMTP_HTTP_PORT', 'ORDERS_PORT', 'PAYMENTS_PORT', 'INVENTORY_PORT', 'NOTIFICATIONS_PORT', 'ANALYTICS_PORT', 'CONSOLE_PORT'];
+const PORT_VARS = ['BROKER_PORT', 'MANAGEMENT_PORT', 'PROMETHEUS_PORT', 'REDIS_PORT', 'SMTP_PORT', 'SMTP_HTTP_PORT', 'ORDERS_PORT', 'PAYMENTS_PORT', 'INVENTORY_PORT', 'NOTIFICATIONS_PORT', 'ANALYTICS_PORT', 'CONSOLE_PORT', 'PROMETHEUS_UI_PORT', 'GRAFANA_PORT', 'JAEGER_UI_PORT', 'JAEGER_OTLP_PORT'];
 const ports = {};
 for (const v of PORT_VARS) ports[v] = String(await freePort());
-const env = { ...process.env, ...ports, COMPOSE_PROFILES: opts.profile, COMPOSE_PROJECT_NAME: project, ADMIN_TOKEN: `smoke-${randomBytes(8).toString('hex')}` };
+const env = { ...process.env, ...ports, COMPOSE_PROFILES: [opts.profile, OBSERVABILITY].filter(Boolean).join(','), COMPOSE_PROJECT_NAME: project, ADMIN_TOKEN: `smoke-${randomBytes(8).toString('hex')}` };
 
 async function composeCommand() {
   try {
@@ -63,7 +78,10 @@ async function composeCommand() {
     return ['docker-compose', []];
   }
 }
-const [composeBin, composePrefix] = await composeCommand();
+const [composeBin, composeCmd] = await composeCommand();
+// tracing on with the observability profiles: the override file beside the main one
+const TRACING_FILE = 'docker/observability/tracing.yml';
+const composePrefix = OBSERVABILITY ? [...composeCmd, '-f', 'docker-compose.yml', '-f', TRACING_FILE] : composeCmd;
 
 /** Runs compose with its output streamed (prefixed); rejects on a non-zero exit. */
 function compose(args, { quiet = false } = {}) {
@@ -137,9 +155,15 @@ const CLUSTER_NODES = ['rabbitmq-1', 'rabbitmq-2', 'rabbitmq-3'];
 /** The compose services a profile runs: in `cluster`, each app is `<app>-cluster` (payments twice). */
 function expectedServices() {
   const infra = ['redis', 'postgres', 'mailpit'];
-  if (opts.profile === 'cluster') return [...infra, ...CLUSTER_NODES, ...APPS.map((a) => `${a}-cluster`), 'payments-cluster-2'].sort();
-  return [...infra, ...APPS, opts.profile === 'bundled' ? 'broker' : 'rabbitmq'].sort();
+  const observability = { metrics: ['prometheus'], observability: ['prometheus', 'grafana', 'jaeger'] }[OBSERVABILITY] ?? [];
+  if (opts.profile === 'cluster') return [...infra, ...observability, ...CLUSTER_NODES, ...APPS.map((a) => `${a}-cluster`), 'payments-cluster-2'].sort();
+  return [...infra, ...observability, ...APPS, opts.profile === 'bundled' ? 'broker' : 'rabbitmq'].sort();
 }
+// Jaeger's image declares no health check and compose adds none (what its image carries is not known here): it is
+// ready when it runs, and its query API answering is checked with the traces.
+const NO_HEALTHCHECK = new Set(['jaeger']);
+const ready = (c) => c.health === 'healthy' || (NO_HEALTHCHECK.has(c.name) && c.health === 'none' && c.state === 'running');
+
 /** The app a compose service runs (orders-cluster, payments-cluster-2 -> orders, payments). */
 const appOf = (service) => service.replace(/-cluster(-\d+)?$/, '');
 
@@ -228,6 +252,82 @@ async function smoke() {
     expect(lines.length > 0 && !notJson.length, `${service} should log JSON lines only; ${notJson.length} of ${lines.length} are not, e.g. ${JSON.stringify(notJson[0])}`);
   }
   log('every service logs JSON lines');
+  return { confirmedId: okId };
+}
+
+// counters exported only once something was counted, which the smoke does not make happen (a handler failing, a
+// retry, a parked message, an email the SMTP server refused): their queries must be valid, not return data
+const ONLY_AFTER_A_FAILURE = ['warren_messaging_failed_messages_total', 'warren_messaging_retried_messages_total', 'warren_messaging_dead_lettered_messages_total', 'warren_emails_failed_total'];
+
+/** Every query of the Grafana dashboard, Grafana's interval variables filled as Grafana would for a short range. */
+function dashboardQueries() {
+  const dashboard = JSON.parse(readFileSync(join(ROOT, 'docker/observability/grafana/dashboards/warren.json'), 'utf8'));
+  const out = [];
+  const walk = (panels) => {
+    for (const p of panels ?? []) {
+      for (const t of p.targets ?? []) out.push({ panel: p.title, refId: t.refId, promql: t.expr.replace(/\$__rate_interval|\$__interval|\$__range/g, '1m') });
+      walk(p.panels);
+    }
+  };
+  walk(dashboard.panels);
+  return out;
+}
+
+/** Tracing through the console (and Jaeger), Prometheus's targets and the dashboard's queries. */
+async function observabilityChecks({ confirmedId }) {
+  // the confirmed order's trace in the console, across the services that handled it
+  const crossed = ['orders', 'inventory', 'payments', 'notifications'];
+  await until(`the console to hold order ${confirmedId}'s trace across ${crossed.join(', ')}`, async () => {
+    const res = await http('GET', `${url('CONSOLE_PORT')}/api/traces?orderId=${confirmedId}`);
+    if (res.status !== 200) throw new Error(`GET /api/traces answered ${res.status}: ${JSON.stringify(res.body)}`);
+    const services = new Set(res.body.traces.flatMap((t) => t.services));
+    const missing = crossed.filter((s) => !services.has(s));
+    if (missing.length) throw new Error(`${res.body.traces.length} traces, no span yet from ${missing.join(', ')}`);
+    return true;
+  }, SETTLE_WITHIN_MS);
+  log(`the console holds order ${confirmedId}'s trace, across ${crossed.join(', ')}`);
+
+  // every target Prometheus discovers in this profile is up: in `cluster` each of the three nodes serves both
+  // broker jobs, and payments runs twice
+  const prometheus = url('PROMETHEUS_UI_PORT');
+  const jobs = ['analytics', 'broker', 'broker-per-object', 'inventory', 'notifications', 'orders', 'payments'];
+  const perJob = (job) => (opts.profile === 'cluster' ? (job.startsWith('broker') ? 3 : job === 'payments' ? 2 : 1) : 1);
+  await until('Prometheus to scrape every target, each one up', async () => {
+    const active = (await http('GET', `${prometheus}/api/v1/targets?state=active`)).body.data.activeTargets;
+    const wrong = jobs.filter((job) => active.filter((t) => t.labels.job === job && t.health === 'up').length !== perJob(job));
+    const down = active.filter((t) => t.health !== 'up').map((t) => `${t.labels.job} ${t.labels.instance} ${t.health} ${t.lastError}`);
+    if (wrong.length || down.length) throw new Error(`jobs without every target up: ${wrong.join(', ') || 'none'}; down: ${down.join('; ') || 'none'}`);
+    return true;
+  }, SETTLE_WITHIN_MS);
+  log(`Prometheus scrapes every target, all up (${jobs.map((j) => `${j} ${perJob(j)}`).join(', ')})`);
+
+  // every query of the dashboard is valid, and each returns data except the failure counters'
+  const queries = dashboardQueries();
+  await until('every dashboard query to answer', async () => {
+    const problems = [];
+    for (const q of queries) {
+      const res = await http('GET', `${prometheus}/api/v1/query?query=${encodeURIComponent(q.promql)}`);
+      if (res.body?.status !== 'success') problems.push(`${q.panel} ${q.refId}: invalid (${res.body?.error ?? res.status})`);
+      else if (!res.body.data.result.length && !ONLY_AFTER_A_FAILURE.some((n) => q.promql.includes(n))) problems.push(`${q.panel} ${q.refId}: no data`);
+    }
+    if (problems.length) throw new Error(problems.join('; '));
+    return true;
+  }, SETTLE_WITHIN_MS, 2000);
+  log(`every one of the dashboard's ${queries.length} queries is valid and answers`);
+
+  if (OBSERVABILITY !== 'observability') return;
+  // Jaeger: the console passed the order's spans on
+  await until(`Jaeger to hold order ${confirmedId}'s trace`, async () => {
+    const tags = encodeURIComponent(JSON.stringify({ 'messaging.message.conversation_id': confirmedId }));
+    const res = await http('GET', `${url('JAEGER_UI_PORT')}/api/traces?service=orders&tags=${tags}&limit=20`);
+    if (res.status !== 200) throw new Error(`Jaeger's /api/traces answered ${res.status}`);
+    return res.body.data?.length > 0 ? true : undefined;
+  }, SETTLE_WITHIN_MS);
+  log(`Jaeger holds order ${confirmedId}'s trace`);
+  // Grafana: the provisioned dashboard, to a viewer who did not log in
+  const search = await http('GET', `${url('GRAFANA_PORT')}/api/search?query=Warren`);
+  expect(search.status === 200 && Array.isArray(search.body) && search.body.some((d) => d.uid === 'warren-overview'), `Grafana's /api/search (anonymous) should list the Warren dashboard; answered ${search.status}: ${JSON.stringify(search.body)}`);
+  log('Grafana serves the provisioned Warren dashboard anonymously');
 }
 
 const managementGet = async (path) => {
@@ -283,7 +383,7 @@ async function report() {
 }
 
 async function main() {
-  log(`project ${project}, profile ${opts.profile}, ${composeBin} ${composePrefix.join(' ')}`.trim());
+  log(`project ${project}, profile ${profiles}, ${composeBin} ${composePrefix.join(' ')}`.trim());
   const upStarted = Date.now();
   await compose(['up', '-d', ...(opts['no-build'] ? ['--no-build'] : ['--build'])]);
   log(`up in ${((Date.now() - upStarted) / 1000).toFixed(0)} s`);
@@ -292,13 +392,14 @@ async function main() {
     // restart: unless-stopped turns a crash into `restarting`: any exit before healthy fails the run at once
     const crashed = cs.find((c) => ['exited', 'dead', 'restarting'].includes(c.state) || c.restarts > 0);
     if (crashed) throw Object.assign(new Error(`${crashed.name} exited (${crashed.state}, exit code ${crashed.exitCode}, ${crashed.restarts} restarts) before it was healthy`), { fatal: true });
-    return cs.length && cs.every((c) => c.health === 'healthy') ? cs : undefined;
+    return cs.length && cs.every(ready) ? cs : undefined;
   }, HEALTHY_WITHIN_MS, 1000);
   const expected = expectedServices();
   expect(JSON.stringify(list.map((c) => c.name).sort()) === JSON.stringify(expected), `containers should be ${expected.join(', ')}; are ${list.map((c) => c.name).sort().join(', ')}`);
   log(`all ${list.length} containers healthy in ${((Date.now() - upStarted) / 1000).toFixed(0)} s`);
 
-  await smoke();
+  const placed = await smoke();
+  if (OBSERVABILITY) await observabilityChecks(placed);
   if (opts.profile === 'cluster') await clusterChecks();
 
   // --- SIGTERM: every container stops cleanly within its grace period: 0, or 143 for a process that ends by its
@@ -316,7 +417,7 @@ try {
   await main();
 } catch (err) {
   failed = true;
-  console.error(`\ncompose-smoke (${opts.profile}) FAILED: ${err.message}\n`);
+  console.error(`\ncompose-smoke (${profiles}) FAILED: ${err.message}\n`);
   await report().catch((e) => console.error(`could not report the containers: ${e.message}`));
 } finally {
   if (!opts.keep) {
@@ -336,5 +437,5 @@ try {
     } else log('down -v: no container, network or volume left');
   }
 }
-log(failed ? 'FAILED' : `passed (${opts.profile})`);
+log(failed ? 'FAILED' : `passed (${profiles})`);
 process.exit(failed ? 1 : 0);
