@@ -146,7 +146,7 @@ export function Waterfall({ trace }: { trace: Trace }) {
         </ul>
       </figcaption>
       <div className="trace-scroll">
-        <table className="trace-waterfall">
+        <table className="trace-waterfall" aria-label={`Spans of trace ${trace.traceId.slice(0, 16)}, by start, each under its parent`}>
           <thead>
             <tr>
               <th scope="col">Span</th>
