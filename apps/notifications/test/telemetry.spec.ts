@@ -3,61 +3,31 @@
 // reports the queue by state, and each SMTP send is a span under its BullMQ job, in the trace the job was added in.
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OrderConfirmed, OrderPlaced } from '@warren/contracts';
-import { Messaging, MessagingHarness } from '@warren/messaging';
-import { startService, type StartedService } from '@warren/service-kit';
+import type { Messaging, MessagingHarness } from '@warren/messaging';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { eventually } from '../../../tools/testing/eventually';
 import { installTestTelemetry, parentId, spanId, traceId } from '../../../tools/testing/otel';
-import { startTestRedis, type TestRedis } from '../../../tools/testing/redis';
-import { uniqueName } from '../../../tools/testing/topology';
-import { AppModule, NOTIFICATIONS } from '../src/app.module';
-import { EmailJobsService } from '../src/jobs/email-jobs.service';
-import { TestSmtp } from './test-smtp';
+import type { EmailJobsService } from '../src/jobs/email-jobs.service';
+import { startNotifications, type NotificationsUnderTest } from './support';
+import type { TestSmtp } from './test-smtp';
 
-// before the app exists: the jobs service takes its meter when the app creates it
+// before the app exists: the jobs service takes its meter when the app initialises its modules
 const otel = installTestTelemetry();
 
 describe('notifications telemetry', () => {
-  const saved = { ...process.env };
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'warren-notifications-otel-'));
-  let redis: TestRedis;
+  let app: NotificationsUnderTest;
   let smtp: TestSmtp;
-  let svc: StartedService;
   let messaging: Messaging;
   let harness: MessagingHarness;
   let jobs: EmailJobsService;
 
   beforeAll(async () => {
-    redis = await startTestRedis();
-    smtp = await new TestSmtp().start();
-    Object.assign(process.env, {
-      AMQP_URL: process.env.WARREN_TEST_BROKER_URL,
-      REDIS_URL: redis.url,
-      SMTP_URL: smtp.url,
-      WARREN_NAMESPACE: uniqueName('test.notifications-otel'),
-      WARREN_DATA_DIR: dataDir,
-      PORT: '0',
-      EMAIL_RATE_PER_SECOND: '50',
-      EMAIL_ATTEMPTS: '2',
-      EMAIL_BACKOFF_MS: '50',
-    });
-    delete process.env.DATABASE_URL;
-    svc = await startService(AppModule, { ...NOTIFICATIONS, logger: false });
-    messaging = svc.app.get(Messaging);
-    harness = new MessagingHarness(messaging);
-    jobs = svc.app.get(EmailJobsService);
+    app = await startNotifications('notifications-otel', { EMAIL_RATE_PER_SECOND: '50', EMAIL_ATTEMPTS: '2', EMAIL_BACKOFF_MS: '50' });
+    ({ smtp, messaging, harness, jobs } = app);
   });
   afterAll(async () => {
-    await jobs?.queue.obliterate({ force: true }).catch(() => undefined);
-    await svc?.close();
-    await smtp?.close();
-    await redis?.stop();
+    await app?.stop();
     await otel.shutdown();
-    process.env = saved;
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   const placed = (orderId = randomUUID()) => ({ orderId, customerEmail: 'ada@example.com', items: [{ sku: 'SKU-001', quantity: 1 }], placedAt: new Date().toISOString() });
