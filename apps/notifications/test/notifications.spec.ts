@@ -1,24 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { OrderCancelled, OrderConfirmed, OrderPlaced } from '@warren/contracts';
-import { Messaging, MessagingHarness, type PayloadInput } from '@warren/messaging';
+import type { Messaging, MessagingHarness, PayloadInput } from '@warren/messaging';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { AppModule, NOTIFICATIONS } from '../src/app.module';
-import { EmailJobsService } from '../src/jobs/email-jobs.service';
-import { startTestRedis, type TestRedis } from '../../../tools/testing/redis';
+import type { EmailJobsService } from '../src/jobs/email-jobs.service';
+import type { TestRedis } from '../../../tools/testing/redis';
 import { eventually } from '../../../tools/testing/eventually';
-import { uniqueName } from '../../../tools/testing/topology';
-import { TestSmtp } from './test-smtp';
+import { startNotifications, type NotificationsUnderTest } from './support';
+import type { TestSmtp } from './test-smtp';
 
 const ADMIN_TOKEN = 'notifications-test-admin-token';
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const basicAuth = (password: string) => ({ authorization: `Basic ${Buffer.from(`ops:${password}`).toString('base64')}` });
 
 describe('notifications', () => {
-  const saved = { ...process.env };
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'warren-notifications-'));
+  let app: NotificationsUnderTest;
   let redis: TestRedis;
   let smtp: TestSmtp;
   let svc: StartedService;
@@ -27,34 +23,10 @@ describe('notifications', () => {
   let jobs: EmailJobsService;
 
   beforeAll(async () => {
-    redis = await startTestRedis();
-    smtp = await new TestSmtp().start();
-    Object.assign(process.env, {
-      AMQP_URL: process.env.WARREN_TEST_BROKER_URL,
-      REDIS_URL: redis.url,
-      SMTP_URL: smtp.url,
-      WARREN_NAMESPACE: uniqueName('test.notifications'),
-      WARREN_DATA_DIR: dataDir,
-      PORT: '0',
-      EMAIL_RATE_PER_SECOND: '5',
-      EMAIL_ATTEMPTS: '4',
-      EMAIL_BACKOFF_MS: '100',
-      ADMIN_TOKEN,
-    });
-    delete process.env.DATABASE_URL;
-    svc = await startService(AppModule, { ...NOTIFICATIONS, logger: false });
-    messaging = svc.app.get(Messaging);
-    harness = new MessagingHarness(messaging);
-    jobs = svc.app.get(EmailJobsService);
+    app = await startNotifications('notifications', { EMAIL_RATE_PER_SECOND: '5', EMAIL_ATTEMPTS: '4', EMAIL_BACKOFF_MS: '100', ADMIN_TOKEN });
+    ({ redis, smtp, svc, messaging, harness, jobs } = app);
   });
-  afterAll(async () => {
-    await jobs?.queue.obliterate({ force: true }).catch(() => undefined);
-    await svc?.close();
-    await smtp?.close();
-    await redis?.stop();
-    process.env = saved;
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => app?.stop());
 
   const placed = (orderId = randomUUID()): PayloadInput<typeof OrderPlaced> => ({ orderId, customerEmail: 'ada@example.com', items: [{ sku: 'SKU-001', quantity: 2 }], placedAt: new Date().toISOString() });
   // nothing waiting, running or waiting to retry (the digest scheduler's next run is always delayed: not counted)
