@@ -4,9 +4,10 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { DataPointType, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { connect } from 'amqplib';
 import { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
-import { currentScope, Headers, Messaging, MessagingHarness, NonRetryableError, parseTraceparent, UnroutableError, type IncomingMessage, type MessageHandler } from '../src';
+import { currentScope, Headers, Messaging, MessagingHarness, NonRetryableError, parseTraceparent, retryQueueName, UnroutableError, type IncomingMessage, type MessageHandler } from '../src';
 import { RedisInbox, runInTransaction, TypeOrmInbox } from '../src/inbox';
 import { Outbox, OutboxRelay } from '../src/outbox';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
@@ -90,8 +91,9 @@ describe.each(testBrokers())('tracing and metrics on $name', ({ url }) => {
     return q;
   }
 
-  async function instance(queue?: string, handlers: MessageHandler[] = [], rpc = false) {
-    const messaging = new Messaging({ url, serviceName: 'telemetry-test', eventsExchange: events, commandsExchange: commands, retry: FAST_RETRY, publishTimeoutMs: 2_000 });
+  async function instance(queue?: string, handlers: MessageHandler[] = [], opts: { rpc?: boolean; deliveryLimit?: number; delayedMessages?: 'ttl-queues' } = {}) {
+    const { rpc = false, deliveryLimit, delayedMessages } = opts;
+    const messaging = new Messaging({ url, serviceName: 'telemetry-test', eventsExchange: events, commandsExchange: commands, retry: FAST_RETRY, publishTimeoutMs: 2_000, deliveryLimit, delayedMessages });
     instances.push(messaging);
     const harness = new MessagingHarness(messaging);
     if (queue) await messaging.consume({ queue, bindings: [{ exchange: rpc ? commands : events, pattern: queue }], handlers, rpc });
@@ -247,6 +249,63 @@ describe.each(testBrokers())('tracing and metrics on $name', ({ url }) => {
     expect(await total('warren.messaging.retried.messages', attrs)).toBe(0);
   });
 
+  it('a message past the delivery limit on a classic queue: dead_lettered with reason delivery_limit, not consumed, no process span', async () => {
+    const queue = newQueue('trace-poison');
+    const handled: string[] = [];
+    const handlers: MessageHandler[] = [{ pattern: queue, handle: (m) => void handled.push(m.messageId) }];
+    const first = await instance(queue, handlers, { deliveryLimit: 1 });
+    await first.messaging.close(); // the queue stays, with nobody on it
+    // a message whose earlier delivery already ended without a settle once, delivered again without a settle
+    const { messaging: publisher } = await instance();
+    const sent = await publisher.publish({ exchange: events, routingKey: queue, payload: {}, headers: { [Headers.unsettledDeliveries]: 1 } });
+    const conn = await connect(url);
+    try {
+      const ch = await conn.createChannel();
+      await eventually('the message in the queue', async () => ((await ch.get(queue, { noAck: false })) || undefined));
+      await ch.close(); // unsettled: the broker redelivers it, flagged
+    } finally {
+      await conn.close();
+    }
+    const { harness } = await instance(queue, handlers, { deliveryLimit: 1 });
+    await harness.deadLettered({ queue, messageId: sent.messageId });
+    expect(handled).toEqual([]);
+    expect(await total('warren.messaging.dead_lettered.messages', { 'messaging.destination.name': queue, 'warren.message.type': queue, 'warren.failure.reason': 'delivery_limit' })).toBe(1);
+    expect(await total('messaging.client.consumed.messages', { 'messaging.destination.name': queue })).toBe(0);
+    expect(finished((s) => s.kind === SpanKind.CONSUMER && s.attributes['messaging.message.id'] === sent.messageId)).toEqual([]);
+  });
+
+  it('a failed message that cannot be moved (its retry queue deleted): an ERROR span with outcome requeued, then handled', async () => {
+    const queue = newQueue('trace-requeue');
+    let calls = 0;
+    const { messaging, harness } = await instance(queue, [
+      {
+        pattern: queue,
+        handle: () => {
+          if (++calls === 1) throw new Error('first try fails');
+        },
+      },
+    ], { delayedMessages: 'ttl-queues' });
+    const conn = await connect(url);
+    try {
+      const ch = await conn.createChannel();
+      await ch.deleteQueue(retryQueueName(queue, 1));
+      await ch.close();
+    } finally {
+      await conn.close();
+    }
+    const sent = await messaging.publish({ exchange: events, routingKey: queue, payload: {} });
+    await harness.acked({ queue, messageId: sent.messageId });
+    const spans = await eventually('two process spans', () => {
+      const found = finished((s) => s.kind === SpanKind.CONSUMER && s.attributes['messaging.message.id'] === sent.messageId);
+      return found.length === 2 ? found.sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1]) : undefined;
+    });
+    expect(spans.map((s) => [s.attributes['warren.outcome'], s.status.code])).toEqual([['requeued', SpanStatusCode.ERROR], ['ok', SpanStatusCode.UNSET]]);
+    const attrs = { 'messaging.destination.name': queue, 'warren.message.type': queue };
+    expect(await total('warren.messaging.failed.messages', attrs)).toBe(1);
+    expect(await total('warren.messaging.retried.messages', attrs)).toBe(0);
+    expect(await total('messaging.client.consumed.messages', attrs)).toBe(2);
+  });
+
   it('a publish the broker refuses: an ERROR send span and a sent count with error.type', async () => {
     const { messaging } = await instance();
     const routingKey = uniqueName('nobody-listens');
@@ -279,7 +338,7 @@ describe.each(testBrokers())('tracing and metrics on $name', ({ url }) => {
 
   it('RPC: the request is a producer span, the handler a consumer span under it, the reply a send under that; the caller stays in its trace', async () => {
     const queue = newQueue('trace-rpc');
-    await instance(queue, [{ pattern: queue, handle: (m: IncomingMessage<{ a: number }>) => ({ doubled: m.payload.a * 2 }) }], true);
+    await instance(queue, [{ pattern: queue, handle: (m: IncomingMessage<{ a: number }>) => ({ doubled: m.payload.a * 2 }) }], { rpc: true });
     const { messaging: caller } = await instance();
     const { result, callerTrace, afterAwait } = await tracer.startActiveSpan('GET /quote', async (http) => {
       const r = await caller.request<{ doubled: number }>(queue, { a: 21 }, { exchange: commands });
@@ -304,7 +363,7 @@ describe.each(testBrokers())('tracing and metrics on $name', ({ url }) => {
 
   it('an RPC that fails: the request span ends with the error', async () => {
     const queue = newQueue('trace-rpc-fail');
-    await instance(queue, [{ pattern: queue, handle: () => Promise.reject(new Error('no stock')) }], true);
+    await instance(queue, [{ pattern: queue, handle: () => Promise.reject(new Error('no stock')) }], { rpc: true });
     const { messaging: caller } = await instance();
     await expect(caller.request(queue, {}, { exchange: commands })).rejects.toThrow('no stock');
     const request = await one('the request span', (s) => s.name === `send ${commands}` && s.attributes['warren.message.type'] === queue);
