@@ -13,7 +13,7 @@ import type { Page } from 'playwright-core';
 import type { Order } from '../src/contracts/orders';
 import { serveWeb } from '../src/server/console.module';
 import { launchBrowser, ROOT, type TestBrowser } from './support/chromium';
-import { startConsole, type TestConsole } from './support/console';
+import { closedUrl, startConsole, type TestConsole } from './support/console';
 import { orderTrace, postTraces } from './support/order-trace';
 import { startOrdersProcess } from './support/orders-process';
 
@@ -26,6 +26,7 @@ describe("an order's trace as a waterfall, in a browser", () => {
   let server: TestConsole;
   let browser: TestBrowser;
   let page: Page;
+  let forwardUrl: string;
 
   beforeAll(async () => {
     const amqpUrl = process.env.WARREN_TEST_BROKER_URL;
@@ -33,7 +34,9 @@ describe("an order's trace as a waterfall, in a browser", () => {
     await promisify(execFile)(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '-c', 'apps/console/vite.config.ts', '--logLevel', 'error'], { cwd: ROOT });
     // orders alone, with a saga deadline far away: the order stays PENDING while the test looks at it
     orders = await startOrdersProcess(amqpUrl, { SAGA_STEP_TIMEOUT_MS: '600000' });
-    server = await startConsole({ CONSOLE_POLL_MS: '250', ORDERS_URL: orders.url, CONSOLE_WEB_DIR: WEB_DIR }, (app, config) => serveWeb(app, config.webDir));
+    // forwarding to a Jaeger that is not there: the page says so under the waterfall
+    forwardUrl = `${await closedUrl()}/v1/traces`;
+    server = await startConsole({ CONSOLE_POLL_MS: '250', ORDERS_URL: orders.url, CONSOLE_WEB_DIR: WEB_DIR, CONSOLE_OTLP_FORWARD_URL: forwardUrl }, (app, config) => serveWeb(app, config.webDir));
     browser = await launchBrowser();
     page = await browser.page({ width: 1400, height: 1000 });
   }, 120_000);
@@ -55,6 +58,9 @@ describe("an order's trace as a waterfall, in a browser", () => {
     const section = page.locator(`section.orders-trace[data-trace-for="${order.id}"]`);
     await section.locator('[data-trace-empty="off"]').waitFor();
     expect(await section.textContent()).toContain(`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=${server.base}/v1/traces`);
+    // an exporter set to protobuf is refused, and the page says why
+    expect((await postTraces(server.base, Buffer.from([0x0a, 0x00]), { 'content-type': 'application/x-protobuf' })).status).toBe(415);
+    await section.locator('[data-trace-refused]', { hasText: 'It refused 1 request(s); the last: 415: a protobuf body: this console reads OTLP/HTTP JSON only: set OTEL_EXPORTER_OTLP_PROTOCOL=http/json' }).waitFor();
 
     const trace = orderTrace(order.id);
     for (const r of trace.requests) expect((await postTraces(server.base, r.body)).status).toBe(200);
@@ -127,9 +133,13 @@ describe("an order's trace as a waterfall, in a browser", () => {
     await figure.locator(`tr[data-span-id="${lateSpanId}"][data-depth="${await depth('smtp send')}"]`).waitFor();
     await expect(rows.count()).resolves.toBe(trace.spanCount + 1);
 
+    // each accepted request was passed on, and failed: counted on the page with the reason
+    await section.locator('.trace-forward[data-forward-failed="5"]').waitFor();
+    expect(await section.locator('.trace-forward').textContent()).toBe(`Passed on to ${forwardUrl}: 0 sent, 5 failed · last problem: ${forwardUrl}: ECONNREFUSED`);
+
     await page.mouse.move(0, 0); // no hover underline in the picture
-    await section.scrollIntoViewIfNeeded();
-    await section.screenshot({ path: path.join(ROOT, 'tmp/screenshots/console-trace.png') });
+    await figure.scrollIntoViewIfNeeded();
+    await figure.screenshot({ path: path.join(ROOT, 'tmp/screenshots/console-trace.png') });
     expect(browser.errors).toEqual([]);
   });
 });
