@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Injectable, Res, type CanActivate, type ExecutionContext, type NestMiddleware, type OnApplicationShutdown } from '@nestjs/common';
+import { Controller, Get, Inject, Injectable, Logger, Res, type CanActivate, type ExecutionContext, type NestMiddleware, type OnApplicationShutdown } from '@nestjs/common';
 import { metrics, type Attributes, type Histogram } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text';
@@ -89,13 +89,29 @@ export class MetricsController {
   }
 }
 
+/** How long the shutdown waits for the last spans to be exported. */
+export const FLUSH_TIMEOUT_MS = 5_000;
+
 /**
  * Exports the spans still held in the batch when the app closes. Nest runs onApplicationShutdown after every
- * module's onModuleDestroy (handlers finished, outbox flushed), and startService exits the process after it.
+ * module's onModuleDestroy (handlers finished, outbox flushed), and startService exits the process after it. A
+ * collector that is down or slow costs at most FLUSH_TIMEOUT_MS and a warning (the exporter would retry for up
+ * to OTEL_EXPORTER_OTLP_TIMEOUT): losing the last spans must not fail the shutdown or eat its whole budget.
  */
 @Injectable()
 export class TelemetryFlush implements OnApplicationShutdown {
+  private readonly logger = new Logger('Telemetry');
+
   async onApplicationShutdown(): Promise<void> {
-    await flushTelemetry();
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), FLUSH_TIMEOUT_MS)));
+    try {
+      const outcome = await Promise.race([flushTelemetry().then(() => 'flushed' as const), gaveUp]);
+      if (outcome === 'timeout') this.logger.warn(`the last spans were not exported within ${FLUSH_TIMEOUT_MS} ms; exiting without them`);
+    } catch (err) {
+      this.logger.warn(`the last spans could not be exported: ${(err as Error)?.message ?? String(err)}`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

@@ -2,9 +2,13 @@
 // services are: with OTLP/JSON to an in-memory receiver, an HTTP request yields the HTTP server span with the
 // Express and Nest spans under it (the instrumentations were in place before those packages loaded), the line the
 // handler logs carries that trace's id, the quiet paths record nothing, and the spans still in the batch reach
-// the receiver when SIGTERM ends the process. Without OTEL_* no span is exported; a malformed OTEL_* value stops
+// the receiver when SIGTERM ends the process (and a collector gone by then costs a warning, not the shutdown).
+// Without OTEL_* no span is exported; a malformed OTEL_* value stops
 // the start with a JSON line naming it.
 import { OtlpReceiver, SpanKind } from '../../../tools/testing/otlp-receiver';
+import { freePort } from '../../../tools/testing/ports';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { FLUSH_TIMEOUT_MS } from '../src/http-metrics';
 import { bundleFixture, lineMatching, type BundledFixture, type Run } from './support/service-process';
 
 let fixture: BundledFixture;
@@ -79,6 +83,37 @@ describe('telemetry in a service process', () => {
     // the quiet paths are not logged per request either; the traced request is, with its trace id
     expect(lines.filter((l) => l.msg === 'request completed').map((l) => [l.req?.url, l.trace_id])).toEqual([['/things/42', server[0].traceId]]);
   });
+
+  it('still shuts down promptly, exit 0, with a warning, when the collector is gone at the end', async () => {
+    const nobody = await freePort(); // nothing listens there
+    const { r, url } = await started({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${nobody}/v1/traces`, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '600000', OTEL_EXPORTER_OTLP_TIMEOUT: '300' });
+    expect((await fetch(`${url}/things/1`)).status).toBe(200);
+    const sent = Date.now();
+    r.child.kill('SIGTERM');
+    expect((await r.exited).code).toBe(0);
+    expect(Date.now() - sent).toBeLessThan(FLUSH_TIMEOUT_MS);
+    expect(parsed(r.lines()).filter((l) => l.level === 40 && l.context === 'Telemetry').map((l) => l.msg)).toEqual([expect.stringMatching(/^the last spans could not be exported: /)]);
+  });
+
+  it('gives up on the last spans after FLUSH_TIMEOUT_MS when the collector takes the connection and never answers', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket)); // reads nothing, answers nothing
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const { r, url } = await started({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '600000', OTEL_EXPORTER_OTLP_TIMEOUT: '60000' });
+      expect((await fetch(`${url}/things/1`)).status).toBe(200);
+      const sent = Date.now();
+      r.child.kill('SIGTERM');
+      expect((await r.exited).code).toBe(0);
+      expect(Date.now() - sent).toBeGreaterThanOrEqual(FLUSH_TIMEOUT_MS);
+      expect(parsed(r.lines()).filter((l) => l.level === 40 && l.context === 'Telemetry').map((l) => l.msg)).toEqual([`the last spans were not exported within ${FLUSH_TIMEOUT_MS} ms; exiting without them`]);
+      expect(sockets.length).toBeGreaterThan(0); // the export was on its way
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 20_000);
 
   it('exports nothing and writes no trace ids without OTEL_* settings', async () => {
     const before = receiver.requests;
