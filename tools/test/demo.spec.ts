@@ -269,6 +269,13 @@ describe("npm run demo -- --instances 2, on Postgres, with a broker list and the
     for (const payments of ['payments', 'payments-2']) {
       expect(await (await fetch(`${url(payments)}/payments?orderId=${id}`)).json()).toEqual([expect.objectContaining({ kind: 'capture', orderId: id })]);
     }
+    // the spans went where the user said, not to the console
+    const services = await eventually("the order's spans at the user's collector", () => {
+      const names = new Set(collector.spans().filter((s) => s.attributes['warren.order.id'] === id || s.attributes['messaging.message.conversation_id'] === id).map((s) => s.service));
+      return names.has('orders') && names.has('payments') ? names : undefined;
+    }, 30_000, 250);
+    expect(services.has('orders')).toBe(true);
+    expect(await (await fetch(`${demo.url('CONSOLE_PORT')}/api/traces?orderId=${id}`)).json()).toEqual({ orderId: id, traces: [] });
   });
 });
 
