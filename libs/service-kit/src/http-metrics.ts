@@ -28,7 +28,7 @@ interface RoutedRequest extends IncomingMessage {
  * A global guard that lets everything through and notes which route of the app took the request. Express's own
  * `req.route` cannot say it at the end: Nest mounts module middleware (the request logger's) as a catch-all route
  * of every method, which is what a request no controller matched still holds when it is answered 404. Guards run
- * once a controller's route has matched and before any other guard can refuse, so a 401 from the admin guard has
+ * once a controller's route has matched, global ones before a controller's own, so a 401 from the admin guard has
  * its route too.
  */
 @Injectable()
@@ -44,8 +44,9 @@ export class RouteMarker implements CanActivate {
 /**
  * Records `http.server.request.duration` (seconds) for every request but the quiet paths (/health, /metrics), when
  * the response is finished: errors too, whatever answered them (a guard, a pipe, an exception filter, the 404 of
- * no route). `http.route` is the pattern of the route that took the request (`/orders/:id`, see RouteMarker), never
- * the URL, so ids do not become series; a request no route matched has none. A request the client abandons before its answer is not counted.
+ * no route). `http.route` is the pattern of the route that took the request (`/orders/:id`, see RouteMarker),
+ * never the URL, so ids do not become series; a request no route matched has none. A request the client abandons
+ * before its answer is not counted.
  */
 @Injectable()
 export class HttpMetricsMiddleware implements NestMiddleware {

@@ -110,6 +110,10 @@ function telemetry(state: MetricsState): Telemetry {
 }
 
 export interface StartTelemetryOptions {
+  /**
+   * The environment to decide and validate from (default process.env). The SDK itself reads process.env: the two
+   * differ only in tests of the decision.
+   */
   env?: NodeJS.ProcessEnv;
   /**
    * On a malformed OTEL_* value, write a fatal JSON line naming it and exit 1 (what instrument.ts wants: the
