@@ -74,21 +74,22 @@ export class StockService {
    * Compensation: gives back what is reserved for the order. Idempotent: nothing reserved, or released
    * before, changes nothing. A release that arrives before the reservation leaves a RELEASED mark so the late
    * reserve is refused instead of holding stock nobody will release. Answers stock-released unless the
-   * order's stock was already committed.
+   * order's stock was already committed. Returns whether it released (false: the stock had left already).
    */
-  async release(manager: EntityManager, orderId: string, reason: string): Promise<void> {
+  async release(manager: EntityManager, orderId: string, reason: string): Promise<boolean> {
     const existing = await manager.findOneBy(Reservation, { orderId });
     const now = Date.now();
     if (!existing) {
       await manager.insert(Reservation, { orderId, lines: [], total: 0, status: ReservationStatus.Released, createdAt: now, updatedAt: now });
     } else if (existing.status === ReservationStatus.Committed) {
       this.logger.warn(`release of order ${orderId} (${reason}) ignored: its stock was already committed`);
-      return;
+      return false;
     } else if (existing.status === ReservationStatus.Reserved) {
       for (const line of existing.lines) await this.move(manager, line.sku, line.quantity, 'unreserve');
       await manager.update(Reservation, { orderId }, { status: ReservationStatus.Released, updatedAt: now });
     }
     await this.answer(manager, orderId, StockReleased, { orderId });
+    return true;
   }
 
   /** The order is confirmed: its reserved units leave the warehouse. A no-op unless the order holds a reservation. */

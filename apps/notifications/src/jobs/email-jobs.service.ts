@@ -140,6 +140,8 @@ export class EmailJobsService implements OnModuleInit, OnApplicationBootstrap, O
     await this.sent
       .insert({ key, to: job.data.to, subject, template: job.data.template, smtpMessageId: info.messageId ?? null, sentAt: new Date().toISOString() })
       .catch((err: Error) => this.logger.warn(`email ${key} was sent but its record could not be written: ${err.message}`));
+    // inside the job's span: the line carries the trace id of the order event that queued the email
+    this.logger.log(`email ${key} sent to ${job.data.to}`);
     return { sent: true, smtpMessageId: info.messageId };
   }
 

@@ -1,4 +1,4 @@
-import { Controller, Inject } from '@nestjs/common';
+import { Controller, Inject, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { CapturePayment, RefundPayment } from '@warren/contracts';
 import { MessagingContext } from '@warren/messaging/nest';
@@ -10,6 +10,10 @@ import { PaymentsService } from './payments.service';
 /** The saga's commands to payments (queue `payments.commands`). Each applies once per message id (inbox); answers go through the outbox. */
 @Controller()
 export class PaymentCommandsController {
+  // one line per command applied, written once its transaction committed (a redelivery skipped by the inbox writes
+  // none), inside the command's span: the log of an order carries its trace id
+  private readonly logger = new Logger('PaymentCommands');
+
   constructor(
     @Inject(TypeOrmInbox) private readonly inbox: TypeOrmInbox,
     @Inject(PaymentsService) private readonly payments: PaymentsService,
@@ -33,7 +37,8 @@ export class PaymentCommandsController {
           const result = await this.gateway.charge(command.amount);
           return { outcome: result.approved ? 'approved' : 'declined', result };
         });
-    await this.inbox.handle(message, CapturePayment.type, (manager) => this.payments.recordCapture(manager, command, charge));
+    const outcome = await this.inbox.handle(message, CapturePayment.type, (manager) => this.payments.recordCapture(manager, command, charge));
+    if (!outcome.duplicate) this.logger.log(`order ${command.orderId}: ${outcome.result}`);
   }
 
   @EventPattern(RefundPayment.type, { contract: RefundPayment, command: true })
@@ -43,6 +48,7 @@ export class PaymentCommandsController {
       const outcome = await this.inbox.handle(ctx.getMessage(), RefundPayment.type, (manager) => this.payments.refund(manager, command.orderId, command.reason));
       if (outcome.duplicate) return { outcome: 'duplicate', result: undefined };
       span.setAttribute('warren.payment.amount', outcome.result.amount);
+      this.logger.log(`order ${command.orderId}: refund ${outcome.result.outcome}, ${outcome.result.amount} cents (${command.reason})`);
       return { outcome: outcome.result.outcome, result: undefined };
     });
   }

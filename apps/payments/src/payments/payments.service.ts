@@ -48,22 +48,29 @@ export class PaymentsService {
   /**
    * Records the gateway's answer to a capture. An order already captured (another capture command for it, or
    * an instance that won a race) is answered with the existing payment and never charged again: `order_id`
-   * is unique, so a racing insert fails and the command's retry finds the winner's row.
+   * is unique, so a racing insert fails and the command's retry finds the winner's row. Returns what it answered,
+   * in words for the log.
    */
-  async recordCapture(manager: EntityManager, command: CapturePayment, charge: ChargeResult): Promise<void> {
+  async recordCapture(manager: EntityManager, command: CapturePayment, charge: ChargeResult): Promise<string> {
     const { orderId } = command;
     const existing = await manager.findOneBy(Payment, { orderId });
     if (existing?.status === PaymentStatus.Captured) {
       await this.answer(manager, orderId, PaymentCaptured, { orderId, paymentId: existing.id, amount: existing.amount });
-    } else if (existing) {
-      await this.answer(manager, orderId, PaymentDeclined, { orderId, reason: existing.status === PaymentStatus.Refunded ? 'the order’s payment was already refunded' : 'the order was cancelled before its payment' });
-    } else if (!charge.approved) {
-      await this.answer(manager, orderId, PaymentDeclined, { orderId, reason: charge.reason });
-    } else {
-      const payment: Payment = { id: randomUUID(), orderId, amount: command.amount, customerEmail: command.customerEmail, status: PaymentStatus.Captured, capturedAt: Date.now(), capturedBy: this.instance };
-      await manager.insert(Payment, payment);
-      await this.answer(manager, orderId, PaymentCaptured, { orderId, paymentId: payment.id, amount: payment.amount });
+      return `captured before: payment ${existing.id}, ${existing.amount} cents`;
     }
+    if (existing) {
+      const reason = existing.status === PaymentStatus.Refunded ? 'the order’s payment was already refunded' : 'the order was cancelled before its payment';
+      await this.answer(manager, orderId, PaymentDeclined, { orderId, reason });
+      return `declined (${reason})`;
+    }
+    if (!charge.approved) {
+      await this.answer(manager, orderId, PaymentDeclined, { orderId, reason: charge.reason });
+      return `declined (${charge.reason})`;
+    }
+    const payment: Payment = { id: randomUUID(), orderId, amount: command.amount, customerEmail: command.customerEmail, status: PaymentStatus.Captured, capturedAt: Date.now(), capturedBy: this.instance };
+    await manager.insert(Payment, payment);
+    await this.answer(manager, orderId, PaymentCaptured, { orderId, paymentId: payment.id, amount: payment.amount });
+    return `captured: payment ${payment.id}, ${payment.amount} cents`;
   }
 
   /**
