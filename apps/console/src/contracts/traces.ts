@@ -42,23 +42,65 @@ export interface OtlpKeyValue {
   value?: OtlpAnyValue;
 }
 
-export const OtlpAnyValue: z.ZodType<OtlpAnyValue> = z.lazy(() =>
-  z
-    .object({
-      stringValue: z.string().optional(),
-      boolValue: z.boolean().optional(),
-      intValue: z.union([z.string().regex(/^-?\d{1,20}$/, 'must be a whole number'), z.number().int('must be a whole number')]).optional(),
-      // the JSON mapping writes NaN and the infinities as strings
-      doubleValue: z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity'])]).optional(),
-      arrayValue: z.object({ values: z.array(OtlpAnyValue).optional() }).optional(),
-      kvlistValue: z.object({ values: z.array(OtlpKeyValue).optional() }).optional(),
-      bytesValue: z.string().optional(),
-    })
-    .refine((v) => Object.values(v).filter((x) => x !== undefined).length <= 1, 'an AnyValue holds one of its fields, not several'),
-);
-export const OtlpKeyValue: z.ZodType<OtlpKeyValue> = z.lazy(() => z.object({ key: z.string(), value: OtlpAnyValue.optional() }));
+/*
+ * Attributes are checked by hand rather than by a zod schema per value: they are most of a span, and a lazy
+ * recursive schema made validation take over 100 µs a span, most of the receiver's time. The problems are the
+ * same kind of list, each with its path.
+ */
+type Problem = { path: Array<string | number>; message: string };
 
-const attributes = z.array(OtlpKeyValue).optional();
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const INTEGER = /^-?\d{1,20}$/;
+
+function checkAnyValue(v: unknown, path: Array<string | number>, problems: Problem[]): void {
+  if (!isObject(v)) return void problems.push({ path, message: 'must be an AnyValue object' });
+  let fields = 0;
+  for (const [key, x] of Object.entries(v)) {
+    if (x === undefined || x === null) continue;
+    fields++;
+    const at = [...path, key];
+    if (key === 'stringValue' || key === 'bytesValue') {
+      if (typeof x !== 'string') problems.push({ path: at, message: 'must be a string' });
+    } else if (key === 'boolValue') {
+      if (typeof x !== 'boolean') problems.push({ path: at, message: 'must be true or false' });
+    } else if (key === 'intValue') {
+      if (!(typeof x === 'number' ? Number.isInteger(x) : typeof x === 'string' && INTEGER.test(x))) problems.push({ path: at, message: 'must be a whole number' });
+    } else if (key === 'doubleValue') {
+      // the JSON mapping writes NaN and the infinities as strings
+      if (typeof x !== 'number' && x !== 'NaN' && x !== 'Infinity' && x !== '-Infinity') problems.push({ path: at, message: 'must be a number' });
+    } else if (key === 'arrayValue') {
+      const values = isObject(x) ? x.values : undefined;
+      if (!isObject(x) || (values !== undefined && !Array.isArray(values))) problems.push({ path: at, message: 'must be {values: AnyValue[]}' });
+      else (values as unknown[] | undefined)?.forEach((item, i) => checkAnyValue(item, [...at, 'values', i], problems));
+    } else if (key === 'kvlistValue') {
+      const values = isObject(x) ? x.values : undefined;
+      if (!isObject(x) || (values !== undefined && !Array.isArray(values))) problems.push({ path: at, message: 'must be {values: KeyValue[]}' });
+      else checkKeyValues(values, [...at, 'values'], problems);
+    } else fields--; // a field of a newer OTLP: ignored
+  }
+  if (fields > 1) problems.push({ path, message: 'an AnyValue holds one of its fields, not several' });
+}
+
+function checkKeyValues(list: unknown, path: Array<string | number>, problems: Problem[]): void {
+  if (list === undefined) return;
+  if (!Array.isArray(list)) return void problems.push({ path, message: 'must be a list of {key, value}' });
+  list.forEach((kv, i) => {
+    if (!isObject(kv)) return void problems.push({ path: [...path, i], message: 'must be a {key, value} object' });
+    if (typeof kv.key !== 'string') problems.push({ path: [...path, i, 'key'], message: 'must be a string' });
+    if (kv.value !== undefined && kv.value !== null) checkAnyValue(kv.value, [...path, i, 'value'], problems);
+  });
+}
+
+/** A list of OTLP KeyValues (attributes). */
+const attributes = z
+  .unknown()
+  .superRefine((v, ctx) => {
+    const problems: Problem[] = [];
+    checkKeyValues(v, [], problems);
+    for (const p of problems) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
+  })
+  .transform((v) => v as OtlpKeyValue[] | undefined)
+  .optional();
 
 /** SpanKind: OTLP/JSON writes enums as numbers; the protobuf JSON mapping also allows their names. */
 export const SPAN_KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'] as const;
