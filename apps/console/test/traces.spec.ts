@@ -180,6 +180,41 @@ describe('the OTLP receiver: POST /v1/traces', () => {
     expect(after.refused.lastReason).toMatch(/^400: /);
   });
 
+  it('names each malformed attribute value by its path', async () => {
+    const attrs = (attributes: unknown) => ({ resourceSpans: [{ resource: { attributes }, scopeSpans: [] }] });
+    const problems = async (attributes: unknown) => {
+      const res = await postTraces(base, attrs(attributes));
+      expect(res.status).toBe(400);
+      return res.body.issues.map((i: { path: string; message: string }) => `${i.path.replace('resourceSpans.0.resource.attributes', '@')}: ${i.message}`);
+    };
+    expect(await problems('service.name=orders')).toEqual(['@: must be a list of {key, value}']);
+    expect(
+      await problems([
+        'k=v',
+        { value: { stringValue: 'no key' } },
+        { key: 'a', value: { boolValue: 'yes' } },
+        { key: 'b', value: { intValue: '1.5' } },
+        { key: 'c', value: { doubleValue: 'x' } },
+        { key: 'd', value: { arrayValue: { values: 3 } } },
+        { key: 'e', value: { arrayValue: { values: [{ stringValue: 1 }] } } },
+        { key: 'f', value: { kvlistValue: { values: [{ key: 'g', value: 'plain' }] } } },
+        { key: 'h', value: { bytesValue: 5, futureValue: 'ignored' } },
+      ]),
+    ).toEqual([
+      '@.0: must be a {key, value} object',
+      '@.1.key: must be a string',
+      '@.2.value.boolValue: must be true or false',
+      '@.3.value.intValue: must be a whole number',
+      '@.4.value.doubleValue: must be a number',
+      '@.5.value.arrayValue: must be {values: AnyValue[]}',
+      '@.6.value.arrayValue.values.0.stringValue: must be a string',
+      '@.7.value.kvlistValue.values.0.value: must be an AnyValue object',
+      '@.8.value.bytesValue: must be a string',
+    ]);
+    // the plain forms all pass: NaN as the JSON mapping writes it, a negative int, nested lists and maps, no value
+    expect(await postTraces(base, attrs([{ key: 'n', value: { doubleValue: 'NaN' } }, { key: 'i', value: { intValue: -3 } }, { key: 'l', value: { arrayValue: { values: [{ kvlistValue: { values: [{ key: 'x' }] } }] } } }, { key: 'none' }]))).toEqual({ status: 200, body: {} });
+  });
+
   it('caps the problems it lists', async () => {
     const spans = Array.from({ length: 30 }, () => ({ traceId: 'nope' }));
     const res = await postTraces(base, { resourceSpans: [{ scopeSpans: [{ spans }] }] });
