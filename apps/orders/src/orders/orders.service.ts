@@ -1,4 +1,4 @@
-import { HttpException, HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { HttpException, HttpStatus, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { OrderPlaced, ReserveStock } from '@warren/contracts';
 import { isUniqueViolation, runInTransaction } from '@warren/messaging/typeorm';
 import { createHash, randomUUID } from 'node:crypto';
@@ -19,6 +19,7 @@ export interface Placed {
 
 @Injectable()
 export class OrdersService {
+  private readonly logger = new Logger('Orders');
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(SagaConfig) private readonly config: SagaConfig,
@@ -33,7 +34,7 @@ export class OrdersService {
   async place(body: PlaceOrderBody, idempotencyKey?: string): Promise<Placed> {
     const requestHash = idempotencyKey ? createHash('sha256').update(canonicalJson(body)).digest('hex') : null;
     try {
-      return await runInTransaction(this.dataSource, async (manager) => {
+      const placed = await runInTransaction(this.dataSource, async (manager): Promise<Placed> => {
         if (idempotencyKey) {
           const earlier = await manager.findOneBy(Order, { idempotencyKey });
           if (earlier) return this.replay(earlier, requestHash, await manager.findBy(OrderStep, { orderId: earlier.id }));
@@ -67,6 +68,8 @@ export class OrdersService {
         await manager.insert(OrderStep, step);
         return { order: toView(order, [{ id: 0, ...step }]), created: true };
       });
+      if (placed.created) this.logger.log(`order ${placed.order.id}: PLACED`);
+      return placed;
     } catch (err) {
       // another instance placed an order with this key between our read and our insert
       if (!idempotencyKey || !isUniqueViolation(err)) throw err;

@@ -147,6 +147,9 @@ export class OrderSagaService {
   /** Records a transition's metrics; call it once the transaction that applied the transition committed. */
   committed(progress: SagaProgress): void {
     this.telemetry.committed(progress);
+    // one line per committed transition, inside the span it ran in, so the order's log lines carry its trace id
+    const outcome = progress.outcome ? ` (${progress.outcome.outcome}${progress.outcome.outcome === 'cancelled' ? `: ${progress.outcome.reason}` : ''})` : '';
+    this.logger.log(`order ${progress.orderId}: ${progress.steps.map((s) => s.step).join(', ')}${outcome}`);
   }
 
   private cancel(order: Order, reason: string, category: SagaCancelReason, compensations: SagaMessage[], extra: Record<string, unknown> = {}): SagaTransition {
