@@ -224,7 +224,9 @@ function checkObservability(services, activeProfiles, label, profile) {
 
 /** Tracing is on exactly when the override is given: the services send OTLP/HTTP JSON to the console, it forwards to Jaeger. */
 function checkTracing(services, activeProfiles, label, on) {
-  for (const [name, svc] of runningServices(services, activeProfiles)) {
+  const running = runningServices(services, activeProfiles);
+  const reachable = new Set(running.flatMap(([n, svc]) => [n, ...asList(svc.networks?.default?.aliases)]));
+  for (const [name, svc] of running) {
     const app = svc.build?.args?.APP;
     if (!APPS.includes(app)) continue;
     const env = envOf(svc);
@@ -237,6 +239,8 @@ function checkTracing(services, activeProfiles, label, on) {
       if (env.CONSOLE_OTLP_FORWARD_URL !== 'http://jaeger:4318/v1/traces') problem(`${label}: ${name}'s CONSOLE_OTLP_FORWARD_URL is '${env.CONSOLE_OTLP_FORWARD_URL ?? ''}'; expected Jaeger's OTLP/HTTP receiver http://jaeger:4318/v1/traces`);
     } else {
       if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== 'http://console:3000/v1/traces') problem(`${label}: ${name}'s OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is '${env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? ''}'; expected the console's receiver http://console:3000/v1/traces`);
+      const host = /^https?:\/\/([^:/]+)/.exec(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? '')?.[1];
+      if (host && !reachable.has(host)) problem(`${label}: ${name} sends its spans to '${host}', which no running service answers to`);
       if (env.OTEL_EXPORTER_OTLP_PROTOCOL !== 'http/json') problem(`${label}: ${name}'s OTEL_EXPORTER_OTLP_PROTOCOL is '${env.OTEL_EXPORTER_OTLP_PROTOCOL ?? ''}'; the console accepts http/json`);
     }
   }

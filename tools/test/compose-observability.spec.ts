@@ -66,6 +66,7 @@ describe('check:compose: the observability profiles and tracing', () => {
     edit(root, 'docker-compose.yml', '  orders: &orders\n    profiles: ["bundled", "rabbitmq"]', '  orders: &orders\n    profiles: ["bundled", "rabbitmq", "metrics"]');
     edit(root, 'docker/observability/tracing.yml', 'OTEL_EXPORTER_OTLP_PROTOCOL: http/json', 'OTEL_EXPORTER_OTLP_PROTOCOL: grpc');
     edit(root, 'docker/observability/prometheus.yml', 'names: [inventory]', 'names: [stock]');
+    edit(root, 'docker-compose.yml', '    networks: { default: { aliases: [console] } }\n', '');
     const { code, out } = await run(path.join(root, 'tools/scripts/check-compose.mjs'), [], root);
     expect(code).toBe(1);
     const label = 'docker-compose.yml --profile bundled --profile observability';
@@ -74,6 +75,7 @@ describe('check:compose: the observability profiles and tracing', () => {
     expect(out).toMatch(/check-compose: docker-compose\.yml --profile bundled --profile observability: grafana mounts \S+\/docker\/observability\/grafana\/boards, which does not exist/);
     expect(out).toContain("check-compose: docker-compose.yml + docker/observability/tracing.yml --profile bundled --profile observability: orders's OTEL_EXPORTER_OTLP_PROTOCOL is 'grpc'; the console accepts http/json");
     expect(out).toContain("check-compose: docker/observability/prometheus.yml scrapes 'stock', which is no service or network alias of docker-compose.yml");
+    expect(out).toContain("check-compose: docker-compose.yml + docker/observability/tracing.yml --profile cluster --profile observability: orders-cluster sends its spans to 'console', which no running service answers to");
     // orders in profile metrics: with the cluster, two services run orders
     expect(out).toContain('check-compose: docker-compose.yml --profile cluster --profile metrics: 2 running services run orders; expected 1');
   });
