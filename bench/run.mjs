@@ -22,7 +22,9 @@ if (what === 'perf') {
   main = bench;
   extra = ['--broker-main', broker, '--perf-main', perf];
 } else if (what === 'tracing-cost') {
-  main = await bundle('bench/tracing-cost.ts', 'dist/bench/tracing-cost.js');
+  const [bench, broker] = await Promise.all([bundle('bench/tracing-cost.ts', 'dist/bench/tracing-cost.js'), bundle('apps/broker/src/main.ts', 'dist/bench/broker/main.js')]);
+  main = bench;
+  extra = ['--broker-main', broker];
 } else {
   console.error('usage: node bench/run.mjs <perf|broker-bench|tracing-cost> [flags]');
   process.exit(2);

@@ -10,14 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { bundle } from '../tools/scripts/bundle.mjs';
 import { OtlpReceiver } from '../tools/testing/otlp-receiver';
 import { parsePrometheusText } from '../tools/testing/prometheus';
 import { http, Stack, type ServiceName, type ServiceProcess } from '../e2e/support/stack';
 import { startBroker } from './support/broker-process';
 import { processCpuSeconds } from './support/proc';
 
-const { values } = parseArgs({ options: { orders: { type: 'string', default: '600' }, concurrency: { type: 'string', default: '16' }, rounds: { type: 'string', default: '2' } } });
+const { values } = parseArgs({ options: { orders: { type: 'string', default: '600' }, concurrency: { type: 'string', default: '16' }, rounds: { type: 'string', default: '2' }, 'broker-main': { type: 'string' } } });
 const ORDERS = Number(values.orders);
 const CONCURRENCY = Number(values.concurrency);
 const ROUNDS = Number(values.rounds);
@@ -70,7 +69,8 @@ async function run(brokerUrl: string, tracing: boolean): Promise<RunResult> {
 }
 
 async function main(): Promise<void> {
-  const brokerMain = await bundle('apps/broker/src/main.ts', 'dist/bench/broker/main.js');
+  const brokerMain = values['broker-main'];
+  if (!brokerMain) throw new Error('run through npm run bench:tracing (it bundles the broker and passes --broker-main)');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'warren-bench-tracing-'));
   const broker = await startBroker(brokerMain, dataDir);
   const results: RunResult[] = [];
