@@ -12,6 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { OtlpReceiver } from '../tools/testing/otlp-receiver';
 import { parsePrometheusText } from '../tools/testing/prometheus';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- the bench runs the services exactly as the e2e suites do
 import { http, Stack, type ServiceName, type ServiceProcess } from '../e2e/support/stack';
 import { startBroker } from './support/broker-process';
 import { processCpuSeconds } from './support/proc';

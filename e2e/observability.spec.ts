@@ -169,7 +169,7 @@ describe.each(brokers())('observability ($name broker, real processes)', ({ amqp
   });
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a log line is whatever the service wrote
+/** The JSON lines of a log (a log line is whatever the service wrote). */
 function jsonLines(text: string): Array<Record<string, any>> {
   return text
     .split('\n')

@@ -87,41 +87,37 @@ export class OtlpReceiver {
   private readonly problems: string[] = [];
   requests = 0;
 
-  private constructor(
-    private readonly server: Server,
-    readonly port: number,
-  ) {}
+  private readonly server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      this.requests++;
+      if (req.method !== 'POST' || req.url !== '/v1/traces') {
+        this.problems.push(`${req.method} ${req.url}: not the OTLP traces path`);
+        res.writeHead(404).end();
+        return;
+      }
+      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+        this.problems.push(`a body of type '${req.headers['content-type']}': the services must export OTLP/JSON`);
+        res.writeHead(415).end();
+        return;
+      }
+      try {
+        this.received.push(...flattenOtlp(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      } catch (err) {
+        this.problems.push(`an unreadable body: ${(err as Error).message}`);
+        res.writeHead(400).end();
+      }
+    });
+  });
+
+  private constructor(readonly port: number) {}
 
   /** Listens on a free loopback port. */
   static async start(): Promise<OtlpReceiver> {
-    const port = await freePort();
-    let receiver!: OtlpReceiver;
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        receiver.requests++;
-        if (req.method !== 'POST' || req.url !== '/v1/traces') {
-          receiver.problems.push(`${req.method} ${req.url}: not the OTLP traces path`);
-          res.writeHead(404).end();
-          return;
-        }
-        if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
-          receiver.problems.push(`a body of type '${req.headers['content-type']}': the services must export OTLP/JSON`);
-          res.writeHead(415).end();
-          return;
-        }
-        try {
-          receiver.received.push(...flattenOtlp(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
-          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-        } catch (err) {
-          receiver.problems.push(`an unreadable body: ${(err as Error).message}`);
-          res.writeHead(400).end();
-        }
-      });
-    });
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
-    receiver = new OtlpReceiver(server, port);
+    const receiver = new OtlpReceiver(await freePort());
+    await new Promise<void>((resolve, reject) => receiver.server.once('error', reject).listen(receiver.port, '127.0.0.1', resolve));
     return receiver;
   }
 
