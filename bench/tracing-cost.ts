@@ -62,6 +62,12 @@ async function run(brokerUrl: string, tracing: boolean): Promise<RunResult> {
     }
     const seconds = (performance.now() - started) / 1000;
     const cpuMsPerOrder = Object.fromEntries(Object.entries(pids).map(([s, pid]) => [s, (((processCpuSeconds(pid) ?? 0) - cpuBefore[s]) * 1000) / ORDERS]));
+    if (receiver) {
+      // where the spans come from, per order: what tracing costs is mostly how many spans there are
+      const by = new Map<string, number>();
+      for (const s of receiver.spans()) by.set(`${s.service} ${s.scope}`, (by.get(`${s.service} ${s.scope}`) ?? 0) + 1);
+      console.log([...by].sort((a, b) => b[1] - a[1]).map(([k, n]) => `  ${(n / ORDERS).toFixed(1)} ${k}`).join('\n'));
+    }
     return { tracing, ordersPerSecond: ORDERS / seconds, cpuMsPerOrder, spans: receiver ? receiver.spans().length : 0 };
   } finally {
     await stack.teardown();
