@@ -6,7 +6,8 @@
 // measures from the first POST until the orders service counts every order settled (its /metrics), so the figure
 // is the saga's throughput: orders, inventory, payments and notifications (emails at up to 1000/s) all working.
 // Prints orders/s and CPU ms per order for every process, and the ratio on/off.
-//   --orders N (600) --concurrency C (16) --rounds R (2)
+//   --orders N (600) --concurrency C (16) --rounds R (2) --cpu-prof DIR (each service writes a V8 CPU profile there,
+//   <service>-tracing-<on|off>.cpuprofile, the last round's, to see where the time goes)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,7 +19,7 @@ import { http, Stack, type ServiceName, type ServiceProcess } from '../e2e/suppo
 import { startBroker } from './support/broker-process';
 import { processCpuSeconds } from './support/proc';
 
-const { values } = parseArgs({ options: { orders: { type: 'string', default: '600' }, concurrency: { type: 'string', default: '16' }, rounds: { type: 'string', default: '2' }, 'broker-main': { type: 'string' } } });
+const { values } = parseArgs({ options: { orders: { type: 'string', default: '600' }, concurrency: { type: 'string', default: '16' }, rounds: { type: 'string', default: '2' }, 'broker-main': { type: 'string' }, 'cpu-prof': { type: 'string' } } });
 const ORDERS = Number(values.orders);
 const CONCURRENCY = Number(values.concurrency);
 const ROUNDS = Number(values.rounds);
@@ -42,7 +43,9 @@ async function settledCount(ordersUrl: string): Promise<number> {
 
 async function run(brokerUrl: string, tracing: boolean): Promise<RunResult> {
   const receiver = tracing ? await OtlpReceiver.start() : undefined;
-  const stack = new Stack(brokerUrl, { LOG_LEVEL: 'warn', EMAIL_RATE_PER_SECOND: '1000', ...(receiver?.envWith(1000) ?? {}) }, { services: SERVICES });
+  const dir = values['cpu-prof'];
+  const nodeArgs = dir ? Object.fromEntries(SERVICES.map((s) => [s, ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`, `--cpu-prof-name=${s}-tracing-${tracing ? 'on' : 'off'}.cpuprofile`]])) : {};
+  const stack = new Stack(brokerUrl, { LOG_LEVEL: 'warn', EMAIL_RATE_PER_SECOND: '1000', ...(receiver?.envWith(1000) ?? {}) }, { services: SERVICES, nodeArgs });
   try {
     await stack.start();
     const pids = Object.fromEntries(SERVICES.map((s) => [s, (stack.services[s] as ServiceProcess).pid!]));

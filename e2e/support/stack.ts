@@ -104,6 +104,8 @@ export class ServiceProcess implements ServiceHandle {
     readonly logFile: string,
     private readonly args: string[] = [],
     private readonly healthPath = '/health',
+    /** Flags for node itself (a benchmark's --cpu-prof: node refuses it in NODE_OPTIONS). */
+    private readonly nodeArgs: string[] = [],
   ) {
     this.url = `http://127.0.0.1:${port}`;
   }
@@ -120,7 +122,7 @@ export class ServiceProcess implements ServiceHandle {
   async start(timeoutMs = 30_000): Promise<void> {
     const entry = bundleService(this.name);
     this.log = createWriteStream(this.logFile, { flags: 'a' });
-    const child = spawn(process.execPath, ['--enable-source-maps', entry, ...this.args], { cwd: ROOT, env: { ...this.env, PORT: String(this.port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--enable-source-maps', ...this.nodeArgs, entry, ...this.args], { cwd: ROOT, env: { ...this.env, PORT: String(this.port) }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stdout!.pipe(this.log, { end: false });
     child.stderr!.pipe(this.log, { end: false });
@@ -171,6 +173,8 @@ export interface StackOptions {
    * share, as a service scaled out in production does (local runtime: created on DATABASE_URL's server).
    */
   database?: 'sqlite' | 'postgres';
+  /** Flags for node itself, per service (local runtime). */
+  nodeArgs?: Partial<Record<ServiceName, string[]>>;
 }
 
 /** Start order: consumers of commands first, orders (which sends them) last. */
@@ -194,7 +198,7 @@ export class Stack {
   redisUrl?: string;
   private stopRedis?: () => Promise<void>;
   private stopRuntime?: () => Promise<void>;
-  readonly options: Required<Pick<StackOptions, 'services' | 'instances' | 'serviceEnv' | 'database'>> & { smtp: boolean };
+  readonly options: Required<Pick<StackOptions, 'services' | 'instances' | 'serviceEnv' | 'database' | 'nodeArgs'>> & { smtp: boolean };
   /** Drops the Postgres databases the stack created (local runtime, `database: 'postgres'`). */
   private readonly dropDatabases: Array<() => Promise<void>> = [];
 
@@ -204,7 +208,7 @@ export class Stack {
     options: StackOptions = {},
   ) {
     const services = options.services ?? ['orders', 'inventory', 'payments'];
-    this.options = { services, instances: options.instances ?? {}, serviceEnv: options.serviceEnv ?? {}, smtp: options.smtp ?? services.includes('notifications'), database: options.database ?? 'sqlite' };
+    this.options = { services, instances: options.instances ?? {}, serviceEnv: options.serviceEnv ?? {}, smtp: options.smtp ?? services.includes('notifications'), database: options.database ?? 'sqlite', nodeArgs: options.nodeArgs ?? {} };
   }
 
   get needsRedis(): boolean {
@@ -250,7 +254,7 @@ export class Stack {
         const dataDir = path.join(this.dir, 'data', label);
         mkdirSync(dataDir, { recursive: true });
         const own = { WARREN_DATA_DIR: dataDir, WARREN_INSTANCE: label, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) };
-        this.instances[name].push(new ServiceProcess(name, await freePort(), { ...env, ...this.options.serviceEnv[name], ...own }, path.join(this.dir, `${label}.log`)));
+        this.instances[name].push(new ServiceProcess(name, await freePort(), { ...env, ...this.options.serviceEnv[name], ...own }, path.join(this.dir, `${label}.log`), [], '/health', this.options.nodeArgs[name]));
       }
       this.services[name] = this.instances[name][0];
     }
