@@ -115,11 +115,12 @@ describe.each(live)('buildTopology on a live broker (%s)', (_name, start) => {
 
   it('builds the graph from the management API itself: group, roles, depths, the consumer named by its connection', async () => {
     const api = (p: string) => getJson(`${broker.managementUrl}/api/${p}`);
-    const t = await eventually('the unacked message and the parked one to show', async () => {
+    // RabbitMQ's management API reports queue statistics and the consumer list apart: wait for both
+    const t = await eventually('the unacked message, the parked one and the consumer to show', async () => {
       const graph = buildTopology({ exchanges: await api('exchanges'), queues: await api('queues'), bindings: await api('bindings'), consumers: await api('consumers'), connections: await api('connections') });
       const q = graph.queues.find((x) => x.name === work);
       const dlq = graph.queues.find((x) => x.name === `${work}.dlq`);
-      return q?.unacked === 1 && dlq?.ready === 1 ? graph : undefined;
+      return q?.unacked === 1 && dlq?.ready === 1 && graph.consumers.some((c) => c.queue === work) ? graph : undefined;
     }, 15_000, 250);
     expect(t.groups.find((g) => g.id === work)).toEqual({ id: work, queues: [work, `${work}.retry.1`, `${work}.dlq`] });
     expect(t.queues.filter((q) => q.group === work).map((q) => q.role)).toEqual(expect.arrayContaining(['work', 'retry', 'dead-letter']));
