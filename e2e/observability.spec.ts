@@ -89,6 +89,12 @@ describe.each(brokers())('observability ($name broker, real processes)', ({ amqp
         expect(s.attributes).toMatchObject({ 'messaging.system': 'rabbitmq', 'messaging.operation.type': 'process', 'messaging.message.conversation_id': orderId });
       }
     }
+    // every message went through an outbox written inside a span: the relay's send is a child of that span and
+    // links it, and no write needed a create span of its own
+    const relayed = spans.filter((s) => s.kind === SpanKind.producer && s.links.some((l) => l.attributes['warren.link'] === 'outbox-row'));
+    expect(relayed.length).toBeGreaterThan(0);
+    for (const s of relayed) expect(s.links).toEqual([{ traceId, spanId: s.parentSpanId, attributes: { 'warren.link': 'outbox-row' } }]);
+    expect(spans.filter((s) => s.name.startsWith('create '))).toEqual([]);
     // the saga's steps in orders: the replies from inventory and payments handled under their senders' spans
     const sagaSteps = consumers('orders');
     expect(sagaSteps.map((s) => parentOf(s).service).sort()).toEqual(expect.arrayContaining(['inventory', 'payments']));

@@ -197,6 +197,8 @@ export class Stack {
   broker?: PausableBroker;
   redisUrl?: string;
   private stopRedis?: () => Promise<void>;
+  /** Whether Redis is a shared server (REDIS_URL) whose keys the teardown deletes, rather than the stack's own. */
+  private redisShared = false;
   private stopRuntime?: () => Promise<void>;
   readonly options: Required<Pick<StackOptions, 'services' | 'instances' | 'serviceEnv' | 'database' | 'nodeArgs'>> & { smtp: boolean };
   /** Drops the Postgres databases the stack created (local runtime, `database: 'postgres'`). */
@@ -227,6 +229,7 @@ export class Stack {
       const redis = await startTestRedis();
       this.redisUrl = redis.url;
       this.stopRedis = () => redis.stop();
+      this.redisShared = redis.shared;
     }
     if (this.options.smtp) {
       const [smtpPort, httpPort] = [await freePort(), await freePort()];
@@ -280,7 +283,8 @@ export class Stack {
   async teardown(extraQueues: string[] = []): Promise<void> {
     await this.stop();
     if (runtime() === 'local') await deleteNamespace(this.amqpUrl, this.namespace, extraQueues);
-    if (this.redisUrl && runtime() === 'local') await deleteRedisKeys(this.redisUrl, this.namespace).catch(() => undefined);
+    // the stack's own redis-server went with stop(): only a shared one keeps the namespace's keys
+    if (this.redisUrl && this.redisShared && runtime() === 'local') await deleteRedisKeys(this.redisUrl, this.namespace).catch(() => undefined);
     for (const drop of this.dropDatabases.splice(0)) await drop();
     this.remove();
   }

@@ -6,6 +6,8 @@ export interface TestRedis {
   url: string;
   /** Stops the redis-server this started (by its PID); nothing when REDIS_URL was given. */
   stop(): Promise<void>;
+  /** The server at REDIS_URL, which others use too: what a test wrote there is its to delete. */
+  shared: boolean;
 }
 
 const HOW_TO_FIX = 'these tests need Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379) or install redis-server (apt-get install redis-server)';
@@ -19,7 +21,7 @@ export async function startTestRedis(): Promise<TestRedis> {
     await ping(process.env.REDIS_URL).catch((err: Error) => {
       throw new Error(`cannot reach Redis at REDIS_URL (${process.env.REDIS_URL}): ${err.message}; ${HOW_TO_FIX}`);
     });
-    return { url: process.env.REDIS_URL, stop: async () => undefined };
+    return { url: process.env.REDIS_URL, stop: async () => undefined, shared: true };
   }
   const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -36,7 +38,7 @@ export async function startTestRedis(): Promise<TestRedis> {
     };
     child.stdout?.on('data', onData);
   });
-  return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
+  return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child), shared: false };
 }
 
 async function ping(url: string): Promise<void> {

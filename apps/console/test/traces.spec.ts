@@ -95,7 +95,7 @@ describe('the OTLP receiver: POST /v1/traces', () => {
     expect(root.durationMs).toBeCloseTo(19.4, 3);
     expect(root.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.response.status_code': 201, 'warren.order.id': orderId });
     const relay = byId.body.spans.find((s) => s.spanId === trace.ids['send order.placed'])!;
-    expect(relay).toMatchObject({ kind: 'producer', parentSpanId: trace.ids['create order.placed'], links: [{ traceId: trace.traceId, spanId: trace.ids['create order.placed'], attributes: { 'warren.link': 'outbox row' } }] });
+    expect(relay).toMatchObject({ kind: 'producer', parentSpanId: trace.ids['POST /orders'], links: [{ traceId: trace.traceId, spanId: trace.ids['POST /orders'], attributes: { 'warren.link': 'outbox-row' } }] });
     const failed = byId.body.spans.find((s) => s.spanId === trace.ids['smtp failed'])!;
     expect(failed).toMatchObject({ kind: 'client', service: 'notifications', status: { code: 'error', message: '421 4.3.0 try again later' }, events: [{ name: 'exception', attributes: { 'exception.type': 'SMTPError' } }] });
     // spans by start time
@@ -334,13 +334,13 @@ describe('the OTLP receiver: bounds', () => {
 
   it('keeps at most CONSOLE_SPANS_MAX spans: a bigger trace pushes out older ones, and spans past the bound in one trace are refused as a partial success', async () => {
     const base = server.base;
-    const big = orderTrace(randomUUID()); // 20 spans
+    const big = orderTrace(randomUUID()); // 18 spans
     for (const r of big.requests) expect((await postTraces(base, r.body)).status).toBe(200);
     const second = orderTrace(randomUUID());
     for (const r of second.requests) expect((await postTraces(base, r.body)).status).toBe(200);
-    // 40 spans would be past 30: the older order trace went whole
+    // 36 spans would be past 30: the older order trace went whole
     expect((await getJson(`${base}/api/traces/${big.traceId}`)).status).toBe(404);
-    expect((await getJson(`${base}/api/traces/${second.traceId}`)).body.spans).toHaveLength(20);
+    expect((await getJson(`${base}/api/traces/${second.traceId}`)).body.spans).toHaveLength(18);
     expect(((await getJson(`${base}/api/health`)).body.traces as TraceReceiverState).stored.spans).toBeLessThanOrEqual(30);
 
     const traceId = 'ef'.repeat(16);

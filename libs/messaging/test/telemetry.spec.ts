@@ -383,7 +383,7 @@ describe.each(testBrokers())('tracing and metrics on $name', ({ url }) => {
     });
     afterAll(() => database?.drop());
 
-    it('outbox: create span under the writer, the relay send under the row with a link, the process span under create; backlog to 0', async () => {
+    it('outbox: the row carries the writer span, the relay send is its child with a link, the process span is under the send; backlog to 0', async () => {
       const queue = newQueue('trace-outbox');
       const received: IncomingMessage[] = [];
       const { harness } = await instance(queue, [{ pattern: 'order.placed', handle: (m) => void received.push(m) }]);
@@ -411,20 +411,20 @@ describe.each(testBrokers())('tracing and metrics on $name', ({ url }) => {
         expect(await gauge('warren.outbox.oldest_age')).toBe(0);
 
         const http = await one('the writer span', (s) => s.name === 'POST /orders' && s.spanContext().traceId === parseTraceparent(JSON.parse(rows[0].headers)[Headers.traceparent])?.traceId);
+        // no span of its own for the write: the row names the span that wrote it
+        expect(exporter.getFinishedSpans().filter((s) => s.name === `create ${events}` && traceOf(s) === traceOf(http))).toEqual([]);
         for (const row of rows) {
-          const create = await one('the create span', (s) => s.name === `create ${events}` && s.attributes['messaging.message.id'] === row.messageId);
           const send = await one('the relay send span', (s) => s.name === `send ${events}` && s.attributes['messaging.message.id'] === row.messageId);
           const processed = await one('the process span', (s) => s.name === `process ${queue}` && s.attributes['messaging.message.id'] === row.messageId);
-          expect(create.kind).toBe(SpanKind.PRODUCER);
-          expect(create.attributes).toMatchObject({ 'messaging.operation.type': 'create', 'messaging.destination.name': events, 'messaging.message.conversation_id': 'order-9', 'warren.message.type': 'order.placed' });
-          expect(parentOf(create)).toBe(idOf(http));
-          expect(parseTraceparent(JSON.parse(row.headers)[Headers.traceparent])?.spanId).toBe(idOf(create));
-          expect(parentOf(send)).toBe(idOf(create));
-          expect(send.links).toEqual([{ context: expect.objectContaining({ traceId: traceOf(create), spanId: idOf(create) }), attributes: { 'warren.link': 'outbox-row' } }]);
-          expect(parentOf(processed)).toBe(idOf(create));
-          for (const s of [create, send, processed]) expect(traceOf(s)).toBe(traceOf(http));
-          // the message kept the row's traceparent
-          expect(received.find((m) => m.messageId === row.messageId)?.traceparent).toBe(JSON.parse(row.headers)[Headers.traceparent]);
+          expect(parseTraceparent(JSON.parse(row.headers)[Headers.traceparent])?.spanId).toBe(idOf(http));
+          expect(send.kind).toBe(SpanKind.PRODUCER);
+          expect(send.attributes).toMatchObject({ 'messaging.operation.type': 'send', 'messaging.destination.name': events, 'messaging.message.conversation_id': 'order-9', 'warren.message.type': 'order.placed' });
+          expect(parentOf(send)).toBe(idOf(http));
+          expect(send.links).toEqual([{ context: expect.objectContaining({ traceId: traceOf(http), spanId: idOf(http) }), attributes: { 'warren.link': 'outbox-row' } }]);
+          expect(parentOf(processed)).toBe(idOf(send));
+          for (const s of [send, processed]) expect(traceOf(s)).toBe(traceOf(http));
+          // the message carries the send span's context, not the row's
+          expect(parseTraceparent(received.find((m) => m.messageId === row.messageId)?.traceparent)?.spanId).toBe(idOf(send));
         }
         // idle rounds record nothing
         const before = exporter.getFinishedSpans().length;
@@ -436,6 +436,32 @@ describe.each(testBrokers())('tracing and metrics on $name', ({ url }) => {
       // stopped: no longer measured (the reader keeps the last value; a new row does not show)
       await runInTransaction(ds, (manager) => Outbox.add(manager, { exchange: events, routingKey: queue, payload: { n: 3 } }));
       expect(await gauge('warren.outbox.backlog')).toBe(0);
+    });
+
+    it('outbox: a write outside any span gets a create span of its own, a root, under which the relay sends', async () => {
+      const queue = newQueue('trace-outbox-root');
+      const { harness } = await instance(queue, [{ pattern: 'order.placed', handle: () => undefined }]);
+      const relayMessaging = new Messaging({ url, serviceName: 'telemetry-relay', eventsExchange: events, commandsExchange: commands });
+      instances.push(relayMessaging);
+      await relayMessaging.start();
+      const relay = new OutboxRelay(ds, relayMessaging, { pollIntervalMs: 50, leaseMs: 1_000, leaseName: uniqueName('lease') });
+      try {
+        const row = await runInTransaction(ds, (manager) => Outbox.add(manager, { exchange: events, routingKey: queue, type: 'order.placed', payload: { n: 1 }, correlationId: 'order-10' }));
+        relay.start();
+        await harness.waitForCount('acked', 1, { queue });
+        const create = await one('the create span', (s) => s.name === `create ${events}` && s.attributes['messaging.message.id'] === row.messageId);
+        const send = await one('the relay send span', (s) => s.name === `send ${events}` && s.attributes['messaging.message.id'] === row.messageId);
+        const processed = await one('the process span', (s) => s.name === `process ${queue}` && s.attributes['messaging.message.id'] === row.messageId);
+        expect(create.kind).toBe(SpanKind.PRODUCER);
+        expect(create.attributes).toMatchObject({ 'messaging.operation.type': 'create', 'messaging.destination.name': events, 'messaging.message.conversation_id': 'order-10', 'warren.message.type': 'order.placed' });
+        expect(parentOf(create)).toBeUndefined();
+        expect(parseTraceparent(JSON.parse(row.headers)[Headers.traceparent])?.spanId).toBe(idOf(create));
+        expect(parentOf(send)).toBe(idOf(create));
+        expect(send.links).toEqual([{ context: expect.objectContaining({ spanId: idOf(create) }), attributes: { 'warren.link': 'outbox-row' } }]);
+        expect(parentOf(processed)).toBe(idOf(send));
+      } finally {
+        await relay.stop(1_000);
+      }
     });
 
     it('outbox gauges: a backlog query that fails reports nothing and says why', async () => {

@@ -37,7 +37,7 @@ export interface OrderTrace {
   ids: Record<string, string>;
 }
 
-const messaging = (operation: 'create' | 'send' | 'process', destination: string, orderId: string, type: string): Record<string, Value> => ({
+const messaging = (operation: 'send' | 'process', destination: string, orderId: string, type: string): Record<string, Value> => ({
   'messaging.system': 'rabbitmq',
   'messaging.operation.type': operation,
   'messaging.operation.name': operation === 'process' ? 'process' : 'publish',
@@ -56,12 +56,10 @@ export function orderTrace(orderId: string, startMs = Date.now() - 200): OrderTr
   const specs: SpanSpec[] = [
     { id: id('POST /orders'), service: 'orders', name: 'POST /orders', kind: 2, scope: '@opentelemetry/instrumentation-http', from: 0, to: 19.4, attributes: { 'http.request.method': 'POST', 'http.route': '/orders', 'http.response.status_code': 201, 'warren.order.id': orderId } },
     { id: id('orders insert'), parent: ids['POST /orders'], service: 'orders', name: 'pg.query:INSERT warren', kind: 3, scope: '@opentelemetry/instrumentation-pg', from: 2.1, to: 6.8, attributes: { 'db.system.name': 'postgresql', 'db.operation.name': 'INSERT' } },
-    { id: id('create order.placed'), parent: ids['POST /orders'], service: 'orders', name: 'create warren.events', kind: 4, scope: M, from: 7.2, to: 8.1, attributes: messaging('create', 'warren.events', orderId, 'order.placed') },
-    { id: id('send order.placed'), parent: ids['create order.placed'], service: 'orders', name: 'send warren.events', kind: 4, scope: M, from: 24.5, to: 26.9, attributes: messaging('send', 'warren.events', orderId, 'order.placed'), linkTo: ids['create order.placed'] },
+    { id: id('send order.placed'), parent: ids['POST /orders'], service: 'orders', name: 'send warren.events', kind: 4, scope: M, from: 24.5, to: 26.9, attributes: messaging('send', 'warren.events', orderId, 'order.placed'), linkTo: ids['POST /orders'] },
     { id: id('process order-placed'), parent: ids['send order.placed'], service: 'inventory', name: 'process inventory.order-placed', kind: 5, scope: M, from: 28.3, to: 41.0, attributes: messaging('process', 'inventory.order-placed', orderId, 'order.placed') },
     { id: id('reserve'), parent: ids['process order-placed'], service: 'inventory', name: 'pg.query:UPDATE warren', kind: 3, scope: '@opentelemetry/instrumentation-pg', from: 30.0, to: 34.6, attributes: { 'db.system.name': 'postgresql', 'db.operation.name': 'UPDATE' } },
-    { id: id('create stock.reserved'), parent: ids['process order-placed'], service: 'inventory', name: 'create warren.events', kind: 4, scope: M, from: 35.2, to: 36.0, attributes: messaging('create', 'warren.events', orderId, 'stock.reserved') },
-    { id: id('send stock.reserved'), parent: ids['create stock.reserved'], service: 'inventory', name: 'send warren.events', kind: 4, scope: M, from: 42.4, to: 43.9, attributes: messaging('send', 'warren.events', orderId, 'stock.reserved'), linkTo: ids['create stock.reserved'] },
+    { id: id('send stock.reserved'), parent: ids['process order-placed'], service: 'inventory', name: 'send warren.events', kind: 4, scope: M, from: 42.4, to: 43.9, attributes: messaging('send', 'warren.events', orderId, 'stock.reserved'), linkTo: ids['process order-placed'] },
     { id: id('saga reserved'), parent: ids['send stock.reserved'], service: 'orders', name: 'process orders.saga', kind: 5, scope: M, from: 45.1, to: 55.7, attributes: messaging('process', 'orders.saga', orderId, 'stock.reserved') },
     { id: id('send capture'), parent: ids['saga reserved'], service: 'orders', name: 'send warren.commands', kind: 4, scope: M, from: 50.2, to: 51.3, attributes: messaging('send', 'warren.commands', orderId, 'payments.capture') },
     { id: id('process capture'), parent: ids['send capture'], service: 'payments', name: 'process payments.capture', kind: 5, scope: M, from: 53.0, to: 96.2, attributes: messaging('process', 'payments.capture', orderId, 'payments.capture') },
@@ -102,7 +100,7 @@ export function orderTrace(orderId: string, startMs = Date.now() - 200): OrderTr
                   droppedAttributesCount: 0,
                   events: s.error ? [{ timeUnixNano: nanos(s.to), name: 'exception', attributes: kv({ 'exception.type': 'SMTPError', 'exception.message': s.error }) }] : [],
                   status: s.error ? { code: 2, message: s.error } : { code: 0 },
-                  links: s.linkTo ? [{ traceId, spanId: s.linkTo, attributes: kv({ 'warren.link': 'outbox row' }) }] : [],
+                  links: s.linkTo ? [{ traceId, spanId: s.linkTo, attributes: kv({ 'warren.link': 'outbox-row' }) }] : [],
                 })),
             })),
           },

@@ -17,6 +17,11 @@ export interface PublishTracing {
   links?: Link[];
   /** A copy the consumer makes of a delivery (retry, DLQ, redelivery count): no span, and not counted as sent. */
   copy?: boolean;
+  /**
+   * The message's own traceparent (and tracestate) give way to its `send` span's, when there is one: the outbox
+   * relay's publish becomes the parent of the consumers, as a direct publish is. Without a span the message keeps them.
+   */
+  reparent?: boolean;
 }
 
 interface Prepared {
@@ -141,7 +146,7 @@ export class Publisher {
     const span = tracing.copy ? undefined : startProducerSpan('send', msg.exchange, tracing);
     try {
       const route = typeof via === 'function' ? await via() : via;
-      const published = await this.publishPrepared(this.prepare(msg, route, span));
+      const published = await this.publishPrepared(this.prepare(span && tracing.reparent ? withoutTraceContext(msg) : msg, route, span));
       endSpan(span);
       if (!tracing.copy) this.instruments.countSent(published);
       return published;
@@ -235,4 +240,10 @@ const unwrap = (err: unknown): unknown => (err instanceof ChannelLost ? new Brok
 interface ReturnFields {
   replyCode: number;
   replyText: string;
+}
+
+function withoutTraceContext(msg: OutgoingMessage): OutgoingMessage {
+  if (!msg.headers) return msg;
+  const { [Headers.traceparent]: _parent, [Headers.tracestate]: _state, ...headers } = msg.headers;
+  return { ...msg, headers };
 }

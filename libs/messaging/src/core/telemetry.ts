@@ -3,7 +3,8 @@
 // W3C ids (trace-context.ts), so every message still carries a traceparent.
 //
 // Span names and attributes follow the OpenTelemetry messaging semantic conventions: `send <exchange>` (PRODUCER)
-// for a publish, `create <exchange>` (PRODUCER) for an outbox write, `process <queue>` (CONSUMER) for a delivery.
+// for a publish, `create <exchange>` (PRODUCER) for an outbox write made outside any span, `process <queue>`
+// (CONSUMER) for a delivery.
 import {
   context,
   isSpanContextValid,
@@ -73,6 +74,19 @@ function sdkTracer(): Tracer | undefined {
 function isOwnSpan(span: Span, parent: Context): boolean {
   const sc = span.spanContext();
   return isSpanContextValid(sc) && sc.spanId !== trace.getSpanContext(parent)?.spanId;
+}
+
+/**
+ * The span an outbox row should carry when an SDK is registered: the active one, when it is an SDK's span (the
+ * request or the handler writing the row); otherwise a `create <exchange>` span started and ended here, so the
+ * message begins a trace of its own rather than naming a span nobody recorded. Undefined without an SDK.
+ */
+export function outboxWriterSpan(exchange: string): { span: Span; own: boolean } | undefined {
+  if (!sdkTracer()) return undefined;
+  const active = trace.getSpan(context.active());
+  if (active && isSpanContextValid(active.spanContext()) && !active.spanContext().isRemote) return { span: active, own: false };
+  const span = startProducerSpan('create', exchange);
+  return span ? { span, own: true } : undefined;
 }
 
 /** What a producer span describes; set once the message is stamped (its id may be chosen then). */

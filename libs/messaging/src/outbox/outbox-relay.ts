@@ -278,11 +278,12 @@ export class OutboxRelay {
           if (!this.isLeader || brokerAway) return;
           try {
             // the send span is a child of the span that wrote the row (the trace shows how long it waited) and links
-            // it; the message keeps the row's traceparent, so its consumers continue the writer's trace
+            // it; the message then carries the send span's context, so its consumers hang under the publish. Without
+            // an SDK the message keeps the row's traceparent: its consumers still continue the writer's trace
             const outgoing = toOutgoing(row);
             const rowContext = contextFromHeaders(outgoing.headers);
             const link = outboxRowLink(rowContext);
-            await this.messaging.publish(outgoing, { parent: rowContext, links: link ? [link] : undefined });
+            await this.messaging.publish(outgoing, { parent: rowContext, links: link ? [link] : undefined, reparent: true });
           } catch (err) {
             const error = err instanceof Error ? err : new Error(String(err));
             if (error instanceof BrokerUnavailableError) brokerAway = true;

@@ -1,7 +1,7 @@
 import type { EntityManager, QueryRunner } from 'typeorm';
 import type { OutgoingMessage } from '../core/message';
 import { stampMessage } from '../core/stamp';
-import { describeProduced, startProducerSpan } from '../core/telemetry';
+import { describeProduced, outboxWriterSpan } from '../core/telemetry';
 import { OutboxRecord } from './outbox-record.entity';
 import { OutboxWriteError } from './outbox-write.error';
 
@@ -31,8 +31,9 @@ export function takeOutboxWriteMark(queryRunner: QueryRunner): boolean {
  *
  * The message is stamped now (message id, correlation and causation from the message being handled, a
  * traceparent continuing the current trace, the timestamp), and the relay publishes those values as is. With an
- * OpenTelemetry SDK registered, the write is a PRODUCER span `create <exchange>` (a child of the active span, ended at
- * once) and the row's traceparent is that span's: consumers continue the writer's trace, however long the row waits.
+ * OpenTelemetry SDK registered, the row's traceparent is the active span's (the request or handler writing it), and
+ * the relay's send span is its child, however long the row waits; a write outside any span gets a PRODUCER span
+ * `create <exchange>` of its own, ended at once, so that its message starts a trace.
  */
 export class Outbox {
   /**
@@ -50,10 +51,12 @@ export class Outbox {
     if (unsupported.length) throw new OutboxWriteError(`the outbox does not store ${unsupported.join(', ')}; publish such messages directly`);
     if (Buffer.isBuffer(message.payload)) throw new OutboxWriteError('the outbox stores JSON payloads; a Buffer payload cannot go through it');
     const { aggregateId, ...outgoing } = message;
-    const span = startProducerSpan('create', outgoing.exchange);
-    const stamped = stampMessage(outgoing, span);
-    describeProduced(span, 'create', stamped);
-    span?.end();
+    const writer = outboxWriterSpan(outgoing.exchange);
+    const stamped = stampMessage(outgoing, writer?.span);
+    if (writer?.own) {
+      describeProduced(writer.span, 'create', stamped);
+      writer.span.end();
+    }
     const row: Omit<OutboxRecord, 'id'> = {
       messageId: stamped.messageId,
       aggregateId: aggregateId ?? null,
