@@ -5,6 +5,7 @@ import { Reservation } from './stock/reservation.entity';
 import { StockCommandsController } from './stock/stock-commands.controller';
 import { StockItem } from './stock/stock-item.entity';
 import { StockController } from './stock/stock.controller';
+import { StockAdminController } from './stock/stock-admin.controller';
 import { StockService } from './stock/stock.service';
 
 export const INVENTORY = { name: 'inventory', defaultPort: 3003 } as const;
@@ -19,7 +20,7 @@ export const INVENTORY = { name: 'inventory', defaultPort: 3003 } as const;
       retry: { maxAttempts: 5, initialDelayMs: 500, multiplier: 2, maxDelayMs: 10_000 },
     }),
   ],
-  controllers: [StockController, StockCommandsController],
+  controllers: [StockController, StockAdminController, StockCommandsController],
   providers: [StockService],
 })
 export class AppModule {}

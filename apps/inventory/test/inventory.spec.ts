@@ -7,6 +7,8 @@ import { serviceEnvironment, testTargets } from '../../../tools/testing/service-
 import { eventually } from '../../../tools/testing/eventually';
 import { deleteTopology } from '../../../tools/testing/topology';
 
+const ADMIN_TOKEN = 'inventory-test-admin-token';
+
 type Stock = Array<{ sku: string; name: string; unitPrice: number; available: number; reserved: number }>;
 
 describe.each(testTargets())('inventory ($name)', (target) => {
@@ -19,6 +21,7 @@ describe.each(testTargets())('inventory ($name)', (target) => {
 
   beforeAll(async () => {
     env = await serviceEnvironment(target, 'inventory');
+    process.env.ADMIN_TOKEN = ADMIN_TOKEN;
     names = topologyNames();
     service = await startService(AppModule, { ...INVENTORY, logger: false });
     harness = new MessagingHarness(service.app.get(Messaging));
@@ -35,6 +38,7 @@ describe.each(testTargets())('inventory ($name)', (target) => {
     await client?.close();
     await service?.close();
     if (names) await deleteTopology(target.brokerUrl, { queues: [names.queue('inventory.commands'), names.queue('inventory.rpc'), names.queue('test.inventory-answers')], exchanges: [names.eventsExchange, names.commandsExchange] });
+    delete process.env.ADMIN_TOKEN;
     await env?.restore();
   });
 
@@ -155,5 +159,27 @@ describe.each(testTargets())('inventory ($name)', (target) => {
     expect(start.available - sum).toBeLessThan(2); // it filled what it could: at most one unit left over
     // the other line of every rejected order went back
     expect(await item('SKU-010')).toMatchObject({ available: 80 - reserved.length, reserved: reserved.length });
+  });
+
+  it('restocks a SKU by hand (admin): available grows by the quantity, and reservations can take the new units', async () => {
+    const restock = (sku: string, body: unknown, headers: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` }) =>
+      fetch(`${service.url}/admin/stock/${sku}/restock`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+    const before = await item('SKU-011');
+    expect((await restock('SKU-011', { quantity: 5 }, {})).status).toBe(401);
+    expect((await restock('SKU-011', { quantity: 5 }, { authorization: 'Bearer wrong' })).status).toBe(401);
+    const invalid = await restock('SKU-011', { quantity: 0, extra: 1 });
+    expect(invalid.status).toBe(400);
+    expect(JSON.stringify(invalid.body)).toMatch(/quantity/);
+    expect(JSON.stringify(invalid.body)).toMatch(/extra/);
+    expect((await restock('SKU-011', { quantity: 2.5 })).status).toBe(400);
+    expect((await restock('not-a-sku', { quantity: 5 })).status).toBe(400);
+    expect(await restock('SKU-999', { quantity: 5 })).toEqual({ status: 404, body: expect.objectContaining({ message: 'no SKU SKU-999 in the catalogue' }) });
+    expect(await item('SKU-011')).toEqual(before); // nothing changed by a refused request
+    expect(await restock('SKU-011', { quantity: 1_000 })).toEqual({ status: 200, body: { ...before, available: before.available + 1_000 } });
+    // every unit is there to reserve: more than the catalogue had at first
+    const orderId = randomUUID();
+    await client.send(ReserveStock, { orderId, items: [{ sku: 'SKU-011', quantity: before.available + 500 }] });
+    expect((await answerFor(orderId, StockReserved.type)).payload).toMatchObject({ orderId, items: [{ sku: 'SKU-011', quantity: before.available + 500 }] });
+    expect(await item('SKU-011')).toMatchObject({ available: 500, reserved: before.reserved + before.available + 500 });
   });
 });

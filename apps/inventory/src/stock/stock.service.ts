@@ -114,6 +114,17 @@ export class StockService {
   }
 
   /** One conditional UPDATE; true when the row changed (the guard held). */
+  /**
+   * Adds `quantity` units to a SKU's available stock in one UPDATE (so it never races a reservation), outside any
+   * saga transaction. Undefined for a SKU the catalogue does not have.
+   */
+  async restock(sku: string, quantity: number): Promise<StockItem | undefined> {
+    const result = await this.dataSource.createQueryBuilder().update(StockItem).set({ available: () => 'available + :quantity' }).where('sku = :sku').setParameters({ sku, quantity }).execute();
+    if (result.affected !== 1) return undefined;
+    this.logger.log(`restocked ${sku}: ${quantity} units`);
+    return (await this.dataSource.manager.findOneBy(StockItem, { sku })) ?? undefined;
+  }
+
   private async move(manager: EntityManager, sku: string, quantity: number, kind: 'reserve' | 'unreserve' | 'ship'): Promise<boolean> {
     const qb = manager.createQueryBuilder().update(StockItem).setParameters({ sku, quantity });
     const result =
