@@ -8,6 +8,17 @@ describe('traceparent', () => {
     expect(t.spanId).toMatch(/^[0-9a-f]{16}$/);
   });
 
+  it('draws ids that do not repeat, across many refills of its random pool', () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 5_000; i++) {
+      ids.add(newTraceId());
+      ids.add(newSpanId());
+    }
+    expect(ids.size).toBe(10_000);
+    for (const id of ids) expect(id).toMatch(/^(?:[0-9a-f]{16}|[0-9a-f]{32})$/);
+    expect([...ids].some((id) => /^0+$/.test(id))).toBe(false);
+  });
+
   it.each([
     undefined,
     42,
