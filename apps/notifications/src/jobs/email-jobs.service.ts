@@ -54,7 +54,9 @@ export class EmailJobsService implements OnModuleInit, OnApplicationBootstrap, O
   ) {
     this.settings = readEmailSettings();
     this.queue = new Queue<EmailJob>(topologyNames().queue('notifications.email'), { connection: redis, telemetry: this.bullTelemetry });
-    this.transport = createTransport(this.settings.smtpUrl);
+    // pooled SMTP connections: one connection per email (connect, greeting, EHLO, QUIT each time) capped the sending
+    // rate at about 56 emails/s whatever the limit was set to
+    this.transport = createTransport({ url: this.settings.smtpUrl, pool: true, maxConnections: workersFor(this.settings.ratePerSecond) });
   }
 
   /**
@@ -71,7 +73,7 @@ export class EmailJobsService implements OnModuleInit, OnApplicationBootstrap, O
     const limiter = ratePerSecond >= 1 ? { max: Math.floor(ratePerSecond), duration: 1000 } : { max: 1, duration: Math.round(1000 / ratePerSecond) };
     // a worker blocks its connection waiting for jobs: it gets one of its own
     this.workerConnection = this.redis.duplicate();
-    this.worker = new Worker<EmailJob>(this.queue.name, (job) => this.process(job), { connection: this.workerConnection, concurrency: 5, limiter, telemetry: this.bullTelemetry });
+    this.worker = new Worker<EmailJob>(this.queue.name, (job) => this.process(job), { connection: this.workerConnection, concurrency: workersFor(ratePerSecond), limiter, telemetry: this.bullTelemetry });
     this.worker.on('failed', (job, err) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) this.logger.error(`email ${job.id} failed for good after ${job.attemptsMade} attempts: ${err.message}`);
       else this.logger.warn(`email ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}; retrying with backoff`);
@@ -152,4 +154,12 @@ export class EmailJobsService implements OnModuleInit, OnApplicationBootstrap, O
     for (const r of rows) byTemplate[r.template] = (byTemplate[r.template] ?? 0) + 1;
     return { total: rows.length, byTemplate };
   }
+}
+
+/**
+ * Jobs handled at once (and SMTP connections): enough for the limit to be the bottleneck, at about 20 ms per
+ * email (the SMTP exchange, the sent-email row, BullMQ's bookkeeping) — 5 up to 100/s, then one more per 20/s.
+ */
+export function workersFor(ratePerSecond: number): number {
+  return Math.min(50, Math.max(5, Math.ceil(ratePerSecond / 20)));
 }
