@@ -147,6 +147,29 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
       expect(await pendingRows()).toBe(0);
     });
 
+    it('relays a commit after a quiet spell at once, and lets the commits that arrive meanwhile share the next round', async () => {
+      const queue = newQueue('outbox-coalesce');
+      const { received } = await sink(queue);
+      const { relay } = await startRelay({ minRoundIntervalMs: 300, pollIntervalMs: 60_000 });
+      const publishedAt = new Map<string, number>();
+      relay.events.on('published', ({ messageId }) => publishedAt.set(messageId, performance.now()));
+      // the quiet spell under test: longer than the interval since the relay's first round, at its start
+      await new Promise((r) => setTimeout(r, 350));
+      const firstWrite = performance.now();
+      const [first] = await writeRows(queue, 0, 1);
+      await eventually('the first row published', () => publishedAt.get(first.messageId));
+      expect(publishedAt.get(first.messageId)! - firstWrite).toBeLessThan(250); // at once, not after the interval
+      // ten commits of their own, each asking for a round, while the interval runs
+      const rows: OutboxRecord[] = [];
+      for (let i = 1; i <= 10; i++) rows.push(...(await writeRows(queue, i, 1)));
+      await eventually('all rows received', receivedAll(received, [first, ...rows].map((r) => r.messageId)), 5_000);
+      const times = rows.map((r) => publishedAt.get(r.messageId)!);
+      expect(Math.min(...times) - firstWrite).toBeGreaterThanOrEqual(290);
+      expect(Math.max(...times) - Math.min(...times)).toBeLessThan(150); // one round, not ten 300 ms apart
+      expect(await relay.flush(5_000)).toBe(true);
+      expect(await pendingRows()).toBe(0);
+    });
+
     it('publishes in id order per aggregate; a failing row holds back its own aggregate only', async () => {
       const queue = newQueue('outbox-order');
       const late = `${queue}.late`;

@@ -211,8 +211,15 @@ export class OutboxRelay {
   }
 
   private async run(): Promise<void> {
+    let roundStartedAt = -Infinity;
     while (this.running) {
+      // rounds start at least minRoundIntervalMs apart: the commits that come meanwhile join the next one (a full
+      // batch goes on at once); after a quiet spell there is nothing to wait for
+      const wait = roundStartedAt + this.options.minRoundIntervalMs - performance.now();
+      if (wait > 0 && !this.lastBatchFull) await this.sleep(wait, ['stop']);
+      if (!this.running) return;
       let outcome: Outcome | 'error';
+      roundStartedAt = performance.now();
       try {
         outcome = await this.exclusiveRound(false);
       } catch (err) {
