@@ -4,9 +4,9 @@
 // which .ci/run starts) one node is stopped and started again mid-run, and in a second run the node that leads
 // the busiest queue; on the bundled broker (one node, nothing to stop) the same load runs through the same code.
 // Afterwards the platform's promises are checked from its public interfaces (support/invariants.ts).
-import { randomUUID } from 'node:crypto';
 import { RabbitCluster } from '../tools/testing/rabbitmq-cluster';
-import { clickCounts, clickViolations, emailViolations, finalOrders, paymentViolations, queueViolations, stockViolations, type ClickCounts, type PlacedOrder, type StockRow } from './support/invariants';
+import { clickCounts, clickViolations, emailViolations, finalOrders, paymentViolations, queueViolations, stockViolations, type ClickCounts, type StockRow } from './support/invariants';
+import { Load } from './support/load';
 import { adminHeaders, http, runtime, Stack, type ServiceName } from './support/stack';
 
 const SERVICES: ServiceName[] = ['orders', 'inventory', 'payments', 'notifications', 'analytics'];
@@ -116,65 +116,3 @@ describe.each(targets())('the platform scaled out, quorum queues ($name)', (targ
     }, 300_000);
   }
 });
-
-/** Open-loop load over HTTP: orders at a fixed rate, a batch of clicks with every second order. */
-class Load {
-  readonly placed: PlacedOrder[] = [];
-  readonly errors: string[] = [];
-  readonly accepted = { pageViews: 0, clicks: 0 };
-  private readonly waiters: Array<{ n: number; resolve: () => void }> = [];
-
-  /** `label` keeps this run's customers apart from an earlier run's on the same stack (each order its own address). */
-  constructor(
-    private readonly stack: Stack,
-    private readonly label: string,
-  ) {}
-
-  placedAtLeast(n: number): Promise<void> {
-    if (this.placed.length >= n) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ n, resolve }));
-  }
-
-  async run(count: number, ratePerSecond: number): Promise<void> {
-    const started = Date.now();
-    const inFlight: Array<Promise<void>> = [];
-    for (let i = 0; i < count; i++) {
-      const due = started + (i * 1000) / ratePerSecond;
-      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now())); // the load's pace, not a wait for an outcome
-      inFlight.push(this.placeOne(i));
-      if (i % 2 === 0) inFlight.push(this.clicks(i));
-    }
-    await Promise.all(inFlight);
-  }
-
-  private async placeOne(i: number): Promise<void> {
-    // every fifth order asks for more grinders than there are: inventory refuses it
-    const items = i % 5 === 4 ? [{ sku: 'SKU-005', quantity: 1000 }] : [{ sku: `SKU-00${1 + (i % 4)}`, quantity: 1 + (i % 2) }, { sku: 'SKU-008', quantity: 1 }];
-    const customerEmail = `${this.label}-o${i}-${this.stack.namespace}@example.com`;
-    const orders = this.stack.instances.orders;
-    // the instances take turns, as behind a load balancer
-    const res = await http('POST', `${orders[i % orders.length].url}/orders`, { customerEmail, items }).catch((err: Error) => ({ status: 0, body: err.message }));
-    if (res.status !== 201) this.errors.push(`order ${i}: POST /orders answered ${res.status}: ${JSON.stringify(res.body)}`);
-    else this.placed.push({ id: res.body.id as string, customerEmail, items });
-    for (const w of this.waiters.filter((x) => this.placed.length + this.errors.length >= x.n)) {
-      this.waiters.splice(this.waiters.indexOf(w), 1);
-      w.resolve();
-    }
-  }
-
-  private async clicks(i: number): Promise<void> {
-    const visitor = randomUUID();
-    const events = [
-      { type: 'page_view', visitorId: visitor, url: `https://shop.example/p/${i % 7}` },
-      { type: 'click', visitorId: visitor, url: `https://shop.example/p/${i % 7}`, element: '#buy' },
-      { type: 'page_view', visitorId: visitor, url: 'https://shop.example/cart' },
-    ];
-    const analytics = this.stack.instances.analytics;
-    const res = await http('POST', `${analytics[i % analytics.length].url}/collect`, { events }).catch((err: Error) => ({ status: 0, body: err.message }));
-    // a 503 (no broker in reach) accepted nothing, and says so: only 202s count
-    if (res.status === 202 && res.body.accepted === events.length) {
-      this.accepted.pageViews += 2;
-      this.accepted.clicks += 1;
-    } else if (res.status !== 503) this.errors.push(`clicks ${i}: POST /collect answered ${res.status}: ${JSON.stringify(res.body)}`);
-  }
-}

@@ -1,42 +1,12 @@
-// Process CPU accounting from /proc and facts about the machine, for the broker bench.
+// Facts about the machine and the RabbitMQ process, for the broker bench; a process's CPU time and memory come
+// from tools/testing/proc.ts (the chaos run reads them too).
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
+import { processCpuSeconds, statusBytes } from '../../tools/testing/proc';
 
-let clkTck: number | null = null;
-
-/** Clock ticks per second of /proc's utime and stime (getconf CLK_TCK; 100 on every common Linux). */
-export function clockTicksPerSecond(): number {
-  if (clkTck === null) {
-    try {
-      clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      clkTck = 100;
-    }
-  }
-  return clkTck;
-}
-
-/**
- * CPU time a process has used so far, user + system, in seconds (all its threads: /proc/<pid>/stat fields
- * 14 and 15). Null when the process is gone or /proc is unreadable.
- */
-export function processCpuSeconds(pid: number): number | null {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // the command name (field 2) is in parentheses and may contain spaces: split after the last ')'
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state), so utime (14) and stime (15) are at 11 and 12
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return null;
-  return (utime + stime) / clockTicksPerSecond();
-}
+export { clockTicksPerSecond, processCpuSeconds, statusBytes } from '../../tools/testing/proc';
 
 function cmdline(pid: number): string {
   try {
@@ -113,18 +83,6 @@ export function fileSystemType(dir: string): string {
   } catch {
     return 'unknown';
   }
-}
-
-/** A field of /proc/<pid>/status given in kB (VmRSS, VmHWM), in bytes; null when unreadable. */
-function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number | null {
-  let status: string;
-  try {
-    status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return null;
-  }
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
-  return m ? Number(m[1]) * 1024 : null;
 }
 
 /**

@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrokerProcess, bundleBroker, Exit, findRoot, startBroker } from './broker-process';
 import { ChannelLog, DeliveryRecord, Ledger, messageBody, SessionKind, Summary } from './ledger';
-import { Prng } from './prng';
+import { Prng } from '../../../../tools/testing/prng';
 
 export const TORN_LOG = /corrupt|torn|truncat/i;
 const MAX_PRIORITY = 5;

@@ -19,7 +19,7 @@ import { join, relative } from 'node:path';
 import { BrokerProcess, BrokerSpec, Exit, startBroker } from './broker-process';
 import { TORN_LOG } from './harness';
 import { messageBody } from './ledger';
-import { Prng } from './prng';
+import { Prng } from '../../../../tools/testing/prng';
 
 const N = 40;
 const AFTER = 5;

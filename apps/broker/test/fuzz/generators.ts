@@ -3,7 +3,7 @@
 // levels deep), and mutations of those frames (flipped bits, cut payloads, sizes that lie, wrong channels).
 // Every choice comes from the seeded Prng, so a failing run replays with its seed.
 import * as P from '@warren/amqp-protocol';
-import type { Prng } from '../crash/prng';
+import type { Prng } from '../../../../tools/testing/prng';
 
 /** Byte-level writer for hostile payloads. */
 class Bytes {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from '../../../../tools/testing/eventually';
 import { BrokerProcess, bundleBroker, findRoot, killAllBrokers, startBroker } from '../crash/broker-process';
-import { Prng } from '../crash/prng';
+import { Prng } from '../../../../tools/testing/prng';
 import { RawClient } from '../support/raw-client';
 import { deeplyNested, frame, interaction, mutate, properties, table } from './generators';
 

@@ -1,5 +1,6 @@
-// A small seeded PRNG (sfc32, seeded through a string hash) so a run's choices (sizes, targets, ack
-// decisions, kill moments) can be replayed with --seed. Timing still differs between runs: the seed fixes
+// A small seeded PRNG (sfc32, seeded through a string hash) so a run's choices (sizes, targets, ack decisions,
+// kill moments, faults) can be replayed with its seed: the broker's crash harness and protocol fuzzer, and the
+// chaos run, use it. Timing still differs between runs: the seed fixes
 // what the harness decides, not when the broker happens to be in the middle of a write.
 
 function hashSeed(seed: string): [number, number, number, number] {
