@@ -1,8 +1,26 @@
 // The saga's deadline compensation across real processes: payments answers too late, the order is
 // cancelled, its stock is released and whatever payments did is undone (a refund, or a capture declined
-// because the refund came first). Nothing stays charged, nothing stays reserved.
+// because the refund came first). Nothing stays charged, nothing stays reserved. A command that reaches its
+// service only after its deadline (the service frozen meanwhile) is refused: nothing is charged or reserved at all.
 import { subscribe, type Subscriber } from './support/observe';
-import { adminHeaders, brokers, eventually, http, Stack } from './support/stack';
+import { adminHeaders, brokers, eventually, http, ServiceProcess, Stack, type ServiceHandle } from './support/stack';
+
+/**
+ * Freezes a service for as long as `during` runs: SIGSTOP and SIGCONT for a local process (what it was handed stays
+ * in its socket, unhandled, as in a process stalled by the machine), a stop and a start in containers (the commands
+ * wait in its queue instead). Either way its commands are handled only once it is back.
+ */
+async function frozen<T>(service: ServiceHandle, during: () => Promise<T>): Promise<T> {
+  const pid = service instanceof ServiceProcess ? service.pid : undefined;
+  if (pid) process.kill(pid, 'SIGSTOP');
+  else await service.stop();
+  try {
+    return await during();
+  } finally {
+    if (pid) process.kill(pid, 'SIGCONT');
+    else await service.start();
+  }
+}
 
 describe.each(brokers())('order saga deadline ($name broker, real processes)', ({ amqpUrl }) => {
   const stack = new Stack(amqpUrl, { SAGA_STEP_TIMEOUT_MS: '1500', SAGA_SWEEP_INTERVAL_MS: '200' });
@@ -39,6 +57,62 @@ describe.each(brokers())('order saga deadline ($name broker, real processes)', (
     const entries = (await http('GET', `${stack.url('payments')}/payments?orderId=${id}`)).body as Array<{ kind: string; status?: string }>;
     expect(entries.filter((e) => e.kind === 'capture' && e.status !== 'REFUNDED')).toEqual([]);
     await http('PUT', `${stack.url('payments')}/admin/gateway`, { latencyMs: 0 }, adminHeaders);
+  });
+
+  // late commands (issue 17): a command that reaches its service only after its deadline is refused
+  const stockOf = async (sku: string) => ((await http('GET', `${stack.url('inventory')}/stock`)).body as Array<{ sku: string; available: number; reserved: number }>).find((s) => s.sku === sku)!;
+  const order = async (id: string) => (await http('GET', `${stack.url('orders')}/orders/${id}`)).body;
+  const place = async (customerEmail: string, sku: string) => {
+    const placed = await http('POST', `${stack.url('orders')}/orders`, { customerEmail, items: [{ sku, quantity: 2 }] });
+    expect(placed.status).toBe(201);
+    return placed.body.id as string;
+  };
+  const withSteps = (id: string, wanted: string[], timeoutMs = 30_000) =>
+    eventually(`order ${id} to have ${wanted.join(', ')}`, async () => {
+      const o = await order(id);
+      return wanted.every((w) => o.history.some((h: { step: string }) => h.step === w)) ? o : undefined;
+    }, timeoutMs).catch((err: Error) => {
+      throw new Error(`${err.message}\n${stack.logs()}`);
+    });
+
+  it('charges nothing for a capture that waited past its deadline while payments was frozen: cancelled, no capture, no refund, stock released', async () => {
+    const before = await stockOf('SKU-007');
+    const id = await frozen(stack.services.payments, async () => {
+      const placed = await place('late-capture@example.com', 'SKU-007');
+      // the capture waits for payments; the deadline passes, the sweeper cancels, inventory gives the stock back
+      await withSteps(placed, ['CANCELLED', 'STOCK_RELEASED']);
+      return placed;
+    });
+    // payments, back, takes the capture (then the sweeper's refund): it refuses the one, and the other finds nothing to refund
+    const o = await withSteps(id, ['LATE_CAPTURE_REFUSED', 'PAYMENT_REFUNDED']);
+    expect(o).toMatchObject({ status: 'CANCELLED', reason: 'timed out waiting for payment' });
+    const deadline = Date.parse(o.history.find((h: { step: string }) => h.step === 'STOCK_RESERVED').at) + 1500;
+    const refused = o.history.find((h: { step: string }) => h.step === 'LATE_CAPTURE_REFUSED');
+    expect(refused).toMatchObject({ message: { type: 'payment.declined' }, sent: [], reason: expect.stringMatching(/after its deadline.*nothing was charged/) });
+    expect(Date.parse(refused.deadline)).toBe(deadline);
+    expect(Date.parse(refused.refusedAt)).toBeGreaterThanOrEqual(deadline);
+    expect(o.history.find((h: { step: string }) => h.step === 'PAYMENT_REFUNDED')).toMatchObject({ amount: 0 });
+    expect(o.history.map((h: { step: string }) => h.step)).not.toContain('REFUND_REQUESTED'); // no capture came back to refund
+    // the ledger never held a capture for the order, so there was never a refund either
+    expect((await http('GET', `${stack.url('payments')}/payments?orderId=${id}`)).body).toEqual([]);
+    expect(await stockOf('SKU-007')).toMatchObject({ available: before.available, reserved: before.reserved });
+  });
+
+  it('reserves nothing for a reserve that waited past its deadline while inventory was frozen', async () => {
+    const before = await stockOf('SKU-008');
+    const id = await frozen(stack.services.inventory, async () => {
+      const placed = await place('late-reserve@example.com', 'SKU-008');
+      const o = await withSteps(placed, ['CANCELLED']);
+      expect(o).toMatchObject({ status: 'CANCELLED', reason: 'timed out waiting for stock reservation' });
+      return placed;
+    });
+    // inventory, back, refuses the reserve and treats the sweeper's release as the no-op it is
+    const o = await withSteps(id, ['LATE_RESERVATION_REFUSED', 'STOCK_RELEASED']);
+    // no stock-reserved came back: nothing had to be released for real
+    expect(o.history.map((h: { step: string }) => h.step)).not.toContain('STOCK_RELEASE_REQUESTED');
+    expect((await http('GET', `${stack.url('inventory')}/reservations/${id}`)).body).toMatchObject({ status: 'RELEASED', items: [], total: 0 });
+    expect(await stockOf('SKU-008')).toMatchObject({ available: before.available, reserved: before.reserved });
+    expect((await http('GET', `${stack.url('payments')}/payments?orderId=${id}`)).body).toEqual([]);
   });
 });
 

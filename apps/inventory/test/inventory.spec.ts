@@ -125,6 +125,51 @@ describe.each(testTargets())('inventory ($name)', (target) => {
     expect(await item('SKU-007')).toMatchObject({ available: 35, reserved: 0 });
   });
 
+  describe('late commands (issue 17): a reserve that carries a deadline', () => {
+    it('reserves nothing when taken after its deadline, and answers stock-rejected with expired', async () => {
+      const orderId = randomUUID();
+      const before = await item('SKU-009');
+      const deadline = new Date(Date.now() - 1000).toISOString();
+      const sent = await client.send(ReserveStock, { orderId, items: [{ sku: 'SKU-009', quantity: 2 }], deadline });
+      const answer = await answerFor(orderId, StockRejected.type);
+      expect(answer.payload).toEqual({ orderId, reason: `the reservation came after its deadline (${deadline}); nothing was reserved`, unavailable: [], expired: { deadline, at: expect.any(String) } });
+      expect(Date.parse((answer.payload as unknown as StockRejected).expired!.at)).toBeGreaterThanOrEqual(Date.parse(deadline));
+      await harness.acked({ messageId: sent.messageId });
+      expect(harness.all('retried', { messageId: sent.messageId })).toHaveLength(0);
+      expect(await item('SKU-009')).toEqual(before);
+      expect((await fetch(`${service.url}/reservations/${orderId}`)).status).toBe(404);
+      // the saga's timeout compensation that follows it is the usual no-op, and leaves the mark against a later reserve
+      await client.send(ReleaseStock, { orderId, reason: 'timed out waiting for stock reservation' });
+      await answerFor(orderId, StockReleased.type);
+      expect(await item('SKU-009')).toEqual(before);
+      expect(answersFor(orderId).map((a) => a.type)).toEqual([StockRejected.type, StockReleased.type]);
+    });
+
+    it('reserves as before when the deadline is ahead, and answers a late reserve for stock held already with that stock', async () => {
+      const orderId = randomUUID();
+      const before = await item('SKU-009');
+      await client.send(ReserveStock, { orderId, items: [{ sku: 'SKU-009', quantity: 1 }], deadline: new Date(Date.now() + 60_000).toISOString() });
+      const reserved = await answerFor(orderId, StockReserved.type);
+      expect(await item('SKU-009')).toMatchObject({ available: before.available - 1, reserved: before.reserved + 1 });
+      // a second reserve command, late: the stock is held, and the saga must hear of it to give it back
+      await client.send(ReserveStock, { orderId, items: [{ sku: 'SKU-009', quantity: 1 }], deadline: new Date(Date.now() - 1000).toISOString() });
+      await eventually('a second stock-reserved', () => (answersFor(orderId).length === 2 ? true : undefined));
+      expect(answersFor(orderId).map((a) => [a.type, a.payload])).toEqual([
+        [StockReserved.type, reserved.payload],
+        [StockReserved.type, reserved.payload],
+      ]);
+      expect(await item('SKU-009')).toMatchObject({ available: before.available - 1, reserved: before.reserved + 1 });
+    });
+
+    it('says a late reserve is late after a release too', async () => {
+      const orderId = randomUUID();
+      await client.send(ReleaseStock, { orderId, reason: 'saga timed out' });
+      await answerFor(orderId, StockReleased.type);
+      await client.send(ReserveStock, { orderId, items: [{ sku: 'SKU-009', quantity: 1 }], deadline: new Date(Date.now() - 1).toISOString() });
+      expect((await answerFor(orderId, StockRejected.type)).payload).toMatchObject({ unavailable: [], expired: { deadline: expect.any(String) } });
+    });
+  });
+
   it('applies a command delivered twice once', async () => {
     const orderId = randomUUID();
     const messageId = randomUUID();

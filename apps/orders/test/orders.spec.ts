@@ -1,4 +1,4 @@
-import { PaymentCaptured, StockReserved } from '@warren/contracts';
+import { PaymentCaptured, PaymentDeclined, StockRejected, StockReserved } from '@warren/contracts';
 import { randomUUID } from 'node:crypto';
 import { SagaSweeperService } from '../src/saga/saga-sweeper.service';
 import { eventually, OrdersUnderTest, testMatrix } from './support';
@@ -35,7 +35,7 @@ describe.each(testMatrix())('orders saga ($label)', ({ broker, db }) => {
     await eventually('commit-stock', () => (t.fakes.received('inventory.commit-stock', id).length ? true : undefined));
     await eventually('order.confirmed', () => (t.fakes.events('order.confirmed', id).length ? true : undefined));
     expect(t.fakes.received('inventory.reserve-stock', id)).toHaveLength(1);
-    expect(t.fakes.received('payments.capture-payment', id).map((m) => m.payload)).toEqual([{ orderId: id, amount: 3000, customerEmail: 'ada@example.com' }]);
+    expect(t.fakes.received('payments.capture-payment', id).map((m) => m.payload)).toEqual([{ orderId: id, amount: 3000, customerEmail: 'ada@example.com', deadline: expect.any(String) }]);
     expect(t.fakes.events('order.placed', id)).toHaveLength(1);
     expect(t.fakes.events('order.confirmed', id).map((m) => m.payload)).toEqual([expect.objectContaining({ orderId: id, total: 3000, customerEmail: 'ada@example.com' })]);
     expect(t.fakes.received('inventory.release-stock', id)).toHaveLength(0);
@@ -168,6 +168,97 @@ describe.each(testMatrix())('orders saga ($label)', ({ broker, db }) => {
       expect(t.fakes.events('order.confirmed', id)).toHaveLength(0);
     }
     expect(order.history.filter((h: any) => h.step === 'CONFIRMED' || h.step === 'CANCELLED')).toHaveLength(1);
+  });
+
+  describe('late commands (issue 17)', () => {
+    const at = (iso: string) => Date.parse(iso);
+    /** An answer refusing a command as late: what payments and inventory send for a command taken after its deadline. */
+    const expired = () => ({ deadline: new Date(Date.now() - 50).toISOString(), at: new Date().toISOString() });
+    const waitFor = (id: string, step: string) => eventually(step, async () => ((await t.get(`/orders/${id}`)).body.history.some((h: any) => h.step === step) ? true : undefined));
+
+    it('sends reserve-stock and capture-payment with the deadline of their step, and the compensations and commit-stock with none', async () => {
+      const id = await t.place('ada@example.com', [line('SKU-001', 1)]);
+      const confirmed = await t.settled(id, 'CONFIRMED');
+      await eventually('commit-stock', () => (t.fakes.received('inventory.commit-stock', id).length ? true : undefined));
+      // each deadline is the step's start plus SAGA_STEP_TIMEOUT_MS: the instant the sweeper would cancel at
+      const [reserve] = t.fakes.received('inventory.reserve-stock', id);
+      expect(at(reserve.payload.deadline)).toBe(at(stepOf(confirmed, 'PLACED').at) + STEP_TIMEOUT_MS);
+      const [capture] = t.fakes.received('payments.capture-payment', id);
+      expect(at(capture.payload.deadline)).toBe(at(stepOf(confirmed, 'STOCK_RESERVED').at) + STEP_TIMEOUT_MS);
+      expect(t.fakes.received('inventory.commit-stock', id)[0].payload).toEqual({ orderId: id });
+
+      const cancelled = await t.place('decline@example.com', [line('SKU-001', 1)]);
+      await t.settled(cancelled, 'CANCELLED');
+      await eventually('release-stock', () => (t.fakes.received('inventory.release-stock', cancelled).length ? true : undefined));
+      expect(t.fakes.received('inventory.release-stock', cancelled)[0].payload.deadline).toBeUndefined();
+    });
+
+    it('cancels an order still waiting for its payment when payments refuses the late capture: stock released, nothing refunded', async () => {
+      const id = await t.place('silent@example.com', [line('SKU-002', 2)]);
+      await waitFor(id, 'STOCK_RESERVED');
+      // payments took the capture after its deadline, and its answer beats the sweeper
+      const refused = expired();
+      const late = await t.fakes.messaging.emit(PaymentDeclined, { orderId: id, reason: 'the capture came after its deadline; nothing was charged', expired: refused });
+      const order = await t.settled(id, 'CANCELLED');
+      expect(order.reason).toBe('timed out waiting for payment');
+      expect(stepOf(order, 'CANCELLED')).toMatchObject({
+        message: ref(late),
+        compensations: ['inventory.release-stock'],
+        refused: { reason: 'the capture came after its deadline; nothing was charged', deadline: refused.deadline, refusedAt: refused.at },
+        sent: [{ type: 'inventory.release-stock' }, { type: 'order.cancelled' }],
+      });
+      await waitFor(id, 'STOCK_RELEASED');
+      await eventually('order.cancelled', () => (t.fakes.events('order.cancelled', id).length ? true : undefined));
+      // past the step's deadline and a few sweeps more: the sweeper found nothing to do, and nothing asked for a refund
+      await new Promise((r) => setTimeout(r, STEP_TIMEOUT_MS + 300));
+      expect(t.fakes.received('payments.refund-payment', id)).toHaveLength(0);
+      expect(t.fakes.received('inventory.release-stock', id)).toHaveLength(1);
+      const after = (await t.get(`/orders/${id}`)).body;
+      expect(steps(after)).toEqual(['PLACED', 'STOCK_RESERVED', 'CANCELLED', 'STOCK_RELEASED']);
+      expect(t.fakes.events('order.cancelled', id)).toHaveLength(1);
+    });
+
+    it('records a late capture refused after the sweeper cancelled the order, and undoes nothing twice', async () => {
+      const id = await t.place('silent@example.com', [line('SKU-002', 1)]);
+      const order = await t.settled(id, 'CANCELLED', STEP_TIMEOUT_MS + 10_000);
+      expect(stepOf(order, 'CANCELLED')).toMatchObject({ via: 'deadline', compensations: ['payments.refund-payment', 'inventory.release-stock'] });
+      await eventually('the sweeper’s compensations', () => (t.fakes.received('payments.refund-payment', id).length && t.fakes.received('inventory.release-stock', id).length ? true : undefined));
+
+      const refused = expired();
+      const late = await t.fakes.messaging.emit(PaymentDeclined, { orderId: id, reason: 'the capture came after its deadline; nothing was charged', expired: refused });
+      await t.harness.waitFor('acked', { messageId: late.messageId });
+      const after = (await t.get(`/orders/${id}`)).body;
+      expect(after).toMatchObject({ status: 'CANCELLED', reason: 'timed out waiting for payment' });
+      expect(stepOf(after, 'LATE_CAPTURE_REFUSED')).toEqual(
+        expect.objectContaining({ message: ref(late), sent: [], reason: 'the capture came after its deadline; nothing was charged', deadline: refused.deadline, refusedAt: refused.at }),
+      );
+      expect(stepOf(after, 'LATE_CAPTURE_REFUSED').compensation).toBeUndefined();
+      expect(after.history.filter((h: any) => h.step === 'CANCELLED')).toHaveLength(1);
+      expect(t.fakes.received('payments.refund-payment', id)).toHaveLength(1);
+      expect(t.fakes.received('inventory.release-stock', id)).toHaveLength(1);
+      expect(t.fakes.events('order.cancelled', id)).toHaveLength(1);
+    });
+
+    it('cancels an order still waiting for stock when inventory refuses the late reserve, releasing nothing; after the sweeper, only records it', async () => {
+      const waiting = await t.place('frank@example.com', [line('SKU-999', 1)]);
+      const late = await t.fakes.messaging.emit(StockRejected, { orderId: waiting, reason: 'the reservation came after its deadline; nothing was reserved', unavailable: [], expired: expired() });
+      const order = await t.settled(waiting, 'CANCELLED');
+      expect(order.reason).toBe('timed out waiting for stock reservation');
+      expect(stepOf(order, 'CANCELLED')).toMatchObject({ message: ref(late), sent: [{ type: 'order.cancelled' }], refused: { reason: 'the reservation came after its deadline; nothing was reserved' } });
+      expect(stepOf(order, 'CANCELLED').compensations).toBeUndefined();
+
+      const swept = await t.place('frank@example.com', [line('SKU-999', 1)]);
+      await t.settled(swept, 'CANCELLED', STEP_TIMEOUT_MS + 10_000);
+      await eventually('release-stock', () => (t.fakes.received('inventory.release-stock', swept).length ? true : undefined));
+      const lateAfter = await t.fakes.messaging.emit(StockRejected, { orderId: swept, reason: 'the reservation came after its deadline; nothing was reserved', unavailable: [], expired: expired() });
+      await waitFor(swept, 'LATE_RESERVATION_REFUSED');
+      const after = (await t.get(`/orders/${swept}`)).body;
+      expect(stepOf(after, 'LATE_RESERVATION_REFUSED')).toMatchObject({ message: ref(lateAfter), sent: [] });
+      expect(after.history.filter((h: any) => h.step === 'CANCELLED')).toHaveLength(1);
+      expect(t.fakes.received('inventory.release-stock', waiting)).toHaveLength(0);
+      expect(t.fakes.received('inventory.release-stock', swept)).toHaveLength(1);
+      expect(t.fakes.received('payments.capture-payment', waiting)).toHaveLength(0);
+    });
   });
 
   it('places one order per Idempotency-Key: 201, then 200 with the same order; another body is a 422', async () => {

@@ -136,6 +136,53 @@ describe.each(testTargets())('payments ($name)', (target) => {
     expect(await ledger(`?orderId=${orderId}`)).toEqual([]);
   });
 
+  describe('late commands (issue 17): a capture that carries a deadline', () => {
+    const past = () => new Date(Date.now() - 1000).toISOString();
+
+    it('charges nothing when taken after its deadline: payment.declined with expired, no payment row, no gateway call', async () => {
+      // a gateway that fails every call: the capture would be retried if it reached it
+      expect((await gateway({ failureRate: 1 })).status).toBe(200);
+      const orderId = randomUUID();
+      const deadline = past();
+      const sent = await client.send(CapturePayment, { orderId, amount: 4999, customerEmail: 'ada@example.com', deadline });
+      const answer = await answerFor(orderId, PaymentDeclined.type);
+      expect(answer.payload).toEqual({ orderId, reason: `the capture came after its deadline (${deadline}); nothing was charged`, expired: { deadline, at: expect.any(String) } });
+      expect(Date.parse((answer.payload as PaymentDeclined).expired!.at)).toBeGreaterThanOrEqual(Date.parse(deadline));
+      await harness.acked({ messageId: sent.messageId });
+      expect(harness.all('retried', { messageId: sent.messageId })).toHaveLength(0);
+      expect(await ledger(`?orderId=${orderId}`)).toEqual([]);
+      // the saga's timeout compensation that follows it gives nothing back and leaves no refund in the ledger
+      await client.send(RefundPayment, { orderId, reason: 'timed out waiting for payment' });
+      expect((await answerFor(orderId, PaymentRefunded.type)).payload).toMatchObject({ orderId, amount: 0 });
+      expect(await ledger(`?orderId=${orderId}`)).toEqual([]);
+      expect(answersFor(orderId).map((a) => a.type)).toEqual([PaymentDeclined.type, PaymentRefunded.type]);
+    });
+
+    it('says a late capture is late after a refund voided the order too', async () => {
+      const orderId = randomUUID();
+      await client.send(RefundPayment, { orderId, reason: 'saga timed out' });
+      await answerFor(orderId, PaymentRefunded.type);
+      await client.send(CapturePayment, { orderId, amount: 100, customerEmail: 'ada@example.com', deadline: past() });
+      expect((await answerFor(orderId, PaymentDeclined.type)).payload).toMatchObject({ expired: { deadline: expect.any(String) } });
+      expect(await ledger(`?orderId=${orderId}`)).toEqual([]);
+    });
+
+    it('captures as before when the deadline is ahead, and answers a late capture of an order captured already with its payment', async () => {
+      const orderId = randomUUID();
+      await client.send(CapturePayment, { orderId, amount: 1200, customerEmail: 'ada@example.com', deadline: new Date(Date.now() + 60_000).toISOString() });
+      const captured = await answerFor(orderId, PaymentCaptured.type);
+      expect(captured.payload).toEqual({ orderId, paymentId: expect.any(String), amount: 1200 });
+      // the money has moved: the saga must hear of it (and refund it if it gave up), not a decline
+      await client.send(CapturePayment, { orderId, amount: 1200, customerEmail: 'ada@example.com', deadline: past() });
+      await eventually('a second payment.captured', () => (answersFor(orderId).length === 2 ? true : undefined));
+      expect(answersFor(orderId).map((a) => [a.type, a.payload])).toEqual([
+        [PaymentCaptured.type, captured.payload],
+        [PaymentCaptured.type, captured.payload],
+      ]);
+      expect(await ledger(`?orderId=${orderId}`)).toHaveLength(1);
+    });
+  });
+
   it('validates PUT /admin/gateway (400 with the reasons) and shows the settings at GET', async () => {
     const bad = await gateway({ failureRate: 1.5, declineRate: -1, latencyMs: 'slow', extra: true });
     expect(bad.status).toBe(400);

@@ -1,6 +1,6 @@
 import { MessageValidationError, type MessageContract } from '@warren/messaging';
 import * as contracts from './index';
-import { CapturePayment, Click, OrderPlaced, PageView } from './index';
+import { CapturePayment, Click, expiry, OrderPlaced, PageView, PaymentDeclined, ReserveStock, StockRejected } from './index';
 
 describe('contracts', () => {
   it('names every message by docs/architecture.md (Messaging topology): <context>.<event> for events, <service>.<command> for commands', () => {
@@ -21,6 +21,38 @@ describe('contracts', () => {
 
   it('keeps money in whole cents', () => {
     expect(() => CapturePayment.parse({ orderId: '7d444840-9dc0-11d1-b245-5ffdce74fad2', amount: 10.5, customerEmail: 'a@b.co' })).toThrow(/amount/);
+  });
+
+  describe('deadlines on commands (issue 17: late commands)', () => {
+    const orderId = '7d444840-9dc0-11d1-b245-5ffdce74fad2';
+    const deadline = '2026-12-03T03:00:00.000Z';
+
+    it('takes an optional ISO deadline on reserve-stock and capture-payment, so a command from before deadlines still parses', () => {
+      const capture = { orderId, amount: 1050, customerEmail: 'a@b.co' };
+      expect(CapturePayment.parse(capture)).toEqual(capture);
+      expect(CapturePayment.parse({ ...capture, deadline })).toEqual({ ...capture, deadline });
+      expect(() => CapturePayment.parse({ ...capture, deadline: 1796266337870 })).toThrow(/deadline/);
+      expect(() => CapturePayment.parse({ ...capture, deadline: 'soon' })).toThrow(/deadline/);
+      const reserve = { orderId, items: [{ sku: 'SKU-001', quantity: 1 }] };
+      expect(ReserveStock.parse({ ...reserve, deadline })).toEqual({ ...reserve, deadline });
+      expect(ReserveStock.parse(reserve)).toEqual(reserve);
+    });
+
+    it('says in the refusing answer which deadline passed and when the command was taken', () => {
+      const expired = { deadline, at: '2026-12-03T03:00:00.120Z' };
+      expect(PaymentDeclined.parse({ orderId, reason: 'late', expired })).toEqual({ orderId, reason: 'late', expired });
+      expect(PaymentDeclined.parse({ orderId, reason: 'card declined' })).toEqual({ orderId, reason: 'card declined' });
+      expect(StockRejected.parse({ orderId, reason: 'late', unavailable: [], expired })).toMatchObject({ expired });
+      expect(() => PaymentDeclined.parse({ orderId, reason: 'late', expired: { deadline } })).toThrow(/expired\.at/);
+    });
+
+    it('counts a command taken at its deadline or after as late, and one without a deadline never', () => {
+      const at = Date.parse(deadline);
+      expect(expiry(deadline, at - 1)).toBeUndefined();
+      expect(expiry(deadline, at)).toEqual({ deadline, at: deadline });
+      expect(expiry(deadline, at + 120)).toEqual({ deadline, at: '2026-12-03T03:00:00.120Z' });
+      expect(expiry(undefined, at + 120)).toBeUndefined();
+    });
   });
 
   it('types clickstream events by their type field', () => {

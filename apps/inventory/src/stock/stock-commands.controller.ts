@@ -25,7 +25,7 @@ export class StockCommandsController {
   @EventPattern(ReserveStock.type, { contract: ReserveStock, command: true })
   async reserve(@Payload() command: ReserveStock, @Ctx() ctx: MessagingContext): Promise<void> {
     annotateOrder(command.orderId);
-    const outcome = await this.inbox.handle(ctx.getMessage(), ReserveStock.type, (manager) => this.stock.reserve(manager, command.orderId, command.items));
+    const outcome = await this.inbox.handle(ctx.getMessage(), ReserveStock.type, (manager) => this.stock.reserve(manager, command.orderId, command.items, command.deadline));
     if (outcome.duplicate) return;
     const r = outcome.result;
     this.logger.log(r.reserved ? `order ${command.orderId}: reserved ${r.lines.length} line(s), ${r.total} cents` : `order ${command.orderId}: reservation rejected (${r.reason})`);

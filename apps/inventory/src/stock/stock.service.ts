@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
-import { StockRejected, StockReleased, StockReserved, type OrderLine, type PricedLine } from '@warren/contracts';
+import { expiry, StockRejected, StockReleased, StockReserved, type OrderLine, type PricedLine } from '@warren/contracts';
 import type { MessageContract, PayloadInput } from '@warren/messaging';
 import { Outbox, runInTransaction } from '@warren/messaging/typeorm';
 import { topologyNames } from '@warren/service-kit';
@@ -26,9 +26,20 @@ export class StockService {
    * All lines or none. Each line is taken with a conditional UPDATE (`available >= quantity`), so concurrent
    * reservations never oversell on SQLite or Postgres; when a line is short, the lines already taken are
    * given back in the same transaction and the answer lists every short line.
+   * A reserve taken at or after its `deadline` (epoch ms `now`) reserves nothing and is answered stock-rejected with
+   * `expired`: the saga is cancelling the order, and stock held now would only be released again, after keeping
+   * other orders from it meanwhile (the RELEASED mark of a release that came first refuses it as well).
    */
-  async reserve(manager: EntityManager, orderId: string, items: OrderLine[]): Promise<ReserveOutcome> {
+  async reserve(manager: EntityManager, orderId: string, items: OrderLine[], deadline?: string, now: number = Date.now()): Promise<ReserveOutcome> {
     const existing = await manager.findOneBy(Reservation, { orderId });
+    // stock held (or shipped) for the order already is answered as it is, whatever the deadline: the saga must hear
+    // of stock it has to give back; otherwise lateness is said first (after a release too), as payments does
+    const expired = existing && existing.status !== ReservationStatus.Released ? undefined : expiry(deadline, now);
+    if (expired) {
+      const reason = `the reservation came after its deadline (${expired.deadline}); nothing was reserved`;
+      await this.answer(manager, orderId, StockRejected, { orderId, reason, unavailable: [], expired });
+      return { reserved: false, reason };
+    }
     if (existing) {
       // a second reserve command for the same order (not a redelivery: the inbox took those)
       if (existing.status === ReservationStatus.Released) {
@@ -64,7 +75,6 @@ export class StockService {
     const prices = await manager.findBy(StockItem, lines.map((l) => ({ sku: l.sku })));
     const priced: PricedLine[] = lines.map((l) => ({ ...l, unitPrice: prices.find((p) => p.sku === l.sku)!.unitPrice }));
     const total = priced.reduce((sum, l) => sum + l.unitPrice * l.quantity, 0);
-    const now = Date.now();
     await manager.insert(Reservation, { orderId, lines: priced, total, status: ReservationStatus.Reserved, createdAt: now, updatedAt: now });
     await this.answer(manager, orderId, StockReserved, { orderId, items: priced, total });
     return { reserved: true, lines: priced, total };

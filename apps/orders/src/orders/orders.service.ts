@@ -62,7 +62,7 @@ export class OrdersService {
         const sent = await addToOutbox(manager, this.config, order.id, [
           event(OrderPlaced, { orderId: order.id, customerEmail: order.customerEmail, items: body.items, placedAt: new Date(now).toISOString() }),
           command(ReserveStock, { orderId: order.id, items: body.items }),
-        ]);
+        ], order.deadlineAt);
         // no message drove this step: it came over HTTP (the saga's later steps name theirs)
         const step = { orderId: order.id, step: 'PLACED', at: now, detail: JSON.stringify({ items: body.items, via: 'http', sent }) };
         await manager.insert(OrderStep, step);

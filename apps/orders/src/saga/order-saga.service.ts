@@ -6,6 +6,7 @@ import {
   OrderConfirmed,
   RefundPayment,
   ReleaseStock,
+  type Expired,
   type PaymentCaptured,
   type PaymentDeclined,
   type PaymentRefunded,
@@ -17,7 +18,7 @@ import {
 import type { IncomingMessage } from '@warren/messaging';
 import { TypeOrmInbox } from '@warren/messaging/typeorm';
 import type { EntityManager } from 'typeorm';
-import { AWAITED } from '../orders/order-status';
+import { AWAITED, type SagaState } from '../orders/order-status';
 import { Order } from '../orders/order.entity';
 import { OrderStep } from '../orders/order-step.entity';
 import { SagaConfig } from './saga-config';
@@ -40,6 +41,12 @@ type Decision = SagaTransition | { ignore: string };
  *   STOCK_RESERVED --payment.declined--> CANCELLED (release-stock, order.cancelled)
  *   PENDING / STOCK_RESERVED --deadline--> CANCELLED (release-stock [, refund-payment], order.cancelled)
  *   CANCELLED --late payment.captured--> refund-payment;  CANCELLED --late stock-reserved--> release-stock
+ *
+ * reserve-stock and capture-payment carry the step's deadline; taken after it, they are refused and answered with
+ * `expired` (stock-rejected, payment.declined), and nothing was done for them:
+ *   PENDING --expired stock-rejected--> CANCELLED (timed out; order.cancelled)
+ *   STOCK_RESERVED --expired payment.declined--> CANCELLED (timed out; release-stock, order.cancelled: no refund)
+ *   CANCELLED --expired answer--> a history row only (the sweeper's compensations went out already)
  *
  * Any other answer does not fit the order's state: it is logged and acked, and changes nothing.
  */
@@ -75,6 +82,8 @@ export class OrderSagaService {
   stockRejected(message: IncomingMessage<StockRejected>): Promise<void> {
     const p = message.payload;
     return this.handle(message, p.orderId, (order) => {
+      // nothing was reserved for the late command: nothing to release
+      if (p.expired) return this.lateCommandRefused(order, 'PENDING', 'LATE_RESERVATION_REFUSED', p.reason, p.expired, []);
       if (order.sagaState !== 'PENDING') return { ignore: `stock rejected while ${order.sagaState}` };
       const reason = p.unavailable.length > 0 ? `out of stock: ${p.unavailable.map((u) => `${u.sku} (requested ${u.requested}, available ${u.available})`).join(', ')}` : p.reason || 'out of stock';
       return this.cancel(order, reason, 'out-of-stock', [], { unavailable: p.unavailable });
@@ -112,6 +121,8 @@ export class OrderSagaService {
   paymentDeclined(message: IncomingMessage<PaymentDeclined>): Promise<void> {
     const p = message.payload;
     return this.handle(message, p.orderId, (order) => {
+      // nothing was charged for the late capture: the stock goes back, and there is nothing to refund
+      if (p.expired) return this.lateCommandRefused(order, 'STOCK_RESERVED', 'LATE_CAPTURE_REFUSED', p.reason, p.expired, [command(ReleaseStock, { orderId: order.id, reason: `timed out waiting for ${AWAITED.STOCK_RESERVED}` })]);
       if (order.sagaState !== 'STOCK_RESERVED') return { ignore: `payment declined while ${order.sagaState}` };
       const reason = `payment declined: ${p.reason || 'no reason given'}`;
       return this.cancel(order, reason, 'payment-declined', [command(ReleaseStock, { orderId: order.id, reason })]);
@@ -150,6 +161,21 @@ export class OrderSagaService {
     // one line per committed transition, inside the span it ran in, so the order's log lines carry its trace id
     const outcome = progress.outcome ? ` (${progress.outcome.outcome}${progress.outcome.outcome === 'cancelled' ? `: ${progress.outcome.reason}` : ''})` : '';
     this.logger.log(`order ${progress.orderId}: ${progress.steps.map((s) => s.step).join(', ')}${outcome}`);
+  }
+
+  /**
+   * The command of the step `waitingIn` came to its service after the step's deadline, and the service refused it
+   * and did nothing (late commands, docs/architecture.md). Still waiting (the answer beat the sweeper, which runs
+   * every SAGA_SWEEP_INTERVAL_MS): the order times out here, with the sweeper's reason, but undoes only what did
+   * happen (`compensations`; no refund of a charge that was never made). Already cancelled (the sweeper came first
+   * and sent its compensations, which the other side treats as no-ops): a history row says the command was refused
+   * and nothing is sent, so nothing is undone twice.
+   */
+  private lateCommandRefused(order: Order, waitingIn: SagaState, step: string, reason: string, expired: Expired, compensations: SagaMessage[]): Decision {
+    const refused = { reason, deadline: expired.deadline, refusedAt: expired.at };
+    if (order.sagaState === waitingIn) return this.cancel(order, `timed out waiting for ${AWAITED[waitingIn]}`, 'timeout', compensations, { refused });
+    if (order.sagaState === 'CANCELLED') return { steps: [{ step, detail: refused }], messages: [] };
+    return { ignore: `${step.toLowerCase().replace(/_/g, ' ')} while ${order.sagaState}` };
   }
 
   private cancel(order: Order, reason: string, category: SagaCancelReason, compensations: SagaMessage[], extra: Record<string, unknown> = {}): SagaTransition {
@@ -201,7 +227,8 @@ export class OrderSagaService {
     const previousStepAt = order.updatedAt;
     Object.assign(order, patch, { version: order.version + 1, updatedAt: now });
     this.telemetry.annotate(order.id, t.steps.at(-1)?.step);
-    const sent = await addToOutbox(manager, this.config, order.id, t.messages);
+    // the commands sent carry the deadline of the step the order is now in (none once it is settled)
+    const sent = await addToOutbox(manager, this.config, order.id, t.messages, order.deadlineAt);
     for (const s of t.steps) {
       const detail = { ...s.detail, ...cause, sent, ...(COMPENSATING_STEPS.has(s.step) ? { compensation: true } : {}) };
       await manager.insert(OrderStep, { orderId: order.id, step: s.step, at: now, detail: JSON.stringify(detail) });

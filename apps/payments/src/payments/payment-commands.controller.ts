@@ -1,11 +1,12 @@
 import { Controller, Inject, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { CapturePayment, RefundPayment } from '@warren/contracts';
+import { CapturePayment, expiry, RefundPayment } from '@warren/contracts';
 import { MessagingContext } from '@warren/messaging/nest';
 import { TypeOrmInbox } from '@warren/messaging/typeorm';
 import { annotateOrder, traceGateway } from '../gateway/gateway-tracing';
 import { PaymentGateway, type ChargeResult } from '../gateway/payment-gateway';
-import { PaymentsService } from './payments.service';
+import { PaymentStatus } from './payment.entity';
+import { PaymentsService, type CaptureAttempt } from './payments.service';
 
 /** The saga's commands to payments (queue `payments.commands`). Each applies once per message id (inbox); answers go through the outbox. */
 @Controller()
@@ -24,6 +25,8 @@ export class PaymentCommandsController {
    * Charges through the gateway outside the database transaction (its latency must not hold a write lock),
    * then records the outcome and its answer in the inbox transaction. A transient gateway failure throws: the
    * library retries with backoff, then parks the command in `payments.commands.dlq`. A decline is an answer.
+   * A capture taken at or after its deadline (it waited in the queue, in a retry or in the DLQ while the saga gave
+   * up) never reaches the gateway: the saga is cancelling the order, and a charge now would only be refunded.
    */
   @EventPattern(CapturePayment.type, { contract: CapturePayment, command: true })
   async capture(@Payload() command: CapturePayment, @Ctx() ctx: MessagingContext): Promise<void> {
@@ -31,13 +34,21 @@ export class PaymentCommandsController {
     annotateOrder(command.orderId);
     if (await this.inbox.has(CapturePayment.type, message.messageId)) return; // a redelivery: charged (or not) before
     const existing = await this.payments.findByOrder(command.orderId);
-    const charge: ChargeResult = existing
-      ? { approved: true }
-      : await traceGateway('capture', command.orderId, command.amount, async () => {
-          const result = await this.gateway.charge(command.amount);
-          return { outcome: result.approved ? 'approved' : 'declined', result };
-        });
-    const outcome = await this.inbox.handle(message, CapturePayment.type, (manager) => this.payments.recordCapture(manager, command, charge));
+    // the deadline is read once, here, before the gateway: a capture taken in time is recorded as the gateway
+    // answers, however long the gateway takes (the money has moved by then); an order captured already is answered
+    // with its payment whatever the deadline, so the saga never cancels without refunding it
+    const expired = existing?.status === PaymentStatus.Captured ? undefined : expiry(command.deadline);
+    const attempt: CaptureAttempt = expired
+      ? { expired }
+      : existing
+        ? { existing: true }
+        : {
+            charge: await traceGateway('capture', command.orderId, command.amount, async () => {
+              const result: ChargeResult = await this.gateway.charge(command.amount);
+              return { outcome: result.approved ? 'approved' : 'declined', result };
+            }),
+          };
+    const outcome = await this.inbox.handle(message, CapturePayment.type, (manager) => this.payments.recordCapture(manager, command, attempt));
     if (!outcome.duplicate) this.logger.log(`order ${command.orderId}: ${outcome.result}`);
   }
 

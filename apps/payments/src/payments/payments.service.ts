@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
-import { PaymentCaptured, PaymentDeclined, PaymentRefunded, type CapturePayment } from '@warren/contracts';
+import { PaymentCaptured, PaymentDeclined, PaymentRefunded, type CapturePayment, type Expired } from '@warren/contracts';
 import type { MessageContract, PayloadInput } from '@warren/messaging';
 import { Outbox, runInTransaction } from '@warren/messaging/typeorm';
 import { topologyNames } from '@warren/service-kit';
@@ -27,6 +27,12 @@ export interface LedgerEntry {
 }
 
 /**
+ * What the capture handler did before its transaction: charged through the gateway (its answer), found a payment row
+ * for the order already (the gateway was not called), or found the command past its deadline (not called either).
+ */
+export type CaptureAttempt = { charge: ChargeResult } | { existing: true } | { expired: Expired };
+
+/**
  * The payments ledger. The recording methods run inside the caller's transaction (the inbox's) and write
  * their answer to the outbox in that same transaction.
  */
@@ -48,21 +54,31 @@ export class PaymentsService {
   /**
    * Records the gateway's answer to a capture. An order already captured (another capture command for it, or
    * an instance that won a race) is answered with the existing payment and never charged again: `order_id`
-   * is unique, so a racing insert fails and the command's retry finds the winner's row. Returns what it answered,
-   * in words for the log.
+   * is unique, so a racing insert fails and the command's retry finds the winner's row. A capture that came after
+   * its deadline is answered payment.declined with `expired` and writes no row: nothing was charged, and the
+   * saga, cancelling the order, has nothing to refund. Returns what it answered, in words for the log.
    */
-  async recordCapture(manager: EntityManager, command: CapturePayment, charge: ChargeResult): Promise<string> {
+  async recordCapture(manager: EntityManager, command: CapturePayment, attempt: CaptureAttempt): Promise<string> {
     const { orderId } = command;
     const existing = await manager.findOneBy(Payment, { orderId });
     if (existing?.status === PaymentStatus.Captured) {
       await this.answer(manager, orderId, PaymentCaptured, { orderId, paymentId: existing.id, amount: existing.amount });
       return `captured before: payment ${existing.id}, ${existing.amount} cents`;
     }
+    if ('expired' in attempt) {
+      // said before a void's reason: the deadline is what the saga acts on, and it is true either way
+      const reason = `the capture came after its deadline (${attempt.expired.deadline}); nothing was charged`;
+      await this.answer(manager, orderId, PaymentDeclined, { orderId, reason, expired: attempt.expired });
+      return `declined (${reason}, taken at ${attempt.expired.at})`;
+    }
     if (existing) {
       const reason = existing.status === PaymentStatus.Refunded ? 'the order’s payment was already refunded' : 'the order was cancelled before its payment';
       await this.answer(manager, orderId, PaymentDeclined, { orderId, reason });
       return `declined (${reason})`;
     }
+    // the handler saw a row and did not charge; rows are never deleted, so the checks above answered from it
+    if (!('charge' in attempt)) throw new Error(`order ${orderId}: a capture with no charge and no payment row to answer from`);
+    const { charge } = attempt;
     if (!charge.approved) {
       await this.answer(manager, orderId, PaymentDeclined, { orderId, reason: charge.reason });
       return `declined (${charge.reason})`;
