@@ -21,6 +21,18 @@ export class FailNextRequestError extends Error {
   }
 }
 
+/**
+ * A value named in a 400's reason: numbers and short strings as JSON, anything else by its kind. JSON.stringify
+ * of what the client sent would echo a megabyte string back, or overflow the stack on an object nested thousands
+ * deep (a 500).
+ */
+function shown(value: unknown): string {
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'string') return value.length <= 40 ? JSON.stringify(value) : `a string of ${value.length} characters`;
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : String(value);
+}
+
 export class FailNext {
   private remaining = 0;
   private code = DEFAULT_FAIL_CODE;
@@ -36,10 +48,10 @@ export class FailNext {
     }
     const { count, code = DEFAULT_FAIL_CODE } = body as Record<string, unknown>;
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
-      throw new FailNextRequestError(`"count" must be a non-negative integer, got ${JSON.stringify(count)}`);
+      throw new FailNextRequestError(`"count" must be a non-negative integer, got ${shown(count)}`);
     }
     if (typeof code !== 'number' || !Number.isInteger(code) || code < 400 || code > 599) {
-      throw new FailNextRequestError(`"code" must be an SMTP error code from 400 to 599, got ${JSON.stringify(code)}`);
+      throw new FailNextRequestError(`"code" must be an SMTP error code from 400 to 599, got ${shown(code)}`);
     }
     this.remaining = count;
     this.code = code;

@@ -153,6 +153,8 @@ export class HttpApi {
 
   private async setRead(req: IncomingMessage): Promise<Reply> {
     const body = await readJsonBody(req);
+    // the same check as idsOf's, first: `null` (or any body that is not an object) has no Read to look at
+    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) throw new HttpError(400, 'body must be a JSON object like {"IDs": ["..."], "Read": true}');
     const read = body === undefined ? false : (body as { Read?: unknown }).Read ?? false;
     if (typeof read !== 'boolean') throw new HttpError(400, '"Read" must be true or false');
     this.store.setRead(read, idsOf(body));

@@ -62,6 +62,11 @@ describe('/api/warren/fail-next', () => {
       [{ count: 1.5 }, /"count" must be a non-negative integer/],
       [{ count: 1, code: 250 }, /"code" must be an SMTP error code from 400 to 599/],
       [{ count: 1, code: '421' }, /"code" must be an SMTP error code/],
+      // found by the HTTP fuzzer (e2e/http-fuzz.spec.ts): the reason echoed the value with JSON.stringify, which
+      // overflowed the stack on deep nesting (a 500) and sent a huge string back whole
+      ['{"count":1,"code":' + '{"a":'.repeat(5000) + '1' + '}'.repeat(5001), /"code" must be an SMTP error code from 400 to 599, got an object$/],
+      [{ count: 'x'.repeat(100_000) }, /"count" must be a non-negative integer, got a string of 100000 characters$/],
+      [{ count: [1] }, /got an array$/],
     ];
     for (const [body, reason] of cases) {
       const res = await h.request('POST', '/api/warren/fail-next', body);

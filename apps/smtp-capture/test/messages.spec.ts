@@ -228,6 +228,14 @@ describe('search, read status, other routes', () => {
     expect((await h.request('PUT', '/api/v1/messages', { Read: 'yes' })).status).toBe(400);
   });
 
+  it('PUT /api/v1/messages answers 400, not 500, to a body that is not an object (found by the HTTP fuzzer)', async () => {
+    for (const body of ['null', '[]', '"x"', '1']) {
+      const res = await h.request('PUT', '/api/v1/messages', body);
+      expect([body, res.status, await res.text()]).toEqual([body, 400, 'body must be a JSON object like {"IDs": ["..."], "Read": true}']);
+    }
+    expect((await h.json('/api/v1/messages')).unread).toBe(2);
+  });
+
   it('serves /health, /api/v1/info, the HTML index and /view, and 404/405 for the rest', async () => {
     expect((await h.get('/health')).status).toBe(200);
     expect(await h.json('/api/v1/info')).toMatchObject({ Messages: 2, Unread: 2, RuntimeStats: { SMTPAccepted: 2 } });

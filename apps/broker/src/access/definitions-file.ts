@@ -1,4 +1,4 @@
-import { fromPlain, type FieldTable } from '@warren/amqp-protocol';
+import { encodeFieldTable, fromPlain, MAX_FIELD_DEPTH, type FieldTable } from '@warren/amqp-protocol';
 import { AccessControl } from './access-control';
 import { isHashingAlgorithm } from './password';
 import { policyProblem } from '../vhost/policies';
@@ -85,37 +85,43 @@ export function parseDefinitions(doc: unknown): RabbitDefinitions {
   });
   const exchanges = list(d, 'exchanges').map((x, i) => {
     const where = `exchanges[${i}]`;
+    const args = field<Record<string, unknown>>(x, where, 'arguments', 'object', {});
+    storableArgumentsTable(args, `${where}.arguments`);
     return {
-      name: field<string>(x, where, 'name', 'string'),
+      name: shortstr(field<string>(x, where, 'name', 'string'), `${where}.name`),
       vhost: field<string>(x, where, 'vhost', 'string'),
       type: field<string>(x, where, 'type', 'string'),
       durable: field<boolean>(x, where, 'durable', 'boolean', true),
       auto_delete: field<boolean>(x, where, 'auto_delete', 'boolean', false),
       internal: field<boolean>(x, where, 'internal', 'boolean', false),
-      arguments: field<Record<string, unknown>>(x, where, 'arguments', 'object', {}),
+      arguments: args,
     };
   });
   const queues = list(d, 'queues').map((q, i) => {
     const where = `queues[${i}]`;
+    const args = field<Record<string, unknown>>(q, where, 'arguments', 'object', {});
+    storableArgumentsTable(args, `${where}.arguments`);
     return {
-      name: field<string>(q, where, 'name', 'string'),
+      name: shortstr(field<string>(q, where, 'name', 'string'), `${where}.name`),
       vhost: field<string>(q, where, 'vhost', 'string'),
       durable: field<boolean>(q, where, 'durable', 'boolean', true),
       auto_delete: field<boolean>(q, where, 'auto_delete', 'boolean', false),
-      arguments: field<Record<string, unknown>>(q, where, 'arguments', 'object', {}),
+      arguments: args,
     };
   });
   const bindings = list(d, 'bindings').map((b, i) => {
     const where = `bindings[${i}]`;
     const type = field<string>(b, where, 'destination_type', 'string');
     if (type !== 'queue' && type !== 'exchange') throw new DefinitionsError(`${where}.destination_type must be 'queue' or 'exchange'`);
+    const args = field<Record<string, unknown>>(b, where, 'arguments', 'object', {});
+    storableArgumentsTable(args, `${where}.arguments`);
     return {
-      source: field<string>(b, where, 'source', 'string'),
+      source: shortstr(field<string>(b, where, 'source', 'string'), `${where}.source`),
       vhost: field<string>(b, where, 'vhost', 'string'),
-      destination: field<string>(b, where, 'destination', 'string'),
+      destination: shortstr(field<string>(b, where, 'destination', 'string'), `${where}.destination`),
       destination_type: type as 'queue' | 'exchange',
-      routing_key: field<string>(b, where, 'routing_key', 'string', ''),
-      arguments: field<Record<string, unknown>>(b, where, 'arguments', 'object', {}),
+      routing_key: shortstr(field<string>(b, where, 'routing_key', 'string', ''), `${where}.routing_key`),
+      arguments: args,
     };
   });
   const policies = list(d, 'policies').map((p, i) => {
@@ -153,6 +159,47 @@ export function applyAccessDefinitions(access: AccessControl, defs: RabbitDefini
     access.putUser(u.name, { passwordHash: u.password_hash, hashingAlgorithm: u.hashing_algorithm as never }, tags);
   }
   for (const p of defs.permissions) access.setPermission(p.vhost, p.user, p);
+}
+
+/** The most bytes an AMQP short string holds: a name or routing key the wire and the durable store can carry. */
+export const MAX_SHORTSTR_BYTES = 255;
+
+/** `value`, or DefinitionsError when it is longer than a short string (a name, a routing key) can be. */
+export function shortstr(value: string, what: string): string {
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > MAX_SHORTSTR_BYTES) throw new DefinitionsError(`${what} is ${bytes} bytes long; AMQP allows at most ${MAX_SHORTSTR_BYTES}`);
+  return value;
+}
+
+/** Whether JSON nests objects and arrays more than `limit` levels deep (counted without recursion). */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const pending: Array<[unknown, number]> = [[value, 1]];
+  while (pending.length > 0) {
+    const [v, depth] = pending.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * argumentsTable, checked as AMQP would carry it and as the durable store will write it: tables and arrays
+ * nested past MAX_FIELD_DEPTH (what the codec accepts: everything that walks a table is recursive), a key past
+ * 255 bytes or a value a field table cannot hold are a DefinitionsError here. Over AMQP the codec makes such a
+ * table impossible; through the management API or a definitions file it was accepted, and then the vhost's next
+ * save failed, and with it every later declare and delete in that vhost (each a 500), or formatting the argument
+ * for an error overflowed the stack (a 500).
+ */
+export function storableArgumentsTable(args: Record<string, unknown>, what = 'arguments'): FieldTable {
+  if (nestedDeeperThan(args, MAX_FIELD_DEPTH)) throw new DefinitionsError(`${what} nest deeper than ${MAX_FIELD_DEPTH} levels, the most AMQP carries`);
+  try {
+    const table = argumentsTable(args);
+    encodeFieldTable(table);
+    return table;
+  } catch (error) {
+    throw new DefinitionsError(`${what} cannot be stored: ${(error as Error).message}`);
+  }
 }
 
 /**

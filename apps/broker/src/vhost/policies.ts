@@ -47,7 +47,8 @@ export function policyProblem(p: { pattern: unknown; applyTo: unknown; priority:
   const keys = Object.keys(p.definition);
   if (keys.length === 0) return 'definition must not be empty';
   for (const key of keys) {
-    const rule = KEYS[key];
+    // own keys only: a definition's '__proto__' or 'constructor' would find Object's (a 500 before)
+    const rule = Object.hasOwn(KEYS, key) ? KEYS[key] : undefined;
     if (!rule) return `unrecognised key '${key}' in the definition (supported: ${Object.keys(KEYS).join(', ')})`;
     if (!rule.check((p.definition as Record<string, unknown>)[key])) return `${key} must be ${rule.expected}`;
   }

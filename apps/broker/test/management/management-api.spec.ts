@@ -366,6 +366,59 @@ describe('management API: bad input on the bundled broker', () => {
     expect((await call(target(), 'GET', 'users/mgmt-bad')).status).toBe(404);
   });
 
+  // found by the HTTP fuzzer (e2e/http-fuzz.spec.ts): each of these answered 500, and the first left the vhost
+  // unable to save, so that every later declare or delete in it answered 500 too
+  it('refuses arguments AMQP cannot carry (a key past 255 bytes, nesting past 128 levels) with 400, and the vhost serves on', async () => {
+    const longKey = { [`x-${'k'.repeat(300)}`]: 1 };
+    const deep = '{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000);
+    expect(await call(target(), 'PUT', 'queues/%2F/mgmt-long-arg', { body: { arguments: longKey } })).toEqual({
+      status: 400,
+      body: { error: 'bad_request', reason: expect.stringMatching(/^arguments cannot be stored: shortstr of 302 bytes exceeds 255/) },
+    });
+    expect(await call(target(), 'PUT', 'exchanges/%2F/mgmt-long-arg', { body: { type: 'direct', arguments: longKey } })).toEqual({
+      status: 400,
+      body: { error: 'bad_request', reason: expect.stringMatching(/^arguments cannot be stored/) },
+    });
+    const tooDeep = { status: 400, body: { error: 'bad_request', reason: 'arguments nest deeper than 128 levels, the most AMQP carries' } };
+    expect(await call(target(), 'PUT', 'queues/%2F/mgmt-deep-arg', { raw: `{"arguments":{"x-deep":${deep}}}` })).toEqual(tooDeep);
+    // not so deep that building the table overflows, but deep enough that describing a bad x-max-length did
+    expect(await call(target(), 'PUT', 'queues/%2F/mgmt-deep-arg', { raw: `{"arguments":{"x-max-length":${'['.repeat(3000)}${']'.repeat(3000)}}}` })).toEqual(tooDeep);
+    expect((await call(target(), 'PUT', 'queues/%2F/mgmt-deep-arg', { raw: `{"arguments":{"x-note":${'['.repeat(127)}${']'.repeat(127)}}}` })).status).toBe(201);
+    expect((await call(target(), 'DELETE', 'queues/%2F/mgmt-deep-arg')).status).toBe(204);
+    expect((await call(target(), 'POST', 'bindings/%2F/e/amq.direct/q/mgmt-long-arg', { body: { routing_key: 'k', arguments: longKey } })).status).toBe(400);
+    const definitions = { queues: [{ name: 'mgmt-def-long-arg', vhost: '/', durable: true, auto_delete: false, arguments: longKey }] };
+    expect(await call(target(), 'POST', 'definitions/%2F', { body: definitions })).toEqual({
+      status: 400,
+      body: { error: 'bad_request', reason: expect.stringMatching(/^queues\[0\]\.arguments cannot be stored/) },
+    });
+    // nothing was declared, and the vhost still declares and deletes
+    expect((await call(target(), 'GET', 'queues/%2F/mgmt-long-arg')).status).toBe(404);
+    expect((await call(target(), 'GET', 'queues/%2F/mgmt-def-long-arg')).status).toBe(404);
+    expect((await call(target(), 'PUT', 'queues/%2F/mgmt-after-bad-arg', { body: { durable: true } })).status).toBe(201);
+    expect((await call(target(), 'DELETE', 'queues/%2F/mgmt-after-bad-arg')).status).toBe(204);
+  });
+
+  it('refuses names and routing keys longer than AMQP carries (255 bytes) with 400', async () => {
+    const long = 'n'.repeat(256);
+    expect(await call(target(), 'PUT', `queues/%2F/${long}`, { body: {} })).toEqual({ status: 400, body: { error: 'bad_request', reason: 'the queue name is 256 bytes long; AMQP allows at most 255' } });
+    expect((await call(target(), 'PUT', `exchanges/%2F/${long}`, { body: { type: 'direct' } })).status).toBe(400);
+    expect((await call(target(), 'PUT', 'exchanges/%2F/mgmt-long-type', { body: { type: long } })).status).toBe(400);
+    expect((await call(target(), 'PUT', 'queues/%2F/mgmt-long-key', { body: {} })).status).toBe(201);
+    expect((await call(target(), 'POST', 'bindings/%2F/e/amq.direct/q/mgmt-long-key', { body: { routing_key: long } })).body).toEqual({ error: 'bad_request', reason: 'routing_key is 256 bytes long; AMQP allows at most 255' });
+    expect((await call(target(), 'POST', 'exchanges/%2F/amq.default/publish', { body: { routing_key: long, payload: 'x', properties: {} } })).status).toBe(400);
+    const deepHeaders = `{"routing_key":"mgmt-long-key","payload":"x","properties":{"headers":{"h":${'['.repeat(3000)}${']'.repeat(3000)}}}}`;
+    expect(await call(target(), 'POST', 'exchanges/%2F/amq.default/publish', { raw: deepHeaders })).toEqual({ status: 400, body: { error: 'bad_request', reason: 'properties: headers nest deeper than 128 levels, the most AMQP carries' } });
+    expect((await call(target(), 'DELETE', 'queues/%2F/mgmt-long-key')).status).toBe(204);
+  });
+
+  it("refuses a policy definition key that is only Object's ('__proto__', 'constructor') with 400", async () => {
+    for (const key of ['__proto__', 'constructor', 'toString']) {
+      const reply = await call(target(), 'PUT', 'policies/%2F/mgmt-proto', { raw: `{"pattern":"^mgmt-proto","definition":{${JSON.stringify(key)}:{"polluted":true}},"priority":0,"apply-to":"queues"}` });
+      expect([key, reply.status, (reply.body as { reason: string }).reason]).toEqual([key, 400, expect.stringContaining(`unrecognised key '${key}'`)]);
+    }
+    expect((await call(target(), 'GET', 'policies/%2F/mgmt-proto')).status).toBe(404);
+  });
+
   it('keeps users without a management tag out, and non-administrators away from users', async () => {
     bundled.broker.access.putUser('mgmt-plain', { password: 'pw' }, []);
     bundled.broker.access.putUser('mgmt-watcher', { password: 'pw' }, ['monitoring']);

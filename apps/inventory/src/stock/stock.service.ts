@@ -8,6 +8,9 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { Reservation, ReservationStatus } from './reservation.entity';
 import { StockItem } from './stock-item.entity';
 
+/** The most units `available` holds: the stock columns are 32-bit integers on Postgres (SQLite keeps the same limit). */
+export const MAX_STOCK = 2_147_483_647;
+
 export type ReserveOutcome = { reserved: true; lines: PricedLine[]; total: number } | { reserved: false; reason: string };
 
 /**
@@ -125,14 +128,24 @@ export class StockService {
 
   /** One conditional UPDATE; true when the row changed (the guard held). */
   /**
-   * Adds `quantity` units to a SKU's available stock in one UPDATE (so it never races a reservation), outside any
-   * saga transaction. Undefined for a SKU the catalogue does not have.
+   * Adds `quantity` units to a SKU's available stock in one conditional UPDATE, outside any saga transaction: it
+   * never races a reservation or another restock, and never takes `available` past MAX_STOCK (the stock columns
+   * are 32-bit integers on Postgres, which refused more as "integer out of range"). 'unknown' for a SKU the
+   * catalogue does not have; 'full' with what is available when the units would not fit.
    */
-  async restock(sku: string, quantity: number): Promise<StockItem | undefined> {
-    const result = await this.dataSource.createQueryBuilder().update(StockItem).set({ available: () => 'available + :quantity' }).where('sku = :sku').setParameters({ sku, quantity }).execute();
-    if (result.affected !== 1) return undefined;
+  async restock(sku: string, quantity: number): Promise<StockItem | { refused: 'unknown' } | { refused: 'full'; available: number }> {
+    const result = await this.dataSource
+      .createQueryBuilder()
+      .update(StockItem)
+      .set({ available: () => 'available + :quantity' })
+      .where('sku = :sku AND available <= :room')
+      .setParameters({ sku, quantity, room: MAX_STOCK - quantity })
+      .execute();
+    const item = await this.dataSource.manager.findOneBy(StockItem, { sku });
+    if (!item) return { refused: 'unknown' };
+    if (result.affected !== 1) return { refused: 'full', available: item.available };
     this.logger.log(`restocked ${sku}: ${quantity} units`);
-    return (await this.dataSource.manager.findOneBy(StockItem, { sku })) ?? undefined;
+    return item;
   }
 
   private async move(manager: EntityManager, sku: string, quantity: number, kind: 'reserve' | 'unreserve' | 'ship'): Promise<boolean> {

@@ -1,7 +1,7 @@
-import { encodeBasicProperties, tableFromPlain, tableToPlain, decodeBasicProperties, type BasicProperties } from '@warren/amqp-protocol';
+import { encodeBasicProperties, MAX_FIELD_DEPTH, tableFromPlain, tableToPlain, decodeBasicProperties, type BasicProperties } from '@warren/amqp-protocol';
 import { Message } from '../../message';
 import type { QueuedMessage } from '../../message';
-import { argumentsTable } from '../../access/definitions-file';
+import { DefinitionsError, nestedDeeperThan, shortstr, storableArgumentsTable } from '../../access/definitions-file';
 import { AmqpError } from '../../errors';
 import { badRequest, notAuthorised, notFound } from '../http';
 import type { Route } from '../router';
@@ -40,7 +40,21 @@ function bool(body: Record<string, unknown>, key: string, fallback: boolean): bo
 function args(body: Record<string, unknown>) {
   const value = body.arguments ?? {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest('arguments must be an object');
-  return argumentsTable(value as Record<string, unknown>);
+  return checked(() => storableArgumentsTable(value as Record<string, unknown>));
+}
+
+/** A name or routing key from the path or the body: at most 255 bytes, as AMQP and the durable store carry it. */
+function short(value: string, what: string): string {
+  return checked(() => shortstr(value, what));
+}
+
+function checked<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof DefinitionsError) throw badRequest(error.message);
+    throw error;
+  }
 }
 
 const PROPERTY_NAMES: [keyof BasicProperties, string][] = [
@@ -52,6 +66,8 @@ const PROPERTY_NAMES: [keyof BasicProperties, string][] = [
 function propertiesFromJson(json: Record<string, unknown>): BasicProperties {
   const props: Record<string, unknown> = {};
   for (const [key, name] of PROPERTY_NAMES) if (json[name] !== undefined) props[key] = json[name];
+  // as deep as AMQP carries them, no deeper: the codec refuses more, so a stored message could not be read back
+  if (json.headers !== undefined && nestedDeeperThan(json.headers, MAX_FIELD_DEPTH)) throw new Error(`headers nest deeper than ${MAX_FIELD_DEPTH} levels, the most AMQP carries`);
   if (json.headers !== undefined) props.headers = tableFromPlain(json.headers as Record<string, unknown>);
   return props as BasicProperties;
 }
@@ -79,7 +95,7 @@ export const messageRoutes: Route<RequestContext>[] = [
       const body = await ctx.body();
       const vhost = vhostParam(ctx, p.vhost);
       const exists = vhost.queues.has(p.name);
-      const declare = { name: p.name, passive: false, durable: bool(body, 'durable', true), exclusive: false, autoDelete: bool(body, 'auto_delete', false), arguments: args(body) };
+      const declare = { name: short(p.name, 'the queue name'), passive: false, durable: bool(body, 'durable', true), exclusive: false, autoDelete: bool(body, 'auto_delete', false), arguments: args(body) };
       amqp(() => vhost.declareQueue(declare, {}, authorizeFor(ctx, vhost)));
       return { status: exists ? 204 : 201 };
     },
@@ -93,7 +109,7 @@ export const messageRoutes: Route<RequestContext>[] = [
       const vhost = vhostParam(ctx, p.vhost);
       if (typeof body.type !== 'string') throw badRequest('type must be set');
       const exists = vhost.exchanges.has(p.name);
-      const declare = { name: p.name, type: body.type, passive: false, durable: bool(body, 'durable', true), autoDelete: bool(body, 'auto_delete', false), internal: bool(body, 'internal', false), arguments: args(body) };
+      const declare = { name: short(p.name, 'the exchange name'), type: short(body.type, 'type'), passive: false, durable: bool(body, 'durable', true), autoDelete: bool(body, 'auto_delete', false), internal: bool(body, 'internal', false), arguments: args(body) };
       amqp(() => vhost.declareExchange(declare, authorizeFor(ctx, vhost)));
       return { status: exists ? 204 : 201 };
     },
@@ -117,7 +133,7 @@ export const messageRoutes: Route<RequestContext>[] = [
       handle: async (ctx, p) => {
         const body = await ctx.body();
         const vhost = vhostParam(ctx, p.vhost);
-        const key = typeof body.routing_key === 'string' ? body.routing_key : '';
+        const key = short(typeof body.routing_key === 'string' ? body.routing_key : '', 'routing_key');
         const authorize = authorizeFor(ctx, vhost);
         if (kind === 'q') amqp(() => vhost.bindQueue(p.destination, p.source, key, args(body), vhost.queues.get(p.destination)?.owner ?? {}, authorize));
         else amqp(() => vhost.bindExchange(p.destination, p.source, key, args(body), authorize));
@@ -137,6 +153,7 @@ export const messageRoutes: Route<RequestContext>[] = [
       if (!exchange) throw notFound();
       authorizeFor(ctx, vhost)('write', 'exchange', name);
       if (typeof body.routing_key !== 'string') throw badRequest('routing_key must be a string');
+      short(body.routing_key, 'routing_key');
       if (typeof body.payload !== 'string') throw badRequest('payload must be a string');
       const encoding = body.payload_encoding ?? 'string';
       if (encoding !== 'string' && encoding !== 'base64') throw badRequest("payload_encoding must be 'string' or 'base64'");
