@@ -7,7 +7,7 @@
 // interfaces only (support/invariants.ts). The report prints the fault timeline, the counts and every violation;
 // the exit status is 1 on any violation. The same seed gives the same faults.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -309,6 +309,12 @@ async function main(): Promise<void> {
       exitCode = 0;
     }
   } finally {
+    if (exitCode !== 0) {
+      // the services' logs outlive a failed run: the violations name orders, the logs say what happened to them
+      const kept = path.join(tmpdir(), `warren-chaos-${SEED}-logs`);
+      cpSync(stack.dir, kept, { recursive: true, filter: (src) => !/\.sqlite/.test(src) });
+      console.log(`the services' logs: ${kept}`);
+    }
     await stack.teardown().catch((err: Error) => console.error(`teardown: ${err.message}`));
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
