@@ -4,6 +4,7 @@
 //   node bench/run.mjs broker-bench [flags]  the side-by-side bench (bench/broker-bench.ts); it also gets a
 //                                            fresh bundle of the broker and of the perf tool
 //   node bench/run.mjs tracing-cost [flags]  what tracing costs the order saga (bench/tracing-cost.ts)
+//   node bench/run.mjs platform [flags]      the whole platform under open-loop HTTP load (bench/platform/main.ts)
 import { bundle } from '../tools/scripts/bundle.mjs';
 import { runForeground } from '../tools/scripts/foreground.mjs';
 
@@ -25,8 +26,12 @@ if (what === 'perf') {
   const [bench, broker] = await Promise.all([bundle('bench/tracing-cost.ts', 'dist/bench/tracing-cost.js'), bundle('apps/broker/src/main.ts', 'dist/bench/broker/main.js')]);
   main = bench;
   extra = ['--broker-main', broker];
+} else if (what === 'platform') {
+  const [bench, broker] = await Promise.all([bundle('bench/platform/main.ts', 'dist/bench/platform.js'), bundle('apps/broker/src/main.ts', 'dist/bench/broker/main.js')]);
+  main = bench;
+  extra = ['--broker-main', broker];
 } else {
-  console.error('usage: node bench/run.mjs <perf|broker-bench|tracing-cost> [flags]');
+  console.error('usage: node bench/run.mjs <perf|broker-bench|tracing-cost|platform> [flags]');
   process.exit(2);
 }
 

@@ -196,6 +196,8 @@ export class Stack {
   /** The stack's own broker, when it runs one (the containers runtime). */
   broker?: PausableBroker;
   redisUrl?: string;
+  /** The PID of the stack's own redis-server (none when REDIS_URL names a shared one). */
+  redisPid?: number;
   private stopRedis?: () => Promise<void>;
   /** Whether Redis is a shared server (REDIS_URL) whose keys the teardown deletes, rather than the stack's own. */
   private redisShared = false;
@@ -230,6 +232,7 @@ export class Stack {
       this.redisUrl = redis.url;
       this.stopRedis = () => redis.stop();
       this.redisShared = redis.shared;
+      this.redisPid = redis.pid;
     }
     if (this.options.smtp) {
       const [smtpPort, httpPort] = [await freePort(), await freePort()];

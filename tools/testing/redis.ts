@@ -6,6 +6,8 @@ export interface TestRedis {
   url: string;
   /** Stops the redis-server this started (by its PID); nothing when REDIS_URL was given. */
   stop(): Promise<void>;
+  /** The redis-server's PID when this started one. */
+  pid?: number;
   /** The server at REDIS_URL, which others use too: what a test wrote there is its to delete. */
   shared: boolean;
 }
@@ -38,7 +40,7 @@ export async function startTestRedis(): Promise<TestRedis> {
     };
     child.stdout?.on('data', onData);
   });
-  return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child), shared: false };
+  return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child), shared: false, pid: child.pid };
 }
 
 async function ping(url: string): Promise<void> {
