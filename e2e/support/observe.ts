@@ -37,10 +37,16 @@ export interface Mail {
   Created: string;
 }
 
-/** Everything the SMTP capture holds (Mailpit API), oldest first. */
+/** Everything the SMTP capture holds (Mailpit API, a page of 1,000 at a time), oldest first. */
 export async function mails(stack: Stack): Promise<Mail[]> {
-  const res = await http('GET', `${stack.mailUrl}/api/v1/messages?limit=1000`);
-  return ([...(res.body.messages as Mail[])]).sort((a, b) => a.Created.localeCompare(b.Created));
+  const all: Mail[] = [];
+  for (let start = 0; ; start += 1000) {
+    const res = await http('GET', `${stack.mailUrl}/api/v1/messages?start=${start}&limit=1000`);
+    const page = res.body.messages as Mail[];
+    all.push(...page);
+    if (page.length < 1000) break;
+  }
+  return all.sort((a, b) => a.Created.localeCompare(b.Created));
 }
 
 /** The emails to one address, once at least `count` arrived. */

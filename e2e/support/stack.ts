@@ -177,6 +177,12 @@ export interface StackOptions {
   nodeArgs?: Partial<Record<ServiceName, string[]>>;
 }
 
+/**
+ * What the stack's SMTP capture keeps (its default is 1,000, oldest dropped first): the invariants read every email a
+ * run sent, and a chaos run or a benchmark sends thousands.
+ */
+const SMTP_CAPTURE_MAX_MESSAGES = 200_000;
+
 /** Start order: consumers of commands first, orders (which sends them) last. */
 const START_ORDER: ServiceName[] = ['inventory', 'payments', 'notifications', 'analytics', 'orders'];
 
@@ -236,7 +242,7 @@ export class Stack {
     }
     if (this.options.smtp) {
       const [smtpPort, httpPort] = [await freePort(), await freePort()];
-      this.smtp = new ServiceProcess('smtp-capture', httpPort, { ...process.env, NO_COLOR: '1' }, path.join(this.dir, 'smtp-capture.log'), ['--host', '127.0.0.1', '--smtp-port', String(smtpPort), '--http-port', String(httpPort)], '/api/v1/messages');
+      this.smtp = new ServiceProcess('smtp-capture', httpPort, { ...process.env, NO_COLOR: '1' }, path.join(this.dir, 'smtp-capture.log'), ['--host', '127.0.0.1', '--smtp-port', String(smtpPort), '--http-port', String(httpPort), '--max-messages', String(SMTP_CAPTURE_MAX_MESSAGES)], '/api/v1/messages');
       (this.smtp as ServiceProcess & { smtpUrl?: string }).smtpUrl = `smtp://127.0.0.1:${smtpPort}`;
       await this.smtp.start();
       this.extraEnv.SMTP_URL ??= `smtp://127.0.0.1:${smtpPort}`;
