@@ -373,12 +373,7 @@ describeFuzz(`HTTP fuzzing of every endpoint (seed '${SEED}': HTTP_FUZZ_SEED=${S
       CONSOLE_WEB_DIR: webDir,
       AMQP_URL: managed.amqpUrl,
       AMQP_MANAGEMENT_URL: managed.managementUrl,
-      ORDERS_URL: stack.url('orders'),
-      PAYMENTS_URL: stack.url('payments'),
-      INVENTORY_URL: stack.url('inventory'),
-      NOTIFICATIONS_URL: stack.url('notifications'),
-      ANALYTICS_URL: stack.url('analytics'),
-      MAIL_URL: stack.mailUrl,
+      ...stack.consoleEnv(),
     }, path.join(stack.dir, 'console.log'), [], '/api/health');
     await consoleProcess.start();
     const placed = await http('POST', `${stack.url('orders')}/orders`, { customerEmail: 'fuzz@example.com', items: [{ sku: 'SKU-001', quantity: 1 }] });

@@ -306,6 +306,18 @@ export class Stack {
     return this.services[name].url;
   }
 
+  /** Where the console finds this stack's services and the SMTP capture (its *_URL variables). */
+  consoleEnv(): Record<string, string> {
+    return {
+      ORDERS_URL: this.url('orders'),
+      PAYMENTS_URL: this.url('payments'),
+      INVENTORY_URL: this.url('inventory'),
+      NOTIFICATIONS_URL: this.url('notifications'),
+      ANALYTICS_URL: this.url('analytics'),
+      MAIL_URL: this.mailUrl,
+    };
+  }
+
   /** The SMTP capture's Mailpit-compatible HTTP API. */
   get mailUrl(): string {
     if (!this.smtp) throw new Error('this stack runs no SMTP capture');

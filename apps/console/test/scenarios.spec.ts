@@ -196,12 +196,7 @@ describe('the scenarios against the services as processes (bundled broker)', () 
       CONSOLE_POLL_MS: '500',
       AMQP_MANAGEMENT_URL: broker.managementUrl,
       AMQP_URL: broker.amqpUrl,
-      ORDERS_URL: stack.url('orders'),
-      PAYMENTS_URL: stack.url('payments'),
-      INVENTORY_URL: stack.url('inventory'),
-      NOTIFICATIONS_URL: stack.url('notifications'),
-      ANALYTICS_URL: stack.url('analytics'),
-      MAIL_URL: stack.mailUrl,
+      ...stack.consoleEnv(),
       ADMIN_TOKEN,
     }));
   }, 240_000);
