@@ -12,7 +12,7 @@
 //                email sent once; at 200/s it keeps up.
 // Results go to bench/results/platform-<time>.{json,md}; the README's performance section summarises them.
 //   --broker bundled|rabbitmq (RABBITMQ_URL)   --database sqlite|postgres (DATABASE_URL)
-//   --scenarios orders,clickstream,email      --ladder 100,200,400,600 --seconds 20 --p99-ms 250
+//   --scenarios orders,clickstream,email      --ladder 50,100,150,200,300,400,500,600 --seconds 20 --p99-ms 250
 //   --click-ladder 5000,10000,20000 --click-seconds 10   --soak MINUTES (memory at 70 % of the best rates)
 //   --tracing (every service exports its spans to a receiver here, as the demo does to the console)
 //   --cpu-prof DIR (each service writes a V8 CPU profile on exit)
@@ -34,7 +34,7 @@ const { values } = parseArgs({
     broker: { type: 'string', default: 'bundled' },
     database: { type: 'string', default: 'sqlite' },
     scenarios: { type: 'string', default: 'orders,clickstream,email' },
-    ladder: { type: 'string', default: '100,200,400,600' },
+    ladder: { type: 'string', default: '50,100,150,200,300,400,500,600' },
     seconds: { type: 'string', default: '20' },
     'p99-ms': { type: 'string', default: '250' },
     'click-ladder': { type: 'string', default: '5000,10000,20000' },

@@ -154,6 +154,9 @@ async function main(): Promise<void> {
     await stack.start();
     log(`platform up (namespace ${stack.namespace}, logs in ${stack.dir})`);
     for (const p of stack.instances.payments) await http('PUT', `${p.url}/admin/gateway`, { declineRate: 0.1, failureRate: 0.05, latencyMs: 0 }, adminHeaders);
+    // stock for the whole run of what the load orders, but SKU-005, which every fifth order asks 1,000 of: inventory
+    // refuses those, and a tenth of the rest are declined by the gateway, so both outcomes happen throughout
+    for (const sku of ['SKU-001', 'SKU-002', 'SKU-003', 'SKU-004', 'SKU-008']) await http('POST', `${stack.url('inventory')}/admin/stock/${sku}/restock`, { quantity: 1_000_000 }, adminHeaders);
 
     const kinds: FaultKind[] = ['kill-service', 'kill-service', 'pause-service', 'cut-redis', 'restart-redis', 'smtp-outage', 'gateway'];
     if (broker) kinds.push('kill-broker', 'cut-broker');
