@@ -25,7 +25,7 @@ import { parsePrometheusText } from '../../tools/testing/prometheus';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the bench runs the services exactly as the e2e suites do
 import { adminHeaders as admin, Stack, type ServiceName, type ServiceProcess } from '../../e2e/support/stack';
 import { startBroker, type BrokerProcess } from '../support/broker-process';
-import { machine } from '../support/proc';
+import { findRabbitPid, machine } from '../support/proc';
 import { runClickstream, type ClickstreamResult } from './clickstream';
 import { cpuMsPer, cpuSnapshot, HttpClient, openLoop, percentiles, rssMiB, type Percentiles } from './load';
 
@@ -71,6 +71,11 @@ interface OrdersStep {
   errorSamples: string[];
   /** Orders that reached CONFIRMED or CANCELLED per second while the load ran. */
   settledPerSecond: number;
+  /**
+   * Every accepted order over the time from the first POST until the last one settled: past capacity the service
+   * takes new orders first and settles them after the load stops, so this, not settledPerSecond, is its capacity.
+   */
+  throughput: number;
   /** Time from the last POST until every accepted order had settled; null: not within SETTLE_LIMIT_MS. */
   drainMs: number | null;
   cancelled: number;
@@ -123,6 +128,10 @@ function pidsOf(stack: Stack, broker?: BrokerProcess): Record<string, number> {
   const pids: Record<string, number> = {};
   for (const name of Object.keys(stack.instances) as ServiceName[]) pids[name] = (stack.services[name] as ServiceProcess).pid!;
   if (broker) pids.broker = broker.pid;
+  else {
+    const rabbit = findRabbitPid(); // RabbitMQ on this machine: its Erlang VM's CPU counts too
+    if (rabbit) pids.rabbitmq = rabbit.pid;
+  }
   if (stack.redisPid) pids.redis = stack.redisPid;
   return pids;
 }
@@ -152,6 +161,7 @@ async function ordersStep(stack: Stack, pids: Record<string, number>, step: numb
   const url = `${stack.url('orders')}/orders`;
   const cpu0 = cpuSnapshot(pids);
   const settled0 = await settledCount(stack);
+  const t0 = performance.now();
   const loop = await openLoop(rate, seconds, async (i) => {
     const body = JSON.stringify({ customerEmail: `s${step}-${i}@bench.example.com`, items: [{ sku: SKUS[i % SKUS.length], quantity: 1 }] });
     const t0 = Date.now();
@@ -169,6 +179,7 @@ async function ordersStep(stack: Stack, pids: Record<string, number>, step: numb
   const settledDuringLoad = (await settledCount(stack)) - settled0;
   const target = settledBefore + sentAt.size;
   const drainMs = await pollUntil(() => settledCount(stack), (n) => n >= target, SETTLE_LIMIT_MS);
+  const throughput = drainMs === null ? NaN : sentAt.size / ((performance.now() - t0) / 1000);
   const cpuMsPerOrder = cpuMsPer(cpu0, cpuSnapshot(pids), sentAt.size);
   const rss = rssMiB(pids);
   // the step's orders are the newest: page through the list until every one of them is found
@@ -196,6 +207,7 @@ async function ordersStep(stack: Stack, pids: Record<string, number>, step: numb
     errors: errors + loop.dropped,
     errorSamples: loop.dropped ? [...errorSamples, `${loop.dropped} requests not sent: 4096 were still waiting for an answer`] : errorSamples,
     settledPerSecond: settledDuringLoad / seconds,
+    throughput,
     drainMs,
     cancelled,
     latencyMs,
@@ -313,7 +325,7 @@ async function main(): Promise<void> {
             settled += s.accepted;
             report.orders.push(s);
             console.log(
-              `orders ${rate}/s × ${STEP_SECONDS} s: settled ${fmt(s.settledPerSecond, 1)}/s, p50/p90/p99 ${fmt(s.latencyMs.p50)}/${fmt(s.latencyMs.p90)}/${fmt(s.latencyMs.p99)} ms, ` +
+              `orders ${rate}/s × ${STEP_SECONDS} s: settled ${fmt(s.settledPerSecond, 1)}/s (throughput ${fmt(s.throughput, 1)}/s), p50/p90/p99 ${fmt(s.latencyMs.p50)}/${fmt(s.latencyMs.p90)}/${fmt(s.latencyMs.p99)} ms, ` +
                 `drain ${s.drainMs === null ? 'not within 30 s' : `${fmt(s.drainMs)} ms`}, errors ${s.errors}, CPU ms/order ${fmt(total(s.cpuMsPerOrder), 2)} (${cpuCell(s.cpuMsPerOrder)}), emails waiting ${s.emailsWaiting} — ${s.ok ? 'settles' : 'does not settle'}`,
             );
             for (const e of s.errorSamples) console.log(`  ${e}`);
@@ -321,6 +333,7 @@ async function main(): Promise<void> {
             if (!s.ok || s.drainMs === null) break; // the next step would only queue more
           }
           console.log(`highest rate that settles with p99 <= ${P99_MS} ms: ${report.bestOrdersPerSecond ?? 'none'} orders/s`);
+          if (receiver) console.log(`spans received: ${receiver.spans().length} (${(receiver.spans().length / report.orders.reduce((n, s) => n + s.accepted, 0)).toFixed(1)} per order)`);
         }
         if (SCENARIOS.has('clickstream')) {
           for (const rate of CLICK_LADDER) {
@@ -402,8 +415,8 @@ async function soak(stack: Stack, pids: Record<string, number>, ordersPerSecond:
 function writeResults(report: { startedAt: string; label: string; orders: OrdersStep[]; bestOrdersPerSecond: number | null; clickstream: Array<ClickstreamResult & { rate: number }>; email: EmailRun[] }): void {
   const lines = [`# bench:platform — ${report.label}`, '', `Started ${report.startedAt}.`, ''];
   if (report.orders.length) {
-    lines.push(`## Orders through the saga (${STEP_SECONDS} s per step, open loop)`, '', '| offered/s | settled/s | p50 ms | p90 ms | p99 ms | drain ms | errors | CPU ms per order (all processes) | settles |', '|---|---|---|---|---|---|---|---|---|');
-    for (const s of report.orders) lines.push(`| ${s.rate} | ${fmt(s.settledPerSecond, 1)} | ${fmt(s.latencyMs.p50)} | ${fmt(s.latencyMs.p90)} | ${fmt(s.latencyMs.p99)} | ${s.drainMs === null ? '> 30 000' : fmt(s.drainMs)} | ${s.errors} | ${fmt(total(s.cpuMsPerOrder), 2)} (${cpuCell(s.cpuMsPerOrder)}) | ${s.ok ? 'yes' : 'no'} |`);
+    lines.push(`## Orders through the saga (${STEP_SECONDS} s per step, open loop)`, '', '| offered/s | settled/s | throughput/s | p50 ms | p90 ms | p99 ms | drain ms | errors | CPU ms per order (all processes) | settles |', '|---|---|---|---|---|---|---|---|---|---|');
+    for (const s of report.orders) lines.push(`| ${s.rate} | ${fmt(s.settledPerSecond, 1)} | ${fmt(s.throughput, 1)} | ${fmt(s.latencyMs.p50)} | ${fmt(s.latencyMs.p90)} | ${fmt(s.latencyMs.p99)} | ${s.drainMs === null ? '> 30 000' : fmt(s.drainMs)} | ${s.errors} | ${fmt(total(s.cpuMsPerOrder), 2)} (${cpuCell(s.cpuMsPerOrder)}) | ${s.ok ? 'yes' : 'no'} |`);
     lines.push('', `Highest rate that settles with p99 ≤ ${P99_MS} ms: **${report.bestOrdersPerSecond ?? 'none'} orders/s**.`, '');
   }
   if (report.clickstream.length) {
