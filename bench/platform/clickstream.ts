@@ -5,7 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
-import { processCpuSeconds } from '../support/proc';
+import { cpuMsPer, cpuSnapshot, percentiles } from './load';
 
 export interface ClickstreamOptions {
   analyticsUrl: string;
@@ -78,12 +78,6 @@ function buildBodies(runId: string, batchSize: number, count: number): Buffer[] 
   return bodies;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
-}
-
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /**
@@ -142,8 +136,7 @@ export async function runClickstream(opts: ClickstreamOptions): Promise<Clickstr
   // what the run's first minute held before it: subtracted from every count
   const startMinute = Math.floor(Date.now() / MINUTE_MS);
   const baseline = countFrom(await readStats(), startMinute);
-  const cpuBefore: Record<string, number | null> = {};
-  for (const [name, pid] of Object.entries(opts.pids)) cpuBefore[name] = processCpuSeconds(pid);
+  const cpuBefore = cpuSnapshot(opts.pids);
 
   let accepted = 0;
   let rejected = 0;
@@ -234,12 +227,7 @@ export async function runClickstream(opts: ClickstreamOptions): Promise<Clickstr
   pollAgent.destroy();
   if (polls.length === 0) throw new Error(`GET /stats never answered: ${pollError?.message}`);
 
-  const cpuMsPer1000Events: Record<string, number> = {};
-  for (const [name, pid] of Object.entries(opts.pids)) {
-    const after = processCpuSeconds(pid);
-    const before = cpuBefore[name];
-    if (after !== null && before !== null && accepted > 0) cpuMsPer1000Events[name] = round(((after - before) * 1000) / (accepted / 1000), 2);
-  }
+  const cpuMsPer1000Events = Object.fromEntries(Object.entries(cpuMsPer(cpuBefore, cpuSnapshot(opts.pids), accepted / 1000)).map(([name, ms]) => [name, round(ms, 2)]));
 
   // per batch: the first poll (answered after the batch's answer) whose count covers the accepted total then
   const latencies: number[] = [];
@@ -250,7 +238,6 @@ export async function runClickstream(opts: ClickstreamOptions): Promise<Clickstr
     if (p === polls.length) break; // never counted: the lag says so
     latencies.push(polls[p].at - ack.sentAt);
   }
-  latencies.sort((a, b) => a - b);
 
   const finalCounted = polls[polls.length - 1].counted;
   const countedUntil = caughtUpAt ?? polls[polls.length - 1].at;
@@ -263,7 +250,7 @@ export async function runClickstream(opts: ClickstreamOptions): Promise<Clickstr
     acceptedPerSecond: round(accepted / ((stoppedAt - start) / 1000), 0),
     countedPerSecond: round(finalCounted / ((countedUntil - start) / 1000), 0),
     lagAfterStopMs: caughtUpAt === null ? null : round(caughtUpAt - stoppedAt, 0),
-    latencyMs: { p50: round(percentile(latencies, 50)), p90: round(percentile(latencies, 90)), p99: round(percentile(latencies, 99)) },
+    latencyMs: (({ p50, p90, p99 }) => ({ p50: round(p50), p90: round(p90), p99: round(p99) }))(percentiles(latencies)),
     cpuMsPer1000Events,
     counted: finalCounted,
   };

@@ -107,9 +107,9 @@ export function cpuSnapshot(pids: Record<string, number>): Record<string, number
   return out;
 }
 
-/** Milliseconds of CPU per unit of work (an order, an event) of each process between two snapshots. */
+/** Milliseconds of CPU per unit of work (an order, a thousand events) of each process between two snapshots; NaN for none. */
 export function cpuMsPer(before: Record<string, number>, after: Record<string, number>, units: number): Record<string, number> {
-  return Object.fromEntries(Object.keys(after).map((name) => [name, ((after[name] - before[name]) * 1000) / Math.max(1, units)]));
+  return Object.fromEntries(Object.keys(after).map((name) => [name, units > 0 ? ((after[name] - before[name]) * 1000) / units : NaN]));
 }
 
 /** Resident memory of each process now, in MiB. */
