@@ -12,6 +12,7 @@
 //                email sent once; at 200/s it keeps up.
 // Results go to bench/results/platform-<time>.{json,md}; the README's performance section summarises them.
 //   --broker bundled|rabbitmq (RABBITMQ_URL)   --database sqlite|postgres (DATABASE_URL)
+//   --sqlite-synchronous full|normal (the services' SQLITE_SYNCHRONOUS: a disk sync at every commit, or not)
 //   --scenarios orders,clickstream,email      --ladder 50,100,150,200,300,400,500,600 --seconds 20 --p99-ms 250
 //   --click-ladder 5000,10000,20000 --click-seconds 10   --soak MINUTES (memory at 70 % of the best rates)
 //   --tracing (every service exports its spans to a receiver here, as the demo does to the console)
@@ -33,6 +34,7 @@ const { values } = parseArgs({
   options: {
     broker: { type: 'string', default: 'bundled' },
     database: { type: 'string', default: 'sqlite' },
+    'sqlite-synchronous': { type: 'string', default: 'full' },
     scenarios: { type: 'string', default: 'orders,clickstream,email' },
     ladder: { type: 'string', default: '50,100,150,200,300,400,500,600' },
     seconds: { type: 'string', default: '20' },
@@ -139,7 +141,7 @@ function pidsOf(stack: Stack, broker?: BrokerProcess): Record<string, number> {
 async function startStack(amqpUrl: string, env: NodeJS.ProcessEnv, services: ServiceName[], receiver?: OtlpReceiver): Promise<Stack> {
   const dir = values['cpu-prof'];
   const nodeArgs = dir ? Object.fromEntries(services.map((s) => [s, ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`, `--cpu-prof-name=${s}.cpuprofile`]])) : {};
-  const stack = new Stack(amqpUrl, { LOG_LEVEL: 'warn', ...env, ...(receiver?.envWith(1000) ?? {}) }, { services, database: values.database === 'postgres' ? 'postgres' : 'sqlite', nodeArgs });
+  const stack = new Stack(amqpUrl, { LOG_LEVEL: 'warn', SQLITE_SYNCHRONOUS: values['sqlite-synchronous'], ...env, ...(receiver?.envWith(1000) ?? {}) }, { services, database: values.database === 'postgres' ? 'postgres' : 'sqlite', nodeArgs });
   await stack.start();
   return stack;
 }
@@ -300,9 +302,10 @@ async function main(): Promise<void> {
     amqpUrl = broker.url;
   }
   const m = machine();
-  const label = `${values.broker} broker, ${values.database}${values.tracing ? ', tracing on' : ''}`;
+  const database = values.database === 'sqlite' && values['sqlite-synchronous'] !== 'full' ? `sqlite (synchronous ${values['sqlite-synchronous']})` : values.database;
+  const label = `${values.broker} broker, ${database}${values.tracing ? ', tracing on' : ''}`;
   console.log(`bench:platform — ${label}; ${m.cores}× ${m.cpuModel}, Node ${process.version}`);
-  const report: { startedAt: string; label: string; machine: typeof m; orders: OrdersStep[]; bestOrdersPerSecond: number | null; clickstream: Array<ClickstreamResult & { rate: number }>; email: EmailRun[]; soak?: unknown } = {
+  const report: { startedAt: string; label: string; machine: typeof m; orders: OrdersStep[]; bestOrdersPerSecond: number | null; clickstream: Array<ClickstreamResult & { rate: number }>; email: EmailRun[]; soak?: Soak } = {
     startedAt: new Date().toISOString(),
     label,
     machine: m,
@@ -377,7 +380,14 @@ async function main(): Promise<void> {
  * Memory over a long run: orders and clicks at 70 % of the best rates at once, resident memory of every process
  * sampled every 10 s; the first minute is warm-up, then each process's range against its mean.
  */
-async function soak(stack: Stack, pids: Record<string, number>, ordersPerSecond: number, clicksPerSecond: number): Promise<unknown> {
+interface Soak {
+  minutes: number;
+  ordersPerSecond: number;
+  clicksPerSecond: number;
+  processes: Record<string, { meanMiB: number; firstMiB: number; lastMiB: number; driftPercent: number }>;
+}
+
+async function soak(stack: Stack, pids: Record<string, number>, ordersPerSecond: number, clicksPerSecond: number): Promise<Soak> {
   const orders = Math.max(1, Math.round(ordersPerSecond * 0.7));
   const clicks = Math.max(1, Math.round(clicksPerSecond * 0.7));
   console.log(`soak: ${SOAK_MINUTES} min at ${orders} orders/s and ${clicks} events/s`);
@@ -405,14 +415,14 @@ async function soak(stack: Stack, pids: Record<string, number>, ordersPerSecond:
       const series = steady.map((s) => s[name]);
       const mean = series.reduce((a, b) => a + b, 0) / series.length;
       const drift = (Math.max(...series) - Math.min(...series)) / 2 / mean;
-      return [name, { meanMiB: mean, firstMiB: series[0], lastMiB: series.at(-1), driftPercent: drift * 100 }];
+      return [name, { meanMiB: mean, firstMiB: series[0], lastMiB: series.at(-1)!, driftPercent: drift * 100 }];
     }),
   );
-  for (const [name, r] of Object.entries(result)) console.log(`  ${name}: ${fmt(r.firstMiB)} → ${fmt(r.lastMiB ?? NaN)} MiB, ± ${fmt(r.driftPercent, 1)} % around ${fmt(r.meanMiB)} MiB`);
+  for (const [name, r] of Object.entries(result)) console.log(`  ${name}: ${fmt(r.firstMiB)} → ${fmt(r.lastMiB)} MiB, ± ${fmt(r.driftPercent, 1)} % around ${fmt(r.meanMiB)} MiB`);
   return { minutes: SOAK_MINUTES, ordersPerSecond: orders, clicksPerSecond: clicks, processes: result };
 }
 
-function writeResults(report: { startedAt: string; label: string; orders: OrdersStep[]; bestOrdersPerSecond: number | null; clickstream: Array<ClickstreamResult & { rate: number }>; email: EmailRun[] }): void {
+function writeResults(report: { startedAt: string; label: string; orders: OrdersStep[]; bestOrdersPerSecond: number | null; clickstream: Array<ClickstreamResult & { rate: number }>; email: EmailRun[]; soak?: Soak }): void {
   const lines = [`# bench:platform — ${report.label}`, '', `Started ${report.startedAt}.`, ''];
   if (report.orders.length) {
     lines.push(`## Orders through the saga (${STEP_SECONDS} s per step, open loop)`, '', '| offered/s | settled/s | throughput/s | p50 ms | p90 ms | p99 ms | drain ms | errors | CPU ms per order (all processes) | settles |', '|---|---|---|---|---|---|---|---|---|---|');
@@ -427,6 +437,12 @@ function writeResults(report: { startedAt: string; label: string; orders: Orders
   if (report.email.length) {
     lines.push('## Emails behind the limiter', '', '| limit/s | orders (at /s) | emails | backlog growth/s (expected) | peak waiting | all sent after s | each once |', '|---|---|---|---|---|---|---|');
     for (const e of report.email) lines.push(`| ${e.limitPerSecond} | ${e.orders} (${e.ordersPerSecond}) | ${e.emails} | ${fmt(e.observedGrowthPerSecond, 1)} (${fmt(e.expectedGrowthPerSecond, 1)}) | ${e.peakWaiting} | ${e.drainSeconds === null ? 'not within the limit' : fmt(e.drainSeconds, 1)} | ${e.sentOnce ? 'yes' : 'no'} |`);
+    lines.push('');
+  }
+  if (report.soak) {
+    const { minutes, ordersPerSecond, clicksPerSecond, processes } = report.soak;
+    lines.push(`## Memory over ${minutes} minutes at ${ordersPerSecond} orders/s and ${clicksPerSecond} events/s`, '', 'Resident memory sampled every 10 s after a minute of warm-up.', '', '| process | first MiB | last MiB | mean MiB | ± % around the mean |', '|---|---|---|---|---|');
+    for (const [name, r] of Object.entries(processes)) lines.push(`| ${name} | ${fmt(r.firstMiB)} | ${fmt(r.lastMiB)} | ${fmt(r.meanMiB)} | ${fmt(r.driftPercent, 1)} |`);
     lines.push('');
   }
   const dir = path.resolve(values.out);

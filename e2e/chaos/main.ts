@@ -143,11 +143,25 @@ async function main(): Promise<void> {
     process.env.DATABASE_URL = dbProxy.url;
   }
 
-  const stack = new Stack(
+  const stack: Stack = new Stack(
     amqpUrl,
     { SAGA_STEP_TIMEOUT_MS: '60000', SAGA_SWEEP_INTERVAL_MS: '1000', EMAIL_RATE_PER_SECOND: '50', LOG_LEVEL: 'info', ...(cluster ? { MESSAGING_QUEUE_TYPE: 'quorum' } : {}) },
     { services: SERVICES, instances: Object.fromEntries(SERVICES.map((s) => [s, INSTANCES])), database: postgres ? 'postgres' : 'sqlite' },
   );
+  // everything this run started goes, once: at the end of the run, or on Ctrl-C / SIGTERM in the middle of it
+  let released: Promise<void> | undefined;
+  const release = () =>
+    (released ??= (async () => {
+      await stack.teardown().catch((err: Error) => console.error(`teardown: ${err.message}`));
+      for (const c of cleanups.reverse()) await c().catch(() => undefined);
+      rmSync(work, { recursive: true, force: true });
+    })());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping the platform and everything the run started`);
+      void release().finally(() => process.exit(130));
+    });
+  }
   const instances = () => new Map(SERVICES.flatMap((s) => stack.instances[s].map((p, i) => [INSTANCES > 1 ? `${s}-${i + 1}` : s, p as ServiceProcess] as const)));
   let exitCode = 1;
   try {
@@ -296,6 +310,8 @@ async function main(): Promise<void> {
     violations.push(...(await clickViolationsWithin(stack, clicksBefore, load)));
     violations.push(...(await queueViolations(checkUrl(), stack.namespace, 120_000)));
     violations.push(...memoryViolations(memory));
+    // a fault that could not be injected: the run did not try what its plan says (a broken harness, not a broken platform)
+    for (const e of timeline) if (e.error) violations.push(`the fault at ${e.startedAt} (${describeFault(e.fault)}) could not be injected: ${e.error}`);
 
     const statuses = [...orders.values()].reduce<Record<string, number>>((n, o: { status: string }) => ((n[o.status] = (n[o.status] ?? 0) + 1), n), {});
     console.log(`\n=== chaos report (seed '${SEED}') ===`);
@@ -318,9 +334,7 @@ async function main(): Promise<void> {
       cpSync(stack.dir, kept, { recursive: true, filter: (src) => !/\.sqlite/.test(src) });
       console.log(`the services' logs: ${kept}`);
     }
-    await stack.teardown().catch((err: Error) => console.error(`teardown: ${err.message}`));
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-    rmSync(work, { recursive: true, force: true });
+    await release();
   }
   process.exit(exitCode);
 }

@@ -1,7 +1,7 @@
 import { eventually as eventuallyWithin } from '../../tools/testing/eventually';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, type WriteStream } from 'node:fs';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
@@ -77,15 +77,23 @@ export const eventually = <T>(what: string, check: () => T | undefined | Promise
 
 
 /**
- * Bundles each service once per jest worker (as `npm run build` does, with tools/scripts/bundle.mjs) into
- * tmp/e2e/<service>.js, so the suites run the code the demo runs.
+ * Bundles each service once per process (a jest worker, a chaos run; as `npm run build` does, with
+ * tools/scripts/bundle.mjs) into tmp/e2e/<service>.js, so the suites run the code the demo runs. Several
+ * processes may bundle at once (chaos runs side by side): each writes into a directory of its own and renames the
+ * files into place, so a service starting elsewhere never reads a half-written bundle.
  */
 const bundled = new Map<ProcessName, string>();
 export function bundleService(name: ProcessName): string {
   let out = bundled.get(name);
   if (!out) {
-    out = path.join(ROOT, 'tmp', 'e2e', `${name}.js`);
-    execFileSync(process.execPath, [path.join(ROOT, 'tools/scripts/bundle.mjs'), `apps/${name}/src/main.ts`, path.relative(ROOT, out)], { cwd: ROOT, stdio: 'inherit' });
+    const dir = path.join(ROOT, 'tmp', 'e2e');
+    const staging = path.join(dir, `.staging-${process.pid}`);
+    const staged = path.join(staging, `${name}.js`);
+    execFileSync(process.execPath, [path.join(ROOT, 'tools/scripts/bundle.mjs'), `apps/${name}/src/main.ts`, path.relative(ROOT, staged)], { cwd: ROOT, stdio: 'inherit' });
+    out = path.join(dir, `${name}.js`);
+    renameSync(`${staged}.map`, `${out}.map`); // same base name: the bundle's sourceMappingURL still finds it
+    renameSync(staged, out);
+    rmSync(staging, { recursive: true, force: true });
     bundled.set(name, out);
   }
   return out;

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DataSource, type DataSourceOptions, type MixedList, type EntitySchema } from 'typeorm';
+import type { SqliteSynchronous } from './env';
 
 export interface DatabaseConfig {
   service: string;
@@ -13,6 +14,8 @@ export interface DatabaseConfig {
   migrations: MixedList<Function | string>;
   /** Postgres schema, for tests that share one database. */
   schema?: string;
+  /** SQLite only: when the write-ahead log is synced to disk (env.ts, SQLITE_SYNCHRONOUS); default 'full'. */
+  sqliteSynchronous?: SqliteSynchronous;
 }
 
 /**
@@ -30,10 +33,12 @@ export function databaseOptions(c: DatabaseConfig): DataSourceOptions {
     type: 'better-sqlite3',
     database: path.join(c.dataDir, `${c.service}.sqlite`),
     // WAL lets readers run beside the writer; busy_timeout makes a second process (another instance)
-    // wait for the write lock instead of failing at once.
+    // wait for the write lock instead of failing at once. synchronous: FULL syncs the log at every commit, NORMAL
+    // only at checkpoints (a commit then survives a killed process, not a machine going down).
     prepareDatabase: (db: { pragma(s: string): unknown }) => {
       db.pragma('journal_mode = WAL');
       db.pragma('busy_timeout = 5000');
+      db.pragma(`synchronous = ${(c.sqliteSynchronous ?? 'full').toUpperCase()}`);
     },
     ...common,
   };

@@ -3,7 +3,7 @@ import { readEnv } from './env';
 
 describe('readEnv', () => {
   it('uses the defaults of docs/architecture.md (Ports and environment)', () => {
-    expect(readEnv('orders', 3001, {})).toEqual({ amqpUrl: 'amqp://guest:guest@localhost:5672', messagingQueueType: 'classic', port: 3001, host: '0.0.0.0', databaseUrl: undefined, dataDir: '.data', shutdownTimeoutMs: 25_000 });
+    expect(readEnv('orders', 3001, {})).toEqual({ amqpUrl: 'amqp://guest:guest@localhost:5672', messagingQueueType: 'classic', port: 3001, host: '0.0.0.0', databaseUrl: undefined, dataDir: '.data', sqliteSynchronous: 'full', shutdownTimeoutMs: 25_000 });
   });
 
   it('takes the listen address from HOST', () => {
@@ -29,6 +29,12 @@ describe('readEnv', () => {
 
   it('passes a list of brokers in AMQP_URL through as it is (the messaging library parses it)', () => {
     expect(readEnv('orders', 3001, { AMQP_URL: 'amqp://a:5672,amqp://b:5672' }).amqpUrl).toBe('amqp://a:5672,amqp://b:5672');
+  });
+
+  it('takes SQLITE_SYNCHRONOUS, and names it when it is neither full nor normal', () => {
+    expect(readEnv('orders', 3001, { SQLITE_SYNCHRONOUS: 'normal' }).sqliteSynchronous).toBe('normal');
+    expect(readEnv('orders', 3001, { SQLITE_SYNCHRONOUS: '' }).sqliteSynchronous).toBe('full');
+    for (const bad of ['NORMAL', 'off', 'extra']) expect(() => readEnv('orders', 3001, { SQLITE_SYNCHRONOUS: bad })).toThrow(`SQLITE_SYNCHRONOUS must be full or normal, got '${bad}'`);
   });
 
   it('takes SHUTDOWN_TIMEOUT_MS, and names it when it is not a positive whole number', () => {

@@ -1,5 +1,8 @@
 import { QUEUE_TYPES, type QueueType } from '@warren/messaging';
 
+export const SQLITE_SYNCHRONOUS = ['full', 'normal'] as const;
+export type SqliteSynchronous = (typeof SQLITE_SYNCHRONOUS)[number];
+
 /** The environment every service reads (docs/architecture.md: Ports and environment). */
 export interface ServiceEnv {
   /** AMQP_URL, default the bundled broker on localhost; several brokers separated by commas are tried in turn. */
@@ -14,6 +17,12 @@ export interface ServiceEnv {
   databaseUrl?: string;
   /** Directory for the SQLite file. WARREN_DATA_DIR, default `.data`. */
   dataDir: string;
+  /**
+   * SQLITE_SYNCHRONOUS: when SQLite syncs its write-ahead log to disk. 'full' (default): at every commit, so a
+   * committed transaction survives a power loss. 'normal': at checkpoints only, so a commit costs no disk sync
+   * and survives the process being killed, but the last commits may be lost if the machine itself goes down.
+   */
+  sqliteSynchronous: SqliteSynchronous;
   /**
    * SHUTDOWN_TIMEOUT_MS: how long a graceful shutdown (SIGTERM/SIGINT) may take before the process gives up
    * and exits 1, saying so; default 25000, inside compose's 30 s grace period (docker-compose.yml).
@@ -33,6 +42,7 @@ export function readEnv(service: string, defaultPort: number, env: NodeJS.Proces
     host: env.HOST || '0.0.0.0',
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.WARREN_DATA_DIR ?? '.data',
+    sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', SQLITE_SYNCHRONOUS),
     shutdownTimeoutMs: wholeMs(env, 'SHUTDOWN_TIMEOUT_MS', 25_000),
   };
 }
@@ -41,6 +51,14 @@ function queueType(raw: string | undefined): QueueType {
   if (raw === undefined || raw === '') return 'classic';
   if ((QUEUE_TYPES as readonly string[]).includes(raw)) return raw as QueueType;
   throw new Error(`MESSAGING_QUEUE_TYPE must be ${QUEUE_TYPES.join(' or ')}, got '${raw}'`);
+}
+
+/** The variable's value when it is one of `allowed`, the first of them when unset or empty; otherwise an error naming it. */
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return allowed[0];
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new Error(`${name} must be ${allowed.join(' or ')}, got '${raw}'`);
 }
 
 function wholeMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

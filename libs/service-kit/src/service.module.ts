@@ -171,6 +171,7 @@ export class ServiceModule implements NestModule {
               service: options.name,
               databaseUrl: env.databaseUrl,
               dataDir: env.dataDir,
+              sqliteSynchronous: env.sqliteSynchronous,
               entities: [...messagingEntities, ...((options.entities ?? []) as unknown[])] as DatabaseConfig['entities'],
               migrations: [...messagingMigrations, ...((options.migrations ?? []) as unknown[])] as DatabaseConfig['migrations'],
               schema: process.env.DATABASE_SCHEMA,

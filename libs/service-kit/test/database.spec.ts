@@ -98,3 +98,26 @@ describe('openDatabase on SQLite', () => {
     expect(await ds.createQueryBuilder(Counter, 'c').where('c.ratio > :r', { r: 0.2 }).andWhere('c.n < :n', { n: 0 }).getCount()).toBe(1);
   });
 });
+
+describe('SQLite durability (SQLITE_SYNCHRONOUS)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'warren-sqlite-sync-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  // PRAGMA synchronous answers 1 for NORMAL, 2 for FULL
+  it.each([
+    [undefined, 2],
+    ['full', 2],
+    ['normal', 1],
+  ] as const)('with %s, the write-ahead log is synced as asked (PRAGMA synchronous = %i)', async (sqliteSynchronous, expected) => {
+    const ds = await openDatabase(databaseOptions({ service: 'sync-test', dataDir: dir, entities: [...messagingEntities], migrations: [...messagingMigrations], sqliteSynchronous }));
+    try {
+      expect(await ds.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+      expect(await ds.query('PRAGMA synchronous')).toEqual([{ synchronous: expected }]);
+    } finally {
+      await ds.destroy();
+    }
+  });
+});
