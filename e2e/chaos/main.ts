@@ -330,7 +330,7 @@ async function main(): Promise<void> {
   } finally {
     if (exitCode !== 0) {
       // the services' logs outlive a failed run: the violations name orders, the logs say what happened to them
-      const kept = path.join(tmpdir(), `warren-chaos-${SEED}-logs`);
+      const kept = path.join(tmpdir(), `warren-chaos-${SEED}-${values.broker}-logs`);
       cpSync(stack.dir, kept, { recursive: true, filter: (src) => !/\.sqlite/.test(src) });
       console.log(`the services' logs: ${kept}`);
     }

@@ -1,8 +1,14 @@
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { z } from 'zod';
 import { BrokerUnavailableError, defineMessage, Messaging, MessagingHarness } from '../src';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
 import { spawnBroker, type SpawnedBroker } from '../../../tools/testing/spawn-broker';
 import { TcpProxy } from '../../../tools/testing/tcp-proxy';
+import { freePort } from '../../../tools/testing/ports';
 
 const Tick = defineMessage('tick.happened', z.object({ n: z.number().int() }));
 
@@ -139,5 +145,42 @@ describe.each(testBrokers())('reconnection when the broker goes away ($name)', (
     await starting;
     expect(m.isConnected).toBe(true);
     await m.close();
+  });
+});
+
+describe('a process whose broker is down', () => {
+  const root = path.resolve(__dirname, '../../..');
+  const childBundle = path.join(root, `tmp/messaging-test/unreachable-child.${randomBytes(4).toString('hex')}.js`);
+  beforeAll(async () => {
+    await promisify(execFile)(process.execPath, [path.join(root, 'tools/scripts/bundle.mjs'), 'libs/messaging/test/fixtures/unreachable-child.ts', childBundle], { cwd: root });
+  });
+  afterAll(() => {
+    for (const f of [childBundle, `${childBundle}.map`]) rmSync(f, { force: true });
+  });
+
+  // A service started while the broker is down has nothing else holding it open yet: the wait between attempts
+  // must, or the process exits 0 after the first (a chaos run found a service restarted during a broker outage gone).
+  it('stays up, trying again, until the client is closed', async () => {
+    const port = await freePort(); // nothing listens on it
+    const child = spawn(process.execPath, [childBundle], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, UNREACHABLE_CHILD_URL: `amqp://guest:guest@127.0.0.1:${port}` } });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      // attempts are logged at 1, 10, 20…: the tenth means nine waits, each one the process's only work
+      const tenth = await Promise.race([
+        eventually('the tenth attempt', () => (/unreachable .*attempt 10\b/.test(out) ? true : undefined), 20_000),
+        exited.then((code) => {
+          throw new Error(`the process exited (${code}) while the broker was down:\n${out}`);
+        }),
+      ]);
+      expect(tenth).toBe(true);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out).toMatch(/closed\n$/);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

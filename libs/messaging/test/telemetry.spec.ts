@@ -304,9 +304,14 @@ describe.each(testBrokers())('tracing and metrics on $name', ({ url }) => {
       }
     }, 5_000, 100);
     await harness.acked({ queue, messageId: sent.messageId });
+    const onQueue = () => finished((s) => s.kind === SpanKind.CONSUMER && s.attributes['messaging.destination.name'] === queue);
     const spans = await eventually('two process spans', () => {
-      const found = finished((s) => s.kind === SpanKind.CONSUMER && s.attributes['messaging.message.id'] === sent.messageId);
+      const found = onQueue().filter((s) => s.attributes['messaging.message.id'] === sent.messageId);
       return found.length === 2 ? found.sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1]) : undefined;
+    }).catch((err: Error) => {
+      // what was seen instead, to tell a lost span from a message handled another way
+      const seen = onQueue().map((s) => `${String(s.attributes['messaging.message.id'])}: ${String(s.attributes['warren.outcome'])}`);
+      throw new Error(`${err.message}; sent ${sent.messageId}, handler called ${calls} times; process spans on the queue: ${seen.join(', ') || 'none'}`);
     });
     expect(spans.map((s) => [s.attributes['warren.outcome'], s.status.code])).toEqual([['requeued', SpanStatusCode.ERROR], ['ok', SpanStatusCode.UNSET]]);
     const attrs = { 'messaging.destination.name': queue, 'warren.message.type': queue };

@@ -3,12 +3,15 @@ export function fullJitterDelay(attempt: number, baseMs: number, capMs: number):
   return Math.floor(Math.random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30)));
 }
 
-/** A timer that does not keep the process alive and can be cut short. */
+/**
+ * A wait that `signal` can cut short. Its timer keeps the process alive, as a socket would: a connection waiting to
+ * try the broker again is work in progress until it is closed (a service started while the broker is down has
+ * nothing else holding its process open yet, and would otherwise exit 0 before the broker is back).
+ */
 export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     const timer = setTimeout(done, ms);
-    timer.unref?.();
     signal?.addEventListener('abort', done, { once: true });
     function done() {
       clearTimeout(timer);
