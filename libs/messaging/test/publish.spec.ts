@@ -44,6 +44,30 @@ describe.each(testBrokers())('publishing ($name)', ({ url }) => {
     await expect(messaging.emit(Greeting, { text: 'x' }, { routingKey: 'nobody.home' })).rejects.toThrow(/routing key 'nobody.home' was returned: 312 NO_ROUTE/);
   });
 
+  // A consumer's retry copy carries the message's id while the original's publish may still await its confirm (the
+  // broker delivers before it confirms a persistent message). A return for the copy must fail the copy, not the
+  // original: else the original's publisher hears "unroutable" for a message that was delivered, and the copy's
+  // publish succeeds though nobody got it (the consumer then acks the message it failed to move: lost).
+  it('gives a return to the publish it belongs to when two in flight share a message id', async () => {
+    const conn = await connect(url);
+    const ch = await conn.createChannel();
+    const { queue: q } = await ch.assertQueue('', { exclusive: true });
+    await ch.bindQueue(q, exchange, 'pair.routed');
+    const pairs = 200;
+    const outcomes = await Promise.all(
+      Array.from({ length: pairs }, async (_, i) => {
+        const messageId = `pair-${i}`;
+        const [routed, returned] = await Promise.allSettled([
+          messaging.publish({ exchange, routingKey: 'pair.routed', messageId, payload: { i } }),
+          messaging.publish({ exchange: '', routingKey: uniqueName('no-such-queue'), messageId, payload: { i } }),
+        ]);
+        return `${routed.status}/${returned.status === 'rejected' && returned.reason instanceof UnroutableError ? 'unroutable' : returned.status}`;
+      }),
+    );
+    await conn.close();
+    expect(outcomes.filter((o) => o !== 'fulfilled/unroutable')).toEqual([]);
+  });
+
   it('refuses a payload that breaks its contract before anything is sent', async () => {
     const published = harness.all('published').length;
     await expect(messaging.emit(Greeting, { text: '' })).rejects.toBeInstanceOf(MessageValidationError);

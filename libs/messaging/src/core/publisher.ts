@@ -56,7 +56,14 @@ export function channelErrorConcerns(error: Error, exchange: string): boolean {
 export class Publisher {
   private channel?: ConfirmChannel;
   private drained?: Promise<void>;
-  private readonly returned = new Map<string, string>();
+  /**
+   * basic.return's reply ("312 NO_ROUTE") of each returned publish still awaiting its confirm (the broker sends the
+   * return first), keyed by message id, exchange and routing key: a message id alone is not one publish. A
+   * consumer's retry copy carries its message's id, and is published while the original may still await its
+   * confirm (a broker delivers a persistent message before it confirms it); only the route tells them apart.
+   * Several returns under one key (the same message sent the same way twice at once) are taken in turn.
+   */
+  private readonly returned = new Map<string, string[]>();
   /** Why each channel closed, when the server closed it (404 no exchange, 403 access refused...). */
   private readonly closeErrors = new WeakMap<ConfirmChannel, Error & { code?: number }>();
   private readonly recovery: ChannelRecovery;
@@ -82,7 +89,12 @@ export class Publisher {
     const ch = await model.createConfirmChannel();
     ch.on('return', (msg: Message) => {
       const id = msg.properties.messageId as string | undefined;
-      if (id) this.returned.set(id, `${(msg.fields as unknown as ReturnFields).replyCode ?? 312} ${(msg.fields as unknown as ReturnFields).replyText ?? 'NO_ROUTE'}`);
+      if (!id) return;
+      const fields = msg.fields as unknown as ReturnFields;
+      const key = returnKey(id, fields.exchange, fields.routingKey);
+      const replies = this.returned.get(key) ?? [];
+      replies.push(`${fields.replyCode ?? 312} ${fields.replyText ?? 'NO_ROUTE'}`);
+      this.returned.set(key, replies);
     });
     ch.on('error', (err: Error & { code?: number }) => {
       this.closeErrors.set(ch, err);
@@ -191,6 +203,15 @@ export class Publisher {
     this.recovery.stop();
   }
 
+  /** The reply of a return under `key`, if one came: the first, which then is gone. */
+  private takeReturn(key: string): string | undefined {
+    const replies = this.returned.get(key);
+    if (!replies) return undefined;
+    const reply = replies.shift();
+    if (replies.length === 0) this.returned.delete(key);
+    return reply;
+  }
+
   private async sendOnce(ch: ConfirmChannel, p: Prepared, deadline: number): Promise<void> {
     // Backpressure: once the socket buffer is full, wait for 'drain' before writing more.
     while (this.drained) await this.drained;
@@ -201,8 +222,7 @@ export class Publisher {
       try {
         ok = ch.publish(p.exchange, p.routingKey, p.content, p.options, (err) => {
         clearTimeout(timer);
-        const returned = this.returned.get(id);
-        this.returned.delete(id);
+        const returned = this.takeReturn(returnKey(id, p.exchange, p.routingKey));
         if (err) return reject(err.message === 'message nacked' ? new PublishNackedError(p.exchange, p.routingKey) : new ChannelLost(err));
         if (returned) return reject(new UnroutableError(p.exchange, p.routingKey, returned));
         resolve();
@@ -240,7 +260,11 @@ const unwrap = (err: unknown): unknown => (err instanceof ChannelLost ? new Brok
 interface ReturnFields {
   replyCode: number;
   replyText: string;
+  exchange: string;
+  routingKey: string;
 }
+
+const returnKey = (messageId: string, exchange: string, routingKey: string) => `${messageId}\u0000${exchange}\u0000${routingKey}`;
 
 function withoutTraceContext(msg: OutgoingMessage): OutgoingMessage {
   if (!msg.headers) return msg;
