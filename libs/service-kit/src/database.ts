@@ -34,7 +34,9 @@ export function databaseOptions(c: DatabaseConfig): DataSourceOptions {
     database: path.join(c.dataDir, `${c.service}.sqlite`),
     // WAL lets readers run beside the writer; busy_timeout makes a second process (another instance)
     // wait for the write lock instead of failing at once. synchronous: FULL syncs the log at every commit, NORMAL
-    // only at checkpoints (a commit then survives a killed process, not a machine going down).
+    // only at checkpoints (a commit then survives a killed process, not a machine going down). Always set: the
+    // better-sqlite3 build opens a file that is already in WAL mode with NORMAL, so without it a service's commits
+    // were synced until its first restart and not after.
     prepareDatabase: (db: { pragma(s: string): unknown }) => {
       db.pragma('journal_mode = WAL');
       db.pragma('busy_timeout = 5000');
