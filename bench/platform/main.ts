@@ -384,8 +384,24 @@ interface Soak {
   minutes: number;
   ordersPerSecond: number;
   clicksPerSecond: number;
-  processes: Record<string, { meanMiB: number; firstMiB: number; lastMiB: number; driftPercent: number }>;
+  processes: Record<string, SoakProcess>;
 }
+
+interface SoakProcess {
+  meanMiB: number;
+  firstMiB: number;
+  lastMiB: number;
+  /** Half the range (highest less lowest sample) against the mean: mostly the garbage collector's sawtooth. */
+  driftPercent: number;
+  /** The mean of the last third of the samples against the first third's: growth, where the sawtooth averages out. */
+  growthPercent: number;
+  /** Flat: the last third within ± 10 % of the first (the issue's target). */
+  flat: boolean;
+  /** Resident MiB every 10 s after the warm-up, for a closer look. */
+  series: number[];
+}
+
+const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 async function soak(stack: Stack, pids: Record<string, number>, ordersPerSecond: number, clicksPerSecond: number): Promise<Soak> {
   const orders = Math.max(1, Math.round(ordersPerSecond * 0.7));
@@ -413,12 +429,17 @@ async function soak(stack: Stack, pids: Record<string, number>, ordersPerSecond:
   const result = Object.fromEntries(
     Object.keys(pids).map((name) => {
       const series = steady.map((s) => s[name]);
-      const mean = series.reduce((a, b) => a + b, 0) / series.length;
+      const mean = meanOf(series);
       const drift = (Math.max(...series) - Math.min(...series)) / 2 / mean;
-      return [name, { meanMiB: mean, firstMiB: series[0], lastMiB: series.at(-1)!, driftPercent: drift * 100 }];
+      const third = Math.max(1, Math.floor(series.length / 3));
+      const growth = meanOf(series.slice(-third)) / meanOf(series.slice(0, third)) - 1;
+      const r: SoakProcess = { meanMiB: mean, firstMiB: series[0], lastMiB: series.at(-1)!, driftPercent: drift * 100, growthPercent: growth * 100, flat: Math.abs(growth) <= 0.1, series: series.map((v) => Math.round(v * 10) / 10) };
+      return [name, r];
     }),
   );
-  for (const [name, r] of Object.entries(result)) console.log(`  ${name}: ${fmt(r.firstMiB)} → ${fmt(r.lastMiB)} MiB, ± ${fmt(r.driftPercent, 1)} % around ${fmt(r.meanMiB)} MiB`);
+  for (const [name, r] of Object.entries(result)) {
+    console.log(`  ${name}: ${fmt(r.firstMiB)} → ${fmt(r.lastMiB)} MiB, ± ${fmt(r.driftPercent, 1)} % around ${fmt(r.meanMiB)} MiB; last third against the first ${r.growthPercent >= 0 ? '+' : ''}${fmt(r.growthPercent, 1)} % (${r.flat ? 'flat' : 'NOT flat'})`);
+  }
   return { minutes: SOAK_MINUTES, ordersPerSecond: orders, clicksPerSecond: clicks, processes: result };
 }
 
@@ -441,8 +462,15 @@ function writeResults(report: { startedAt: string; label: string; orders: Orders
   }
   if (report.soak) {
     const { minutes, ordersPerSecond, clicksPerSecond, processes } = report.soak;
-    lines.push(`## Memory over ${minutes} minutes at ${ordersPerSecond} orders/s and ${clicksPerSecond} events/s`, '', 'Resident memory sampled every 10 s after a minute of warm-up.', '', '| process | first MiB | last MiB | mean MiB | ± % around the mean |', '|---|---|---|---|---|');
-    for (const [name, r] of Object.entries(processes)) lines.push(`| ${name} | ${fmt(r.firstMiB)} | ${fmt(r.lastMiB)} | ${fmt(r.meanMiB)} | ${fmt(r.driftPercent, 1)} |`);
+    lines.push(
+      `## Memory over ${minutes} minutes at ${ordersPerSecond} orders/s and ${clicksPerSecond} events/s`,
+      '',
+      "Resident memory sampled every 10 s after a minute of warm-up. Range: half of highest less lowest, against the mean (the garbage collector's sawtooth, mostly). Growth: the mean of the last third of the samples against the first third's; flat within ± 10 %.",
+      '',
+      '| process | first MiB | last MiB | mean MiB | range ± % | growth % | flat |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const [name, r] of Object.entries(processes)) lines.push(`| ${name} | ${fmt(r.firstMiB)} | ${fmt(r.lastMiB)} | ${fmt(r.meanMiB)} | ${fmt(r.driftPercent, 1)} | ${fmt(r.growthPercent, 1)} | ${r.flat ? 'yes' : 'no'} |`);
     lines.push('');
   }
   const dir = path.resolve(values.out);
