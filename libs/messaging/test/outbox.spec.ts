@@ -1,26 +1,17 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import path from 'node:path';
-import { promisify } from 'node:util';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { IsNull, Not, type DataSource } from 'typeorm';
 import { Headers, Messaging, MessagingHarness, type IncomingMessage } from '../src';
 import { runInTransaction, TypeOrmInbox } from '../src/inbox';
 import { Outbox, OutboxRecord, OutboxRelay, OutboxWriteError, type OutboxMessage, type OutboxRelayOptions } from '../src/outbox';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
+import { bundledChild, repositoryRoot } from './support/child-bundle';
 import { SideEffect, TestDatabase, testDatabases } from './support/databases';
 import { TcpProxy } from '../../../tools/testing/tcp-proxy';
 
-const root = path.resolve(__dirname, '../../..');
-const childBundle = path.join(root, `tmp/messaging-test/outbox-crash-child.${randomBytes(4).toString('hex')}.js`);
-
-// Bundled once for the file: the crash test runs the library in a process it can SIGKILL.
-beforeAll(async () => {
-  await promisify(execFile)(process.execPath, [path.join(root, 'tools/scripts/bundle.mjs'), 'libs/messaging/test/fixtures/outbox-crash-child.ts', childBundle], { cwd: root });
-});
-afterAll(() => {
-  for (const f of [childBundle, `${childBundle}.map`]) rmSync(f, { force: true });
-});
+const root = repositoryRoot;
+// the crash test runs the library in a process it can SIGKILL
+const childBundle = bundledChild('libs/messaging/test/fixtures/outbox-crash-child.ts');
 
 /** Fast polling and backoff, so the tests wait on milliseconds, not on production defaults. */
 const FAST_RELAY: OutboxRelayOptions = { pollIntervalMs: 50, batchSize: 10, leaseMs: 1_000, backoff: { initialDelayMs: 30, maxDelayMs: 300 } };

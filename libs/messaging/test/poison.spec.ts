@@ -1,23 +1,13 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import path from 'node:path';
-import { promisify } from 'node:util';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type ChannelModel } from 'amqplib';
 import { DeadLetterQueue, Messaging, NonRetryableError, type QueueType } from '../src';
 import { formatTable } from '../src/dlq/dlq-format';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
+import { bundledChild, repositoryRoot } from './support/child-bundle';
 
-const root = path.resolve(__dirname, '../../..');
-const childBundle = path.join(root, `tmp/messaging-test/poison-child.${randomBytes(4).toString('hex')}.js`);
-
-// Bundled once for the file: the consumer runs in a process that kills itself on the poison message.
-beforeAll(async () => {
-  await promisify(execFile)(process.execPath, [path.join(root, 'tools/scripts/bundle.mjs'), 'libs/messaging/test/fixtures/poison-child.ts', childBundle], { cwd: root });
-});
-afterAll(() => {
-  for (const f of [childBundle, `${childBundle}.map`]) rmSync(f, { force: true });
-});
+const root = repositoryRoot;
+// the consumer runs in a process that kills itself on the poison message
+const childBundle = bundledChild('libs/messaging/test/fixtures/poison-child.ts');
 
 const LIMIT = 2;
 

@@ -1,11 +1,8 @@
-import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import path from 'node:path';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
 import { z } from 'zod';
 import { BrokerUnavailableError, defineMessage, Messaging, MessagingHarness } from '../src';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
+import { bundledChild, repositoryRoot } from './support/child-bundle';
 import { spawnBroker, type SpawnedBroker } from '../../../tools/testing/spawn-broker';
 import { TcpProxy } from '../../../tools/testing/tcp-proxy';
 import { freePort } from '../../../tools/testing/ports';
@@ -149,14 +146,8 @@ describe.each(testBrokers())('reconnection when the broker goes away ($name)', (
 });
 
 describe('a process whose broker is down', () => {
-  const root = path.resolve(__dirname, '../../..');
-  const childBundle = path.join(root, `tmp/messaging-test/unreachable-child.${randomBytes(4).toString('hex')}.js`);
-  beforeAll(async () => {
-    await promisify(execFile)(process.execPath, [path.join(root, 'tools/scripts/bundle.mjs'), 'libs/messaging/test/fixtures/unreachable-child.ts', childBundle], { cwd: root });
-  });
-  afterAll(() => {
-    for (const f of [childBundle, `${childBundle}.map`]) rmSync(f, { force: true });
-  });
+  const root = repositoryRoot;
+  const childBundle = bundledChild('libs/messaging/test/fixtures/unreachable-child.ts');
 
   // A service started while the broker is down has nothing else holding it open yet: the wait between attempts
   // must, or the process exits 0 after the first (a chaos run found a service restarted during a broker outage gone).
