@@ -306,7 +306,8 @@ async function main(): Promise<void> {
     });
     violations.push(...(await paymentViolations(stack, orders)));
     violations.push(...(await stockViolations(stack, stockBefore, orders)));
-    violations.push(...(await emailViolations(stack, load.placed, orders, 240_000)));
+    const redelivered: string[] = [];
+    violations.push(...(await emailViolations(stack, load.placed, orders, 240_000, redelivered)));
     violations.push(...(await clickViolationsWithin(stack, clicksBefore, load)));
     violations.push(...(await queueViolations(checkUrl(), stack.namespace, 120_000)));
     violations.push(...memoryViolations(memory));
@@ -318,6 +319,8 @@ async function main(): Promise<void> {
     console.log(`fault timeline (${timeline.length} faults):`);
     for (const e of timeline) console.log(`  ${e.startedAt.padStart(9)} → ${(e.endedAt ?? '…').padStart(9)}  ${describeFault(e.fault)}${e.error ? `  FAILED TO INJECT: ${e.error}` : ''}`);
     console.log(`orders: ${load.placed.length} accepted (${Object.entries(statuses).map(([s, n]) => `${n} ${s}`).join(', ')}), ${load.errors.length} not accepted`);
+    console.log(`emails sent again under their Message-ID (a crash between SMTP and the sent record; one email to a mail store): ${redelivered.length}`);
+    for (const r of redelivered) console.log(`  ${r}`);
     console.log(`clicks: ${load.accepted.pageViews} page views and ${load.accepted.clicks} clicks accepted, ${load.uncertainClicks} batches without an answer`);
     console.log(`memory (resident, first → last sample of each process): ${[...memory.values()].map((m) => `${m.label} ${mib(m.rss[0])}→${mib(m.rss.at(-1)!)}`).join(', ')} MiB`);
     if (violations.length) {

@@ -101,8 +101,14 @@ const SUBJECTS = {
 /**
  * Every customer (one address per order) got exactly its two emails, once each: waits until each has them
  * (bounded), then reads the capture once more, so a late duplicate still counts.
+ *
+ * "Once" is per email, told by its Message-ID. Sending is at least once: a notifications process killed after the
+ * SMTP server took an email and before its sent record was written sends it again, under the same Message-ID
+ * (apps/notifications/src/email/message-id.ts), and a mail store that drops a Message-ID it holds shows it once. Such
+ * copies are not violations; `redelivered` (when given) collects a line for each. Two emails of one kind with two
+ * Message-IDs are.
  */
-export async function emailViolations(stack: Stack, placed: PlacedOrder[], orders: Map<string, OrderView>, timeoutMs = 90_000): Promise<string[]> {
+export async function emailViolations(stack: Stack, placed: PlacedOrder[], orders: Map<string, OrderView>, timeoutMs = 90_000, redelivered?: string[]): Promise<string[]> {
   const byAddress = (all: Mail[]) => {
     const m = new Map<string, Mail[]>();
     for (const mail of all) for (const to of mail.To) m.set(to.Address, [...(m.get(to.Address) ?? []), mail]);
@@ -116,7 +122,12 @@ export async function emailViolations(stack: Stack, placed: PlacedOrder[], order
   const violations: string[] = [];
   for (const o of placed) {
     const status = orders.get(o.id)?.status;
-    const subjects = (got.get(o.customerEmail) ?? []).map((m) => m.Subject);
+    const distinct = new Map<string, Mail>();
+    for (const m of got.get(o.customerEmail) ?? []) {
+      if (!m.MessageID || !distinct.has(m.MessageID)) distinct.set(m.MessageID || m.ID, m);
+      else redelivered?.push(`order ${o.id}: "${m.Subject}" sent again under its Message-ID <${m.MessageID}>`);
+    }
+    const subjects = [...distinct.values()].map((m) => m.Subject);
     const expected = [SUBJECTS.placed, status === 'CONFIRMED' ? SUBJECTS.CONFIRMED : SUBJECTS.CANCELLED];
     const ok = subjects.length === 2 && expected.every((re) => subjects.filter((s) => re.test(s)).length === 1);
     if (!ok) violations.push(`order ${o.id} (${status}) to ${o.customerEmail}: emails ${JSON.stringify(subjects)}, expected one "received" and one "${status === 'CONFIRMED' ? 'confirmed' : 'cancelled'}"`);

@@ -32,6 +32,8 @@ export async function subscribe(stack: Stack, name: string, patterns: string[]):
 
 export interface Mail {
   ID: string;
+  /** The Message-ID header, without its angle brackets: the same for every copy of one email. */
+  MessageID: string;
   To: Array<{ Address: string }>;
   Subject: string;
   Created: string;

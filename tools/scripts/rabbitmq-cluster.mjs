@@ -270,9 +270,15 @@ async function bootNode(cluster, n) {
   });
 }
 
+/**
+ * The nodes `via` lists as running. A node that answers but is still booting ("requires the 'rabbit' app to be
+ * running": a node rejoining waits for its peers' tables) fails with a plain Error, which until() retries; it
+ * used to fail for good, and a chaos run's node restart with it (the node came up moments later).
+ */
 async function runningNodes(cluster, via) {
-  const out = await ctl(cluster, via, ['-q', 'cluster_status', '--formatter', 'json'], 30_000);
-  return JSON.parse(out).running_nodes ?? [];
+  const r = await runTool(cluster, 'rabbitmqctl', ['-n', via.name, '-q', 'cluster_status', '--formatter', 'json'], 30_000);
+  if (!r.ok) throw new Error(`${via.name}: rabbitmqctl cluster_status failed: ${r.out.split('\n').find((l) => l.trim()) ?? '(no output)'}`);
+  return JSON.parse(r.out).running_nodes ?? [];
 }
 
 async function waitClustered(cluster) {

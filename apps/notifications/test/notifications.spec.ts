@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { OrderCancelled, OrderConfirmed, OrderPlaced } from '@warren/contracts';
 import type { Messaging, MessagingHarness, PayloadInput } from '@warren/messaging';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
+import { getRepositoryToken } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
 import { AppModule, NOTIFICATIONS } from '../src/app.module';
+import { emailMessageId } from '../src/email/message-id';
+import { SentEmail } from '../src/notifications/sent-email.entity';
 import type { EmailJobsService } from '../src/jobs/email-jobs.service';
 import type { TestRedis } from '../../../tools/testing/redis';
 import { eventually } from '../../../tools/testing/eventually';
@@ -58,6 +62,27 @@ describe('notifications', () => {
     expect(smtp.withKey(key)).toHaveLength(1);
     const listed = (await (await fetch(`${svc.url}/notifications`)).json()) as Array<{ key: string }>;
     expect(listed.filter((n) => n.key === key)).toHaveLength(1);
+  });
+
+  // Sending is at least once: killed after the SMTP server took the email and before the sent record, the job runs
+  // again and sends again. The second copy must say it is the same email (one Message-ID, from the key), so a mail
+  // store that drops a Message-ID it holds shows it once.
+  it('sends an email again under the same Message-ID when its sent record was lost (a crash after SMTP took it)', async () => {
+    const event = placed();
+    const key = `order.placed/${event.orderId}`;
+    await messaging.emit(OrderPlaced, event);
+    await eventually('the email', () => (smtp.withKey(key).length > 0 ? true : undefined));
+    await drained();
+    // the crash's window, reproduced: no sent record, the job gone; the event comes again
+    await svc.app.get<Repository<SentEmail>>(getRepositoryToken(SentEmail)).delete({ key });
+    await jobs.queue.remove(key);
+    await messaging.emit(OrderPlaced, event);
+    await eventually('the email sent again', () => (smtp.withKey(key).length === 2 ? true : undefined));
+    const ids = smtp.withKey(key).map((r) => r.mail.messageId);
+    expect(ids).toEqual([emailMessageId(key, 'Warren Shop <shop@warren.local>'), emailMessageId(key, 'Warren Shop <shop@warren.local>')]);
+    expect(ids[0]).toMatch(/^<[0-9a-f]{32}@warren\.local>$/);
+    // another email's is another
+    expect(emailMessageId(`order.confirmed/${event.orderId}`, 'shop@warren.local')).not.toBe(ids[0]);
   });
 
   it('retries with backoff while SMTP refuses, then delivers exactly once', async () => {

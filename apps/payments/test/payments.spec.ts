@@ -158,6 +158,21 @@ describe.each(testTargets())('payments ($name)', (target) => {
       expect(answersFor(orderId).map((a) => a.type)).toEqual([PaymentDeclined.type, PaymentRefunded.type]);
     });
 
+    it('retries a capture the gateway keeps failing until its deadline, then answers it as late: no DLQ entry, no charge', async () => {
+      expect((await gateway({ failureRate: 1 })).status).toBe(200);
+      const orderId = randomUUID();
+      const deadline = new Date(Date.now() + 1200).toISOString();
+      const sent = await client.send(CapturePayment, { orderId, amount: 700, customerEmail: 'ada@example.com', deadline });
+      const answer = await answerFor(orderId, PaymentDeclined.type);
+      expect(answer.payload).toMatchObject({ orderId, expired: { deadline } });
+      const retried = harness.all('retried', { messageId: sent.messageId });
+      expect(retried.length).toBeGreaterThanOrEqual(1);
+      // the transient failure, carried with the deadline to the library
+      expect(retried.every((r) => r.error.name === 'RetryUntilError' && /timed out/.test(r.error.message))).toBe(true);
+      expect(harness.all('dead-lettered', { messageId: sent.messageId })).toHaveLength(0);
+      expect(await ledger(`?orderId=${orderId}`)).toEqual([]);
+    });
+
     it('says a late capture is late after a refund voided the order too', async () => {
       const orderId = randomUUID();
       await client.send(RefundPayment, { orderId, reason: 'saga timed out' });

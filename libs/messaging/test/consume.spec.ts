@@ -1,6 +1,6 @@
 import { connect } from 'amqplib';
 import { z } from 'zod';
-import { defineMessage, Headers, Messaging, MessagingHarness, NonRetryableError, type IncomingMessage } from '../src';
+import { defineMessage, Headers, Messaging, MessagingHarness, NonRetryableError, RetryUntilError, type IncomingMessage } from '../src';
 import { cleanup, testBrokers, uniqueName } from './support/brokers';
 
 const Charge = defineMessage('payment.requested', z.object({ orderId: z.string(), amount: z.number().positive() }));
@@ -97,6 +97,59 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
     });
     expect(String(got.properties.headers?.[Headers.errorStack])).toMatch(/card service down\n\s+at /);
     expect(JSON.parse(got.content.toString())).toEqual({ orderId: 'o-3', amount: 1 });
+  });
+
+  it('retries a RetryUntilError past maxAttempts, at the last delay, until its moment; then the limit applies', async () => {
+    const queue = queueName('retry-until');
+    const { m, harness } = await service();
+    const until = Date.now() + 700;
+    const seen: number[] = [];
+    await m.consume({
+      queue,
+      bindings: [{ pattern: 'payment.*' }],
+      handlers: [
+        {
+          pattern: 'payment.requested',
+          handle: (msg) => {
+            seen.push(Date.now());
+            throw new RetryUntilError(new Date(until), new Error(`gateway down (${msg.attempt})`));
+          },
+        },
+      ],
+    });
+    const sent = await m.emit(Charge, { orderId: 'o-until', amount: 1 });
+    const parked = await harness.deadLettered({ messageId: sent.messageId }, 10_000);
+    // 3 attempts in 120 ms, then one every 80 ms (the last level's delay) until the moment, then parked
+    expect(seen.length).toBeGreaterThan(fastRetry.maxAttempts + 2);
+    expect(seen.at(-2)!).toBeLessThan(until);
+    expect(seen.at(-1)!).toBeGreaterThanOrEqual(until - 20); // the consumer looks at the clock when the handler has failed
+    for (let i = fastRetry.maxAttempts; i < seen.length; i++) expect(seen[i] - seen[i - 1]).toBeGreaterThanOrEqual(80 - 5);
+    expect(parked).toMatchObject({ reason: 'retries-exhausted', attempt: seen.length });
+    const got = await getOne(url, `${queue}.dlq`);
+    expect(got.properties.headers).toMatchObject({ [Headers.failureReason]: 'retries-exhausted', [Headers.errorName]: 'RetryUntilError', [Headers.errorMessage]: `gateway down (${seen.length})` });
+  });
+
+  it('parks a RetryUntilError whose moment has passed after the policy\'s attempts, as any failure', async () => {
+    const queue = queueName('retry-until-past');
+    const { m, harness } = await service();
+    let calls = 0;
+    await m.consume({
+      queue,
+      bindings: [{ pattern: 'payment.*' }],
+      handlers: [
+        {
+          pattern: 'payment.requested',
+          handle: () => {
+            calls++;
+            throw new RetryUntilError(Date.now() - 1, new Error('gateway down'));
+          },
+        },
+      ],
+    });
+    const sent = await m.emit(Charge, { orderId: 'o-past', amount: 1 });
+    expect(await harness.deadLettered({ messageId: sent.messageId })).toMatchObject({ reason: 'retries-exhausted', attempt: fastRetry.maxAttempts });
+    expect(calls).toBe(fastRetry.maxAttempts);
+    expect(() => new RetryUntilError('not a date', new Error('x'))).toThrow("RetryUntilError: 'not a date' is not a moment");
   });
 
   it('sends non-retryable errors, invalid payloads and bodies that are not JSON straight to the DLQ', async () => {

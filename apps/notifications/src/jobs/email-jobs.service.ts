@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { createTransport, type Transporter } from 'nodemailer';
 import { MoreThan, Repository } from 'typeorm';
 import { readEmailSettings, type EmailSettings } from '../email/email-settings';
+import { emailMessageId } from '../email/message-id';
 import { render, type EmailRequest } from '../email/templates';
 import { SentEmail } from '../notifications/sent-email.entity';
 import { EmailTelemetry } from './email-telemetry';
@@ -138,7 +139,7 @@ export class EmailJobsService implements OnModuleInit, OnApplicationBootstrap, O
     const data = job.data.template === 'daily-digest' ? await this.digestData() : job.data.data;
     const { subject, text, html } = render({ ...job.data, data });
     const orderId = typeof job.data.data.orderId === 'string' ? job.data.data.orderId : undefined;
-    const info = await this.telemetry.send(job.data.template, orderId, () => this.transport.sendMail({ from: this.settings.from, to: job.data.to, subject, text, html, headers: { 'X-Warren-Key': key } }));
+    const info = await this.telemetry.send(job.data.template, orderId, () => this.transport.sendMail({ from: this.settings.from, to: job.data.to, subject, text, html, messageId: emailMessageId(key, this.settings.from), headers: { 'X-Warren-Key': key } }));
     await this.sent
       .insert({ key, to: job.data.to, subject, template: job.data.template, smtpMessageId: info.messageId ?? null, sentAt: new Date().toISOString() })
       .catch((err: Error) => this.logger.warn(`email ${key} was sent but its record could not be written: ${err.message}`));

@@ -1,10 +1,11 @@
 import { Controller, Inject, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { CapturePayment, expiry, RefundPayment } from '@warren/contracts';
+import { RetryUntilError } from '@warren/messaging';
 import { MessagingContext } from '@warren/messaging/nest';
 import { TypeOrmInbox } from '@warren/messaging/typeorm';
 import { annotateOrder, traceGateway } from '../gateway/gateway-tracing';
-import { PaymentGateway, type ChargeResult } from '../gateway/payment-gateway';
+import { GatewayUnavailableError, PaymentGateway, type ChargeResult } from '../gateway/payment-gateway';
 import { PaymentStatus } from './payment.entity';
 import { PaymentsService, type CaptureAttempt } from './payments.service';
 
@@ -24,7 +25,10 @@ export class PaymentCommandsController {
   /**
    * Charges through the gateway outside the database transaction (its latency must not hold a write lock),
    * then records the outcome and its answer in the inbox transaction. A transient gateway failure throws: the
-   * library retries with backoff, then parks the command in `payments.commands.dlq`. A decline is an answer.
+   * library retries with backoff; a capture with a deadline goes on being retried until its deadline
+   * (RetryUntilError), then is answered as late below, so a gateway down for longer than the retries leaves an
+   * answer the saga acts on rather than a DLQ entry; one without a deadline is parked in `payments.commands.dlq`
+   * after the policy's attempts. A decline is an answer.
    * A capture taken at or after its deadline (it waited in the queue, in a retry or in the DLQ while the saga gave
    * up) never reaches the gateway: the saga is cancelling the order, and a charge now would only be refunded.
    */
@@ -44,7 +48,9 @@ export class PaymentCommandsController {
         ? { existing: true }
         : {
             charge: await traceGateway('capture', command.orderId, command.amount, async () => {
-              const result: ChargeResult = await this.gateway.charge(command.amount);
+              const result: ChargeResult = await this.gateway.charge(command.amount).catch((err: Error) => {
+                throw err instanceof GatewayUnavailableError && command.deadline ? new RetryUntilError(command.deadline, err) : err;
+              });
               return { outcome: result.approved ? 'approved' : 'declined', result };
             }),
           };

@@ -2,7 +2,7 @@ import { GOODBYE_MS, settleWithin } from './settle';
 import { context, type Span } from '@opentelemetry/api';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { MessageContract } from '../contracts/define-message';
-import { MessageValidationError, NonRetryableError, UnroutableError } from '../errors';
+import { MessageValidationError, NonRetryableError, RetryUntilError, UnroutableError } from '../errors';
 import { fullJitterDelay } from './backoff';
 import { ChannelRecovery, type ChannelRecoveryDeps } from './channel-recovery';
 import type { AmqpConnection } from './connection';
@@ -224,18 +224,20 @@ export class QueueConsumer {
         error instanceof NoHandlerError ? 'no-handler'
         : error instanceof MessageValidationError ? 'invalid'
         : error instanceof NonRetryableError ? 'non-retryable'
-        : message.attempt >= this.policy.maxAttempts ? 'retries-exhausted'
+        : message.attempt >= this.policy.maxAttempts && !this.retriedUntilLater(error) ? 'retries-exhausted'
         : undefined;
       if (reason === undefined) {
         // through the broker's delayed exchange (each message its own jittered delay) when it has one, else
-        // through this level's delay queue (its fixed TTL)
+        // through this level's delay queue (its fixed TTL); past maxAttempts (RetryUntilError), the last level's
+        const level = Math.min(message.attempt, this.policy.maxAttempts - 1);
         const delayed = this.deps.delays?.mode === 'delayed-exchange' ? this.deps.delays : undefined;
-        const delayMs = delayed ? jitteredRetryDelayMs(this.policy, message.attempt) : retryDelayMs(this.policy, message.attempt);
+        const delayMs = delayed ? jitteredRetryDelayMs(this.policy, level) : retryDelayMs(this.policy, level);
         const extra = { [Headers.attempt]: message.attempt + 1, [Headers.lastError]: truncate(error.message, 1024) };
         if (delayed) await this.republish(raw, message, this.queue, extra, await delayed.route({ exchange: '', routingKey: this.queue }, delayMs, GOODBYE_MS));
-        else await this.republish(raw, message, retryQueueName(this.queue, message.attempt), extra);
+        else await this.republish(raw, message, retryQueueName(this.queue, level), extra);
         this.settle(ch, raw, 'ack');
-        this.deps.logger.warn(`'${message.type}' ${message.messageId} failed on attempt ${message.attempt}/${this.policy.maxAttempts} (${error.message}); retrying in ${delayMs} ms`);
+        const until = error instanceof RetryUntilError ? `, until ${new Date(error.until).toISOString()}` : '';
+        this.deps.logger.warn(`'${message.type}' ${message.messageId} failed on attempt ${message.attempt}/${this.policy.maxAttempts}${until} (${error.message}); retrying in ${delayMs} ms`);
         this.deps.emit('retried', { ...event, delayMs, error });
         telemetry.retried(delayMs, message.attempt + 1);
         return;
@@ -246,6 +248,11 @@ export class QueueConsumer {
       telemetry.settledAs('requeued');
       this.moveFailed(ch, raw, `could not move failed message ${message.messageId} from '${this.queue}'`, publishError as Error);
     }
+  }
+
+  /** A RetryUntilError whose moment is still ahead: retried past maxAttempts (when the policy retries at all). */
+  private retriedUntilLater(error: Error): boolean {
+    return error instanceof RetryUntilError && this.policy.maxAttempts > 1 && Date.now() < error.until;
   }
 
   /**

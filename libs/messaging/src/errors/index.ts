@@ -1,5 +1,6 @@
 export * from './messaging.error';
 export * from './non-retryable.error';
+export * from './retry-until.error';
 export * from './validation.error';
 export * from './unroutable.error';
 export * from './broker-unavailable.error';
