@@ -187,8 +187,10 @@ describe('npm run demo: supervision and the control API', () => {
     demo.process.kill('SIGINT');
     const code = await exited;
     expect(code).toBe(0);
-    // well inside the supervisor's 10 s before a SIGKILL: the open stream did not hold the console up
-    expect(Date.now() - sent).toBeLessThan(8000);
+    // every child stopped on its SIGTERM, the console with the open stream included: none needed the supervisor's
+    // SIGKILL (it says so when it sends one). How long it took depends on the machine: printed, not asserted.
+    expect(demo.output()).not.toMatch(/did not stop within \d+ s of SIGTERM/);
+    console.log(`demo stopped in ${Date.now() - sent} ms after SIGINT`);
     for (const pid of pids) expect(alive(pid)).toBe(false);
   });
 });

@@ -108,7 +108,10 @@ class Child {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGCONT'); // a stopped (SIGSTOP) child could not act on the SIGTERM
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    const timer = setTimeout(() => {
+      this.supervisor.log(`${this.spec.name} did not stop within ${STOP_GRACE_MS / 1000} s of SIGTERM; SIGKILL`);
+      child.kill('SIGKILL');
+    }, STOP_GRACE_MS);
     await exited;
     clearTimeout(timer);
     this.state = 'stopped';
