@@ -376,10 +376,6 @@ async function main(): Promise<void> {
   writeResults(report);
 }
 
-/**
- * Memory over a long run: orders and clicks at 70 % of the best rates at once, resident memory of every process
- * sampled every 10 s; the first minute is warm-up, then each process's range against its mean.
- */
 interface Soak {
   minutes: number;
   ordersPerSecond: number;
@@ -403,6 +399,10 @@ interface SoakProcess {
 
 const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+/**
+ * Memory over a long run: orders and clicks at 70 % of the best rates at once, resident memory of every process
+ * sampled every 10 s; the first minute is warm-up, then each process's range against its mean and its growth.
+ */
 async function soak(stack: Stack, pids: Record<string, number>, ordersPerSecond: number, clicksPerSecond: number): Promise<Soak> {
   const orders = Math.max(1, Math.round(ordersPerSecond * 0.7));
   const clicks = Math.max(1, Math.round(clicksPerSecond * 0.7));

@@ -5,11 +5,10 @@ import { Headers, Messaging, MessagingHarness, type IncomingMessage } from '../s
 import { runInTransaction, TypeOrmInbox } from '../src/inbox';
 import { Outbox, OutboxRecord, OutboxRelay, OutboxWriteError, type OutboxMessage, type OutboxRelayOptions } from '../src/outbox';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
-import { bundledChild, repositoryRoot } from './support/child-bundle';
+import { bundledChild, repositoryRoot as root } from './support/child-bundle';
 import { SideEffect, TestDatabase, testDatabases } from './support/databases';
 import { TcpProxy } from '../../../tools/testing/tcp-proxy';
 
-const root = repositoryRoot;
 // the crash test runs the library in a process it can SIGKILL
 const childBundle = bundledChild('libs/messaging/test/fixtures/outbox-crash-child.ts');
 

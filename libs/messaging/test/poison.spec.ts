@@ -3,9 +3,8 @@ import { connect, type ChannelModel } from 'amqplib';
 import { DeadLetterQueue, Messaging, NonRetryableError, type QueueType } from '../src';
 import { formatTable } from '../src/dlq/dlq-format';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
-import { bundledChild, repositoryRoot } from './support/child-bundle';
+import { bundledChild, repositoryRoot as root } from './support/child-bundle';
 
-const root = repositoryRoot;
 // the consumer runs in a process that kills itself on the poison message
 const childBundle = bundledChild('libs/messaging/test/fixtures/poison-child.ts');
 

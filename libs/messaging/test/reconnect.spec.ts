@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { z } from 'zod';
 import { BrokerUnavailableError, defineMessage, Messaging, MessagingHarness } from '../src';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
-import { bundledChild, repositoryRoot } from './support/child-bundle';
+import { bundledChild, repositoryRoot as root } from './support/child-bundle';
 import { spawnBroker, type SpawnedBroker } from '../../../tools/testing/spawn-broker';
 import { TcpProxy } from '../../../tools/testing/tcp-proxy';
 import { freePort } from '../../../tools/testing/ports';
@@ -146,7 +146,6 @@ describe.each(testBrokers())('reconnection when the broker goes away ($name)', (
 });
 
 describe('a process whose broker is down', () => {
-  const root = repositoryRoot;
   const childBundle = bundledChild('libs/messaging/test/fixtures/unreachable-child.ts');
 
   // A service started while the broker is down has nothing else holding it open yet: the wait between attempts
