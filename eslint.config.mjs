@@ -28,7 +28,10 @@ export default [
             // the broker side (broker app, protocol codec) and the services side share nothing but the wire.
             { sourceTag: 'scope:broker', onlyDependOnLibsWithTags: ['scope:broker'] },
             // services use the shared contracts and the messaging library; contracts are written with it too.
-            { sourceTag: 'scope:services', onlyDependOnLibsWithTags: ['scope:services', 'scope:shared', 'scope:messaging'] },
+            {
+              sourceTag: 'scope:services',
+              onlyDependOnLibsWithTags: ['scope:services', 'scope:shared', 'scope:messaging'],
+            },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared', 'scope:messaging'] },
             // libs/messaging is copied into other repos as is: it may import no workspace project at all.
             { sourceTag: 'scope:messaging', onlyDependOnLibsWithTags: [] },
@@ -45,7 +48,22 @@ export default [
   },
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
-    languageOptions: { globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly', fetch: 'readonly' } },
+    languageOptions: {
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        URL: 'readonly',
+        fetch: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 ];

@@ -14,7 +14,15 @@ import { parseArgs } from 'node:util';
 import { fmtInt, fmtNum, fmtRatio, median, type LatencySummary } from './perf/stats';
 import { startBroker, type BrokerProcess } from './support/broker-process';
 import { type DelayedSummary, LATE_MS } from './support/delayed';
-import { fileSystemType, findRabbitPid, isLocalHost, machine, processCpuSeconds, trackPeakRss, type Machine } from './support/proc';
+import {
+  fileSystemType,
+  findRabbitPid,
+  isLocalHost,
+  machine,
+  processCpuSeconds,
+  trackPeakRss,
+  type Machine,
+} from './support/proc';
 import { SCENARIOS, type Limits, type Measurement, type Scenario } from './support/scenarios';
 
 const ROOT = resolve(__dirname, '../..');
@@ -28,7 +36,9 @@ the same clients: throughput and the broker's CPU time per message, and round-tr
 
   --rounds N         rounds per scenario and broker; medians are reported (default 3)
   --scenarios LIST   which scenarios, e.g. a,b,d, or all (default: ${DEFAULT_KEYS.join(',')}; opt-in:
-                     ${SCENARIOS.filter((s) => s.optIn).map((s) => `${s.key} = ${s.title}`).join(', ')})
+                     ${SCENARIOS.filter((s) => s.optIn)
+                       .map((s) => `${s.key} = ${s.title}`)
+                       .join(', ')})
   --client C         amqplib (default), perf (amqplib + an extra section with the perf tool as the client),
                      perf-only
   --scale F          multiply every scenario's message count (default 1)
@@ -111,7 +121,8 @@ function parseOptions(argv: string[]): Options | null {
   }
   const rounds = Number(values.rounds ?? 3);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer');
-  const list = values.scenarios?.trim().toLowerCase() === 'all' ? SCENARIOS.map((s) => s.key).join(',') : values.scenarios;
+  const list =
+    values.scenarios?.trim().toLowerCase() === 'all' ? SCENARIOS.map((s) => s.key).join(',') : values.scenarios;
   const keys = (list ?? DEFAULT_KEYS.join(',')).split(',').map((k) => k.trim().toLowerCase());
   const scenarios = keys.map((k) => {
     const s = SCENARIOS.find((x) => x.key === k);
@@ -120,7 +131,13 @@ function parseOptions(argv: string[]): Options | null {
   });
   const client = values.client ?? 'amqplib';
   const clients: ClientName[] =
-    client === 'amqplib' ? ['amqplib'] : client === 'perf' ? ['amqplib', 'perf'] : client === 'perf-only' ? ['perf'] : [];
+    client === 'amqplib'
+      ? ['amqplib']
+      : client === 'perf'
+        ? ['amqplib', 'perf']
+        : client === 'perf-only'
+          ? ['perf']
+          : [];
   if (clients.length === 0) throw new Error(`--client must be amqplib, perf or perf-only, got '${client}'`);
   const scale = Number(values.scale ?? 1);
   if (!(scale > 0)) throw new Error('--scale must be positive');
@@ -164,14 +181,24 @@ async function runAmqplib(
     }
     const cpu1 = pid === null ? null : processCpuSeconds(pid);
     const client = process.cpuUsage(client0);
-    return { m, cpu: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0, client: (client.user + client.system) / 1e6, peakRss };
+    return {
+      m,
+      cpu: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0,
+      client: (client.user + client.system) / 1e6,
+      peakRss,
+    };
   } finally {
     await setup.teardown();
   }
 }
 
 /** Runs the perf tool as a child process; CPU is sampled at its {"phase":"start"} and {"phase":"end"} lines. */
-async function runPerf(scenario: Scenario, target: Target, limits: Limits, perfMain: string): Promise<{ m: Measurement; cpu: number | null }> {
+async function runPerf(
+  scenario: Scenario,
+  target: Target,
+  limits: Limits,
+  perfMain: string,
+): Promise<{ m: Measurement; cpu: number | null }> {
   if (!scenario.perf) throw new Error(`${scenario.title} has no perf-tool mode`);
   const args = [perfMain, ...scenario.perf(limits), '--uri', target.url, '--time', `${limits.maxSeconds}`, '--json'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -202,10 +229,22 @@ async function runPerf(scenario: Scenario, target: Target, limits: Limits, perfM
   const cpu = cpu0 === null || cpu1 === null ? null : (cpu1 as number) - (cpu0 as number);
   if (r.mode === 'latency') {
     const lat = r as unknown as LatencySummary & { elapsedSeconds: number; stoppedBy: string };
-    return { m: { messages: lat.count, seconds: lat.elapsedSeconds, published: lat.count, latency: lat, capped: lat.stoppedBy !== 'count' }, cpu };
+    return {
+      m: {
+        messages: lat.count,
+        seconds: lat.elapsedSeconds,
+        published: lat.count,
+        latency: lat,
+        capped: lat.stoppedBy !== 'count',
+      },
+      cpu,
+    };
   }
   const t = r as { consumed: number; published: number; consumeSeconds: number; stoppedBy: string };
-  return { m: { messages: t.consumed, seconds: t.consumeSeconds, published: t.published, capped: t.stoppedBy !== 'count' }, cpu };
+  return {
+    m: { messages: t.consumed, seconds: t.consumeSeconds, published: t.published, capped: t.stoppedBy !== 'count' },
+    cpu,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -248,8 +287,16 @@ function mainTable(scenarios: Scenario[], cells: Map<string, Cell>, client: Clie
       num(b, (c) => c.rate, fmtInt),
       num(r, (c) => c.rate, fmtInt),
       fmtRatio(b?.rate ?? NaN, r?.rate ?? NaN),
-      num(b, (c) => c.cpuUsPerMessage, (n) => fmtNum(n, 1)),
-      num(r, (c) => c.cpuUsPerMessage, (n) => fmtNum(n, 1)),
+      num(
+        b,
+        (c) => c.cpuUsPerMessage,
+        (n) => fmtNum(n, 1),
+      ),
+      num(
+        r,
+        (c) => c.cpuUsPerMessage,
+        (n) => fmtNum(n, 1),
+      ),
       fmtRatio(b?.cpuUsPerMessage ?? NaN, r?.cpuUsPerMessage ?? NaN),
     ]);
   }
@@ -271,7 +318,10 @@ function mainTable(scenarios: Scenario[], cells: Map<string, Cell>, client: Clie
       ]);
     }
   }
-  return table(['scenario', 'bundled msg/s', 'rabbit msg/s', 'ratio', 'bundled CPU µs/msg', 'rabbit CPU µs/msg', 'ratio'], rows);
+  return table(
+    ['scenario', 'bundled msg/s', 'rabbit msg/s', 'ratio', 'bundled CPU µs/msg', 'rabbit CPU µs/msg', 'ratio'],
+    rows,
+  );
 }
 
 function detailTable(scenarios: Scenario[], cells: Map<string, Cell>, client: ClientName, withRabbit: boolean): string {
@@ -310,7 +360,10 @@ function delayedSection(s: Scenario, cell: Cell | undefined): string[] {
   const out = [`## ${s.title} (bundled broker only, amqplib clients)`, '', s.bundledOnly ?? '', ''];
   const ok = cell?.runs.filter((r) => !r.error && r.delayed) ?? [];
   if (!cell || ok.length === 0) return [...out, cell ? `all rounds failed: ${cell.errors.join('; ')}` : 'not run', ''];
-  const row = (label: string, r: { d: DelayedSummary; cpu: number | null; us: number | null; rss: number | null | undefined; capped: string }) => [
+  const row = (
+    label: string,
+    r: { d: DelayedSummary; cpu: number | null; us: number | null; rss: number | null | undefined; capped: string },
+  ) => [
     label,
     `${fmtInt(r.d.arrived)} / ${fmtInt(r.d.published)}`,
     fmtInt(r.d.early),
@@ -326,7 +379,13 @@ function delayedSection(s: Scenario, cell: Cell | undefined): string[] {
     r.capped,
   ];
   const rows = ok.map((r) =>
-    row(`round ${r.round}`, { d: r.delayed as DelayedSummary, cpu: r.cpuSeconds, us: r.cpuUsPerMessage, rss: r.peakRssBytes, capped: r.capped ? 'yes' : 'no' }),
+    row(`round ${r.round}`, {
+      d: r.delayed as DelayedSummary,
+      cpu: r.cpuSeconds,
+      us: r.cpuUsPerMessage,
+      rss: r.peakRssBytes,
+      capped: r.capped ? 'yes' : 'no',
+    }),
   );
   if (ok.length > 1) {
     const med = (f: (r: RunRecord) => number | null | undefined) => median(ok.map((r) => f(r) ?? NaN));
@@ -345,11 +404,42 @@ function delayedSection(s: Scenario, cell: Cell | undefined): string[] {
       maxMs: d('maxMs'),
       publishSeconds: d('publishSeconds'),
     };
-    rows.push(row('median (early: max)', { d: sum, cpu: med((r) => r.cpuSeconds), us: med((r) => r.cpuUsPerMessage), rss: med((r) => r.peakRssBytes), capped: `${cell.capped}/${ok.length}` }));
+    rows.push(
+      row('median (early: max)', {
+        d: sum,
+        cpu: med((r) => r.cpuSeconds),
+        us: med((r) => r.cpuUsPerMessage),
+        rss: med((r) => r.peakRssBytes),
+        capped: `${cell.capped}/${ok.length}`,
+      }),
+    );
   }
-  const header = ['run', 'arrived / published', 'early', `> ${LATE_MS} ms late`, 'lateness p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'publish s', 'broker CPU s', 'CPU µs/msg', 'broker peak RSS', 'capped'];
-  const extra = ok.filter((r) => (r.delayed as DelayedSummary).duplicates > 0).map((r) => `round ${r.round}: ${(r.delayed as DelayedSummary).duplicates} duplicate deliveries`);
-  return [...out, table(header, rows), '', ...(cell.errors.length ? [`errors: ${cell.errors.join('; ')}`, ''] : []), ...extra.map((e) => `- ${e}`), ...(extra.length ? [''] : [])];
+  const header = [
+    'run',
+    'arrived / published',
+    'early',
+    `> ${LATE_MS} ms late`,
+    'lateness p50 ms',
+    'p90 ms',
+    'p99 ms',
+    'max ms',
+    'publish s',
+    'broker CPU s',
+    'CPU µs/msg',
+    'broker peak RSS',
+    'capped',
+  ];
+  const extra = ok
+    .filter((r) => (r.delayed as DelayedSummary).duplicates > 0)
+    .map((r) => `round ${r.round}: ${(r.delayed as DelayedSummary).duplicates} duplicate deliveries`);
+  return [
+    ...out,
+    table(header, rows),
+    '',
+    ...(cell.errors.length ? [`errors: ${cell.errors.join('; ')}`, ''] : []),
+    ...extra.map((e) => `- ${e}`),
+    ...(extra.length ? [''] : []),
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -357,7 +447,10 @@ function delayedSection(s: Scenario, cell: Cell | undefined): string[] {
 function gitDescription(): { commit: string; brokerDirty: boolean } {
   try {
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const status = execFileSync('git', ['status', '--porcelain', '--', 'apps/broker/src', 'libs/amqp-protocol/src'], { cwd: ROOT, encoding: 'utf8' });
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'apps/broker/src', 'libs/amqp-protocol/src'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     return { commit, brokerDirty: status.trim() !== '' };
   } catch {
     return { commit: 'unknown', brokerDirty: false };
@@ -412,7 +505,10 @@ async function main(argv: string[]): Promise<number> {
     rabbitInfo = await serverInfo(rabbitUrl);
     const rabbitHost = new URL(rabbitUrl).hostname;
     rabbitPid = isLocalHost(rabbitHost) ? findRabbitPid() : null;
-    if (!rabbitPid) notes.push(`RabbitMQ's CPU was not measured: ${isLocalHost(rabbitHost) ? 'no beam.smp process found' : 'it is not on this machine'}.`);
+    if (!rabbitPid)
+      notes.push(
+        `RabbitMQ's CPU was not measured: ${isLocalHost(rabbitHost) ? 'no beam.smp process found' : 'it is not on this machine'}.`,
+      );
     const pid = rabbitPid?.pid ?? null;
     targets.push({ name: 'rabbit', url: rabbitUrl, pid: () => pid });
   } else {
@@ -420,12 +516,23 @@ async function main(argv: string[]): Promise<number> {
   }
   const withRabbit = targets.length === 2;
 
-  console.log(`machine: ${host.cpuModel}, ${host.cores} cores, ${host.memoryGiB} GiB, ${host.kernel}, Node ${host.node}, load ${host.loadAverage.join(' ')}`);
-  console.log(`bundled: ${bundledInfo.product} ${bundledInfo.version} at ${git.commit}${git.brokerDirty ? ' + uncommitted changes' : ''}, pid ${broker.pid}, ${broker.url}, data dir ${dataDir} (${dataFs})`);
-  if (rabbitInfo) console.log(`rabbit:  RabbitMQ ${rabbitInfo.version} (${rabbitInfo.platform}), pid ${rabbitPid ? `${rabbitPid.pid} (${rabbitPid.how})` : '?'}, ${redact(rabbitUrl)}`);
+  console.log(
+    `machine: ${host.cpuModel}, ${host.cores} cores, ${host.memoryGiB} GiB, ${host.kernel}, Node ${host.node}, load ${host.loadAverage.join(' ')}`,
+  );
+  console.log(
+    `bundled: ${bundledInfo.product} ${bundledInfo.version} at ${git.commit}${git.brokerDirty ? ' + uncommitted changes' : ''}, pid ${broker.pid}, ${broker.url}, data dir ${dataDir} (${dataFs})`,
+  );
+  if (rabbitInfo)
+    console.log(
+      `rabbit:  RabbitMQ ${rabbitInfo.version} (${rabbitInfo.platform}), pid ${rabbitPid ? `${rabbitPid.pid} (${rabbitPid.how})` : '?'}, ${redact(rabbitUrl)}`,
+    );
   const idle = { bundled: await idleCpu(bundled.pid()), rabbit: withRabbit ? await idleCpu(targets[1].pid()) : null };
-  console.log(`idle CPU (1 s before the runs): bundled ${fmtNum(idle.bundled ?? NaN, 1)} %, rabbit ${fmtNum(idle.rabbit ?? NaN, 1)} %`);
-  console.log(`${options.rounds} rounds × ${options.scenarios.length} scenarios × ${targets.length} brokers × ${options.clients.join('+')}; each run capped at ${options.limits.maxSeconds} s\n`);
+  console.log(
+    `idle CPU (1 s before the runs): bundled ${fmtNum(idle.bundled ?? NaN, 1)} %, rabbit ${fmtNum(idle.rabbit ?? NaN, 1)} %`,
+  );
+  console.log(
+    `${options.rounds} rounds × ${options.scenarios.length} scenarios × ${targets.length} brokers × ${options.clients.join('+')}; each run capped at ${options.limits.maxSeconds} s\n`,
+  );
 
   const records = new Map<string, RunRecord[]>();
   try {
@@ -438,12 +545,15 @@ async function main(argv: string[]): Promise<number> {
           }
           // alternate which broker goes first, so neither always runs on a warmer machine
           const order = round % 2 === 1 ? targets : [...targets].reverse();
-          if (scenario.bundledOnly) console.log(`[${client} r${round}] ${scenario.title.padEnd(36)} ${scenario.bundledOnly}`);
+          if (scenario.bundledOnly)
+            console.log(`[${client} r${round}] ${scenario.title.padEnd(36)} ${scenario.bundledOnly}`);
           for (const target of order) {
             if (scenario.bundledOnly && target.name !== 'bundled') continue;
             if (target.name === 'bundled' && !broker.running()) {
               restarts++;
-              notes.push(`The bundled broker exited during the bench and was restarted (before ${client} round ${round} ${scenario.title}); its stderr ended with: ${broker.stderrTail().trim().split('\n').slice(-3).join(' | ')}`);
+              notes.push(
+                `The bundled broker exited during the bench and was restarted (before ${client} round ${round} ${scenario.title}); its stderr ended with: ${broker.stderrTail().trim().split('\n').slice(-3).join(' | ')}`,
+              );
               broker = await startBroker(options.brokerMain, dataDir);
               bundled.url = broker.url;
             }
@@ -556,12 +666,24 @@ async function main(argv: string[]): Promise<number> {
       machine: host,
       bundled: { ...bundledInfo, commit: git.commit, uncommittedChanges: git.brokerDirty, dataDirFileSystem: dataFs },
       rabbitmq: rabbitInfo ? { ...rabbitInfo, url: redact(rabbitUrl), pid: rabbitPid?.pid ?? null } : null,
-      options: { rounds: options.rounds, scenarios: options.scenarios.map((s) => s.key), clients: options.clients, ...options.limits },
+      options: {
+        rounds: options.rounds,
+        scenarios: options.scenarios.map((s) => s.key),
+        clients: options.clients,
+        ...options.limits,
+      },
       idleCpuPercent: idle,
       results: [...cells].map(([key, c]) => {
         const [client, scenario, broker] = key.split('/');
         const { runs, ...medians } = c;
-        return { client, scenario, title: SCENARIOS.find((s) => s.key === scenario)?.title, broker, median: medians, runs };
+        return {
+          client,
+          scenario,
+          title: SCENARIOS.find((s) => s.key === scenario)?.title,
+          broker,
+          median: medians,
+          runs,
+        };
       }),
       notes,
     };

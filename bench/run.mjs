@@ -23,11 +23,17 @@ if (what === 'perf') {
   main = bench;
   extra = ['--broker-main', broker, '--perf-main', perf];
 } else if (what === 'tracing-cost') {
-  const [bench, broker] = await Promise.all([bundle('bench/tracing-cost.ts', 'dist/bench/tracing-cost.js'), bundle('apps/broker/src/main.ts', 'dist/bench/broker/main.js')]);
+  const [bench, broker] = await Promise.all([
+    bundle('bench/tracing-cost.ts', 'dist/bench/tracing-cost.js'),
+    bundle('apps/broker/src/main.ts', 'dist/bench/broker/main.js'),
+  ]);
   main = bench;
   extra = ['--broker-main', broker];
 } else if (what === 'platform') {
-  const [bench, broker] = await Promise.all([bundle('bench/platform/main.ts', 'dist/bench/platform.js'), bundle('apps/broker/src/main.ts', 'dist/bench/broker/main.js')]);
+  const [bench, broker] = await Promise.all([
+    bundle('bench/platform/main.ts', 'dist/bench/platform.js'),
+    bundle('apps/broker/src/main.ts', 'dist/bench/broker/main.js'),
+  ]);
   main = bench;
   extra = ['--broker-main', broker];
 } else {

@@ -19,7 +19,15 @@ import { http, Stack, type ServiceName, type ServiceProcess } from '../e2e/suppo
 import { startBroker } from './support/broker-process';
 import { processCpuSeconds } from './support/proc';
 
-const { values } = parseArgs({ options: { orders: { type: 'string', default: '600' }, concurrency: { type: 'string', default: '16' }, rounds: { type: 'string', default: '2' }, 'broker-main': { type: 'string' }, 'cpu-prof': { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    orders: { type: 'string', default: '600' },
+    concurrency: { type: 'string', default: '16' },
+    rounds: { type: 'string', default: '2' },
+    'broker-main': { type: 'string' },
+    'cpu-prof': { type: 'string' },
+  },
+});
 const ORDERS = Number(values.orders);
 const CONCURRENCY = Number(values.concurrency);
 const ROUNDS = Number(values.rounds);
@@ -37,15 +45,31 @@ interface RunResult {
 async function settledCount(ordersUrl: string): Promise<number> {
   const text = await (await fetch(`${ordersUrl}/metrics`)).text();
   let n = 0;
-  for (const family of parsePrometheusText(text).values()) for (const s of family.samples) if (s.name === 'warren_saga_outcomes_total') n += s.value;
+  for (const family of parsePrometheusText(text).values())
+    for (const s of family.samples) if (s.name === 'warren_saga_outcomes_total') n += s.value;
   return n;
 }
 
 async function run(brokerUrl: string, tracing: boolean): Promise<RunResult> {
   const receiver = tracing ? await OtlpReceiver.start() : undefined;
   const dir = values['cpu-prof'];
-  const nodeArgs = dir ? Object.fromEntries(SERVICES.map((s) => [s, ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`, `--cpu-prof-name=${s}-tracing-${tracing ? 'on' : 'off'}.cpuprofile`]])) : {};
-  const stack = new Stack(brokerUrl, { LOG_LEVEL: 'warn', EMAIL_RATE_PER_SECOND: '1000', ...(receiver?.envWith(1000) ?? {}) }, { services: SERVICES, nodeArgs });
+  const nodeArgs = dir
+    ? Object.fromEntries(
+        SERVICES.map((s) => [
+          s,
+          [
+            '--cpu-prof',
+            `--cpu-prof-dir=${path.resolve(dir)}`,
+            `--cpu-prof-name=${s}-tracing-${tracing ? 'on' : 'off'}.cpuprofile`,
+          ],
+        ]),
+      )
+    : {};
+  const stack = new Stack(
+    brokerUrl,
+    { LOG_LEVEL: 'warn', EMAIL_RATE_PER_SECOND: '1000', ...(receiver?.envWith(1000) ?? {}) },
+    { services: SERVICES, nodeArgs },
+  );
   try {
     await stack.start();
     const pids = Object.fromEntries(SERVICES.map((s) => [s, (stack.services[s] as ServiceProcess).pid!]));
@@ -55,7 +79,10 @@ async function run(brokerUrl: string, tracing: boolean): Promise<RunResult> {
     const client = async () => {
       while (next < ORDERS) {
         const i = next++;
-        const res = await http('POST', `${stack.url('orders')}/orders`, { customerEmail: `bench-${i}@example.com`, items: [{ sku: SKUS[i % SKUS.length], quantity: 1 }] });
+        const res = await http('POST', `${stack.url('orders')}/orders`, {
+          customerEmail: `bench-${i}@example.com`,
+          items: [{ sku: SKUS[i % SKUS.length], quantity: 1 }],
+        });
         if (res.status !== 201) throw new Error(`POST /orders answered ${res.status}: ${JSON.stringify(res.body)}`);
       }
     };
@@ -65,12 +92,19 @@ async function run(brokerUrl: string, tracing: boolean): Promise<RunResult> {
       await new Promise((r) => setTimeout(r, 100)); // a poll interval, not synchronisation: the count decides
     }
     const seconds = (performance.now() - started) / 1000;
-    const cpuMsPerOrder = Object.fromEntries(Object.entries(pids).map(([s, pid]) => [s, (((processCpuSeconds(pid) ?? 0) - cpuBefore[s]) * 1000) / ORDERS]));
+    const cpuMsPerOrder = Object.fromEntries(
+      Object.entries(pids).map(([s, pid]) => [s, (((processCpuSeconds(pid) ?? 0) - cpuBefore[s]) * 1000) / ORDERS]),
+    );
     if (receiver) {
       // where the spans come from, per order: what tracing costs is mostly how many spans there are
       const by = new Map<string, number>();
       for (const s of receiver.spans()) by.set(`${s.service} ${s.scope}`, (by.get(`${s.service} ${s.scope}`) ?? 0) + 1);
-      console.log([...by].sort((a, b) => b[1] - a[1]).map(([k, n]) => `  ${(n / ORDERS).toFixed(1)} ${k}`).join('\n'));
+      console.log(
+        [...by]
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, n]) => `  ${(n / ORDERS).toFixed(1)} ${k}`)
+          .join('\n'),
+      );
     }
     return { tracing, ordersPerSecond: ORDERS / seconds, cpuMsPerOrder, spans: receiver ? receiver.spans().length : 0 };
   } finally {
@@ -81,7 +115,8 @@ async function run(brokerUrl: string, tracing: boolean): Promise<RunResult> {
 
 async function main(): Promise<void> {
   const brokerMain = values['broker-main'];
-  if (!brokerMain) throw new Error('run through npm run bench:tracing (it bundles the broker and passes --broker-main)');
+  if (!brokerMain)
+    throw new Error('run through npm run bench:tracing (it bundles the broker and passes --broker-main)');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'warren-bench-tracing-'));
   const broker = await startBroker(brokerMain, dataDir);
   const results: RunResult[] = [];
@@ -90,8 +125,12 @@ async function main(): Promise<void> {
       for (const tracing of [false, true]) {
         const r = await run(broker.url, tracing);
         results.push(r);
-        const cpu = Object.entries(r.cpuMsPerOrder).map(([s, ms]) => `${s} ${ms.toFixed(2)}`).join(', ');
-        console.log(`round ${round}, tracing ${tracing ? 'on ' : 'off'}: ${r.ordersPerSecond.toFixed(1)} orders/s; CPU ms per order: ${cpu}${tracing ? `; ${r.spans} spans (${(r.spans / ORDERS).toFixed(1)} per order)` : ''}`);
+        const cpu = Object.entries(r.cpuMsPerOrder)
+          .map(([s, ms]) => `${s} ${ms.toFixed(2)}`)
+          .join(', ');
+        console.log(
+          `round ${round}, tracing ${tracing ? 'on ' : 'off'}: ${r.ordersPerSecond.toFixed(1)} orders/s; CPU ms per order: ${cpu}${tracing ? `; ${r.spans} spans (${(r.spans / ORDERS).toFixed(1)} per order)` : ''}`,
+        );
       }
     }
   } finally {
@@ -110,7 +149,9 @@ async function main(): Promise<void> {
   console.log(`| tracing | orders/s | services' CPU ms per order |\n|---|---|---|`);
   console.log(`| off | ${off.toFixed(1)} | ${cpuOff.toFixed(2)} |`);
   console.log(`| on | ${on.toFixed(1)} | ${cpuOn.toFixed(2)} |`);
-  console.log(`throughput with tracing on: ${((on / off) * 100).toFixed(1)} % of off (cost ${((1 - on / off) * 100).toFixed(1)} %); CPU per order × ${(cpuOn / cpuOff).toFixed(2)}`);
+  console.log(
+    `throughput with tracing on: ${((on / off) * 100).toFixed(1)} % of off (cost ${((1 - on / off) * 100).toFixed(1)} %); CPU per order × ${(cpuOn / cpuOff).toFixed(2)}`,
+  );
 }
 
 main().catch((err) => {

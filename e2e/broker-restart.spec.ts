@@ -70,20 +70,29 @@ describe.each(targets)('broker restart ($name broker of its own)', (target) => {
   it('settles every order placed before, during and after a restart', async () => {
     const { stack } = s;
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push(await placeOrder(stack, `before${i}@example.com`, [{ sku: 'SKU-010', quantity: 1 }]));
+    for (let i = 0; i < 5; i++)
+      ids.push(await placeOrder(stack, `before${i}@example.com`, [{ sku: 'SKU-010', quantity: 1 }]));
 
     await s.down();
     // orders keep being accepted while it is down (written with their outbox rows, relayed when it is back)
-    for (let i = 0; i < 5; i++) ids.push(await placeOrder(stack, `during${i}@example.com`, [{ sku: 'SKU-010', quantity: 1 }]));
+    for (let i = 0; i < 5; i++)
+      ids.push(await placeOrder(stack, `during${i}@example.com`, [{ sku: 'SKU-010', quantity: 1 }]));
     await s.up();
 
     // every service reconnected (its /health includes the broker)
-    for (const svc of stack.all()) await eventually(`${svc.name} to reconnect`, () => connected(svc.url).then((ok) => ok || undefined), 60_000, 200);
-    for (let i = 0; i < 5; i++) ids.push(await placeOrder(stack, `after${i}@example.com`, [{ sku: 'SKU-010', quantity: 1 }]));
+    for (const svc of stack.all())
+      await eventually(`${svc.name} to reconnect`, () => connected(svc.url).then((ok) => ok || undefined), 60_000, 200);
+    for (let i = 0; i < 5; i++)
+      ids.push(await placeOrder(stack, `after${i}@example.com`, [{ sku: 'SKU-010', quantity: 1 }]));
 
     for (const id of ids) expect((await settled(stack, id, 60_000)).status).toBe('CONFIRMED');
     // nothing lost, nothing doubled: one capture per order
-    const captures = ((await http('GET', `${stack.url('payments')}/payments?limit=1000`)).body as Array<{ kind: string; orderId: string }>).filter((e) => e.kind === 'capture' && ids.includes(e.orderId));
+    const captures = (
+      (await http('GET', `${stack.url('payments')}/payments?limit=1000`)).body as Array<{
+        kind: string;
+        orderId: string;
+      }>
+    ).filter((e) => e.kind === 'capture' && ids.includes(e.orderId));
     expect(captures.map((c) => c.orderId).sort()).toEqual([...ids].sort());
   }, 240_000);
 });

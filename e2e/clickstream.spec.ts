@@ -11,14 +11,25 @@ describe.each(brokers())('clickstream analytics ($name broker)', ({ amqpUrl }) =
   /** A seeded stream: 4 visitors, 10 page views (/ 4, /beans 3, /kettle 2, /cart 1) and 5 clicks. */
   const seeded = () => {
     const views: Array<[string, string]> = [
-      ['v1', '/'], ['v2', '/'], ['v3', '/'], ['v4', '/'],
-      ['v1', '/beans'], ['v2', '/beans'], ['v3', '/beans'],
-      ['v1', '/kettle'], ['v4', '/kettle'],
+      ['v1', '/'],
+      ['v2', '/'],
+      ['v3', '/'],
+      ['v4', '/'],
+      ['v1', '/beans'],
+      ['v2', '/beans'],
+      ['v3', '/beans'],
+      ['v1', '/kettle'],
+      ['v4', '/kettle'],
       ['v2', '/cart'],
     ];
     return [
       ...views.map(([visitorId, p]) => ({ type: 'page_view', visitorId, url: page(p) })),
-      ...['v1', 'v1', 'v2', 'v3', 'v4'].map((visitorId, i) => ({ type: 'click', visitorId, url: page('/beans'), element: `#b${i}` })),
+      ...['v1', 'v1', 'v2', 'v3', 'v4'].map((visitorId, i) => ({
+        type: 'click',
+        visitorId,
+        url: page('/beans'),
+        element: `#b${i}`,
+      })),
       { type: 'click', visitorId: '', url: 'not a url' }, // rejected with its reason; the rest still goes
     ];
   };
@@ -46,7 +57,10 @@ describe.each(brokers())('clickstream analytics ($name broker)', ({ amqpUrl }) =
   it('pushes an update on /stats/stream when new events arrive', async () => {
     const abort = new AbortController();
     try {
-      const res = await fetch(`${stack.url('analytics')}/stats/stream`, { signal: abort.signal, headers: { accept: 'text/event-stream' } });
+      const res = await fetch(`${stack.url('analytics')}/stats/stream`, {
+        signal: abort.signal,
+        headers: { accept: 'text/event-stream' },
+      });
       expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
       const reader = res.body!.getReader();
       const decoder = new TextDecoder();
@@ -58,7 +72,11 @@ describe.each(brokers())('clickstream analytics ($name broker)', ({ amqpUrl }) =
           if (end >= 0) {
             const frame = buffer.slice(0, end);
             buffer = buffer.slice(end + 2);
-            const data = frame.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
+            const data = frame
+              .split('\n')
+              .filter((l) => l.startsWith('data:'))
+              .map((l) => l.slice(5).trim())
+              .join('\n');
             if (/^event: ?stats$/m.test(frame) && data) return JSON.parse(data);
             continue;
           }
@@ -69,7 +87,13 @@ describe.each(brokers())('clickstream analytics ($name broker)', ({ amqpUrl }) =
       };
       const first = await nextStats();
       const before = first.counters.pageViews as number;
-      expect((await http('POST', `${stack.url('analytics')}/collect`, { events: [{ type: 'page_view', visitorId: 'v5', url: page('/new') }] })).status).toBe(202);
+      expect(
+        (
+          await http('POST', `${stack.url('analytics')}/collect`, {
+            events: [{ type: 'page_view', visitorId: 'v5', url: page('/new') }],
+          })
+        ).status,
+      ).toBe(202);
       let update = await nextStats();
       while (update.counters.pageViews === before) update = await nextStats();
       expect(update.counters.pageViews).toBe(before + 1);

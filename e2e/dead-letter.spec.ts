@@ -23,7 +23,10 @@ describe.each(brokers())('dead-letter queue and replay ($name broker)', ({ amqpU
 
   /** `node tools/scripts/dlq.mjs <args> --json` against this broker. */
   const dlq = async (...args: string[]) => {
-    const { stdout } = await run(process.execPath, [path.join(ROOT, 'tools/scripts/dlq.mjs'), ...args, '--json'], { cwd: ROOT, env: { ...process.env, AMQP_URL: stack.amqpUrl } });
+    const { stdout } = await run(process.execPath, [path.join(ROOT, 'tools/scripts/dlq.mjs'), ...args, '--json'], {
+      cwd: ROOT,
+      env: { ...process.env, AMQP_URL: stack.amqpUrl },
+    });
     return JSON.parse(stdout);
   };
 
@@ -58,18 +61,33 @@ describe.each(brokers())('dead-letter queue and replay ($name broker)', ({ amqpU
   it('parks a poison message in notifications.order-events.dlq, lists it with the CLI, and keeps consuming', async () => {
     const queue = `${stack.namespace}.notifications.order-events`;
     const poisonId = randomUUID();
-    await publisher.publish({ exchange: `${stack.namespace}.warren.events`, routingKey: 'order.placed', type: 'order.placed', messageId: poisonId, payload: { orderId: 'not-a-uuid', customerEmail: 'nobody', items: [] } });
+    await publisher.publish({
+      exchange: `${stack.namespace}.warren.events`,
+      routingKey: 'order.placed',
+      type: 'order.placed',
+      messageId: poisonId,
+      payload: { orderId: 'not-a-uuid', customerEmail: 'nobody', items: [] },
+    });
 
     const listed = await eventually('the poison message in the DLQ', async () => {
       const out = await dlq('list', queue);
       return out.messages.some((m: { messageId: string }) => m.messageId === poisonId) ? out : undefined;
     });
     expect(listed).toMatchObject({ queue, deadLetterQueue: `${queue}.dlq` });
-    expect(listed.messages.find((m: { messageId: string }) => m.messageId === poisonId)).toMatchObject({ reason: 'invalid', type: 'order.placed', originalQueue: queue });
+    expect(listed.messages.find((m: { messageId: string }) => m.messageId === poisonId)).toMatchObject({
+      reason: 'invalid',
+      type: 'order.placed',
+      originalQueue: queue,
+    });
 
     // the queue did not stop at the poison: the next valid event becomes an email
     const to = `after-poison-${stack.namespace}@example.com`;
-    await publisher.emit(OrderPlaced, { orderId: randomUUID(), customerEmail: to, items: [{ sku: 'SKU-001', quantity: 1 }], placedAt: new Date().toISOString() });
+    await publisher.emit(OrderPlaced, {
+      orderId: randomUUID(),
+      customerEmail: to,
+      items: [{ sku: 'SKU-001', quantity: 1 }],
+      placedAt: new Date().toISOString(),
+    });
     await mailsTo(stack, to);
 
     expect(await dlq('purge', queue, '--id', poisonId)).toMatchObject({ purged: 1 });
@@ -77,14 +95,32 @@ describe.each(brokers())('dead-letter queue and replay ($name broker)', ({ amqpU
 
   it('parks a message after its retries, and replays it with the CLI once the cause is fixed', async () => {
     const orderId = randomUUID();
-    const published = await publisher.publish({ exchange: `${stack.namespace}.warren.events`, routingKey: 'fulfilment.requested', payload: { orderId } });
-    const parked = await eventually('the message parked after 3 attempts', async () => (await dlq('list', fulfilmentQueue())).messages.find((m: { payload: { orderId: string } }) => m.payload?.orderId === orderId));
-    expect(parked).toMatchObject({ reason: 'retries-exhausted', attempts: 3, error: { message: 'warehouse unreachable' }, messageId: published.messageId });
+    const published = await publisher.publish({
+      exchange: `${stack.namespace}.warren.events`,
+      routingKey: 'fulfilment.requested',
+      payload: { orderId },
+    });
+    const parked = await eventually('the message parked after 3 attempts', async () =>
+      (await dlq('list', fulfilmentQueue())).messages.find(
+        (m: { payload: { orderId: string } }) => m.payload?.orderId === orderId,
+      ),
+    );
+    expect(parked).toMatchObject({
+      reason: 'retries-exhausted',
+      attempts: 3,
+      error: { message: 'warehouse unreachable' },
+      messageId: published.messageId,
+    });
     expect(handled).toEqual([]);
 
     warehouseUp = true; // the cause is fixed
-    expect(await dlq('replay', fulfilmentQueue(), '--id', parked.messageId)).toMatchObject({ replayed: 1, notFound: [] });
-    const done = await eventually('the replayed message handled', () => handled.find((m) => (m.payload as { orderId: string }).orderId === orderId));
+    expect(await dlq('replay', fulfilmentQueue(), '--id', parked.messageId)).toMatchObject({
+      replayed: 1,
+      notFound: [],
+    });
+    const done = await eventually('the replayed message handled', () =>
+      handled.find((m) => (m.payload as { orderId: string }).orderId === orderId),
+    );
     expect(done.messageId).toBe(parked.messageId);
     expect(done.headers['x-replay-count']).toBe(1);
     expect((await dlq('list', fulfilmentQueue())).count).toBe(0);

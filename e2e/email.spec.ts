@@ -9,15 +9,30 @@ import { client, mails, mailsTo } from './support/observe';
 import { brokers, eventually, http, Stack } from './support/stack';
 
 describe.each(brokers())('notifications email guarantees ($name broker)', ({ amqpUrl }) => {
-  const stack = new Stack(amqpUrl, {}, { services: ['notifications'], instances: { notifications: 2 }, database: 'postgres', serviceEnv: { notifications: { EMAIL_RATE_PER_SECOND: '2', EMAIL_BACKOFF_MS: '200' } } });
+  const stack = new Stack(
+    amqpUrl,
+    {},
+    {
+      services: ['notifications'],
+      instances: { notifications: 2 },
+      database: 'postgres',
+      serviceEnv: { notifications: { EMAIL_RATE_PER_SECOND: '2', EMAIL_BACKOFF_MS: '200' } },
+    },
+  );
   let publisher: Messaging;
   /** Deliveries both instances acknowledged. */
   const acked = async (): Promise<number> => {
     let n = 0;
-    for (const instance of stack.instances.notifications) n += (await http('GET', `${instance.url}/health`)).body.details.broker.counters.acked;
+    for (const instance of stack.instances.notifications)
+      n += (await http('GET', `${instance.url}/health`)).body.details.broker.counters.acked;
     return n;
   };
-  const placed = (orderId: string, customerEmail: string) => ({ orderId, customerEmail, items: [{ sku: 'SKU-003', quantity: 1 }], placedAt: new Date().toISOString() });
+  const placed = (orderId: string, customerEmail: string) => ({
+    orderId,
+    customerEmail,
+    items: [{ sku: 'SKU-003', quantity: 1 }],
+    placedAt: new Date().toISOString(),
+  });
 
   beforeAll(async () => {
     await stack.start();
@@ -37,10 +52,17 @@ describe.each(brokers())('notifications email guarantees ($name broker)', ({ amq
     await publisher.emit(OrderPlaced, placed(orderId, to), { messageId: first.messageId }); // a redelivery
     await publisher.emit(OrderPlaced, placed(orderId, to)); // a republish under a new message id
     // all three were handled (acked) before we count
-    await eventually('notifications to handle all three', async () => ((await acked()) >= before + 3 ? true : undefined));
+    await eventually('notifications to handle all three', async () =>
+      (await acked()) >= before + 3 ? true : undefined,
+    );
     const [mail] = await mailsTo(stack, to);
     expect(mail.Subject).toMatch(/^We received your order/);
-    const sent = ((await http('GET', `${stack.url('notifications')}/notifications?limit=100`)).body as Array<{ to: string; key: string }>).filter((n) => n.to === to);
+    const sent = (
+      (await http('GET', `${stack.url('notifications')}/notifications?limit=100`)).body as Array<{
+        to: string;
+        key: string;
+      }>
+    ).filter((n) => n.to === to);
     expect(sent).toEqual([expect.objectContaining({ key: `order.placed/${orderId}` })]);
     expect((await mails(stack)).filter((m) => m.To.some((t) => t.Address === to))).toHaveLength(1);
   });

@@ -31,7 +31,12 @@ describe.each(brokers())('observability ($name broker, real processes)', ({ amqp
 
   /** The spans of the order's trace: the one trace every span that names the order belongs to. */
   const traceOf = (orderId: string): { traceId: string; spans: ReceivedSpan[] } | undefined => {
-    const tagged = receiver.spans().filter((s) => s.attributes['warren.order.id'] === orderId || s.attributes['messaging.message.conversation_id'] === orderId);
+    const tagged = receiver
+      .spans()
+      .filter(
+        (s) =>
+          s.attributes['warren.order.id'] === orderId || s.attributes['messaging.message.conversation_id'] === orderId,
+      );
     const ids = new Set(tagged.map((s) => s.traceId));
     if (ids.size > 1) throw new Error(`order ${orderId} is in ${ids.size} traces: ${[...ids].join(', ')}`);
     const [traceId] = ids;
@@ -50,7 +55,8 @@ describe.each(brokers())('observability ($name broker, real processes)', ({ amqp
     }
     return chain;
   };
-  const describeTrace = (spans: ReceivedSpan[]) => spans.map((s) => `${s.service} ${s.name} (${s.spanId} <- ${s.parentSpanId ?? 'root'})`).join('\n');
+  const describeTrace = (spans: ReceivedSpan[]) =>
+    spans.map((s) => `${s.service} ${s.name} (${s.spanId} <- ${s.parentSpanId ?? 'root'})`).join('\n');
 
   it('places an order over HTTP and records one trace across every service, with correct parents', async () => {
     const customer = `trace-${stack.namespace}@example.com`;
@@ -59,24 +65,34 @@ describe.each(brokers())('observability ($name broker, real processes)', ({ amqp
     await mailsTo(stack, customer, 2);
 
     // spans arrive in batches from five processes: wait for the tree to be complete, then check it whole
-    const { traceId, spans } = await eventually('the order trace to be complete', () => {
-      const t = traceOf(orderId);
-      if (!t) return undefined;
-      const smtp = t.spans.filter((s) => s.name === 'smtp send');
-      const index = byId(t.spans);
-      const orphans = t.spans.filter((s) => s.parentSpanId && !index.has(s.parentSpanId));
-      return smtp.length === 2 && orphans.length === 0 && new Set(t.spans.map((s) => s.service)).size >= 4 ? t : undefined;
-    }, 30_000, 200).catch((err: Error) => {
+    const { traceId, spans } = await eventually(
+      'the order trace to be complete',
+      () => {
+        const t = traceOf(orderId);
+        if (!t) return undefined;
+        const smtp = t.spans.filter((s) => s.name === 'smtp send');
+        const index = byId(t.spans);
+        const orphans = t.spans.filter((s) => s.parentSpanId && !index.has(s.parentSpanId));
+        return smtp.length === 2 && orphans.length === 0 && new Set(t.spans.map((s) => s.service)).size >= 4
+          ? t
+          : undefined;
+      },
+      30_000,
+      200,
+    ).catch((err: Error) => {
       const t = traceOf(orderId);
       throw new Error(`${err.message}\n${t ? describeTrace(t.spans) : 'no span names the order'}`);
     });
 
     // one root: the POST /orders the customer made, a server span of orders
     const roots = spans.filter((s) => !s.parentSpanId);
-    expect(roots.map((s) => [s.service, s.kind, s.attributes['http.request.method'] ?? s.attributes['http.method']])).toEqual([['orders', SpanKind.server, 'POST']]);
+    expect(
+      roots.map((s) => [s.service, s.kind, s.attributes['http.request.method'] ?? s.attributes['http.method']]),
+    ).toEqual([['orders', SpanKind.server, 'POST']]);
     expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['orders', 'inventory', 'payments', 'notifications']));
 
-    const consumers = (service: string) => spans.filter((s) => s.service === service && s.kind === SpanKind.consumer && s.scope === '@warren/messaging');
+    const consumers = (service: string) =>
+      spans.filter((s) => s.service === service && s.kind === SpanKind.consumer && s.scope === '@warren/messaging');
     const parentOf = (s: ReceivedSpan) => spans.find((p) => p.spanId === s.parentSpanId)!;
     // every message handled about the order continues the trace from the span that sent (or wrote) it, in
     // another service for commands and events
@@ -86,14 +102,21 @@ describe.each(brokers())('observability ($name broker, real processes)', ({ amqp
       for (const s of handled) {
         expect(parentOf(s)).toMatchObject({ kind: SpanKind.producer, service: 'orders' });
         expect(s.name).toMatch(/^process /);
-        expect(s.attributes).toMatchObject({ 'messaging.system': 'rabbitmq', 'messaging.operation.type': 'process', 'messaging.message.conversation_id': orderId });
+        expect(s.attributes).toMatchObject({
+          'messaging.system': 'rabbitmq',
+          'messaging.operation.type': 'process',
+          'messaging.message.conversation_id': orderId,
+        });
       }
     }
     // every message went through an outbox written inside a span: the relay's send is a child of that span and
     // links it, and no write needed a create span of its own
-    const relayed = spans.filter((s) => s.kind === SpanKind.producer && s.links.some((l) => l.attributes['warren.link'] === 'outbox-row'));
+    const relayed = spans.filter(
+      (s) => s.kind === SpanKind.producer && s.links.some((l) => l.attributes['warren.link'] === 'outbox-row'),
+    );
     expect(relayed.length).toBeGreaterThan(0);
-    for (const s of relayed) expect(s.links).toEqual([{ traceId, spanId: s.parentSpanId, attributes: { 'warren.link': 'outbox-row' } }]);
+    for (const s of relayed)
+      expect(s.links).toEqual([{ traceId, spanId: s.parentSpanId, attributes: { 'warren.link': 'outbox-row' } }]);
     expect(spans.filter((s) => s.name.startsWith('create '))).toEqual([]);
     // the saga's steps in orders: the replies from inventory and payments handled under their senders' spans
     const sagaSteps = consumers('orders');
@@ -104,15 +127,25 @@ describe.each(brokers())('observability ($name broker, real processes)', ({ amqp
     for (const send of spans.filter((s) => s.name === 'smtp send')) {
       const chain = ancestry(send, spans);
       expect(chain.at(-1)).toBe(roots[0]);
-      expect(chain.some((s) => s.service === 'notifications' && s.scope === '@warren/messaging' && s.kind === SpanKind.consumer)).toBe(true);
+      expect(
+        chain.some(
+          (s) => s.service === 'notifications' && s.scope === '@warren/messaging' && s.kind === SpanKind.consumer,
+        ),
+      ).toBe(true);
       expect(chain.some((s) => s.service === 'notifications' && s.scope.includes('bullmq'))).toBe(true);
     }
 
     // the JSON logs: every line about the order, in every service that touched it, carries the trace id
-    await eventually('each service to log about the order with its trace id', () => {
-      const missing = (['orders', 'inventory', 'payments', 'notifications'] as const).filter((name) => !jsonLines(stack.services[name].tail(200_000)).some((l) => l.trace_id === traceId));
-      return missing.length === 0 ? true : undefined;
-    }, 10_000).catch((err: Error) => {
+    await eventually(
+      'each service to log about the order with its trace id',
+      () => {
+        const missing = (['orders', 'inventory', 'payments', 'notifications'] as const).filter(
+          (name) => !jsonLines(stack.services[name].tail(200_000)).some((l) => l.trace_id === traceId),
+        );
+        return missing.length === 0 ? true : undefined;
+      },
+      10_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\n${stack.logs()}`);
     });
     for (const name of ['orders', 'inventory', 'payments', 'notifications'] as const) {
@@ -130,47 +163,107 @@ describe.each(brokers())('observability ($name broker, real processes)', ({ amqp
     for (const c of customers) ids.push(await placeOrder(stack, c, [{ sku: 'SKU-003', quantity: 1 }]));
     for (const id of ids) expect((await settled(stack, id)).status).toBe('CONFIRMED');
     for (const c of customers) await mailsTo(stack, c, 2);
-    const clicks = await http('POST', `${stack.url('analytics')}/collect`, { events: Array.from({ length: 3 }, (_, i) => ({ type: 'page_view', visitorId: `v${i}`, url: 'https://shop.example/metrics-test' })) });
+    const clicks = await http('POST', `${stack.url('analytics')}/collect`, {
+      events: Array.from({ length: 3 }, (_, i) => ({
+        type: 'page_view',
+        visitorId: `v${i}`,
+        url: 'https://shop.example/metrics-test',
+      })),
+    });
     expect(clicks.status).toBeLessThan(300);
     // one read of each service's own API, so every service has requests to count
-    const reads: Array<[ServiceName, string, string]> = [['orders', '/orders', '/orders'], ['inventory', '/stock', '/stock'], ['payments', `/payments?orderId=${ids[0]}`, '/payments'], ['notifications', '/notifications', '/notifications'], ['analytics', '/stats', '/stats']];
-    for (const [service, url] of reads) expect([service, (await http('GET', `${stack.url(service)}${url}`)).status]).toEqual([service, 200]);
+    const reads: Array<[ServiceName, string, string]> = [
+      ['orders', '/orders', '/orders'],
+      ['inventory', '/stock', '/stock'],
+      ['payments', `/payments?orderId=${ids[0]}`, '/payments'],
+      ['notifications', '/notifications', '/notifications'],
+      ['analytics', '/stats', '/stats'],
+    ];
+    for (const [service, url] of reads)
+      expect([service, (await http('GET', `${stack.url(service)}${url}`)).status]).toEqual([service, 200]);
     // every family a service is documented to expose (docs/observability.md)
-    const after = await eventually('the counters to settle', async () => {
-      const now = await scrapeAll(stack);
-      const d = (service: ServiceName, name: string, labels: Record<string, string> = {}) => sum(now[service], name, labels) - sum(before[service], name, labels);
-      return d('orders', 'warren_saga_outcomes_total', { warren_saga_outcome: 'confirmed' }) === 2 && d('notifications', 'warren_emails_sent_total') === 4 ? now : undefined;
-    }, 15_000, 200);
-    const delta = (service: ServiceName, name: string, labels: Record<string, string> = {}) => sum(after[service], name, labels) - sum(before[service], name, labels);
+    const after = await eventually(
+      'the counters to settle',
+      async () => {
+        const now = await scrapeAll(stack);
+        const d = (service: ServiceName, name: string, labels: Record<string, string> = {}) =>
+          sum(now[service], name, labels) - sum(before[service], name, labels);
+        return d('orders', 'warren_saga_outcomes_total', { warren_saga_outcome: 'confirmed' }) === 2 &&
+          d('notifications', 'warren_emails_sent_total') === 4
+          ? now
+          : undefined;
+      },
+      15_000,
+      200,
+    );
+    const delta = (service: ServiceName, name: string, labels: Record<string, string> = {}) =>
+      sum(after[service], name, labels) - sum(before[service], name, labels);
 
     for (const service of SERVICES) {
       const families = after[service];
       // a family shows once it has a first value: notifications publishes nothing (its emails go through BullMQ)
       const publishes = service !== 'notifications' ? ['messaging_client_sent_messages_total'] : [];
-      for (const name of ['http_server_request_duration_seconds', 'process_memory_usage_bytes', 'messaging_client_consumed_messages_total', 'messaging_process_duration_seconds', ...publishes]) {
+      for (const name of [
+        'http_server_request_duration_seconds',
+        'process_memory_usage_bytes',
+        'messaging_client_consumed_messages_total',
+        'messaging_process_duration_seconds',
+        ...publishes,
+      ]) {
         expect([service, name, families.has(name)]).toEqual([service, name, true]);
       }
       expect([service, [...families.keys()].some((n) => n.startsWith('nodejs_eventloop'))]).toEqual([service, true]);
     }
     // HTTP: two POST /orders answered 201, and the route is the pattern, not the URL
-    expect(delta('orders', 'http_server_request_duration_seconds_count', { http_request_method: 'POST', http_route: '/orders', http_response_status_code: '201' })).toBe(2);
-    for (const [service, , route] of reads) expect([service, route, delta(service, 'http_server_request_duration_seconds_count', { http_request_method: 'GET', http_route: route, http_response_status_code: '200' })]).toEqual([service, route, 1]);
-    expect(delta('analytics', 'http_server_request_duration_seconds_count', { http_request_method: 'POST', http_route: '/collect', http_response_status_code: '202' })).toBe(1);
+    expect(
+      delta('orders', 'http_server_request_duration_seconds_count', {
+        http_request_method: 'POST',
+        http_route: '/orders',
+        http_response_status_code: '201',
+      }),
+    ).toBe(2);
+    for (const [service, , route] of reads)
+      expect([
+        service,
+        route,
+        delta(service, 'http_server_request_duration_seconds_count', {
+          http_request_method: 'GET',
+          http_route: route,
+          http_response_status_code: '200',
+        }),
+      ]).toEqual([service, route, 1]);
+    expect(
+      delta('analytics', 'http_server_request_duration_seconds_count', {
+        http_request_method: 'POST',
+        http_route: '/collect',
+        http_response_status_code: '202',
+      }),
+    ).toBe(1);
     // the saga and the emails
     expect(delta('orders', 'warren_saga_outcomes_total', { warren_saga_outcome: 'confirmed' })).toBe(2);
     expect(delta('orders', 'warren_saga_outcomes_total', { warren_saga_outcome: 'cancelled' })).toBe(0);
     expect(delta('notifications', 'warren_emails_sent_total')).toBe(4);
     expect(delta('notifications', 'warren_emails_failed_total')).toBe(0);
     // each order's placed and confirmed events reached notifications' queue: 2 orders, 2 events each
-    expect(delta('notifications', 'messaging_client_consumed_messages_total', { messaging_destination_name: `${stack.namespace}.notifications.order-events` })).toBe(4);
-    expect(delta('notifications', 'messaging_process_duration_seconds_count', { messaging_destination_name: `${stack.namespace}.notifications.order-events` })).toBe(4);
+    expect(
+      delta('notifications', 'messaging_client_consumed_messages_total', {
+        messaging_destination_name: `${stack.namespace}.notifications.order-events`,
+      }),
+    ).toBe(4);
+    expect(
+      delta('notifications', 'messaging_process_duration_seconds_count', {
+        messaging_destination_name: `${stack.namespace}.notifications.order-events`,
+      }),
+    ).toBe(4);
     // nothing failed, so nothing was retried or parked
     for (const service of SERVICES) {
       expect([service, delta(service, 'warren_messaging_failed_messages_total')]).toEqual([service, 0]);
       expect([service, delta(service, 'warren_messaging_dead_lettered_messages_total')]).toEqual([service, 0]);
     }
     // the outbox drained; BullMQ's counts are there
-    await eventually('the outbox backlog to be 0', async () => (sum((await scrapeAll(stack)).orders, 'warren_outbox_backlog') === 0 ? true : undefined));
+    await eventually('the outbox backlog to be 0', async () =>
+      sum((await scrapeAll(stack)).orders, 'warren_outbox_backlog') === 0 ? true : undefined,
+    );
     expect(after.notifications.has('warren_bullmq_jobs')).toBe(true);
   });
 });
@@ -193,7 +286,11 @@ async function scrapeAll(stack: Stack): Promise<Record<ServiceName, Map<string, 
   const out = {} as Record<ServiceName, Map<string, PrometheusFamily>>;
   for (const service of SERVICES) {
     const res = await fetch(`${stack.url(service)}/metrics`);
-    expect([service, res.status, res.headers.get('content-type')]).toEqual([service, 200, expect.stringContaining('text/plain')]);
+    expect([service, res.status, res.headers.get('content-type')]).toEqual([
+      service,
+      200,
+      expect.stringContaining('text/plain'),
+    ]);
     out[service] = parsePrometheusText(await res.text());
   }
   return out;

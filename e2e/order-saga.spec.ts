@@ -16,7 +16,12 @@ describe.each(brokers())('order saga end to end ($name broker, real processes)',
 
   beforeAll(async () => {
     await stack.start();
-    observer = new Messaging({ url: stack.amqpUrl, serviceName: 'e2e-observer', eventsExchange: `${stack.namespace}.warren.events`, commandsExchange: `${stack.namespace}.warren.commands` });
+    observer = new Messaging({
+      url: stack.amqpUrl,
+      serviceName: 'e2e-observer',
+      eventsExchange: `${stack.namespace}.warren.events`,
+      commandsExchange: `${stack.namespace}.warren.commands`,
+    });
     await observer.consume({
       queue: `${stack.namespace}.e2e-observer.order-events`,
       bindings: [{ pattern: 'order.#' }],
@@ -39,15 +44,25 @@ describe.each(brokers())('order saga end to end ($name broker, real processes)',
   const order = async (id: string) => (await http('GET', `${orders()}/orders/${id}`)).body;
   /** Waits until the order is CONFIRMED or CANCELLED; on a timeout the error carries the services' logs. */
   const settled = (id: string, timeoutMs = 30_000) =>
-    eventually(`order ${id} to settle`, async () => {
-      const o = await order(id);
-      return o.status !== 'PENDING' ? o : undefined;
-    }, timeoutMs).catch((err: Error) => {
+    eventually(
+      `order ${id} to settle`,
+      async () => {
+        const o = await order(id);
+        return o.status !== 'PENDING' ? o : undefined;
+      },
+      timeoutMs,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\n${stack.logs()}`);
     });
-  const stockOf = async (sku: string): Promise<StockRow> => ((await http('GET', `${stack.url('inventory')}/stock`)).body as StockRow[]).find((s) => s.sku === sku)!;
-  const ledger = async (orderId: string) => (await http('GET', `${stack.url('payments')}/payments?orderId=${orderId}`)).body as Array<{ kind: string; amount: number }>;
-  const gateway = (settings: Record<string, number>) => http('PUT', `${stack.url('payments')}/admin/gateway`, settings, adminHeaders);
+  const stockOf = async (sku: string): Promise<StockRow> =>
+    ((await http('GET', `${stack.url('inventory')}/stock`)).body as StockRow[]).find((s) => s.sku === sku)!;
+  const ledger = async (orderId: string) =>
+    (await http('GET', `${stack.url('payments')}/payments?orderId=${orderId}`)).body as Array<{
+      kind: string;
+      amount: number;
+    }>;
+  const gateway = (settings: Record<string, number>) =>
+    http('PUT', `${stack.url('payments')}/admin/gateway`, settings, adminHeaders);
 
   it('confirms an order: stock leaves the warehouse, one payment for the total, order.confirmed once', async () => {
     const before = await stockOf('SKU-001');
@@ -60,7 +75,9 @@ describe.each(brokers())('order saga end to end ($name broker, real processes)',
       return s.available === before.available - 2 && s.reserved === before.reserved ? s : undefined;
     });
     expect((await ledger(id)).filter((e) => e.kind === 'capture')).toEqual([expect.objectContaining({ amount: 4900 })]);
-    await eventually('order.confirmed', () => (orderEvents.some((e) => e.type === 'order.confirmed' && e.payload.orderId === id) ? true : undefined));
+    await eventually('order.confirmed', () =>
+      orderEvents.some((e) => e.type === 'order.confirmed' && e.payload.orderId === id) ? true : undefined,
+    );
     expect(orderEvents.filter((e) => e.type === 'order.confirmed' && e.payload.orderId === id)).toHaveLength(1);
   });
 
@@ -68,7 +85,10 @@ describe.each(brokers())('order saga end to end ($name broker, real processes)',
     const { available } = await stockOf('SKU-005');
     const id = await place('bob@example.com', [{ sku: 'SKU-005', quantity: available + 1 }]);
     const o = await settled(id);
-    expect(o).toMatchObject({ status: 'CANCELLED', reason: `out of stock: SKU-005 (requested ${available + 1}, available ${available})` });
+    expect(o).toMatchObject({
+      status: 'CANCELLED',
+      reason: `out of stock: SKU-005 (requested ${available + 1}, available ${available})`,
+    });
     expect(await ledger(id)).toEqual([]);
     expect((await stockOf('SKU-005')).available).toBe(available);
   });
@@ -92,13 +112,16 @@ describe.each(brokers())('order saga end to end ($name broker, real processes)',
   });
 
   it('retries transient gateway failures until the payment goes through, charging once', async () => {
-    const retried = async () => (await http('GET', `${stack.url('payments')}/health`)).body.details.broker.counters.retried as number;
+    const retried = async () =>
+      (await http('GET', `${stack.url('payments')}/health`)).body.details.broker.counters.retried as number;
     const retriedBefore = await retried();
     await gateway({ failureRate: 1 });
     let id: string;
     try {
       id = await place('dan@example.com', [{ sku: 'SKU-006', quantity: 1 }]);
-      await eventually('payments to retry the capture twice', async () => ((await retried()) >= retriedBefore + 2 ? true : undefined));
+      await eventually('payments to retry the capture twice', async () =>
+        (await retried()) >= retriedBefore + 2 ? true : undefined,
+      );
       expect((await order(id)).status).toBe('PENDING');
     } finally {
       await gateway({ failureRate: 0 });
@@ -114,7 +137,10 @@ describe.each(brokers())('order saga end to end ($name broker, real processes)',
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await place(`erin${i}@example.com`, [{ sku: 'SKU-008', quantity: 1 }]));
     // each saga got as far as asking for the payment
-    for (const id of ids) await eventually(`order ${id} to wait for its payment`, async () => ((await order(id)).history.some((h: any) => h.step === 'STOCK_RESERVED') ? true : undefined));
+    for (const id of ids)
+      await eventually(`order ${id} to wait for its payment`, async () =>
+        (await order(id)).history.some((h: any) => h.step === 'STOCK_RESERVED') ? true : undefined,
+      );
     expect((await Promise.all(ids.map(order))).map((o) => o.status)).toEqual(ids.map(() => 'PENDING'));
     await payments.start();
     for (const id of ids) expect((await settled(id)).status).toBe('CONFIRMED');
@@ -123,7 +149,8 @@ describe.each(brokers())('order saga end to end ($name broker, real processes)',
 
   it('redelivers the capture a payments process was killed in the middle of, and charges once', async () => {
     const payments = stack.services.payments;
-    const consumed = async () => (await http('GET', `${payments.url}/health`)).body.details.broker.counters.consumed as number;
+    const consumed = async () =>
+      (await http('GET', `${payments.url}/health`)).body.details.broker.counters.consumed as number;
     const before = await consumed();
     await gateway({ latencyMs: 60_000 }); // the gateway call hangs: the capture stays in the handler, unacked
     const id = await place('kim@example.com', [{ sku: 'SKU-009', quantity: 1 }]);
@@ -138,20 +165,39 @@ describe.each(brokers())('order saga end to end ($name broker, real processes)',
   it('never oversells: 200 concurrent orders for 5 units confirm exactly 5', async () => {
     const sku = 'SKU-012';
     const before = await stockOf(sku);
-    const ids = await Promise.all(Array.from({ length: 200 }, (_, i) => place(`crowd${i}@example.com`, [{ sku, quantity: 1 }])));
+    const ids = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => place(`crowd${i}@example.com`, [{ sku, quantity: 1 }])),
+    );
     expect(new Set(ids).size).toBe(200);
-    await eventually('every order to settle', async () => ((await http('GET', `${orders()}/orders?status=PENDING&limit=1`)).body.total === 0 ? true : undefined), 90_000, 250);
+    await eventually(
+      'every order to settle',
+      async () =>
+        (await http('GET', `${orders()}/orders?status=PENDING&limit=1`)).body.total === 0 ? true : undefined,
+      90_000,
+      250,
+    );
     const all = await Promise.all(ids.map(order));
     const confirmed = all.filter((o) => o.status === 'CONFIRMED');
     expect(confirmed).toHaveLength(before.available);
-    expect(all.filter((o) => o.status === 'CANCELLED').every((o) => /^out of stock: SKU-012/.test(o.reason))).toBe(true);
+    expect(all.filter((o) => o.status === 'CANCELLED').every((o) => /^out of stock: SKU-012/.test(o.reason))).toBe(
+      true,
+    );
     await eventually('the reservations committed', async () => {
       const s = await stockOf(sku);
       return s.available === 0 && s.reserved === 0 ? s : undefined;
     });
-    const captures = (await Promise.all(confirmed.map((o) => ledger(o.id)))).map((l) => l.filter((e) => e.kind === 'capture').length);
+    const captures = (await Promise.all(confirmed.map((o) => ledger(o.id)))).map(
+      (l) => l.filter((e) => e.kind === 'capture').length,
+    );
     expect(captures).toEqual(confirmed.map(() => 1));
-    const cancelledCaptures = (await Promise.all(all.filter((o) => o.status === 'CANCELLED').slice(0, 20).map((o) => ledger(o.id)))).flat();
+    const cancelledCaptures = (
+      await Promise.all(
+        all
+          .filter((o) => o.status === 'CANCELLED')
+          .slice(0, 20)
+          .map((o) => ledger(o.id)),
+      )
+    ).flat();
     expect(cancelledCaptures).toEqual([]);
   });
 });

@@ -22,11 +22,18 @@ describe.each(brokers())('publish/subscribe: one event, every subscriber ($name 
     const id = await placeOrder(stack, email, [{ sku: 'SKU-001', quantity: 1 }]);
     expect((await settled(stack, id)).status).toBe('CONFIRMED');
 
-    const event = await eventually('order.confirmed at the test subscriber', () => sub.received.find((m) => m.payload.orderId === id));
+    const event = await eventually('order.confirmed at the test subscriber', () =>
+      sub.received.find((m) => m.payload.orderId === id),
+    );
     expect(event).toMatchObject({ type: 'order.confirmed', payload: { orderId: id, customerEmail: email } });
     // notifications got its own copy: the placed and the confirmed email
     const sent = await mailsTo(stack, email, 2);
-    expect(sent.map((m) => m.Subject)).toEqual(expect.arrayContaining([expect.stringMatching(/^Your order .* is confirmed$/), expect.stringMatching(/^We received your order/)]));
+    expect(sent.map((m) => m.Subject)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Your order .* is confirmed$/),
+        expect.stringMatching(/^We received your order/),
+      ]),
+    );
     expect(sent).toHaveLength(2);
     expect(sub.received.filter((m) => m.payload.orderId === id)).toHaveLength(1);
   });

@@ -37,7 +37,13 @@ describe.each(brokers())('topic routing by routing key ($name broker)', ({ amqpU
       ['clickstream.click', '#buy-1'],
       ['clickstream.click', '#checkout'],
     ]);
-    expect(everything.received.map((m) => m.routingKey).sort()).toEqual(['clickstream.click', 'clickstream.click', 'clickstream.page_view', 'clickstream.page_view', 'clickstream.page_view']);
+    expect(everything.received.map((m) => m.routingKey).sort()).toEqual([
+      'clickstream.click',
+      'clickstream.click',
+      'clickstream.page_view',
+      'clickstream.page_view',
+      'clickstream.page_view',
+    ]);
     // and no page view ever reached the clicks queue (the wildcard queue saw all five, so they were routed by now)
     expect(clicks.received).toHaveLength(2);
   });

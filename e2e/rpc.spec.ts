@@ -18,7 +18,10 @@ describe.each(brokers())('request/reply ($name broker)', ({ amqpUrl }) => {
     await server.consume({
       queue: `${ns}.pricing.rpc`,
       rpc: true,
-      bindings: [{ exchange: exchanges.commandsExchange, pattern: 'pricing.quote' }, { exchange: exchanges.commandsExchange, pattern: 'pricing.slow' }],
+      bindings: [
+        { exchange: exchanges.commandsExchange, pattern: 'pricing.quote' },
+        { exchange: exchanges.commandsExchange, pattern: 'pricing.slow' },
+      ],
       handlers: [
         {
           pattern: 'pricing.quote',
@@ -44,13 +47,23 @@ describe.each(brokers())('request/reply ($name broker)', ({ amqpUrl }) => {
   });
 
   it('answers requests, concurrent ones each with its own reply', async () => {
-    const answers = await Promise.all([1, 2, 3, 4, 5].map((quantity) => caller.request<{ sku: string; total: number }>('pricing.quote', { sku: 'SKU-001', quantity }, { timeoutMs: 5000 })));
+    const answers = await Promise.all(
+      [1, 2, 3, 4, 5].map((quantity) =>
+        caller.request<{ sku: string; total: number }>(
+          'pricing.quote',
+          { sku: 'SKU-001', quantity },
+          { timeoutMs: 5000 },
+        ),
+      ),
+    );
     expect(answers.map((a) => a.total)).toEqual([250, 500, 750, 1000, 1250]);
     expect(served).toBeGreaterThanOrEqual(5);
   });
 
   it('brings the server-side error back as RpcRemoteError', async () => {
-    const err = await caller.request('pricing.quote', { sku: 'SKU-404', quantity: 1 }, { timeoutMs: 5000 }).catch((e: unknown) => e);
+    const err = await caller
+      .request('pricing.quote', { sku: 'SKU-404', quantity: 1 }, { timeoutMs: 5000 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RpcRemoteError);
     expect((err as Error).message).toMatch(/unknown sku SKU-404/);
   });

@@ -5,7 +5,17 @@
 // the busiest queue; on the bundled broker (one node, nothing to stop) the same load runs through the same code.
 // Afterwards the platform's promises are checked from its public interfaces (support/invariants.ts).
 import { RabbitCluster } from '../tools/testing/rabbitmq-cluster';
-import { clickCounts, clickViolations, emailViolations, finalOrders, paymentViolations, queueViolations, stockViolations, type ClickCounts, type StockRow } from './support/invariants';
+import {
+  clickCounts,
+  clickViolations,
+  emailViolations,
+  finalOrders,
+  paymentViolations,
+  queueViolations,
+  stockViolations,
+  type ClickCounts,
+  type StockRow,
+} from './support/invariants';
 import { Load } from './support/load';
 import { adminHeaders, http, runtime, Stack, type ServiceName } from './support/stack';
 
@@ -24,13 +34,19 @@ interface Target {
 }
 
 function targets(): Target[] {
-  if (runtime() !== 'local') throw new Error('the scale-out suite runs services as local processes (E2E_RUNTIME=local)');
+  if (runtime() !== 'local')
+    throw new Error('the scale-out suite runs services as local processes (E2E_RUNTIME=local)');
   const bundled = process.env.WARREN_TEST_BROKER_URL;
   if (!bundled) throw new Error('WARREN_TEST_BROKER_URL is not set: run through jest -c e2e/jest.config.js');
   const list: Target[] = [{ name: 'bundled broker', amqpUrl: bundled, checkUrl: () => bundled }];
   if (process.env.RABBITMQ_CLUSTER_URLS) {
     const cluster = RabbitCluster.fromEnv();
-    list.push({ name: 'RabbitMQ cluster, 3 nodes', amqpUrl: cluster.amqpUrls.join(','), checkUrl: () => cluster.amqpUrls[cluster.runningNodes()[0]], cluster });
+    list.push({
+      name: 'RabbitMQ cluster, 3 nodes',
+      amqpUrl: cluster.amqpUrls.join(','),
+      checkUrl: () => cluster.amqpUrls[cluster.runningNodes()[0]],
+      cluster,
+    });
   }
   return list;
 }
@@ -38,7 +54,12 @@ function targets(): Target[] {
 describe.each(targets())('the platform scaled out, quorum queues ($name)', (target) => {
   const stack = new Stack(
     target.amqpUrl,
-    { MESSAGING_QUEUE_TYPE: 'quorum', SAGA_STEP_TIMEOUT_MS: '60000', SAGA_SWEEP_INTERVAL_MS: '1000', EMAIL_RATE_PER_SECOND: '50' },
+    {
+      MESSAGING_QUEUE_TYPE: 'quorum',
+      SAGA_STEP_TIMEOUT_MS: '60000',
+      SAGA_SWEEP_INTERVAL_MS: '1000',
+      EMAIL_RATE_PER_SECOND: '50',
+    },
     { services: SERVICES, instances: Object.fromEntries(SERVICES.map((s) => [s, 2])), database: 'postgres' },
   );
   let stockBefore: StockRow[];
@@ -47,7 +68,10 @@ describe.each(targets())('the platform scaled out, quorum queues ($name)', (targ
   beforeAll(async () => {
     await stack.start();
     // the gateway declines some payments and fails some attempts (retried), on every payments instance
-    for (const p of stack.instances.payments) expect((await http('PUT', `${p.url}/admin/gateway`, { declineRate: 0.15, failureRate: 0.1 }, adminHeaders)).status).toBe(200);
+    for (const p of stack.instances.payments)
+      expect(
+        (await http('PUT', `${p.url}/admin/gateway`, { declineRate: 0.15, failureRate: 0.1 }, adminHeaders)).status,
+      ).toBe(200);
   }, 240_000);
 
   afterAll(async () => {
@@ -84,7 +108,11 @@ describe.each(targets())('the platform scaled out, quorum queues ($name)', (targ
     ];
     expect(violations).toEqual([]);
     // both instances of each consuming service took part (competing consumers, one database)
-    const capturedBy = new Set(((await http('GET', `${stack.url('payments')}/payments?limit=1000`)).body as Array<{ instance?: string }>).map((e) => e.instance).filter(Boolean));
+    const capturedBy = new Set(
+      ((await http('GET', `${stack.url('payments')}/payments?limit=1000`)).body as Array<{ instance?: string }>)
+        .map((e) => e.instance)
+        .filter(Boolean),
+    );
     expect([...capturedBy].sort()).toEqual(['payments-1', 'payments-2']);
   }
 

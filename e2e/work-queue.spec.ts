@@ -10,10 +10,18 @@ describe.each(brokers())('work queue: competing payments consumers ($name broker
   afterAll(() => stack.teardown());
 
   it('shares the captures between both instances and charges every order exactly once', async () => {
-    const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => placeOrder(stack, `wq${i}@example.com`, [{ sku: 'SKU-004', quantity: 1 }])));
+    const ids = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => placeOrder(stack, `wq${i}@example.com`, [{ sku: 'SKU-004', quantity: 1 }])),
+    );
     for (const id of ids) expect((await settled(stack, id)).status).toBe('CONFIRMED');
 
-    const ledgers = await Promise.all(stack.instances.payments.map(async (p) => ((await http('GET', `${p.url}/payments?limit=1000`)).body as Array<{ kind: string; orderId: string }>).filter((e) => e.kind === 'capture')));
+    const ledgers = await Promise.all(
+      stack.instances.payments.map(async (p) =>
+        ((await http('GET', `${p.url}/payments?limit=1000`)).body as Array<{ kind: string; orderId: string }>).filter(
+          (e) => e.kind === 'capture',
+        ),
+      ),
+    );
     const charged = ledgers.map((l) => l.filter((e) => ids.includes(e.orderId)).map((e) => e.orderId));
     // both instances did some of the work
     expect(charged.map((c) => c.length > 0)).toEqual([true, true]);

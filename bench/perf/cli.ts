@@ -52,21 +52,24 @@ export type Command =
 
 function int(value: string | undefined, name: string, min = 0): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${value}'`);
+  if (!/^\d+$/.test(value) || Number(value) < min)
+    throw new UsageError(`--${name} must be an integer >= ${min}, got '${value}'`);
   return Number(value);
 }
 
 function seconds(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0)) throw new UsageError(`--${name} must be a positive number of seconds, got '${value}'`);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0))
+    throw new UsageError(`--${name} must be a positive number of seconds, got '${value}'`);
   return n;
 }
 
 export function parseCommand(argv: string[]): Command {
   const [mode, ...rest] = argv;
   if (mode === undefined || mode === '--help' || mode === '-h' || mode === 'help') return { mode: 'help' };
-  if (mode !== 'throughput' && mode !== 'latency') throw new UsageError(`unknown mode '${mode}' (throughput or latency)`);
+  if (mode !== 'throughput' && mode !== 'latency')
+    throw new UsageError(`unknown mode '${mode}' (throughput or latency)`);
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -111,13 +114,31 @@ export function parseCommand(argv: string[]): Command {
   const quiet = flag('quiet') || json;
   const time = seconds(str('time'), 'time');
   const size = int(str('size'), 'size');
-  const throughputOnly = ['publishers', 'consumers', 'pmessages', 'prefetch', 'ack-every', 'confirm', 'durable', 'queues', 'exchange', 'rate', 'stall', 'no-ack'];
+  const throughputOnly = [
+    'publishers',
+    'consumers',
+    'pmessages',
+    'prefetch',
+    'ack-every',
+    'confirm',
+    'durable',
+    'queues',
+    'exchange',
+    'rate',
+    'stall',
+    'no-ack',
+  ];
   const latencyOnly = ['count', 'warmup'];
   const misplaced = (mode === 'latency' ? throughputOnly : latencyOnly).filter((k) => values[k] !== undefined);
   if (misplaced.length) throw new UsageError(`--${misplaced[0]} does not apply to ${mode}`);
 
   if (mode === 'latency') {
-    const options: Partial<LatencyOptions> & { uri: string } = { uri, timeSeconds: time, persistent: flag('persistent'), ack: flag('ack') };
+    const options: Partial<LatencyOptions> & { uri: string } = {
+      uri,
+      timeSeconds: time,
+      persistent: flag('persistent'),
+      ack: flag('ack'),
+    };
     const count = int(str('count'), 'count', 1);
     const warmup = int(str('warmup'), 'warmup');
     if (count !== undefined) options.count = count;

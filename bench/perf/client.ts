@@ -219,7 +219,9 @@ export class Connection {
       if (first) {
         first = false;
         if (chunk.length >= 4 && chunk.toString('latin1', 0, 4) === 'AMQP') {
-          this.fail(new AmqpError(`the broker refused the protocol header; it speaks ${[...chunk.subarray(4, 8)].join('-')}`));
+          this.fail(
+            new AmqpError(`the broker refused the protocol header; it speaks ${[...chunk.subarray(4, 8)].join('-')}`),
+          );
           return;
         }
       }
@@ -260,7 +262,9 @@ export class Connection {
       return conn;
     } catch (error) {
       conn.destroy();
-      throw error instanceof AmqpError ? error : new AmqpError(`cannot connect to ${target.host}:${target.port}: ${(error as Error).message}`);
+      throw error instanceof AmqpError
+        ? error
+        : new AmqpError(`cannot connect to ${target.host}:${target.port}: ${(error as Error).message}`);
     } finally {
       clearTimeout(timer);
     }
@@ -273,7 +277,8 @@ export class Connection {
     const start = (await started) as Extract<Method, { id: typeof CONNECTION_START }>;
     this.serverProperties = tableToPlain(start.args.serverProperties);
     const mechanisms = start.args.mechanisms.toString('utf8').split(' ');
-    if (!mechanisms.includes('PLAIN')) throw new AmqpError(`the broker offers no PLAIN login (${mechanisms.join(', ')})`);
+    if (!mechanisms.includes('PLAIN'))
+      throw new AmqpError(`the broker offers no PLAIN login (${mechanisms.join(', ')})`);
     const tuned = c0.next(CONNECTION_TUNE);
     c0.send(CONNECTION_START_OK, {
       clientProperties: tableFromPlain({
@@ -346,12 +351,22 @@ export class Connection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closing = true;
-    const closeOk = this.channel0.rpc(CONNECTION_CLOSE, { replyCode: 200, replyText: 'bye', classId: 0, methodId: 0 }, CONNECTION_CLOSE_OK);
+    const closeOk = this.channel0.rpc(
+      CONNECTION_CLOSE,
+      { replyCode: 200, replyText: 'bye', classId: 0, methodId: 0 },
+      CONNECTION_CLOSE_OK,
+    );
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
     });
-    await Promise.race([closeOk.then(() => undefined, () => undefined), timeout]);
+    await Promise.race([
+      closeOk.then(
+        () => undefined,
+        () => undefined,
+      ),
+      timeout,
+    ]);
     clearTimeout(timer);
     this.socket.end();
     this.fail(new AmqpError('connection closed by the client', 200));

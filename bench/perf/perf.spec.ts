@@ -136,13 +136,44 @@ describe('client and command line', () => {
   });
 
   it('parses lavinmqperf-style flags', () => {
-    const c = parseCommand(['throughput', '--uri', 'amqp://h', '-x', '3', '-y', '2', '-s', '1024', '--ack', '--prefetch', '10', '--confirm', '50', '--pmessages', '1000']);
+    const c = parseCommand([
+      'throughput',
+      '--uri',
+      'amqp://h',
+      '-x',
+      '3',
+      '-y',
+      '2',
+      '-s',
+      '1024',
+      '--ack',
+      '--prefetch',
+      '10',
+      '--confirm',
+      '50',
+      '--pmessages',
+      '1000',
+    ]);
     expect(c).toMatchObject({
       mode: 'throughput',
-      options: { uri: 'amqp://h', publishers: 3, consumers: 2, size: 1024, ack: true, prefetch: 10, ackEvery: 5, confirm: 50, pmessages: 1000, timeSeconds: undefined },
+      options: {
+        uri: 'amqp://h',
+        publishers: 3,
+        consumers: 2,
+        size: 1024,
+        ack: true,
+        prefetch: 10,
+        ackEvery: 5,
+        confirm: 50,
+        pmessages: 1000,
+        timeSeconds: undefined,
+      },
     });
     expect(parseCommand(['throughput'])).toMatchObject({ options: { timeSeconds: 10, ack: false } });
-    expect(parseCommand(['latency', '--count', '5', '--persistent'])).toMatchObject({ mode: 'latency', options: { count: 5, persistent: true } });
+    expect(parseCommand(['latency', '--count', '5', '--persistent'])).toMatchObject({
+      mode: 'latency',
+      options: { count: 5, persistent: true },
+    });
     expect(() => parseCommand(['throughput', '--ack', '--no-ack'])).toThrow(UsageError);
     expect(() => parseCommand(['latency', '-x', '2'])).toThrow(UsageError);
     expect(() => parseCommand(['bogus'])).toThrow(UsageError);

@@ -6,7 +6,14 @@
 // and, with --confirm N, while fewer than N messages await their confirm. Consumers count deliveries and, with
 // --ack, acknowledge every --ack-every deliveries with one basic.ack(multiple) per batch of reads.
 
-import { CONFIRM_SELECT, CONFIRM_SELECT_OK, BASIC_CONSUME, BASIC_CONSUME_OK, BASIC_QOS, BASIC_QOS_OK } from '@warren/amqp-protocol';
+import {
+  CONFIRM_SELECT,
+  CONFIRM_SELECT_OK,
+  BASIC_CONSUME,
+  BASIC_CONSUME_OK,
+  BASIC_QOS,
+  BASIC_QOS_OK,
+} from '@warren/amqp-protocol';
 import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises';
 import { AmqpError, Channel, Connection, publishTemplate, type PublishTemplate } from './client';
 import { declareTopology, deleteTopology, queuesOfConsumer, type Topology } from './topology';
@@ -137,12 +144,15 @@ function validate(o: ThroughputOptions): void {
     ['confirm', o.confirm],
     ['queues', o.queues],
   ];
-  for (const [name, v] of ints) if (!Number.isInteger(v) || v < 0) throw new Error(`${name} must be a non-negative integer`);
+  for (const [name, v] of ints)
+    if (!Number.isInteger(v) || v < 0) throw new Error(`${name} must be a non-negative integer`);
   if (o.queues < 1) throw new Error('queues must be at least 1');
   if (o.publishers === 0 && o.consumers === 0) throw new Error('nothing to run: no publishers and no consumers');
-  if (o.timeSeconds === undefined && o.pmessages === undefined) throw new Error('unbounded run: give a time or a message count');
+  if (o.timeSeconds === undefined && o.pmessages === undefined)
+    throw new Error('unbounded run: give a time or a message count');
   if (o.timeSeconds !== undefined && !(o.timeSeconds > 0)) throw new Error('time must be positive');
-  if (o.pmessages !== undefined && !(Number.isInteger(o.pmessages) && o.pmessages > 0)) throw new Error('pmessages must be a positive integer');
+  if (o.pmessages !== undefined && !(Number.isInteger(o.pmessages) && o.pmessages > 0))
+    throw new Error('pmessages must be a positive integer');
   if (o.publishers === 0 && o.timeSeconds === undefined) throw new Error('a consume-only run needs a time');
   if (o.publishers === 0) o.pmessages = undefined;
   if (o.ack && o.prefetch > 0xffff) throw new Error('prefetch must be at most 65535');
@@ -212,7 +222,8 @@ class ThroughputRun {
           consumeRate: (this.consumed - last.consumed) / dt,
           confirmRate: (this.confirmed - last.confirmed) / dt,
         };
-        const moved = this.published !== last.published || this.consumed !== last.consumed || this.confirmed !== last.confirmed;
+        const moved =
+          this.published !== last.published || this.consumed !== last.consumed || this.confirmed !== last.confirmed;
         idleSeconds = moved ? 0 : idleSeconds + dt;
         last = { published: this.published, consumed: this.consumed, confirmed: this.confirmed, at: now };
         ticks.push(tick);
@@ -294,7 +305,8 @@ class ThroughputRun {
         this.checkDone();
       }
     };
-    if (o.ack) await state.ch.rpc(BASIC_QOS, { prefetchSize: 0, prefetchCount: o.prefetch, global: false }, BASIC_QOS_OK);
+    if (o.ack)
+      await state.ch.rpc(BASIC_QOS, { prefetchSize: 0, prefetchCount: o.prefetch, global: false }, BASIC_QOS_OK);
     const topology = this.topology as Topology;
     for (const queue of queuesOfConsumer(topology.queues, index, o.consumers)) {
       await state.ch.rpc(

@@ -57,7 +57,11 @@ export async function declareTopology(ch: Channel, options: TopologyOptions): Pr
       QUEUE_DECLARE_OK,
     );
     if (options.exchange !== '') {
-      await ch.rpc(QUEUE_BIND, { queue, exchange: options.exchange, routingKey: queue, arguments: empty }, QUEUE_BIND_OK);
+      await ch.rpc(
+        QUEUE_BIND,
+        { queue, exchange: options.exchange, routingKey: queue, arguments: empty },
+        QUEUE_BIND_OK,
+      );
     }
   }
   return { queues: names, exchange: options.exchange, routingKeys: names, owned };

@@ -71,7 +71,11 @@ function buildBodies(runId: string, batchSize: number, count: number): Buffer[] 
       const visitorId = `cs-${runId}-v${n % VISITORS}`;
       const url = `https://bench.example/${runId}/p${n % PAGES}`;
       // four page views to one click, as a shop's traffic roughly is
-      events.push(n % 5 === 4 ? { type: 'click', visitorId, url, element: `button-${n % 7}` } : { type: 'page_view', visitorId, url, title: `Page ${n % PAGES}` });
+      events.push(
+        n % 5 === 4
+          ? { type: 'click', visitorId, url, element: `button-${n % 7}` }
+          : { type: 'page_view', visitorId, url, title: `Page ${n % PAGES}` },
+      );
     }
     bodies.push(Buffer.from(JSON.stringify({ events })));
   }
@@ -84,10 +88,23 @@ const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** di
  * One HTTP exchange on the keep-alive agent: status and body text; rejects on a socket error, or when no answer
  * came within `timeoutMs` (a wedged service must end the run, not hang it).
  */
-function send(agent: Agent, url: URL, method: 'GET' | 'POST', body?: Buffer, timeoutMs = 30_000): Promise<{ status: number; text: string }> {
+function send(
+  agent: Agent,
+  url: URL,
+  method: 'GET' | 'POST',
+  body?: Buffer,
+  timeoutMs = 30_000,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { agent, hostname: url.hostname, port: url.port, path: url.pathname + url.search, method, headers: body ? { 'content-type': 'application/json', 'content-length': body.length } : {} },
+      {
+        agent,
+        hostname: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method,
+        headers: body ? { 'content-type': 'application/json', 'content-length': body.length } : {},
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -97,7 +114,9 @@ function send(agent: Agent, url: URL, method: 'GET' | 'POST', body?: Buffer, tim
       },
     );
     req.on('error', reject);
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer from ${method} ${url.pathname} within ${timeoutMs} ms`)));
+    req.setTimeout(timeoutMs, () =>
+      req.destroy(new Error(`no answer from ${method} ${url.pathname} within ${timeoutMs} ms`)),
+    );
     req.end(body);
   });
 }
@@ -105,7 +124,8 @@ function send(agent: Agent, url: URL, method: 'GET' | 'POST', body?: Buffer, tim
 /** The events in the per-minute buckets from `fromMinute` (epoch ms / 60000) on. */
 function countFrom(stats: StatsBody, fromMinute: number): number {
   let n = 0;
-  for (const m of stats.counters.perMinute) if (Math.floor(Date.parse(m.minute) / MINUTE_MS) >= fromMinute) n += m.pageViews + m.clicks;
+  for (const m of stats.counters.perMinute)
+    if (Math.floor(Date.parse(m.minute) / MINUTE_MS) >= fromMinute) n += m.pageViews + m.clicks;
   return n;
 }
 
@@ -114,7 +134,8 @@ export async function runClickstream(opts: ClickstreamOptions): Promise<Clickstr
   const maxInFlight = opts.maxInFlight ?? 64;
   const settleTimeoutMs = opts.settleTimeoutMs ?? 30_000;
   const pollEveryMs = opts.pollEveryMs ?? 50;
-  if (!(opts.ratePerSecond > 0 && opts.seconds > 0 && batchSize >= 1 && batchSize <= 500)) throw new RangeError('runClickstream needs ratePerSecond > 0, seconds > 0 and batchSize 1..500');
+  if (!(opts.ratePerSecond > 0 && opts.seconds > 0 && batchSize >= 1 && batchSize <= 500))
+    throw new RangeError('runClickstream needs ratePerSecond > 0, seconds > 0 and batchSize 1..500');
   const base = new URL(opts.analyticsUrl);
   const collectUrl = new URL('/collect', base);
   // the window covers the run and its settling, whole minutes, plus the minute the run starts in
@@ -227,7 +248,12 @@ export async function runClickstream(opts: ClickstreamOptions): Promise<Clickstr
   pollAgent.destroy();
   if (polls.length === 0) throw new Error(`GET /stats never answered: ${pollError?.message}`);
 
-  const cpuMsPer1000Events = Object.fromEntries(Object.entries(cpuMsPer(cpuBefore, cpuSnapshot(opts.pids), accepted / 1000)).map(([name, ms]) => [name, round(ms, 2)]));
+  const cpuMsPer1000Events = Object.fromEntries(
+    Object.entries(cpuMsPer(cpuBefore, cpuSnapshot(opts.pids), accepted / 1000)).map(([name, ms]) => [
+      name,
+      round(ms, 2),
+    ]),
+  );
 
   // per batch: the first poll (answered after the batch's answer) whose count covers the accepted total then
   const latencies: number[] = [];

@@ -20,20 +20,41 @@ export class HttpClient {
     this.agent = new Agent({ keepAlive: true, maxSockets, timeout: 4_000 });
   }
 
-  send(method: 'GET' | 'POST' | 'PUT', url: string, body?: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+  send(
+    method: 'GET' | 'POST' | 'PUT',
+    url: string,
+    body?: string,
+    headers: Record<string, string> = {},
+  ): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
-      const req = request(url, { method, agent: this.agent, headers: body === undefined ? headers : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
+      const req = request(
+        url,
+        {
+          method,
+          agent: this.agent,
+          headers:
+            body === undefined
+              ? headers
+              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
   }
 
-  async json<T>(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+  async json<T>(
+    method: 'GET' | 'POST' | 'PUT',
+    url: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<T> {
     const res = await this.send(method, url, body === undefined ? undefined : JSON.stringify(body), headers);
     if (res.status >= 300) throw new Error(`${method} ${url} answered ${res.status}: ${res.body.slice(0, 300)}`);
     return JSON.parse(res.body) as T;
@@ -58,7 +79,12 @@ export interface OpenLoopResult {
  * most `maxInFlight` calls wait at once; a call due beyond that is dropped and counted (its absence is the
  * platform's failure, not a pause in the schedule). Resolves when every call sent has settled.
  */
-export async function openLoop(rate: number, seconds: number, send: (i: number) => Promise<void>, maxInFlight = 4096): Promise<OpenLoopResult> {
+export async function openLoop(
+  rate: number,
+  seconds: number,
+  send: (i: number) => Promise<void>,
+  maxInFlight = 4096,
+): Promise<OpenLoopResult> {
   const total = Math.round(rate * seconds);
   const pending = new Set<Promise<void>>();
   const started = performance.now();
@@ -108,11 +134,19 @@ export function cpuSnapshot(pids: Record<string, number>): Record<string, number
 }
 
 /** Milliseconds of CPU per unit of work (an order, a thousand events) of each process between two snapshots; NaN for none. */
-export function cpuMsPer(before: Record<string, number>, after: Record<string, number>, units: number): Record<string, number> {
-  return Object.fromEntries(Object.keys(after).map((name) => [name, units > 0 ? ((after[name] - before[name]) * 1000) / units : NaN]));
+export function cpuMsPer(
+  before: Record<string, number>,
+  after: Record<string, number>,
+  units: number,
+): Record<string, number> {
+  return Object.fromEntries(
+    Object.keys(after).map((name) => [name, units > 0 ? ((after[name] - before[name]) * 1000) / units : NaN]),
+  );
 }
 
 /** Resident memory of each process now, in MiB. */
 export function rssMiB(pids: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, (statusBytes(pid, 'VmRSS') ?? NaN) / 2 ** 20]));
+  return Object.fromEntries(
+    Object.entries(pids).map(([name, pid]) => [name, (statusBytes(pid, 'VmRSS') ?? NaN) / 2 ** 20]),
+  );
 }

@@ -49,7 +49,11 @@ const { values } = parseArgs({
   },
 });
 
-const numbers = (list: string) => list.split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
+const numbers = (list: string) =>
+  list
+    .split(',')
+    .map((s) => Number(s.trim()))
+    .filter((n) => n > 0);
 const SCENARIOS = new Set(values.scenarios.split(',').map((s) => s.trim()));
 const LADDER = numbers(values.ladder);
 const STEP_SECONDS = Number(values.seconds);
@@ -108,16 +112,23 @@ async function metric(url: string, name: string, labels: Record<string, string> 
   const text = (await http.send('GET', `${url}/metrics`)).body;
   let n = 0;
   for (const family of parsePrometheusText(text).values()) {
-    for (const s of family.samples) if (s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)) n += s.value;
+    for (const s of family.samples)
+      if (s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)) n += s.value;
   }
   return n;
 }
 
 const settledCount = (stack: Stack) => metric(stack.url('orders'), 'warren_saga_outcomes_total');
-const emailsWaiting = (stack: Stack) => metric(stack.url('notifications'), 'warren_bullmq_jobs', { warren_bullmq_state: 'waiting' });
+const emailsWaiting = (stack: Stack) =>
+  metric(stack.url('notifications'), 'warren_bullmq_jobs', { warren_bullmq_state: 'waiting' });
 
 /** Polls `read` every `everyMs` until `done` holds or `limitMs` passes; the time it took, or null. */
-async function pollUntil(read: () => Promise<number>, done: (v: number) => boolean, limitMs: number, everyMs = 100): Promise<number | null> {
+async function pollUntil(
+  read: () => Promise<number>,
+  done: (v: number) => boolean,
+  limitMs: number,
+  everyMs = 100,
+): Promise<number | null> {
   const started = performance.now();
   for (;;) {
     if (done(await read())) return performance.now() - started;
@@ -128,7 +139,8 @@ async function pollUntil(read: () => Promise<number>, done: (v: number) => boole
 
 function pidsOf(stack: Stack, broker?: BrokerProcess): Record<string, number> {
   const pids: Record<string, number> = {};
-  for (const name of Object.keys(stack.instances) as ServiceName[]) pids[name] = (stack.services[name] as ServiceProcess).pid!;
+  for (const name of Object.keys(stack.instances) as ServiceName[])
+    pids[name] = (stack.services[name] as ServiceProcess).pid!;
   if (broker) pids.broker = broker.pid;
   else {
     const rabbit = findRabbitPid(); // RabbitMQ on this machine: its Erlang VM's CPU counts too
@@ -138,24 +150,48 @@ function pidsOf(stack: Stack, broker?: BrokerProcess): Record<string, number> {
   return pids;
 }
 
-async function startStack(amqpUrl: string, env: NodeJS.ProcessEnv, services: ServiceName[], receiver?: OtlpReceiver): Promise<Stack> {
+async function startStack(
+  amqpUrl: string,
+  env: NodeJS.ProcessEnv,
+  services: ServiceName[],
+  receiver?: OtlpReceiver,
+): Promise<Stack> {
   const dir = values['cpu-prof'];
-  const nodeArgs = dir ? Object.fromEntries(services.map((s) => [s, ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`, `--cpu-prof-name=${s}.cpuprofile`]])) : {};
-  const stack = new Stack(amqpUrl, { LOG_LEVEL: 'warn', SQLITE_SYNCHRONOUS: values['sqlite-synchronous'], ...env, ...(receiver?.envWith(1000) ?? {}) }, { services, database: values.database === 'postgres' ? 'postgres' : 'sqlite', nodeArgs });
+  const nodeArgs = dir
+    ? Object.fromEntries(
+        services.map((s) => [
+          s,
+          ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`, `--cpu-prof-name=${s}.cpuprofile`],
+        ]),
+      )
+    : {};
+  const stack = new Stack(
+    amqpUrl,
+    { LOG_LEVEL: 'warn', SQLITE_SYNCHRONOUS: values['sqlite-synchronous'], ...env, ...(receiver?.envWith(1000) ?? {}) },
+    { services, database: values.database === 'postgres' ? 'postgres' : 'sqlite', nodeArgs },
+  );
   await stack.start();
   return stack;
 }
 
 /** Stock that cannot run out: 100 million more units of every SKU. */
 async function unlimitedStock(stack: Stack): Promise<void> {
-  for (const sku of SKUS) await http.json('POST', `${stack.url('inventory')}/admin/stock/${sku}/restock`, { quantity: 100_000_000 }, admin);
+  for (const sku of SKUS)
+    await http.json('POST', `${stack.url('inventory')}/admin/stock/${sku}/restock`, { quantity: 100_000_000 }, admin);
 }
 
 /**
  * One step of the orders ladder: `rate` orders/s for `seconds`, open loop. Latency is read afterwards from each
  * order's updatedAt (the time of its final transition, on this machine's clock) less the moment its POST left.
  */
-async function ordersStep(stack: Stack, pids: Record<string, number>, step: number, rate: number, seconds: number, settledBefore: number): Promise<OrdersStep> {
+async function ordersStep(
+  stack: Stack,
+  pids: Record<string, number>,
+  step: number,
+  rate: number,
+  seconds: number,
+  settledBefore: number,
+): Promise<OrdersStep> {
   const sentAt = new Map<string, number>();
   const httpMs: number[] = [];
   const errorSamples: string[] = [];
@@ -165,7 +201,10 @@ async function ordersStep(stack: Stack, pids: Record<string, number>, step: numb
   const settled0 = await settledCount(stack);
   const t0 = performance.now();
   const loop = await openLoop(rate, seconds, async (i) => {
-    const body = JSON.stringify({ customerEmail: `s${step}-${i}@bench.example.com`, items: [{ sku: SKUS[i % SKUS.length], quantity: 1 }] });
+    const body = JSON.stringify({
+      customerEmail: `s${step}-${i}@bench.example.com`,
+      items: [{ sku: SKUS[i % SKUS.length], quantity: 1 }],
+    });
     const t0 = Date.now();
     const p0 = performance.now();
     try {
@@ -180,7 +219,11 @@ async function ordersStep(stack: Stack, pids: Record<string, number>, step: numb
   });
   const settledDuringLoad = (await settledCount(stack)) - settled0;
   const target = settledBefore + sentAt.size;
-  const drainMs = await pollUntil(() => settledCount(stack), (n) => n >= target, SETTLE_LIMIT_MS);
+  const drainMs = await pollUntil(
+    () => settledCount(stack),
+    (n) => n >= target,
+    SETTLE_LIMIT_MS,
+  );
   const throughput = drainMs === null ? NaN : sentAt.size / ((performance.now() - t0) / 1000);
   const cpuMsPerOrder = cpuMsPer(cpu0, cpuSnapshot(pids), sentAt.size);
   const rss = rssMiB(pids);
@@ -189,7 +232,10 @@ async function ordersStep(stack: Stack, pids: Record<string, number>, step: numb
   let cancelled = 0;
   const remaining = new Set(sentAt.keys());
   for (let offset = 0; remaining.size > 0; offset += 100) {
-    const page = await http.json<{ items: Array<{ id: string; status: string; updatedAt: string }>; total: number }>('GET', `${url}?limit=100&offset=${offset}`);
+    const page = await http.json<{ items: Array<{ id: string; status: string; updatedAt: string }>; total: number }>(
+      'GET',
+      `${url}?limit=100&offset=${offset}`,
+    );
     for (const o of page.items) {
       const t0 = sentAt.get(o.id);
       if (t0 === undefined || !remaining.delete(o.id)) continue;
@@ -200,14 +246,21 @@ async function ordersStep(stack: Stack, pids: Record<string, number>, step: numb
     if (page.items.length < 100) break;
   }
   const latencyMs = percentiles(latencies);
-  const ok = errors === 0 && loop.dropped === 0 && drainMs !== null && latencies.length === sentAt.size && latencyMs.p99 <= P99_MS;
+  const ok =
+    errors === 0 &&
+    loop.dropped === 0 &&
+    drainMs !== null &&
+    latencies.length === sentAt.size &&
+    latencyMs.p99 <= P99_MS;
   return {
     rate,
     seconds,
     scheduled: loop.scheduled,
     accepted: sentAt.size,
     errors: errors + loop.dropped,
-    errorSamples: loop.dropped ? [...errorSamples, `${loop.dropped} requests not sent: 4096 were still waiting for an answer`] : errorSamples,
+    errorSamples: loop.dropped
+      ? [...errorSamples, `${loop.dropped} requests not sent: 4096 were still waiting for an answer`]
+      : errorSamples,
     settledPerSecond: settledDuringLoad / seconds,
     throughput,
     drainMs,
@@ -227,7 +280,12 @@ async function ordersStep(stack: Stack, pids: Record<string, number>, step: numb
  * the SMTP capture that every email arrived exactly once.
  */
 async function emailRun(amqpUrl: string, limit: number, orders: number, ordersPerSecond: number): Promise<EmailRun> {
-  const stack = await startStack(amqpUrl, { EMAIL_RATE_PER_SECOND: String(limit) }, ['orders', 'inventory', 'payments', 'notifications']);
+  const stack = await startStack(amqpUrl, { EMAIL_RATE_PER_SECOND: String(limit) }, [
+    'orders',
+    'inventory',
+    'payments',
+    'notifications',
+  ]);
   try {
     await unlimitedStock(stack);
     const samples: Array<[number, number]> = [];
@@ -242,23 +300,43 @@ async function emailRun(amqpUrl: string, limit: number, orders: number, ordersPe
     const url = `${stack.url('orders')}/orders`;
     const seconds = orders / ordersPerSecond;
     await openLoop(ordersPerSecond, seconds, async (i) => {
-      const res = await http.send('POST', url, JSON.stringify({ customerEmail: `mail-${i}@bench.example.com`, items: [{ sku: SKUS[i % SKUS.length], quantity: 1 }] }));
+      const res = await http.send(
+        'POST',
+        url,
+        JSON.stringify({
+          customerEmail: `mail-${i}@bench.example.com`,
+          items: [{ sku: SKUS[i % SKUS.length], quantity: 1 }],
+        }),
+      );
       if (res.status !== 201) throw new Error(`POST /orders answered ${res.status}`);
     });
     const loadEnd = (performance.now() - t0) / 1000;
     const emails = orders * 2;
-    const sentAll = await pollUntil(() => metric(stack.url('notifications'), 'warren_emails_sent_total'), (n) => n >= emails, Math.max(30_000, (emails / limit) * 2000), 250);
+    const sentAll = await pollUntil(
+      () => metric(stack.url('notifications'), 'warren_emails_sent_total'),
+      (n) => n >= emails,
+      Math.max(30_000, (emails / limit) * 2000),
+      250,
+    );
     sampling = false;
     await sampler;
     // growth: a least-squares line through the samples while orders arrived (after the first second's warm-up)
     const window = samples.filter(([t]) => t >= Math.min(1, loadEnd / 2) && t <= loadEnd);
     const mx = window.reduce((a, [t]) => a + t, 0) / window.length;
     const my = window.reduce((a, [, v]) => a + v, 0) / window.length;
-    const slope = window.reduce((a, [t, v]) => a + (t - mx) * (v - my), 0) / Math.max(1e-9, window.reduce((a, [t]) => a + (t - mx) ** 2, 0));
+    const slope =
+      window.reduce((a, [t, v]) => a + (t - mx) * (v - my), 0) /
+      Math.max(
+        1e-9,
+        window.reduce((a, [t]) => a + (t - mx) ** 2, 0),
+      );
     // every (recipient, subject) exactly once, from the capture's Mailpit API
     const seen = new Map<string, number>();
     for (let start = 0; ; start += 500) {
-      const page = await http.json<{ messages: Array<{ To: Array<{ Address: string }>; Subject: string }> }>('GET', `${stack.mailUrl}/api/v1/messages?start=${start}&limit=500`);
+      const page = await http.json<{ messages: Array<{ To: Array<{ Address: string }>; Subject: string }> }>(
+        'GET',
+        `${stack.mailUrl}/api/v1/messages?start=${start}&limit=500`,
+      );
       for (const m of page.messages) {
         const key = `${m.To[0]?.Address} ${m.Subject}`;
         seen.set(key, (seen.get(key) ?? 0) + 1);
@@ -285,7 +363,10 @@ async function emailRun(amqpUrl: string, limit: number, orders: number, ordersPe
 }
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
-const cpuCell = (cpu: Record<string, number>) => Object.entries(cpu).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ');
+const cpuCell = (cpu: Record<string, number>) =>
+  Object.entries(cpu)
+    .map(([k, v]) => `${k} ${fmt(v, 2)}`)
+    .join(', ');
 const total = (cpu: Record<string, number>) => Object.values(cpu).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
 
 async function main(): Promise<void> {
@@ -296,16 +377,29 @@ async function main(): Promise<void> {
     if (!process.env.RABBITMQ_URL) throw new Error('--broker rabbitmq needs RABBITMQ_URL');
     amqpUrl = process.env.RABBITMQ_URL;
   } else {
-    if (!values['broker-main']) throw new Error('run through npm run bench:platform (it bundles the broker and passes --broker-main)');
+    if (!values['broker-main'])
+      throw new Error('run through npm run bench:platform (it bundles the broker and passes --broker-main)');
     dataDir = mkdtempSync(path.join(tmpdir(), 'warren-bench-platform-'));
     broker = await startBroker(values['broker-main'], dataDir);
     amqpUrl = broker.url;
   }
   const m = machine();
-  const database = values.database === 'sqlite' && values['sqlite-synchronous'] !== 'full' ? `sqlite (synchronous ${values['sqlite-synchronous']})` : values.database;
+  const database =
+    values.database === 'sqlite' && values['sqlite-synchronous'] !== 'full'
+      ? `sqlite (synchronous ${values['sqlite-synchronous']})`
+      : values.database;
   const label = `${values.broker} broker, ${database}${values.tracing ? ', tracing on' : ''}`;
   console.log(`bench:platform — ${label}; ${m.cores}× ${m.cpuModel}, Node ${process.version}`);
-  const report: { startedAt: string; label: string; machine: typeof m; orders: OrdersStep[]; bestOrdersPerSecond: number | null; clickstream: Array<ClickstreamResult & { rate: number }>; email: EmailRun[]; soak?: Soak } = {
+  const report: {
+    startedAt: string;
+    label: string;
+    machine: typeof m;
+    orders: OrdersStep[];
+    bestOrdersPerSecond: number | null;
+    clickstream: Array<ClickstreamResult & { rate: number }>;
+    email: EmailRun[];
+    soak?: Soak;
+  } = {
     startedAt: new Date().toISOString(),
     label,
     machine: m,
@@ -335,12 +429,22 @@ async function main(): Promise<void> {
             if (s.ok) report.bestOrdersPerSecond = rate;
             if (!s.ok || s.drainMs === null) break; // the next step would only queue more
           }
-          console.log(`highest rate that settles with p99 <= ${P99_MS} ms: ${report.bestOrdersPerSecond ?? 'none'} orders/s`);
-          if (receiver) console.log(`spans received: ${receiver.spans().length} (${(receiver.spans().length / report.orders.reduce((n, s) => n + s.accepted, 0)).toFixed(1)} per order)`);
+          console.log(
+            `highest rate that settles with p99 <= ${P99_MS} ms: ${report.bestOrdersPerSecond ?? 'none'} orders/s`,
+          );
+          if (receiver)
+            console.log(
+              `spans received: ${receiver.spans().length} (${(receiver.spans().length / report.orders.reduce((n, s) => n + s.accepted, 0)).toFixed(1)} per order)`,
+            );
         }
         if (SCENARIOS.has('clickstream')) {
           for (const rate of CLICK_LADDER) {
-            const r = await runClickstream({ analyticsUrl: stack.url('analytics'), ratePerSecond: rate, seconds: CLICK_SECONDS, pids });
+            const r = await runClickstream({
+              analyticsUrl: stack.url('analytics'),
+              ratePerSecond: rate,
+              seconds: CLICK_SECONDS,
+              pids,
+            });
             report.clickstream.push({ ...r, rate });
             console.log(
               `clicks ${rate}/s × ${CLICK_SECONDS} s: accepted ${fmt(r.acceptedPerSecond)}/s, counted ${fmt(r.countedPerSecond)}/s, p50/p90/p99 ${fmt(r.latencyMs.p50)}/${fmt(r.latencyMs.p90)}/${fmt(r.latencyMs.p99)} ms, ` +
@@ -349,7 +453,14 @@ async function main(): Promise<void> {
             if (r.lagAfterStopMs === null) break;
           }
         }
-        if (SOAK_MINUTES > 0) report.soak = await soak(stack, pids, report.bestOrdersPerSecond ?? LADDER[0], report.clickstream.filter((c) => c.lagAfterStopMs !== null && c.lagAfterStopMs <= 1000).at(-1)?.rate ?? CLICK_LADDER[0]);
+        if (SOAK_MINUTES > 0)
+          report.soak = await soak(
+            stack,
+            pids,
+            report.bestOrdersPerSecond ?? LADDER[0],
+            report.clickstream.filter((c) => c.lagAfterStopMs !== null && c.lagAfterStopMs <= 1000).at(-1)?.rate ??
+              CLICK_LADDER[0],
+          );
       } finally {
         await stack.teardown();
       }
@@ -403,7 +514,12 @@ const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
  * Memory over a long run: orders and clicks at 70 % of the best rates at once, resident memory of every process
  * sampled every 10 s; the first minute is warm-up, then each process's range against its mean and its growth.
  */
-async function soak(stack: Stack, pids: Record<string, number>, ordersPerSecond: number, clicksPerSecond: number): Promise<Soak> {
+async function soak(
+  stack: Stack,
+  pids: Record<string, number>,
+  ordersPerSecond: number,
+  clicksPerSecond: number,
+): Promise<Soak> {
   const orders = Math.max(1, Math.round(ordersPerSecond * 0.7));
   const clicks = Math.max(1, Math.round(clicksPerSecond * 0.7));
   console.log(`soak: ${SOAK_MINUTES} min at ${orders} orders/s and ${clicks} events/s`);
@@ -419,7 +535,14 @@ async function soak(stack: Stack, pids: Record<string, number>, ordersPerSecond:
   const url = `${stack.url('orders')}/orders`;
   await Promise.all([
     openLoop(orders, seconds, async (i) => {
-      await http.send('POST', url, JSON.stringify({ customerEmail: `soak-${i}@bench.example.com`, items: [{ sku: SKUS[i % SKUS.length], quantity: 1 }] }));
+      await http.send(
+        'POST',
+        url,
+        JSON.stringify({
+          customerEmail: `soak-${i}@bench.example.com`,
+          items: [{ sku: SKUS[i % SKUS.length], quantity: 1 }],
+        }),
+      );
     }),
     runClickstream({ analyticsUrl: stack.url('analytics'), ratePerSecond: clicks, seconds, pids }),
   ]);
@@ -433,31 +556,77 @@ async function soak(stack: Stack, pids: Record<string, number>, ordersPerSecond:
       const drift = (Math.max(...series) - Math.min(...series)) / 2 / mean;
       const third = Math.max(1, Math.floor(series.length / 3));
       const growth = meanOf(series.slice(-third)) / meanOf(series.slice(0, third)) - 1;
-      const r: SoakProcess = { meanMiB: mean, firstMiB: series[0], lastMiB: series.at(-1)!, driftPercent: drift * 100, growthPercent: growth * 100, flat: Math.abs(growth) <= 0.1, series: series.map((v) => Math.round(v * 10) / 10) };
+      const r: SoakProcess = {
+        meanMiB: mean,
+        firstMiB: series[0],
+        lastMiB: series.at(-1)!,
+        driftPercent: drift * 100,
+        growthPercent: growth * 100,
+        flat: Math.abs(growth) <= 0.1,
+        series: series.map((v) => Math.round(v * 10) / 10),
+      };
       return [name, r];
     }),
   );
   for (const [name, r] of Object.entries(result)) {
-    console.log(`  ${name}: ${fmt(r.firstMiB)} → ${fmt(r.lastMiB)} MiB, ± ${fmt(r.driftPercent, 1)} % around ${fmt(r.meanMiB)} MiB; last third against the first ${r.growthPercent >= 0 ? '+' : ''}${fmt(r.growthPercent, 1)} % (${r.flat ? 'flat' : 'NOT flat'})`);
+    console.log(
+      `  ${name}: ${fmt(r.firstMiB)} → ${fmt(r.lastMiB)} MiB, ± ${fmt(r.driftPercent, 1)} % around ${fmt(r.meanMiB)} MiB; last third against the first ${r.growthPercent >= 0 ? '+' : ''}${fmt(r.growthPercent, 1)} % (${r.flat ? 'flat' : 'NOT flat'})`,
+    );
   }
   return { minutes: SOAK_MINUTES, ordersPerSecond: orders, clicksPerSecond: clicks, processes: result };
 }
 
-function writeResults(report: { startedAt: string; label: string; orders: OrdersStep[]; bestOrdersPerSecond: number | null; clickstream: Array<ClickstreamResult & { rate: number }>; email: EmailRun[]; soak?: Soak }): void {
+function writeResults(report: {
+  startedAt: string;
+  label: string;
+  orders: OrdersStep[];
+  bestOrdersPerSecond: number | null;
+  clickstream: Array<ClickstreamResult & { rate: number }>;
+  email: EmailRun[];
+  soak?: Soak;
+}): void {
   const lines = [`# bench:platform — ${report.label}`, '', `Started ${report.startedAt}.`, ''];
   if (report.orders.length) {
-    lines.push(`## Orders through the saga (${STEP_SECONDS} s per step, open loop)`, '', '| offered/s | settled/s | throughput/s | p50 ms | p90 ms | p99 ms | drain ms | errors | CPU ms per order (all processes) | settles |', '|---|---|---|---|---|---|---|---|---|---|');
-    for (const s of report.orders) lines.push(`| ${s.rate} | ${fmt(s.settledPerSecond, 1)} | ${fmt(s.throughput, 1)} | ${fmt(s.latencyMs.p50)} | ${fmt(s.latencyMs.p90)} | ${fmt(s.latencyMs.p99)} | ${s.drainMs === null ? '> 30 000' : fmt(s.drainMs)} | ${s.errors} | ${fmt(total(s.cpuMsPerOrder), 2)} (${cpuCell(s.cpuMsPerOrder)}) | ${s.ok ? 'yes' : 'no'} |`);
-    lines.push('', `Highest rate that settles with p99 ≤ ${P99_MS} ms: **${report.bestOrdersPerSecond ?? 'none'} orders/s**.`, '');
+    lines.push(
+      `## Orders through the saga (${STEP_SECONDS} s per step, open loop)`,
+      '',
+      '| offered/s | settled/s | throughput/s | p50 ms | p90 ms | p99 ms | drain ms | errors | CPU ms per order (all processes) | settles |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const s of report.orders)
+      lines.push(
+        `| ${s.rate} | ${fmt(s.settledPerSecond, 1)} | ${fmt(s.throughput, 1)} | ${fmt(s.latencyMs.p50)} | ${fmt(s.latencyMs.p90)} | ${fmt(s.latencyMs.p99)} | ${s.drainMs === null ? '> 30 000' : fmt(s.drainMs)} | ${s.errors} | ${fmt(total(s.cpuMsPerOrder), 2)} (${cpuCell(s.cpuMsPerOrder)}) | ${s.ok ? 'yes' : 'no'} |`,
+      );
+    lines.push(
+      '',
+      `Highest rate that settles with p99 ≤ ${P99_MS} ms: **${report.bestOrdersPerSecond ?? 'none'} orders/s**.`,
+      '',
+    );
   }
   if (report.clickstream.length) {
-    lines.push(`## Clickstream (${CLICK_SECONDS} s per step)`, '', '| offered/s | accepted/s | counted/s | p50 ms | p99 ms | lag after stop ms | errors | CPU ms per 1000 events |', '|---|---|---|---|---|---|---|---|');
-    for (const c of report.clickstream) lines.push(`| ${c.rate} | ${fmt(c.acceptedPerSecond)} | ${fmt(c.countedPerSecond)} | ${fmt(c.latencyMs.p50)} | ${fmt(c.latencyMs.p99)} | ${c.lagAfterStopMs === null ? 'never' : fmt(c.lagAfterStopMs)} | ${c.errors} | ${fmt(total(c.cpuMsPer1000Events), 1)} (${cpuCell(c.cpuMsPer1000Events)}) |`);
+    lines.push(
+      `## Clickstream (${CLICK_SECONDS} s per step)`,
+      '',
+      '| offered/s | accepted/s | counted/s | p50 ms | p99 ms | lag after stop ms | errors | CPU ms per 1000 events |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const c of report.clickstream)
+      lines.push(
+        `| ${c.rate} | ${fmt(c.acceptedPerSecond)} | ${fmt(c.countedPerSecond)} | ${fmt(c.latencyMs.p50)} | ${fmt(c.latencyMs.p99)} | ${c.lagAfterStopMs === null ? 'never' : fmt(c.lagAfterStopMs)} | ${c.errors} | ${fmt(total(c.cpuMsPer1000Events), 1)} (${cpuCell(c.cpuMsPer1000Events)}) |`,
+      );
     lines.push('');
   }
   if (report.email.length) {
-    lines.push('## Emails behind the limiter', '', '| limit/s | orders (at /s) | emails | backlog growth/s (expected) | peak waiting | all sent after s | each once |', '|---|---|---|---|---|---|---|');
-    for (const e of report.email) lines.push(`| ${e.limitPerSecond} | ${e.orders} (${e.ordersPerSecond}) | ${e.emails} | ${fmt(e.observedGrowthPerSecond, 1)} (${fmt(e.expectedGrowthPerSecond, 1)}) | ${e.peakWaiting} | ${e.drainSeconds === null ? 'not within the limit' : fmt(e.drainSeconds, 1)} | ${e.sentOnce ? 'yes' : 'no'} |`);
+    lines.push(
+      '## Emails behind the limiter',
+      '',
+      '| limit/s | orders (at /s) | emails | backlog growth/s (expected) | peak waiting | all sent after s | each once |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const e of report.email)
+      lines.push(
+        `| ${e.limitPerSecond} | ${e.orders} (${e.ordersPerSecond}) | ${e.emails} | ${fmt(e.observedGrowthPerSecond, 1)} (${fmt(e.expectedGrowthPerSecond, 1)}) | ${e.peakWaiting} | ${e.drainSeconds === null ? 'not within the limit' : fmt(e.drainSeconds, 1)} | ${e.sentOnce ? 'yes' : 'no'} |`,
+      );
     lines.push('');
   }
   if (report.soak) {
@@ -470,7 +639,10 @@ function writeResults(report: { startedAt: string; label: string; orders: Orders
       '| process | first MiB | last MiB | mean MiB | range ± % | growth % | flat |',
       '|---|---|---|---|---|---|---|',
     );
-    for (const [name, r] of Object.entries(processes)) lines.push(`| ${name} | ${fmt(r.firstMiB)} | ${fmt(r.lastMiB)} | ${fmt(r.meanMiB)} | ${fmt(r.driftPercent, 1)} | ${fmt(r.growthPercent, 1)} | ${r.flat ? 'yes' : 'no'} |`);
+    for (const [name, r] of Object.entries(processes))
+      lines.push(
+        `| ${name} | ${fmt(r.firstMiB)} | ${fmt(r.lastMiB)} | ${fmt(r.meanMiB)} | ${fmt(r.driftPercent, 1)} | ${fmt(r.growthPercent, 1)} | ${r.flat ? 'yes' : 'no'} |`,
+      );
     lines.push('');
   }
   const dir = path.resolve(values.out);

@@ -67,12 +67,23 @@ describe('scenario (g) in the bench', () => {
 describe('flow against the bundled broker', () => {
   let tmp: string;
   let broker: BrokerProcess;
-  const small: DelayedConfig = { messages: 2000, spreadMs: 1000, graceMs: 5000, confirmWindow: 100, prefetch: 200, seed: 7 };
+  const small: DelayedConfig = {
+    messages: 2000,
+    spreadMs: 1000,
+    graceMs: 5000,
+    confirmWindow: 100,
+    prefetch: 200,
+    seed: 7,
+  };
 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'warren-delayed-bench-'));
     const main = join(tmp, 'broker.js');
-    const built = spawnSync(process.execPath, [join(root, 'tools/scripts/bundle.mjs'), 'apps/broker/src/main.ts', main], { cwd: root, encoding: 'utf8' });
+    const built = spawnSync(
+      process.execPath,
+      [join(root, 'tools/scripts/bundle.mjs'), 'apps/broker/src/main.ts', main],
+      { cwd: root, encoding: 'utf8' },
+    );
     if (built.status !== 0) throw new Error(`bundling the broker failed: ${built.stderr}`);
     broker = await startBroker(main, join(tmp, 'data'));
   });
@@ -126,13 +137,23 @@ describe('flow against the bundled broker', () => {
   });
 
   it('stops publishing at the time cap and waits only for what was published (capped)', async () => {
-    const setup = await delayedScenario(broker.url, { ...small, messages: 100_000, spreadMs: 200 }, { scale: 1, maxSeconds: 0.3 });
+    const setup = await delayedScenario(
+      broker.url,
+      { ...small, messages: 100_000, spreadMs: 200 },
+      { scale: 1, maxSeconds: 0.3 },
+    );
     try {
       const m = await setup.run();
       expect(m.capped).toBe(true);
       expect(m.published).toBeGreaterThan(0);
       expect(m.published).toBeLessThan(100_000);
-      expect(m.delayed).toMatchObject({ published: m.published, arrived: m.published, missing: 0, early: 0, duplicates: 0 });
+      expect(m.delayed).toMatchObject({
+        published: m.published,
+        arrived: m.published,
+        missing: 0,
+        early: 0,
+        duplicates: 0,
+      });
     } finally {
       await setup.teardown();
     }
@@ -140,7 +161,11 @@ describe('flow against the bundled broker', () => {
 
   it('gives up waiting spread + grace after the last publish, counting what did not arrive as missing (capped)', async () => {
     // delays of 0 .. 5 s (seeded: the same every run), but a wait of 5000 - 4990 = 10 ms after the confirms
-    const setup = await delayedScenario(broker.url, { ...small, messages: 50, spreadMs: 5000, graceMs: -4990 }, { scale: 1, maxSeconds: 10 });
+    const setup = await delayedScenario(
+      broker.url,
+      { ...small, messages: 50, spreadMs: 5000, graceMs: -4990 },
+      { scale: 1, maxSeconds: 10 },
+    );
     try {
       const started = Date.now();
       const m = await setup.run();
@@ -159,7 +184,11 @@ describe('flow against the bundled broker', () => {
 (process.env.RABBITMQ_URL ? describe : describe.skip)('against RabbitMQ without the plugin', () => {
   it('fails at setup: the exchange type is unknown (503, connection closed)', async () => {
     const url = process.env.RABBITMQ_URL as string;
-    const err = await delayedScenario(url, { messages: 1, spreadMs: 0, graceMs: 0, confirmWindow: 1, prefetch: 1, seed: 1 }, { scale: 1, maxSeconds: 1 }).then(
+    const err = await delayedScenario(
+      url,
+      { messages: 1, spreadMs: 0, graceMs: 0, confirmWindow: 1, prefetch: 1, seed: 1 },
+      { scale: 1, maxSeconds: 1 },
+    ).then(
       () => null,
       (e: Error & { code?: number }) => ({ code: e.code, message: e.message }),
     );

@@ -121,7 +121,10 @@ export async function delayedScenario(
   adminCh.on('error', onError);
   const conns: amqp.ChannelModel[] = [];
   try {
-    await adminCh.assertExchange(exchange, 'x-delayed-message', { durable: true, arguments: { 'x-delayed-type': 'direct' } });
+    await adminCh.assertExchange(exchange, 'x-delayed-message', {
+      durable: true,
+      arguments: { 'x-delayed-type': 'direct' },
+    });
     await adminCh.assertQueue(queue, { durable: true });
     await adminCh.bindQueue(queue, exchange, 'k');
   } catch (error) {
@@ -216,7 +219,9 @@ export async function delayedScenario(
         if (arrived >= published) resolve();
       });
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), Math.max(0, cfg.spreadMs + cfg.graceMs))));
+      const timedOut = new Promise<'timeout'>(
+        (resolve) => (timer = setTimeout(() => resolve('timeout'), Math.max(0, cfg.spreadMs + cfg.graceMs))),
+      );
       try {
         if ((await Promise.race([arrivals, timedOut, failed])) === 'timeout') capped = true;
       } finally {

@@ -22,9 +22,14 @@ function cmdline(pid: number): string {
  */
 export function findRabbitPid(): { pid: number; how: string } | null {
   try {
-    const out = execFileSync('rabbitmqctl', ['eval', 'os:getpid().'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('rabbitmqctl', ['eval', 'os:getpid().'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const pid = Number(out.trim().replace(/"/g, ''));
-    if (Number.isInteger(pid) && pid > 0 && processCpuSeconds(pid) !== null) return { pid, how: "rabbitmqctl eval 'os:getpid().'" };
+    if (Number.isInteger(pid) && pid > 0 && processCpuSeconds(pid) !== null)
+      return { pid, how: "rabbitmqctl eval 'os:getpid().'" };
   } catch {
     // no rabbitmqctl, or no permission to talk to the node: look for the process instead
   }
@@ -32,7 +37,9 @@ export function findRabbitPid(): { pid: number; how: string } | null {
   try {
     pids = execFileSync('pgrep', ['-x', 'beam.smp'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
   } catch {
-    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+    pids = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number);
   }
   const servers = pids.filter((pid) => {
     const cmd = cmdline(pid);

@@ -178,7 +178,8 @@ async function pipeline(url: string, cfg: PipelineConfig, limits: Limits): Promi
             }
             outstanding++;
             published++;
-            if (!(ch as amqp.ConfirmChannel).sendToQueue(q, body, options, onConfirm)) await Promise.race([once(ch, 'drain'), stopping]);
+            if (!(ch as amqp.ConfirmChannel).sendToQueue(q, body, options, onConfirm))
+              await Promise.race([once(ch, 'drain'), stopping]);
           } else {
             published++;
             if (!ch.sendToQueue(q, body, options)) await Promise.race([once(ch, 'drain'), stopping]);
@@ -204,7 +205,13 @@ async function pipeline(url: string, cfg: PipelineConfig, limits: Limits): Promi
 }
 
 /** One message at a time: publish, wait for its delivery, repeat. */
-async function roundTrips(url: string, size: number, measured: number, warmup: number, limits: Limits): Promise<ScenarioRun> {
+async function roundTrips(
+  url: string,
+  size: number,
+  measured: number,
+  warmup: number,
+  limits: Limits,
+): Promise<ScenarioRun> {
   let fail: (e: Error) => void = () => undefined;
   const failed = new Promise<never>((_, reject) => {
     fail = reject;
@@ -245,7 +252,13 @@ async function roundTrips(url: string, size: number, measured: number, warmup: n
         }
       }
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      return { messages: samples.length, seconds, published: samples.length, latency: summariseLatencies(samples), capped };
+      return {
+        messages: samples.length,
+        seconds,
+        published: samples.length,
+        latency: summariseLatencies(samples),
+        capped,
+      };
     },
     async teardown() {
       await Promise.allSettled([pubConn.close(), subConn.close()]);
@@ -269,31 +282,70 @@ export const SCENARIOS: Scenario[] = [
   {
     key: 'b',
     title: '(b) 16 B, acks, prefetch 100',
-    description: 'as (a) with manual acks and prefetch 100 (amqplib acks each message; perf acks every 50 with multiple).',
+    description:
+      'as (a) with manual acks and prefetch 100 (amqplib acks each message; perf acks every 50 with multiple).',
     latency: false,
-    amqplib: (url, l) => pipeline(url, { ...single, key: 'b', size: 16, ack: true, prefetch: 100, perPublisher: count(100_000, l) }, l),
-    perf: (l) => ['throughput', '-x', '1', '-y', '1', '-s', '16', '--ack', '--prefetch', '100', '--pmessages', `${count(200_000, l)}`],
+    amqplib: (url, l) =>
+      pipeline(url, { ...single, key: 'b', size: 16, ack: true, prefetch: 100, perPublisher: count(100_000, l) }, l),
+    perf: (l) => [
+      'throughput',
+      '-x',
+      '1',
+      '-y',
+      '1',
+      '-s',
+      '16',
+      '--ack',
+      '--prefetch',
+      '100',
+      '--pmessages',
+      `${count(200_000, l)}`,
+    ],
   },
   {
     key: 'c',
     title: '(c) persistent, durable, confirms',
-    description: 'persistent 16-byte messages into a durable queue, publisher confirms (at most 100 unconfirmed), acking consumer with prefetch 100.',
+    description:
+      'persistent 16-byte messages into a durable queue, publisher confirms (at most 100 unconfirmed), acking consumer with prefetch 100.',
     latency: false,
     amqplib: (url, l) =>
       pipeline(
         url,
-        { ...single, key: 'c', size: 16, ack: true, prefetch: 100, persistent: true, confirmWindow: 100, perPublisher: count(20_000, l) },
+        {
+          ...single,
+          key: 'c',
+          size: 16,
+          ack: true,
+          prefetch: 100,
+          persistent: true,
+          confirmWindow: 100,
+          perPublisher: count(20_000, l),
+        },
         l,
       ),
     perf: (l) => [
-      'throughput', '-x', '1', '-y', '1', '-s', '16', '--persistent', '--confirm', '100', '--ack', '--prefetch', '100',
-      '--pmessages', `${count(30_000, l)}`,
+      'throughput',
+      '-x',
+      '1',
+      '-y',
+      '1',
+      '-s',
+      '16',
+      '--persistent',
+      '--confirm',
+      '100',
+      '--ack',
+      '--prefetch',
+      '100',
+      '--pmessages',
+      `${count(30_000, l)}`,
     ],
   },
   {
     key: 'd',
     title: '(d) round trip, one at a time',
-    description: 'one 16-byte message in flight: publish on one connection, wait for its delivery on another, repeat; msg/s = round trips/s.',
+    description:
+      'one 16-byte message in flight: publish on one connection, wait for its delivery on another, repeat; msg/s = round trips/s.',
     latency: true,
     amqplib: (url, l) => roundTrips(url, 16, count(2_000, l), 200, l),
     perf: (l) => ['latency', '-s', '16', '--count', `${count(2_000, l)}`, '--warmup', '200'],
@@ -309,17 +361,40 @@ export const SCENARIOS: Scenario[] = [
   {
     key: 'f',
     title: '(f) 100 queues, 50+25 connections',
-    description: '50 publisher connections spreading messages round-robin over 100 queues, 25 consumer connections (4 queues each), acks, prefetch 100.',
+    description:
+      '50 publisher connections spreading messages round-robin over 100 queues, 25 consumer connections (4 queues each), acks, prefetch 100.',
     latency: false,
     amqplib: (url, l) =>
       pipeline(
         url,
-        { ...single, key: 'f', size: 16, publishers: 50, consumers: 25, queues: 100, ack: true, prefetch: 100, perPublisher: count(1_000, l) },
+        {
+          ...single,
+          key: 'f',
+          size: 16,
+          publishers: 50,
+          consumers: 25,
+          queues: 100,
+          ack: true,
+          prefetch: 100,
+          perPublisher: count(1_000, l),
+        },
         l,
       ),
     perf: (l) => [
-      'throughput', '-x', '50', '-y', '25', '--queues', '100', '-s', '16', '--ack', '--prefetch', '100',
-      '--pmessages', `${count(2_000, l)}`,
+      'throughput',
+      '-x',
+      '50',
+      '-y',
+      '25',
+      '--queues',
+      '100',
+      '-s',
+      '16',
+      '--ack',
+      '--prefetch',
+      '100',
+      '--pmessages',
+      `${count(2_000, l)}`,
     ],
   },
   {
@@ -333,7 +408,18 @@ export const SCENARIOS: Scenario[] = [
     optIn: true,
     memory: true,
     amqplib: (url, l) =>
-      delayedScenario(url, { messages: count(100_000, l), spreadMs: 10_000, graceMs: 5_000, confirmWindow: 500, prefetch: 1000, seed: 0x5eed }, l),
+      delayedScenario(
+        url,
+        {
+          messages: count(100_000, l),
+          spreadMs: 10_000,
+          graceMs: 5_000,
+          confirmWindow: 500,
+          prefetch: 1000,
+          seed: 0x5eed,
+        },
+        l,
+      ),
     perf: null,
   },
 ];

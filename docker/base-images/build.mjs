@@ -44,7 +44,10 @@ export const IMAGES = [
 
 function run(cmd, args, { input, quiet = false, timeoutMs } = {}) {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(cmd, args, { stdio: [input ? 'pipe' : 'ignore', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'], env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+    const child = spawn(cmd, args, {
+      stdio: [input ? 'pipe' : 'ignore', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'],
+      env: { ...process.env, DOCKER_BUILDKIT: '0' },
+    });
     let out = '';
     child.stdout?.on('data', (d) => (out += d));
     child.stderr?.on('data', (d) => (out += d));
@@ -60,13 +63,18 @@ function run(cmd, args, { input, quiet = false, timeoutMs } = {}) {
 
 async function must(cmd, args, opts) {
   const { code, out } = await run(cmd, args, opts);
-  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${code}${out ? `:\n${out.trim().split('\n').slice(-20).join('\n')}` : ''}`);
+  if (code !== 0)
+    throw new Error(
+      `${cmd} ${args.join(' ')} exited ${code}${out ? `:\n${out.trim().split('\n').slice(-20).join('\n')}` : ''}`,
+    );
   return out;
 }
 
 /** The image's labels, or undefined when there is no such image. */
 async function inspect(name) {
-  const { code, out } = await run('docker', ['image', 'inspect', '--format', '{{json .Config.Labels}}', name], { quiet: true });
+  const { code, out } = await run('docker', ['image', 'inspect', '--format', '{{json .Config.Labels}}', name], {
+    quiet: true,
+  });
   if (code !== 0) return undefined;
   return JSON.parse(out.trim() || 'null') ?? {};
 }
@@ -76,23 +84,58 @@ const isStandIn = (labels) => labels?.['org.warren.stand-in'] === 'true';
 async function ensureRootfs(rebuild) {
   if (!rebuild && (await inspect(ROOTFS))) return;
   if (process.getuid?.() !== 0) throw new Error(`building ${ROOTFS} runs debootstrap, which needs root`);
-  if ((await run('debootstrap', ['--version'], { quiet: true }).catch(() => ({ code: 1 }))).code !== 0) throw new Error('debootstrap is not installed (Debian: apt-get install debootstrap)');
+  if ((await run('debootstrap', ['--version'], { quiet: true }).catch(() => ({ code: 1 }))).code !== 0)
+    throw new Error('debootstrap is not installed (Debian: apt-get install debootstrap)');
   const dir = mkdtempSync(join(WORK_DIR, 'warren-rootfs-'));
   try {
     const rootfs = join(dir, 'rootfs');
     console.log(`debootstrap --variant=minbase bookworm from ${MIRROR}`);
     await must('debootstrap', ['--variant=minbase', 'bookworm', rootfs, MIRROR], { quiet: true });
-    writeFileSync(join(rootfs, 'etc/apt/sources.list'), [`deb ${MIRROR} bookworm main`, `deb ${MIRROR} bookworm-updates main`, `deb ${SECURITY_MIRROR} bookworm-security main`, ''].join('\n'));
+    writeFileSync(
+      join(rootfs, 'etc/apt/sources.list'),
+      [
+        `deb ${MIRROR} bookworm main`,
+        `deb ${MIRROR} bookworm-updates main`,
+        `deb ${SECURITY_MIRROR} bookworm-security main`,
+        '',
+      ].join('\n'),
+    );
     // as Debian's own container images: no service starts during an install, no recommends, no docs, no caches
     writeFileSync(join(rootfs, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n');
     chmodSync(join(rootfs, 'usr/sbin/policy-rc.d'), 0o755);
-    writeFileSync(join(rootfs, 'etc/apt/apt.conf.d/90warren-container'), 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\nDPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };\n');
-    writeFileSync(join(rootfs, 'etc/dpkg/dpkg.cfg.d/90warren-nodoc'), 'path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\npath-exclude /usr/share/man/*\npath-exclude /usr/share/info/*\npath-exclude /usr/share/locale/*\n');
-    for (const sub of ['var/cache/apt/archives', 'var/lib/apt/lists']) await must('find', [join(rootfs, sub), '-mindepth', '1', '-maxdepth', '1', '-type', 'f', '-delete']);
-    await must('rm', ['-rf', join(rootfs, 'usr/share/doc'), join(rootfs, 'usr/share/man'), join(rootfs, 'usr/share/info')]);
+    writeFileSync(
+      join(rootfs, 'etc/apt/apt.conf.d/90warren-container'),
+      'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\nDPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };\n',
+    );
+    writeFileSync(
+      join(rootfs, 'etc/dpkg/dpkg.cfg.d/90warren-nodoc'),
+      'path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\npath-exclude /usr/share/man/*\npath-exclude /usr/share/info/*\npath-exclude /usr/share/locale/*\n',
+    );
+    for (const sub of ['var/cache/apt/archives', 'var/lib/apt/lists'])
+      await must('find', [join(rootfs, sub), '-mindepth', '1', '-maxdepth', '1', '-type', 'f', '-delete']);
+    await must('rm', [
+      '-rf',
+      join(rootfs, 'usr/share/doc'),
+      join(rootfs, 'usr/share/man'),
+      join(rootfs, 'usr/share/info'),
+    ]);
     const tar = spawn('tar', ['-C', rootfs, '--numeric-owner', '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const tarDone = new Promise((resolveTar) => tar.on('close', resolveTar));
-    await must('docker', ['import', '--change', 'CMD ["bash"]', '--change', 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', '--change', 'LABEL org.warren.stand-in=true org.warren.stand-in.for=debian:bookworm', '-', ROOTFS], { input: tar.stdout, quiet: true });
+    await must(
+      'docker',
+      [
+        'import',
+        '--change',
+        'CMD ["bash"]',
+        '--change',
+        'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        '--change',
+        'LABEL org.warren.stand-in=true org.warren.stand-in.for=debian:bookworm',
+        '-',
+        ROOTFS,
+      ],
+      { input: tar.stdout, quiet: true },
+    );
     const tarCode = await tarDone;
     if (tarCode !== 0) {
       // a truncated root file system must not stay behind under the name the stand-ins build on
@@ -107,14 +150,23 @@ async function ensureRootfs(rebuild) {
 
 async function buildNode(name) {
   const major = Number(process.versions.node.split('.')[0]);
-  if (major !== NODE_MAJOR) throw new Error(`${name} must carry Node.js ${NODE_MAJOR}; this script runs on ${process.versions.node}`);
+  if (major !== NODE_MAJOR)
+    throw new Error(`${name} must carry Node.js ${NODE_MAJOR}; this script runs on ${process.versions.node}`);
   const prefix = resolve(dirname(process.execPath), '..');
-  const npmDir = [join(prefix, 'lib/node_modules/npm'), join(prefix, 'lib/node/npm')].find((d) => existsSync(join(d, 'package.json')));
+  const npmDir = [join(prefix, 'lib/node_modules/npm'), join(prefix, 'lib/node/npm')].find((d) =>
+    existsSync(join(d, 'package.json')),
+  );
   const include = join(prefix, 'include/node');
-  const ca = [process.env.NODE_EXTRA_CA_CERTS, '/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt'].find((f) => f && existsSync(f));
+  const ca = [
+    process.env.NODE_EXTRA_CA_CERTS,
+    '/etc/ssl/certs/ca-certificates.crt',
+    '/etc/pki/tls/certs/ca-bundle.crt',
+  ].find((f) => f && existsSync(f));
   if (!npmDir) throw new Error(`npm not found next to ${process.execPath}`);
-  if (!existsSync(join(include, 'node_api.h'))) throw new Error(`Node's headers not found in ${include} (native addons could not build in the image)`);
-  if (!ca) throw new Error('no TLS trust store found (looked at NODE_EXTRA_CA_CERTS and /etc/ssl/certs/ca-certificates.crt)');
+  if (!existsSync(join(include, 'node_api.h')))
+    throw new Error(`Node's headers not found in ${include} (native addons could not build in the image)`);
+  if (!ca)
+    throw new Error('no TLS trust store found (looked at NODE_EXTRA_CA_CERTS and /etc/ssl/certs/ca-certificates.crt)');
   const ctx = mkdtempSync(join(WORK_DIR, 'warren-node-image-'));
   try {
     cpSync(process.execPath, join(ctx, 'node'));
@@ -122,29 +174,74 @@ async function buildNode(name) {
     cpSync(include, join(ctx, 'include'), { recursive: true, dereference: true });
     cpSync(ca, join(ctx, 'ca-certificates.crt'));
     cpSync(join(HERE, 'node.Dockerfile'), join(ctx, 'Dockerfile'));
-    await must('docker', ['build', '-q', '--build-arg', `ROOTFS=${ROOTFS}`, '--build-arg', `FOR=${name}`, '-t', name, ctx], { quiet: true });
+    await must(
+      'docker',
+      ['build', '-q', '--build-arg', `ROOTFS=${ROOTFS}`, '--build-arg', `FOR=${name}`, '-t', name, ctx],
+      { quiet: true },
+    );
   } finally {
     rmSync(ctx, { recursive: true, force: true });
   }
 }
 
 async function buildStandIn(dockerfile, name) {
-  await must('docker', ['build', '-q', '--build-arg', `ROOTFS=${ROOTFS}`, '--build-arg', `FOR=${name}`, '-f', join(HERE, dockerfile), '-t', name, HERE], { quiet: true });
+  await must(
+    'docker',
+    [
+      'build',
+      '-q',
+      '--build-arg',
+      `ROOTFS=${ROOTFS}`,
+      '--build-arg',
+      `FOR=${name}`,
+      '-f',
+      join(HERE, dockerfile),
+      '-t',
+      name,
+      HERE,
+    ],
+    { quiet: true },
+  );
 }
 
 async function buildMailpit(name) {
   // Warren's SMTP capture, built from this repository like every Warren image, then Mailpit's entry points
   await buildAppImage('smtp-capture');
-  await must('docker', ['build', '-q', '--build-arg', `CAPTURE_IMAGE=${appImage('smtp-capture')}`, '--build-arg', `FOR=${name}`, '-f', join(HERE, 'mailpit.Dockerfile'), '-t', name, HERE], { quiet: true });
+  await must(
+    'docker',
+    [
+      'build',
+      '-q',
+      '--build-arg',
+      `CAPTURE_IMAGE=${appImage('smtp-capture')}`,
+      '--build-arg',
+      `FOR=${name}`,
+      '-f',
+      join(HERE, 'mailpit.Dockerfile'),
+      '-t',
+      name,
+      HERE,
+    ],
+    { quiet: true },
+  );
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { 'no-pull': { type: 'boolean' }, rebuild: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const { values } = parseArgs({
+    options: { 'no-pull': { type: 'boolean' }, rebuild: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  });
   if (values.help) {
-    console.log('usage: npm run docker:base-images [-- --no-pull] [--rebuild]\nBuilds local stand-ins for the registry images that are missing and cannot be pulled (docs/offline-images.md).');
+    console.log(
+      'usage: npm run docker:base-images [-- --no-pull] [--rebuild]\nBuilds local stand-ins for the registry images that are missing and cannot be pulled (docs/offline-images.md).',
+    );
     return;
   }
-  if ((await run('docker', ['version', '--format', '{{.Server.Version}}'], { quiet: true }).catch(() => ({ code: 1 }))).code !== 0) throw new Error('no Docker engine answers (start dockerd, or set DOCKER_HOST)');
+  if (
+    (await run('docker', ['version', '--format', '{{.Server.Version}}'], { quiet: true }).catch(() => ({ code: 1 })))
+      .code !== 0
+  )
+    throw new Error('no Docker engine answers (start dockerd, or set DOCKER_HOST)');
   const summary = [];
   let rootfsReady = false; // the Debian root file system, built (or rebuilt) at most once per run
   for (const { name, build } of IMAGES) {
@@ -174,7 +271,10 @@ async function main() {
   }
   console.log('\nbase images:');
   for (const [name, state] of summary) console.log(`  ${name.padEnd(26)} ${state}`);
-  if (summary.some(([, s]) => s.startsWith('stand-in'))) console.log('\nStand-ins are built from Debian packages and this repository; they are not the official images (docs/offline-images.md).');
+  if (summary.some(([, s]) => s.startsWith('stand-in')))
+    console.log(
+      '\nStand-ins are built from Debian packages and this repository; they are not the official images (docs/offline-images.md).',
+    );
 }
 
 main().catch((err) => {

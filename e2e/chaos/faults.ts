@@ -89,7 +89,11 @@ export function planFaults(prng: Prng, seconds: number, targets: PlanTargets): F
       case 'gateway':
         target = prng.pick(payments);
         holdMs = 0;
-        detail = { failureRate: prng.int(0, 30) / 100, declineRate: prng.int(5, 20) / 100, latencyMs: prng.int(0, 400) };
+        detail = {
+          failureRate: prng.int(0, 30) / 100,
+          declineRate: prng.int(5, 20) / 100,
+          latencyMs: prng.int(0, 400),
+        };
         break;
     }
     // one fault at a time per target: the broker's kinds share one, as the database's and Redis's do

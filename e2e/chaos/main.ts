@@ -17,7 +17,15 @@ import { RabbitCluster } from '../../tools/testing/rabbitmq-cluster';
 import { TcpProxy } from '../../tools/testing/tcp-proxy';
 import { statusBytes } from '../../tools/testing/proc';
 import { spawnBroker, type SpawnedBroker } from '../../tools/testing/spawn-broker';
-import { clickCounts, emailViolations, finalOrders, paymentViolations, queueViolations, stockViolations, type StockRow } from '../support/invariants';
+import {
+  clickCounts,
+  emailViolations,
+  finalOrders,
+  paymentViolations,
+  queueViolations,
+  stockViolations,
+  type StockRow,
+} from '../support/invariants';
 import { Load } from '../support/load';
 import { adminHeaders, http, Stack, type ServiceName, type ServiceProcess } from '../support/stack';
 import { describeFault, planFaults, postgresCluster, type Fault, type FaultKind } from './faults';
@@ -61,7 +69,24 @@ class PersistentRedis {
   }
 
   async start(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--save',
+        '',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     this.child = child;
     let out = '';
     await new Promise<void>((resolve, reject) => {
@@ -94,7 +119,9 @@ async function main(): Promise<void> {
   const prng = new Prng(SEED);
   const work = mkdtempSync(path.join(tmpdir(), 'warren-chaos-'));
   const cleanups: Array<() => Promise<void>> = [];
-  console.log(`chaos: ${MINUTES} min, seed '${SEED}' (npm run chaos -- --seed ${SEED} … replays these faults), ${values.broker} broker, ${values.database}, ${INSTANCES} instance(s) per service, ${RATE} orders/s`);
+  console.log(
+    `chaos: ${MINUTES} min, seed '${SEED}' (npm run chaos -- --seed ${SEED} … replays these faults), ${values.broker} broker, ${values.database}, ${INSTANCES} instance(s) per service, ${RATE} orders/s`,
+  );
 
   // the broker, behind a proxy that can cut its connections (a cluster is reached node by node, and loses nodes instead)
   let broker: SpawnedBroker | undefined;
@@ -103,7 +130,8 @@ async function main(): Promise<void> {
   let amqpUrl: string;
   let checkUrl: () => string;
   if (values.broker === 'bundled') {
-    if (!values['broker-main']) throw new Error('run through npm run chaos (it bundles the broker and passes --broker-main)');
+    if (!values['broker-main'])
+      throw new Error('run through npm run chaos (it bundles the broker and passes --broker-main)');
     const brokerData = path.join(work, 'broker');
     mkdirSync(brokerData);
     broker = await spawnBroker({ entry: values['broker-main'], dataDir: brokerData });
@@ -145,8 +173,18 @@ async function main(): Promise<void> {
 
   const stack: Stack = new Stack(
     amqpUrl,
-    { SAGA_STEP_TIMEOUT_MS: '60000', SAGA_SWEEP_INTERVAL_MS: '1000', EMAIL_RATE_PER_SECOND: '50', LOG_LEVEL: 'info', ...(cluster ? { MESSAGING_QUEUE_TYPE: 'quorum' } : {}) },
-    { services: SERVICES, instances: Object.fromEntries(SERVICES.map((s) => [s, INSTANCES])), database: postgres ? 'postgres' : 'sqlite' },
+    {
+      SAGA_STEP_TIMEOUT_MS: '60000',
+      SAGA_SWEEP_INTERVAL_MS: '1000',
+      EMAIL_RATE_PER_SECOND: '50',
+      LOG_LEVEL: 'info',
+      ...(cluster ? { MESSAGING_QUEUE_TYPE: 'quorum' } : {}),
+    },
+    {
+      services: SERVICES,
+      instances: Object.fromEntries(SERVICES.map((s) => [s, INSTANCES])),
+      database: postgres ? 'postgres' : 'sqlite',
+    },
   );
   // everything this run started goes, once: at the end of the run, or on Ctrl-C / SIGTERM in the middle of it
   let released: Promise<void> | undefined;
@@ -162,24 +200,45 @@ async function main(): Promise<void> {
       void release().finally(() => process.exit(130));
     });
   }
-  const instances = () => new Map(SERVICES.flatMap((s) => stack.instances[s].map((p, i) => [INSTANCES > 1 ? `${s}-${i + 1}` : s, p as ServiceProcess] as const)));
+  const instances = () =>
+    new Map(
+      SERVICES.flatMap((s) =>
+        stack.instances[s].map((p, i) => [INSTANCES > 1 ? `${s}-${i + 1}` : s, p as ServiceProcess] as const),
+      ),
+    );
   let exitCode = 1;
   try {
     await stack.start();
     log(`platform up (namespace ${stack.namespace}, logs in ${stack.dir})`);
-    for (const p of stack.instances.payments) await http('PUT', `${p.url}/admin/gateway`, { declineRate: 0.1, failureRate: 0.05, latencyMs: 0 }, adminHeaders);
+    for (const p of stack.instances.payments)
+      await http('PUT', `${p.url}/admin/gateway`, { declineRate: 0.1, failureRate: 0.05, latencyMs: 0 }, adminHeaders);
     // stock for the whole run of what the load orders, but SKU-005, which every fifth order asks 1,000 of: inventory
     // refuses those, and a tenth of the rest are declined by the gateway, so both outcomes happen throughout
-    for (const sku of ['SKU-001', 'SKU-002', 'SKU-003', 'SKU-004', 'SKU-008']) await http('POST', `${stack.url('inventory')}/admin/stock/${sku}/restock`, { quantity: 1_000_000 }, adminHeaders);
+    for (const sku of ['SKU-001', 'SKU-002', 'SKU-003', 'SKU-004', 'SKU-008'])
+      await http('POST', `${stack.url('inventory')}/admin/stock/${sku}/restock`, { quantity: 1_000_000 }, adminHeaders);
 
-    const kinds: FaultKind[] = ['kill-service', 'kill-service', 'pause-service', 'cut-redis', 'restart-redis', 'smtp-outage', 'gateway'];
+    const kinds: FaultKind[] = [
+      'kill-service',
+      'kill-service',
+      'pause-service',
+      'cut-redis',
+      'restart-redis',
+      'smtp-outage',
+      'gateway',
+    ];
     if (broker) kinds.push('kill-broker', 'cut-broker');
     if (values.broker === 'rabbitmq') kinds.push('cut-broker');
     if (cluster) kinds.push('stop-node', 'stop-node');
     const pgCluster = postgres ? postgresCluster() : undefined;
     if (postgres) kinds.push('cut-database', ...(pgCluster ? (['restart-postgres'] as const) : []));
-    const plan = planFaults(prng.fork('faults'), MINUTES * 60, { instances: [...instances().keys()], kinds, nodes: cluster?.amqpUrls.length });
-    console.log(`\nthe plan (${plan.length} faults):\n${plan.map((f) => `  +${f.at.toFixed(0).padStart(4)} s  ${describeFault(f)}`).join('\n')}\n`);
+    const plan = planFaults(prng.fork('faults'), MINUTES * 60, {
+      instances: [...instances().keys()],
+      kinds,
+      nodes: cluster?.amqpUrls.length,
+    });
+    console.log(
+      `\nthe plan (${plan.length} faults):\n${plan.map((f) => `  +${f.at.toFixed(0).padStart(4)} s  ${describeFault(f)}`).join('\n')}\n`,
+    );
 
     const stockBefore = (await http('GET', `${stack.url('inventory')}/stock`)).body as StockRow[];
     const clicksBefore = await clickCounts(stack);
@@ -265,7 +324,10 @@ async function main(): Promise<void> {
           spawnSyncChecked('pg_ctlcluster', [pgCluster![0], pgCluster![1], 'restart']);
           return;
         case 'smtp-outage': {
-          const res = await http('POST', `${stack.mailUrl}/api/warren/fail-next`, { count: f.detail!.emails, code: 421 });
+          const res = await http('POST', `${stack.mailUrl}/api/warren/fail-next`, {
+            count: f.detail!.emails,
+            code: 421,
+          });
           if (res.status !== 200) throw new Error(`fail-next answered ${res.status}`);
           return;
         }
@@ -292,7 +354,8 @@ async function main(): Promise<void> {
       log(`${label} was not running: starting it`);
       await p.start(90_000);
     }
-    for (const p of stack.instances.payments) await http('PUT', `${p.url}/admin/gateway`, { failureRate: 0, latencyMs: 0 }, adminHeaders);
+    for (const p of stack.instances.payments)
+      await http('PUT', `${p.url}/admin/gateway`, { failureRate: 0, latencyMs: 0 }, adminHeaders);
     clearInterval(sampler);
     log(`settling: ${load.placed.length} orders accepted, ${load.errors.length} not`);
 
@@ -312,17 +375,35 @@ async function main(): Promise<void> {
     violations.push(...(await queueViolations(checkUrl(), stack.namespace, 120_000)));
     violations.push(...memoryViolations(memory));
     // a fault that could not be injected: the run did not try what its plan says (a broken harness, not a broken platform)
-    for (const e of timeline) if (e.error) violations.push(`the fault at ${e.startedAt} (${describeFault(e.fault)}) could not be injected: ${e.error}`);
+    for (const e of timeline)
+      if (e.error)
+        violations.push(`the fault at ${e.startedAt} (${describeFault(e.fault)}) could not be injected: ${e.error}`);
 
-    const statuses = [...orders.values()].reduce<Record<string, number>>((n, o: { status: string }) => ((n[o.status] = (n[o.status] ?? 0) + 1), n), {});
+    const statuses = [...orders.values()].reduce<Record<string, number>>(
+      (n, o: { status: string }) => ((n[o.status] = (n[o.status] ?? 0) + 1), n),
+      {},
+    );
     console.log(`\n=== chaos report (seed '${SEED}') ===`);
     console.log(`fault timeline (${timeline.length} faults):`);
-    for (const e of timeline) console.log(`  ${e.startedAt.padStart(9)} → ${(e.endedAt ?? '…').padStart(9)}  ${describeFault(e.fault)}${e.error ? `  FAILED TO INJECT: ${e.error}` : ''}`);
-    console.log(`orders: ${load.placed.length} accepted (${Object.entries(statuses).map(([s, n]) => `${n} ${s}`).join(', ')}), ${load.errors.length} not accepted`);
-    console.log(`emails sent again under their Message-ID (a crash between SMTP and the sent record; one email to a mail store): ${redelivered.length}`);
+    for (const e of timeline)
+      console.log(
+        `  ${e.startedAt.padStart(9)} → ${(e.endedAt ?? '…').padStart(9)}  ${describeFault(e.fault)}${e.error ? `  FAILED TO INJECT: ${e.error}` : ''}`,
+      );
+    console.log(
+      `orders: ${load.placed.length} accepted (${Object.entries(statuses)
+        .map(([s, n]) => `${n} ${s}`)
+        .join(', ')}), ${load.errors.length} not accepted`,
+    );
+    console.log(
+      `emails sent again under their Message-ID (a crash between SMTP and the sent record; one email to a mail store): ${redelivered.length}`,
+    );
     for (const r of redelivered) console.log(`  ${r}`);
-    console.log(`clicks: ${load.accepted.pageViews} page views and ${load.accepted.clicks} clicks accepted, ${load.uncertainClicks} batches without an answer`);
-    console.log(`memory (resident, first → last sample of each process): ${[...memory.values()].map((m) => `${m.label} ${mib(m.rss[0])}→${mib(m.rss.at(-1)!)}`).join(', ')} MiB`);
+    console.log(
+      `clicks: ${load.accepted.pageViews} page views and ${load.accepted.clicks} clicks accepted, ${load.uncertainClicks} batches without an answer`,
+    );
+    console.log(
+      `memory (resident, first → last sample of each process): ${[...memory.values()].map((m) => `${m.label} ${mib(m.rss[0])}→${mib(m.rss.at(-1)!)}`).join(', ')} MiB`,
+    );
     if (violations.length) {
       console.log(`\n${violations.length} VIOLATION(S):`);
       for (const v of violations) console.log(`  - ${v}`);
@@ -348,8 +429,15 @@ const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
  * Every accepted click counted once. A batch whose request failed without an answer may or may not have been
  * collected: the count may exceed the accepted ones by at most those batches' events.
  */
-async function clickViolationsWithin(stack: Stack, before: { pageViews: number; clicks: number }, load: Load): Promise<string[]> {
-  const expected = { pageViews: before.pageViews + load.accepted.pageViews, clicks: before.clicks + load.accepted.clicks };
+async function clickViolationsWithin(
+  stack: Stack,
+  before: { pageViews: number; clicks: number },
+  load: Load,
+): Promise<string[]> {
+  const expected = {
+    pageViews: before.pageViews + load.accepted.pageViews,
+    clicks: before.clicks + load.accepted.clicks,
+  };
   const deadline = Date.now() + 120_000;
   let now = await clickCounts(stack);
   while ((now.pageViews < expected.pageViews || now.clicks < expected.clicks) && Date.now() < deadline) {
@@ -357,8 +445,16 @@ async function clickViolationsWithin(stack: Stack, before: { pageViews: number; 
     now = await clickCounts(stack);
   }
   const extra = { pageViews: now.pageViews - expected.pageViews, clicks: now.clicks - expected.clicks };
-  const ok = extra.pageViews >= 0 && extra.clicks >= 0 && extra.pageViews <= 2 * load.uncertainClicks && extra.clicks <= load.uncertainClicks;
-  return ok ? [] : [`/stats counts ${now.pageViews - before.pageViews} page views and ${now.clicks - before.clicks} clicks; ${load.accepted.pageViews} and ${load.accepted.clicks} were accepted (and ${load.uncertainClicks} batches had no answer)`];
+  const ok =
+    extra.pageViews >= 0 &&
+    extra.clicks >= 0 &&
+    extra.pageViews <= 2 * load.uncertainClicks &&
+    extra.clicks <= load.uncertainClicks;
+  return ok
+    ? []
+    : [
+        `/stats counts ${now.pageViews - before.pageViews} page views and ${now.clicks - before.clicks} clicks; ${load.accepted.pageViews} and ${load.accepted.clicks} were accepted (and ${load.uncertainClicks} batches had no answer)`,
+      ];
 }
 
 /**
@@ -372,7 +468,8 @@ function memoryViolations(memory: Map<string, { label: string; rss: number[] }>)
     const early = rss.slice(1, Math.max(2, Math.floor(rss.length / 4))).sort((a, b) => a - b);
     const base = early[Math.floor(early.length / 2)];
     const last = rss.at(-1)!;
-    if (last > 2 * base && last - base > 100 * 2 ** 20) out.push(`${label} grew from ${mib(base)} MiB to ${mib(last)} MiB resident`);
+    if (last > 2 * base && last - base > 100 * 2 ** 20)
+      out.push(`${label} grew from ${mib(base)} MiB to ${mib(last)} MiB resident`);
   }
   return out;
 }

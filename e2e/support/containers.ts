@@ -9,7 +9,14 @@
 import { PostgreSqlContainer } from '@testcontainers/postgresql';
 import { RabbitMQContainer } from '@testcontainers/rabbitmq';
 import { RedisContainer } from '@testcontainers/redis';
-import { GenericContainer, getContainerRuntimeClient, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import {
+  GenericContainer,
+  getContainerRuntimeClient,
+  Network,
+  Wait,
+  type StartedNetwork,
+  type StartedTestContainer,
+} from 'testcontainers';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { ADMIN_TOKEN, ROOT, type ServiceHandle, type ServiceName, type Stack } from './stack';
@@ -28,14 +35,20 @@ async function requireEngine(): Promise<void> {
   try {
     await getContainerRuntimeClient();
   } catch (err) {
-    throw new Error(`E2E_RUNTIME=containers needs a reachable Docker (or Podman) engine, and none answered (${(err as Error).message.split('\n')[0]}). Start one, or run the local runtime (unset E2E_RUNTIME).`);
+    throw new Error(
+      `E2E_RUNTIME=containers needs a reachable Docker (or Podman) engine, and none answered (${(err as Error).message.split('\n')[0]}). Start one, or run the local runtime (unset E2E_RUNTIME).`,
+    );
   }
 }
 
 /** The end of a container's output (stdout and stderr), for a failing test's message; never throws. */
 function containerLog(id: string, chars: number): string {
   try {
-    const out = execFileSync('docker', ['logs', '--tail', '200', id], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 * 1024 * 1024 });
+    const out = execFileSync('docker', ['logs', '--tail', '200', id], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return out.slice(-chars);
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
@@ -111,18 +124,27 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
   const stops: Array<() => Promise<unknown>> = [];
   // a stop that fails is said on stderr (the global teardown then removes what it left), never swallowed silently
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch((err: Error) => process.stderr.write(`e2e: a container did not stop cleanly: ${err.message.split('\n')[0]}\n`));
-    await network.stop().catch((err: Error) => process.stderr.write(`e2e: the network did not go: ${err.message.split('\n')[0]}\n`));
+    for (const stop of stops.reverse())
+      await stop().catch((err: Error) =>
+        process.stderr.write(`e2e: a container did not stop cleanly: ${err.message.split('\n')[0]}\n`),
+      );
+    await network
+      .stop()
+      .catch((err: Error) => process.stderr.write(`e2e: the network did not go: ${err.message.split('\n')[0]}\n`));
   };
   /**
    * Waits for every start, even after one failed, so that what did start has registered its stop before
    * stopAll runs (Promise.all would reject while slower starts are still on their way); then rethrows.
    */
-  const allStarted = async <T extends readonly unknown[]>(starts: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> => {
+  const allStarted = async <T extends readonly unknown[]>(
+    starts: T,
+  ): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> => {
     const results = await Promise.allSettled(starts);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+    return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as {
+      -readonly [K in keyof T]: Awaited<T[K]>;
+    };
   };
   /** Starts a piece and registers its stop as soon as it runs (a failure elsewhere then stops it too). */
   const started = async <T extends { stop(): Promise<unknown> }>(start: Promise<T>): Promise<T> => {
@@ -135,7 +157,14 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
     //     stack.broker), Redis, the SMTP capture and Postgres
     const brokerService =
       stack.amqpUrl === 'container:rabbitmq'
-        ? new ContainerService('rabbitmq', new RabbitMQContainer('rabbitmq:3-management').withNetwork(network).withNetworkAliases('amqp').withLabels(RUN_LABELS), 15672)
+        ? new ContainerService(
+            'rabbitmq',
+            new RabbitMQContainer('rabbitmq:3-management')
+              .withNetwork(network)
+              .withNetworkAliases('amqp')
+              .withLabels(RUN_LABELS),
+            15672,
+          )
         : new ContainerService(
             'broker',
             new GenericContainer(appImage('broker'))
@@ -153,7 +182,17 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
           new GenericContainer(appImage('smtp-capture'))
             .withNetwork(network)
             .withNetworkAliases('mailpit')
-            .withCommand(['node', '--enable-source-maps', 'dist/app/main.js', '--host', '0.0.0.0', '--smtp-port', String(SMTP_PORT), '--http-port', String(SMTP_HTTP_PORT)])
+            .withCommand([
+              'node',
+              '--enable-source-maps',
+              'dist/app/main.js',
+              '--host',
+              '0.0.0.0',
+              '--smtp-port',
+              String(SMTP_PORT),
+              '--http-port',
+              String(SMTP_HTTP_PORT),
+            ])
             .withExposedPorts(SMTP_PORT, SMTP_HTTP_PORT)
             .withLabels(RUN_LABELS)
             .withWaitStrategy(Wait.forHttp('/api/v1/messages', SMTP_HTTP_PORT)),
@@ -163,14 +202,27 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
     const needsDatabase = stack.options.services.some((s) => s !== 'analytics');
     const [, redis, , pg] = await allStarted([
       started(brokerService.start().then(() => brokerService)),
-      stack.needsRedis ? started(new RedisContainer('redis:7-alpine').withNetwork(network).withNetworkAliases('redis').withLabels(RUN_LABELS).start()) : undefined,
+      stack.needsRedis
+        ? started(
+            new RedisContainer('redis:7-alpine')
+              .withNetwork(network)
+              .withNetworkAliases('redis')
+              .withLabels(RUN_LABELS)
+              .start(),
+          )
+        : undefined,
       capture ? started(capture.start().then(() => capture)) : undefined,
       needsDatabase
         ? started(
             new PostgreSqlContainer('postgres:15-alpine')
               .withNetwork(network)
               .withNetworkAliases('postgres')
-              .withCopyFilesToContainer([{ source: path.join(ROOT, 'docker/postgres-init.sql'), target: '/docker-entrypoint-initdb.d/10-databases.sql' }])
+              .withCopyFilesToContainer([
+                {
+                  source: path.join(ROOT, 'docker/postgres-init.sql'),
+                  target: '/docker-entrypoint-initdb.d/10-databases.sql',
+                },
+              ])
               .withLabels(RUN_LABELS)
               .start(),
           )
@@ -193,28 +245,39 @@ export async function startContainers(stack: Stack): Promise<() => Promise<void>
         // a second instance of a service gets a database of its own (as each local process has its own SQLite
         // file), unless the stack asks for one database per service shared by its instances
         const database = i === 0 || stack.options.database === 'postgres' ? name : `${name}_${i + 1}`;
-        if (pg && name !== 'analytics' && i > 0) await pg.exec(['psql', '-U', pg.getUsername(), '-d', pg.getDatabase(), '-c', `CREATE DATABASE ${database}`]);
+        if (pg && name !== 'analytics' && i > 0)
+          await pg.exec(['psql', '-U', pg.getUsername(), '-d', pg.getDatabase(), '-c', `CREATE DATABASE ${database}`]);
         const env: Record<string, string> = {
           ADMIN_TOKEN,
-          ...(Object.fromEntries(Object.entries({ ...stack.extraEnv, ...stack.options.serviceEnv[name] }).filter(([, v]) => v !== undefined)) as Record<string, string>),
+          ...(Object.fromEntries(
+            Object.entries({ ...stack.extraEnv, ...stack.options.serviceEnv[name] }).filter(([, v]) => v !== undefined),
+          ) as Record<string, string>),
           PORT: String(HTTP_PORT),
           WARREN_NAMESPACE: stack.namespace,
           AMQP_URL: innerAmqp,
           NO_COLOR: '1',
           ...(innerRedis ? { REDIS_URL: innerRedis } : {}),
           ...(innerSmtp ? { SMTP_URL: innerSmtp } : {}),
-          ...(pg && name !== 'analytics' ? { DATABASE_URL: `postgres://${pg.getUsername()}:${pg.getPassword()}@postgres:5432/${database}` } : {}),
+          ...(pg && name !== 'analytics'
+            ? { DATABASE_URL: `postgres://${pg.getUsername()}:${pg.getPassword()}@postgres:5432/${database}` }
+            : {}),
         };
         stack.instances[name].push(
           new ContainerService(
             count > 1 ? `${name}-${i + 1}` : name,
-            new GenericContainer(appImage(name)).withNetwork(network).withEnvironment(env).withExposedPorts(HTTP_PORT).withLabels(RUN_LABELS).withWaitStrategy(Wait.forHttp('/health', HTTP_PORT).forStatusCode(200)),
+            new GenericContainer(appImage(name))
+              .withNetwork(network)
+              .withEnvironment(env)
+              .withExposedPorts(HTTP_PORT)
+              .withLabels(RUN_LABELS)
+              .withWaitStrategy(Wait.forHttp('/health', HTTP_PORT).forStatusCode(200)),
           ),
         );
       }
       stack.services[name] = stack.instances[name][0];
     }
-    const wave = (names: ServiceName[]) => allStarted(names.flatMap((n) => (stack.instances[n] ?? []).map((svc) => started(svc.start().then(() => svc)))));
+    const wave = (names: ServiceName[]) =>
+      allStarted(names.flatMap((n) => (stack.instances[n] ?? []).map((svc) => started(svc.start().then(() => svc)))));
     await wave(order.filter((n) => n !== 'orders'));
     await wave(['orders']);
   } catch (err) {

@@ -10,8 +10,21 @@ import { appImage, buildAppImages } from '../../docker/app-images.mjs';
 function pingEngine() {
   const host = process.env.DOCKER_HOST;
   const candidates = host
-    ? [host.startsWith('unix://') ? { socketPath: host.slice('unix://'.length) } : { host: new URL(host.replace(/^tcp:/, 'http:')).hostname, port: Number(new URL(host.replace(/^tcp:/, 'http:')).port || 2375) }]
-    : ['/var/run/docker.sock', `${process.env.XDG_RUNTIME_DIR ?? '/run/user/0'}/docker.sock`, `${process.env.XDG_RUNTIME_DIR ?? '/run/user/0'}/podman/podman.sock`].filter((p) => existsSync(p)).map((socketPath) => ({ socketPath }));
+    ? [
+        host.startsWith('unix://')
+          ? { socketPath: host.slice('unix://'.length) }
+          : {
+              host: new URL(host.replace(/^tcp:/, 'http:')).hostname,
+              port: Number(new URL(host.replace(/^tcp:/, 'http:')).port || 2375),
+            },
+      ]
+    : [
+        '/var/run/docker.sock',
+        `${process.env.XDG_RUNTIME_DIR ?? '/run/user/0'}/docker.sock`,
+        `${process.env.XDG_RUNTIME_DIR ?? '/run/user/0'}/podman/podman.sock`,
+      ]
+        .filter((p) => existsSync(p))
+        .map((socketPath) => ({ socketPath }));
   const one = (target) =>
     new Promise((resolve) => {
       const req = request({ ...target, path: '/_ping', method: 'GET', timeout: 3000 }, (res) => {
@@ -36,7 +49,9 @@ export default async function globalSetup() {
     // containers carry this run's label, so the teardown can remove what a crashed suite left
     process.env.WARREN_E2E_RUN = `e2e-${randomBytes(4).toString('hex')}`;
     const started = Date.now();
-    await buildAppImages(undefined, ([app, seconds]) => process.stderr.write(`e2e: ${appImage(app)} ready in ${seconds.toFixed(0)} s\n`));
+    await buildAppImages(undefined, ([app, seconds]) =>
+      process.stderr.write(`e2e: ${appImage(app)} ready in ${seconds.toFixed(0)} s\n`),
+    );
     process.stderr.write(`e2e: images ready in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   }
   await brokerSetup();

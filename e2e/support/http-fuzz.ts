@@ -64,7 +64,10 @@ export type Json = null | boolean | number | string | Raw | Json[] | { [key: str
 export function toJson(value: Json): string {
   if (value instanceof Raw) return value.text;
   if (Array.isArray(value)) return `[${value.map(toJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`).join(',')}}`;
+  if (value !== null && typeof value === 'object')
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`)
+      .join(',')}}`;
   return JSON.stringify(value);
 }
 
@@ -186,19 +189,25 @@ function hostileValues(prng: Prng): Json[] {
 function paths(value: Json, at: Array<string | number> = []): Array<Array<string | number>> {
   const here = [at];
   if (Array.isArray(value)) value.forEach((v, i) => here.push(...paths(v, [...at, i])));
-  else if (value !== null && typeof value === 'object' && !(value instanceof Raw)) for (const [k, v] of Object.entries(value)) here.push(...paths(v, [...at, k]));
+  else if (value !== null && typeof value === 'object' && !(value instanceof Raw))
+    for (const [k, v] of Object.entries(value)) here.push(...paths(v, [...at, k]));
   return here;
 }
 
 function clone(value: Json): Json {
   if (value instanceof Raw) return value;
   if (Array.isArray(value)) return value.map(clone);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clone(v)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clone(v)]));
   return value;
 }
 
 /** `value` with the thing at `at` replaced (or removed, with `remove`). */
-function withAt(value: Json, at: Array<string | number>, replace: (old: Json) => Json | typeof REMOVE): Json | typeof REMOVE {
+function withAt(
+  value: Json,
+  at: Array<string | number>,
+  replace: (old: Json) => Json | typeof REMOVE,
+): Json | typeof REMOVE {
   if (at.length === 0) return replace(value);
   const copy = clone(value) as Record<string, Json> | Json[];
   let parent: Record<string | number, Json> = copy as Record<string | number, Json>;
@@ -223,19 +232,33 @@ const show = (v: Json) => {
 
 /** The route's path with its parameters (valid ones unless `override` says otherwise), and a query string. */
 function buildPath(route: RouteSpec, override: Record<string, string> = {}, query?: string): string {
-  const path = route.path.replace(/:(\w+)/g, (_, name: string) => override[name] ?? encodeURIComponent(route.params?.[name] ?? 'x'));
+  const path = route.path.replace(
+    /:(\w+)/g,
+    (_, name: string) => override[name] ?? encodeURIComponent(route.params?.[name] ?? 'x'),
+  );
   const q = query ?? new URLSearchParams(route.query ?? {}).toString();
   return q ? `${path}?${q}` : path;
 }
 
-function jsonHeaders(route: RouteSpec, admin: Record<string, string>, extra: Record<string, string> = {}): Record<string, string> {
+function jsonHeaders(
+  route: RouteSpec,
+  admin: Record<string, string>,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return { ...(route.admin ? admin : {}), ...(route.headers ?? {}), ...extra };
 }
 
 /** The valid request for a route: what every mutation starts from. */
 export function validRequest(route: RouteSpec, admin: Record<string, string>): FuzzRequest {
   const body = route.body === undefined ? undefined : Buffer.from(toJson(route.body));
-  return { name: 'valid', method: route.method, path: buildPath(route), headers: jsonHeaders(route, admin, body ? { 'content-type': 'application/json' } : {}), body, route };
+  return {
+    name: 'valid',
+    method: route.method,
+    path: buildPath(route),
+    headers: jsonHeaders(route, admin, body ? { 'content-type': 'application/json' } : {}),
+    body,
+    route,
+  };
 }
 
 /** Path segments that are not what the route wants: not a UUID, huge, encoded slashes, NULs, dots, bad encodings. */
@@ -272,7 +295,27 @@ function hostileSegments(prng: Prng, valid: string): Array<[string, string]> {
   ];
 }
 
-const QUERY_VALUES = ['', 'x', '-1', '0', '1e3', '0x10', '1.5', '%201', '1%20', '2147483648', '99999999999999999999', 'NaN', 'Infinity', '%00', '%zz', '%FF', '%F0%9F%92%A5', '__proto__', 'true'];
+const QUERY_VALUES = [
+  '',
+  'x',
+  '-1',
+  '0',
+  '1e3',
+  '0x10',
+  '1.5',
+  '%201',
+  '1%20',
+  '2147483648',
+  '99999999999999999999',
+  'NaN',
+  'Infinity',
+  '%00',
+  '%zz',
+  '%FF',
+  '%F0%9F%92%A5',
+  '__proto__',
+  'true',
+];
 
 /** Query strings: wrong values, repeated and array parameters, unknown and prototype names, bad encodings. */
 function queryCases(prng: Prng, route: RouteSpec): Array<[string, string]> {
@@ -284,7 +327,10 @@ function queryCases(prng: Prng, route: RouteSpec): Array<[string, string]> {
     const with_ = (q: string) => (others ? `${others}&${q}` : q);
     for (const v of prng.sample(QUERY_VALUES, 10)) cases.push([`${name}=${v}`, with_(`${name}=${v}`)]);
     cases.push([`${name} huge`, with_(`${name}=${'9'.repeat(prng.int(2_000, 8_000))}`)]);
-    cases.push([`${name} repeated`, with_(`${name}=${encodeURIComponent(value)}&${name}=${encodeURIComponent(value)}`)]);
+    cases.push([
+      `${name} repeated`,
+      with_(`${name}=${encodeURIComponent(value)}&${name}=${encodeURIComponent(value)}`),
+    ]);
     cases.push([`${name}[]`, with_(`${name}[]=${encodeURIComponent(value)}`)]);
     cases.push([`${name}[0]`, with_(`${name}[0]=${encodeURIComponent(value)}`)]);
     cases.push([`${name}[a][b]`, with_(`${name}[a][b]=${encodeURIComponent(value)}`)]);
@@ -328,11 +374,13 @@ export function fuzzRequests(prng: Prng, route: RouteSpec, admin: Record<string,
   const valid = validRequest(route, admin);
   // a route that changes something no fuzz may do (Bull Board's pause, empty…) is only asked without the token
   const out: FuzzRequest[] = route.authOnly ? [] : [valid];
-  const add = (name: string, over: Partial<FuzzRequest>) => out.push({ ...valid, ...over, name, headers: over.headers ?? valid.headers });
+  const add = (name: string, over: Partial<FuzzRequest>) =>
+    out.push({ ...valid, ...over, name, headers: over.headers ?? valid.headers });
 
   if (route.admin) {
     const withoutAuth = Object.fromEntries(Object.entries(valid.headers).filter(([k]) => k !== 'authorization'));
-    const auth = (name: string, value?: string) => add(`admin: ${name}`, { headers: value === undefined ? withoutAuth : { ...withoutAuth, authorization: value } });
+    const auth = (name: string, value?: string) =>
+      add(`admin: ${name}`, { headers: value === undefined ? withoutAuth : { ...withoutAuth, authorization: value } });
     auth('no token');
     auth('wrong bearer token', 'Bearer wrong-token');
     auth('empty bearer', 'Bearer ');
@@ -350,9 +398,13 @@ export function fuzzRequests(prng: Prng, route: RouteSpec, admin: Record<string,
 
   // path parameters
   for (const name of Object.keys(route.params ?? {})) {
-    for (const [what, segment] of hostileSegments(prng, route.params![name])) add(`:${name} ${what}`, { path: buildPath(route, { [name]: segment }) });
+    for (const [what, segment] of hostileSegments(prng, route.params![name]))
+      add(`:${name} ${what}`, { path: buildPath(route, { [name]: segment }) });
     add(`:${name} raw latin-1 byte`, { path: buildPath(route, { [name]: 'caf\u00e9' }), transport: true });
-    add(`:${name} past the header limit`, { path: buildPath(route, { [name]: 'y'.repeat(prng.int(70_000, 90_000)) }), transport: true });
+    add(`:${name} past the header limit`, {
+      path: buildPath(route, { [name]: 'y'.repeat(prng.int(70_000, 90_000)) }),
+      transport: true,
+    });
   }
   // query strings (every route gets the unknown and prototype names; routes with parameters get theirs fuzzed)
   for (const [what, q] of queryCases(prng, route)) add(`query ${what}`, { path: buildPath(route, {}, q) });
@@ -382,39 +434,105 @@ export function fuzzRequests(prng: Prng, route: RouteSpec, admin: Record<string,
   if (route.body !== undefined) {
     for (const at of paths(example)) {
       const current = at.reduce<Json>((v, k) => (v as Record<string | number, Json>)[k], example);
-      for (const wrong of [...alwaysValues(current), ...prng.sample(hostileValues(prng), 8)]) add(`${label(at)} = ${show(wrong)}`, json(withAt(example, at, () => wrong) as Json));
+      for (const wrong of [...alwaysValues(current), ...prng.sample(hostileValues(prng), 8)])
+        add(`${label(at)} = ${show(wrong)}`, json(withAt(example, at, () => wrong) as Json));
       if (at.length > 0) add(`${label(at)} missing`, json(withAt(example, at, () => REMOVE) as Json));
       if (current !== null && typeof current === 'object' && !Array.isArray(current) && !(current instanceof Raw)) {
-        add(`${label(at)} with an extra field`, json(withAt(example, at, (o) => ({ ...(o as object), extra: 'field' })) as Json));
-        add(`${label(at)} with __proto__`, json((withAt(example, at, () => new Raw(`{"__proto__":{"polluted":true},${toJson(current).slice(1)}`)) as Json)));
+        add(
+          `${label(at)} with an extra field`,
+          json(withAt(example, at, (o) => ({ ...(o as object), extra: 'field' })) as Json),
+        );
+        add(
+          `${label(at)} with __proto__`,
+          json(
+            withAt(example, at, () => new Raw(`{"__proto__":{"polluted":true},${toJson(current).slice(1)}`)) as Json,
+          ),
+        );
         add(`${label(at)} with every field missing`, json(withAt(example, at, () => ({})) as Json));
-        add(`${label(at)} with a huge key`, json(withAt(example, at, (o) => ({ ...(o as object), ['k'.repeat(prng.int(10_000, 50_000))]: 1 })) as Json));
-        add(`${label(at)} with a duplicated key`, json((withAt(example, at, () => new Raw(`{${Object.keys(current).map((k) => `${JSON.stringify(k)}:null`).join(',')}${Object.keys(current).length ? ',' : ''}${toJson(current).slice(1)}`)) as Json)));
+        add(
+          `${label(at)} with a huge key`,
+          json(withAt(example, at, (o) => ({ ...(o as object), ['k'.repeat(prng.int(10_000, 50_000))]: 1 })) as Json),
+        );
+        add(
+          `${label(at)} with a duplicated key`,
+          json(
+            withAt(
+              example,
+              at,
+              () =>
+                new Raw(
+                  `{${Object.keys(current)
+                    .map((k) => `${JSON.stringify(k)}:null`)
+                    .join(',')}${Object.keys(current).length ? ',' : ''}${toJson(current).slice(1)}`,
+                ),
+            ) as Json,
+          ),
+        );
       }
       if (Array.isArray(current)) {
         add(`${label(at)} empty`, json(withAt(example, at, () => []) as Json));
-        add(`${label(at)} with thousands of copies`, json(withAt(example, at, () => Array.from({ length: prng.int(1_000, 3_000) }, () => clone(current[0] ?? null))) as Json));
-        add(`${label(at)} with a hole`, json((withAt(example, at, () => new Raw(`[${current.map((v) => toJson(v)).join(',')},,null]`)) as Json)));
+        add(
+          `${label(at)} with thousands of copies`,
+          json(
+            withAt(example, at, () =>
+              Array.from({ length: prng.int(1_000, 3_000) }, () => clone(current[0] ?? null)),
+            ) as Json,
+          ),
+        );
+        add(
+          `${label(at)} with a hole`,
+          json(withAt(example, at, () => new Raw(`[${current.map((v) => toJson(v)).join(',')},,null]`)) as Json),
+        );
       }
     }
   }
   const text = toJson(example);
   const quote = text.indexOf('"');
-  const spliced = (bytes: number[]) => (quote >= 0 ? Buffer.concat([Buffer.from(text.slice(0, quote + 1)), Buffer.from(bytes), Buffer.from(text.slice(quote + 1))]) : Buffer.concat([Buffer.from(bytes), Buffer.from(text)]));
-  const cuts = prng.sample(Array.from({ length: Math.max(1, text.length - 1) }, (_, i) => i + 1), 4);
+  const spliced = (bytes: number[]) =>
+    quote >= 0
+      ? Buffer.concat([Buffer.from(text.slice(0, quote + 1)), Buffer.from(bytes), Buffer.from(text.slice(quote + 1))])
+      : Buffer.concat([Buffer.from(bytes), Buffer.from(text)]);
+  const cuts = prng.sample(
+    Array.from({ length: Math.max(1, text.length - 1) }, (_, i) => i + 1),
+    4,
+  );
   // what every route gets, a body or not: the body parser runs before any route
   add('empty body', raw(''));
   add(`truncated at ${cuts[0]}`, raw(text.slice(0, cuts[0])));
   add('invalid UTF-8 in a string', raw(spliced([0xff, 0xfe, 0xc3, 0x28])));
   add('body past the size limit', raw(`{"pad":"${'p'.repeat(prng.int(120_000, 200_000))}",${text.slice(1)}`));
   add('JSON as text/plain', raw(text, 'text/plain'));
-  add('form body', raw('customerEmail=x&items[0][sku]=SKU-001&items[0][quantity]=2&__proto__[polluted]=1&a[b][c][d][e][f][g]=1', 'application/x-www-form-urlencoded'));
+  add(
+    'form body',
+    raw(
+      'customerEmail=x&items[0][sku]=SKU-001&items[0][quantity]=2&__proto__[polluted]=1&a[b][c][d][e][f][g]=1',
+      'application/x-www-form-urlencoded',
+    ),
+  );
   add('gzip bomb', raw(gzipBomb(), 'application/json', { 'content-encoding': 'gzip' }));
   add('unknown content encoding', raw(text, 'application/json', { 'content-encoding': 'compress' }));
   if (route.body === undefined) return out;
   // and what the routes that read one get besides
   add('whitespace body', raw(' \n\t '));
-  for (const top of ['null', '0', '-0', '"x"', '[]', 'true', '1e309', 'NaN', '[', '{', '}', ',', '{"a":1,}', "{'a':1}", '{"a"}', '\u0000']) add(`body ${JSON.stringify(top)}`, raw(top));
+  for (const top of [
+    'null',
+    '0',
+    '-0',
+    '"x"',
+    '[]',
+    'true',
+    '1e309',
+    'NaN',
+    '[',
+    '{',
+    '}',
+    ',',
+    '{"a":1,}',
+    "{'a':1}",
+    '{"a"}',
+    '\u0000',
+  ])
+    add(`body ${JSON.stringify(top)}`, raw(top));
   for (const cut of cuts.slice(1)) add(`truncated at ${cut}`, raw(text.slice(0, cut)));
   add('overlong UTF-8', raw(spliced([0xc0, 0xaf])));
   add('UTF-8 encoded surrogate', raw(spliced([0xed, 0xa0, 0x80])));
@@ -426,10 +544,19 @@ export function fuzzRequests(prng: Prng, route: RouteSpec, admin: Record<string,
   add('body of megabytes', raw(`[${'0,'.repeat(prng.int(600_000, 800_000))}0]`));
   add('JSON without a content type', { body: Buffer.from(text), headers: jsonHeaders(route, admin) });
   for (const type of OTHER_CONTENT_TYPES.filter((t) => t !== 'text/plain')) add(`JSON as ${type}`, raw(text, type));
-  add('multipart body', raw('--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--xyz--\r\n', 'multipart/form-data; boundary=xyz'));
+  add(
+    'multipart body',
+    raw(
+      '--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--xyz--\r\n',
+      'multipart/form-data; boundary=xyz',
+    ),
+  );
   add('gzip that is not gzip', raw(text, 'application/json', { 'content-encoding': 'gzip' }));
   add('brotli that is not brotli', raw(text, 'application/json', { 'content-encoding': 'br' }));
-  add('content length too small', raw(text, 'application/json', { 'content-length': String(Math.max(0, text.length - 3)) }));
+  add(
+    'content length too small',
+    raw(text, 'application/json', { 'content-length': String(Math.max(0, text.length - 3)) }),
+  );
   return out;
 }
 
@@ -455,12 +582,21 @@ export function methodRequests(routes: RouteSpec[], admin: Record<string, string
       // on the paths of routes only asked without the token, the other methods go without it too
       if (same.every((r) => r.authOnly)) delete v.headers.authorization;
       // llhttp knows a fixed list of methods: FOO never reaches the app
-      out.push({ ...v, name: `method ${method}`, method, transport: method === 'FOO', headers: { ...v.headers, ...(method === 'GET' || method === 'HEAD' ? {} : { 'content-type': 'application/json' }) }, body: method === 'GET' || method === 'HEAD' ? undefined : Buffer.from('{}') });
+      out.push({
+        ...v,
+        name: `method ${method}`,
+        method,
+        transport: method === 'FOO',
+        headers: {
+          ...v.headers,
+          ...(method === 'GET' || method === 'HEAD' ? {} : { 'content-type': 'application/json' }),
+        },
+        body: method === 'GET' || method === 'HEAD' ? undefined : Buffer.from('{}'),
+      });
     }
   }
   return out;
 }
-
 
 /** Sends one request as written. Rejects when no answer comes (a reset, a timeout): that is a failure too. */
 export function send(base: string, req: FuzzRequest, timeoutMs = 15_000): Promise<FuzzResponse> {
@@ -472,7 +608,15 @@ export function send(base: string, req: FuzzRequest, timeoutMs = 15_000): Promis
     if (req.body && headers['content-length'] === undefined) headers['content-length'] = String(req.body.length);
     let r: ReturnType<typeof request>;
     try {
-      r = request({ host: url.hostname, port: url.port, method: req.method, path: req.path, headers, agent: false, timeout: timeoutMs });
+      r = request({
+        host: url.hostname,
+        port: url.port,
+        method: req.method,
+        path: req.path,
+        headers,
+        agent: false,
+        timeout: timeoutMs,
+      });
     } catch (err) {
       reject(new Error(`the request could not be made: ${(err as Error).message}`));
       return;
@@ -490,11 +634,14 @@ export function send(base: string, req: FuzzRequest, timeoutMs = 15_000): Promis
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
       // the answer came, and then the connection was reset under it: a server that closes with part of a request
       // body unread (one it had no use for) makes the kernel send a reset, which can cut its own answer short
-      res.on('error', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), cut: true }));
+      res.on('error', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), cut: true }),
+      );
     });
     // a body the server refuses early (413) may meet a closed socket: the answer, if one came, is what counts
     r.on('socket', (s) => s.on('error', () => undefined));
-    if (req.body && headers['content-length'] !== String(req.body.length)) r.end(req.body.subarray(0, Number(headers['content-length'])));
+    if (req.body && headers['content-length'] !== String(req.body.length))
+      r.end(req.body.subarray(0, Number(headers['content-length'])));
     else r.end(req.body);
   });
 }
@@ -508,7 +655,6 @@ export async function pool<T>(items: T[], limit: number, work: (item: T) => Prom
     }),
   );
 }
-
 
 /** The routes a Nest app logged at start ("Mapped {/orders/:id, GET} route"), as `GET /orders/:id`. */
 export function mappedRoutes(log: string): string[] {

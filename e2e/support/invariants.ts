@@ -32,7 +32,11 @@ export interface StockRow {
 }
 
 /** Every order's final view, once none is PENDING (bounded); the error names the ones still pending. */
-export async function finalOrders(stack: Stack, placed: PlacedOrder[], timeoutMs = 120_000): Promise<Map<string, OrderView>> {
+export async function finalOrders(
+  stack: Stack,
+  placed: PlacedOrder[],
+  timeoutMs = 120_000,
+): Promise<Map<string, OrderView>> {
   const views = new Map<string, OrderView>();
   let pending: string[] = [];
   await eventually(
@@ -51,7 +55,9 @@ export async function finalOrders(stack: Stack, placed: PlacedOrder[], timeoutMs
     timeoutMs,
     500,
   ).catch((err: Error) => {
-    throw new Error(`${err.message}: still pending ${pending.slice(0, 10).join(', ')}${pending.length > 10 ? ` and ${pending.length - 10} more` : ''}`);
+    throw new Error(
+      `${err.message}: still pending ${pending.slice(0, 10).join(', ')}${pending.length > 10 ? ` and ${pending.length - 10} more` : ''}`,
+    );
   });
   return views;
 }
@@ -64,28 +70,44 @@ export async function paymentViolations(stack: Stack, orders: Map<string, OrderV
     const captures = ledger.filter((e) => e.kind === 'capture');
     const refunds = ledger.filter((e) => e.kind === 'refund');
     const net = captures.reduce((n, e) => n + e.amount, 0) - refunds.reduce((n, e) => n + e.amount, 0);
-    if (order.status === 'CONFIRMED' && (captures.length !== 1 || captures[0].amount !== order.total || refunds.length !== 0)) {
-      violations.push(`order ${order.id} CONFIRMED for ${order.total} but its ledger holds ${captures.length} capture(s) and ${refunds.length} refund(s): ${JSON.stringify(ledger)}`);
+    if (
+      order.status === 'CONFIRMED' &&
+      (captures.length !== 1 || captures[0].amount !== order.total || refunds.length !== 0)
+    ) {
+      violations.push(
+        `order ${order.id} CONFIRMED for ${order.total} but its ledger holds ${captures.length} capture(s) and ${refunds.length} refund(s): ${JSON.stringify(ledger)}`,
+      );
     }
     if (order.status === 'CANCELLED' && (net !== 0 || captures.length > 1 || refunds.length > 1)) {
-      violations.push(`order ${order.id} CANCELLED but its ledger nets ${net} over ${captures.length} capture(s) and ${refunds.length} refund(s)`);
+      violations.push(
+        `order ${order.id} CANCELLED but its ledger nets ${net} over ${captures.length} capture(s) and ${refunds.length} refund(s)`,
+      );
     }
   }
   return violations;
 }
 
 /** Per SKU: what was available before, less what confirmed orders took, is what is available now; nothing stays reserved. */
-export async function stockViolations(stack: Stack, before: StockRow[], orders: Map<string, OrderView>): Promise<string[]> {
+export async function stockViolations(
+  stack: Stack,
+  before: StockRow[],
+  orders: Map<string, OrderView>,
+): Promise<string[]> {
   const taken = new Map<string, number>();
-  for (const o of orders.values()) if (o.status === 'CONFIRMED') for (const i of o.items) taken.set(i.sku, (taken.get(i.sku) ?? 0) + i.quantity);
-  const now = new Map(((await http('GET', `${stack.url('inventory')}/stock`)).body as StockRow[]).map((s) => [s.sku, s]));
+  for (const o of orders.values())
+    if (o.status === 'CONFIRMED') for (const i of o.items) taken.set(i.sku, (taken.get(i.sku) ?? 0) + i.quantity);
+  const now = new Map(
+    ((await http('GET', `${stack.url('inventory')}/stock`)).body as StockRow[]).map((s) => [s.sku, s]),
+  );
   const violations: string[] = [];
   for (const b of before) {
     const n = now.get(b.sku);
     const expected = b.available - (taken.get(b.sku) ?? 0);
     if (!n) violations.push(`SKU ${b.sku} is gone from /stock`);
     else if (n.available !== expected || n.reserved !== b.reserved) {
-      violations.push(`SKU ${b.sku}: available ${n.available}, reserved ${n.reserved}; expected available ${expected} (${b.available} before, ${taken.get(b.sku) ?? 0} confirmed) and reserved ${b.reserved}`);
+      violations.push(
+        `SKU ${b.sku}: available ${n.available}, reserved ${n.reserved}; expected available ${expected} (${b.available} before, ${taken.get(b.sku) ?? 0} confirmed) and reserved ${b.reserved}`,
+      );
     }
   }
   return violations;
@@ -108,16 +130,27 @@ const SUBJECTS = {
  * copies are not violations; `redelivered` (when given) collects a line for each. Two emails of one kind with two
  * Message-IDs are.
  */
-export async function emailViolations(stack: Stack, placed: PlacedOrder[], orders: Map<string, OrderView>, timeoutMs = 90_000, redelivered?: string[]): Promise<string[]> {
+export async function emailViolations(
+  stack: Stack,
+  placed: PlacedOrder[],
+  orders: Map<string, OrderView>,
+  timeoutMs = 90_000,
+  redelivered?: string[],
+): Promise<string[]> {
   const byAddress = (all: Mail[]) => {
     const m = new Map<string, Mail[]>();
     for (const mail of all) for (const to of mail.To) m.set(to.Address, [...(m.get(to.Address) ?? []), mail]);
     return m;
   };
-  await eventually(`two emails for each of ${placed.length} orders`, async () => {
-    const got = byAddress(await mails(stack));
-    return placed.every((o) => (got.get(o.customerEmail)?.length ?? 0) >= 2) ? true : undefined;
-  }, timeoutMs, 500).catch(() => undefined); // the check below names what is missing
+  await eventually(
+    `two emails for each of ${placed.length} orders`,
+    async () => {
+      const got = byAddress(await mails(stack));
+      return placed.every((o) => (got.get(o.customerEmail)?.length ?? 0) >= 2) ? true : undefined;
+    },
+    timeoutMs,
+    500,
+  ).catch(() => undefined); // the check below names what is missing
   const got = byAddress(await mails(stack));
   const violations: string[] = [];
   for (const o of placed) {
@@ -130,7 +163,10 @@ export async function emailViolations(stack: Stack, placed: PlacedOrder[], order
     const subjects = [...distinct.values()].map((m) => m.Subject);
     const expected = [SUBJECTS.placed, status === 'CONFIRMED' ? SUBJECTS.CONFIRMED : SUBJECTS.CANCELLED];
     const ok = subjects.length === 2 && expected.every((re) => subjects.filter((s) => re.test(s)).length === 1);
-    if (!ok) violations.push(`order ${o.id} (${status}) to ${o.customerEmail}: emails ${JSON.stringify(subjects)}, expected one "received" and one "${status === 'CONFIRMED' ? 'confirmed' : 'cancelled'}"`);
+    if (!ok)
+      violations.push(
+        `order ${o.id} (${status}) to ${o.customerEmail}: emails ${JSON.stringify(subjects)}, expected one "received" and one "${status === 'CONFIRMED' ? 'confirmed' : 'cancelled'}"`,
+      );
   }
   return violations;
 }
@@ -151,39 +187,56 @@ export async function clickCounts(stack: Stack): Promise<ClickCounts> {
  * /stats counts exactly the accepted page views and clicks on top of what it counted before the run (waits for
  * them, bounded, then reads once more so an excess shows).
  */
-export async function clickViolations(stack: Stack, before: ClickCounts, accepted: ClickCounts, timeoutMs = 60_000): Promise<string[]> {
+export async function clickViolations(
+  stack: Stack,
+  before: ClickCounts,
+  accepted: ClickCounts,
+  timeoutMs = 60_000,
+): Promise<string[]> {
   const expected = { pageViews: before.pageViews + accepted.pageViews, clicks: before.clicks + accepted.clicks };
-  await eventually('the stats to count every accepted event', async () => {
-    const now = await clickCounts(stack);
-    return now.pageViews >= expected.pageViews && now.clicks >= expected.clicks ? true : undefined;
-  }, timeoutMs, 250).catch(() => undefined);
+  await eventually(
+    'the stats to count every accepted event',
+    async () => {
+      const now = await clickCounts(stack);
+      return now.pageViews >= expected.pageViews && now.clicks >= expected.clicks ? true : undefined;
+    },
+    timeoutMs,
+    250,
+  ).catch(() => undefined);
   const now = await clickCounts(stack);
   return now.pageViews === expected.pageViews && now.clicks === expected.clicks
     ? []
-    : [`/stats counts ${now.pageViews - before.pageViews} page views and ${now.clicks - before.clicks} clicks more than before the run; ${accepted.pageViews} and ${accepted.clicks} were accepted`];
+    : [
+        `/stats counts ${now.pageViews - before.pageViews} page views and ${now.clicks - before.clicks} clicks more than before the run; ${accepted.pageViews} and ${accepted.clicks} were accepted`,
+      ];
 }
 
 /** No message waits in any of the stack's queues, and none is parked in a DLQ. */
 export async function queueViolations(amqpUrl: string, namespace: string, timeoutMs = 30_000): Promise<string[]> {
   const names = SERVICE_QUEUES.flatMap((q) => [`${namespace}.${q}`, `${namespace}.${q}.dlq`]);
   let left: string[] = [];
-  await eventually('every queue to drain', async () => {
-    left = [];
-    const conn = await connect(amqpUrl);
-    try {
-      for (const name of names) {
-        const ch = await conn.createChannel();
-        ch.on('error', () => undefined);
-        // a queue that does not exist (a service that declares no RPC queue) holds nothing
-        const ok = await ch.checkQueue(name).catch(() => undefined);
-        if (ok && ok.messageCount > 0) left.push(`${name} holds ${ok.messageCount} message(s)`);
-        await ch.close().catch(() => undefined);
+  await eventually(
+    'every queue to drain',
+    async () => {
+      left = [];
+      const conn = await connect(amqpUrl);
+      try {
+        for (const name of names) {
+          const ch = await conn.createChannel();
+          ch.on('error', () => undefined);
+          // a queue that does not exist (a service that declares no RPC queue) holds nothing
+          const ok = await ch.checkQueue(name).catch(() => undefined);
+          if (ok && ok.messageCount > 0) left.push(`${name} holds ${ok.messageCount} message(s)`);
+          await ch.close().catch(() => undefined);
+        }
+      } finally {
+        await conn.close().catch(() => undefined);
       }
-    } finally {
-      await conn.close().catch(() => undefined);
-    }
-    // a DLQ never drains by itself: one parked message is a violation at once
-    return left.length === 0 || left.some((l) => l.includes('.dlq ')) ? true : undefined;
-  }, timeoutMs, 500).catch(() => undefined);
+      // a DLQ never drains by itself: one parked message is a violation at once
+      return left.length === 0 || left.some((l) => l.includes('.dlq ')) ? true : undefined;
+    },
+    timeoutMs,
+    500,
+  ).catch(() => undefined);
   return left;
 }

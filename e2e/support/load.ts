@@ -57,7 +57,13 @@ export class Load {
 
   private async placeOne(i: number): Promise<void> {
     // every fifth order asks for more grinders than there are: inventory refuses it
-    const items = i % 5 === 4 ? [{ sku: 'SKU-005', quantity: 1000 }] : [{ sku: `SKU-00${1 + (i % 4)}`, quantity: 1 + (i % 2) }, { sku: 'SKU-008', quantity: 1 }];
+    const items =
+      i % 5 === 4
+        ? [{ sku: 'SKU-005', quantity: 1000 }]
+        : [
+            { sku: `SKU-00${1 + (i % 4)}`, quantity: 1 + (i % 2) },
+            { sku: 'SKU-008', quantity: 1 },
+          ];
     const customerEmail = `${this.label}-o${i}-${this.stack.namespace}@example.com`;
     const orders = this.stack.instances.orders;
     const key = randomUUID();
@@ -65,7 +71,9 @@ export class Load {
     for (let attempt = 0; ; attempt++) {
       // the instances take turns, as behind a load balancer (a retry goes to the next one)
       const url = orders[(i + attempt) % orders.length].url;
-      const res = await http('POST', `${url}/orders`, { customerEmail, items }, { 'idempotency-key': key }).catch((err: Error) => ({ status: 0, body: err.message }));
+      const res = await http('POST', `${url}/orders`, { customerEmail, items }, { 'idempotency-key': key }).catch(
+        (err: Error) => ({ status: 0, body: err.message }),
+      );
       if (res.status === 201 || res.status === 200) {
         this.placed.push({ id: res.body.id as string, customerEmail, items });
         break;
@@ -92,12 +100,15 @@ export class Load {
       { type: 'page_view', visitorId: visitor, url: 'https://shop.example/cart' },
     ];
     const analytics = this.stack.instances.analytics;
-    const res = await http('POST', `${analytics[i % analytics.length].url}/collect`, { events }).catch((err: Error) => ({ status: 0, body: err.message }));
+    const res = await http('POST', `${analytics[i % analytics.length].url}/collect`, { events }).catch(
+      (err: Error) => ({ status: 0, body: err.message }),
+    );
     // a 503 (no broker in reach) accepted nothing, and says so: only 202s count
     if (res.status === 202 && res.body.accepted === events.length) {
       this.accepted.pageViews += 2;
       this.accepted.clicks += 1;
     } else if (res.status === 0 && this.options.retryForMs) this.uncertainClicks++;
-    else if (res.status !== 503) this.errors.push(`clicks ${i}: POST /collect answered ${res.status}: ${JSON.stringify(res.body)}`);
+    else if (res.status !== 503)
+      this.errors.push(`clicks ${i}: POST /collect answered ${res.status}: ${JSON.stringify(res.body)}`);
   }
 }

@@ -13,7 +13,13 @@ export interface Subscriber {
 
 /** A library client in the stack's namespace (its exchanges). */
 export function client(stack: Stack, serviceName: string): Messaging {
-  return new Messaging({ url: stack.amqpUrl, serviceName, eventsExchange: `${stack.namespace}.warren.events`, commandsExchange: `${stack.namespace}.warren.commands`, reconnect: { initialDelayMs: 100, maxDelayMs: 1000 } });
+  return new Messaging({
+    url: stack.amqpUrl,
+    serviceName,
+    eventsExchange: `${stack.namespace}.warren.events`,
+    commandsExchange: `${stack.namespace}.warren.commands`,
+    reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
+  });
 }
 
 /** A queue `<ns>.e2e.<name>` bound to `patterns` on the events exchange, recording what arrives. */
@@ -53,10 +59,14 @@ export async function mails(stack: Stack): Promise<Mail[]> {
 
 /** The emails to one address, once at least `count` arrived. */
 export function mailsTo(stack: Stack, address: string, count = 1, timeoutMs = 30_000): Promise<Mail[]> {
-  return eventually(`${count} email(s) to ${address}`, async () => {
-    const to = (await mails(stack)).filter((m) => m.To.some((t) => t.Address === address));
-    return to.length >= count ? to : undefined;
-  }, timeoutMs).catch((err: Error) => {
+  return eventually(
+    `${count} email(s) to ${address}`,
+    async () => {
+      const to = (await mails(stack)).filter((m) => m.To.some((t) => t.Address === address));
+      return to.length >= count ? to : undefined;
+    },
+    timeoutMs,
+  ).catch((err: Error) => {
     throw new Error(`${err.message}\n${stack.logs()}`);
   });
 }

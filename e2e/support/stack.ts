@@ -55,7 +55,8 @@ export interface BrokerTarget {
  */
 export function brokers(only?: BrokerKind): BrokerTarget[] {
   const wanted = process.env.E2E_BROKER;
-  if (wanted !== undefined && wanted !== 'bundled' && wanted !== 'rabbitmq') throw new Error(`E2E_BROKER must be bundled or rabbitmq, got '${wanted}'`);
+  if (wanted !== undefined && wanted !== 'bundled' && wanted !== 'rabbitmq')
+    throw new Error(`E2E_BROKER must be bundled or rabbitmq, got '${wanted}'`);
   if (runtime() === 'containers') {
     // no URL yet: `container:<kind>` tells support/containers.ts which broker image to start
     const kinds: BrokerKind[] = wanted ? [wanted] : ['bundled', 'rabbitmq'];
@@ -63,8 +64,12 @@ export function brokers(only?: BrokerKind): BrokerTarget[] {
   }
   const bundled = process.env.WARREN_TEST_BROKER_URL;
   if (!bundled) throw new Error('WARREN_TEST_BROKER_URL is not set: run through jest -c e2e/jest.config.js');
-  if (wanted === 'rabbitmq' && !process.env.RABBITMQ_URL) throw new Error('E2E_BROKER=rabbitmq needs RABBITMQ_URL (e.g. amqp://guest:guest@127.0.0.1:5672)');
-  const all: BrokerTarget[] = [{ name: 'bundled', amqpUrl: bundled }, ...(process.env.RABBITMQ_URL ? [{ name: 'rabbitmq' as const, amqpUrl: process.env.RABBITMQ_URL }] : [])];
+  if (wanted === 'rabbitmq' && !process.env.RABBITMQ_URL)
+    throw new Error('E2E_BROKER=rabbitmq needs RABBITMQ_URL (e.g. amqp://guest:guest@127.0.0.1:5672)');
+  const all: BrokerTarget[] = [
+    { name: 'bundled', amqpUrl: bundled },
+    ...(process.env.RABBITMQ_URL ? [{ name: 'rabbitmq' as const, amqpUrl: process.env.RABBITMQ_URL }] : []),
+  ];
   return all.filter((b) => (!wanted || b.name === wanted) && (!only || b.name === only));
 }
 
@@ -73,8 +78,12 @@ export const ADMIN_TOKEN = `e2e-admin-${randomBytes(8).toString('hex')}`;
 export const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 /** tools/testing's eventually, with the longer default wait processes need. */
-export const eventually = <T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000, everyMs = 50): Promise<T> => eventuallyWithin(what, check, timeoutMs, everyMs);
-
+export const eventually = <T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 30_000,
+  everyMs = 50,
+): Promise<T> => eventuallyWithin(what, check, timeoutMs, everyMs);
 
 /**
  * Bundles each service once per process (a jest worker, a chaos run; as `npm run build` does, with
@@ -89,7 +98,11 @@ export function bundleService(name: ProcessName): string {
     const dir = path.join(ROOT, 'tmp', 'e2e');
     const staging = path.join(dir, `.staging-${process.pid}`);
     const staged = path.join(staging, `${name}.js`);
-    execFileSync(process.execPath, [path.join(ROOT, 'tools/scripts/bundle.mjs'), `apps/${name}/src/main.ts`, path.relative(ROOT, staged)], { cwd: ROOT, stdio: 'inherit' });
+    execFileSync(
+      process.execPath,
+      [path.join(ROOT, 'tools/scripts/bundle.mjs'), `apps/${name}/src/main.ts`, path.relative(ROOT, staged)],
+      { cwd: ROOT, stdio: 'inherit' },
+    );
     out = path.join(dir, `${name}.js`);
     renameSync(`${staged}.map`, `${out}.map`); // same base name: the bundle's sourceMappingURL still finds it
     renameSync(staged, out);
@@ -130,15 +143,28 @@ export class ServiceProcess implements ServiceHandle {
   async start(timeoutMs = 30_000): Promise<void> {
     const entry = bundleService(this.name);
     this.log = createWriteStream(this.logFile, { flags: 'a' });
-    const child = spawn(process.execPath, ['--enable-source-maps', ...this.nodeArgs, entry, ...this.args], { cwd: ROOT, env: { ...this.env, PORT: String(this.port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--enable-source-maps', ...this.nodeArgs, entry, ...this.args], {
+      cwd: ROOT,
+      env: { ...this.env, PORT: String(this.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     child.stdout!.pipe(this.log, { end: false });
     child.stderr!.pipe(this.log, { end: false });
-    const exited = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new Error(`${this.name} exited (${code ?? signal}) before it was healthy:\n${this.tail()}`))));
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code, signal) =>
+        reject(new Error(`${this.name} exited (${code ?? signal}) before it was healthy:\n${this.tail()}`)),
+      ),
+    );
     exited.catch(() => undefined);
     await Promise.race([
       exited,
-      eventually(`${this.name} ${this.healthPath}`, async () => ((await fetch(`${this.url}${this.healthPath}`)).status === 200 ? true : undefined), timeoutMs, 100),
+      eventually(
+        `${this.name} ${this.healthPath}`,
+        async () => ((await fetch(`${this.url}${this.healthPath}`)).status === 200 ? true : undefined),
+        timeoutMs,
+        100,
+      ),
     ]).catch((err: Error) => {
       throw new Error(`${err.message}\n--- ${this.name} log ---\n${this.tail()}`);
     });
@@ -216,7 +242,9 @@ export class Stack {
   /** Whether Redis is a shared server (REDIS_URL) whose keys the teardown deletes, rather than the stack's own. */
   private redisShared = false;
   private stopRuntime?: () => Promise<void>;
-  readonly options: Required<Pick<StackOptions, 'services' | 'instances' | 'serviceEnv' | 'database' | 'nodeArgs'>> & { smtp: boolean };
+  readonly options: Required<Pick<StackOptions, 'services' | 'instances' | 'serviceEnv' | 'database' | 'nodeArgs'>> & {
+    smtp: boolean;
+  };
   /** Drops the Postgres databases the stack created (local runtime, `database: 'postgres'`). */
   private readonly dropDatabases: Array<() => Promise<void>> = [];
 
@@ -226,7 +254,14 @@ export class Stack {
     options: StackOptions = {},
   ) {
     const services = options.services ?? ['orders', 'inventory', 'payments'];
-    this.options = { services, instances: options.instances ?? {}, serviceEnv: options.serviceEnv ?? {}, smtp: options.smtp ?? services.includes('notifications'), database: options.database ?? 'sqlite', nodeArgs: options.nodeArgs ?? {} };
+    this.options = {
+      services,
+      instances: options.instances ?? {},
+      serviceEnv: options.serviceEnv ?? {},
+      smtp: options.smtp ?? services.includes('notifications'),
+      database: options.database ?? 'sqlite',
+      nodeArgs: options.nodeArgs ?? {},
+    };
   }
 
   get needsRedis(): boolean {
@@ -239,7 +274,10 @@ export class Stack {
       this.stopRuntime = await startContainers(this);
       return;
     }
-    if (this.options.database === 'postgres' && !process.env.DATABASE_URL) throw new Error("a stack with database: 'postgres' needs DATABASE_URL (a Postgres server the test may create databases on)");
+    if (this.options.database === 'postgres' && !process.env.DATABASE_URL)
+      throw new Error(
+        "a stack with database: 'postgres' needs DATABASE_URL (a Postgres server the test may create databases on)",
+      );
     mkdirSync(path.join(this.dir, 'data'), { recursive: true });
     if (this.needsRedis) {
       const redis = await startTestRedis();
@@ -250,12 +288,37 @@ export class Stack {
     }
     if (this.options.smtp) {
       const [smtpPort, httpPort] = [await freePort(), await freePort()];
-      this.smtp = new ServiceProcess('smtp-capture', httpPort, { ...process.env, NO_COLOR: '1' }, path.join(this.dir, 'smtp-capture.log'), ['--host', '127.0.0.1', '--smtp-port', String(smtpPort), '--http-port', String(httpPort), '--max-messages', String(SMTP_CAPTURE_MAX_MESSAGES)], '/api/v1/messages');
+      this.smtp = new ServiceProcess(
+        'smtp-capture',
+        httpPort,
+        { ...process.env, NO_COLOR: '1' },
+        path.join(this.dir, 'smtp-capture.log'),
+        [
+          '--host',
+          '127.0.0.1',
+          '--smtp-port',
+          String(smtpPort),
+          '--http-port',
+          String(httpPort),
+          '--max-messages',
+          String(SMTP_CAPTURE_MAX_MESSAGES),
+        ],
+        '/api/v1/messages',
+      );
       (this.smtp as ServiceProcess & { smtpUrl?: string }).smtpUrl = `smtp://127.0.0.1:${smtpPort}`;
       await this.smtp.start();
       this.extraEnv.SMTP_URL ??= `smtp://127.0.0.1:${smtpPort}`;
     }
-    const env: NodeJS.ProcessEnv = { ...process.env, ADMIN_TOKEN, ...this.extraEnv, WARREN_NAMESPACE: this.namespace, WARREN_DATA_DIR: path.join(this.dir, 'data'), AMQP_URL: this.amqpUrl, NO_COLOR: '1', ...(this.redisUrl ? { REDIS_URL: this.redisUrl } : {}) };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ADMIN_TOKEN,
+      ...this.extraEnv,
+      WARREN_NAMESPACE: this.namespace,
+      WARREN_DATA_DIR: path.join(this.dir, 'data'),
+      AMQP_URL: this.amqpUrl,
+      NO_COLOR: '1',
+      ...(this.redisUrl ? { REDIS_URL: this.redisUrl } : {}),
+    };
     const server = env.DATABASE_URL;
     delete env.DATABASE_URL; // each service keeps its own SQLite file here, or gets a Postgres database below
     delete env.DATABASE_SCHEMA;
@@ -273,8 +336,22 @@ export class Stack {
         // two instances of one service share the queue, and the Postgres database if there is one, but not a SQLite file
         const dataDir = path.join(this.dir, 'data', label);
         mkdirSync(dataDir, { recursive: true });
-        const own = { WARREN_DATA_DIR: dataDir, WARREN_INSTANCE: label, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) };
-        this.instances[name].push(new ServiceProcess(name, await freePort(), { ...env, ...this.options.serviceEnv[name], ...own }, path.join(this.dir, `${label}.log`), [], '/health', this.options.nodeArgs[name]));
+        const own = {
+          WARREN_DATA_DIR: dataDir,
+          WARREN_INSTANCE: label,
+          ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+        };
+        this.instances[name].push(
+          new ServiceProcess(
+            name,
+            await freePort(),
+            { ...env, ...this.options.serviceEnv[name], ...own },
+            path.join(this.dir, `${label}.log`),
+            [],
+            '/health',
+            this.options.nodeArgs[name],
+          ),
+        );
       }
       this.services[name] = this.instances[name][0];
     }
@@ -301,7 +378,8 @@ export class Stack {
     await this.stop();
     if (runtime() === 'local') await deleteNamespace(this.amqpUrl, this.namespace, extraQueues);
     // the stack's own redis-server went with stop(): only a shared one keeps the namespace's keys
-    if (this.redisUrl && this.redisShared && runtime() === 'local') await deleteRedisKeys(this.redisUrl, this.namespace).catch(() => undefined);
+    if (this.redisUrl && this.redisShared && runtime() === 'local')
+      await deleteRedisKeys(this.redisUrl, this.namespace).catch(() => undefined);
     for (const drop of this.dropDatabases.splice(0)) await drop();
     this.remove();
   }
@@ -333,7 +411,9 @@ export class Stack {
   }
 
   logs(): string {
-    return [...this.all(), ...(this.smtp ? [this.smtp] : [])].map((s) => `--- ${s.name} ---\n${s.tail(3000)}`).join('\n');
+    return [...this.all(), ...(this.smtp ? [this.smtp] : [])]
+      .map((s) => `--- ${s.name} ---\n${s.tail(3000)}`)
+      .join('\n');
   }
 }
 
@@ -355,9 +435,18 @@ export async function deleteRedisKeys(url: string, namespace: string): Promise<v
 }
 
 /** JSON over HTTP: the status and the parsed body (the text when it is not JSON). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the suites read the services' JSON as they document it
-export async function http(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, { method, headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+export async function http(
+  method: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the suites read the services' JSON as they document it
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   let parsed: unknown = text;
   try {
@@ -369,7 +458,18 @@ export async function http(method: string, url: string, body?: unknown, headers:
 }
 
 /** The queues every service declares (docs/architecture.md, Messaging topology), without the namespace. */
-export const SERVICE_QUEUES = ['orders.saga', 'inventory.commands', 'payments.commands', 'orders.rpc', 'inventory.rpc', 'payments.rpc', 'notifications.order-events', 'notifications.rpc', 'analytics.clickstream', 'analytics.rpc'];
+export const SERVICE_QUEUES = [
+  'orders.saga',
+  'inventory.commands',
+  'payments.commands',
+  'orders.rpc',
+  'inventory.rpc',
+  'payments.rpc',
+  'notifications.order-events',
+  'notifications.rpc',
+  'analytics.clickstream',
+  'analytics.rpc',
+];
 
 /** A connection to the first broker of a list (AMQP_URL's form: URLs separated by commas) that answers. */
 async function connectAny(list: string): Promise<ChannelModel> {
@@ -401,7 +501,8 @@ export async function deleteNamespace(url: string, namespace: string, extraQueue
   };
   try {
     for (const q of queues) {
-      for (const name of [q, `${q}.dlq`, ...Array.from({ length: 10 }, (_, i) => `${q}.retry.${i + 1}`)]) await attempt((ch) => ch.deleteQueue(name));
+      for (const name of [q, `${q}.dlq`, ...Array.from({ length: 10 }, (_, i) => `${q}.retry.${i + 1}`)])
+        await attempt((ch) => ch.deleteQueue(name));
     }
     for (const e of ['warren.events', 'warren.commands']) await attempt((ch) => ch.deleteExchange(`${namespace}.${e}`));
   } finally {

@@ -22,14 +22,47 @@ const COMMANDS = {
   delete_vhost: { args: ['vhost'], run: (c, [name]) => c.del(`vhosts/${enc(name)}`, `Deleting vhost "${name}" ...`) },
   list_permissions: { args: [], run: listPermissions },
   set_permissions: { args: ['username', 'conf', 'write', 'read'], run: setPermissions },
-  clear_permissions: { args: ['username'], run: (c, [user]) => c.del(`permissions/${enc(c.vhost)}/${enc(user)}`, `Clearing permissions for user "${user}" in vhost "${c.vhost}" ...`) },
-  list_queues: { args: ['[column ...]'], run: (c, cols) => listObjects(c, `queues/${enc(c.vhost)}`, cols, ['name', 'messages'], `Listing queues for vhost ${c.vhost} ...`) },
-  list_exchanges: { args: ['[column ...]'], run: (c, cols) => listObjects(c, `exchanges/${enc(c.vhost)}`, cols, ['name', 'type'], `Listing exchanges for vhost ${c.vhost} ...`) },
-  list_bindings: { args: ['[column ...]'], run: (c, cols) => listObjects(c, `bindings/${enc(c.vhost)}`, cols, ['source_name', 'source_kind', 'destination_name', 'destination_kind', 'routing_key', 'arguments'], `Listing bindings for vhost ${c.vhost}...`) },
-  list_connections: { args: ['[column ...]'], run: (c, cols) => listObjects(c, 'connections', cols, ['user', 'peer_host', 'peer_port', 'state'], 'Listing connections ...') },
+  clear_permissions: {
+    args: ['username'],
+    run: (c, [user]) =>
+      c.del(
+        `permissions/${enc(c.vhost)}/${enc(user)}`,
+        `Clearing permissions for user "${user}" in vhost "${c.vhost}" ...`,
+      ),
+  },
+  list_queues: {
+    args: ['[column ...]'],
+    run: (c, cols) =>
+      listObjects(c, `queues/${enc(c.vhost)}`, cols, ['name', 'messages'], `Listing queues for vhost ${c.vhost} ...`),
+  },
+  list_exchanges: {
+    args: ['[column ...]'],
+    run: (c, cols) =>
+      listObjects(c, `exchanges/${enc(c.vhost)}`, cols, ['name', 'type'], `Listing exchanges for vhost ${c.vhost} ...`),
+  },
+  list_bindings: {
+    args: ['[column ...]'],
+    run: (c, cols) =>
+      listObjects(
+        c,
+        `bindings/${enc(c.vhost)}`,
+        cols,
+        ['source_name', 'source_kind', 'destination_name', 'destination_kind', 'routing_key', 'arguments'],
+        `Listing bindings for vhost ${c.vhost}...`,
+      ),
+  },
+  list_connections: {
+    args: ['[column ...]'],
+    run: (c, cols) =>
+      listObjects(c, 'connections', cols, ['user', 'peer_host', 'peer_port', 'state'], 'Listing connections ...'),
+  },
   list_policies: { args: [], run: listPolicies },
   set_policy: { args: ['name', 'pattern', 'definition'], run: setPolicy },
-  clear_policy: { args: ['name'], run: (c, [name]) => c.del(`policies/${enc(c.vhost)}/${enc(name)}`, `Clearing policy "${name}" on vhost "${c.vhost}" ...`) },
+  clear_policy: {
+    args: ['name'],
+    run: (c, [name]) =>
+      c.del(`policies/${enc(c.vhost)}/${enc(name)}`, `Clearing policy "${name}" on vhost "${c.vhost}" ...`),
+  },
   export_definitions: { args: ['file'], run: exportDefinitions },
   import_definitions: { args: ['file'], run: importDefinitions },
 };
@@ -65,10 +98,17 @@ function client(url, vhost, quiet, headers, options = {}) {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
-      throw new CtlError(`unable to reach the management API at ${parsed.origin}: ${error.cause?.code ?? error.message}`, 69);
+      throw new CtlError(
+        `unable to reach the management API at ${parsed.origin}: ${error.cause?.code ?? error.message}`,
+        69,
+      );
     }
     const text = await response.text();
-    if (response.status === 401) throw new CtlError(`access refused by ${parsed.origin} (check the user and password in --url; the user needs the administrator tag)`, 70);
+    if (response.status === 401)
+      throw new CtlError(
+        `access refused by ${parsed.origin} (check the user and password in --url; the user needs the administrator tag)`,
+        70,
+      );
     if (!response.ok) {
       let reason = text;
       try {
@@ -113,7 +153,11 @@ function format(value) {
 
 async function listUsers(c) {
   c.say('Listing users ...');
-  table(c, ['user', 'tags'], (await c.get('users')).map((u) => ({ user: u.name, tags: u.tags })));
+  table(
+    c,
+    ['user', 'tags'],
+    (await c.get('users')).map((u) => ({ user: u.name, tags: u.tags })),
+  );
 }
 
 async function addUser(c, [name, password]) {
@@ -121,13 +165,19 @@ async function addUser(c, [name, password]) {
   const existing = await c.get(`users/${enc(name)}`).catch(() => undefined);
   if (existing) throw new CtlError(`user "${name}" already exists`, 70);
   await c.put(`users/${enc(name)}`, { password, tags: [] }, undefined);
-  c.say(`Done. Don't forget to grant the user permissions to some virtual hosts! See 'npm run broker:ctl -- set_permissions' to learn more.`);
+  c.say(
+    `Done. Don't forget to grant the user permissions to some virtual hosts! See 'npm run broker:ctl -- set_permissions' to learn more.`,
+  );
 }
 
 async function setUserTags(c, [name, ...tags]) {
   c.say(`Setting tags for user "${name}" to [${tags.join(', ')}] ...`);
   const user = await c.get(`users/${enc(name)}`);
-  await c.put(`users/${enc(name)}`, { password_hash: user.password_hash, hashing_algorithm: user.hashing_algorithm, tags }, undefined);
+  await c.put(
+    `users/${enc(name)}`,
+    { password_hash: user.password_hash, hashing_algorithm: user.hashing_algorithm, tags },
+    undefined,
+  );
 }
 
 async function listVhosts(c) {
@@ -137,11 +187,19 @@ async function listVhosts(c) {
 
 async function listPermissions(c) {
   c.say(`Listing permissions for vhost "${c.vhost}" ...`);
-  table(c, ['user', 'configure', 'write', 'read'], (await c.get('permissions')).filter((p) => p.vhost === c.vhost));
+  table(
+    c,
+    ['user', 'configure', 'write', 'read'],
+    (await c.get('permissions')).filter((p) => p.vhost === c.vhost),
+  );
 }
 
 async function setPermissions(c, [user, configure, write, read]) {
-  await c.put(`permissions/${enc(c.vhost)}/${enc(user)}`, { configure, write, read }, `Setting permissions for user "${user}" in vhost "${c.vhost}" ...`);
+  await c.put(
+    `permissions/${enc(c.vhost)}/${enc(user)}`,
+    { configure, write, read },
+    `Setting permissions for user "${user}" in vhost "${c.vhost}" ...`,
+  );
 }
 
 async function setPolicy(c, [name, pattern, definition]) {
@@ -151,8 +209,17 @@ async function setPolicy(c, [name, pattern, definition]) {
   } catch {
     throw new CtlError(`the definition must be JSON, e.g. '{"max-length":1000}'`, 64);
   }
-  const body = { pattern, definition: parsed, priority: Number(c.options.priority ?? 0), 'apply-to': c.options['apply-to'] ?? 'all' };
-  await c.put(`policies/${enc(c.vhost)}/${enc(name)}`, body, `Setting policy "${name}" for pattern "${pattern}" to "${definition}" with priority "${body.priority}" for vhost "${c.vhost}" ...`);
+  const body = {
+    pattern,
+    definition: parsed,
+    priority: Number(c.options.priority ?? 0),
+    'apply-to': c.options['apply-to'] ?? 'all',
+  };
+  await c.put(
+    `policies/${enc(c.vhost)}/${enc(name)}`,
+    body,
+    `Setting policy "${name}" for pattern "${pattern}" to "${definition}" with priority "${body.priority}" for vhost "${c.vhost}" ...`,
+  );
 }
 
 async function listPolicies(c) {
@@ -227,7 +294,10 @@ async function main() {
   }
   const url = values.url ?? process.env.AMQP_MANAGEMENT_URL ?? 'http://guest:guest@localhost:15672';
   try {
-    await command.run(client(url, values.vhost ?? '/', values.quiet ?? false, !values['no-table-headers'], values), args);
+    await command.run(
+      client(url, values.vhost ?? '/', values.quiet ?? false, !values['no-table-headers'], values),
+      args,
+    );
   } catch (error) {
     if (error instanceof CtlError) {
       console.error(`Error: ${error.message}`);

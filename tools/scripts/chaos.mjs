@@ -13,7 +13,10 @@ const args = process.argv.slice(2);
 const { values } = parseArgs({ args, options: { broker: { type: 'string' } }, strict: false });
 const brokers = (values.broker ?? 'bundled').split(',').filter(Boolean);
 
-const [main, broker] = await Promise.all([bundle('e2e/chaos/main.ts', 'dist/chaos/main.js'), bundle('apps/broker/src/main.ts', 'dist/chaos/broker.js')]);
+const [main, broker] = await Promise.all([
+  bundle('e2e/chaos/main.ts', 'dist/chaos/main.js'),
+  bundle('apps/broker/src/main.ts', 'dist/chaos/broker.js'),
+]);
 if (brokers.length <= 1) {
   runForeground(main, ['--broker-main', broker, ...args]);
 } else {
@@ -25,7 +28,11 @@ if (brokers.length <= 1) {
     brokers.map(
       (name) =>
         new Promise((resolve) => {
-          const child = spawn(process.execPath, ['--enable-source-maps', main, '--broker-main', broker, '--broker', name, ...others], { stdio: ['ignore', 'pipe', 'pipe'] });
+          const child = spawn(
+            process.execPath,
+            ['--enable-source-maps', main, '--broker-main', broker, '--broker', name, ...others],
+            { stdio: ['ignore', 'pipe', 'pipe'] },
+          );
           children.add(child);
           const output = [];
           child.stdout.on('data', (d) => output.push(d));
@@ -34,7 +41,9 @@ if (brokers.length <= 1) {
             children.delete(child);
             const status = code ?? (signal ? 1 : 0);
             const took = ((Date.now() - started) / 1000).toFixed(0);
-            process.stdout.write(`\n===== chaos on ${name}: ${status === 0 ? 'passed' : `FAILED (exit ${status})`} after ${took} s =====\n`);
+            process.stdout.write(
+              `\n===== chaos on ${name}: ${status === 0 ? 'passed' : `FAILED (exit ${status})`} after ${took} s =====\n`,
+            );
             process.stdout.write(Buffer.concat(output));
             resolve(status);
           });
@@ -42,7 +51,9 @@ if (brokers.length <= 1) {
     ),
   );
   const failed = brokers.filter((_, i) => codes[i] !== 0);
-  console.log(`\nchaos: ${brokers.length - failed.length} of ${brokers.length} runs passed${failed.length ? `; failed: ${failed.join(', ')}` : ''}`);
+  console.log(
+    `\nchaos: ${brokers.length - failed.length} of ${brokers.length} runs passed${failed.length ? `; failed: ${failed.join(', ')}` : ''}`,
+  );
   process.exit(failed.length ? 1 : 0);
 }
 

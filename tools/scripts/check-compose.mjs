@@ -54,7 +54,8 @@ function parseYaml(text) {
     const line = raw.trim();
     const isItem = line.startsWith('- ') || line === '-';
     // a sequence item may sit at the same indent as its key (v1 style) or deeper
-    while (stack.length > 1 && (indent < stack.at(-1).indent || (indent === stack.at(-1).indent && !isItem))) stack.pop();
+    while (stack.length > 1 && (indent < stack.at(-1).indent || (indent === stack.at(-1).indent && !isItem)))
+      stack.pop();
     const parent = stack.at(-1);
     if (isItem) {
       const owner = parent.pendingSeqOwner;
@@ -98,7 +99,13 @@ function defaultProfiles() {
   const envFile = join(root, '.env');
   if (!existsSync(envFile)) return [];
   const m = /^\s*COMPOSE_PROFILES\s*=\s*(.*)$/m.exec(readFileSync(envFile, 'utf8'));
-  return m ? m[1].trim().replace(/^["']|["']$/g, '').split(',').filter(Boolean) : [];
+  return m
+    ? m[1]
+        .trim()
+        .replace(/^["']|["']$/g, '')
+        .split(',')
+        .filter(Boolean)
+    : [];
 }
 
 function checkBuilds(services) {
@@ -114,15 +121,19 @@ function checkBuilds(services) {
       continue;
     }
     if (b.target) {
-      const stages = [...readFileSync(dockerfile, 'utf8').matchAll(/^\s*FROM\s+\S+\s+AS\s+(\S+)/gim)].map((s) => s[1].toLowerCase());
-      if (!stages.includes(String(b.target).toLowerCase())) problem(`${name}: build.target '${b.target}' is not a stage of ${shown} (stages: ${stages.join(', ')})`);
+      const stages = [...readFileSync(dockerfile, 'utf8').matchAll(/^\s*FROM\s+\S+\s+AS\s+(\S+)/gim)].map((s) =>
+        s[1].toLowerCase(),
+      );
+      if (!stages.includes(String(b.target).toLowerCase()))
+        problem(`${name}: build.target '${b.target}' is not a stage of ${shown} (stages: ${stages.join(', ')})`);
     }
     const app = b.args?.APP;
     if (!app) {
       problem(`${name}: build.args.APP is missing (which app under apps/ does the image carry?)`);
       continue;
     }
-    if (!existsSync(join(root, 'apps', app, 'src', 'main.ts'))) problem(`${name}: build.args.APP '${app}' is not an app (apps/${app}/src/main.ts does not exist)`);
+    if (!existsSync(join(root, 'apps', app, 'src', 'main.ts')))
+      problem(`${name}: build.args.APP '${app}' is not an app (apps/${app}/src/main.ts does not exist)`);
   }
 }
 
@@ -148,7 +159,8 @@ function appCounts(running) {
 function checkApps(running, label, expected) {
   const counts = appCounts(running);
   for (const app of APPS) {
-    if ((counts[app] ?? 0) !== expected(app)) problem(`${label}: ${counts[app] ?? 0} running services run ${app}; expected ${expected(app)}`);
+    if ((counts[app] ?? 0) !== expected(app))
+      problem(`${label}: ${counts[app] ?? 0} running services run ${app}; expected ${expected(app)}`);
   }
 }
 
@@ -156,7 +168,9 @@ function checkBrokerAlias(services, activeProfiles, label) {
   const running = runningServices(services, activeProfiles);
   const brokers = running.filter(([, svc]) => asList(svc.networks?.default?.aliases).includes('amqp')).map(([n]) => n);
   if (brokers.length !== 1) {
-    problem(`${label}: ${brokers.length} running services carry the network alias 'amqp' (${brokers.join(', ') || 'none'}); exactly one broker must`);
+    problem(
+      `${label}: ${brokers.length} running services carry the network alias 'amqp' (${brokers.join(', ') || 'none'}); exactly one broker must`,
+    );
   }
   checkApps(running, label, () => 1);
 }
@@ -171,35 +185,52 @@ function envOf(svc) {
 function checkCluster(services, label, activeProfiles) {
   const running = runningServices(services, activeProfiles);
   const aliased = running.filter(([, svc]) => asList(svc.networks?.default?.aliases).includes('amqp')).map(([n]) => n);
-  if (aliased.length) problem(`${label}: ${aliased.join(', ')} carry the network alias 'amqp'; the cluster's services name every node instead`);
+  if (aliased.length)
+    problem(
+      `${label}: ${aliased.join(', ')} carry the network alias 'amqp'; the cluster's services name every node instead`,
+    );
   const nodes = running.filter(([, svc]) => envOf(svc).RABBITMQ_CLUSTER_SEED !== undefined);
-  if (nodes.length !== 3) problem(`${label}: ${nodes.length} RabbitMQ nodes (services with RABBITMQ_CLUSTER_SEED); expected 3`);
+  if (nodes.length !== 3)
+    problem(`${label}: ${nodes.length} RabbitMQ nodes (services with RABBITMQ_CLUSTER_SEED); expected 3`);
   const hosts = nodes.map(([n, svc]) => svc.hostname ?? n);
-  if (new Set(hosts).size !== hosts.length) problem(`${label}: the nodes' hostnames are not distinct (${hosts.join(', ')}); RabbitMQ names a node by its host`);
+  if (new Set(hosts).size !== hosts.length)
+    problem(`${label}: the nodes' hostnames are not distinct (${hosts.join(', ')}); RabbitMQ names a node by its host`);
   for (const key of ['RABBITMQ_CLUSTER_SEED', 'RABBITMQ_CLUSTER_COOKIE']) {
     const values = new Set(nodes.map(([, svc]) => envOf(svc)[key]));
     if (values.size > 1) problem(`${label}: the nodes have different ${key} values; they must share one`);
   }
   const seed = nodes.length ? envOf(nodes[0][1]).RABBITMQ_CLUSTER_SEED : undefined;
-  if (seed && !hosts.map((h) => `rabbit@${h}`).includes(seed)) problem(`${label}: RABBITMQ_CLUSTER_SEED ${seed} is not one of the nodes (${hosts.map((h) => `rabbit@${h}`).join(', ')})`);
+  if (seed && !hosts.map((h) => `rabbit@${h}`).includes(seed))
+    problem(
+      `${label}: RABBITMQ_CLUSTER_SEED ${seed} is not one of the nodes (${hosts.map((h) => `rabbit@${h}`).join(', ')})`,
+    );
   checkApps(running, label, (app) => (app === 'payments' ? 2 : 1));
   for (const [name, svc] of running) {
     const app = svc.build?.args?.APP;
     if (!APPS.includes(app) || app === 'console') continue;
     const env = envOf(svc);
-    const listed = String(env.AMQP_URL ?? '').split(',').map((u) => {
-      try {
-        return new URL(u.trim()).hostname;
-      } catch {
-        return u;
-      }
-    });
+    const listed = String(env.AMQP_URL ?? '')
+      .split(',')
+      .map((u) => {
+        try {
+          return new URL(u.trim()).hostname;
+        } catch {
+          return u;
+        }
+      });
     const missing = hosts.filter((h) => !listed.includes(h));
-    if (missing.length) problem(`${label}: ${name}'s AMQP_URL does not list ${missing.join(', ')} (it is '${env.AMQP_URL ?? ''}')`);
-    if (env.MESSAGING_QUEUE_TYPE !== 'quorum') problem(`${label}: ${name} has MESSAGING_QUEUE_TYPE '${env.MESSAGING_QUEUE_TYPE ?? ''}'; the cluster's services declare quorum queues`);
+    if (missing.length)
+      problem(`${label}: ${name}'s AMQP_URL does not list ${missing.join(', ')} (it is '${env.AMQP_URL ?? ''}')`);
+    if (env.MESSAGING_QUEUE_TYPE !== 'quorum')
+      problem(
+        `${label}: ${name} has MESSAGING_QUEUE_TYPE '${env.MESSAGING_QUEUE_TYPE ?? ''}'; the cluster's services declare quorum queues`,
+      );
     const deps = asList(svc.depends_on);
     const notWaited = nodes.map(([n]) => n).filter((n) => !deps.includes(n));
-    if (notWaited.length) problem(`${label}: ${name} does not depend on ${notWaited.join(', ')} (queues declared before every node runs would have fewer members)`);
+    if (notWaited.length)
+      problem(
+        `${label}: ${name} does not depend on ${notWaited.join(', ')} (queues declared before every node runs would have fewer members)`,
+      );
   }
 }
 
@@ -213,12 +244,19 @@ function checkObservability(services, activeProfiles, label, profile) {
   const expected = profile === 'observability' ? OBSERVABILITY : ['prometheus'];
   for (const name of OBSERVABILITY) {
     if (expected.includes(name) && !running[name]) problem(`${label}: ${name} does not run`);
-    if (!expected.includes(name) && running[name]) problem(`${label}: ${name} runs; profile ${profile} has ${expected.join(', ')} only`);
+    if (!expected.includes(name) && running[name])
+      problem(`${label}: ${name} runs; profile ${profile} has ${expected.join(', ')} only`);
   }
-  const standIn = /export const PROMETHEUS = '([^']+)'/.exec(readFileSync(join(root, 'docker/base-images/build.mjs'), 'utf8'))?.[1];
-  if (running.prometheus && running.prometheus.image !== standIn) problem(`${label}: prometheus runs ${running.prometheus.image}; docker/base-images/build.mjs stands in for ${standIn ?? '(none)'}, so without a registry it could not start`);
+  const standIn = /export const PROMETHEUS = '([^']+)'/.exec(
+    readFileSync(join(root, 'docker/base-images/build.mjs'), 'utf8'),
+  )?.[1];
+  if (running.prometheus && running.prometheus.image !== standIn)
+    problem(
+      `${label}: prometheus runs ${running.prometheus.image}; docker/base-images/build.mjs stands in for ${standIn ?? '(none)'}, so without a registry it could not start`,
+    );
   for (const name of OPTIONAL) {
-    if (running[name] && running[name].labels?.['org.warren.optional'] !== 'true') problem(`${label}: ${name} has no stand-in image and is not labelled org.warren.optional=true`);
+    if (running[name] && running[name].labels?.['org.warren.optional'] !== 'true')
+      problem(`${label}: ${name} has no stand-in image and is not labelled org.warren.optional=true`);
   }
 }
 
@@ -231,17 +269,33 @@ function checkTracing(services, activeProfiles, label, on) {
     if (!APPS.includes(app)) continue;
     const env = envOf(svc);
     if (!on) {
-      const set = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_TRACES_EXPORTER', 'CONSOLE_OTLP_FORWARD_URL'].filter((k) => env[k]);
-      if (set.length) problem(`${label}: ${name} sets ${set.join(', ')}; tracing must stay off without ${TRACING_FILE}`);
+      const set = [
+        'OTEL_EXPORTER_OTLP_ENDPOINT',
+        'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+        'OTEL_TRACES_EXPORTER',
+        'CONSOLE_OTLP_FORWARD_URL',
+      ].filter((k) => env[k]);
+      if (set.length)
+        problem(`${label}: ${name} sets ${set.join(', ')}; tracing must stay off without ${TRACING_FILE}`);
       continue;
     }
     if (app === 'console') {
-      if (env.CONSOLE_OTLP_FORWARD_URL !== 'http://jaeger:4318/v1/traces') problem(`${label}: ${name}'s CONSOLE_OTLP_FORWARD_URL is '${env.CONSOLE_OTLP_FORWARD_URL ?? ''}'; expected Jaeger's OTLP/HTTP receiver http://jaeger:4318/v1/traces`);
+      if (env.CONSOLE_OTLP_FORWARD_URL !== 'http://jaeger:4318/v1/traces')
+        problem(
+          `${label}: ${name}'s CONSOLE_OTLP_FORWARD_URL is '${env.CONSOLE_OTLP_FORWARD_URL ?? ''}'; expected Jaeger's OTLP/HTTP receiver http://jaeger:4318/v1/traces`,
+        );
     } else {
-      if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== 'http://console:3000/v1/traces') problem(`${label}: ${name}'s OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is '${env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? ''}'; expected the console's receiver http://console:3000/v1/traces`);
+      if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== 'http://console:3000/v1/traces')
+        problem(
+          `${label}: ${name}'s OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is '${env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? ''}'; expected the console's receiver http://console:3000/v1/traces`,
+        );
       const host = /^https?:\/\/([^:/]+)/.exec(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? '')?.[1];
-      if (host && !reachable.has(host)) problem(`${label}: ${name} sends its spans to '${host}', which no running service answers to`);
-      if (env.OTEL_EXPORTER_OTLP_PROTOCOL !== 'http/json') problem(`${label}: ${name}'s OTEL_EXPORTER_OTLP_PROTOCOL is '${env.OTEL_EXPORTER_OTLP_PROTOCOL ?? ''}'; the console accepts http/json`);
+      if (host && !reachable.has(host))
+        problem(`${label}: ${name} sends its spans to '${host}', which no running service answers to`);
+      if (env.OTEL_EXPORTER_OTLP_PROTOCOL !== 'http/json')
+        problem(
+          `${label}: ${name}'s OTEL_EXPORTER_OTLP_PROTOCOL is '${env.OTEL_EXPORTER_OTLP_PROTOCOL ?? ''}'; the console accepts http/json`,
+        );
     }
   }
 }
@@ -262,9 +316,15 @@ function checkPrometheusTargets(services) {
   const file = join(root, 'docker/observability/prometheus.yml');
   if (!existsSync(file)) return problem('docker/observability/prometheus.yml does not exist');
   const known = new Set(Object.entries(services).flatMap(([n, svc]) => [n, ...asList(svc.networks?.default?.aliases)]));
-  const names = [...readFileSync(file, 'utf8').matchAll(/^\s*- names: \[([^\]]*)\]/gm)].flatMap((m) => m[1].split(',').map((x) => x.trim()));
+  const names = [...readFileSync(file, 'utf8').matchAll(/^\s*- names: \[([^\]]*)\]/gm)].flatMap((m) =>
+    m[1].split(',').map((x) => x.trim()),
+  );
   if (!names.length) problem('docker/observability/prometheus.yml discovers no host name (dns_sd_configs names)');
-  for (const n of names) if (!known.has(n)) problem(`docker/observability/prometheus.yml scrapes '${n}', which is no service or network alias of docker-compose.yml`);
+  for (const n of names)
+    if (!known.has(n))
+      problem(
+        `docker/observability/prometheus.yml scrapes '${n}', which is no service or network alias of docker-compose.yml`,
+      );
 }
 
 function main() {
@@ -274,23 +334,46 @@ function main() {
   }
   const compose = findCompose();
   if (!compose) {
-    console.error('check-compose: neither docker-compose nor `docker compose` is installed (Debian: apt-get install docker-compose)');
+    console.error(
+      'check-compose: neither docker-compose nor `docker compose` is installed (Debian: apt-get install docker-compose)',
+    );
     process.exit(1);
   }
   const help = run(compose, ['--help']);
   const hasProfiles = /--profile/.test(help.out + help.err);
   const runs = [{ label: 'docker-compose.yml', args: [], profiles: defaultProfiles() }];
   if (hasProfiles) {
-    runs.push({ label: 'docker-compose.yml --profile rabbitmq', args: ['--profile', 'rabbitmq'], profiles: ['rabbitmq'] });
-    runs.push({ label: 'docker-compose.yml --profile cluster', args: ['--profile', 'cluster'], profiles: ['cluster'], cluster: true });
+    runs.push({
+      label: 'docker-compose.yml --profile rabbitmq',
+      args: ['--profile', 'rabbitmq'],
+      profiles: ['rabbitmq'],
+    });
+    runs.push({
+      label: 'docker-compose.yml --profile cluster',
+      args: ['--profile', 'cluster'],
+      profiles: ['cluster'],
+      cluster: true,
+    });
     for (const broker of ['bundled', 'rabbitmq', 'cluster']) {
       for (const extra of ['observability', 'metrics']) {
-        runs.push({ label: `docker-compose.yml --profile ${broker} --profile ${extra}`, args: ['--profile', broker, '--profile', extra], profiles: [broker, extra], cluster: broker === 'cluster', observability: extra });
+        runs.push({
+          label: `docker-compose.yml --profile ${broker} --profile ${extra}`,
+          args: ['--profile', broker, '--profile', extra],
+          profiles: [broker, extra],
+          cluster: broker === 'cluster',
+          observability: extra,
+        });
       }
-      runs.push({ label: `docker-compose.yml + ${TRACING_FILE} --profile ${broker} --profile observability`, args: ['-f', 'docker-compose.yml', '-f', TRACING_FILE, '--profile', broker, '--profile', 'observability'], profiles: [broker, 'observability'], cluster: broker === 'cluster', observability: 'observability', tracing: true });
+      runs.push({
+        label: `docker-compose.yml + ${TRACING_FILE} --profile ${broker} --profile observability`,
+        args: ['-f', 'docker-compose.yml', '-f', TRACING_FILE, '--profile', broker, '--profile', 'observability'],
+        profiles: [broker, 'observability'],
+        cluster: broker === 'cluster',
+        observability: 'observability',
+        tracing: true,
+      });
     }
-  }
-  else console.log(`check-compose: ${compose.join(' ')} has no --profile; checking the default profile only`);
+  } else console.log(`check-compose: ${compose.join(' ')} has no --profile; checking the default profile only`);
 
   // Compose v2 prints only the services of the active profiles, so collect them over every run
   const services = {};
@@ -298,7 +381,9 @@ function main() {
   for (const { label, args, profiles, cluster, observability, tracing } of runs) {
     const quiet = run(compose, [...args, 'config', '-q']);
     if (!quiet.ok) {
-      problem(`${label}: \`${[...compose, ...args, 'config', '-q'].join(' ')}\` failed: ${quiet.err.split('\n').join(' | ')}`);
+      problem(
+        `${label}: \`${[...compose, ...args, 'config', '-q'].join(' ')}\` failed: ${quiet.err.split('\n').join(' | ')}`,
+      );
       continue;
     }
     const full = run(compose, [...args, 'config']);

@@ -21,7 +21,9 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('usage: npm run demo:traffic -- [--orders per second (2)] [--clicks per second (20)] [--decline-rate 0..1 (0.1)] [--failure-rate 0..1 (0.2)] [--duration seconds (0 = until Ctrl-C)]');
+  console.log(
+    'usage: npm run demo:traffic -- [--orders per second (2)] [--clicks per second (20)] [--decline-rate 0..1 (0.1)] [--failure-rate 0..1 (0.2)] [--duration seconds (0 = until Ctrl-C)]',
+  );
   process.exit(0);
 }
 const num = (name, min, max) => {
@@ -39,8 +41,14 @@ const failureRate = num('failure-rate', 0, 1);
 const duration = num('duration', 0, 86_400);
 
 // 127.0.0.1, not localhost: the demo listens on IPv4 loopback only, and localhost may resolve to ::1 first
-const base = (name, port) => process.env[`${name.toUpperCase()}_URL`] ?? `http://127.0.0.1:${process.env[`${name.toUpperCase()}_PORT`] ?? port}`;
-const urls = { orders: base('orders', 3001), payments: base('payments', 3002), notifications: base('notifications', 3004), analytics: base('analytics', 3005) };
+const base = (name, port) =>
+  process.env[`${name.toUpperCase()}_URL`] ?? `http://127.0.0.1:${process.env[`${name.toUpperCase()}_PORT`] ?? port}`;
+const urls = {
+  orders: base('orders', 3001),
+  payments: base('payments', 3002),
+  notifications: base('notifications', 3004),
+  analytics: base('analytics', 3005),
+};
 
 const tokenFile = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.data', 'admin-token');
 function adminToken() {
@@ -48,14 +56,20 @@ function adminToken() {
   try {
     return readFileSync(tokenFile, 'utf8').trim();
   } catch {
-    console.error(`demo:traffic: no admin token for the payment gateway settings: set ADMIN_TOKEN or start the demo (it writes ${tokenFile})`);
+    console.error(
+      `demo:traffic: no admin token for the payment gateway settings: set ADMIN_TOKEN or start the demo (it writes ${tokenFile})`,
+    );
     process.exit(1);
   }
 }
 const admin = { authorization: `Bearer ${adminToken()}` };
 
 async function json(method, url, body, headers = {}) {
-  const res = await fetch(url, { method, headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers }, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(url, {
+    method,
+    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body ? JSON.stringify(body) : undefined,
+  });
   const text = await res.text();
   let parsed;
   try {
@@ -69,7 +83,11 @@ async function json(method, url, body, headers = {}) {
 
 // the demo must be up: one clear line otherwise
 try {
-  await Promise.all(Object.entries(urls).map(([name, url]) => json('GET', `${url}/health`).catch(() => Promise.reject(new Error(`${name} is not answering at ${url}/health`)))));
+  await Promise.all(
+    Object.entries(urls).map(([name, url]) =>
+      json('GET', `${url}/health`).catch(() => Promise.reject(new Error(`${name} is not answering at ${url}/health`))),
+    ),
+  );
 } catch (err) {
   console.error(`demo:traffic: ${err.message}; start the demo first (npm run demo)`);
   process.exit(1);
@@ -80,7 +98,9 @@ try {
   previousGateway = await json('GET', `${urls.payments}/admin/gateway`, undefined, admin);
   await json('PUT', `${urls.payments}/admin/gateway`, { declineRate, failureRate }, admin);
 } catch (err) {
-  console.error(`demo:traffic: cannot change the payment gateway settings (${err.message}); is ADMIN_TOKEN or .data/admin-token the running demo's token?`);
+  console.error(
+    `demo:traffic: cannot change the payment gateway settings (${err.message}); is ADMIN_TOKEN or .data/admin-token the running demo's token?`,
+  );
   process.exit(1);
 }
 
@@ -94,7 +114,10 @@ const orderTimer =
     const lines = 1 + Math.floor(Math.random() * 3);
     const chosen = [...skus].sort(() => Math.random() - 0.5).slice(0, lines);
     // about one order in ten asks for more than any shelf holds: cancelled as out of stock
-    const items = chosen.map((sku) => ({ sku, quantity: Math.random() < 0.1 ? 500 : 1 + Math.floor(Math.random() * 3) }));
+    const items = chosen.map((sku) => ({
+      sku,
+      quantity: Math.random() < 0.1 ? 500 : 1 + Math.floor(Math.random() * 3),
+    }));
     const customerEmail = `${names[Math.floor(Math.random() * names.length)]}@example.com`;
     try {
       await json('POST', `${urls.orders}/orders`, { customerEmail, items });
@@ -135,7 +158,12 @@ async function stop() {
   if (orderTimer) clearInterval(orderTimer);
   clicks?.stop();
   clearInterval(progress);
-  await json('PUT', `${urls.payments}/admin/gateway`, { declineRate: previousGateway.declineRate, failureRate: previousGateway.failureRate }, admin).catch(() => undefined);
+  await json(
+    'PUT',
+    `${urls.payments}/admin/gateway`,
+    { declineRate: previousGateway.declineRate, failureRate: previousGateway.failureRate },
+    admin,
+  ).catch(() => undefined);
   process.stdout.write('\ndemo:traffic: stopped; the payment gateway is back to its previous settings\n');
   process.exit(0);
 }

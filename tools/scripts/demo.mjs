@@ -35,8 +35,17 @@ const env = process.env;
 const port = (name, fallback) => Number(env[name] ?? fallback);
 
 /** A broker of the user's (AMQP_URL: one URL, or a cluster's nodes comma-separated), with its management API. */
-const brokerUrls = (env.AMQP_URL ?? '').split(',').map((u) => u.trim()).filter(Boolean);
-const externalBroker = brokerUrls.length ? { amqpUrl: brokerUrls.join(','), urls: brokerUrls, managementUrl: env.AMQP_MANAGEMENT_URL || managementUrlOf(brokerUrls[0]) } : undefined;
+const brokerUrls = (env.AMQP_URL ?? '')
+  .split(',')
+  .map((u) => u.trim())
+  .filter(Boolean);
+const externalBroker = brokerUrls.length
+  ? {
+      amqpUrl: brokerUrls.join(','),
+      urls: brokerUrls,
+      managementUrl: env.AMQP_MANAGEMENT_URL || managementUrlOf(brokerUrls[0]),
+    }
+  : undefined;
 
 function managementUrlOf(amqpUrl) {
   const u = new URL(amqpUrl);
@@ -60,9 +69,19 @@ const ports = {
 
 const services = [
   { name: 'inventory', entry: 'apps/inventory/src/main.ts', path: '/stock', note: 'stock levels' },
-  { name: 'payments', entry: 'apps/payments/src/main.ts', path: '/payments', note: 'ledger; gateway settings: PUT /admin/gateway' },
+  {
+    name: 'payments',
+    entry: 'apps/payments/src/main.ts',
+    path: '/payments',
+    note: 'ledger; gateway settings: PUT /admin/gateway',
+  },
   { name: 'orders', entry: 'apps/orders/src/main.ts', path: '/orders', note: 'API docs: /docs' },
-  { name: 'notifications', entry: 'apps/notifications/src/main.ts', path: '/notifications', note: 'sent emails; queue UI: /queues' },
+  {
+    name: 'notifications',
+    entry: 'apps/notifications/src/main.ts',
+    path: '/notifications',
+    note: 'sent emails; queue UI: /queues',
+  },
   { name: 'analytics', entry: 'apps/analytics/src/main.ts', path: '/stats', note: 'live: /stats/stream' },
 ];
 
@@ -70,7 +89,11 @@ const services = [
 function readArgs() {
   let values;
   try {
-    ({ values } = parseArgs({ args: process.argv.slice(2), options: { instances: { type: 'string' }, 'no-tracing': { type: 'boolean' } }, strict: true }));
+    ({ values } = parseArgs({
+      args: process.argv.slice(2),
+      options: { instances: { type: 'string' }, 'no-tracing': { type: 'boolean' } },
+      strict: true,
+    }));
   } catch (err) {
     console.error(`demo: ${err.message}\nusage: npm run demo [-- --instances N] [--no-tracing]`);
     process.exit(2);
@@ -139,12 +162,17 @@ async function main() {
       try {
         u = new URL(url);
       } catch {
-        return fail(`AMQP_URL holds '${redact(url)}', which is not a URL (one amqp:// URL, or several separated by commas)`);
+        return fail(
+          `AMQP_URL holds '${redact(url)}', which is not a URL (one amqp:// URL, or several separated by commas)`,
+        );
       }
       if (await answersTcp(u.hostname, Number(u.port || 5672))) answering++;
     }
     // one node of a cluster may be down: the services try the others in turn
-    if (answering === 0) return fail(`AMQP_URL (${redactList(externalBroker.amqpUrl)}) does not answer; unset it to use the bundled broker`);
+    if (answering === 0)
+      return fail(
+        `AMQP_URL (${redactList(externalBroker.amqpUrl)}) does not answer; unset it to use the bundled broker`,
+      );
   }
   const redisUrl = await ensureRedis();
   if (!redisUrl) return;
@@ -154,17 +182,41 @@ async function main() {
   console.log('demo: bundling the broker, the SMTP capture and the services…');
   const { bundle } = await import('./bundle.mjs');
   const bundles = {};
-  for (const [name, entry] of [['broker', 'apps/broker/src/main.ts'], ['smtp-capture', 'apps/smtp-capture/src/main.ts'], ['console', 'apps/console/src/main.ts'], ...services.map((s) => [s.name, s.entry])]) {
+  for (const [name, entry] of [
+    ['broker', 'apps/broker/src/main.ts'],
+    ['smtp-capture', 'apps/smtp-capture/src/main.ts'],
+    ['console', 'apps/console/src/main.ts'],
+    ...services.map((s) => [s.name, s.entry]),
+  ]) {
     bundles[name] = await bundle(entry, `dist/apps/${name}/main.js`);
   }
   // the console's web app, next to its server's bundle (dist/apps/console/web)
-  const vite = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '-c', 'apps/console/vite.config.ts', '--logLevel', 'error'], { cwd: root, stdio: 'inherit' });
+  const vite = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/vite/bin/vite.js'), 'build', '-c', 'apps/console/vite.config.ts', '--logLevel', 'error'],
+    { cwd: root, stdio: 'inherit' },
+  );
   if (vite.status !== 0) return fail("building the console's web app failed (see above)");
   mkdirSync(logDir, { recursive: true });
 
-  const brokerArgs = ['--port', String(ports.broker.port), '--management-port', String(ports.management.port), '--prometheus-port', String(ports.prometheus.port), '--data-dir', join(dataDir, 'broker')];
+  const brokerArgs = [
+    '--port',
+    String(ports.broker.port),
+    '--management-port',
+    String(ports.management.port),
+    '--prometheus-port',
+    String(ports.prometheus.port),
+    '--data-dir',
+    join(dataDir, 'broker'),
+  ];
   if (!externalBroker) await start('broker', bundles.broker, brokerArgs, {}, /listening on amqp:/);
-  await start('smtp-capture', bundles['smtp-capture'], ['--smtp-port', String(ports.smtp.port), '--http-port', String(ports.smtpHttp.port)], {}, /http listening on/);
+  await start(
+    'smtp-capture',
+    bundles['smtp-capture'],
+    ['--smtp-port', String(ports.smtp.port), '--http-port', String(ports.smtpHttp.port)],
+    {},
+    /http listening on/,
+  );
   const adminToken = writeAdminToken();
   const shared = {
     AMQP_URL: externalBroker?.amqpUrl ?? `amqp://guest:guest@localhost:${ports.broker.port}`,
@@ -178,7 +230,21 @@ async function main() {
   // WARREN_INSTANCE names each instance's broker connection (and payments' captures): the service's name, then <service>-2 …
   // DATABASE_URL: the service's own database on that server (all its instances share it); unset: SQLite in WARREN_DATA_DIR
   const databaseEnv = (service) => (databases[service] ? { DATABASE_URL: databases[service] } : { DATABASE_URL: '' });
-  for (const s of services) await start(s.name, bundles[s.name], [], { ...shared, ...databaseEnv(s.name), ...tracingEnv(s.name), PORT: String(ports[s.name].port), WARREN_INSTANCE: s.name }, undefined, { url: `http://127.0.0.1:${ports[s.name].port}` });
+  for (const s of services)
+    await start(
+      s.name,
+      bundles[s.name],
+      [],
+      {
+        ...shared,
+        ...databaseEnv(s.name),
+        ...tracingEnv(s.name),
+        PORT: String(ports[s.name].port),
+        WARREN_INSTANCE: s.name,
+      },
+      undefined,
+      { url: `http://127.0.0.1:${ports[s.name].port}` },
+    );
 
   console.log('demo: waiting for every /health…');
   await Promise.all(services.map((s) => waitForHealth(s.name, `http://127.0.0.1:${ports[s.name].port}/health`)));
@@ -192,7 +258,23 @@ async function main() {
     const instancePort = await freePort();
     const url = `http://127.0.0.1:${instancePort}`;
     mkdirSync(join(dataDir, name), { recursive: true });
-    await supervisor.start({ name, command: process.execPath, args: ['--enable-source-maps', bundles[service]], env: { ...env, ...shared, ...databaseEnv(service), ...tracingEnv(service), PORT: String(instancePort), WARREN_DATA_DIR: join(dataDir, name), WARREN_INSTANCE: name }, cwd: root, url, removable: true });
+    await supervisor.start({
+      name,
+      command: process.execPath,
+      args: ['--enable-source-maps', bundles[service]],
+      env: {
+        ...env,
+        ...shared,
+        ...databaseEnv(service),
+        ...tracingEnv(service),
+        PORT: String(instancePort),
+        WARREN_DATA_DIR: join(dataDir, name),
+        WARREN_INSTANCE: name,
+      },
+      cwd: root,
+      url,
+      removable: true,
+    });
     if (!(await healthyWithin(`${url}/health`, 60_000))) {
       await supervisor.remove(name);
       throw new Error(`${name} was not healthy within 60 s; stopped it (see ${join(logDir, `${name}.log`)})`);
@@ -200,7 +282,13 @@ async function main() {
     console.log(`demo: started ${name} on ${url}`);
     return { name, url };
   };
-  controlServer = await startControlApi({ supervisor, token: adminToken, port: ports.control.port, scalable: services.map((s) => s.name), addInstance });
+  controlServer = await startControlApi({
+    supervisor,
+    token: adminToken,
+    port: ports.control.port,
+    scalable: services.map((s) => s.name),
+    addInstance,
+  });
   // --instances N: the others, every service at once (each waits for its own /health)
   if (instances > 1) {
     console.log(`demo: starting ${instances - 1} more instance(s) of every service…`);
@@ -214,16 +302,25 @@ async function main() {
 
   // the console last: it reads everything above through public interfaces only
   const consoleUrl = `http://127.0.0.1:${ports.console.port}`;
-  await start('console', bundles.console, [], {
-    CONSOLE_PORT: String(ports.console.port),
-    HOST: '127.0.0.1',
-    AMQP_MANAGEMENT_URL: externalBroker?.managementUrl ?? `http://guest:guest@127.0.0.1:${ports.management.port}`,
-    AMQP_URL: shared.AMQP_URL,
-    ...Object.fromEntries(services.map((s) => [`${s.name.toUpperCase()}_URL`, `http://127.0.0.1:${ports[s.name].port}`])),
-    MAIL_URL: `http://127.0.0.1:${ports.smtpHttp.port}`,
-    DEMO_CONTROL_URL: `http://127.0.0.1:${ports.control.port}`,
-    ADMIN_TOKEN: adminToken,
-  }, undefined, { url: consoleUrl });
+  await start(
+    'console',
+    bundles.console,
+    [],
+    {
+      CONSOLE_PORT: String(ports.console.port),
+      HOST: '127.0.0.1',
+      AMQP_MANAGEMENT_URL: externalBroker?.managementUrl ?? `http://guest:guest@127.0.0.1:${ports.management.port}`,
+      AMQP_URL: shared.AMQP_URL,
+      ...Object.fromEntries(
+        services.map((s) => [`${s.name.toUpperCase()}_URL`, `http://127.0.0.1:${ports[s.name].port}`]),
+      ),
+      MAIL_URL: `http://127.0.0.1:${ports.smtpHttp.port}`,
+      DEMO_CONTROL_URL: `http://127.0.0.1:${ports.control.port}`,
+      ADMIN_TOKEN: adminToken,
+    },
+    undefined,
+    { url: consoleUrl },
+  );
   await waitForHealth('console', `${consoleUrl}/api/health`);
   if (stopping) return;
 
@@ -232,41 +329,86 @@ async function main() {
     ...services.map((s) => [s.name, `http://localhost:${ports[s.name].port}${s.path}`, s.note]),
     ['emails', `http://localhost:${ports.smtpHttp.port}`, 'captured emails (Mailpit API: /api/v1/messages)'],
     ...(externalBroker
-      ? [['broker', redactList(externalBroker.amqpUrl), `your broker${externalBroker.urls.length > 1 ? ` (${externalBroker.urls.length} nodes)` : ''} (AMQP_URL); its management API: ${redact(externalBroker.managementUrl)}`]]
+      ? [
+          [
+            'broker',
+            redactList(externalBroker.amqpUrl),
+            `your broker${externalBroker.urls.length > 1 ? ` (${externalBroker.urls.length} nodes)` : ''} (AMQP_URL); its management API: ${redact(externalBroker.managementUrl)}`,
+          ],
+        ]
       : [
-          ['management', `http://localhost:${ports.management.port}/api/overview`, "the broker's management API, RabbitMQ's (guest / guest)"],
-          ['metrics', `http://localhost:${ports.prometheus.port}/metrics`, "the broker's Prometheus metrics, rabbitmq_prometheus's names"],
+          [
+            'management',
+            `http://localhost:${ports.management.port}/api/overview`,
+            "the broker's management API, RabbitMQ's (guest / guest)",
+          ],
+          [
+            'metrics',
+            `http://localhost:${ports.prometheus.port}/metrics`,
+            "the broker's Prometheus metrics, rabbitmq_prometheus's names",
+          ],
           ['broker', `amqp://guest:guest@localhost:${ports.broker.port}`, 'the bundled AMQP broker'],
         ]),
-    ['control', `http://127.0.0.1:${ports.control.port}/processes`, "the demo's processes: kill, restart, add instances (admin token)"],
+    [
+      'control',
+      `http://127.0.0.1:${ports.control.port}/processes`,
+      "the demo's processes: kill, restart, add instances (admin token)",
+    ],
     !tracing
       ? ['traces', 'off', '--no-tracing: the services export no spans']
       : userOtel.length
         ? ['traces', 'your OTEL_* settings', `the services export as you set (${userOtel.join(', ')})`]
-        : ['traces', `http://localhost:${ports.console.port}/v1/traces`, "the services' spans (OTLP/HTTP JSON), shown in the console's Orders tab; --no-tracing turns it off"],
+        : [
+            'traces',
+            `http://localhost:${ports.console.port}/v1/traces`,
+            "the services' spans (OTLP/HTTP JSON), shown in the console's Orders tab; --no-tracing turns it off",
+          ],
     ['redis', redisUrl, ''],
     Object.keys(databases).length
-      ? ['database', redact(env.DATABASE_URL), `Postgres: one database per service, shared by its instances (${Object.values(databases).map((u) => new URL(u).pathname.slice(1)).join(', ')})`]
-      : ['database', join(dataDir, '<instance>'), 'SQLite: one file per instance; set DATABASE_URL (postgres://…) for one database per service'],
+      ? [
+          'database',
+          redact(env.DATABASE_URL),
+          `Postgres: one database per service, shared by its instances (${Object.values(databases)
+            .map((u) => new URL(u).pathname.slice(1))
+            .join(', ')})`,
+        ]
+      : [
+          'database',
+          join(dataDir, '<instance>'),
+          'SQLite: one file per instance; set DATABASE_URL (postgres://…) for one database per service',
+        ],
   ];
   const width = Math.max(...rows.map((r) => r[1].length));
   console.log('\nWarren is running:\n');
   for (const [name, url, note] of rows) console.log(`  ${name.padEnd(14)}${url.padEnd(width + 3)}${note}`);
-  console.log(`\nPlace an order:\n  curl -s -X POST localhost:${ports.orders.port}/orders -H 'content-type: application/json' \\\n    -d '{"customerEmail":"ada@example.com","items":[{"sku":"SKU-001","quantity":2}]}'`);
+  console.log(
+    `\nPlace an order:\n  curl -s -X POST localhost:${ports.orders.port}/orders -H 'content-type: application/json' \\\n    -d '{"customerEmail":"ada@example.com","items":[{"sku":"SKU-001","quantity":2}]}'`,
+  );
   console.log(`Admin routes (PUT /admin/gateway, /notifications/failed/…/retry, /queues): token ${adminToken}`);
-  console.log(`  (in .data/admin-token; curl -H "authorization: Bearer $(cat .data/admin-token)" …; Bull Board asks for it as the password)`);
+  console.log(
+    `  (in .data/admin-token; curl -H "authorization: Bearer $(cat .data/admin-token)" …; Bull Board asks for it as the password)`,
+  );
   if (instances > 1) {
-    console.log(`Instances: ${instances} of every service (payments, payments-2, …); the control URL lists each one's URL`);
+    console.log(
+      `Instances: ${instances} of every service (payments, payments-2, …); the control URL lists each one's URL`,
+    );
     if (!Object.keys(databases).length) {
-      console.log('  SQLite: each instance has a database of its own, so instances of one service do not share their outbox, inbox or saga state: set DATABASE_URL (postgres://…) to see them behave as one service');
+      console.log(
+        '  SQLite: each instance has a database of its own, so instances of one service do not share their outbox, inbox or saga state: set DATABASE_URL (postgres://…) to see them behave as one service',
+      );
     }
   }
-  console.log(`Send clicks:  npm run traffic:clicks -- --rate 50 --duration 30\nLogs: .data/logs/   ·   Ctrl-C stops everything\n`);
+  console.log(
+    `Send clicks:  npm run traffic:clicks -- --rate 50 --duration 30\nLogs: .data/logs/   ·   Ctrl-C stops everything\n`,
+  );
 }
 
 /** A comma-separated list of URLs without their passwords. */
 function redactList(list) {
-  return list.split(',').map((u) => redact(u)).join(',');
+  return list
+    .split(',')
+    .map((u) => redact(u))
+    .join(',');
 }
 
 /**
@@ -288,7 +430,9 @@ async function ensureDatabases() {
   }
   const prefix = decodeURIComponent(base.pathname.slice(1)) || 'warren';
   if (!/^[a-z_][a-z0-9_]*$/i.test(prefix)) {
-    await fail(`DATABASE_URL's database name '${prefix}' must be letters, digits and underscores (the demo creates ${prefix}_<service> beside it)`);
+    await fail(
+      `DATABASE_URL's database name '${prefix}' must be letters, digits and underscores (the demo creates ${prefix}_<service> beside it)`,
+    );
     return undefined;
   }
   const { default: pg } = await import('pg');
@@ -359,10 +503,15 @@ async function ensureRedis() {
   if (!hasCommand('redis-server') && process.getuid?.() === 0 && hasCommand('apt-get')) {
     console.log('demo: installing redis-server (apt-get)…');
     spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'], { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } });
+    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'], {
+      stdio: 'inherit',
+      env: { ...env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   }
   if (!hasCommand('redis-server')) {
-    await fail('Redis is needed: install redis-server (Debian/Ubuntu: sudo apt-get install redis-server) or set REDIS_URL');
+    await fail(
+      'Redis is needed: install redis-server (Debian/Ubuntu: sudo apt-get install redis-server) or set REDIS_URL',
+    );
     return undefined;
   }
   const redisPort = port('REDIS_PORT', 6379);
@@ -370,7 +519,14 @@ async function ensureRedis() {
     await fail(`port ${redisPort} (redis) is taken by something that is not Redis; set REDIS_URL or REDIS_PORT`);
     return undefined;
   }
-  await start('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {}, /Ready to accept connections/i, { node: false });
+  await start(
+    'redis',
+    'redis-server',
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {},
+    /Ready to accept connections/i,
+    { node: false },
+  );
   return `redis://localhost:${redisPort}`;
 }
 
@@ -396,7 +552,13 @@ function start(name, script, args, extraEnv, ready, { node = true, url, removabl
 async function healthyWithin(url, ms) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline && !stopping) {
-    if (await fetch(url).then((r) => r.status === 200, () => false)) return true;
+    if (
+      await fetch(url).then(
+        (r) => r.status === 200,
+        () => false,
+      )
+    )
+      return true;
     await new Promise((r) => setTimeout(r, 300));
   }
   return false;
@@ -405,7 +567,10 @@ async function healthyWithin(url, ms) {
 async function waitForHealth(name, url) {
   const deadline = Date.now() + 120_000;
   while (!stopping) {
-    const ok = await fetch(url).then((r) => r.status === 200, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) return;
     if (Date.now() > deadline) return fail(`${name} is not healthy after 120 s (${url}); see .data/logs/${name}.log`);
     await new Promise((r) => setTimeout(r, 300));

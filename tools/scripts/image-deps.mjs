@@ -75,8 +75,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   // when that nested one is needed; so copy each package without its node_modules, then nested ones on their own
   for (const dir of dirs) {
     const rel = relative(root, dir);
-    cpSync(dir, join(outDir, rel), { recursive: true, filter: (src) => !relative(dir, src).split(sep).includes('node_modules') });
+    cpSync(dir, join(outDir, rel), {
+      recursive: true,
+      filter: (src) => !relative(dir, src).split(sep).includes('node_modules'),
+    });
   }
   const bytes = sizeOf(join(outDir, 'node_modules'));
-  console.log(`${bundle} requires ${names.length} packages (${names.join(', ')}); with their dependencies ${dirs.length} packages, ${(bytes / 1e6).toFixed(1)} MB`);
+  console.log(
+    `${bundle} requires ${names.length} packages (${names.join(', ')}); with their dependencies ${dirs.length} packages, ${(bytes / 1e6).toFixed(1)} MB`,
+  );
 }

@@ -63,7 +63,9 @@ function layout(opts) {
     const nodeDir = join(dir, `node${i}`);
     nodes.push({
       index: i,
-      name: opts.names?.[i - 1] ?? (opts.basePort === DEFAULT_BASE_PORT ? `warren${i}@localhost` : `warren${i}-${opts.basePort}@localhost`),
+      name:
+        opts.names?.[i - 1] ??
+        (opts.basePort === DEFAULT_BASE_PORT ? `warren${i}@localhost` : `warren${i}-${opts.basePort}@localhost`),
       amqpPort: opts.basePort + i,
       managementPort: opts.basePort + 10_000 + i,
       distPort: opts.basePort + 20_000 + i,
@@ -81,9 +83,19 @@ const managementUrl = (n) => `http://guest:guest@127.0.0.1:${n.managementPort}`;
 
 function checkPorts(cluster) {
   for (const n of cluster.nodes) {
-    for (const [what, port] of [['AMQP', n.amqpPort], ['management', n.managementPort], ['distribution', n.distPort]]) {
-      if (!Number.isInteger(port) || port < 1024 || port >= EPHEMERAL_FROM) fail(`${n.name}: ${what} port ${port} is outside 1024-${EPHEMERAL_FROM - 1} (ports from ${EPHEMERAL_FROM} up are where tests ask the OS for free ones); choose another --base-port`);
-      if (RESERVED.includes(port)) fail(`${n.name}: ${what} port ${port} is one a RabbitMQ on this machine uses (${RESERVED.join(', ')}); choose another --base-port`);
+    for (const [what, port] of [
+      ['AMQP', n.amqpPort],
+      ['management', n.managementPort],
+      ['distribution', n.distPort],
+    ]) {
+      if (!Number.isInteger(port) || port < 1024 || port >= EPHEMERAL_FROM)
+        fail(
+          `${n.name}: ${what} port ${port} is outside 1024-${EPHEMERAL_FROM - 1} (ports from ${EPHEMERAL_FROM} up are where tests ask the OS for free ones); choose another --base-port`,
+        );
+      if (RESERVED.includes(port))
+        fail(
+          `${n.name}: ${what} port ${port} is one a RabbitMQ on this machine uses (${RESERVED.join(', ')}); choose another --base-port`,
+        );
     }
   }
 }
@@ -100,7 +112,16 @@ function epmdNames() {
     socket.on('connect', () => socket.write(Buffer.from([0, 1, 110])));
     socket.on('data', (d) => (data = Buffer.concat([data, d])));
     socket.on('error', () => res([]));
-    socket.on('close', () => res([...data.subarray(4).toString('latin1').matchAll(/^name (\S+) at port \d+$/gm)].map((m) => m[1])));
+    socket.on('close', () =>
+      res(
+        [
+          ...data
+            .subarray(4)
+            .toString('latin1')
+            .matchAll(/^name (\S+) at port \d+$/gm),
+        ].map((m) => m[1]),
+      ),
+    );
   });
 }
 
@@ -120,7 +141,10 @@ function saveState(cluster, opts) {
 /** The cluster `start` made in DIR: its node count and ports. */
 function loadCluster(opts) {
   const file = join(resolve(opts.dir), 'cluster.json');
-  if (!existsSync(file) || !existsSync(join(resolve(opts.dir), 'home', '.erlang.cookie'))) fail(`no cluster was started in ${resolve(opts.dir)} (${file} or its cookie is missing); run start, or give the --dir it was started with`);
+  if (!existsSync(file) || !existsSync(join(resolve(opts.dir), 'home', '.erlang.cookie')))
+    fail(
+      `no cluster was started in ${resolve(opts.dir)} (${file} or its cookie is missing); run start, or give the --dir it was started with`,
+    );
   const saved = JSON.parse(readFileSync(file, 'utf8'));
   // a cluster.json without names is from before names followed the base port: its nodes are warren<i>@localhost
   const names = saved.names ?? Array.from({ length: saved.nodes }, (_, i) => `warren${i + 1}@localhost`);
@@ -150,7 +174,12 @@ function nodeEnv(cluster, n) {
 
 /** The env of a CLI call: the shared cookie, no /etc/rabbitmq/rabbitmq-env.conf. */
 function ctlEnv(cluster) {
-  return { ...process.env, HOME: cluster.home, RABBITMQ_CONF_ENV_FILE: join(cluster.dir, 'rabbitmq-env.conf'), ERL_CRASH_DUMP: join(cluster.dir, 'erl_crash.dump') };
+  return {
+    ...process.env,
+    HOME: cluster.home,
+    RABBITMQ_CONF_ENV_FILE: join(cluster.dir, 'rabbitmq-env.conf'),
+    ERL_CRASH_DUMP: join(cluster.dir, 'erl_crash.dump'),
+  };
 }
 
 function writeNodeFiles(cluster, n) {
@@ -183,12 +212,28 @@ function ensureCookie(cluster) {
 /** Runs a CLI tool with a time limit; resolves { ok, out } (stdout and stderr together). */
 function runTool(cluster, name, args, timeoutMs = CTL_MS) {
   return new Promise((res) => {
-    execFile(tool(name), args, { env: ctlEnv(cluster), cwd: cluster.dir, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const out = `${stdout}${stderr}`.trim();
-      if (err && err.code === 'ENOENT') res({ ok: false, out: `${name} is not installed (Debian: apt-get install rabbitmq-server)` });
-      else if (err && err.killed) res({ ok: false, out: `${name} ${args.join(' ')} did not finish within ${timeoutMs / 1000} s${out ? `; it printed:\n${out}` : ''}` });
-      else res({ ok: !err, out });
-    });
+    execFile(
+      tool(name),
+      args,
+      {
+        env: ctlEnv(cluster),
+        cwd: cluster.dir,
+        timeout: timeoutMs,
+        killSignal: 'SIGKILL',
+        maxBuffer: 16 * 1024 * 1024,
+      },
+      (err, stdout, stderr) => {
+        const out = `${stdout}${stderr}`.trim();
+        if (err && err.code === 'ENOENT')
+          res({ ok: false, out: `${name} is not installed (Debian: apt-get install rabbitmq-server)` });
+        else if (err && err.killed)
+          res({
+            ok: false,
+            out: `${name} ${args.join(' ')} did not finish within ${timeoutMs / 1000} s${out ? `; it printed:\n${out}` : ''}`,
+          });
+        else res({ ok: !err, out });
+      },
+    );
   });
 }
 
@@ -199,8 +244,14 @@ async function ctl(cluster, n, args, timeoutMs = CTL_MS) {
   return r.out;
 }
 
-const indent = (text) => (text || '(no output)').split('\n').slice(-30).map((l) => `    ${l}`).join('\n');
-const tail = (file) => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').slice(-30).join('\n') : `(${file} does not exist)`);
+const indent = (text) =>
+  (text || '(no output)')
+    .split('\n')
+    .slice(-30)
+    .map((l) => `    ${l}`)
+    .join('\n');
+const tail = (file) =>
+  existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').slice(-30).join('\n') : `(${file} does not exist)`;
 
 async function until(what, check, timeoutMs, everyMs = 500) {
   const deadline = Date.now() + timeoutMs;
@@ -213,7 +264,8 @@ async function until(what, check, timeoutMs, everyMs = 500) {
       if (err instanceof ClusterError) throw err;
       last = err;
     }
-    if (Date.now() > deadline) fail(`${what}: not within ${timeoutMs / 1000} s${last ? ` (last: ${last.message})` : ''}`);
+    if (Date.now() > deadline)
+      fail(`${what}: not within ${timeoutMs / 1000} s${last ? ` (last: ${last.message})` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -244,13 +296,26 @@ async function pingNode(cluster, n) {
 /** Starts one node's rabbitmq-server in the background and waits until RabbitMQ has booted on it. */
 async function bootNode(cluster, n) {
   if (await pingNode(cluster, n)) fail(`${n.name} is already running (stop it first: stop-node ${n.index}, or stop)`);
-  if ((await epmdNames()).includes(n.name.split('@')[0])) fail(`${n.name}: a node of that name already runs on this machine (epmd lists it) and does not answer with the cookie in ${cluster.home}: another cluster's? Stop it with the --dir it was started with, or give this one another --base-port`);
-  for (const [what, port] of [['AMQP', n.amqpPort], ['management', n.managementPort], ['distribution', n.distPort]]) {
-    if (!(await portFree(port))) fail(`${n.name}: its ${what} port ${port} on 127.0.0.1 is taken by another process; choose another --base-port`);
+  if ((await epmdNames()).includes(n.name.split('@')[0]))
+    fail(
+      `${n.name}: a node of that name already runs on this machine (epmd lists it) and does not answer with the cookie in ${cluster.home}: another cluster's? Stop it with the --dir it was started with, or give this one another --base-port`,
+    );
+  for (const [what, port] of [
+    ['AMQP', n.amqpPort],
+    ['management', n.managementPort],
+    ['distribution', n.distPort],
+  ]) {
+    if (!(await portFree(port)))
+      fail(`${n.name}: its ${what} port ${port} on 127.0.0.1 is taken by another process; choose another --base-port`);
   }
   rmSync(n.pidFile, { force: true });
   const out = openSync(n.startupLog, 'a');
-  const child = spawn(tool('rabbitmq-server'), [], { env: nodeEnv(cluster, n), cwd: n.dir, detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(tool('rabbitmq-server'), [], {
+    env: nodeEnv(cluster, n),
+    cwd: n.dir,
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
   closeSync(out);
   let exited;
   child.on('exit', (code, signal) => (exited = signal ?? code));
@@ -261,7 +326,10 @@ async function bootNode(cluster, n) {
   await until(
     `${n.name} to boot`,
     async () => {
-      if (exited !== undefined) fail(`${n.name}: rabbitmq-server exited (${exited}) while booting; ${n.startupLog}:\n${indent(tail(n.startupLog))}`);
+      if (exited !== undefined)
+        fail(
+          `${n.name}: rabbitmq-server exited (${exited}) while booting; ${n.startupLog}:\n${indent(tail(n.startupLog))}`,
+        );
       return (await runTool(cluster, 'rabbitmqctl', ['-n', n.name, '-q', 'await_startup', '-t', '5'], 15_000)).ok;
     },
     BOOT_MS,
@@ -276,8 +344,16 @@ async function bootNode(cluster, n) {
  * used to fail for good, and a chaos run's node restart with it (the node came up moments later).
  */
 async function runningNodes(cluster, via) {
-  const r = await runTool(cluster, 'rabbitmqctl', ['-n', via.name, '-q', 'cluster_status', '--formatter', 'json'], 30_000);
-  if (!r.ok) throw new Error(`${via.name}: rabbitmqctl cluster_status failed: ${r.out.split('\n').find((l) => l.trim()) ?? '(no output)'}`);
+  const r = await runTool(
+    cluster,
+    'rabbitmqctl',
+    ['-n', via.name, '-q', 'cluster_status', '--formatter', 'json'],
+    30_000,
+  );
+  if (!r.ok)
+    throw new Error(
+      `${via.name}: rabbitmqctl cluster_status failed: ${r.out.split('\n').find((l) => l.trim()) ?? '(no output)'}`,
+    );
   return JSON.parse(r.out).running_nodes ?? [];
 }
 
@@ -287,7 +363,8 @@ async function waitClustered(cluster) {
     `cluster_status on ${cluster.nodes[0].name} to list ${names.join(', ')} running`,
     async () => {
       const running = (await runningNodes(cluster, cluster.nodes[0])).sort();
-      if (JSON.stringify(running) !== JSON.stringify(names)) throw new Error(`running: ${running.join(', ') || 'none'}`);
+      if (JSON.stringify(running) !== JSON.stringify(names))
+        throw new Error(`running: ${running.join(', ') || 'none'}`);
       return true;
     },
     BOOT_MS,
@@ -298,7 +375,10 @@ async function waitManagement(n) {
   await until(
     `${n.name}'s management API on ${n.managementPort}`,
     async () => {
-      const res = await fetch(`http://127.0.0.1:${n.managementPort}/api/overview`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` }, signal: globalThis.AbortSignal.timeout(5000) });
+      const res = await fetch(`http://127.0.0.1:${n.managementPort}/api/overview`, {
+        headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` },
+        signal: globalThis.AbortSignal.timeout(5000),
+      });
       if (!res.ok) throw new Error(`answered ${res.status}`);
       return true;
     },
@@ -312,7 +392,10 @@ async function stopNode(cluster, n) {
   if (await pingNode(cluster, n)) {
     const args = ['-n', n.name, 'stop', ...(existsSync(n.pidFile) ? [n.pidFile] : [])];
     const r = await runTool(cluster, 'rabbitmqctl', args, STOP_MS);
-    if (!r.ok) log(`${n.name}: rabbitmqctl stop failed (${r.out.split('\n').pop()}); sending SIGTERM to ${pids.join(', ') || 'no process'}`);
+    if (!r.ok)
+      log(
+        `${n.name}: rabbitmqctl stop failed (${r.out.split('\n').pop()}); sending SIGTERM to ${pids.join(', ') || 'no process'}`,
+      );
   }
   const deadline = Date.now() + 30_000;
   let termSent = false;
@@ -321,7 +404,9 @@ async function stopNode(cluster, n) {
     if (!left.length) break;
     if (Date.now() > deadline) {
       for (const pid of left) process.kill(pid, 'SIGKILL');
-      fail(`${n.name}: process ${left.join(', ')} still ran 30 s after rabbitmqctl stop and SIGTERM; killed with SIGKILL`);
+      fail(
+        `${n.name}: process ${left.join(', ')} still ran 30 s after rabbitmqctl stop and SIGTERM; killed with SIGKILL`,
+      );
     }
     if (!termSent && Date.now() > deadline - 20_000) {
       for (const pid of left) process.kill(pid, 'SIGTERM');
@@ -353,17 +438,22 @@ async function start(opts) {
   const started = Date.now();
   mkdirSync(cluster.dir, { recursive: true });
   ensureCookie(cluster);
-  for (const n of cluster.nodes) if (await pingNode(cluster, n)) fail(`${n.name} is already running (from ${cluster.dir}?); run stop first`);
+  for (const n of cluster.nodes)
+    if (await pingNode(cluster, n)) fail(`${n.name} is already running (from ${cluster.dir}?); run stop first`);
   // a fresh cluster every time: data left by an earlier one (other members, other queues) would be rejoined
   for (const n of cluster.nodes) rmSync(n.dir, { recursive: true, force: true });
   for (const n of cluster.nodes) writeNodeFiles(cluster, n);
   saveState(cluster, opts);
-  log(`starting ${cluster.nodes.map((n) => n.name).join(', ')} (AMQP ${cluster.nodes.map((n) => n.amqpPort).join(', ')}) in ${cluster.dir}`);
+  log(
+    `starting ${cluster.nodes.map((n) => n.name).join(', ')} (AMQP ${cluster.nodes.map((n) => n.amqpPort).join(', ')}) in ${cluster.dir}`,
+  );
   try {
     const boots = await Promise.allSettled(cluster.nodes.map((n) => bootNode(cluster, n)));
     const failed = boots.filter((b) => b.status === 'rejected');
     if (failed.length) fail(failed.map((b) => b.reason.message).join('\n'));
-    log(`${cluster.nodes.length} nodes booted in ${((Date.now() - started) / 1000).toFixed(1)} s; clustering with ${cluster.nodes[0].name}`);
+    log(
+      `${cluster.nodes.length} nodes booted in ${((Date.now() - started) / 1000).toFixed(1)} s; clustering with ${cluster.nodes[0].name}`,
+    );
     for (const n of cluster.nodes.slice(1)) {
       await ctl(cluster, n, ['-q', 'stop_app']);
       await ctl(cluster, n, ['-q', 'join_cluster', cluster.nodes[0].name]);
@@ -377,14 +467,18 @@ async function start(opts) {
     for (const n of spawned) await stopNode(cluster, n).catch((e) => log(e.message));
     throw err;
   }
-  log(`cluster of ${cluster.nodes.length} running in ${((Date.now() - started) / 1000).toFixed(1)} s; management: ${cluster.nodes.map((n) => `http://127.0.0.1:${n.managementPort}`).join(', ')}`);
+  log(
+    `cluster of ${cluster.nodes.length} running in ${((Date.now() - started) / 1000).toFixed(1)} s; management: ${cluster.nodes.map((n) => `http://127.0.0.1:${n.managementPort}`).join(', ')}`,
+  );
   printUrls(cluster);
 }
 
 async function stop(opts) {
   const cluster = loadCluster(opts);
   // all at once: `start` never reuses this data, so the order nodes leave the cluster in does not matter
-  const stopped = await Promise.allSettled(cluster.nodes.map((n) => stopNode(cluster, n).then(() => log(`${n.name} stopped`))));
+  const stopped = await Promise.allSettled(
+    cluster.nodes.map((n) => stopNode(cluster, n).then(() => log(`${n.name} stopped`))),
+  );
   const problems = stopped.filter((r) => r.status === 'rejected').map((r) => r.reason.message);
   if (problems.length) fail(problems.join('\n'));
 }
@@ -392,13 +486,23 @@ async function stop(opts) {
 async function status(opts) {
   const cluster = loadCluster(opts);
   const nodes = [];
-  for (const n of cluster.nodes) nodes.push({ index: n.index, name: n.name, amqpUrl: amqpUrl(n), managementUrl: managementUrl(n), running: await pingNode(cluster, n) });
+  for (const n of cluster.nodes)
+    nodes.push({
+      index: n.index,
+      name: n.name,
+      amqpUrl: amqpUrl(n),
+      managementUrl: managementUrl(n),
+      running: await pingNode(cluster, n),
+    });
   const via = cluster.nodes.find((n) => nodes[n.index - 1].running);
   const clustered = via ? await runningNodes(cluster, via).catch(() => []) : [];
   for (const node of nodes) node.clustered = clustered.includes(node.name);
   if (opts.json) process.stdout.write(`${JSON.stringify({ dir: cluster.dir, nodes }, null, 2)}\n`);
   else {
-    for (const node of nodes) process.stdout.write(`${node.name.padEnd(20)} ${node.running ? 'running' : 'stopped'}${node.running && !node.clustered ? ' (not in the cluster)' : ''}  ${node.amqpUrl}  ${node.managementUrl}\n`);
+    for (const node of nodes)
+      process.stdout.write(
+        `${node.name.padEnd(20)} ${node.running ? 'running' : 'stopped'}${node.running && !node.clustered ? ' (not in the cluster)' : ''}  ${node.amqpUrl}  ${node.managementUrl}\n`,
+      );
   }
   return nodes.every((node) => node.running && node.clustered) ? 0 : 3;
 }
@@ -406,10 +510,15 @@ async function status(opts) {
 async function startNode(opts, which) {
   const cluster = loadCluster(opts);
   const n = pickNode(cluster, which);
-  if (!existsSync(join(n.dir, 'rabbitmq.conf'))) fail(`${n.name} has no data in ${cluster.dir}: start the cluster first`);
+  if (!existsSync(join(n.dir, 'rabbitmq.conf')))
+    fail(`${n.name} has no data in ${cluster.dir}: start the cluster first`);
   const started = Date.now();
   await bootNode(cluster, n);
-  await until(`${n.name} to be listed running by cluster_status`, async () => (await runningNodes(cluster, n)).includes(n.name), BOOT_MS);
+  await until(
+    `${n.name} to be listed running by cluster_status`,
+    async () => (await runningNodes(cluster, n)).includes(n.name),
+    BOOT_MS,
+  );
   await waitManagement(n);
   log(`${n.name} running again in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
@@ -426,7 +535,12 @@ async function leader(opts, queue) {
   const cluster = loadCluster(opts);
   const errors = [];
   for (const n of cluster.nodes) {
-    const r = await runTool(cluster, 'rabbitmq-queues', ['-n', n.name, '-q', 'quorum_status', queue, '--vhost', opts.vhost, '--formatter', 'json'], 30_000);
+    const r = await runTool(
+      cluster,
+      'rabbitmq-queues',
+      ['-n', n.name, '-q', 'quorum_status', queue, '--vhost', opts.vhost, '--formatter', 'json'],
+      30_000,
+    );
     if (!r.ok) {
       errors.push(`${n.name}: ${r.out.split('\n').find((l) => /error/i.test(l)) ?? r.out.split('\n')[0]}`);
       continue;
@@ -434,11 +548,15 @@ async function leader(opts, queue) {
     const members = JSON.parse(r.out);
     const lead = members.find((m) => m['Raft State'] === 'leader');
     if (!lead) {
-      errors.push(`${n.name}: no member of ${queue} is leader (${members.map((m) => `${m['Node Name']} ${m['Raft State']}`).join(', ')})`);
+      errors.push(
+        `${n.name}: no member of ${queue} is leader (${members.map((m) => `${m['Node Name']} ${m['Raft State']}`).join(', ')})`,
+      );
       continue;
     }
     const node = cluster.nodes.find((c) => c.name === lead['Node Name']);
-    process.stdout.write(`${JSON.stringify({ queue, vhost: opts.vhost, leader: lead['Node Name'], index: node?.index ?? null })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ queue, vhost: opts.vhost, leader: lead['Node Name'], index: node?.index ?? null })}\n`,
+    );
     return;
   }
   fail(`no node answered quorum_status for ${queue} in vhost ${opts.vhost}:\n${indent(errors.join('\n'))}`);
@@ -478,7 +596,13 @@ async function main() {
     return 0;
   }
   const [command, arg] = positionals;
-  const opts = { nodes: Number(values.nodes), basePort: Number(values['base-port']), dir: values.dir, vhost: values.vhost, json: values.json };
+  const opts = {
+    nodes: Number(values.nodes),
+    basePort: Number(values['base-port']),
+    dir: values.dir,
+    vhost: values.vhost,
+    json: values.json,
+  };
   if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 9) {
     console.error(`--nodes must be 1-9, got '${values.nodes}'`);
     return 2;

@@ -26,7 +26,8 @@ function run(script: string, args: string[], cwd = ROOT): Promise<{ code: number
 /** A repository of its own with what check:compose reads: the compose files, docker/, the script, each app's entry. */
 function copyRepo(): string {
   const root = mkdtempSync(path.join(tmpdir(), 'warren-compose-check-'));
-  for (const f of ['docker-compose.yml', '.env', 'docker', 'tools/scripts/check-compose.mjs']) cpSync(path.join(ROOT, f), path.join(root, f), { recursive: true });
+  for (const f of ['docker-compose.yml', '.env', 'docker', 'tools/scripts/check-compose.mjs'])
+    cpSync(path.join(ROOT, f), path.join(root, f), { recursive: true });
   for (const app of APPS) {
     mkdirSync(path.join(root, 'apps', app, 'src'), { recursive: true });
     writeFileSync(path.join(root, 'apps', app, 'src', 'main.ts'), '');
@@ -55,29 +56,65 @@ describe('check:compose: the observability profiles and tracing', () => {
     for (const broker of ['bundled', 'rabbitmq', 'cluster']) {
       expect(out).toContain(`docker-compose.yml --profile ${broker} --profile observability`);
       expect(out).toContain(`docker-compose.yml --profile ${broker} --profile metrics`);
-      expect(out).toContain(`docker-compose.yml + docker/observability/tracing.yml --profile ${broker} --profile observability`);
+      expect(out).toContain(
+        `docker-compose.yml + docker/observability/tracing.yml --profile ${broker} --profile observability`,
+      );
     }
   });
 
   it('names every problem of a broken copy', async () => {
-    edit(root, 'docker-compose.yml', 'org.warren.optional: "true" # needs a registry: no local stand-in\n    environment:\n      # anyone', 'org.warren.other: "true"\n    environment:\n      # anyone');
+    edit(
+      root,
+      'docker-compose.yml',
+      'org.warren.optional: "true" # needs a registry: no local stand-in\n    environment:\n      # anyone',
+      'org.warren.other: "true"\n    environment:\n      # anyone',
+    );
     edit(root, 'docker-compose.yml', 'image: prom/prometheus:v2.53.2', 'image: prom/prometheus:v9');
-    edit(root, 'docker-compose.yml', './docker/observability/grafana/dashboards:', './docker/observability/grafana/boards:');
-    edit(root, 'docker-compose.yml', '  orders: &orders\n    profiles: ["bundled", "rabbitmq"]', '  orders: &orders\n    profiles: ["bundled", "rabbitmq", "metrics"]');
-    edit(root, 'docker/observability/tracing.yml', 'OTEL_EXPORTER_OTLP_PROTOCOL: http/json', 'OTEL_EXPORTER_OTLP_PROTOCOL: grpc');
+    edit(
+      root,
+      'docker-compose.yml',
+      './docker/observability/grafana/dashboards:',
+      './docker/observability/grafana/boards:',
+    );
+    edit(
+      root,
+      'docker-compose.yml',
+      '  orders: &orders\n    profiles: ["bundled", "rabbitmq"]',
+      '  orders: &orders\n    profiles: ["bundled", "rabbitmq", "metrics"]',
+    );
+    edit(
+      root,
+      'docker/observability/tracing.yml',
+      'OTEL_EXPORTER_OTLP_PROTOCOL: http/json',
+      'OTEL_EXPORTER_OTLP_PROTOCOL: grpc',
+    );
     edit(root, 'docker/observability/prometheus.yml', 'names: [inventory]', 'names: [stock]');
     edit(root, 'docker-compose.yml', '    networks: { default: { aliases: [console] } }\n', '');
     const { code, out } = await run(path.join(root, 'tools/scripts/check-compose.mjs'), [], root);
     expect(code).toBe(1);
     const label = 'docker-compose.yml --profile bundled --profile observability';
-    expect(out).toContain(`check-compose: ${label}: grafana has no stand-in image and is not labelled org.warren.optional=true`);
-    expect(out).toContain(`check-compose: ${label}: prometheus runs prom/prometheus:v9; docker/base-images/build.mjs stands in for prom/prometheus:v2.53.2, so without a registry it could not start`);
-    expect(out).toMatch(/check-compose: docker-compose\.yml --profile bundled --profile observability: grafana mounts \S+\/docker\/observability\/grafana\/boards, which does not exist/);
-    expect(out).toContain("check-compose: docker-compose.yml + docker/observability/tracing.yml --profile bundled --profile observability: orders's OTEL_EXPORTER_OTLP_PROTOCOL is 'grpc'; the console accepts http/json");
-    expect(out).toContain("check-compose: docker/observability/prometheus.yml scrapes 'stock', which is no service or network alias of docker-compose.yml");
-    expect(out).toContain("check-compose: docker-compose.yml + docker/observability/tracing.yml --profile cluster --profile observability: orders-cluster sends its spans to 'console', which no running service answers to");
+    expect(out).toContain(
+      `check-compose: ${label}: grafana has no stand-in image and is not labelled org.warren.optional=true`,
+    );
+    expect(out).toContain(
+      `check-compose: ${label}: prometheus runs prom/prometheus:v9; docker/base-images/build.mjs stands in for prom/prometheus:v2.53.2, so without a registry it could not start`,
+    );
+    expect(out).toMatch(
+      /check-compose: docker-compose\.yml --profile bundled --profile observability: grafana mounts \S+\/docker\/observability\/grafana\/boards, which does not exist/,
+    );
+    expect(out).toContain(
+      "check-compose: docker-compose.yml + docker/observability/tracing.yml --profile bundled --profile observability: orders's OTEL_EXPORTER_OTLP_PROTOCOL is 'grpc'; the console accepts http/json",
+    );
+    expect(out).toContain(
+      "check-compose: docker/observability/prometheus.yml scrapes 'stock', which is no service or network alias of docker-compose.yml",
+    );
+    expect(out).toContain(
+      "check-compose: docker-compose.yml + docker/observability/tracing.yml --profile cluster --profile observability: orders-cluster sends its spans to 'console', which no running service answers to",
+    );
     // orders in profile metrics: with the cluster, two services run orders
-    expect(out).toContain('check-compose: docker-compose.yml --profile cluster --profile metrics: 2 running services run orders; expected 1');
+    expect(out).toContain(
+      'check-compose: docker-compose.yml --profile cluster --profile metrics: 2 running services run orders; expected 1',
+    );
   });
 });
 

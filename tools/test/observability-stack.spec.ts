@@ -39,7 +39,10 @@ function onPath(cmd: string, searchPath = process.env.PATH ?? ''): string | unde
 
 function requireBinary(cmd: string, searchPath?: string): string {
   const found = onPath(cmd, searchPath);
-  if (!found) throw new Error(`${cmd} is not on PATH: this test runs the real Prometheus server and promtool (Debian: apt-get install prometheus; .ci/run installs it)`);
+  if (!found)
+    throw new Error(
+      `${cmd} is not on PATH: this test runs the real Prometheus server and promtool (Debian: apt-get install prometheus; .ci/run installs it)`,
+    );
   return found;
 }
 
@@ -53,10 +56,21 @@ interface DashboardQuery {
 /** Every query of every panel, rows' collapsed panels included. */
 function dashboardQueries(dashboard: { panels?: unknown[] }): DashboardQuery[] {
   const out: DashboardQuery[] = [];
-  type Panel = { title?: string; panels?: Panel[]; datasource?: DashboardQuery['datasource']; targets?: Array<{ refId: string; expr?: string; datasource?: DashboardQuery['datasource'] }> };
+  type Panel = {
+    title?: string;
+    panels?: Panel[];
+    datasource?: DashboardQuery['datasource'];
+    targets?: Array<{ refId: string; expr?: string; datasource?: DashboardQuery['datasource'] }>;
+  };
   const walk = (panels: Panel[]) => {
     for (const p of panels) {
-      for (const t of p.targets ?? []) out.push({ panel: p.title ?? '(untitled)', refId: t.refId, expr: t.expr ?? '', datasource: t.datasource ?? p.datasource });
+      for (const t of p.targets ?? [])
+        out.push({
+          panel: p.title ?? '(untitled)',
+          refId: t.refId,
+          expr: t.expr ?? '',
+          datasource: t.datasource ?? p.datasource,
+        });
       walk(p.panels ?? []);
     }
   };
@@ -83,13 +97,17 @@ function localConfig(text: string, targets: Record<string, string | null>, scrap
   let out = text.replace(block, (_, indent: string, names: string) => {
     const addresses = names.split(',').map((n) => {
       const name = n.trim();
-      if (!(name in targets)) throw new Error(`prometheus.yml discovers '${name}', which the test maps to no local address`);
+      if (!(name in targets))
+        throw new Error(`prometheus.yml discovers '${name}', which the test maps to no local address`);
       return targets[name];
     });
     const listed = addresses.filter((a): a is string => a !== null).map((a) => `'${a}'`);
     return `static_configs:\n${indent}- targets: [${listed.join(', ')}]\n`;
   });
-  if (/dns_sd_configs|_sd_configs/.test(out)) throw new Error('prometheus.yml discovers targets in a form the test does not rewrite (expected dns_sd_configs with names, type A and port)');
+  if (/dns_sd_configs|_sd_configs/.test(out))
+    throw new Error(
+      'prometheus.yml discovers targets in a form the test does not rewrite (expected dns_sd_configs with names, type A and port)',
+    );
   out = out.replace(/^(\s*)(scrape_interval|evaluation_interval): \S+/gm, `$1$2: ${scrapeInterval}`);
   return out;
 }
@@ -117,7 +135,9 @@ describe('the observability config, read as Prometheus and Grafana read it', () 
     expect(requireBinary('promtool')).toMatch(/promtool$/);
     const empty = mkdtempSync(path.join(tmpdir(), 'warren-empty-path-'));
     try {
-      expect(() => requireBinary('prometheus', empty)).toThrow('prometheus is not on PATH: this test runs the real Prometheus server and promtool (Debian: apt-get install prometheus; .ci/run installs it)');
+      expect(() => requireBinary('prometheus', empty)).toThrow(
+        'prometheus is not on PATH: this test runs the real Prometheus server and promtool (Debian: apt-get install prometheus; .ci/run installs it)',
+      );
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
@@ -136,13 +156,17 @@ describe('the observability config, read as Prometheus and Grafana read it', () 
       expect([q.panel, q.refId, q.datasource]).toEqual([q.panel, q.refId, { type: 'prometheus', uid }]);
       expect(() => toPromql(q.expr)).not.toThrow();
     }
-    expect(() => toPromql('rate(x[$window])')).toThrow("uses the template variable $window, which the dashboard does not define");
+    expect(() => toPromql('rate(x[$window])')).toThrow(
+      'uses the template variable $window, which the dashboard does not define',
+    );
   });
 
   it('rewrites every discovery block for local targets, and refuses a name it cannot place', () => {
     const text = readFileSync(CONFIG, 'utf8');
     expect(() => localConfig(text, {})).toThrow(/discovers '.+', which the test maps to no local address/);
-    expect(() => localConfig('scrape_configs:\n  - job_name: x\n    file_sd_configs:\n      - files: [a.json]\n', {})).toThrow('a form the test does not rewrite');
+    expect(() =>
+      localConfig('scrape_configs:\n  - job_name: x\n    file_sd_configs:\n      - files: [a.json]\n', {}),
+    ).toThrow('a form the test does not rewrite');
   });
 });
 
@@ -158,7 +182,9 @@ describe('the Grafana dashboard against a real Prometheus scraping `npm run demo
     const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(promql)}`);
     return (await res.json()) as QueryAnswer;
   };
-  const activeTargets = async (): Promise<ActiveTarget[]> => ((await (await fetch(`${api}/api/v1/targets?state=active`)).json()) as { data: { activeTargets: ActiveTarget[] } }).data.activeTargets;
+  const activeTargets = async (): Promise<ActiveTarget[]> =>
+    ((await (await fetch(`${api}/api/v1/targets?state=active`)).json()) as { data: { activeTargets: ActiveTarget[] } })
+      .data.activeTargets;
 
   beforeAll(async () => {
     const server = requireBinary('prometheus');
@@ -185,12 +211,33 @@ describe('the Grafana dashboard against a real Prometheus scraping `npm run demo
     expect([checked.code, checked.out]).toEqual([0, expect.stringContaining('SUCCESS')]);
     const port = await freePort();
     api = `http://127.0.0.1:${port}`;
-    prometheus = spawn(server, [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    prometheus = spawn(
+      server,
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     prometheus.stdout!.on('data', (d) => (prometheusOut += d));
     prometheus.stderr!.on('data', (d) => (prometheusOut += d));
-    const exited = new Promise<never>((_, reject) => prometheus!.once('exit', (code) => reject(new Error(`prometheus exited (${code}) before it was ready:\n${prometheusOut}`))));
+    const exited = new Promise<never>((_, reject) =>
+      prometheus!.once('exit', (code) =>
+        reject(new Error(`prometheus exited (${code}) before it was ready:\n${prometheusOut}`)),
+      ),
+    );
     exited.catch(() => undefined);
-    await Promise.race([exited, eventually('Prometheus to be ready', async () => ((await fetch(`${api}/-/ready`)).ok ? true : undefined), 30_000, 200)]);
+    await Promise.race([
+      exited,
+      eventually(
+        'Prometheus to be ready',
+        async () => ((await fetch(`${api}/-/ready`)).ok ? true : undefined),
+        30_000,
+        200,
+      ),
+    ]);
   });
 
   afterAll(async () => {
@@ -215,21 +262,38 @@ describe('the Grafana dashboard against a real Prometheus scraping `npm run demo
       60_000,
       500,
     ).catch(async (err: Error) => {
-      throw new Error(`${err.message}; targets: ${JSON.stringify((await activeTargets()).map((t) => [t.labels, t.health, t.lastError]))}`);
+      throw new Error(
+        `${err.message}; targets: ${JSON.stringify((await activeTargets()).map((t) => [t.labels, t.health, t.lastError]))}`,
+      );
     });
-    expect(active.map((t) => t.labels.job).sort()).toEqual(['analytics', 'broker', 'broker-per-object', 'inventory', 'notifications', 'orders', 'payments']);
+    expect(active.map((t) => t.labels.job).sort()).toEqual([
+      'analytics',
+      'broker',
+      'broker-per-object',
+      'inventory',
+      'notifications',
+      'orders',
+      'payments',
+    ]);
   });
 
   it('lints a scrape of every target with promtool check metrics: Prometheus text, no parse error, no lint problem', async () => {
     const scrapes: Array<[string, string]> = [
       ['broker /metrics', `http://${targets.amqp}/metrics`],
       ['broker /metrics/per-object', `http://${targets.amqp}/metrics/per-object`],
-      ...(['orders', 'payments', 'inventory', 'notifications', 'analytics'] as const).map((s): [string, string] => [s, `http://${targets[s]}/metrics`]),
+      ...(['orders', 'payments', 'inventory', 'notifications', 'analytics'] as const).map((s): [string, string] => [
+        s,
+        `http://${targets[s]}/metrics`,
+      ]),
     ];
     for (const [what, url] of scrapes) {
       const res = await fetch(url);
       const text = await res.text();
-      expect([what, res.status, res.headers.get('content-type')]).toEqual([what, 200, expect.stringContaining('text/plain')]);
+      expect([what, res.status, res.headers.get('content-type')]).toEqual([
+        what,
+        200,
+        expect.stringContaining('text/plain'),
+      ]);
       expect([what, parsePrometheusText(text).size > 0]).toEqual([what, true]);
       const { code, out } = promtool(['check', 'metrics'], text);
       expect([what, code, out]).toEqual([what, 0, '']);
@@ -241,62 +305,100 @@ describe('the Grafana dashboard against a real Prometheus scraping `npm run demo
     // a message no handler knows in notifications' queue (failed, dead-lettered, a message in a DLQ), and a third
     // order while the simulated payment gateway fails every charge (a retry)
     const place = async (customerEmail: string, quantity: number) => {
-      const res = await fetch(`${demo.url('ORDERS_PORT')}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerEmail, items: [{ sku: 'SKU-002', quantity }] }) });
+      const res = await fetch(`${demo.url('ORDERS_PORT')}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ customerEmail, items: [{ sku: 'SKU-002', quantity }] }),
+      });
       expect(res.status).toBe(201);
       return ((await res.json()) as { id: string }).id;
     };
     const ids = [await place('grafana-ok@example.com', 1), await place('grafana-no@example.com', 1000)];
     const settled = await Promise.all(
       ids.map((id) =>
-        eventually(`order ${id} to settle`, async () => {
-          const o = (await (await fetch(`${demo.url('ORDERS_PORT')}/orders/${id}`)).json()) as { status: string };
-          return o.status !== 'PENDING' ? o.status : undefined;
-        }, 60_000, 200),
+        eventually(
+          `order ${id} to settle`,
+          async () => {
+            const o = (await (await fetch(`${demo.url('ORDERS_PORT')}/orders/${id}`)).json()) as { status: string };
+            return o.status !== 'PENDING' ? o.status : undefined;
+          },
+          60_000,
+          200,
+        ),
       ),
     );
     expect(settled).toEqual(['CONFIRMED', 'CANCELLED']);
-    const collect = await fetch(`${demo.url('ANALYTICS_PORT')}/collect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: [{ type: 'click', visitorId: 'grafana', url: 'https://shop.example/grafana' }] }) });
+    const collect = await fetch(`${demo.url('ANALYTICS_PORT')}/collect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ events: [{ type: 'click', visitorId: 'grafana', url: 'https://shop.example/grafana' }] }),
+    });
     expect(collect.status).toBe(202);
     const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${demo.ports.BROKER_PORT}`);
     try {
       const ch = await conn.createConfirmChannel();
-      ch.sendToQueue(`${demo.namespace}.notifications.order-events`, Buffer.from('{}'), { type: 'observability.test.unknown', messageId: randomUUID(), contentType: 'application/json' });
+      ch.sendToQueue(`${demo.namespace}.notifications.order-events`, Buffer.from('{}'), {
+        type: 'observability.test.unknown',
+        messageId: randomUUID(),
+        contentType: 'application/json',
+      });
       await ch.waitForConfirms();
     } finally {
       await conn.close();
     }
 
     const gateway = (failureRate: number) =>
-      fetch(`${demo.url('PAYMENTS_PORT')}/admin/gateway`, { method: 'PUT', headers: { authorization: `Bearer ${demo.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ failureRate }) });
+      fetch(`${demo.url('PAYMENTS_PORT')}/admin/gateway`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${demo.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ failureRate }),
+      });
     expect((await gateway(1)).status).toBe(200);
     try {
       await place('grafana-retried@example.com', 1);
-      await eventually('payments to retry a charge', async () => {
-        const families = parsePrometheusText(await (await fetch(`${demo.url('PAYMENTS_PORT')}/metrics`)).text());
-        const retried = families.get('warren_messaging_retried_messages_total')?.samples.reduce((sum, s) => sum + s.value, 0) ?? 0;
-        return retried > 0 ? true : undefined;
-      }, 30_000, 200);
+      await eventually(
+        'payments to retry a charge',
+        async () => {
+          const families = parsePrometheusText(await (await fetch(`${demo.url('PAYMENTS_PORT')}/metrics`)).text());
+          const retried =
+            families.get('warren_messaging_retried_messages_total')?.samples.reduce((sum, s) => sum + s.value, 0) ?? 0;
+          return retried > 0 ? true : undefined;
+        },
+        30_000,
+        200,
+      );
     } finally {
       expect((await gateway(0)).status).toBe(200);
     }
 
-    const queries = dashboardQueries(JSON.parse(readFileSync(DASHBOARD, 'utf8'))).map((q) => ({ ...q, promql: toPromql(q.expr) }));
+    const queries = dashboardQueries(JSON.parse(readFileSync(DASHBOARD, 'utf8'))).map((q) => ({
+      ...q,
+      promql: toPromql(q.expr),
+    }));
     const mayBeEmpty = (promql: string) => [...ONLY_AFTER_A_FAILURE].some((name) => promql.includes(name));
     const verdicts = async () => {
       const out: string[] = [];
       for (const q of queries) {
         const r = await query(q.promql);
         if (r.status !== 'success') out.push(`${q.panel} ${q.refId}: invalid (${r.error}): ${q.promql}`);
-        else if (!r.data!.result.length && !mayBeEmpty(q.promql)) out.push(`${q.panel} ${q.refId}: no data: ${q.promql}`);
+        else if (!r.data!.result.length && !mayBeEmpty(q.promql))
+          out.push(`${q.panel} ${q.refId}: no data: ${q.promql}`);
       }
       return out;
     };
     // rates need two scrapes after a series first appears; the last verdicts name every query still failing
     let last: string[] = [];
-    await eventually('every dashboard query to return data', async () => ((last = await verdicts()).length === 0 ? true : undefined), 60_000, 1000).catch(() => undefined);
+    await eventually(
+      'every dashboard query to return data',
+      async () => ((last = await verdicts()).length === 0 ? true : undefined),
+      60_000,
+      1000,
+    ).catch(() => undefined);
     expect(last).toEqual([]);
     // the parked message is in its DLQ on the DLQ panel
-    const dlq = await query(`sum by (queue) (rabbitmq_queue_messages{job="broker-per-object", queue="${demo.namespace}.notifications.order-events.dlq"})`);
+    const dlq = await query(
+      `sum by (queue) (rabbitmq_queue_messages{job="broker-per-object", queue="${demo.namespace}.notifications.order-events.dlq"})`,
+    );
     expect(dlq.data!.result.map((s) => Number(s.value[1]))).toEqual([1]);
   });
 

@@ -26,7 +26,11 @@ describe('parsePrometheusText', () => {
         { name: 'requests_total', labels: { method: 'POST', code: '201' }, value: 3, timestamp: 1700000000000 },
       ],
     });
-    expect(families.get('queue_depth')).toMatchObject({ type: 'gauge', help: 'Messages ready', samples: [{ name: 'queue_depth', labels: {}, value: 45 }] });
+    expect(families.get('queue_depth')).toMatchObject({
+      type: 'gauge',
+      help: 'Messages ready',
+      samples: [{ name: 'queue_depth', labels: {}, value: 45 }],
+    });
   });
 
   it("gathers a histogram's buckets, count and sum under its family, and a summary's quantiles", () => {
@@ -54,7 +58,11 @@ describe('parsePrometheusText', () => {
       ['http_server_request_duration_seconds_bucket', '0.1', 2],
       ['http_server_request_duration_seconds_bucket', '+Inf', 3],
     ]);
-    expect(families.get('rpc_seconds')!.samples.map((s) => s.name)).toEqual(['rpc_seconds', 'rpc_seconds_count', 'rpc_seconds_sum']);
+    expect(families.get('rpc_seconds')!.samples.map((s) => s.name)).toEqual([
+      'rpc_seconds',
+      'rpc_seconds_count',
+      'rpc_seconds_sum',
+    ]);
     expect(families.get('rpc_seconds')!.samples[0].value).toBeNaN();
   });
 
@@ -72,7 +80,11 @@ describe('parsePrometheusText', () => {
     const odd = families.get('odd')!;
     expect(odd.type).toBe('untyped');
     expect(odd.help).toBe('A help with a \\ backslash,\na newline and \\t kept as is');
-    expect(odd.samples[0]).toEqual({ name: 'odd', labels: { path: 'C:\\dir', quote: 'say "hi"', nl: 'a\nb', empty: '' }, value: Infinity });
+    expect(odd.samples[0]).toEqual({
+      name: 'odd',
+      labels: { path: 'C:\\dir', quote: 'say "hi"', nl: 'a\nb', empty: '' },
+      value: Infinity,
+    });
     expect(odd.samples[1]).toEqual({ name: 'odd', labels: { a: '1', b: '2' }, value: -Infinity });
     expect(families.get('no_labels')!.samples[0].labels).toEqual({});
     expect(families.get('windows_line')!.samples[0].value).toBe(1);

@@ -16,9 +16,14 @@ const MESSAGES = 200;
 
 function runScript(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, 'tools/scripts/rabbitmq-cluster.mjs'), ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` });
-    });
+    execFile(
+      process.execPath,
+      [path.join(ROOT, 'tools/scripts/rabbitmq-cluster.mjs'), ...args],
+      { cwd: ROOT, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` });
+      },
+    );
   });
 }
 
@@ -51,7 +56,8 @@ describe('rabbitmq-cluster.mjs: what it refuses, before starting anything', () =
   });
 });
 
-const clusterAvailable = Boolean(process.env.RABBITMQ_CLUSTER_URLS) || existsSync('/usr/lib/rabbitmq/bin/rabbitmq-server');
+const clusterAvailable =
+  Boolean(process.env.RABBITMQ_CLUSTER_URLS) || existsSync('/usr/lib/rabbitmq/bin/rabbitmq-server');
 
 (clusterAvailable ? describe : describe.skip)('a three-node RabbitMQ cluster on this machine', () => {
   let cluster: RabbitCluster;
@@ -68,7 +74,9 @@ const clusterAvailable = Boolean(process.env.RABBITMQ_CLUSTER_URLS) || existsSyn
   beforeAll(async () => {
     const started = Date.now();
     cluster = await RabbitCluster.start();
-    process.stdout.write(`rabbitmq cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${cluster.amqpUrls.join(', ')})\n`);
+    process.stdout.write(
+      `rabbitmq cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${cluster.amqpUrls.join(', ')})\n`,
+    );
   }, 300_000);
 
   afterAll(async () => {
@@ -92,7 +100,7 @@ const clusterAvailable = Boolean(process.env.RABBITMQ_CLUSTER_URLS) || existsSyn
     ]);
   });
 
-  it("keeps every confirmed message of a quorum queue when its leader stops, and the node rejoins", async () => {
+  it('keeps every confirmed message of a quorum queue when its leader stops, and the node rejoins', async () => {
     // declared on node 0, published with confirms on node 1
     const declare = await (await connect(0)).createChannel();
     await declare.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
@@ -107,10 +115,15 @@ const clusterAvailable = Boolean(process.env.RABBITMQ_CLUSTER_URLS) || existsSyn
     const status = await cluster.status();
     expect(status.filter((n) => !n.running).map((n) => n.index)).toEqual([leader]);
     // the two members left elect a new leader among themselves
-    const newLeader = await eventually('a new leader', async () => {
-      const now = await cluster.leaderOf(queue);
-      return now !== leader ? now : undefined;
-    }, 60_000, 500);
+    const newLeader = await eventually(
+      'a new leader',
+      async () => {
+        const now = await cluster.leaderOf(queue);
+        return now !== leader ? now : undefined;
+      },
+      60_000,
+      500,
+    );
     expect(cluster.runningNodes()).toContain(newLeader);
 
     // consumed on a node still running: every message, once
@@ -123,7 +136,12 @@ const clusterAvailable = Boolean(process.env.RABBITMQ_CLUSTER_URLS) || existsSyn
       received.push(msg.properties.messageId as string);
       consumer.ack(msg);
     });
-    await eventually(`${MESSAGES} messages on node ${consumerNode}`, () => (received.length >= MESSAGES ? true : undefined), 60_000, 100);
+    await eventually(
+      `${MESSAGES} messages on node ${consumerNode}`,
+      () => (received.length >= MESSAGES ? true : undefined),
+      60_000,
+      100,
+    );
     expect([...received].sort()).toEqual([...sent].sort());
 
     // back with its data: in the cluster again, and a member of the queue (leaderOf answers from any node)

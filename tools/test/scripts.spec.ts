@@ -7,11 +7,20 @@ import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
 
-function run(script: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; out: string }> {
+function run(
+  script: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, script), ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` });
-    });
+    execFile(
+      process.execPath,
+      [path.join(ROOT, script), ...args],
+      { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` });
+      },
+    );
   });
 }
 
@@ -31,13 +40,27 @@ describe('image-deps.mjs: what an image carries from node_modules', () => {
 
   it('copies the packages the bundle requires and their dependencies, nested versions where Node finds them, and nothing else', async () => {
     const nm = path.join(root, 'node_modules');
-    pkg(path.join(nm, 'web'), { name: 'web', dependencies: { qs: '1' }, optionalDependencies: { 'not-installed': '1' }, peerDependencies: { '@scope/peer': '1', 'absent-peer': '1' } });
+    pkg(path.join(nm, 'web'), {
+      name: 'web',
+      dependencies: { qs: '1' },
+      optionalDependencies: { 'not-installed': '1' },
+      peerDependencies: { '@scope/peer': '1', 'absent-peer': '1' },
+    });
     pkg(path.join(nm, 'web/node_modules/qs'), { name: 'qs', version: '2.0.0' }); // web's own qs
     pkg(path.join(nm, 'qs'), { name: 'qs', version: '1.0.0' }); // the hoisted one, which nothing required here uses
     pkg(path.join(nm, '@scope/peer'), { name: '@scope/peer' });
     pkg(path.join(nm, 'util-lib'), { name: 'util-lib' });
     pkg(path.join(nm, 'dev-only'), { name: 'dev-only' });
-    writeFileSync(path.join(root, 'bundle.js'), ['require("node:fs")', 'require("path")', 'require("./local")', 'require("web")', 'require("util-lib/sub/file")'].join(';\n'));
+    writeFileSync(
+      path.join(root, 'bundle.js'),
+      [
+        'require("node:fs")',
+        'require("path")',
+        'require("./local")',
+        'require("web")',
+        'require("util-lib/sub/file")',
+      ].join(';\n'),
+    );
 
     const { code, out } = await run('tools/scripts/image-deps.mjs', ['bundle.js', 'out'], { cwd: root });
     expect(code).toBe(0);
@@ -89,7 +112,9 @@ describe('the Docker scripts refuse what they cannot do, in one line', () => {
   it('docker:images with an app that does not exist', async () => {
     const { code, out } = await run('docker/app-images.mjs', ['billing'], { env: noEngine });
     expect(code).toBe(1);
-    expect(out).toContain("docker:images: no app 'billing' (one of broker, orders, payments, inventory, notifications, analytics, console, smtp-capture)");
+    expect(out).toContain(
+      "docker:images: no app 'billing' (one of broker, orders, payments, inventory, notifications, analytics, console, smtp-capture)",
+    );
   });
 
   it('test:compose with a profile compose does not have', async () => {

@@ -12,7 +12,20 @@ import { freePort } from './ports';
 import { startTestRedis, type TestRedis } from './redis';
 
 const ROOT = path.resolve(__dirname, '../..');
-const PORT_VARS = ['BROKER_PORT', 'MANAGEMENT_PORT', 'PROMETHEUS_PORT', 'SMTP_PORT', 'SMTP_HTTP_PORT', 'ORDERS_PORT', 'PAYMENTS_PORT', 'INVENTORY_PORT', 'NOTIFICATIONS_PORT', 'ANALYTICS_PORT', 'DEMO_CONTROL_PORT', 'CONSOLE_PORT'] as const;
+const PORT_VARS = [
+  'BROKER_PORT',
+  'MANAGEMENT_PORT',
+  'PROMETHEUS_PORT',
+  'SMTP_PORT',
+  'SMTP_HTTP_PORT',
+  'ORDERS_PORT',
+  'PAYMENTS_PORT',
+  'INVENTORY_PORT',
+  'NOTIFICATIONS_PORT',
+  'ANALYTICS_PORT',
+  'DEMO_CONTROL_PORT',
+  'CONSOLE_PORT',
+] as const;
 
 export interface DemoOptions {
   /** A broker of the caller's instead of the bundled one (AMQP_URL: one URL or a comma-separated list), with its management API. */
@@ -49,14 +62,25 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   for (const v of PORT_VARS) ports[v] = await freePort();
   const namespace = `demo-test-${randomBytes(3).toString('hex')}`;
   // the namespace keeps its queues and Redis keys apart from other suites' on shared servers
-  const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), REDIS_URL: redis.url, DEMO_DATA_DIR: dataDir, WARREN_NAMESPACE: namespace };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    REDIS_URL: redis.url,
+    DEMO_DATA_DIR: dataDir,
+    WARREN_NAMESPACE: namespace,
+  };
   for (const v of ['DATABASE_URL', 'ADMIN_TOKEN', 'AMQP_URL', 'AMQP_MANAGEMENT_URL']) delete env[v];
   // the demo decides the services' tracing from the user's OTEL_*: the test's own must not take part
   for (const v of Object.keys(env)) if (v.startsWith('OTEL_')) delete env[v];
   Object.assign(env, options.env);
-  if (options.broker) Object.assign(env, { AMQP_URL: options.broker.amqpUrl, AMQP_MANAGEMENT_URL: options.broker.managementUrl });
+  if (options.broker)
+    Object.assign(env, { AMQP_URL: options.broker.amqpUrl, AMQP_MANAGEMENT_URL: options.broker.managementUrl });
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
-  const child = spawn(process.execPath, [path.join(ROOT, 'tools/scripts/demo.mjs'), ...(options.args ?? [])], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(ROOT, 'tools/scripts/demo.mjs'), ...(options.args ?? [])], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -70,10 +94,15 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     rmSync(dataDir, { recursive: true, force: true });
   };
   // a demo that exits before it is running fails the start at once, with what it printed
-  const exited = new Promise<never>((_, reject) => child.once('exit', () => reject(new Error(`the demo exited before it was running:\n${out}`))));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', () => reject(new Error(`the demo exited before it was running:\n${out}`))),
+  );
   exited.catch(() => undefined);
   try {
-    await Promise.race([exited, eventually('the demo to print its URLs', () => (/Warren is running/.test(out) ? true : undefined), 170_000, 200)]);
+    await Promise.race([
+      exited,
+      eventually('the demo to print its URLs', () => (/Warren is running/.test(out) ? true : undefined), 170_000, 200),
+    ]);
   } catch (err) {
     await stop();
     throw err;
@@ -84,7 +113,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     namespace,
     token: readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim(),
     output: () => out,
-    environOf: (pid) => Object.fromEntries(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+    environOf: (pid) =>
+      Object.fromEntries(
+        readFileSync(`/proc/${pid}/environ`, 'utf8')
+          .split('\0')
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      ),
     url: (variable) => `http://127.0.0.1:${ports[variable]}`,
     process: child,
     stop,

@@ -5,8 +5,20 @@
 import { context, metrics, propagation, trace, type Attributes, type HrTime } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { DataPointType, MeterProvider, MetricReader, type DataPoint, type Histogram, type MetricData } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  DataPointType,
+  MeterProvider,
+  MetricReader,
+  type DataPoint,
+  type Histogram,
+  type MetricData,
+} from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-base';
 
 /** A reader that exports nothing on its own: the test pulls the current values with collect(). */
 class PullReader extends MetricReader {
@@ -63,7 +75,10 @@ export function installTestTelemetry(): TestTelemetry {
     trace.setGlobalTracerProvider(tracerProvider),
     metrics.setGlobalMeterProvider(meterProvider),
   ];
-  if (registered.includes(false)) throw new Error('OpenTelemetry providers are registered already in this test file: install the test telemetry once, before any app starts');
+  if (registered.includes(false))
+    throw new Error(
+      'OpenTelemetry providers are registered already in this test file: install the test telemetry once, before any app starts',
+    );
 
   const metric = async (name: string): Promise<MetricData | undefined> => {
     const { resourceMetrics } = await reader.collect();
@@ -73,9 +88,15 @@ export function installTestTelemetry(): TestTelemetry {
     const m = await metric(name);
     if (!m) return [];
     if (m.dataPointType === DataPointType.HISTOGRAM) {
-      return (m.dataPoints as DataPoint<Histogram>[]).map((p) => ({ attributes: p.attributes, value: p.value.count, count: p.value.count, sum: p.value.sum }));
+      return (m.dataPoints as DataPoint<Histogram>[]).map((p) => ({
+        attributes: p.attributes,
+        value: p.value.count,
+        count: p.value.count,
+        sum: p.value.sum,
+      }));
     }
-    if (m.dataPointType === DataPointType.SUM || m.dataPointType === DataPointType.GAUGE) return (m.dataPoints as DataPoint<number>[]).map((p) => ({ attributes: p.attributes, value: p.value }));
+    if (m.dataPointType === DataPointType.SUM || m.dataPointType === DataPointType.GAUGE)
+      return (m.dataPoints as DataPoint<number>[]).map((p) => ({ attributes: p.attributes, value: p.value }));
     throw new Error(`${name} is an exponential histogram: read it with metric()`);
   };
   const spans = () => exporter.getFinishedSpans();
@@ -85,7 +106,9 @@ export function installTestTelemetry(): TestTelemetry {
     points,
     metric,
     async total(name, attributes = {}) {
-      const matching = (await points(name)).filter((p) => Object.entries(attributes).every(([k, v]) => p.attributes[k] === v));
+      const matching = (await points(name)).filter((p) =>
+        Object.entries(attributes).every(([k, v]) => p.attributes[k] === v),
+      );
       return matching.reduce((sum, p) => sum + p.value, 0);
     },
     isDescendant(span, ancestor) {

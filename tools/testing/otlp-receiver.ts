@@ -51,13 +51,17 @@ function value(v: OtlpValue | undefined): unknown {
   return undefined;
 }
 
-const attributes = (list: OtlpKeyValue[] | undefined): Record<string, unknown> => Object.fromEntries((list ?? []).map((kv) => [kv.key, value(kv.value)]));
+const attributes = (list: OtlpKeyValue[] | undefined): Record<string, unknown> =>
+  Object.fromEntries((list ?? []).map((kv) => [kv.key, value(kv.value)]));
 const ms = (nanos: string | number): number => Number(BigInt(nanos) / 1_000_000n);
 
 /** Flattens one ExportTraceServiceRequest (OTLP/JSON: ids are hex strings). */
 export function flattenOtlp(body: { resourceSpans?: unknown[] }): ReceivedSpan[] {
   const out: ReceivedSpan[] = [];
-  for (const rs of (body.resourceSpans ?? []) as Array<{ resource?: { attributes?: OtlpKeyValue[] }; scopeSpans?: Array<{ scope?: { name?: string }; spans?: any[] }> }>) {
+  for (const rs of (body.resourceSpans ?? []) as Array<{
+    resource?: { attributes?: OtlpKeyValue[] };
+    scopeSpans?: Array<{ scope?: { name?: string }; spans?: any[] }>;
+  }>) {
     const resource = attributes(rs.resource?.attributes);
     for (const ss of rs.scopeSpans ?? []) {
       for (const s of ss.spans ?? []) {
@@ -74,7 +78,9 @@ export function flattenOtlp(body: { resourceSpans?: unknown[] }): ReceivedSpan[]
           startMs: ms(s.startTimeUnixNano),
           endMs: ms(s.endTimeUnixNano),
           status: s.status?.code ?? 0,
-          links: ((s.links ?? []) as Array<{ traceId: string; spanId: string; attributes?: OtlpKeyValue[] }>).map((l) => ({ traceId: l.traceId, spanId: l.spanId, attributes: attributes(l.attributes) })),
+          links: ((s.links ?? []) as Array<{ traceId: string; spanId: string; attributes?: OtlpKeyValue[] }>).map(
+            (l) => ({ traceId: l.traceId, spanId: l.spanId, attributes: attributes(l.attributes) }),
+          ),
         });
       }
     }
@@ -115,7 +121,9 @@ export class OtlpReceiver {
   /** Listens on a free loopback port. */
   static async start(): Promise<OtlpReceiver> {
     const receiver = new OtlpReceiver(await freePort());
-    await new Promise<void>((resolve, reject) => receiver.server.once('error', reject).listen(receiver.port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) =>
+      receiver.server.once('error', reject).listen(receiver.port, '127.0.0.1', resolve),
+    );
     return receiver;
   }
 
@@ -141,7 +149,8 @@ export class OtlpReceiver {
         this.problems.push(`an unreadable body: ${(err as Error).message}`);
       }
     }
-    if (this.problems.length > 0) throw new Error(`the OTLP receiver got requests it could not read:\n${this.problems.join('\n')}`);
+    if (this.problems.length > 0)
+      throw new Error(`the OTLP receiver got requests it could not read:\n${this.problems.join('\n')}`);
     return [...this.received];
   }
 

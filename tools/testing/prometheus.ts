@@ -75,7 +75,8 @@ export function parsePrometheusText(text: string): Map<string, PrometheusFamily>
         const type = rest.trim() as PrometheusType;
         if (!TYPES.includes(type)) throw new PrometheusParseError(lineNo, `unknown type '${rest.trim()}' for ${name}`);
         if (typed.has(name)) throw new PrometheusParseError(lineNo, `a second TYPE line for ${name}`);
-        if (f.samples.length) throw new PrometheusParseError(lineNo, `the TYPE line for ${name} comes after its samples`);
+        if (f.samples.length)
+          throw new PrometheusParseError(lineNo, `the TYPE line for ${name} comes after its samples`);
         typed.add(name);
         f.type = type;
       }
@@ -104,7 +105,8 @@ function parseSample(line: string, lineNo: number): PrometheusSample {
   const nameStart = i;
   while (i < line.length && /[a-zA-Z0-9_:]/.test(line[i])) i++;
   const name = line.slice(nameStart, i);
-  if (!METRIC_NAME.test(name)) throw new PrometheusParseError(lineNo, `expected a metric name at '${line.slice(nameStart, nameStart + 20)}'`);
+  if (!METRIC_NAME.test(name))
+    throw new PrometheusParseError(lineNo, `expected a metric name at '${line.slice(nameStart, nameStart + 20)}'`);
   const labels: Record<string, string> = {};
   skipSpaces();
   if (line[i] === '{') {
@@ -118,31 +120,47 @@ function parseSample(line: string, lineNo: number): PrometheusSample {
       const labelStart = i;
       while (i < line.length && /[a-zA-Z0-9_]/.test(line[i])) i++;
       const label = line.slice(labelStart, i);
-      if (!LABEL_NAME.test(label)) throw new PrometheusParseError(lineNo, `expected a label name in ${name}'s labels at '${line.slice(labelStart, labelStart + 20)}'`);
+      if (!LABEL_NAME.test(label))
+        throw new PrometheusParseError(
+          lineNo,
+          `expected a label name in ${name}'s labels at '${line.slice(labelStart, labelStart + 20)}'`,
+        );
       skipSpaces();
       if (line[i] !== '=') throw new PrometheusParseError(lineNo, `expected '=' after label ${label} of ${name}`);
       i++;
       skipSpaces();
-      if (line[i] !== '"') throw new PrometheusParseError(lineNo, `expected a quoted value for label ${label} of ${name}`);
+      if (line[i] !== '"')
+        throw new PrometheusParseError(lineNo, `expected a quoted value for label ${label} of ${name}`);
       i++;
       const valueStart = i;
       while (i < line.length && line[i] !== '"') i += line[i] === '\\' ? 2 : 1;
-      if (i >= line.length) throw new PrometheusParseError(lineNo, `the value of label ${label} of ${name} does not end`);
+      if (i >= line.length)
+        throw new PrometheusParseError(lineNo, `the value of label ${label} of ${name} does not end`);
       if (label in labels) throw new PrometheusParseError(lineNo, `label ${label} twice in one sample of ${name}`);
       labels[label] = unescape(line.slice(valueStart, i), true, lineNo);
       i++;
       skipSpaces();
       if (line[i] === ',') i++;
-      else if (line[i] !== '}') throw new PrometheusParseError(lineNo, `expected ',' or '}' after label ${label} of ${name}`);
+      else if (line[i] !== '}')
+        throw new PrometheusParseError(lineNo, `expected ',' or '}' after label ${label} of ${name}`);
     }
   }
-  const rest = line.slice(i).trim().split(/[ \t]+/);
-  if (rest.length === 0 || rest[0] === '' || rest.length > 2) throw new PrometheusParseError(lineNo, `expected a value (and an optional timestamp) after ${name}, got '${line.slice(i).trim()}'`);
+  const rest = line
+    .slice(i)
+    .trim()
+    .split(/[ \t]+/);
+  if (rest.length === 0 || rest[0] === '' || rest.length > 2)
+    throw new PrometheusParseError(
+      lineNo,
+      `expected a value (and an optional timestamp) after ${name}, got '${line.slice(i).trim()}'`,
+    );
   const value = parseValue(rest[0]);
-  if (value === undefined) throw new PrometheusParseError(lineNo, `'${rest[0]}' is not a sample value (a float, NaN, +Inf or -Inf)`);
+  if (value === undefined)
+    throw new PrometheusParseError(lineNo, `'${rest[0]}' is not a sample value (a float, NaN, +Inf or -Inf)`);
   const sample: PrometheusSample = { name, labels, value };
   if (rest.length === 2) {
-    if (!/^-?\d+$/.test(rest[1])) throw new PrometheusParseError(lineNo, `'${rest[1]}' is not a timestamp (integer milliseconds)`);
+    if (!/^-?\d+$/.test(rest[1]))
+      throw new PrometheusParseError(lineNo, `'${rest[1]}' is not a timestamp (integer milliseconds)`);
     sample.timestamp = Number(rest[1]);
   }
   return sample;
@@ -170,7 +188,11 @@ function unescape(text: string, quoted: boolean, lineNo: number): string {
     else if (next === '"' && quoted) out += '"';
     // Prometheus keeps an unknown escape in HELP text as it stands; in a label value it is an error
     else if (!quoted) out += `\\${next ?? ''}`;
-    else throw new PrometheusParseError(lineNo, `'\\${next ?? ''}' is not an escape in a label value (\\\\, \\" and \\n are)`);
+    else
+      throw new PrometheusParseError(
+        lineNo,
+        `'\\${next ?? ''}' is not an escape in a label value (\\\\, \\" and \\n are)`,
+      );
   }
   return out;
 }

@@ -50,9 +50,15 @@ export class RabbitCluster {
   /** Attaches to the cluster named by RABBITMQ_CLUSTER_URLS (and RABBITMQ_CLUSTER_MANAGEMENT_URLS). */
   static fromEnv(env: NodeJS.ProcessEnv = process.env): RabbitCluster {
     const amqp = splitList(env.RABBITMQ_CLUSTER_URLS);
-    if (!amqp.length) throw new Error('RABBITMQ_CLUSTER_URLS is not set: start a cluster (node tools/scripts/rabbitmq-cluster.mjs start) and export what it prints');
+    if (!amqp.length)
+      throw new Error(
+        'RABBITMQ_CLUSTER_URLS is not set: start a cluster (node tools/scripts/rabbitmq-cluster.mjs start) and export what it prints',
+      );
     const management = splitList(env.RABBITMQ_CLUSTER_MANAGEMENT_URLS);
-    if (management.length && management.length !== amqp.length) throw new Error(`RABBITMQ_CLUSTER_URLS names ${amqp.length} nodes, RABBITMQ_CLUSTER_MANAGEMENT_URLS ${management.length}`);
+    if (management.length && management.length !== amqp.length)
+      throw new Error(
+        `RABBITMQ_CLUSTER_URLS names ${amqp.length} nodes, RABBITMQ_CLUSTER_MANAGEMENT_URLS ${management.length}`,
+      );
     const dir = path.resolve(env.RABBITMQ_CLUSTER_DIR ?? DEFAULT_DIR);
     checkSameCluster(amqp, dir);
     return new RabbitCluster(amqp, management, dir, false);
@@ -66,7 +72,12 @@ export class RabbitCluster {
     if (options.nodes !== undefined) args.push('--nodes', String(options.nodes));
     if (options.basePort !== undefined) args.push('--base-port', String(options.basePort));
     const printed = parseExports(await script(args));
-    return new RabbitCluster(splitList(printed.RABBITMQ_CLUSTER_URLS), splitList(printed.RABBITMQ_CLUSTER_MANAGEMENT_URLS), dir, true);
+    return new RabbitCluster(
+      splitList(printed.RABBITMQ_CLUSTER_URLS),
+      splitList(printed.RABBITMQ_CLUSTER_MANAGEMENT_URLS),
+      dir,
+      true,
+    );
   }
 
   /** Positions of the nodes this object has not stopped (it stops nodes only through stopNode). */
@@ -95,8 +106,12 @@ export class RabbitCluster {
 
   /** The position of the node that leads quorum queue `queue` now (Ra's view, asked of the running nodes). */
   async leaderOf(queue: string, vhost = '/'): Promise<number> {
-    const out = JSON.parse(await script(['leader', queue, '--vhost', vhost, '--dir', this.dir])) as { leader: string; index: number | null };
-    if (out.index === null) throw new Error(`the leader of ${queue}, ${out.leader}, is not a node of the cluster in ${this.dir}`);
+    const out = JSON.parse(await script(['leader', queue, '--vhost', vhost, '--dir', this.dir])) as {
+      leader: string;
+      index: number | null;
+    };
+    if (out.index === null)
+      throw new Error(`the leader of ${queue}, ${out.leader}, is not a node of the cluster in ${this.dir}`);
     return out.index - 1;
   }
 
@@ -117,17 +132,26 @@ export class RabbitCluster {
   }
 
   private checkIndex(i: number): void {
-    if (!Number.isInteger(i) || i < 0 || i >= this.amqpUrls.length) throw new Error(`no node ${i}: the cluster has nodes 0-${this.amqpUrls.length - 1}`);
+    if (!Number.isInteger(i) || i < 0 || i >= this.amqpUrls.length)
+      throw new Error(`no node ${i}: the cluster has nodes 0-${this.amqpUrls.length - 1}`);
   }
 }
 
 function splitList(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** KEY=value lines, as `start` prints them. */
 function parseExports(out: string): Record<string, string> {
-  return Object.fromEntries(out.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    out
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
 
 /** The URLs name the ports of the cluster started in `dir`, so stopNode(i) stops the node behind amqpUrls[i]. */
@@ -138,17 +162,29 @@ function checkSameCluster(urls: string[], dir: string): void {
   const expected = Array.from({ length: saved.nodes }, (_, i) => saved.basePort + i + 1);
   const ports = urls.map((u) => Number(new URL(u).port));
   if (JSON.stringify(ports) !== JSON.stringify(expected)) {
-    throw new Error(`RABBITMQ_CLUSTER_URLS names ports ${ports.join(', ')}, but the cluster in ${dir} listens on ${expected.join(', ')} (set RABBITMQ_CLUSTER_DIR to the --dir it was started with)`);
+    throw new Error(
+      `RABBITMQ_CLUSTER_URLS names ports ${ports.join(', ')}, but the cluster in ${dir} listens on ${expected.join(', ')} (set RABBITMQ_CLUSTER_DIR to the --dir it was started with)`,
+    );
   }
 }
 
 /** Runs the script; rejects with what it printed unless it exits with one of `okCodes`. */
 function script(args: string[], okCodes = [0]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [SCRIPT, ...args], { cwd: ROOT, timeout: COMMAND_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number | string }).code ?? 1) : 0;
-      if (typeof code === 'number' && okCodes.includes(code)) resolve(stdout);
-      else reject(new Error(`rabbitmq-cluster ${args.join(' ')} ${err?.killed ? `did not finish within ${COMMAND_TIMEOUT_MS / 1000} s` : `exited ${code}`}:\n${`${stderr}${stdout}`.trim()}`));
-    });
+    execFile(
+      process.execPath,
+      [SCRIPT, ...args],
+      { cwd: ROOT, timeout: COMMAND_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number | string }).code ?? 1) : 0;
+        if (typeof code === 'number' && okCodes.includes(code)) resolve(stdout);
+        else
+          reject(
+            new Error(
+              `rabbitmq-cluster ${args.join(' ')} ${err?.killed ? `did not finish within ${COMMAND_TIMEOUT_MS / 1000} s` : `exited ${code}`}:\n${`${stderr}${stdout}`.trim()}`,
+            ),
+          );
+      },
+    );
   });
 }

@@ -12,7 +12,8 @@ export interface TestRedis {
   shared: boolean;
 }
 
-const HOW_TO_FIX = 'these tests need Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379) or install redis-server (apt-get install redis-server)';
+const HOW_TO_FIX =
+  'these tests need Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379) or install redis-server (apt-get install redis-server)';
 
 /**
  * Redis for a suite: REDIS_URL when set, else a throwaway `redis-server` on a free loopback port with
@@ -26,13 +27,29 @@ export async function startTestRedis(): Promise<TestRedis> {
     return { url: process.env.REDIS_URL, stop: async () => undefined, shared: true };
   }
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   child.stdout?.on('data', (d) => (output = (output + d).slice(-4000)));
   child.stderr?.on('data', (d) => (output = (output + d).slice(-4000)));
   await new Promise<void>((resolve, reject) => {
-    child.once('error', (err: NodeJS.ErrnoException) => reject(new Error(err.code === 'ENOENT' ? `redis-server is not installed and REDIS_URL is not set: ${HOW_TO_FIX}` : `could not start redis-server: ${err.message}; ${HOW_TO_FIX}`)));
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code} before accepting connections: ${output.trim()}; ${HOW_TO_FIX}`)));
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          err.code === 'ENOENT'
+            ? `redis-server is not installed and REDIS_URL is not set: ${HOW_TO_FIX}`
+            : `could not start redis-server: ${err.message}; ${HOW_TO_FIX}`,
+        ),
+      ),
+    );
+    child.once('exit', (code) =>
+      reject(
+        new Error(`redis-server exited with ${code} before accepting connections: ${output.trim()}; ${HOW_TO_FIX}`),
+      ),
+    );
     const onData = () => {
       if (!/Ready to accept connections/i.test(output)) return;
       child.stdout?.off('data', onData);
@@ -52,7 +69,6 @@ async function ping(url: string): Promise<void> {
     client.disconnect();
   }
 }
-
 
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;

@@ -11,13 +11,16 @@ const path = require('node:path');
  */
 async function spawnBroker(opts = {}) {
   const entry = opts.entry ?? process.env.WARREN_TEST_BROKER_ENTRY;
-  if (!entry) throw new Error('WARREN_TEST_BROKER_ENTRY is not set: run the tests through jest -c libs/messaging/jest.config.js');
+  if (!entry)
+    throw new Error('WARREN_TEST_BROKER_ENTRY is not set: run the tests through jest -c libs/messaging/jest.config.js');
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'warren-broker-'));
   let child;
   let port = opts.port ?? 0;
 
   async function start() {
-    child = spawn(process.execPath, [entry, '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [entry, '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
     port = await new Promise((resolve, reject) => {

@@ -7,7 +7,10 @@ export function uniqueName(prefix: string): string {
 }
 
 /** Deletes what a test declared: queues with their retry and DLQ companions, and exchanges. */
-export async function deleteTopology(url: string, what: { queues?: string[]; exchanges?: string[]; retryLevels?: number }): Promise<void> {
+export async function deleteTopology(
+  url: string,
+  what: { queues?: string[]; exchanges?: string[]; retryLevels?: number },
+): Promise<void> {
   const conn = await connect(url);
   const attempt = async (op: (ch: import('amqplib').Channel) => Promise<unknown>) => {
     const ch = await conn.createChannel();
@@ -17,7 +20,12 @@ export async function deleteTopology(url: string, what: { queues?: string[]; exc
   };
   try {
     for (const q of what.queues ?? []) {
-      for (const name of [q, `${q}.dlq`, ...Array.from({ length: what.retryLevels ?? 10 }, (_, i) => `${q}.retry.${i + 1}`)]) await attempt((ch) => ch.deleteQueue(name));
+      for (const name of [
+        q,
+        `${q}.dlq`,
+        ...Array.from({ length: what.retryLevels ?? 10 }, (_, i) => `${q}.retry.${i + 1}`),
+      ])
+        await attempt((ch) => ch.deleteQueue(name));
     }
     for (const e of what.exchanges ?? []) await attempt((ch) => ch.deleteExchange(e));
   } finally {

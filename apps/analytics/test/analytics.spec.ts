@@ -17,7 +17,12 @@ describe('analytics', () => {
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    Object.assign(process.env, { AMQP_URL: process.env.WARREN_TEST_BROKER_URL, REDIS_URL: redis.url, WARREN_NAMESPACE: uniqueName('test.analytics'), PORT: '0' });
+    Object.assign(process.env, {
+      AMQP_URL: process.env.WARREN_TEST_BROKER_URL,
+      REDIS_URL: redis.url,
+      WARREN_NAMESPACE: uniqueName('test.analytics'),
+      PORT: '0',
+    });
     svc = await startService(AppModule, { ...ANALYTICS, logger: false });
     harness = new MessagingHarness(svc.app.get(Messaging));
   });
@@ -27,17 +32,26 @@ describe('analytics', () => {
     process.env = saved;
   });
 
-  const post = (body: unknown) => fetch(`${svc.url}/collect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const stats = async (minutes = 60): Promise<Stats> => (await fetch(`${svc.url}/stats?minutes=${minutes}`)).json() as Promise<Stats>;
+  const post = (body: unknown) =>
+    fetch(`${svc.url}/collect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const stats = async (minutes = 60): Promise<Stats> =>
+    (await fetch(`${svc.url}/stats?minutes=${minutes}`)).json() as Promise<Stats>;
   /**
    * The stats as they will read once the clock has gone into the next minute. /stats slides its window by whole
    * minutes of the wall clock, so an event near the window's far edge (the returning visitor's visit 59 minutes
    * ago) drops out of a total when a minute turns during a test: counts compare buckets by their minute instead.
    */
-  const statsAMinuteLater = (minutes = 60): Promise<Stats> => svc.app.get(StatsService).snapshot(minutes, Date.now() + MINUTE_MS);
+  const statsAMinuteLater = (minutes = 60): Promise<Stats> =>
+    svc.app.get(StatsService).snapshot(minutes, Date.now() + MINUTE_MS);
   /** Page views counted in the minutes from `from`'s on (the window's buckets by their time, not by position). */
   const pageViewsSince = (s: Stats, from: string): number =>
-    s.counters.perMinute.filter((m) => minuteOf(Date.parse(m.minute)) >= minuteOf(Date.parse(from))).reduce((n, m) => n + m.pageViews, 0);
+    s.counters.perMinute
+      .filter((m) => minuteOf(Date.parse(m.minute)) >= minuteOf(Date.parse(from)))
+      .reduce((n, m) => n + m.pageViews, 0);
 
   it('accepts a batch at once, rejecting only the bad events with a reason', async () => {
     const res = await post({
@@ -102,7 +116,12 @@ describe('analytics', () => {
       for (const path of ['/stats', '/stats/stream']) {
         const res = await fetch(`${svc.url}${path}${query}`);
         expect([path, query, res.status]).toEqual([path, query, 400]);
-        expect(await res.json()).toEqual({ statusCode: 400, error: 'Bad Request', message: 'invalid query', issues: [issue] });
+        expect(await res.json()).toEqual({
+          statusCode: 400,
+          error: 'Bad Request',
+          message: 'invalid query',
+          issues: [issue],
+        });
       }
     }
   });
@@ -113,7 +132,11 @@ describe('analytics', () => {
       expect(res.status).toBe(400);
       expect(((await res.json()) as { issues: Array<{ path: string }> }).issues[0].path).toBe('events');
     }
-    const notJson = await fetch(`${svc.url}/collect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"events": [' });
+    const notJson = await fetch(`${svc.url}/collect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"events": [',
+    });
     expect(notJson.status).toBe(400);
     expect((await fetch(`${svc.url}/stats?minutes=0`)).status).toBe(400);
   });
@@ -130,13 +153,24 @@ describe('analytics', () => {
     // a visitor who came back after 40 minutes away: two sessions, and not active now
     // (sent one after the other: consumers run events concurrently, and an event older than the visitor's last
     // one starts no session, so out-of-order handling would count one session here)
-    const returning = [at(100), at(59)].map((t) => ({ type: 'page_view', visitorId: 'returning', url: pages[2], at: t }));
-    expect(((await (await post({ events: [...events, returning[0]] })).json()) as { accepted: number }).accepted).toBe(events.length + 1);
-    await eventually('the first visit to be aggregated', async () => ((await stats(120)).sessions.total - before.sessions.total >= 4 ? true : undefined));
+    const returning = [at(100), at(59)].map((t) => ({
+      type: 'page_view',
+      visitorId: 'returning',
+      url: pages[2],
+      at: t,
+    }));
+    expect(((await (await post({ events: [...events, returning[0]] })).json()) as { accepted: number }).accepted).toBe(
+      events.length + 1,
+    );
+    await eventually('the first visit to be aggregated', async () =>
+      (await stats(120)).sessions.total - before.sessions.total >= 4 ? true : undefined,
+    );
     expect(((await (await post({ events: [returning[1]] })).json()) as { accepted: number }).accepted).toBe(1);
     const after = await eventually('the events to be aggregated', async () => {
       const s = await stats(120);
-      return s.counters.pageViews - before.counters.pageViews >= 12 && s.counters.clicks - before.counters.clicks >= 4 ? s : undefined;
+      return s.counters.pageViews - before.counters.pageViews >= 12 && s.counters.clicks - before.counters.clicks >= 4
+        ? s
+        : undefined;
     });
     expect(after.counters.pageViews - before.counters.pageViews).toBe(12);
     expect(after.counters.clicks - before.counters.clicks).toBe(4);
@@ -158,7 +192,13 @@ describe('analytics', () => {
     const messaging = svc.app.get(Messaging);
     const event = { type: 'click', visitorId: 'dup', url: 'https://shop.example/dup', at: at(0) };
     const names = topologyNames();
-    for (let i = 0; i < 2; i++) await messaging.publish({ exchange: names.eventsExchange, routingKey: 'clickstream.click', payload: event, messageId: 'same-click' });
+    for (let i = 0; i < 2; i++)
+      await messaging.publish({
+        exchange: names.eventsExchange,
+        routingKey: 'clickstream.click',
+        payload: event,
+        messageId: 'same-click',
+      });
     await harness.waitForCount('acked', 2, { messageId: 'same-click' });
     const after = await stats();
     expect(after.counters.clicks - before.counters.clicks).toBe(1);
@@ -167,17 +207,30 @@ describe('analytics', () => {
   it('keeps unique visitors within HyperLogLog error on a larger stream', async () => {
     // Counted in the bucket of their own minute: the window's total loses the returning visitor's visit of
     // 59 minutes ago when a minute turns during the test, and then never reached before + 3000 (stuck at 2999).
-    const views = (s: Stats) => s.counters.perMinute.find((m) => minuteOf(Date.parse(m.minute)) === minuteOf(now))?.pageViews ?? 0;
+    const views = (s: Stats) =>
+      s.counters.perMinute.find((m) => minuteOf(Date.parse(m.minute)) === minuteOf(now))?.pageViews ?? 0;
     const before = await stats();
     const visitors = 3000;
-    const batch = (start: number) => Array.from({ length: 500 }, (_, i) => ({ type: 'page_view', visitorId: `hll-${start + i}`, url: 'https://shop.example/hll', at: at(0) }));
+    const batch = (start: number) =>
+      Array.from({ length: 500 }, (_, i) => ({
+        type: 'page_view',
+        visitorId: `hll-${start + i}`,
+        url: 'https://shop.example/hll',
+        at: at(0),
+      }));
     for (let start = 0; start < visitors; start += 500) expect((await post({ events: batch(start) })).status).toBe(202);
     let last = before;
-    const after = await eventually('3000 page views aggregated', async () => {
-      last = await stats();
-      return views(last) - views(before) >= visitors ? last : undefined;
-    }, 20_000).catch(async (err: Error) => {
-      throw new Error(`${err.message}; ${await pipelineState(views(last) - views(before), last.counters.pageViews - before.counters.pageViews)}`);
+    const after = await eventually(
+      '3000 page views aggregated',
+      async () => {
+        last = await stats();
+        return views(last) - views(before) >= visitors ? last : undefined;
+      },
+      20_000,
+    ).catch(async (err: Error) => {
+      throw new Error(
+        `${err.message}; ${await pipelineState(views(last) - views(before), last.counters.pageViews - before.counters.pageViews)}`,
+      );
     });
     expect(views(after) - views(before)).toBe(visitors);
     expect(views(await statsAMinuteLater()) - views(before)).toBe(visitors);
@@ -189,7 +242,9 @@ describe('analytics', () => {
   /** What a timed-out wait saw: the counts, the consumer's events, and the depth of the queues on the way. */
   async function pipelineState(counted: number, windowDelta: number): Promise<string> {
     const queue = topologyNames().queue('analytics.clickstream');
-    const seen = (['consumed', 'acked', 'retried', 'dead-lettered'] as const).map((e) => `${e} ${harness.all(e, { queue }).length}`).join(', ');
+    const seen = (['consumed', 'acked', 'retried', 'dead-lettered'] as const)
+      .map((e) => `${e} ${harness.all(e, { queue }).length}`)
+      .join(', ');
     const messaging = svc.app.get(Messaging);
     const retries = messaging.consumers.find((c) => c.queue === queue)?.policy.maxAttempts ?? 1;
     const names = [queue, ...Array.from({ length: retries - 1 }, (_, i) => `${queue}.retry.${i + 1}`), `${queue}.dlq`];
@@ -227,7 +282,10 @@ describe('analytics', () => {
       text += decoder.decode(value);
     }
     controller.abort();
-    const snapshots = text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as Stats);
+    const snapshots = text
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => JSON.parse(l.slice(6)) as Stats);
     expect(snapshots.length).toBeGreaterThanOrEqual(2);
     expect(snapshots[0].counters.pageViews).toBeGreaterThan(0);
     expect(text).toMatch(/^event: stats$/m);

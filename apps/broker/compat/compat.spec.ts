@@ -117,7 +117,8 @@ for (const a of areas) {
         if (targets.length === 2 && !s.only && s.differsFromRabbitmq) {
           test(`bundled differs from rabbitmq by design: ${s.differsFromRabbitmq}`, () => {
             const o = outcomes.get(key) ?? {};
-            if (!('rabbitmq' in o) || !('bundled' in o)) throw new Error('a target produced no outcome (its run failed)');
+            if (!('rabbitmq' in o) || !('bundled' in o))
+              throw new Error('a target produced no outcome (its run failed)');
             expect(o.bundled).not.toEqual(o.rabbitmq);
           });
         } else if (targets.length === 2 && !s.only) {

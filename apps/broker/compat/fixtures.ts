@@ -30,11 +30,13 @@ export function ensureRabbitFixture(): void {
   const ctl = (...args: string[]) => spawnSync('rabbitmqctl', ['-q', ...args], { encoding: 'utf8', timeout: 60_000 });
   const run = (...args: string[]) => {
     const r = ctl(...args);
-    if (r.error || r.status !== 0) throw new Error(`rabbitmqctl ${args.join(' ')}: ${r.error?.message ?? r.stderr ?? r.stdout}`);
+    if (r.error || r.status !== 0)
+      throw new Error(`rabbitmqctl ${args.join(' ')}: ${r.error?.message ?? r.stderr ?? r.stdout}`);
   };
   run('add_vhost', PERM.vhost); // succeeds when it exists already
   const users = ctl('list_users');
-  if (!users.stdout?.split('\n').some((line) => line.split('\t')[0] === PERM.user)) run('add_user', PERM.user, PERM.password);
+  if (!users.stdout?.split('\n').some((line) => line.split('\t')[0] === PERM.user))
+    run('add_user', PERM.user, PERM.password);
   run('set_permissions', '-p', PERM.vhost, PERM.user, PERM.configure, PERM.write, PERM.read);
   run('set_permissions', '-p', PERM.vhost, 'guest', '.*', '.*', '.*');
 }

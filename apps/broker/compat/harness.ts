@@ -9,7 +9,16 @@
  * (2) that both brokers produced deep-equal outcomes.
  */
 import * as amqp from 'amqplib';
-import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, GetMessage, Message, Options, SocketOptions } from 'amqplib';
+import type {
+  Channel,
+  ChannelModel,
+  ConfirmChannel,
+  ConsumeMessage,
+  GetMessage,
+  Message,
+  Options,
+  SocketOptions,
+} from 'amqplib';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -89,7 +98,14 @@ function textOf(message: string): string | undefined {
 export function errorOutcome(e: any, conn?: Conn): ErrorOutcome {
   if (conn && conn.serverClose) return { ...conn.serverClose };
   if (e && typeof e.code === 'number') {
-    return { kind: 'error', level: 'channel', code: e.code, classId: e.classId, methodId: e.methodId, text: textOf(String(e.message)) };
+    return {
+      kind: 'error',
+      level: 'channel',
+      code: e.code,
+      classId: e.classId,
+      methodId: e.methodId,
+      text: textOf(String(e.message)),
+    };
   }
   if (conn && conn.closed) return { kind: 'error', level: 'socket', text: String(e && e.message) };
   return { kind: 'error', level: 'client', text: String(e && e.message) };
@@ -182,7 +198,11 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 const raceTimer = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /** Poll until pred() is truthy. Throws on timeout. */
-export async function waitUntil(pred: () => boolean | Promise<boolean>, timeoutMs = 3000, what = 'condition'): Promise<void> {
+export async function waitUntil(
+  pred: () => boolean | Promise<boolean>,
+  timeoutMs = 3000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await pred()) return;
@@ -439,7 +459,12 @@ export class Consumer {
     readonly queue: string,
   ) {}
 
-  static async start(ch: Channel, queue: string, opts: Options.Consume = {}, onMessage?: (m: ConsumeMessage) => void): Promise<Consumer> {
+  static async start(
+    ch: Channel,
+    queue: string,
+    opts: Options.Consume = {},
+    onMessage?: (m: ConsumeMessage) => void,
+  ): Promise<Consumer> {
     const c = new Consumer(ch, queue);
     const ok = await ch.consume(
       queue,
@@ -458,7 +483,11 @@ export class Consumer {
 
   /** Wait until at least n messages have arrived. */
   async waitFor(n: number, timeoutMs = 3000): Promise<ConsumeMessage[]> {
-    await waitUntil(() => this.messages.length >= n, timeoutMs, `${n} deliveries on ${this.queue} (got ${this.messages.length})`);
+    await waitUntil(
+      () => this.messages.length >= n,
+      timeoutMs,
+      `${n} deliveries on ${this.queue} (got ${this.messages.length})`,
+    );
     return this.messages.slice(0, n);
   }
 
@@ -481,7 +510,12 @@ export interface CollectOpts {
  * Consume from `queue` until n messages arrived, then cancel. n = 0 means "show that
  * nothing arrives": wait a short bounded time (after the caller's sync point).
  */
-export async function collect(ch: Channel, queue: string, n: number, opts: CollectOpts = {}): Promise<ConsumeMessage[]> {
+export async function collect(
+  ch: Channel,
+  queue: string,
+  n: number,
+  opts: CollectOpts = {},
+): Promise<ConsumeMessage[]> {
   const c = await Consumer.start(ch, queue, { noAck: opts.noAck ?? true, ...(opts.consume ?? {}) });
   try {
     if (n === 0) {
@@ -500,7 +534,11 @@ export async function collect(ch: Channel, queue: string, n: number, opts: Colle
 }
 
 /** basic.get until get-empty; returns the messages (acked by no-ack unless noAck=false). */
-export async function drain(ch: Channel, queue: string, opts: { noAck?: boolean; max?: number } = {}): Promise<GetMessage[]> {
+export async function drain(
+  ch: Channel,
+  queue: string,
+  opts: { noAck?: boolean; max?: number } = {},
+): Promise<GetMessage[]> {
   const out: GetMessage[] = [];
   const max = opts.max ?? 10000;
   while (out.length < max) {
@@ -548,7 +586,9 @@ export function publishConfirmed(
   options: Options.Publish = {},
 ): Promise<'ack' | 'nack'> {
   return new Promise((resolve) => {
-    ch.publish(exchange, routingKey, Buffer.isBuffer(body) ? body : Buffer.from(body), options, (err) => resolve(err ? 'nack' : 'ack'));
+    ch.publish(exchange, routingKey, Buffer.isBuffer(body) ? body : Buffer.from(body), options, (err) =>
+      resolve(err ? 'nack' : 'ack'),
+    );
   });
 }
 
@@ -897,7 +937,13 @@ export interface RawFrame {
 function decodeArgs(classId: number, methodId: number, r: R): any {
   switch (`${classId}.${methodId}`) {
     case '10.10':
-      return { versionMajor: r.u8(), versionMinor: r.u8(), serverProperties: r.table(), mechanisms: r.longstr(), locales: r.longstr() };
+      return {
+        versionMajor: r.u8(),
+        versionMinor: r.u8(),
+        serverProperties: r.table(),
+        mechanisms: r.longstr(),
+        locales: r.longstr(),
+      };
     case '10.30':
       return { channelMax: r.u16(), frameMax: r.u32(), heartbeat: r.u16() };
     case '10.41':
@@ -912,13 +958,25 @@ function decodeArgs(classId: number, methodId: number, r: R): any {
     case '50.11':
       return { queue: r.shortstr(), messageCount: r.u32(), consumerCount: r.u32() };
     case '60.71':
-      return { deliveryTag: r.u64(), redelivered: r.bit(), exchange: r.shortstr(), routingKey: r.shortstr(), messageCount: r.u32() };
+      return {
+        deliveryTag: r.u64(),
+        redelivered: r.bit(),
+        exchange: r.shortstr(),
+        routingKey: r.shortstr(),
+        messageCount: r.u32(),
+      };
     case '60.72':
       return { clusterId: r.shortstr() };
     case '60.21':
       return { consumerTag: r.shortstr() };
     case '60.60':
-      return { consumerTag: r.shortstr(), deliveryTag: r.u64(), redelivered: r.bit(), exchange: r.shortstr(), routingKey: r.shortstr() };
+      return {
+        consumerTag: r.shortstr(),
+        deliveryTag: r.u64(),
+        redelivered: r.bit(),
+        exchange: r.shortstr(),
+        routingKey: r.shortstr(),
+      };
     case '60.80':
       return { deliveryTag: r.u64(), multiple: r.bit() };
     default:
@@ -934,7 +992,12 @@ export function frame(type: number, channel: number, payload: Buffer, end = FRAM
   return Buffer.concat([h, payload, Buffer.from([end])]);
 }
 
-export function methodFrame(channel: number, classId: number, methodId: number, args: Buffer = Buffer.alloc(0)): Buffer {
+export function methodFrame(
+  channel: number,
+  classId: number,
+  methodId: number,
+  args: Buffer = Buffer.alloc(0),
+): Buffer {
   return frame(FRAME_METHOD, channel, Buffer.concat([new W().u16(classId).u16(methodId).build(), args]));
 }
 
@@ -1012,7 +1075,11 @@ export class RawClient {
 
   private parse() {
     // a protocol header sent back by the server is not a frame
-    if (this.parseOff === 0 && this.received.length >= 4 && this.received.subarray(0, 4).toString('latin1') === 'AMQP') {
+    if (
+      this.parseOff === 0 &&
+      this.received.length >= 4 &&
+      this.received.subarray(0, 4).toString('latin1') === 'AMQP'
+    ) {
       if (this.received.length < 8) return;
       this.parseOff = 8;
     }
@@ -1108,7 +1175,11 @@ export class RawClient {
         if (this.ended) return { kind: 'error', level: 'socket' };
         return null;
       }
-      if (f.type === FRAME_METHOD && (f.classId === 10 || f.classId === 20) && f.methodId === 50 - (f.classId === 20 ? 10 : 0)) {
+      if (
+        f.type === FRAME_METHOD &&
+        (f.classId === 10 || f.classId === 20) &&
+        f.methodId === 50 - (f.classId === 20 ? 10 : 0)
+      ) {
         const a = f.args;
         if (f.classId === 10) this.write(methodFrame(0, 10, 51));
         else this.write(methodFrame(f.channel, 20, 41));
@@ -1129,7 +1200,11 @@ export class RawClient {
   }
 
   /** Full opening handshake. Stops early (returning what was seen) if the server closes. */
-  async handshake(opts: RawHandshakeOpts = {}, header: Buffer = PROTOCOL_HEADER, timeoutMs = 3000): Promise<RawHandshakeResult> {
+  async handshake(
+    opts: RawHandshakeOpts = {},
+    header: Buffer = PROTOCOL_HEADER,
+    timeoutMs = 3000,
+  ): Promise<RawHandshakeResult> {
     const res: RawHandshakeResult = {};
     this.write(header);
     const start = await this.expectMethod(10, 10, timeoutMs);
@@ -1139,7 +1214,12 @@ export class RawClient {
     const response = opts.response ?? Buffer.from(`\u0000${opts.user ?? 'guest'}\u0000${opts.pass ?? 'guest'}`, 'utf8');
     const props = opts.clientProperties ?? {
       product: 'warren-compat-raw',
-      capabilities: { authentication_failure_close: true, 'connection.blocked': true, 'basic.nack': true, consumer_cancel_notify: true },
+      capabilities: {
+        authentication_failure_close: true,
+        'connection.blocked': true,
+        'basic.nack': true,
+        consumer_cancel_notify: true,
+      },
     };
     this.sendMethod(0, 10, 11, new W().table(props).shortstr(mechanism).longstr(response).shortstr('en_US').build());
     const f = await this.next(timeoutMs);
@@ -1148,11 +1228,21 @@ export class RawClient {
       this.write(methodFrame(0, 10, 51));
       return { ...res, close: f.args };
     }
-    if (!(f.classId === 10 && f.methodId === 30)) throw new Error(`unexpected frame in handshake: ${f.classId}.${f.methodId}`);
+    if (!(f.classId === 10 && f.methodId === 30))
+      throw new Error(`unexpected frame in handshake: ${f.classId}.${f.methodId}`);
     res.tune = f.args;
     const t = { ...f.args, ...(opts.tuneOk ?? {}) };
     this.sendMethod(0, 10, 31, new W().u16(t.channelMax).u32(t.frameMax).u16(t.heartbeat).build());
-    this.sendMethod(0, 10, 40, new W().shortstr(opts.vhost ?? '/').shortstr('').bit(false).build());
+    this.sendMethod(
+      0,
+      10,
+      40,
+      new W()
+        .shortstr(opts.vhost ?? '/')
+        .shortstr('')
+        .bit(false)
+        .build(),
+    );
     const o = await this.next(timeoutMs);
     if (!o) return { ...res, dropped: true };
     if (o.classId === 10 && o.methodId === 50) {
@@ -1221,7 +1311,16 @@ export async function routeAndDrain(
 /* ------------------------------------------------------------------------ */
 
 export const rawArgs = {
-  queueDeclare: (queue: string, o: { passive?: boolean; durable?: boolean; exclusive?: boolean; autoDelete?: boolean; args?: Record<string, unknown> } = {}) =>
+  queueDeclare: (
+    queue: string,
+    o: {
+      passive?: boolean;
+      durable?: boolean;
+      exclusive?: boolean;
+      autoDelete?: boolean;
+      args?: Record<string, unknown>;
+    } = {},
+  ) =>
     new W()
       .u16(0)
       .shortstr(queue)
@@ -1250,7 +1349,15 @@ export async function rawOpen(ctx: Ctx, tuneOk?: RawHandshakeOpts['tuneOk']): Pr
 }
 
 /** Publish a message on a raw connection: method, content header (with pre-encoded properties), body frames. */
-export function rawPublish(r: RawClient, channel: number, exchange: string, routingKey: string, body: Buffer, props: Buffer = Buffer.from([0, 0]), frameMax = 131072): void {
+export function rawPublish(
+  r: RawClient,
+  channel: number,
+  exchange: string,
+  routingKey: string,
+  body: Buffer,
+  props: Buffer = Buffer.from([0, 0]),
+  frameMax = 131072,
+): void {
   r.sendMethod(channel, 60, 40, rawArgs.basicPublish(exchange, routingKey));
   r.write(headerFrame(channel, body.length, props));
   const max = frameMax - 8;
@@ -1339,5 +1446,9 @@ export function encodeProps(p: {
  * with priority over pending requeues, so a single round trip is not a sync point there.
  */
 export async function waitForCount(ch: Channel, queue: string, n: number, timeoutMs = 3000): Promise<void> {
-  await waitUntil(async () => (await ch.checkQueue(queue)).messageCount === n, timeoutMs, `${n} ready messages in ${queue}`);
+  await waitUntil(
+    async () => (await ch.checkQueue(queue)).messageCount === n,
+    timeoutMs,
+    `${n} ready messages in ${queue}`,
+  );
 }

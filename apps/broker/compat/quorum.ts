@@ -16,7 +16,12 @@ export interface DeadLetterSetup {
  * Declares the durable quorum queue `P-q` with `args`; with `deadLetter`, also the exchange `P-dlx` (fanout) named
  * as its x-dead-letter-exchange and the queue `P-dlq`. Returns both queue names.
  */
-export async function quorumQueue(ctx: Ctx, ch: Channel, args: Record<string, unknown> = {}, deadLetter?: DeadLetterSetup) {
+export async function quorumQueue(
+  ctx: Ctx,
+  ch: Channel,
+  args: Record<string, unknown> = {},
+  deadLetter?: DeadLetterSetup,
+) {
   const q = ctx.name('q');
   const dlq = ctx.name('dlq');
   const all: Record<string, unknown> = { ...QUORUM, ...args };

@@ -5,7 +5,13 @@ import { replyText } from './errors';
 import { AccessControl } from './access/access-control';
 import { Metrics } from './metrics';
 import { PrometheusServer } from './prometheus';
-import { applyAccessDefinitions, argumentsTable, DefinitionsError, parseDefinitions, RabbitDefinitions } from './access/definitions-file';
+import {
+  applyAccessDefinitions,
+  argumentsTable,
+  DefinitionsError,
+  parseDefinitions,
+  RabbitDefinitions,
+} from './access/definitions-file';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomically } from './storage/definitions';
@@ -130,7 +136,11 @@ export class Broker implements ConnectionHost, ManagementHost {
     // definitions format); RabbitMQ's first-boot defaults apply only when there is none yet.
     this.accessFile = options.dataDir ? join(options.dataDir, 'access.json') : undefined;
     const saved = this.accessFile && existsSync(this.accessFile) ? readAccessFile(this.accessFile) : undefined;
-    this.access = options.access ?? (saved ? new AccessControl(options.loopbackUsers ?? ['guest']) : AccessControl.withDefaults(options.loopbackUsers ?? ['guest']));
+    this.access =
+      options.access ??
+      (saved
+        ? new AccessControl(options.loopbackUsers ?? ['guest'])
+        : AccessControl.withDefaults(options.loopbackUsers ?? ['guest']));
     this.savedPolicies = saved?.policies ?? [];
     if (saved) applyAccessDefinitions(this.access, saved);
     if (options.definitions) applyAccessDefinitions(this.access, options.definitions);
@@ -153,7 +163,9 @@ export class Broker implements ConnectionHost, ManagementHost {
 
   private alarmsChanged(): void {
     const reason = this.blocked;
-    this.log(reason ? `resource alarm: ${reason}; blocking publishers` : `resource alarms cleared; unblocking publishers`);
+    this.log(
+      reason ? `resource alarm: ${reason}; blocking publishers` : `resource alarms cleared; unblocking publishers`,
+    );
     for (const connection of this.connections) {
       if (reason) connection.blockIfPublishing(reason);
       else connection.unblock();
@@ -203,11 +215,29 @@ export class Broker implements ConnectionHost, ManagementHost {
       this.accessFile,
       JSON.stringify(
         {
-          users: [...access.users.values()].map((u) => ({ name: u.name, password_hash: u.passwordHash, hashing_algorithm: u.hashingAlgorithm, tags: u.tags })),
-          vhosts: vhosts.map((v) => ({ name: v.name, metadata: { description: access.vhosts.get(v.name)?.description ?? '', tags: access.vhosts.get(v.name)?.tags ?? [] } })),
+          users: [...access.users.values()].map((u) => ({
+            name: u.name,
+            password_hash: u.passwordHash,
+            hashing_algorithm: u.hashingAlgorithm,
+            tags: u.tags,
+          })),
+          vhosts: vhosts.map((v) => ({
+            name: v.name,
+            metadata: {
+              description: access.vhosts.get(v.name)?.description ?? '',
+              tags: access.vhosts.get(v.name)?.tags ?? [],
+            },
+          })),
           permissions: access.listPermissions(),
           policies: vhosts.flatMap((v) =>
-            [...v.policies.values()].map((p) => ({ vhost: v.name, name: p.name, pattern: p.pattern, 'apply-to': p.applyTo, priority: p.priority, definition: p.definition })),
+            [...v.policies.values()].map((p) => ({
+              vhost: v.name,
+              name: p.name,
+              pattern: p.pattern,
+              'apply-to': p.applyTo,
+              priority: p.priority,
+              definition: p.definition,
+            })),
           ),
         },
         null,
@@ -230,15 +260,34 @@ export class Broker implements ConnectionHost, ManagementHost {
     this.applyPolicies(defs.policies);
     for (const x of defs.exchanges) {
       const vhost = this.addVhost(x.vhost);
-      vhost.declareExchange({ name: x.name, type: x.type, passive: false, durable: x.durable, autoDelete: x.auto_delete, internal: x.internal, arguments: argumentsTable(x.arguments) });
+      vhost.declareExchange({
+        name: x.name,
+        type: x.type,
+        passive: false,
+        durable: x.durable,
+        autoDelete: x.auto_delete,
+        internal: x.internal,
+        arguments: argumentsTable(x.arguments),
+      });
     }
     for (const q of defs.queues) {
       const vhost = this.addVhost(q.vhost);
-      vhost.declareQueue({ name: q.name, passive: false, durable: q.durable, exclusive: false, autoDelete: q.auto_delete, arguments: argumentsTable(q.arguments) }, owner);
+      vhost.declareQueue(
+        {
+          name: q.name,
+          passive: false,
+          durable: q.durable,
+          exclusive: false,
+          autoDelete: q.auto_delete,
+          arguments: argumentsTable(q.arguments),
+        },
+        owner,
+      );
     }
     for (const b of defs.bindings) {
       const vhost = this.addVhost(b.vhost);
-      if (b.destination_type === 'queue') vhost.bindQueue(b.destination, b.source, b.routing_key, argumentsTable(b.arguments), owner);
+      if (b.destination_type === 'queue')
+        vhost.bindQueue(b.destination, b.source, b.routing_key, argumentsTable(b.arguments), owner);
       else vhost.bindExchange(b.destination, b.source, b.routing_key, argumentsTable(b.arguments));
     }
   }
@@ -262,7 +311,8 @@ export class Broker implements ConnectionHost, ManagementHost {
     if (this.options.managementPort !== undefined) {
       this.management = new ManagementServer(this, this.log);
       const tls = this.options.managementTls ? this.options.tls : undefined;
-      if (this.options.managementTls && !tls) throw new TlsConfigError('HTTPS for the management API needs a TLS certificate and key');
+      if (this.options.managementTls && !tls)
+        throw new TlsConfigError('HTTPS for the management API needs a TLS certificate and key');
       this.managementPort = await this.management.listen(this.options.managementPort, this.options.host, tls);
     }
     if (this.options.prometheusPort !== undefined) {
@@ -301,7 +351,8 @@ export class Broker implements ConnectionHost, ManagementHost {
   get listeners(): { protocol: string; port: number }[] {
     const out = [{ protocol: 'amqp', port: this.amqpPort }];
     if (this.tlsPort !== undefined) out.push({ protocol: 'amqp/ssl', port: this.tlsPort });
-    if (this.managementPort !== undefined) out.push({ protocol: this.options.managementTls ? 'https' : 'http', port: this.managementPort });
+    if (this.managementPort !== undefined)
+      out.push({ protocol: this.options.managementTls ? 'https' : 'http', port: this.managementPort });
     if (this.prometheusPort !== undefined) out.push({ protocol: 'http/prometheus', port: this.prometheusPort });
     return out;
   }
@@ -312,14 +363,19 @@ export class Broker implements ConnectionHost, ManagementHost {
     if (!vhost) return false;
     for (const connection of this.connections) {
       if (connection.vhost === vhost)
-        connection.close(ReplyCode.CONNECTION_FORCED, replyText(ReplyCode.CONNECTION_FORCED, `vhost '${name}' is deleted`));
+        connection.close(
+          ReplyCode.CONNECTION_FORCED,
+          replyText(ReplyCode.CONNECTION_FORCED, `vhost '${name}' is deleted`),
+        );
     }
-    for (const queue of [...vhost.queues.keys()]) vhost.deleteQueue(queue, vhost.queues.get(queue)?.owner ?? {}, false, false);
+    for (const queue of [...vhost.queues.keys()])
+      vhost.deleteQueue(queue, vhost.queues.get(queue)?.owner ?? {}, false, false);
     vhost.close();
     this.vhosts.delete(name);
     this.access.deleteVhost(name);
     // its durable definitions go too, so that a vhost made again under this name starts empty
-    if (this.options.dataDir && name !== '/') rmSync(Storage.vhostDir(this.options.dataDir, name), { recursive: true, force: true });
+    if (this.options.dataDir && name !== '/')
+      rmSync(Storage.vhostDir(this.options.dataDir, name), { recursive: true, force: true });
     return true;
   }
 
@@ -335,7 +391,9 @@ export class Broker implements ConnectionHost, ManagementHost {
     } catch (error) {
       throw new TlsConfigError(`cannot use the TLS certificate, key or CA: ${(error as Error).message}`);
     }
-    server.on('tlsClientError', (error, socket) => this.log(`TLS handshake failed from ${socket.remoteAddress}: ${error.message}`));
+    server.on('tlsClientError', (error, socket) =>
+      this.log(`TLS handshake failed from ${socket.remoteAddress}: ${error.message}`),
+    );
     this.tlsServer = server;
     return listen(server, tls.port ?? DEFAULTS.tlsPort, this.options.host);
   }
@@ -367,7 +425,9 @@ export class Broker implements ConnectionHost, ManagementHost {
       // Many connections that never finish their handshake would otherwise hold a file descriptor each for the
       // handshake timeout. Clients that were merely unlucky reconnect; one line per burst in the log.
       if (this.refusedSinceLog++ === 0)
-        this.log(`${this.maxHandshakes} connections are already in their handshake; refusing new ones until one finishes`);
+        this.log(
+          `${this.maxHandshakes} connections are already in their handshake; refusing new ones until one finishes`,
+        );
       socket.on('error', () => undefined);
       socket.destroy();
       return;
@@ -413,7 +473,10 @@ export class Broker implements ConnectionHost, ManagementHost {
         new Promise<void>((resolve) => {
           if (connection.socket.destroyed) return resolve();
           connection.socket.once('close', () => resolve());
-          connection.close(ReplyCode.CONNECTION_FORCED, replyText(ReplyCode.CONNECTION_FORCED, "broker forced connection closure with reason 'shutdown'"));
+          connection.close(
+            ReplyCode.CONNECTION_FORCED,
+            replyText(ReplyCode.CONNECTION_FORCED, "broker forced connection closure with reason 'shutdown'"),
+          );
         }),
     );
     await Promise.all([closed, ...sockets]);

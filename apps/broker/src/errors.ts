@@ -51,7 +51,8 @@ export function fitShortstr(text: string): string {
   return bytes.toString();
 }
 
-export const notFound = (detail: string) => new ChannelError(ReplyCode.NOT_FOUND, replyText(ReplyCode.NOT_FOUND, detail));
+export const notFound = (detail: string) =>
+  new ChannelError(ReplyCode.NOT_FOUND, replyText(ReplyCode.NOT_FOUND, detail));
 export const accessRefused = (detail: string) =>
   new ChannelError(ReplyCode.ACCESS_REFUSED, replyText(ReplyCode.ACCESS_REFUSED, detail));
 export const resourceLocked = (detail: string) =>

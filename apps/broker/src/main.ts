@@ -64,11 +64,15 @@ function memoryFlag(value: string | undefined): number {
 }
 
 /** The amqps listener from --tls-* (certificate and key both, or neither); files are read here, once. */
-function tlsOptions(option: (name: 'tls-cert' | 'tls-key' | 'tls-port' | 'tls-ca') => string | undefined, enabled: (name: 'tls-verify-peer' | 'tls-fail-if-no-peer-cert') => boolean): TlsOptions | undefined {
+function tlsOptions(
+  option: (name: 'tls-cert' | 'tls-key' | 'tls-port' | 'tls-ca') => string | undefined,
+  enabled: (name: 'tls-verify-peer' | 'tls-fail-if-no-peer-cert') => boolean,
+): TlsOptions | undefined {
   const certFile = option('tls-cert');
   const keyFile = option('tls-key');
   if (certFile === undefined && keyFile === undefined) {
-    if (option('tls-port') !== undefined || option('tls-ca') !== undefined) usageError('--tls-port and --tls-ca need --tls-cert and --tls-key');
+    if (option('tls-port') !== undefined || option('tls-ca') !== undefined)
+      usageError('--tls-port and --tls-ca need --tls-cert and --tls-key');
     return undefined;
   }
   if (certFile === undefined || keyFile === undefined) usageError('--tls-cert and --tls-key go together');
@@ -76,7 +80,9 @@ function tlsOptions(option: (name: 'tls-cert' | 'tls-key' | 'tls-port' | 'tls-ca
     try {
       return readFileSync(file);
     } catch (error) {
-      startupError(`cannot read the TLS ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      startupError(
+        `cannot read the TLS ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
     }
   };
   const caFile = option('tls-ca');
@@ -138,8 +144,10 @@ async function main(): Promise<void> {
   }
   // a flag, else its BROKER_* variable
   const variable = (name: string) => process.env[`BROKER_${name.toUpperCase().replace(/-/g, '_')}`];
-  const option = (name: keyof typeof values & string): string | undefined => (values[name] as string | undefined) ?? variable(name);
-  const enabled = (name: keyof typeof values & string): boolean => values[name] === true || /^(1|true|yes)$/i.test(variable(name) ?? '');
+  const option = (name: keyof typeof values & string): string | undefined =>
+    (values[name] as string | undefined) ?? variable(name);
+  const enabled = (name: keyof typeof values & string): boolean =>
+    values[name] === true || /^(1|true|yes)$/i.test(variable(name) ?? '');
   const port = integerFlag(option('port'), 'port', DEFAULTS.port);
   if (port > 65535) usageError(`--port must be at most 65535, got ${port}`);
   const handshakeTimeout = integerFlag(option('handshake-timeout'), 'handshake-timeout', DEFAULTS.handshakeTimeout);
@@ -148,7 +156,13 @@ async function main(): Promise<void> {
   if (maxHandshakes === 0) usageError('--max-handshakes must be at least 1');
   const host = option('host');
   const loopback = option('loopback-users') ?? 'guest';
-  const loopbackUsers = loopback === 'none' ? [] : loopback.split(',').map((name) => name.trim()).filter(Boolean);
+  const loopbackUsers =
+    loopback === 'none'
+      ? []
+      : loopback
+          .split(',')
+          .map((name) => name.trim())
+          .filter(Boolean);
   let definitions: RabbitDefinitions | undefined;
   const definitionsFile = option('definitions');
   if (definitionsFile !== undefined) {
@@ -189,7 +203,8 @@ async function main(): Promise<void> {
   try {
     bound = await broker.listen();
   } catch (error) {
-    if (error instanceof DefinitionsError) startupError(`cannot apply definitions from ${definitionsFile}: ${error.message}`);
+    if (error instanceof DefinitionsError)
+      startupError(`cannot apply definitions from ${definitionsFile}: ${error.message}`);
     if (error instanceof TlsConfigError) startupError(error.message);
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') startupError(`port ${port} is in use (set --port or BROKER_PORT)`);
@@ -198,8 +213,10 @@ async function main(): Promise<void> {
   console.log(`listening on amqp://${host ?? 'localhost'}:${bound}`);
   if (broker.tlsPort !== undefined) console.log(`listening on amqps://${host ?? 'localhost'}:${broker.tlsPort}`);
   const scheme = enabled('management-tls') ? 'https' : 'http';
-  if (broker.managementPort !== undefined) console.log(`listening on ${scheme}://${host ?? 'localhost'}:${broker.managementPort} (management API)`);
-  if (broker.prometheusPort !== undefined) console.log(`listening on http://${host ?? 'localhost'}:${broker.prometheusPort}/metrics (Prometheus)`);
+  if (broker.managementPort !== undefined)
+    console.log(`listening on ${scheme}://${host ?? 'localhost'}:${broker.managementPort} (management API)`);
+  if (broker.prometheusPort !== undefined)
+    console.log(`listening on http://${host ?? 'localhost'}:${broker.prometheusPort}/metrics (Prometheus)`);
 
   let stopping = false;
   const stop = async (signal: string) => {

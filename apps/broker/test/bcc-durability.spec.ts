@@ -60,12 +60,25 @@ describe('BCC keys across a broker restart', () => {
         got[key] = [];
         for (const _ of want[key]) {
           const m = await getWithin(ch, `dl-${key}`);
-          got[key].push(m && { body: m.content.toString(), routingKey: m.fields.routingKey, cc: m.properties.headers?.CC, bcc: m.properties.headers?.BCC });
+          got[key].push(
+            m && {
+              body: m.content.toString(),
+              routingKey: m.fields.routingKey,
+              cc: m.properties.headers?.CC,
+              bcc: m.properties.headers?.BCC,
+            },
+          );
         }
         expect(await ch.get(`dl-${key}`, { noAck: true })).toBe(false); // and nothing more
       }
       const m = { body: 'm', routingKey: 'work', cc: ['cc1'], bcc: undefined };
-      expect(got).toEqual({ work: [{ body: 'plain', routingKey: 'work', cc: undefined, bcc: undefined }, m], cc1: [m], bcc1: [m], bcc2: [m], other: [] });
+      expect(got).toEqual({
+        work: [{ body: 'plain', routingKey: 'work', cc: undefined, bcc: undefined }, m],
+        cc1: [m],
+        bcc1: [m],
+        bcc2: [m],
+        other: [],
+      });
     });
   });
 });

@@ -70,16 +70,26 @@ function spawnBroker(args: string[]): BrokerProcess {
       resolvePromise({ code, signal });
     });
   });
-  exited.catch(() => undefined).finally(() => {
-    for (const watch of watchers) watch();
-  });
+  exited
+    .catch(() => undefined)
+    .finally(() => {
+      for (const watch of watchers) watch();
+    });
   const waitForLine = (match: RegExp, ms = WAIT_MS) =>
     new Promise<string>((resolvePromise, reject) => {
-      const timer = setTimeout(() => done(new Error(`timed out after ${ms} ms waiting for ${match}; stdout: ${out}; stderr: ${err}`)), ms);
+      const timer = setTimeout(
+        () => done(new Error(`timed out after ${ms} ms waiting for ${match}; stdout: ${out}; stderr: ${err}`)),
+        ms,
+      );
       const watch = () => {
         const line = lines.find((l) => match.test(l));
         if (line !== undefined) done(undefined, line);
-        else if (!running(child)) done(new Error(`broker exited (${child.exitCode ?? child.signalCode}) before printing ${match}; stdout: ${out}; stderr: ${err}`));
+        else if (!running(child))
+          done(
+            new Error(
+              `broker exited (${child.exitCode ?? child.signalCode}) before printing ${match}; stdout: ${out}; stderr: ${err}`,
+            ),
+          );
       };
       const done = (error?: Error, line?: string) => {
         clearTimeout(timer);
@@ -108,12 +118,17 @@ async function runToExit(args: string[]): Promise<Exit & { stdout: string; stder
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'warren-cli-'));
   brokerMain = join(tmp, 'main.js');
-  const built = spawnSync(process.execPath, [join(root, 'tools/scripts/bundle.mjs'), 'apps/broker/src/main.ts', brokerMain], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  if (built.error || built.status !== 0) throw new Error(`bundling the broker failed: ${built.error?.message ?? built.stderr}`);
+  const built = spawnSync(
+    process.execPath,
+    [join(root, 'tools/scripts/bundle.mjs'), 'apps/broker/src/main.ts', brokerMain],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  if (built.error || built.status !== 0)
+    throw new Error(`bundling the broker failed: ${built.error?.message ?? built.stderr}`);
 }, 60_000);
 
 afterAll(() => {
@@ -167,7 +182,8 @@ describe('broker CLI: --port 0 --host 127.0.0.1', () => {
     conn!.on('error', (e: Error) => errors.push(e));
     const closed = new Promise<Error | undefined>((resolvePromise) => conn!.once('close', resolvePromise));
     process.kill(broker.child.pid!, 'SIGTERM');
-    const error = (await withTimeout(closed, WAIT_MS, "the client's connection to close")) as (Error & { code?: number }) | undefined;
+    const error = (await withTimeout(closed, WAIT_MS, "the client's connection to close")) as
+      (Error & { code?: number }) | undefined;
     conn = undefined;
     expect(error).toBeInstanceOf(Error);
     expect(error!.code).toBe(320);
@@ -195,13 +211,20 @@ describe('broker CLI: bad invocations', () => {
     [['--max-handshakes', 'many'], /^broker: --max-handshakes must be a non-negative integer/],
   ])('%j exits 2 with a clear message and the usage on stderr', async (args, message) => {
     const result = await runToExit(args as string[]);
-    expect({ code: result.code, signal: result.signal, stdout: result.stdout }).toEqual({ code: 2, signal: null, stdout: '' });
+    expect({ code: result.code, signal: result.signal, stdout: result.stdout }).toEqual({
+      code: 2,
+      signal: null,
+      stdout: '',
+    });
     expect(result.stderr.split('\n')[0]).toMatch(message);
     expect(result.stderr).toMatch(/^Usage: /m);
   });
 
   it.each([
-    [['--tls-cert', 'missing.pem', '--tls-key', 'missing.key', '--port', '0'], /^broker: cannot read the TLS certificate missing\.pem: ENOENT$/],
+    [
+      ['--tls-cert', 'missing.pem', '--tls-key', 'missing.key', '--port', '0'],
+      /^broker: cannot read the TLS certificate missing\.pem: ENOENT$/,
+    ],
     [['--definitions', 'missing.json', '--port', '0'], /^broker: cannot load definitions from missing\.json: ENOENT/],
   ])('%j exits 1 with one line naming the file', async (args, message) => {
     const result = await runToExit(args as string[]);
@@ -210,7 +233,10 @@ describe('broker CLI: bad invocations', () => {
   });
 
   it('refuses definitions that do not parse, naming the entry', async () => {
-    writeFileSync(join(tmp, 'bad-definitions.json'), JSON.stringify({ users: [{ name: 'u', hashing_algorithm: 'bcrypt' }] }));
+    writeFileSync(
+      join(tmp, 'bad-definitions.json'),
+      JSON.stringify({ users: [{ name: 'u', hashing_algorithm: 'bcrypt' }] }),
+    );
     const result = await runToExit(['--definitions', join(tmp, 'bad-definitions.json'), '--port', '0']);
     expect(result.code).toBe(1);
     expect(result.stderr.trimEnd()).toMatch(/users\[0\]\.hashing_algorithm 'bcrypt' is not supported$/);

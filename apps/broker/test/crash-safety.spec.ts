@@ -44,7 +44,11 @@ afterAll(() => {
 describe(`crash safety: ${CYCLES} SIGKILL cycles (seed ${SEED})`, () => {
   const check = (key: keyof CrashRunResult['summary'], exampleKey = key) => {
     const s = run.summary;
-    expect({ [key]: s[key], examples: s.examples[exampleKey] ?? [], seed: SEED }).toEqual({ [key]: 0, examples: [], seed: SEED });
+    expect({ [key]: s[key], examples: s.examples[exampleKey] ?? [], seed: SEED }).toEqual({
+      [key]: 0,
+      examples: [],
+      seed: SEED,
+    });
   };
 
   it('ran the cycles with traffic: messages confirmed, delivered, acked, and data on disk', () => {
@@ -57,12 +61,15 @@ describe(`crash safety: ${CYCLES} SIGKILL cycles (seed ${SEED})`, () => {
 
   it('starts every time: no start-up failure, no broker death, no drain timeout', () => check('errors'));
   it('keeps durable queues, their arguments, and the fanout exchange across restarts', () => check('topologyLost'));
-  it("keeps a quorum queue's delivery counts across restarts, and redelivered set exactly when one is above 0", () => check('deliveryCountViolations'));
+  it("keeps a quorum queue's delivery counts across restarts, and redelivered set exactly when one is above 0", () =>
+    check('deliveryCountViolations'));
   it('loses no confirmed message', () => check('lost'));
   it('never returns a confirmed message as unroutable', () => check('unroutable'));
-  it('does not deliver again a message whose ack was proven processed before the kill', () => check('provenAckedRedelivered'));
+  it('does not deliver again a message whose ack was proven processed before the kill', () =>
+    check('provenAckedRedelivered'));
   it('marks messages delivered before the crash redelivered=true', () => check('redeliveredFlagViolations'));
-  it('delivers never-delivered messages in publish order (per publisher, queue, priority level)', () => check('orderViolations'));
+  it('delivers never-delivered messages in publish order (per publisher, queue, priority level)', () =>
+    check('orderViolations'));
   it('never delivers a message twice without a restart in between', () => check('sameSessionDuplicates'));
   it('delivers bodies and properties intact, from the right queues', () => check('corrupt'));
   it('keeps nothing after everything was acked and the broker stopped cleanly', () => check('afterCleanRestart'));
@@ -73,21 +80,31 @@ describe('torn writes: a damaged segment tail is detected, logged and skipped', 
     const result = torn.find((t) => t.variant === name)!;
     expect({ variant: name, problems: result.problems }).toEqual({ variant: name, problems: [] });
     expect(result.logLine).toMatch(/corrupt|torn|truncat/i);
-    expect(result.recovered).toBeGreaterThanOrEqual(result.confirmed - (TORN_VARIANTS.find((v) => v.name === name)!.destroysLast ? 1 : 0));
+    expect(result.recovered).toBeGreaterThanOrEqual(
+      result.confirmed - (TORN_VARIANTS.find((v) => v.name === name)!.destroysLast ? 1 : 0),
+    );
   });
 });
 
-(RABBITMQ_URL ? describe : describe.skip)('the harness against RabbitMQ (client-side disconnects; checks the bookkeeping)', () => {
-  let reference: CrashRunResult;
-  beforeAll(async () => {
-    reference = await runCrashCycles({ cycles: 4, seed: SEED, uri: RABBITMQ_URL, workDir: mkdtempSync(join(tmpdir(), 'warren-crash-rmq-')) });
-    console.log(formatSummary(reference));
-    removeWorkDir(reference.workDir);
-  }, 60_000);
+(RABBITMQ_URL ? describe : describe.skip)(
+  'the harness against RabbitMQ (client-side disconnects; checks the bookkeeping)',
+  () => {
+    let reference: CrashRunResult;
+    beforeAll(async () => {
+      reference = await runCrashCycles({
+        cycles: 4,
+        seed: SEED,
+        uri: RABBITMQ_URL,
+        workDir: mkdtempSync(join(tmpdir(), 'warren-crash-rmq-')),
+      });
+      console.log(formatSummary(reference));
+      removeWorkDir(reference.workDir);
+    }, 60_000);
 
-  it('finds no violation, and sees in-flight and recovered deliveries', () => {
-    const s = reference.summary;
-    expect({ violations: s.violations, examples: s.examples }).toEqual({ violations: 0, examples: {} });
-    expect(s.recoveredUnacked).toBeGreaterThan(0);
-  });
-});
+    it('finds no violation, and sees in-flight and recovered deliveries', () => {
+      const s = reference.summary;
+      expect({ violations: s.violations, examples: s.examples }).toEqual({ violations: 0, examples: {} });
+      expect(s.recoveredUnacked).toBeGreaterThan(0);
+    });
+  },
+);

@@ -62,17 +62,19 @@ describe('durable delayed messages across a SIGKILL', () => {
     let tag = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${arrived.size} of ${N} arrived`)), 15_000);
-      void ch2.consume('dq', (m) => {
-        if (!m) return;
-        const id = m.content.toString();
-        if (arrived.has(id)) duplicates++;
-        else arrived.set(id, Date.now());
-        ch2.ack(m);
-        if (arrived.size === N) {
-          clearTimeout(timer);
-          resolve();
-        }
-      }).then((ok) => (tag = ok.consumerTag));
+      void ch2
+        .consume('dq', (m) => {
+          if (!m) return;
+          const id = m.content.toString();
+          if (arrived.has(id)) duplicates++;
+          else arrived.set(id, Date.now());
+          ch2.ack(m);
+          if (arrived.size === N) {
+            clearTimeout(timer);
+            resolve();
+          }
+        })
+        .then((ok) => (tag = ok.consumerTag));
     });
     await ch2.cancel(tag);
     for (let m = await ch2.get('dq', { noAck: true }); m; m = await ch2.get('dq', { noAck: true })) duplicates++;

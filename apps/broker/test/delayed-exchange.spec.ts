@@ -76,18 +76,30 @@ describe('x-delayed-message exchange', () => {
     ch.assertExchange(name, 'x-delayed-message', { durable, arguments: { 'x-delayed-type': type } });
 
   /** Consumes `n` messages, recording when each arrived. */
-  async function receive(ch: amqp.Channel, queue: string, n: number, timeoutMs = 10_000): Promise<{ body: string; at: number; msg: amqp.ConsumeMessage }[]> {
+  async function receive(
+    ch: amqp.Channel,
+    queue: string,
+    n: number,
+    timeoutMs = 10_000,
+  ): Promise<{ body: string; at: number; msg: amqp.ConsumeMessage }[]> {
     const got: { body: string; at: number; msg: amqp.ConsumeMessage }[] = [];
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${got.length} of ${n} messages within ${timeoutMs} ms`)), timeoutMs);
-      void ch.consume(queue, (m) => {
-        if (!m) return;
-        got.push({ body: m.content.toString(), at: Date.now(), msg: m });
-        if (got.length === n) {
-          clearTimeout(timer);
-          resolve();
-        }
-      }, { noAck: true });
+      const timer = setTimeout(
+        () => reject(new Error(`only ${got.length} of ${n} messages within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      void ch.consume(
+        queue,
+        (m) => {
+          if (!m) return;
+          got.push({ body: m.content.toString(), at: Date.now(), msg: m });
+          if (got.length === n) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+        { noAck: true },
+      );
     });
     return got;
   }
@@ -118,7 +130,9 @@ describe('x-delayed-message exchange', () => {
     await ch.bindQueue(q, 'dx', 'k');
     const events: string[] = [];
     ch.on('return', (m) => events.push(`return:${(m.fields as { replyCode?: number }).replyCode}:${m.content}`));
-    ch.publish('dx', 'k', Buffer.from('held'), { headers: { 'x-delay': 100 }, mandatory: true }, (err) => events.push(err ? 'nack' : 'ack'));
+    ch.publish('dx', 'k', Buffer.from('held'), { headers: { 'x-delay': 100 }, mandatory: true }, (err) =>
+      events.push(err ? 'nack' : 'ack'),
+    );
     await ch.waitForConfirms();
     expect(events).toEqual(['return:312:held', 'ack']);
     // and it is still delivered when due
@@ -128,7 +142,10 @@ describe('x-delayed-message exchange', () => {
   it('held messages go to the alternate exchange at once, and again when due if nothing matches then', async () => {
     const ch = await conn.createConfirmChannel();
     await ch.assertExchange('ae', 'fanout', { durable: false });
-    await ch.assertExchange('dx', 'x-delayed-message', { durable: false, arguments: { 'x-delayed-type': 'direct', 'alternate-exchange': 'ae' } });
+    await ch.assertExchange('dx', 'x-delayed-message', {
+      durable: false,
+      arguments: { 'x-delayed-type': 'direct', 'alternate-exchange': 'ae' },
+    });
     const aeq = (await ch.assertQueue('', { exclusive: true })).queue;
     await ch.bindQueue(aeq, 'ae', '');
     const returns: string[] = [];
@@ -144,7 +161,9 @@ describe('x-delayed-message exchange', () => {
   it('routes CC and BCC keys when due; BCC never reaches the consumer', async () => {
     const ch = await conn.createConfirmChannel();
     await delayed(ch, 'dx');
-    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(async () => (await ch.assertQueue('', { exclusive: true })).queue));
+    const [a, b, c] = await Promise.all(
+      ['a', 'b', 'c'].map(async () => (await ch.assertQueue('', { exclusive: true })).queue),
+    );
     await ch.bindQueue(a, 'dx', 'a');
     await ch.bindQueue(b, 'dx', 'b');
     await ch.bindQueue(c, 'dx', 'c');
@@ -165,15 +184,20 @@ describe('x-delayed-message exchange', () => {
         await ch.assertExchange('bad', 'x-delayed-message', { durable: false, arguments: args });
         return 'ok';
       } catch (e) {
-        if (!connectionError && /Channel ended/.test((e as Error).message)) await new Promise((r) => c.once('close', r));
+        if (!connectionError && /Channel ended/.test((e as Error).message))
+          await new Promise((r) => c.once('close', r));
         return (connectionError ?? (e as Error)).message;
       } finally {
         if (!connectionError) await c.close().catch(() => undefined);
       }
     };
-    expect(await attempt({})).toMatch(/406 \(PRECONDITION-FAILED\) with message "PRECONDITION_FAILED - Invalid argument, 'x-delayed-type' must be an existing exchange type"/);
+    expect(await attempt({})).toMatch(
+      /406 \(PRECONDITION-FAILED\) with message "PRECONDITION_FAILED - Invalid argument, 'x-delayed-type' must be an existing exchange type"/,
+    );
     expect(await attempt({ 'x-delayed-type': 5 })).toMatch(/406.*must be an existing exchange type/);
-    expect(await attempt({ 'x-delayed-type': 'x-delayed-message' })).toMatch(/406.*'x-delayed-message' can't be used for 'x-delayed-type'/);
+    expect(await attempt({ 'x-delayed-type': 'x-delayed-message' })).toMatch(
+      /406.*'x-delayed-message' can't be used for 'x-delayed-type'/,
+    );
     expect(await attempt({ 'x-delayed-type': 'nope' })).toMatch(/503.*unknown exchange type 'nope'/);
     expect(broker.broker.vhost('/')!.exchanges.has('bad')).toBe(false);
     const ch = await conn.createChannel();
@@ -217,7 +241,8 @@ describe('x-delayed-message exchange', () => {
   it('deleting the exchange drops what it holds (and its log)', async () => {
     const ch = await conn.createConfirmChannel();
     await delayed(ch, 'dx', 'direct', true);
-    for (let i = 0; i < 10; i++) ch.publish('dx', 'k', Buffer.from('m'), { headers: { 'x-delay': 60_000 }, persistent: true });
+    for (let i = 0; i < 10; i++)
+      ch.publish('dx', 'k', Buffer.from('m'), { headers: { 'x-delay': 60_000 }, persistent: true });
     await ch.waitForConfirms();
     const vhost = broker.broker.vhost('/')!;
     expect(vhost.delays.pending).toBe(10);
@@ -269,7 +294,16 @@ describe('DelayScheduler storage', () => {
     };
     try {
       const scheduler = new DelayScheduler(router as never, new Storage(dir, () => undefined));
-      const exchange = new DelayedExchange('dx', { durable: true, autoDelete: false, internal: false, arguments: tableFromPlain({ 'x-delayed-type': 'direct' }) }, scheduler);
+      const exchange = new DelayedExchange(
+        'dx',
+        {
+          durable: true,
+          autoDelete: false,
+          internal: false,
+          arguments: tableFromPlain({ 'x-delayed-type': 'direct' }),
+        },
+        scheduler,
+      );
       scheduler.recover([exchange]);
       const props = encodeBasicProperties({ deliveryMode: 2 });
       const body = Buffer.alloc(200, 1);
@@ -279,7 +313,8 @@ describe('DelayScheduler storage', () => {
       gc();
       const before = process.memoryUsage().heapUsed;
       const N = 200_000;
-      for (let i = 0; i < N; i++) scheduler.hold(exchange, new Message('dx', `k${i}`, props, body), 3_600_000 + ((i * 7919) % N));
+      for (let i = 0; i < N; i++)
+        scheduler.hold(exchange, new Message('dx', `k${i}`, props, body), 3_600_000 + ((i * 7919) % N));
       await new Promise((r) => setImmediate(r));
       gc();
       const grown = process.memoryUsage().heapUsed - before;

@@ -15,8 +15,16 @@ describe('durability across restarts', () => {
 
   const withBroker = <T>(port: number, run: (conn: amqp.ChannelModel) => Promise<T>) => brokerLife(dataDir, port, run);
 
-  async function publishConfirmed(ch: amqp.ConfirmChannel, exchange: string, key: string, body: string, options: amqp.Options.Publish = {}) {
-    await new Promise<void>((resolve, reject) => ch.publish(exchange, key, Buffer.from(body), options, (e) => (e ? reject(e) : resolve())));
+  async function publishConfirmed(
+    ch: amqp.ConfirmChannel,
+    exchange: string,
+    key: string,
+    body: string,
+    options: amqp.Options.Publish = {},
+  ) {
+    await new Promise<void>((resolve, reject) =>
+      ch.publish(exchange, key, Buffer.from(body), options, (e) => (e ? reject(e) : resolve())),
+    );
   }
 
   async function drain(ch: amqp.Channel, queue: string): Promise<amqp.GetMessage[]> {
@@ -37,7 +45,8 @@ describe('durability across restarts', () => {
       await ch.assertQueue('temp', { durable: false });
       await ch.assertQueue('mine', { durable: true, exclusive: true });
       await ch.bindQueue('work', 'orders', 'order.*');
-      for (let i = 0; i < 5; i++) await publishConfirmed(ch, 'orders', 'order.placed', `p${i}`, { persistent: true, messageId: `m${i}` });
+      for (let i = 0; i < 5; i++)
+        await publishConfirmed(ch, 'orders', 'order.placed', `p${i}`, { persistent: true, messageId: `m${i}` });
       await publishConfirmed(ch, 'orders', 'order.placed', 'transient', { persistent: false });
       await publishConfirmed(ch, '', 'temp', 'gone', { persistent: true });
     });
@@ -47,7 +56,9 @@ describe('durability across restarts', () => {
       const errors: unknown[] = [];
       // definitions came back, arguments included (redeclaring with different ones would be a 406)
       await ch.checkExchange('orders');
-      expect((await ch.assertQueue('work', { durable: true, arguments: { 'x-max-length': 1000 } })).messageCount).toBe(5);
+      expect((await ch.assertQueue('work', { durable: true, arguments: { 'x-max-length': 1000 } })).messageCount).toBe(
+        5,
+      );
       const got = await drain(ch, 'work');
       expect(got.map((m) => m.content.toString())).toEqual(['p0', 'p1', 'p2', 'p3', 'p4']);
       expect(got.map((m) => m.properties.messageId)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
@@ -55,10 +66,16 @@ describe('durability across restarts', () => {
       // the binding came back too
       ch.publish('orders', 'order.shipped', Buffer.from('after'));
       await expect(drain(ch, 'work')).resolves.toHaveLength(1);
-      for (const [kind, name] of [['exchange', 'scratch'], ['queue', 'temp'], ['queue', 'mine']]) {
+      for (const [kind, name] of [
+        ['exchange', 'scratch'],
+        ['queue', 'temp'],
+        ['queue', 'mine'],
+      ]) {
         const probe = await conn.createChannel();
         probe.on('error', (e) => errors.push(e));
-        await expect(kind === 'exchange' ? probe.checkExchange(name) : probe.checkQueue(name)).rejects.toMatchObject({ code: 404 });
+        await expect(kind === 'exchange' ? probe.checkExchange(name) : probe.checkQueue(name)).rejects.toMatchObject({
+          code: 404,
+        });
       }
     });
   });
@@ -146,7 +163,9 @@ describe('compaction', () => {
     const { readdirSync } = await import('node:fs');
     const dataDir = mkdtempSync(join(tmpdir(), 'warren-compact-'));
     const segments = () =>
-      readdirSync(join(dataDir, 'queues')).flatMap((d) => readdirSync(join(dataDir, 'queues', d))).filter((f) => f.startsWith('msgs.'));
+      readdirSync(join(dataDir, 'queues'))
+        .flatMap((d) => readdirSync(join(dataDir, 'queues', d)))
+        .filter((f) => f.startsWith('msgs.'));
     try {
       let broker = await startBroker({ dataDir });
       // noDelay: ack-then-get would otherwise wait on Nagle and the server's delayed ACK at every step

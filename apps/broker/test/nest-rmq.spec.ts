@@ -3,7 +3,17 @@
 import 'reflect-metadata';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ClientProxy, ClientProxyFactory, Ctx, EventPattern, MessagePattern, Payload, RmqContext, Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import {
+  ClientProxy,
+  ClientProxyFactory,
+  Ctx,
+  EventPattern,
+  MessagePattern,
+  Payload,
+  RmqContext,
+  Transport,
+  type MicroserviceOptions,
+} from '@nestjs/microservices';
 import { randomBytes } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
 import { startBroker, type RunningBroker } from '../src/testing';
@@ -41,7 +51,10 @@ async function outcome(url: string) {
     logger: false,
   });
   await app.listen();
-  const client: ClientProxy = ClientProxyFactory.create({ transport: Transport.RMQ, options: { urls: [url], queue, queueOptions: { durable: false, autoDelete: true } } });
+  const client: ClientProxy = ClientProxyFactory.create({
+    transport: Transport.RMQ,
+    options: { urls: [url], queue, queueOptions: { durable: false, autoDelete: true } },
+  });
   await client.connect();
   try {
     const sum = await firstValueFrom(client.send<number>('sum', [1, 2, 3, 4]));

@@ -19,7 +19,9 @@ describe('quorum queues across restarts', () => {
   const withBroker = <T>(port: number, run: (conn: amqp.ChannelModel) => Promise<T>) => brokerLife(dataDir, port, run);
 
   const seen = (m: amqp.GetMessage | false) =>
-    m ? `${m.content.toString()} ${m.fields.redelivered ? 'redelivered' : 'new'} ${String(m.properties.headers?.['x-delivery-count'])} mode ${m.properties.deliveryMode}` : 'none';
+    m
+      ? `${m.content.toString()} ${m.fields.redelivered ? 'redelivered' : 'new'} ${String(m.properties.headers?.['x-delivery-count'])} mode ${m.properties.deliveryMode}`
+      : 'none';
 
   const ARGS = { 'x-queue-type': 'quorum', 'x-delivery-limit': 5 };
 
@@ -51,12 +53,21 @@ describe('quorum queues across restarts', () => {
       const got = [];
       for (let m = await ch.get('qq', { noAck: true }); m; m = await ch.get('qq', { noAck: true })) got.push(seen(m));
       // recovered in log order; both that were out with a consumer count one delivery more
-      expect(got).toEqual(['transient redelivered 2 mode 1', 'persistent redelivered 1 mode 2', 'untouched new 0 mode undefined']);
+      expect(got).toEqual([
+        'transient redelivered 2 mode 1',
+        'persistent redelivered 1 mode 2',
+        'untouched new 0 mode undefined',
+      ]);
     });
   });
 
   it('dead-letters past the delivery limit with the deliveries counted before the restart', async () => {
-    const args = { 'x-queue-type': 'quorum', 'x-delivery-limit': 1, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dead' };
+    const args = {
+      'x-queue-type': 'quorum',
+      'x-delivery-limit': 1,
+      'x-dead-letter-exchange': '',
+      'x-dead-letter-routing-key': 'dead',
+    };
     const { port } = await withBroker(0, async (conn) => {
       const ch = await conn.createConfirmChannel();
       await ch.assertQueue('dead', { durable: true });
@@ -105,7 +116,12 @@ describe('quorum queues across restarts', () => {
       const ch = await conn.createChannel();
       expect((await ch.checkQueue('reliable')).messageCount).toBe(0);
       const parked = await ch.get('parked', { noAck: true });
-      expect(parked && [parked.content.toString(), (parked.properties.headers?.['x-death'] as { reason: string }[])[0].reason]).toEqual(['m', 'rejected']);
+      expect(
+        parked && [
+          parked.content.toString(),
+          (parked.properties.headers?.['x-death'] as { reason: string }[])[0].reason,
+        ],
+      ).toEqual(['m', 'rejected']);
     });
 
     // dead-lettered for good: a further restart brings nothing back

@@ -31,7 +31,9 @@ describe('resource alarms', () => {
     try {
       const ch = await publisher.createConfirmChannel();
       await ch.assertQueue('alarmed', { durable: true });
-      await new Promise<void>((resolve, reject) => ch.sendToQueue('alarmed', Buffer.from('before'), {}, (e) => (e ? reject(e) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        ch.sendToQueue('alarmed', Buffer.from('before'), {}, (e) => (e ? reject(e) : resolve())),
+      );
 
       const blocked = event(publisher, 'blocked');
       broker.broker.setLimits(limits);

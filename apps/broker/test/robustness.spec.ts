@@ -46,11 +46,22 @@ describe('broker robustness', () => {
   });
 
   it('survives well-framed methods with random arguments', async () => {
-    const ids = [P.QUEUE_DECLARE, P.QUEUE_BIND, P.EXCHANGE_DECLARE, P.BASIC_PUBLISH, P.BASIC_CONSUME, P.BASIC_ACK, P.BASIC_QOS];
+    const ids = [
+      P.QUEUE_DECLARE,
+      P.QUEUE_BIND,
+      P.EXCHANGE_DECLARE,
+      P.BASIC_PUBLISH,
+      P.BASIC_CONSUME,
+      P.BASIC_ACK,
+      P.BASIC_QOS,
+    ];
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...ids), fc.uint8Array({ maxLength: 60 }), async (id, args) => {
         const client = await RawClient.open(broker.port);
-        const payload = Buffer.concat([Buffer.from([id >>> 24, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff]), Buffer.from(args)]);
+        const payload = Buffer.concat([
+          Buffer.from([id >>> 24, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff]),
+          Buffer.from(args),
+        ]);
         const frame = Buffer.alloc(payload.length + 8);
         frame.writeUInt8(P.FRAME_METHOD, 0);
         frame.writeUInt16BE(1, 1);
@@ -77,7 +88,9 @@ describe('broker robustness', () => {
     const args = close.method!.args as P.ChannelCloseArgs;
     expect(args.replyCode).toBe(405);
     expect(Buffer.byteLength(args.replyText)).toBeLessThanOrEqual(255);
-    expect(args.replyText.startsWith("RESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'qqq")).toBe(true);
+    expect(args.replyText.startsWith("RESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'qqq")).toBe(
+      true,
+    );
     owner.close();
     other.close();
     await bystanderStillServed();
@@ -103,7 +116,9 @@ describe('broker robustness', () => {
       const conn = await amqp.connect(small.url);
       const ch = await conn.createConfirmChannel();
       const q = await ch.assertQueue('', { exclusive: true });
-      await new Promise<void>((resolve, reject) => ch.sendToQueue(q.queue, Buffer.alloc(1024), {}, (e) => (e ? reject(e) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        ch.sendToQueue(q.queue, Buffer.alloc(1024), {}, (e) => (e ? reject(e) : resolve())),
+      );
       const closed = new Promise<{ code: number }>((resolve) => ch.once('error', resolve));
       ch.sendToQueue(q.queue, Buffer.alloc(1025));
       expect((await closed).code).toBe(406);

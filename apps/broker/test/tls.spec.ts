@@ -23,12 +23,52 @@ function openssl(...args: string[]): void {
 
 /** A CA, and a certificate signed by it for `cn` (with the SANs given). */
 function makeCa(name: string): void {
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.pem`);
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.pem`,
+  );
 }
 function makeCert(name: string, ca: string, san?: string): void {
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`);
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    `/CN=${name}`,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+  );
   const extensions = san ? ['-extfile', writeExt(name, san)] : [];
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', '2', '-out', `${name}.pem`, ...extensions);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.pem`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    `${name}.pem`,
+    ...extensions,
+  );
 }
 function writeExt(name: string, san: string): string {
   writeFileSync(file(`${name}.ext`), `subjectAltName=${san}\n`);
@@ -114,7 +154,12 @@ describe('amqps', () => {
 
   it('serves amqplib over TLS, with or without a client certificate', async () => {
     await served(amqpsUrl(broker), { ca: [pem('ca.pem')], servername: 'localhost' });
-    await served(amqpsUrl(broker), { ca: [pem('ca.pem')], cert: pem('client.pem'), key: pem('client.key'), servername: 'localhost' });
+    await served(amqpsUrl(broker), {
+      ca: [pem('ca.pem')],
+      cert: pem('client.pem'),
+      key: pem('client.key'),
+      servername: 'localhost',
+    });
   });
 
   it('serves a second client (our codec over node:tls)', async () => {
@@ -122,18 +167,26 @@ describe('amqps', () => {
   });
 
   it('refuses a client certificate from another CA, and serves others on', async () => {
-    const outcome = await tlsClient(broker.broker.tlsPort!, { ca: pem('ca.pem'), cert: pem('intruder.pem'), key: pem('intruder.key') });
+    const outcome = await tlsClient(broker.broker.tlsPort!, {
+      ca: pem('ca.pem'),
+      cert: pem('intruder.pem'),
+      key: pem('intruder.key'),
+    });
     expect(outcome).not.toBe('open');
     await served(amqpsUrl(broker), { ca: [pem('ca.pem')], servername: 'localhost' });
   });
 
   it('with fail_if_no_peer_cert, refuses a client without a certificate and accepts one with', async () => {
     expect(await tlsClient(strict.broker.tlsPort!, { ca: pem('ca.pem') })).not.toBe('open');
-    expect(await tlsClient(strict.broker.tlsPort!, { ca: pem('ca.pem'), cert: pem('client.pem'), key: pem('client.key') })).toBe('open');
+    expect(
+      await tlsClient(strict.broker.tlsPort!, { ca: pem('ca.pem'), cert: pem('client.pem'), key: pem('client.key') }),
+    ).toBe('open');
   });
 
   it('a client that does not trust the server certificate stops; the broker serves on', async () => {
-    expect(await tlsClient(broker.broker.tlsPort!, { ca: pem('rogue.pem') })).toMatch(/self.signed|unable to verify|certificate/i);
+    expect(await tlsClient(broker.broker.tlsPort!, { ca: pem('rogue.pem') })).toMatch(
+      /self.signed|unable to verify|certificate/i,
+    );
     await served(amqpsUrl(broker), { ca: [pem('ca.pem')], servername: 'localhost' });
   });
 
@@ -144,7 +197,9 @@ describe('amqps', () => {
     await new Promise<void>((resolve) => plain.once('close', () => resolve()));
 
     const wrongPort = await tlsClient(broker.port, { ca: pem('ca.pem') });
-    expect(wrongPort).toMatch(/wrong version number|packet length too long|ssl3_get_record|EPROTO|closed|socket disconnected/i);
+    expect(wrongPort).toMatch(
+      /wrong version number|packet length too long|ssl3_get_record|EPROTO|closed|socket disconnected/i,
+    );
     await served(amqpsUrl(broker), { ca: [pem('ca.pem')], servername: 'localhost' });
     await served(broker.url, {});
   });
@@ -153,7 +208,14 @@ describe('amqps', () => {
     const port = secureApi.broker.managementPort!;
     const whoami = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = httpsRequest(
-        { host: '127.0.0.1', port, path: '/api/whoami', servername: 'localhost', ca: pem('ca.pem'), auth: 'guest:guest' },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/api/whoami',
+          servername: 'localhost',
+          ca: pem('ca.pem'),
+          auth: 'guest:guest',
+        },
         (res) => {
           let body = '';
           res.on('data', (chunk) => (body += chunk));

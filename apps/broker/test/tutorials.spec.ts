@@ -68,7 +68,12 @@ const TOPIC_RECEIVERS: Record<string, string[]> = {
   topicKernOrCritical: ['kern.*', '*.critical'],
 };
 
-const start = (name: string, script: string, ready: string, args: string[] = []): Step => ({ start: name, script, args, ready });
+const start = (name: string, script: string, ready: string, args: string[] = []): Step => ({
+  start: name,
+  script,
+  args,
+  ready,
+});
 const run = (name: string, script: string, args: string[] = []): Step => ({ run: name, script, args });
 
 /**
@@ -107,7 +112,9 @@ const SCENARIOS: Record<string, Step[]> = {
   ],
   // Tutorial five: topic patterns; the last receiver has two bindings that both match some messages.
   topic: [
-    ...Object.entries(TOPIC_RECEIVERS).map(([name, keys]) => start(name, 'receive_logs_topic.js', WAITING_ROUTED_LOGS, keys)),
+    ...Object.entries(TOPIC_RECEIVERS).map(([name, keys]) =>
+      start(name, 'receive_logs_topic.js', WAITING_ROUTED_LOGS, keys),
+    ),
     ...TOPIC.map(([key, text], i) => run(`emit${i + 1}`, 'emit_log_topic.js', [key, text])),
     { waitFor: Object.keys(TOPIC_RECEIVERS), line: " [x] kern.critical:'A critical kernel error'", count: 4 },
   ],
@@ -149,7 +156,8 @@ function runInNamespace(name: string, brokerMain: string, dataDir: string): Prom
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const timer = setTimeout(() => {
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null)
+        process.kill(child.pid, 'SIGKILL');
     }, RUN_MS);
     const failed = (error: string): RunResult => ({ ok: false, error, elapsedMs: 0, broker: null, procs: {} });
     child.on('error', (error) => {
@@ -163,7 +171,11 @@ function runInNamespace(name: string, brokerMain: string, dataDir: string): Prom
       try {
         resolvePromise(JSON.parse(stdout) as RunResult);
       } catch {
-        resolvePromise(failed(`driver exited with ${signal ?? code} without a result (killed after ${RUN_MS} ms?)\nstdout: ${stdout}\nstderr: ${stderr}`));
+        resolvePromise(
+          failed(
+            `driver exited with ${signal ?? code} without a result (killed after ${RUN_MS} ms?)\nstdout: ${stdout}\nstderr: ${stderr}`,
+          ),
+        );
       }
     });
   });
@@ -186,9 +198,17 @@ function expectCleanRun(result: RunResult): void {
   for (const [name, p] of Object.entries(programs)) {
     // The broker logs its shutdown on stderr; apart from that, nobody wrote to stderr.
     const stderr = name === 'broker' ? p.stderr.replace('[broker] SIGTERM: closing connections\n', '') : p.stderr;
-    expect({ name, stderr, exitCode: p.exitCode, signal: p.signal }).toEqual({ name, stderr: '', exitCode: 0, signal: null });
+    expect({ name, stderr, exitCode: p.exitCode, signal: p.signal }).toEqual({
+      name,
+      stderr: '',
+      exitCode: 0,
+      signal: null,
+    });
     // Long-running programs exited on their SIGINT (SIGTERM for the broker), never on a SIGKILL.
-    expect({ name, killed: p.killed }).toEqual({ name, killed: p.killed === null ? null : expect.stringMatching(/^SIG(INT|TERM)$/) });
+    expect({ name, killed: p.killed }).toEqual({
+      name,
+      killed: p.killed === null ? null : expect.stringMatching(/^SIG(INT|TERM)$/),
+    });
   }
   expect(result.broker!.stdout[0]).toBe('listening on amqp://127.0.0.1:5672');
 }
@@ -207,12 +227,17 @@ beforeAll(() => {
   }
   tmp = mkdtempSync(join(tmpdir(), 'warren-tutorials-'));
   const brokerMain = join(tmp, 'main.js');
-  const built = spawnSync(process.execPath, [join(root, 'tools/scripts/bundle.mjs'), 'apps/broker/src/main.ts', brokerMain], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  if (built.error || built.status !== 0) throw new Error(`bundling the broker failed: ${built.error?.message ?? built.stderr}`);
+  const built = spawnSync(
+    process.execPath,
+    [join(root, 'tools/scripts/bundle.mjs'), 'apps/broker/src/main.ts', brokerMain],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  if (built.error || built.status !== 0)
+    throw new Error(`bundling the broker failed: ${built.error?.message ?? built.stderr}`);
   for (const name of Object.keys(SCENARIOS)) {
     const dataDir = join(tmp, `data-${name}`);
     mkdirSync(dataDir);
@@ -222,7 +247,8 @@ beforeAll(() => {
 
 afterAll(async () => {
   for (const child of children) {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null)
+      process.kill(child.pid, 'SIGKILL');
   }
   // Let killed drivers finish so their results settle before the temp dir goes.
   await Promise.all(runs.values());
@@ -257,7 +283,9 @@ describe('amqplib tutorials, unchanged, against the bundled broker', () => {
       expect(w.stdout[0]).toBe(WAITING_MESSAGES);
       // Received and Done alternate: with prefetch 1 a worker never holds two tasks at once.
       const work = w.stdout.slice(1);
-      work.forEach((line, i) => (i % 2 === 0 ? expect(line).toMatch(/^ \[x\] Received '/) : expect(line).toBe(' [x] Done')));
+      work.forEach((line, i) =>
+        i % 2 === 0 ? expect(line).toMatch(/^ \[x\] Received '/) : expect(line).toBe(' [x] Done'),
+      );
       expect(work.length % 2).toBe(0);
       // Whichever worker took the first (two-second) task, the other had to take the next one.
       expect(work.length).toBeGreaterThan(0);
@@ -270,14 +298,20 @@ describe('amqplib tutorials, unchanged, against the bundled broker', () => {
     expect(result.procs.emit1.stdout).toEqual([" [x] Sent 'info: Hello World!'"]);
     expect(result.procs.emit2.stdout).toEqual([" [x] Sent 'warning: disk almost full'"]);
     for (const name of ['logs1', 'logs2']) {
-      expect(result.procs[name].stdout).toEqual([WAITING_LOGS, " [x] 'info: Hello World!'", " [x] 'warning: disk almost full'"]);
+      expect(result.procs[name].stdout).toEqual([
+        WAITING_LOGS,
+        " [x] 'info: Hello World!'",
+        " [x] 'warning: disk almost full'",
+      ]);
     }
     expectCleanRun(result);
   });
 
   it('4 routing: receive_logs_direct.js gets only the severities it bound', async () => {
     const result = await scenario('direct');
-    DIRECT.forEach(([key, text], i) => expect(result.procs[`emit${i + 1}`].stdout).toEqual([` [x] Sent ${key}:'${text}'`]));
+    DIRECT.forEach(([key, text], i) =>
+      expect(result.procs[`emit${i + 1}`].stdout).toEqual([` [x] Sent ${key}:'${text}'`]),
+    );
     const line = (key: string) => ` [x] ${key}:'${DIRECT.find(([k]) => k === key)![1]}'`;
     expect(result.procs.direct1.stdout).toEqual([WAITING_ROUTED_LOGS, line('warning'), line('error')]);
     expect(result.procs.direct2.stdout).toEqual([WAITING_ROUTED_LOGS, line('info'), line('warning'), line('error')]);
@@ -286,8 +320,13 @@ describe('amqplib tutorials, unchanged, against the bundled broker', () => {
 
   it('5 topics: receive_logs_topic.js gets only keys matching its patterns, once each', async () => {
     const result = await scenario('topic');
-    TOPIC.forEach(([key, text], i) => expect(result.procs[`emit${i + 1}`].stdout).toEqual([` [x] Sent ${key}:'${text}'`]));
-    const lines = (...keys: string[]) => [WAITING_ROUTED_LOGS, ...TOPIC.filter(([k]) => keys.includes(k)).map(([k, text]) => ` [x] ${k}:'${text}'`)];
+    TOPIC.forEach(([key, text], i) =>
+      expect(result.procs[`emit${i + 1}`].stdout).toEqual([` [x] Sent ${key}:'${text}'`]),
+    );
+    const lines = (...keys: string[]) => [
+      WAITING_ROUTED_LOGS,
+      ...TOPIC.filter(([k]) => keys.includes(k)).map(([k, text]) => ` [x] ${k}:'${text}'`),
+    ];
     expect(result.procs.topicAll.stdout).toEqual(lines(...TOPIC.map(([k]) => k)));
     expect(result.procs.topicKern.stdout).toEqual(lines('kern.info', 'kern.critical'));
     expect(result.procs.topicCritical.stdout).toEqual(lines('cron.critical', 'kern.critical'));

@@ -7,7 +7,11 @@ import { ConsoleModule, receiveTraces, serveWeb } from './server/console.module'
 
 runService('console', async () => {
   const config = readConsoleConfig();
-  const app = await NestFactory.create<NestExpressApplication>(ConsoleModule.forRoot(config), { logger: appLogger('console'), abortOnError: false, forceCloseConnections: true });
+  const app = await NestFactory.create<NestExpressApplication>(ConsoleModule.forRoot(config), {
+    logger: appLogger('console'),
+    abortOnError: false,
+    forceCloseConnections: true,
+  });
   // forceCloseConnections: open live streams (a browser tab) must not hold the shutdown up
   receiveTraces(app);
   serveWeb(app, config.webDir);

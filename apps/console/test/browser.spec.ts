@@ -27,7 +27,18 @@ describe('the console in a browser', () => {
   let page: Page;
 
   beforeAll(async () => {
-    await promisify(execFile)(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '-c', 'apps/console/vite.config.ts', '--logLevel', 'error'], { cwd: ROOT });
+    await promisify(execFile)(
+      process.execPath,
+      [
+        path.join(ROOT, 'node_modules/vite/bin/vite.js'),
+        'build',
+        '-c',
+        'apps/console/vite.config.ts',
+        '--logLevel',
+        'error',
+      ],
+      { cwd: ROOT },
+    );
     broker = await startBroker();
     conn = await connect(broker.amqpUrl, { clientProperties: { connection_name: `${ns}-orders` } });
     const ch = await conn.createChannel();
@@ -36,7 +47,10 @@ describe('the console in a browser', () => {
     await ch.bindQueue(queue, `${ns}.events`, 'order.#');
     for (let i = 0; i < 3; i++) ch.publish(`${ns}.events`, 'order.placed', Buffer.from('{}'));
 
-    server = await startConsole({ CONSOLE_POLL_MS: '250', AMQP_MANAGEMENT_URL: broker.managementUrl, CONSOLE_WEB_DIR: WEB_DIR }, (app, config) => serveWeb(app, config.webDir));
+    server = await startConsole(
+      { CONSOLE_POLL_MS: '250', AMQP_MANAGEMENT_URL: broker.managementUrl, CONSOLE_WEB_DIR: WEB_DIR },
+      (app, config) => serveWeb(app, config.webDir),
+    );
 
     browser = await launchBrowser();
     page = await browser.page();

@@ -7,7 +7,13 @@ import type { INestApplication } from '@nestjs/common';
 import { Headers, Messaging, MessagingHarness, NonRetryableError, type IncomingMessage } from '@warren/messaging';
 import { connect } from 'amqplib';
 import { randomBytes } from 'node:crypto';
-import type { DeadLetterQueueList, ParkedList, PurgeResponse, ReplayFailure, ReplayResponse } from '../src/contracts/dead-letters';
+import type {
+  DeadLetterQueueList,
+  ParkedList,
+  PurgeResponse,
+  ReplayFailure,
+  ReplayResponse,
+} from '../src/contracts/dead-letters';
 import { eventually } from '../../../tools/testing/eventually';
 import { freePort } from '../../../tools/testing/ports';
 import { deleteTopology } from '../../../tools/testing/topology';
@@ -19,7 +25,13 @@ interface Answer<T> {
   body: T;
 }
 
-async function call<T = unknown>(base: string, method: string, path: string, body?: unknown, raw?: string): Promise<Answer<T>> {
+async function call<T = unknown>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  raw?: string,
+): Promise<Answer<T>> {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: body === undefined && raw === undefined ? {} : { 'content-type': 'application/json' },
@@ -32,7 +44,15 @@ async function call<T = unknown>(base: string, method: string, path: string, bod
 const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
 const brokers: Array<[string, () => Promise<LiveBroker>]> = [['bundled', startBroker]];
-if (process.env.RABBITMQ_URL && process.env.RABBITMQ_MANAGEMENT_URL) brokers.push(['rabbitmq', async () => ({ amqpUrl: process.env.RABBITMQ_URL!, managementUrl: process.env.RABBITMQ_MANAGEMENT_URL!, stop: async () => undefined })]);
+if (process.env.RABBITMQ_URL && process.env.RABBITMQ_MANAGEMENT_URL)
+  brokers.push([
+    'rabbitmq',
+    async () => ({
+      amqpUrl: process.env.RABBITMQ_URL!,
+      managementUrl: process.env.RABBITMQ_MANAGEMENT_URL!,
+      stop: async () => undefined,
+    }),
+  ]);
 
 describe.each(brokers)('the dead-letters API (%s)', (_name, start) => {
   const ns = `console-dlq-${randomBytes(4).toString('hex')}`;
@@ -46,7 +66,13 @@ describe.each(brokers)('the dead-letters API (%s)', (_name, start) => {
 
   beforeAll(async () => {
     broker = await start();
-    messaging = new Messaging({ url: broker.amqpUrl, serviceName: `${ns}-service`, eventsExchange: exchange, commandsExchange: `${ns}.commands`, logger: silent });
+    messaging = new Messaging({
+      url: broker.amqpUrl,
+      serviceName: `${ns}-service`,
+      eventsExchange: exchange,
+      commandsExchange: `${ns}.commands`,
+      logger: silent,
+    });
     harness = new MessagingHarness(messaging);
     await messaging.start();
     ({ app, base } = await startConsole({ AMQP_URL: broker.amqpUrl, AMQP_MANAGEMENT_URL: broker.managementUrl }));
@@ -54,7 +80,8 @@ describe.each(brokers)('the dead-letters API (%s)', (_name, start) => {
   afterAll(async () => {
     await app?.close();
     await messaging?.close();
-    if (broker) await deleteTopology(broker.amqpUrl, { queues, exchanges: [exchange, `${ns}.commands`], retryLevels: 1 });
+    if (broker)
+      await deleteTopology(broker.amqpUrl, { queues, exchanges: [exchange, `${ns}.commands`], retryLevels: 1 });
     await broker?.stop();
   });
 
@@ -96,22 +123,52 @@ describe.each(brokers)('the dead-letters API (%s)', (_name, start) => {
     try {
       const ch = await conn.createChannel();
       await ch.assertQueue(`${queue}.dlq`, { durable: true });
-      await ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 1, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': `${queue}.dlq` } });
-      ch.sendToQueue(queue, Buffer.from('{"n":3}'), { messageId: `${ns}-crashing`, type: 'crash.me', contentType: 'application/json', persistent: true });
+      await ch.assertQueue(queue, {
+        durable: true,
+        arguments: {
+          'x-queue-type': 'quorum',
+          'x-delivery-limit': 1,
+          'x-dead-letter-exchange': '',
+          'x-dead-letter-routing-key': `${queue}.dlq`,
+        },
+      });
+      ch.sendToQueue(queue, Buffer.from('{"n":3}'), {
+        messageId: `${ns}-crashing`,
+        type: 'crash.me',
+        contentType: 'application/json',
+        persistent: true,
+      });
       // returned twice without a settle, as a consumer that crashes each time: past the limit of 1
       for (let i = 0; i < 2; i++) {
-        const got = await eventually('the message to be in the work queue', async () => (await ch.get(queue)) || undefined, 10_000, 50);
+        const got = await eventually(
+          'the message to be in the work queue',
+          async () => (await ch.get(queue)) || undefined,
+          10_000,
+          50,
+        );
         ch.nack(got, false, true);
       }
       await ch.close();
     } finally {
       await conn.close();
     }
-    const body = await eventually('the broker to park it', async () => {
-      const r = await call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq`);
-      return r.status === 200 && r.body.count === 1 ? r.body : undefined;
-    }, 10_000, 100);
-    expect(body.messages[0]).toMatchObject({ messageId: `${ns}-crashing`, type: 'crash.me', reason: 'delivery_limit', originalQueue: queue, payload: { n: 3 }, replayCount: 0 });
+    const body = await eventually(
+      'the broker to park it',
+      async () => {
+        const r = await call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq`);
+        return r.status === 200 && r.body.count === 1 ? r.body : undefined;
+      },
+      10_000,
+      100,
+    );
+    expect(body.messages[0]).toMatchObject({
+      messageId: `${ns}-crashing`,
+      type: 'crash.me',
+      reason: 'delivery_limit',
+      originalQueue: queue,
+      payload: { n: 3 },
+      replayCount: 0,
+    });
     expect(body.messages[0].deaths).toEqual([expect.objectContaining({ queue, reason: 'delivery_limit', count: 1 })]);
   });
 
@@ -132,7 +189,13 @@ describe.each(brokers)('the dead-letters API (%s)', (_name, start) => {
       250,
     );
     expect(listed.vhost).toBe('/');
-    expect(listed.queues.find((q) => q.queue === `${queue}.dlq`)).toEqual({ queue: `${queue}.dlq`, workQueue: queue, workQueueExists: true, ready: 2, unacked: 0 });
+    expect(listed.queues.find((q) => q.queue === `${queue}.dlq`)).toEqual({
+      queue: `${queue}.dlq`,
+      workQueue: queue,
+      workQueueExists: true,
+      ready: 2,
+      unacked: 0,
+    });
     expect(listed.queues.every((q) => q.queue.endsWith('.dlq'))).toBe(true);
 
     const { status, body } = await call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq`);
@@ -158,7 +221,9 @@ describe.each(brokers)('the dead-letters API (%s)', (_name, start) => {
     expect(head.status).toBe(200);
     expect(head.body.count).toBe(2);
     expect(head.body.messages.map((m) => m.messageId)).toEqual([ids[0]]);
-    expect((await call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq`)).body.messages.map((m) => m.messageId)).toEqual(ids);
+    expect(
+      (await call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq`)).body.messages.map((m) => m.messageId),
+    ).toEqual(ids);
   });
 
   it('replays one message by id back to its work queue, where the fixed handler takes it; the other stays parked', async () => {
@@ -166,32 +231,57 @@ describe.each(brokers)('the dead-letters API (%s)', (_name, start) => {
     const [first, second] = [await park({ n: 1 }), await park({ n: 2 })];
     service.broken = false; // the fix is deployed
 
-    const replay = await call<ReplayResponse>(base, 'POST', `/api/dead-letters/${queue}.dlq/replay`, { ids: [second, 'no-such-id'] });
+    const replay = await call<ReplayResponse>(base, 'POST', `/api/dead-letters/${queue}.dlq/replay`, {
+      ids: [second, 'no-such-id'],
+    });
     expect(replay).toEqual({ status: 200, body: { replayed: 1, notFound: ['no-such-id'] } });
     await harness.acked({ queue, messageId: second });
     expect(service.handled.map((m) => [m.messageId, m.headers[Headers.replayCount]])).toEqual([[second, 1]]);
-    expect((await call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq`)).body.messages.map((m) => m.messageId)).toEqual([first]);
+    expect(
+      (await call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq`)).body.messages.map((m) => m.messageId),
+    ).toEqual([first]);
 
     // {} replays every parked message
-    expect(await call<ReplayResponse>(base, 'POST', `/api/dead-letters/${queue}.dlq/replay`, {})).toEqual({ status: 200, body: { replayed: 1, notFound: [] } });
+    expect(await call<ReplayResponse>(base, 'POST', `/api/dead-letters/${queue}.dlq/replay`, {})).toEqual({
+      status: 200,
+      body: { replayed: 1, notFound: [] },
+    });
     await harness.acked({ queue, messageId: first });
-    expect((await call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq`)).body).toMatchObject({ count: 0, messages: [] });
+    expect((await call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq`)).body).toMatchObject({
+      count: 0,
+      messages: [],
+    });
   });
 
   it('purges one message by id, then all of them', async () => {
     const { queue, park } = await brokenService();
     const ids = [await park({ n: 1 }), await park({ n: 2 }), await park({ n: 3 })];
 
-    expect(await call<PurgeResponse>(base, 'POST', `/api/dead-letters/${queue}.dlq/purge`, { ids: [ids[1]] })).toEqual({ status: 200, body: { purged: 1 } });
-    expect((await call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq`)).body.messages.map((m) => m.messageId)).toEqual([ids[0], ids[2]]);
-    expect(await call<PurgeResponse>(base, 'POST', `/api/dead-letters/${queue}.dlq/purge`, { all: true })).toEqual({ status: 200, body: { purged: 2 } });
-    expect((await call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq`)).body).toMatchObject({ count: 0, messages: [] });
+    expect(await call<PurgeResponse>(base, 'POST', `/api/dead-letters/${queue}.dlq/purge`, { ids: [ids[1]] })).toEqual({
+      status: 200,
+      body: { purged: 1 },
+    });
+    expect(
+      (await call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq`)).body.messages.map((m) => m.messageId),
+    ).toEqual([ids[0], ids[2]]);
+    expect(await call<PurgeResponse>(base, 'POST', `/api/dead-letters/${queue}.dlq/purge`, { all: true })).toEqual({
+      status: 200,
+      body: { purged: 2 },
+    });
+    expect((await call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq`)).body).toMatchObject({
+      count: 0,
+      messages: [],
+    });
   });
 
   it('gives concurrent listings of one DLQ every message (the console reads a DLQ one operation at a time)', async () => {
     const { queue, park } = await brokenService();
     const ids = [await park({ n: 1 }), await park({ n: 2 }), await park({ n: 3 })];
-    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq${i % 2 ? '?limit=50' : ''}`)));
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq${i % 2 ? '?limit=50' : ''}`),
+      ),
+    );
     for (const a of answers) expect(a.body.messages.map((m) => m.messageId)).toEqual(ids);
   });
 
@@ -217,7 +307,13 @@ describe.each(brokers)('the dead-letters API (%s)', (_name, start) => {
       ['GET', `/api/dead-letters/${'q'.repeat(256)}`, undefined, undefined, /at most 255/],
     ];
     for (const [method, url, body, raw, message] of bad) {
-      const answer = await call<{ message: string; issues: Array<{ path: string; message: string }> }>(base, method, url, body, raw);
+      const answer = await call<{ message: string; issues: Array<{ path: string; message: string }> }>(
+        base,
+        method,
+        url,
+        body,
+        raw,
+      );
       expect([method, url, body, answer.status]).toEqual([method, url, body, 400]);
       expect(answer.body.issues.map((i) => i.message).join('; ')).toMatch(message);
     }
@@ -246,7 +342,11 @@ describe.each(brokers)('the dead-letters API (%s)', (_name, start) => {
     try {
       const ch = await conn.createConfirmChannel();
       await ch.assertQueue(`${queue}.dlq`, { durable: true });
-      ch.sendToQueue(`${queue}.dlq`, Buffer.from('{}'), { persistent: true, messageId: 'orphan', headers: { [Headers.originalQueue]: `${queue}.deleted` } });
+      ch.sendToQueue(`${queue}.dlq`, Buffer.from('{}'), {
+        persistent: true,
+        messageId: 'orphan',
+        headers: { [Headers.originalQueue]: `${queue}.deleted` },
+      });
       await ch.waitForConfirms();
     } finally {
       await conn.close();
@@ -254,8 +354,12 @@ describe.each(brokers)('the dead-letters API (%s)', (_name, start) => {
     const answer = await call<ReplayFailure>(base, 'POST', `/api/dead-letters/${queue}.dlq/replay`, {});
     expect(answer.status).toBe(502);
     expect(answer.body).toMatchObject({ statusCode: 502, replayed: 0 });
-    expect(answer.body.message).toMatch(new RegExp(`stopped after 0 message\\(s\\): .*'${queue}\\.deleted' does not exist`));
-    expect((await call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq`)).body.messages.map((m) => m.messageId)).toEqual(['orphan']);
+    expect(answer.body.message).toMatch(
+      new RegExp(`stopped after 0 message\\(s\\): .*'${queue}\\.deleted' does not exist`),
+    );
+    expect(
+      (await call<ParkedList>(base, 'GET', `/api/dead-letters/${queue}.dlq`)).body.messages.map((m) => m.messageId),
+    ).toEqual(['orphan']);
   });
 });
 
@@ -264,7 +368,10 @@ describe('the dead-letters API with the broker down', () => {
   let base: string;
 
   beforeAll(async () => {
-    ({ app, base } = await startConsole({ AMQP_URL: `amqp://guest:secret@127.0.0.1:${await freePort()}`, AMQP_MANAGEMENT_URL: `http://guest:secret@127.0.0.1:${await freePort()}` }));
+    ({ app, base } = await startConsole({
+      AMQP_URL: `amqp://guest:secret@127.0.0.1:${await freePort()}`,
+      AMQP_MANAGEMENT_URL: `http://guest:secret@127.0.0.1:${await freePort()}`,
+    }));
   });
   afterAll(() => app?.close());
 

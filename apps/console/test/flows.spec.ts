@@ -13,7 +13,14 @@ jest.setTimeout(240_000);
 
 const targets = [
   { name: 'bundled', broker: undefined as undefined | { amqpUrl: string; managementUrl: string } },
-  ...(process.env.RABBITMQ_URL && process.env.RABBITMQ_MANAGEMENT_URL ? [{ name: 'rabbitmq', broker: { amqpUrl: process.env.RABBITMQ_URL, managementUrl: process.env.RABBITMQ_MANAGEMENT_URL } }] : []),
+  ...(process.env.RABBITMQ_URL && process.env.RABBITMQ_MANAGEMENT_URL
+    ? [
+        {
+          name: 'rabbitmq',
+          broker: { amqpUrl: process.env.RABBITMQ_URL, managementUrl: process.env.RABBITMQ_MANAGEMENT_URL },
+        },
+      ]
+    : []),
 ];
 
 interface Order {
@@ -31,7 +38,8 @@ describe.each(targets)('the console against the running demo ($name broker)', ({
     await screenshot(page, name === 'bundled' ? `console-${what}` : `console-${what}-${name}`);
   };
   const tab = (label: string) => page.getByRole('tab', { name: label }).click();
-  const order = async (id: string): Promise<Order> => (await fetch(`${demo.url('ORDERS_PORT')}/orders/${id}`)).json() as Promise<Order>;
+  const order = async (id: string): Promise<Order> =>
+    (await fetch(`${demo.url('ORDERS_PORT')}/orders/${id}`)).json() as Promise<Order>;
 
   beforeAll(async () => {
     demo = await startDemo({ broker });
@@ -61,9 +69,13 @@ describe.each(targets)('the console against the running demo ($name broker)', ({
     // the new order is selected: its timeline grows step by step until the saga ends
     const detail = page.locator(`article[data-order-detail="${id}"]`);
     await page.locator(`article[data-order-detail="${id}"][data-status="CONFIRMED"]`).waitFor({ timeout: 30_000 });
-    for (const step of ['PLACED', 'STOCK_RESERVED', 'CONFIRMED']) await detail.locator(`li[data-step="${step}"]`).waitFor();
+    for (const step of ['PLACED', 'STOCK_RESERVED', 'CONFIRMED'])
+      await detail.locator(`li[data-step="${step}"]`).waitFor();
     // each step after PLACED names the message that drove it
-    await detail.locator('li[data-step="STOCK_RESERVED"] [data-driven-by] [data-message-type][data-message-id]').first().waitFor();
+    await detail
+      .locator('li[data-step="STOCK_RESERVED"] [data-driven-by] [data-message-type][data-message-id]')
+      .first()
+      .waitFor();
     await page.locator(`li[data-order-id="${id}"][data-status="CONFIRMED"]`).waitFor();
     expect((await order(id)).status).toBe('CONFIRMED');
     await shot('orders');
@@ -73,15 +85,23 @@ describe.each(targets)('the console against the running demo ($name broker)', ({
     const id = (await page.locator('[data-placed-order]').getAttribute('data-placed-order'))!;
     const figure = page.locator(`section.orders-trace[data-trace-for="${id}"] figure.trace`);
     // the spans come in each service's next batch (every second in the demo); the emails' after their job ran
-    for (const service of ['orders', 'inventory', 'payments', 'notifications']) await figure.locator(`tbody tr[data-service="${service}"]`).first().waitFor({ timeout: 30_000 });
-    await figure.locator('tbody tr[data-service="notifications"] th', { hasText: 'smtp send' }).first().waitFor({ timeout: 30_000 });
+    for (const service of ['orders', 'inventory', 'payments', 'notifications'])
+      await figure.locator(`tbody tr[data-service="${service}"]`).first().waitFor({ timeout: 30_000 });
+    await figure
+      .locator('tbody tr[data-service="notifications"] th', { hasText: 'smtp send' })
+      .first()
+      .waitFor({ timeout: 30_000 });
     // one root, the POST that placed the order; everything else indented under it
     expect(await figure.locator('tbody tr[data-depth="0"]').count()).toBe(1);
     expect(await figure.locator('tbody tr[data-depth="0"] th').textContent()).toMatch(/POST/);
-    const { traces } = (await (await fetch(`${demo.url('CONSOLE_PORT')}/api/traces?orderId=${id}`)).json()) as { traces: Array<{ traceId: string; services: string[] }> };
+    const { traces } = (await (await fetch(`${demo.url('CONSOLE_PORT')}/api/traces?orderId=${id}`)).json()) as {
+      traces: Array<{ traceId: string; services: string[] }>;
+    };
     expect(traces).toHaveLength(1);
     expect(await figure.getAttribute('data-trace-id')).toBe(traces[0].traceId);
-    expect([...traces[0].services].sort()).toEqual(expect.arrayContaining(['inventory', 'notifications', 'orders', 'payments']));
+    expect([...traces[0].services].sort()).toEqual(
+      expect.arrayContaining(['inventory', 'notifications', 'orders', 'payments']),
+    );
   });
 
   it('shows commands waiting in a queue while payments is stopped, and draining when it continues', async () => {
@@ -93,7 +113,11 @@ describe.each(targets)('the console against the running demo ($name broker)', ({
     await processes.locator('[data-process="payments"][data-paused="true"]').waitFor();
     const placed: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const res = await fetch(`${demo.url('ORDERS_PORT')}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerEmail: `depth-${i}@example.com`, items: [{ sku: 'SKU-002', quantity: 1 }] }) });
+      const res = await fetch(`${demo.url('ORDERS_PORT')}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ customerEmail: `depth-${i}@example.com`, items: [{ sku: 'SKU-002', quantity: 1 }] }),
+      });
       placed.push(((await res.json()) as Order).id);
     }
     // the commands wait in the queue: ready, or unacked when the broker already pushed them to the frozen
@@ -104,17 +128,33 @@ describe.each(targets)('the console against the running demo ($name broker)', ({
     await processes.locator('[data-process="payments"]').getByRole('button', { name: 'Continue' }).click();
     await processes.locator('[data-process="payments"][data-paused="false"]').waitFor();
     await page.locator(`${commands}[data-ready="0"][data-unacked="0"]`).waitFor({ timeout: 30_000 });
-    await eventually('the three orders to be confirmed', async () => ((await Promise.all(placed.map(order))).every((o) => o.status === 'CONFIRMED') ? true : undefined), 30_000, 250);
+    await eventually(
+      'the three orders to be confirmed',
+      async () => ((await Promise.all(placed.map(order))).every((o) => o.status === 'CONFIRMED') ? true : undefined),
+      30_000,
+      250,
+    );
   });
 
   it('kills payments from the controls: an order waits, and completes once the supervisor has restarted it', async () => {
     const processes = page.locator('[data-control="processes"]');
     const before = Number(await processes.locator('[data-process="payments"]').getAttribute('data-restarts'));
     await processes.locator('[data-process="payments"]').getByRole('button', { name: 'Kill -9' }).click();
-    const res = await fetch(`${demo.url('ORDERS_PORT')}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerEmail: 'killed@example.com', items: [{ sku: 'SKU-003', quantity: 1 }] }) });
+    const res = await fetch(`${demo.url('ORDERS_PORT')}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customerEmail: 'killed@example.com', items: [{ sku: 'SKU-003', quantity: 1 }] }),
+    });
     const placed = (await res.json()) as Order;
-    await processes.locator(`[data-process="payments"][data-state="running"][data-restarts="${before + 1}"]`).waitFor({ timeout: 30_000 });
-    await eventually('the order to be confirmed after the restart', async () => ((await order(placed.id)).status === 'CONFIRMED' ? true : undefined), 60_000, 250);
+    await processes
+      .locator(`[data-process="payments"][data-state="running"][data-restarts="${before + 1}"]`)
+      .waitFor({ timeout: 30_000 });
+    await eventually(
+      'the order to be confirmed after the restart',
+      async () => ((await order(placed.id)).status === 'CONFIRMED' ? true : undefined),
+      60_000,
+      250,
+    );
     await tab('Orders');
     await page.locator(`[data-order-id="${placed.id}"][data-status="CONFIRMED"]`).waitFor();
   });
@@ -137,7 +177,9 @@ describe.each(targets)('the console against the running demo ($name broker)', ({
     const phone = await browser.page({ width: 390, height: 844 });
     await phone.goto(demo.url('CONSOLE_PORT'));
     await phone.getByRole('heading', { name: 'Warren Console' }).waitFor();
-    const overflow = await phone.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    const overflow = await phone.evaluate(
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+    );
     expect(overflow).toBeLessThanOrEqual(0);
     await phone.close();
     expect(browser.errors).toEqual([]);

@@ -53,14 +53,21 @@ describe('SharedSource', () => {
 
     up.status = 503;
     const down = await eventually('the outage to show', () => states.find((s) => s.status === 'unreachable'));
-    expect(down).toMatchObject({ status: 'unreachable', error: `orders API: GET ${up.url} answered 503`, data: { n: 1 }, since: expect.any(String) });
+    expect(down).toMatchObject({
+      status: 'unreachable',
+      error: `orders API: GET ${up.url} answered 503`,
+      data: { n: 1 },
+      since: expect.any(String),
+    });
     const countWhileDown = states.length;
     await eventually('more polls while down', () => (source.requests >= 6 ? true : undefined));
     expect(states.length).toBe(countWhileDown); // the same outage is not news
 
     up.status = 200;
     up.body = '{"n":2}';
-    await eventually('the recovery', () => (states.at(-1)?.status === 'ok' && (states.at(-1) as { data: unknown }).data ? true : undefined));
+    await eventually('the recovery', () =>
+      states.at(-1)?.status === 'ok' && (states.at(-1) as { data: unknown }).data ? true : undefined,
+    );
     expect(states.at(-1)).toMatchObject({ status: 'ok', data: { n: 2 } });
     unsubscribe();
 
@@ -97,7 +104,12 @@ describe('SharedSource', () => {
     const server = createServer(() => undefined); // accepts, never answers
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
-    const source = new SharedSource({ name: 'slow', intervalMs: 1000, timeoutMs: 100, fetch: (signal) => getJson(url, signal) });
+    const source = new SharedSource({
+      name: 'slow',
+      intervalMs: 1000,
+      timeoutMs: 100,
+      fetch: (signal) => getJson(url, signal),
+    });
     const states: Array<SourceState<unknown>> = [];
     const u = source.subscribe((s) => states.push(s));
     await eventually('the timeout', () => (states.length ? true : undefined), 5000);

@@ -9,7 +9,11 @@ import { buildTopology, type ManagementSnapshot } from '../src/server/topology';
 import { eventually } from '../../../tools/testing/eventually';
 import { startBroker, type LiveBroker } from './support/broker';
 
-const stats = (publish: number, deliver = 0) => ({ publish_details: { rate: publish }, deliver_get_details: { rate: deliver }, ack_details: { rate: deliver } });
+const stats = (publish: number, deliver = 0) => ({
+  publish_details: { rate: publish },
+  deliver_get_details: { rate: deliver },
+  ack_details: { rate: deliver },
+});
 
 const snapshot: ManagementSnapshot = {
   exchanges: [
@@ -20,23 +24,73 @@ const snapshot: ManagementSnapshot = {
     { name: 'elsewhere', vhost: 'other', type: 'fanout' },
   ],
   queues: [
-    { name: 'payments.commands', vhost: '/', messages_ready: 3, messages_unacknowledged: 2, consumers: 2, message_stats: stats(4, 3.5) },
+    {
+      name: 'payments.commands',
+      vhost: '/',
+      messages_ready: 3,
+      messages_unacknowledged: 2,
+      consumers: 2,
+      message_stats: stats(4, 3.5),
+    },
     { name: 'payments.commands.retry.2', vhost: '/', messages_ready: 1, messages_unacknowledged: 0, consumers: 0 },
     { name: 'payments.commands.retry.1', vhost: '/', messages_ready: 0, messages_unacknowledged: 0, consumers: 0 },
     { name: 'payments.commands.dlq', vhost: '/', messages_ready: 7, messages_unacknowledged: 0, consumers: 0 },
-    { name: 'notifications.order-events', vhost: '/', messages_ready: 0, messages_unacknowledged: 1, consumers: 1, message_stats: stats(2, 2) },
+    {
+      name: 'notifications.order-events',
+      vhost: '/',
+      messages_ready: 0,
+      messages_unacknowledged: 1,
+      consumers: 1,
+      message_stats: stats(2, 2),
+    },
     { name: 'orphan.dlq', vhost: '/', messages_ready: 0, consumers: 0 },
   ],
   bindings: [
-    { source: '', vhost: '/', destination: 'payments.commands', destination_type: 'queue', routing_key: 'payments.commands' },
-    { source: 'warren.commands', vhost: '/', destination: 'payments.commands', destination_type: 'queue', routing_key: 'payment.capture' },
-    { source: 'warren.commands', vhost: '/', destination: 'payments.commands', destination_type: 'queue', routing_key: 'payment.refund' },
-    { source: 'warren.events', vhost: '/', destination: 'notifications.order-events', destination_type: 'queue', routing_key: 'order.#' },
+    {
+      source: '',
+      vhost: '/',
+      destination: 'payments.commands',
+      destination_type: 'queue',
+      routing_key: 'payments.commands',
+    },
+    {
+      source: 'warren.commands',
+      vhost: '/',
+      destination: 'payments.commands',
+      destination_type: 'queue',
+      routing_key: 'payment.capture',
+    },
+    {
+      source: 'warren.commands',
+      vhost: '/',
+      destination: 'payments.commands',
+      destination_type: 'queue',
+      routing_key: 'payment.refund',
+    },
+    {
+      source: 'warren.events',
+      vhost: '/',
+      destination: 'notifications.order-events',
+      destination_type: 'queue',
+      routing_key: 'order.#',
+    },
   ],
   consumers: [
-    { queue: { name: 'payments.commands', vhost: '/' }, consumer_tag: 'ctag-1', channel_details: { connection_name: '127.0.0.1:50001 -> 127.0.0.1:5672' } },
-    { queue: { name: 'payments.commands', vhost: '/' }, consumer_tag: 'ctag-2', channel_details: { connection_name: '127.0.0.1:50002 -> 127.0.0.1:5672' } },
-    { queue: { name: 'notifications.order-events', vhost: '/' }, consumer_tag: 'ctag-3', channel_details: { connection_name: '127.0.0.1:50003 -> 127.0.0.1:5672' } },
+    {
+      queue: { name: 'payments.commands', vhost: '/' },
+      consumer_tag: 'ctag-1',
+      channel_details: { connection_name: '127.0.0.1:50001 -> 127.0.0.1:5672' },
+    },
+    {
+      queue: { name: 'payments.commands', vhost: '/' },
+      consumer_tag: 'ctag-2',
+      channel_details: { connection_name: '127.0.0.1:50002 -> 127.0.0.1:5672' },
+    },
+    {
+      queue: { name: 'notifications.order-events', vhost: '/' },
+      consumer_tag: 'ctag-3',
+      channel_details: { connection_name: '127.0.0.1:50003 -> 127.0.0.1:5672' },
+    },
   ],
   connections: [
     { name: '127.0.0.1:50001 -> 127.0.0.1:5672', client_properties: { connection_name: 'payments' } },
@@ -54,10 +108,32 @@ describe('buildTopology', () => {
   });
 
   it('groups retry and dead-letter queues with their work queue, in order, and marks each role', () => {
-    expect(t.groups).toEqual([{ id: 'payments.commands', queues: ['payments.commands', 'payments.commands.retry.1', 'payments.commands.retry.2', 'payments.commands.dlq'] }]);
+    expect(t.groups).toEqual([
+      {
+        id: 'payments.commands',
+        queues: [
+          'payments.commands',
+          'payments.commands.retry.1',
+          'payments.commands.retry.2',
+          'payments.commands.dlq',
+        ],
+      },
+    ]);
     const role = (n: string) => t.queues.find((q) => q.name === n)?.role;
-    expect([role('payments.commands'), role('payments.commands.retry.1'), role('payments.commands.dlq'), role('notifications.order-events'), role('orphan.dlq')]).toEqual(['work', 'retry', 'dead-letter', 'work', 'other']);
-    expect(t.queues.find((q) => q.name === 'payments.commands')).toMatchObject({ ready: 3, unacked: 2, consumers: 2, publishRate: 4, deliverRate: 3.5 });
+    expect([
+      role('payments.commands'),
+      role('payments.commands.retry.1'),
+      role('payments.commands.dlq'),
+      role('notifications.order-events'),
+      role('orphan.dlq'),
+    ]).toEqual(['work', 'retry', 'dead-letter', 'work', 'other']);
+    expect(t.queues.find((q) => q.name === 'payments.commands')).toMatchObject({
+      ready: 3,
+      unacked: 2,
+      consumers: 2,
+      publishRate: 4,
+      deliverRate: 3.5,
+    });
   });
 
   it('names each consumer by the service holding it, else by its connection', () => {
@@ -70,24 +146,44 @@ describe('buildTopology', () => {
 
   it('puts a rate on an edge only where the API gives it unshared: one binding in, one consumer out', () => {
     const edge = (from: string, to: string) => t.edges.find((e) => e.from === from && e.to === to);
-    expect(edge('exchange:warren.events', 'queue:notifications.order-events')).toMatchObject({ kind: 'binding', routingKey: 'order.#', rate: 2 });
+    expect(edge('exchange:warren.events', 'queue:notifications.order-events')).toMatchObject({
+      kind: 'binding',
+      routingKey: 'order.#',
+      rate: 2,
+    });
     expect(t.edges.filter((e) => e.to === 'queue:payments.commands').map((e) => [e.routingKey, e.rate])).toEqual([
       ['payment.capture', undefined],
       ['payment.refund', undefined],
     ]);
     expect(t.edges.find((e) => e.kind === 'consumer' && e.from === 'queue:notifications.order-events')?.rate).toBe(2);
-    expect(t.edges.filter((e) => e.kind === 'consumer' && e.from === 'queue:payments.commands').every((e) => e.rate === undefined)).toBe(true);
+    expect(
+      t.edges
+        .filter((e) => e.kind === 'consumer' && e.from === 'queue:payments.commands')
+        .every((e) => e.rate === undefined),
+    ).toBe(true);
     expect(t.edges.some((e) => e.from === 'exchange:')).toBe(false);
   });
 
   it('refuses a document that is not the management API shape, naming the field', () => {
-    expect(() => buildTopology({ ...snapshot, queues: [{ name: 'q', vhost: '/', messages_ready: 'three' }] })).toThrow(ZodError);
-    expect(() => buildTopology({ ...snapshot, queues: [{ name: 'q', vhost: '/', messages_ready: 'three' }] })).toThrow(/messages_ready/);
+    expect(() => buildTopology({ ...snapshot, queues: [{ name: 'q', vhost: '/', messages_ready: 'three' }] })).toThrow(
+      ZodError,
+    );
+    expect(() => buildTopology({ ...snapshot, queues: [{ name: 'q', vhost: '/', messages_ready: 'three' }] })).toThrow(
+      /messages_ready/,
+    );
   });
 });
 
 const live: Array<[string, () => Promise<LiveBroker>]> = [['bundled', startBroker]];
-if (process.env.RABBITMQ_URL && process.env.RABBITMQ_MANAGEMENT_URL) live.push(['rabbitmq', async () => ({ amqpUrl: process.env.RABBITMQ_URL!, managementUrl: process.env.RABBITMQ_MANAGEMENT_URL!, stop: async () => undefined })]);
+if (process.env.RABBITMQ_URL && process.env.RABBITMQ_MANAGEMENT_URL)
+  live.push([
+    'rabbitmq',
+    async () => ({
+      amqpUrl: process.env.RABBITMQ_URL!,
+      managementUrl: process.env.RABBITMQ_MANAGEMENT_URL!,
+      stop: async () => undefined,
+    }),
+  ]);
 
 describe.each(live)('buildTopology on a live broker (%s)', (_name, start) => {
   const ns = `console-${randomBytes(3).toString('hex')}`;
@@ -100,7 +196,8 @@ describe.each(live)('buildTopology on a live broker (%s)', (_name, start) => {
     conn = await connect(broker.amqpUrl, { clientProperties: { connection_name: `${ns}-payments` } });
     const ch = await conn.createChannel();
     await ch.assertExchange(`${ns}.commands`, 'topic', { durable: false, autoDelete: true });
-    for (const q of [work, `${work}.retry.1`, `${work}.dlq`]) await ch.assertQueue(q, { durable: false, autoDelete: false });
+    for (const q of [work, `${work}.retry.1`, `${work}.dlq`])
+      await ch.assertQueue(q, { durable: false, autoDelete: false });
     await ch.bindQueue(work, `${ns}.commands`, 'payment.capture');
     ch.publish(`${ns}.commands`, 'payment.capture', Buffer.from('{}'));
     ch.sendToQueue(`${work}.dlq`, Buffer.from('{}'));
@@ -116,15 +213,39 @@ describe.each(live)('buildTopology on a live broker (%s)', (_name, start) => {
   it('builds the graph from the management API itself: group, roles, depths, the consumer named by its connection', async () => {
     const api = (p: string) => getJson(`${broker.managementUrl}/api/${p}`);
     // RabbitMQ's management API reports queue statistics and the consumer list apart: wait for both
-    const t = await eventually('the unacked message, the parked one and the consumer to show', async () => {
-      const graph = buildTopology({ exchanges: await api('exchanges'), queues: await api('queues'), bindings: await api('bindings'), consumers: await api('consumers'), connections: await api('connections') });
-      const q = graph.queues.find((x) => x.name === work);
-      const dlq = graph.queues.find((x) => x.name === `${work}.dlq`);
-      return q?.unacked === 1 && dlq?.ready === 1 && graph.consumers.some((c) => c.queue === work) ? graph : undefined;
-    }, 15_000, 250);
+    const t = await eventually(
+      'the unacked message, the parked one and the consumer to show',
+      async () => {
+        const graph = buildTopology({
+          exchanges: await api('exchanges'),
+          queues: await api('queues'),
+          bindings: await api('bindings'),
+          consumers: await api('consumers'),
+          connections: await api('connections'),
+        });
+        const q = graph.queues.find((x) => x.name === work);
+        const dlq = graph.queues.find((x) => x.name === `${work}.dlq`);
+        return q?.unacked === 1 && dlq?.ready === 1 && graph.consumers.some((c) => c.queue === work)
+          ? graph
+          : undefined;
+      },
+      15_000,
+      250,
+    );
     expect(t.groups.find((g) => g.id === work)).toEqual({ id: work, queues: [work, `${work}.retry.1`, `${work}.dlq`] });
-    expect(t.queues.filter((q) => q.group === work).map((q) => q.role)).toEqual(expect.arrayContaining(['work', 'retry', 'dead-letter']));
-    expect(t.consumers.filter((c) => c.queue === work)).toEqual([expect.objectContaining({ tag: `${ns}-ctag`, holder: `${ns}-payments` })]);
-    expect(t.edges).toContainEqual(expect.objectContaining({ from: `exchange:${ns}.commands`, to: `queue:${work}`, kind: 'binding', routingKey: 'payment.capture' }));
+    expect(t.queues.filter((q) => q.group === work).map((q) => q.role)).toEqual(
+      expect.arrayContaining(['work', 'retry', 'dead-letter']),
+    );
+    expect(t.consumers.filter((c) => c.queue === work)).toEqual([
+      expect.objectContaining({ tag: `${ns}-ctag`, holder: `${ns}-payments` }),
+    ]);
+    expect(t.edges).toContainEqual(
+      expect.objectContaining({
+        from: `exchange:${ns}.commands`,
+        to: `queue:${work}`,
+        kind: 'binding',
+        routingKey: 'payment.capture',
+      }),
+    );
   });
 });

@@ -31,12 +31,31 @@ describe("an order's trace as a waterfall, in a browser", () => {
   beforeAll(async () => {
     const amqpUrl = process.env.WARREN_TEST_BROKER_URL;
     if (!amqpUrl) throw new Error('WARREN_TEST_BROKER_URL is not set: run through jest -c apps/console/jest.config.js');
-    await promisify(execFile)(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '-c', 'apps/console/vite.config.ts', '--logLevel', 'error'], { cwd: ROOT });
+    await promisify(execFile)(
+      process.execPath,
+      [
+        path.join(ROOT, 'node_modules/vite/bin/vite.js'),
+        'build',
+        '-c',
+        'apps/console/vite.config.ts',
+        '--logLevel',
+        'error',
+      ],
+      { cwd: ROOT },
+    );
     // orders alone, with a saga deadline far away: the order stays PENDING while the test looks at it
     orders = await startOrdersProcess(amqpUrl, { SAGA_STEP_TIMEOUT_MS: '600000' });
     // forwarding to a Jaeger that is not there: the page says so under the waterfall
     forwardUrl = `${await closedUrl()}/v1/traces`;
-    server = await startConsole({ CONSOLE_POLL_MS: '250', ORDERS_URL: orders.url, CONSOLE_WEB_DIR: WEB_DIR, CONSOLE_OTLP_FORWARD_URL: forwardUrl }, (app, config) => serveWeb(app, config.webDir));
+    server = await startConsole(
+      {
+        CONSOLE_POLL_MS: '250',
+        ORDERS_URL: orders.url,
+        CONSOLE_WEB_DIR: WEB_DIR,
+        CONSOLE_OTLP_FORWARD_URL: forwardUrl,
+      },
+      (app, config) => serveWeb(app, config.webDir),
+    );
     browser = await launchBrowser();
     page = await browser.page({ width: 1400, height: 1000 });
   }, 120_000);
@@ -48,7 +67,17 @@ describe("an order's trace as a waterfall, in a browser", () => {
   }, 60_000);
 
   it('says tracing is off, then draws the trace live: every service, indented, with durations, errors and attributes', async () => {
-    const placed = await fetch(`${server.base}/api/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerEmail: 'grace@example.com', items: [{ sku: 'SKU-001', quantity: 2 }, { sku: 'SKU-004', quantity: 1 }] }) });
+    const placed = await fetch(`${server.base}/api/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        customerEmail: 'grace@example.com',
+        items: [
+          { sku: 'SKU-001', quantity: 2 },
+          { sku: 'SKU-004', quantity: 1 },
+        ],
+      }),
+    });
     expect(placed.status).toBe(201);
     const order = (await placed.json()) as Order;
 
@@ -59,8 +88,15 @@ describe("an order's trace as a waterfall, in a browser", () => {
     await section.locator('[data-trace-empty="off"]').waitFor();
     expect(await section.textContent()).toContain(`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=${server.base}/v1/traces`);
     // an exporter set to protobuf is refused, and the page says why
-    expect((await postTraces(server.base, Buffer.from([0x0a, 0x00]), { 'content-type': 'application/x-protobuf' })).status).toBe(415);
-    await section.locator('[data-trace-refused]', { hasText: 'It refused 1 request(s); the last: 415: a protobuf body: this console reads OTLP/HTTP JSON only: set OTEL_EXPORTER_OTLP_PROTOCOL=http/json' }).waitFor();
+    expect(
+      (await postTraces(server.base, Buffer.from([0x0a, 0x00]), { 'content-type': 'application/x-protobuf' })).status,
+    ).toBe(415);
+    await section
+      .locator('[data-trace-refused]', {
+        hasText:
+          'It refused 1 request(s); the last: 415: a protobuf body: this console reads OTLP/HTTP JSON only: set OTEL_EXPORTER_OTLP_PROTOCOL=http/json',
+      })
+      .waitFor();
 
     const trace = orderTrace(order.id);
     for (const r of trace.requests) expect((await postTraces(server.base, r.body)).status).toBe(200);
@@ -122,19 +158,25 @@ describe("an order's trace as a waterfall, in a browser", () => {
     await row('send order.placed').getByRole('button').click();
 
     // a span that comes later (the exporter's next batch: a second SMTP send under the job) is added without a reload
-    const late = structuredClone(trace.requests[3].body) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<Record<string, unknown>> }> }> };
+    const late = structuredClone(trace.requests[3].body) as {
+      resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<Record<string, unknown>> }> }>;
+    };
     const scopes = late.resourceSpans[0].scopeSpans;
     const sent = scopes.flatMap((s) => s.spans).find((s) => s.spanId === trace.ids['smtp send'])!;
     const lateSpanId = 'feedfacecafe0001';
     const at = (ms: number) => String(BigInt(sent.startTimeUnixNano as string) + BigInt(ms * 1_000_000));
-    late.resourceSpans[0].scopeSpans = [{ ...scopes[0], spans: [{ ...sent, spanId: lateSpanId, startTimeUnixNano: at(26), endTimeUnixNano: at(36) }] }];
+    late.resourceSpans[0].scopeSpans = [
+      { ...scopes[0], spans: [{ ...sent, spanId: lateSpanId, startTimeUnixNano: at(26), endTimeUnixNano: at(36) }] },
+    ];
     expect((await postTraces(server.base, late)).status).toBe(200);
     await figure.locator(`tr[data-span-id="${lateSpanId}"][data-depth="${await depth('smtp send')}"]`).waitFor();
     await expect(rows.count()).resolves.toBe(trace.spanCount + 1);
 
     // each accepted request was passed on, and failed: counted on the page with the reason
     await section.locator('.trace-forward[data-forward-failed="5"]').waitFor();
-    expect(await section.locator('.trace-forward').textContent()).toBe(`Passed on to ${forwardUrl}: 0 sent, 5 failed · last problem: ${forwardUrl}: ECONNREFUSED`);
+    expect(await section.locator('.trace-forward').textContent()).toBe(
+      `Passed on to ${forwardUrl}: 0 sent, 5 failed · last problem: ${forwardUrl}: ECONNREFUSED`,
+    );
 
     await page.mouse.move(0, 0); // no hover underline in the picture
     await figure.scrollIntoViewIfNeeded();

@@ -16,14 +16,34 @@ const getJson = async (url: string): Promise<{ status: number; body: any }> => {
   const res = await fetch(url);
   return { status: res.status, body: await res.json() };
 };
-const health = async (base: string): Promise<Omit<TraceReceiverState, 'recentOrders'>> => (await getJson(`${base}/api/health`)).body.traces;
+const health = async (base: string): Promise<Omit<TraceReceiverState, 'recentOrders'>> =>
+  (await getJson(`${base}/api/health`)).body.traces;
 
 /** One span of its own trace, with the attributes given (an order id, or nothing). */
-const single = (attributes: Record<string, string> = {}, traceId = randomUUID().replace(/-/g, ''), spanId = randomUUID().replace(/-/g, '').slice(0, 16)) => ({
+const single = (
+  attributes: Record<string, string> = {},
+  traceId = randomUUID().replace(/-/g, ''),
+  spanId = randomUUID().replace(/-/g, '').slice(0, 16),
+) => ({
   resourceSpans: [
     {
       resource: { attributes: [{ key: 'service.name', value: { stringValue: 'orders' } }] },
-      scopeSpans: [{ scope: { name: 'test' }, spans: [{ traceId, spanId, name: 'GET /orders', kind: 2, startTimeUnixNano: '1764700000000000000', endTimeUnixNano: 1764700000002500000, attributes: Object.entries(attributes).map(([key, v]) => ({ key, value: { stringValue: v } })) }] }],
+      scopeSpans: [
+        {
+          scope: { name: 'test' },
+          spans: [
+            {
+              traceId,
+              spanId,
+              name: 'GET /orders',
+              kind: 2,
+              startTimeUnixNano: '1764700000000000000',
+              endTimeUnixNano: 1764700000002500000,
+              attributes: Object.entries(attributes).map(([key, v]) => ({ key, value: { stringValue: v } })),
+            },
+          ],
+        },
+      ],
     },
   ],
 });
@@ -40,8 +60,14 @@ class FakeJaeger {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       if (this.hold) return void this.held.push(res);
-      this.bodies.push({ contentType: req.headers['content-type'], contentEncoding: req.headers['content-encoding'], body: Buffer.concat(chunks) });
-      res.writeHead(this.status, { 'content-type': 'application/json' }).end(this.status === 200 ? '{}' : '{"message":"jaeger is unwell"}');
+      this.bodies.push({
+        contentType: req.headers['content-type'],
+        contentEncoding: req.headers['content-encoding'],
+        body: Buffer.concat(chunks),
+      });
+      res
+        .writeHead(this.status, { 'content-type': 'application/json' })
+        .end(this.status === 200 ? '{}' : '{"message":"jaeger is unwell"}');
     });
   });
   url = '';
@@ -87,19 +113,47 @@ describe('the OTLP receiver: POST /v1/traces', () => {
     expect(t.orderIds).toEqual([orderId]);
     expect(t.durationMs).toBeCloseTo(176, 3);
 
-    const byId = (await getJson(`${base}/api/traces/${trace.traceId.toUpperCase()}`)) as { status: number; body: Trace };
+    const byId = (await getJson(`${base}/api/traces/${trace.traceId.toUpperCase()}`)) as {
+      status: number;
+      body: Trace;
+    };
     expect(byId.status).toBe(200);
     const root = byId.body.spans[0];
-    expect(root).toMatchObject({ spanId: trace.ids['POST /orders'], name: 'POST /orders', kind: 'server', service: 'orders', instance: 'orders', scope: '@opentelemetry/instrumentation-http', status: { code: 'unset' } });
+    expect(root).toMatchObject({
+      spanId: trace.ids['POST /orders'],
+      name: 'POST /orders',
+      kind: 'server',
+      service: 'orders',
+      instance: 'orders',
+      scope: '@opentelemetry/instrumentation-http',
+      status: { code: 'unset' },
+    });
     expect(root.parentSpanId).toBeUndefined();
     expect(root.durationMs).toBeCloseTo(19.4, 3);
-    expect(root.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.response.status_code': 201, 'warren.order.id': orderId });
+    expect(root.attributes).toMatchObject({
+      'http.request.method': 'POST',
+      'http.response.status_code': 201,
+      'warren.order.id': orderId,
+    });
     const relay = byId.body.spans.find((s) => s.spanId === trace.ids['send order.placed'])!;
-    expect(relay).toMatchObject({ kind: 'producer', parentSpanId: trace.ids['POST /orders'], links: [{ traceId: trace.traceId, spanId: trace.ids['POST /orders'], attributes: { 'warren.link': 'outbox-row' } }] });
+    expect(relay).toMatchObject({
+      kind: 'producer',
+      parentSpanId: trace.ids['POST /orders'],
+      links: [
+        { traceId: trace.traceId, spanId: trace.ids['POST /orders'], attributes: { 'warren.link': 'outbox-row' } },
+      ],
+    });
     const failed = byId.body.spans.find((s) => s.spanId === trace.ids['smtp failed'])!;
-    expect(failed).toMatchObject({ kind: 'client', service: 'notifications', status: { code: 'error', message: '421 4.3.0 try again later' }, events: [{ name: 'exception', attributes: { 'exception.type': 'SMTPError' } }] });
+    expect(failed).toMatchObject({
+      kind: 'client',
+      service: 'notifications',
+      status: { code: 'error', message: '421 4.3.0 try again later' },
+      events: [{ name: 'exception', attributes: { 'exception.type': 'SMTPError' } }],
+    });
     // spans by start time
-    expect(byId.body.spans.map((s) => s.startMs)).toEqual([...byId.body.spans.map((s) => s.startMs)].sort((a, b) => a - b));
+    expect(byId.body.spans.map((s) => s.startMs)).toEqual(
+      [...byId.body.spans.map((s) => s.startMs)].sort((a, b) => a - b),
+    );
   });
 
   it('takes the times as strings or numbers, the enums by name, gzip, and an empty request; a span sent again replaces itself', async () => {
@@ -107,7 +161,12 @@ describe('the OTLP receiver: POST /v1/traces', () => {
     const body = {
       resourceSpans: [
         {
-          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'payments' } }, { key: 'big', value: { intValue: '9007199254740993' } }] },
+          resource: {
+            attributes: [
+              { key: 'service.name', value: { stringValue: 'payments' } },
+              { key: 'big', value: { intValue: '9007199254740993' } },
+            ],
+          },
           scopeSpans: [
             {
               spans: [
@@ -134,26 +193,53 @@ describe('the OTLP receiver: POST /v1/traces', () => {
         },
       ],
     };
-    expect(await postTraces(base, gzipSync(JSON.stringify(body)), { 'content-encoding': 'gzip' })).toEqual({ status: 200, body: {} });
+    expect(await postTraces(base, gzipSync(JSON.stringify(body)), { 'content-encoding': 'gzip' })).toEqual({
+      status: 200,
+      body: {},
+    });
     expect(await postTraces(base, body)).toEqual({ status: 200, body: {} }); // the exporter's retry: no second span
     expect(await postTraces(base, {})).toEqual({ status: 200, body: {} });
-    expect(await postTraces(base, { resourceSpans: [] }, { 'content-type': 'application/json; charset=utf-8' })).toEqual({ status: 200, body: {} });
+    expect(
+      await postTraces(base, { resourceSpans: [] }, { 'content-type': 'application/json; charset=utf-8' }),
+    ).toEqual({ status: 200, body: {} });
     const { body: t } = (await getJson(`${base}/api/traces/${traceId}`)) as { body: Trace };
     expect(t.spans).toHaveLength(1);
-    expect(t.spans[0]).toMatchObject({ kind: 'internal', service: 'payments', durationMs: 0.04, status: { code: 'error' }, attributes: { n: 3, big: '9007199254740993', list: ['a', true], map: { x: 1.5 }, empty: null } });
+    expect(t.spans[0]).toMatchObject({
+      kind: 'internal',
+      service: 'payments',
+      durationMs: 0.04,
+      status: { code: 'error' },
+      attributes: { n: 3, big: '9007199254740993', list: ['a', true], map: { x: 1.5 }, empty: null },
+    });
   });
 
   it('refuses a malformed body with a 400 listing every problem, and stores nothing of it', async () => {
     const before = await health(base);
-    expect(await postTraces(base, '{"resourceSpans": [')).toMatchObject({ status: 400, body: { statusCode: 400, error: 'Bad Request', message: expect.stringMatching(/^the body is not JSON: /) } });
+    expect(await postTraces(base, '{"resourceSpans": [')).toMatchObject({
+      status: 400,
+      body: { statusCode: 400, error: 'Bad Request', message: expect.stringMatching(/^the body is not JSON: /) },
+    });
     const bad = {
       resourceSpans: [
         {
           scopeSpans: [
             {
               spans: [
-                { traceId: 'xyz', spanId: '0000000000000000', name: 'a', startTimeUnixNano: '-1', endTimeUnixNano: '2', kind: 9 },
-                { traceId: 'ab'.repeat(16), spanId: 'ab'.repeat(8), startTimeUnixNano: '1', endTimeUnixNano: '2', attributes: [{ key: 'k', value: { stringValue: 'a', intValue: 1 } }] },
+                {
+                  traceId: 'xyz',
+                  spanId: '0000000000000000',
+                  name: 'a',
+                  startTimeUnixNano: '-1',
+                  endTimeUnixNano: '2',
+                  kind: 9,
+                },
+                {
+                  traceId: 'ab'.repeat(16),
+                  spanId: 'ab'.repeat(8),
+                  startTimeUnixNano: '1',
+                  endTimeUnixNano: '2',
+                  attributes: [{ key: 'k', value: { stringValue: 'a', intValue: 1 } }],
+                },
               ],
             },
           ],
@@ -163,7 +249,8 @@ describe('the OTLP receiver: POST /v1/traces', () => {
     const res = await postTraces(base, bad);
     expect(res.status).toBe(400);
     expect(res.body.message).toBe('the body is not an OTLP ExportTraceServiceRequest (OTLP/HTTP JSON)');
-    const at = (path: string) => res.body.issues.filter((i: { path: string }) => i.path === path).map((i: { message: string }) => i.message);
+    const at = (path: string) =>
+      res.body.issues.filter((i: { path: string }) => i.path === path).map((i: { message: string }) => i.message);
     const span0 = 'resourceSpans.0.scopeSpans.0.spans.0';
     const span1 = 'resourceSpans.0.scopeSpans.0.spans.1';
     expect(at(`${span0}.traceId`)).toEqual(['must be 32 hex digits (a trace id)']);
@@ -173,7 +260,10 @@ describe('the OTLP receiver: POST /v1/traces', () => {
     expect(at(`${span1}.name`)).toHaveLength(1);
     expect(at(`${span1}.attributes.0.value`)).toEqual(['an AnyValue holds one of its fields, not several']);
     expect(await postTraces(base, [])).toMatchObject({ status: 400, body: { issues: [{ path: '(body)' }] } });
-    expect(await postTraces(base, { resourceSpans: 'all of them' })).toMatchObject({ status: 400, body: { issues: [{ path: 'resourceSpans' }] } });
+    expect(await postTraces(base, { resourceSpans: 'all of them' })).toMatchObject({
+      status: 400,
+      body: { issues: [{ path: 'resourceSpans' }] },
+    });
     const after = await health(base);
     expect(after.stored.spans).toBe(before.stored.spans);
     expect(after.refused.requests).toBe(before.refused.requests + 4);
@@ -185,7 +275,10 @@ describe('the OTLP receiver: POST /v1/traces', () => {
     const problems = async (attributes: unknown) => {
       const res = await postTraces(base, attrs(attributes));
       expect(res.status).toBe(400);
-      return res.body.issues.map((i: { path: string; message: string }) => `${i.path.replace('resourceSpans.0.resource.attributes', '@')}: ${i.message}`);
+      return res.body.issues.map(
+        (i: { path: string; message: string }) =>
+          `${i.path.replace('resourceSpans.0.resource.attributes', '@')}: ${i.message}`,
+      );
     };
     expect(await problems('service.name=orders')).toEqual(['@: must be a list of {key, value}']);
     expect(
@@ -212,7 +305,17 @@ describe('the OTLP receiver: POST /v1/traces', () => {
       '@.8.value.bytesValue: must be a string',
     ]);
     // the plain forms all pass: NaN as the JSON mapping writes it, a negative int, nested lists and maps, no value
-    expect(await postTraces(base, attrs([{ key: 'n', value: { doubleValue: 'NaN' } }, { key: 'i', value: { intValue: -3 } }, { key: 'l', value: { arrayValue: { values: [{ kvlistValue: { values: [{ key: 'x' }] } }] } } }, { key: 'none' }]))).toEqual({ status: 200, body: {} });
+    expect(
+      await postTraces(
+        base,
+        attrs([
+          { key: 'n', value: { doubleValue: 'NaN' } },
+          { key: 'i', value: { intValue: -3 } },
+          { key: 'l', value: { arrayValue: { values: [{ kvlistValue: { values: [{ key: 'x' }] } }] } } },
+          { key: 'none' },
+        ]),
+      ),
+    ).toEqual({ status: 200, body: {} });
   });
 
   it('caps the problems it lists', async () => {
@@ -231,36 +334,60 @@ describe('the OTLP receiver: POST /v1/traces', () => {
     ]) {
       const res = await postTraces(base, Buffer.from([0x0a, 0x02, 0x08, 0x01]), { 'content-type': type });
       expect(res).toMatchObject({ status: 415, body: { statusCode: 415, error: 'Unsupported Media Type' } });
-      expect(res.body.message).toBe(`${what}: this console reads OTLP/HTTP JSON only: set OTEL_EXPORTER_OTLP_PROTOCOL=http/json (or OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) on the exporting service`);
+      expect(res.body.message).toBe(
+        `${what}: this console reads OTLP/HTTP JSON only: set OTEL_EXPORTER_OTLP_PROTOCOL=http/json (or OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) on the exporting service`,
+      );
     }
     const bare = await fetch(`${base}/v1/traces`, { method: 'POST', body: new Uint8Array([1, 2, 3]) });
     expect(bare.status).toBe(415);
     expect(((await bare.json()) as { message: string }).message).toMatch(/^a body without a content type: /);
-    expect((await postTraces(base, '{}', { 'content-encoding': 'br' })).body.message).toBe("content-encoding 'br' is not read here: send gzip or none (OTEL_EXPORTER_OTLP_COMPRESSION)");
-    expect(await postTraces(base, 'not gzip at all', { 'content-encoding': 'gzip' })).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^the body is not valid gzip/) } });
+    expect((await postTraces(base, '{}', { 'content-encoding': 'br' })).body.message).toBe(
+      "content-encoding 'br' is not read here: send gzip or none (OTEL_EXPORTER_OTLP_COMPRESSION)",
+    );
+    expect(await postTraces(base, 'not gzip at all', { 'content-encoding': 'gzip' })).toMatchObject({
+      status: 400,
+      body: { message: expect.stringMatching(/^the body is not valid gzip/) },
+    });
     expect((await health(base)).refused.lastReason).toMatch(/^400: the body is not valid gzip/);
   });
 
   it('refuses a body past CONSOLE_OTLP_MAX_BYTES with a 413: declared, streamed without a length, or inflated from gzip', async () => {
     const big = JSON.stringify({ resourceSpans: [], padding: 'x'.repeat(70 * 1024) });
     const declared = await postTraces(base, big);
-    expect(declared).toMatchObject({ status: 413, body: { statusCode: 413, error: 'Payload Too Large', message: expect.stringContaining('this console reads at most 65536 (CONSOLE_OTLP_MAX_BYTES)') } });
+    expect(declared).toMatchObject({
+      status: 413,
+      body: {
+        statusCode: 413,
+        error: 'Payload Too Large',
+        message: expect.stringContaining('this console reads at most 65536 (CONSOLE_OTLP_MAX_BYTES)'),
+      },
+    });
 
     // chunked: no content-length, the bound is found while reading
     const streamed = await new Promise<{ status: number; body: any }>((resolve, reject) => {
-      const req = request(`${base}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-        let text = '';
-        res.on('data', (d) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
-      });
+      const req = request(
+        `${base}/v1/traces`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+        (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+        },
+      );
       req.on('error', reject);
       for (let i = 0; i < 70; i++) req.write('x'.repeat(1024));
       req.end();
     });
-    expect(streamed).toMatchObject({ status: 413, body: { message: expect.stringContaining('the body is past 65536 bytes') } });
+    expect(streamed).toMatchObject({
+      status: 413,
+      body: { message: expect.stringContaining('the body is past 65536 bytes') },
+    });
 
     const inflated = await postTraces(base, gzipSync(big), { 'content-encoding': 'gzip' });
-    expect(inflated).toMatchObject({ status: 413, body: { message: 'the body inflates past 65536 bytes, the most this console reads (CONSOLE_OTLP_MAX_BYTES)' } });
+    expect(inflated).toMatchObject({
+      status: 413,
+      body: { message: 'the body inflates past 65536 bytes, the most this console reads (CONSOLE_OTLP_MAX_BYTES)' },
+    });
     // the receiver still takes the next one
     expect(await postTraces(base, single())).toEqual({ status: 200, body: {} });
   });
@@ -269,14 +396,37 @@ describe('the OTLP receiver: POST /v1/traces', () => {
     const get = await fetch(`${base}/v1/traces`);
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
-    expect((await fetch(`${base}/v1/traces/extra`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(404);
-    expect(await getJson(`${base}/api/traces?orderId=not-a-uuid`)).toMatchObject({ status: 400, body: { message: 'invalid query', issues: [{ path: 'orderId', message: 'must be an order id (a UUID)' }] } });
+    expect(
+      (
+        await fetch(`${base}/v1/traces/extra`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        })
+      ).status,
+    ).toBe(404);
+    expect(await getJson(`${base}/api/traces?orderId=not-a-uuid`)).toMatchObject({
+      status: 400,
+      body: { message: 'invalid query', issues: [{ path: 'orderId', message: 'must be an order id (a UUID)' }] },
+    });
     expect((await getJson(`${base}/api/traces`)).status).toBe(400);
-    expect(await getJson(`${base}/api/traces/xyz`)).toMatchObject({ status: 400, body: { message: 'invalid path parameters', issues: [{ path: 'traceId', message: 'must be 32 hex digits (a trace id)' }] } });
+    expect(await getJson(`${base}/api/traces/xyz`)).toMatchObject({
+      status: 400,
+      body: {
+        message: 'invalid path parameters',
+        issues: [{ path: 'traceId', message: 'must be 32 hex digits (a trace id)' }],
+      },
+    });
     const unknown = 'cd'.repeat(16);
-    expect(await getJson(`${base}/api/traces/${unknown}`)).toMatchObject({ status: 404, body: { message: expect.stringContaining(`no trace ${unknown} here`) } });
+    expect(await getJson(`${base}/api/traces/${unknown}`)).toMatchObject({
+      status: 404,
+      body: { message: expect.stringContaining(`no trace ${unknown} here`) },
+    });
     const orderId = randomUUID();
-    expect(await getJson(`${base}/api/traces?orderId=${orderId}`)).toEqual({ status: 200, body: { orderId, traces: [] } });
+    expect(await getJson(`${base}/api/traces?orderId=${orderId}`)).toEqual({
+      status: 200,
+      body: { orderId, traces: [] },
+    });
   });
 
   it('indexes a trace by warren.order.id and by messaging.message.conversation_id, and announces the order on the live stream', async () => {
@@ -287,10 +437,15 @@ describe('the OTLP receiver: POST /v1/traces', () => {
       const traceB = single({ 'messaging.message.conversation_id': b });
       await postTraces(base, traceA);
       await postTraces(base, traceB);
-      expect((await getJson(`${base}/api/traces?orderId=${a}`)).body.traces.map((t: Trace) => t.traceId)).toEqual([traceA.resourceSpans[0].scopeSpans[0].spans[0].traceId]);
-      expect((await getJson(`${base}/api/traces?orderId=${b}`)).body.traces.map((t: Trace) => t.traceId)).toEqual([traceB.resourceSpans[0].scopeSpans[0].spans[0].traceId]);
+      expect((await getJson(`${base}/api/traces?orderId=${a}`)).body.traces.map((t: Trace) => t.traceId)).toEqual([
+        traceA.resourceSpans[0].scopeSpans[0].spans[0].traceId,
+      ]);
+      expect((await getJson(`${base}/api/traces?orderId=${b}`)).body.traces.map((t: Trace) => t.traceId)).toEqual([
+        traceB.resourceSpans[0].scopeSpans[0].spans[0].traceId,
+      ]);
       const announced = await eventually('both orders on the live stream', () => {
-        const last = stream.events.filter((e) => e.type === 'traces').at(-1)?.data.data as TraceReceiverState | undefined;
+        const last = stream.events.filter((e) => e.type === 'traces').at(-1)?.data.data as
+          TraceReceiverState | undefined;
         const ids = last?.recentOrders.map((o) => o.orderId) ?? [];
         return ids.includes(a) && ids.includes(b) ? last : undefined;
       });
@@ -322,7 +477,10 @@ describe('the OTLP receiver: bounds', () => {
     // a fourth trace: the trace of no order goes, though the first order's is older
     await postTraces(base, ordered[2]);
     expect((await getJson(`${base}/api/traces/${traceOf(polled)}`)).status).toBe(404);
-    for (const [i, id] of orders.entries()) expect((await getJson(`${base}/api/traces?orderId=${id}`)).body.traces.map((t: Trace) => t.traceId)).toEqual([traceOf(ordered[i])]);
+    for (const [i, id] of orders.entries())
+      expect((await getJson(`${base}/api/traces?orderId=${id}`)).body.traces.map((t: Trace) => t.traceId)).toEqual([
+        traceOf(ordered[i]),
+      ]);
     // a fifth: now the least recently updated order trace goes, and its order has no trace left
     await postTraces(base, single({ 'warren.order.id': randomUUID() }));
     expect((await getJson(`${base}/api/traces?orderId=${orders[0]}`)).body).toEqual({ orderId: orders[0], traces: [] });
@@ -341,13 +499,27 @@ describe('the OTLP receiver: bounds', () => {
     // 36 spans would be past 30: the older order trace went whole
     expect((await getJson(`${base}/api/traces/${big.traceId}`)).status).toBe(404);
     expect((await getJson(`${base}/api/traces/${second.traceId}`)).body.spans).toHaveLength(18);
-    expect(((await getJson(`${base}/api/health`)).body.traces as TraceReceiverState).stored.spans).toBeLessThanOrEqual(30);
+    expect(((await getJson(`${base}/api/health`)).body.traces as TraceReceiverState).stored.spans).toBeLessThanOrEqual(
+      30,
+    );
 
     const traceId = 'ef'.repeat(16);
-    const spans = Array.from({ length: 35 }, (_, i) => ({ traceId, spanId: (i + 1).toString(16).padStart(16, '0'), name: `s${i}`, startTimeUnixNano: '1', endTimeUnixNano: '2' }));
+    const spans = Array.from({ length: 35 }, (_, i) => ({
+      traceId,
+      spanId: (i + 1).toString(16).padStart(16, '0'),
+      name: `s${i}`,
+      startTimeUnixNano: '1',
+      endTimeUnixNano: '2',
+    }));
     expect(await postTraces(base, { resourceSpans: [{ scopeSpans: [{ spans }] }] })).toEqual({
       status: 200,
-      body: { partialSuccess: { rejectedSpans: 5, errorMessage: '5 span(s) refused: their trace already holds 30 spans, the most the console keeps (CONSOLE_SPANS_MAX)' } },
+      body: {
+        partialSuccess: {
+          rejectedSpans: 5,
+          errorMessage:
+            '5 span(s) refused: their trace already holds 30 spans, the most the console keeps (CONSOLE_SPANS_MAX)',
+        },
+      },
     });
     expect((await getJson(`${base}/api/traces/${traceId}`)).body.spans).toHaveLength(30);
     const h = (await getJson(`${base}/api/health`)).body.traces as TraceReceiverState;
@@ -377,7 +549,11 @@ describe('the OTLP receiver: forwarding (CONSOLE_OTLP_FORWARD_URL)', () => {
     await postTraces(server.base, zipped, { 'content-encoding': 'gzip' });
     await postTraces(server.base, '{"resourceSpans": 1}'); // 400: not forwarded
     await eventually('both bodies at the other receiver', () => (jaeger.bodies.length >= 2 ? true : undefined));
-    expect(jaeger.bodies[0]).toEqual({ contentType: 'application/json', contentEncoding: undefined, body: Buffer.from(raw) });
+    expect(jaeger.bodies[0]).toEqual({
+      contentType: 'application/json',
+      contentEncoding: undefined,
+      body: Buffer.from(raw),
+    });
     expect(jaeger.bodies[1]).toEqual({ contentType: 'application/json', contentEncoding: 'gzip', body: zipped });
     const forward = await eventually('the counts', async () => {
       const f = (await health(server.base)).forward;
@@ -412,18 +588,29 @@ describe('the OTLP receiver: a forwarding target that is down or stalls', () => 
       const started = Date.now();
       for (const r of trace.requests) expect(await postTraces(server.base, r.body)).toEqual({ status: 200, body: {} });
       expect(Date.now() - started).toBeLessThan(2000);
-      expect((await getJson(`${server.base}/api/traces?orderId=${orderId}`)).body.traces[0].spans).toHaveLength(trace.spanCount);
+      expect((await getJson(`${server.base}/api/traces?orderId=${orderId}`)).body.traces[0].spans).toHaveLength(
+        trace.spanCount,
+      );
       const forward = await eventually('four failures', async () => {
         const f = (await health(server.base)).forward;
         return f && f.failed === 4 ? f : undefined;
       });
-      expect(forward).toMatchObject({ url: down, sent: 0, failed: 4, dropped: 0, queued: 0, lastError: `${down}: ECONNREFUSED`, lastErrorAt: expect.any(String) });
+      expect(forward).toMatchObject({
+        url: down,
+        sent: 0,
+        failed: 4,
+        dropped: 0,
+        queued: 0,
+        lastError: `${down}: ECONNREFUSED`,
+        lastErrorAt: expect.any(String),
+      });
       // the live stream says so too, for the console's page
       const stream = await listen(server.base);
       try {
         // (the stream's events come at most every 250 ms: the last failures may be in the next one)
         const state = await eventually('the traces event with the failures', () => {
-          const last = stream.events.filter((e) => e.type === 'traces').at(-1)?.data.data as TraceReceiverState | undefined;
+          const last = stream.events.filter((e) => e.type === 'traces').at(-1)?.data.data as
+            TraceReceiverState | undefined;
           return last?.forward?.failed === 4 ? last : undefined;
         });
         expect(state.forward).toMatchObject({ failed: 4, lastError: `${down}: ECONNREFUSED` });
@@ -442,8 +629,16 @@ describe('the OTLP receiver: a forwarding target that is down or stalls', () => 
     try {
       const body = { body: Buffer.from('{}'), contentType: 'application/json' };
       for (let i = 0; i < 5; i++) forwarder.push(body); // one in flight, two queued, two dropped
-      await eventually('the first request to reach the stalled target', () => (jaeger.held.length === 1 ? true : undefined));
-      expect(forwarder.stats()).toMatchObject({ sent: 0, failed: 0, dropped: 2, queued: 2, lastError: expect.stringContaining('the queue was full (2 bodies waiting') });
+      await eventually('the first request to reach the stalled target', () =>
+        jaeger.held.length === 1 ? true : undefined,
+      );
+      expect(forwarder.stats()).toMatchObject({
+        sent: 0,
+        failed: 0,
+        dropped: 2,
+        queued: 2,
+        lastError: expect.stringContaining('the queue was full (2 bodies waiting'),
+      });
       jaeger.hold = false;
       jaeger.held.splice(0).forEach((res) => res.writeHead(200).end('{}'));
       await forwarder.idle();
@@ -455,6 +650,8 @@ describe('the OTLP receiver: a forwarding target that is down or stalls', () => 
   });
 
   it('refuses a forward URL that is not http(s) at start', async () => {
-    await expect(startConsole({ CONSOLE_OTLP_FORWARD_URL: 'grpc://jaeger:4317' })).rejects.toThrow("CONSOLE_OTLP_FORWARD_URL must be an http(s) URL, got 'grpc://jaeger:4317'");
+    await expect(startConsole({ CONSOLE_OTLP_FORWARD_URL: 'grpc://jaeger:4317' })).rejects.toThrow(
+      "CONSOLE_OTLP_FORWARD_URL must be an http(s) URL, got 'grpc://jaeger:4317'",
+    );
   });
 });

@@ -23,12 +23,19 @@ describe.each(testTargets().filter((t) => t.database === 'sqlite'))('inventory h
     process.env.AMQP_URL = link.url;
     names = topologyNames();
     service = await startService(AppModule, { ...INVENTORY, logger: false });
-    client = new Messaging({ url: target.brokerUrl, serviceName: 'inventory-test', eventsExchange: names.eventsExchange, commandsExchange: names.commandsExchange });
+    client = new Messaging({
+      url: target.brokerUrl,
+      serviceName: 'inventory-test',
+      eventsExchange: names.eventsExchange,
+      commandsExchange: names.commandsExchange,
+    });
     await client.start();
     await client.consume({
       queue: names.queue('test.inventory-answers'),
       bindings: [{ pattern: 'inventory.#' }],
-      handlers: [{ pattern: 'inventory.#', handle: async (m) => void answers.push(m as IncomingMessage<{ orderId: string }>) }],
+      handlers: [
+        { pattern: 'inventory.#', handle: async (m) => void answers.push(m as IncomingMessage<{ orderId: string }>) },
+      ],
     });
   });
 
@@ -37,7 +44,15 @@ describe.each(testTargets().filter((t) => t.database === 'sqlite'))('inventory h
     link?.restore();
     await service?.close();
     await link?.close();
-    if (names) await deleteTopology(target.brokerUrl, { queues: [names.queue('inventory.commands'), names.queue('inventory.rpc'), names.queue('test.inventory-answers')], exchanges: [names.eventsExchange, names.commandsExchange] });
+    if (names)
+      await deleteTopology(target.brokerUrl, {
+        queues: [
+          names.queue('inventory.commands'),
+          names.queue('inventory.rpc'),
+          names.queue('test.inventory-answers'),
+        ],
+        exchanges: [names.eventsExchange, names.commandsExchange],
+      });
     await env?.restore();
   });
 
@@ -51,6 +66,8 @@ describe.each(testTargets().filter((t) => t.database === 'sqlite'))('inventory h
     await eventually('GET /health to answer 200', async () => ((await health()) === 200 ? true : undefined), 20_000);
     const orderId = randomUUID();
     await client.send(ReserveStock, { orderId, items: [{ sku: 'SKU-009', quantity: 1 }] });
-    await eventually('stock-reserved', () => answers.find((a) => a.payload.orderId === orderId && a.type === StockReserved.type));
+    await eventually('stock-reserved', () =>
+      answers.find((a) => a.payload.orderId === orderId && a.type === StockReserved.type),
+    );
   });
 });

@@ -25,7 +25,11 @@ describe.each(testTargets().filter((t) => t.name.startsWith('bundled')))('restoc
   });
 
   const restock = (sku: string, quantity: number) =>
-    fetch(`${service.url}/admin/stock/${sku}/restock`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` }, body: JSON.stringify({ quantity }) }).then(async (r) => ({
+    fetch(`${service.url}/admin/stock/${sku}/restock`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({ quantity }),
+    }).then(async (r) => ({
       status: r.status,
       body: (await r.json()) as { available?: number; message?: string },
     }));
@@ -38,10 +42,15 @@ describe.each(testTargets().filter((t) => t.name.startsWith('bundled')))('restoc
     const refused = await restock('SKU-012', 1_000_000_000);
     expect(refused).toEqual({
       status: 409,
-      body: expect.objectContaining({ message: `restocking 1000000000 units of SKU-012 would make ${start + 3_000_000_000} available, past ${MAX_STOCK}, the most the stock holds` }),
+      body: expect.objectContaining({
+        message: `restocking 1000000000 units of SKU-012 would make ${start + 3_000_000_000} available, past ${MAX_STOCK}, the most the stock holds`,
+      }),
     });
     const upToTheLimit = MAX_STOCK - (start + 2_000_000_000);
-    expect(await restock('SKU-012', upToTheLimit)).toEqual({ status: 200, body: expect.objectContaining({ available: MAX_STOCK }) });
+    expect(await restock('SKU-012', upToTheLimit)).toEqual({
+      status: 200,
+      body: expect.objectContaining({ available: MAX_STOCK }),
+    });
     expect((await restock('SKU-012', 1)).status).toBe(409);
     // concurrent restocks that together pass the limit: one is taken, the others are 409s, none a 500
     const racing = await Promise.all(Array.from({ length: 4 }, () => restock('SKU-011', 700_000_000)));

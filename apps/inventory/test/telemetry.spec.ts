@@ -26,14 +26,23 @@ describe.each(testTargets())('inventory telemetry ($name)', (target) => {
     names = topologyNames();
     service = await startService(AppModule, { ...INVENTORY, logger: false });
     harness = new MessagingHarness(service.app.get(Messaging));
-    client = new Messaging({ url: target.brokerUrl, serviceName: 'inventory-otel-test', eventsExchange: names.eventsExchange, commandsExchange: names.commandsExchange });
+    client = new Messaging({
+      url: target.brokerUrl,
+      serviceName: 'inventory-otel-test',
+      eventsExchange: names.eventsExchange,
+      commandsExchange: names.commandsExchange,
+    });
     await client.start();
   });
 
   afterAll(async () => {
     await client?.close();
     await service?.close();
-    if (names) await deleteTopology(target.brokerUrl, { queues: [names.queue('inventory.commands'), names.queue('inventory.rpc')], exchanges: [names.eventsExchange, names.commandsExchange] });
+    if (names)
+      await deleteTopology(target.brokerUrl, {
+        queues: [names.queue('inventory.commands'), names.queue('inventory.rpc')],
+        exchanges: [names.eventsExchange, names.commandsExchange],
+      });
     await env?.restore();
   });
 
@@ -51,7 +60,13 @@ describe.each(testTargets())('inventory telemetry ($name)', (target) => {
     // a command may be handled more than once (given back while another command of its order held the inbox row,
     // on Postgres), so each one is found by its final, successful handling
     const handled = await eventually('a successful consumer span for each of the four commands', () => {
-      const ok = otel.spansNamed(`process ${queue}`).filter((s) => s.attributes['warren.outcome'] === 'ok' && sent.some((m) => m.messageId === s.attributes['messaging.message.id']));
+      const ok = otel
+        .spansNamed(`process ${queue}`)
+        .filter(
+          (s) =>
+            s.attributes['warren.outcome'] === 'ok' &&
+            sent.some((m) => m.messageId === s.attributes['messaging.message.id']),
+        );
       return sent.every((m) => ok.some((s) => s.attributes['messaging.message.id'] === m.messageId)) ? ok : undefined;
     });
     const described = sent.map((m) => {

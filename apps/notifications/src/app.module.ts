@@ -13,7 +13,12 @@ export const NOTIFICATIONS = { name: 'notifications', defaultPort: 3004 } as con
 
 @Module({
   imports: [
-    ServiceModule.forRoot({ ...NOTIFICATIONS, queue: 'notifications.order-events', entities: [SentEmail], migrations: [CreateSentEmails1767312000000] }),
+    ServiceModule.forRoot({
+      ...NOTIFICATIONS,
+      queue: 'notifications.order-events',
+      entities: [SentEmail],
+      migrations: [CreateSentEmails1767312000000],
+    }),
     TypeOrmModule.forFeature([SentEmail]),
     RedisModule.forRoot({ maxRetriesPerRequest: null }), // BullMQ's workers block on Redis
   ],

@@ -24,19 +24,36 @@ describe('notifications GET /metrics', () => {
 
   it('exposes emails sent and failed by template, and the queue by state', async () => {
     const sent = randomUUID();
-    await app.messaging.emit(OrderPlaced, { orderId: sent, customerEmail: 'ada@example.com', items: [{ sku: 'SKU-001', quantity: 1 }], placedAt: new Date().toISOString() });
+    await app.messaging.emit(OrderPlaced, {
+      orderId: sent,
+      customerEmail: 'ada@example.com',
+      items: [{ sku: 'SKU-001', quantity: 1 }],
+      placedAt: new Date().toISOString(),
+    });
     await eventually('the email', () => (app.smtp.withKey(`order.placed/${sent}`).length === 1 ? true : undefined));
     app.smtp.failNext = 1;
     const refused = randomUUID();
-    await app.messaging.emit(OrderPlaced, { orderId: refused, customerEmail: 'bob@example.com', items: [{ sku: 'SKU-002', quantity: 1 }], placedAt: new Date().toISOString() });
+    await app.messaging.emit(OrderPlaced, {
+      orderId: refused,
+      customerEmail: 'bob@example.com',
+      items: [{ sku: 'SKU-002', quantity: 1 }],
+      placedAt: new Date().toISOString(),
+    });
     const families = await eventually('the counts', async () => {
       const f = await scrape();
-      return value(f, 'warren_emails_failed_total', { warren_email_template: 'order-placed' }) === 1 && value(f, 'warren_bullmq_jobs', { warren_bullmq_state: 'failed' }) === 1 ? f : undefined;
+      return value(f, 'warren_emails_failed_total', { warren_email_template: 'order-placed' }) === 1 &&
+        value(f, 'warren_bullmq_jobs', { warren_bullmq_state: 'failed' }) === 1
+        ? f
+        : undefined;
     });
     expect(families.get('warren_emails_sent_total')).toMatchObject({ type: 'counter' });
     expect(value(families, 'warren_emails_sent_total', { warren_email_template: 'order-placed' })).toBe(1);
     expect(families.get('warren_bullmq_jobs')).toMatchObject({ type: 'gauge' });
-    const states = families.get('warren_bullmq_jobs')!.samples.map((s) => [s.labels.warren_bullmq_queue, s.labels.warren_bullmq_state]);
-    expect(states.sort()).toEqual(['active', 'delayed', 'failed', 'waiting'].map((state) => [app.jobs.queue.name, state]));
+    const states = families
+      .get('warren_bullmq_jobs')!
+      .samples.map((s) => [s.labels.warren_bullmq_queue, s.labels.warren_bullmq_state]);
+    expect(states.sort()).toEqual(
+      ['active', 'delayed', 'failed', 'waiting'].map((state) => [app.jobs.queue.name, state]),
+    );
   });
 });

@@ -22,7 +22,10 @@ export interface NotificationsUnderTest {
 }
 
 /** Starts it with the email settings in `env` (EMAIL_ATTEMPTS, EMAIL_BACKOFF_MS …) on top of the suite's own. */
-export async function startNotifications(label: string, env: Record<string, string> = {}): Promise<NotificationsUnderTest> {
+export async function startNotifications(
+  label: string,
+  env: Record<string, string> = {},
+): Promise<NotificationsUnderTest> {
   const saved = { ...process.env };
   const dataDir = mkdtempSync(path.join(tmpdir(), `warren-${label}-`));
   const redis = await startTestRedis();

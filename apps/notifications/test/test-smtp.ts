@@ -19,7 +19,9 @@ export class TestSmtp {
       if (this.failNext > 0) {
         this.failNext--;
         stream.resume();
-        stream.on('end', () => callback(Object.assign(new Error('mailbox busy, try again later'), { responseCode: 421 })));
+        stream.on('end', () =>
+          callback(Object.assign(new Error('mailbox busy, try again later'), { responseCode: 421 })),
+        );
         return;
       }
       simpleParser(stream).then(

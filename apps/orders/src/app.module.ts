@@ -26,6 +26,12 @@ export const ORDERS_SERVICE = { name: 'orders', defaultPort: 3001 } as const;
     }),
   ],
   controllers: [OrdersController, SagaHandlers],
-  providers: [{ provide: SagaConfig, useFactory: () => SagaConfig.fromEnv() }, SagaTelemetry, OrdersService, OrderSagaService, SagaSweeperService],
+  providers: [
+    { provide: SagaConfig, useFactory: () => SagaConfig.fromEnv() },
+    SagaTelemetry,
+    OrdersService,
+    OrderSagaService,
+    SagaSweeperService,
+  ],
 })
 export class AppModule {}

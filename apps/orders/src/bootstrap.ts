@@ -7,7 +7,9 @@ import { AppModule, ORDERS_SERVICE } from './app.module';
 export function configureOrdersApp(app: INestApplication): void {
   const config = new DocumentBuilder()
     .setTitle('Warren orders')
-    .setDescription('Places orders and runs the order saga: reserve stock, capture payment, confirm or cancel with compensations.')
+    .setDescription(
+      'Places orders and runs the order saga: reserve stock, capture payment, confirm or cancel with compensations.',
+    )
     .setVersion('0.1.0')
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config), { jsonDocumentUrl: 'docs-json' });

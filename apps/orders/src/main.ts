@@ -3,4 +3,8 @@ import 'reflect-metadata';
 import { runService } from '@warren/service-kit';
 import { startOrders } from './bootstrap';
 
-runService('orders', () => startOrders(), ({ url }) => `(OpenAPI at ${url}/docs)`);
+runService(
+  'orders',
+  () => startOrders(),
+  ({ url }) => `(OpenAPI at ${url}/docs)`,
+);

@@ -16,7 +16,9 @@ describe('orders GET /metrics', () => {
     return parsePrometheusText(await res.text());
   };
   const value = (families: Map<string, PrometheusFamily>, sample: string, labels: Record<string, string>) =>
-    [...families.values()].flatMap((f) => f.samples).find((s) => s.name === sample && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+    [...families.values()]
+      .flatMap((f) => f.samples)
+      .find((s) => s.name === sample && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 
   it('exposes the saga outcomes by outcome and reason, and the step durations by step, in seconds', async () => {
     const confirmed = await t.place('ada@example.com', [{ sku: 'SKU-001', quantity: 1 }]);
@@ -35,6 +37,10 @@ describe('orders GET /metrics', () => {
       ]),
     );
     expect(families.get('warren_saga_step_duration_seconds')).toMatchObject({ type: 'histogram' });
-    for (const step of ['STOCK_RESERVED', 'CONFIRMED', 'CANCELLED']) expect([step, value(families, 'warren_saga_step_duration_seconds_count', { warren_saga_step: step })]).toEqual([step, 1]);
+    for (const step of ['STOCK_RESERVED', 'CONFIRMED', 'CANCELLED'])
+      expect([step, value(families, 'warren_saga_step_duration_seconds_count', { warren_saga_step: step })]).toEqual([
+        step,
+        1,
+      ]);
   });
 });

@@ -36,7 +36,8 @@ const SERVER_DATABASE_URL = process.env.DATABASE_URL;
 /** Bundled broker always, RabbitMQ when RABBITMQ_URL is set; SQLite always, Postgres when DATABASE_URL is set. */
 export function testMatrix(): Array<{ label: string; broker: TestBroker; db: TestDatabaseKind }> {
   const bundled = process.env.WARREN_TEST_BROKER_URL;
-  if (!bundled) throw new Error('WARREN_TEST_BROKER_URL is not set: run the tests through jest -c apps/orders/jest.config.js');
+  if (!bundled)
+    throw new Error('WARREN_TEST_BROKER_URL is not set: run the tests through jest -c apps/orders/jest.config.js');
   const brokers: TestBroker[] = [{ name: 'bundled', url: bundled }];
   if (process.env.RABBITMQ_URL) brokers.push({ name: 'rabbitmq', url: process.env.RABBITMQ_URL });
   const dbs: TestDatabaseKind[] = [{ name: 'sqlite' }];
@@ -64,7 +65,13 @@ export class FakeServices {
     url: string,
     readonly names: { eventsExchange: string; commandsExchange: string; queue: (n: string) => string },
   ) {
-    this.messaging = new Messaging({ url, serviceName: 'fakes', eventsExchange: names.eventsExchange, commandsExchange: names.commandsExchange, retry: { maxAttempts: 2, initialDelayMs: 50, multiplier: 1, maxDelayMs: 50 } });
+    this.messaging = new Messaging({
+      url,
+      serviceName: 'fakes',
+      eventsExchange: names.eventsExchange,
+      commandsExchange: names.commandsExchange,
+      retry: { maxAttempts: 2, initialDelayMs: 50, multiplier: 1, maxDelayMs: 50 },
+    });
   }
 
   async start(): Promise<void> {
@@ -110,10 +117,21 @@ export class FakeServices {
       case ReserveStock.type: {
         const items = p.items as Array<{ sku: string; quantity: number }>;
         if (items.some((i) => i.sku === 'SKU-999')) return;
-        const unavailable = items.filter((i) => i.sku === 'SKU-003' && i.quantity > 2).map((i) => ({ sku: i.sku, requested: i.quantity, available: 2 }));
-        if (unavailable.length) return void (await this.messaging.emit(StockRejected, { orderId: p.orderId, reason: 'insufficient stock', unavailable }));
+        const unavailable = items
+          .filter((i) => i.sku === 'SKU-003' && i.quantity > 2)
+          .map((i) => ({ sku: i.sku, requested: i.quantity, available: 2 }));
+        if (unavailable.length)
+          return void (await this.messaging.emit(StockRejected, {
+            orderId: p.orderId,
+            reason: 'insufficient stock',
+            unavailable,
+          }));
         const priced = items.map((i) => ({ ...i, unitPrice: 1000 }));
-        await this.messaging.emit(StockReserved, { orderId: p.orderId, items: priced, total: priced.reduce((s, i) => s + i.quantity * i.unitPrice, 0) });
+        await this.messaging.emit(StockReserved, {
+          orderId: p.orderId,
+          items: priced,
+          total: priced.reduce((s, i) => s + i.quantity * i.unitPrice, 0),
+        });
         return;
       }
       case ReleaseStock.type:
@@ -121,7 +139,8 @@ export class FakeServices {
         return;
       case CapturePayment.type:
         if (p.customerEmail.startsWith('silent')) return;
-        if (p.customerEmail.startsWith('decline')) return void (await this.messaging.emit(PaymentDeclined, { orderId: p.orderId, reason: 'card declined' }));
+        if (p.customerEmail.startsWith('decline'))
+          return void (await this.messaging.emit(PaymentDeclined, { orderId: p.orderId, reason: 'card declined' }));
         await this.messaging.emit(PaymentCaptured, { orderId: p.orderId, paymentId: randomUUID(), amount: p.amount });
         return;
       case RefundPayment.type:
@@ -175,7 +194,11 @@ export class OrdersUnderTest {
       SAGA_STEP_TIMEOUT_MS: String(this.saga.stepTimeoutMs),
       SAGA_SWEEP_INTERVAL_MS: String(this.saga.sweepIntervalMs),
     });
-    this.fakes = new FakeServices(this.broker.url, { eventsExchange: `${ns}.warren.events`, commandsExchange: `${ns}.warren.commands`, queue: (n) => `${ns}.${n}` });
+    this.fakes = new FakeServices(this.broker.url, {
+      eventsExchange: `${ns}.warren.events`,
+      commandsExchange: `${ns}.warren.commands`,
+      queue: (n) => `${ns}.${n}`,
+    });
     await this.fakes.start();
     this.orders = await startOrders({ logger: false });
     this.harness = new MessagingHarness(this.orders.app.get(Messaging));
@@ -185,14 +208,23 @@ export class OrdersUnderTest {
     await this.orders?.close();
     await this.fakes?.close();
     const ns = this.namespace;
-    await deleteTopology(this.broker.url, [`${ns}.orders.saga`, ...(this.fakes?.queues() ?? [])], [`${ns}.warren.events`, `${ns}.warren.commands`]);
-    if (this.pgDatabase) await withPg(this.db.url!, (c) => c.query(`DROP DATABASE IF EXISTS ${this.pgDatabase} WITH (FORCE)`));
+    await deleteTopology(
+      this.broker.url,
+      [`${ns}.orders.saga`, ...(this.fakes?.queues() ?? [])],
+      [`${ns}.warren.events`, `${ns}.warren.commands`],
+    );
+    if (this.pgDatabase)
+      await withPg(this.db.url!, (c) => c.query(`DROP DATABASE IF EXISTS ${this.pgDatabase} WITH (FORCE)`));
     if (this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });
   }
 
   // HTTP helpers
   async post(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${this.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const res = await fetch(`${this.url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
     return { status: res.status, body: await res.json() };
   }
 
@@ -244,7 +276,8 @@ async function deleteTopology(url: string, queues: string[], exchanges: string[]
   };
   try {
     for (const q of queues) {
-      for (const name of [q, `${q}.dlq`, ...Array.from({ length: 10 }, (_, i) => `${q}.retry.${i + 1}`)]) await attempt((ch) => ch.deleteQueue(name));
+      for (const name of [q, `${q}.dlq`, ...Array.from({ length: 10 }, (_, i) => `${q}.retry.${i + 1}`)])
+        await attempt((ch) => ch.deleteQueue(name));
     }
     for (const e of exchanges) await attempt((ch) => ch.deleteExchange(e));
   } finally {

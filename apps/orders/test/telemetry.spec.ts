@@ -15,7 +15,8 @@ afterAll(() => otel.shutdown());
 
 const STEP_TIMEOUT_MS = 60_000;
 const line = (sku: string, quantity: number) => ({ sku, quantity });
-const atOf = (order: { history: Array<{ step: string; at: string }> }, step: string) => Date.parse(order.history.find((h) => h.step === step)!.at);
+const atOf = (order: { history: Array<{ step: string; at: string }> }, step: string) =>
+  Date.parse(order.history.find((h) => h.step === step)!.at);
 const OUTCOMES = 'warren.saga.outcomes';
 const STEPS = 'warren.saga.step.duration';
 
@@ -29,13 +30,25 @@ describe.each(testMatrix())('orders telemetry ($label)', ({ broker, db }) => {
   /** The current value of every series the test looks at, to compare with later. */
   const snapshot = async () => ({
     confirmed: await otel.total(OUTCOMES, { 'warren.saga.outcome': 'confirmed' }),
-    outOfStock: await otel.total(OUTCOMES, { 'warren.saga.outcome': 'cancelled', 'warren.saga.reason': 'out-of-stock' }),
-    declined: await otel.total(OUTCOMES, { 'warren.saga.outcome': 'cancelled', 'warren.saga.reason': 'payment-declined' }),
+    outOfStock: await otel.total(OUTCOMES, {
+      'warren.saga.outcome': 'cancelled',
+      'warren.saga.reason': 'out-of-stock',
+    }),
+    declined: await otel.total(OUTCOMES, {
+      'warren.saga.outcome': 'cancelled',
+      'warren.saga.reason': 'payment-declined',
+    }),
     timedOut: await otel.total(OUTCOMES, { 'warren.saga.outcome': 'cancelled', 'warren.saga.reason': 'timeout' }),
     steps: Object.fromEntries(
-      await Promise.all(['STOCK_RESERVED', 'CONFIRMED', 'CANCELLED', 'STOCK_RELEASED', 'STOCK_RELEASE_REQUESTED'].map(async (s) => [s, await otel.total(STEPS, { 'warren.saga.step': s })] as const)),
+      await Promise.all(
+        ['STOCK_RESERVED', 'CONFIRMED', 'CANCELLED', 'STOCK_RELEASED', 'STOCK_RELEASE_REQUESTED'].map(
+          async (s) => [s, await otel.total(STEPS, { 'warren.saga.step': s })] as const,
+        ),
+      ),
     ),
-    confirmedSeconds: (await otel.points(STEPS)).filter((p) => p.attributes['warren.saga.step'] === 'CONFIRMED').reduce((sum, p) => sum + (p.sum ?? 0), 0),
+    confirmedSeconds: (await otel.points(STEPS))
+      .filter((p) => p.attributes['warren.saga.step'] === 'CONFIRMED')
+      .reduce((sum, p) => sum + (p.sum ?? 0), 0),
   });
 
   it('counts each settled order once by outcome and reason, and times each step it entered', async () => {
@@ -50,20 +63,31 @@ describe.each(testMatrix())('orders telemetry ($label)', ({ broker, db }) => {
     await t.settled(outOfStock, 'CANCELLED');
     await t.settled(declined, 'CANCELLED');
     // the capture for `delivered` comes twice under one message id (a redelivery), then an answer it is past
-    await eventually('delivered to wait for its payment', async () => ((await t.get(`/orders/${delivered}`)).body.history.some((h: any) => h.step === 'STOCK_RESERVED') ? true : undefined));
+    await eventually('delivered to wait for its payment', async () =>
+      (await t.get(`/orders/${delivered}`)).body.history.some((h: any) => h.step === 'STOCK_RESERVED')
+        ? true
+        : undefined,
+    );
     const messageId = randomUUID();
     const captured = { orderId: delivered, paymentId: randomUUID(), amount: 1000 };
     await t.fakes.messaging.emit(PaymentCaptured, captured, { messageId });
     await t.fakes.messaging.emit(PaymentCaptured, captured, { messageId });
     await t.harness.waitForCount('acked', 2, { messageId });
-    const stray = await t.fakes.messaging.emit(StockReserved, { orderId: delivered, items: [{ sku: 'SKU-006', quantity: 1, unitPrice: 1000 }], total: 1000 });
+    const stray = await t.fakes.messaging.emit(StockReserved, {
+      orderId: delivered,
+      items: [{ sku: 'SKU-006', quantity: 1, unitPrice: 1000 }],
+      total: 1000,
+    });
     await t.harness.waitFor('acked', { messageId: stray.messageId });
     const deliveredOrder = await t.settled(delivered, 'CONFIRMED');
     // the deadline of the stuck order passes (nothing else is waiting by now)
     expect(await t.orders.app.get(SagaSweeperService).sweep(Date.now() + STEP_TIMEOUT_MS)).toBe(1);
     await t.settled(stuck, 'CANCELLED');
     // the compensations' acknowledgements (declined's and stuck's stock released) are steps too
-    for (const id of [declined, stuck]) await eventually(`STOCK_RELEASED for ${id}`, async () => ((await t.get(`/orders/${id}`)).body.history.some((h: any) => h.step === 'STOCK_RELEASED') ? true : undefined));
+    for (const id of [declined, stuck])
+      await eventually(`STOCK_RELEASED for ${id}`, async () =>
+        (await t.get(`/orders/${id}`)).body.history.some((h: any) => h.step === 'STOCK_RELEASED') ? true : undefined,
+      );
 
     const after = await snapshot();
     expect({
@@ -74,15 +98,33 @@ describe.each(testMatrix())('orders telemetry ($label)', ({ broker, db }) => {
     }).toEqual({ confirmed: 2, outOfStock: 1, declined: 1, timedOut: 1 });
     // one point per step entered: reserved (confirmed, declined, delivered), confirmed twice, cancelled three times,
     // two releases acknowledged; PLACED has no step before it and is not timed
-    expect(Object.fromEntries(Object.entries(after.steps).map(([s, n]) => [s, n - before.steps[s]]))).toEqual({ STOCK_RESERVED: 3, CONFIRMED: 2, CANCELLED: 3, STOCK_RELEASED: 2, STOCK_RELEASE_REQUESTED: 0 });
+    expect(Object.fromEntries(Object.entries(after.steps).map(([s, n]) => [s, n - before.steps[s]]))).toEqual({
+      STOCK_RESERVED: 3,
+      CONFIRMED: 2,
+      CANCELLED: 3,
+      STOCK_RELEASED: 2,
+      STOCK_RELEASE_REQUESTED: 0,
+    });
     expect(await otel.total(STEPS, { 'warren.saga.step': 'PLACED' })).toBe(0);
     // the time recorded is the time between the history's rows
-    const expectedSeconds = [confirmedOrder, deliveredOrder].reduce((sum, o) => sum + (atOf(o, 'CONFIRMED') - atOf(o, 'STOCK_RESERVED')) / 1000, 0);
+    const expectedSeconds = [confirmedOrder, deliveredOrder].reduce(
+      (sum, o) => sum + (atOf(o, 'CONFIRMED') - atOf(o, 'STOCK_RESERVED')) / 1000,
+      0,
+    );
     expect(after.confirmedSeconds - before.confirmedSeconds).toBeCloseTo(expectedSeconds, 6);
     expect(await otel.metric(STEPS)).toMatchObject({ descriptor: { unit: 's' } });
     // a confirmed order has no reason; only the three cancellation reasons appear
-    const reasons = new Set((await otel.points(OUTCOMES)).map((p) => `${p.attributes['warren.saga.outcome']}/${p.attributes['warren.saga.reason'] ?? ''}`));
-    expect([...reasons].sort()).toEqual(['cancelled/out-of-stock', 'cancelled/payment-declined', 'cancelled/timeout', 'confirmed/']);
+    const reasons = new Set(
+      (await otel.points(OUTCOMES)).map(
+        (p) => `${p.attributes['warren.saga.outcome']}/${p.attributes['warren.saga.reason'] ?? ''}`,
+      ),
+    );
+    expect([...reasons].sort()).toEqual([
+      'cancelled/out-of-stock',
+      'cancelled/payment-declined',
+      'cancelled/timeout',
+      'confirmed/',
+    ]);
 
     // every message sent for these orders, by orders and by the answers in its scope, is correlated by the order id
     const ids = [confirmed, outOfStock, declined, stuck, delivered];
@@ -92,9 +134,13 @@ describe.each(testMatrix())('orders telemetry ($label)', ({ broker, db }) => {
 
     // each answer applied names the order and the step it entered on the span it was handled in (the messaging
     // library's consumer span); an answer that changed nothing names the order only
-    const handled = otel.spansNamed(`process ${t.namespace}.orders.saga`).filter((s) => s.attributes['warren.order.id'] === delivered);
+    const handled = otel
+      .spansNamed(`process ${t.namespace}.orders.saga`)
+      .filter((s) => s.attributes['warren.order.id'] === delivered);
     // (sorted: the two deliveries of one capture may end in either order)
-    expect(handled.map((s) => `${s.attributes['warren.message.type']} ${s.attributes['warren.saga.step'] ?? '-'}`).sort()).toEqual([
+    expect(
+      handled.map((s) => `${s.attributes['warren.message.type']} ${s.attributes['warren.saga.step'] ?? '-'}`).sort(),
+    ).toEqual([
       'inventory.stock-reserved -', // the stray answer: ignored
       'inventory.stock-reserved STOCK_RESERVED',
       'payment.captured -', // the redelivery: the inbox skipped it
@@ -106,7 +152,11 @@ describe.each(testMatrix())('orders telemetry ($label)', ({ broker, db }) => {
     // HTTP and Nest instrumentations give the handler its span in a service; here the test's span stands in for it
     const controller = t.orders.app.get(OrdersController);
     const post = await trace.getTracer('orders-test').startActiveSpan('POST /orders', async (span) => {
-      const order = await controller.place({ customerEmail: 'dora@example.com', items: [line('SKU-999', 2)] }, undefined, { status: () => undefined });
+      const order = await controller.place(
+        { customerEmail: 'dora@example.com', items: [line('SKU-999', 2)] },
+        undefined,
+        { status: () => undefined },
+      );
       span.end();
       return { id: order.id, span: otel.spans().find((s) => spanId(s) === span.spanContext().spanId)! };
     });
@@ -115,16 +165,31 @@ describe.each(testMatrix())('orders telemetry ($label)', ({ broker, db }) => {
     const untraced = await t.place('dora@example.com', [line('SKU-999', 1)]);
 
     expect(await t.orders.app.get(SagaSweeperService).sweep(Date.now() + STEP_TIMEOUT_MS)).toBe(2);
-    const timeoutOf = (id: string) => eventually(`the timeout span of ${id}`, () => otel.spansNamed('saga timeout').find((s) => s.attributes['warren.order.id'] === id));
+    const timeoutOf = (id: string) =>
+      eventually(`the timeout span of ${id}`, () =>
+        otel.spansNamed('saga timeout').find((s) => s.attributes['warren.order.id'] === id),
+      );
     const continued = await timeoutOf(post.id);
-    expect([continued.attributes, continued.status.code]).toEqual([{ 'warren.order.id': post.id, 'warren.saga.step': 'CANCELLED' }, SpanStatusCode.UNSET]);
+    expect([continued.attributes, continued.status.code]).toEqual([
+      { 'warren.order.id': post.id, 'warren.saga.step': 'CANCELLED' },
+      SpanStatusCode.UNSET,
+    ]);
     expect([traceId(continued), parentId(continued)]).toEqual([traceId(post.span), spanId(post.span)]);
     const started = await timeoutOf(untraced);
     expect(started.attributes).toEqual({ 'warren.order.id': untraced, 'warren.saga.step': 'CANCELLED' });
     expect(parentId(started)).toBeUndefined();
-    for (const id of [post.id, untraced]) expect((await t.settled(id, 'CANCELLED')).reason).toBe('timed out waiting for stock reservation');
+    for (const id of [post.id, untraced])
+      expect((await t.settled(id, 'CANCELLED')).reason).toBe('timed out waiting for stock reservation');
     // what the timeout sent (the compensation, order.cancelled) travels in the order's trace
-    await eventually('the compensation and the event', () => (t.fakes.received('inventory.release-stock', post.id).length && t.fakes.events('order.cancelled', post.id).length ? true : undefined));
-    for (const m of [...t.fakes.received('inventory.release-stock', post.id), ...t.fakes.events('order.cancelled', post.id)]) expect([m.type, m.traceparent.split('-')[1]]).toEqual([m.type, traceId(post.span)]);
+    await eventually('the compensation and the event', () =>
+      t.fakes.received('inventory.release-stock', post.id).length && t.fakes.events('order.cancelled', post.id).length
+        ? true
+        : undefined,
+    );
+    for (const m of [
+      ...t.fakes.received('inventory.release-stock', post.id),
+      ...t.fakes.events('order.cancelled', post.id),
+    ])
+      expect([m.type, m.traceparent.split('-')[1]]).toEqual([m.type, traceId(post.span)]);
   });
 });

@@ -18,7 +18,11 @@ let entry: string;
 beforeAll(() => {
   buildDir = mkdtempSync(path.join(root, 'tmp', 'test-payments-'));
   entry = path.join(buildDir, 'main.js');
-  execFileSync(process.execPath, [path.join(root, 'tools/scripts/bundle.mjs'), 'apps/payments/src/main.ts', path.relative(root, entry)], { cwd: root });
+  execFileSync(
+    process.execPath,
+    [path.join(root, 'tools/scripts/bundle.mjs'), 'apps/payments/src/main.ts', path.relative(root, entry)],
+    { cwd: root },
+  );
 });
 
 afterAll(() => {
@@ -35,7 +39,10 @@ describe.each(testTargets())('payments, two instances ($name)', (target) => {
 
   async function startInstance(instance: string): Promise<{ child: ChildProcess; url: string }> {
     // a little gateway latency widens the window in which the two instances race on one order
-    const child = spawn(process.execPath, [entry], { env: { ...process.env, PAYMENTS_LATENCY_MS: '20', WARREN_INSTANCE: instance }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [entry], {
+      env: { ...process.env, PAYMENTS_LATENCY_MS: '20', WARREN_INSTANCE: instance },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -52,47 +59,90 @@ describe.each(testTargets())('payments, two instances ($name)', (target) => {
     // one first, so the migrations run once; then the second
     instances.push(await startInstance('payments'));
     instances.push(await startInstance('payments-2'));
-    client = new Messaging({ url: target.brokerUrl, serviceName: 'payments-test', eventsExchange: names.eventsExchange, commandsExchange: names.commandsExchange });
+    client = new Messaging({
+      url: target.brokerUrl,
+      serviceName: 'payments-test',
+      eventsExchange: names.eventsExchange,
+      commandsExchange: names.commandsExchange,
+    });
     await client.start();
     await client.consume({
       queue: names.queue('test.payments-answers'),
       bindings: [{ pattern: 'payment.#' }],
-      handlers: [{ pattern: 'payment.#', handle: async (m) => void answers.push(m as IncomingMessage<{ orderId: string; paymentId: string }>) }],
+      handlers: [
+        {
+          pattern: 'payment.#',
+          handle: async (m) => void answers.push(m as IncomingMessage<{ orderId: string; paymentId: string }>),
+        },
+      ],
     });
   }, 30_000);
 
   afterAll(async () => {
     await client?.close();
     await Promise.all(
-      instances.filter(({ child }) => child.exitCode === null).map(async ({ child }) => {
-        const exited = once(child, 'exit');
-        child.kill('SIGTERM');
-        await exited;
-      }),
+      instances
+        .filter(({ child }) => child.exitCode === null)
+        .map(async ({ child }) => {
+          const exited = once(child, 'exit');
+          child.kill('SIGTERM');
+          await exited;
+        }),
     );
-    if (names) await deleteTopology(target.brokerUrl, { queues: [names.queue('payments.commands'), names.queue('payments.rpc'), names.queue('test.payments-answers')], exchanges: [names.eventsExchange, names.commandsExchange] });
+    if (names)
+      await deleteTopology(target.brokerUrl, {
+        queues: [names.queue('payments.commands'), names.queue('payments.rpc'), names.queue('test.payments-answers')],
+        exchanges: [names.eventsExchange, names.commandsExchange],
+      });
     await env?.restore();
   });
 
   const health = async (url: string) => {
     const res = await fetch(`${url}/health`);
-    return { status: res.status, consumed: ((await res.json()) as { details: { broker: { counters: { consumed: number } } } }).details.broker.counters.consumed };
+    return {
+      status: res.status,
+      consumed: ((await res.json()) as { details: { broker: { counters: { consumed: number } } } }).details.broker
+        .counters.consumed,
+    };
   };
 
   it('shares the work and charges every order once, whichever instance gets each copy of a capture', async () => {
     for (const i of instances) expect((await health(i.url)).status).toBe(200);
-    const orders = Array.from({ length: 30 }, (_, n) => ({ orderId: randomUUID(), amount: 1000 + n, asksAgain: n % 3 === 0 }));
+    const orders = Array.from({ length: 30 }, (_, n) => ({
+      orderId: randomUUID(),
+      amount: 1000 + n,
+      asksAgain: n % 3 === 0,
+    }));
     await Promise.all(
       orders.flatMap((o) => {
-        const command = { exchange: names.commandsExchange, routingKey: CapturePayment.type, type: CapturePayment.type, payload: { orderId: o.orderId, amount: o.amount, customerEmail: 'ada@example.com' }, messageId: randomUUID() };
+        const command = {
+          exchange: names.commandsExchange,
+          routingKey: CapturePayment.type,
+          type: CapturePayment.type,
+          payload: { orderId: o.orderId, amount: o.amount, customerEmail: 'ada@example.com' },
+          messageId: randomUUID(),
+        };
         // every command delivered twice (same message id), and every third order asked for again (a new message)
-        return [client.publish(command), client.publish(command), ...(o.asksAgain ? [client.send(CapturePayment, command.payload)] : [])];
+        return [
+          client.publish(command),
+          client.publish(command),
+          ...(o.asksAgain ? [client.send(CapturePayment, command.payload)] : []),
+        ];
       }),
     );
     const expected = orders.length + orders.filter((o) => o.asksAgain).length;
-    await eventually(`${expected} payment.captured answers`, () => (answers.filter((a) => a.type === PaymentCaptured.type).length >= expected ? true : undefined), 20_000);
+    await eventually(
+      `${expected} payment.captured answers`,
+      () => (answers.filter((a) => a.type === PaymentCaptured.type).length >= expected ? true : undefined),
+      20_000,
+    );
 
-    const ledger = (await (await fetch(`${instances[1]!.url}/payments?limit=1000`)).json()) as Array<{ orderId: string; amount: number; id: string; instance?: string }>;
+    const ledger = (await (await fetch(`${instances[1]!.url}/payments?limit=1000`)).json()) as Array<{
+      orderId: string;
+      amount: number;
+      id: string;
+      instance?: string;
+    }>;
     expect(ledger).toHaveLength(orders.length);
     // each capture names the instance (WARREN_INSTANCE) that made it, and both made some
     const by = (name: string) => ledger.filter((l) => l.instance === name).length;
@@ -108,6 +158,8 @@ describe.each(testTargets())('payments, two instances ($name)', (target) => {
     }
     const consumed = await Promise.all(instances.map((i) => health(i.url)));
     for (const c of consumed) expect(c.consumed).toBeGreaterThan(0);
-    expect(consumed.reduce((s, c) => s + c.consumed, 0)).toBeGreaterThanOrEqual(orders.length * 2 + orders.filter((o) => o.asksAgain).length);
+    expect(consumed.reduce((s, c) => s + c.consumed, 0)).toBeGreaterThanOrEqual(
+      orders.length * 2 + orders.filter((o) => o.asksAgain).length,
+    );
   });
 });

@@ -26,7 +26,12 @@ describe.each(testTargets())('payments ($name)', (target) => {
     names = topologyNames();
     service = await startService(AppModule, { ...PAYMENTS, logger: false });
     harness = new MessagingHarness(service.app.get(Messaging));
-    client = new Messaging({ url: target.brokerUrl, serviceName: 'payments-test', eventsExchange: names.eventsExchange, commandsExchange: names.commandsExchange });
+    client = new Messaging({
+      url: target.brokerUrl,
+      serviceName: 'payments-test',
+      eventsExchange: names.eventsExchange,
+      commandsExchange: names.commandsExchange,
+    });
     await client.start();
     await client.consume({
       queue: names.queue('test.payments-answers'),
@@ -38,7 +43,11 @@ describe.each(testTargets())('payments ($name)', (target) => {
   afterAll(async () => {
     await client?.close();
     await service?.close();
-    if (names) await deleteTopology(target.brokerUrl, { queues: [names.queue('payments.commands'), names.queue('payments.rpc'), names.queue('test.payments-answers')], exchanges: [names.eventsExchange, names.commandsExchange] });
+    if (names)
+      await deleteTopology(target.brokerUrl, {
+        queues: [names.queue('payments.commands'), names.queue('payments.rpc'), names.queue('test.payments-answers')],
+        exchanges: [names.eventsExchange, names.commandsExchange],
+      });
     await env?.restore();
   });
 
@@ -47,11 +56,18 @@ describe.each(testTargets())('payments ($name)', (target) => {
   });
 
   const gateway = (body: unknown, headers: Record<string, string> = admin, url = service.url) =>
-    fetch(`${url}/admin/gateway`, { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  const answerFor = (orderId: string, type: string) => eventually(`${type} for ${orderId}`, () => answers.find((a) => a.payload.orderId === orderId && a.type === type));
+    fetch(`${url}/admin/gateway`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+  const answerFor = (orderId: string, type: string) =>
+    eventually(`${type} for ${orderId}`, () => answers.find((a) => a.payload.orderId === orderId && a.type === type));
   const answersFor = (orderId: string) => answers.filter((a) => a.payload.orderId === orderId);
-  const ledger = async (query = '') => (await fetch(`${service.url}/payments${query}`)).json() as Promise<Array<Record<string, unknown>>>;
-  const capture = (orderId: string, amount = 4999) => client.send(CapturePayment, { orderId, amount, customerEmail: 'ada@example.com' });
+  const ledger = async (query = '') =>
+    (await fetch(`${service.url}/payments${query}`)).json() as Promise<Array<Record<string, unknown>>>;
+  const capture = (orderId: string, amount = 4999) =>
+    client.send(CapturePayment, { orderId, amount, customerEmail: 'ada@example.com' });
 
   it('captures a payment: a ledger row and payment.captured', async () => {
     const orderId = randomUUID();
@@ -61,7 +77,17 @@ describe.each(testTargets())('payments ($name)', (target) => {
     expect(answer.exchange).toBe(names.eventsExchange);
     expect(await ledger(`?orderId=${orderId}`)).toEqual([
       // instance: WARREN_INSTANCE when set, else the service's name
-      { id: answer.payload.paymentId, kind: 'capture', orderId, paymentId: answer.payload.paymentId, amount: 12_345, status: 'CAPTURED', customerEmail: 'ada@example.com', instance: 'payments', at: expect.any(String) },
+      {
+        id: answer.payload.paymentId,
+        kind: 'capture',
+        orderId,
+        paymentId: answer.payload.paymentId,
+        amount: 12_345,
+        status: 'CAPTURED',
+        customerEmail: 'ada@example.com',
+        instance: 'payments',
+        at: expect.any(String),
+      },
     ]);
     expect((await fetch(`${service.url}/health`)).status).toBe(200);
   });
@@ -70,7 +96,10 @@ describe.each(testTargets())('payments ($name)', (target) => {
     expect((await gateway({ declineRate: 1 })).status).toBe(200);
     const orderId = randomUUID();
     const sent = await capture(orderId);
-    expect((await answerFor(orderId, PaymentDeclined.type)).payload).toEqual({ orderId, reason: expect.stringMatching(/declined/) });
+    expect((await answerFor(orderId, PaymentDeclined.type)).payload).toEqual({
+      orderId,
+      reason: expect.stringMatching(/declined/),
+    });
     await harness.acked({ messageId: sent.messageId });
     expect(harness.all('retried', { messageId: sent.messageId })).toHaveLength(0);
     expect(await ledger(`?orderId=${orderId}`)).toEqual([]);
@@ -81,7 +110,10 @@ describe.each(testTargets())('payments ($name)', (target) => {
     const orderId = randomUUID();
     const sent = await capture(orderId);
     const retried = await harness.retried({ messageId: sent.messageId });
-    expect(retried).toMatchObject({ attempt: 1, error: expect.objectContaining({ message: expect.stringMatching(/timed out/) }) });
+    expect(retried).toMatchObject({
+      attempt: 1,
+      error: expect.objectContaining({ message: expect.stringMatching(/timed out/) }),
+    });
     await gateway({ failureRate: 0 });
     const answer = await answerFor(orderId, PaymentCaptured.type);
     expect(answer.payload).toMatchObject({ orderId, amount: 4999 });
@@ -93,7 +125,13 @@ describe.each(testTargets())('payments ($name)', (target) => {
   it('charges a capture delivered twice once, and answers a second capture command with the same payment', async () => {
     const orderId = randomUUID();
     const messageId = randomUUID();
-    const command = { exchange: names.commandsExchange, routingKey: CapturePayment.type, type: CapturePayment.type, payload: { orderId, amount: 700, customerEmail: 'ada@example.com' }, messageId };
+    const command = {
+      exchange: names.commandsExchange,
+      routingKey: CapturePayment.type,
+      type: CapturePayment.type,
+      payload: { orderId, amount: 700, customerEmail: 'ada@example.com' },
+      messageId,
+    };
     await client.publish(command);
     await client.publish(command);
     await harness.waitForCount('acked', 2, { messageId });
@@ -102,7 +140,10 @@ describe.each(testTargets())('payments ($name)', (target) => {
     // the saga asking again (a new message) gets the same payment, not a second charge
     await capture(orderId, 700);
     await eventually('a second payment.captured', () => (answersFor(orderId).length === 2 ? true : undefined));
-    expect(answersFor(orderId).map((a) => a.payload.paymentId)).toEqual([first.payload.paymentId, first.payload.paymentId]);
+    expect(answersFor(orderId).map((a) => a.payload.paymentId)).toEqual([
+      first.payload.paymentId,
+      first.payload.paymentId,
+    ]);
     expect(await ledger(`?orderId=${orderId}`)).toHaveLength(1);
   });
 
@@ -114,11 +155,23 @@ describe.each(testTargets())('payments ($name)', (target) => {
     const refunded = await answerFor(orderId, PaymentRefunded.type);
     expect(refunded.payload).toEqual({ orderId, paymentId: captured.payload.paymentId, amount: 2500 });
     await client.send(RefundPayment, { orderId, reason: 'again' });
-    await eventually('a second payment.refunded', () => (answersFor(orderId).filter((a) => a.type === PaymentRefunded.type).length === 2 ? true : undefined));
-    expect(answersFor(orderId).filter((a) => a.type === PaymentRefunded.type).map((a) => a.payload)).toEqual([refunded.payload, refunded.payload]);
+    await eventually('a second payment.refunded', () =>
+      answersFor(orderId).filter((a) => a.type === PaymentRefunded.type).length === 2 ? true : undefined,
+    );
+    expect(
+      answersFor(orderId)
+        .filter((a) => a.type === PaymentRefunded.type)
+        .map((a) => a.payload),
+    ).toEqual([refunded.payload, refunded.payload]);
     const rows = await ledger(`?orderId=${orderId}`);
     expect(rows).toMatchObject([
-      { kind: 'refund', orderId, paymentId: captured.payload.paymentId, amount: 2500, reason: 'stock could not be committed' },
+      {
+        kind: 'refund',
+        orderId,
+        paymentId: captured.payload.paymentId,
+        amount: 2500,
+        reason: 'stock could not be committed',
+      },
       { kind: 'capture', orderId, status: 'REFUNDED', amount: 2500 },
     ]);
     const all = await ledger();
@@ -132,7 +185,9 @@ describe.each(testTargets())('payments ($name)', (target) => {
     await client.send(RefundPayment, { orderId, reason: 'saga timed out' });
     expect((await answerFor(orderId, PaymentRefunded.type)).payload).toMatchObject({ orderId, amount: 0 });
     await capture(orderId);
-    expect((await answerFor(orderId, PaymentDeclined.type)).payload).toMatchObject({ reason: expect.stringMatching(/cancelled/) });
+    expect((await answerFor(orderId, PaymentDeclined.type)).payload).toMatchObject({
+      reason: expect.stringMatching(/cancelled/),
+    });
     expect(await ledger(`?orderId=${orderId}`)).toEqual([]);
   });
 
@@ -144,9 +199,18 @@ describe.each(testTargets())('payments ($name)', (target) => {
       expect((await gateway({ failureRate: 1 })).status).toBe(200);
       const orderId = randomUUID();
       const deadline = past();
-      const sent = await client.send(CapturePayment, { orderId, amount: 4999, customerEmail: 'ada@example.com', deadline });
+      const sent = await client.send(CapturePayment, {
+        orderId,
+        amount: 4999,
+        customerEmail: 'ada@example.com',
+        deadline,
+      });
       const answer = await answerFor(orderId, PaymentDeclined.type);
-      expect(answer.payload).toEqual({ orderId, reason: `the capture came after its deadline (${deadline}); nothing was charged`, expired: { deadline, at: expect.any(String) } });
+      expect(answer.payload).toEqual({
+        orderId,
+        reason: `the capture came after its deadline (${deadline}); nothing was charged`,
+        expired: { deadline, at: expect.any(String) },
+      });
       expect(Date.parse((answer.payload as PaymentDeclined).expired!.at)).toBeGreaterThanOrEqual(Date.parse(deadline));
       await harness.acked({ messageId: sent.messageId });
       expect(harness.all('retried', { messageId: sent.messageId })).toHaveLength(0);
@@ -162,7 +226,12 @@ describe.each(testTargets())('payments ($name)', (target) => {
       expect((await gateway({ failureRate: 1 })).status).toBe(200);
       const orderId = randomUUID();
       const deadline = new Date(Date.now() + 1200).toISOString();
-      const sent = await client.send(CapturePayment, { orderId, amount: 700, customerEmail: 'ada@example.com', deadline });
+      const sent = await client.send(CapturePayment, {
+        orderId,
+        amount: 700,
+        customerEmail: 'ada@example.com',
+        deadline,
+      });
       const answer = await answerFor(orderId, PaymentDeclined.type);
       expect(answer.payload).toMatchObject({ orderId, expired: { deadline } });
       const retried = harness.all('retried', { messageId: sent.messageId });
@@ -178,13 +247,20 @@ describe.each(testTargets())('payments ($name)', (target) => {
       await client.send(RefundPayment, { orderId, reason: 'saga timed out' });
       await answerFor(orderId, PaymentRefunded.type);
       await client.send(CapturePayment, { orderId, amount: 100, customerEmail: 'ada@example.com', deadline: past() });
-      expect((await answerFor(orderId, PaymentDeclined.type)).payload).toMatchObject({ expired: { deadline: expect.any(String) } });
+      expect((await answerFor(orderId, PaymentDeclined.type)).payload).toMatchObject({
+        expired: { deadline: expect.any(String) },
+      });
       expect(await ledger(`?orderId=${orderId}`)).toEqual([]);
     });
 
     it('captures as before when the deadline is ahead, and answers a late capture of an order captured already with its payment', async () => {
       const orderId = randomUUID();
-      await client.send(CapturePayment, { orderId, amount: 1200, customerEmail: 'ada@example.com', deadline: new Date(Date.now() + 60_000).toISOString() });
+      await client.send(CapturePayment, {
+        orderId,
+        amount: 1200,
+        customerEmail: 'ada@example.com',
+        deadline: new Date(Date.now() + 60_000).toISOString(),
+      });
       const captured = await answerFor(orderId, PaymentCaptured.type);
       expect(captured.payload).toEqual({ orderId, paymentId: expect.any(String), amount: 1200 });
       // the money has moved: the saga must hear of it (and refund it if it gave up), not a decline
@@ -205,14 +281,23 @@ describe.each(testTargets())('payments ($name)', (target) => {
     expect(body.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['failureRate', 'declineRate', 'latencyMs']));
     expect((await gateway({})).status).toBe(400);
     expect((await gateway({ latencyMs: 5 })).status).toBe(200);
-    expect(await (await fetch(`${service.url}/admin/gateway`, { headers: admin })).json()).toEqual({ failureRate: 0, declineRate: 0, latencyMs: 5 });
+    expect(await (await fetch(`${service.url}/admin/gateway`, { headers: admin })).json()).toEqual({
+      failureRate: 0,
+      declineRate: 0,
+      latencyMs: 5,
+    });
     expect((await fetch(`${service.url}/payments?limit=0`)).status).toBe(400);
   });
 
   it('answers 400 for a repeated orderId (issue 10: it reached the database and was a 500)', async () => {
     const res = await fetch(`${service.url}/payments?orderId=1&orderId=2`);
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ statusCode: 400, error: 'Bad Request', message: 'invalid query', issues: [{ path: 'orderId', message: 'given 2 times; give it once' }] });
+    expect(await res.json()).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'invalid query',
+      issues: [{ path: 'orderId', message: 'given 2 times; give it once' }],
+    });
   });
 
   it.each([
@@ -223,32 +308,50 @@ describe.each(testTargets())('payments ($name)', (target) => {
   ])('answers 400 for %s in the ledger query', async (_what, query, issuePath) => {
     const res = await fetch(`${service.url}/payments${query}`);
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ message: 'invalid query', issues: [expect.objectContaining({ path: issuePath })] });
+    expect(await res.json()).toMatchObject({
+      message: 'invalid query',
+      issues: [expect.objectContaining({ path: issuePath })],
+    });
   });
 
   it('guards the gateway settings with ADMIN_TOKEN: 401 without it or with a wrong one, 200 as Bearer or Basic', async () => {
     const settings = { latencyMs: 7 };
-    const wrong: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${Buffer.from('admin:wrong').toString('base64')}` }];
+    const wrong: Array<Record<string, string>> = [
+      {},
+      { authorization: 'Bearer wrong' },
+      { authorization: `Basic ${Buffer.from('admin:wrong').toString('base64')}` },
+    ];
     for (const headers of wrong) {
       const res = await gateway(settings, headers);
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Basic realm="warren admin"');
     }
     expect((await fetch(`${service.url}/admin/gateway`)).status).toBe(401);
-    expect(await (await fetch(`${service.url}/admin/gateway`, { headers: admin })).json()).toMatchObject({ latencyMs: 0 }); // the 401s changed nothing
+    expect(await (await fetch(`${service.url}/admin/gateway`, { headers: admin })).json()).toMatchObject({
+      latencyMs: 0,
+    }); // the 401s changed nothing
     expect((await gateway(settings, admin)).status).toBe(200);
-    const basic = await gateway({ latencyMs: 8 }, { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` });
+    const basic = await gateway(
+      { latencyMs: 8 },
+      { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` },
+    );
     expect(basic.status).toBe(200);
     expect(await basic.json()).toMatchObject({ latencyMs: 8 });
   });
 
   it('turns the gateway settings off (403, how to turn them on) when ADMIN_TOKEN is unset', async () => {
     delete process.env.ADMIN_TOKEN;
-    const open = await startService(AppModule, { ...PAYMENTS, logger: false }).finally(() => (process.env.ADMIN_TOKEN = ADMIN_TOKEN));
+    const open = await startService(AppModule, { ...PAYMENTS, logger: false }).finally(
+      () => (process.env.ADMIN_TOKEN = ADMIN_TOKEN),
+    );
     try {
       const res = await gateway({ declineRate: 1 }, admin, open.url);
       expect(res.status).toBe(403);
-      expect(await res.json()).toEqual({ statusCode: 403, error: 'Forbidden', message: 'admin routes are off: set ADMIN_TOKEN to turn them on' });
+      expect(await res.json()).toEqual({
+        statusCode: 403,
+        error: 'Forbidden',
+        message: 'admin routes are off: set ADMIN_TOKEN to turn them on',
+      });
       expect((await fetch(`${open.url}/admin/gateway`)).status).toBe(403);
     } finally {
       await open.close();

@@ -31,30 +31,51 @@ describe.each(testTargets())('payments telemetry ($name)', (target) => {
     service = await startService(AppModule, { ...PAYMENTS, logger: false });
     harness = new MessagingHarness(service.app.get(Messaging));
     gateway = service.app.get(PaymentGateway);
-    client = new Messaging({ url: target.brokerUrl, serviceName: 'payments-otel-test', eventsExchange: names.eventsExchange, commandsExchange: names.commandsExchange });
+    client = new Messaging({
+      url: target.brokerUrl,
+      serviceName: 'payments-otel-test',
+      eventsExchange: names.eventsExchange,
+      commandsExchange: names.commandsExchange,
+    });
     await client.start();
     await client.consume({
       queue: names.queue('test.payments-otel-answers'),
       bindings: [{ pattern: 'payment.#' }],
-      handlers: [{ pattern: 'payment.#', handle: async (m) => void answers.push(m as IncomingMessage<{ orderId: string }>) }],
+      handlers: [
+        { pattern: 'payment.#', handle: async (m) => void answers.push(m as IncomingMessage<{ orderId: string }>) },
+      ],
     });
   });
 
   afterAll(async () => {
     await client?.close();
     await service?.close();
-    if (names) await deleteTopology(target.brokerUrl, { queues: [names.queue('payments.commands'), names.queue('payments.rpc'), names.queue('test.payments-otel-answers')], exchanges: [names.eventsExchange, names.commandsExchange] });
+    if (names)
+      await deleteTopology(target.brokerUrl, {
+        queues: [
+          names.queue('payments.commands'),
+          names.queue('payments.rpc'),
+          names.queue('test.payments-otel-answers'),
+        ],
+        exchanges: [names.eventsExchange, names.commandsExchange],
+      });
     await env?.restore();
   });
 
   afterEach(() => void gateway.update({ failureRate: 0, declineRate: 0, latencyMs: 0 }));
 
-  const answerFor = (orderId: string, type: string) => eventually(`${type} for ${orderId}`, () => answers.find((a) => a.payload.orderId === orderId && a.type === type));
-  const spansFor = (name: string, orderId: string) => otel.spansNamed(name).filter((s) => s.attributes['warren.order.id'] === orderId);
+  const answerFor = (orderId: string, type: string) =>
+    eventually(`${type} for ${orderId}`, () => answers.find((a) => a.payload.orderId === orderId && a.type === type));
+  const spansFor = (name: string, orderId: string) =>
+    otel.spansNamed(name).filter((s) => s.attributes['warren.order.id'] === orderId);
 
   it('spans a capture the gateway approves, and one it declines, with the order, the amount and the outcome', async () => {
     const approved = randomUUID();
-    const command = await client.send(CapturePayment, { orderId: approved, amount: 4999, customerEmail: 'ada@example.com' });
+    const command = await client.send(CapturePayment, {
+      orderId: approved,
+      amount: 4999,
+      customerEmail: 'ada@example.com',
+    });
     await answerFor(approved, PaymentCaptured.type);
     gateway.update({ declineRate: 1 });
     const declined = randomUUID();
@@ -62,13 +83,25 @@ describe.each(testTargets())('payments telemetry ($name)', (target) => {
     await answerFor(declined, PaymentDeclined.type);
 
     const [a] = spansFor('gateway capture', approved);
-    expect([a.kind, a.status.code, a.attributes]).toEqual([SpanKind.CLIENT, SpanStatusCode.UNSET, { 'warren.order.id': approved, 'warren.payment.amount': 4999, 'warren.payment.outcome': 'approved' }]);
+    expect([a.kind, a.status.code, a.attributes]).toEqual([
+      SpanKind.CLIENT,
+      SpanStatusCode.UNSET,
+      { 'warren.order.id': approved, 'warren.payment.amount': 4999, 'warren.payment.outcome': 'approved' },
+    ]);
     const [d] = spansFor('gateway capture', declined);
-    expect(d.attributes).toEqual({ 'warren.order.id': declined, 'warren.payment.amount': 150, 'warren.payment.outcome': 'declined' });
+    expect(d.attributes).toEqual({
+      'warren.order.id': declined,
+      'warren.payment.amount': 150,
+      'warren.payment.outcome': 'declined',
+    });
     expect(spansFor('gateway capture', approved)).toHaveLength(1);
     // under the span the command was handled in, which names the order too, in the trace the command came with
     const handled = otel.spans().find((s) => spanId(s) === parentId(a))!;
-    expect([handled.name, handled.kind, handled.attributes['warren.order.id']]).toEqual([`process ${names.queue('payments.commands')}`, SpanKind.CONSUMER, approved]);
+    expect([handled.name, handled.kind, handled.attributes['warren.order.id']]).toEqual([
+      `process ${names.queue('payments.commands')}`,
+      SpanKind.CONSUMER,
+      approved,
+    ]);
     expect(traceId(a)).toBe(command.traceparent.split('-')[1]);
   });
 
@@ -83,7 +116,10 @@ describe.each(testTargets())('payments telemetry ($name)', (target) => {
     const failed = spans.filter((s) => s.status.code === SpanStatusCode.ERROR);
     expect(failed.length).toBeGreaterThanOrEqual(1);
     for (const s of failed) {
-      expect(s.attributes).toMatchObject({ 'warren.payment.outcome': 'error', 'error.type': 'GatewayUnavailableError' });
+      expect(s.attributes).toMatchObject({
+        'warren.payment.outcome': 'error',
+        'error.type': 'GatewayUnavailableError',
+      });
       expect(s.events.map((e) => e.name)).toContain('exception');
     }
     expect(spans.filter((s) => s.attributes['warren.payment.outcome'] === 'approved')).toHaveLength(1);
@@ -107,7 +143,12 @@ describe.each(testTargets())('payments telemetry ($name)', (target) => {
     await refund({ orderId: nothing, reason: 'timed out' });
     await answerFor(nothing, PaymentRefunded.type);
 
-    const outcomesOf = (orderIdOf: string) => spansFor('gateway refund', orderIdOf).map((s) => [s.kind, s.attributes['warren.payment.outcome'], s.attributes['warren.payment.amount']]);
+    const outcomesOf = (orderIdOf: string) =>
+      spansFor('gateway refund', orderIdOf).map((s) => [
+        s.kind,
+        s.attributes['warren.payment.outcome'],
+        s.attributes['warren.payment.amount'],
+      ]);
     expect(outcomesOf(orderId)).toEqual([
       [SpanKind.INTERNAL, 'refunded', 2500],
       [SpanKind.INTERNAL, 'duplicate', undefined],

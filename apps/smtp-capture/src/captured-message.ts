@@ -117,7 +117,10 @@ export async function captureMessage(raw: Buffer, envelope: Envelope, created = 
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
     const key = canonicalHeaderKey(line.slice(0, colon).trim());
-    const value = line.slice(colon + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+    const value = line
+      .slice(colon + 1)
+      .replace(/\r?\n[ \t]+/g, ' ')
+      .trim();
     headers.set(key, [...(headers.get(key) ?? []), value]);
   }
 
@@ -168,7 +171,10 @@ export async function captureMessage(raw: Buffer, envelope: Envelope, created = 
 
 /** Mailpit reads tags from `X-Tags: a, b`; sorted and unique here. */
 function tagsOf(values: string[]): string[] {
-  const tags = values.flatMap((v) => v.split(',')).map((t) => t.trim()).filter((t) => t !== '');
+  const tags = values
+    .flatMap((v) => v.split(','))
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
   return [...new Set(tags)].sort();
 }
 

@@ -68,7 +68,12 @@ export class HttpApi {
     this.route('GET', new RegExp(`^/api/v1/message/${id}$`), (_req, _url, [mid]) => this.message(mid));
     this.route('GET', new RegExp(`^/api/v1/message/${id}/headers$`), (_req, _url, [mid]) => this.headers(mid));
     this.route('GET', new RegExp(`^/api/v1/message/${id}/raw$`), (_req, _url, [mid]) => this.raw(mid));
-    this.route('GET', new RegExp(`^/api/v1/message/${id}/part/${id}$`), (_req, _url, [mid, part]) => this.part(mid, part), ['id', 'part']);
+    this.route(
+      'GET',
+      new RegExp(`^/api/v1/message/${id}/part/${id}$`),
+      (_req, _url, [mid, part]) => this.part(mid, part),
+      ['id', 'part'],
+    );
     this.route('GET', new RegExp(`^/view/${id}\\.html$`), (_req, _url, [mid]) => this.viewHtml(mid));
     this.route('GET', new RegExp(`^/view/${id}\\.txt$`), (_req, _url, [mid]) => this.viewText(mid));
     this.route('GET', /^\/api\/warren\/fail-next$/, () => ({ body: this.failNext.state() }));
@@ -80,7 +85,8 @@ export class HttpApi {
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     void this.dispatch(req)
       .catch((error: unknown) => {
-        if (error instanceof HttpError) return { status: error.status, body: error.message, type: 'text/plain; charset=utf-8' };
+        if (error instanceof HttpError)
+          return { status: error.status, body: error.message, type: 'text/plain; charset=utf-8' };
         if (error instanceof ParamError) return { status: 400, body: error.message, type: 'text/plain; charset=utf-8' };
         return { status: 500, body: `internal error: ${(error as Error).message}`, type: 'text/plain; charset=utf-8' };
       })
@@ -98,10 +104,17 @@ export class HttpApi {
       .map((r) => ({ route: r, match: r.path.exec(url.pathname) }))
       .filter((m): m is { route: Route; match: RegExpExecArray } => m.match !== null);
     if (matching.length === 0) throw new HttpError(404, 'not found');
-    const hit = matching.find((m) => m.route.method === req.method || (req.method === 'HEAD' && m.route.method === 'GET'));
+    const hit = matching.find(
+      (m) => m.route.method === req.method || (req.method === 'HEAD' && m.route.method === 'GET'),
+    );
     if (!hit) {
       const allowed = [...new Set(matching.map((m) => m.route.method))].join(', ');
-      return { status: 405, body: `method ${req.method} not allowed; use ${allowed}`, type: 'text/plain; charset=utf-8', headers: { Allow: allowed } };
+      return {
+        status: 405,
+        body: `method ${req.method} not allowed; use ${allowed}`,
+        type: 'text/plain; charset=utf-8',
+        headers: { Allow: allowed },
+      };
     }
     const params = hit.match.slice(1).map((p, i) => {
       let decoded: string;
@@ -126,7 +139,13 @@ export class HttpApi {
     const start = page.start ? Number(page.start) : 0;
     const limit = Number(page.limit || DEFAULT_PAGE_LIMIT) || DEFAULT_PAGE_LIMIT;
     const matches = this.store.all().filter(predicate);
-    return { body: messagesSummaryJson(matches, { start, limit }, { total: this.store.size, unread: this.store.unread, tags: this.store.tags() }) };
+    return {
+      body: messagesSummaryJson(
+        matches,
+        { start, limit },
+        { total: this.store.size, unread: this.store.unread, tags: this.store.tags() },
+      ),
+    };
   }
 
   private searchPredicate(url: URL): (m: CapturedMessage) => boolean {
@@ -141,7 +160,12 @@ export class HttpApi {
 
   private deleteSearch(url: URL): Reply {
     const predicate = this.searchPredicate(url);
-    this.store.delete(this.store.all().filter(predicate).map((m) => m.id));
+    this.store.delete(
+      this.store
+        .all()
+        .filter(predicate)
+        .map((m) => m.id),
+    );
     return ok();
   }
 
@@ -154,8 +178,9 @@ export class HttpApi {
   private async setRead(req: IncomingMessage): Promise<Reply> {
     const body = await readJsonBody(req);
     // the same check as idsOf's, first: `null` (or any body that is not an object) has no Read to look at
-    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) throw new HttpError(400, 'body must be a JSON object like {"IDs": ["..."], "Read": true}');
-    const read = body === undefined ? false : (body as { Read?: unknown }).Read ?? false;
+    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body)))
+      throw new HttpError(400, 'body must be a JSON object like {"IDs": ["..."], "Read": true}');
+    const read = body === undefined ? false : ((body as { Read?: unknown }).Read ?? false);
     if (typeof read !== 'boolean') throw new HttpError(400, '"Read" must be true or false');
     this.store.setRead(read, idsOf(body));
     return ok();
@@ -181,7 +206,8 @@ export class HttpApi {
     const part = [...message.attachments, ...message.inline].find((p) => p.PartID === partId);
     if (!part) throw new HttpError(404, `message ${id} has no part ${partId}`);
     const headers: Record<string, string> = {};
-    if (part.FileName) headers['Content-Disposition'] = `attachment; filename="${part.FileName.replace(/["\\\r\n]/g, '_')}"`;
+    if (part.FileName)
+      headers['Content-Disposition'] = `attachment; filename="${part.FileName.replace(/["\\\r\n]/g, '_')}"`;
     return { body: part.content, type: part.ContentType, headers };
   }
 
@@ -258,17 +284,23 @@ function send(res: ServerResponse, reply: Reply): void {
   const isBinary = Buffer.isBuffer(reply.body);
   const body = isBinary || typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
   const type = reply.type ?? 'application/json; charset=utf-8';
-  res.writeHead(reply.status ?? 200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body as string | Buffer), ...reply.headers });
+  res.writeHead(reply.status ?? 200, {
+    'Content-Type': type,
+    'Content-Length': Buffer.byteLength(body as string | Buffer),
+    ...reply.headers,
+  });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
 /** `{ "IDs": [...] }` → the IDs; no body, `{}` or an empty list → undefined (meaning every message). */
 function idsOf(body: unknown): string[] | undefined {
   if (body === undefined) return undefined;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'body must be a JSON object like {"IDs": ["..."]}');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new HttpError(400, 'body must be a JSON object like {"IDs": ["..."]}');
   const ids = (body as { IDs?: unknown }).IDs;
   if (ids === undefined || ids === null) return undefined;
-  if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) throw new HttpError(400, '"IDs" must be an array of message ID strings');
+  if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string'))
+    throw new HttpError(400, '"IDs" must be an array of message ID strings');
   return ids.length === 0 ? undefined : (ids as string[]);
 }
 

@@ -50,7 +50,12 @@ async function main(): Promise<void> {
     return;
   }
   const smtpPort = integerFlag(values['smtp-port'] ?? process.env.SMTP_PORT, 'smtp-port', DEFAULTS.smtpPort, 65535);
-  const httpPort = integerFlag(values['http-port'] ?? process.env.SMTP_HTTP_PORT, 'http-port', DEFAULTS.httpPort, 65535);
+  const httpPort = integerFlag(
+    values['http-port'] ?? process.env.SMTP_HTTP_PORT,
+    'http-port',
+    DEFAULTS.httpPort,
+    65535,
+  );
   const maxMessages = integerFlag(values['max-messages'], 'max-messages', DEFAULTS.maxMessages);
   if (maxMessages < 1) usageError('--max-messages must be at least 1');
   const capture = new SmtpCapture({
@@ -66,7 +71,10 @@ async function main(): Promise<void> {
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { port?: number };
     if (e.code === 'EADDRINUSE') {
-      const which = e.port === httpPort ? `HTTP port ${httpPort} (set --http-port or SMTP_HTTP_PORT)` : `SMTP port ${smtpPort} (set --smtp-port or SMTP_PORT)`;
+      const which =
+        e.port === httpPort
+          ? `HTTP port ${httpPort} (set --http-port or SMTP_HTTP_PORT)`
+          : `SMTP port ${smtpPort} (set --smtp-port or SMTP_PORT)`;
       startupError(`${which} is in use`);
     }
     startupError(`cannot listen on ${capture.host}: ${e.code ?? ''} ${e.message}`.trim());

@@ -13,7 +13,8 @@ export class MessageStore {
   deleted = 0;
 
   constructor(readonly maxMessages = DEFAULT_MAX_MESSAGES) {
-    if (!Number.isInteger(maxMessages) || maxMessages < 1) throw new RangeError(`maxMessages must be a positive integer, got ${maxMessages}`);
+    if (!Number.isInteger(maxMessages) || maxMessages < 1)
+      throw new RangeError(`maxMessages must be a positive integer, got ${maxMessages}`);
   }
 
   add(message: CapturedMessage): void {

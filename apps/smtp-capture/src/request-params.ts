@@ -7,10 +7,15 @@ export class ParamError extends Error {
   override readonly name = 'ParamError';
 }
 
-const count = z.string().regex(/^\d{1,9}$/, { error: (issue) => `must be a non-negative integer, got "${String(issue.input)}"` });
+const count = z
+  .string()
+  .regex(/^\d{1,9}$/, { error: (issue) => `must be a non-negative integer, got "${String(issue.input)}"` });
 
 /** `?start=&limit=` of the listing and search routes (empty means the default, as in Mailpit). */
-export const PageQuery = z.object({ start: count.or(z.literal('')).optional(), limit: count.or(z.literal('')).optional() });
+export const PageQuery = z.object({
+  start: count.or(z.literal('')).optional(),
+  limit: count.or(z.literal('')).optional(),
+});
 
 /** `?query=` of the search routes, plus paging. */
 export const SearchQuery = PageQuery.extend({ query: z.string({ error: 'is required' }).trim().min(1, 'is required') });

@@ -50,7 +50,12 @@ export class SmtpCapture extends EventEmitter<SmtpCaptureEvents> {
   readonly store: MessageStore;
   readonly failNext = new FailNext();
   private readonly options: Required<SmtpCaptureOptions>;
-  private readonly stats: HttpApiStats = { startedAt: new Date(), smtpAccepted: 0, smtpAcceptedSize: 0, smtpRejected: 0 };
+  private readonly stats: HttpApiStats = {
+    startedAt: new Date(),
+    smtpAccepted: 0,
+    smtpAcceptedSize: 0,
+    smtpRejected: 0,
+  };
   private readonly smtp: SMTPServer;
   private readonly http: HttpServer;
   private ports?: { smtp: number; http: number };
@@ -75,7 +80,12 @@ export class SmtpCapture extends EventEmitter<SmtpCaptureEvents> {
         if (code === undefined) return callback();
         this.stats.smtpRejected += 1;
         const kind = code < 500 ? 'temporary' : 'permanent';
-        callback(smtpError(code, `Warren fail-next: injected ${kind} failure, ${this.failNext.state().remaining} more planned`));
+        callback(
+          smtpError(
+            code,
+            `Warren fail-next: injected ${kind} failure, ${this.failNext.state().remaining} more planned`,
+          ),
+        );
       },
       onData: (stream, session, callback) => this.receive(stream, session, callback),
     });
@@ -129,7 +139,11 @@ export class SmtpCapture extends EventEmitter<SmtpCaptureEvents> {
   }
 
   /** Buffers the DATA stream (stopping at the size limit), parses it and stores it before replying 250. */
-  private receive(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (error?: Error | null, message?: string) => void): void {
+  private receive(
+    stream: SMTPServerDataStream,
+    session: SMTPServerSession,
+    callback: (error?: Error | null, message?: string) => void,
+  ): void {
     const chunks: Buffer[] = [];
     let received = 0;
     stream.on('data', (chunk: Buffer) => {

@@ -28,7 +28,11 @@ function run(args: string[], env: Record<string, string> = {}): Run {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_PATH: join(root, 'node_modules'), ...env };
   if (!('SMTP_PORT' in env)) delete childEnv.SMTP_PORT;
   if (!('SMTP_HTTP_PORT' in env)) delete childEnv.SMTP_HTTP_PORT;
-  const child = spawn(process.execPath, [main, ...args], { cwd: tmp, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [main, ...args], {
+    cwd: tmp,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   started.add(child);
   let out = '';
   let err = '';
@@ -47,11 +51,15 @@ function run(args: string[], env: Record<string, string> = {}): Run {
   );
   const waitForLines = (count: number) =>
     new Promise<string[]>((resolveLines, reject) => {
-      const timer = setTimeout(() => finish(new Error(`timed out waiting for ${count} lines; stdout: ${out}; stderr: ${err}`)), WAIT_MS);
+      const timer = setTimeout(
+        () => finish(new Error(`timed out waiting for ${count} lines; stdout: ${out}; stderr: ${err}`)),
+        WAIT_MS,
+      );
       const check = () => {
         const lines = out.split('\n').slice(0, -1);
         if (lines.length >= count) finish(undefined, lines);
-        else if (child.exitCode !== null || child.signalCode !== null) finish(new Error(`exited before printing ${count} lines; stdout: ${out}; stderr: ${err}`));
+        else if (child.exitCode !== null || child.signalCode !== null)
+          finish(new Error(`exited before printing ${count} lines; stdout: ${out}; stderr: ${err}`));
       };
       const finish = (error?: Error, lines?: string[]) => {
         clearTimeout(timer);
@@ -81,16 +89,22 @@ const LISTEN = /^(smtp|http) listening on (smtp|http):\/\/127\.0\.0\.1:(\d+)$/;
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'warren-smtp-capture-'));
   main = join(tmp, 'main.js');
-  const built = spawnSync(process.execPath, [join(root, 'tools/scripts/bundle.mjs'), 'apps/smtp-capture/src/main.ts', main], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  if (built.error || built.status !== 0) throw new Error(`bundling the SMTP capture failed: ${built.error?.message ?? built.stderr}`);
+  const built = spawnSync(
+    process.execPath,
+    [join(root, 'tools/scripts/bundle.mjs'), 'apps/smtp-capture/src/main.ts', main],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  if (built.error || built.status !== 0)
+    throw new Error(`bundling the SMTP capture failed: ${built.error?.message ?? built.stderr}`);
 }, 60_000);
 
 afterAll(() => {
-  for (const child of started) if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+  for (const child of started)
+    if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -120,7 +134,10 @@ describe('smtp-capture CLI', () => {
   it('takes its ports from SMTP_PORT and SMTP_HTTP_PORT, and stops on SIGINT too', async () => {
     const [smtpPort, httpPort] = [await freePort(), await freePort()];
     const capture = run([], { SMTP_PORT: String(smtpPort), SMTP_HTTP_PORT: String(httpPort) });
-    expect(await capture.waitForLines(2)).toEqual([`smtp listening on smtp://127.0.0.1:${smtpPort}`, `http listening on http://127.0.0.1:${httpPort}`]);
+    expect(await capture.waitForLines(2)).toEqual([
+      `smtp listening on smtp://127.0.0.1:${smtpPort}`,
+      `http listening on http://127.0.0.1:${httpPort}`,
+    ]);
     expect((await fetch(`http://127.0.0.1:${httpPort}/health`)).status).toBe(200);
     capture.child.kill('SIGINT');
     expect(await capture.exited).toEqual({ code: 0, signal: null });
@@ -142,6 +159,8 @@ describe('smtp-capture CLI', () => {
   it('exits 2 with the usage for a bad flag', async () => {
     const capture = run(['--smtp-port', 'twenty']);
     expect((await capture.exited).code).toBe(2);
-    expect(capture.stderr()).toMatch(/^smtp-capture: --smtp-port must be a non-negative integer, got 'twenty'\n\nUsage:/);
+    expect(capture.stderr()).toMatch(
+      /^smtp-capture: --smtp-port must be a non-negative integer, got 'twenty'\n\nUsage:/,
+    );
   });
 });

@@ -8,7 +8,12 @@ beforeEach(async () => {
 });
 afterEach(() => h.close());
 
-const mail = (subject: string) => ({ from: 'notifications@warren.test', to: 'ada@example.com', subject, text: subject });
+const mail = (subject: string) => ({
+  from: 'notifications@warren.test',
+  to: 'ada@example.com',
+  subject,
+  text: subject,
+});
 
 describe('/api/warren/fail-next', () => {
   it('starts with nothing planned', async () => {
@@ -46,7 +51,10 @@ describe('/api/warren/fail-next', () => {
 
   it('count 0 and DELETE clear the plan', async () => {
     await h.request('POST', '/api/warren/fail-next', { count: 3, code: 451 });
-    expect(await (await h.request('POST', '/api/warren/fail-next', { count: 0 })).json()).toEqual({ remaining: 0, code: 421 });
+    expect(await (await h.request('POST', '/api/warren/fail-next', { count: 0 })).json()).toEqual({
+      remaining: 0,
+      code: 421,
+    });
     await h.request('POST', '/api/warren/fail-next', { count: 3 });
     expect(await (await h.request('DELETE', '/api/warren/fail-next')).json()).toEqual({ remaining: 0, code: 421 });
     await h.send(mail('accepted'));
@@ -64,7 +72,10 @@ describe('/api/warren/fail-next', () => {
       [{ count: 1, code: '421' }, /"code" must be an SMTP error code/],
       // found by the HTTP fuzzer (e2e/http-fuzz.spec.ts): the reason echoed the value with JSON.stringify, which
       // overflowed the stack on deep nesting (a 500) and sent a huge string back whole
-      ['{"count":1,"code":' + '{"a":'.repeat(5000) + '1' + '}'.repeat(5001), /"code" must be an SMTP error code from 400 to 599, got an object$/],
+      [
+        '{"count":1,"code":' + '{"a":'.repeat(5000) + '1' + '}'.repeat(5001),
+        /"code" must be an SMTP error code from 400 to 599, got an object$/,
+      ],
       [{ count: 'x'.repeat(100_000) }, /"count" must be a non-negative integer, got a string of 100000 characters$/],
       [{ count: [1] }, /got an array$/],
     ];

@@ -19,22 +19,57 @@ const order = {
   headers: { 'X-Tags': 'orders, confirmation', 'X-Correlation-Id': 'corr-1' },
   attachments: [
     { filename: 'invoice.pdf', content: Buffer.from('%PDF-1.4 fake'), contentType: 'application/pdf' },
-    { filename: 'logo.png', content: Buffer.from([0x89, 0x50, 0x4e, 0x47]), contentType: 'image/png', cid: 'logo@warren' },
+    {
+      filename: 'logo.png',
+      content: Buffer.from([0x89, 0x50, 0x4e, 0x47]),
+      contentType: 'image/png',
+      cid: 'logo@warren',
+    },
   ],
 };
 
 describe('GET /api/v1/messages', () => {
   it('lists an empty mailbox in Mailpit shape', async () => {
-    expect(await h.json('/api/v1/messages')).toEqual({ total: 0, unread: 0, count: 0, messages_count: 0, start: 0, tags: [], messages: [] });
+    expect(await h.json('/api/v1/messages')).toEqual({
+      total: 0,
+      unread: 0,
+      count: 0,
+      messages_count: 0,
+      start: 0,
+      tags: [],
+      messages: [],
+    });
   });
 
   it('summarises a received message with Mailpit field names', async () => {
     const info = await h.send({ ...order, bcc: 'hidden@warren.test' });
     const list = await h.json('/api/v1/messages');
-    expect(list).toMatchObject({ total: 1, unread: 1, count: 1, messages_count: 1, start: 0, tags: ['confirmation', 'orders'] });
+    expect(list).toMatchObject({
+      total: 1,
+      unread: 1,
+      count: 1,
+      messages_count: 1,
+      start: 0,
+      tags: ['confirmation', 'orders'],
+    });
     const [summary] = list.messages;
     expect(Object.keys(summary).sort()).toEqual(
-      ['Attachments', 'Bcc', 'Cc', 'Created', 'From', 'ID', 'MessageID', 'Read', 'ReplyTo', 'Size', 'Snippet', 'Subject', 'Tags', 'To'].sort(),
+      [
+        'Attachments',
+        'Bcc',
+        'Cc',
+        'Created',
+        'From',
+        'ID',
+        'MessageID',
+        'Read',
+        'ReplyTo',
+        'Size',
+        'Snippet',
+        'Subject',
+        'Tags',
+        'To',
+      ].sort(),
     );
     expect(summary).toMatchObject({
       MessageID: info.messageId.replace(/^<|>$/g, ''),
@@ -56,7 +91,8 @@ describe('GET /api/v1/messages', () => {
   });
 
   it('lists newest first and pages with start and limit', async () => {
-    for (const n of [1, 2, 3]) await h.send({ from: 'a@warren.test', to: 'b@warren.test', subject: `m${n}`, text: `${n}` });
+    for (const n of [1, 2, 3])
+      await h.send({ from: 'a@warren.test', to: 'b@warren.test', subject: `m${n}`, text: `${n}` });
     const all = await h.json('/api/v1/messages');
     expect(all.messages.map((m: any) => m.Subject)).toEqual(['m3', 'm2', 'm1']);
     const page = await h.json('/api/v1/messages?start=1&limit=1');
@@ -77,7 +113,24 @@ describe('GET /api/v1/message/{ID}', () => {
     const [{ ID }] = (await h.json('/api/v1/messages')).messages;
     const message = await h.json(`/api/v1/message/${ID}`);
     expect(Object.keys(message).sort()).toEqual(
-      ['Attachments', 'Bcc', 'Cc', 'Date', 'From', 'HTML', 'ID', 'Inline', 'MessageID', 'ReplyTo', 'ReturnPath', 'Size', 'Subject', 'Tags', 'Text', 'To'].sort(),
+      [
+        'Attachments',
+        'Bcc',
+        'Cc',
+        'Date',
+        'From',
+        'HTML',
+        'ID',
+        'Inline',
+        'MessageID',
+        'ReplyTo',
+        'ReturnPath',
+        'Size',
+        'Subject',
+        'Tags',
+        'Text',
+        'To',
+      ].sort(),
     );
     expect(message).toMatchObject({
       ID,
@@ -123,7 +176,12 @@ describe('GET /api/v1/message/{ID}', () => {
   });
 
   it('answers 404 for an unknown ID, on every message route', async () => {
-    for (const path of ['/api/v1/message/nope', '/api/v1/message/nope/raw', '/api/v1/message/nope/headers', '/api/v1/message/latest']) {
+    for (const path of [
+      '/api/v1/message/nope',
+      '/api/v1/message/nope/raw',
+      '/api/v1/message/nope/headers',
+      '/api/v1/message/latest',
+    ]) {
       const res = await h.get(path);
       expect([path, res.status]).toEqual([path, 404]);
     }
@@ -134,7 +192,8 @@ describe('GET /api/v1/message/{ID}', () => {
 
 describe('DELETE /api/v1/messages', () => {
   async function sendThree(): Promise<string[]> {
-    for (const n of [1, 2, 3]) await h.send({ from: 'a@warren.test', to: 'b@warren.test', subject: `m${n}`, text: `${n}` });
+    for (const n of [1, 2, 3])
+      await h.send({ from: 'a@warren.test', to: 'b@warren.test', subject: `m${n}`, text: `${n}` });
     return (await h.json('/api/v1/messages')).messages.map((m: any) => m.ID);
   }
 
@@ -172,7 +231,8 @@ describe('the store', () => {
   it('keeps only the newest maxMessages', async () => {
     await h.close();
     h = await startCapture({ maxMessages: 2 });
-    for (const n of [1, 2, 3]) await h.send({ from: 'a@warren.test', to: 'b@warren.test', subject: `m${n}`, text: `${n}` });
+    for (const n of [1, 2, 3])
+      await h.send({ from: 'a@warren.test', to: 'b@warren.test', subject: `m${n}`, text: `${n}` });
     const list = await h.json('/api/v1/messages');
     expect(list.total).toBe(2);
     expect(list.messages.map((m: any) => m.Subject)).toEqual(['m3', 'm2']);
@@ -181,7 +241,9 @@ describe('the store', () => {
   it('refuses a message over maxMessageSize with a 552 the sender sees, and keeps nothing', async () => {
     await h.close();
     h = await startCapture({ maxMessageSize: 2000 });
-    await expect(h.send({ from: 'a@warren.test', to: 'b@warren.test', subject: 'big', text: 'x'.repeat(5000) })).rejects.toMatchObject({
+    await expect(
+      h.send({ from: 'a@warren.test', to: 'b@warren.test', subject: 'big', text: 'x'.repeat(5000) }),
+    ).rejects.toMatchObject({
       responseCode: 552,
     });
     expect((await h.json('/api/v1/messages')).total).toBe(0);
@@ -190,16 +252,30 @@ describe('the store', () => {
   });
 
   it('keeps a malformed message with what could be parsed', async () => {
-    await h.send({ envelope: { from: 'a@warren.test', to: ['b@warren.test'] }, raw: 'this is not\r\nan RFC 5322 message\r\n' });
+    await h.send({
+      envelope: { from: 'a@warren.test', to: ['b@warren.test'] },
+      raw: 'this is not\r\nan RFC 5322 message\r\n',
+    });
     const message = await h.json('/api/v1/message/latest');
-    expect(message).toMatchObject({ From: null, To: [], Bcc: [{ Name: '', Address: 'b@warren.test' }], ReturnPath: 'a@warren.test', Subject: '' });
+    expect(message).toMatchObject({
+      From: null,
+      To: [],
+      Bcc: [{ Name: '', Address: 'b@warren.test' }],
+      ReturnPath: 'a@warren.test',
+      Subject: '',
+    });
   });
 });
 
 describe('search, read status, other routes', () => {
   beforeEach(async () => {
     await h.send({ from: 'orders@warren.test', to: 'ada@example.com', subject: 'Order confirmed', text: 'confirmed' });
-    await h.send({ from: 'orders@warren.test', to: 'grace@example.com', subject: 'Order cancelled', text: 'out of stock' });
+    await h.send({
+      from: 'orders@warren.test',
+      to: 'grace@example.com',
+      subject: 'Order cancelled',
+      text: 'out of stock',
+    });
   });
 
   it('GET /api/v1/search filters with to:, subject:, quoted phrases and negation', async () => {
@@ -231,7 +307,11 @@ describe('search, read status, other routes', () => {
   it('PUT /api/v1/messages answers 400, not 500, to a body that is not an object (found by the HTTP fuzzer)', async () => {
     for (const body of ['null', '[]', '"x"', '1']) {
       const res = await h.request('PUT', '/api/v1/messages', body);
-      expect([body, res.status, await res.text()]).toEqual([body, 400, 'body must be a JSON object like {"IDs": ["..."], "Read": true}']);
+      expect([body, res.status, await res.text()]).toEqual([
+        body,
+        400,
+        'body must be a JSON object like {"IDs": ["..."], "Read": true}',
+      ]);
     }
     expect((await h.json('/api/v1/messages')).unread).toBe(2);
   });
@@ -257,8 +337,16 @@ describe('query and path parameters', () => {
     ['a start that is not a number', '/api/v1/messages?start=abc', '"start" must be a non-negative integer, got "abc"'],
     ['a search without a query', '/api/v1/search?query=%20', '"query" is required'],
     ['a repeated search query', '/api/v1/search?query=to:a&query=to:b', '"query" is given 2 times; give it once'],
-    ['a message ID with a control character', '/api/v1/message/abc%0Adef', '"id" must be 1 to 64 letters, digits, ".", "_" or "-"'],
-    ['a part ID with a slash', '/api/v1/message/latest/part/1%2F2', '"part" must be 1 to 64 letters, digits, ".", "_" or "-"'],
+    [
+      'a message ID with a control character',
+      '/api/v1/message/abc%0Adef',
+      '"id" must be 1 to 64 letters, digits, ".", "_" or "-"',
+    ],
+    [
+      'a part ID with a slash',
+      '/api/v1/message/latest/part/1%2F2',
+      '"part" must be 1 to 64 letters, digits, ".", "_" or "-"',
+    ],
   ])('answers 400 naming the parameter for %s', async (_what, path, reason) => {
     const res = await h.get(path);
     expect([res.status, await res.text()]).toEqual([400, reason]);

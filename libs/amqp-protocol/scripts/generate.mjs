@@ -131,7 +131,8 @@ function buildModel(doc, additions) {
           if (m.name !== 'method') continue;
           const existing = cls.methods.find((x) => x.name === m.attrs.name);
           if (existing) {
-            if (existing.index !== Number(m.attrs.index)) throw new Error(`${cls.name}.${m.attrs.name}: index mismatch`);
+            if (existing.index !== Number(m.attrs.index))
+              throw new Error(`${cls.name}.${m.attrs.name}: index mismatch`);
             continue;
           }
           const full = `${cls.name}.${m.attrs.name}`;
@@ -183,7 +184,7 @@ function genConstants(model) {
   const frame = model.constants.filter((c) => !isCode(c));
   const codes = model.constants.filter(isCode).sort((a, b) => a.value - b.value);
   const out = [HEADER, ''];
-  out.push('// Frame types and framing limits (the spec\'s frame-* constants).');
+  out.push("// Frame types and framing limits (the spec's frame-* constants).");
   for (const c of frame) {
     const value = c.name === 'frame-end' ? `0x${c.value.toString(16)}` : String(c.value);
     out.push(`export const ${upperSnake(c.name)} = ${value};`);
@@ -204,8 +205,14 @@ function genConstants(model) {
     }
     out.push(line);
   };
-  wrap('soft:', codes.filter((c) => c.errorClass === 'soft-error'));
-  wrap('hard:', codes.filter((c) => c.errorClass === 'hard-error'));
+  wrap(
+    'soft:',
+    codes.filter((c) => c.errorClass === 'soft-error'),
+  );
+  wrap(
+    'hard:',
+    codes.filter((c) => c.errorClass === 'hard-error'),
+  );
   out.push(' */');
   out.push('export const ReplyCode = {');
   for (const c of codes) out.push(`  ${upperSnake(c.name)}: ${c.value},`);
@@ -358,7 +365,11 @@ function genDecodeCase(m) {
 function genEncodeCase(m) {
   const I = '          ';
   if (m.fields.length === 0) return [`        // ${m.fullName}`, `        case ${m.index}:`, `${I}return o;`];
-  const out = [`        // ${m.fullName}`, `        case ${m.index}: {`, `${I}const a = args as Partial<${m.argsType}>;`];
+  const out = [
+    `        // ${m.fullName}`,
+    `        case ${m.index}: {`,
+    `${I}const a = args as Partial<${m.argsType}>;`,
+  ];
   for (const r of layout(m)) {
     if (r.kind === 'var') {
       const f = r.field;
@@ -376,7 +387,9 @@ function genEncodeCase(m) {
       else if (item.mask === 1) {
         // the first bit of an octet writes the whole octet
         const octet = r.octets.find((x) => x.offset === item.offset);
-        const terms = octet.bits.map((b, i) => (octet.bits.length === 1 ? `a.${b.name} ? 1 : 0` : `(a.${b.name} ? ${1 << i} : 0)`));
+        const terms = octet.bits.map((b, i) =>
+          octet.bits.length === 1 ? `a.${b.name} ? 1 : 0` : `(a.${b.name} ? ${1 << i} : 0)`,
+        );
         const line = `${I}o = writeU8(buf, o, ${terms.join(' | ')});`;
         if (line.length <= 120) out.push(line);
         else out.push(`${I}o = writeU8(`, `${I}  buf,`, `${I}  o,`, `${I}  ${terms.join(` |\n${I}  `)},`, `${I});`);
@@ -404,7 +417,9 @@ function genSizeCase(m) {
   if (terms.length === 0) return [...label, `          return ${fixed};`];
   const sum = `          return ${[fixed, ...terms].join(' + ')};`;
   const body =
-    sum.length <= 120 ? [sum] : ['          return (', `            ${[fixed, ...terms].join(' +\n            ')}`, '          );'];
+    sum.length <= 120
+      ? [sum]
+      : ['          return (', `            ${[fixed, ...terms].join(' +\n            ')}`, '          );'];
   label[1] += ' {';
   return [...label, `          const a = args as Partial<${m.argsType}>;`, ...body, '        }'];
 }
@@ -430,9 +445,27 @@ function genSpec(model) {
   const out = [HEADER, ''];
   out.push("import { ProtocolError } from '../errors';");
   out.push('import {');
-  const codec = ['exactLength', 'longstrMaxSize', 'need', 'readLongstr', 'readLongstrBytes', 'readShortstr', 'readShortstrUtf8'];
+  const codec = [
+    'exactLength',
+    'longstrMaxSize',
+    'need',
+    'readLongstr',
+    'readLongstrBytes',
+    'readShortstr',
+    'readShortstrUtf8',
+  ];
   codec.push('readU16');
-  codec.push('readU32', 'readU64', 'shortstrMaxSize', 'writeLongstr', 'writeShortstr', 'writeU16', 'writeU32', 'writeU64', 'writeU8');
+  codec.push(
+    'readU32',
+    'readU64',
+    'shortstrMaxSize',
+    'writeLongstr',
+    'writeShortstr',
+    'writeU16',
+    'writeU32',
+    'writeU64',
+    'writeU8',
+  );
   for (const name of codec) out.push(`  ${name},`);
   out.push("} from '../codec';");
   out.push("import { decodeFieldTable, encodeFieldTableInto, fieldTableSize, type FieldTable } from '../field-table';");
@@ -466,8 +499,12 @@ function genSpec(model) {
   out.push(' * Wire type of each field of each method, in order: the XML primitive type, except `bytes` for the');
   out.push(' * longstr fields that decode to Buffer. Bits are packed per the spec (consecutive bits share an octet).');
   out.push(' */');
-  out.push("export type FieldKind = 'bit' | 'octet' | 'short' | 'long' | 'longlong' | 'shortstr' | 'longstr' | 'bytes' | 'table';");
-  out.push('export const METHOD_FIELDS: Readonly<Record<number, ReadonlyArray<readonly [name: string, kind: FieldKind]>>> = {');
+  out.push(
+    "export type FieldKind = 'bit' | 'octet' | 'short' | 'long' | 'longlong' | 'shortstr' | 'longstr' | 'bytes' | 'table';",
+  );
+  out.push(
+    'export const METHOD_FIELDS: Readonly<Record<number, ReadonlyArray<readonly [name: string, kind: FieldKind]>>> = {',
+  );
   for (const m of methods) {
     const list = m.fields.map((f) => `['${f.name}', '${fieldKind(f)}']`).join(', ');
     const line = `  [${m.constName}]: [${list}],`;
@@ -496,15 +533,23 @@ function genSpec(model) {
   out.push(`  ${content.join(' ||\n  ')};`);
   out.push('');
   out.push('/**');
-  out.push(' * Decodes a method frame payload (class id, method id, arguments). Throws ProtocolError 503 (command-invalid)');
+  out.push(
+    ' * Decodes a method frame payload (class id, method id, arguments). Throws ProtocolError 503 (command-invalid)',
+  );
   out.push(' * for an unknown class or method and 502 (syntax-error) for a truncated or malformed payload or one with');
-  out.push(' * bytes after the last argument, and 501 (frame-error) for a shortstr of malformed UTF-8 in a method without');
-  out.push(' * content (those of basic.publish, basic.deliver, basic.return and basic.get-ok keep their bytes: readText).');
+  out.push(
+    ' * bytes after the last argument, and 501 (frame-error) for a shortstr of malformed UTF-8 in a method without',
+  );
+  out.push(
+    ' * content (those of basic.publish, basic.deliver, basic.return and basic.get-ok keep their bytes: readText).',
+  );
   out.push(' * Buffer arguments are copies.');
   out.push(' */');
   out.push('export function decodeMethod(p: Buffer): Method {');
   out.push('  if (p.length < 4) {');
-  out.push('    throw new ProtocolError(ReplyCode.SYNTAX_ERROR, `method frame payload of ${p.length} bytes has no method id`);');
+  out.push(
+    '    throw new ProtocolError(ReplyCode.SYNTAX_ERROR, `method frame payload of ${p.length} bytes has no method id`);',
+  );
   out.push('  }');
   out.push('  const id = readU32(p, 0);');
   out.push('  try {');

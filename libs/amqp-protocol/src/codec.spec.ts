@@ -31,7 +31,7 @@ const rangeError = expect.objectContaining({ name: 'RangeError' });
  */
 function referenceText(buf: Buffer): string {
   let out = '';
-  for (let i = 0; i < buf.length; ) {
+  for (let i = 0; i < buf.length;) {
     let n = 1;
     while (n <= 4 && !(i + n <= buf.length && isUtf8(buf.subarray(i, i + n)))) n++;
     if (n <= 4) {
@@ -47,9 +47,30 @@ function referenceText(buf: Buffer): string {
 
 /** Byte strings near UTF-8: valid characters, stray lead and continuation bytes, and the classic malformations. */
 const TRICKY = [
-  'c0 80', 'c1 bf', 'e0 80 80', 'e0 9f bf', 'ed a0 80', 'ed bf bf', 'f0 80 80 80', 'f0 8f bf bf', 'f4 90 80 80',
-  'f5 80 80 80', 'ff', 'fe', '80', 'bf', 'e2 82', 'f0 9f 98', 'c3', 'ed 9f bf', 'ee 80 80', 'ef bf bf', 'f4 8f bf bf',
-  'f0 90 80 80', 'c2 80', 'e0 a0 80',
+  'c0 80',
+  'c1 bf',
+  'e0 80 80',
+  'e0 9f bf',
+  'ed a0 80',
+  'ed bf bf',
+  'f0 80 80 80',
+  'f0 8f bf bf',
+  'f4 90 80 80',
+  'f5 80 80 80',
+  'ff',
+  'fe',
+  '80',
+  'bf',
+  'e2 82',
+  'f0 9f 98',
+  'c3',
+  'ed 9f bf',
+  'ee 80 80',
+  'ef bf bf',
+  'f4 8f bf bf',
+  'f0 90 80 80',
+  'c2 80',
+  'e0 a0 80',
 ].map(hex);
 const utf8Ish: fc.Arbitrary<Buffer> = fc
   .array(
@@ -176,14 +197,18 @@ describe('shortstr and longstr', () => {
 
   it('round-trips any shortstr bytes, at an offset', () => {
     fc.assert(
-      fc.property(anyBytes.map((b) => b.subarray(0, 255)), fc.nat(8), (bytes, at) => {
-        const wire = Buffer.concat([Buffer.alloc(at, 0x41), Buffer.from([bytes.length]), bytes]);
-        const s = readShortstr(wire, at);
-        expect(shortstrMaxSize(s)).toBeGreaterThanOrEqual(1 + bytes.length);
-        const out = Buffer.alloc(at + shortstrMaxSize(s), 0x41);
-        expect(writeShortstr(out, at, s)).toBe(wire.length);
-        expect(out.subarray(0, wire.length).toString('hex')).toBe(wire.toString('hex'));
-      }),
+      fc.property(
+        anyBytes.map((b) => b.subarray(0, 255)),
+        fc.nat(8),
+        (bytes, at) => {
+          const wire = Buffer.concat([Buffer.alloc(at, 0x41), Buffer.from([bytes.length]), bytes]);
+          const s = readShortstr(wire, at);
+          expect(shortstrMaxSize(s)).toBeGreaterThanOrEqual(1 + bytes.length);
+          const out = Buffer.alloc(at + shortstrMaxSize(s), 0x41);
+          expect(writeShortstr(out, at, s)).toBe(wire.length);
+          expect(out.subarray(0, wire.length).toString('hex')).toBe(wire.toString('hex'));
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -196,17 +221,20 @@ describe('shortstr and longstr', () => {
 
   it('readShortstrUtf8 is readShortstr for valid UTF-8 and a 501 otherwise', () => {
     fc.assert(
-      fc.property(anyBytes.map((b) => b.subarray(0, 255)), (bytes) => {
-        const wire = Buffer.concat([Buffer.from([bytes.length]), bytes]);
-        if (isUtf8(bytes)) {
-          expect(readShortstrUtf8(wire, 0)).toBe(bytes.toString('utf8'));
-          expect(readShortstrUtf8(wire, 0)).toBe(readShortstr(wire, 0));
-        } else {
-          const err = protocolError(() => readShortstrUtf8(wire, 0));
-          expect(err.code).toBe(501);
-          expect(err.message).toBe('Malformed UTF-8 in shortstr');
-        }
-      }),
+      fc.property(
+        anyBytes.map((b) => b.subarray(0, 255)),
+        (bytes) => {
+          const wire = Buffer.concat([Buffer.from([bytes.length]), bytes]);
+          if (isUtf8(bytes)) {
+            expect(readShortstrUtf8(wire, 0)).toBe(bytes.toString('utf8'));
+            expect(readShortstrUtf8(wire, 0)).toBe(readShortstr(wire, 0));
+          } else {
+            const err = protocolError(() => readShortstrUtf8(wire, 0));
+            expect(err.code).toBe(501);
+            expect(err.message).toBe('Malformed UTF-8 in shortstr');
+          }
+        },
+      ),
       { numRuns: 800 },
     );
     const err = protocolError(() => readShortstrUtf8(ff255, 0));
@@ -235,7 +263,19 @@ describe('shortstr and longstr', () => {
 describe('64-bit integers', () => {
   const TWO_53 = 2n ** 53n;
   // all 8-byte patterns, weighted towards the edges of the exact number range
-  const edges = [0n, 1n, TWO_53 - 1n, TWO_53, TWO_53 + 1n, -TWO_53, -TWO_53 - 1n, -TWO_53 + 1n, 2n ** 63n - 1n, -(2n ** 63n), -1n];
+  const edges = [
+    0n,
+    1n,
+    TWO_53 - 1n,
+    TWO_53,
+    TWO_53 + 1n,
+    -TWO_53,
+    -TWO_53 - 1n,
+    -TWO_53 + 1n,
+    2n ** 63n - 1n,
+    -(2n ** 63n),
+    -1n,
+  ];
   const eightBytes: fc.Arbitrary<Buffer> = fc.oneof(
     fc.uint8Array({ minLength: 8, maxLength: 8 }).map((a) => Buffer.from(a)),
     fc.tuple(fc.constantFrom(...edges), fc.integer({ min: -3, max: 3 })).map(([e, d]) => {

@@ -129,7 +129,8 @@ export function writeI64(buf: Buffer, offset: number, v: number | bigint): numbe
 /** Decodes buf[start, end) as text, escaping bytes that are not valid UTF-8 (see above). */
 export function readText(buf: Buffer, start: number, end: number): string {
   for (let i = start; i < end; i++) {
-    if (buf[i] >= 0x80) return isUtf8(buf.subarray(start, end)) ? buf.toString('utf8', start, end) : unescapedText(buf, start, end);
+    if (buf[i] >= 0x80)
+      return isUtf8(buf.subarray(start, end)) ? buf.toString('utf8', start, end) : unescapedText(buf, start, end);
   }
   return buf.toString('latin1', start, end);
 }
@@ -157,7 +158,7 @@ function sequenceLength(buf: Buffer, i: number, end: number): number {
 function unescapedText(buf: Buffer, start: number, end: number): string {
   let out = '';
   let run = start; // start of the current run of valid bytes
-  for (let i = start; i < end; ) {
+  for (let i = start; i < end;) {
     const b = buf[i];
     const n = b < 0x80 ? 1 : sequenceLength(buf, i, end);
     if (n > 0) {
@@ -236,7 +237,8 @@ export function readShortstrUtf8(buf: Buffer, offset: number): string {
   if (end > buf.length) throw truncated('shortstr');
   for (let i = offset + 1; i < end; i++) {
     if (buf[i] < 0x80) continue;
-    if (!isUtf8(buf.subarray(offset + 1, end))) throw new ProtocolError(ReplyCode.FRAME_ERROR, 'Malformed UTF-8 in shortstr');
+    if (!isUtf8(buf.subarray(offset + 1, end)))
+      throw new ProtocolError(ReplyCode.FRAME_ERROR, 'Malformed UTF-8 in shortstr');
     return buf.toString('utf8', offset + 1, end);
   }
   return buf.toString('latin1', offset + 1, end);

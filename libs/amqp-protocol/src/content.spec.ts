@@ -30,7 +30,12 @@ describe('content header', () => {
   it('splits a header payload, keeping the properties as received', () => {
     const payload = hex('003c 0000 0000000100000005 8000 0a 746578742f706c61696e');
     const header = decodeContentHeader(payload);
-    expect(header).toEqual({ classId: 60, weight: 0, bodySize: 2 ** 32 + 5, properties: hex('8000 0a 746578742f706c61696e') });
+    expect(header).toEqual({
+      classId: 60,
+      weight: 0,
+      bodySize: 2 ** 32 + 5,
+      properties: hex('8000 0a 746578742f706c61696e'),
+    });
     expect(header.properties.buffer).toBe(payload.buffer);
     expect(header.properties.byteOffset).toBe(payload.byteOffset + 12);
   });
@@ -123,7 +128,7 @@ describe('basic properties: round trips', () => {
     );
   });
 
-  it('amqplib reads ours and we read amqplib\'s', () => {
+  it("amqplib reads ours and we read amqplib's", () => {
     // amqplib's view of the headers table is plain: compare through it, with a table it can represent
     fc.assert(
       fc.property(basicProperties(), (random) => {
@@ -136,7 +141,10 @@ describe('basic properties: round trips', () => {
         const header = decodeContentHeader(frame.subarray(7, frame.length - 1));
         expect(header.bodySize).toBe(42);
         const ours = decodeBasicProperties(header.properties);
-        expect({ ...ours, headers: ours.headers && tableToPlain(ours.headers) }).toEqual({ ...props, headers: plainHeaders });
+        expect({ ...ours, headers: ours.headers && tableToPlain(ours.headers) }).toEqual({
+          ...props,
+          headers: plainHeaders,
+        });
       }),
       { numRuns: 300 },
     );

@@ -13,7 +13,19 @@
 // 3 app-id, 2 cluster-id (the spec's "reserved").
 
 import { ProtocolError } from './errors';
-import { readShortstr, readU16, readU32, readU64, readU64Exact, shortstrMaxSize, truncated, writeShortstr, writeU16, writeU64, writeU8 } from './codec';
+import {
+  readShortstr,
+  readU16,
+  readU32,
+  readU64,
+  readU64Exact,
+  shortstrMaxSize,
+  truncated,
+  writeShortstr,
+  writeU16,
+  writeU64,
+  writeU8,
+} from './codec';
 import { decodeFieldTable, encodeFieldTableInto, fieldTableSize, type FieldTable } from './field-table';
 import { ReplyCode } from './generated/constants';
 
@@ -149,7 +161,8 @@ function decodeProperties(raw: Buffer): BasicProperties {
     props.clusterId = readShortstr(raw, o);
     o += 1 + raw[o];
   }
-  if (o !== raw.length) throw new ProtocolError(ReplyCode.SYNTAX_ERROR, `${raw.length - o} bytes after the property list`);
+  if (o !== raw.length)
+    throw new ProtocolError(ReplyCode.SYNTAX_ERROR, `${raw.length - o} bytes after the property list`);
   return props;
 }
 

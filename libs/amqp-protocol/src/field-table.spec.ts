@@ -52,7 +52,16 @@ const EVERY_TYPE: FieldTable = new Map<string, FieldValue>([
   ['T', { type: 'T', value: 0x65000000 }],
   ['S', { type: 'S', value: 'hi' }],
   ['x', { type: 'x', value: Buffer.from([1, 2]) }],
-  ['A', { type: 'A', value: [{ type: 'I', value: 1 }, { type: 'V', value: null }] }],
+  [
+    'A',
+    {
+      type: 'A',
+      value: [
+        { type: 'I', value: 1 },
+        { type: 'V', value: null },
+      ],
+    },
+  ],
   ['F', { type: 'F', value: new Map([['k', { type: 't', value: true }]]) }],
   ['V', { type: 'V', value: null }],
 ]);
@@ -153,7 +162,11 @@ describe('field table encoding', () => {
   it('amqplib decodes our random tables to the same plain values', () => {
     // amqplib wraps 'D' and 'T' values; leave those types out of the comparison
     const plainOnly = (v: FieldValue): boolean =>
-      v.type === 'A' ? v.value.every(plainOnly) : v.type === 'F' ? [...v.value.values()].every(plainOnly) : v.type !== 'D' && v.type !== 'T';
+      v.type === 'A'
+        ? v.value.every(plainOnly)
+        : v.type === 'F'
+          ? [...v.value.values()].every(plainOnly)
+          : v.type !== 'D' && v.type !== 'T';
     fc.assert(
       fc.property(fieldTable(), (table) => {
         fc.pre([...table.values()].every(plainOnly) && amqplibCanDecode(table));
@@ -215,24 +228,73 @@ describe('field table decoding errors', () => {
 describe('plain values', () => {
   it('converts typed values to plain values', () => {
     expect(tableToPlain(EVERY_TYPE)).toEqual({
-      t: true, b: -1, B: 255, s: -32768, u: 65535, I: -123, i: 0xffffffff, l: -1, f: 1.5, d: Math.PI,
-      D: { places: 2, digits: 1234 }, T: 0x65000000, S: 'hi', x: Buffer.from([1, 2]), A: [1, null], F: { k: true }, V: null,
+      t: true,
+      b: -1,
+      B: 255,
+      s: -32768,
+      u: 65535,
+      I: -123,
+      i: 0xffffffff,
+      l: -1,
+      f: 1.5,
+      d: Math.PI,
+      D: { places: 2, digits: 1234 },
+      T: 0x65000000,
+      S: 'hi',
+      x: Buffer.from([1, 2]),
+      A: [1, null],
+      F: { k: true },
+      V: null,
     });
   });
 
   it('infers types like client libraries do', () => {
     const date = new Date(1700000000123);
     const table = tableFromPlain({
-      s: 'x', t: false, i: -5, big: 2 ** 31, neg: -(2 ** 31), l: -(2 ** 31) - 1, d: 1.5, huge: 2 ** 60, n: null, u: undefined,
-      x: Buffer.from('b'), a: [1, 'a'], date, hint: { '!': 'uint8', value: 7 }, hint2: { '!': 'T', value: 9 }, o: { k: 1 },
+      s: 'x',
+      t: false,
+      i: -5,
+      big: 2 ** 31,
+      neg: -(2 ** 31),
+      l: -(2 ** 31) - 1,
+      d: 1.5,
+      huge: 2 ** 60,
+      n: null,
+      u: undefined,
+      x: Buffer.from('b'),
+      a: [1, 'a'],
+      date,
+      hint: { '!': 'uint8', value: 7 },
+      hint2: { '!': 'T', value: 9 },
+      o: { k: 1 },
     });
     const types = Object.fromEntries([...table].map(([k, v]) => [k, v.type]));
     expect(types).toEqual({
-      s: 'S', t: 't', i: 'I', big: 'l', neg: 'I', l: 'l', d: 'd', huge: 'd', n: 'V', u: 'V',
-      x: 'x', a: 'A', date: 'T', hint: 'B', hint2: 'T', o: 'F',
+      s: 'S',
+      t: 't',
+      i: 'I',
+      big: 'l',
+      neg: 'I',
+      l: 'l',
+      d: 'd',
+      huge: 'd',
+      n: 'V',
+      u: 'V',
+      x: 'x',
+      a: 'A',
+      date: 'T',
+      hint: 'B',
+      hint2: 'T',
+      o: 'F',
     });
     expect(table.get('date')).toEqual({ type: 'T', value: 1700000000 });
-    expect(table.get('a')).toEqual({ type: 'A', value: [{ type: 'I', value: 1 }, { type: 'S', value: 'a' }] });
+    expect(table.get('a')).toEqual({
+      type: 'A',
+      value: [
+        { type: 'I', value: 1 },
+        { type: 'S', value: 'a' },
+      ],
+    });
     expect(table.get('o')).toEqual({ type: 'F', value: new Map([['k', { type: 'I', value: 1 }]]) });
     expect(() => fromPlain(() => 1)).toThrow(TypeError);
     // an object whose '!' names no type is just a table
@@ -267,10 +329,14 @@ describe('equality', () => {
     expect(fieldEquals({ type: 'd', value: NaN }, { type: 'd', value: NaN })).toBe(true);
     expect(fieldEquals({ type: 'x', value: Buffer.from('a') }, { type: 'x', value: Buffer.from('a') })).toBe(true);
     expect(fieldEquals({ type: 'x', value: Buffer.from('a') }, { type: 'x', value: Buffer.from('b') })).toBe(false);
-    expect(fieldEquals({ type: 'D', value: { places: 1, digits: 2 } }, { type: 'D', value: { places: 2, digits: 2 } })).toBe(false);
+    expect(
+      fieldEquals({ type: 'D', value: { places: 1, digits: 2 } }, { type: 'D', value: { places: 2, digits: 2 } }),
+    ).toBe(false);
     const a = (...v: FieldValue[]): FieldValue => ({ type: 'A', value: v });
     expect(fieldEquals(a({ type: 'S', value: 'x' }), a({ type: 'S', value: 'x' }))).toBe(true);
-    expect(fieldEquals(a({ type: 'S', value: 'x' }), a({ type: 'S', value: 'x' }, { type: 'V', value: null }))).toBe(false);
+    expect(fieldEquals(a({ type: 'S', value: 'x' }), a({ type: 'S', value: 'x' }, { type: 'V', value: null }))).toBe(
+      false,
+    );
     expect(fieldEquals(a({ type: 'S', value: 'x' }), a({ type: 'S', value: 'y' }))).toBe(false);
   });
 

@@ -67,7 +67,21 @@ const CANONICAL_NAN_F = 0x7fc0_0000;
 const CANONICAL_NAN_D_HI = 0x7ff8_0000;
 
 /** Bytes of a value of each fixed-size type (after the type octet). */
-const FIXED: Readonly<Record<string, number>> = { t: 1, b: 1, B: 1, s: 2, u: 2, I: 4, i: 4, l: 8, f: 4, d: 8, D: 5, T: 8, V: 0 };
+const FIXED: Readonly<Record<string, number>> = {
+  t: 1,
+  b: 1,
+  B: 1,
+  s: 2,
+  u: 2,
+  I: 4,
+  i: 4,
+  l: 8,
+  f: 4,
+  d: 8,
+  D: 5,
+  T: 8,
+  V: 0,
+};
 
 // ---------------------------------------------------------------------------------------------------------
 // decoding
@@ -81,7 +95,10 @@ export function decodeFieldTable(buf: Buffer, offset: number): { table: FieldTab
 }
 
 function tooDeep(): ProtocolError {
-  return new ProtocolError(ReplyCode.FRAME_ERROR, `field tables and arrays nested deeper than ${MAX_FIELD_DEPTH} levels`);
+  return new ProtocolError(
+    ReplyCode.FRAME_ERROR,
+    `field tables and arrays nested deeper than ${MAX_FIELD_DEPTH} levels`,
+  );
 }
 
 function readEntries(buf: Buffer, start: number, end: number, depth: number): FieldTable {
@@ -163,7 +180,10 @@ function readValue(buf: Buffer, o: number, limit: number, depth: number): FieldV
       return v;
     }
     default:
-      throw new ProtocolError(ReplyCode.SYNTAX_ERROR, `unknown field type 0x${buf[o - 1].toString(16).padStart(2, '0')}`);
+      throw new ProtocolError(
+        ReplyCode.SYNTAX_ERROR,
+        `unknown field type 0x${buf[o - 1].toString(16).padStart(2, '0')}`,
+      );
   }
 }
 
@@ -298,7 +318,8 @@ export function tableToPlain(table: FieldTable): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of table) {
     // '__proto__' must become an own property, not the object's prototype
-    if (name === '__proto__') Object.defineProperty(out, name, { value: toPlain(value), enumerable: true, writable: true, configurable: true });
+    if (name === '__proto__')
+      Object.defineProperty(out, name, { value: toPlain(value), enumerable: true, writable: true, configurable: true });
     else out[name] = toPlain(value);
   }
   return out;
@@ -306,12 +327,52 @@ export function tableToPlain(table: FieldTable): Record<string, unknown> {
 
 // Type hints accepted as {'!': hint, value}: the type letters, and the names amqplib uses.
 const HINTS: Readonly<Record<string, FieldType>> = {
-  bool: 't', boolean: 't', int8: 'b', byte: 'b', uint8: 'B', unsignedbyte: 'B', int16: 's', short: 's',
-  uint16: 'u', unsignedshort: 'u', int32: 'I', int: 'I', uint32: 'i', unsignedint: 'i', int64: 'l', long: 'l',
-  float: 'f', float32: 'f', double: 'd', float64: 'd', decimal: 'D', timestamp: 'T', string: 'S', longstr: 'S',
-  binary: 'x', bytes: 'x', array: 'A', table: 'F', void: 'V',
-  t: 't', b: 'b', B: 'B', s: 's', u: 'u', I: 'I', i: 'i', l: 'l', f: 'f', d: 'd', D: 'D', T: 'T', S: 'S', x: 'x',
-  A: 'A', F: 'F', V: 'V',
+  bool: 't',
+  boolean: 't',
+  int8: 'b',
+  byte: 'b',
+  uint8: 'B',
+  unsignedbyte: 'B',
+  int16: 's',
+  short: 's',
+  uint16: 'u',
+  unsignedshort: 'u',
+  int32: 'I',
+  int: 'I',
+  uint32: 'i',
+  unsignedint: 'i',
+  int64: 'l',
+  long: 'l',
+  float: 'f',
+  float32: 'f',
+  double: 'd',
+  float64: 'd',
+  decimal: 'D',
+  timestamp: 'T',
+  string: 'S',
+  longstr: 'S',
+  binary: 'x',
+  bytes: 'x',
+  array: 'A',
+  table: 'F',
+  void: 'V',
+  t: 't',
+  b: 'b',
+  B: 'B',
+  s: 's',
+  u: 'u',
+  I: 'I',
+  i: 'i',
+  l: 'l',
+  f: 'f',
+  d: 'd',
+  D: 'D',
+  T: 'T',
+  S: 'S',
+  x: 'x',
+  A: 'A',
+  F: 'F',
+  V: 'V',
 };
 
 /**
@@ -401,7 +462,9 @@ export function fieldEquals(a: FieldValue, b: FieldValue): boolean {
     case 'd':
       return Object.is(a.value, b.value);
     case 'D':
-      return a.value.places === (b.value as typeof a.value).places && a.value.digits === (b.value as typeof a.value).digits;
+      return (
+        a.value.places === (b.value as typeof a.value).places && a.value.digits === (b.value as typeof a.value).digits
+      );
     case 'x':
       return a.value.equals(b.value as Buffer);
     case 'A': {

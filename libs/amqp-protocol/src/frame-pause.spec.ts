@@ -1,7 +1,14 @@
 import fc from 'fast-check';
-import { CHANNEL_CLOSE_OK, encodeMethodFrame, FRAME_BODY, FRAME_HEARTBEAT, FRAME_METHOD, FrameParser, ProtocolError } from './index';
+import {
+  CHANNEL_CLOSE_OK,
+  encodeMethodFrame,
+  FRAME_BODY,
+  FRAME_HEARTBEAT,
+  FRAME_METHOD,
+  FrameParser,
+  ProtocolError,
+} from './index';
 import { frameBytes, type Frame } from './testing/frames';
-
 
 const frame = (channel: number, text: string): Frame => ({ type: FRAME_BODY, channel, payload: Buffer.from(text) });
 const A = frame(1, 'first');

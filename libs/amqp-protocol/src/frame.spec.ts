@@ -25,7 +25,6 @@ import { frameBytes, type Frame } from './testing/frames';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-
 /** Pushes chunks through a parser and collects copies of the frames. */
 function parseAll(chunks: Buffer[], parser = new FrameParser()): Frame[] {
   const frames: Frame[] = [];
@@ -44,7 +43,9 @@ const frameArb: fc.Arbitrary<Frame> = fc.record({
 describe('constants', () => {
   it('match the spec', () => {
     expect(PROTOCOL_HEADER).toEqual(Buffer.from('AMQP\x00\x00\x09\x01', 'latin1'));
-    expect([FRAME_METHOD, FRAME_HEADER, FRAME_BODY, FRAME_HEARTBEAT, FRAME_END, FRAME_OVERHEAD]).toEqual([1, 2, 3, 8, 0xce, 8]);
+    expect([FRAME_METHOD, FRAME_HEADER, FRAME_BODY, FRAME_HEARTBEAT, FRAME_END, FRAME_OVERHEAD]).toEqual([
+      1, 2, 3, 8, 0xce, 8,
+    ]);
   });
 });
 
@@ -74,7 +75,11 @@ describe('FrameWriter', () => {
     const out = w.take();
     const body = frameBytes({ type: FRAME_BODY, channel: 5, payload: Buffer.from('hello world') });
     expect(out).toEqual(
-      Buffer.concat([amqplibDefs.encodeMethod(BASIC_DELIVER, 5, deliver), amqplibDefs.encodeProperties(60, 5, 11, props), body]),
+      Buffer.concat([
+        amqplibDefs.encodeMethod(BASIC_DELIVER, 5, deliver),
+        amqplibDefs.encodeProperties(60, 5, 11, props),
+        body,
+      ]),
     );
     // header frame by hand: class 60, weight 0, size 11, flags 0x9000, 'text/plain', delivery-mode 2
     const header = hex('02 0005 0000001a 003c 0000 000000000000000b 9000 0a 746578742f706c61696e 02 ce');
@@ -170,7 +175,9 @@ describe('FrameWriter', () => {
           expect(header.bodySize).toBe(body.length);
           expect(decodeBasicProperties(header.properties)).toEqual(props);
           const bodyFrames = frames.slice(2);
-          expect(bodyFrames.every((f) => f.type === FRAME_BODY && f.channel === 7 && f.payload.length <= frameMax - 8)).toBe(true);
+          expect(
+            bodyFrames.every((f) => f.type === FRAME_BODY && f.channel === 7 && f.payload.length <= frameMax - 8),
+          ).toBe(true);
           expect(bodyFrames.length).toBe(Math.ceil(body.length / (frameMax - 8)));
           expect(Buffer.concat(bodyFrames.map((f) => f.payload))).toEqual(body);
         },

@@ -22,7 +22,14 @@ import { readU16, readU32, writeU16, writeU32, writeU64 } from './codec';
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, ReplyCode } from './generated/constants';
 import { encodeMethodInto, methodMaxSize } from './generated/spec';
 
-export { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE } from './generated/constants';
+export {
+  FRAME_BODY,
+  FRAME_END,
+  FRAME_HEADER,
+  FRAME_HEARTBEAT,
+  FRAME_METHOD,
+  FRAME_MIN_SIZE,
+} from './generated/constants';
 
 /** 'AMQP' 0 0 9 1: what a client sends first. */
 export const PROTOCOL_HEADER: Buffer = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);

@@ -82,19 +82,25 @@ describe('method ids and names', () => {
   });
 
   it('knows which methods carry content', () => {
-    expect(ALL_IDS.filter(METHOD_HAS_CONTENT).sort()).toEqual([BASIC_PUBLISH, BASIC_RETURN, BASIC_DELIVER, BASIC_GET_OK].sort());
+    expect(ALL_IDS.filter(METHOD_HAS_CONTENT).sort()).toEqual(
+      [BASIC_PUBLISH, BASIC_RETURN, BASIC_DELIVER, BASIC_GET_OK].sort(),
+    );
   });
 });
 
 describe('known encodings', () => {
   it('channel.open', () => {
-    expect(encodeMethodFrame(1, CHANNEL_OPEN, {}).toString('hex')).toBe('01 0001 00000005 0014 000a 00 ce'.replace(/ /g, ''));
+    expect(encodeMethodFrame(1, CHANNEL_OPEN, {}).toString('hex')).toBe(
+      '01 0001 00000005 0014 000a 00 ce'.replace(/ /g, ''),
+    );
   });
 
   it('basic.publish with the mandatory bit', () => {
     const frame = encodeMethodFrame(1, BASIC_PUBLISH, { exchange: 'ex', routingKey: 'rk', mandatory: true });
     expect(frame).toEqual(hex('01 0001 0000000d 003c 0028 0000 02 6578 02 726b 01 ce'));
-    expect(frame).toEqual(amqplibDefs.encodeMethod(BASIC_PUBLISH, 1, { exchange: 'ex', routingKey: 'rk', mandatory: true }));
+    expect(frame).toEqual(
+      amqplibDefs.encodeMethod(BASIC_PUBLISH, 1, { exchange: 'ex', routingKey: 'rk', mandatory: true }),
+    );
     const both = encodeMethod(BASIC_PUBLISH, { exchange: 'ex', routingKey: 'rk', mandatory: true, immediate: true });
     expect(both[both.length - 1]).toBe(0x03);
   });
@@ -109,7 +115,9 @@ describe('known encodings', () => {
   });
 
   it('basic.nack packs multiple and requeue; basic.ack carries a 64-bit tag', () => {
-    expect(encodeMethod(BASIC_NACK, { deliveryTag: 2 ** 32 + 5, requeue: true })).toEqual(hex('003c 0078 00000001 00000005 02'));
+    expect(encodeMethod(BASIC_NACK, { deliveryTag: 2 ** 32 + 5, requeue: true })).toEqual(
+      hex('003c 0078 00000001 00000005 02'),
+    );
     expect(encodeMethod(BASIC_ACK, { deliveryTag: 7, multiple: true })).toEqual(hex('003c 0050 0000000000000007 01'));
   });
 
@@ -166,7 +174,9 @@ describe('known encodings', () => {
           return m.name;
       }
     };
-    expect(describe(decodeMethod(encodeMethod(BASIC_PUBLISH, { exchange: 'a', routingKey: 'b', mandatory: true })))).toBe('a/b!');
+    expect(
+      describe(decodeMethod(encodeMethod(BASIC_PUBLISH, { exchange: 'a', routingKey: 'b', mandatory: true }))),
+    ).toBe('a/b!');
     expect(describe(decodeMethod(encodeMethod(BASIC_ACK, { deliveryTag: 3 })))).toBe('ack 3');
     expect(describe(decodeMethod(encodeMethod(TX_COMMIT_OK, {})))).toBe('tx.commit-ok');
   });
@@ -231,10 +241,12 @@ describe('round trips', () => {
         const m = decodeMethod(frame.subarray(7, frame.length - 1));
         expect(m.id).toBe(id);
         const got: Record<string, unknown> = { ...m.args };
-        for (const [name, kind] of METHOD_FIELDS[id]) if (kind === 'table') got[name] = tableToPlain(got[name] as FieldTable);
+        for (const [name, kind] of METHOD_FIELDS[id])
+          if (kind === 'table') got[name] = tableToPlain(got[name] as FieldTable);
         expect(got).toEqual(expected);
         // and our frame for the same method is byte-identical where amqplib chose the same table types
-        if (!METHOD_FIELDS[id].some(([, kind]) => kind === 'table')) expect(encodeMethodFrame(channel, id, args)).toEqual(frame);
+        if (!METHOD_FIELDS[id].some(([, kind]) => kind === 'table'))
+          expect(encodeMethodFrame(channel, id, args)).toEqual(frame);
       }),
       { numRuns: 1000 },
     );
@@ -292,7 +304,9 @@ describe('decoding errors', () => {
   });
 
   it('rejects trailing bytes with 502', () => {
-    const err = protocolError(() => decodeMethod(Buffer.concat([encodeMethod(BASIC_ACK, { deliveryTag: 1 }), hex('00')])));
+    const err = protocolError(() =>
+      decodeMethod(Buffer.concat([encodeMethod(BASIC_ACK, { deliveryTag: 1 }), hex('00')])),
+    );
     expect(err.code).toBe(502);
     expect(err.message).toMatch(/basic\.ack/);
     const publish = Buffer.concat([encodeMethod(BASIC_PUBLISH, { exchange: 'x' }), hex('0000')]);
@@ -321,7 +335,10 @@ describe('decoding errors', () => {
   it('never throws anything but ProtocolError on random payloads of known methods', () => {
     fc.assert(
       fc.property(fc.constantFrom(...ALL_IDS), fc.uint8Array({ maxLength: 40 }), (id, bytes) => {
-        const payload = Buffer.concat([Buffer.from([id >>> 24, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff]), bytes]);
+        const payload = Buffer.concat([
+          Buffer.from([id >>> 24, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff]),
+          bytes,
+        ]);
         try {
           decodeMethod(payload);
         } catch (err) {

@@ -29,7 +29,9 @@ function nestedTable(levels: number, kinds: Kind[]): Buffer {
   for (let level = 2; level <= levels; level++) {
     const kind = kinds[(level - 2) % kinds.length];
     const parentIsTable = level === 2 || kinds[(level - 3) % kinds.length] === 'F';
-    const head = parentIsTable ? Buffer.from([1, 0x6e, kind.charCodeAt(0), 0, 0, 0, 0]) : Buffer.from([kind.charCodeAt(0), 0, 0, 0, 0]);
+    const head = parentIsTable
+      ? Buffer.from([1, 0x6e, kind.charCodeAt(0), 0, 0, 0, 0])
+      : Buffer.from([kind.charCodeAt(0), 0, 0, 0, 0]);
     parts.push({ bytes: head, at: head.length - 4 });
   }
   let after = 0;
@@ -73,8 +75,7 @@ function expectTooDeep(fn: () => unknown): void {
   expect(err.message).toMatch(/nested deeper than 128 levels/);
 }
 
-const queueDeclare = (table: Buffer) =>
-  Buffer.concat([Buffer.from([0, 0x32, 0, 0x0a, 0, 0, 1, 0x71, 0]), table]);
+const queueDeclare = (table: Buffer) => Buffer.concat([Buffer.from([0, 0x32, 0, 0x0a, 0, 0, 1, 0x71, 0]), table]);
 const headersOnly = (table: Buffer) => Buffer.concat([Buffer.from([0x20, 0x00]), table]);
 
 const SHAPES: [string, Kind[]][] = [
@@ -91,8 +92,12 @@ describe('nesting limit', () => {
   it('builds what it says (a self-check of the helper)', () => {
     expect(nestedTable(1, ['F'])).toEqual(Buffer.from('00000000', 'hex'));
     expect(nestedTable(2, ['F'])).toEqual(Buffer.from('00000007 01 6e 46 00000000'.replace(/ /g, ''), 'hex'));
-    expect(nestedTable(3, ['A'])).toEqual(Buffer.from('0000000c 01 6e 41 00000005 41 00000000'.replace(/ /g, ''), 'hex'));
-    expect(nestedTable(3, ['F', 'A'])).toEqual(Buffer.from('0000000e 01 6e 46 00000007 01 6e 41 00000000'.replace(/ /g, ''), 'hex'));
+    expect(nestedTable(3, ['A'])).toEqual(
+      Buffer.from('0000000c 01 6e 41 00000005 41 00000000'.replace(/ /g, ''), 'hex'),
+    );
+    expect(nestedTable(3, ['F', 'A'])).toEqual(
+      Buffer.from('0000000e 01 6e 46 00000007 01 6e 41 00000000'.replace(/ /g, ''), 'hex'),
+    );
     for (const [, kinds] of SHAPES) expect(depthOf(decodeFieldTable(nestedTable(20, kinds), 0).table)).toBe(20);
   });
 
@@ -118,7 +123,8 @@ describe('nesting limit', () => {
       const m = decodeMethod(ok);
       expect(depthOf((m.args as { arguments: FieldTable }).arguments)).toBe(128);
       expect(encodeMethod(QUEUE_DECLARE, m.args).equals(ok)).toBe(true);
-      for (const levels of [129, 3500, 20000]) expectTooDeep(() => decodeMethod(queueDeclare(nestedTable(levels, kinds))));
+      for (const levels of [129, 3500, 20000])
+        expectTooDeep(() => decodeMethod(queueDeclare(nestedTable(levels, kinds))));
     });
 
     it('passes the 501 through decodeBasicProperties (headers)', () => {
@@ -126,7 +132,8 @@ describe('nesting limit', () => {
       const props = decodeBasicProperties(ok);
       expect(depthOf(props.headers as FieldTable)).toBe(128);
       expect(encodeBasicProperties(props).equals(ok)).toBe(true);
-      for (const levels of [129, 3500, 20000]) expectTooDeep(() => decodeBasicProperties(headersOnly(nestedTable(levels, kinds))));
+      for (const levels of [129, 3500, 20000])
+        expectTooDeep(() => decodeBasicProperties(headersOnly(nestedTable(levels, kinds))));
     });
   });
 

@@ -47,10 +47,13 @@ const esc = (byte: number) => String.fromCharCode(0xdc00 + byte);
 // ---------------------------------------------------------------------------------------------------------
 // byte generators
 
-const bytesOf = (n: number): fc.Arbitrary<Buffer> => fc.uint8Array({ minLength: n, maxLength: n }).map((a) => Buffer.from(a));
+const bytesOf = (n: number): fc.Arbitrary<Buffer> =>
+  fc.uint8Array({ minLength: n, maxLength: n }).map((a) => Buffer.from(a));
 
 /** Text bytes of any kind: random (mostly invalid UTF-8), valid UTF-8, and valid text broken up by stray bytes. */
-const MALFORMED = ['c0 80', 'e0 80 80', 'ed a0 80', 'f4 90 80 80', 'f0 8f bf bf', 'e2 82', 'f0 9f 98', 'ff', '80'].map(hex);
+const MALFORMED = ['c0 80', 'e0 80 80', 'ed a0 80', 'f4 90 80 80', 'f0 8f bf bf', 'e2 82', 'f0 9f 98', 'ff', '80'].map(
+  hex,
+);
 const textBytes = (maxLength: number): fc.Arbitrary<Buffer> =>
   fc
     .oneof(
@@ -71,13 +74,42 @@ const textBytes = (maxLength: number): fc.Arbitrary<Buffer> =>
     .map((b) => b.subarray(0, maxLength));
 
 /** Names of 0 to 255 bytes, short ones more often. */
-const nameBytes: fc.Arbitrary<Buffer> = fc.oneof({ arbitrary: textBytes(12), weight: 4 }, { arbitrary: textBytes(255), weight: 1 });
+const nameBytes: fc.Arbitrary<Buffer> = fc.oneof(
+  { arbitrary: textBytes(12), weight: 4 },
+  { arbitrary: textBytes(255), weight: 1 },
+);
 
-const float32Edges = ['7fc00000', 'ffc00000', '7f800001', 'ff800001', '7fa00000', '7fbfffff', 'ffffffff', '7f800000', 'ff800000', '00000000', '80000000', '00000001', '80000001', '7f7fffff'];
+const float32Edges = [
+  '7fc00000',
+  'ffc00000',
+  '7f800001',
+  'ff800001',
+  '7fa00000',
+  '7fbfffff',
+  'ffffffff',
+  '7f800000',
+  'ff800000',
+  '00000000',
+  '80000000',
+  '00000001',
+  '80000001',
+  '7f7fffff',
+];
 const float64Edges = [
-  '7ff8000000000000', 'fff8000000000000', '7ff0000000000001', 'fff0000000000001', '7ff4000000000000', '7ff7ffffffffffff',
-  'ffffffffffffffff', '7ff0000000000000', 'fff0000000000000', '0000000000000000', '8000000000000000', '0000000000000001',
-  '8000000000000001', '7fefffffffffffff',
+  '7ff8000000000000',
+  'fff8000000000000',
+  '7ff0000000000001',
+  'fff0000000000001',
+  '7ff4000000000000',
+  '7ff7ffffffffffff',
+  'ffffffffffffffff',
+  '7ff0000000000000',
+  'fff0000000000000',
+  '0000000000000000',
+  '8000000000000000',
+  '0000000000000001',
+  '8000000000000001',
+  '7fefffffffffffff',
 ];
 
 /** Any NaN bit pattern: exponent all ones, a non-zero random mantissa, either sign. */
@@ -111,7 +143,8 @@ const longBytes: fc.Arbitrary<Buffer> = fc.oneof(
   }),
 );
 
-const typed = (letter: string, body: fc.Arbitrary<Buffer>) => body.map((b) => Buffer.concat([Buffer.from(letter, 'latin1'), b]));
+const typed = (letter: string, body: fc.Arbitrary<Buffer>) =>
+  body.map((b) => Buffer.concat([Buffer.from(letter, 'latin1'), b]));
 
 /** A value's bytes (type octet + value) of each scalar type, over the type's full range ('t' only 0 or 1). */
 const scalarBytes: fc.Arbitrary<Buffer> = fc.oneof(
@@ -128,7 +161,10 @@ const scalarBytes: fc.Arbitrary<Buffer> = fc.oneof(
   typed('D', bytesOf(5)),
   typed('T', longBytes),
   typed('S', textBytes(300).map(prefixed)),
-  typed('x', fc.uint8Array({ maxLength: 40 }).map((a) => prefixed(Buffer.from(a)))),
+  typed(
+    'x',
+    fc.uint8Array({ maxLength: 40 }).map((a) => prefixed(Buffer.from(a))),
+  ),
   fc.constant(Buffer.from('V')),
 );
 
@@ -136,7 +172,10 @@ const wire = fc.letrec<{ value: Buffer; table: Buffer }>((tie) => ({
   value: fc.oneof(
     { maxDepth: 3, depthIdentifier: 'wire' },
     scalarBytes,
-    typed('A', fc.array(tie('value'), { maxLength: 4, depthIdentifier: 'wire' }).map((items) => prefixed(Buffer.concat(items)))),
+    typed(
+      'A',
+      fc.array(tie('value'), { maxLength: 4, depthIdentifier: 'wire' }).map((items) => prefixed(Buffer.concat(items))),
+    ),
     typed('F', tie('table')),
   ),
   // names are unique: a map cannot hold two entries of one name
@@ -146,7 +185,9 @@ const wire = fc.letrec<{ value: Buffer; table: Buffer }>((tie) => ({
       maxLength: 6,
       depthIdentifier: 'wire',
     })
-    .map((entries) => prefixed(Buffer.concat(entries.map(([name, value]) => Buffer.concat([shortstrBytes(name), value]))))),
+    .map((entries) =>
+      prefixed(Buffer.concat(entries.map(([name, value]) => Buffer.concat([shortstrBytes(name), value])))),
+    ),
 }));
 /** A field table (length prefix included) as a peer could send it. */
 const tableBytes = (): fc.Arbitrary<Buffer> => wire.table;
@@ -170,12 +211,17 @@ describe('field tables from the wire', () => {
 
   it('decode at an offset inside a larger buffer', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 10 }), tableBytes(), fc.uint8Array({ maxLength: 10 }), (before, bytes, after) => {
-        const buf = Buffer.concat([before, bytes, after]);
-        const { table, end } = decodeFieldTable(buf, before.length);
-        expect(end).toBe(before.length + bytes.length);
-        expect(encodeFieldTable(table).equals(bytes)).toBe(true);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 10 }),
+        tableBytes(),
+        fc.uint8Array({ maxLength: 10 }),
+        (before, bytes, after) => {
+          const buf = Buffer.concat([before, bytes, after]);
+          const { table, end } = decodeFieldTable(buf, before.length);
+          expect(end).toBe(before.length + bytes.length);
+          expect(encodeFieldTable(table).equals(bytes)).toBe(true);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -379,7 +425,12 @@ const MALFORMED_255 = Buffer.alloc(255, 0xff);
 
 describe('method shortstrs', () => {
   it('queue.declare with a queue name of 255 bytes of 0xff is a 501', () => {
-    const payload = Buffer.concat([idBytes(QUEUE_DECLARE), hex('0000'), shortstrBytes(MALFORMED_255), hex('00 00000000')]);
+    const payload = Buffer.concat([
+      idBytes(QUEUE_DECLARE),
+      hex('0000'),
+      shortstrBytes(MALFORMED_255),
+      hex('00 00000000'),
+    ]);
     const err = protocolError(() => decodeMethod(payload));
     expect(err.code).toBe(501);
     expect(err.message).toBe('Malformed UTF-8 in shortstr');
@@ -387,19 +438,35 @@ describe('method shortstrs', () => {
 
   it('basic.consume with a consumer tag of invalid UTF-8 is a 501', () => {
     for (const tag of ['e0 80 80', 'c3', 'ed a0 80', 'f4 90 80 80', '61 ff']) {
-      const payload = Buffer.concat([idBytes(BASIC_CONSUME), hex('0000 01 71'), shortstrBytes(hex(tag)), hex('00 00000000')]);
+      const payload = Buffer.concat([
+        idBytes(BASIC_CONSUME),
+        hex('0000 01 71'),
+        shortstrBytes(hex(tag)),
+        hex('00 00000000'),
+      ]);
       const err = protocolError(() => decodeMethod(payload));
       expect([err.code, err.message]).toEqual([501, 'Malformed UTF-8 in shortstr']);
     }
     // the same consumer tag in valid UTF-8 is fine
-    const ok = Buffer.concat([idBytes(BASIC_CONSUME), hex('0000 01 71'), shortstrBytes(Buffer.from('tag-é')), hex('00 00000000')]);
+    const ok = Buffer.concat([
+      idBytes(BASIC_CONSUME),
+      hex('0000 01 71'),
+      shortstrBytes(Buffer.from('tag-é')),
+      hex('00 00000000'),
+    ]);
     expect(decodeMethod(ok).args).toMatchObject({ queue: 'q', consumerTag: 'tag-é' });
   });
 
   it('basic.publish keeps a 255-byte routing key of invalid UTF-8 and encodes it back to the same bytes', () => {
     const routingKey = Buffer.concat([hex('e0 80 80 ed a0 80 c3'), Buffer.alloc(248, 0xfe)]);
     expect(routingKey.length).toBe(255);
-    const payload = Buffer.concat([idBytes(BASIC_PUBLISH), hex('0000'), shortstrBytes(hex('ff 80')), shortstrBytes(routingKey), hex('01')]);
+    const payload = Buffer.concat([
+      idBytes(BASIC_PUBLISH),
+      hex('0000'),
+      shortstrBytes(hex('ff 80')),
+      shortstrBytes(routingKey),
+      hex('01'),
+    ]);
     const m = decodeMethod(payload);
     expect(m.id).toBe(BASIC_PUBLISH);
     const args = m.args as { exchange: string; routingKey: string; mandatory: boolean };
@@ -430,18 +497,28 @@ describe('method shortstrs', () => {
   // Every method, with random bytes in its text fields: content methods and valid UTF-8 decode and re-encode
   // to the same bytes; a malformed shortstr elsewhere is a 501 (not a 502 "malformed <method>").
   const ids = Object.keys(METHOD_FIELDS).map(Number);
-  const withText = ids.filter((id) => METHOD_FIELDS[id].some(([, kind]) => kind === 'shortstr' || kind === 'longstr' || kind === 'table'));
+  const withText = ids.filter((id) =>
+    METHOD_FIELDS[id].some(([, kind]) => kind === 'shortstr' || kind === 'longstr' || kind === 'table'),
+  );
 
   it('decode and re-encode text and table arguments of every method, or refuse malformed shortstrs with 501', () => {
-    const methodBytes = fc.constantFrom(...withText).chain((id) =>
-      fc
-        .tuple(
-          ...METHOD_FIELDS[id].map(([, kind]) =>
-            kind === 'shortstr' ? textBytes(255) : kind === 'longstr' ? textBytes(300) : kind === 'table' ? tableBytes() : fc.constant(null),
-          ),
-        )
-        .map((values) => ({ id, values })),
-    );
+    const methodBytes = fc
+      .constantFrom(...withText)
+      .chain((id) =>
+        fc
+          .tuple(
+            ...METHOD_FIELDS[id].map(([, kind]) =>
+              kind === 'shortstr'
+                ? textBytes(255)
+                : kind === 'longstr'
+                  ? textBytes(300)
+                  : kind === 'table'
+                    ? tableBytes()
+                    : fc.constant(null),
+            ),
+          )
+          .map((values) => ({ id, values })),
+      );
     fc.assert(
       fc.property(methodBytes, ({ id, values }) => {
         const args: Record<string, unknown> = {};
@@ -470,6 +547,8 @@ describe('method shortstrs', () => {
       }),
       { numRuns: 400 },
     );
-    expect(withText.map(methodName)).toEqual(expect.arrayContaining(['queue.declare', 'basic.publish', 'basic.deliver']));
+    expect(withText.map(methodName)).toEqual(
+      expect.arrayContaining(['queue.declare', 'basic.publish', 'basic.deliver']),
+    );
   });
 });

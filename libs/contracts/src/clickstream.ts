@@ -10,7 +10,9 @@ import { z } from 'zod';
 const UNSAFE_CHARACTER = /[\p{Cc}\p{Zl}\p{Zp}\p{Cs}]/u;
 
 /** Visitor and session ids: 1 to 128 letters, digits, `.`, `_`, `:` or `-` (a UUID, a cookie value, `visitor-42`). */
-export const ClickstreamId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1 to 128 characters, each a letter, a digit or one of . _ : -');
+export const ClickstreamId = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1 to 128 characters, each a letter, a digit or one of . _ : -');
 
 /** An absolute http: or https: URL as the WHATWG URL parser reads it, at most 2048 characters, no whitespace. */
 export const HttpUrl = z
@@ -47,8 +49,14 @@ const base = {
   referrer: HttpUrl.or(z.literal('')).optional(),
 };
 
-export const PageView = defineMessage('clickstream.page_view', z.object({ type: z.literal('page_view'), ...base, title: SafeText(512).optional() }));
+export const PageView = defineMessage(
+  'clickstream.page_view',
+  z.object({ type: z.literal('page_view'), ...base, title: SafeText(512).optional() }),
+);
 export type PageView = Payload<typeof PageView>;
 
-export const Click = defineMessage('clickstream.click', z.object({ type: z.literal('click'), ...base, element: SafeText(256).optional() }));
+export const Click = defineMessage(
+  'clickstream.click',
+  z.object({ type: z.literal('click'), ...base, element: SafeText(256).optional() }),
+);
 export type Click = Payload<typeof Click>;

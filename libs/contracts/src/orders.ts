@@ -12,7 +12,13 @@ export type OrderPlaced = Payload<typeof OrderPlaced>;
 
 export const OrderConfirmed = defineMessage(
   'order.confirmed',
-  z.object({ orderId: OrderId, customerEmail: Email, items: z.array(PricedLine).min(1), total: Cents, confirmedAt: Instant }),
+  z.object({
+    orderId: OrderId,
+    customerEmail: Email,
+    items: z.array(PricedLine).min(1),
+    total: Cents,
+    confirmedAt: Instant,
+  }),
 );
 export type OrderConfirmed = Payload<typeof OrderConfirmed>;
 

@@ -22,8 +22,22 @@ describe.each(testBrokers())('channel recovery ($name)', ({ url }) => {
   });
 
   async function service(name: string, logged: string[] = [], via = url) {
-    const logger = { log: (l: string) => void logged.push(l), warn: (l: string) => void logged.push(l), error: (l: string) => void logged.push(l) };
-    const m = new Messaging({ url: via, serviceName: name, eventsExchange: exchange, commandsExchange: commands, rpcTimeoutMs: 3000, delayedMessages: 'ttl-queues', reconnect: { initialDelayMs: 40, maxDelayMs: 400 }, retry: { maxAttempts: 2, initialDelayMs: 50, maxDelayMs: 50 }, logger });
+    const logger = {
+      log: (l: string) => void logged.push(l),
+      warn: (l: string) => void logged.push(l),
+      error: (l: string) => void logged.push(l),
+    };
+    const m = new Messaging({
+      url: via,
+      serviceName: name,
+      eventsExchange: exchange,
+      commandsExchange: commands,
+      rpcTimeoutMs: 3000,
+      delayedMessages: 'ttl-queues',
+      reconnect: { initialDelayMs: 40, maxDelayMs: 400 },
+      retry: { maxAttempts: 2, initialDelayMs: 50, maxDelayMs: 50 },
+      logger,
+    });
     open.push(m);
     const harness = new MessagingHarness(m);
     return { m, harness };
@@ -42,20 +56,32 @@ describe.each(testBrokers())('channel recovery ($name)', ({ url }) => {
     const queue = uniqueName('rpc-recovery');
     queues.push(queue);
     const server = await service('rpc-server');
-    await server.m.consume({ queue, rpc: true, bindings: [{ exchange: commands, pattern: 'stock.check' }], handlers: [{ pattern: 'stock.check', handle: () => ({ ok: true }) }] });
+    await server.m.consume({
+      queue,
+      rpc: true,
+      bindings: [{ exchange: commands, pattern: 'stock.check' }],
+      handlers: [{ pattern: 'stock.check', handle: () => ({ ok: true }) }],
+    });
     await server.m.start();
     const logged: string[] = [];
     const client = await service('rpc-client', logged);
     await client.m.start();
-    const err = (await client.m.request('stock.check', {}, { exchange: missing }).catch((e: unknown) => e)) as MessagingError;
+    const err = (await client.m
+      .request('stock.check', {}, { exchange: missing })
+      .catch((e: unknown) => e)) as MessagingError;
     expect(err).toBeInstanceOf(MessagingError);
     expect(err.code).toBe('CHANNEL_ERROR');
-    expect(err.message).toMatch(new RegExp(`^request 'stock.check' to exchange '${missing}' failed: .*404.*no exchange '${missing}'`));
+    expect(err.message).toMatch(
+      new RegExp(`^request 'stock.check' to exchange '${missing}' failed: .*404.*no exchange '${missing}'`),
+    );
     const closed = await client.harness.waitFor('channel-closed', (e) => e.role === 'rpc');
     expect(closed).toMatchObject({ role: 'rpc', name: 'rpc', code: 404 });
     // the next request waits for the reopened channel, on the same connection
     expect(await client.m.request('stock.check', {})).toEqual({ ok: true });
-    expect(await client.harness.waitFor('channel-recovered', (e) => e.role === 'rpc')).toMatchObject({ role: 'rpc', attempts: 1 });
+    expect(await client.harness.waitFor('channel-recovered', (e) => e.role === 'rpc')).toMatchObject({
+      role: 'rpc',
+      attempts: 1,
+    });
     expect(client.harness.all('disconnected')).toHaveLength(0);
     expect(client.m.counters).toMatchObject({ channelsClosed: 1, channelsRecovered: 1, channelRecoveryFailures: 0 });
     expect(logged.some((l) => /the RPC channel closed \(.*404.*\); reopening it/.test(l))).toBe(true);
@@ -68,16 +94,25 @@ describe.each(testBrokers())('channel recovery ($name)', ({ url }) => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     const server = await service('rpc-slow-server');
-    await server.m.consume({ queue, rpc: true, bindings: [{ exchange: commands, pattern: 'stock.slow' }], handlers: [{ pattern: 'stock.slow', handle: () => held.then(() => 'late') }] });
+    await server.m.consume({
+      queue,
+      rpc: true,
+      bindings: [{ exchange: commands, pattern: 'stock.slow' }],
+      handlers: [{ pattern: 'stock.slow', handle: () => held.then(() => 'late') }],
+    });
     await server.m.start();
     const client = await service('rpc-bystander-client');
     await client.m.start();
     const waiting = client.m.request('stock.slow', {}).catch((e: unknown) => e);
     await server.harness.waitFor('consumed', { type: 'stock.slow' });
-    await expect(client.m.request('stock.slow', {}, { exchange: missing })).rejects.toMatchObject({ code: 'CHANNEL_ERROR' });
+    await expect(client.m.request('stock.slow', {}, { exchange: missing })).rejects.toMatchObject({
+      code: 'CHANNEL_ERROR',
+    });
     const bystander = (await waiting) as Error;
     expect(bystander).toBeInstanceOf(BrokerUnavailableError);
-    expect(bystander.message).toMatch(/^the RPC channel closed before 'stock.slow' replied \(another request failed: .*404.*\); send it again$/);
+    expect(bystander.message).toMatch(
+      /^the RPC channel closed before 'stock.slow' replied \(another request failed: .*404.*\); send it again$/,
+    );
     release();
   });
 
@@ -85,14 +120,27 @@ describe.each(testBrokers())('channel recovery ($name)', ({ url }) => {
     const queue = uniqueName('publish-recovery');
     queues.push(queue);
     const { m, harness } = await service('publisher');
-    await m.consume({ queue, bindings: [{ pattern: 'note.*' }], handlers: [{ pattern: '#', handle: () => undefined }] });
+    await m.consume({
+      queue,
+      bindings: [{ pattern: 'note.*' }],
+      handlers: [{ pattern: '#', handle: () => undefined }],
+    });
     await m.start();
     // an innocent publish in flight beside the bad one goes again on the reopened channel
-    const [bad, innocent] = await Promise.allSettled([m.publish({ exchange: missing, routingKey: 'note.lost', payload: {} }), m.publish({ exchange, routingKey: 'note.kept', payload: {} })]);
+    const [bad, innocent] = await Promise.allSettled([
+      m.publish({ exchange: missing, routingKey: 'note.lost', payload: {} }),
+      m.publish({ exchange, routingKey: 'note.kept', payload: {} }),
+    ]);
     expect(bad.status).toBe('rejected');
-    expect((bad as PromiseRejectedResult).reason).toMatchObject({ code: 'CHANNEL_ERROR', message: expect.stringMatching(new RegExp(`^publish to '${missing}' failed: .*404.*no exchange '${missing}'`)) });
+    expect((bad as PromiseRejectedResult).reason).toMatchObject({
+      code: 'CHANNEL_ERROR',
+      message: expect.stringMatching(new RegExp(`^publish to '${missing}' failed: .*404.*no exchange '${missing}'`)),
+    });
     expect(innocent.status).toBe('fulfilled');
-    expect(await harness.waitFor('channel-closed', (e) => e.role === 'publisher')).toMatchObject({ role: 'publisher', code: 404 });
+    expect(await harness.waitFor('channel-closed', (e) => e.role === 'publisher')).toMatchObject({
+      role: 'publisher',
+      code: 404,
+    });
     const next = await m.publish({ exchange, routingKey: 'note.next', payload: {} });
     await harness.acked({ messageId: next.messageId });
     await harness.waitFor('channel-recovered', (e) => e.role === 'publisher');
@@ -104,14 +152,24 @@ describe.each(testBrokers())('channel recovery ($name)', ({ url }) => {
     const queue = uniqueName('own-events-queue');
     queues.push(queue);
     const logged: string[] = [];
-    const m = new Messaging({ url, serviceName: 'redeclare', eventsExchange: own, commandsExchange: commands, delayedMessages: 'ttl-queues', reconnect: { initialDelayMs: 40, maxDelayMs: 400 }, logger: { log: (l) => void logged.push(l), warn: (l) => void logged.push(l), error: (l) => void logged.push(l) } });
+    const m = new Messaging({
+      url,
+      serviceName: 'redeclare',
+      eventsExchange: own,
+      commandsExchange: commands,
+      delayedMessages: 'ttl-queues',
+      reconnect: { initialDelayMs: 40, maxDelayMs: 400 },
+      logger: { log: (l) => void logged.push(l), warn: (l) => void logged.push(l), error: (l) => void logged.push(l) },
+    });
     open.push(m);
     const harness = new MessagingHarness(m);
     m.topology.queue({ name: queue }).bind({ queue, exchange: own, pattern: 'own.*' });
     await m.start();
     try {
       await onAdmin((ch) => ch.deleteExchange(own)); // its binding goes with it
-      await expect(m.publish({ exchange: own, routingKey: 'own.lost', payload: {} })).rejects.toMatchObject({ code: 'CHANNEL_ERROR' });
+      await expect(m.publish({ exchange: own, routingKey: 'own.lost', payload: {} })).rejects.toMatchObject({
+        code: 'CHANNEL_ERROR',
+      });
       await harness.waitFor('channel-recovered', (e) => e.role === 'publisher');
       // exchange and binding declared again with the publisher channel: the next publish is routed to the queue
       await m.publish({ exchange: own, routingKey: 'own.back', payload: {} });
@@ -129,7 +187,11 @@ describe.each(testBrokers())('channel recovery ($name)', ({ url }) => {
     await m.consume({ queue, bindings: [{ pattern: 'job.*' }], handlers: [{ pattern: '#', handle: () => undefined }] });
     await m.start();
     await onAdmin((ch) => ch.deleteQueue(queue));
-    expect(await harness.waitFor('channel-closed', (e) => e.role === 'consumer')).toMatchObject({ role: 'consumer', name: queue, reason: 'the broker cancelled the consumer (the queue was deleted?)' });
+    expect(await harness.waitFor('channel-closed', (e) => e.role === 'consumer')).toMatchObject({
+      role: 'consumer',
+      name: queue,
+      reason: 'the broker cancelled the consumer (the queue was deleted?)',
+    });
     await harness.waitFor('channel-recovered', (e) => e.name === queue);
     // declared again with its binding, and consumed from
     const sent = await m.publish({ exchange, routingKey: 'job.done', payload: {} });
@@ -141,7 +203,11 @@ describe.each(testBrokers())('channel recovery ($name)', ({ url }) => {
     const queue = uniqueName('refused-recovery');
     queues.push(queue);
     const { m, harness } = await service('refused');
-    await m.consume({ queue, bindings: [{ pattern: 'task.*' }], handlers: [{ pattern: '#', handle: () => undefined }] });
+    await m.consume({
+      queue,
+      bindings: [{ pattern: 'task.*' }],
+      handlers: [{ pattern: '#', handle: () => undefined }],
+    });
     await m.start();
     // the DLQ replaced by one with other arguments, then the work queue deleted: each redeclaration is refused
     await onAdmin(async (ch) => {
@@ -151,7 +217,12 @@ describe.each(testBrokers())('channel recovery ($name)', ({ url }) => {
     });
     await harness.waitForCount('channel-recovery-failed', 2, (e) => e.name === queue);
     const failures = harness.all('channel-recovery-failed', (e) => e.name === queue);
-    expect(failures[0]).toMatchObject({ role: 'consumer', code: 406, attempt: 1, reason: expect.stringMatching(/inequivalent arg 'x-max-length'/) });
+    expect(failures[0]).toMatchObject({
+      role: 'consumer',
+      code: 406,
+      attempt: 1,
+      reason: expect.stringMatching(/inequivalent arg 'x-max-length'/),
+    });
     expect(failures[1].attempt).toBe(2);
     expect(harness.all('channel-recovered', (e) => e.name === queue)).toHaveLength(0);
     expect(m.isConnected).toBe(true); // the connection is not torn down for one consumer's channel
@@ -168,7 +239,11 @@ describe.each(testBrokers())('channel recovery ($name)', ({ url }) => {
     queues.push(queue);
     const proxy = await TcpProxy.start(url);
     const { m, harness } = await service('connection-loss', [], proxy.url);
-    await m.consume({ queue, bindings: [{ pattern: 'loss.*' }], handlers: [{ pattern: '#', handle: () => undefined }] });
+    await m.consume({
+      queue,
+      bindings: [{ pattern: 'loss.*' }],
+      handlers: [{ pattern: '#', handle: () => undefined }],
+    });
     await m.start();
     await proxy.cut();
     await harness.waitFor('disconnected');

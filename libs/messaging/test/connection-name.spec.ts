@@ -17,9 +17,14 @@ describe('the connection name', () => {
 
   beforeAll(async () => {
     const entry = process.env.WARREN_TEST_BROKER_ENTRY;
-    if (!entry) throw new Error('WARREN_TEST_BROKER_ENTRY is not set: run through jest -c libs/messaging/jest.config.js');
+    if (!entry)
+      throw new Error('WARREN_TEST_BROKER_ENTRY is not set: run through jest -c libs/messaging/jest.config.js');
     dataDir = mkdtempSync(path.join(tmpdir(), 'warren-connection-name-'));
-    broker = spawn(process.execPath, [entry, '--host', '127.0.0.1', '--port', '0', '--management-port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    broker = spawn(
+      process.execPath,
+      [entry, '--host', '127.0.0.1', '--port', '0', '--management-port', '0', '--data-dir', dataDir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     broker.stdout!.on('data', (d) => (out += d));
     const [amqpPort, httpPort] = await eventually('the broker and its management API to listen', () => {
@@ -40,8 +45,12 @@ describe('the connection name', () => {
   });
 
   const names = async (): Promise<string[]> => {
-    const res = await fetch(`${managementUrl}/api/connections`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } });
-    return ((await res.json()) as Array<{ client_properties?: { connection_name?: string } }>).map((c) => c.client_properties?.connection_name ?? '');
+    const res = await fetch(`${managementUrl}/api/connections`, {
+      headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` },
+    });
+    return ((await res.json()) as Array<{ client_properties?: { connection_name?: string } }>).map(
+      (c) => c.client_properties?.connection_name ?? '',
+    );
   };
 
   it('is the service name by default and connectionName when given; what is published still names the service', async () => {

@@ -1,6 +1,14 @@
 import { connect } from 'amqplib';
 import { z } from 'zod';
-import { defineMessage, Headers, Messaging, MessagingHarness, NonRetryableError, RetryUntilError, type IncomingMessage } from '../src';
+import {
+  defineMessage,
+  Headers,
+  Messaging,
+  MessagingHarness,
+  NonRetryableError,
+  RetryUntilError,
+  type IncomingMessage,
+} from '../src';
 import { cleanup, testBrokers, uniqueName } from './support/brokers';
 
 const Charge = defineMessage('payment.requested', z.object({ orderId: z.string(), amount: z.number().positive() }));
@@ -13,7 +21,14 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
   const open: Messaging[] = [];
 
   async function service(name = 'consume-test', extra: Partial<ConstructorParameters<typeof Messaging>[0]> = {}) {
-    const m = new Messaging({ url, serviceName: name, eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, retry: fastRetry, ...extra });
+    const m = new Messaging({
+      url,
+      serviceName: name,
+      eventsExchange: exchange,
+      commandsExchange: `${exchange}.cmd`,
+      retry: fastRetry,
+      ...extra,
+    });
     open.push(m);
     const harness = new MessagingHarness(m);
     await m.start();
@@ -35,7 +50,11 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
     const first = await service();
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    await first.m.consume({ queue, bindings: [{ pattern: 'payment.requested' }], handlers: [{ pattern: '#', handle: () => held }] });
+    await first.m.consume({
+      queue,
+      bindings: [{ pattern: 'payment.requested' }],
+      handlers: [{ pattern: '#', handle: () => held }],
+    });
     const sent = await first.m.emit(Charge, { orderId: 'o-1', amount: 5 });
     await first.harness.waitFor('consumed', { messageId: sent.messageId });
     // the handler has not finished: the message is unacked, so a consumer that dies now loses nothing
@@ -59,10 +78,16 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
     await m.consume({
       queue,
       bindings: [{ pattern: 'payment.requested' }],
-      handlers: [{ pattern: 'payment.requested', contract: Charge, handle: (msg) => {
-        attempts.push({ attempt: msg.attempt, at: Date.now() });
-        if (msg.attempt < 3) throw new Error(`gateway timeout ${msg.attempt}`);
-      } }],
+      handlers: [
+        {
+          pattern: 'payment.requested',
+          contract: Charge,
+          handle: (msg) => {
+            attempts.push({ attempt: msg.attempt, at: Date.now() });
+            if (msg.attempt < 3) throw new Error(`gateway timeout ${msg.attempt}`);
+          },
+        },
+      ],
     });
     const sent = await m.emit(Charge, { orderId: 'o-2', amount: 10 });
     const acked = await harness.acked({ messageId: sent.messageId });
@@ -79,12 +104,29 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
   it('parks a message in <queue>.dlq with error, stack, attempts and original routing once retries run out', async () => {
     const queue = queueName('exhaust');
     const { m, harness } = await service();
-    await m.consume({ queue, bindings: [{ pattern: 'payment.*' }], handlers: [{ pattern: 'payment.requested', handle: () => { throw new Error('card service down'); } }] });
+    await m.consume({
+      queue,
+      bindings: [{ pattern: 'payment.*' }],
+      handlers: [
+        {
+          pattern: 'payment.requested',
+          handle: () => {
+            throw new Error('card service down');
+          },
+        },
+      ],
+    });
     const sent = await m.emit(Charge, { orderId: 'o-3', amount: 1 }, { correlationId: 'corr-3' });
     const parked = await harness.deadLettered({ messageId: sent.messageId });
     expect(parked).toMatchObject({ reason: 'retries-exhausted', attempt: 3 });
     const got = await getOne(url, `${queue}.dlq`);
-    expect(got.properties).toMatchObject({ messageId: sent.messageId, correlationId: 'corr-3', type: 'payment.requested', deliveryMode: 2, contentType: 'application/json' });
+    expect(got.properties).toMatchObject({
+      messageId: sent.messageId,
+      correlationId: 'corr-3',
+      type: 'payment.requested',
+      deliveryMode: 2,
+      contentType: 'application/json',
+    });
     expect(got.properties.headers).toMatchObject({
       [Headers.failureReason]: 'retries-exhausted',
       [Headers.errorMessage]: 'card service down',
@@ -123,13 +165,18 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
     expect(seen.length).toBeGreaterThan(fastRetry.maxAttempts + 2);
     expect(seen.at(-2)!).toBeLessThan(until);
     expect(seen.at(-1)!).toBeGreaterThanOrEqual(until - 20); // the consumer looks at the clock when the handler has failed
-    for (let i = fastRetry.maxAttempts; i < seen.length; i++) expect(seen[i] - seen[i - 1]).toBeGreaterThanOrEqual(80 - 5);
+    for (let i = fastRetry.maxAttempts; i < seen.length; i++)
+      expect(seen[i] - seen[i - 1]).toBeGreaterThanOrEqual(80 - 5);
     expect(parked).toMatchObject({ reason: 'retries-exhausted', attempt: seen.length });
     const got = await getOne(url, `${queue}.dlq`);
-    expect(got.properties.headers).toMatchObject({ [Headers.failureReason]: 'retries-exhausted', [Headers.errorName]: 'RetryUntilError', [Headers.errorMessage]: `gateway down (${seen.length})` });
+    expect(got.properties.headers).toMatchObject({
+      [Headers.failureReason]: 'retries-exhausted',
+      [Headers.errorName]: 'RetryUntilError',
+      [Headers.errorMessage]: `gateway down (${seen.length})`,
+    });
   });
 
-  it('parks a RetryUntilError whose moment has passed after the policy\'s attempts, as any failure', async () => {
+  it("parks a RetryUntilError whose moment has passed after the policy's attempts, as any failure", async () => {
     const queue = queueName('retry-until-past');
     const { m, harness } = await service();
     let calls = 0;
@@ -147,9 +194,14 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
       ],
     });
     const sent = await m.emit(Charge, { orderId: 'o-past', amount: 1 });
-    expect(await harness.deadLettered({ messageId: sent.messageId })).toMatchObject({ reason: 'retries-exhausted', attempt: fastRetry.maxAttempts });
+    expect(await harness.deadLettered({ messageId: sent.messageId })).toMatchObject({
+      reason: 'retries-exhausted',
+      attempt: fastRetry.maxAttempts,
+    });
     expect(calls).toBe(fastRetry.maxAttempts);
-    expect(() => new RetryUntilError('not a date', new Error('x'))).toThrow("RetryUntilError: 'not a date' is not a moment");
+    expect(() => new RetryUntilError('not a date', new Error('x'))).toThrow(
+      "RetryUntilError: 'not a date' is not a moment",
+    );
   });
 
   it('sends non-retryable errors, invalid payloads and bodies that are not JSON straight to the DLQ', async () => {
@@ -160,16 +212,36 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
       queue,
       bindings: [{ pattern: 'payment.#' }],
       handlers: [
-        { pattern: 'payment.declined', handle: () => { calls++; throw new NonRetryableError('card declined'); } },
+        {
+          pattern: 'payment.declined',
+          handle: () => {
+            calls++;
+            throw new NonRetryableError('card declined');
+          },
+        },
         { pattern: 'payment.requested', contract: Charge, handle: () => void calls++ },
       ],
     });
     const declined = await m.publish({ exchange, routingKey: 'payment.declined', payload: { orderId: 'o-4' } });
-    const invalid = await m.publish({ exchange, routingKey: 'payment.requested', payload: { orderId: 'o-5', amount: -1 } });
-    const garbage = await m.publish({ exchange, routingKey: 'payment.requested', payload: Buffer.from('{not json'), contentType: 'application/json' });
-    const [a, b, c] = await Promise.all([declined, invalid, garbage].map((s) => harness.deadLettered({ messageId: s.messageId })));
+    const invalid = await m.publish({
+      exchange,
+      routingKey: 'payment.requested',
+      payload: { orderId: 'o-5', amount: -1 },
+    });
+    const garbage = await m.publish({
+      exchange,
+      routingKey: 'payment.requested',
+      payload: Buffer.from('{not json'),
+      contentType: 'application/json',
+    });
+    const [a, b, c] = await Promise.all(
+      [declined, invalid, garbage].map((s) => harness.deadLettered({ messageId: s.messageId })),
+    );
     expect([a.reason, a.attempt, a.error.message]).toEqual(['non-retryable', 1, 'card declined']);
-    expect([b.reason, b.error.message]).toEqual(['invalid', 'invalid payment.requested: amount: Too small: expected number to be >0']);
+    expect([b.reason, b.error.message]).toEqual([
+      'invalid',
+      'invalid payment.requested: amount: Too small: expected number to be >0',
+    ]);
     expect(c.reason).toBe('invalid');
     expect(c.error.message).toMatch(/body is not JSON/);
     expect(calls).toBe(1); // the invalid ones never reached a handler
@@ -179,7 +251,11 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
   it('parks messages no handler takes instead of stalling the queue', async () => {
     const queue = queueName('unknown');
     const { m, harness } = await service('consume-test', { prefetch: 1 });
-    await m.consume({ queue, bindings: [{ pattern: 'payment.#' }], handlers: [{ pattern: 'payment.requested', handle: () => undefined }] });
+    await m.consume({
+      queue,
+      bindings: [{ pattern: 'payment.#' }],
+      handlers: [{ pattern: 'payment.requested', handle: () => undefined }],
+    });
     const unknown = await m.publish({ exchange, routingKey: 'payment.refunded', payload: {} });
     const good = await m.emit(Charge, { orderId: 'o-6', amount: 2 });
     expect((await harness.deadLettered({ messageId: unknown.messageId })).reason).toBe('no-handler');
@@ -190,7 +266,20 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
     const queue = queueName('dlq-gone');
     const { m, harness } = await service('consume-test', { reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
     let calls = 0;
-    await m.consume({ queue, bindings: [{ pattern: 'payment.requested' }], retry: { maxAttempts: 1 }, handlers: [{ pattern: '#', handle: () => { calls++; throw new NonRetryableError('card declined'); } }] });
+    await m.consume({
+      queue,
+      bindings: [{ pattern: 'payment.requested' }],
+      retry: { maxAttempts: 1 },
+      handlers: [
+        {
+          pattern: '#',
+          handle: () => {
+            calls++;
+            throw new NonRetryableError('card declined');
+          },
+        },
+      ],
+    });
     const conn = await connect(url);
     try {
       const ch = await conn.createChannel();
@@ -225,7 +314,12 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
       inFlight[w]--;
       byWorker[w]++;
     };
-    await a.m.consume({ queue, bindings: [{ pattern: 'payment.requested' }], prefetch: 2, handlers: [{ pattern: '#', handle: handler('a') }] });
+    await a.m.consume({
+      queue,
+      bindings: [{ pattern: 'payment.requested' }],
+      prefetch: 2,
+      handlers: [{ pattern: '#', handle: handler('a') }],
+    });
     await b.m.consume({ queue, prefetch: 2, handlers: [{ pattern: '#', handle: handler('b') }] });
     const n = 60;
     await Promise.all(Array.from({ length: n }, (_, i) => a.m.emit(Charge, { orderId: `c-${i}`, amount: 1 })));
@@ -238,13 +332,23 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
 
   it('subscribes a consumer registered while the connection is being set up', async () => {
     const queue = queueName('during-setup');
-    const m = new Messaging({ url, serviceName: 'consume-test', eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, retry: fastRetry });
+    const m = new Messaging({
+      url,
+      serviceName: 'consume-test',
+      eventsExchange: exchange,
+      commandsExchange: `${exchange}.cmd`,
+      retry: fastRetry,
+    });
     open.push(m);
     const harness = new MessagingHarness(m);
     // a consume() that comes while the connection's set-up work runs (here: from inside that work, so the moment
     // is certain), when the hooks to run were already listed
     await m.connection.addHook(async () => {
-      await m.consume({ queue, bindings: [{ pattern: 'payment.requested' }], handlers: [{ pattern: '#', handle: () => undefined }] });
+      await m.consume({
+        queue,
+        bindings: [{ pattern: 'payment.requested' }],
+        handlers: [{ pattern: '#', handle: () => undefined }],
+      });
     });
     await m.start();
     const sent = await m.emit(Charge, { orderId: 'setup-1', amount: 1 });
@@ -254,7 +358,13 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
 
   it('leaves no subscription behind when a consumer is stopped while it subscribes', async () => {
     const queue = queueName('stop-during-setup');
-    const m = new Messaging({ url, serviceName: 'consume-test', eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, retry: fastRetry });
+    const m = new Messaging({
+      url,
+      serviceName: 'consume-test',
+      eventsExchange: exchange,
+      commandsExchange: `${exchange}.cmd`,
+      retry: fastRetry,
+    });
     open.push(m);
     const starting = m.start();
     const consumer = await m.consume({ queue, handlers: [{ pattern: '#', handle: () => undefined }] });
@@ -279,7 +389,20 @@ describe.each(testBrokers())('consuming ($name)', ({ url }) => {
     let finish!: () => void;
     const gate = new Promise<void>((r) => (finish = r));
     let done = 0;
-    await m.consume({ queue, bindings: [{ pattern: 'payment.requested' }], prefetch: 1, handlers: [{ pattern: '#', handle: async () => { await gate; done++; } }] });
+    await m.consume({
+      queue,
+      bindings: [{ pattern: 'payment.requested' }],
+      prefetch: 1,
+      handlers: [
+        {
+          pattern: '#',
+          handle: async () => {
+            await gate;
+            done++;
+          },
+        },
+      ],
+    });
     const first = await m.emit(Charge, { orderId: 's-1', amount: 1 });
     const second = await m.emit(Charge, { orderId: 's-2', amount: 1 });
     await harness.waitFor('consumed', { messageId: first.messageId });

@@ -39,10 +39,30 @@ interface Setup {
 const setups: Setup[] = testBrokers().flatMap(({ name, url }): Setup[] =>
   name === 'bundled'
     ? [
-        { label: 'bundled, its delayed exchange', url, use: 'auto', mode: 'delayed-exchange', log: 'delayed messages: broker exchange <x>' },
-        { label: "bundled, delayedMessages: 'ttl-queues'", url, use: 'ttl-queues', mode: 'ttl-queues', log: "delayed messages: TTL delay queues (delayedMessages: 'ttl-queues')" },
+        {
+          label: 'bundled, its delayed exchange',
+          url,
+          use: 'auto',
+          mode: 'delayed-exchange',
+          log: 'delayed messages: broker exchange <x>',
+        },
+        {
+          label: "bundled, delayedMessages: 'ttl-queues'",
+          url,
+          use: 'ttl-queues',
+          mode: 'ttl-queues',
+          log: "delayed messages: TTL delay queues (delayedMessages: 'ttl-queues')",
+        },
       ]
-    : [{ label: 'rabbitmq, no plugin', url, use: 'auto', mode: 'ttl-queues', log: 'delayed messages: TTL delay queues (the broker has no x-delayed-message)' }],
+    : [
+        {
+          label: 'rabbitmq, no plugin',
+          url,
+          use: 'auto',
+          mode: 'ttl-queues',
+          log: 'delayed messages: TTL delay queues (the broker has no x-delayed-message)',
+        },
+      ],
 );
 
 describe.each(setups)('delayed messages ($label)', ({ url, use, mode, log }) => {
@@ -56,7 +76,16 @@ describe.each(setups)('delayed messages ($label)', ({ url, use, mode, log }) => 
   async function service(extra: Partial<ConstructorParameters<typeof Messaging>[0]> = {}) {
     const lines: string[] = [];
     const logger = { log: (l: string) => void lines.push(l), warn: () => undefined, error: () => undefined };
-    const m = new Messaging({ url, serviceName: 'delay-test', eventsExchange: exchange, commandsExchange: commands, delayedExchange, delayedMessages: use, logger, ...extra });
+    const m = new Messaging({
+      url,
+      serviceName: 'delay-test',
+      eventsExchange: exchange,
+      commandsExchange: commands,
+      delayedExchange,
+      delayedMessages: use,
+      logger,
+      ...extra,
+    });
     open.push(m);
     const harness = new MessagingHarness(m);
     await m.start();
@@ -68,11 +97,15 @@ describe.each(setups)('delayed messages ($label)', ({ url, use, mode, log }) => 
     return q;
   };
   /** Where the TTL fallback put what it held, to delete afterwards. */
-  const noteTtlQueues = (target: string, delays: number[]) => delays.forEach((d) => ttlQueues.add(ttlDelayQueueName(delayedExchange, target, delayBucket(d))));
+  const noteTtlQueues = (target: string, delays: number[]) =>
+    delays.forEach((d) => ttlQueues.add(ttlDelayQueueName(delayedExchange, target, delayBucket(d))));
 
   afterAll(async () => {
     await Promise.all(open.map((m) => m.close()));
-    await cleanup(url, { queues: [...queues, ...ttlQueues], exchanges: [exchange, commands, delayedExchange, ttlDelayExchangeName(delayedExchange)] });
+    await cleanup(url, {
+      queues: [...queues, ...ttlQueues],
+      exchanges: [exchange, commands, delayedExchange, ttlDelayExchangeName(delayedExchange)],
+    });
   });
 
   it(`finds out how delays go, says so in the log and on the instance (${mode})`, async () => {
@@ -89,7 +122,11 @@ describe.each(setups)('delayed messages ($label)', ({ url, use, mode, log }) => 
     const seen: Array<{ msg: IncomingMessage; at: number }> = [];
     const handle = (msg: IncomingMessage) => void seen.push({ msg, at: Date.now() });
     await m.consume({ queue: events, bindings: [{ pattern: 'order.reminder' }], handlers: [{ pattern: '#', handle }] });
-    await m.consume({ queue: work, bindings: [{ exchange: commands, pattern: Expire.type }], handlers: [{ pattern: '#', handle }] });
+    await m.consume({
+      queue: work,
+      bindings: [{ exchange: commands, pattern: Expire.type }],
+      handlers: [{ pattern: '#', handle }],
+    });
     noteTtlQueues(exchange, [600, 150]);
     noteTtlQueues(commands, [250]);
     noteTtlQueues('', [200]);
@@ -98,30 +135,80 @@ describe.each(setups)('delayed messages ($label)', ({ url, use, mode, log }) => 
     const long = await m.emit(Reminder, { orderId: 'o-600' }, { delay: 600 });
     const short = await m.emit(Reminder, { orderId: 'o-150' }, { delay: 150 });
     const cmd = await m.send(Expire, { orderId: 'o-250' }, { delay: 250 });
-    const byName = await m.publish({ exchange: '', routingKey: work, type: Expire.type, payload: { orderId: 'o-200' }, delay: 200 });
+    const byName = await m.publish({
+      exchange: '',
+      routingKey: work,
+      type: Expire.type,
+      payload: { orderId: 'o-200' },
+      delay: 200,
+    });
     // the confirms came while they are held
     expect(seen).toHaveLength(0);
     const now = await m.emit(Reminder, { orderId: 'o-now' });
     expect([long.delay, short.delay, cmd.delay, byName.delay, now.delay]).toEqual([600, 150, 250, 200, undefined]);
-    expect([long.exchange, long.routingKey, cmd.exchange, cmd.routingKey]).toEqual([exchange, Reminder.type, commands, Expire.type]);
+    expect([long.exchange, long.routingKey, cmd.exchange, cmd.routingKey]).toEqual([
+      exchange,
+      Reminder.type,
+      commands,
+      Expire.type,
+    ]);
 
-    await harness.waitForCount('acked', 5, (e) => [long, short, cmd, byName, now].some((p) => p.messageId === e.messageId));
+    await harness.waitForCount('acked', 5, (e) =>
+      [long, short, cmd, byName, now].some((p) => p.messageId === e.messageId),
+    );
     const arrival = (id: string) => seen.find((s) => s.msg.messageId === id)!;
-    expect(seen.map((s) => s.msg.payload)).toEqual([{ orderId: 'o-now' }, { orderId: 'o-150' }, { orderId: 'o-200' }, { orderId: 'o-250' }, { orderId: 'o-600' }]);
-    for (const [p, d] of [[short, 150], [byName, 200], [cmd, 250], [long, 600]] as const) expect(arrival(p.messageId).at - sentAt).toBeGreaterThanOrEqual(d);
+    expect(seen.map((s) => s.msg.payload)).toEqual([
+      { orderId: 'o-now' },
+      { orderId: 'o-150' },
+      { orderId: 'o-200' },
+      { orderId: 'o-250' },
+      { orderId: 'o-600' },
+    ]);
+    for (const [p, d] of [
+      [short, 150],
+      [byName, 200],
+      [cmd, 250],
+      [long, 600],
+    ] as const)
+      expect(arrival(p.messageId).at - sentAt).toBeGreaterThanOrEqual(d);
     // the same queue and the same routing an undelayed publish has
-    expect(arrival(long.messageId).msg).toMatchObject({ queue: events, exchange, routingKey: Reminder.type, type: Reminder.type, attempt: 1 });
+    expect(arrival(long.messageId).msg).toMatchObject({
+      queue: events,
+      exchange,
+      routingKey: Reminder.type,
+      type: Reminder.type,
+      attempt: 1,
+    });
     expect(arrival(now.messageId).msg).toMatchObject({ queue: events, exchange, routingKey: Reminder.type });
-    expect(arrival(cmd.messageId).msg).toMatchObject({ queue: work, exchange: commands, routingKey: Expire.type, type: Expire.type });
-    expect(arrival(byName.messageId).msg).toMatchObject({ queue: work, exchange: '', routingKey: work, type: Expire.type });
+    expect(arrival(cmd.messageId).msg).toMatchObject({
+      queue: work,
+      exchange: commands,
+      routingKey: Expire.type,
+      type: Expire.type,
+    });
+    expect(arrival(byName.messageId).msg).toMatchObject({
+      queue: work,
+      exchange: '',
+      routingKey: work,
+      type: Expire.type,
+    });
     // how it waited
     const raw = arrival(long.messageId).msg.raw;
     if (mode === 'delayed-exchange') {
       expect(raw.fields.exchange).toBe(delayedExchange);
-      expect(raw.properties.headers).toMatchObject({ [DELAY_HEADER]: 600, [DELAY_TARGET_HEADER]: `exchange:${exchange}` });
+      expect(raw.properties.headers).toMatchObject({
+        [DELAY_HEADER]: 600,
+        [DELAY_TARGET_HEADER]: `exchange:${exchange}`,
+      });
     } else {
       expect(raw.fields.exchange).toBe(exchange);
-      expect(raw.properties.headers?.['x-death']).toMatchObject([{ reason: 'expired', queue: ttlDelayQueueName(delayedExchange, exchange, 1024), 'routing-keys': [Reminder.type] }]);
+      expect(raw.properties.headers?.['x-death']).toMatchObject([
+        {
+          reason: 'expired',
+          queue: ttlDelayQueueName(delayedExchange, exchange, 1024),
+          'routing-keys': [Reminder.type],
+        },
+      ]);
     }
   });
 
@@ -134,10 +221,18 @@ describe.each(setups)('delayed messages ($label)', ({ url, use, mode, log }) => 
       queue,
       retry,
       bindings: [{ pattern: Nudge.type }],
-      handlers: [{ pattern: '#', handle: (msg) => {
-        attempts.set(msg.messageId, [...(attempts.get(msg.messageId) ?? []), { attempt: msg.attempt, at: Date.now() }]);
-        throw new Error(`reminder service down (${msg.attempt})`);
-      } }],
+      handlers: [
+        {
+          pattern: '#',
+          handle: (msg) => {
+            attempts.set(msg.messageId, [
+              ...(attempts.get(msg.messageId) ?? []),
+              { attempt: msg.attempt, at: Date.now() },
+            ]);
+            throw new Error(`reminder service down (${msg.attempt})`);
+          },
+        },
+      ],
     });
     const n = 8;
     const sent = await Promise.all(Array.from({ length: n }, (_, i) => m.emit(Nudge, { orderId: `j-${i}` })));
@@ -168,13 +263,23 @@ describe.each(setups)('delayed messages ($label)', ({ url, use, mode, log }) => 
       const list = await dlq.list(queue);
       expect(list).toHaveLength(n);
       for (const p of list) {
-        expect(p).toMatchObject({ reason: 'retries-exhausted', attempts: 4, originalExchange: exchange, originalRoutingKey: Nudge.type, originalQueue: queue, error: { message: 'reminder service down (4)' } });
+        expect(p).toMatchObject({
+          reason: 'retries-exhausted',
+          attempts: 4,
+          originalExchange: exchange,
+          originalRoutingKey: Nudge.type,
+          originalQueue: queue,
+          error: { message: 'reminder service down (4)' },
+        });
         expect(p.headers).not.toHaveProperty(DELAY_HEADER);
         expect(p.headers).not.toHaveProperty(DELAY_TARGET_HEADER);
       }
       // and a replay sends it round again from attempt 1
       await dlq.replay(queue, { ids: [sent[0].messageId] });
-      await harness.waitFor('consumed', (e) => e.messageId === sent[0].messageId && e.attempt === 1 && attempts.get(sent[0].messageId)!.length === 5);
+      await harness.waitFor(
+        'consumed',
+        (e) => e.messageId === sent[0].messageId && e.attempt === 1 && attempts.get(sent[0].messageId)!.length === 5,
+      );
     } finally {
       await dlq.close();
     }
@@ -184,23 +289,41 @@ describe.each(setups)('delayed messages ($label)', ({ url, use, mode, log }) => 
     const { m, harness } = await service();
     const bad: unknown[] = [-1, 1.5, MAX_DELAY_MS + 1, Number.NaN, Number.POSITIVE_INFINITY, '100', null];
     for (const delay of bad) {
-      await expect(m.emit(Reminder, { orderId: 'x' }, { delay: delay as number })).rejects.toThrow(/^invalid delay .*: need a whole number of milliseconds from 0 to 4294967295$/);
+      await expect(m.emit(Reminder, { orderId: 'x' }, { delay: delay as number })).rejects.toThrow(
+        /^invalid delay .*: need a whole number of milliseconds from 0 to 4294967295$/,
+      );
     }
-    await expect(m.emit(Reminder, { orderId: 'x' }, { delay: 100, expirationMs: 1000 })).rejects.toThrow(/delay cannot be combined with expirationMs/);
-    await expect(m.emit(Reminder, { orderId: 'x' }, { delay: 100, mandatory: true })).rejects.toThrow(/delay cannot be combined with mandatory: true/);
+    await expect(m.emit(Reminder, { orderId: 'x' }, { delay: 100, expirationMs: 1000 })).rejects.toThrow(
+      /delay cannot be combined with expirationMs/,
+    );
+    await expect(m.emit(Reminder, { orderId: 'x' }, { delay: 100, mandatory: true })).rejects.toThrow(
+      /delay cannot be combined with mandatory: true/,
+    );
     expect(harness.all('published')).toHaveLength(0);
     // delay 0 is an ordinary publish: mandatory applies (nothing is bound for this key)
-    await expect(m.emit(Reminder, { orderId: 'x' }, { routingKey: 'nobody.listens', delay: 0 })).rejects.toMatchObject({ name: 'UnroutableError' });
+    await expect(m.emit(Reminder, { orderId: 'x' }, { routingKey: 'nobody.listens', delay: 0 })).rejects.toMatchObject({
+      name: 'UnroutableError',
+    });
     // a delay is not checked for routability: it is held, and dropped when due if still unbound
     noteTtlQueues(exchange, [50]);
-    await expect(m.emit(Reminder, { orderId: 'x' }, { routingKey: 'nobody.listens', delay: 50 })).resolves.toMatchObject({ delay: 50 });
+    await expect(
+      m.emit(Reminder, { orderId: 'x' }, { routingKey: 'nobody.listens', delay: 50 }),
+    ).resolves.toMatchObject({ delay: 50 });
     // a target that does not exist is the broker's 404, as for an undelayed publish
     const missing = uniqueName('missing');
-    await expect(m.publish({ exchange: missing, routingKey: 'k', payload: {}, delay: 50 })).rejects.toMatchObject({ code: 'CHANNEL_ERROR', message: expect.stringMatching(/404/) });
-    await expect(m.publish({ exchange: '', routingKey: missing, payload: {}, delay: 50 })).rejects.toMatchObject({ code: 'CHANNEL_ERROR', message: expect.stringMatching(/404/) });
+    await expect(m.publish({ exchange: missing, routingKey: 'k', payload: {}, delay: 50 })).rejects.toMatchObject({
+      code: 'CHANNEL_ERROR',
+      message: expect.stringMatching(/404/),
+    });
+    await expect(m.publish({ exchange: '', routingKey: missing, payload: {}, delay: 50 })).rejects.toMatchObject({
+      code: 'CHANNEL_ERROR',
+      message: expect.stringMatching(/404/),
+    });
     // the instance still publishes afterwards
     noteTtlQueues(exchange, [60]);
-    await expect(m.emit(Reminder, { orderId: 'x' }, { routingKey: 'nobody.listens', delay: 60 })).resolves.toMatchObject({ delay: 60 });
+    await expect(
+      m.emit(Reminder, { orderId: 'x' }, { routingKey: 'nobody.listens', delay: 60 }),
+    ).resolves.toMatchObject({ delay: 60 });
   });
 });
 
@@ -210,7 +333,9 @@ describe('delayed messages: detection failures are errors, not "no"', () => {
   it('validateDelay names the value and the range', () => {
     expect(validateDelay(0)).toBe(0);
     expect(validateDelay(MAX_DELAY_MS)).toBe(MAX_DELAY_MS);
-    expect(() => validateDelay(-5)).toThrow('invalid delay -5: need a whole number of milliseconds from 0 to 4294967295');
+    expect(() => validateDelay(-5)).toThrow(
+      'invalid delay -5: need a whole number of milliseconds from 0 to 4294967295',
+    );
     expect(() => validateDelay('7')).toThrow("invalid delay '7'");
     expect(() => validateDelay(undefined)).toThrow(RangeError);
   });
@@ -220,8 +345,16 @@ describe('delayed messages: detection failures are errors, not "no"', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as { port: number };
     await new Promise((r) => server.close(r));
-    const probe = probeDelayedExchange({ url: `amqp://guest:guest@127.0.0.1:${port}`, connectionName: 't', exchange: 'warren.delayed', timeoutMs: 3000 });
-    await expect(probe).rejects.toMatchObject({ code: 'DELAY_PROBE_FAILED', message: expect.stringMatching(/ECONNREFUSED.*set delayedMessages: 'ttl-queues'/) });
+    const probe = probeDelayedExchange({
+      url: `amqp://guest:guest@127.0.0.1:${port}`,
+      connectionName: 't',
+      exchange: 'warren.delayed',
+      timeoutMs: 3000,
+    });
+    await expect(probe).rejects.toMatchObject({
+      code: 'DELAY_PROBE_FAILED',
+      message: expect.stringMatching(/ECONNREFUSED.*set delayedMessages: 'ttl-queues'/),
+    });
   });
 
   it('a broker that answers nothing within the timeout is reported', async () => {
@@ -230,7 +363,12 @@ describe('delayed messages: detection failures are errors, not "no"', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as { port: number };
     try {
-      const probe = probeDelayedExchange({ url: `amqp://guest:guest@127.0.0.1:${port}`, connectionName: 't', exchange: 'warren.delayed', timeoutMs: 300 });
+      const probe = probeDelayedExchange({
+        url: `amqp://guest:guest@127.0.0.1:${port}`,
+        connectionName: 't',
+        exchange: 'warren.delayed',
+        timeoutMs: 300,
+      });
       await expect(probe).rejects.toMatchObject({ code: 'DELAY_PROBE_FAILED' });
     } finally {
       for (const s of sockets) s.destroy();
@@ -244,11 +382,26 @@ describe('delayed messages: detection failures are errors, not "no"', () => {
     const conn = await connect(url);
     const ch = await conn.createChannel();
     await ch.assertExchange(name, 'topic', { durable: false });
-    const m = new Messaging({ url, serviceName: 'delay-test', eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, delayedExchange: name, reconnect: { initialDelayMs: 5000, maxDelayMs: 5000 } });
+    const m = new Messaging({
+      url,
+      serviceName: 'delay-test',
+      eventsExchange: exchange,
+      commandsExchange: `${exchange}.cmd`,
+      delayedExchange: name,
+      reconnect: { initialDelayMs: 5000, maxDelayMs: 5000 },
+    });
     try {
-      const failed = await m.start().then(() => undefined, (err: Error) => err);
+      const failed = await m.start().then(
+        () => undefined,
+        (err: Error) => err,
+      );
       expect(failed).toBeInstanceOf(MessagingError);
-      expect(failed).toMatchObject({ code: 'DELAY_PROBE_FAILED', message: expect.stringMatching(new RegExp(`declaring exchange '${name.replace(/\./g, '\\.')}'.*406 \\(PRECONDITION-FAILED\\)`)) });
+      expect(failed).toMatchObject({
+        code: 'DELAY_PROBE_FAILED',
+        message: expect.stringMatching(
+          new RegExp(`declaring exchange '${name.replace(/\./g, '\\.')}'.*406 \\(PRECONDITION-FAILED\\)`),
+        ),
+      });
       expect(m.delayMode).toBeUndefined();
     } finally {
       await m.close();

@@ -10,7 +10,11 @@ const cli = path.join(root, 'tmp/messaging-test/dlq-cli/dlq-cli.js');
 
 beforeAll(() => {
   // the same bundling `npm run dlq` does, once for the whole file
-  execFileSync(process.execPath, ['tools/scripts/bundle.mjs', 'libs/messaging/src/dlq/dlq-cli.ts', path.relative(root, cli)], { cwd: root, stdio: 'pipe' });
+  execFileSync(
+    process.execPath,
+    ['tools/scripts/bundle.mjs', 'libs/messaging/src/dlq/dlq-cli.ts', path.relative(root, cli)],
+    { cwd: root, stdio: 'pipe' },
+  );
 });
 
 interface Run {
@@ -21,7 +25,10 @@ interface Run {
 
 function dlqCli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -72,7 +79,9 @@ describe.each(testBrokers())('dlq command line ($name)', ({ url }) => {
     expect(table).toMatchObject({ code: 0, stderr: '' });
     const lines = table.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^MESSAGE ID\s+TYPE\s+REASON\s+ATTEMPTS\s+DELIVERIES\s+DEAD-LETTERED AT\s+ERROR$/);
-    expect(lines[1]).toMatch(/^m-1\s+payment\.charge\s+non-retryable\s+1\s+-\s+2025-06-01 10:00:00Z\s+NonRetryableError: card declined 1$/);
+    expect(lines[1]).toMatch(
+      /^m-1\s+payment\.charge\s+non-retryable\s+1\s+-\s+2025-06-01 10:00:00Z\s+NonRetryableError: card declined 1$/,
+    );
     expect(lines[2]).toMatch(/^m-2\s.*retries-exhausted\s+2\s/);
     expect(lines[3]).toMatch(/^m-3\s.*invalid\s+3\s/);
     expect(lines.at(-1)).toBe(`3 messages in ${queue}.dlq`);
@@ -91,7 +100,9 @@ describe.each(testBrokers())('dlq command line ($name)', ({ url }) => {
       error: { name: 'NonRetryableError', message: 'card declined 1', stack: ['at charge (payments.ts:10:5)'] },
       payload: { orderId: 'o-1' },
     });
-    expect((await dlqCli(['list', queue, '--limit', '1'], env)).stdout.trimEnd().split('\n').at(-1)).toBe(`1 of 3 messages in ${queue}.dlq (--limit for more)`);
+    expect((await dlqCli(['list', queue, '--limit', '1'], env)).stdout.trimEnd().split('\n').at(-1)).toBe(
+      `1 of 3 messages in ${queue}.dlq (--limit for more)`,
+    );
   });
 
   it('replays by id, and fails on an id that is not there', async () => {
@@ -101,8 +112,16 @@ describe.each(testBrokers())('dlq command line ($name)', ({ url }) => {
     const ch = await conn.createChannel();
     const back = await ch.get(queue, { noAck: true });
     await conn.close();
-    expect(back && back.properties).toMatchObject({ messageId: 'm-2', correlationId: 'c-2', headers: { [Headers.attempt]: 1, [Headers.replayCount]: 1 } });
-    expect(JSON.parse((await dlqCli(['list', queue, '--json'], env)).stdout).messages.map((m: { messageId: string }) => m.messageId)).toEqual(['m-1', 'm-3']);
+    expect(back && back.properties).toMatchObject({
+      messageId: 'm-2',
+      correlationId: 'c-2',
+      headers: { [Headers.attempt]: 1, [Headers.replayCount]: 1 },
+    });
+    expect(
+      JSON.parse((await dlqCli(['list', queue, '--json'], env)).stdout).messages.map(
+        (m: { messageId: string }) => m.messageId,
+      ),
+    ).toEqual(['m-1', 'm-3']);
 
     const missing = await dlqCli(['replay', queue, '--id', 'nope', '--json'], env);
     expect(missing.code).toBe(1);
@@ -113,7 +132,9 @@ describe.each(testBrokers())('dlq command line ($name)', ({ url }) => {
   it('purges everything only with --yes', async () => {
     const refused = await dlqCli(['purge', queue], env);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/^dlq: purge without --id deletes every message in the DLQ: add --yes to confirm\n\nusage: /);
+    expect(refused.stderr).toMatch(
+      /^dlq: purge without --id deletes every message in the DLQ: add --yes to confirm\n\nusage: /,
+    );
     expect((await dlqCli(['count', queue], env)).stdout).toBe(`2 messages in ${queue}.dlq\n`);
 
     const purged = await dlqCli(['purge', queue, '--yes'], env);
@@ -126,7 +147,9 @@ describe.each(testBrokers())('dlq command line ($name)', ({ url }) => {
     const run = await dlqCli(['list', missing], env);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(new RegExp(`^dlq: no dead-letter queue '${missing.replace(/\./g, '\\.')}\\.dlq' on the broker[^\n]*\n$`));
+    expect(run.stderr).toMatch(
+      new RegExp(`^dlq: no dead-letter queue '${missing.replace(/\./g, '\\.')}\\.dlq' on the broker[^\n]*\n$`),
+    );
   });
 });
 
@@ -147,15 +170,25 @@ describe('dlq command line without a broker', () => {
   });
 
   it('prints the usage for --help and exits 0', async () => {
-    expect(await dlqCli(['--help'])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^usage: npm run dlq/), stderr: '' });
+    expect(await dlqCli(['--help'])).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^usage: npm run dlq/),
+      stderr: '',
+    });
   });
 
   it('exits 1 with one clear line when the broker is unreachable; --url wins over AMQP_URL', async () => {
     const port = await closedPort();
-    const run = await dlqCli(['list', 'q', '--url', `amqp://guest:secret@127.0.0.1:${port}`], { AMQP_URL: 'amqp://guest:guest@127.0.0.1:1' });
+    const run = await dlqCli(['list', 'q', '--url', `amqp://guest:secret@127.0.0.1:${port}`], {
+      AMQP_URL: 'amqp://guest:guest@127.0.0.1:1',
+    });
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(new RegExp(`^dlq: cannot connect to the broker at amqp://guest:\\*\\*\\*@127\\.0\\.0\\.1:${port}: connect ECONNREFUSED [^\n]*\n$`));
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^dlq: cannot connect to the broker at amqp://guest:\\*\\*\\*@127\\.0\\.0\\.1:${port}: connect ECONNREFUSED [^\n]*\n$`,
+      ),
+    );
   });
 });
 

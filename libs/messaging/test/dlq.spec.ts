@@ -1,7 +1,15 @@
 import { createServer } from 'node:net';
 import { connect } from 'amqplib';
 import { z } from 'zod';
-import { BrokerUnavailableError, defineMessage, Headers, Messaging, MessagingHarness, NonRetryableError, type IncomingMessage } from '../src';
+import {
+  BrokerUnavailableError,
+  defineMessage,
+  Headers,
+  Messaging,
+  MessagingHarness,
+  NonRetryableError,
+  type IncomingMessage,
+} from '../src';
 import { DeadLetterQueue, DeadLetterQueueNotFoundError, ReplayFailedError } from '../src/dlq';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
 
@@ -71,7 +79,12 @@ describe.each(testBrokers())('dead-letter queue inspection and replay ($name)', 
 
     const listed = await dlq.list(queue);
     expect(listed.map((m) => m.messageId)).toEqual(expected);
-    expect(listed.map((m) => m.reason).slice(0, 4)).toEqual(['non-retryable', 'retries-exhausted', 'invalid', 'no-handler']);
+    expect(listed.map((m) => m.reason).slice(0, 4)).toEqual([
+      'non-retryable',
+      'retries-exhausted',
+      'invalid',
+      'no-handler',
+    ]);
     const first = listed[0];
     expect(first).toMatchObject({
       type: `${tag}.charge`,
@@ -107,14 +120,31 @@ describe.each(testBrokers())('dead-letter queue inspection and replay ($name)', 
     const [p1, p2, p3] = parked;
     service.broken = false; // the fix is deployed
 
-    await expect(dlq.replay(queue, { ids: [p2.messageId, 'no-such-id'] })).resolves.toEqual({ replayed: 1, notFound: ['no-such-id'] });
+    await expect(dlq.replay(queue, { ids: [p2.messageId, 'no-such-id'] })).resolves.toEqual({
+      replayed: 1,
+      notFound: ['no-such-id'],
+    });
     await harness.acked({ queue, messageId: p2.messageId });
     const again = service.handled.find((m) => m.messageId === p2.messageId)!;
-    expect(again).toMatchObject({ correlationId: 'corr-2', type: `${tag}.charge`, exchange, routingKey: `${tag}.charge`, attempt: 1, payload: { n: 2, mode: 'poison' } });
+    expect(again).toMatchObject({
+      correlationId: 'corr-2',
+      type: `${tag}.charge`,
+      exchange,
+      routingKey: `${tag}.charge`,
+      attempt: 1,
+      payload: { n: 2, mode: 'poison' },
+    });
     expect(again.timestamp).toBe(Math.floor(p2.timestamp / 1000) * 1000);
     expect(again.headers[Headers.replayCount]).toBe(1);
     expect(Date.parse(again.headers[Headers.replayedAt] as string)).not.toBeNaN();
-    for (const h of [Headers.failureReason, Headers.errorMessage, Headers.errorName, Headers.errorStack, Headers.deadLetteredAt]) expect(again.headers).not.toHaveProperty(h);
+    for (const h of [
+      Headers.failureReason,
+      Headers.errorMessage,
+      Headers.errorName,
+      Headers.errorStack,
+      Headers.deadLetteredAt,
+    ])
+      expect(again.headers).not.toHaveProperty(h);
     expect((await dlq.list(queue)).map((m) => m.messageId)).toEqual([p1.messageId, p3.messageId]);
 
     await expect(dlq.replay(queue)).resolves.toEqual({ replayed: 2, notFound: [] });
@@ -126,7 +156,10 @@ describe.each(testBrokers())('dead-letter queue inspection and replay ($name)', 
 
   it('replays what still fails only once: it is parked again with x-replay-count 1, not replayed in a loop', async () => {
     const { queue, park } = await brokenService();
-    const ids = [(await park('charge', { n: 1, mode: 'poison' })).messageId, (await park('charge', { n: 2, mode: 'poison' })).messageId];
+    const ids = [
+      (await park('charge', { n: 1, mode: 'poison' })).messageId,
+      (await park('charge', { n: 2, mode: 'poison' })).messageId,
+    ];
     await expect(dlq.replay(queue)).resolves.toEqual({ replayed: 2, notFound: [] });
     await harness.waitForCount('dead-lettered', 4, { queue });
     const listed = await eventually('both parked again', async () => {
@@ -146,7 +179,12 @@ describe.each(testBrokers())('dead-letter queue inspection and replay ($name)', 
     const conn = await connect(url);
     const ch = await conn.createConfirmChannel();
     await ch.assertQueue(`${queue}.dlq`, { durable: true });
-    for (const id of ['a', 'b']) ch.sendToQueue(`${queue}.dlq`, Buffer.from('{}'), { persistent: true, messageId: id, headers: { [Headers.originalQueue]: `${queue}.dlq` } });
+    for (const id of ['a', 'b'])
+      ch.sendToQueue(`${queue}.dlq`, Buffer.from('{}'), {
+        persistent: true,
+        messageId: id,
+        headers: { [Headers.originalQueue]: `${queue}.dlq` },
+      });
     await ch.waitForConfirms();
     await conn.close();
     await expect(dlq.replay(queue)).resolves.toEqual({ replayed: 2, notFound: [] });
@@ -187,9 +225,26 @@ describe.each(testBrokers())('dead-letter queue inspection and replay ($name)', 
       [Headers.lastError]: 'timeout',
       [Headers.deadLetteredAt]: '2025-01-02T03:04:05.000Z',
     };
-    ch.sendToQueue(`${queue}.dlq`, Buffer.from('{"sku":"SKU-001"}'), { persistent: true, messageId: 'm-json', correlationId: 'c-1', type: 'stock.reserve', timestamp: 1_700_000_000, contentType: 'application/json', appId: 'inventory', headers });
-    ch.sendToQueue(`${queue}.dlq`, Buffer.from('plain words'), { persistent: true, messageId: 'm-text', contentType: 'text/plain' });
-    ch.sendToQueue(`${queue}.dlq`, Buffer.from([0, 1, 2, 255]), { persistent: true, messageId: 'm-bin', contentType: 'application/octet-stream' });
+    ch.sendToQueue(`${queue}.dlq`, Buffer.from('{"sku":"SKU-001"}'), {
+      persistent: true,
+      messageId: 'm-json',
+      correlationId: 'c-1',
+      type: 'stock.reserve',
+      timestamp: 1_700_000_000,
+      contentType: 'application/json',
+      appId: 'inventory',
+      headers,
+    });
+    ch.sendToQueue(`${queue}.dlq`, Buffer.from('plain words'), {
+      persistent: true,
+      messageId: 'm-text',
+      contentType: 'text/plain',
+    });
+    ch.sendToQueue(`${queue}.dlq`, Buffer.from([0, 1, 2, 255]), {
+      persistent: true,
+      messageId: 'm-bin',
+      contentType: 'application/octet-stream',
+    });
     await ch.waitForConfirms();
 
     const own = new DeadLetterQueue(url); // a connection of its own, as the CLI uses it
@@ -200,15 +255,40 @@ describe.each(testBrokers())('dead-letter queue inspection and replay ($name)', 
         ['m-text', 'text', 'plain words'],
         ['m-bin', 'binary', `base64:${Buffer.from([0, 1, 2, 255]).toString('base64')}`],
       ]);
-      expect(listed[0]).toMatchObject({ reason: 'retries-exhausted', attempts: 3, replayCount: 2, publishedAt: new Date(1_700_000_000_000).toISOString(), error: { message: 'timeout', stack: [] } });
+      expect(listed[0]).toMatchObject({
+        reason: 'retries-exhausted',
+        attempts: 3,
+        replayCount: 2,
+        publishedAt: new Date(1_700_000_000_000).toISOString(),
+        error: { message: 'timeout', stack: [] },
+      });
 
       await expect(own.replay(queue, { ids: ['m-json'] })).resolves.toEqual({ replayed: 1, notFound: [] });
-      const got = await eventually('the replayed copy', async () => (await ch.get(queue, { noAck: true })) || undefined);
+      const got = await eventually(
+        'the replayed copy',
+        async () => (await ch.get(queue, { noAck: true })) || undefined,
+      );
       expect(got.content.toString()).toBe('{"sku":"SKU-001"}');
-      expect(got.properties).toMatchObject({ messageId: 'm-json', correlationId: 'c-1', type: 'stock.reserve', timestamp: 1_700_000_000, contentType: 'application/json', appId: 'inventory', deliveryMode: 2 });
+      expect(got.properties).toMatchObject({
+        messageId: 'm-json',
+        correlationId: 'c-1',
+        type: 'stock.reserve',
+        timestamp: 1_700_000_000,
+        contentType: 'application/json',
+        appId: 'inventory',
+        deliveryMode: 2,
+      });
       const h = got.properties.headers!;
-      expect(h).toMatchObject({ 'x-tenant': 'acme', 'x-nested': { region: 'eu', shard: 7 }, 'x-list': [1, 'two'], [Headers.traceparent]: headers[Headers.traceparent], [Headers.attempt]: 1, [Headers.replayCount]: 3 });
-      for (const f of [Headers.failureReason, Headers.errorMessage, Headers.lastError, Headers.deadLetteredAt]) expect(h).not.toHaveProperty(f);
+      expect(h).toMatchObject({
+        'x-tenant': 'acme',
+        'x-nested': { region: 'eu', shard: 7 },
+        'x-list': [1, 'two'],
+        [Headers.traceparent]: headers[Headers.traceparent],
+        [Headers.attempt]: 1,
+        [Headers.replayCount]: 3,
+      });
+      for (const f of [Headers.failureReason, Headers.errorMessage, Headers.lastError, Headers.deadLetteredAt])
+        expect(h).not.toHaveProperty(f);
       expect((await own.list(queue)).map((m) => m.messageId)).toEqual(['m-text', 'm-bin']);
     } finally {
       await own.close();
@@ -222,7 +302,11 @@ describe.each(testBrokers())('dead-letter queue inspection and replay ($name)', 
     const conn = await connect(url);
     const ch = await conn.createConfirmChannel();
     await ch.assertQueue(`${queue}.dlq`, { durable: true });
-    ch.sendToQueue(`${queue}.dlq`, Buffer.from('{}'), { persistent: true, messageId: 'orphan', headers: { [Headers.originalQueue]: `${queue}.deleted` } });
+    ch.sendToQueue(`${queue}.dlq`, Buffer.from('{}'), {
+      persistent: true,
+      messageId: 'orphan',
+      headers: { [Headers.originalQueue]: `${queue}.deleted` },
+    });
     await ch.waitForConfirms();
     await conn.close();
     const failure = await dlq.replay(queue).catch((e: Error) => e);
@@ -234,7 +318,13 @@ describe.each(testBrokers())('dead-letter queue inspection and replay ($name)', 
 
   it('names the missing DLQ, and says when the broker is unreachable', async () => {
     const missing = uniqueName('no-dlq');
-    for (const call of [() => dlq.list(missing), () => dlq.count(missing), () => dlq.replay(missing), () => dlq.purge(missing), () => dlq.purge(missing, { ids: ['x'] })]) {
+    for (const call of [
+      () => dlq.list(missing),
+      () => dlq.count(missing),
+      () => dlq.replay(missing),
+      () => dlq.purge(missing),
+      () => dlq.purge(missing, { ids: ['x'] }),
+    ]) {
       const err = await call().then(
         () => undefined,
         (e: Error) => e,
@@ -248,11 +338,15 @@ describe.each(testBrokers())('dead-letter queue inspection and replay ($name)', 
     const nowhere = new DeadLetterQueue(`amqp://guest:secret@127.0.0.1:${await closedPort()}`, { timeoutMs: 2000 });
     const err = await nowhere.list('any').catch((e: Error) => e);
     expect(err).toBeInstanceOf(BrokerUnavailableError);
-    expect((err as Error).message).toMatch(/^cannot connect to the broker at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+: .*ECONNREFUSED/);
+    expect((err as Error).message).toMatch(
+      /^cannot connect to the broker at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+: .*ECONNREFUSED/,
+    );
     await nowhere.close();
 
     const idle = new Messaging({ url, serviceName: 'dlq-idle' }); // never started
-    await expect(new DeadLetterQueue(idle, { timeoutMs: 100 }).count('any')).rejects.toBeInstanceOf(BrokerUnavailableError);
+    await expect(new DeadLetterQueue(idle, { timeoutMs: 100 }).count('any')).rejects.toBeInstanceOf(
+      BrokerUnavailableError,
+    );
   });
 });
 

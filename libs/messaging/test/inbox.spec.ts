@@ -17,8 +17,18 @@ describe.each(testBrokers())('inbox on $name', ({ url }) => {
   let instances: Messaging[] = [];
 
   /** A service instance with one consumer on `queue`, bound to the routing key `queue`. */
-  async function instance(queue: string, handle: MessageHandler['handle']): Promise<{ messaging: Messaging; harness: MessagingHarness }> {
-    const messaging = new Messaging({ url, serviceName: 'inbox-test', eventsExchange: events, commandsExchange: commands, retry: FAST_RETRY, prefetch: 10 });
+  async function instance(
+    queue: string,
+    handle: MessageHandler['handle'],
+  ): Promise<{ messaging: Messaging; harness: MessagingHarness }> {
+    const messaging = new Messaging({
+      url,
+      serviceName: 'inbox-test',
+      eventsExchange: events,
+      commandsExchange: commands,
+      retry: FAST_RETRY,
+      prefetch: 10,
+    });
     instances.push(messaging);
     const harness = new MessagingHarness(messaging);
     await messaging.consume({ queue, bindings: [{ pattern: queue }], handlers: [{ pattern: queue, handle }] });
@@ -32,7 +42,8 @@ describe.each(testBrokers())('inbox on $name', ({ url }) => {
     return q;
   }
 
-  const publish = (m: Messaging, queue: string, messageId: string, payload: unknown = {}) => m.publish({ exchange: events, routingKey: queue, payload, messageId });
+  const publish = (m: Messaging, queue: string, messageId: string, payload: unknown = {}) =>
+    m.publish({ exchange: events, routingKey: queue, payload, messageId });
 
   afterEach(async () => {
     await Promise.all(instances.map((m) => m.close()));
@@ -56,7 +67,9 @@ describe.each(testBrokers())('inbox on $name', ({ url }) => {
       const inbox = new TypeOrmInbox(ds);
       const duplicates: boolean[] = [];
       const { messaging, harness } = await instance(queue, async (m) => {
-        const outcome = await inbox.handle(m, queue, (manager) => manager.insert(SideEffect, { messageId: m.messageId }));
+        const outcome = await inbox.handle(m, queue, (manager) =>
+          manager.insert(SideEffect, { messageId: m.messageId }),
+        );
         duplicates.push(outcome.duplicate);
       });
       const id = randomUUID();
@@ -71,7 +84,10 @@ describe.each(testBrokers())('inbox on $name', ({ url }) => {
     it('applies each message once when two instances consume its duplicates concurrently', async () => {
       const queue = newQueue('inbox-concurrent');
       // two instances of a service: two connections to the broker, two to the database
-      const [dsA, dsB] = [await database.open({ sqliteBusyTimeoutMs: 5 }), await database.open({ sqliteBusyTimeoutMs: 5 })];
+      const [dsA, dsB] = [
+        await database.open({ sqliteBusyTimeoutMs: 5 }),
+        await database.open({ sqliteBusyTimeoutMs: 5 }),
+      ];
       const handler = (source: DataSource) =>
         new TypeOrmInbox(source).idempotent(queue, async (m, manager) => {
           await manager.insert(SideEffect, { messageId: m.messageId, note: 'concurrent' });
@@ -81,7 +97,12 @@ describe.each(testBrokers())('inbox on $name', ({ url }) => {
       const b = await instance(queue, handler(dsB));
       const ids = Array.from({ length: 15 }, () => randomUUID());
       await Promise.all(ids.flatMap((id) => [publish(a.messaging, queue, id), publish(b.messaging, queue, id)]));
-      await eventually('all 30 deliveries acked', () => (a.harness.all('acked', { queue }).length + b.harness.all('acked', { queue }).length >= 30 ? true : undefined), 20_000);
+      await eventually(
+        'all 30 deliveries acked',
+        () =>
+          a.harness.all('acked', { queue }).length + b.harness.all('acked', { queue }).length >= 30 ? true : undefined,
+        20_000,
+      );
       expect([...a.harness.all('dead-lettered'), ...b.harness.all('dead-lettered')]).toEqual([]);
       const counts = await Promise.all(ids.map((id) => effects(ds, id)));
       expect(counts).toEqual(ids.map(() => 1));
@@ -104,12 +125,19 @@ describe.each(testBrokers())('inbox on $name', ({ url }) => {
       });
       await inFirst;
       const secondInbox = new TypeOrmInbox(dsB);
-      const runSecond = () => secondInbox.handle(message, 'race', async (manager) => (await manager.insert(SideEffect, { messageId: message.messageId }), 'second'));
+      const runSecond = () =>
+        secondInbox.handle(
+          message,
+          'race',
+          async (manager) => (await manager.insert(SideEffect, { messageId: message.messageId }), 'second'),
+        );
       if (kind.name === 'postgres') {
         // the second INSERT blocks on the first transaction's uncommitted key...
         const second = runSecond();
         await eventually("the second instance to wait on the first one's key", async () => {
-          const [{ n }] = await dsA.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+          const [{ n }] = await dsA.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          );
           return n > 0 ? true : undefined;
         });
         release();
@@ -130,7 +158,7 @@ describe.each(testBrokers())('inbox on $name', ({ url }) => {
       expect(await effects(ds, message.messageId)).toBe(1);
     });
 
-    it('rolls back the handler\'s writes and the inbox row when it fails; the retry applies it once', async () => {
+    it("rolls back the handler's writes and the inbox row when it fails; the retry applies it once", async () => {
       const queue = newQueue('inbox-failing');
       const inbox = new TypeOrmInbox(ds);
       const seenAtStart: number[] = [];
@@ -147,7 +175,9 @@ describe.each(testBrokers())('inbox on $name', ({ url }) => {
       await harness.retried({ queue, messageId: id });
       await harness.acked({ queue, messageId: id });
       expect(seenAtStart).toEqual([0, 0]);
-      expect(await ds.getRepository(SideEffect).findBy({ messageId: id })).toEqual([expect.objectContaining({ note: 'attempt 2' })]);
+      expect(await ds.getRepository(SideEffect).findBy({ messageId: id })).toEqual([
+        expect.objectContaining({ note: 'attempt 2' }),
+      ]);
       expect(await inbox.has(queue, id)).toBe(true);
     });
 
@@ -204,7 +234,12 @@ describe.each(testBrokers())('inbox on $name', ({ url }) => {
       const b = await instance(queue, new RedisInbox(client(), { keyPrefix: prefix }).idempotent(queue, apply));
       const ids = Array.from({ length: 15 }, () => randomUUID());
       await Promise.all(ids.flatMap((id) => [publish(a.messaging, queue, id), publish(b.messaging, queue, id)]));
-      await eventually('all 30 deliveries acked', () => (a.harness.all('acked', { queue }).length + b.harness.all('acked', { queue }).length >= 30 ? true : undefined), 20_000);
+      await eventually(
+        'all 30 deliveries acked',
+        () =>
+          a.harness.all('acked', { queue }).length + b.harness.all('acked', { queue }).length >= 30 ? true : undefined,
+        20_000,
+      );
       expect(ids.map((id) => applied.get(id))).toEqual(ids.map(() => 1));
     });
 
@@ -268,7 +303,9 @@ describe.each(testBrokers())('inbox on $name', ({ url }) => {
       expect(ttl).toBeGreaterThan(50_000);
       expect(ttl).toBeLessThanOrEqual(60_000);
       const failing = { messageId: randomUUID() };
-      await expect(a.handle(failing, 'lease-test', async () => Promise.reject(new Error('nope')))).rejects.toThrow('nope');
+      await expect(a.handle(failing, 'lease-test', async () => Promise.reject(new Error('nope')))).rejects.toThrow(
+        'nope',
+      );
       expect(await clients[0].exists(a.key('lease-test', failing.messageId))).toBe(0);
     });
   });

@@ -3,7 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { IsNull, Not, type DataSource } from 'typeorm';
 import { Headers, Messaging, MessagingHarness, type IncomingMessage } from '../src';
 import { runInTransaction, TypeOrmInbox } from '../src/inbox';
-import { Outbox, OutboxRecord, OutboxRelay, OutboxWriteError, type OutboxMessage, type OutboxRelayOptions } from '../src/outbox';
+import {
+  Outbox,
+  OutboxRecord,
+  OutboxRelay,
+  OutboxWriteError,
+  type OutboxMessage,
+  type OutboxRelayOptions,
+} from '../src/outbox';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
 import { bundledChild, repositoryRoot as root } from './support/child-bundle';
 import { SideEffect, TestDatabase, testDatabases } from './support/databases';
@@ -13,7 +20,12 @@ import { TcpProxy } from '../../../tools/testing/tcp-proxy';
 const childBundle = bundledChild('libs/messaging/test/fixtures/outbox-crash-child.ts');
 
 /** Fast polling and backoff, so the tests wait on milliseconds, not on production defaults. */
-const FAST_RELAY: OutboxRelayOptions = { pollIntervalMs: 50, batchSize: 10, leaseMs: 1_000, backoff: { initialDelayMs: 30, maxDelayMs: 300 } };
+const FAST_RELAY: OutboxRelayOptions = {
+  pollIntervalMs: 50,
+  batchSize: 10,
+  leaseMs: 1_000,
+  backoff: { initialDelayMs: 30, maxDelayMs: 300 },
+};
 
 describe.each(testBrokers())('outbox on $name', ({ url }) => {
   describe.each(testDatabases())('with $name', (kind) => {
@@ -49,7 +61,14 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
     }
 
     function newMessaging(service: string, brokerUrl = url): Messaging {
-      const m = new Messaging({ url: brokerUrl, serviceName: service, eventsExchange: events, commandsExchange: commands, publishTimeoutMs: 1_000, reconnect: { initialDelayMs: 50, maxDelayMs: 250 } });
+      const m = new Messaging({
+        url: brokerUrl,
+        serviceName: service,
+        eventsExchange: events,
+        commandsExchange: commands,
+        publishTimeoutMs: 1_000,
+        reconnect: { initialDelayMs: 50, maxDelayMs: 250 },
+      });
       instances.push(m);
       return m;
     }
@@ -59,7 +78,11 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
       const messaging = newMessaging('outbox-sink');
       const harness = new MessagingHarness(messaging);
       const received: IncomingMessage<{ seq: number; aggregateId?: string }>[] = [];
-      await messaging.consume({ queue, bindings: patterns.map((pattern) => ({ pattern })), handlers: [{ pattern: '#', handle: (m) => void received.push(m) }] });
+      await messaging.consume({
+        queue,
+        bindings: patterns.map((pattern) => ({ pattern })),
+        handlers: [{ pattern: '#', handle: (m) => void received.push(m) }],
+      });
       await messaging.start();
       return { messaging, harness, received };
     }
@@ -75,12 +98,25 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
     }
 
     /** One transaction writing `count` rows for `routingKey`, sequence numbers from `from`, over 3 aggregates. */
-    function writeRows(routingKey: string, from: number, count: number, extra: Partial<OutboxMessage> = {}): Promise<OutboxRecord[]> {
+    function writeRows(
+      routingKey: string,
+      from: number,
+      count: number,
+      extra: Partial<OutboxMessage> = {},
+    ): Promise<OutboxRecord[]> {
       return runInTransaction(ds, async (manager) => {
         const rows: OutboxRecord[] = [];
         for (let seq = from; seq < from + count; seq++) {
           const aggregateId = `agg-${seq % 3}`;
-          rows.push(await Outbox.add(manager, { exchange: events, routingKey, payload: { seq, aggregateId }, aggregateId, ...extra }));
+          rows.push(
+            await Outbox.add(manager, {
+              exchange: events,
+              routingKey,
+              payload: { seq, aggregateId },
+              aggregateId,
+              ...extra,
+            }),
+          );
         }
         return rows;
       });
@@ -93,7 +129,9 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
     const pendingRows = () => ds.getRepository(OutboxRecord).count();
 
     /** Per aggregate, the sequence numbers in order of first arrival (a redelivered duplicate does not count twice). */
-    function firstArrivals(received: IncomingMessage<{ seq: number; aggregateId?: string }>[]): Record<string, number[]> {
+    function firstArrivals(
+      received: IncomingMessage<{ seq: number; aggregateId?: string }>[],
+    ): Record<string, number[]> {
       const seen = new Set<string>();
       const out: Record<string, number[]> = {};
       for (const m of received) {
@@ -103,25 +141,44 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
       }
       return out;
     }
-    const sortedCopy = (o: Record<string, number[]>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, [...v].sort((a, b) => a - b)]));
+    const sortedCopy = (o: Record<string, number[]>) =>
+      Object.fromEntries(Object.entries(o).map(([k, v]) => [k, [...v].sort((a, b) => a - b)]));
 
     it('writes messages with the business change: committed ones are published as stamped, rolled-back ones never exist', async () => {
       const queue = newQueue('outbox-tx');
       const { received, harness } = await sink(queue);
       const { relay } = await startRelay();
-      await expect(Outbox.add(ds.manager, { exchange: events, routingKey: queue, payload: {} })).rejects.toBeInstanceOf(OutboxWriteError);
+      await expect(Outbox.add(ds.manager, { exchange: events, routingKey: queue, payload: {} })).rejects.toBeInstanceOf(
+        OutboxWriteError,
+      );
       // a delay is not stored: refused rather than dropped
-      await expect(runInTransaction(ds, (manager) => Outbox.add(manager, { exchange: events, routingKey: queue, payload: {}, delay: 1000 }))).rejects.toThrow('the outbox does not store delay; publish such messages directly');
+      await expect(
+        runInTransaction(ds, (manager) =>
+          Outbox.add(manager, { exchange: events, routingKey: queue, payload: {}, delay: 1000 }),
+        ),
+      ).rejects.toThrow('the outbox does not store delay; publish such messages directly');
       const orderId = randomUUID();
       const committed = await runInTransaction(ds, async (manager) => {
         await manager.insert(SideEffect, { messageId: orderId, note: 'order placed' });
-        return Outbox.add(manager, { exchange: events, routingKey: queue, type: 'order.placed', payload: { orderId }, correlationId: 'checkout-7', aggregateId: orderId });
+        return Outbox.add(manager, {
+          exchange: events,
+          routingKey: queue,
+          type: 'order.placed',
+          payload: { orderId },
+          correlationId: 'checkout-7',
+          aggregateId: orderId,
+        });
       });
       let rolledBack: OutboxRecord | undefined;
       await expect(
         runInTransaction(ds, async (manager) => {
           await manager.insert(SideEffect, { messageId: `${orderId}-2`, note: 'order placed' });
-          rolledBack = await Outbox.add(manager, { exchange: events, routingKey: queue, type: 'order.placed', payload: { orderId: `${orderId}-2` } });
+          rolledBack = await Outbox.add(manager, {
+            exchange: events,
+            routingKey: queue,
+            type: 'order.placed',
+            payload: { orderId: `${orderId}-2` },
+          });
           throw new Error('card declined');
         }),
       ).rejects.toThrow('card declined');
@@ -132,7 +189,12 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
       expect(await ds.getRepository(OutboxRecord).countBy({ messageId: rolledBack!.messageId })).toBe(0);
       // the ids and trace context fixed when the row was written, published unchanged
       const [m] = received;
-      expect(m).toMatchObject({ type: 'order.placed', correlationId: 'checkout-7', payload: { orderId }, timestamp: Math.floor(committed.createdAt / 1000) * 1000 });
+      expect(m).toMatchObject({
+        type: 'order.placed',
+        correlationId: 'checkout-7',
+        payload: { orderId },
+        timestamp: Math.floor(committed.createdAt / 1000) * 1000,
+      });
       expect(m.traceparent).toBe(JSON.parse(committed.headers)[Headers.traceparent]);
       expect(await pendingRows()).toBe(0);
     });
@@ -152,7 +214,14 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
       // ten commits of their own, each asking for a round, while the interval runs
       const rows: OutboxRecord[] = [];
       for (let i = 1; i <= 10; i++) rows.push(...(await writeRows(queue, i, 1)));
-      await eventually('all rows received', receivedAll(received, [first, ...rows].map((r) => r.messageId)), 5_000);
+      await eventually(
+        'all rows received',
+        receivedAll(
+          received,
+          [first, ...rows].map((r) => r.messageId),
+        ),
+        5_000,
+      );
       const times = rows.map((r) => publishedAt.get(r.messageId)!);
       expect(Math.min(...times) - firstWrite).toBeGreaterThanOrEqual(290);
       expect(Math.max(...times) - Math.min(...times)).toBeLessThan(150); // one round, not ten 300 ms apart
@@ -168,19 +237,40 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
       const failed = new Promise((r) => relay.events.once('failed', r));
       // interleaved: a1 (nobody listens on its routing key yet), b1, a2, b2, a3, b3, b4
       const rows = await runInTransaction(ds, async (manager) => {
-        const add = (aggregateId: string, seq: number, routingKey = queue) => Outbox.add(manager, { exchange: events, routingKey, payload: { seq, aggregateId }, aggregateId });
-        return [await add('a', 1, late), await add('b', 1), await add('a', 2), await add('b', 2), await add('a', 3), await add('b', 3), await add('b', 4)];
+        const add = (aggregateId: string, seq: number, routingKey = queue) =>
+          Outbox.add(manager, { exchange: events, routingKey, payload: { seq, aggregateId }, aggregateId });
+        return [
+          await add('a', 1, late),
+          await add('b', 1),
+          await add('a', 2),
+          await add('b', 2),
+          await add('a', 3),
+          await add('b', 3),
+          await add('b', 4),
+        ];
       });
       const bIds = rows.filter((r) => r.aggregateId === 'b').map((r) => r.messageId);
       await failed;
       await eventually('aggregate b published', receivedAll(received, bIds));
       expect(received.filter((m) => m.payload.aggregateId === 'a')).toEqual([]);
       const waiting = await ds.getRepository(OutboxRecord).find({ where: { aggregateId: 'a' }, order: { id: 'ASC' } });
-      expect(waiting.map((r) => [r.attempts > 0, r.lastError !== null])).toEqual([[true, true], [false, false], [false, false]]);
+      expect(waiting.map((r) => [r.attempts > 0, r.lastError !== null])).toEqual([
+        [true, true],
+        [false, false],
+        [false, false],
+      ]);
       expect(waiting[0].lastError).toMatch(/NO_ROUTE|no queue is bound/);
       // a consumer for the late routing key appears: a1 goes through, then a2 and a3 behind it
-      await messaging.connection.model!.createChannel().then(async (ch) => (await ch.bindQueue(queue, events, late), ch.close()));
-      await eventually('aggregate a published', receivedAll(received, rows.map((r) => r.messageId)));
+      await messaging.connection
+        .model!.createChannel()
+        .then(async (ch) => (await ch.bindQueue(queue, events, late), ch.close()));
+      await eventually(
+        'aggregate a published',
+        receivedAll(
+          received,
+          rows.map((r) => r.messageId),
+        ),
+      );
       expect(firstArrivals(received)).toEqual({ a: [1, 2, 3], b: [1, 2, 3, 4] });
       expect(await eventually('outbox empty', async () => ((await pendingRows()) === 0 ? true : undefined))).toBe(true);
     });
@@ -192,8 +282,16 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
       proxies.push(proxy);
       const { relay, harness } = await startRelay({}, ds, proxy.url);
       const before = await writeRows(queue, 0, 6);
-      await eventually('rows before the outage published', receivedAll(received, before.map((r) => r.messageId)));
-      await eventually('rows before the outage confirmed and deleted', async () => ((await pendingRows()) === 0 ? true : undefined));
+      await eventually(
+        'rows before the outage published',
+        receivedAll(
+          received,
+          before.map((r) => r.messageId),
+        ),
+      );
+      await eventually('rows before the outage confirmed and deleted', async () =>
+        (await pendingRows()) === 0 ? true : undefined,
+      );
       await proxy.cut();
       await harness.waitFor('disconnected');
       const during: OutboxRecord[] = [];
@@ -201,7 +299,14 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
       expect(await relay.pending()).toBe(during.length);
       expect(received).toHaveLength(before.length);
       await proxy.restore();
-      await eventually('every row written during the outage published', receivedAll(received, during.map((r) => r.messageId)), 15_000);
+      await eventually(
+        'every row written during the outage published',
+        receivedAll(
+          received,
+          during.map((r) => r.messageId),
+        ),
+        15_000,
+      );
       await eventually('outbox empty', async () => ((await pendingRows()) === 0 ? true : undefined));
       const arrivals = firstArrivals(received);
       expect(arrivals).toEqual(sortedCopy(arrivals));
@@ -215,7 +320,18 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
       const child = spawn(process.execPath, [childBundle], {
         cwd: root,
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, OUTBOX_CHILD_CONFIG: JSON.stringify({ connection: database.connection, amqpUrl: url, eventsExchange: events, commandsExchange: commands, routingKey: queue, leaseName, leaseMs: 1_000 }) },
+        env: {
+          ...process.env,
+          OUTBOX_CHILD_CONFIG: JSON.stringify({
+            connection: database.connection,
+            amqpUrl: url,
+            eventsExchange: events,
+            commandsExchange: commands,
+            routingKey: queue,
+            leaseName,
+            leaseMs: 1_000,
+          }),
+        },
       });
       children.push(child);
       const written: string[] = [];
@@ -236,14 +352,20 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
       // kill it while it writes and relays: some rows published, some not, some published but not marked
       await eventually(`the child to write and relay (stderr: ${stderr})`, () => {
         const fromChild = new Set(written);
-        return leased && written.length >= 30 && received.filter((m) => fromChild.has(m.messageId)).length >= 5 ? true : undefined;
+        return leased && written.length >= 30 && received.filter((m) => fromChild.has(m.messageId)).length >= 5
+          ? true
+          : undefined;
       });
       child.kill('SIGKILL');
       expect(await exited).toBe('SIGKILL');
       expect(await pendingRows()).toBeGreaterThan(0);
       // a new instance of the service: its relay waits for the dead one's lease to expire, then takes over
       const { relay } = await startRelay({ leaseName });
-      await eventually('every row the killed process committed to be published', receivedAll(received, written), 15_000);
+      await eventually(
+        'every row the killed process committed to be published',
+        receivedAll(received, written),
+        15_000,
+      );
       await eventually('no row left behind', async () => ((await pendingRows()) === 0 ? true : undefined));
       expect(relay.isLeader).toBe(true);
       const arrivals = firstArrivals(received);
@@ -256,14 +378,23 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
       const first = await startRelay();
       const [row] = await writeRows(queue, 0, 1);
       await eventually('published', receivedAll(received, [row.messageId]));
-      await eventually('deleted at once', async () => ((await ds.getRepository(OutboxRecord).countBy({ messageId: row.messageId })) === 0 ? true : undefined));
+      await eventually('deleted at once', async () =>
+        (await ds.getRepository(OutboxRecord).countBy({ messageId: row.messageId })) === 0 ? true : undefined,
+      );
       await first.relay.stop();
       await startRelay({ retentionMs: 300, cleanupIntervalMs: 50 });
       const [kept] = await writeRows(queue, 1, 1);
       await eventually('published', receivedAll(received, [kept.messageId]));
-      const marked = await eventually('marked published and kept', async () => (await ds.getRepository(OutboxRecord).findOneBy({ messageId: kept.messageId, publishedAt: Not(IsNull()) })) ?? undefined);
+      const marked = await eventually(
+        'marked published and kept',
+        async () =>
+          (await ds.getRepository(OutboxRecord).findOneBy({ messageId: kept.messageId, publishedAt: Not(IsNull()) })) ??
+          undefined,
+      );
       expect(marked.publishedAt).toEqual(expect.any(Number));
-      await eventually('deleted after the retention', async () => ((await ds.getRepository(OutboxRecord).countBy({ messageId: kept.messageId })) === 0 ? true : undefined));
+      await eventually('deleted after the retention', async () =>
+        (await ds.getRepository(OutboxRecord).countBy({ messageId: kept.messageId })) === 0 ? true : undefined,
+      );
       expect(Date.now()).toBeGreaterThanOrEqual(marked.publishedAt! + 300);
     });
 
@@ -274,25 +405,43 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
       const standbySource = await database.open({ sqliteBusyTimeoutMs: 50 });
       // a long lease: the handover below comes from the holder releasing it, not from expiry
       const holder = await startRelay({ leaseName, leaseMs: 10_000 });
-      await new Promise((r) => (holder.relay.isLeader ? r(undefined) : holder.relay.events.once('lease-acquired', () => r(undefined))));
+      await new Promise((r) =>
+        holder.relay.isLeader ? r(undefined) : holder.relay.events.once('lease-acquired', () => r(undefined)),
+      );
       const standby = await startRelay({ leaseName, leaseMs: 10_000 }, standbySource);
       const standbyPublished: string[] = [];
       standby.relay.events.on('published', (p) => standbyPublished.push(p.messageId));
       const rows = [...(await writeRows(queue, 0, 5)), ...(await writeRows(queue, 5, 5))];
-      await eventually('published by the holder', receivedAll(received, rows.map((r) => r.messageId)));
+      await eventually(
+        'published by the holder',
+        receivedAll(
+          received,
+          rows.map((r) => r.messageId),
+        ),
+      );
       expect(standbyPublished).toEqual([]);
       expect(standby.relay.isLeader).toBe(false);
-      expect(await standbySource.query(`SELECT owner FROM messaging_outbox_lease WHERE name = '${leaseName}'`)).toEqual([{ owner: holder.relay.owner }]);
+      expect(await standbySource.query(`SELECT owner FROM messaging_outbox_lease WHERE name = '${leaseName}'`)).toEqual(
+        [{ owner: holder.relay.owner }],
+      );
       // the holder shuts down (releasing the lease); the standby takes over at its next poll
       await holder.relay.stop();
       const after = await writeRows(queue, 10, 3);
-      await eventually('published by the standby', receivedAll(received, after.map((r) => r.messageId)));
+      await eventually(
+        'published by the standby',
+        receivedAll(
+          received,
+          after.map((r) => r.messageId),
+        ),
+      );
       // a consumer can get a message before its publisher gets the confirm: wait for the relay's own event
-      await eventually('the standby to see its confirms', () => (standbyPublished.length >= after.length ? true : undefined));
+      await eventually('the standby to see its confirms', () =>
+        standbyPublished.length >= after.length ? true : undefined,
+      );
       expect(standbyPublished.sort()).toEqual(after.map((r) => r.messageId).sort());
     });
 
-    it('combines with the inbox: a handler\'s outgoing message commits with its effects and carries its correlation and causation', async () => {
+    it("combines with the inbox: a handler's outgoing message commits with its effects and carries its correlation and causation", async () => {
       const inQueue = newQueue('outbox-handler-in');
       const outQueue = newQueue('outbox-handler-out');
       const { received } = await sink(outQueue);
@@ -306,18 +455,40 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
             pattern: inQueue,
             handle: inbox.idempotent(inQueue, async (m, manager) => {
               await manager.insert(SideEffect, { messageId: m.messageId, note: 'payment captured' });
-              await Outbox.add(manager, { exchange: events, routingKey: outQueue, type: 'payment.captured', payload: { for: m.messageId }, aggregateId: 'payments' });
+              await Outbox.add(manager, {
+                exchange: events,
+                routingKey: outQueue,
+                type: 'payment.captured',
+                payload: { for: m.messageId },
+                aggregateId: 'payments',
+              });
             }),
           },
         ],
       });
-      const sent = await service.publish({ exchange: events, routingKey: inQueue, payload: {}, correlationId: 'checkout-9' });
-      await service.publish({ exchange: events, routingKey: inQueue, payload: {}, messageId: sent.messageId, correlationId: 'checkout-9' });
+      const sent = await service.publish({
+        exchange: events,
+        routingKey: inQueue,
+        payload: {},
+        correlationId: 'checkout-9',
+      });
+      await service.publish({
+        exchange: events,
+        routingKey: inQueue,
+        payload: {},
+        messageId: sent.messageId,
+        correlationId: 'checkout-9',
+      });
       await harness.waitForCount('acked', 2, { queue: inQueue });
-      await eventually('the handler\'s message published', () => (received.length > 0 ? true : undefined));
+      await eventually("the handler's message published", () => (received.length > 0 ? true : undefined));
       await eventually('outbox empty', async () => ((await pendingRows()) === 0 ? true : undefined));
       expect(received).toHaveLength(1);
-      expect(received[0]).toMatchObject({ type: 'payment.captured', correlationId: 'checkout-9', causationId: sent.messageId, payload: { for: sent.messageId } });
+      expect(received[0]).toMatchObject({
+        type: 'payment.captured',
+        correlationId: 'checkout-9',
+        causationId: sent.messageId,
+        payload: { for: sent.messageId },
+      });
       expect(await ds.getRepository(SideEffect).countBy({ messageId: sent.messageId })).toBe(1);
     });
   });

@@ -18,8 +18,18 @@ interface Child {
   line(re: RegExp): Promise<string>;
 }
 
-function startChild(config: { url: string; queue: string; eventsExchange: string; queueType: QueueType; deliveryLimit: number }): Child {
-  const child = spawn(process.execPath, [childBundle], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POISON_CHILD_CONFIG: JSON.stringify(config) } });
+function startChild(config: {
+  url: string;
+  queue: string;
+  eventsExchange: string;
+  queueType: QueueType;
+  deliveryLimit: number;
+}): Child {
+  const child = spawn(process.execPath, [childBundle], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, POISON_CHILD_CONFIG: JSON.stringify(config) },
+  });
   const lines: string[] = [];
   let partial = '';
   let stderr = '';
@@ -31,7 +41,9 @@ function startChild(config: { url: string; queue: string; eventsExchange: string
     for (const l of [...listeners]) l();
   });
   child.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.once('exit', (_code, signal) => resolve(signal)),
+  );
   return {
     process: child,
     lines,
@@ -85,7 +97,13 @@ describe.each(testBrokers())('poison messages ($name)', ({ url }) => {
       const queue = uniqueName(`poison-${queueType}`);
       queues.push(queue);
       const config = { url, queue, eventsExchange: exchange, queueType, deliveryLimit: LIMIT };
-      const publisher = new Messaging({ url, serviceName: 'poison-publisher', eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, delayedMessages: 'ttl-queues' });
+      const publisher = new Messaging({
+        url,
+        serviceName: 'poison-publisher',
+        eventsExchange: exchange,
+        commandsExchange: `${exchange}.cmd`,
+        delayedMessages: 'ttl-queues',
+      });
       await publisher.start();
       let crashes = 0;
       let parkedBy: 'the consumer' | 'the broker' | undefined;
@@ -98,8 +116,19 @@ describe.each(testBrokers())('poison messages ($name)', ({ url }) => {
           children.push(child.process);
           // later runs get the message as soon as they subscribe (and may die before saying so)
           if (run === 0) await child.line(/^consuming$/);
-          if (run === 0) messageId = (await publisher.publish({ exchange: '', routingKey: queue, type: 'poison.pill', payload: { poison: true } })).messageId;
-          const outcome = await Promise.race([child.exited.then(() => 'crashed' as const), child.line(/^dead-lettered /).then(() => 'parked' as const)]);
+          if (run === 0)
+            messageId = (
+              await publisher.publish({
+                exchange: '',
+                routingKey: queue,
+                type: 'poison.pill',
+                payload: { poison: true },
+              })
+            ).messageId;
+          const outcome = await Promise.race([
+            child.exited.then(() => 'crashed' as const),
+            child.line(/^dead-lettered /).then(() => 'parked' as const),
+          ]);
           if (outcome === 'crashed') {
             crashes++;
             // the message is back in the work queue, or (quorum, past the limit) the broker has parked it
@@ -133,15 +162,23 @@ describe.each(testBrokers())('poison messages ($name)', ({ url }) => {
         expect(parked).toMatchObject({ messageId, reason: 'delivery_limit', originalQueue: queue });
         if (queueType === 'classic') {
           expect(parked.deliveries).toBe(LIMIT + 1);
-          expect(parked.error?.message).toBe(`'poison.pill' ${messageId} was delivered ${LIMIT + 1} times without being settled (its consumer crashed or lost its channel each time); the delivery limit is ${LIMIT}`);
+          expect(parked.error?.message).toBe(
+            `'poison.pill' ${messageId} was delivered ${LIMIT + 1} times without being settled (its consumer crashed or lost its channel each time); the delivery limit is ${LIMIT}`,
+          );
         } else {
           expect(parked.deaths[0]).toMatchObject({ reason: 'delivery_limit', queue, count: 1 });
         }
         const row = formatTable([parked]).split('\n')[1];
-        expect(row).toMatch(queueType === 'classic' ? /\sdelivery_limit\s+1\s+3\s/ : /\sdelivery_limit\s+-\s+x-death ×1\s.*dead-lettered by the broker from '/);
+        expect(row).toMatch(
+          queueType === 'classic'
+            ? /\sdelivery_limit\s+1\s+3\s/
+            : /\sdelivery_limit\s+-\s+x-death ×1\s.*dead-lettered by the broker from '/,
+        );
         // replay sends it back to its work queue, clean of the count
         expect(await dlq.replay(queue)).toEqual({ replayed: 1, notFound: [] });
-        await eventually('the replayed message in the work queue', async () => ((await ready(queue)) === 1 ? true : undefined));
+        await eventually('the replayed message in the work queue', async () =>
+          (await ready(queue)) === 1 ? true : undefined,
+        );
       } finally {
         await dlq.close();
       }
@@ -151,7 +188,15 @@ describe.each(testBrokers())('poison messages ($name)', ({ url }) => {
   it('keeps a parked message in a quorum <queue>.dlq however often it is listed (listing is no delivery)', async () => {
     const queue = uniqueName('poison-list');
     queues.push(queue);
-    const m = new Messaging({ url, serviceName: 'poison-list', eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, queueType: 'quorum', deliveryLimit: LIMIT, delayedMessages: 'ttl-queues' });
+    const m = new Messaging({
+      url,
+      serviceName: 'poison-list',
+      eventsExchange: exchange,
+      commandsExchange: `${exchange}.cmd`,
+      queueType: 'quorum',
+      deliveryLimit: LIMIT,
+      delayedMessages: 'ttl-queues',
+    });
     await m.consume({ queue, handlers: [{ pattern: '#', handle: () => Promise.reject(new NonRetryableError('no')) }] });
     await m.start();
     const dlq = new DeadLetterQueue(m);

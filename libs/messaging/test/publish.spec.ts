@@ -1,6 +1,15 @@
 import { connect } from 'amqplib';
 import { z } from 'zod';
-import { defineMessage, Headers, Messaging, MessagingHarness, MessageValidationError, parseTraceparent, UnroutableError, type IncomingMessage } from '../src';
+import {
+  defineMessage,
+  Headers,
+  Messaging,
+  MessagingHarness,
+  MessageValidationError,
+  parseTraceparent,
+  UnroutableError,
+  type IncomingMessage,
+} from '../src';
 import { cleanup, testBrokers, uniqueName } from './support/brokers';
 
 const Greeting = defineMessage('greeting.sent', z.object({ text: z.string().min(1) }));
@@ -13,7 +22,12 @@ describe.each(testBrokers())('publishing ($name)', ({ url }) => {
   const queue = uniqueName('publish');
 
   beforeAll(async () => {
-    messaging = new Messaging({ url, serviceName: 'publish-test', eventsExchange: exchange, commandsExchange: commands });
+    messaging = new Messaging({
+      url,
+      serviceName: 'publish-test',
+      eventsExchange: exchange,
+      commandsExchange: commands,
+    });
     harness = new MessagingHarness(messaging);
     await messaging.start();
   });
@@ -32,7 +46,14 @@ describe.each(testBrokers())('publishing ($name)', ({ url }) => {
     const sent = await messaging.emit(Greeting, { text: 'hello' });
     const got = await waitForGet(ch, q);
     await conn.close();
-    expect(got.properties).toMatchObject({ deliveryMode: 2, contentType: 'application/json', messageId: sent.messageId, correlationId: sent.messageId, type: 'greeting.sent', appId: 'publish-test' });
+    expect(got.properties).toMatchObject({
+      deliveryMode: 2,
+      contentType: 'application/json',
+      messageId: sent.messageId,
+      correlationId: sent.messageId,
+      type: 'greeting.sent',
+      appId: 'publish-test',
+    });
     expect(got.properties.timestamp * 1000).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
     expect(parseTraceparent(got.properties.headers?.[Headers.traceparent])).toBeDefined();
     expect(JSON.parse(got.content.toString())).toEqual({ text: 'hello' });
@@ -40,8 +61,12 @@ describe.each(testBrokers())('publishing ($name)', ({ url }) => {
   });
 
   it('rejects an unroutable message with UnroutableError instead of dropping it', async () => {
-    await expect(messaging.emit(Greeting, { text: 'nobody listens' }, { routingKey: 'nobody.home' })).rejects.toBeInstanceOf(UnroutableError);
-    await expect(messaging.emit(Greeting, { text: 'x' }, { routingKey: 'nobody.home' })).rejects.toThrow(/routing key 'nobody.home' was returned: 312 NO_ROUTE/);
+    await expect(
+      messaging.emit(Greeting, { text: 'nobody listens' }, { routingKey: 'nobody.home' }),
+    ).rejects.toBeInstanceOf(UnroutableError);
+    await expect(messaging.emit(Greeting, { text: 'x' }, { routingKey: 'nobody.home' })).rejects.toThrow(
+      /routing key 'nobody.home' was returned: 312 NO_ROUTE/,
+    );
   });
 
   // A consumer's retry copy carries the message's id while the original's publish may still await its confirm (the
@@ -76,7 +101,9 @@ describe.each(testBrokers())('publishing ($name)', ({ url }) => {
   });
 
   it('fails clearly when the exchange does not exist, and keeps publishing afterwards', async () => {
-    await expect(messaging.publish({ exchange: uniqueName('missing'), routingKey: 'x', payload: {} })).rejects.toThrow(/NOT_FOUND - no exchange/);
+    await expect(messaging.publish({ exchange: uniqueName('missing'), routingKey: 'x', payload: {} })).rejects.toThrow(
+      /NOT_FOUND - no exchange/,
+    );
     await messaging.topology.apply(messaging.connection.model!);
     const conn = await connect(url);
     const ch = await conn.createChannel();
@@ -94,7 +121,9 @@ describe.each(testBrokers())('publishing ($name)', ({ url }) => {
     await ch.bindQueue(q, exchange, 'bulk.#');
     // amqplib buffers up to 1024 frames per channel before publish() returns false: go well past that
     const n = 3000;
-    const sent = await Promise.all(Array.from({ length: n }, (_, i) => messaging.publish({ exchange, routingKey: 'bulk.load', payload: { i } })));
+    const sent = await Promise.all(
+      Array.from({ length: n }, (_, i) => messaging.publish({ exchange, routingKey: 'bulk.load', payload: { i } })),
+    );
     expect(messaging.counters.backpressureWaits).toBeGreaterThan(0);
     expect(new Set(sent.map((s) => s.messageId)).size).toBe(n);
     const { messageCount } = await ch.checkQueue(q);
@@ -109,13 +138,23 @@ describe.each(testBrokers())('publishing ($name)', ({ url }) => {
       queue,
       bindings: [{ pattern: 'greeting.*' }],
       handlers: [
-        { pattern: 'greeting.sent', contract: Greeting, handle: (m) => messaging.emit(Reply, { text: `re: ${(m.payload as { text: string }).text}` }).then(() => void seen.push(m)) },
+        {
+          pattern: 'greeting.sent',
+          contract: Greeting,
+          handle: (m) =>
+            messaging
+              .emit(Reply, { text: `re: ${(m.payload as { text: string }).text}` })
+              .then(() => void seen.push(m)),
+        },
         { pattern: 'greeting.answered', handle: (m) => void seen.push(m) },
       ],
     });
     const first = await messaging.emit(Greeting, { text: 'trace me' }, { correlationId: 'order-42' });
     await harness.waitForCount('acked', 2, { queue });
-    const [incoming, reply] = [seen.find((m) => m.type === 'greeting.sent')!, seen.find((m) => m.type === 'greeting.answered')!];
+    const [incoming, reply] = [
+      seen.find((m) => m.type === 'greeting.sent')!,
+      seen.find((m) => m.type === 'greeting.answered')!,
+    ];
     expect(incoming.messageId).toBe(first.messageId);
     expect(reply.correlationId).toBe('order-42');
     expect(reply.causationId).toBe(first.messageId);

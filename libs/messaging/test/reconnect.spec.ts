@@ -13,7 +13,12 @@ const Tick = defineMessage('tick.happened', z.object({ n: z.number().int() }));
  * Publishes `count` messages one after another, each awaited (so a resolved publish means confirmed), while
  * `outage` runs once `outageAfter` of them are confirmed. Returns the numbers the broker confirmed.
  */
-async function publishThrough(m: Messaging, count: number, outageAfter: number, outage: () => Promise<void>): Promise<number[]> {
+async function publishThrough(
+  m: Messaging,
+  count: number,
+  outageAfter: number,
+  outage: () => Promise<void>,
+): Promise<number[]> {
   const confirmed: number[] = [];
   let outageDone: Promise<void> | undefined;
   for (let n = 0; n < count; n++) {
@@ -26,12 +31,28 @@ async function publishThrough(m: Messaging, count: number, outageAfter: number, 
 }
 
 async function consumerAndPublisher(url: string, exchange: string, queue: string) {
-  const opts = { url, eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, reconnect: { initialDelayMs: 50, maxDelayMs: 500 }, publishTimeoutMs: 20_000 };
+  const opts = {
+    url,
+    eventsExchange: exchange,
+    commandsExchange: `${exchange}.cmd`,
+    reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+    publishTimeoutMs: 20_000,
+  };
   const consumer = new Messaging({ ...opts, serviceName: 'reconnect-consumer' });
   const publisher = new Messaging({ ...opts, serviceName: 'reconnect-publisher' });
   const harness = new MessagingHarness(consumer);
   const received = new Set<number>();
-  await consumer.consume({ queue, bindings: [{ pattern: 'tick.*' }], handlers: [{ pattern: 'tick.happened', contract: Tick, handle: (msg) => void received.add((msg.payload as { n: number }).n) }] });
+  await consumer.consume({
+    queue,
+    bindings: [{ pattern: 'tick.*' }],
+    handlers: [
+      {
+        pattern: 'tick.happened',
+        contract: Tick,
+        handle: (msg) => void received.add((msg.payload as { n: number }).n),
+      },
+    ],
+  });
   await consumer.start();
   await publisher.start();
   return { consumer, publisher, harness, received };
@@ -50,17 +71,24 @@ describe('reconnection with the bundled broker restarting', () => {
     await broker.stop();
   });
 
-  it.each(['SIGTERM', 'SIGKILL'] as const)('loses no confirmed message when the broker restarts (%s) under load', async (signal) => {
-    const { consumer, publisher, harness, received } = await consumerAndPublisher(broker.url, exchange, queue);
-    received.clear();
-    const confirmed = await publishThrough(publisher, 300, 100, () => broker.restart(signal));
-    // every confirmed message is delivered after the restart: persistent, in a durable queue, redeclared
-    await eventually(`all ${confirmed.length} confirmed messages consumed`, () => (confirmed.every((n) => received.has(n)) ? true : undefined), 20_000);
-    expect(harness.all('disconnected').length).toBeGreaterThanOrEqual(1);
-    expect(harness.all('connected').length).toBeGreaterThanOrEqual(1);
-    await publisher.close();
-    await consumer.close();
-  });
+  it.each(['SIGTERM', 'SIGKILL'] as const)(
+    'loses no confirmed message when the broker restarts (%s) under load',
+    async (signal) => {
+      const { consumer, publisher, harness, received } = await consumerAndPublisher(broker.url, exchange, queue);
+      received.clear();
+      const confirmed = await publishThrough(publisher, 300, 100, () => broker.restart(signal));
+      // every confirmed message is delivered after the restart: persistent, in a durable queue, redeclared
+      await eventually(
+        `all ${confirmed.length} confirmed messages consumed`,
+        () => (confirmed.every((n) => received.has(n)) ? true : undefined),
+        20_000,
+      );
+      expect(harness.all('disconnected').length).toBeGreaterThanOrEqual(1);
+      expect(harness.all('connected').length).toBeGreaterThanOrEqual(1);
+      await publisher.close();
+      await consumer.close();
+    },
+  );
 });
 
 describe.each(testBrokers())('reconnection when the broker goes away ($name)', ({ url }) => {
@@ -85,7 +113,11 @@ describe.each(testBrokers())('reconnection when the broker goes away ($name)', (
       await new Promise((r) => setTimeout(r, 300)); // the outage itself: the broker stays away this long
       await proxy.restore();
     });
-    await eventually(`all ${confirmed.length} confirmed messages consumed`, () => (confirmed.every((n) => received.has(n)) ? true : undefined), 20_000);
+    await eventually(
+      `all ${confirmed.length} confirmed messages consumed`,
+      () => (confirmed.every((n) => received.has(n)) ? true : undefined),
+      20_000,
+    );
     expect(harness.all('disconnected').length).toBeGreaterThanOrEqual(1);
     await publisher.close();
     await consumer.close();
@@ -98,8 +130,19 @@ describe.each(testBrokers())('reconnection when the broker goes away ($name)', (
     const timersBefore = timers();
     const link = await TcpProxy.start(url);
     // a heartbeat far longer than the test: only the shutdown's own bounds can end the wait
-    const m = new Messaging({ url: link.url, serviceName: 'stalled', eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, heartbeatSeconds: 120, shutdownTimeoutMs: 400 });
-    await m.consume({ queue, bindings: [{ pattern: 'tick.*' }], handlers: [{ pattern: 'tick.happened', contract: Tick, handle: () => undefined }] });
+    const m = new Messaging({
+      url: link.url,
+      serviceName: 'stalled',
+      eventsExchange: exchange,
+      commandsExchange: `${exchange}.cmd`,
+      heartbeatSeconds: 120,
+      shutdownTimeoutMs: 400,
+    });
+    await m.consume({
+      queue,
+      bindings: [{ pattern: 'tick.*' }],
+      handlers: [{ pattern: 'tick.happened', contract: Tick, handle: () => undefined }],
+    });
     await m.start();
     link.stall();
     const started = Date.now();
@@ -112,12 +155,24 @@ describe.each(testBrokers())('reconnection when the broker goes away ($name)', (
     // nothing of the dropped connection keeps running (amqplib's heartbeat timers, 120 s here, would hold the
     // process for up to two heartbeat intervals). Polled for a moment: the count is the whole process's, and a
     // short timer of something else in this worker may be running just now
-    await eventually('no timer of the dropped connection left', () => (timers() <= timersBefore ? true : undefined), 3_000, 50).catch(() => undefined);
+    await eventually(
+      'no timer of the dropped connection left',
+      () => (timers() <= timersBefore ? true : undefined),
+      3_000,
+      50,
+    ).catch(() => undefined);
     expect(timers()).toBeLessThanOrEqual(timersBefore);
   });
 
   it('fails a publish with BrokerUnavailableError when the outage outlasts publishTimeoutMs', async () => {
-    const m = new Messaging({ url: proxy.url, serviceName: 'impatient', eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, publishTimeoutMs: 300, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+    const m = new Messaging({
+      url: proxy.url,
+      serviceName: 'impatient',
+      eventsExchange: exchange,
+      commandsExchange: `${exchange}.cmd`,
+      publishTimeoutMs: 300,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+    });
     await m.start();
     await proxy.cut();
     await eventually('the disconnect to be noticed', () => (m.isConnected ? undefined : true));
@@ -133,7 +188,13 @@ describe.each(testBrokers())('reconnection when the broker goes away ($name)', (
 
   it('starts before the broker is reachable and connects when it appears', async () => {
     await proxy.cut();
-    const m = new Messaging({ url: proxy.url, serviceName: 'early', eventsExchange: exchange, commandsExchange: `${exchange}.cmd`, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+    const m = new Messaging({
+      url: proxy.url,
+      serviceName: 'early',
+      eventsExchange: exchange,
+      commandsExchange: `${exchange}.cmd`,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+    });
     let started = false;
     const starting = m.start().then(() => (started = true));
     await new Promise((r) => setTimeout(r, 200));
@@ -152,7 +213,11 @@ describe('a process whose broker is down', () => {
   // must, or the process exits 0 after the first (a chaos run found a service restarted during a broker outage gone).
   it('stays up, trying again, until the client is closed', async () => {
     const port = await freePort(); // nothing listens on it
-    const child = spawn(process.execPath, [childBundle], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, UNREACHABLE_CHILD_URL: `amqp://guest:guest@127.0.0.1:${port}` } });
+    const child = spawn(process.execPath, [childBundle], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, UNREACHABLE_CHILD_URL: `amqp://guest:guest@127.0.0.1:${port}` },
+    });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));

@@ -1,8 +1,20 @@
 import { z } from 'zod';
-import { defineMessage, Messaging, MessagingHarness, MessageValidationError, NonRetryableError, RpcRemoteError, RpcTimeoutError, UnroutableError } from '../src';
+import {
+  defineMessage,
+  Messaging,
+  MessagingHarness,
+  MessageValidationError,
+  NonRetryableError,
+  RpcRemoteError,
+  RpcTimeoutError,
+  UnroutableError,
+} from '../src';
 import { cleanup, testBrokers, uniqueName } from './support/brokers';
 
-const Reserve = defineMessage('inventory.reserve', z.object({ sku: z.string(), quantity: z.number().int().positive() }));
+const Reserve = defineMessage(
+  'inventory.reserve',
+  z.object({ sku: z.string(), quantity: z.number().int().positive() }),
+);
 
 describe.each(testBrokers())('RPC over direct reply-to ($name)', ({ url }) => {
   const exchange = uniqueName('events');
@@ -23,10 +35,22 @@ describe.each(testBrokers())('RPC over direct reply-to ($name)', ({ url }) => {
     await server.consume({
       queue,
       rpc: true,
-      bindings: ['inventory.reserve', 'inventory.fail', 'inventory.slow'].map((pattern) => ({ exchange: commands, pattern })),
+      bindings: ['inventory.reserve', 'inventory.fail', 'inventory.slow'].map((pattern) => ({
+        exchange: commands,
+        pattern,
+      })),
       handlers: [
-        { pattern: 'inventory.reserve', contract: Reserve, handle: (m) => ({ reserved: true, sku: (m.payload as { sku: string }).sku, correlation: m.correlationId }) },
-        { pattern: 'inventory.fail', handle: () => { throw new NonRetryableError('out of stock', { code: 'OUT_OF_STOCK' }); } },
+        {
+          pattern: 'inventory.reserve',
+          contract: Reserve,
+          handle: (m) => ({ reserved: true, sku: (m.payload as { sku: string }).sku, correlation: m.correlationId }),
+        },
+        {
+          pattern: 'inventory.fail',
+          handle: () => {
+            throw new NonRetryableError('out of stock', { code: 'OUT_OF_STOCK' });
+          },
+        },
         { pattern: 'inventory.slow', handle: () => stall },
       ],
     });
@@ -43,14 +67,19 @@ describe.each(testBrokers())('RPC over direct reply-to ($name)', ({ url }) => {
   });
 
   it('handles many concurrent requests, each reply finding its caller', async () => {
-    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => client.request<{ sku: string }>(Reserve, { sku: `SKU-${i}`, quantity: 1 })));
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => client.request<{ sku: string }>(Reserve, { sku: `SKU-${i}`, quantity: 1 })),
+    );
     expect(replies.map((r) => r.sku)).toEqual(Array.from({ length: 50 }, (_, i) => `SKU-${i}`));
   });
 
   it('surfaces a server-side error as RpcRemoteError with its code, without retrying the request', async () => {
     const err = await client.request('inventory.fail', {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RpcRemoteError);
-    expect(err).toMatchObject({ remoteCode: 'OUT_OF_STOCK', message: "'inventory.fail' failed on the server: out of stock" });
+    expect(err).toMatchObject({
+      remoteCode: 'OUT_OF_STOCK',
+      message: "'inventory.fail' failed on the server: out of stock",
+    });
     expect(harness.all('retried', { queue })).toHaveLength(0);
   });
 

@@ -14,7 +14,12 @@ describe.each(testBrokers())('tracing fallbacks on $name', ({ url }) => {
   let instances: Messaging[] = [];
 
   async function chain(queue: string) {
-    const messaging = new Messaging({ url, serviceName: 'fallback-test', eventsExchange: events, commandsExchange: uniqueName('commands') });
+    const messaging = new Messaging({
+      url,
+      serviceName: 'fallback-test',
+      eventsExchange: events,
+      commandsExchange: uniqueName('commands'),
+    });
     instances.push(messaging);
     const harness = new MessagingHarness(messaging);
     const seen: Array<IncomingMessage & { activeSpan?: string; scopeTrace?: string }> = [];
@@ -25,7 +30,11 @@ describe.each(testBrokers())('tracing fallbacks on $name', ({ url }) => {
         {
           pattern: `${queue}.first`,
           handle: async (m) => {
-            seen.push({ ...m, activeSpan: trace.getActiveSpan()?.spanContext().spanId, scopeTrace: currentScope()?.traceId });
+            seen.push({
+              ...m,
+              activeSpan: trace.getActiveSpan()?.spanContext().spanId,
+              scopeTrace: currentScope()?.traceId,
+            });
             await messaging.publish({ exchange: events, routingKey: `${queue}.second`, payload: {} });
           },
         },
@@ -35,7 +44,11 @@ describe.each(testBrokers())('tracing fallbacks on $name', ({ url }) => {
     await messaging.start();
     const sent = await messaging.publish({ exchange: events, routingKey: `${queue}.first`, payload: {} });
     await harness.waitForCount('acked', 2, { queue });
-    return { sent, first: seen.find((m) => m.type === `${queue}.first`)!, second: seen.find((m) => m.type === `${queue}.second`)! };
+    return {
+      sent,
+      first: seen.find((m) => m.type === `${queue}.first`)!,
+      second: seen.find((m) => m.type === `${queue}.second`)!,
+    };
   }
 
   function newQueue(purpose: string): string {
@@ -66,11 +79,22 @@ describe.each(testBrokers())('tracing fallbacks on $name', ({ url }) => {
     it('writes the traceparent from the span and reads it back by hand: the trace holds together', async () => {
       const queue = newQueue('no-propagator');
       const { sent, first, second } = await chain(queue);
-      const spans = () => exporter.getFinishedSpans().filter((s) => String(s.attributes['warren.message.type']).startsWith(queue));
+      const spans = () =>
+        exporter.getFinishedSpans().filter((s) => String(s.attributes['warren.message.type']).startsWith(queue));
       await eventually('four spans', () => (spans().length === 4 ? true : undefined));
-      const find = (kind: SpanKind, type: string) => spans().find((s) => s.kind === kind && s.attributes['warren.message.type'] === `${queue}.${type}`)!;
-      const [send1, process1, send2, process2] = [find(SpanKind.PRODUCER, 'first'), find(SpanKind.CONSUMER, 'first'), find(SpanKind.PRODUCER, 'second'), find(SpanKind.CONSUMER, 'second')];
-      expect(parseTraceparent(sent.traceparent)).toEqual({ traceId: send1.spanContext().traceId, spanId: send1.spanContext().spanId, flags: '01' });
+      const find = (kind: SpanKind, type: string) =>
+        spans().find((s) => s.kind === kind && s.attributes['warren.message.type'] === `${queue}.${type}`)!;
+      const [send1, process1, send2, process2] = [
+        find(SpanKind.PRODUCER, 'first'),
+        find(SpanKind.CONSUMER, 'first'),
+        find(SpanKind.PRODUCER, 'second'),
+        find(SpanKind.CONSUMER, 'second'),
+      ];
+      expect(parseTraceparent(sent.traceparent)).toEqual({
+        traceId: send1.spanContext().traceId,
+        spanId: send1.spanContext().spanId,
+        flags: '01',
+      });
       expect(process1.parentSpanContext?.spanId).toBe(send1.spanContext().spanId);
       expect(first.activeSpan).toBe(process1.spanContext().spanId);
       expect(send2.parentSpanContext?.spanId).toBe(process1.spanContext().spanId);

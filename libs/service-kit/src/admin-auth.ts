@@ -31,7 +31,10 @@ export function refuseAdmin(authorization: string | undefined, token: string | u
     body: {
       statusCode: 401,
       error: 'Unauthorized',
-      message: given === undefined ? 'admin routes need the admin token: Authorization: Bearer <ADMIN_TOKEN>, or Basic auth with it as the password' : 'the admin token is wrong',
+      message:
+        given === undefined
+          ? 'admin routes need the admin token: Authorization: Bearer <ADMIN_TOKEN>, or Basic auth with it as the password'
+          : 'the admin token is wrong',
     },
     headers: { 'WWW-Authenticate': `Basic realm="${ADMIN_REALM}"` },
   };
@@ -78,7 +81,9 @@ export class AdminGuard implements CanActivate {
  * The same check as Express-style middleware, for admin UIs mounted outside Nest's router (Bull Board):
  * `app.use('/queues', adminMiddleware(), router)`.
  */
-export function adminMiddleware(env: NodeJS.ProcessEnv = process.env): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
+export function adminMiddleware(
+  env: NodeJS.ProcessEnv = process.env,
+): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
   const token = adminToken(env);
   return (req, res, next) => {
     const refusal = refuseAdmin(req.headers.authorization, token);

@@ -23,9 +23,16 @@ export interface DatabaseConfig {
  * DATABASE_URL is set. Migrations run at start-up (openDatabase); `synchronize` is never on.
  */
 export function databaseOptions(c: DatabaseConfig): DataSourceOptions {
-  const common = { entities: c.entities, migrations: c.migrations, migrationsRun: false, synchronize: false, logging: false } as const;
+  const common = {
+    entities: c.entities,
+    migrations: c.migrations,
+    migrationsRun: false,
+    synchronize: false,
+    logging: false,
+  } as const;
   if (c.databaseUrl) {
-    if (!/^postgres(ql)?:\/\//.test(c.databaseUrl)) throw new Error(`DATABASE_URL must be a postgres:// URL, got '${c.databaseUrl.replace(/\/\/[^@]*@/, '//***@')}'`);
+    if (!/^postgres(ql)?:\/\//.test(c.databaseUrl))
+      throw new Error(`DATABASE_URL must be a postgres:// URL, got '${c.databaseUrl.replace(/\/\/[^@]*@/, '//***@')}'`);
     return { type: 'postgres', url: c.databaseUrl, schema: c.schema, ...common };
   }
   mkdirSync(c.dataDir, { recursive: true });
@@ -91,7 +98,13 @@ export async function openDatabase(options: DataSourceOptions): Promise<DataSour
  * depends only on its shape. Other values (strings, fractions, raw SQL functions) are left as TypeORM treats them.
  */
 export function bindIntegersOnSqlite(dataSource: DataSource): void {
-  const driver = dataSource.driver as unknown as { escapeQueryWithParameters(sql: string, parameters: Record<string, unknown>, native: Record<string, unknown>): [string, unknown[]] };
+  const driver = dataSource.driver as unknown as {
+    escapeQueryWithParameters(
+      sql: string,
+      parameters: Record<string, unknown>,
+      native: Record<string, unknown>,
+    ): [string, unknown[]];
+  };
   const escape = driver.escapeQueryWithParameters.bind(driver);
   driver.escapeQueryWithParameters = (sql, parameters, native) => {
     if (!parameters) return escape(sql, parameters, native);

@@ -34,7 +34,8 @@ export function readEnv(service: string, defaultPort: number, env: NodeJS.Proces
   const portVar = `${service.toUpperCase()}_PORT`;
   const raw = env.PORT ?? env[portVar];
   const port = raw === undefined ? defaultPort : Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${env.PORT !== undefined ? 'PORT' : portVar} must be a port number (0-65535), got '${raw}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`${env.PORT !== undefined ? 'PORT' : portVar} must be a port number (0-65535), got '${raw}'`);
   return {
     amqpUrl: env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672',
     messagingQueueType: queueType(env.MESSAGING_QUEUE_TYPE),
@@ -65,6 +66,7 @@ function wholeMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 1) throw new Error(`${name} must be a whole number of milliseconds (at least 1), got '${raw}'`);
+  if (!/^\d+$/.test(raw) || n < 1)
+    throw new Error(`${name} must be a whole number of milliseconds (at least 1), got '${raw}'`);
   return n;
 }

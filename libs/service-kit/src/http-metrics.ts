@@ -1,4 +1,15 @@
-import { Controller, Get, Inject, Injectable, Logger, Res, type CanActivate, type ExecutionContext, type NestMiddleware, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Inject,
+  Injectable,
+  Logger,
+  Res,
+  type CanActivate,
+  type ExecutionContext,
+  type NestMiddleware,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { metrics, type Attributes, type Histogram } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text';
@@ -105,10 +116,13 @@ export class TelemetryFlush implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const gaveUp = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), FLUSH_TIMEOUT_MS)));
+    const gaveUp = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), FLUSH_TIMEOUT_MS)),
+    );
     try {
       const outcome = await Promise.race([flushTelemetry().then(() => 'flushed' as const), gaveUp]);
-      if (outcome === 'timeout') this.logger.warn(`the last spans were not exported within ${FLUSH_TIMEOUT_MS} ms; exiting without them`);
+      if (outcome === 'timeout')
+        this.logger.warn(`the last spans were not exported within ${FLUSH_TIMEOUT_MS} ms; exiting without them`);
     } catch (err) {
       this.logger.warn(`the last spans could not be exported: ${(err as Error)?.message ?? String(err)}`);
     } finally {

@@ -24,10 +24,12 @@ function prettyAvailable(): boolean {
  */
 export function logFormat(env: NodeJS.ProcessEnv = process.env, isTTY = Boolean(process.stdout.isTTY)): LogFormat {
   const raw = env.LOG_FORMAT;
-  if (raw !== undefined && raw !== '' && raw !== 'json' && raw !== 'pretty') throw new Error(`LOG_FORMAT must be json or pretty, got '${raw}'`);
+  if (raw !== undefined && raw !== '' && raw !== 'json' && raw !== 'pretty')
+    throw new Error(`LOG_FORMAT must be json or pretty, got '${raw}'`);
   if (raw === 'json') return 'json';
   if (raw === 'pretty') {
-    if (!prettyAvailable()) throw new Error('LOG_FORMAT=pretty needs the pino-pretty package, which is not installed (use LOG_FORMAT=json)');
+    if (!prettyAvailable())
+      throw new Error('LOG_FORMAT=pretty needs the pino-pretty package, which is not installed (use LOG_FORMAT=json)');
     return 'pretty';
   }
   return isTTY && prettyAvailable() ? 'pretty' : 'json';
@@ -58,7 +60,8 @@ export interface TraceFields {
  */
 export function traceFields(): TraceFields | Record<string, never> {
   const span = trace.getActiveSpan()?.spanContext();
-  if (span && isSpanContextValid(span)) return { trace_id: span.traceId, span_id: span.spanId, trace_flags: span.traceFlags.toString(16).padStart(2, '0') };
+  if (span && isSpanContextValid(span))
+    return { trace_id: span.traceId, span_id: span.spanId, trace_flags: span.traceFlags.toString(16).padStart(2, '0') };
   const scope = currentScope();
   if (scope) return { trace_id: scope.traceId, span_id: scope.spanId, trace_flags: scope.flags };
   return {};
@@ -72,9 +75,22 @@ export function loggingParams(service: string, env: NodeJS.ProcessEnv = process.
       level: logLevel(env),
       base: { service, pid: process.pid, hostname: hostname() },
       mixin: traceFields,
-      ...(format === 'pretty' ? { transport: { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', colorize: !env.NO_COLOR } } } : {}),
+      ...(format === 'pretty'
+        ? {
+            transport: {
+              target: 'pino-pretty',
+              options: {
+                singleLine: true,
+                translateTime: 'SYS:HH:MM:ss.l',
+                ignore: 'pid,hostname,service',
+                colorize: !env.NO_COLOR,
+              },
+            },
+          }
+        : {}),
       autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.has(pathOf(req.url)) },
-      customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
       // the request line without headers: they may carry the admin token
       serializers: {
         req: (req: { method: string; url: string; id: unknown }) => ({ id: req.id, method: req.method, url: req.url }),

@@ -28,7 +28,11 @@ const UNIT_WORDS: Record<string, string> = {
 };
 const PER_UNIT_WORDS: Record<string, string> = { s: 'second', min: 'minute', h: 'hour', d: 'day' };
 
-const sanitize = (s: string): string => s.replace(/[^a-zA-Z0-9_]/g, '_').replace(/_{2,}/g, '_').replace(/^_|_$/g, '');
+const sanitize = (s: string): string =>
+  s
+    .replace(/[^a-zA-Z0-9_]/g, '_')
+    .replace(/_{2,}/g, '_')
+    .replace(/^_|_$/g, '');
 
 /** The suffix a metric's unit adds to its Prometheus name ('' for none); `gauge` says whether Prometheus sees a gauge. */
 export function unitSuffix(unit: string, gauge: boolean): string {
@@ -36,14 +40,18 @@ export function unitSuffix(unit: string, gauge: boolean): string {
   if (u === '1') return gauge ? 'ratio' : '';
   if (u === '') return '';
   const [amount, per] = u.split('/', 2);
-  const words = [amount ? (UNIT_WORDS[amount] ?? sanitize(amount)) : '', per ? `per_${PER_UNIT_WORDS[per] ?? sanitize(per)}` : ''];
+  const words = [
+    amount ? (UNIT_WORDS[amount] ?? sanitize(amount)) : '',
+    per ? `per_${PER_UNIT_WORDS[per] ?? sanitize(per)}` : '',
+  ];
   return words.filter(Boolean).join('_');
 }
 
 /** The metric under its Prometheus base name (before `_total`): dots to underscores, the unit's suffix added once. */
 function prometheusName(metric: MetricData): string {
   const base = sanitize(metric.descriptor.name);
-  const gauge = metric.dataPointType === DataPointType.GAUGE || (metric.dataPointType === DataPointType.SUM && !metric.isMonotonic);
+  const gauge =
+    metric.dataPointType === DataPointType.GAUGE || (metric.dataPointType === DataPointType.SUM && !metric.isMonotonic);
   const suffix = unitSuffix(metric.descriptor.unit, gauge);
   return suffix && !base.endsWith(`_${suffix}`) ? `${base}_${suffix}` : base;
 }
@@ -61,15 +69,24 @@ export function toPrometheusText(collected: ResourceMetrics): string {
       const name = prometheusName(metric);
       const existing = byName.get(name);
       if (!existing) {
-        byName.set(name, { ...metric, descriptor: { ...metric.descriptor, name, unit: '' }, dataPoints: [...metric.dataPoints] } as MetricData);
+        byName.set(name, {
+          ...metric,
+          descriptor: { ...metric.descriptor, name, unit: '' },
+          dataPoints: [...metric.dataPoints],
+        } as MetricData);
       } else if (existing.dataPointType === metric.dataPointType) {
         (existing.dataPoints as unknown[]).push(...metric.dataPoints);
       } else {
-        diag.warn(`metric ${metric.descriptor.name} of ${scope.scope.name} clashes with another of the same name and a different type: left out of /metrics`);
+        diag.warn(
+          `metric ${metric.descriptor.name} of ${scope.scope.name} clashes with another of the same name and a different type: left out of /metrics`,
+        );
       }
     }
   }
-  const merged: ResourceMetrics = { resource: collected.resource, scopeMetrics: [{ scope: { name: 'warren' }, metrics: [...byName.values()] }] };
+  const merged: ResourceMetrics = {
+    resource: collected.resource,
+    scopeMetrics: [{ scope: { name: 'warren' }, metrics: [...byName.values()] }],
+  };
   return serializer.serialize(merged);
 }
 

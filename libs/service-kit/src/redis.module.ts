@@ -1,4 +1,12 @@
-import { Global, Inject, Injectable, Module, type DynamicModule, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
 import { Redis } from 'ioredis';
 import { HEALTH_CHECKS, type HealthChecks } from './service.module';
@@ -18,7 +26,10 @@ class RedisLifecycle implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     this.checks.push(async () => {
       const indicator = this.indicators.check('redis');
-      const pong = await Promise.race([this.redis.ping().catch((e: Error) => e.message), new Promise<string>((r) => setTimeout(() => r('no answer within 1 s'), 1000).unref())]);
+      const pong = await Promise.race([
+        this.redis.ping().catch((e: Error) => e.message),
+        new Promise<string>((r) => setTimeout(() => r('no answer within 1 s'), 1000).unref()),
+      ]);
       return pong === 'PONG' ? indicator.up() : indicator.down({ error: pong });
     });
   }
@@ -38,7 +49,13 @@ export class RedisModule {
       module: RedisModule,
       imports: [TerminusModule],
       providers: [
-        { provide: REDIS, useFactory: () => new Redis(process.env.REDIS_URL ?? 'redis://localhost:6379', { maxRetriesPerRequest: options.maxRetriesPerRequest }) },
+        {
+          provide: REDIS,
+          useFactory: () =>
+            new Redis(process.env.REDIS_URL ?? 'redis://localhost:6379', {
+              maxRetriesPerRequest: options.maxRetriesPerRequest,
+            }),
+        },
         RedisLifecycle,
       ],
       exports: [REDIS],

@@ -1,5 +1,23 @@
-import { Controller, Get, Inject, Injectable, Module, type DynamicModule, type MiddlewareConsumer, type NestModule, type OnApplicationBootstrap, type OnModuleDestroy, type Provider } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TerminusModule, TypeOrmHealthIndicator, type HealthIndicatorFunction } from '@nestjs/terminus';
+import {
+  Controller,
+  Get,
+  Inject,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type MiddlewareConsumer,
+  type NestModule,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+  type Provider,
+} from '@nestjs/common';
+import {
+  HealthCheck,
+  HealthCheckService,
+  TerminusModule,
+  TypeOrmHealthIndicator,
+  type HealthIndicatorFunction,
+} from '@nestjs/terminus';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import { Messaging, type MessagingLogger } from '@warren/messaging';
@@ -104,7 +122,12 @@ const nestLogger = (context: string): MessagingLogger => {
  * installed when the app is created if instrument.ts did not install it (an app a test creates in-process).
  */
 function telemetryProviders(service: string): Provider[] {
-  return [{ provide: TELEMETRY, useFactory: () => installMetrics(service) }, { provide: APP_GUARD, useClass: RouteMarker }, HttpMetricsMiddleware, TelemetryFlush];
+  return [
+    { provide: TELEMETRY, useFactory: () => installMetrics(service) },
+    { provide: APP_GUARD, useClass: RouteMarker },
+    HttpMetricsMiddleware,
+    TelemetryFlush,
+  ];
 }
 
 /**
@@ -172,8 +195,14 @@ export class ServiceModule implements NestModule {
               databaseUrl: env.databaseUrl,
               dataDir: env.dataDir,
               sqliteSynchronous: env.sqliteSynchronous,
-              entities: [...messagingEntities, ...((options.entities ?? []) as unknown[])] as DatabaseConfig['entities'],
-              migrations: [...messagingMigrations, ...((options.migrations ?? []) as unknown[])] as DatabaseConfig['migrations'],
+              entities: [
+                ...messagingEntities,
+                ...((options.entities ?? []) as unknown[]),
+              ] as DatabaseConfig['entities'],
+              migrations: [
+                ...messagingMigrations,
+                ...((options.migrations ?? []) as unknown[]),
+              ] as DatabaseConfig['migrations'],
               schema: process.env.DATABASE_SCHEMA,
             });
           },
@@ -204,7 +233,11 @@ export class ServiceModule implements NestModule {
           // A short lease: after a crash, the next instance takes over the outbox within seconds (renewed every
           // third of it while alive). OUTBOX_LEASE_MS tunes it.
           useFactory: (ds: DataSource, messaging: Messaging) =>
-            new OutboxRelay(ds, messaging, { pollIntervalMs: 500, leaseMs: Number(process.env.OUTBOX_LEASE_MS ?? 5000), logger: nestLogger('Outbox') }),
+            new OutboxRelay(ds, messaging, {
+              pollIntervalMs: 500,
+              leaseMs: Number(process.env.OUTBOX_LEASE_MS ?? 5000),
+              logger: nestLogger('Outbox'),
+            }),
         },
         OutboxRelayLifecycle,
         InboxPruner,

@@ -63,7 +63,9 @@ function guardShutdown(name: string, timeoutMs: number): void {
   shutdownGuarded = true;
   const arm = (signal: NodeJS.Signals) =>
     setTimeout(() => {
-      new Logger(name).error(`shutdown after ${signal} did not finish within ${timeoutMs} ms (SHUTDOWN_TIMEOUT_MS); exiting`);
+      new Logger(name).error(
+        `shutdown after ${signal} did not finish within ${timeoutMs} ms (SHUTDOWN_TIMEOUT_MS); exiting`,
+      );
       process.exit(1);
     }, timeoutMs).unref();
   process.once('SIGTERM', arm).once('SIGINT', arm);
@@ -79,11 +81,18 @@ function reachable(host: string): string {
  * A service's main.ts: starts it and logs where it listens (`note` adds to that line), or logs why it could
  * not start, as a JSON line like every other (the app's logger may not exist yet), and exits 1.
  */
-export function runService(name: string, start: () => Promise<StartedService>, note?: (s: StartedService) => string): void {
+export function runService(
+  name: string,
+  start: () => Promise<StartedService>,
+  note?: (s: StartedService) => string,
+): void {
   start().then(
     (s) => new Logger(name).log(`${name} listening on ${s.url}${note ? ` ${note(s)}` : ''}`),
     (err: Error) => {
-      pino({ base: { service: name, pid: process.pid, hostname: hostname() } }).fatal({ err }, `${name} failed to start: ${err.message}`);
+      pino({ base: { service: name, pid: process.pid, hostname: hostname() } }).fatal(
+        { err },
+        `${name} failed to start: ${err.message}`,
+      );
       process.exit(1);
     },
   );

@@ -75,7 +75,10 @@ export function installMetrics(service: string, env: NodeJS.ProcessEnv = process
     const provider = new MeterProvider({
       resource,
       readers: [exporter],
-      views: TRACE_INSTRUMENTATION_METERS.map((meterName) => ({ meterName, aggregation: { type: AggregationType.DROP } })),
+      views: TRACE_INSTRUMENTATION_METERS.map((meterName) => ({
+        meterName,
+        aggregation: { type: AggregationType.DROP },
+      })),
     });
     const runtime = new RuntimeNodeInstrumentation();
     installed = { provider, exporter, runtime, service: String(resource.attributes[ATTR_SERVICE_NAME]) };
@@ -83,7 +86,10 @@ export function installMetrics(service: string, env: NodeJS.ProcessEnv = process
     runtime.setMeterProvider(provider);
     provider
       .getMeter(SERVICE_KIT_METER)
-      .createObservableGauge('process.memory.usage', { unit: 'By', description: 'Resident set size of the process (RSS).' })
+      .createObservableGauge('process.memory.usage', {
+        unit: 'By',
+        description: 'Resident set size of the process (RSS).',
+      })
       .addCallback((result) => result.observe(process.memoryUsage.rss()));
   } else if (metrics.getMeterProvider() !== installed.provider) {
     // a test's provider came and went (the API is free again): take the place back; refused while one is there
@@ -94,7 +100,10 @@ export function installMetrics(service: string, env: NodeJS.ProcessEnv = process
 
 /** service.name (OTEL_SERVICE_NAME, else the service's own) and service.instance.id (WARREN_INSTANCE, else host-pid). */
 function serviceResource(service: string, env: NodeJS.ProcessEnv): Resource {
-  return resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || service, 'service.instance.id': env.WARREN_INSTANCE || `${hostname()}-${process.pid}` });
+  return resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || service,
+    'service.instance.id': env.WARREN_INSTANCE || `${hostname()}-${process.pid}`,
+  });
 }
 
 function telemetry(state: MetricsState): Telemetry {
@@ -103,7 +112,8 @@ function telemetry(state: MetricsState): Telemetry {
     tracing: tracer !== undefined,
     async scrape() {
       const { resourceMetrics, errors } = await state.exporter.collect();
-      if (errors.length > 0) throw new AggregateError(errors, `collecting metrics failed: ${errors.map((e) => String(e)).join('; ')}`);
+      if (errors.length > 0)
+        throw new AggregateError(errors, `collecting metrics failed: ${errors.map((e) => String(e)).join('; ')}`);
       return toPrometheusText(resourceMetrics);
     },
   };
@@ -132,7 +142,10 @@ export function startTelemetry(service: string, options: StartTelemetryOptions =
     validateOtelEnv(env);
   } catch (err) {
     if (!options.exitOnError) throw err;
-    pino({ base: { service, pid: process.pid, hostname: hostname() } }).fatal({ err }, `${service} failed to start: ${(err as Error).message}`);
+    pino({ base: { service, pid: process.pid, hostname: hostname() } }).fatal(
+      { err },
+      `${service} failed to start: ${(err as Error).message}`,
+    );
     process.exit(1);
   }
   // Tracing first. Any instrumentation, the runtime metrics' one included, installs a require hook that remembers
@@ -169,7 +182,14 @@ const ONE_OF: Record<string, string[]> = {
   OTEL_TRACES_EXPORTER: ['otlp', 'console', 'zipkin', 'none'],
   OTEL_EXPORTER_OTLP_PROTOCOL: ['grpc', 'http/protobuf', 'http/json'],
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: ['grpc', 'http/protobuf', 'http/json'],
-  OTEL_TRACES_SAMPLER: ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'],
+  OTEL_TRACES_SAMPLER: [
+    'always_on',
+    'always_off',
+    'traceidratio',
+    'parentbased_always_on',
+    'parentbased_always_off',
+    'parentbased_traceidratio',
+  ],
   OTEL_PROPAGATORS: ['tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none'],
 };
 
@@ -182,14 +202,17 @@ const ONE_OF: Record<string, string[]> = {
  */
 export function validateOtelEnv(env: NodeJS.ProcessEnv = process.env): void {
   const disabled = env.OTEL_SDK_DISABLED?.trim();
-  if (disabled && !/^(true|false)$/i.test(disabled)) throw new Error(`OTEL_SDK_DISABLED must be true or false, got '${env.OTEL_SDK_DISABLED}'`);
+  if (disabled && !/^(true|false)$/i.test(disabled))
+    throw new Error(`OTEL_SDK_DISABLED must be true or false, got '${env.OTEL_SDK_DISABLED}'`);
   if (flag(disabled)) return;
   for (const [name, allowed] of Object.entries(ONE_OF)) {
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') continue;
     const values = LISTS.has(name) ? list(raw) : [raw.trim()];
     if (values.every((v) => allowed.includes(v))) continue;
-    throw new Error(`${name} must be ${LISTS.has(name) ? 'one or more (comma-separated)' : 'one'} of ${allowed.join(', ')}; got '${raw}'`);
+    throw new Error(
+      `${name} must be ${LISTS.has(name) ? 'one or more (comma-separated)' : 'one'} of ${allowed.join(', ')}; got '${raw}'`,
+    );
   }
   for (const name of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']) {
     const raw = env[name]?.trim();
@@ -200,13 +223,15 @@ export function validateOtelEnv(env: NodeJS.ProcessEnv = process.env): void {
     } catch {
       url = undefined;
     }
-    if (!url || !/^https?:$/.test(url.protocol)) throw new Error(`${name} must be an http:// or https:// URL, got '${raw}'`);
+    if (!url || !/^https?:$/.test(url.protocol))
+      throw new Error(`${name} must be an http:// or https:// URL, got '${raw}'`);
   }
   const sampler = env.OTEL_TRACES_SAMPLER?.trim();
   const arg = env.OTEL_TRACES_SAMPLER_ARG?.trim();
   if (arg && sampler?.endsWith('traceidratio')) {
     const ratio = Number(arg);
-    if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) throw new Error(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1 for ${sampler}, got '${arg}'`);
+    if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1)
+      throw new Error(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1 for ${sampler}, got '${arg}'`);
   }
 }
 
@@ -221,11 +246,16 @@ function startTracing(resource: Resource): Tracing {
   // load, which a service with tracing off (the default) should not pay.
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
-  const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
-  const { ExpressInstrumentation, ExpressLayerType } = require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');
-  const { NestInstrumentation } = require('@opentelemetry/instrumentation-nestjs-core') as typeof import('@opentelemetry/instrumentation-nestjs-core');
-  const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg') as typeof import('@opentelemetry/instrumentation-pg');
-  const { IORedisInstrumentation } = require('@opentelemetry/instrumentation-ioredis') as typeof import('@opentelemetry/instrumentation-ioredis');
+  const { HttpInstrumentation } =
+    require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
+  const { ExpressInstrumentation, ExpressLayerType } =
+    require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');
+  const { NestInstrumentation } =
+    require('@opentelemetry/instrumentation-nestjs-core') as typeof import('@opentelemetry/instrumentation-nestjs-core');
+  const { PgInstrumentation } =
+    require('@opentelemetry/instrumentation-pg') as typeof import('@opentelemetry/instrumentation-pg');
+  const { IORedisInstrumentation } =
+    require('@opentelemetry/instrumentation-ioredis') as typeof import('@opentelemetry/instrumentation-ioredis');
   /* eslint-enable @typescript-eslint/no-require-imports */
   // (constructing one enables it: its require hook is in place from here on)
   const instrumentations = [
@@ -233,7 +263,9 @@ function startTracing(resource: Resource): Tracing {
     // Express only names the server span by its route (POST /orders): its own spans, one per middleware layer
     // (seven per order placed: query parser, JSON body, Nest's router...), were a fifth of an order's spans and
     // told nothing Nest's spans do not (npm run bench:tracing)
-    new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER, ExpressLayerType.REQUEST_HANDLER] }),
+    new ExpressInstrumentation({
+      ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER, ExpressLayerType.REQUEST_HANDLER],
+    }),
     new NestInstrumentation(),
     new PgInstrumentation(),
     new IORedisInstrumentation(),
@@ -257,7 +289,8 @@ function startTracing(resource: Resource): Tracing {
  */
 export async function flushTelemetry(): Promise<void> {
   if (!tracer) return;
-  const delegate = (trace.getTracerProvider() as ProxyTracerProvider).getDelegate?.() as { forceFlush?: () => Promise<void> } | undefined;
+  const delegate = (trace.getTracerProvider() as ProxyTracerProvider).getDelegate?.() as
+    { forceFlush?: () => Promise<void> } | undefined;
   await delegate?.forceFlush?.();
 }
 

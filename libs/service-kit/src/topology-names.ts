@@ -11,5 +11,9 @@ export interface TopologyNames {
 
 export function topologyNames(env: NodeJS.ProcessEnv = process.env): TopologyNames {
   const ns = env.WARREN_NAMESPACE ? `${env.WARREN_NAMESPACE}.` : '';
-  return { eventsExchange: `${ns}warren.events`, commandsExchange: `${ns}warren.commands`, queue: (name) => `${ns}${name}` };
+  return {
+    eventsExchange: `${ns}warren.events`,
+    commandsExchange: `${ns}warren.commands`,
+    queue: (name) => `${ns}${name}`,
+  };
 }

@@ -3,7 +3,11 @@ import { z } from 'zod';
 
 type Source = 'body' | 'query' | 'params';
 
-const WHAT: Record<Source, string> = { body: 'invalid request body', query: 'invalid query', params: 'invalid path parameters' };
+const WHAT: Record<Source, string> = {
+  body: 'invalid request body',
+  query: 'invalid query',
+  params: 'invalid path parameters',
+};
 
 /**
  * Validates one part of a request with a zod schema. A bad part is a 400 that lists every problem with its path:
@@ -41,7 +45,10 @@ export class ZodBodyPipe<S extends z.ZodType> extends ZodPipe<S> {
 // that got past a route once reached the database as a 500: every value must be a single string first.
 const singleValues = z.record(
   z.string(),
-  z.string({ error: (issue) => (Array.isArray(issue.input) ? `given ${issue.input.length} times; give it once` : 'must be a single value') }),
+  z.string({
+    error: (issue) =>
+      Array.isArray(issue.input) ? `given ${issue.input.length} times; give it once` : 'must be a single value',
+  }),
 );
 
 /** `@Query(new ZodQueryPipe(Schema))`: the whole query object; each parameter must appear at most once. */
@@ -67,5 +74,10 @@ export function wholeNumber(min: number, max: number) {
     .string()
     .regex(/^\d{1,15}$/, `must be a whole number from ${min} to ${max}`)
     .transform(Number)
-    .pipe(z.number().min(min, `must be a whole number from ${min} to ${max}`).max(max, `must be a whole number from ${min} to ${max}`));
+    .pipe(
+      z
+        .number()
+        .min(min, `must be a whole number from ${min} to ${max}`)
+        .max(max, `must be a whole number from ${min} to ${max}`),
+    );
 }

@@ -15,18 +15,29 @@ describe('service logging settings', () => {
 
   it('refuses an unknown LOG_FORMAT or LOG_LEVEL with the accepted values', () => {
     expect(() => logFormat({ LOG_FORMAT: 'xml' }, false)).toThrow("LOG_FORMAT must be json or pretty, got 'xml'");
-    expect(() => logLevel({ LOG_LEVEL: 'loud' })).toThrow("LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got 'loud'");
+    expect(() => logLevel({ LOG_LEVEL: 'loud' })).toThrow(
+      "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got 'loud'",
+    );
     expect(logLevel({})).toBe('info');
     expect(logLevel({ LOG_LEVEL: 'debug' })).toBe('debug');
   });
 
   it('tags every line with the service, uses no transport for JSON, and keeps request headers out', () => {
     const params = loggingParams('orders', { LOG_FORMAT: 'json' });
-    const http = params.pinoHttp as { base: unknown; transport?: unknown; serializers: { req: (r: unknown) => unknown } };
+    const http = params.pinoHttp as {
+      base: unknown;
+      transport?: unknown;
+      serializers: { req: (r: unknown) => unknown };
+    };
     expect(http.base).toEqual({ service: 'orders', pid: process.pid, hostname: expect.any(String) });
     expect(http.transport).toBeUndefined();
-    expect(http.serializers.req({ id: 1, method: 'POST', url: '/orders', headers: { authorization: 'Bearer secret' } })).toEqual({ id: 1, method: 'POST', url: '/orders' });
-    expect((loggingParams('orders', { LOG_FORMAT: 'pretty' }).pinoHttp as { transport: { target: string } }).transport.target).toBe('pino-pretty');
+    expect(
+      http.serializers.req({ id: 1, method: 'POST', url: '/orders', headers: { authorization: 'Bearer secret' } }),
+    ).toEqual({ id: 1, method: 'POST', url: '/orders' });
+    expect(
+      (loggingParams('orders', { LOG_FORMAT: 'pretty' }).pinoHttp as { transport: { target: string } }).transport
+        .target,
+    ).toBe('pino-pretty');
   });
 });
 
@@ -40,12 +51,20 @@ describe('trace fields on log lines', () => {
   /** A pino logger with the service's settings (its mixin included) writing into an array of parsed lines. */
   function logger(): { log: pino.Logger; lines: Array<Record<string, unknown>> } {
     const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(JSON.parse(chunk.toString('utf8'))), done()) });
+    const sink = new Writable({
+      write: (chunk: Buffer, _enc, done) => (lines.push(JSON.parse(chunk.toString('utf8'))), done()),
+    });
     const { level, base, mixin } = loggingParams('orders', { LOG_FORMAT: 'json' }).pinoHttp as pino.LoggerOptions;
     return { log: pino({ level, base, mixin }, sink), lines };
   }
 
-  const scope = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), flags: '01', messageId: 'm-1', correlationId: 'order-1' };
+  const scope = {
+    traceId: 'a'.repeat(32),
+    spanId: 'b'.repeat(16),
+    flags: '01',
+    messageId: 'm-1',
+    correlationId: 'order-1',
+  };
 
   it('carries the active span’s trace id, span id and flags on every line written inside it', () => {
     const { log, lines } = logger();

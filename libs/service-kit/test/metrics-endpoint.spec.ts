@@ -3,7 +3,17 @@
 // Prometheus accepts (tools/testing/prometheus.ts refuses what it would refuse, naming the line), every family
 // typed and described, and http_server_request_duration_seconds must count exactly the requests the test made, by
 // method, route pattern and status, errors included, /health and /metrics left out.
-import { BadRequestException, Body, Controller, Get, Module, NotFoundException, Param, Post, UseGuards } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  Module,
+  NotFoundException,
+  Param,
+  Post,
+  UseGuards,
+} from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,10 +47,23 @@ class ThingsController {
   }
 }
 
-@Module({ imports: [ServiceModule.forRoot({ name: 'kit-metrics-db', defaultPort: 0, queue: 'kit-metrics-db.events' })], controllers: [ThingsController] })
+@Module({
+  imports: [ServiceModule.forRoot({ name: 'kit-metrics-db', defaultPort: 0, queue: 'kit-metrics-db.events' })],
+  controllers: [ThingsController],
+})
 class WithDatabase {}
 
-@Module({ imports: [ServiceModule.forRoot({ name: 'kit-metrics-nodb', defaultPort: 0, queue: 'kit-metrics-nodb.events', database: false })], controllers: [ThingsController] })
+@Module({
+  imports: [
+    ServiceModule.forRoot({
+      name: 'kit-metrics-nodb',
+      defaultPort: 0,
+      queue: 'kit-metrics-nodb.events',
+      database: false,
+    }),
+  ],
+  controllers: [ThingsController],
+})
 class WithoutDatabase {}
 
 const HTTP = 'http_server_request_duration_seconds';
@@ -56,13 +79,16 @@ function requestCounts(families: Map<string, PrometheusFamily>): Record<string, 
   const out: Record<string, number> = {};
   for (const s of families.get(HTTP)?.samples ?? []) {
     if (s.name !== `${HTTP}_count`) continue;
-    out[`${s.labels.http_request_method} ${s.labels.http_route ?? '-'} ${s.labels.http_response_status_code}`] = s.value;
+    out[`${s.labels.http_request_method} ${s.labels.http_route ?? '-'} ${s.labels.http_response_status_code}`] =
+      s.value;
   }
   return out;
 }
 
 const minus = (after: Record<string, number>, before: Record<string, number>): Record<string, number> =>
-  Object.fromEntries(Object.entries(after).flatMap(([k, v]) => (v - (before[k] ?? 0) === 0 ? [] : [[k, v - (before[k] ?? 0)]])));
+  Object.fromEntries(
+    Object.entries(after).flatMap(([k, v]) => (v - (before[k] ?? 0) === 0 ? [] : [[k, v - (before[k] ?? 0)]])),
+  );
 
 describe('GET /metrics', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'warren-kit-metrics-'));
@@ -102,21 +128,37 @@ describe('GET /metrics', () => {
         expect([f.name, f.type === 'untyped', f.help === '']).toEqual([f.name, false, false]);
         // HELP and TYPE before the family's first sample, as promtool requires
         const first = text.indexOf(`\n${f.samples[0]?.name ?? f.name}`);
-        if (f.samples.length > 0) expect([f.name, text.indexOf(`# TYPE ${f.name} `) < first, text.indexOf(`# HELP ${f.name} `) < first]).toEqual([f.name, true, true]);
+        if (f.samples.length > 0)
+          expect([
+            f.name,
+            text.indexOf(`# TYPE ${f.name} `) < first,
+            text.indexOf(`# HELP ${f.name} `) < first,
+          ]).toEqual([f.name, true, true]);
       }
       expect(text).not.toContain('# UNIT'); // OpenMetrics only: the unit is in the name
-      for (const family of ['process_memory_usage_bytes', 'nodejs_eventloop_delay_p99_seconds', 'nodejs_eventloop_utilization_ratio', 'nodejs_eventloop_time_seconds_total', 'v8js_memory_heap_used_bytes', 'target_info']) {
+      for (const family of [
+        'process_memory_usage_bytes',
+        'nodejs_eventloop_delay_p99_seconds',
+        'nodejs_eventloop_utilization_ratio',
+        'nodejs_eventloop_time_seconds_total',
+        'v8js_memory_heap_used_bytes',
+        'target_info',
+      ]) {
         expect([family, families.has(family)]).toEqual([family, true]);
       }
       expect(families.get('process_memory_usage_bytes')).toMatchObject({ type: 'gauge' });
       expect(families.get('process_memory_usage_bytes')!.samples[0].value).toBeGreaterThan(10_000_000);
-      expect(families.get('target_info')!.samples[0].labels).toMatchObject({ service_name: expect.any(String), service_instance_id: expect.stringMatching(/-\d+$/) });
+      expect(families.get('target_info')!.samples[0].labels).toMatchObject({
+        service_name: expect.any(String),
+        service_instance_id: expect.stringMatching(/-\d+$/),
+      });
     });
 
     it('counts every request by method, route pattern and status, errors included, the quiet paths left out', async () => {
       const before = requestCounts(await scrape(svc));
       const get = (p: string) => fetch(`${svc.url}${p}`);
-      const post = (p: string, body: string) => fetch(`${svc.url}${p}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+      const post = (p: string, body: string) =>
+        fetch(`${svc.url}${p}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
       const statuses = [
         ...(await Promise.all([get('/things/1'), get('/things/2'), get('/things/3?x=1')])).map((r) => r.status),
         (await get('/things/missing')).status,
@@ -145,9 +187,27 @@ describe('GET /metrics', () => {
         '_OTHER - 404': 1,
       });
       // a histogram Prometheus can take quantiles of: cumulative buckets, +Inf equal to the count, seconds
-      const samples = families.get(HTTP)!.samples.filter((s) => s.labels.http_route === '/things/:id' && s.labels.http_response_status_code === '200');
+      const samples = families
+        .get(HTTP)!
+        .samples.filter((s) => s.labels.http_route === '/things/:id' && s.labels.http_response_status_code === '200');
       const buckets = samples.filter((s) => s.name === `${HTTP}_bucket`);
-      expect(buckets.map((b) => b.labels.le)).toEqual(['0.005', '0.01', '0.025', '0.05', '0.075', '0.1', '0.25', '0.5', '0.75', '1', '2.5', '5', '7.5', '10', '+Inf']);
+      expect(buckets.map((b) => b.labels.le)).toEqual([
+        '0.005',
+        '0.01',
+        '0.025',
+        '0.05',
+        '0.075',
+        '0.1',
+        '0.25',
+        '0.5',
+        '0.75',
+        '1',
+        '2.5',
+        '5',
+        '7.5',
+        '10',
+        '+Inf',
+      ]);
       for (let i = 1; i < buckets.length; i++) expect(buckets[i].value).toBeGreaterThanOrEqual(buckets[i - 1].value);
       const count = samples.find((s) => s.name === `${HTTP}_count`)!.value;
       expect(buckets.at(-1)!.value).toBe(count);

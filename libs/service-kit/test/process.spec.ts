@@ -11,7 +11,8 @@ afterAll(() => fixture?.remove());
 
 const run = (env: Record<string, string>): Run => fixture.run(env);
 
-const parsed = (lines: string[]) => lines.map((l) => JSON.parse(l) as { service: string; level: number; msg: string; pid: number; hostname: string });
+const parsed = (lines: string[]) =>
+  lines.map((l) => JSON.parse(l) as { service: string; level: number; msg: string; pid: number; hostname: string });
 
 describe('a service process', () => {
   it('logs JSON lines that name the service, and stops promptly on SIGTERM', async () => {
@@ -22,7 +23,13 @@ describe('a service process', () => {
     expect(code === 0 || signal === 'SIGTERM').toBe(true);
     const lines = parsed(r.lines()); // throws on any line that is not JSON
     expect(lines.length).toBeGreaterThan(3);
-    for (const l of lines) expect(l).toMatchObject({ service: 'kit-process', pid: r.child.pid, hostname: expect.any(String), level: expect.any(Number) });
+    for (const l of lines)
+      expect(l).toMatchObject({
+        service: 'kit-process',
+        pid: r.child.pid,
+        hostname: expect.any(String),
+        level: expect.any(Number),
+      });
   });
 
   it('exits 1 with a line naming SHUTDOWN_TIMEOUT_MS when its shutdown does not finish in time', async () => {
@@ -33,7 +40,9 @@ describe('a service process', () => {
     const { code } = await r.exited;
     expect(code).toBe(1);
     expect(Date.now() - sent).toBeGreaterThanOrEqual(300);
-    expect(parsed(r.lines()).find((l) => l.level === 50)?.msg).toBe('shutdown after SIGTERM did not finish within 300 ms (SHUTDOWN_TIMEOUT_MS); exiting');
+    expect(parsed(r.lines()).find((l) => l.level === 50)?.msg).toBe(
+      'shutdown after SIGTERM did not finish within 300 ms (SHUTDOWN_TIMEOUT_MS); exiting',
+    );
   });
 
   it('refuses to start with a queue type other than classic or quorum, naming MESSAGING_QUEUE_TYPE', async () => {
@@ -41,7 +50,11 @@ describe('a service process', () => {
     const { code } = await r.exited;
     expect(code).toBe(1);
     const [line] = parsed(r.lines());
-    expect(line).toMatchObject({ service: 'kit-process', level: 60, msg: "kit-process failed to start: MESSAGING_QUEUE_TYPE must be classic or quorum, got 'mirrored'" });
+    expect(line).toMatchObject({
+      service: 'kit-process',
+      level: 60,
+      msg: "kit-process failed to start: MESSAGING_QUEUE_TYPE must be classic or quorum, got 'mirrored'",
+    });
   });
 
   it('refuses to start with a malformed setting, saying which, as a JSON line', async () => {
@@ -49,6 +62,10 @@ describe('a service process', () => {
     const { code } = await r.exited;
     expect(code).toBe(1);
     const [line] = parsed(r.lines());
-    expect(line).toMatchObject({ service: 'kit-process', level: 60, msg: "kit-process failed to start: LOG_FORMAT must be json or pretty, got 'xml'" });
+    expect(line).toMatchObject({
+      service: 'kit-process',
+      level: 60,
+      msg: "kit-process failed to start: LOG_FORMAT must be json or pretty, got 'xml'",
+    });
   });
 });

@@ -13,7 +13,9 @@ import { deleteTopology } from '../../../tools/testing/topology';
 @Module({ imports: [ServiceModule.forRoot({ name: 'kit-db', defaultPort: 0, queue: 'kit-db.events' })] })
 class WithDatabase {}
 
-@Module({ imports: [ServiceModule.forRoot({ name: 'kit-nodb', defaultPort: 0, queue: 'kit-nodb.events', database: false })] })
+@Module({
+  imports: [ServiceModule.forRoot({ name: 'kit-nodb', defaultPort: 0, queue: 'kit-nodb.events', database: false })],
+})
 class WithoutDatabase {}
 
 @Controller()
@@ -22,7 +24,10 @@ class KitEvents {
   happened(): void {}
 }
 
-@Module({ imports: [ServiceModule.forRoot({ name: 'kit-quorum', defaultPort: 0, queue: 'kit-quorum.events', database: false })], controllers: [KitEvents] })
+@Module({
+  imports: [ServiceModule.forRoot({ name: 'kit-quorum', defaultPort: 0, queue: 'kit-quorum.events', database: false })],
+  controllers: [KitEvents],
+})
 class WithConsumer {}
 
 describe('ServiceModule', () => {
@@ -58,12 +63,21 @@ describe('ServiceModule', () => {
     const first = await startService(WithDatabase, { name: 'kit-db', defaultPort: 0, logger: false });
     const ds = first.app.get(DataSource);
     const old = Date.now() - 8 * 24 * 3_600_000;
-    await ds.query('INSERT INTO messaging_inbox (consumer, message_id, processed_at) VALUES (?, ?, ?), (?, ?, ?)', ['c', 'old', old, 'c', 'recent', Date.now()]);
+    await ds.query('INSERT INTO messaging_inbox (consumer, message_id, processed_at) VALUES (?, ?, ?), (?, ?, ?)', [
+      'c',
+      'old',
+      old,
+      'c',
+      'recent',
+      Date.now(),
+    ]);
     await first.close();
     const second = await startService(WithDatabase, { name: 'kit-db', defaultPort: 0, logger: false });
     started.push(second);
     const rows = await eventually('the old row to be pruned', async () => {
-      const r: Array<{ message_id: string }> = await second.app.get(DataSource).query('SELECT message_id FROM messaging_inbox ORDER BY message_id');
+      const r: Array<{ message_id: string }> = await second.app
+        .get(DataSource)
+        .query('SELECT message_id FROM messaging_inbox ORDER BY message_id');
       return r.length === 1 ? r : undefined;
     });
     expect(rows.map((r) => r.message_id)).toEqual(['recent']);
@@ -80,7 +94,10 @@ describe('ServiceModule', () => {
 
 // MESSAGING_QUEUE_TYPE reaches every service through ServiceModule (no per-app setting): the work queue a service
 // consumes from is a quorum queue when it says so, on each broker the tests have
-const brokers = [{ name: 'bundled', url: () => process.env.WARREN_TEST_BROKER_URL! }, ...(process.env.RABBITMQ_URL ? [{ name: 'rabbitmq', url: () => process.env.RABBITMQ_URL! }] : [])];
+const brokers = [
+  { name: 'bundled', url: () => process.env.WARREN_TEST_BROKER_URL! },
+  ...(process.env.RABBITMQ_URL ? [{ name: 'rabbitmq', url: () => process.env.RABBITMQ_URL! }] : []),
+];
 describe.each(brokers)('ServiceModule with MESSAGING_QUEUE_TYPE=quorum ($name)', ({ url }) => {
   const saved = { ...process.env };
   let svc: StartedService | undefined;
@@ -103,14 +120,25 @@ describe.each(brokers)('ServiceModule with MESSAGING_QUEUE_TYPE=quorum ($name)',
     svc = await startService(WithConsumer, { name: 'kit-quorum', defaultPort: 0, logger: false });
     // a broker takes a redeclaration only with the same arguments: the quorum ones (with the delivery limit and
     // the parking path to the DLQ) pass, the same with a classic type does not
-    const quorum = { 'x-queue-type': 'quorum', 'x-delivery-limit': 10, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': `${queue}.dlq`, 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' };
+    const quorum = {
+      'x-queue-type': 'quorum',
+      'x-delivery-limit': 10,
+      'x-dead-letter-exchange': '',
+      'x-dead-letter-routing-key': `${queue}.dlq`,
+      'x-dead-letter-strategy': 'at-least-once',
+      'x-overflow': 'reject-publish',
+    };
     const conn = await connect(url());
     try {
       const ch = await conn.createChannel();
       expect((await ch.assertQueue(queue, { durable: true, arguments: quorum })).consumerCount).toBe(1);
       const closed = new Promise<Error>((resolve) => ch.once('error', resolve));
-      await expect(ch.assertQueue(queue, { durable: true, arguments: { ...quorum, 'x-queue-type': 'classic' } })).rejects.toThrow(/406/);
-      expect((await closed).message).toMatch(/inequivalent arg 'x-queue-type'.*received 'classic' but current is 'quorum'/);
+      await expect(
+        ch.assertQueue(queue, { durable: true, arguments: { ...quorum, 'x-queue-type': 'classic' } }),
+      ).rejects.toThrow(/406/);
+      expect((await closed).message).toMatch(
+        /inequivalent arg 'x-queue-type'.*received 'classic' but current is 'quorum'/,
+      );
     } finally {
       await conn.close();
     }

@@ -60,19 +60,27 @@ describe('telemetry in a service process', () => {
     const spans = receiver.spans().filter((s) => s.service === 'kit-telemetry');
     const server = spans.filter((s) => s.kind === SpanKind.server);
     // one server span: /health and /metrics are not traced
-    expect(server.map((s) => [s.name, s.scope, s.attributes['http.route'], s.attributes['http.response.status_code'] ?? s.attributes['http.status_code']])).toEqual([
-      ['GET /things/:id', '@opentelemetry/instrumentation-http', '/things/:id', 200],
-    ]);
+    expect(
+      server.map((s) => [
+        s.name,
+        s.scope,
+        s.attributes['http.route'],
+        s.attributes['http.response.status_code'] ?? s.attributes['http.status_code'],
+      ]),
+    ).toEqual([['GET /things/:id', '@opentelemetry/instrumentation-http', '/things/:id', 200]]);
     const trace = spans.filter((s) => s.traceId === server[0].traceId);
     const byId = new Map(trace.map((s) => [s.spanId, s]));
     const reachesServer = (spanId: string | undefined): boolean => {
-      for (let s = spanId ? byId.get(spanId) : undefined; s; s = s.parentSpanId ? byId.get(s.parentSpanId) : undefined) if (s === server[0]) return true;
+      for (let s = spanId ? byId.get(spanId) : undefined; s; s = s.parentSpanId ? byId.get(s.parentSpanId) : undefined)
+        if (s === server[0]) return true;
       return false;
     };
     const scopes = new Set(trace.filter((s) => s !== server[0]).map((s) => s.scope));
     expect(scopes).toEqual(new Set(['@opentelemetry/instrumentation-nestjs-core']));
     for (const s of trace) expect([s.name, reachesServer(s.spanId)]).toEqual([s.name, true]);
-    const handler = trace.find((s) => s.scope === '@opentelemetry/instrumentation-nestjs-core' && s.name === 'ThingsController.get');
+    const handler = trace.find(
+      (s) => s.scope === '@opentelemetry/instrumentation-nestjs-core' && s.name === 'ThingsController.get',
+    );
     expect(handler).toBeDefined();
     expect(spans.every((s) => s.instance !== undefined && /-\d+$/.test(s.instance))).toBe(true);
 
@@ -81,18 +89,29 @@ describe('telemetry in a service process', () => {
     expect(logged).toMatchObject({ trace_id: server[0].traceId, trace_flags: '01' });
     expect(byId.has(logged!.span_id!)).toBe(true);
     // the quiet paths are not logged per request either; the traced request is, with its trace id
-    expect(lines.filter((l) => l.msg === 'request completed').map((l) => [l.req?.url, l.trace_id])).toEqual([['/things/42', server[0].traceId]]);
+    expect(lines.filter((l) => l.msg === 'request completed').map((l) => [l.req?.url, l.trace_id])).toEqual([
+      ['/things/42', server[0].traceId],
+    ]);
   });
 
   it('still shuts down promptly, exit 0, with a warning, when the collector is gone at the end', async () => {
     const nobody = await freePort(); // nothing listens there
-    const { r, url } = await started({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${nobody}/v1/traces`, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '600000', OTEL_EXPORTER_OTLP_TIMEOUT: '300' });
+    const { r, url } = await started({
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${nobody}/v1/traces`,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '300',
+    });
     expect((await fetch(`${url}/things/1`)).status).toBe(200);
     const sent = Date.now();
     r.child.kill('SIGTERM');
     expect((await r.exited).code).toBe(0);
     expect(Date.now() - sent).toBeLessThan(FLUSH_TIMEOUT_MS);
-    expect(parsed(r.lines()).filter((l) => l.level === 40 && l.context === 'Telemetry').map((l) => l.msg)).toEqual([expect.stringMatching(/^the last spans could not be exported: /)]);
+    expect(
+      parsed(r.lines())
+        .filter((l) => l.level === 40 && l.context === 'Telemetry')
+        .map((l) => l.msg),
+    ).toEqual([expect.stringMatching(/^the last spans could not be exported: /)]);
   });
 
   it('gives up on the last spans after FLUSH_TIMEOUT_MS when the collector takes the connection and never answers', async () => {
@@ -101,13 +120,22 @@ describe('telemetry in a service process', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
       const port = (silent.address() as AddressInfo).port;
-      const { r, url } = await started({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '600000', OTEL_EXPORTER_OTLP_TIMEOUT: '60000' });
+      const { r, url } = await started({
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_BSP_SCHEDULE_DELAY: '600000',
+        OTEL_EXPORTER_OTLP_TIMEOUT: '60000',
+      });
       expect((await fetch(`${url}/things/1`)).status).toBe(200);
       const sent = Date.now();
       r.child.kill('SIGTERM');
       expect((await r.exited).code).toBe(0);
       expect(Date.now() - sent).toBeGreaterThanOrEqual(FLUSH_TIMEOUT_MS);
-      expect(parsed(r.lines()).filter((l) => l.level === 40 && l.context === 'Telemetry').map((l) => l.msg)).toEqual([`the last spans were not exported within ${FLUSH_TIMEOUT_MS} ms; exiting without them`]);
+      expect(
+        parsed(r.lines())
+          .filter((l) => l.level === 40 && l.context === 'Telemetry')
+          .map((l) => l.msg),
+      ).toEqual([`the last spans were not exported within ${FLUSH_TIMEOUT_MS} ms; exiting without them`]);
       expect(sockets.length).toBeGreaterThan(0); // the export was on its way
     } finally {
       for (const socket of sockets) socket.destroy();

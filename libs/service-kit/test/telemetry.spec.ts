@@ -6,7 +6,16 @@ import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelem
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { installTestTelemetry } from '../../../tools/testing/otel';
 import { parsePrometheusText } from '../../../tools/testing/prometheus';
-import { flushTelemetry, installMetrics, shutdownTelemetry, startTelemetry, toPrometheusText, tracingRequested, unitSuffix, validateOtelEnv } from '../src';
+import {
+  flushTelemetry,
+  installMetrics,
+  shutdownTelemetry,
+  startTelemetry,
+  toPrometheusText,
+  tracingRequested,
+  unitSuffix,
+  validateOtelEnv,
+} from '../src';
 
 const OTEL_KEYS = () => Object.keys(process.env).filter((k) => k.startsWith('OTEL_'));
 
@@ -44,21 +53,57 @@ describe('validateOtelEnv', () => {
         OTEL_PROPAGATORS: 'tracecontext,baggage',
       }),
     ).not.toThrow();
-    expect(() => validateOtelEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: '', OTEL_TRACES_SAMPLER: 'always_on', OTEL_TRACES_SAMPLER_ARG: 'ignored by always_on' })).not.toThrow();
+    expect(() =>
+      validateOtelEnv({
+        OTEL_EXPORTER_OTLP_PROTOCOL: '',
+        OTEL_TRACES_SAMPLER: 'always_on',
+        OTEL_TRACES_SAMPLER_ARG: 'ignored by always_on',
+      }),
+    ).not.toThrow();
   });
 
   it.each([
     [{ OTEL_SDK_DISABLED: 'yes' }, "OTEL_SDK_DISABLED must be true or false, got 'yes'"],
-    [{ OTEL_TRACES_EXPORTER: 'jaeger' }, "OTEL_TRACES_EXPORTER must be one or more (comma-separated) of otlp, console, zipkin, none; got 'jaeger'"],
-    [{ OTEL_TRACES_EXPORTER: 'otlp,consol' }, "OTEL_TRACES_EXPORTER must be one or more (comma-separated) of otlp, console, zipkin, none; got 'otlp,consol'"],
-    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'json' }, "OTEL_EXPORTER_OTLP_PROTOCOL must be one of grpc, http/protobuf, http/json; got 'json'"],
-    [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http' }, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL must be one of grpc, http/protobuf, http/json; got 'http'"],
-    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL, got 'collector:4318'"],
-    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'not a url' }, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http:// or https:// URL, got 'not a url'"],
-    [{ OTEL_TRACES_SAMPLER: 'sometimes' }, 'OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio; got \'sometimes\''],
-    [{ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '1.5' }, "OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1 for traceidratio, got '1.5'"],
-    [{ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: 'half' }, "OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1 for parentbased_traceidratio, got 'half'"],
-    [{ OTEL_PROPAGATORS: 'w3c' }, "OTEL_PROPAGATORS must be one or more (comma-separated) of tracecontext, baggage, b3, b3multi, jaeger, none; got 'w3c'"],
+    [
+      { OTEL_TRACES_EXPORTER: 'jaeger' },
+      "OTEL_TRACES_EXPORTER must be one or more (comma-separated) of otlp, console, zipkin, none; got 'jaeger'",
+    ],
+    [
+      { OTEL_TRACES_EXPORTER: 'otlp,consol' },
+      "OTEL_TRACES_EXPORTER must be one or more (comma-separated) of otlp, console, zipkin, none; got 'otlp,consol'",
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_PROTOCOL: 'json' },
+      "OTEL_EXPORTER_OTLP_PROTOCOL must be one of grpc, http/protobuf, http/json; got 'json'",
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http' },
+      "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL must be one of grpc, http/protobuf, http/json; got 'http'",
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
+      "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL, got 'collector:4318'",
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'not a url' },
+      "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http:// or https:// URL, got 'not a url'",
+    ],
+    [
+      { OTEL_TRACES_SAMPLER: 'sometimes' },
+      "OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio; got 'sometimes'",
+    ],
+    [
+      { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '1.5' },
+      "OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1 for traceidratio, got '1.5'",
+    ],
+    [
+      { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: 'half' },
+      "OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1 for parentbased_traceidratio, got 'half'",
+    ],
+    [
+      { OTEL_PROPAGATORS: 'w3c' },
+      "OTEL_PROPAGATORS must be one or more (comma-separated) of tracecontext, baggage, b3, b3multi, jaeger, none; got 'w3c'",
+    ],
   ])('refuses %j', (env, message) => {
     expect(() => validateOtelEnv(env)).toThrow(message);
   });
@@ -71,7 +116,12 @@ describe('validateOtelEnv', () => {
 describe('startTelemetry', () => {
   const saved = { ...process.env };
   // a collector that is never reached: these tests start no exporter that would send to it
-  const collector = { env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' } };
+  const collector = {
+    env: {
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    },
+  };
 
   beforeEach(() => {
     for (const k of OTEL_KEYS()) delete process.env[k];
@@ -105,14 +155,21 @@ describe('startTelemetry', () => {
 
   it('throws on a malformed value unless told to exit, leaving nothing started', () => {
     Object.assign(process.env, collector.env, { OTEL_TRACES_SAMPLER: 'often' });
-    expect(() => startTelemetry('kit-telemetry')).toThrow("OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio; got 'often'");
+    expect(() => startTelemetry('kit-telemetry')).toThrow(
+      "OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio; got 'often'",
+    );
     expect(recording()).toBe(false);
   });
 
   // (OTLP export itself is proven by telemetry-process.spec.ts: its HTTP transport loads `http` by dynamic import,
   // which jest's module system cannot run)
   it('starts the trace SDK once from OTEL_* (the console exporter here), naming the service and the instance', async () => {
-    Object.assign(process.env, { OTEL_TRACES_EXPORTER: 'console', OTEL_SERVICE_NAME: 'renamed', WARREN_INSTANCE: 'kit-telemetry-2', OTEL_NODE_RESOURCE_DETECTORS: 'env' });
+    Object.assign(process.env, {
+      OTEL_TRACES_EXPORTER: 'console',
+      OTEL_SERVICE_NAME: 'renamed',
+      WARREN_INSTANCE: 'kit-telemetry-2',
+      OTEL_NODE_RESOURCE_DETECTORS: 'env',
+    });
     const printed: unknown[] = [];
     const dir = jest.spyOn(console, 'dir').mockImplementation((item: unknown) => void printed.push(item));
     try {
@@ -128,7 +185,18 @@ describe('startTelemetry', () => {
       const span = trace.getTracer('test').startSpan('the probe');
       span.end();
       await flushTelemetry();
-      expect(printed).toEqual([expect.objectContaining({ name: 'the probe', traceId: span.spanContext().traceId, resource: { attributes: expect.objectContaining({ 'service.name': 'renamed', 'service.instance.id': 'kit-telemetry-2' }) } })]);
+      expect(printed).toEqual([
+        expect.objectContaining({
+          name: 'the probe',
+          traceId: span.spanContext().traceId,
+          resource: {
+            attributes: expect.objectContaining({
+              'service.name': 'renamed',
+              'service.instance.id': 'kit-telemetry-2',
+            }),
+          },
+        }),
+      ]);
     } finally {
       dir.mockRestore();
     }
@@ -169,7 +237,14 @@ describe('Prometheus names', () => {
     expect(unitSuffix(unit, gauge)).toBe(suffix);
   });
 
-  const metric = (name: string, unit: string, dataPointType: DataPointType, isMonotonic: boolean, value: number, queue = 'orders.events'): MetricData =>
+  const metric = (
+    name: string,
+    unit: string,
+    dataPointType: DataPointType,
+    isMonotonic: boolean,
+    value: number,
+    queue = 'orders.events',
+  ): MetricData =>
     ({
       descriptor: { name, unit, description: `${name} described`, valueType: 1, type: 'COUNTER' },
       aggregationTemporality: 1,
@@ -182,20 +257,42 @@ describe('Prometheus names', () => {
     const collected: ResourceMetrics = {
       resource: resourceFromAttributes({ 'service.name': 'orders' }),
       scopeMetrics: [
-        { scope: { name: '@warren/messaging' }, metrics: [metric('messaging.client.consumed.messages', '{message}', DataPointType.SUM, true, 3), metric('warren.outbox.oldest_age', 's', DataPointType.GAUGE, false, 1.5)] },
-        { scope: { name: '@warren/orders' }, metrics: [metric('messaging.client.consumed.messages', '{message}', DataPointType.SUM, true, 4, 'payments.events'), metric('warren.outbox.oldest_age', 's', DataPointType.SUM, true, 9)] },
+        {
+          scope: { name: '@warren/messaging' },
+          metrics: [
+            metric('messaging.client.consumed.messages', '{message}', DataPointType.SUM, true, 3),
+            metric('warren.outbox.oldest_age', 's', DataPointType.GAUGE, false, 1.5),
+          ],
+        },
+        {
+          scope: { name: '@warren/orders' },
+          metrics: [
+            metric('messaging.client.consumed.messages', '{message}', DataPointType.SUM, true, 4, 'payments.events'),
+            metric('warren.outbox.oldest_age', 's', DataPointType.SUM, true, 9),
+          ],
+        },
       ],
     };
     const text = toPrometheusText(collected);
     const families = parsePrometheusText(text);
-    expect([...families.keys()]).toEqual(['target_info', 'messaging_client_consumed_messages_total', 'warren_outbox_oldest_age_seconds']);
-    expect(families.get('messaging_client_consumed_messages_total')).toMatchObject({ type: 'counter', help: 'messaging.client.consumed.messages described' });
+    expect([...families.keys()]).toEqual([
+      'target_info',
+      'messaging_client_consumed_messages_total',
+      'warren_outbox_oldest_age_seconds',
+    ]);
+    expect(families.get('messaging_client_consumed_messages_total')).toMatchObject({
+      type: 'counter',
+      help: 'messaging.client.consumed.messages described',
+    });
     expect(families.get('messaging_client_consumed_messages_total')!.samples.map((s) => [s.labels, s.value])).toEqual([
       [{ messaging_destination_name: 'orders.events' }, 3],
       [{ messaging_destination_name: 'payments.events' }, 4],
     ]);
     // a clash of types: the first kept, the second left out rather than typing the family twice
-    expect(families.get('warren_outbox_oldest_age_seconds')).toMatchObject({ type: 'gauge', samples: [expect.objectContaining({ value: 1.5 })] });
+    expect(families.get('warren_outbox_oldest_age_seconds')).toMatchObject({
+      type: 'gauge',
+      samples: [expect.objectContaining({ value: 1.5 })],
+    });
     expect(text).not.toMatch(/otel_scope_name|# UNIT/);
   });
 });

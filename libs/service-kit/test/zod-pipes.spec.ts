@@ -38,13 +38,21 @@ describe('ZodQueryPipe and ZodParamsPipe', () => {
   };
 
   it('passes a good query through, parsed, with its defaults', async () => {
-    expect(await get('/items?orderId=7d444840-9dc0-11d1-b245-5ffdce74fad2')).toEqual({ status: 200, body: { orderId: '7d444840-9dc0-11d1-b245-5ffdce74fad2', limit: 10 } });
+    expect(await get('/items?orderId=7d444840-9dc0-11d1-b245-5ffdce74fad2')).toEqual({
+      status: 200,
+      body: { orderId: '7d444840-9dc0-11d1-b245-5ffdce74fad2', limit: 10 },
+    });
   });
 
   it('answers 400 for a repeated parameter, naming it and why', async () => {
     expect(await get('/items?orderId=1&orderId=2')).toEqual({
       status: 400,
-      body: { statusCode: 400, error: 'Bad Request', message: 'invalid query', issues: [{ path: 'orderId', message: 'given 2 times; give it once' }] },
+      body: {
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'invalid query',
+        issues: [{ path: 'orderId', message: 'given 2 times; give it once' }],
+      },
     });
   });
 
@@ -57,14 +65,22 @@ describe('ZodQueryPipe and ZodParamsPipe', () => {
   ])('answers 400 for %s', async (_what, path, issuePath) => {
     const res = await get(path);
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ message: 'invalid query', issues: [expect.objectContaining({ path: issuePath })] });
+    expect(res.body).toMatchObject({
+      message: 'invalid query',
+      issues: [expect.objectContaining({ path: issuePath })],
+    });
   });
 
   it('validates path parameters the same way', async () => {
     expect(await get('/items/abc')).toEqual({ status: 200, body: { id: 'abc' } });
     expect(await get('/items/a%0Ab')).toEqual({
       status: 400,
-      body: { statusCode: 400, error: 'Bad Request', message: 'invalid path parameters', issues: [{ path: 'id', message: 'must be lower-case letters' }] },
+      body: {
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'invalid path parameters',
+        issues: [{ path: 'id', message: 'must be lower-case letters' }],
+      },
     });
   });
 });

@@ -2,7 +2,19 @@
 // often than others (Zipf-like), some visitors far busier than others, clicks between page views. Used by
 // `npm run traffic:clicks` and `npm run demo:traffic`.
 const site = 'https://shop.example';
-const pages = ['/', '/products', '/products/lamp', '/products/chair', '/products/desk', '/cart', '/checkout', '/about', '/blog/queues', '/blog/sagas', '/help'];
+const pages = [
+  '/',
+  '/products',
+  '/products/lamp',
+  '/products/chair',
+  '/products/desk',
+  '/cart',
+  '/checkout',
+  '/about',
+  '/blog/queues',
+  '/blog/sagas',
+  '/help',
+];
 const weights = pages.map((_, i) => 1 / (i + 1));
 const totalWeight = weights.reduce((a, b) => a + b, 0);
 
@@ -22,7 +34,14 @@ export function startClickStream({ url, rate, visitors = 200, onError = () => un
   const nextEvent = () => {
     const v = pickVisitor();
     const at = new Date().toISOString();
-    if (Math.random() < 0.25) return { type: 'click', visitorId: v.id, url: site + v.page, element: Math.random() < 0.5 ? 'add-to-cart' : 'nav', at };
+    if (Math.random() < 0.25)
+      return {
+        type: 'click',
+        visitorId: v.id,
+        url: site + v.page,
+        element: Math.random() < 0.5 ? 'add-to-cart' : 'nav',
+        at,
+      };
     const referrer = site + v.page;
     v.page = pickPage();
     return { type: 'page_view', visitorId: v.id, url: site + v.page, referrer, at };
@@ -35,7 +54,11 @@ export function startClickStream({ url, rate, visitors = 200, onError = () => un
     carry -= n;
     if (n === 0) return;
     try {
-      const res = await fetch(`${url}/collect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: Array.from({ length: n }, nextEvent) }) });
+      const res = await fetch(`${url}/collect`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ events: Array.from({ length: n }, nextEvent) }),
+      });
       if (res.status !== 202) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
       const body = await res.json();
       stats.accepted += body.accepted;

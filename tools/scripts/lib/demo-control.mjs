@@ -68,9 +68,11 @@ export function startControlApi({ supervisor, token, host = '127.0.0.1', port, s
       /^\/processes\/([^/]+)\/signal$/,
       async (req, [name]) => {
         const body = await readJson(req);
-        if (!SIGNALS.includes(body.signal)) throw new HttpError(400, `signal must be one of ${SIGNALS.join(', ')}, got ${JSON.stringify(body.signal)}`);
+        if (!SIGNALS.includes(body.signal))
+          throw new HttpError(400, `signal must be one of ${SIGNALS.join(', ')}, got ${JSON.stringify(body.signal)}`);
         const child = known(name);
-        if (!supervisor.signal(name, body.signal)) throw new HttpError(409, `${name} is ${child.state}: nothing to signal`);
+        if (!supervisor.signal(name, body.signal))
+          throw new HttpError(409, `${name} is ${child.state}: nothing to signal`);
         return { status: 202, body: { name, signal: body.signal } };
       },
     ],
@@ -88,7 +90,11 @@ export function startControlApi({ supervisor, token, host = '127.0.0.1', port, s
       /^\/instances$/,
       async (req) => {
         const body = await readJson(req);
-        if (!scalable.includes(body.service)) throw new HttpError(400, `service must be one of ${scalable.join(', ')}, got ${JSON.stringify(body.service)}`);
+        if (!scalable.includes(body.service))
+          throw new HttpError(
+            400,
+            `service must be one of ${scalable.join(', ')}, got ${JSON.stringify(body.service)}`,
+          );
         return { status: 201, body: await addInstance(body.service) };
       },
     ],
@@ -97,7 +103,11 @@ export function startControlApi({ supervisor, token, host = '127.0.0.1', port, s
       /^\/instances\/([^/]+)$/,
       async (_req, [name]) => {
         const child = known(name);
-        if (!child.spec.removable) throw new HttpError(409, `${name} is one of the demo's own processes; only instances added with POST /instances can be removed`);
+        if (!child.spec.removable)
+          throw new HttpError(
+            409,
+            `${name} is one of the demo's own processes; only instances added with POST /instances can be removed`,
+          );
         await supervisor.remove(name);
         return { status: 200, body: { removed: name } };
       },
@@ -117,12 +127,17 @@ export function startControlApi({ supervisor, token, host = '127.0.0.1', port, s
     };
     try {
       const auth = req.headers.authorization ?? '';
-      if (!auth.startsWith('Bearer ') || !sameToken(auth.slice(7), token)) throw new HttpError(401, 'send the demo\'s admin token: authorization: Bearer <token> (.data/admin-token)');
+      if (!auth.startsWith('Bearer ') || !sameToken(auth.slice(7), token))
+        throw new HttpError(401, "send the demo's admin token: authorization: Bearer <token> (.data/admin-token)");
       const path = new URL(req.url ?? '/', 'http://demo').pathname;
       const matching = routes.filter(([, re]) => re.test(path));
       if (!matching.length) throw new HttpError(404, `no route ${path}`);
       const route = matching.find(([method]) => method === req.method);
-      if (!route) throw new HttpError(405, `${req.method} is not allowed on ${path}; allowed: ${matching.map(([m]) => m).join(', ')}`);
+      if (!route)
+        throw new HttpError(
+          405,
+          `${req.method} is not allowed on ${path}; allowed: ${matching.map(([m]) => m).join(', ')}`,
+        );
       const params = route[1].exec(path).slice(1).map(decodeURIComponent);
       const { status, body } = await route[2](req, params);
       send(status, body);

@@ -67,7 +67,13 @@ class Child {
         resolve();
       };
       child.stdout.on('data', onData);
-      void exited.then(({ code, signal }) => reject(new Error(`${name} exited (${signal ?? `exit ${code}`}) before it was ready; see ${join(this.supervisor.logDir, `${name}.log`)}`)));
+      void exited.then(({ code, signal }) =>
+        reject(
+          new Error(
+            `${name} exited (${signal ?? `exit ${code}`}) before it was ready; see ${join(this.supervisor.logDir, `${name}.log`)}`,
+          ),
+        ),
+      );
     });
   }
 
@@ -84,13 +90,18 @@ class Child {
     this.recentExits = [...this.recentExits.filter((t) => now - t < RESTART_WINDOW_MS), now];
     if (this.recentExits.length >= RESTART_BURST) {
       this.state = 'failed';
-      this.supervisor.log(`${this.spec.name} exited (${how}) ${RESTART_BURST} times within ${RESTART_WINDOW_MS / 1000} s; left stopped (see ${join(this.supervisor.logDir, `${this.spec.name}.log`)}); the rest keeps running`);
+      this.supervisor.log(
+        `${this.spec.name} exited (${how}) ${RESTART_BURST} times within ${RESTART_WINDOW_MS / 1000} s; left stopped (see ${join(this.supervisor.logDir, `${this.spec.name}.log`)}); the rest keeps running`,
+      );
       return;
     }
-    const delay = ranMs >= STABLE_AFTER_MS ? 0 : Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** (this.recentExits.length - 1));
+    const delay =
+      ranMs >= STABLE_AFTER_MS ? 0 : Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** (this.recentExits.length - 1));
     this.state = 'restarting';
     this.restarts += 1;
-    this.supervisor.log(`${this.spec.name} exited (${how}); restarting${delay ? ` in ${delay} ms` : ''} (restart ${this.restarts})`);
+    this.supervisor.log(
+      `${this.spec.name} exited (${how}); restarting${delay ? ` in ${delay} ms` : ''} (restart ${this.restarts})`,
+    );
     setTimeout(() => {
       if (this.state !== 'restarting' || this.supervisor.stopping) return;
       this.spawn().catch((err) => this.supervisor.log(err.message));
@@ -118,7 +129,16 @@ class Child {
   }
 
   describe() {
-    return { name: this.spec.name, pid: this.pid ?? null, state: this.state, restarts: this.restarts, startedAt: this.startedAt ? new Date(this.startedAt).toISOString() : null, lastExit: this.lastExit ? { how: this.lastExit.how, at: new Date(this.lastExit.at).toISOString() } : null, removable: Boolean(this.spec.removable), ...(this.spec.url ? { url: this.spec.url } : {}) };
+    return {
+      name: this.spec.name,
+      pid: this.pid ?? null,
+      state: this.state,
+      restarts: this.restarts,
+      startedAt: this.startedAt ? new Date(this.startedAt).toISOString() : null,
+      lastExit: this.lastExit ? { how: this.lastExit.how, at: new Date(this.lastExit.at).toISOString() } : null,
+      removable: Boolean(this.spec.removable),
+      ...(this.spec.url ? { url: this.spec.url } : {}),
+    };
   }
 }
 

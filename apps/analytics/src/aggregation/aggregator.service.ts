@@ -138,12 +138,12 @@ export class AggregatorService {
   /** The same instrument RedisInbox counts duplicates with, so the metric keeps its meaning. */
   private readonly duplicates: Counter = metrics
     .getMeter(INSTRUMENTATION_NAME)
-    .createCounter('warren.inbox.duplicates', { unit: '{message}', description: 'Redelivered messages an inbox skipped (already handled)' });
+    .createCounter('warren.inbox.duplicates', {
+      unit: '{message}',
+      description: 'Redelivered messages an inbox skipped (already handled)',
+    });
 
-  constructor(
-    @Inject(REDIS) redis: Redis,
-    @Inject(KEY_PREFIX) prefix: string,
-  ) {
+  constructor(@Inject(REDIS) redis: Redis, @Inject(KEY_PREFIX) prefix: string) {
     this.k = keys(prefix);
     // defineCommand sends the script by its SHA (EVALSHA) and loads it again when Redis lost it
     if (!('analyticsApplyBatch' in redis)) redis.defineCommand('analyticsApplyBatch', { lua: APPLY_BATCH });
@@ -189,7 +189,11 @@ export class AggregatorService {
     this.commit(batch).then(
       (outcomes) =>
         batch.forEach((w, i) => {
-          if (outcomes[i] === 'duplicate') this.duplicates.add(1, { 'messaging.destination.name': w.queue ?? INBOX_CONSUMER, 'warren.message.type': `clickstream.${w.event.type}` });
+          if (outcomes[i] === 'duplicate')
+            this.duplicates.add(1, {
+              'messaging.destination.name': w.queue ?? INBOX_CONSUMER,
+              'warren.message.type': `clickstream.${w.event.type}`,
+            });
           w.resolve(outcomes[i]);
         }),
       (err: Error) => batch.forEach((w) => w.reject(err)),
@@ -222,8 +226,19 @@ export class AggregatorService {
       fields.push(event.type, event.visitorId, at, event.type === 'page_view' ? event.url : '', hash, pages, day);
     }
     const expiries = [...extra.values()].map((e) => e.expireAt);
-    const statuses = await this.applyBatch(keyList.length, ...keyList, INBOX_TTL_MS, SESSION_TIMEOUT_MS, n, DAY_KEY_TTL_S, expiries.length, ...expiries, ...fields);
-    if (!Array.isArray(statuses) || statuses.length !== n) throw new Error(`aggregating into Redis failed: the script answered ${JSON.stringify(statuses)}`);
+    const statuses = await this.applyBatch(
+      keyList.length,
+      ...keyList,
+      INBOX_TTL_MS,
+      SESSION_TIMEOUT_MS,
+      n,
+      DAY_KEY_TTL_S,
+      expiries.length,
+      ...expiries,
+      ...fields,
+    );
+    if (!Array.isArray(statuses) || statuses.length !== n)
+      throw new Error(`aggregating into Redis failed: the script answered ${JSON.stringify(statuses)}`);
     return statuses.map((s) => (s === 0 ? 'applied' : s === 1 ? 'duplicate' : 'busy'));
   }
 }

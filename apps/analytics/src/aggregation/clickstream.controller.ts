@@ -48,7 +48,8 @@ export class ClickstreamConsumer implements OnModuleInit {
   }
 
   private async aggregate(message: IncomingMessage<ClickstreamEvent>): Promise<void> {
-    if (!message.messageId) throw new TypeError('the inbox needs a message id: publish with a message id (the library always sets one)');
+    if (!message.messageId)
+      throw new TypeError('the inbox needs a message id: publish with a message id (the library always sets one)');
     const outcome = await this.aggregator.add(message.messageId, message.payload, message.queue);
     // an older instance (RedisInbox's claim) is counting it right now: retried, as RedisInbox would
     if (outcome === 'busy') throw new InboxBusyError(INBOX_CONSUMER, message.messageId);

@@ -6,7 +6,11 @@ import { KEY_PREFIX, REDIS } from '../redis/redis.module';
 export interface Stats {
   /** The window the counters and top pages cover: the last `minutes` minutes up to `until`. */
   window: { minutes: number; until: string };
-  counters: { pageViews: number; clicks: number; perMinute: Array<{ minute: string; pageViews: number; clicks: number }> };
+  counters: {
+    pageViews: number;
+    clicks: number;
+    perMinute: Array<{ minute: string; pageViews: number; clicks: number }>;
+  };
   uniqueVisitors: { today: number; allTime: number };
   topPages: Array<{ url: string; views: number }>;
   sessions: { total: number; active: number };
@@ -46,9 +50,20 @@ export class StatsService {
     const values = results.map(([, v]) => v);
     const perMinute = window.map((m, i) => {
       const h = (values[i] ?? {}) as Record<string, string>;
-      return { minute: new Date(m * MINUTE_MS).toISOString(), pageViews: Number(h.page_view ?? 0), clicks: Number(h.click ?? 0) };
+      return {
+        minute: new Date(m * MINUTE_MS).toISOString(),
+        pageViews: Number(h.page_view ?? 0),
+        clicks: Number(h.click ?? 0),
+      };
     });
-    const [today, allTime, sessionsTotal, activeSessions, activeVisitors, union] = values.slice(window.length) as [number, number, string | null, number, number, string[]];
+    const [today, allTime, sessionsTotal, activeSessions, activeVisitors, union] = values.slice(window.length) as [
+      number,
+      number,
+      string | null,
+      number,
+      number,
+      string[],
+    ];
     const topPages: Stats['topPages'] = [];
     for (let i = 0; i < union.length; i += 2) topPages.push({ url: union[i], views: Number(union[i + 1]) });
     topPages.sort((a, b) => b.views - a.views || a.url.localeCompare(b.url));

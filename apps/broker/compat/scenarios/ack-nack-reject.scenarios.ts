@@ -128,7 +128,15 @@ export default area('ack-nack-reject', [
       const { conn, ch } = await loaded(ctx, 1);
       return asyncError(conn, ch, () => sendMethod(ch, 'BasicAck', { deliveryTag: 99, multiple: false }));
     },
-    check: (o) => expect(o).toEqual({ kind: 'error', level: 'channel', code: 406, classId: 60, methodId: 80, text: 'PRECONDITION_FAILED - unknown delivery tag 99' }),
+    check: (o) =>
+      expect(o).toEqual({
+        kind: 'error',
+        level: 'channel',
+        code: 406,
+        classId: 60,
+        methodId: 80,
+        text: 'PRECONDITION_FAILED - unknown delivery tag 99',
+      }),
   },
   {
     name: 'double ack: channel.close 406 unknown delivery tag',
@@ -141,18 +149,32 @@ export default area('ack-nack-reject', [
         ch.ack(m);
       });
     },
-    check: (o) => expect(o).toEqual({ kind: 'error', level: 'channel', code: 406, classId: 60, methodId: 80, text: 'PRECONDITION_FAILED - unknown delivery tag 1' }),
+    check: (o) =>
+      expect(o).toEqual({
+        kind: 'error',
+        level: 'channel',
+        code: 406,
+        classId: 60,
+        methodId: 80,
+        text: 'PRECONDITION_FAILED - unknown delivery tag 1',
+      }),
   },
   {
     name: 'reject and nack of unknown tags: 406 with their own class/method ids',
     run: async (ctx) => {
       const { conn } = await loaded(ctx, 0);
       const ch1 = await conn.channel();
-      const reject = await asyncError(conn, ch1, () => sendMethod(ch1, 'BasicReject', { deliveryTag: 5, requeue: true }));
+      const reject = await asyncError(conn, ch1, () =>
+        sendMethod(ch1, 'BasicReject', { deliveryTag: 5, requeue: true }),
+      );
       const ch2 = await conn.channel();
-      const nack = await asyncError(conn, ch2, () => sendMethod(ch2, 'BasicNack', { deliveryTag: 5, multiple: false, requeue: true }));
+      const nack = await asyncError(conn, ch2, () =>
+        sendMethod(ch2, 'BasicNack', { deliveryTag: 5, multiple: false, requeue: true }),
+      );
       const ch3 = await conn.channel();
-      const nackMultiple = await asyncError(conn, ch3, () => sendMethod(ch3, 'BasicNack', { deliveryTag: 5, multiple: true, requeue: true }));
+      const nackMultiple = await asyncError(conn, ch3, () =>
+        sendMethod(ch3, 'BasicNack', { deliveryTag: 5, multiple: true, requeue: true }),
+      );
       return { reject, nack, nackMultiple };
     },
     check: (o) => {
@@ -166,14 +188,25 @@ export default area('ack-nack-reject', [
     run: async (ctx) => {
       const { conn } = await loaded(ctx, 0);
       const ch1 = await conn.channel();
-      const zeroSingle = await asyncError(conn, ch1, () => sendMethod(ch1, 'BasicAck', { deliveryTag: 0, multiple: false }));
+      const zeroSingle = await asyncError(conn, ch1, () =>
+        sendMethod(ch1, 'BasicAck', { deliveryTag: 0, multiple: false }),
+      );
       const ch2 = await conn.channel();
-      const zeroMultipleNothing = await asyncError(conn, ch2, () => sendMethod(ch2, 'BasicAck', { deliveryTag: 0, multiple: true }));
+      const zeroMultipleNothing = await asyncError(conn, ch2, () =>
+        sendMethod(ch2, 'BasicAck', { deliveryTag: 0, multiple: true }),
+      );
       return { zeroSingle, zeroMultipleNothing };
     },
     check: (o) =>
       expect(o).toEqual({
-        zeroSingle: { kind: 'error', level: 'channel', code: 406, classId: 60, methodId: 80, text: 'PRECONDITION_FAILED - unknown delivery tag 0' },
+        zeroSingle: {
+          kind: 'error',
+          level: 'channel',
+          code: 406,
+          classId: 60,
+          methodId: 80,
+          text: 'PRECONDITION_FAILED - unknown delivery tag 0',
+        },
         zeroMultipleNothing: 'no error',
       }),
   },
@@ -197,7 +230,7 @@ export default area('ack-nack-reject', [
     check: (o) => expect(o).toMatchObject({ kind: 'error', level: 'channel', code: 406, classId: 60, methodId: 80 }),
   },
   {
-    name: 'a 406 on ack requeues the channel\'s other unacked messages',
+    name: "a 406 on ack requeues the channel's other unacked messages",
     run: async (ctx) => {
       const { conn, ch, q } = await loaded(ctx, 2);
       await getN(ch, q, 2);

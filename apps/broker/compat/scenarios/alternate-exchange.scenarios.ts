@@ -28,7 +28,13 @@ export default area('alternate-exchange', [
         aeRest: await bodies(ch, aeq),
       };
     },
-    check: (o) => expect(o).toEqual({ returns: [], q: ['routed'], ae: { body: 'to-ae', exchange: 'P-x', routingKey: 'unknown' }, aeRest: [] }),
+    check: (o) =>
+      expect(o).toEqual({
+        returns: [],
+        q: ['routed'],
+        ae: { body: 'to-ae', exchange: 'P-x', routingKey: 'unknown' },
+        aeRest: [],
+      }),
   },
   {
     name: 'alternate exchange that does not exist: message dropped, mandatory returns 312',

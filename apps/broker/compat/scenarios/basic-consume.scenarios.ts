@@ -12,7 +12,12 @@ export default area('basic-consume', [
       const mine = await Consumer.start(ch, q, { noAck: true, consumerTag: 'my-tag' });
       ch.sendToQueue(q, Buffer.from('m'));
       const [m] = await mine.waitFor(1);
-      return { shape: /^amq\.ctag-[A-Za-z0-9_-]{22}$/.test(gen.tag), gen: gen.tag, mine: mine.tag, deliveryTag: m.fields.consumerTag };
+      return {
+        shape: /^amq\.ctag-[A-Za-z0-9_-]{22}$/.test(gen.tag),
+        gen: gen.tag,
+        mine: mine.tag,
+        deliveryTag: m.fields.consumerTag,
+      };
     },
     check: (o) => expect(o).toEqual({ shape: true, gen: 'amq.ctag-*', mine: 'my-tag', deliveryTag: 'my-tag' }),
   },
@@ -24,9 +29,20 @@ export default area('basic-consume', [
       const q = ctx.name();
       await ch.assertQueue(q, { durable: false });
       await ch.consume(q, () => undefined, { consumerTag: 'dup' });
-      return attempt(ch.consume(q, () => undefined, { consumerTag: 'dup' }), conn);
+      return attempt(
+        ch.consume(q, () => undefined, { consumerTag: 'dup' }),
+        conn,
+      );
     },
-    check: (o) => expect(o).toEqual({ kind: 'error', level: 'connection', code: 530, classId: 60, methodId: 20, text: "NOT_ALLOWED - attempt to reuse consumer tag 'dup'" }),
+    check: (o) =>
+      expect(o).toEqual({
+        kind: 'error',
+        level: 'connection',
+        code: 530,
+        classId: 60,
+        methodId: 20,
+        text: "NOT_ALLOWED - attempt to reuse consumer tag 'dup'",
+      }),
   },
   {
     name: 'the same consumer tag on different channels is fine',
@@ -36,7 +52,10 @@ export default area('basic-consume', [
       await ch.assertQueue(q, { durable: false });
       await ch.consume(q, () => undefined, { consumerTag: 'same' });
       const ch2 = await conn.channel();
-      return attempt(ch2.consume(q, () => undefined, { consumerTag: 'same' }), conn);
+      return attempt(
+        ch2.consume(q, () => undefined, { consumerTag: 'same' }),
+        conn,
+      );
     },
     check: (o) => expect(o).toEqual({ kind: 'ok' }),
   },
@@ -52,24 +71,54 @@ export default area('basic-consume', [
       await ch.consume(q1, () => undefined, { exclusive: true });
       const other = await ctx.connect();
       const second = await attempt(async () => (await other.channel()).consume(q1, () => undefined), other);
-      const sameChannel = await attempt(ch.consume(q1, () => undefined), conn);
+      const sameChannel = await attempt(
+        ch.consume(q1, () => undefined),
+        conn,
+      );
       const ch3 = await conn.channel();
       await ch3.consume(q2, () => undefined);
-      const exclusiveAfter = await attempt(async () => (await other.channel()).consume(q2, () => undefined, { exclusive: true }), other);
+      const exclusiveAfter = await attempt(
+        async () => (await other.channel()).consume(q2, () => undefined, { exclusive: true }),
+        other,
+      );
       return { second, sameChannel, exclusiveAfter };
     },
     check: (o) =>
       expect(o).toEqual({
-        second: { kind: 'error', level: 'channel', code: 403, classId: 60, methodId: 20, text: "ACCESS_REFUSED - queue 'P-q1' in vhost '/' in exclusive use" },
-        sameChannel: { kind: 'error', level: 'channel', code: 403, classId: 60, methodId: 20, text: "ACCESS_REFUSED - queue 'P-q1' in vhost '/' in exclusive use" },
-        exclusiveAfter: { kind: 'error', level: 'channel', code: 403, classId: 60, methodId: 20, text: "ACCESS_REFUSED - queue 'P-q2' in vhost '/' in exclusive use" },
+        second: {
+          kind: 'error',
+          level: 'channel',
+          code: 403,
+          classId: 60,
+          methodId: 20,
+          text: "ACCESS_REFUSED - queue 'P-q1' in vhost '/' in exclusive use",
+        },
+        sameChannel: {
+          kind: 'error',
+          level: 'channel',
+          code: 403,
+          classId: 60,
+          methodId: 20,
+          text: "ACCESS_REFUSED - queue 'P-q1' in vhost '/' in exclusive use",
+        },
+        exclusiveAfter: {
+          kind: 'error',
+          level: 'channel',
+          code: 403,
+          classId: 60,
+          methodId: 20,
+          text: "ACCESS_REFUSED - queue 'P-q2' in vhost '/' in exclusive use",
+        },
       }),
   },
   {
     name: 'consume on a missing queue: channel.close 404',
     run: async (ctx) => {
       const { conn, ch } = await ctx.open();
-      return attempt(ch.consume(ctx.name('missing'), () => undefined), conn);
+      return attempt(
+        ch.consume(ctx.name('missing'), () => undefined),
+        conn,
+      );
     },
     check: (o) => expect(o).toMatchObject({ kind: 'error', level: 'channel', code: 404, classId: 60, methodId: 20 }),
   },
@@ -102,7 +151,13 @@ export default area('basic-consume', [
       const cch = await (await ctx.connect()).channel();
       const c = await Consumer.start(cch, q, { noAck: false });
       const ms = await c.waitFor(3);
-      return ms.map((m) => [m.content.toString(), m.fields.deliveryTag, m.fields.redelivered, m.fields.exchange, m.fields.routingKey]);
+      return ms.map((m) => [
+        m.content.toString(),
+        m.fields.deliveryTag,
+        m.fields.redelivered,
+        m.fields.exchange,
+        m.fields.routingKey,
+      ]);
     },
     check: (o) =>
       expect(o).toEqual([
@@ -136,7 +191,14 @@ export default area('basic-consume', [
       }
       return { whileCancelled, after };
     },
-    check: (o) => expect(o).toEqual({ whileCancelled: { delivered: 1, ready: 1 }, after: [['a', true], ['b', false]] }),
+    check: (o) =>
+      expect(o).toEqual({
+        whileCancelled: { delivered: 1, ready: 1 },
+        after: [
+          ['a', true],
+          ['b', false],
+        ],
+      }),
   },
   {
     name: 'basic.cancel of an unknown consumer tag is answered with cancel-ok',
@@ -176,9 +238,19 @@ export default area('basic-consume', [
       await ch.waitForConfirms();
       await c.waitFor(2);
       await cch.close();
-      return { delivered: c.messages.map((m) => [m.content.toString(), m.fields.deliveryTag]), left: await bodies(ch, q) };
+      return {
+        delivered: c.messages.map((m) => [m.content.toString(), m.fields.deliveryTag]),
+        left: await bodies(ch, q),
+      };
     },
-    check: (o) => expect(o).toEqual({ delivered: [['a', 1], ['b', 2]], left: [] }),
+    check: (o) =>
+      expect(o).toEqual({
+        delivered: [
+          ['a', 1],
+          ['b', 2],
+        ],
+        left: [],
+      }),
   },
   {
     name: 'exclusive queue consumed by its own connection on another channel',

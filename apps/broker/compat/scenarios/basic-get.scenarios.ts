@@ -35,7 +35,12 @@ export default area('basic-get', [
       const second = await ch.get(q, { noAck: false });
       if (second) ch.ack(second);
       const third = await ch.get(q, { noAck: false });
-      return { first: summary(first, { tag: true }), ready: whileUnacked.messageCount, second: summary(second, { tag: true }), third };
+      return {
+        first: summary(first, { tag: true }),
+        ready: whileUnacked.messageCount,
+        second: summary(second, { tag: true }),
+        third,
+      };
     },
     check: (o) =>
       expect(o).toEqual({
@@ -52,7 +57,15 @@ export default area('basic-get', [
       const { conn, ch } = await ctx.open();
       return attempt(ch.get(ctx.name('missing')), conn);
     },
-    check: (o) => expect(o).toEqual({ kind: 'error', level: 'channel', code: 404, classId: 60, methodId: 70, text: "NOT_FOUND - no queue 'P-missing' in vhost '/'" }),
+    check: (o) =>
+      expect(o).toEqual({
+        kind: 'error',
+        level: 'channel',
+        code: 404,
+        classId: 60,
+        methodId: 70,
+        text: "NOT_FOUND - no queue 'P-missing' in vhost '/'",
+      }),
   },
   {
     name: 'get and consume share delivery tags on a channel',

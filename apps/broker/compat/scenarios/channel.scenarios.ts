@@ -19,7 +19,15 @@ export default area('channel', [
       const { conn, ch } = await ctx.open();
       return attempt(rpc(ch, 'ChannelFlow', { active: false }, 'ChannelFlowOk'), conn);
     },
-    check: (o) => expect(o).toEqual({ kind: 'error', level: 'connection', code: 540, classId: 20, methodId: 20, text: 'NOT_IMPLEMENTED - active=false' }),
+    check: (o) =>
+      expect(o).toEqual({
+        kind: 'error',
+        level: 'connection',
+        code: 540,
+        classId: 20,
+        methodId: 20,
+        text: 'NOT_IMPLEMENTED - active=false',
+      }),
   },
   {
     name: 'channel.open on an already open channel: connection.close 504 CHANNEL_ERROR',
@@ -29,7 +37,15 @@ export default area('channel', [
       sendMethod(ch, 'ChannelOpen', { outOfBand: '' });
       return conn.waitClosed();
     },
-    check: (o) => expect(o).toEqual({ kind: 'error', level: 'connection', code: 504, classId: 20, methodId: 10, text: "CHANNEL_ERROR - second 'channel.open' seen" }),
+    check: (o) =>
+      expect(o).toEqual({
+        kind: 'error',
+        level: 'connection',
+        code: 504,
+        classId: 20,
+        methodId: 10,
+        text: "CHANNEL_ERROR - second 'channel.open' seen",
+      }),
   },
   {
     name: 'a method on a channel that was never opened: connection.close 504 CHANNEL_ERROR',
@@ -39,7 +55,15 @@ export default area('channel', [
       r.sendMethod(5, 50, 10, rawArgs.queueDeclare(ctx.name(), {}));
       return r.awaitClose();
     },
-    check: (o) => expect(o).toEqual({ kind: 'error', level: 'connection', code: 504, classId: 50, methodId: 10, text: "CHANNEL_ERROR - expected 'channel.open'" }),
+    check: (o) =>
+      expect(o).toEqual({
+        kind: 'error',
+        level: 'connection',
+        code: 504,
+        classId: 50,
+        methodId: 10,
+        text: "CHANNEL_ERROR - expected 'channel.open'",
+      }),
   },
   {
     name: 'channel.close on a channel that was never opened: connection.close 504 CHANNEL_ERROR',
@@ -50,7 +74,12 @@ export default area('channel', [
       return f && f.type === 1 ? { classId: f.classId, methodId: f.methodId, channel: f.channel, args: f.args } : f;
     },
     check: (o) =>
-      expect(o).toEqual({ classId: 10, methodId: 50, channel: 0, args: { replyCode: 504, replyText: "CHANNEL_ERROR - expected 'channel.open'", classId: 20, methodId: 40 } }),
+      expect(o).toEqual({
+        classId: 10,
+        methodId: 50,
+        channel: 0,
+        args: { replyCode: 504, replyText: "CHANNEL_ERROR - expected 'channel.open'", classId: 20, methodId: 40 },
+      }),
   },
   {
     name: 'channel numbers can be reused after close; close-ok received',
@@ -76,11 +105,20 @@ export default area('channel', [
       // if the ignored declare had been executed, a passive declare would now find the queue
       r.sendMethod(1, 50, 10, rawArgs.queueDeclare(ctx.name('ignored'), { passive: true }));
       const f = await r.next(2000);
-      return { close: close && close.args, reopened, ignoredDeclare: f && f.classId === 20 && f.methodId === 40 ? 'not executed' : 'executed' };
+      return {
+        close: close && close.args,
+        reopened,
+        ignoredDeclare: f && f.classId === 20 && f.methodId === 40 ? 'not executed' : 'executed',
+      };
     },
     check: (o) =>
       expect(o).toEqual({
-        close: { replyCode: 404, replyText: "NOT_FOUND - no queue 'P-missing' in vhost '/'", classId: 50, methodId: 10 },
+        close: {
+          replyCode: 404,
+          replyText: "NOT_FOUND - no queue 'P-missing' in vhost '/'",
+          classId: 50,
+          methodId: 10,
+        },
         reopened: true,
         ignoredDeclare: 'not executed',
       }),
@@ -102,7 +140,13 @@ export default area('channel', [
       await c.waitFor(1);
       const ch2Ok = await attempt(ch2.checkQueue(q), conn);
       const otherOk = await attempt(och.checkQueue(q), other);
-      return { err, ch2Ok, otherOk, delivered: c.messages.map((m) => m.content.toString()), connOpen: !conn.closed && !other.closed };
+      return {
+        err,
+        ch2Ok,
+        otherOk,
+        delivered: c.messages.map((m) => m.content.toString()),
+        connOpen: !conn.closed && !other.closed,
+      };
     },
     check: (o) =>
       expect(o).toMatchObject({
@@ -120,13 +164,19 @@ export default area('channel', [
       const ch2 = await conn.channel();
       const other = await ctx.connect();
       const och = await other.channel();
-      await rpc(ch, 'BasicQos', { prefetchSize: 1, prefetchCount: 0, global: false }, 'BasicQosOk').catch(() => undefined);
+      await rpc(ch, 'BasicQos', { prefetchSize: 1, prefetchCount: 0, global: false }, 'BasicQosOk').catch(
+        () => undefined,
+      );
       const closed = await conn.waitClosed();
       const ch2r = await attempt(async () => ch2.checkExchange('amq.direct'), conn);
       const otherOk = await attempt(och.checkExchange('amq.direct'), other);
       return { closed, ch2: ch2r.kind, otherOk };
     },
-    check: (o) => expect(o).toMatchObject({ closed: { kind: 'error', level: 'connection', code: 540 }, ch2: 'error', otherOk: { kind: 'ok' } }),
+    check: (o) =>
+      expect(o).toMatchObject({
+        closed: { kind: 'error', level: 'connection', code: 540 },
+        ch2: 'error',
+        otherOk: { kind: 'ok' },
+      }),
   },
 ]);
-

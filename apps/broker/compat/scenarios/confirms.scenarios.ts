@@ -71,7 +71,11 @@ export default area('confirms', [
       await ch.waitForConfirms();
       // Where ack:1 falls depends on whether the three publishes reach the broker in one read or several
       // (see the next scenario), on RabbitMQ as on the bundled broker: only the rest is compared.
-      return { returns: events.filter((e) => e.startsWith('return')), returnBeforeItsAck: events.indexOf('return:312:NO_ROUTE:nowhere') < events.indexOf('ack:2'), all: [...events].sort() };
+      return {
+        returns: events.filter((e) => e.startsWith('return')),
+        returnBeforeItsAck: events.indexOf('return:312:NO_ROUTE:nowhere') < events.indexOf('ack:2'),
+        all: [...events].sort(),
+      };
     },
     check: (o) =>
       expect(o).toEqual({
@@ -100,7 +104,14 @@ export default area('confirms', [
         bodyFrame(1, Buffer.from(body)),
       ];
       // one write, so the broker reads all three publishes at once
-      r.write(Buffer.concat([...publish('ok', 'a'), ...publish('nowhere', 'b'), ...publish('ok', 'c'), ...publish('nowhere', 'd')]));
+      r.write(
+        Buffer.concat([
+          ...publish('ok', 'a'),
+          ...publish('nowhere', 'b'),
+          ...publish('ok', 'c'),
+          ...publish('nowhere', 'd'),
+        ]),
+      );
       const events: string[] = [];
       const confirmed = new Set<number>();
       while (confirmed.size < 4) {
@@ -122,7 +133,11 @@ export default area('confirms', [
         acked: events.filter((e) => e.startsWith('ack')).sort(),
       };
     },
-    check: (o) => expect(o).toEqual({ unroutable: ['return', 'ack:2', 'return', 'ack:4'], acked: ['ack:1', 'ack:2', 'ack:3', 'ack:4'] }),
+    check: (o) =>
+      expect(o).toEqual({
+        unroutable: ['return', 'ack:2', 'return', 'ack:4'],
+        acked: ['ack:1', 'ack:2', 'ack:3', 'ack:4'],
+      }),
   },
   {
     name: 'returned message carries exchange, routing key, properties and body',
@@ -131,9 +146,20 @@ export default area('confirms', [
       const x = ctx.name('x');
       await ch.assertExchange(x, 'topic', { durable: false });
       const returned = new Promise<any>((resolve) => ch.once('return', resolve));
-      ch.publish(x, 'a.b', Buffer.from('body'), { mandatory: true, contentType: 'text/plain', headers: { h: 'v' }, messageId: 'm1' });
+      ch.publish(x, 'a.b', Buffer.from('body'), {
+        mandatory: true,
+        contentType: 'text/plain',
+        headers: { h: 'v' },
+        messageId: 'm1',
+      });
       const m = await returned;
-      return { fields: m.fields, body: m.content.toString(), contentType: m.properties.contentType, headers: m.properties.headers, messageId: m.properties.messageId };
+      return {
+        fields: m.fields,
+        body: m.content.toString(),
+        contentType: m.properties.contentType,
+        headers: m.properties.headers,
+        messageId: m.properties.messageId,
+      };
     },
     check: (o) =>
       expect(o).toEqual({
@@ -171,8 +197,22 @@ export default area('confirms', [
     },
     check: (o) =>
       expect(o).toEqual({
-        confirmOnTx: { kind: 'error', level: 'channel', code: 406, classId: 85, methodId: 10, text: 'PRECONDITION_FAILED - cannot switch from tx to confirm mode' },
-        txOnConfirm: { kind: 'error', level: 'channel', code: 406, classId: 90, methodId: 10, text: 'PRECONDITION_FAILED - cannot switch from confirm to tx mode' },
+        confirmOnTx: {
+          kind: 'error',
+          level: 'channel',
+          code: 406,
+          classId: 85,
+          methodId: 10,
+          text: 'PRECONDITION_FAILED - cannot switch from tx to confirm mode',
+        },
+        txOnConfirm: {
+          kind: 'error',
+          level: 'channel',
+          code: 406,
+          classId: 90,
+          methodId: 10,
+          text: 'PRECONDITION_FAILED - cannot switch from confirm to tx mode',
+        },
       }),
   },
   {
@@ -200,7 +240,11 @@ export default area('confirms', [
       const err = await conn.waitChannelError(ch);
       return { err, events };
     },
-    check: (o) => expect(o).toMatchObject({ err: { kind: 'error', level: 'channel', code: 404, classId: 60, methodId: 40 }, events: [] }),
+    check: (o) =>
+      expect(o).toMatchObject({
+        err: { kind: 'error', level: 'channel', code: 404, classId: 60, methodId: 40 },
+        events: [],
+      }),
   },
   {
     name: 'messages published before confirm.select are not confirmed; counting starts at 1 after it',

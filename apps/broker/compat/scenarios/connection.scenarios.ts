@@ -12,7 +12,12 @@ async function rawLogin(ctx: Ctx, opts: Parameters<RawClient['handshake']>[0]) {
   const r = await ctx.raw();
   const res = await r.handshake(opts);
   const closedAfter = res.close ? await r.waitEnd(3000) : undefined;
-  return { openOk: !!res.openOk, close: res.close ?? null, dropped: !!res.dropped, socketClosedAfterClose: closedAfter };
+  return {
+    openOk: !!res.openOk,
+    close: res.close ?? null,
+    dropped: !!res.dropped,
+    socketClosedAfterClose: closedAfter,
+  };
 }
 
 const CAPABILITIES = [
@@ -31,17 +36,20 @@ export default area('connection', [
   {
     name: 'protocol header with wrong revision is answered with the 0-9-1 header, then close',
     run: (ctx) => badHeader(ctx, Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 2])),
-    check: (o) => expect(o).toEqual({ reply: 'AMQP\u0000\u0000\u0009\u0001', replyHex: '414d515000000901', closed: true }),
+    check: (o) =>
+      expect(o).toEqual({ reply: 'AMQP\u0000\u0000\u0009\u0001', replyHex: '414d515000000901', closed: true }),
   },
   {
     name: 'AMQP 1.0 protocol header is answered with the 0-9-1 header, then close',
     run: (ctx) => badHeader(ctx, Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 1, 0, 0])),
-    check: (o) => expect(o).toEqual({ reply: 'AMQP\u0000\u0000\u0009\u0001', replyHex: '414d515000000901', closed: true }),
+    check: (o) =>
+      expect(o).toEqual({ reply: 'AMQP\u0000\u0000\u0009\u0001', replyHex: '414d515000000901', closed: true }),
   },
   {
     name: 'non-AMQP bytes are answered with the 0-9-1 header, then close',
     run: (ctx) => badHeader(ctx, Buffer.from('GET / HTTP/1.1\r\n\r\n', 'latin1')),
-    check: (o) => expect(o).toEqual({ reply: 'AMQP\u0000\u0000\u0009\u0001', replyHex: '414d515000000901', closed: true }),
+    check: (o) =>
+      expect(o).toEqual({ reply: 'AMQP\u0000\u0000\u0009\u0001', replyHex: '414d515000000901', closed: true }),
   },
   {
     name: 'connection.start: version, mechanisms, locales, server properties and capabilities',
@@ -66,7 +74,15 @@ export default area('connection', [
       expect(o.versionMinor).toBe(9);
       expect(o.mechanisms).toEqual(['AMQPLAIN', 'PLAIN']);
       expect(o.locales).toBe('en_US');
-      expect(o.serverPropertyKeys).toEqual(['capabilities', 'cluster_name', 'copyright', 'information', 'platform', 'product', 'version']);
+      expect(o.serverPropertyKeys).toEqual([
+        'capabilities',
+        'cluster_name',
+        'copyright',
+        'information',
+        'platform',
+        'product',
+        'version',
+      ]);
       expect(o.capabilities).toEqual(Object.fromEntries(CAPABILITIES.map((c) => [c, true])));
       expect(o.openOk).toBe(true);
     },
@@ -107,7 +123,8 @@ export default area('connection', [
         openOk: false,
         close: {
           replyCode: 403,
-          replyText: 'ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.',
+          replyText:
+            'ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.',
           classId: 0,
           methodId: 0,
         },
@@ -123,7 +140,8 @@ export default area('connection', [
         openOk: false,
         close: {
           replyCode: 403,
-          replyText: 'ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.',
+          replyText:
+            'ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.',
           classId: 0,
           methodId: 0,
         },
@@ -145,7 +163,11 @@ export default area('connection', [
     check: (o) =>
       expect(o).toMatchObject({
         openOk: false,
-        close: { replyCode: 403, replyText: 'ACCESS_REFUSED - Login was refused using authentication mechanism AMQPLAIN. For details see the broker logfile.' },
+        close: {
+          replyCode: 403,
+          replyText:
+            'ACCESS_REFUSED - Login was refused using authentication mechanism AMQPLAIN. For details see the broker logfile.',
+        },
       }),
   },
   {
@@ -276,4 +298,3 @@ export default area('connection', [
       }),
   },
 ]);
-

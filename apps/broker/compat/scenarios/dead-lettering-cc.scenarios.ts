@@ -51,7 +51,12 @@ async function received(t: Topology): Promise<Record<string, unknown[]>> {
   for (const [key, name] of Object.entries(t.dlqs)) {
     const msgs = await drain(t.ch, name);
     if (msgs.length > 0)
-      out[key] = msgs.map((m) => ({ routingKey: m.fields.routingKey, exchange: m.fields.exchange, redelivered: m.fields.redelivered, headers: plain(m.properties.headers) }));
+      out[key] = msgs.map((m) => ({
+        routingKey: m.fields.routingKey,
+        exchange: m.fields.exchange,
+        redelivered: m.fields.redelivered,
+        headers: plain(m.properties.headers),
+      }));
   }
   return out;
 }
@@ -59,7 +64,14 @@ async function received(t: Topology): Promise<Record<string, unknown[]>> {
 type Reason = 'rejected' | 'nacked' | 'expired' | 'maxlen' | 'reject-publish-dlx';
 
 /** Publish one message to `src` with `rk` and the given headers, make it die for `reason`, return what the DLX routed. */
-async function dieWith(ctx: Ctx, reason: Reason, headers: Record<string, unknown>, dlrk?: string, dlxType?: string, extra: Options.Publish = {}) {
+async function dieWith(
+  ctx: Ctx,
+  reason: Reason,
+  headers: Record<string, unknown>,
+  dlrk?: string,
+  dlxType?: string,
+  extra: Options.Publish = {},
+) {
   const args: Record<string, unknown> = dlrk === undefined ? {} : { 'x-dead-letter-routing-key': dlrk };
   if (reason === 'expired') args['x-message-ttl'] = 20;
   if (reason === 'maxlen') args['x-max-length'] = 1;
@@ -93,7 +105,11 @@ const death = (reason: string, routingKeys: string[], extra: Record<string, unkn
   ...extra,
 });
 
-const firstDeath = (reason: string) => ({ 'x-first-death-exchange': 'P-src', 'x-first-death-queue': 'P-q', 'x-first-death-reason': reason });
+const firstDeath = (reason: string) => ({
+  'x-first-death-exchange': 'P-src',
+  'x-first-death-queue': 'P-q',
+  'x-first-death-reason': reason,
+});
 
 /** The copy each of `keys` receives when the dead letter is routed again by its original keys. */
 function copies(keys: string[], headers: Record<string, unknown>) {
@@ -108,35 +124,53 @@ const CC_BCC = { CC: ['cc1', 'cc2'], BCC: ['bcc1', 'bcc2'] };
 const DEEP_FILLERS = 1200;
 
 export default area('dead-lettering-cc', [
-  ...(['rejected', 'nacked', 'expired', 'maxlen', 'reject-publish-dlx'] as const).map((reason) => {
-    const r = reason === 'nacked' ? 'rejected' : reason === 'reject-publish-dlx' ? 'maxlen' : reason;
-    return [
-      {
-        name: `${reason}, no x-dead-letter-routing-key: routed again by the routing key, CC and BCC keys; CC stays, BCC is gone`,
-        run: (ctx: Ctx) => dieWith(ctx, reason, { ...CC_BCC, app: 'a' }),
-        check: (o: any) =>
-          expect(o).toEqual({
-            confirm: reason === 'reject-publish-dlx' ? 'nack' : 'ack',
-            dead: copies(['rk', 'cc1', 'cc2', 'bcc1', 'bcc2'], { CC: ['cc1', 'cc2'], app: 'a', 'x-death': [death(r, ['rk', 'cc1', 'cc2'])], ...firstDeath(r) }),
-          }),
-      },
-      {
-        name: `${reason}, x-dead-letter-routing-key: routed by it alone; CC removed; x-death keeps the routing key and CC keys`,
-        run: (ctx: Ctx) => dieWith(ctx, reason, { ...CC_BCC, app: 'a' }, 'dlrk'),
-        check: (o: any) =>
-          expect(o).toEqual({
-            confirm: reason === 'reject-publish-dlx' ? 'nack' : 'ack',
-            dead: {
-              dlrk: [{ routingKey: 'dlrk', exchange: 'P-dlx', redelivered: false, headers: { app: 'a', 'x-death': [death(r, ['rk', 'cc1', 'cc2'])], ...firstDeath(r) } }],
-            },
-          }),
-      },
-    ];
-  }).flat(),
+  ...(['rejected', 'nacked', 'expired', 'maxlen', 'reject-publish-dlx'] as const)
+    .map((reason) => {
+      const r = reason === 'nacked' ? 'rejected' : reason === 'reject-publish-dlx' ? 'maxlen' : reason;
+      return [
+        {
+          name: `${reason}, no x-dead-letter-routing-key: routed again by the routing key, CC and BCC keys; CC stays, BCC is gone`,
+          run: (ctx: Ctx) => dieWith(ctx, reason, { ...CC_BCC, app: 'a' }),
+          check: (o: any) =>
+            expect(o).toEqual({
+              confirm: reason === 'reject-publish-dlx' ? 'nack' : 'ack',
+              dead: copies(['rk', 'cc1', 'cc2', 'bcc1', 'bcc2'], {
+                CC: ['cc1', 'cc2'],
+                app: 'a',
+                'x-death': [death(r, ['rk', 'cc1', 'cc2'])],
+                ...firstDeath(r),
+              }),
+            }),
+        },
+        {
+          name: `${reason}, x-dead-letter-routing-key: routed by it alone; CC removed; x-death keeps the routing key and CC keys`,
+          run: (ctx: Ctx) => dieWith(ctx, reason, { ...CC_BCC, app: 'a' }, 'dlrk'),
+          check: (o: any) =>
+            expect(o).toEqual({
+              confirm: reason === 'reject-publish-dlx' ? 'nack' : 'ack',
+              dead: {
+                dlrk: [
+                  {
+                    routingKey: 'dlrk',
+                    exchange: 'P-dlx',
+                    redelivered: false,
+                    headers: { app: 'a', 'x-death': [death(r, ['rk', 'cc1', 'cc2'])], ...firstDeath(r) },
+                  },
+                ],
+              },
+            }),
+        },
+      ];
+    })
+    .flat(),
   {
     name: 'BCC only, no x-dead-letter-routing-key: the BCC keys route the dead letter; x-death has the routing key alone',
     run: (ctx) => dieWith(ctx, 'rejected', { BCC: ['bcc1'] }),
-    check: (o) => expect(o).toEqual({ confirm: 'ack', dead: copies(['rk', 'bcc1'], { 'x-death': [death('rejected', ['rk'])], ...firstDeath('rejected') }) }),
+    check: (o) =>
+      expect(o).toEqual({
+        confirm: 'ack',
+        dead: copies(['rk', 'bcc1'], { 'x-death': [death('rejected', ['rk'])], ...firstDeath('rejected') }),
+      }),
   },
   {
     name: 'CC only, x-dead-letter-routing-key: CC removed, nothing else added',
@@ -144,13 +178,26 @@ export default area('dead-lettering-cc', [
     check: (o) =>
       expect(o).toEqual({
         confirm: 'ack',
-        dead: { dlrk: [{ routingKey: 'dlrk', exchange: 'P-dlx', redelivered: false, headers: { 'x-death': [death('rejected', ['rk', 'cc1'])], ...firstDeath('rejected') } }] },
+        dead: {
+          dlrk: [
+            {
+              routingKey: 'dlrk',
+              exchange: 'P-dlx',
+              redelivered: false,
+              headers: { 'x-death': [death('rejected', ['rk', 'cc1'])], ...firstDeath('rejected') },
+            },
+          ],
+        },
       }),
   },
   {
     name: 'an empty CC array without x-dead-letter-routing-key is kept',
     run: (ctx) => dieWith(ctx, 'rejected', { CC: [] }),
-    check: (o) => expect(o).toEqual({ confirm: 'ack', dead: copies(['rk'], { CC: [], 'x-death': [death('rejected', ['rk'])], ...firstDeath('rejected') }) }),
+    check: (o) =>
+      expect(o).toEqual({
+        confirm: 'ack',
+        dead: copies(['rk'], { CC: [], 'x-death': [death('rejected', ['rk'])], ...firstDeath('rejected') }),
+      }),
   },
   {
     name: 'an empty CC array with x-dead-letter-routing-key is removed',
@@ -158,25 +205,56 @@ export default area('dead-lettering-cc', [
     check: (o) =>
       expect(o).toEqual({
         confirm: 'ack',
-        dead: { dlrk: [{ routingKey: 'dlrk', exchange: 'P-dlx', redelivered: false, headers: { 'x-death': [death('rejected', ['rk'])], ...firstDeath('rejected') } }] },
+        dead: {
+          dlrk: [
+            {
+              routingKey: 'dlrk',
+              exchange: 'P-dlx',
+              redelivered: false,
+              headers: { 'x-death': [death('rejected', ['rk'])], ...firstDeath('rejected') },
+            },
+          ],
+        },
       }),
   },
   {
     name: 'CC entries that are not strings neither route nor appear in x-death',
     run: (ctx) => dieWith(ctx, 'rejected', { CC: [7, 'cc1', true] }),
     check: (o) =>
-      expect(o).toEqual({ confirm: 'ack', dead: copies(['rk', 'cc1'], { CC: [7, 'cc1', true], 'x-death': [death('rejected', ['rk', 'cc1'])], ...firstDeath('rejected') }) }),
+      expect(o).toEqual({
+        confirm: 'ack',
+        dead: copies(['rk', 'cc1'], {
+          CC: [7, 'cc1', true],
+          'x-death': [death('rejected', ['rk', 'cc1'])],
+          ...firstDeath('rejected'),
+        }),
+      }),
   },
   {
     name: 'keys that reach the same dead-letter queue give it one copy',
     run: (ctx) => dieWith(ctx, 'rejected', { CC: ['rk', 'cc1', 'cc1'], BCC: ['cc1', 'rk'] }),
     check: (o) =>
-      expect(o).toEqual({ confirm: 'ack', dead: copies(['rk', 'cc1'], { CC: ['rk', 'cc1', 'cc1'], 'x-death': [death('rejected', ['rk', 'rk', 'cc1', 'cc1'])], ...firstDeath('rejected') }) }),
+      expect(o).toEqual({
+        confirm: 'ack',
+        dead: copies(['rk', 'cc1'], {
+          CC: ['rk', 'cc1', 'cc1'],
+          'x-death': [death('rejected', ['rk', 'rk', 'cc1', 'cc1'])],
+          ...firstDeath('rejected'),
+        }),
+      }),
   },
   {
     name: 'fanout dead-letter exchange: one copy per queue whatever the keys',
     run: (ctx) => dieWith(ctx, 'rejected', CC_BCC, undefined, 'fanout'),
-    check: (o) => expect(o).toEqual({ confirm: 'ack', dead: copies([...DL_KEYS], { CC: ['cc1', 'cc2'], 'x-death': [death('rejected', ['rk', 'cc1', 'cc2'])], ...firstDeath('rejected') }) }),
+    check: (o) =>
+      expect(o).toEqual({
+        confirm: 'ack',
+        dead: copies([...DL_KEYS], {
+          CC: ['cc1', 'cc2'],
+          'x-death': [death('rejected', ['rk', 'cc1', 'cc2'])],
+          ...firstDeath('rejected'),
+        }),
+      }),
   },
   {
     name: 'the default exchange as dead-letter exchange: CC and BCC keys name queues that get a copy',
@@ -195,14 +273,34 @@ export default area('dead-lettering-cc', [
       if (m) ch.reject(m, false);
       // a rejected message is no cycle: the copy by q's own name goes back into q
       const summary = async (name: string) =>
-        (await drain(ch, name)).map((x) => ({ routingKey: x.fields.routingKey, exchange: x.fields.exchange, redelivered: x.fields.redelivered, headers: plain(x.properties.headers) }));
+        (await drain(ch, name)).map((x) => ({
+          routingKey: x.fields.routingKey,
+          exchange: x.fields.exchange,
+          redelivered: x.fields.redelivered,
+          headers: plain(x.properties.headers),
+        }));
       // RabbitMQ's queue delivers to itself through its own mailbox, after requests already waiting there
       await waitUntil(async () => (await ch.checkQueue(q)).messageCount > 0, 3000).catch(() => undefined);
       const back = await summary(q);
       return { atPublish, q: back, a: await summary(a), b: await summary(b) };
     },
     check: (o) => {
-      const headers = { CC: ['P-nowhere'], 'x-death': [{ count: 1, reason: 'rejected', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q', 'P-nowhere'] }], 'x-first-death-exchange': '', 'x-first-death-queue': 'P-q', 'x-first-death-reason': 'rejected' };
+      const headers = {
+        CC: ['P-nowhere'],
+        'x-death': [
+          {
+            count: 1,
+            reason: 'rejected',
+            queue: 'P-q',
+            time: '<time>',
+            exchange: '',
+            'routing-keys': ['P-q', 'P-nowhere'],
+          },
+        ],
+        'x-first-death-exchange': '',
+        'x-first-death-queue': 'P-q',
+        'x-first-death-reason': 'rejected',
+      };
       expect(o).toEqual({
         atPublish: { a: 1, b: 1 },
         q: [{ routingKey: 'P-q', exchange: '', redelivered: false, headers }],
@@ -217,7 +315,10 @@ export default area('dead-lettering-cc', [
       const t = await topology(ctx, {});
       const { ch } = t;
       const deep = ctx.name('deep');
-      await ch.assertQueue(deep, { durable: true, arguments: { 'x-dead-letter-exchange': t.dlx, 'x-queue-mode': 'lazy' } });
+      await ch.assertQueue(deep, {
+        durable: true,
+        arguments: { 'x-dead-letter-exchange': t.dlx, 'x-queue-mode': 'lazy' },
+      });
       await ch.bindQueue(deep, t.src, 'deep');
       // 1,200 persistent messages ahead of it: more than the bundled broker keeps decoded in memory (1,024)
       for (let i = 0; i < DEEP_FILLERS; i++) ch.publish(t.src, 'deep', Buffer.from(`f${i}`), { persistent: true });
@@ -231,22 +332,42 @@ export default area('dead-lettering-cc', [
       await consumer.waitFor(DEEP_FILLERS + 1, 20000);
       // the dead letter goes to the four queues at once; wait for all of them, then show what each got
       await waitUntil(
-        async () => (await Promise.all(['cc1', 'cc2', 'bcc1', 'bcc2'].map((k) => ch.checkQueue(t.dlqs[k])))).every((q) => q.messageCount === 1),
+        async () =>
+          (await Promise.all(['cc1', 'cc2', 'bcc1', 'bcc2'].map((k) => ch.checkQueue(t.dlqs[k])))).every(
+            (q) => q.messageCount === 1,
+          ),
         3000,
       ).catch(() => undefined);
-      return { delivered: consumer.messages.length, last: consumer.messages.at(-1)?.content.toString(), dead: await received(t) };
+      return {
+        delivered: consumer.messages.length,
+        last: consumer.messages.at(-1)?.content.toString(),
+        dead: await received(t),
+      };
     },
     check: (o) => {
       const headers = {
         CC: ['cc1', 'cc2'],
         app: 'a',
-        'x-death': [{ count: 1, reason: 'rejected', queue: 'P-deep', time: '<time>', exchange: 'P-src', 'routing-keys': ['deep', 'cc1', 'cc2'] }],
+        'x-death': [
+          {
+            count: 1,
+            reason: 'rejected',
+            queue: 'P-deep',
+            time: '<time>',
+            exchange: 'P-src',
+            'routing-keys': ['deep', 'cc1', 'cc2'],
+          },
+        ],
         'x-first-death-exchange': 'P-src',
         'x-first-death-queue': 'P-deep',
         'x-first-death-reason': 'rejected',
       };
       const copy = [{ routingKey: 'deep', exchange: 'P-dlx', redelivered: false, headers }];
-      expect(o).toEqual({ delivered: DEEP_FILLERS + 1, last: 'm', dead: { cc1: copy, cc2: copy, bcc1: copy, bcc2: copy } });
+      expect(o).toEqual({
+        delivered: DEEP_FILLERS + 1,
+        last: 'm',
+        dead: { cc1: copy, cc2: copy, bcc1: copy, bcc2: copy },
+      });
     },
   },
   {
@@ -279,8 +400,22 @@ export default area('dead-lettering-cc', [
       const headers = {
         CC: ['rk', 'cc1'],
         'x-death': [
-          { count: 1, reason: 'rejected', queue: 'P-q2', time: '<time>', exchange: 'P-hop', 'routing-keys': ['first', 'rk', 'cc1'] },
-          { count: 1, reason: 'rejected', queue: 'P-q1', time: '<time>', exchange: 'P-src', 'routing-keys': ['first', 'rk', 'cc1'] },
+          {
+            count: 1,
+            reason: 'rejected',
+            queue: 'P-q2',
+            time: '<time>',
+            exchange: 'P-hop',
+            'routing-keys': ['first', 'rk', 'cc1'],
+          },
+          {
+            count: 1,
+            reason: 'rejected',
+            queue: 'P-q1',
+            time: '<time>',
+            exchange: 'P-src',
+            'routing-keys': ['first', 'rk', 'cc1'],
+          },
         ],
         'x-first-death-exchange': 'P-src',
         'x-first-death-queue': 'P-q1',
@@ -301,7 +436,10 @@ export default area('dead-lettering-cc', [
       await ch.assertQueue(q2, { durable: false, arguments: { 'x-dead-letter-exchange': t.dlx } });
       await ch.bindQueue(q2, hop, 'dlrk');
       const q1 = ctx.name('q1');
-      await ch.assertQueue(q1, { durable: false, arguments: { 'x-dead-letter-exchange': hop, 'x-dead-letter-routing-key': 'dlrk' } });
+      await ch.assertQueue(q1, {
+        durable: false,
+        arguments: { 'x-dead-letter-exchange': hop, 'x-dead-letter-routing-key': 'dlrk' },
+      });
       await ch.bindQueue(q1, t.src, 'first');
       await publishConfirmed(ch, t.src, 'first', 'm', { headers: { CC: ['cc1'], BCC: ['bcc1'] } });
       const m1 = await ch.get(q1, { noAck: false });
@@ -322,8 +460,22 @@ export default area('dead-lettering-cc', [
             redelivered: false,
             headers: {
               'x-death': [
-                { count: 1, reason: 'rejected', queue: 'P-q2', time: '<time>', exchange: 'P-hop', 'routing-keys': ['dlrk'] },
-                { count: 1, reason: 'rejected', queue: 'P-q1', time: '<time>', exchange: 'P-src', 'routing-keys': ['first', 'cc1'] },
+                {
+                  count: 1,
+                  reason: 'rejected',
+                  queue: 'P-q2',
+                  time: '<time>',
+                  exchange: 'P-hop',
+                  'routing-keys': ['dlrk'],
+                },
+                {
+                  count: 1,
+                  reason: 'rejected',
+                  queue: 'P-q1',
+                  time: '<time>',
+                  exchange: 'P-src',
+                  'routing-keys': ['first', 'cc1'],
+                },
               ],
               'x-first-death-exchange': 'P-src',
               'x-first-death-queue': 'P-q1',

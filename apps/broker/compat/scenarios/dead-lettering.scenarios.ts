@@ -31,7 +31,11 @@ export default area('dead-lettering', [
       await ch.assertExchange(src, 'direct', { durable: false });
       await ch.assertQueue(q, { durable: false, deadLetterExchange: dlx });
       await ch.bindQueue(q, src, 'rk');
-      ch.publish(src, 'rk', Buffer.from('m'), { headers: { mine: 'kept' }, contentType: 'text/plain', messageId: 'id-1' });
+      ch.publish(src, 'rk', Buffer.from('m'), {
+        headers: { mine: 'kept' },
+        contentType: 'text/plain',
+        messageId: 'id-1',
+      });
       await ch.waitForConfirms();
       const m = await ch.get(q, { noAck: false });
       if (m) ch.reject(m, false);
@@ -49,7 +53,9 @@ export default area('dead-lettering', [
           messageId: 'id-1',
           headers: {
             mine: 'kept',
-            'x-death': [{ count: 1, reason: 'rejected', queue: 'P-q', time: '<time>', exchange: 'P-src', 'routing-keys': ['rk'] }],
+            'x-death': [
+              { count: 1, reason: 'rejected', queue: 'P-q', time: '<time>', exchange: 'P-src', 'routing-keys': ['rk'] },
+            ],
             'x-first-death-exchange': 'P-src',
             'x-first-death-queue': 'P-q',
             'x-first-death-reason': 'rejected',
@@ -94,7 +100,9 @@ export default area('dead-lettering', [
         messageCount: 0,
         properties: {
           headers: {
-            'x-death': [{ count: 1, reason: 'expired', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] }],
+            'x-death': [
+              { count: 1, reason: 'expired', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] },
+            ],
             'x-first-death-exchange': '',
             'x-first-death-queue': 'P-q',
             'x-first-death-reason': 'expired',
@@ -117,7 +125,17 @@ export default area('dead-lettering', [
       expect(o.properties).toEqual({
         priority: 3,
         headers: {
-          'x-death': [{ count: 1, reason: 'expired', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'], 'original-expiration': '50' }],
+          'x-death': [
+            {
+              count: 1,
+              reason: 'expired',
+              queue: 'P-q',
+              time: '<time>',
+              exchange: '',
+              'routing-keys': ['P-q'],
+              'original-expiration': '50',
+            },
+          ],
           'x-first-death-exchange': '',
           'x-first-death-queue': 'P-q',
           'x-first-death-reason': 'expired',
@@ -147,7 +165,9 @@ export default area('dead-lettering', [
           messageCount: 0,
           properties: {
             headers: {
-              'x-death': [{ count: 1, reason: 'maxlen', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] }],
+              'x-death': [
+                { count: 1, reason: 'maxlen', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] },
+              ],
               'x-first-death-exchange': '',
               'x-first-death-queue': 'P-q',
               'x-first-death-reason': 'maxlen',
@@ -163,14 +183,23 @@ export default area('dead-lettering', [
       const { ch } = await ctx.openConfirm();
       const { dlx, dlq } = await dlxSetup(ctx, ch);
       const q = ctx.name('q');
-      await ch.assertQueue(q, { durable: false, deadLetterExchange: dlx, maxLength: 1, overflow: 'reject-publish-dlx' });
+      await ch.assertQueue(q, {
+        durable: false,
+        deadLetterExchange: dlx,
+        maxLength: 1,
+        overflow: 'reject-publish-dlx',
+      });
       const confirms: string[] = [];
       ch.sendToQueue(q, Buffer.from('kept'), {}, (e) => confirms.push(e ? 'nack' : 'ack'));
       ch.sendToQueue(q, Buffer.from('refused'), {}, (e) => confirms.push(e ? 'nack' : 'ack'));
       await ch.waitForConfirms().catch(() => undefined);
       await waitUntil(() => confirms.length === 2, 2000);
       const m = dead(await fetch(ch, dlq));
-      return { confirms, dead: { body: m.body, routingKey: m.routingKey, headers: m.properties.headers }, left: await bodies(ch, q) };
+      return {
+        confirms,
+        dead: { body: m.body, routingKey: m.routingKey, headers: m.properties.headers },
+        left: await bodies(ch, q),
+      };
     },
     check: (o) =>
       expect(o).toEqual({
@@ -179,7 +208,9 @@ export default area('dead-lettering', [
           body: 'refused',
           routingKey: 'P-q',
           headers: {
-            'x-death': [{ count: 1, reason: 'maxlen', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] }],
+            'x-death': [
+              { count: 1, reason: 'maxlen', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] },
+            ],
             'x-first-death-exchange': '',
             'x-first-death-queue': 'P-q',
             'x-first-death-reason': 'maxlen',
@@ -210,7 +241,16 @@ export default area('dead-lettering', [
         routingKey: 'new-key',
         exchange: 'P-dlx',
         headers: {
-          'x-death': [{ count: 1, reason: 'rejected', queue: 'P-q', time: '<time>', exchange: 'P-src', 'routing-keys': ['k1', 'k2'] }],
+          'x-death': [
+            {
+              count: 1,
+              reason: 'rejected',
+              queue: 'P-q',
+              time: '<time>',
+              exchange: 'P-src',
+              'routing-keys': ['k1', 'k2'],
+            },
+          ],
           'x-first-death-exchange': 'P-src',
           'x-first-death-queue': 'P-q',
           'x-first-death-reason': 'rejected',
@@ -233,18 +273,26 @@ export default area('dead-lettering', [
       ch.reject(m2 as unknown as Message, false);
       let m3: Message | false = false;
       await waitUntil(async () => !!(m3 = await ch.get(q, { noAck: true })), 2000);
-      return { afterOne: first, afterTwo: (m3 as unknown as Message).properties.headers, redelivered: (m3 as unknown as Message).fields.redelivered };
+      return {
+        afterOne: first,
+        afterTwo: (m3 as unknown as Message).properties.headers,
+        redelivered: (m3 as unknown as Message).fields.redelivered,
+      };
     },
     check: (o) =>
       expect(o).toEqual({
         afterOne: {
-          'x-death': [{ count: 1, reason: 'rejected', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] }],
+          'x-death': [
+            { count: 1, reason: 'rejected', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] },
+          ],
           'x-first-death-exchange': '',
           'x-first-death-queue': 'P-q',
           'x-first-death-reason': 'rejected',
         },
         afterTwo: {
-          'x-death': [{ count: 2, reason: 'rejected', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] }],
+          'x-death': [
+            { count: 2, reason: 'rejected', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] },
+          ],
           'x-first-death-exchange': '',
           'x-first-death-queue': 'P-q',
           'x-first-death-reason': 'rejected',
@@ -307,7 +355,9 @@ export default area('dead-lettering', [
     check: (o) =>
       expect(o).toEqual({
         headersAtQ2: {
-          'x-death': [{ count: 1, reason: 'expired', queue: 'P-q1', time: '<time>', exchange: '', 'routing-keys': ['P-q1'] }],
+          'x-death': [
+            { count: 1, reason: 'expired', queue: 'P-q1', time: '<time>', exchange: '', 'routing-keys': ['P-q1'] },
+          ],
           'x-first-death-exchange': '',
           'x-first-death-queue': 'P-q1',
           'x-first-death-reason': 'expired',
@@ -382,7 +432,14 @@ export default area('dead-lettering', [
       await waitForCount(ch, q, 2);
       return { q: await drainRedelivered(ch, q), dlq: await bodies(ch, dlq) };
     },
-    check: (o) => expect(o).toEqual({ q: [['a', true], ['b', true]], dlq: [] }),
+    check: (o) =>
+      expect(o).toEqual({
+        q: [
+          ['a', true],
+          ['b', true],
+        ],
+        dlq: [],
+      }),
   },
   {
     name: 'dead-lettered message properties are preserved; the delivery is not flagged redelivered',
@@ -428,7 +485,12 @@ export default area('dead-lettering', [
           timestamp: 1_600_000_000,
           type: 't',
           appId: 'a',
-          headers: { h: 1, 'x-first-death-exchange': '', 'x-first-death-queue': 'P-q', 'x-first-death-reason': 'rejected' },
+          headers: {
+            h: 1,
+            'x-first-death-exchange': '',
+            'x-first-death-queue': 'P-q',
+            'x-first-death-reason': 'rejected',
+          },
         },
       }),
   },

@@ -14,7 +14,11 @@ export default area('default-exchange', [
       ch.publish('', ctx.name('none'), Buffer.from('lost'));
       await ch.waitForConfirms();
       const m = await ch.get(q1, { noAck: true });
-      return { first: m && { exchange: m.fields.exchange, routingKey: m.fields.routingKey }, q1: await bodies(ch, q1), q2: await bodies(ch, q2) };
+      return {
+        first: m && { exchange: m.fields.exchange, routingKey: m.fields.routingKey },
+        q1: await bodies(ch, q1),
+        q2: await bodies(ch, q2),
+      };
     },
     check: (o) => expect(o).toEqual({ first: { exchange: '', routingKey: 'P-q1' }, q1: [], q2: ['to-q2'] }),
   },
@@ -34,7 +38,7 @@ export default area('default-exchange', [
         code: 403,
         classId: 50,
         methodId: 20,
-        text: "ACCESS_REFUSED - operation not permitted on the default exchange",
+        text: 'ACCESS_REFUSED - operation not permitted on the default exchange',
       }),
   },
   {
@@ -84,9 +88,30 @@ export default area('default-exchange', [
     // even a passive declare of "" is refused; "amq.default" is not an exchange name in 3.10
     check: (o) =>
       expect(o).toEqual({
-        passive: { kind: 'error', level: 'channel', code: 403, classId: 40, methodId: 10, text: 'ACCESS_REFUSED - operation not permitted on the default exchange' },
-        declare: { kind: 'error', level: 'channel', code: 403, classId: 40, methodId: 10, text: 'ACCESS_REFUSED - operation not permitted on the default exchange' },
-        del: { kind: 'error', level: 'channel', code: 403, classId: 40, methodId: 20, text: 'ACCESS_REFUSED - operation not permitted on the default exchange' },
+        passive: {
+          kind: 'error',
+          level: 'channel',
+          code: 403,
+          classId: 40,
+          methodId: 10,
+          text: 'ACCESS_REFUSED - operation not permitted on the default exchange',
+        },
+        declare: {
+          kind: 'error',
+          level: 'channel',
+          code: 403,
+          classId: 40,
+          methodId: 10,
+          text: 'ACCESS_REFUSED - operation not permitted on the default exchange',
+        },
+        del: {
+          kind: 'error',
+          level: 'channel',
+          code: 403,
+          classId: 40,
+          methodId: 20,
+          text: 'ACCESS_REFUSED - operation not permitted on the default exchange',
+        },
         declareAmqDefault: {
           kind: 'error',
           level: 'channel',
@@ -95,7 +120,14 @@ export default area('default-exchange', [
           methodId: 10,
           text: "ACCESS_REFUSED - exchange name 'amq.default' contains reserved prefix 'amq.*'",
         },
-        passiveAmqDefault: { kind: 'error', level: 'channel', code: 404, classId: 40, methodId: 10, text: "NOT_FOUND - no exchange 'amq.default' in vhost '/'" },
+        passiveAmqDefault: {
+          kind: 'error',
+          level: 'channel',
+          code: 404,
+          classId: 40,
+          methodId: 10,
+          text: "NOT_FOUND - no exchange 'amq.default' in vhost '/'",
+        },
       }),
   },
   {

@@ -24,7 +24,12 @@ const REFUSED = {
 };
 
 /** Declares an x-delayed-message exchange; on RabbitMQ without the plugin, the refusal. */
-async function declareDelayed(ch: Channel, conn: Parameters<typeof attempt>[1], name: string, args: Record<string, unknown>) {
+async function declareDelayed(
+  ch: Channel,
+  conn: Parameters<typeof attempt>[1],
+  name: string,
+  args: Record<string, unknown>,
+) {
   return attempt(ch.assertExchange(name, 'x-delayed-message', { durable: false, arguments: args }), conn);
 }
 
@@ -62,7 +67,12 @@ export default area('delayed-message', [
       return {
         declare,
         order: got.map((m) => m.content.toString()),
-        first: { exchange: got[1].fields.exchange, routingKey: got[1].fields.routingKey, redelivered: got[1].fields.redelivered, headers: got[1].properties.headers },
+        first: {
+          exchange: got[1].fields.exchange,
+          routingKey: got[1].fields.routingKey,
+          redelivered: got[1].fields.redelivered,
+          headers: got[1].properties.headers,
+        },
         tookAtLeast400: elapsed >= 400,
       };
     },
@@ -78,10 +88,16 @@ export default area('delayed-message', [
     'x-delayed-type missing, not a string, itself or unknown: 406 / 406 / 406 / 503 (plugin validate/1)',
     async (ctx) => {
       const results: unknown[] = [];
-      for (const args of [{}, { 'x-delayed-type': 5 }, { 'x-delayed-type': 'x-delayed-message' }, { 'x-delayed-type': 'nope' }]) {
+      for (const args of [
+        {},
+        { 'x-delayed-type': 5 },
+        { 'x-delayed-type': 'x-delayed-message' },
+        { 'x-delayed-type': 'nope' },
+      ]) {
         const { conn, ch } = await ctx.open();
         const r = await declareDelayed(ch, conn, ctx.name(`bad${results.length}`), args);
-        if (ctx.target === 'rabbitmq' && r.kind === 'error' && r.code === 503 && /x-delayed-message/.test(r.text ?? '')) return { declare: r };
+        if (ctx.target === 'rabbitmq' && r.kind === 'error' && r.code === 503 && /x-delayed-message/.test(r.text ?? ''))
+          return { declare: r };
         results.push(r);
       }
       return { declare: { kind: 'ok' }, results };
@@ -89,9 +105,24 @@ export default area('delayed-message', [
     (o) =>
       expect(o).toMatchObject({
         results: [
-          { kind: 'error', level: 'channel', code: 406, text: "PRECONDITION_FAILED - Invalid argument, 'x-delayed-type' must be an existing exchange type" },
-          { kind: 'error', level: 'channel', code: 406, text: "PRECONDITION_FAILED - Invalid argument, 'x-delayed-type' must be an existing exchange type" },
-          { kind: 'error', level: 'channel', code: 406, text: "PRECONDITION_FAILED - Invalid argument, 'x-delayed-message' can't be used for 'x-delayed-type'" },
+          {
+            kind: 'error',
+            level: 'channel',
+            code: 406,
+            text: "PRECONDITION_FAILED - Invalid argument, 'x-delayed-type' must be an existing exchange type",
+          },
+          {
+            kind: 'error',
+            level: 'channel',
+            code: 406,
+            text: "PRECONDITION_FAILED - Invalid argument, 'x-delayed-type' must be an existing exchange type",
+          },
+          {
+            kind: 'error',
+            level: 'channel',
+            code: 406,
+            text: "PRECONDITION_FAILED - Invalid argument, 'x-delayed-message' can't be used for 'x-delayed-type'",
+          },
           { kind: 'error', level: 'connection', code: 503, text: "COMMAND_INVALID - unknown exchange type 'nope'" },
         ],
       }),
@@ -108,14 +139,21 @@ export default area('delayed-message', [
       await ch.bindQueue(q, x, '');
       const events: string[] = [];
       ch.on('return', (m) => events.push(`return:${(m.fields as any).replyCode}:${m.content}`));
-      ch.publish(x, 'k', Buffer.from('held'), { mandatory: true, headers: { 'x-delay': 100 } }, (err) => events.push(err ? 'nack' : 'ack'));
+      ch.publish(x, 'k', Buffer.from('held'), { mandatory: true, headers: { 'x-delay': 100 } }, (err) =>
+        events.push(err ? 'nack' : 'ack'),
+      );
       ch.publish(x, 'k', Buffer.from('direct'), { mandatory: true }, (err) => events.push(err ? 'nack' : 'ack'));
       await ch.waitForConfirms();
       const consumer = await Consumer.start(ch, q, { noAck: true });
       const got = await consumer.waitFor(2, 5000);
       return { declare, events, delivered: got.map((m) => m.content.toString()) };
     },
-    (o) => expect(o).toEqual({ declare: { kind: 'ok' }, events: ['return:312:held', 'ack', 'ack'], delivered: ['direct', 'held'] }),
+    (o) =>
+      expect(o).toEqual({
+        declare: { kind: 'ok' },
+        events: ['return:312:held', 'ack', 'ack'],
+        delivered: ['direct', 'held'],
+      }),
   ),
   delayed(
     'x-delay values: 0, negative, past 2^32-1, boolean route at once; strings and floats are converted',
@@ -141,9 +179,21 @@ export default area('delayed-message', [
       await quiet(50);
       const soon = consumer.messages.map((m) => m.content.toString()).sort();
       const all = await consumer.waitFor(6, 5000);
-      return { declare, soon, later: all.slice(4).map((m) => m.content.toString()).sort() };
+      return {
+        declare,
+        soon,
+        later: all
+          .slice(4)
+          .map((m) => m.content.toString())
+          .sort(),
+      };
     },
-    (o) => expect(o).toEqual({ declare: { kind: 'ok' }, soon: ['boolean', 'negative', 'too-large', 'zero'], later: ['float', 'string'] }),
+    (o) =>
+      expect(o).toEqual({
+        declare: { kind: 'ok' },
+        soon: ['boolean', 'negative', 'too-large', 'zero'],
+        later: ['float', 'string'],
+      }),
   ),
   delayed(
     'an x-delay string that is not an integer: the plugin crashes routing it, 541 on the connection',

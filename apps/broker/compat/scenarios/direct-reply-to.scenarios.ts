@@ -10,7 +10,9 @@ export default area('direct-reply-to', [
       const q = ctx.name('rpc');
       await server.assertQueue(q, { durable: false });
       const requests = await Consumer.start(server, q, { noAck: true }, (m) => {
-        server.sendToQueue(m.properties.replyTo, Buffer.from(`re:${m.content.toString()}`), { correlationId: m.properties.correlationId });
+        server.sendToQueue(m.properties.replyTo, Buffer.from(`re:${m.content.toString()}`), {
+          correlationId: m.properties.correlationId,
+        });
       });
       const client = await (await ctx.connect()).channel();
       const replies = await Consumer.start(client, REPLY_TO, { noAck: true });
@@ -20,14 +22,26 @@ export default area('direct-reply-to', [
       return {
         requestReplyTo: req.properties.replyTo,
         rewritten: req.properties.replyTo.startsWith(`${REPLY_TO}.`),
-        reply: { body: reply.content.toString(), exchange: reply.fields.exchange, routingKey: reply.fields.routingKey, correlationId: reply.properties.correlationId, consumerTag: reply.fields.consumerTag === replies.tag },
+        reply: {
+          body: reply.content.toString(),
+          exchange: reply.fields.exchange,
+          routingKey: reply.fields.routingKey,
+          correlationId: reply.properties.correlationId,
+          consumerTag: reply.fields.consumerTag === replies.tag,
+        },
       };
     },
     check: (o) =>
       expect(o).toEqual({
         requestReplyTo: 'amq.rabbitmq.reply-to.*',
         rewritten: true,
-        reply: { body: 're:ping', exchange: '', routingKey: 'amq.rabbitmq.reply-to.*', correlationId: 'c1', consumerTag: true },
+        reply: {
+          body: 're:ping',
+          exchange: '',
+          routingKey: 'amq.rabbitmq.reply-to.*',
+          correlationId: 'c1',
+          consumerTag: true,
+        },
       }),
   },
   {
@@ -35,9 +49,20 @@ export default area('direct-reply-to', [
     compareText: true,
     run: async (ctx) => {
       const { conn, ch } = await ctx.open();
-      return attempt(ch.consume(REPLY_TO, () => undefined, { noAck: false }), conn);
+      return attempt(
+        ch.consume(REPLY_TO, () => undefined, { noAck: false }),
+        conn,
+      );
     },
-    check: (o) => expect(o).toEqual({ kind: 'error', level: 'channel', code: 406, classId: 60, methodId: 20, text: 'PRECONDITION_FAILED - reply consumer cannot acknowledge' }),
+    check: (o) =>
+      expect(o).toEqual({
+        kind: 'error',
+        level: 'channel',
+        code: 406,
+        classId: 60,
+        methodId: 20,
+        text: 'PRECONDITION_FAILED - reply consumer cannot acknowledge',
+      }),
   },
   {
     name: 'publishing with reply-to amq.rabbitmq.reply-to without consuming it first: 406',
@@ -49,17 +74,36 @@ export default area('direct-reply-to', [
       ch.sendToQueue(q, Buffer.from('m'), { replyTo: REPLY_TO });
       return attempt(ch.checkQueue(q), conn);
     },
-    check: (o) => expect(o).toEqual({ kind: 'error', level: 'channel', code: 406, classId: 60, methodId: 40, text: 'PRECONDITION_FAILED - fast reply consumer does not exist' }),
+    check: (o) =>
+      expect(o).toEqual({
+        kind: 'error',
+        level: 'channel',
+        code: 406,
+        classId: 60,
+        methodId: 40,
+        text: 'PRECONDITION_FAILED - fast reply consumer does not exist',
+      }),
   },
   {
     name: 'a second reply-to consumer on the same channel: 406',
     run: async (ctx) => {
       const { conn, ch } = await ctx.open();
       await ch.consume(REPLY_TO, () => undefined, { noAck: true });
-      return attempt(ch.consume(REPLY_TO, () => undefined, { noAck: true }), conn);
+      return attempt(
+        ch.consume(REPLY_TO, () => undefined, { noAck: true }),
+        conn,
+      );
     },
     compareText: true,
-    check: (o) => expect(o).toEqual({ kind: 'error', level: 'channel', code: 406, classId: 60, methodId: 20, text: 'PRECONDITION_FAILED - reply consumer already set' }),
+    check: (o) =>
+      expect(o).toEqual({
+        kind: 'error',
+        level: 'channel',
+        code: 406,
+        classId: 60,
+        methodId: 20,
+        text: 'PRECONDITION_FAILED - reply consumer already set',
+      }),
   },
   {
     name: 'passive declare of amq.rabbitmq.reply-to succeeds and reports consumer_count 1 (with or without a reply consumer)',
@@ -112,4 +156,3 @@ export default area('direct-reply-to', [
     check: (o) => expect(o).toMatchObject({ kind: 'error', level: 'channel', code: 406, classId: 60, methodId: 40 }),
   },
 ]);
-

@@ -17,7 +17,10 @@ export default area('e2e-bindings', [
       ch.publish(src, 'other', Buffer.from('no-match'));
       await ch.waitForConfirms();
       const m = await ch.get(q, { noAck: true });
-      return { first: m && { body: m.content.toString(), exchange: m.fields.exchange, routingKey: m.fields.routingKey }, rest: await bodies(ch, q) };
+      return {
+        first: m && { body: m.content.toString(), exchange: m.fields.exchange, routingKey: m.fields.routingKey },
+        rest: await bodies(ch, q),
+      };
     },
     check: (o) => expect(o).toEqual({ first: { body: 'match', exchange: 'P-src', routingKey: 'k' }, rest: [] }),
   },
@@ -115,8 +118,22 @@ export default area('e2e-bindings', [
     },
     check: (o) =>
       expect(o).toEqual({
-        missingSource: { kind: 'error', level: 'channel', code: 404, classId: 40, methodId: 30, text: "NOT_FOUND - no exchange 'P-nosrc' in vhost '/'" },
-        missingDestination: { kind: 'error', level: 'channel', code: 404, classId: 40, methodId: 30, text: "NOT_FOUND - no exchange 'P-nodst' in vhost '/'" },
+        missingSource: {
+          kind: 'error',
+          level: 'channel',
+          code: 404,
+          classId: 40,
+          methodId: 30,
+          text: "NOT_FOUND - no exchange 'P-nosrc' in vhost '/'",
+        },
+        missingDestination: {
+          kind: 'error',
+          level: 'channel',
+          code: 404,
+          classId: 40,
+          methodId: 30,
+          text: "NOT_FOUND - no exchange 'P-nodst' in vhost '/'",
+        },
       }),
   },
   {

@@ -1,4 +1,15 @@
-import { area, attempt, bodyFrame, encodeProps, frame, headerFrame, methodFrame, rawArgs, rawOpen, W } from '../harness';
+import {
+  area,
+  attempt,
+  bodyFrame,
+  encodeProps,
+  frame,
+  headerFrame,
+  methodFrame,
+  rawArgs,
+  rawOpen,
+  W,
+} from '../harness';
 
 export default area('errors', [
   {
@@ -6,10 +17,22 @@ export default area('errors', [
     compareText: true,
     run: async (ctx) => {
       const { conn, ch } = await ctx.open();
-      (ch as any).sendMessage({ exchange: '', routingKey: 'x', mandatory: false, immediate: true, ticket: 0 }, {}, Buffer.from('m'));
+      (ch as any).sendMessage(
+        { exchange: '', routingKey: 'x', mandatory: false, immediate: true, ticket: 0 },
+        {},
+        Buffer.from('m'),
+      );
       return conn.waitClosed();
     },
-    check: (o) => expect(o).toEqual({ kind: 'error', level: 'connection', code: 540, classId: 60, methodId: 40, text: 'NOT_IMPLEMENTED - immediate=true' }),
+    check: (o) =>
+      expect(o).toEqual({
+        kind: 'error',
+        level: 'connection',
+        code: 540,
+        classId: 60,
+        methodId: 40,
+        text: 'NOT_IMPLEMENTED - immediate=true',
+      }),
   },
   {
     name: 'frame with a bad frame-end octet: connection.close 501 FRAME_ERROR',
@@ -87,7 +110,15 @@ export default area('errors', [
       r.write(methodFrame(1, 50, 10, Buffer.from([0, 0, 10, 0x61])));
       return r.awaitClose(5000);
     },
-    check: (o) => expect(o).toEqual({ kind: 'error', level: 'connection', code: 501, classId: 50, methodId: 10, text: 'FRAME_ERROR - cannot decode <<0,0,10,97>>' }),
+    check: (o) =>
+      expect(o).toEqual({
+        kind: 'error',
+        level: 'connection',
+        code: 501,
+        classId: 50,
+        methodId: 10,
+        text: 'FRAME_ERROR - cannot decode <<0,0,10,97>>',
+      }),
   },
   {
     name: 'unknown method id in a known class: socket closed without connection.close',
@@ -115,7 +146,15 @@ export default area('errors', [
       r.sendMethod(1, 50, 11, new W().shortstr('q').u32(0).u32(0).build());
       return r.awaitClose(5000);
     },
-    check: (o) => expect(o).toEqual({ kind: 'error', level: 'connection', code: 503, classId: 50, methodId: 11, text: 'COMMAND_INVALID - unimplemented method' }),
+    check: (o) =>
+      expect(o).toEqual({
+        kind: 'error',
+        level: 'connection',
+        code: 503,
+        classId: 50,
+        methodId: 11,
+        text: 'COMMAND_INVALID - unimplemented method',
+      }),
   },
   {
     name: 'a connection-class method on a non-zero channel: 503 COMMAND_INVALID',
@@ -135,7 +174,14 @@ export default area('errors', [
       return r.awaitClose(5000);
     },
     check: (o) =>
-      expect(o).toEqual({ kind: 'error', level: 'connection', code: 504, classId: 50, methodId: 10, text: 'CHANNEL_ERROR - unexpected method in connection state running' }),
+      expect(o).toEqual({
+        kind: 'error',
+        level: 'connection',
+        code: 504,
+        classId: 50,
+        methodId: 10,
+        text: 'CHANNEL_ERROR - unexpected method in connection state running',
+      }),
   },
   {
     name: 'content header whose headers table length overruns the frame: 541 INTERNAL_ERROR',
@@ -145,7 +191,13 @@ export default area('errors', [
       await r.expectMethod(50, 11);
       r.sendMethod(1, 60, 40, rawArgs.basicPublish('', ctx.name()));
       // flags: headers present; table length claims 100 bytes but only 3 follow
-      const props = Buffer.concat([new W().u16(1 << 13).u32(100).build(), Buffer.from([1, 0x61, 0x56])]);
+      const props = Buffer.concat([
+        new W()
+          .u16(1 << 13)
+          .u32(100)
+          .build(),
+        Buffer.from([1, 0x61, 0x56]),
+      ]);
       r.write(headerFrame(1, 1, props));
       r.write(bodyFrame(1, Buffer.from('x')));
       // a follow-up round trip: either the publish was refused (close) or this answers
@@ -163,7 +215,13 @@ export default area('errors', [
       await r.expectMethod(50, 11);
       r.sendMethod(1, 60, 40, rawArgs.basicPublish('', ctx.name()));
       const table = Buffer.from([1, 0x6b, 0x5a, 0, 0, 0, 0]); // key 'k', tag 'Z', 4 bytes
-      const props = Buffer.concat([new W().u16(1 << 13).u32(table.length).build(), table]);
+      const props = Buffer.concat([
+        new W()
+          .u16(1 << 13)
+          .u32(table.length)
+          .build(),
+        table,
+      ]);
       r.write(headerFrame(1, 1, props));
       r.write(bodyFrame(1, Buffer.from('x')));
       r.sendMethod(1, 60, 70, rawArgs.basicGet(ctx.name()));
@@ -188,7 +246,14 @@ export default area('errors', [
     check: (o) =>
       expect(o).toEqual({
         ok: { kind: 'ok' },
-        bad: { kind: 'error', level: 'channel', code: 406, classId: 60, methodId: 40, text: "PRECONDITION_FAILED - user_id property set to 'mallory' but authenticated user was 'guest'" },
+        bad: {
+          kind: 'error',
+          level: 'channel',
+          code: 406,
+          classId: 60,
+          methodId: 40,
+          text: "PRECONDITION_FAILED - user_id property set to 'mallory' but authenticated user was 'guest'",
+        },
       }),
   },
   {
@@ -238,7 +303,12 @@ export default area('errors', [
     run: async (ctx) => {
       const r = await rawOpen(ctx);
       const table = Buffer.from([1, 0x6b, 0x5a, 0, 0, 0, 0]);
-      r.sendMethod(1, 50, 10, Buffer.concat([new W().u16(0).shortstr(ctx.name()).u8(0).u32(table.length).build(), table]));
+      r.sendMethod(
+        1,
+        50,
+        10,
+        Buffer.concat([new W().u16(0).shortstr(ctx.name()).u8(0).u32(table.length).build(), table]),
+      );
       return r.awaitClose(3000);
     },
     check: (o) => expect(o).toEqual({ kind: 'error', level: 'socket' }),

@@ -24,7 +24,10 @@ export default area('exchange-declare', [
       const out: Record<string, unknown> = {};
       for (const t of ['direct', 'fanout', 'topic', 'headers']) {
         const x = ctx.name(t);
-        out[t] = [await attempt(ch.assertExchange(x, t, { durable: false }), conn), await attempt(ch.assertExchange(x, t, { durable: false }), conn)];
+        out[t] = [
+          await attempt(ch.assertExchange(x, t, { durable: false }), conn),
+          await attempt(ch.assertExchange(x, t, { durable: false }), conn),
+        ];
       }
       return out;
     },
@@ -40,7 +43,14 @@ export default area('exchange-declare', [
       return attempt(ch.checkExchange(ctx.name('missing')), conn);
     },
     check: (o) =>
-      expect(o).toEqual({ kind: 'error', level: 'channel', code: 404, classId: 40, methodId: 10, text: "NOT_FOUND - no exchange 'P-missing' in vhost '/'" }),
+      expect(o).toEqual({
+        kind: 'error',
+        level: 'channel',
+        code: 404,
+        classId: 40,
+        methodId: 10,
+        text: "NOT_FOUND - no exchange 'P-missing' in vhost '/'",
+      }),
   },
   {
     name: 'redeclare with a different type: 406 inequivalent arg type',
@@ -82,7 +92,13 @@ export default area('exchange-declare', [
   },
   {
     name: 'redeclare with a different alternate-exchange argument: 406',
-    run: (ctx) => redeclare(ctx, 'direct', { durable: false, alternateExchange: 'ae1' }, { durable: false, alternateExchange: 'ae2' }),
+    run: (ctx) =>
+      redeclare(
+        ctx,
+        'direct',
+        { durable: false, alternateExchange: 'ae1' },
+        { durable: false, alternateExchange: 'ae2' },
+      ),
     compareText: true,
     check: (o) =>
       expect(o).toEqual({
@@ -124,7 +140,14 @@ export default area('exchange-declare', [
       return attempt(ch.assertExchange(ctx.name('x'), 'no-such-type', { durable: false }), conn);
     },
     check: (o) =>
-      expect(o).toEqual({ kind: 'error', level: 'connection', code: 503, classId: 40, methodId: 10, text: "COMMAND_INVALID - unknown exchange type 'no-such-type'" }),
+      expect(o).toEqual({
+        kind: 'error',
+        level: 'connection',
+        code: 503,
+        classId: 40,
+        methodId: 10,
+        text: "COMMAND_INVALID - unknown exchange type 'no-such-type'",
+      }),
   },
   {
     name: 'internal exchange: publishing to it is 403, routing into it via exchange binding works',
@@ -149,7 +172,14 @@ export default area('exchange-declare', [
     check: (o) =>
       expect(o).toEqual({
         routed: ['via-front'],
-        err: { kind: 'error', level: 'channel', code: 403, classId: 60, methodId: 40, text: "ACCESS_REFUSED - cannot publish to internal exchange 'P-internal' in vhost '/'" },
+        err: {
+          kind: 'error',
+          level: 'channel',
+          code: 403,
+          classId: 60,
+          methodId: 40,
+          text: "ACCESS_REFUSED - cannot publish to internal exchange 'P-internal' in vhost '/'",
+        },
       }),
   },
   {
@@ -218,7 +248,14 @@ export default area('exchange-declare', [
     compareText: true,
     check: (o) =>
       expect(o).toEqual({
-        inUse: { kind: 'error', level: 'channel', code: 406, classId: 40, methodId: 20, text: "PRECONDITION_FAILED - exchange 'P-x' in vhost '/' in use" },
+        inUse: {
+          kind: 'error',
+          level: 'channel',
+          code: 406,
+          classId: 40,
+          methodId: 20,
+          text: "PRECONDITION_FAILED - exchange 'P-x' in vhost '/' in use",
+        },
         unused: { kind: 'ok' },
         exists: false,
       }),
@@ -285,7 +322,21 @@ export default area('exchange-declare', [
       const x = ctx.name('x');
       await ch.assertExchange(x, 'topic', { durable: false, autoDelete: true });
       return attempt(
-        rpc(ch, 'ExchangeDeclare', { exchange: x, type: 'fanout', passive: true, durable: true, autoDelete: false, internal: true, nowait: false, arguments: {} }, 'ExchangeDeclareOk'),
+        rpc(
+          ch,
+          'ExchangeDeclare',
+          {
+            exchange: x,
+            type: 'fanout',
+            passive: true,
+            durable: true,
+            autoDelete: false,
+            internal: true,
+            nowait: false,
+            arguments: {},
+          },
+          'ExchangeDeclareOk',
+        ),
         conn,
       );
     },

@@ -9,7 +9,15 @@ export default area('exchange-types', [
       const { ch } = await ctx.openConfirm();
       const x = ctx.name('x');
       await ch.assertExchange(x, 'direct', { durable: false });
-      return routeAndDrain(ctx, ch, x, { q1: ['a'], q2: ['a', 'b'], q3: ['c'], q4: [''] }, ['a', 'b', 'c', 'd', '', 'A', 'a ']);
+      return routeAndDrain(ctx, ch, x, { q1: ['a'], q2: ['a', 'b'], q3: ['c'], q4: [''] }, [
+        'a',
+        'b',
+        'c',
+        'd',
+        '',
+        'A',
+        'a ',
+      ]);
     },
     check: (o) => expect(o).toEqual({ q1: ['a'], q2: ['a', 'b'], q3: ['c'], q4: [''] }),
   },
@@ -19,7 +27,10 @@ export default area('exchange-types', [
       const { ch } = await ctx.openConfirm();
       const x = ctx.name('x');
       await ch.assertExchange(x, 'direct', { durable: false });
-      return routeAndDrain(ctx, ch, x, { q: ['a', 'b'] }, [{ rk: 'a', body: 'm1', options: { CC: ['b'] } }, { rk: 'b', body: 'm2' }]);
+      return routeAndDrain(ctx, ch, x, { q: ['a', 'b'] }, [
+        { rk: 'a', body: 'm1', options: { CC: ['b'] } },
+        { rk: 'b', body: 'm2' },
+      ]);
     },
     check: (o) => expect(o).toEqual({ q: ['m1', 'm2'] }),
   },
@@ -52,20 +63,35 @@ export default area('exchange-types', [
     name: 'predeclared exchanges: redeclare with their type is ok (no amq.* 403), another type is 406',
     run: async (ctx) => {
       const { conn } = await ctx.open();
-      const types: Record<string, string> = { 'amq.direct': 'direct', 'amq.fanout': 'fanout', 'amq.topic': 'topic', 'amq.headers': 'headers', 'amq.match': 'headers' };
+      const types: Record<string, string> = {
+        'amq.direct': 'direct',
+        'amq.fanout': 'fanout',
+        'amq.topic': 'topic',
+        'amq.headers': 'headers',
+        'amq.match': 'headers',
+      };
       const out: Record<string, unknown> = {};
       for (const [x, t] of Object.entries(types)) {
         let ch = await conn.channel();
         const same = await attempt(ch.assertExchange(x, t, { durable: true }), conn);
         ch = await conn.channel();
-        const other = await attempt(ch.assertExchange(x, t === 'fanout' ? 'direct' : 'fanout', { durable: true }), conn);
+        const other = await attempt(
+          ch.assertExchange(x, t === 'fanout' ? 'direct' : 'fanout', { durable: true }),
+          conn,
+        );
         out[x] = { same, other };
       }
       return out;
     },
     compareText: true,
     check: (o) => {
-      const types: Record<string, string> = { 'amq.direct': 'direct', 'amq.fanout': 'fanout', 'amq.topic': 'topic', 'amq.headers': 'headers', 'amq.match': 'headers' };
+      const types: Record<string, string> = {
+        'amq.direct': 'direct',
+        'amq.fanout': 'fanout',
+        'amq.topic': 'topic',
+        'amq.headers': 'headers',
+        'amq.match': 'headers',
+      };
       for (const [x, t] of Object.entries(types)) {
         const received = t === 'fanout' ? 'direct' : 'fanout';
         expect(o[x]).toEqual({
@@ -131,9 +157,30 @@ export default area('exchange-types', [
     },
     check: (o) =>
       expect(o).toEqual({
-        a: { body: 'm', exchange: 'P-x', routingKey: 'a', redelivered: false, messageCount: 0, headers: { keep: 1, CC: ['b'] } },
-        b: { body: 'm', exchange: 'P-x', routingKey: 'a', redelivered: false, messageCount: 0, headers: { keep: 1, CC: ['b'] } },
-        c: { body: 'm', exchange: 'P-x', routingKey: 'a', redelivered: false, messageCount: 0, headers: { keep: 1, CC: ['b'] } },
+        a: {
+          body: 'm',
+          exchange: 'P-x',
+          routingKey: 'a',
+          redelivered: false,
+          messageCount: 0,
+          headers: { keep: 1, CC: ['b'] },
+        },
+        b: {
+          body: 'm',
+          exchange: 'P-x',
+          routingKey: 'a',
+          redelivered: false,
+          messageCount: 0,
+          headers: { keep: 1, CC: ['b'] },
+        },
+        c: {
+          body: 'm',
+          exchange: 'P-x',
+          routingKey: 'a',
+          redelivered: false,
+          messageCount: 0,
+          headers: { keep: 1, CC: ['b'] },
+        },
       }),
   },
   {
@@ -149,7 +196,14 @@ export default area('exchange-types', [
     },
     check: (o) =>
       expect(o).toEqual({
-        err: { kind: 'error', level: 'channel', code: 404, classId: 60, methodId: 40, text: "NOT_FOUND - no exchange 'P-nope' in vhost '/'" },
+        err: {
+          kind: 'error',
+          level: 'channel',
+          code: 404,
+          classId: 60,
+          methodId: 40,
+          text: "NOT_FOUND - no exchange 'P-nope' in vhost '/'",
+        },
         stillOpen: { kind: 'ok' },
       }),
   },

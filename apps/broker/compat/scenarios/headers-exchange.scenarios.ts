@@ -1,12 +1,20 @@
 import { area, attempt, routeAndDrain, type Ctx, type PublishSpec } from '../harness';
 
-async function headersRoute(ctx: Ctx, bindings: Record<string, Record<string, unknown>>, messages: Array<[string, Record<string, unknown> | undefined]>) {
+async function headersRoute(
+  ctx: Ctx,
+  bindings: Record<string, Record<string, unknown>>,
+  messages: Array<[string, Record<string, unknown> | undefined]>,
+) {
   const { ch } = await ctx.openConfirm();
   const x = ctx.name('x');
   await ch.assertExchange(x, 'headers', { durable: false });
   const b: Record<string, Array<[string, Record<string, unknown>]>> = {};
   for (const [k, args] of Object.entries(bindings)) b[k] = [['ignored-key', args]];
-  const msgs: PublishSpec[] = messages.map(([body, headers]) => ({ rk: 'rk', body, options: headers ? { headers } : {} }));
+  const msgs: PublishSpec[] = messages.map(([body, headers]) => ({
+    rk: 'rk',
+    body,
+    options: headers ? { headers } : {},
+  }));
   return routeAndDrain(ctx, ch, x, b, msgs);
 }
 
@@ -84,19 +92,28 @@ export default area('headers-exchange', [
   {
     name: 'value comparison across field types (byte/int/long/double/string/bool)',
     run: (ctx) =>
-      headersRoute(ctx, { one: { 'x-match': 'all', n: 1 }, str: { 'x-match': 'all', n: '1' }, tru: { 'x-match': 'all', n: true } }, [
-        ['byte', { n: 1 }],
-        ['short', { n: { '!': 'int16', value: 1 } }],
-        ['int', { n: { '!': 'int32', value: 1 } }],
-        ['long', { n: { '!': 'int64', value: 1 } }],
-        ['double', { n: { '!': 'double', value: 1 } }],
-        ['float', { n: { '!': 'float', value: 1 } }],
-        ['string', { n: '1' }],
-        ['bool', { n: true }],
-        ['bytes', { n: Buffer.from('1') }],
-      ]),
+      headersRoute(
+        ctx,
+        { one: { 'x-match': 'all', n: 1 }, str: { 'x-match': 'all', n: '1' }, tru: { 'x-match': 'all', n: true } },
+        [
+          ['byte', { n: 1 }],
+          ['short', { n: { '!': 'int16', value: 1 } }],
+          ['int', { n: { '!': 'int32', value: 1 } }],
+          ['long', { n: { '!': 'int64', value: 1 } }],
+          ['double', { n: { '!': 'double', value: 1 } }],
+          ['float', { n: { '!': 'float', value: 1 } }],
+          ['string', { n: '1' }],
+          ['bool', { n: true }],
+          ['bytes', { n: Buffer.from('1') }],
+        ],
+      ),
     // numbers compare by value whatever their wire type; longstr and byte array compare equal
-    check: (o) => expect(o).toEqual({ one: ['byte', 'short', 'int', 'long', 'double', 'float'], str: ['string', 'bytes'], tru: ['bool'] }),
+    check: (o) =>
+      expect(o).toEqual({
+        one: ['byte', 'short', 'int', 'long', 'double', 'float'],
+        str: ['string', 'bytes'],
+        tru: ['bool'],
+      }),
   },
   {
     name: 'invalid x-match value: channel.close 406 on queue.bind',

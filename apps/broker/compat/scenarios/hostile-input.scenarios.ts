@@ -7,7 +7,6 @@ import { area, attempt, errorOutcome, queueCount, sleep, waitUntil, W, type Ctx 
 const LIMIT = 2 ** 31 - 1;
 const TEN_YEARS = 315_360_000_000;
 
-
 /** A raw connection with channel 1 open. */
 async function rawChannel(ctx: Ctx) {
   const r = await ctx.raw();
@@ -17,7 +16,8 @@ async function rawChannel(ctx: Ctx) {
 }
 
 const table = (entries: Buffer) => new W().longstr(entries).build();
-const entry = (name: string, type: string, value: Buffer) => new W().shortstr(name).bytes(Buffer.from(type)).bytes(value).build();
+const entry = (name: string, type: string, value: Buffer) =>
+  new W().shortstr(name).bytes(Buffer.from(type)).bytes(value).build();
 
 export default area('hostile-input', [
   {
@@ -26,14 +26,22 @@ export default area('hostile-input', [
     run: async (ctx) => {
       const { conn, ch } = await ctx.open();
       const long = [LIMIT, LIMIT + 1, 2 ** 32, TEN_YEARS];
-      for (const ms of long) await ch.assertQueue(ctx.name(`e${ms}`), { durable: false, arguments: { 'x-expires': ms } });
+      for (const ms of long)
+        await ch.assertQueue(ctx.name(`e${ms}`), { durable: false, arguments: { 'x-expires': ms } });
       const control = ctx.name('control');
       await ch.assertQueue(control, { durable: false, arguments: { 'x-expires': 50 } });
       // a passive declare counts as use and restarts the timer: poll less often than the timeout
-      await waitUntil(async () => (await sleep(150), (await queueCount(conn, control)) === 'gone'), 3000, 'the control queue to expire');
+      await waitUntil(
+        async () => (await sleep(150), (await queueCount(conn, control)) === 'gone'),
+        3000,
+        'the control queue to expire',
+      );
       const kept = await Promise.all(long.map((ms) => queueCount(conn, ctx.name(`e${ms}`))));
       const c = await conn.channel();
-      const tooLong = await attempt(c.assertQueue(ctx.name('too-long'), { durable: false, arguments: { 'x-expires': TEN_YEARS + 1 } }), conn);
+      const tooLong = await attempt(
+        c.assertQueue(ctx.name('too-long'), { durable: false, arguments: { 'x-expires': TEN_YEARS + 1 } }),
+        conn,
+      );
       return { kept, tooLong };
     },
     check: (o) => {
@@ -52,13 +60,17 @@ export default area('hostile-input', [
       }
       const perMessage = ctx.name('expiration');
       await ch.assertQueue(perMessage, { durable: false });
-      for (const expiration of [String(LIMIT + 1), String(2 ** 32), String(TEN_YEARS)]) ch.sendToQueue(perMessage, Buffer.from('kept'), { expiration });
+      for (const expiration of [String(LIMIT + 1), String(2 ** 32), String(TEN_YEARS)])
+        ch.sendToQueue(perMessage, Buffer.from('kept'), { expiration });
       const control = ctx.name('control');
       await ch.assertQueue(control, { durable: false, arguments: { 'x-message-ttl': 50 } });
       ch.sendToQueue(control, Buffer.from('expires'));
       await ch.waitForConfirms();
       await waitUntil(async () => (await queueCount(conn, control)) === 0, 3000, 'the control message to expire');
-      const kept = { ttl: await Promise.all(ttls.map((ms) => queueCount(conn, ctx.name(`t${ms}`)))), expiration: await queueCount(conn, perMessage) };
+      const kept = {
+        ttl: await Promise.all(ttls.map((ms) => queueCount(conn, ctx.name(`t${ms}`)))),
+        expiration: await queueCount(conn, perMessage),
+      };
       const c = await conn.channel();
       const closed = new Promise<unknown>((resolve) => c.once('error', resolve));
       c.sendToQueue(perMessage, Buffer.from('too long'), { expiration: String(TEN_YEARS + 1) });
@@ -75,7 +87,13 @@ export default area('hostile-input', [
       r.sendMethod(1, 50, 10, new W().u16(0).u8(255).bytes(Buffer.alloc(255, 0xff)).u8(0).table({}).build());
       return r.awaitClose(3000);
     },
-    check: (o) => expect(o).toMatchObject({ kind: 'error', level: 'connection', code: 501, text: 'FRAME_ERROR - Malformed UTF-8 in shortstr' }),
+    check: (o) =>
+      expect(o).toMatchObject({
+        kind: 'error',
+        level: 'connection',
+        code: 501,
+        text: 'FRAME_ERROR - Malformed UTF-8 in shortstr',
+      }),
   },
   {
     name: 'a consumer tag of malformed UTF-8 closes the connection with 501',
@@ -85,7 +103,19 @@ export default area('hostile-input', [
       const { ch } = await ctx.open();
       await ch.assertQueue(q, { durable: false });
       const r = await rawChannel(ctx);
-      r.sendMethod(1, 60, 20, new W().u16(0).shortstr(q).u8(3).bytes(Buffer.from([0x61, 0xff, 0x62])).u8(0).table({}).build());
+      r.sendMethod(
+        1,
+        60,
+        20,
+        new W()
+          .u16(0)
+          .shortstr(q)
+          .u8(3)
+          .bytes(Buffer.from([0x61, 0xff, 0x62]))
+          .u8(0)
+          .table({})
+          .build(),
+      );
       return r.awaitClose(3000);
     },
     check: (o) => expect(o).toMatchObject({ kind: 'error', level: 'connection', code: 501 }),
@@ -106,7 +136,9 @@ export default area('hostile-input', [
       const ok = await r.expectMethod(60, 71, 3000);
       await ch.unbindQueue(q, 'amq.fanout', '');
       const raw = ok?.payload;
-      return raw ? raw.subarray(raw.length - 4 - 256, raw.length - 4).equals(Buffer.concat([Buffer.from([255]), key])) : 'no get-ok';
+      return raw
+        ? raw.subarray(raw.length - 4 - 256, raw.length - 4).equals(Buffer.concat([Buffer.from([255]), key]))
+        : 'no get-ok';
     },
     check: (o) => expect(o).toBe(true),
   },
@@ -178,7 +210,11 @@ export default area('hostile-input', [
         if (f?.classId === 60 && f.methodId === 71) {
           const header = await r.next(3000);
           out[label] = header?.payload.subarray(12).toString('hex');
-        } else out[label] = f?.classId === 10 && f.methodId === 50 ? { code: f.args.replyCode, classId: f.args.classId, methodId: f.args.methodId } : 'nothing';
+        } else
+          out[label] =
+            f?.classId === 10 && f.methodId === 50
+              ? { code: f.args.replyCode, classId: f.args.classId, methodId: f.args.methodId }
+              : 'nothing';
         r.destroy();
       }
       return out;

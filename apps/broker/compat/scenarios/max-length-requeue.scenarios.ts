@@ -41,7 +41,8 @@ const deadSummary = (m: Message): DeadOutcome => ({
   ),
 });
 
-const readyOf = (msgs: GetMessage[]) => msgs.map((m) => [m.content.toString(), m.fields.redelivered] as [string, boolean]);
+const readyOf = (msgs: GetMessage[]) =>
+  msgs.map((m) => [m.content.toString(), m.fields.redelivered] as [string, boolean]);
 
 /** Passive declare until the queue reports `expected` ready messages; the last count seen if it never does. */
 export async function settledCount(ch: Channel, q: string, expected: number, timeoutMs = 1500): Promise<number> {
@@ -126,12 +127,21 @@ async function runPlan(ctx: Ctx, plan: Plan) {
 const d = (body: string, deaths = ['maxlen@P-qx1']): DeadOutcome => ({ body, redelivered: false, deaths });
 
 /** Three held, two published behind them: the requeue brings the queue from 2 to 5 ready, over a limit of 3. */
-const fullAfter = (back: Requeue): Step[] => [{ publish: ['1', '2', '3'] }, { hold: 3 }, { publish: ['4', '5'] }, { back }];
+const fullAfter = (back: Requeue): Step[] => [
+  { publish: ['1', '2', '3'] },
+  { hold: 3 },
+  { publish: ['4', '5'] },
+  { back },
+];
 
 const dropHeadOutcome = {
   confirms: ['ack', 'ack', 'ack', 'ack', 'ack'],
   ready: 3,
-  queue: [['3', true], ['4', false], ['5', false]],
+  queue: [
+    ['3', true],
+    ['4', false],
+    ['5', false],
+  ],
   dlq: [d('1'), d('2')],
 };
 
@@ -163,7 +173,8 @@ export default area('max-length-requeue', [
   },
   {
     name: 'drop-head, connection close with unacked messages into a full queue',
-    run: (ctx) => runPlan(ctx, { args: { 'x-max-length': 3 }, dlx: true, steps: fullAfter('close-connection'), ready: 3 }),
+    run: (ctx) =>
+      runPlan(ctx, { args: { 'x-max-length': 3 }, dlx: true, steps: fullAfter('close-connection'), ready: 3 }),
     check: (o) => expect(o).toEqual(dropHeadOutcome),
   },
   {
@@ -178,7 +189,17 @@ export default area('max-length-requeue', [
         args: { 'x-max-length': 3 },
         dlx: true,
         durable: true,
-        steps: [{ publish: [1, 2, 3].map((n) => [String(n), { persistent: true }] as [string, { persistent: boolean }]) }, { hold: 3 }, { publish: [['4', { persistent: true }], ['5', { persistent: true }]] }, { back: 'nack' }],
+        steps: [
+          { publish: [1, 2, 3].map((n) => [String(n), { persistent: true }] as [string, { persistent: boolean }]) },
+          { hold: 3 },
+          {
+            publish: [
+              ['4', { persistent: true }],
+              ['5', { persistent: true }],
+            ],
+          },
+          { back: 'nack' },
+        ],
         ready: 3,
       }),
     check: (o) => expect(o).toEqual(dropHeadOutcome),
@@ -189,16 +210,48 @@ export default area('max-length-requeue', [
       runPlan(ctx, {
         args: { 'x-max-length': 3 },
         dlx: true,
-        steps: [{ publish: ['a', 'b', 'c'] }, { hold: 2 }, { back: 'reject', only: ['a'] }, { publish: ['d'] }, { back: 'reject', only: ['b'] }],
+        steps: [
+          { publish: ['a', 'b', 'c'] },
+          { hold: 2 },
+          { back: 'reject', only: ['a'] },
+          { publish: ['d'] },
+          { back: 'reject', only: ['b'] },
+        ],
         ready: 3,
       }),
-    check: (o) => expect(o).toEqual({ confirms: ['ack', 'ack', 'ack', 'ack'], ready: 3, queue: [['b', true], ['c', false], ['d', false]], dlq: [d('a')] }),
+    check: (o) =>
+      expect(o).toEqual({
+        confirms: ['ack', 'ack', 'ack', 'ack'],
+        ready: 3,
+        queue: [
+          ['b', true],
+          ['c', false],
+          ['d', false],
+        ],
+        dlq: [d('a')],
+      }),
   },
   {
     name: 'requeue into a queue below its limit drops nothing',
     run: (ctx) =>
-      runPlan(ctx, { args: { 'x-max-length': 5 }, dlx: true, steps: [{ publish: ['1', '2', '3'] }, { hold: 2 }, { publish: ['4'] }, { back: 'nack' }], ready: 4 }),
-    check: (o) => expect(o).toEqual({ confirms: ['ack', 'ack', 'ack', 'ack'], ready: 4, queue: [['1', true], ['2', true], ['3', false], ['4', false]], dlq: [] }),
+      runPlan(ctx, {
+        args: { 'x-max-length': 5 },
+        dlx: true,
+        steps: [{ publish: ['1', '2', '3'] }, { hold: 2 }, { publish: ['4'] }, { back: 'nack' }],
+        ready: 4,
+      }),
+    check: (o) =>
+      expect(o).toEqual({
+        confirms: ['ack', 'ack', 'ack', 'ack'],
+        ready: 4,
+        queue: [
+          ['1', true],
+          ['2', true],
+          ['3', false],
+          ['4', false],
+        ],
+        dlq: [],
+      }),
   },
   {
     name: 'x-max-length-bytes drop-head: requeue drops from the head until the bytes fit',
@@ -219,7 +272,13 @@ export default area('max-length-requeue', [
       expect(o).toEqual({
         confirms: ['ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'ack'],
         ready: 5,
-        queue: [['c', false], ['d', false], ['e', false], ['f', false], ['g', false]],
+        queue: [
+          ['c', false],
+          ['d', false],
+          ['e', false],
+          ['f', false],
+          ['g', false],
+        ],
         dlq: [d('a'), d('bbbbb')],
       }),
   },
@@ -229,14 +288,28 @@ export default area('max-length-requeue', [
       runPlan(ctx, {
         args: { 'x-max-length': 3, 'x-overflow': 'reject-publish' },
         dlx: true,
-        steps: [{ publish: ['1', '2', '3'] }, { hold: 3 }, { publish: ['4', '5', '6', '7'] }, { back: 'nack' }, { publish: ['8'] }, { hold: 3 }, { publish: ['9'] }, { hold: 1 }, { publish: ['10'] }],
+        steps: [
+          { publish: ['1', '2', '3'] },
+          { hold: 3 },
+          { publish: ['4', '5', '6', '7'] },
+          { back: 'nack' },
+          { publish: ['8'] },
+          { hold: 3 },
+          { publish: ['9'] },
+          { hold: 1 },
+          { publish: ['10'] },
+        ],
         ready: 3,
       }),
     check: (o) =>
       expect(o).toEqual({
         confirms: ['ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'nack', 'nack', 'nack', 'ack'],
         ready: 3,
-        queue: [['5', false], ['6', false], ['10', false]],
+        queue: [
+          ['5', false],
+          ['6', false],
+          ['10', false],
+        ],
         dlq: [],
       }),
   },
@@ -246,14 +319,27 @@ export default area('max-length-requeue', [
       runPlan(ctx, {
         args: { 'x-max-length': 3, 'x-overflow': 'reject-publish-dlx' },
         dlx: true,
-        steps: [{ publish: ['1', '2', '3'] }, { hold: 3 }, { publish: ['4', '5', '6', '7'] }, { back: 'recover' }, { publish: ['8'] }],
+        steps: [
+          { publish: ['1', '2', '3'] },
+          { hold: 3 },
+          { publish: ['4', '5', '6', '7'] },
+          { back: 'recover' },
+          { publish: ['8'] },
+        ],
         ready: 6,
       }),
     check: (o) =>
       expect(o).toEqual({
         confirms: ['ack', 'ack', 'ack', 'ack', 'ack', 'ack', 'nack', 'nack'],
         ready: 6,
-        queue: [['1', true], ['2', true], ['3', true], ['4', false], ['5', false], ['6', false]],
+        queue: [
+          ['1', true],
+          ['2', true],
+          ['3', true],
+          ['4', false],
+          ['5', false],
+          ['6', false],
+        ],
         dlq: [d('7'), d('8')],
       }),
   },
@@ -263,14 +349,25 @@ export default area('max-length-requeue', [
       runPlan(ctx, {
         args: { 'x-max-length': 2, 'x-overflow': 'reject-publish-dlx' },
         dlx: true,
-        steps: [{ publish: ['1', '2'] }, { hold: 2 }, { publish: ['3', '4'] }, { back: 'close-channel' }, { publish: ['5'] }],
+        steps: [
+          { publish: ['1', '2'] },
+          { hold: 2 },
+          { publish: ['3', '4'] },
+          { back: 'close-channel' },
+          { publish: ['5'] },
+        ],
         ready: 4,
       }),
     check: (o) =>
       expect(o).toEqual({
         confirms: ['ack', 'ack', 'ack', 'ack', 'nack'],
         ready: 4,
-        queue: [['1', true], ['2', true], ['3', false], ['4', false]],
+        queue: [
+          ['1', true],
+          ['2', true],
+          ['3', false],
+          ['4', false],
+        ],
         dlq: [d('5')],
       }),
   },
@@ -279,14 +376,26 @@ export default area('max-length-requeue', [
     run: (ctx) =>
       runPlan(ctx, {
         args: { 'x-max-length-bytes': 4, 'x-overflow': 'reject-publish' },
-        steps: [{ publish: ['aaa'] }, { hold: 1 }, { publish: ['b', 'c', 'd', 'e'] }, { back: 'reject' }, { publish: ['', 'f'] }],
+        steps: [
+          { publish: ['aaa'] },
+          { hold: 1 },
+          { publish: ['b', 'c', 'd', 'e'] },
+          { back: 'reject' },
+          { publish: ['', 'f'] },
+        ],
         ready: 5,
       }),
     check: (o) =>
       expect(o).toEqual({
         confirms: ['ack', 'ack', 'ack', 'ack', 'ack', 'nack', 'nack'],
         ready: 5,
-        queue: [['aaa', true], ['b', false], ['c', false], ['d', false], ['e', false]],
+        queue: [
+          ['aaa', true],
+          ['b', false],
+          ['c', false],
+          ['d', false],
+          ['e', false],
+        ],
       }),
   },
   {
@@ -295,10 +404,29 @@ export default area('max-length-requeue', [
       runPlan(ctx, {
         args: { 'x-max-length': 2, 'x-max-priority': 5 },
         dlx: true,
-        steps: [{ publish: [['low', { priority: 0 }]] }, { hold: 1 }, { publish: [['h1', { priority: 5 }], ['h2', { priority: 5 }]] }, { back: 'nack' }],
+        steps: [
+          { publish: [['low', { priority: 0 }]] },
+          { hold: 1 },
+          {
+            publish: [
+              ['h1', { priority: 5 }],
+              ['h2', { priority: 5 }],
+            ],
+          },
+          { back: 'nack' },
+        ],
         ready: 2,
       }),
-    check: (o) => expect(o).toEqual({ confirms: ['ack', 'ack', 'ack'], ready: 2, queue: [['h2', false], ['low', true]], dlq: [d('h1')] }),
+    check: (o) =>
+      expect(o).toEqual({
+        confirms: ['ack', 'ack', 'ack'],
+        ready: 2,
+        queue: [
+          ['h2', false],
+          ['low', true],
+        ],
+        dlq: [d('h1')],
+      }),
   },
   {
     name: 'x-max-length 0 with a consumer: a nacked message is dropped (maxlen), not redelivered',
@@ -315,7 +443,12 @@ export default area('max-length-requeue', [
       cch.nack(m, false, true);
       const dead = await waitDead(cch, dlq, 1);
       await c.cancel();
-      return { confirm, delivered: c.messages.map((x) => summary(x)), dlq: dead, ready: (await ch.checkQueue(q)).messageCount };
+      return {
+        confirm,
+        delivered: c.messages.map((x) => summary(x)),
+        dlq: dead,
+        ready: (await ch.checkQueue(q)).messageCount,
+      };
     },
     check: (o) =>
       expect(o).toEqual({
@@ -342,7 +475,10 @@ export default area('max-length-requeue', [
       for (const body of ['1', '2', '3', '4']) confirms.push(await publishConfirmed(ch, '', q, body));
       await ca.waitFor(1);
       await cb.waitFor(1);
-      const first = { a: ca.messages.map((m) => m.content.toString()), b: cb.messages.map((m) => m.content.toString()) };
+      const first = {
+        a: ca.messages.map((m) => m.content.toString()),
+        b: cb.messages.map((m) => m.content.toString()),
+      };
       await a.close(); // a's message comes back into a full queue
       b.nack(cb.messages[0], false, true); // and so does b's, then b takes the next one
       await cb.waitFor(2);
@@ -360,7 +496,10 @@ export default area('max-length-requeue', [
       expect(o).toEqual({
         confirms: ['ack', 'ack', 'ack', 'ack'],
         first: { a: ['1'], b: ['2'] },
-        b: [['2', false], ['3', false]],
+        b: [
+          ['2', false],
+          ['3', false],
+        ],
         ready: 1,
         queue: [['4', false]],
         dlq: [d('1'), d('2')],
@@ -370,11 +509,17 @@ export default area('max-length-requeue', [
     name: 'a requeued message whose TTL ran out while it was held: over the limit it is dropped as maxlen, within it it expires',
     run: async (ctx) => {
       const out: Record<string, unknown> = {};
-      for (const [label, limit] of [['over', 1], ['within', 2]] as const) {
+      for (const [label, limit] of [
+        ['over', 1],
+        ['within', 2],
+      ] as const) {
         const { ch } = await ctx.openConfirm();
         const { dlx, dlq } = await dlxFor(ctx, ch, `-${label}`);
         const q = ctx.name(`q-${label}`);
-        await ch.assertQueue(q, { durable: false, arguments: { 'x-max-length': limit, 'x-dead-letter-exchange': dlx } });
+        await ch.assertQueue(q, {
+          durable: false,
+          arguments: { 'x-max-length': limit, 'x-dead-letter-exchange': dlx },
+        });
         await publishConfirmed(ch, '', q, 'a', { expiration: '100' });
         const held = await ch.get(q, { noAck: false });
         const heldAt = Date.now();
@@ -396,10 +541,14 @@ export default area('max-length-requeue', [
 
 async function waitDead(ch: Channel, dlq: string, n: number): Promise<DeadOutcome[]> {
   const out: DeadOutcome[] = [];
-  await waitUntil(async () => {
-    const m = await ch.get(dlq, { noAck: true });
-    if (m) out.push(deadSummary(m));
-    return out.length >= n;
-  }, 3000, `${n} dead letters in ${dlq}`);
+  await waitUntil(
+    async () => {
+      const m = await ch.get(dlq, { noAck: true });
+      if (m) out.push(deadSummary(m));
+      return out.length >= n;
+    },
+    3000,
+    `${n} dead letters in ${dlq}`,
+  );
   return out;
 }

@@ -1,5 +1,16 @@
 import { createHash } from 'node:crypto';
-import { area, Consumer, definedProps, encodeProps, R, rawArgs, rawOpen, rawPublish, rawReadMessage, typed } from '../harness';
+import {
+  area,
+  Consumer,
+  definedProps,
+  encodeProps,
+  R,
+  rawArgs,
+  rawOpen,
+  rawPublish,
+  rawReadMessage,
+  typed,
+} from '../harness';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -23,7 +34,14 @@ const ALL_TYPES = {
   bytes: typed('x', Buffer.from([0, 1, 2, 255])),
   void: typed('V', null),
   table: typed('F', { nested: typed('S', 'v'), n: typed('I', 1), deeper: typed('F', { x: typed('t', false) }) }),
-  array: typed('A', [typed('S', 'a'), typed('I', 2), typed('t', true), typed('V', null), typed('A', [typed('b', 1)]), typed('F', { k: typed('S', 'v') })]),
+  array: typed('A', [
+    typed('S', 'a'),
+    typed('I', 2),
+    typed('t', true),
+    typed('V', null),
+    typed('A', [typed('b', 1)]),
+    typed('F', { k: typed('S', 'v') }),
+  ]),
 };
 
 const ALL_PROPS = {
@@ -68,7 +86,13 @@ export default area('messages', [
         const k = hr.shortstr();
         tags[k] = hr.value(true).t;
       }
-      return { identical: got.equals(props), flags: flags.toString(2), tags, body: m.body.toString(), bodySize: Number(m.header.payload.readBigUInt64BE(4)) };
+      return {
+        identical: got.equals(props),
+        flags: flags.toString(2),
+        tags,
+        body: m.body.toString(),
+        bodySize: Number(m.header.payload.readBigUInt64BE(4)),
+      };
     },
     check: (o) =>
       expect(o).toEqual({
@@ -160,7 +184,13 @@ export default area('messages', [
       rawPublish(r, 1, '', q, Buffer.from('p'));
       r.sendMethod(1, 60, 70, rawArgs.basicGet(q, true));
       const m = await rawReadMessage(r);
-      return m && { props: m.header.payload.subarray(12).toString('hex'), weight: m.header.payload.readUInt16BE(2), classId: m.header.payload.readUInt16BE(0) };
+      return (
+        m && {
+          props: m.header.payload.subarray(12).toString('hex'),
+          weight: m.header.payload.readUInt16BE(2),
+          classId: m.header.payload.readUInt16BE(0),
+        }
+      );
     },
     check: (o) => expect(o).toEqual({ props: '0000', weight: 0, classId: 60 }),
   },
@@ -178,9 +208,13 @@ export default area('messages', [
       const g = await ch.get(q, { noAck: true });
       const c = await Consumer.start(ch, q, { noAck: true });
       const [m] = await c.waitFor(1);
-      return { consumed: { length: m.content.length, sha: sha(m.content) === sha(body) }, got: g && { length: g.content.length, sha: sha(g.content) === sha(body) } };
+      return {
+        consumed: { length: m.content.length, sha: sha(m.content) === sha(body) },
+        got: g && { length: g.content.length, sha: sha(g.content) === sha(body) },
+      };
     },
-    check: (o) => expect(o).toEqual({ consumed: { length: 1_000_003, sha: true }, got: { length: 1_000_003, sha: true } }),
+    check: (o) =>
+      expect(o).toEqual({ consumed: { length: 1_000_003, sha: true }, got: { length: 1_000_003, sha: true } }),
   },
   {
     name: 'deliveries are split into body frames of at most frame_max - 8 bytes',
@@ -222,11 +256,20 @@ export default area('messages', [
       const next = await r.next(2000);
       return {
         get: m && { bodyFrames: m.bodyFrames, size: Number(m.header.payload.readBigUInt64BE(4)) },
-        deliver: d && { bodyFrames: d.bodyFrames, size: Number(d.header.payload.readBigUInt64BE(4)), consumerTag: d.method.args.consumerTag },
+        deliver: d && {
+          bodyFrames: d.bodyFrames,
+          size: Number(d.header.payload.readBigUInt64BE(4)),
+          consumerTag: d.method.args.consumerTag,
+        },
         nextFrame: next && [next.type, next.classId, next.methodId],
       };
     },
-    check: (o) => expect(o).toEqual({ get: { bodyFrames: [], size: 0 }, deliver: { bodyFrames: [], size: 0, consumerTag: 'c' }, nextFrame: [1, 50, 11] }),
+    check: (o) =>
+      expect(o).toEqual({
+        get: { bodyFrames: [], size: 0 },
+        deliver: { bodyFrames: [], size: 0, consumerTag: 'c' },
+        nextFrame: [1, 50, 11],
+      }),
   },
   {
     name: 'amqplib: zero-length body with headers survives get and dead-lettering',
@@ -242,7 +285,14 @@ export default area('messages', [
       if (m) ch.reject(m, false);
       let d: any = false;
       for (let i = 0; i < 200 && !d; i++) d = await ch.get(dlq, { noAck: true });
-      return { first: m && m.content.length, dead: d && { length: d.content.length, k: d.properties.headers.k, reason: d.properties.headers['x-first-death-reason'] } };
+      return {
+        first: m && m.content.length,
+        dead: d && {
+          length: d.content.length,
+          k: d.properties.headers.k,
+          reason: d.properties.headers['x-first-death-reason'],
+        },
+      };
     },
     check: (o) => expect(o).toEqual({ first: 0, dead: { length: 0, k: 'v', reason: 'rejected' } }),
   },
@@ -258,9 +308,17 @@ export default area('messages', [
       ch.publish(x, 'clé.日本', Buffer.from('ünï'));
       await ch.waitForConfirms();
       const m = await ch.get(q, { noAck: true });
-      return m && { body: m.content.toString(), exchange: m.fields.exchange, routingKey: m.fields.routingKey, queueOk: (await ch.checkQueue(q)).queue };
+      return (
+        m && {
+          body: m.content.toString(),
+          exchange: m.fields.exchange,
+          routingKey: m.fields.routingKey,
+          queueOk: (await ch.checkQueue(q)).queue,
+        }
+      );
     },
-    check: (o) => expect(o).toEqual({ body: 'ünï', exchange: 'P-échange-ü', routingKey: 'clé.日本', queueOk: 'P-очередь-✓' }),
+    check: (o) =>
+      expect(o).toEqual({ body: 'ünï', exchange: 'P-échange-ü', routingKey: 'clé.日本', queueOk: 'P-очередь-✓' }),
   },
   {
     name: 'delivery-mode, priority and other properties are not altered by routing through several exchanges',
@@ -274,12 +332,18 @@ export default area('messages', [
       await ch.assertQueue(q, { durable: false });
       await ch.bindExchange(b, a, '#');
       await ch.bindQueue(q, b, '', { 'x-match': 'any', k: 'v' });
-      ch.publish(a, 'r.k', Buffer.from('m'), { deliveryMode: 1, priority: 0, headers: { k: 'v' }, timestamp: 0, expiration: '100000' });
+      ch.publish(a, 'r.k', Buffer.from('m'), {
+        deliveryMode: 1,
+        priority: 0,
+        headers: { k: 'v' },
+        timestamp: 0,
+        expiration: '100000',
+      });
       await ch.waitForConfirms();
       const m = await ch.get(q, { noAck: true });
       return m && definedProps(m);
     },
-    check: (o) => expect(o).toEqual({ deliveryMode: 1, priority: 0, headers: { k: 'v' }, timestamp: 0, expiration: '100000' }),
+    check: (o) =>
+      expect(o).toEqual({ deliveryMode: 1, priority: 0, headers: { k: 'v' }, timestamp: 0, expiration: '100000' }),
   },
 ]);
-

@@ -16,7 +16,10 @@ interface Stage {
 }
 
 /** Sets up rd-/wr- queues and fanout exchanges as guest, runs `body` as the user, deletes everything after. */
-async function withStage(ctx: Ctx, body: (stage: Stage) => Promise<Record<string, Result>>): Promise<Record<string, Result>> {
+async function withStage(
+  ctx: Ctx,
+  body: (stage: Stage) => Promise<Record<string, Result>>,
+): Promise<Record<string, Result>> {
   const n = (name: string) => name.replace(/^(cfg|wr|rd)-/, `$1-${ctx.prefix}-`);
   const guest = await connect(permUrl(ctx.url, 'guest'));
   const user = await connect(permUrl(ctx.url, 'perm'));
@@ -60,8 +63,12 @@ export default area('permissions', [
         'exchange.declare cfg-': await op((ch) => ch.assertExchange(n('cfg-x'), 'fanout', { durable: false })),
         'exchange.declare wr-': await op((ch) => ch.assertExchange(n('wr-x'), 'fanout', { durable: false })),
         'exchange.declare passive wr-': await op((ch) => ch.checkExchange(n('wr-x'))),
-        'exchange.declare amq.direct (exists)': await op((ch) => ch.assertExchange('amq.direct', 'direct', { durable: true })),
-        'exchange.declare amq.cfg (reserved)': await op((ch) => ch.assertExchange('amq.cfg', 'direct', { durable: false })),
+        'exchange.declare amq.direct (exists)': await op((ch) =>
+          ch.assertExchange('amq.direct', 'direct', { durable: true }),
+        ),
+        'exchange.declare amq.cfg (reserved)': await op((ch) =>
+          ch.assertExchange('amq.cfg', 'direct', { durable: false }),
+        ),
         'queue.declare amq.rd (reserved)': await op((ch) => ch.assertQueue('amq.rd', durable)),
         'queue.delete rd-': await op((ch) => ch.deleteQueue(n('rd-q'))),
         'queue.delete cfg- (missing)': await op((ch) => ch.deleteQueue(n('cfg-gone'))),
@@ -78,16 +85,27 @@ export default area('permissions', [
   {
     name: 'a server-named queue needs configure on its generated name',
     compareText: true,
-    run: (ctx) => withStage(ctx, async ({ op }) => ({ "queue.declare ''": await op((ch) => ch.assertQueue('', { exclusive: true })) })),
-    check: (o) => expect(o["queue.declare ''"]).toMatchObject({ code: 403, text: expect.stringContaining("access to queue 'amq.gen-") }),
+    run: (ctx) =>
+      withStage(ctx, async ({ op }) => ({
+        "queue.declare ''": await op((ch) => ch.assertQueue('', { exclusive: true })),
+      })),
+    check: (o) =>
+      expect(o["queue.declare ''"]).toMatchObject({
+        code: 403,
+        text: expect.stringContaining("access to queue 'amq.gen-"),
+      }),
   },
   {
     name: 'a dead-letter exchange needs read on the new queue and write on the exchange; an alternate exchange the same',
     compareText: true,
     run: (ctx) =>
       withStage(ctx, async ({ n, op }) => ({
-        'queue with DLX': await op((ch) => ch.assertQueue(n('cfg-dlq'), { durable: false, deadLetterExchange: n('wr-x') })),
-        'exchange with AE': await op((ch) => ch.assertExchange(n('cfg-ae'), 'fanout', { durable: false, alternateExchange: n('wr-x') })),
+        'queue with DLX': await op((ch) =>
+          ch.assertQueue(n('cfg-dlq'), { durable: false, deadLetterExchange: n('wr-x') }),
+        ),
+        'exchange with AE': await op((ch) =>
+          ch.assertExchange(n('cfg-ae'), 'fanout', { durable: false, alternateExchange: n('wr-x') }),
+        ),
       })),
     check: (o) => expect(o['queue with DLX']).toMatchObject({ code: 403 }),
   },
@@ -135,7 +153,9 @@ export default area('permissions', [
         'basic.get wr-q': await op((ch) => ch.get(n('wr-q'))),
         'basic.consume rd-q': await op((ch) => ch.consume(n('rd-q'), () => undefined).then(() => undefined)),
         'basic.consume wr-q': await op((ch) => ch.consume(n('wr-q'), () => undefined).then(() => undefined)),
-        'basic.consume a missing rd- queue': await op((ch) => ch.consume(n('rd-gone'), () => undefined).then(() => undefined)),
+        'basic.consume a missing rd- queue': await op((ch) =>
+          ch.consume(n('rd-gone'), () => undefined).then(() => undefined),
+        ),
         'queue.purge rd-q': await op((ch) => ch.purgeQueue(n('rd-q'))),
         'queue.purge wr-q': await op((ch) => ch.purgeQueue(n('wr-q'))),
       })),

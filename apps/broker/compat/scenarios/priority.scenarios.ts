@@ -67,7 +67,11 @@ export default area('priority', [
       }
       return out;
     },
-    check: (o) => expect(o).toEqual([['high', true], ['low', false]]),
+    check: (o) =>
+      expect(o).toEqual([
+        ['high', true],
+        ['low', false],
+      ]),
   },
   {
     name: 'x-max-priority: 0..255 accepted; above 255, negative or non-integer is 406',
@@ -77,7 +81,10 @@ export default area('priority', [
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries({ tooLarge: 256, negative: -1, string: '5', zero: 0, max: 255 })) {
         const ch = await conn.channel();
-        out[k] = await attempt(ch.assertQueue(ctx.name(k), { durable: false, arguments: { 'x-max-priority': v } }), conn);
+        out[k] = await attempt(
+          ch.assertQueue(ctx.name(k), { durable: false, arguments: { 'x-max-priority': v } }),
+          conn,
+        );
       }
       return out;
     },
@@ -85,9 +92,21 @@ export default area('priority', [
       expect(o.max).toEqual({ kind: 'ok' });
       expect(o.zero).toEqual({ kind: 'ok' });
       const err = (text: string) => ({ kind: 'error', level: 'channel', code: 406, classId: 50, methodId: 10, text });
-      expect(o.tooLarge).toEqual(err("PRECONDITION_FAILED - invalid arg 'x-max-priority' for queue 'P-tooLarge' in vhost '/': {max_value_exceeded,256}"));
-      expect(o.negative).toEqual(err("PRECONDITION_FAILED - invalid arg 'x-max-priority' for queue 'P-negative' in vhost '/': {value_negative,-1}"));
-      expect(o.string).toEqual(err(`PRECONDITION_FAILED - invalid arg 'x-max-priority' for queue 'P-string' in vhost '/': "expected integer, got longstr"`));
+      expect(o.tooLarge).toEqual(
+        err(
+          "PRECONDITION_FAILED - invalid arg 'x-max-priority' for queue 'P-tooLarge' in vhost '/': {max_value_exceeded,256}",
+        ),
+      );
+      expect(o.negative).toEqual(
+        err(
+          "PRECONDITION_FAILED - invalid arg 'x-max-priority' for queue 'P-negative' in vhost '/': {value_negative,-1}",
+        ),
+      );
+      expect(o.string).toEqual(
+        err(
+          `PRECONDITION_FAILED - invalid arg 'x-max-priority' for queue 'P-string' in vhost '/': "expected integer, got longstr"`,
+        ),
+      );
     },
   },
   {

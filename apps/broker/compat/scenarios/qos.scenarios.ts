@@ -188,6 +188,14 @@ export default area('qos', [
       const { conn, ch } = await ctx.open();
       return attempt(rpc(ch, 'BasicQos', { prefetchSize: 1000, prefetchCount: 1, global: false }, 'BasicQosOk'), conn);
     },
-    check: (o) => expect(o).toEqual({ kind: 'error', level: 'connection', code: 540, classId: 60, methodId: 10, text: 'NOT_IMPLEMENTED - prefetch_size!=0 (1000)' }),
+    check: (o) =>
+      expect(o).toEqual({
+        kind: 'error',
+        level: 'connection',
+        code: 540,
+        classId: 60,
+        methodId: 10,
+        text: 'NOT_IMPLEMENTED - prefetch_size!=0 (1000)',
+      }),
   },
 ]);

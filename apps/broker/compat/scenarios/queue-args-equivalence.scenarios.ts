@@ -9,17 +9,38 @@ import { area, attempt, connect, rpc, type Conn, type Ctx, type Result } from '.
 
 type Args = Record<string, unknown>;
 const typed = (type: string, value: unknown) => ({ '!': type, value });
-const err = (code: number, text: string) => ({ kind: 'error', level: 'channel', code, classId: 50, methodId: 10, text });
+const err = (code: number, text: string) => ({
+  kind: 'error',
+  level: 'channel',
+  code,
+  classId: 50,
+  methodId: 10,
+  text,
+});
 const inequivalent = (arg: string, q: string, detail: string) =>
   err(406, `PRECONDITION_FAILED - inequivalent arg '${arg}' for queue '${q}' in vhost '/': ${detail}`);
-const invalid = (arg: string, q: string, problem: string) => err(406, `PRECONDITION_FAILED - invalid arg '${arg}' for queue '${q}' in vhost '/': ${problem}`);
-const INTERNAL_ERROR = { kind: 'error', level: 'connection', code: 541, classId: 0, methodId: 0, text: 'INTERNAL_ERROR' };
+const invalid = (arg: string, q: string, problem: string) =>
+  err(406, `PRECONDITION_FAILED - invalid arg '${arg}' for queue '${q}' in vhost '/': ${problem}`);
+const INTERNAL_ERROR = {
+  kind: 'error',
+  level: 'connection',
+  code: 541,
+  classId: 0,
+  methodId: 0,
+  text: 'INTERNAL_ERROR',
+};
 
 /**
  * Declares queue `q` with `first`, then declares it again with each entry of `then`, each on a fresh channel
  * (and a fresh connection after one was closed). Returns the outcome of each redeclaration by label.
  */
-async function redeclare(ctx: Ctx, q: string, first: Args, then: Record<string, Args>, opts: Options.AssertQueue = { durable: false }) {
+async function redeclare(
+  ctx: Ctx,
+  q: string,
+  first: Args,
+  then: Record<string, Args>,
+  opts: Options.AssertQueue = { durable: false },
+) {
   let conn = await ctx.connect();
   await (await conn.channel()).assertQueue(q, { ...opts, arguments: first });
   const out: Record<string, Result> = {};
@@ -37,7 +58,10 @@ async function declareEach(ctx: Ctx, cases: Record<string, Args>, opts: Options.
   const out: Record<string, Result> = {};
   for (const [label, args] of Object.entries(cases)) {
     if (conn.closed) conn = await ctx.connect();
-    out[label] = await attempt(async () => (await conn.channel()).assertQueue(ctx.name(label), { ...opts, arguments: args }), conn);
+    out[label] = await attempt(
+      async () => (await conn.channel()).assertQueue(ctx.name(label), { ...opts, arguments: args }),
+      conn,
+    );
   }
   return out;
 }
@@ -49,16 +73,32 @@ export default area('queue-args-equivalence', [
     compareText: true,
     run: async (ctx) => {
       const types = ['byte', 'unsignedbyte', 'short', 'unsignedshort', 'int', 'unsignedint', 'long', 'timestamp'];
-      const as = (value: number) => Object.fromEntries(types.map((t) => [t, { 'x-max-length': typed(t, value), 'x-message-ttl': typed('long', 1000) }]));
+      const as = (value: number) =>
+        Object.fromEntries(
+          types.map((t) => [t, { 'x-max-length': typed(t, value), 'x-message-ttl': typed('long', 1000) }]),
+        );
       return {
         // declared as a signed int, again as each type
-        fromInt: await redeclare(ctx, ctx.name('int'), { 'x-max-length': typed('int', 5), 'x-message-ttl': 1000 }, as(5)),
+        fromInt: await redeclare(
+          ctx,
+          ctx.name('int'),
+          { 'x-max-length': typed('int', 5), 'x-message-ttl': 1000 },
+          as(5),
+        ),
         // declared as a long, again as each type (1000 does not fit a byte: those are out of range on the wire)
         fromLong: await redeclare(
           ctx,
           ctx.name('long'),
           { 'x-max-length': typed('long', 100), 'x-message-ttl': typed('short', 1000) },
-          Object.fromEntries(types.map((t) => [t, { 'x-max-length': typed(t, 100), 'x-message-ttl': typed(t === 'byte' || t === 'unsignedbyte' ? 'int' : t, 1000) }])),
+          Object.fromEntries(
+            types.map((t) => [
+              t,
+              {
+                'x-max-length': typed(t, 100),
+                'x-message-ttl': typed(t === 'byte' || t === 'unsignedbyte' ? 'int' : t, 1000),
+              },
+            ]),
+          ),
         ),
       };
     },
@@ -72,13 +112,18 @@ export default area('queue-args-equivalence', [
     compareText: true,
     run: async (ctx) => {
       const q = ctx.name();
-      return redeclare(ctx, q, { 'x-max-length': typed('int', 5) }, {
-        different: { 'x-max-length': typed('long', 6) },
-        double: { 'x-max-length': typed('double', 5) },
-        float: { 'x-max-length': typed('float', 5) },
-        longstr: { 'x-max-length': '5' },
-        absent: {},
-      });
+      return redeclare(
+        ctx,
+        q,
+        { 'x-max-length': typed('int', 5) },
+        {
+          different: { 'x-max-length': typed('long', 6) },
+          double: { 'x-max-length': typed('double', 5) },
+          float: { 'x-max-length': typed('float', 5) },
+          longstr: { 'x-max-length': '5' },
+          absent: {},
+        },
+      );
     },
     check: (o) =>
       expect(o).toEqual({
@@ -122,11 +167,13 @@ export default area('queue-args-equivalence', [
       );
     },
     check: (o) => {
-      const diff = (received: string) => inequivalent('x-queue-master-locator', 'P-q', `received '${received}' but current is '1.5'`);
+      const diff = (received: string) =>
+        inequivalent('x-queue-master-locator', 'P-q', `received '${received}' but current is '1.5'`);
       expect(o.float).toEqual({ kind: 'ok' });
       expect(o.double).toEqual({ kind: 'ok' });
       expect(o['float 0.1']).toEqual(diff('0.10000000149011612'));
-      for (const k of Object.keys(o).filter((k) => !['float', 'double', 'float 0.1', 'int'].includes(k))) expect(o[k]).toEqual(diff(k));
+      for (const k of Object.keys(o).filter((k) => !['float', 'double', 'float 0.1', 'int'].includes(k)))
+        expect(o[k]).toEqual(diff(k));
       expect(o.int).toEqual(diff('1'));
     },
   },
@@ -140,10 +187,22 @@ export default area('queue-args-equivalence', [
           ctx,
           ctx.name('s'),
           loc('abc'),
-          { binary: loc(Buffer.from('abc')), otherBinary: loc(Buffer.from('abd')), other: loc('abd'), bool: loc(true), absent: {} },
+          {
+            binary: loc(Buffer.from('abc')),
+            otherBinary: loc(Buffer.from('abd')),
+            other: loc('abd'),
+            bool: loc(true),
+            absent: {},
+          },
           { exclusive: true },
         ),
-        binary: await redeclare(ctx, ctx.name('x'), loc(Buffer.from('abc')), { absent: {}, string: loc('abc') }, { exclusive: true }),
+        binary: await redeclare(
+          ctx,
+          ctx.name('x'),
+          loc(Buffer.from('abc')),
+          { absent: {}, string: loc('abc') },
+          { exclusive: true },
+        ),
         array: await redeclare(
           ctx,
           ctx.name('a'),
@@ -160,7 +219,12 @@ export default area('queue-args-equivalence', [
         ),
         emptyArrayVsTable: await redeclare(ctx, ctx.name('e'), loc([]), { table: loc({}) }, { exclusive: true }),
         void: await redeclare(ctx, ctx.name('v'), loc(null), { same: loc(null), absent: {} }, { exclusive: true }),
-        bool: await redeclare(ctx, ctx.name('b'), { 'x-single-active-consumer': true }, { false: { 'x-single-active-consumer': false }, absent: {} }),
+        bool: await redeclare(
+          ctx,
+          ctx.name('b'),
+          { 'x-single-active-consumer': true },
+          { false: { 'x-single-active-consumer': false }, absent: {} },
+        ),
       };
     },
     check: (o) => {
@@ -173,7 +237,10 @@ export default area('queue-args-equivalence', [
         bool: d('s', "received 'true' but current is 'abc'"),
         absent: d('s', "received none but current is the value 'abc' of type 'longstr'"),
       });
-      expect(o.binary).toEqual({ absent: d('x', "received none but current is the value 'abc' of type 'binary'"), string: ok });
+      expect(o.binary).toEqual({
+        absent: d('x', "received none but current is the value 'abc' of type 'binary'"),
+        string: ok,
+      });
       expect(o.array).toEqual({
         same: ok,
         otherTypes: d('a', `received '[{long,1},{longstr,<<"a">>}]' but current is '[{byte,1},{longstr,<<"a">>}]'`),
@@ -183,14 +250,27 @@ export default area('queue-args-equivalence', [
       expect(o.table).toEqual({
         same: ok,
         // a table is a list to RabbitMQ: the order of its fields counts
-        reordered: d('t', `received '[{<<"b">>,longstr,<<"x">>},{<<"a">>,byte,1}]' but current is '[{<<"a">>,byte,1},{<<"b">>,longstr,<<"x">>}]'`),
-        absent: d('t', `received none but current is the value '[{<<"a">>,byte,1},{<<"b">>,longstr,<<"x">>}]' of type 'table'`),
+        reordered: d(
+          't',
+          `received '[{<<"b">>,longstr,<<"x">>},{<<"a">>,byte,1}]' but current is '[{<<"a">>,byte,1},{<<"b">>,longstr,<<"x">>}]'`,
+        ),
+        absent: d(
+          't',
+          `received none but current is the value '[{<<"a">>,byte,1},{<<"b">>,longstr,<<"x">>}]' of type 'table'`,
+        ),
       });
       expect(o.emptyArrayVsTable).toEqual({ table: ok });
-      expect(o.void).toEqual({ same: ok, absent: d('v', "received none but current is the value 'undefined' of type 'void'") });
+      expect(o.void).toEqual({
+        same: ok,
+        absent: d('v', "received none but current is the value 'undefined' of type 'void'"),
+      });
       expect(o.bool).toEqual({
         false: inequivalent('x-single-active-consumer', 'P-b', "received 'false' but current is 'true'"),
-        absent: inequivalent('x-single-active-consumer', 'P-b', "received none but current is the value 'true' of type 'bool'"),
+        absent: inequivalent(
+          'x-single-active-consumer',
+          'P-b',
+          "received none but current is the value 'true' of type 'bool'",
+        ),
       });
     },
   },
@@ -198,26 +278,47 @@ export default area('queue-args-equivalence', [
     name: 'a decimal: an equal one is equivalent, absent is 406, any other value crashes the channel: 541 INTERNAL_ERROR',
     compareText: true,
     run: async (ctx) => {
-      const dec = (places: number, digits: number) => ({ 'x-queue-master-locator': typed('decimal', { places, digits }) });
+      const dec = (places: number, digits: number) => ({
+        'x-queue-master-locator': typed('decimal', { places, digits }),
+      });
       return {
         decimal: await redeclare(ctx, ctx.name('d'), dec(1, 5), { same: dec(1, 5), absent: {} }, { exclusive: true }),
         // a new connection for each crash: the exclusive queue goes with the connection
         other: await redeclare(ctx, ctx.name('o'), dec(1, 5), { other: dec(0, 5) }, { exclusive: true }),
-        integerAgainstDecimal: await redeclare(ctx, ctx.name('i'), dec(0, 5), { int: { 'x-queue-master-locator': 5 } }, { exclusive: true }),
-        decimalAgainstInteger: await redeclare(ctx, ctx.name('n'), { 'x-max-length': 5 }, { decimal: { 'x-max-length': typed('decimal', { places: 0, digits: 5 }) } }),
+        integerAgainstDecimal: await redeclare(
+          ctx,
+          ctx.name('i'),
+          dec(0, 5),
+          { int: { 'x-queue-master-locator': 5 } },
+          { exclusive: true },
+        ),
+        decimalAgainstInteger: await redeclare(
+          ctx,
+          ctx.name('n'),
+          { 'x-max-length': 5 },
+          { decimal: { 'x-max-length': typed('decimal', { places: 0, digits: 5 }) } },
+        ),
         absentAgainstDecimal: await redeclare(ctx, ctx.name('a'), {}, { decimal: dec(1, 5) }),
       };
     },
     check: (o) => {
       expect(o.decimal).toEqual({
         same: { kind: 'ok' },
-        absent: inequivalent('x-queue-master-locator', 'P-d', "received none but current is the value '{1,5}' of type 'decimal'"),
+        absent: inequivalent(
+          'x-queue-master-locator',
+          'P-d',
+          "received none but current is the value '{1,5}' of type 'decimal'",
+        ),
       });
       expect(o.other).toEqual({ other: INTERNAL_ERROR });
       expect(o.integerAgainstDecimal).toEqual({ int: INTERNAL_ERROR });
       expect(o.decimalAgainstInteger).toEqual({ decimal: INTERNAL_ERROR });
       expect(o.absentAgainstDecimal).toEqual({
-        decimal: inequivalent('x-queue-master-locator', 'P-a', "received the value '{1,5}' of type 'decimal' but current is none"),
+        decimal: inequivalent(
+          'x-queue-master-locator',
+          'P-a',
+          "received the value '{1,5}' of type 'decimal' but current is none",
+        ),
       });
     },
   },
@@ -271,8 +372,12 @@ export default area('queue-args-equivalence', [
       expect(o['x-custom']).toEqual({ kind: 'ok' });
       expect(o['x-delivery-limit']).toEqual({ kind: 'ok' });
       expect(o['x-max-age']).toEqual({ kind: 'ok' });
-      expect(o['x-queue-type']).toEqual(inequivalent('x-queue-type', 'P-q', "received 'quorum' but current is 'classic'"));
-      expect(o['x-dead-letter-exchange']).toEqual(inequivalent('x-dead-letter-exchange', 'P-q', "received 'amq.fanout' but current is 'amq.direct'"));
+      expect(o['x-queue-type']).toEqual(
+        inequivalent('x-queue-type', 'P-q', "received 'quorum' but current is 'classic'"),
+      );
+      expect(o['x-dead-letter-exchange']).toEqual(
+        inequivalent('x-dead-letter-exchange', 'P-q', "received 'amq.fanout' but current is 'amq.direct'"),
+      );
       expect(o.all).toEqual(inequivalent('x-expires', 'P-q', "received '600001' but current is '600000'"));
       for (const k of Object.keys(o).filter((k) => !['x-custom', 'x-delivery-limit', 'x-max-age', 'all'].includes(k)))
         expect(o[k]).toMatchObject({ code: 406, text: expect.stringContaining(`inequivalent arg '${k}'`) });
@@ -282,20 +387,41 @@ export default area('queue-args-equivalence', [
     name: "x-queue-type: absent and 'classic' are equivalent both ways; quorum or stream against a classic queue is 406",
     compareText: true,
     run: async (ctx) => ({
-      declaredClassic: await redeclare(ctx, ctx.name('c'), { 'x-queue-type': 'classic' }, { absent: {}, quorum: { 'x-queue-type': 'quorum' } }),
-      declaredWithout: await redeclare(ctx, ctx.name('n'), {}, {
-        classic: { 'x-queue-type': 'classic' },
-        stream: { 'x-queue-type': 'stream' },
-        classicAsBinary: { 'x-queue-type': Buffer.from('classic') },
-      }),
+      declaredClassic: await redeclare(
+        ctx,
+        ctx.name('c'),
+        { 'x-queue-type': 'classic' },
+        { absent: {}, quorum: { 'x-queue-type': 'quorum' } },
+      ),
+      declaredWithout: await redeclare(
+        ctx,
+        ctx.name('n'),
+        {},
+        {
+          classic: { 'x-queue-type': 'classic' },
+          stream: { 'x-queue-type': 'stream' },
+          classicAsBinary: { 'x-queue-type': Buffer.from('classic') },
+        },
+      ),
     }),
     check: (o) =>
       expect(o).toEqual({
-        declaredClassic: { absent: { kind: 'ok' }, quorum: inequivalent('x-queue-type', 'P-c', "received 'quorum' but current is 'classic'") },
+        declaredClassic: {
+          absent: { kind: 'ok' },
+          quorum: inequivalent('x-queue-type', 'P-c', "received 'quorum' but current is 'classic'"),
+        },
         declaredWithout: {
           classic: { kind: 'ok' },
-          stream: inequivalent('x-queue-type', 'P-n', "received the value 'stream' of type 'longstr' but current is none"),
-          classicAsBinary: inequivalent('x-queue-type', 'P-n', "received the value 'classic' of type 'binary' but current is none"),
+          stream: inequivalent(
+            'x-queue-type',
+            'P-n',
+            "received the value 'stream' of type 'longstr' but current is none",
+          ),
+          classicAsBinary: inequivalent(
+            'x-queue-type',
+            'P-n',
+            "received the value 'classic' of type 'binary' but current is none",
+          ),
         },
       }),
   },
@@ -304,11 +430,16 @@ export default area('queue-args-equivalence', [
     compareText: true,
     run: async (ctx) => {
       const q = ctx.name();
-      const redeclared = await redeclare(ctx, q, { 'x-max-length': 5 }, {
-        negative: { 'x-max-length': -1 },
-        invalidExtra: { 'x-max-length': 5, 'x-max-priority': 1000 },
-        otherType: { 'x-max-length': 5, 'x-delivery-limit': 'x' },
-      });
+      const redeclared = await redeclare(
+        ctx,
+        q,
+        { 'x-max-length': 5 },
+        {
+          negative: { 'x-max-length': -1 },
+          invalidExtra: { 'x-max-length': 5, 'x-max-priority': 1000 },
+          otherType: { 'x-max-length': 5, 'x-delivery-limit': 'x' },
+        },
+      );
       const conn = await ctx.connect();
       const ch = await conn.channel();
       const passive = await attempt(
@@ -316,7 +447,16 @@ export default area('queue-args-equivalence', [
           rpc(
             ch,
             'QueueDeclare',
-            { queue: q, ticket: 0, passive: true, durable: true, exclusive: false, autoDelete: true, nowait: false, arguments: { 'x-max-length': -1, 'x-expires': 'x' } },
+            {
+              queue: q,
+              ticket: 0,
+              passive: true,
+              durable: true,
+              exclusive: false,
+              autoDelete: true,
+              nowait: false,
+              arguments: { 'x-max-length': -1, 'x-expires': 'x' },
+            },
             'QueueDeclareOk',
           ),
         conn,
@@ -327,7 +467,11 @@ export default area('queue-args-equivalence', [
       expect(o).toEqual({
         redeclared: {
           negative: inequivalent('x-max-length', 'P-q', "received '-1' but current is '5'"),
-          invalidExtra: inequivalent('x-max-priority', 'P-q', "received the value '1000' of type 'short' but current is none"),
+          invalidExtra: inequivalent(
+            'x-max-priority',
+            'P-q',
+            "received the value '1000' of type 'short' but current is none",
+          ),
           otherType: { kind: 'ok' },
         },
         passive: { kind: 'ok' },
@@ -341,14 +485,26 @@ export default area('queue-args-equivalence', [
       const q = ctx.name('x');
       await (await conn.channel()).assertQueue(q, { exclusive: true, durable: true });
       const exclusive = {
-        notDurable: await attempt(async () => (await conn.channel()).assertQueue(q, { exclusive: true, durable: false }), conn),
-        durable: await attempt(async () => (await conn.channel()).assertQueue(q, { exclusive: true, durable: true }), conn),
-        notExclusiveDurable: await attempt(async () => (await conn.channel()).assertQueue(q, { exclusive: false, durable: true }), conn),
+        notDurable: await attempt(
+          async () => (await conn.channel()).assertQueue(q, { exclusive: true, durable: false }),
+          conn,
+        ),
+        durable: await attempt(
+          async () => (await conn.channel()).assertQueue(q, { exclusive: true, durable: true }),
+          conn,
+        ),
+        notExclusiveDurable: await attempt(
+          async () => (await conn.channel()).assertQueue(q, { exclusive: false, durable: true }),
+          conn,
+        ),
       };
       // a shared queue declared again as exclusive (and durable) by the connection that made it
       const s = ctx.name('s');
       await (await conn.channel()).assertQueue(s, { durable: false });
-      const sharedExclusive = await attempt(async () => (await conn.channel()).assertQueue(s, { exclusive: true, durable: true }), conn);
+      const sharedExclusive = await attempt(
+        async () => (await conn.channel()).assertQueue(s, { exclusive: true, durable: true }),
+        conn,
+      );
       return { exclusive, sharedExclusive };
     },
     check: (o) => {
@@ -399,7 +555,11 @@ export default area('queue-args-equivalence', [
         withInvalidTtl: { 'x-expires': 0, 'x-dead-letter-exchange': typed('int', 1) },
       }),
     check: (o) => {
-      const t = (type: string, q: string) => err(406, `PRECONDITION_FAILED - invalid type '${type}' for arg 'x-dead-letter-exchange' in queue '${q}' in vhost '/'`);
+      const t = (type: string, q: string) =>
+        err(
+          406,
+          `PRECONDITION_FAILED - invalid type '${type}' for arg 'x-dead-letter-exchange' in queue '${q}' in vhost '/'`,
+        );
       expect(o).toEqual({
         byte: t('byte', 'P-byte'),
         bool: t('bool', 'P-bool'),
@@ -416,7 +576,8 @@ export default area('queue-args-equivalence', [
       const user = await connect(permUrl(ctx.url, 'perm'));
       try {
         const q = `cfg-${ctx.prefix}-q`;
-        const declare = (args: Args) => attempt(async () => (await user.channel()).assertQueue(q, { durable: false, arguments: args }), user);
+        const declare = (args: Args) =>
+          attempt(async () => (await user.channel()).assertQueue(q, { durable: false, arguments: args }), user);
         return {
           // the user may configure cfg- queues but read only rd- ones: dead-lettering from the queue needs read on it
           withDlx: await declare({ 'x-max-length': -1, 'x-dead-letter-exchange': 'amq.direct' }),
@@ -428,7 +589,10 @@ export default area('queue-args-equivalence', [
     },
     check: (o) =>
       expect(o).toEqual({
-        withDlx: err(403, "ACCESS_REFUSED - access to queue 'cfg-P-q' in vhost 'warren-compat-perm' refused for user 'warren-compat-perm'"),
+        withDlx: err(
+          403,
+          "ACCESS_REFUSED - access to queue 'cfg-P-q' in vhost 'warren-compat-perm' refused for user 'warren-compat-perm'",
+        ),
         withoutDlx: {
           ...invalid('x-max-length', 'cfg-P-q', '{value_negative,-1}'),
           text: "PRECONDITION_FAILED - invalid arg 'x-max-length' for queue 'cfg-P-q' in vhost 'warren-compat-perm': {value_negative,-1}",
@@ -470,7 +634,11 @@ export default area('queue-args-equivalence', [
         versionNegative: invalid('x-queue-version', 'P-versionNegative', '{value_negative,-1}'),
         versionString: invalid('x-queue-version', 'P-versionString', '"expected integer, got longstr"'),
         versionDouble: invalid('x-queue-version', 'P-versionDouble', '"expected integer, got double"'),
-        singleActiveConsumerByte: invalid('x-single-active-consumer', 'P-singleActiveConsumerByte', '{unacceptable_type,byte}'),
+        singleActiveConsumerByte: invalid(
+          'x-single-active-consumer',
+          'P-singleActiveConsumerByte',
+          '{unacceptable_type,byte}',
+        ),
       }),
   },
   {
@@ -497,8 +665,14 @@ export default area('queue-args-equivalence', [
         lengthThenType: invalid('x-queue-type', 'P-lengthThenType', `"unsupported queue type 'bogus'"`),
         versionThenSac: invalid('x-queue-version', 'P-versionThenSac', `"unsupported queue version '9'"`),
         otherTypeThenLength: invalid('x-max-length', 'P-otherTypeThenLength', '{value_negative,-1}'),
-        maxAgeThenDeliveryLimit: err(406, "PRECONDITION_FAILED - invalid arg 'x-max-age' for queue 'P-maxAgeThenDeliveryLimit' in vhost '/' of queue type rabbit_classic_queue"),
-        deliveryLimitThenMaxAge: err(406, "PRECONDITION_FAILED - invalid arg 'x-delivery-limit' for queue 'P-deliveryLimitThenMaxAge' in vhost '/' of queue type rabbit_classic_queue"),
+        maxAgeThenDeliveryLimit: err(
+          406,
+          "PRECONDITION_FAILED - invalid arg 'x-max-age' for queue 'P-maxAgeThenDeliveryLimit' in vhost '/' of queue type rabbit_classic_queue",
+        ),
+        deliveryLimitThenMaxAge: err(
+          406,
+          "PRECONDITION_FAILED - invalid arg 'x-delivery-limit' for queue 'P-deliveryLimitThenMaxAge' in vhost '/' of queue type rabbit_classic_queue",
+        ),
       }),
   },
   {
@@ -518,7 +692,12 @@ export default area('queue-args-equivalence', [
       }),
     check: (o) => {
       for (const [k, v] of Object.entries(o))
-        expect(v).toEqual(err(406, `PRECONDITION_FAILED - invalid arg '${k}' for queue 'P-${k}' in vhost '/' of queue type rabbit_classic_queue`));
+        expect(v).toEqual(
+          err(
+            406,
+            `PRECONDITION_FAILED - invalid arg '${k}' for queue 'P-${k}' in vhost '/' of queue type rabbit_classic_queue`,
+          ),
+        );
       expect(Object.keys(o)).toHaveLength(9);
     },
   },
@@ -531,8 +710,15 @@ export default area('queue-args-equivalence', [
         'min-masters': { 'x-queue-master-locator': 'min-masters' },
         random: { 'x-queue-master-locator': 'random' },
       }),
-      exclusive: await declareEach(ctx, { exclusiveBogus: { 'x-queue-master-locator': 'bogus' }, exclusiveByte: { 'x-queue-master-locator': 5 } }, { exclusive: true }),
-      unknown: await declareEach(ctx, { bogus: { 'x-queue-master-locator': 'bogus' }, byte: { 'x-queue-master-locator': 5 } }),
+      exclusive: await declareEach(
+        ctx,
+        { exclusiveBogus: { 'x-queue-master-locator': 'bogus' }, exclusiveByte: { 'x-queue-master-locator': 5 } },
+        { exclusive: true },
+      ),
+      unknown: await declareEach(ctx, {
+        bogus: { 'x-queue-master-locator': 'bogus' },
+        byte: { 'x-queue-master-locator': 5 },
+      }),
       // the crash leaves no queue behind
       leftover: await attempt(async () => (await (await ctx.connect()).channel()).checkQueue(ctx.name('bogus'))),
     }),

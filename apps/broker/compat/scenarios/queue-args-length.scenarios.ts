@@ -6,7 +6,9 @@ async function fill(ctx: Ctx, args: Record<string, unknown>, messages: string[],
   await ch.assertQueue(q, { durable: false, arguments: args });
   const returns: string[] = [];
   ch.on('return', (m) => returns.push(m.content.toString()));
-  const confirms = await Promise.all(messages.map((m) => publishConfirmed(ch, '', q, m, { mandatory: opts.mandatory })));
+  const confirms = await Promise.all(
+    messages.map((m) => publishConfirmed(ch, '', q, m, { mandatory: opts.mandatory })),
+  );
   return { confirms, returns, queue: await bodies(ch, q) };
 }
 
@@ -14,7 +16,8 @@ export default area('queue-args-length', [
   {
     name: 'x-max-length with default overflow (drop-head) keeps the newest',
     run: (ctx) => fill(ctx, { 'x-max-length': 3 }, ['1', '2', '3', '4', '5']),
-    check: (o) => expect(o).toEqual({ confirms: ['ack', 'ack', 'ack', 'ack', 'ack'], returns: [], queue: ['3', '4', '5'] }),
+    check: (o) =>
+      expect(o).toEqual({ confirms: ['ack', 'ack', 'ack', 'ack', 'ack'], returns: [], queue: ['3', '4', '5'] }),
   },
   {
     name: 'x-max-length 0 drops everything',
@@ -29,7 +32,12 @@ export default area('queue-args-length', [
   {
     name: 'x-max-length-bytes keeps what fits',
     run: (ctx) => fill(ctx, { 'x-max-length-bytes': 10 }, ['aaaa', 'bbbb', 'cccc', '', 'dd']),
-    check: (o) => expect(o).toEqual({ confirms: ['ack', 'ack', 'ack', 'ack', 'ack'], returns: [], queue: ['bbbb', 'cccc', '', 'dd'] }),
+    check: (o) =>
+      expect(o).toEqual({
+        confirms: ['ack', 'ack', 'ack', 'ack', 'ack'],
+        returns: [],
+        queue: ['bbbb', 'cccc', '', 'dd'],
+      }),
   },
   {
     name: 'x-overflow reject-publish: excess publishes are nacked and not enqueued',
@@ -85,9 +93,17 @@ export default area('queue-args-length', [
       const a = [await publishConfirmed(ch, '', q, '1'), await publishConfirmed(ch, '', q, '2')];
       const held1 = await ch.get(q, { noAck: false });
       const held2 = await ch.get(q, { noAck: false });
-      const b = [await publishConfirmed(ch, '', q, '3'), await publishConfirmed(ch, '', q, '4'), await publishConfirmed(ch, '', q, '5')];
+      const b = [
+        await publishConfirmed(ch, '', q, '3'),
+        await publishConfirmed(ch, '', q, '4'),
+        await publishConfirmed(ch, '', q, '5'),
+      ];
       const ready = (await ch.checkQueue(q)).messageCount;
-      return { confirms: [...a, ...b], held: [held1 && held1.content.toString(), held2 && held2.content.toString()], ready };
+      return {
+        confirms: [...a, ...b],
+        held: [held1 && held1.content.toString(), held2 && held2.content.toString()],
+        ready,
+      };
     },
     check: (o) => expect(o).toEqual({ confirms: ['ack', 'ack', 'ack', 'ack', 'nack'], held: ['1', '2'], ready: 2 }),
   },
@@ -111,7 +127,8 @@ export default area('queue-args-length', [
     },
     compareText: true,
     check: (o) => {
-      for (const v of Object.values(o)) expect(v).toMatchObject({ kind: 'error', level: 'channel', code: 406, classId: 50, methodId: 10 });
+      for (const v of Object.values(o))
+        expect(v).toMatchObject({ kind: 'error', level: 'channel', code: 406, classId: 50, methodId: 10 });
     },
   },
 ]);

@@ -59,7 +59,11 @@ export default area('queue-args-ttl', [
       ch.sendToQueue(q1, Buffer.from('m'), { expiration: '100' });
       ch.sendToQueue(q2, Buffer.from('m'), { expiration: '60000' });
       await ch.waitForConfirms();
-      await waitUntil(async () => (await queueCount(conn, q1)) === 0 && (await queueCount(conn, q2)) === 0, 3000, 'expiry');
+      await waitUntil(
+        async () => (await queueCount(conn, q1)) === 0 && (await queueCount(conn, q2)) === 0,
+        3000,
+        'expiry',
+      );
       return { q1: await bodies(ch, q1), q2: await bodies(ch, q2) };
     },
     check: (o) => expect(o).toEqual({ q1: [], q2: [] }),
@@ -77,7 +81,10 @@ export default area('queue-args-ttl', [
       ch.sendToQueue(q2, Buffer.from('consumer'), { expiration: '0' });
       await ch.waitForConfirms();
       const got = await c.waitFor(1);
-      return { q1: await bodies(ch, q1), delivered: got.map((m) => ({ body: m.content.toString(), expiration: m.properties.expiration })) };
+      return {
+        q1: await bodies(ch, q1),
+        delivered: got.map((m) => ({ body: m.content.toString(), expiration: m.properties.expiration })),
+      };
     },
     check: (o) => expect(o).toEqual({ q1: [], delivered: [{ body: 'consumer', expiration: '0' }] }),
   },
@@ -140,15 +147,24 @@ export default area('queue-args-ttl', [
     run: async (ctx) => {
       const { conn } = await ctx.open();
       const out: Record<string, unknown> = {};
-      const cases: Record<string, unknown> = { string: '1000', negative: -1, float: 1.5, huge: { '!': 'int64', value: 2 ** 40 } };
+      const cases: Record<string, unknown> = {
+        string: '1000',
+        negative: -1,
+        float: 1.5,
+        huge: { '!': 'int64', value: 2 ** 40 },
+      };
       for (const [k, v] of Object.entries(cases)) {
         const ch = await conn.channel();
-        out[k] = await attempt(ch.assertQueue(ctx.name(k), { durable: false, arguments: { 'x-message-ttl': v } }), conn);
+        out[k] = await attempt(
+          ch.assertQueue(ctx.name(k), { durable: false, arguments: { 'x-message-ttl': v } }),
+          conn,
+        );
       }
       return out;
     },
     check: (o) => {
-      for (const k of ['string', 'negative']) expect(o[k]).toMatchObject({ kind: 'error', level: 'channel', code: 406, classId: 50, methodId: 10 });
+      for (const k of ['string', 'negative'])
+        expect(o[k]).toMatchObject({ kind: 'error', level: 'channel', code: 406, classId: 50, methodId: 10 });
       expect(o).toEqual({
         string: {
           kind: 'error',
@@ -205,7 +221,8 @@ export default area('queue-args-ttl', [
     check: (o) => {
       expect(o.right).toBe(0);
       expect(o.gone).toBe(true);
-      for (const k of ['zero', 'negative', 'string']) expect(o.invalid[k]).toMatchObject({ kind: 'error', level: 'channel', code: 406, classId: 50, methodId: 10 });
+      for (const k of ['zero', 'negative', 'string'])
+        expect(o.invalid[k]).toMatchObject({ kind: 'error', level: 'channel', code: 406, classId: 50, methodId: 10 });
     },
   },
   {
@@ -223,7 +240,11 @@ export default area('queue-args-ttl', [
         else await ch.get(q);
       }
       const aliveAfterUse = (await queueCount(conn, q)) !== 'gone';
-      await waitUntil(async () => (await sleep(400), (await queueCount(conn, q)) === 'gone'), 3000, 'x-expires after use stopped');
+      await waitUntil(
+        async () => (await sleep(400), (await queueCount(conn, q)) === 'gone'),
+        3000,
+        'x-expires after use stopped',
+      );
       return { aliveAfterUse, goneLater: true };
     },
     check: (o) => expect(o).toEqual({ aliveAfterUse: true, goneLater: true }),

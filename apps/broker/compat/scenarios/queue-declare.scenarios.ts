@@ -52,7 +52,14 @@ export default area('queue-declare', [
     },
     check: (o) =>
       expect(o).toEqual({
-        r: { kind: 'error', level: 'channel', code: 404, classId: 50, methodId: 10, text: "NOT_FOUND - no queue 'P-missing' in vhost '/'" },
+        r: {
+          kind: 'error',
+          level: 'channel',
+          code: 404,
+          classId: 50,
+          methodId: 10,
+          text: "NOT_FOUND - no queue 'P-missing' in vhost '/'",
+        },
         connectionStillUsable: { kind: 'ok' },
       }),
   },
@@ -83,15 +90,24 @@ export default area('queue-declare', [
       const q = ctx.name();
       let ch = await conn.channel();
       await ch.assertQueue(q, { durable: false, arguments: { 'x-message-ttl': 1000 } });
-      const autoDelete = await attempt(ch.assertQueue(q, { durable: false, autoDelete: true, arguments: { 'x-message-ttl': 1000 } }), conn);
+      const autoDelete = await attempt(
+        ch.assertQueue(q, { durable: false, autoDelete: true, arguments: { 'x-message-ttl': 1000 } }),
+        conn,
+      );
       ch = await conn.channel();
       const ttl = await attempt(ch.assertQueue(q, { durable: false, arguments: { 'x-message-ttl': 2000 } }), conn);
       ch = await conn.channel();
       const missingArg = await attempt(ch.assertQueue(q, { durable: false }), conn);
       ch = await conn.channel();
-      const extraArg = await attempt(ch.assertQueue(q, { durable: false, arguments: { 'x-message-ttl': 1000, 'x-max-length': 5 } }), conn);
+      const extraArg = await attempt(
+        ch.assertQueue(q, { durable: false, arguments: { 'x-message-ttl': 1000, 'x-max-length': 5 } }),
+        conn,
+      );
       ch = await conn.channel();
-      const unknownArg = await attempt(ch.assertQueue(q, { durable: false, arguments: { 'x-message-ttl': 1000, 'x-unknown': 5 } }), conn);
+      const unknownArg = await attempt(
+        ch.assertQueue(q, { durable: false, arguments: { 'x-message-ttl': 1000, 'x-unknown': 5 } }),
+        conn,
+      );
       return { autoDelete, ttl, missingArg, extraArg, unknownArg };
     },
     check: (o) =>
@@ -141,7 +157,10 @@ export default area('queue-declare', [
       const q = ctx.name();
       await ch.assertQueue(q, { exclusive: true, durable: false });
       const other = await ctx.connect();
-      const declare = await attempt(async () => (await other.channel()).assertQueue(q, { exclusive: true, durable: false }), other);
+      const declare = await attempt(
+        async () => (await other.channel()).assertQueue(q, { exclusive: true, durable: false }),
+        other,
+      );
       const passive = await attempt(async () => (await other.channel()).checkQueue(q), other);
       const consume = await attempt(async () => (await other.channel()).consume(q, () => undefined), other);
       const get = await attempt(async () => (await other.channel()).get(q), other);
@@ -181,7 +200,9 @@ export default area('queue-declare', [
       await conn.close();
       const other = await ctx.connect();
       let exists = true;
-      await waitUntil(async () => !(exists = await queueExists(other, q)), 2000, 'exclusive queue deletion').catch(() => undefined);
+      await waitUntil(async () => !(exists = await queueExists(other, q)), 2000, 'exclusive queue deletion').catch(
+        () => undefined,
+      );
       return { exists };
     },
     check: (o) => expect(o).toEqual({ exists: false }),
@@ -253,7 +274,13 @@ export default area('queue-declare', [
       const purgeEmpty = await ch.purgeQueue(q).then(() => ch.purgeQueue(q));
       return { purge, afterPurge: afterPurge.messageCount, afterRequeue: afterRequeue.messageCount, purgeEmpty };
     },
-    check: (o) => expect(o).toEqual({ purge: { messageCount: 3 }, afterPurge: 0, afterRequeue: 1, purgeEmpty: { messageCount: 0 } }),
+    check: (o) =>
+      expect(o).toEqual({
+        purge: { messageCount: 3 },
+        afterPurge: 0,
+        afterRequeue: 1,
+        purgeEmpty: { messageCount: 0 },
+      }),
   },
   {
     name: 'queue.purge and queue.delete of a missing queue',
@@ -265,7 +292,14 @@ export default area('queue-declare', [
     },
     check: (o) =>
       expect(o).toEqual({
-        purge: { kind: 'error', level: 'channel', code: 404, classId: 50, methodId: 30, text: "NOT_FOUND - no queue 'P-missing' in vhost '/'" },
+        purge: {
+          kind: 'error',
+          level: 'channel',
+          code: 404,
+          classId: 50,
+          methodId: 30,
+          text: "NOT_FOUND - no queue 'P-missing' in vhost '/'",
+        },
         del: { kind: 'ok', value: { messageCount: 0 } },
       }),
   },
@@ -286,12 +320,29 @@ export default area('queue-declare', [
       await c.waitFor(1);
       const ifUnused = await attempt(async () => (await conn.channel()).deleteQueue(q, { ifUnused: true }), conn);
       // a queue whose only message is unacked counts as empty for if-empty
-      const ifEmptyWithUnacked = await attempt(async () => (await conn.channel()).deleteQueue(q, { ifEmpty: true }), conn);
+      const ifEmptyWithUnacked = await attempt(
+        async () => (await conn.channel()).deleteQueue(q, { ifEmpty: true }),
+        conn,
+      );
       return { ifEmpty, ifUnused, ifEmptyWithUnacked };
     },
     check: (o) => {
-      expect(o.ifEmpty).toEqual({ kind: 'error', level: 'channel', code: 406, classId: 50, methodId: 40, text: "PRECONDITION_FAILED - queue 'P-q' in vhost '/' not empty" });
-      expect(o.ifUnused).toEqual({ kind: 'error', level: 'channel', code: 406, classId: 50, methodId: 40, text: "PRECONDITION_FAILED - queue 'P-q' in vhost '/' in use" });
+      expect(o.ifEmpty).toEqual({
+        kind: 'error',
+        level: 'channel',
+        code: 406,
+        classId: 50,
+        methodId: 40,
+        text: "PRECONDITION_FAILED - queue 'P-q' in vhost '/' not empty",
+      });
+      expect(o.ifUnused).toEqual({
+        kind: 'error',
+        level: 'channel',
+        code: 406,
+        classId: 50,
+        methodId: 40,
+        text: "PRECONDITION_FAILED - queue 'P-q' in vhost '/' in use",
+      });
       expect(o.ifEmptyWithUnacked).toEqual({ kind: 'ok' });
     },
   },
@@ -319,9 +370,15 @@ export default area('queue-declare', [
       await setup.assertQueue(q, { durable: false });
       await setup.assertExchange(x, 'direct', { durable: false });
       const missingQueue = await attempt(async () => (await conn.channel()).bindQueue(ctx.name('noq'), x, 'k'), conn);
-      const missingExchange = await attempt(async () => (await conn.channel()).bindQueue(q, ctx.name('nox'), 'k'), conn);
+      const missingExchange = await attempt(
+        async () => (await conn.channel()).bindQueue(q, ctx.name('nox'), 'k'),
+        conn,
+      );
       const unbindMissing = await attempt(async () => (await conn.channel()).unbindQueue(q, x, 'never-bound'), conn);
-      const unbindMissingQueue = await attempt(async () => (await conn.channel()).unbindQueue(ctx.name('noq'), x, 'k'), conn);
+      const unbindMissingQueue = await attempt(
+        async () => (await conn.channel()).unbindQueue(ctx.name('noq'), x, 'k'),
+        conn,
+      );
       const bindTwice = await attempt(async () => {
         const ch = await conn.channel();
         await ch.bindQueue(q, x, 'k');
@@ -332,8 +389,22 @@ export default area('queue-declare', [
     compareText: true,
     check: (o) =>
       expect(o).toEqual({
-        missingQueue: { kind: 'error', level: 'channel', code: 404, classId: 50, methodId: 20, text: "NOT_FOUND - no queue 'P-noq' in vhost '/'" },
-        missingExchange: { kind: 'error', level: 'channel', code: 404, classId: 50, methodId: 20, text: "NOT_FOUND - no exchange 'P-nox' in vhost '/'" },
+        missingQueue: {
+          kind: 'error',
+          level: 'channel',
+          code: 404,
+          classId: 50,
+          methodId: 20,
+          text: "NOT_FOUND - no queue 'P-noq' in vhost '/'",
+        },
+        missingExchange: {
+          kind: 'error',
+          level: 'channel',
+          code: 404,
+          classId: 50,
+          methodId: 20,
+          text: "NOT_FOUND - no exchange 'P-nox' in vhost '/'",
+        },
         unbindMissing: { kind: 'ok' },
         unbindMissingQueue: { kind: 'ok' },
         bindTwice: { kind: 'ok' },
@@ -360,7 +431,14 @@ export default area('queue-declare', [
       expect(o).toEqual({
         bind: { kind: 'ok' },
         got: 'm',
-        noneDeclared: { kind: 'error', level: 'channel', code: 404, classId: 60, methodId: 70, text: 'NOT_FOUND - no previously declared queue' },
+        noneDeclared: {
+          kind: 'error',
+          level: 'channel',
+          code: 404,
+          classId: 60,
+          methodId: 70,
+          text: 'NOT_FOUND - no previously declared queue',
+        },
       }),
   },
   {

@@ -9,7 +9,8 @@ import { publishEach, quorumQueue, type DeadLetterSetup } from '../quorum';
 // overflow RabbitMQ logs a warning and dead-letters at most once: a copy that reaches no queue is gone.
 
 const summary = (m: Message) => {
-  const deaths = m.properties.headers?.['x-death'] as Array<{ reason: string; count: number; queue: string }> | undefined;
+  const deaths = m.properties.headers?.['x-death'] as
+    Array<{ reason: string; count: number; queue: string }> | undefined;
   return `${m.content.toString()} ${(deaths ?? []).map((d) => `${d.reason}@${d.queue}x${d.count}`).join()}`;
 };
 
@@ -65,18 +66,27 @@ export default area('quorum-dead-letter-strategy', [
   },
   {
     name: 'at-least-once with reject-publish: a message whose dead-letter exchange routes nowhere is kept, out of the ready count, within the limit',
-    run: (ctx) => rejectThenFill(ctx, { args: { 'x-max-length': 1, 'x-overflow': 'reject-publish', 'x-dead-letter-strategy': 'at-least-once' }, dlx: 'unbound' }),
+    run: (ctx) =>
+      rejectThenFill(ctx, {
+        args: { 'x-max-length': 1, 'x-overflow': 'reject-publish', 'x-dead-letter-strategy': 'at-least-once' },
+        dlx: 'unbound',
+      }),
     check: (o) => expect(o).toEqual({ confirms: ['a:ack', 'b:ack', 'c:nack', 'd:nack'], afterReject: 0, ready: ['b'] }),
   },
   {
     name: 'at-least-once with reject-publish and no such dead-letter exchange: kept as well',
-    run: (ctx) => rejectThenFill(ctx, { args: { 'x-max-length': 1, 'x-overflow': 'reject-publish', 'x-dead-letter-strategy': 'at-least-once' }, dlx: 'missing' }),
+    run: (ctx) =>
+      rejectThenFill(ctx, {
+        args: { 'x-max-length': 1, 'x-overflow': 'reject-publish', 'x-dead-letter-strategy': 'at-least-once' },
+        dlx: 'missing',
+      }),
     check: (o) => expect(o).toEqual({ confirms: ['a:ack', 'b:ack', 'c:nack', 'd:nack'], afterReject: 0, ready: ['b'] }),
   },
   {
     name: 'at-most-once (the default) with reject-publish: a message that reaches no queue is gone and leaves room',
     run: (ctx) => rejectThenFill(ctx, { args: { 'x-max-length': 1, 'x-overflow': 'reject-publish' }, dlx: 'unbound' }),
-    check: (o) => expect(o).toEqual({ confirms: ['a:ack', 'b:ack', 'c:ack', 'd:nack'], afterReject: 0, ready: ['b', 'c'] }),
+    check: (o) =>
+      expect(o).toEqual({ confirms: ['a:ack', 'b:ack', 'c:ack', 'd:nack'], afterReject: 0, ready: ['b', 'c'] }),
   },
   {
     name: 'at-least-once without reject-publish (drop-head, the default, or reject-publish-dlx) falls back to at-most-once',

@@ -8,10 +8,23 @@ import { QUORUM as Q } from '../quorum';
 
 type Args = Record<string, unknown>;
 const typed = (type: string, value: unknown) => ({ '!': type, value });
-const err = (code: number, text: string) => ({ kind: 'error', level: 'channel', code, classId: 50, methodId: 10, text });
-const invalidArg = (arg: string, q: string, problem: string) => err(406, `PRECONDITION_FAILED - invalid arg '${arg}' for queue '${q}' in vhost '/': ${problem}`);
-const ofQuorum = (arg: string, q: string) => err(406, `PRECONDITION_FAILED - invalid arg '${arg}' for queue '${q}' in vhost '/' of queue type rabbit_quorum_queue`);
-const invalidProperty = (property: string, q: string) => err(406, `PRECONDITION_FAILED - invalid property '${property}' for queue '${q}' in vhost '/'`);
+const err = (code: number, text: string) => ({
+  kind: 'error',
+  level: 'channel',
+  code,
+  classId: 50,
+  methodId: 10,
+  text,
+});
+const invalidArg = (arg: string, q: string, problem: string) =>
+  err(406, `PRECONDITION_FAILED - invalid arg '${arg}' for queue '${q}' in vhost '/': ${problem}`);
+const ofQuorum = (arg: string, q: string) =>
+  err(
+    406,
+    `PRECONDITION_FAILED - invalid arg '${arg}' for queue '${q}' in vhost '/' of queue type rabbit_quorum_queue`,
+  );
+const invalidProperty = (property: string, q: string) =>
+  err(406, `PRECONDITION_FAILED - invalid property '${property}' for queue '${q}' in vhost '/'`);
 const inequivalent = (arg: string, q: string, detail: string) =>
   err(406, `PRECONDITION_FAILED - inequivalent arg '${arg}' for queue '${q}' in vhost '/': ${detail}`);
 
@@ -21,25 +34,38 @@ async function declareEach(ctx: Ctx, cases: Record<string, { args: Args; opts?: 
   const out: Record<string, Result> = {};
   for (const [label, { args, opts }] of Object.entries(cases)) {
     if (conn.closed) conn = await ctx.connect();
-    out[label] = await attempt(async () => (await conn.channel()).assertQueue(ctx.name(label), { durable: true, ...opts, arguments: args }), conn);
+    out[label] = await attempt(
+      async () => (await conn.channel()).assertQueue(ctx.name(label), { durable: true, ...opts, arguments: args }),
+      conn,
+    );
   }
   return out;
 }
 
 /** Declares `q` as `first` (durable), then again with each of `then` on a fresh channel; outcomes by label. */
-async function redeclare(ctx: Ctx, q: string, first: Args, then: Record<string, { args: Args; opts?: Options.AssertQueue }>) {
+async function redeclare(
+  ctx: Ctx,
+  q: string,
+  first: Args,
+  then: Record<string, { args: Args; opts?: Options.AssertQueue }>,
+) {
   let conn = await ctx.connect();
   await (await conn.channel()).assertQueue(q, { durable: true, arguments: first });
   const out: Record<string, Result> = {};
   for (const [label, { args, opts }] of Object.entries(then)) {
     if (conn.closed) conn = await ctx.connect();
-    out[label] = await captureOk(conn, () => conn.channel().then((ch) => ch.assertQueue(q, { durable: true, ...opts, arguments: args })));
+    out[label] = await captureOk(conn, () =>
+      conn.channel().then((ch) => ch.assertQueue(q, { durable: true, ...opts, arguments: args })),
+    );
   }
   return out;
 }
 
 /** declare-ok's counts, or the error. */
-async function captureOk(conn: Conn, declare: () => Promise<{ messageCount: number; consumerCount: number }>): Promise<Result> {
+async function captureOk(
+  conn: Conn,
+  declare: () => Promise<{ messageCount: number; consumerCount: number }>,
+): Promise<Result> {
   const r = await attempt(declare, conn);
   if (r.kind !== 'ok') return r;
   const ok = await declare();
@@ -94,11 +120,17 @@ export default area('quorum-declare', [
         attempt(async () => (await conn.channel()).assertQueue('', { ...opts, arguments: args }), conn);
       return {
         durable: await declare(Q),
-        badArgs: await declare({ ...Q, 'x-max-priority': 5, 'x-delivery-limit': 2 }, { durable: false, exclusive: true }),
+        badArgs: await declare(
+          { ...Q, 'x-max-priority': 5, 'x-delivery-limit': 2 },
+          { durable: false, exclusive: true },
+        ),
       };
     },
     check: (o) => {
-      const refused = err(406, 'PRECONDITION_FAILED - Cannot declare a server-named queue for type rabbit_quorum_queue');
+      const refused = err(
+        406,
+        'PRECONDITION_FAILED - Cannot declare a server-named queue for type rabbit_quorum_queue',
+      );
       expect(o).toEqual({ durable: refused, badArgs: refused });
     },
   },
@@ -124,7 +156,7 @@ export default area('quorum-declare', [
     },
   },
   {
-    name: 'quorum argument validators: their texts, in RabbitMQ order whatever the table order, before other types\' arguments',
+    name: "quorum argument validators: their texts, in RabbitMQ order whatever the table order, before other types' arguments",
     compareText: true,
     run: (ctx) =>
       declareEach(ctx, {
@@ -150,13 +182,25 @@ export default area('quorum-declare', [
         strategyByte: invalidArg('x-dead-letter-strategy', 'P-strategyByte', '{unacceptable_type,byte}'),
         groupSizeZero: invalidArg('x-quorum-initial-group-size', 'P-groupSizeZero', '{value_zero,0}'),
         groupSizeNegative: invalidArg('x-quorum-initial-group-size', 'P-groupSizeNegative', '{value_negative,-2}'),
-        groupSizeString: invalidArg('x-quorum-initial-group-size', 'P-groupSizeString', '"expected integer, got longstr"'),
+        groupSizeString: invalidArg(
+          'x-quorum-initial-group-size',
+          'P-groupSizeString',
+          '"expected integer, got longstr"',
+        ),
         leaderBogus: invalidArg('x-queue-leader-locator', 'P-leaderBogus', 'invalid_queue_locator_arg'),
         leaderByte: invalidArg('x-queue-leader-locator', 'P-leaderByte', '{unacceptable_type,byte}'),
         inMemoryLengthNegative: invalidArg('x-max-in-memory-length', 'P-inMemoryLengthNegative', '{value_negative,-3}'),
-        inMemoryBytesString: invalidArg('x-max-in-memory-bytes', 'P-inMemoryBytesString', '"expected integer, got longstr"'),
+        inMemoryBytesString: invalidArg(
+          'x-max-in-memory-bytes',
+          'P-inMemoryBytesString',
+          '"expected integer, got longstr"',
+        ),
         ttlNegative: invalidArg('x-message-ttl', 'P-ttlNegative', '{value_negative,-1}'),
-        routingKeyWithoutDlx: invalidArg('x-dead-letter-routing-key', 'P-routingKeyWithoutDlx', 'routing_key_but_no_dlx_defined'),
+        routingKeyWithoutDlx: invalidArg(
+          'x-dead-letter-routing-key',
+          'P-routingKeyWithoutDlx',
+          'routing_key_but_no_dlx_defined',
+        ),
         overflowBogus: invalidArg('x-overflow', 'P-overflowBogus', 'invalid_overflow'),
         sacString: invalidArg('x-single-active-consumer', 'P-sacString', '{unacceptable_type,longstr}'),
         leaderThenStrategy: invalidArg('x-dead-letter-strategy', 'P-leaderThenStrategy', 'invalid_dlx_strategy'),
@@ -181,12 +225,21 @@ export default area('quorum-declare', [
         rejectPublishDlx: { args: { ...Q, 'x-overflow': 'reject-publish-dlx' } },
         atLeastOnceDropHead: { args: { ...Q, 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'drop-head' } },
         atLeastOnceAlone: { args: { ...Q, 'x-dead-letter-strategy': 'at-least-once' } },
-        atMostOnce: { args: { ...Q, 'x-dead-letter-strategy': 'at-most-once', 'x-dead-letter-exchange': 'amq.fanout' } },
+        atMostOnce: {
+          args: { ...Q, 'x-dead-letter-strategy': 'at-most-once', 'x-dead-letter-exchange': 'amq.fanout' },
+        },
         everythingShared: {
           args: {
-            ...Q, 'x-message-ttl': 1000, 'x-expires': 60000, 'x-max-length': 5, 'x-max-length-bytes': typed('long', 10000),
-            'x-overflow': 'reject-publish', 'x-single-active-consumer': true, 'x-dead-letter-exchange': 'amq.direct',
-            'x-dead-letter-routing-key': 'k', 'x-dead-letter-strategy': 'at-least-once',
+            ...Q,
+            'x-message-ttl': 1000,
+            'x-expires': 60000,
+            'x-max-length': 5,
+            'x-max-length-bytes': typed('long', 10000),
+            'x-overflow': 'reject-publish',
+            'x-single-active-consumer': true,
+            'x-dead-letter-exchange': 'amq.direct',
+            'x-dead-letter-routing-key': 'k',
+            'x-dead-letter-strategy': 'at-least-once',
           },
         },
         unknown: { args: { ...Q, 'x-custom': 'anything' } },
@@ -211,20 +264,37 @@ export default area('quorum-declare', [
       expect(o).toEqual({
         quorum: {
           same: { kind: 'ok', value: { messageCount: 0, consumerCount: 0 } },
-          absent: inequivalent('x-queue-type', 'P-q', "received none but current is the value 'quorum' of type 'longstr'"),
+          absent: inequivalent(
+            'x-queue-type',
+            'P-q',
+            "received none but current is the value 'quorum' of type 'longstr'",
+          ),
           classic: inequivalent('x-queue-type', 'P-q', "received 'classic' but current is 'quorum'"),
         },
-        classic: { quorum: inequivalent('x-queue-type', 'P-c', "received the value 'quorum' of type 'longstr' but current is none") },
+        classic: {
+          quorum: inequivalent(
+            'x-queue-type',
+            'P-c',
+            "received the value 'quorum' of type 'longstr' but current is none",
+          ),
+        },
       }),
   },
   {
     name: 'redeclaring a quorum queue compares the quorum arguments only (x-delivery-limit yes, x-max-priority no), then the flags',
     compareText: true,
     run: async (ctx) => {
-      const base = { ...Q, 'x-delivery-limit': 3, 'x-dead-letter-strategy': 'at-most-once', 'x-quorum-initial-group-size': 3 };
+      const base = {
+        ...Q,
+        'x-delivery-limit': 3,
+        'x-dead-letter-strategy': 'at-most-once',
+        'x-quorum-initial-group-size': 3,
+      };
       return redeclare(ctx, ctx.name('q'), base, {
         deliveryLimit: { args: { ...base, 'x-delivery-limit': 4 } },
-        deliveryLimitAbsent: { args: { ...Q, 'x-dead-letter-strategy': 'at-most-once', 'x-quorum-initial-group-size': 3 } },
+        deliveryLimitAbsent: {
+          args: { ...Q, 'x-dead-letter-strategy': 'at-most-once', 'x-quorum-initial-group-size': 3 },
+        },
         strategy: { args: { ...base, 'x-dead-letter-strategy': 'at-least-once' } },
         groupSize: { args: { ...base, 'x-quorum-initial-group-size': 5 } },
         leader: { args: { ...base, 'x-queue-leader-locator': 'balanced' } },
@@ -238,15 +308,31 @@ export default area('quorum-declare', [
     check: (o) =>
       expect(o).toEqual({
         deliveryLimit: inequivalent('x-delivery-limit', 'P-q', "received '4' but current is '3'"),
-        deliveryLimitAbsent: inequivalent('x-delivery-limit', 'P-q', "received none but current is the value '3' of type 'byte'"),
-        strategy: inequivalent('x-dead-letter-strategy', 'P-q', "received 'at-least-once' but current is 'at-most-once'"),
+        deliveryLimitAbsent: inequivalent(
+          'x-delivery-limit',
+          'P-q',
+          "received none but current is the value '3' of type 'byte'",
+        ),
+        strategy: inequivalent(
+          'x-dead-letter-strategy',
+          'P-q',
+          "received 'at-least-once' but current is 'at-most-once'",
+        ),
         groupSize: inequivalent('x-quorum-initial-group-size', 'P-q', "received '5' but current is '3'"),
-        leader: inequivalent('x-queue-leader-locator', 'P-q', "received the value 'balanced' of type 'longstr' but current is none"),
+        leader: inequivalent(
+          'x-queue-leader-locator',
+          'P-q',
+          "received the value 'balanced' of type 'longstr' but current is none",
+        ),
         priorityIgnored: { kind: 'ok', value: { messageCount: 0, consumerCount: 0 } },
         autoDelete: inequivalent('auto_delete', 'P-q', "received 'true' but current is 'false'"),
         nonDurable: inequivalent('durable', 'P-q', "received 'false' but current is 'true'"),
         exclusive: {
-          kind: 'error', level: 'channel', code: 405, classId: 50, methodId: 10,
+          kind: 'error',
+          level: 'channel',
+          code: 405,
+          classId: 50,
+          methodId: 10,
           text: "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'P-q' in vhost '/'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.",
         },
         same: { kind: 'ok', value: { messageCount: 0, consumerCount: 0 } },
@@ -308,7 +394,11 @@ export default area('quorum-declare', [
       await ch.waitForConfirms();
       await ch.get(q, { noAck: false });
       const out: Record<string, unknown> = {};
-      for (const [label, opts] of [['ifUnused', { ifUnused: true }], ['ifEmpty', { ifEmpty: true }], ['both', { ifUnused: true, ifEmpty: true }]] as const) {
+      for (const [label, opts] of [
+        ['ifUnused', { ifUnused: true }],
+        ['ifEmpty', { ifEmpty: true }],
+        ['both', { ifUnused: true, ifEmpty: true }],
+      ] as const) {
         const conn = await ctx.connect();
         out[label] = await attempt(async () => (await conn.channel()).deleteQueue(q, opts), conn);
       }
@@ -318,10 +408,19 @@ export default area('quorum-declare', [
     },
     check: (o) => {
       const refused = (flag: string) => ({
-        kind: 'error', level: 'connection', code: 540, classId: 50, methodId: 40,
+        kind: 'error',
+        level: 'connection',
+        code: 540,
+        classId: 50,
+        methodId: 40,
         text: `NOT_IMPLEMENTED - cannot delete queue 'P-q' in vhost '/'. queue.delete operations with ${flag} flag set are not supported by quorum queues`,
       });
-      expect(o).toEqual({ ifUnused: refused('if-unused'), ifEmpty: refused('if-empty'), both: refused('if-unused'), plain: 2 });
+      expect(o).toEqual({
+        ifUnused: refused('if-unused'),
+        ifEmpty: refused('if-empty'),
+        both: refused('if-unused'),
+        plain: 2,
+      });
     },
   },
 ]);

@@ -18,7 +18,12 @@ const deaths = (m: Message) => ({
   headers: m.properties.headers,
 });
 
-async function publish(ch: ConfirmChannel, q: string, bodies: string[], headers?: Record<string, unknown>): Promise<void> {
+async function publish(
+  ch: ConfirmChannel,
+  q: string,
+  bodies: string[],
+  headers?: Record<string, unknown>,
+): Promise<void> {
   for (const body of bodies) ch.sendToQueue(q, Buffer.from(body), headers ? { headers } : {});
   await ch.waitForConfirms();
 }
@@ -29,7 +34,14 @@ const ready = async (ch: Channel, q: string) => (await drain(ch, q)).map(seen);
 type Back = 'nack' | 'reject' | 'recover' | 'close';
 
 /** Takes `n` messages with basic.get on a channel of its own and gives them back by `how`; waits until they are back. */
-async function takeAndGiveBack(ctx: Ctx, ch: Channel, q: string, n: number, how: Back, expectReady: number): Promise<string[]> {
+async function takeAndGiveBack(
+  ctx: Ctx,
+  ch: Channel,
+  q: string,
+  n: number,
+  how: Back,
+  expectReady: number,
+): Promise<string[]> {
   const conn = await ctx.connect();
   const holder = await conn.channel();
   const got: Message[] = [];
@@ -81,7 +93,8 @@ export default area('quorum-delivery', [
       const { q } = await quorumQueue(ctx, ch);
       await publish(ch, q, ['m']);
       const out: string[] = [];
-      for (const how of ['nack', 'reject', 'recover', 'close'] as Back[]) out.push(`${how}: ${(await takeAndGiveBack(ctx, ch, q, 1, how, 1)).join()}`);
+      for (const how of ['nack', 'reject', 'recover', 'close'] as Back[])
+        out.push(`${how}: ${(await takeAndGiveBack(ctx, ch, q, 1, how, 1)).join()}`);
       // a consumer that is cancelled keeps its unacknowledged message until its channel closes
       const conn = await ctx.connect();
       const cch = await conn.channel();
@@ -182,7 +195,16 @@ export default area('quorum-delivery', [
           body: 'a',
           headers: {
             h: 1,
-            'x-death': [{ count: 1, reason: 'delivery_limit', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] }],
+            'x-death': [
+              {
+                count: 1,
+                reason: 'delivery_limit',
+                queue: 'P-q',
+                time: '<time>',
+                exchange: '',
+                'routing-keys': ['P-q'],
+              },
+            ],
             'x-first-death-exchange': '',
             'x-first-death-queue': 'P-q',
             'x-first-death-reason': 'delivery_limit',
@@ -207,7 +229,8 @@ export default area('quorum-delivery', [
       await takeAndGiveBack(ctx, ch, zero, 1, 'nack', 0);
       return { first, second, afterLimit, zero: await ready(ch, zero) };
     },
-    check: (o) => expect(o).toEqual({ first: ['a new 0'], second: ['a redelivered 1'], afterLimit: ['b new 0'], zero: [] }),
+    check: (o) =>
+      expect(o).toEqual({ first: ['a new 0'], second: ['a redelivered 1'], afterLimit: ['b new 0'], zero: [] }),
   },
   {
     name: 'consumers: the limit applies to deliveries to consumers as to basic.get; the header counts returns',
@@ -224,7 +247,9 @@ export default area('quorum-delivery', [
       await consumer.waitFor(2);
       await waitForCount(ch, dlq, 1);
       await consumer.cancel();
-      const dead = (await drain(ch, dlq)).map((m) => (m.properties.headers?.['x-death'] as Array<{ reason: string }>)[0].reason);
+      const dead = (await drain(ch, dlq)).map(
+        (m) => (m.properties.headers?.['x-death'] as Array<{ reason: string }>)[0].reason,
+      );
       return { got, dead };
     },
     check: (o) => expect(o).toEqual({ got: ['a new -', 'a redelivered 1'], dead: ['delivery_limit'] }),
@@ -254,7 +279,9 @@ export default area('quorum-delivery', [
           {
             body: 'a',
             headers: {
-              'x-death': [{ count: 1, reason: 'rejected', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] }],
+              'x-death': [
+                { count: 1, reason: 'rejected', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] },
+              ],
               'x-first-death-exchange': '',
               'x-first-death-queue': 'P-q',
               'x-first-death-reason': 'rejected',
@@ -280,7 +307,10 @@ export default area('quorum-delivery', [
       const consumer = await conn.channel();
       await consumer.prefetch(10, false);
       await consumer.prefetch(5, true);
-      const refused = await attempt(consumer.consume(q, () => undefined), conn);
+      const refused = await attempt(
+        consumer.consume(q, () => undefined),
+        conn,
+      );
       // a global limit of 0 is no limit
       const other = await (await ctx.connect()).channel();
       await other.prefetch(0, true);
@@ -290,7 +320,14 @@ export default area('quorum-delivery', [
     check: (o) =>
       expect(o).toEqual({
         got: 'a new 0',
-        refused: { kind: 'error', level: 'connection', code: 540, classId: 60, methodId: 20, text: "NOT_IMPLEMENTED - queue 'P-q' in vhost '/' does not support global qos" },
+        refused: {
+          kind: 'error',
+          level: 'connection',
+          code: 540,
+          classId: 60,
+          methodId: 20,
+          text: "NOT_IMPLEMENTED - queue 'P-q' in vhost '/' does not support global qos",
+        },
         unlimited: { kind: 'ok' },
       }),
   },
@@ -309,6 +346,11 @@ export default area('quorum-delivery', [
         { durable: true, arguments: QUORUM },
       );
     },
-    check: (o) => expect(o).toEqual({ orders: ['order.placed', 'stock.high'], all: ['order.placed', 'stock.low', 'stock.high'], none: [] }),
+    check: (o) =>
+      expect(o).toEqual({
+        orders: ['order.placed', 'stock.high'],
+        all: ['order.placed', 'stock.low', 'stock.high'],
+        none: [],
+      }),
   },
 ]);

@@ -8,7 +8,9 @@ import { publishEach, QUORUM, quorumQueue } from '../quorum';
 
 const summary = (m: Message) => {
   const deaths = m.properties.headers?.['x-death'] as Array<{ reason: string; count: number }> | undefined;
-  return deaths ? `${m.content.toString()} ${deaths.map((d) => `${d.reason}x${d.count}`).join()}` : m.content.toString();
+  return deaths
+    ? `${m.content.toString()} ${deaths.map((d) => `${d.reason}x${d.count}`).join()}`
+    : m.content.toString();
 };
 
 const bodies = async (ch: Channel, q: string) => (await drain(ch, q)).map(summary);
@@ -22,13 +24,23 @@ export default area('quorum-limits', [
       const confirms = await publishEach(ch, q, ['a', 'b', 'c', 'd']);
       return { confirms, ready: await bodies(ch, q), dead: await bodies(ch, dlq) };
     },
-    check: (o) => expect(o).toEqual({ confirms: ['a:ack', 'b:ack', 'c:ack', 'd:ack'], ready: ['c', 'd'], dead: ['a maxlenx1', 'b maxlenx1'] }),
+    check: (o) =>
+      expect(o).toEqual({
+        confirms: ['a:ack', 'b:ack', 'c:ack', 'd:ack'],
+        ready: ['c', 'd'],
+        dead: ['a maxlenx1', 'b maxlenx1'],
+      }),
   },
   {
     name: 'x-max-length reject-publish: the publish that goes over is taken, then nacks until the queue is at 80% of the limit',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const { q, dlq } = await quorumQueue(ctx, ch, { 'x-max-length': 5, 'x-overflow': 'reject-publish' }, { route: 'bound' });
+      const { q, dlq } = await quorumQueue(
+        ctx,
+        ch,
+        { 'x-max-length': 5, 'x-overflow': 'reject-publish' },
+        { route: 'bound' },
+      );
       const out: Record<string, unknown> = {};
       out.fill = await publishEach(ch, q, ['1', '2', '3', '4', '5', '6', '7']);
       out.count = (await ch.checkQueue(q)).messageCount;
@@ -89,7 +101,12 @@ export default area('quorum-limits', [
     name: 'x-overflow reject-publish-dlx on a quorum queue acts as drop-head (RabbitMQ warns and uses its default)',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const { q, dlq } = await quorumQueue(ctx, ch, { 'x-max-length': 2, 'x-overflow': 'reject-publish-dlx' }, { route: 'bound' });
+      const { q, dlq } = await quorumQueue(
+        ctx,
+        ch,
+        { 'x-max-length': 2, 'x-overflow': 'reject-publish-dlx' },
+        { route: 'bound' },
+      );
       const confirms = await publishEach(ch, q, ['a', 'b', 'c']);
       return { confirms, ready: await bodies(ch, q), dead: await bodies(ch, dlq) };
     },
@@ -112,7 +129,8 @@ export default area('quorum-limits', [
       await waitForCount(ch, dlq, 1);
       return { queueTtl, perMessage: await bodies(ch, dlq), left: await bodies(ch, q2) };
     },
-    check: (o) => expect(o).toEqual({ queueTtl: ['a expiredx1', 'b expiredx1'], perMessage: ['short expiredx1'], left: ['long'] }),
+    check: (o) =>
+      expect(o).toEqual({ queueTtl: ['a expiredx1', 'b expiredx1'], perMessage: ['short expiredx1'], left: ['long'] }),
   },
   {
     name: 'x-single-active-consumer: only the first consumer gets messages; the next takes over when it is cancelled',

@@ -37,14 +37,27 @@ export default area('recover', [
       const c = await Consumer.start(cch, q, { noAck: false });
       await c.waitFor(1);
       const r = await attempt(rpc(cch, 'BasicRecover', { requeue: false }, 'BasicRecoverOk'), conn);
-      const after = r.kind === 'ok' ? await c.waitFor(2, 1000).then(
-        (ms) => ms.map((m) => [m.content.toString(), m.fields.redelivered]),
-        () => 'nothing',
-      ) : null;
+      const after =
+        r.kind === 'ok'
+          ? await c.waitFor(2, 1000).then(
+              (ms) => ms.map((m) => [m.content.toString(), m.fields.redelivered]),
+              () => 'nothing',
+            )
+          : null;
       return { r, after };
     },
     check: (o) =>
-      expect(o).toEqual({ r: { kind: 'error', level: 'connection', code: 540, classId: 60, methodId: 110, text: 'NOT_IMPLEMENTED - requeue=false' }, after: null }),
+      expect(o).toEqual({
+        r: {
+          kind: 'error',
+          level: 'connection',
+          code: 540,
+          classId: 60,
+          methodId: 110,
+          text: 'NOT_IMPLEMENTED - requeue=false',
+        },
+        after: null,
+      }),
   },
   {
     name: 'basic.recover on a channel with get-ed unacked messages requeues them to the queue',

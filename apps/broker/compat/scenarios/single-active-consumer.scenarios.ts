@@ -17,7 +17,11 @@ export default area('single-active-consumer', [
       await ch.waitForConfirms();
       await c2.waitFor(2);
       const consumers = (await ch.checkQueue(q)).consumerCount;
-      return { c1: c1.messages.map((m) => m.content.toString()), c2: c2.messages.map((m) => m.content.toString()), consumers };
+      return {
+        c1: c1.messages.map((m) => m.content.toString()),
+        c2: c2.messages.map((m) => m.content.toString()),
+        consumers,
+      };
     },
     check: (o) => expect(o).toEqual({ c1: ['1', '2', '3'], c2: ['4', '5'], consumers: 1 }),
   },
@@ -46,7 +50,10 @@ export default area('single-active-consumer', [
     name: 'x-single-active-consumer must be a boolean',
     run: async (ctx) => {
       const { conn, ch } = await ctx.open();
-      return attempt(ch.assertQueue(ctx.name(), { durable: false, arguments: { 'x-single-active-consumer': 'yes' } }), conn);
+      return attempt(
+        ch.assertQueue(ctx.name(), { durable: false, arguments: { 'x-single-active-consumer': 'yes' } }),
+        conn,
+      );
     },
     check: (o) => expect(o).toMatchObject({ kind: 'error', level: 'channel', code: 406, classId: 50, methodId: 10 }),
   },

@@ -22,7 +22,8 @@ async function matrix(ctx: Ctx, patterns: string[], keys: string[]): Promise<Rec
 export default area('topic', [
   {
     name: "'*' matches exactly one word (an empty word counts; the empty key has no words)",
-    run: (ctx) => matrix(ctx, ['*', 'a.*', '*.b', '*.*', 'a.*.c'], ['', 'a', 'b', 'a.b', 'a.', '.b', 'a.b.c', 'a..c', 'x.y']),
+    run: (ctx) =>
+      matrix(ctx, ['*', 'a.*', '*.b', '*.*', 'a.*.c'], ['', 'a', 'b', 'a.b', 'a.', '.b', 'a.b.c', 'a..c', 'x.y']),
     check: (o) =>
       expect(o).toEqual({
         '"*"': ['a', 'b'],
@@ -34,7 +35,12 @@ export default area('topic', [
   },
   {
     name: "'#' matches zero or more words; '#' alone matches everything",
-    run: (ctx) => matrix(ctx, ['#', 'a.#', '#.b', 'a.#.b', '#.#'], ['', 'a', 'b', 'a.b', 'a.x.b', 'a.x.y.b', 'b.a', 'a.b.c', '.', 'a.']),
+    run: (ctx) =>
+      matrix(
+        ctx,
+        ['#', 'a.#', '#.b', 'a.#.b', '#.#'],
+        ['', 'a', 'b', 'a.b', 'a.x.b', 'a.x.y.b', 'b.a', 'a.b.c', '.', 'a.'],
+      ),
     check: (o) =>
       expect(o).toEqual({
         '"#"': ['', 'a', 'b', 'a.b', 'a.x.b', 'a.x.y.b', 'b.a', 'a.b.c', '.', 'a.'],
@@ -46,7 +52,12 @@ export default area('topic', [
   },
   {
     name: 'empty words, empty pattern and literal patterns',
-    run: (ctx) => matrix(ctx, ['', 'a..b', 'a.b', '.', 'a.*.#', '#.*', '*.#.*'], ['', 'a', 'a.b', 'a..b', '.', '..', 'a.b.c', 'a.b.']),
+    run: (ctx) =>
+      matrix(
+        ctx,
+        ['', 'a..b', 'a.b', '.', 'a.*.#', '#.*', '*.#.*'],
+        ['', 'a', 'a.b', 'a..b', '.', '..', 'a.b.c', 'a.b.'],
+      ),
     check: (o) =>
       expect(o).toEqual({
         '""': [''],
@@ -70,7 +81,8 @@ export default area('topic', [
   },
   {
     name: 'patterns are case-sensitive and match whole words only',
-    run: (ctx) => matrix(ctx, ['a.b', 'A.*', 'ab.*', 'a*.b', 'a#'], ['a.b', 'A.b', 'ab.c', 'a.bc', 'a*.b', 'a#', 'abc.b']),
+    run: (ctx) =>
+      matrix(ctx, ['a.b', 'A.*', 'ab.*', 'a*.b', 'a#'], ['a.b', 'A.b', 'ab.c', 'a.bc', 'a*.b', 'a#', 'abc.b']),
     check: (o) =>
       expect(o).toEqual({
         '"a.b"': ['a.b'],

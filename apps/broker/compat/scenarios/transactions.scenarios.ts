@@ -101,8 +101,22 @@ export default area('transactions', [
     },
     check: (o) =>
       expect(o).toEqual({
-        commitWithout: { kind: 'error', level: 'channel', code: 406, classId: 90, methodId: 20, text: 'PRECONDITION_FAILED - channel is not transactional' },
-        rollbackWithout: { kind: 'error', level: 'channel', code: 406, classId: 90, methodId: 30, text: 'PRECONDITION_FAILED - channel is not transactional' },
+        commitWithout: {
+          kind: 'error',
+          level: 'channel',
+          code: 406,
+          classId: 90,
+          methodId: 20,
+          text: 'PRECONDITION_FAILED - channel is not transactional',
+        },
+        rollbackWithout: {
+          kind: 'error',
+          level: 'channel',
+          code: 406,
+          classId: 90,
+          methodId: 30,
+          text: 'PRECONDITION_FAILED - channel is not transactional',
+        },
       }),
   },
   {
@@ -137,7 +151,12 @@ export default area('transactions', [
     name: 'tx.select twice is fine; an empty commit is fine',
     run: async (ctx) => {
       const { conn, ch } = await ctx.open();
-      return [await attempt(select(ch), conn), await attempt(select(ch), conn), await attempt(commit(ch), conn), await attempt(rollback(ch), conn)];
+      return [
+        await attempt(select(ch), conn),
+        await attempt(select(ch), conn),
+        await attempt(commit(ch), conn),
+        await attempt(rollback(ch), conn),
+      ];
     },
     check: (o) => expect(o).toEqual([{ kind: 'ok' }, { kind: 'ok' }, { kind: 'ok' }, { kind: 'ok' }]),
   },

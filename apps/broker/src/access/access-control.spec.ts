@@ -44,7 +44,13 @@ describe('RabbitMQ definitions', () => {
   const exported = {
     rabbit_version: '3.10.8',
     users: [
-      { name: 'warren-hash-probe', password_hash: 'J+5hdQ/CE1WIp5F5vYBC3e3BG1wUBA30nI8LHt9LaIs6zoGg', hashing_algorithm: 'rabbit_password_hashing_sha256', tags: ['monitoring', 'policymaker'], limits: {} },
+      {
+        name: 'warren-hash-probe',
+        password_hash: 'J+5hdQ/CE1WIp5F5vYBC3e3BG1wUBA30nI8LHt9LaIs6zoGg',
+        hashing_algorithm: 'rabbit_password_hashing_sha256',
+        tags: ['monitoring', 'policymaker'],
+        limits: {},
+      },
     ],
     vhosts: [{ name: '/', limits: [], metadata: { description: 'Default virtual host', tags: [] } }, { name: 'shop' }],
     permissions: [{ user: 'warren-hash-probe', vhost: 'shop', configure: '.*', write: '.*', read: '.*' }],
@@ -52,15 +58,27 @@ describe('RabbitMQ definitions', () => {
     parameters: [],
     global_parameters: [],
     policies: [],
-    queues: [{ name: 'orders', vhost: 'shop', durable: true, auto_delete: false, arguments: { 'x-message-ttl': 60000, 'x-dead-letter-exchange': 'dlx' } }],
-    exchanges: [{ name: 'dlx', vhost: 'shop', type: 'fanout', durable: true, auto_delete: false, internal: false, arguments: {} }],
+    queues: [
+      {
+        name: 'orders',
+        vhost: 'shop',
+        durable: true,
+        auto_delete: false,
+        arguments: { 'x-message-ttl': 60000, 'x-dead-letter-exchange': 'dlx' },
+      },
+    ],
+    exchanges: [
+      { name: 'dlx', vhost: 'shop', type: 'fanout', durable: true, auto_delete: false, internal: false, arguments: {} },
+    ],
     bindings: [],
   };
 
   it('loads users exported by RabbitMQ with their password hashes, tags and permissions', () => {
     const access = AccessControl.withDefaults();
     applyAccessDefinitions(access, parseDefinitions(exported));
-    expect(access.authenticate('warren-hash-probe', 's3cret', '10.1.2.3')).toMatchObject({ tags: ['monitoring', 'policymaker'] });
+    expect(access.authenticate('warren-hash-probe', 's3cret', '10.1.2.3')).toMatchObject({
+      tags: ['monitoring', 'policymaker'],
+    });
     expect(access.mayAccessVhost('warren-hash-probe', 'shop')).toBe(true);
     expect(access.vhosts.get('/')?.description).toBe('Default virtual host');
   });
@@ -74,12 +92,30 @@ describe('RabbitMQ definitions', () => {
   it.each([
     [[], 'definitions must be a JSON object'],
     [{ users: {} }, "'users' must be a list"],
-    [{ users: [{ name: 'a', password_hash: 'x', hashing_algorithm: 'bcrypt' }] }, "users[0].hashing_algorithm 'bcrypt' is not supported"],
+    [
+      { users: [{ name: 'a', password_hash: 'x', hashing_algorithm: 'bcrypt' }] },
+      "users[0].hashing_algorithm 'bcrypt' is not supported",
+    ],
     [{ users: [{ password_hash: 'x' }] }, 'users[0].name must be a string'],
-    [{ vhosts: [{ name: 'v' }], permissions: [{ user: 'u', vhost: 'v', configure: '(', write: '', read: '' }] }, 'permissions[0].configure is not a valid regular expression'],
-    [{ queues: [{ name: 'q', vhost: 'elsewhere' }] }, "queues[0] names vhost 'elsewhere', which the definitions do not declare"],
-    [{ vhosts: [{ name: '/' }], bindings: [{ source: 'a', vhost: '/', destination: 'b', destination_type: 'topic' }] }, "bindings[0].destination_type must be 'queue' or 'exchange'"],
-    [{ vhosts: [{ name: '/' }], policies: [{ vhost: '/', name: 'p', pattern: '.*', definition: { 'max-priority': 5 } }] }, "policies[0]: unrecognised key 'max-priority'"],
+    [
+      { vhosts: [{ name: 'v' }], permissions: [{ user: 'u', vhost: 'v', configure: '(', write: '', read: '' }] },
+      'permissions[0].configure is not a valid regular expression',
+    ],
+    [
+      { queues: [{ name: 'q', vhost: 'elsewhere' }] },
+      "queues[0] names vhost 'elsewhere', which the definitions do not declare",
+    ],
+    [
+      { vhosts: [{ name: '/' }], bindings: [{ source: 'a', vhost: '/', destination: 'b', destination_type: 'topic' }] },
+      "bindings[0].destination_type must be 'queue' or 'exchange'",
+    ],
+    [
+      {
+        vhosts: [{ name: '/' }],
+        policies: [{ vhost: '/', name: 'p', pattern: '.*', definition: { 'max-priority': 5 } }],
+      },
+      "policies[0]: unrecognised key 'max-priority'",
+    ],
   ])('refuses malformed definitions with the path of the bad entry (%#)', (doc, message) => {
     expect(() => parseDefinitions(doc)).toThrow(DefinitionsError);
     expect(() => parseDefinitions(doc)).toThrow(message);

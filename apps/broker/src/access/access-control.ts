@@ -50,7 +50,12 @@ export type LoginRefusal = 'unknown user' | 'wrong password' | 'loopback only';
 function compile(permission: Permission): Compiled {
   // an empty expression matches nothing in RabbitMQ (it short-cuts "" to deny)
   const re = (source: string): Matcher => (source === '' ? null : source === '.*' ? ANY : new RegExp(source, 'u'));
-  return { source: permission, configure: re(permission.configure), write: re(permission.write), read: re(permission.read) };
+  return {
+    source: permission,
+    configure: re(permission.configure),
+    write: re(permission.write),
+    read: re(permission.read),
+  };
 }
 
 /** The name a permission check sees: RabbitMQ checks the default exchange '' as amq.default. */
@@ -89,11 +94,20 @@ export class AccessControl {
   }
 
   /** Adds or replaces a user, from a password or a hash in RabbitMQ's format. */
-  putUser(name: string, secret: { password: string } | { passwordHash: string; hashingAlgorithm?: HashingAlgorithm }, tags: string[] = []): void {
+  putUser(
+    name: string,
+    secret: { password: string } | { passwordHash: string; hashingAlgorithm?: HashingAlgorithm },
+    tags: string[] = [],
+  ): void {
     const record: UserRecord =
       'password' in secret
         ? { name, passwordHash: hashPassword(secret.password), hashingAlgorithm: DEFAULT_HASHING, tags }
-        : { name, passwordHash: secret.passwordHash, hashingAlgorithm: secret.hashingAlgorithm ?? DEFAULT_HASHING, tags };
+        : {
+            name,
+            passwordHash: secret.passwordHash,
+            hashingAlgorithm: secret.hashingAlgorithm ?? DEFAULT_HASHING,
+            tags,
+          };
     this.users.set(name, record);
   }
 
@@ -115,7 +129,8 @@ export class AccessControl {
   /** Every permission, as definitions list them. */
   listPermissions(): (Permission & { user: string; vhost: string })[] {
     const out: (Permission & { user: string; vhost: string })[] = [];
-    for (const [vhost, perUser] of this.permissions) for (const [user, p] of perUser) out.push({ user, vhost, ...p.source });
+    for (const [vhost, perUser] of this.permissions)
+      for (const [user, p] of perUser) out.push({ user, vhost, ...p.source });
     return out;
   }
 

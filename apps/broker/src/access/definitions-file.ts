@@ -13,10 +13,32 @@ export interface RabbitDefinitions {
   users: { name: string; password_hash: string; hashing_algorithm: string; tags: string[] | string }[];
   vhosts: { name: string; metadata?: { description?: string; tags?: string[] } }[];
   permissions: { user: string; vhost: string; configure: string; write: string; read: string }[];
-  exchanges: { name: string; vhost: string; type: string; durable: boolean; auto_delete: boolean; internal: boolean; arguments: Record<string, unknown> }[];
+  exchanges: {
+    name: string;
+    vhost: string;
+    type: string;
+    durable: boolean;
+    auto_delete: boolean;
+    internal: boolean;
+    arguments: Record<string, unknown>;
+  }[];
   queues: { name: string; vhost: string; durable: boolean; auto_delete: boolean; arguments: Record<string, unknown> }[];
-  bindings: { source: string; vhost: string; destination: string; destination_type: 'queue' | 'exchange'; routing_key: string; arguments: Record<string, unknown> }[];
-  policies: { vhost: string; name: string; pattern: unknown; 'apply-to': unknown; priority: unknown; definition: unknown }[];
+  bindings: {
+    source: string;
+    vhost: string;
+    destination: string;
+    destination_type: 'queue' | 'exchange';
+    routing_key: string;
+    arguments: Record<string, unknown>;
+  }[];
+  policies: {
+    vhost: string;
+    name: string;
+    pattern: unknown;
+    'apply-to': unknown;
+    priority: unknown;
+    definition: unknown;
+  }[];
 }
 
 export class DefinitionsError extends Error {
@@ -30,7 +52,8 @@ function list(doc: Json, key: string): Json[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw new DefinitionsError(`'${key}' must be a list`);
   value.forEach((item, i) => {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new DefinitionsError(`${key}[${i}] must be an object`);
+    if (typeof item !== 'object' || item === null || Array.isArray(item))
+      throw new DefinitionsError(`${key}[${i}] must be an object`);
   });
   return value as Json[];
 }
@@ -38,21 +61,28 @@ function list(doc: Json, key: string): Json[] {
 function field<T>(item: Json, where: string, key: string, type: 'string' | 'boolean' | 'object', fallback?: T): T {
   const value = item[key];
   if (value === undefined && fallback !== undefined) return fallback;
-  const ok = type === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value) : typeof value === type;
+  const ok =
+    type === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value) : typeof value === type;
   if (!ok) throw new DefinitionsError(`${where}.${key} must be a${type === 'object' ? 'n object' : ` ${type}`}`);
   return value as T;
 }
 
 /** Reads and checks a parsed definitions document; throws DefinitionsError naming the first bad entry. */
 export function parseDefinitions(doc: unknown): RabbitDefinitions {
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new DefinitionsError('definitions must be a JSON object');
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new DefinitionsError('definitions must be a JSON object');
   const d = doc as Json;
   const users = list(d, 'users').map((u, i) => {
     const where = `users[${i}]`;
     const algorithm = field<string>(u, where, 'hashing_algorithm', 'string', 'rabbit_password_hashing_sha256');
-    if (!isHashingAlgorithm(algorithm)) throw new DefinitionsError(`${where}.hashing_algorithm '${algorithm}' is not supported`);
+    if (!isHashingAlgorithm(algorithm))
+      throw new DefinitionsError(`${where}.hashing_algorithm '${algorithm}' is not supported`);
     const tags = u.tags;
-    if (tags !== undefined && typeof tags !== 'string' && !(Array.isArray(tags) && tags.every((t) => typeof t === 'string')))
+    if (
+      tags !== undefined &&
+      typeof tags !== 'string' &&
+      !(Array.isArray(tags) && tags.every((t) => typeof t === 'string'))
+    )
       throw new DefinitionsError(`${where}.tags must be a list of strings or a comma-separated string`);
     return {
       name: field<string>(u, where, 'name', 'string'),
@@ -112,7 +142,8 @@ export function parseDefinitions(doc: unknown): RabbitDefinitions {
   const bindings = list(d, 'bindings').map((b, i) => {
     const where = `bindings[${i}]`;
     const type = field<string>(b, where, 'destination_type', 'string');
-    if (type !== 'queue' && type !== 'exchange') throw new DefinitionsError(`${where}.destination_type must be 'queue' or 'exchange'`);
+    if (type !== 'queue' && type !== 'exchange')
+      throw new DefinitionsError(`${where}.destination_type must be 'queue' or 'exchange'`);
     const args = field<Record<string, unknown>>(b, where, 'arguments', 'object', {});
     storableArgumentsTable(args, `${where}.arguments`);
     return {
@@ -137,7 +168,8 @@ export function parseDefinitions(doc: unknown): RabbitDefinitions {
   });
   const known = new Set(vhosts.map((v) => v.name));
   const needVhost = (vhost: string, where: string) => {
-    if (!known.has(vhost)) throw new DefinitionsError(`${where} names vhost '${vhost}', which the definitions do not declare`);
+    if (!known.has(vhost))
+      throw new DefinitionsError(`${where} names vhost '${vhost}', which the definitions do not declare`);
   };
   permissions.forEach((p, i) => needVhost(p.vhost, `permissions[${i}]`));
   exchanges.forEach((x, i) => needVhost(x.vhost, `exchanges[${i}]`));
@@ -145,7 +177,12 @@ export function parseDefinitions(doc: unknown): RabbitDefinitions {
   bindings.forEach((b, i) => needVhost(b.vhost, `bindings[${i}]`));
   policies.forEach((p, i) => {
     needVhost(p.vhost, `policies[${i}]`);
-    const problem = policyProblem({ pattern: p.pattern, applyTo: p['apply-to'], priority: p.priority, definition: p.definition });
+    const problem = policyProblem({
+      pattern: p.pattern,
+      applyTo: p['apply-to'],
+      priority: p.priority,
+      definition: p.definition,
+    });
     if (problem) throw new DefinitionsError(`policies[${i}]: ${problem}`);
   });
   return { users, vhosts, permissions, exchanges, queues, bindings, policies };
@@ -155,7 +192,13 @@ export function parseDefinitions(doc: unknown): RabbitDefinitions {
 export function applyAccessDefinitions(access: AccessControl, defs: RabbitDefinitions): void {
   for (const v of defs.vhosts) access.addVhost(v.name, v.metadata?.description ?? '', v.metadata?.tags ?? []);
   for (const u of defs.users) {
-    const tags = typeof u.tags === 'string' ? u.tags.split(',').map((t) => t.trim()).filter(Boolean) : u.tags;
+    const tags =
+      typeof u.tags === 'string'
+        ? u.tags
+            .split(',')
+            .map((t) => t.trim())
+            .filter(Boolean)
+        : u.tags;
     access.putUser(u.name, { passwordHash: u.password_hash, hashingAlgorithm: u.hashing_algorithm as never }, tags);
   }
   for (const p of defs.permissions) access.setPermission(p.vhost, p.user, p);
@@ -167,7 +210,8 @@ export const MAX_SHORTSTR_BYTES = 255;
 /** `value`, or DefinitionsError when it is longer than a short string (a name, a routing key) can be. */
 export function shortstr(value: string, what: string): string {
   const bytes = Buffer.byteLength(value, 'utf8');
-  if (bytes > MAX_SHORTSTR_BYTES) throw new DefinitionsError(`${what} is ${bytes} bytes long; AMQP allows at most ${MAX_SHORTSTR_BYTES}`);
+  if (bytes > MAX_SHORTSTR_BYTES)
+    throw new DefinitionsError(`${what} is ${bytes} bytes long; AMQP allows at most ${MAX_SHORTSTR_BYTES}`);
   return value;
 }
 
@@ -192,7 +236,8 @@ export function nestedDeeperThan(value: unknown, limit: number): boolean {
  * for an error overflowed the stack (a 500).
  */
 export function storableArgumentsTable(args: Record<string, unknown>, what = 'arguments'): FieldTable {
-  if (nestedDeeperThan(args, MAX_FIELD_DEPTH)) throw new DefinitionsError(`${what} nest deeper than ${MAX_FIELD_DEPTH} levels, the most AMQP carries`);
+  if (nestedDeeperThan(args, MAX_FIELD_DEPTH))
+    throw new DefinitionsError(`${what} nest deeper than ${MAX_FIELD_DEPTH} levels, the most AMQP carries`);
   try {
     const table = argumentsTable(args);
     encodeFieldTable(table);
@@ -213,4 +258,3 @@ export function argumentsTable(args: Record<string, unknown>): FieldTable {
   }
   return table;
 }
-

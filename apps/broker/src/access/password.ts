@@ -7,7 +7,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 //
 // with H named by hashing_algorithm. SHA-256 is RabbitMQ's default and ours.
 
-export type HashingAlgorithm = 'rabbit_password_hashing_sha256' | 'rabbit_password_hashing_sha512' | 'rabbit_password_hashing_md5';
+export type HashingAlgorithm =
+  'rabbit_password_hashing_sha256' | 'rabbit_password_hashing_sha512' | 'rabbit_password_hashing_md5';
 
 export const DEFAULT_HASHING: HashingAlgorithm = 'rabbit_password_hashing_sha256';
 
@@ -26,7 +27,11 @@ function digest(algorithm: HashingAlgorithm, salt: Buffer, password: string): Bu
 }
 
 /** A salted hash of `password`, in RabbitMQ's format. */
-export function hashPassword(password: string, algorithm: HashingAlgorithm = DEFAULT_HASHING, salt = randomBytes(4)): string {
+export function hashPassword(
+  password: string,
+  algorithm: HashingAlgorithm = DEFAULT_HASHING,
+  salt = randomBytes(4),
+): string {
   return Buffer.concat([salt, digest(algorithm, salt, password)]).toString('base64');
 }
 

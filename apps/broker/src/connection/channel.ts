@@ -47,7 +47,9 @@ interface PendingPublish {
   received: number;
 }
 
-type TxAction = { kind: 'publish'; message: Message; mandatory: boolean } | { kind: 'settle'; items: Unacked[]; requeue: boolean | 'ack' };
+type TxAction =
+  | { kind: 'publish'; message: Message; mandatory: boolean }
+  | { kind: 'settle'; items: Unacked[]; requeue: boolean | 'ack' };
 
 /**
  * One AMQP channel: method dispatch for everything but connection.*, content assembly for basic.publish, the
@@ -107,7 +109,14 @@ export class Channel {
         const a = method.args;
         if (a.immediate) throw connectionError(ReplyCode.NOT_IMPLEMENTED, 'immediate=true');
         this.connection.notePublish();
-        this.pending = { exchange: a.exchange, routingKey: a.routingKey, mandatory: a.mandatory, header: undefined, body: [], received: 0 };
+        this.pending = {
+          exchange: a.exchange,
+          routingKey: a.routingKey,
+          mandatory: a.mandatory,
+          header: undefined,
+          body: [],
+          received: 0,
+        };
         return;
       }
       case P.BASIC_ACK:
@@ -133,8 +142,13 @@ export class Channel {
         const a = method.args;
         this.vhost.declareExchange(
           {
-            name: a.exchange, type: a.type, passive: a.passive, durable: a.durable, autoDelete: a.autoDelete,
-            internal: a.internal, arguments: a.arguments,
+            name: a.exchange,
+            type: a.type,
+            passive: a.passive,
+            durable: a.durable,
+            autoDelete: a.autoDelete,
+            internal: a.internal,
+            arguments: a.arguments,
           },
           this.authorize,
         );
@@ -265,13 +279,24 @@ export class Channel {
       return;
     }
     const queue = this.vhost.declareQueue(
-      { name: a.queue, passive: a.passive, durable: a.durable, exclusive: a.exclusive, autoDelete: a.autoDelete, arguments: a.arguments },
+      {
+        name: a.queue,
+        passive: a.passive,
+        durable: a.durable,
+        exclusive: a.exclusive,
+        autoDelete: a.autoDelete,
+        arguments: a.arguments,
+      },
       this.connection,
       this.authorize,
     );
     this.lastQueue = queue.name;
     if (!a.noWait)
-      this.send(P.QUEUE_DECLARE_OK, { queue: queue.name, messageCount: queue.messageCount, consumerCount: queue.consumerCount });
+      this.send(P.QUEUE_DECLARE_OK, {
+        queue: queue.name,
+        messageCount: queue.messageCount,
+        consumerCount: queue.consumerCount,
+      });
   }
 
   // ---- content ----
@@ -306,7 +331,8 @@ export class Channel {
     this.pending = undefined;
     const header = pending.header as ContentHeader;
     // Copy out of the socket's read buffer so a queued message does not pin a whole chunk in memory.
-    const body = pending.body.length === 1 ? Buffer.from(pending.body[0]) : Buffer.concat(pending.body, header.bodySize);
+    const body =
+      pending.body.length === 1 ? Buffer.from(pending.body[0]) : Buffer.concat(pending.body, header.bodySize);
     const message = new Message(pending.exchange, pending.routingKey, Buffer.from(header.properties), body);
     const seq = this.confirmMode ? ++this.publishSeq : 0;
     this.metrics.received++;
@@ -337,9 +363,13 @@ export class Channel {
       return;
     }
     const confirm: PendingConfirm = { tag: seq, ack: outcome === 'accepted', waiting: 0 };
-    this.waitForDisk(message, () => {
-      if (--confirm.waiting === 0 && !this.closing) this.flushConfirms();
-    }, confirm);
+    this.waitForDisk(
+      message,
+      () => {
+        if (--confirm.waiting === 0 && !this.closing) this.flushConfirms();
+      },
+      confirm,
+    );
     this.confirms.push(confirm);
     if (confirm.waiting === 0 && !this.confirmFlushQueued) {
       this.confirmFlushQueued = true;
@@ -353,7 +383,8 @@ export class Channel {
     if (written.length === 0) return;
     // a quorum queue keeps every message on disk, persistent or not (as RabbitMQ's Raft log does)
     const persistent = message.persistent;
-    for (let i = 0; i < written.length; i++) if ((persistent || written[i].quorum) && written[i].store.afterSync(synced)) counter.waiting++;
+    for (let i = 0; i < written.length; i++)
+      if ((persistent || written[i].quorum) && written[i].store.afterSync(synced)) counter.waiting++;
   }
 
   private validateProperties(message: Message): void {
@@ -373,12 +404,18 @@ export class Channel {
       throw undecodableProperties();
     }
     if (props.userId !== undefined && props.userId !== this.connection.user && !this.connection.impersonator)
-      throw preconditionFailed(`user_id property set to '${props.userId}' but authenticated user was '${this.connection.user}'`);
+      throw preconditionFailed(
+        `user_id property set to '${props.userId}' but authenticated user was '${this.connection.user}'`,
+      );
     if (props.expiration !== undefined) {
       if (!/^\d+$/.test(props.expiration))
-        throw preconditionFailed(`invalid expiration '${props.expiration}': {error,{not_an_integer,"${props.expiration}"}}`);
+        throw preconditionFailed(
+          `invalid expiration '${props.expiration}': {error,{not_an_integer,"${props.expiration}"}}`,
+        );
       if (Number(props.expiration) > MAX_TTL)
-        throw preconditionFailed(`invalid expiration '${props.expiration}': {value_too_large,${BigInt(props.expiration)}}`);
+        throw preconditionFailed(
+          `invalid expiration '${props.expiration}': {value_too_large,${BigInt(props.expiration)}}`,
+        );
     }
     if (props.replyTo === DIRECT_REPLY_TO) {
       if (!this.replyTo) throw preconditionFailed('fast reply consumer does not exist');
@@ -428,7 +465,12 @@ export class Channel {
     this.connection.sendContent(
       this.id,
       P.BASIC_RETURN,
-      { replyCode: ReplyCode.NO_ROUTE, replyText: 'NO_ROUTE', exchange: message.exchange, routingKey: message.routingKey },
+      {
+        replyCode: ReplyCode.NO_ROUTE,
+        replyText: 'NO_ROUTE',
+        exchange: message.exchange,
+        routingKey: message.routingKey,
+      },
       message,
     );
   }
@@ -496,10 +538,19 @@ export class Channel {
       throw accessRefused(`queue '${queue.name}' in vhost '${this.vhost.name}' in exclusive use`);
     // rabbit_quorum_queue:consume refuses a channel with a channel-wide (global) prefetch limit in force
     if (queue.quorum && this.prefetchGlobal > 0)
-      throw connectionError(ReplyCode.NOT_IMPLEMENTED, `queue '${queue.name}' in vhost '${this.vhost.name}' does not support global qos`);
+      throw connectionError(
+        ReplyCode.NOT_IMPLEMENTED,
+        `queue '${queue.name}' in vhost '${this.vhost.name}' does not support global qos`,
+      );
     const priority = a.arguments.get('x-priority');
     const consumer = new ChannelConsumer(
-      tag, queue, this, a.noAck, a.exclusive, typeof priority?.value === 'number' ? priority.value : 0, this.prefetchPerConsumer,
+      tag,
+      queue,
+      this,
+      a.noAck,
+      a.exclusive,
+      typeof priority?.value === 'number' ? priority.value : 0,
+      this.prefetchPerConsumer,
     );
     this.consumers.set(tag, consumer);
     // consume-ok goes out before the first delivery
@@ -553,7 +604,13 @@ export class Channel {
     this.connection.sendContent(
       this.id,
       P.BASIC_DELIVER,
-      { consumerTag: consumer.tag, deliveryTag: tag, redelivered: entry.redelivered, exchange: message.exchange, routingKey: message.routingKey },
+      {
+        consumerTag: consumer.tag,
+        deliveryTag: tag,
+        redelivered: entry.redelivered,
+        exchange: message.exchange,
+        routingKey: message.routingKey,
+      },
       message,
     );
   }
@@ -563,7 +620,13 @@ export class Channel {
     this.connection.sendContent(
       this.id,
       P.BASIC_DELIVER,
-      { consumerTag: tag, deliveryTag: this.nextDeliveryTag++, redelivered: false, exchange: message.exchange, routingKey: message.routingKey },
+      {
+        consumerTag: tag,
+        deliveryTag: this.nextDeliveryTag++,
+        redelivered: false,
+        exchange: message.exchange,
+        routingKey: message.routingKey,
+      },
       message,
     );
   }
@@ -589,7 +652,13 @@ export class Channel {
     this.connection.sendContent(
       this.id,
       P.BASIC_GET_OK,
-      { deliveryTag: tag, redelivered: entry.redelivered, exchange: m.exchange, routingKey: m.routingKey, messageCount: queue.messageCount },
+      {
+        deliveryTag: tag,
+        redelivered: entry.redelivered,
+        exchange: m.exchange,
+        routingKey: m.routingKey,
+        messageCount: queue.messageCount,
+      },
       m,
     );
   }
@@ -727,7 +796,6 @@ export class Channel {
     this.requeueAll(items, false);
   }
 }
-
 
 /** The extra routing keys of sender-selected distribution: CC (kept in the headers) and BCC (removed). */
 function sentTo(message: Message): string[] | undefined {

@@ -300,18 +300,23 @@ export class Connection {
     if (this.state === 'closed') return;
     try {
       if (type === FRAME_HEARTBEAT) {
-        if (channelId !== 0) throw connectionError(ReplyCode.UNEXPECTED_FRAME, 'heartbeat frame on a non-zero channel').at(0, 0);
+        if (channelId !== 0)
+          throw connectionError(ReplyCode.UNEXPECTED_FRAME, 'heartbeat frame on a non-zero channel').at(0, 0);
         return;
       }
       if (channelId === 0) {
         if (type !== FRAME_METHOD)
-          throw connectionError(ReplyCode.UNEXPECTED_FRAME, `expected method frame on channel 0, got frame type ${type}`).at(0, 0);
+          throw connectionError(
+            ReplyCode.UNEXPECTED_FRAME,
+            `expected method frame on channel 0, got frame type ${type}`,
+          ).at(0, 0);
         const method = this.decode(payload);
         if (method) this.onConnectionMethod(method);
         return;
       }
       if (this.state === 'closing') return;
-      if (this.state !== 'running') throw connectionError(ReplyCode.CHANNEL_ERROR, `channel ${channelId} used before connection.open`);
+      if (this.state !== 'running')
+        throw connectionError(ReplyCode.CHANNEL_ERROR, `channel ${channelId} used before connection.open`);
       if (this.closingChannels.has(channelId)) {
         if (type === FRAME_METHOD) {
           const method = this.decode(payload);
@@ -435,7 +440,8 @@ export class Connection {
   }
 
   private expect(state: State, method: string): void {
-    if (this.state !== state) throw connectionError(ReplyCode.COMMAND_INVALID, `unexpected ${method} in state ${this.state}`);
+    if (this.state !== state)
+      throw connectionError(ReplyCode.COMMAND_INVALID, `unexpected ${method} in state ${this.state}`);
   }
 
   private onStartOk(args: P.ConnectionStartOkArgs): void {
@@ -453,9 +459,13 @@ export class Connection {
     if (!MECHANISMS.includes(args.mechanism))
       throw connectionError(ReplyCode.COMMAND_INVALID, `unknown authentication mechanism '${args.mechanism}'`);
     const credentials = parseCredentials(args.mechanism, args.response);
-    const user = credentials ? this.broker.access.authenticate(credentials.username, credentials.password, this.socket.remoteAddress) : 'no credentials';
+    const user = credentials
+      ? this.broker.access.authenticate(credentials.username, credentials.password, this.socket.remoteAddress)
+      : 'no credentials';
     if (typeof user === 'string') {
-      this.broker.log(`login refused for user '${credentials?.username ?? '?'}' from ${this.socket.remoteAddress}: ${user}`);
+      this.broker.log(
+        `login refused for user '${credentials?.username ?? '?'}' from ${this.socket.remoteAddress}: ${user}`,
+      );
       if (this.capabilities.authenticationFailureClose) {
         const text = `Login was refused using authentication mechanism ${args.mechanism}. For details see the broker logfile.`;
         this.close(ReplyCode.ACCESS_REFUSED, replyText(ReplyCode.ACCESS_REFUSED, text));
@@ -476,7 +486,8 @@ export class Connection {
     this.expect('tune-ok', 'connection.tune-ok');
     const s = this.broker.settings;
     const frameMax = args.frameMax === 0 ? s.frameMax : args.frameMax;
-    if (frameMax > s.frameMax) throw connectionError(ReplyCode.NOT_ALLOWED, `frame_max=${frameMax} > ${s.frameMax} max size`);
+    if (frameMax > s.frameMax)
+      throw connectionError(ReplyCode.NOT_ALLOWED, `frame_max=${frameMax} > ${s.frameMax} max size`);
     if (frameMax < 4096) throw connectionError(ReplyCode.NOT_ALLOWED, `frame_max=${frameMax} < 4096 min size`);
     const channelMax = args.channelMax === 0 ? s.channelMax : args.channelMax;
     if (channelMax > s.channelMax)
@@ -511,7 +522,9 @@ export class Connection {
   /** No connection.open within handshakeTimeout (idle, or trickling a byte at a time): dropped, as RabbitMQ does. */
   private handshakeTimedOut(): void {
     if (this.state === 'closed') return;
-    this.broker.log(`handshake timeout (${this.broker.settings.handshakeTimeout} ms) from ${this.socket.remoteAddress}, closing`);
+    this.broker.log(
+      `handshake timeout (${this.broker.settings.handshakeTimeout} ms) from ${this.socket.remoteAddress}, closing`,
+    );
     this.state = 'closed';
     this.socket.destroy();
   }
@@ -569,7 +582,9 @@ export class Connection {
       code = error.code;
       text = replyText(error.code, error.message);
     } else {
-      this.broker.log(`internal error on connection from ${this.socket.remoteAddress}: ${(error as Error)?.stack ?? error}`);
+      this.broker.log(
+        `internal error on connection from ${this.socket.remoteAddress}: ${(error as Error)?.stack ?? error}`,
+      );
     }
     this.close(code, text, classId, methodId);
   }

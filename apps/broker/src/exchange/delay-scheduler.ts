@@ -208,7 +208,9 @@ export class DelayScheduler implements DelayHost {
   /** Moves the live records of a sparse segment to the end of the log (segment-log.ts) and repoints the heap. */
   private compact(held: Held, log: SegmentLog, segment: number): void {
     if (this.closed || this.byId.get(held.id) !== held || !log.has(segment)) return;
-    this.heap.relocate((exchange, s, position) => (exchange === held.id && s === segment ? log.relocate(s, position) : undefined));
+    this.heap.relocate((exchange, s, position) =>
+      exchange === held.id && s === segment ? log.relocate(s, position) : undefined,
+    );
     log.retire(segment);
   }
 
@@ -242,13 +244,16 @@ export class DelayScheduler implements DelayHost {
       try {
         this.release(held.exchange, held.log.read(e.segment, e.position));
       } catch (error) {
-        this.log(`delayed message of exchange '${held.exchange.name}' could not be routed: ${(error as Error).message}`);
+        this.log(
+          `delayed message of exchange '${held.exchange.name}' could not be routed: ${(error as Error).message}`,
+        );
       }
       routed.push(held, e.segment, e.position);
     }
     // the routed copies reach their queues' files before the held records are marked done
     flushPendingLogs();
-    for (let i = 0; i < routed.length; i += 3) (routed[i] as Held).log.done(routed[i + 1] as number, routed[i + 2] as number);
+    for (let i = 0; i < routed.length; i += 3)
+      (routed[i] as Held).log.done(routed[i + 1] as number, routed[i + 2] as number);
     if (routed.length > 0) flushPendingLogs(); // and the done marks right after: the window for a duplicate is this turn
     if (this.heap.peekDue() <= Date.now()) this.continuation = setImmediate(() => this.fire());
     else this.arm();

@@ -53,9 +53,12 @@ function baseType(options: ExchangeOptions): BaseExchangeType {
   const arg = options.arguments.get('x-delayed-type');
   // Erlang binaries: a longstr or a byte array
   const type = arg?.type === 'S' ? arg.value : arg?.type === 'x' ? arg.value.toString('utf8') : undefined;
-  if (type === DELAYED_TYPE) throw preconditionFailed(`Invalid argument, '${DELAYED_TYPE}' can't be used for 'x-delayed-type'`);
-  if (type === undefined) throw preconditionFailed(`Invalid argument, 'x-delayed-type' must be an existing exchange type`);
-  if (!Object.hasOwn(BASE_TYPES, type)) throw connectionError(ReplyCode.COMMAND_INVALID, `unknown exchange type '${type}'`);
+  if (type === DELAYED_TYPE)
+    throw preconditionFailed(`Invalid argument, '${DELAYED_TYPE}' can't be used for 'x-delayed-type'`);
+  if (type === undefined)
+    throw preconditionFailed(`Invalid argument, 'x-delayed-type' must be an existing exchange type`);
+  if (!Object.hasOwn(BASE_TYPES, type))
+    throw connectionError(ReplyCode.COMMAND_INVALID, `unknown exchange type '${type}'`);
   return type as BaseExchangeType;
 }
 

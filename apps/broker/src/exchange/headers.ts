@@ -17,7 +17,9 @@ interface Rule {
 export function validateHeadersBinding(args: FieldTable): void {
   const value = args.get('x-match');
   if (value?.type === 'S' && !MATCH_KINDS.includes(value.value))
-    throw preconditionFailed(`Invalid x-match field value <<"${value.value}">>; expected all, any, all-with-x, or any-with-x`);
+    throw preconditionFailed(
+      `Invalid x-match field value <<"${value.value}">>; expected all, any, all-with-x, or any-with-x`,
+    );
 }
 
 function matchKind(args: FieldTable): MatchKind {

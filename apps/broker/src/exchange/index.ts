@@ -24,7 +24,12 @@ export function isExchangeType(type: string): type is ExchangeType {
 }
 
 /** `delays` holds the messages of an x-delayed-message exchange (without one, it never delays). */
-export function createExchange(name: string, type: ExchangeType, options: ExchangeOptions, delays?: DelayHost): Exchange {
+export function createExchange(
+  name: string,
+  type: ExchangeType,
+  options: ExchangeOptions,
+  delays?: DelayHost,
+): Exchange {
   return new TYPES[type](name, options, delays);
 }
 

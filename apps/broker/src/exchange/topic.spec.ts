@@ -13,7 +13,9 @@ function setup(patterns: string[]) {
   });
   const route = (key: string) => {
     const found: string[] = [];
-    exchange.route(new Message('t', key, Buffer.from([0, 0]), Buffer.alloc(0)), key, { add: (d) => found.push(d.name) });
+    exchange.route(new Message('t', key, Buffer.from([0, 0]), Buffer.alloc(0)), key, {
+      add: (d) => found.push(d.name),
+    });
     return found.sort();
   };
   return { exchange, bindings, route };

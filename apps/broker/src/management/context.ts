@@ -52,7 +52,8 @@ export function visibleVhosts(ctx: RequestContext): VirtualHost[] {
 /** The user's permissions in `vhost`, checked where the AMQP operation behind a route checks them. */
 export function authorizeFor(ctx: RequestContext, vhost: VirtualHost): Authorize {
   return (kind, type, name) => {
-    if (!ctx.host.access.permits(ctx.user.name, vhost.name, kind, resourceName(type, name))) throw notAuthorised('Access refused.');
+    if (!ctx.host.access.permits(ctx.user.name, vhost.name, kind, resourceName(type, name)))
+      throw notAuthorised('Access refused.');
   };
 }
 

@@ -31,9 +31,18 @@ export const methodNotAllowed = () => new HttpError(405, 'Method Not Allowed', '
 /** Bodies larger than this are refused with 413 before they are read in full (RabbitMQ's default is 20 MB). */
 export const MAX_BODY = 20 * 1024 * 1024;
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, { ...headers, ...(text ? { 'content-type': 'application/json' } : {}), 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    ...headers,
+    ...(text ? { 'content-type': 'application/json' } : {}),
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -65,6 +74,7 @@ export async function readJson(req: IncomingMessage): Promise<Record<string, unk
   } catch {
     throw badRequest('not_json');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest('payload not a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw badRequest('payload not a JSON object');
   return parsed as Record<string, unknown>;
 }

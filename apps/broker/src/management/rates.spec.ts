@@ -16,7 +16,13 @@ describe('RateSampler', () => {
     queue.stats.ack += 10;
     metrics.received += 50;
     jest.advanceTimersByTime(SAMPLE_INTERVAL_MS);
-    expect(sampler.queueStats(queue)).toMatchObject({ publish: 50, publish_details: { rate: 10 }, ack: 10, ack_details: { rate: 2 }, deliver_get_details: { rate: 0 } });
+    expect(sampler.queueStats(queue)).toMatchObject({
+      publish: 50,
+      publish_details: { rate: 10 },
+      ack: 10,
+      ack_details: { rate: 2 },
+      deliver_get_details: { rate: 0 },
+    });
     expect(sampler.overallStats()).toMatchObject({ publish: 50, publish_details: { rate: 10 } });
     jest.advanceTimersByTime(SAMPLE_INTERVAL_MS); // nothing more happened: the rates fall to 0, the counts stay
     expect(sampler.queueStats(queue)).toMatchObject({ publish: 50, publish_details: { rate: 0 } });

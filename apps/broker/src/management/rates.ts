@@ -42,13 +42,19 @@ export class RateSampler {
     const next = (previous: Sample | undefined, counts: Counts): Sample => {
       const rates = zero();
       if (previous && now > previous.at) {
-        for (const key of Object.keys(counts) as (keyof Counts)[]) rates[key] = ((counts[key] - previous.counts[key]) * 1000) / (now - previous.at);
+        for (const key of Object.keys(counts) as (keyof Counts)[])
+          rates[key] = ((counts[key] - previous.counts[key]) * 1000) / (now - previous.at);
       }
       return { at: now, counts, rates };
     };
     for (const queue of this.allQueues()) this.queues.set(queue, next(this.queues.get(queue), queueCounts(queue)));
     const m = this.metrics;
-    this.overall = next(this.overall, { publish: m.received, deliver_get: m.delivered, ack: m.acknowledged, redeliver: m.redelivered });
+    this.overall = next(this.overall, {
+      publish: m.received,
+      deliver_get: m.delivered,
+      ack: m.acknowledged,
+      redeliver: m.redelivered,
+    });
   }
 
   /** A queue's message_stats, or undefined before anything happened to it (RabbitMQ leaves the field out then). */
@@ -60,7 +66,10 @@ export class RateSampler {
 
   overallStats(): Record<string, unknown> {
     const m = this.metrics;
-    return render({ publish: m.received, deliver_get: m.delivered, ack: m.acknowledged, redeliver: m.redelivered }, this.overall?.rates ?? zero());
+    return render(
+      { publish: m.received, deliver_get: m.delivered, ack: m.acknowledged, redeliver: m.redelivered },
+      this.overall?.rates ?? zero(),
+    );
   }
 }
 

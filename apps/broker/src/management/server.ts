@@ -35,7 +35,15 @@ const ALLOWED: Record<Access, string[]> = {
  * broker's users, tags deciding who may see and change what, RabbitMQ's JSON and status codes.
  */
 export class ManagementServer {
-  private readonly router = new Router<RequestContext>([...healthRoutes, ...adminRoutes, ...objectRoutes, ...definitionRoutes, ...connectionRoutes, ...messageRoutes, ...policyRoutes]);
+  private readonly router = new Router<RequestContext>([
+    ...healthRoutes,
+    ...adminRoutes,
+    ...objectRoutes,
+    ...definitionRoutes,
+    ...connectionRoutes,
+    ...messageRoutes,
+    ...policyRoutes,
+  ]);
   private server: Server | undefined;
   private readonly rates: RateSampler;
 
@@ -47,9 +55,15 @@ export class ManagementServer {
   }
 
   /** Listens on `port`; over HTTPS with `tls` (PEM certificate and key, as the amqps listener uses). */
-  async listen(port: number, hostname?: string, tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer }): Promise<number> {
+  async listen(
+    port: number,
+    hostname?: string,
+    tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer },
+  ): Promise<number> {
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
-    const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, ca: tls.ca }, handler) : createServer(handler);
+    const server: Server = tls
+      ? createHttpsServer({ cert: tls.cert, key: tls.key, ca: tls.ca }, handler)
+      : createServer(handler);
     this.server = server;
     this.rates.start();
     return listen(server, port, hostname);
@@ -70,7 +84,13 @@ export class ManagementServer {
       const { route, params } = this.router.match(req.method ?? 'GET', url.pathname.slice('/api'.length));
       if (!ALLOWED[route.access].some((tag) => user.tags.includes(tag)))
         throw notAuthorised(route.access === 'monitoring' ? 'Not monitor user' : 'Not administrator user');
-      const context: RequestContext = { host: this.host, rates: this.rates, user, body: () => readJson(req), header: (name) => headerValue(req, name) };
+      const context: RequestContext = {
+        host: this.host,
+        rates: this.rates,
+        user,
+        body: () => readJson(req),
+        header: (name) => headerValue(req, name),
+      };
       const result = await route.handle(context, params);
       if (route.method !== 'GET' && CHANGES_ACCESS.test(route.path)) this.host.saveAccess();
       sendJson(res, result.status, result.body);
@@ -89,7 +109,11 @@ export class ManagementServer {
     const decoded = Buffer.from(match[1], 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw loginFailed();
-    const user = this.host.access.authenticate(decoded.slice(0, colon), decoded.slice(colon + 1), req.socket.remoteAddress);
+    const user = this.host.access.authenticate(
+      decoded.slice(0, colon),
+      decoded.slice(colon + 1),
+      req.socket.remoteAddress,
+    );
     if (typeof user === 'string') throw loginFailed();
     if (!MANAGEMENT_TAGS.some((tag) => user.tags.includes(tag))) throw notAuthorised('Not management user');
     return user;

@@ -34,9 +34,23 @@ export interface QueueSettings {
 
 /** RabbitMQ's names for field types, as they appear in its error texts. */
 const TYPE_NAMES: Record<string, string> = {
-  t: 'bool', b: 'byte', B: 'unsignedbyte', s: 'short', u: 'unsignedshort', I: 'signedint', i: 'unsignedint',
-  l: 'long', f: 'float', d: 'double', D: 'decimal', T: 'timestamp', S: 'longstr', x: 'binary', A: 'array',
-  F: 'table', V: 'void',
+  t: 'bool',
+  b: 'byte',
+  B: 'unsignedbyte',
+  s: 'short',
+  u: 'unsignedshort',
+  I: 'signedint',
+  i: 'unsignedint',
+  l: 'long',
+  f: 'float',
+  d: 'double',
+  D: 'decimal',
+  T: 'timestamp',
+  S: 'longstr',
+  x: 'binary',
+  A: 'array',
+  F: 'table',
+  V: 'void',
 };
 const INTEGER_TYPES = new Set(['b', 'B', 's', 'u', 'I', 'i', 'l']);
 
@@ -60,7 +74,11 @@ const longstr: Check = (v) => (v.type === 'S' ? undefined : `{unacceptable_type,
 const oneOf =
   (problem: (s: string) => string, ...allowed: string[]): Check =>
   (v) =>
-    v.type !== 'S' ? `{unacceptable_type,${TYPE_NAMES[v.type]}}` : allowed.includes(v.value) ? undefined : problem(v.value);
+    v.type !== 'S'
+      ? `{unacceptable_type,${TYPE_NAMES[v.type]}}`
+      : allowed.includes(v.value)
+        ? undefined
+        : problem(v.value);
 const bool: Check = (v) => (v.type === 't' ? undefined : `{unacceptable_type,${TYPE_NAMES[v.type]}}`);
 /** x-message-ttl, x-expires and per-message expiration above ten years (in ms) are refused, as in RabbitMQ 3.10. */
 export const MAX_TTL = 315_360_000_000;
@@ -81,7 +99,11 @@ const CHECKS: [string, Check][] = [
   ['x-expires', integer(1, (n) => (n > MAX_TTL ? `{value_too_large,${n}}` : undefined))],
   ['x-message-ttl', integer(0, (n) => (n > MAX_TTL ? `{value_too_large,${n}}` : undefined))],
   ['x-dead-letter-exchange', longstr],
-  ['x-dead-letter-routing-key', (v, args) => longstr(v, args) ?? (args.has('x-dead-letter-exchange') ? undefined : 'routing_key_but_no_dlx_defined')],
+  [
+    'x-dead-letter-routing-key',
+    (v, args) =>
+      longstr(v, args) ?? (args.has('x-dead-letter-exchange') ? undefined : 'routing_key_but_no_dlx_defined'),
+  ],
   ['x-dead-letter-strategy', oneOf(() => 'invalid_dlx_strategy', 'at-most-once', 'at-least-once')],
   ['x-max-length', integer(0)],
   ['x-max-length-bytes', integer(0)],
@@ -103,19 +125,44 @@ const CHECKS: [string, Check][] = [
  */
 const TYPE_ARGS: Record<QueueType, readonly string[]> = {
   classic: [
-    'x-expires', 'x-message-ttl', 'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-length',
-    'x-max-length-bytes', 'x-max-priority', 'x-overflow', 'x-queue-mode', 'x-queue-version',
-    'x-single-active-consumer', 'x-queue-type', 'x-queue-master-locator',
+    'x-expires',
+    'x-message-ttl',
+    'x-dead-letter-exchange',
+    'x-dead-letter-routing-key',
+    'x-max-length',
+    'x-max-length-bytes',
+    'x-max-priority',
+    'x-overflow',
+    'x-queue-mode',
+    'x-queue-version',
+    'x-single-active-consumer',
+    'x-queue-type',
+    'x-queue-master-locator',
   ],
   quorum: [
-    'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-dead-letter-strategy', 'x-expires', 'x-max-length',
-    'x-max-length-bytes', 'x-max-in-memory-length', 'x-max-in-memory-bytes', 'x-overflow',
-    'x-single-active-consumer', 'x-queue-type', 'x-quorum-initial-group-size', 'x-delivery-limit',
-    'x-message-ttl', 'x-queue-leader-locator',
+    'x-dead-letter-exchange',
+    'x-dead-letter-routing-key',
+    'x-dead-letter-strategy',
+    'x-expires',
+    'x-max-length',
+    'x-max-length-bytes',
+    'x-max-in-memory-length',
+    'x-max-in-memory-bytes',
+    'x-overflow',
+    'x-single-active-consumer',
+    'x-queue-type',
+    'x-quorum-initial-group-size',
+    'x-delivery-limit',
+    'x-message-ttl',
+    'x-queue-leader-locator',
   ],
 };
 const STREAM_ARGS = [
-  'x-queue-type', 'x-max-length-bytes', 'x-max-age', 'x-stream-max-segment-size-bytes', 'x-initial-cluster-size',
+  'x-queue-type',
+  'x-max-length-bytes',
+  'x-max-age',
+  'x-stream-max-segment-size-bytes',
+  'x-initial-cluster-size',
   'x-queue-leader-locator',
 ];
 /** Every queue type's arguments: what a type does not take of these is refused "of queue type …". */
@@ -140,7 +187,9 @@ export function deadLetterExchangeArg(queue: string, args: FieldTable, vhost = '
   const v = args.get('x-dead-letter-exchange');
   if (v === undefined) return undefined;
   if (v.type !== 'S')
-    throw preconditionFailed(`invalid type '${TYPE_NAMES[v.type]}' for arg 'x-dead-letter-exchange' in queue '${queue}' in vhost '${vhost}'`);
+    throw preconditionFailed(
+      `invalid type '${TYPE_NAMES[v.type]}' for arg 'x-dead-letter-exchange' in queue '${queue}' in vhost '${vhost}'`,
+    );
   return v.value;
 }
 
@@ -172,7 +221,9 @@ export function parseQueueArguments(queue: string, args: FieldTable, vhost = '/'
   }
   for (const key of args.keys())
     if (ALL_TYPE_ARGS.has(key) && !own.includes(key))
-      throw preconditionFailed(`invalid arg '${key}' for queue '${queue}' in vhost '${vhost}' of queue type ${TYPE_MODULES[type]}`);
+      throw preconditionFailed(
+        `invalid arg '${key}' for queue '${queue}' in vhost '${vhost}' of queue type ${TYPE_MODULES[type]}`,
+      );
   if (type === 'classic' && !exclusive) checkMasterLocator(args.get('x-queue-master-locator'));
   return queueSettings(args);
 }
@@ -181,8 +232,13 @@ export function parseQueueArguments(queue: string, args: FieldTable, vhost = '/'
  * A quorum queue is durable, never exclusive nor auto-delete (rabbit_quorum_queue:declare, checked in this
  * order after the arguments). `durable` is the flag as RabbitMQ reads it: false for an exclusive queue.
  */
-export function checkQuorumProperties(queue: string, vhost: string, p: { durable: boolean; exclusive: boolean; autoDelete: boolean }): void {
-  const refuse = (property: string) => preconditionFailed(`invalid property '${property}' for queue '${queue}' in vhost '${vhost}'`);
+export function checkQuorumProperties(
+  queue: string,
+  vhost: string,
+  p: { durable: boolean; exclusive: boolean; autoDelete: boolean },
+): void {
+  const refuse = (property: string) =>
+    preconditionFailed(`invalid property '${property}' for queue '${queue}' in vhost '${vhost}'`);
   if (p.autoDelete) throw refuse('auto-delete');
   if (p.exclusive) throw refuse('exclusive-owner');
   if (!p.durable) throw refuse('non-durable');
@@ -229,7 +285,9 @@ function deliveryLimitOf(v: FieldValue | undefined): number | undefined {
  * back to at-most-once (reject-publish-dlx counts as drop-head on a quorum queue).
  */
 export function effectiveDeadLetterStrategy(s: QueueSettings): DeadLetterStrategy {
-  return s.deadLetterStrategy === 'at-least-once' && s.deadLetterExchange !== undefined && s.overflow === 'reject-publish'
+  return s.deadLetterStrategy === 'at-least-once' &&
+    s.deadLetterExchange !== undefined &&
+    s.overflow === 'reject-publish'
     ? 'at-least-once'
     : 'at-most-once';
 }
@@ -283,7 +341,9 @@ function sameValue(a: FieldValue, b: FieldValue, exact: boolean): boolean {
   if (a.type === 'F' && b.type === 'F') {
     if (a.value.size !== b.value.size) return false;
     const bs = [...b.value];
-    return [...a.value].every(([k, x], i) => k === bs[i][0] && x.type === bs[i][1].type && sameValue(x, bs[i][1], exact));
+    return [...a.value].every(
+      ([k, x], i) => k === bs[i][0] && x.type === bs[i][1].type && sameValue(x, bs[i][1], exact),
+    );
   }
   return false;
 }
@@ -325,7 +385,13 @@ export function assertArgsEquivalence(
 }
 
 /** RabbitMQ's 406 for a redeclaration whose flag or argument `field` does not match the existing one. */
-export function inequivalentArg(kind: 'queue' | 'exchange', name: string, vhost: string, field: string, detail: string) {
+export function inequivalentArg(
+  kind: 'queue' | 'exchange',
+  name: string,
+  vhost: string,
+  field: string,
+  detail: string,
+) {
   return preconditionFailed(`inequivalent arg '${field}' for ${kind} '${name}' in vhost '${vhost}': ${detail}`);
 }
 
@@ -353,7 +419,11 @@ export function erlangFloat(x: number): string {
 function erlangBinary(b: Buffer): string {
   const printable = [...b].every((c) => (c >= 32 && c < 127) || (c >= 160 && c <= 255) || c === 10 || c === 9);
   if (!printable) return `<<${[...b].join(',')}>>`;
-  return `<<"${b.toString('latin1').replace(/["\\]/g, (c) => `\\${c}`).replace(/\n/g, '\\n').replace(/\t/g, '\\t')}">>`;
+  return `<<"${b
+    .toString('latin1')
+    .replace(/["\\]/g, (c) => `\\${c}`)
+    .replace(/\n/g, '\\n')
+    .replace(/\t/g, '\\t')}">>`;
 }
 
 /** A field value's Erlang term as ~p prints it (short terms; ~p's line breaking of long ones is not reproduced). */

@@ -15,7 +15,19 @@ function makeQueue(settings: Partial<QueueSettings>) {
     expireQueue: () => undefined,
   };
   const options = { durable: false, exclusive: false, autoDelete: false, arguments: new Map() };
-  const queue = new Queue('q', options, { overflow: 'drop-head', singleActiveConsumer: false, type: 'classic', deadLetterStrategy: 'at-most-once', ...settings }, host, null);
+  const queue = new Queue(
+    'q',
+    options,
+    {
+      overflow: 'drop-head',
+      singleActiveConsumer: false,
+      type: 'classic',
+      deadLetterStrategy: 'at-most-once',
+      ...settings,
+    },
+    host,
+    null,
+  );
   return { queue, dead };
 }
 
@@ -63,8 +75,15 @@ describe('Queue.requeue at the length limit', () => {
     queue.publish(message('5'));
     queue.requeue(held);
     expect(queue.messageCount).toBe(3);
-    expect(dead).toEqual([['1', 'maxlen'], ['2', 'maxlen']]);
-    expect(ready(queue)).toEqual([['3', true], ['4', false], ['5', false]]);
+    expect(dead).toEqual([
+      ['1', 'maxlen'],
+      ['2', 'maxlen'],
+    ]);
+    expect(ready(queue)).toEqual([
+      ['3', true],
+      ['4', false],
+      ['5', false],
+    ]);
   });
 
   it('drop-head: a message requeued earlier and older than the one coming back is dropped first', () => {
@@ -76,7 +95,11 @@ describe('Queue.requeue at the length limit', () => {
     expect(dead).toEqual([]);
     queue.requeue([b]);
     expect(dead).toEqual([['a', 'maxlen']]);
-    expect(ready(queue)).toEqual([['b', true], ['c', false], ['d', false]]);
+    expect(ready(queue)).toEqual([
+      ['b', true],
+      ['c', false],
+      ['d', false],
+    ]);
   });
 
   it('drop-head by bytes: drops until the ready bytes fit', () => {
@@ -88,25 +111,36 @@ describe('Queue.requeue at the length limit', () => {
     for (const x of ['c', 'd', 'e', 'f', 'g']) queue.publish(message(x));
     expect(queue.store.bytes).toBe(6);
     queue.requeue([b]);
-    expect(dead).toEqual([['a', 'maxlen'], ['bbbbb', 'maxlen']]);
+    expect(dead).toEqual([
+      ['a', 'maxlen'],
+      ['bbbbb', 'maxlen'],
+    ]);
     expect(queue.store.bytes).toBe(5);
     expect(ready(queue).map(([body]) => body)).toEqual(['c', 'd', 'e', 'f', 'g']);
   });
 
-  it.each<Overflow>(['reject-publish', 'reject-publish-dlx'])('%s: requeue drops nothing and the queue stays over its limit', (overflow) => {
-    const { queue, dead } = makeQueue({ maxLength: 2, overflow });
-    queue.publish(message('1'));
-    queue.publish(message('2'));
-    const held = take(queue, 2);
-    queue.publish(message('3'));
-    queue.publish(message('4'));
-    queue.requeue(held);
-    expect(queue.messageCount).toBe(4);
-    expect(dead).toEqual([]);
-    expect(queue.publish(message('5'))).toBe('rejected');
-    expect(dead).toEqual(overflow === 'reject-publish-dlx' ? [['5', 'maxlen']] : []);
-    expect(ready(queue)).toEqual([['1', true], ['2', true], ['3', false], ['4', false]]);
-  });
+  it.each<Overflow>(['reject-publish', 'reject-publish-dlx'])(
+    '%s: requeue drops nothing and the queue stays over its limit',
+    (overflow) => {
+      const { queue, dead } = makeQueue({ maxLength: 2, overflow });
+      queue.publish(message('1'));
+      queue.publish(message('2'));
+      const held = take(queue, 2);
+      queue.publish(message('3'));
+      queue.publish(message('4'));
+      queue.requeue(held);
+      expect(queue.messageCount).toBe(4);
+      expect(dead).toEqual([]);
+      expect(queue.publish(message('5'))).toBe('rejected');
+      expect(dead).toEqual(overflow === 'reject-publish-dlx' ? [['5', 'maxlen']] : []);
+      expect(ready(queue)).toEqual([
+        ['1', true],
+        ['2', true],
+        ['3', false],
+        ['4', false],
+      ]);
+    },
+  );
 
   it('drops before delivering: a consumer with room gets what is left, not the dropped requeue', () => {
     const { queue, dead } = makeQueue({ maxLength: 0 });
@@ -153,9 +187,21 @@ describe('Queue.requeue at the length limit', () => {
         fc.option(fc.integer({ min: 0, max: 20 }), { nil: undefined, freq: 2 }),
         fc.array(
           fc.oneof(
-            { arbitrary: fc.record({ op: fc.constant('publish' as const), size: fc.integer({ min: 0, max: 4 }) }), weight: 3 },
-            { arbitrary: fc.record({ op: fc.constant('take' as const), n: fc.integer({ min: 1, max: 3 }) }), weight: 2 },
-            { arbitrary: fc.record({ op: fc.constant('requeue' as const), pick: fc.array(fc.nat({ max: 5 }), { minLength: 1, maxLength: 4 }) }), weight: 2 },
+            {
+              arbitrary: fc.record({ op: fc.constant('publish' as const), size: fc.integer({ min: 0, max: 4 }) }),
+              weight: 3,
+            },
+            {
+              arbitrary: fc.record({ op: fc.constant('take' as const), n: fc.integer({ min: 1, max: 3 }) }),
+              weight: 2,
+            },
+            {
+              arbitrary: fc.record({
+                op: fc.constant('requeue' as const),
+                pick: fc.array(fc.nat({ max: 5 }), { minLength: 1, maxLength: 4 }),
+              }),
+              weight: 2,
+            },
           ),
           { maxLength: 40 },
         ),
@@ -166,7 +212,11 @@ describe('Queue.requeue at the length limit', () => {
           const held: Array<{ item: Item; entry: QueuedMessage }> = [];
           const bytes = () => model.reduce((sum, i) => sum + i.body.length, 0);
           const dropHead = () => {
-            while (model.length > 0 && ((maxLength !== undefined && model.length > maxLength) || (maxLengthBytes !== undefined && bytes() > maxLengthBytes)))
+            while (
+              model.length > 0 &&
+              ((maxLength !== undefined && model.length > maxLength) ||
+                (maxLengthBytes !== undefined && bytes() > maxLengthBytes))
+            )
               modelDead.push([(model.shift() as Item).body, 'maxlen']);
           };
           let next = 0;

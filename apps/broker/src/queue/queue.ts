@@ -97,7 +97,11 @@ export class Queue {
     this.owner = options.exclusive ? owner : null;
     this.store =
       store ??
-      (this.quorum ? new QuorumMemoryStore() : settings.maxPriority !== undefined ? new PriorityStore(settings.maxPriority) : new MemoryStore());
+      (this.quorum
+        ? new QuorumMemoryStore()
+        : settings.maxPriority !== undefined
+          ? new PriorityStore(settings.maxPriority)
+          : new MemoryStore());
     this.configureDeadLettering();
     this.touch();
   }
@@ -203,9 +207,11 @@ export class Queue {
     const n = this.store.count + count;
     const b = this.store.bytes + bytes;
     if (this.rejecting) {
-      const under = (limit: number | undefined, value: number) => limit === undefined || value <= Math.trunc(limit * 0.8);
+      const under = (limit: number | undefined, value: number) =>
+        limit === undefined || value <= Math.trunc(limit * 0.8);
       if (under(maxLength, n) && under(maxLengthBytes, b)) this.rejecting = false;
-    } else if ((maxLength !== undefined && n > maxLength) || (maxLengthBytes !== undefined && b > maxLengthBytes)) this.rejecting = true;
+    } else if ((maxLength !== undefined && n > maxLength) || (maxLengthBytes !== undefined && b > maxLengthBytes))
+      this.rejecting = true;
   }
 
   private wouldOverflow(message: Message): boolean {
@@ -404,7 +410,11 @@ export class Queue {
    * A policy was set, changed or cleared: the merged settings take effect at once for length limits and the
    * expires clock, and for TTLs on messages that arrive from now on.
    */
-  applyPolicy(name: string | undefined, settings: QueueSettings, definition: Record<string, unknown> | undefined): void {
+  applyPolicy(
+    name: string | undefined,
+    settings: QueueSettings,
+    definition: Record<string, unknown> | undefined,
+  ): void {
     this.policy = name;
     this.policyDefinition = definition;
     this.settings = settings;

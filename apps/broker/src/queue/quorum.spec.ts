@@ -36,10 +36,12 @@ function quorumQueue(args: Record<string, unknown> = {}) {
 const take = (queue: Queue, n: number) => Array.from({ length: n }, () => queue.get(false) as QueuedMessage);
 const ready = (queue: Queue) => {
   const out: string[] = [];
-  for (let e = queue.get(true); e; e = queue.get(true)) out.push(`${e.message.body.toString()}${e.deliveryCount ? `#${e.deliveryCount}` : ''}`);
+  for (let e = queue.get(true); e; e = queue.get(true))
+    out.push(`${e.message.body.toString()}${e.deliveryCount ? `#${e.deliveryCount}` : ''}`);
   return out;
 };
-const count = (queue: Queue, entry: QueuedMessage, get: boolean) => queue.outgoing(entry, get).properties.headers?.get('x-delivery-count')?.value;
+const count = (queue: Queue, entry: QueuedMessage, get: boolean) =>
+  queue.outgoing(entry, get).properties.headers?.get('x-delivery-count')?.value;
 
 describe('quorum queue returns', () => {
   it("without a delivery limit a client's requeue goes to the back, a closed channel's to the head", () => {
@@ -121,7 +123,12 @@ describe('quorum reject-publish', () => {
 });
 
 describe('quorum at-least-once dead-lettering', () => {
-  const ALO = { 'x-dead-letter-exchange': 'dlx', 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish', 'x-max-length': 1 };
+  const ALO = {
+    'x-dead-letter-exchange': 'dlx',
+    'x-dead-letter-strategy': 'at-least-once',
+    'x-overflow': 'reject-publish',
+    'x-max-length': 1,
+  };
 
   afterEach(() => jest.useRealTimers());
 

@@ -12,7 +12,13 @@ export interface Definitions {
   version: 1;
   exchanges: { name: string; type: string; autoDelete: boolean; internal: boolean; arguments: string }[];
   queues: { name: string; autoDelete: boolean; arguments: string }[];
-  bindings: { source: string; destination: string; destinationType: 'queue' | 'exchange'; routingKey: string; arguments: string }[];
+  bindings: {
+    source: string;
+    destination: string;
+    destinationType: 'queue' | 'exchange';
+    routingKey: string;
+    arguments: string;
+  }[];
 }
 
 export const encodeArguments = (table: FieldTable): string => encodeFieldTable(table).toString('base64');

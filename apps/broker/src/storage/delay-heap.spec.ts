@@ -45,7 +45,10 @@ describe('DelayHeap', () => {
     const rest = popAll(heap);
     expect(rest).toHaveLength(3333);
     expect(rest.every((e) => e.exchange !== 1)).toBe(true);
-    for (let i = 1; i < rest.length; i++) expect(rest[i - 1].due < rest[i].due || (rest[i - 1].due === rest[i].due && rest[i - 1].seq < rest[i].seq)).toBe(true);
+    for (let i = 1; i < rest.length; i++)
+      expect(rest[i - 1].due < rest[i].due || (rest[i - 1].due === rest[i].due && rest[i - 1].seq < rest[i].seq)).toBe(
+        true,
+      );
   });
 
   it('relocates log positions in place', () => {

@@ -50,7 +50,9 @@ export class DelayHeap {
   }
 
   /** Rewrites log locations in place (the log moved records while compacting); order is unaffected. */
-  relocate(move: (exchange: number, segment: number, position: number) => { segment: number; position: number } | undefined): void {
+  relocate(
+    move: (exchange: number, segment: number, position: number) => { segment: number; position: number } | undefined,
+  ): void {
     const ref = this.ref;
     for (let i = 0; i < this.size; i++) {
       const moved = move(ref[i * 3], ref[i * 3 + 1], ref[i * 3 + 2]);

@@ -24,7 +24,10 @@ describe('DurableStore: quorum queues, and compaction cut short', () => {
   };
   const all = (store: DurableStore) => {
     const out: string[] = [];
-    for (let e = store.shift(); e; e = store.shift()) out.push(`${e.message.body.toString()}${e.redelivered ? '*' : ''}${e.deliveryCount ? `#${e.deliveryCount}` : ''}`);
+    for (let e = store.shift(); e; e = store.shift())
+      out.push(
+        `${e.message.body.toString()}${e.redelivered ? '*' : ''}${e.deliveryCount ? `#${e.deliveryCount}` : ''}`,
+      );
     return out;
   };
 
@@ -104,7 +107,12 @@ describe('DurableStore: quorum queues, and compaction cut short', () => {
   it('keeps delivery counts of records moved by compaction', () => {
     let store = open();
     // enough 100 KB records to fill more than one 8 MB segment
-    const big = (i: number): QueuedMessage => ({ message: new Message('', 'q', TRANSIENT, Buffer.alloc(100_000, i % 256)), seq: 0, expiresAt: 0, redelivered: false });
+    const big = (i: number): QueuedMessage => ({
+      message: new Message('', 'q', TRANSIENT, Buffer.alloc(100_000, i % 256)),
+      seq: 0,
+      expiresAt: 0,
+      redelivered: false,
+    });
     const entries = Array.from({ length: 100 }, (_, i) => big(i));
     for (const e of entries) store.push(e);
     const taken = Array.from({ length: 100 }, () => store.shift() as QueuedMessage);

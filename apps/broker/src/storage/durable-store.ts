@@ -136,7 +136,11 @@ export class DurableStore implements ReturningStore {
   }
 
   private locate(entry: QueuedMessage): void {
-    const { segment, position } = this.log.append(entry.message, entry.expiresAt, this.quorum || entry.message.persistent);
+    const { segment, position } = this.log.append(
+      entry.message,
+      entry.expiresAt,
+      this.quorum || entry.message.persistent,
+    );
     entry.segment = segment;
     entry.position = position;
   }
@@ -206,7 +210,8 @@ export class DurableStore implements ReturningStore {
         if (ref.position < base || ref.position - base >= block.length) break;
         const record = readRecord(block, ref.position - base);
         if (record === 'incomplete' && ref.position !== base) break; // next block
-        if (typeof record === 'string') throw new Error(`${this.log.dir}: ${record} record at ${segment}:${ref.position}`);
+        if (typeof record === 'string')
+          throw new Error(`${this.log.dir}: ${record} record at ${segment}:${ref.position}`);
         level.tail.shift();
         const entry: QueuedMessage = {
           message: record.message,
@@ -246,7 +251,10 @@ export class DurableStore implements ReturningStore {
     const level = this.levelOf(entry);
     this.count++;
     this.bytes += entry.message.size;
-    if (entry.segment === undefined || (level.tail.length === 0 && level.window.length < WINDOW_MESSAGES && level.windowBytes < WINDOW_BYTES)) {
+    if (
+      entry.segment === undefined ||
+      (level.tail.length === 0 && level.window.length < WINDOW_MESSAGES && level.windowBytes < WINDOW_BYTES)
+    ) {
       entry.seq = this.nextSeq++;
       level.window.push(entry);
       level.windowBytes += entry.message.size;

@@ -30,7 +30,15 @@ function decoded(buf: Buffer, offset = 0): StoredMessage {
 }
 
 /** A record as the writer made it before FLAG_BCC existed: the fields, byte by byte, ending with the body. */
-function oldFormatRecord(flags: number, priority: number, expiresAt: number, exchange: string, key: string, props: Buffer, body: Buffer): Buffer {
+function oldFormatRecord(
+  flags: number,
+  priority: number,
+  expiresAt: number,
+  exchange: string,
+  key: string,
+  props: Buffer,
+  body: Buffer,
+): Buffer {
   const fields = Buffer.concat([
     Buffer.from([flags, priority]),
     (() => {
@@ -103,7 +111,9 @@ describe('message records', () => {
             exchange: fc.string({ maxLength: 40 }),
             key: fc.string({ maxLength: 60 }),
             body: fc.uint8Array({ maxLength: 200 }),
-            bcc: fc.option(fc.array(fc.string({ unit: 'binary', maxLength: 20 }), { maxLength: 6 }), { nil: undefined }),
+            bcc: fc.option(fc.array(fc.string({ unit: 'binary', maxLength: 20 }), { maxLength: 6 }), {
+              nil: undefined,
+            }),
             persistent: fc.boolean(),
             priority: fc.integer({ min: 0, max: 255 }),
             expiresAt: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2 ** 52 })),
@@ -112,7 +122,12 @@ describe('message records', () => {
         ),
         (specs) => {
           const messages = specs.map((s) => {
-            const m = new Message(s.exchange, s.key, encodeBasicProperties({ deliveryMode: s.persistent ? 2 : 1, priority: s.priority }), Buffer.from(s.body));
+            const m = new Message(
+              s.exchange,
+              s.key,
+              encodeBasicProperties({ deliveryMode: s.persistent ? 2 : 1, priority: s.priority }),
+              Buffer.from(s.body),
+            );
             m.bcc = s.bcc;
             return m;
           });
@@ -138,11 +153,19 @@ describe('message records', () => {
   });
 
   it('reads a record written in the format from before BCC keys were stored', () => {
-    const props = encodeBasicProperties({ deliveryMode: 2, priority: 3, headers: new Map([['CC', { type: 'A', value: [{ type: 'S', value: 'cc1' }] }]]) });
+    const props = encodeBasicProperties({
+      deliveryMode: 2,
+      priority: 3,
+      headers: new Map([['CC', { type: 'A', value: [{ type: 'S', value: 'cc1' }] }]]),
+    });
     const old = oldFormatRecord(FLAG_PERSISTENT, 3, 99, 'orders', 'order.placed', props, Buffer.from('payload'));
     const r = decoded(old);
     expect(r).toMatchObject({ persistent: true, priority: 3, expiresAt: 99, length: old.length });
-    expect([r.message.exchange, r.message.routingKey, r.message.body.toString()]).toEqual(['orders', 'order.placed', 'payload']);
+    expect([r.message.exchange, r.message.routingKey, r.message.body.toString()]).toEqual([
+      'orders',
+      'order.placed',
+      'payload',
+    ]);
     expect(r.message.rawProperties.equals(props)).toBe(true);
     expect(r.message.bcc).toBeUndefined();
     // and the writer still produces exactly those bytes for a message without BCC keys
@@ -218,7 +241,8 @@ describe('BCC keys of a durable queue', () => {
     let { store } = open();
     expect(store.recover()).toBe(0);
     // 1,500 messages: past the window of 1,024, so the later ones are kept on disk only
-    for (let i = 0; i < 1500; i++) store.push(entry(message(i % 100 === 99 ? [`bcc-${i}`, 'shared'] : undefined, PERSISTENT, `m${i}`)));
+    for (let i = 0; i < 1500; i++)
+      store.push(entry(message(i % 100 === 99 ? [`bcc-${i}`, 'shared'] : undefined, PERSISTENT, `m${i}`)));
     const first = [];
     for (let i = 0; i < 1500; i++) {
       const e = store.shift() as QueuedMessage;

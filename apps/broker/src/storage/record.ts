@@ -35,8 +35,17 @@ export interface StoredMessage {
 
 export function recordSize(message: Message): number {
   return (
-    RECORD_HEADER + 10 + 1 + Buffer.byteLength(message.exchange) + 1 + Buffer.byteLength(message.routingKey) +
-    4 + message.rawProperties.length + 4 + message.body.length + (hasBcc(message) ? bccSize(message.bcc as string[]) : 0)
+    RECORD_HEADER +
+    10 +
+    1 +
+    Buffer.byteLength(message.exchange) +
+    1 +
+    Buffer.byteLength(message.routingKey) +
+    4 +
+    message.rawProperties.length +
+    4 +
+    message.body.length +
+    (hasBcc(message) ? bccSize(message.bcc as string[]) : 0)
   );
 }
 
@@ -53,7 +62,13 @@ function bccSize(keys: string[]): number {
  * `persistent` (recovered after a restart) is the message's delivery mode unless the store keeps everything
  * (a quorum queue).
  */
-export function writeRecord(out: Buffer, offset: number, message: Message, expiresAt: number, persistent = message.persistent): number {
+export function writeRecord(
+  out: Buffer,
+  offset: number,
+  message: Message,
+  expiresAt: number,
+  persistent = message.persistent,
+): number {
   const start = offset;
   offset += RECORD_HEADER;
   const bcc = hasBcc(message);

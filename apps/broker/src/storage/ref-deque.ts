@@ -69,7 +69,13 @@ export class RefDeque {
   }
 
   /** Rewrites locations in place (compaction moved records); `move` returns the new location or undefined. */
-  relocate(move: (segment: number, position: number, redelivered: boolean) => { segment: number; position: number } | undefined): void {
+  relocate(
+    move: (
+      segment: number,
+      position: number,
+      redelivered: boolean,
+    ) => { segment: number; position: number } | undefined,
+  ): void {
     for (let i = 0; i < this.size; i++) {
       const index = this.head + i;
       const c = this.chunks[index >>> 13];

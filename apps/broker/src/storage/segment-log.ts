@@ -170,7 +170,15 @@ export class SegmentLog {
         else done.add(entry);
       }
     }
-    const segment: Segment = { id, fd: fs.openSync(path, 'a+'), size: 0, live: 0, records: 0, compacting: false, ackFd: undefined };
+    const segment: Segment = {
+      id,
+      fd: fs.openSync(path, 'a+'),
+      size: 0,
+      live: 0,
+      records: 0,
+      compacting: false,
+      ackFd: undefined,
+    };
     this.segments.set(id, segment);
     let position = 0;
     while (position < data.length) {
@@ -203,7 +211,15 @@ export class SegmentLog {
 
   private startSegment(id: number): void {
     const path = join(this.dir, `msgs.${pad(id)}`);
-    const segment: Segment = { id, fd: fs.openSync(path, 'a+'), size: 0, live: 0, records: 0, compacting: false, ackFd: undefined };
+    const segment: Segment = {
+      id,
+      fd: fs.openSync(path, 'a+'),
+      size: 0,
+      live: 0,
+      records: 0,
+      compacting: false,
+      ackFd: undefined,
+    };
     this.segments.set(id, segment);
     this.current = segment;
     syncDirectory(this.dir);
@@ -225,7 +241,8 @@ export class SegmentLog {
    * would pass SEGMENT_SIZE) and counts it; returns its position in the current segment.
    */
   private reserve(size: number): number {
-    if (this.current.size + this.writeLength + size > SEGMENT_SIZE && this.current.size + this.writeLength > 0) this.rotate();
+    if (this.current.size + this.writeLength + size > SEGMENT_SIZE && this.current.size + this.writeLength > 0)
+      this.rotate();
     if (this.writeLength + size > this.writeBuffer.length) {
       const grown = Buffer.allocUnsafe(Math.max(this.writeBuffer.length * 2, this.writeLength + size));
       this.writeBuffer.copy(grown, 0, 0, this.writeLength);
@@ -249,7 +266,13 @@ export class SegmentLog {
   }
 
   private isSparse(segment: Segment): boolean {
-    return segment !== this.current && !segment.compacting && segment.live > 0 && segment.records >= 10 && segment.live * 10 <= segment.records;
+    return (
+      segment !== this.current &&
+      !segment.compacting &&
+      segment.live > 0 &&
+      segment.records >= 10 &&
+      segment.live * 10 <= segment.records
+    );
   }
 
   /** Moves files of compactions under way, by old segment id. */
@@ -385,7 +408,8 @@ export class SegmentLog {
   private flushWrites(): void {
     if (this.writeLength === 0) return;
     let written = 0;
-    while (written < this.writeLength) written += fs.writeSync(this.current.fd, this.writeBuffer, written, this.writeLength - written);
+    while (written < this.writeLength)
+      written += fs.writeSync(this.current.fd, this.writeBuffer, written, this.writeLength - written);
     this.current.size += this.writeLength;
     this.writeLength = 0;
   }
@@ -467,7 +491,12 @@ function scanRecord(
   p += 1 + data[p];
   p += 4 + data.readUInt32BE(p);
   const bodySize = data.readUInt32BE(p);
-  return { length: end - position, persistent: (flags & FLAG_PERSISTENT) !== 0, priority: data[position + RECORD_HEADER + 1], bodySize };
+  return {
+    length: end - position,
+    persistent: (flags & FLAG_PERSISTENT) !== 0,
+    priority: data[position + RECORD_HEADER + 1],
+    bodySize,
+  };
 }
 
 function syncDirectory(dir: string): void {

@@ -18,7 +18,9 @@ import type { QueueSettings } from '../queue/queue-arguments';
  */
 export class Storage {
   static vhostDir(dataDir: string, vhost: string): string {
-    return vhost === '/' ? dataDir : join(dataDir, 'vhosts', createHash('sha256').update(vhost).digest('hex').slice(0, 32));
+    return vhost === '/'
+      ? dataDir
+      : join(dataDir, 'vhosts', createHash('sha256').update(vhost).digest('hex').slice(0, 32));
   }
 
   constructor(
@@ -51,7 +53,11 @@ export class Storage {
    */
   openQueue(name: string, settings: Pick<QueueSettings, 'maxPriority' | 'type'>, fresh: boolean): DurableStore {
     if (fresh) fs.rmSync(this.queueDir(name), { recursive: true, force: true });
-    const store = new DurableStore(new SegmentLog(this.queueDir(name), this.log), settings.maxPriority ?? 0, settings.type === 'quorum');
+    const store = new DurableStore(
+      new SegmentLog(this.queueDir(name), this.log),
+      settings.maxPriority ?? 0,
+      settings.type === 'quorum',
+    );
     store.recover();
     return store;
   }

@@ -67,7 +67,8 @@ export class Deque<T> {
       this.head = (this.head - 1 + capacity) % capacity;
       for (let j = 0; j < i; j++) this.items[(this.head + j) % capacity] = this.items[(this.head + j + 1) % capacity];
     } else {
-      for (let j = this.size; j > i; j--) this.items[(this.head + j) % capacity] = this.items[(this.head + j - 1) % capacity];
+      for (let j = this.size; j > i; j--)
+        this.items[(this.head + j) % capacity] = this.items[(this.head + j - 1) % capacity];
     }
     this.items[(this.head + i) % capacity] = item;
     this.size++;

@@ -24,10 +24,13 @@ export class LongTimeout {
     if (left > MAX_TIMER_DELAY) {
       this.timer = setTimeout(() => this.arm(this.deadline - Date.now()), MAX_TIMER_DELAY);
     } else {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.fire();
-      }, Math.max(0, left));
+      this.timer = setTimeout(
+        () => {
+          this.timer = undefined;
+          this.fire();
+        },
+        Math.max(0, left),
+      );
     }
     this.timer.unref();
   }

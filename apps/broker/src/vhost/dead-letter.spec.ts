@@ -6,7 +6,14 @@ describe('deadLetterProperties', () => {
   const now = 1_700_000_000_000;
 
   it('writes x-death and x-first-death-* on the first death and drops expiration', () => {
-    const props = deadLetterProperties({ expiration: '500', headers: new Map([['app', { type: 'S', value: 'x' }]]) }, 'q1', 'expired', 'ex', ['rk'], now);
+    const props = deadLetterProperties(
+      { expiration: '500', headers: new Map([['app', { type: 'S', value: 'x' }]]) },
+      'q1',
+      'expired',
+      'ex',
+      ['rk'],
+      now,
+    );
     expect(props.expiration).toBeUndefined();
     const headers = tableToPlain(props.headers!);
     expect(headers).toEqual({
@@ -15,7 +22,15 @@ describe('deadLetterProperties', () => {
       'x-first-death-queue': 'q1',
       'x-first-death-reason': 'expired',
       'x-death': [
-        { count: 1, reason: 'expired', queue: 'q1', time: now / 1000, exchange: 'ex', 'routing-keys': ['rk'], 'original-expiration': '500' },
+        {
+          count: 1,
+          reason: 'expired',
+          queue: 'q1',
+          time: now / 1000,
+          exchange: 'ex',
+          'routing-keys': ['rk'],
+          'original-expiration': '500',
+        },
       ],
     });
     const death = props.headers!.get('x-death')!;
@@ -39,7 +54,14 @@ describe('deadLetterProperties', () => {
   });
 
   it('detects cycles unless a rejection broke them', () => {
-    const expiredTwice = deadLetterProperties(deadLetterProperties({}, 'a', 'expired', '', ['a'], now), 'b', 'expired', 'x', ['a'], now);
+    const expiredTwice = deadLetterProperties(
+      deadLetterProperties({}, 'a', 'expired', '', ['a'], now),
+      'b',
+      'expired',
+      'x',
+      ['a'],
+      now,
+    );
     expect(isDeadLetterCycle(expiredTwice, 'a')).toBe(true);
     expect(isDeadLetterCycle(expiredTwice, 'c')).toBe(false);
     const withReject = deadLetterProperties(expiredTwice, 'c', 'rejected', 'x', ['a'], now);
@@ -56,10 +78,18 @@ describe('deadLetterMessage (CC / BCC)', () => {
     if (BCC !== undefined) m.bcc = BCC as string[];
     return m;
   }
-  const deathKeys = (m: Message) => (tableToPlain(m.properties.headers!)['x-death'] as Record<string, unknown>[])[0]['routing-keys'];
+  const deathKeys = (m: Message) =>
+    (tableToPlain(m.properties.headers!)['x-death'] as Record<string, unknown>[])[0]['routing-keys'];
 
   it('without a dead-letter routing key: routes by the routing key, CC and BCC keys; CC stays; x-death has no BCC keys', () => {
-    const { dead, extraKeys } = deadLetterMessage(published({ CC: ['c1', 'c2'], BCC: ['b1'] }), 'q', 'rejected', 'dlx', undefined, now);
+    const { dead, extraKeys } = deadLetterMessage(
+      published({ CC: ['c1', 'c2'], BCC: ['b1'] }),
+      'q',
+      'rejected',
+      'dlx',
+      undefined,
+      now,
+    );
     expect([dead.exchange, dead.routingKey]).toEqual(['dlx', 'rk']);
     expect(extraKeys).toEqual(['c1', 'c2', 'b1']);
     expect(dead.bcc).toEqual(['b1']);
@@ -74,7 +104,14 @@ describe('deadLetterMessage (CC / BCC)', () => {
 
   it('with a dead-letter routing key: that key alone, CC removed (even an empty one), x-death keeps the CC keys', () => {
     for (const cc of [['c1'], []]) {
-      const { dead, extraKeys } = deadLetterMessage(published({ CC: cc, BCC: ['b1'], app: 'x' }), 'q', 'maxlen', 'dlx', 'dlrk', now);
+      const { dead, extraKeys } = deadLetterMessage(
+        published({ CC: cc, BCC: ['b1'], app: 'x' }),
+        'q',
+        'maxlen',
+        'dlx',
+        'dlrk',
+        now,
+      );
       expect([dead.exchange, dead.routingKey, extraKeys, dead.bcc]).toEqual(['dlx', 'dlrk', undefined, undefined]);
       const headers = tableToPlain(dead.properties.headers!);
       expect(headers.CC).toBeUndefined();
@@ -88,7 +125,14 @@ describe('deadLetterMessage (CC / BCC)', () => {
   });
 
   it('no CC or BCC: no extra keys', () => {
-    const { extraKeys, dead } = deadLetterMessage(new Message('ex', 'rk', Buffer.from([0, 0]), Buffer.alloc(0)), 'q', 'expired', 'dlx', undefined, now);
+    const { extraKeys, dead } = deadLetterMessage(
+      new Message('ex', 'rk', Buffer.from([0, 0]), Buffer.alloc(0)),
+      'q',
+      'expired',
+      'dlx',
+      undefined,
+      now,
+    );
     expect(extraKeys).toBeUndefined();
     expect(deathKeys(dead)).toEqual(['rk']);
   });

@@ -22,7 +22,14 @@ export function deadLetterMessage(
 ): { dead: Message; extraKeys: string[] | undefined } {
   const cc = ccKeys(message);
   const dead = message.clone(exchange, routingKey ?? message.routingKey);
-  const props = deadLetterProperties(message.properties, queue, reason, message.exchange, [message.routingKey, ...cc], now);
+  const props = deadLetterProperties(
+    message.properties,
+    queue,
+    reason,
+    message.exchange,
+    [message.routingKey, ...cc],
+    now,
+  );
   if (routingKey !== undefined) {
     props.headers?.delete('CC');
     dead.properties = props;
@@ -55,9 +62,7 @@ export function deadLetterProperties(
   const existing = deaths?.type === 'A' ? deaths.value : undefined;
 
   const isSame = (entry: FieldValue) =>
-    entry.type === 'F' &&
-    entry.value.get('queue')?.value === queue &&
-    entry.value.get('reason')?.value === reason;
+    entry.type === 'F' && entry.value.get('queue')?.value === queue && entry.value.get('reason')?.value === reason;
 
   let entry: FieldValue;
   const match = existing?.find(isSame);

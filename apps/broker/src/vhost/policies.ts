@@ -22,11 +22,19 @@ const KEYS: Record<string, { check: (v: unknown) => boolean; expected: string; k
   expires: { check: (v) => NON_NEGATIVE(v) && (v as number) > 0, expected: 'a positive integer', kind: 'queues' },
   'max-length': { check: NON_NEGATIVE, expected: 'a non-negative integer', kind: 'queues' },
   'max-length-bytes': { check: NON_NEGATIVE, expected: 'a non-negative integer', kind: 'queues' },
-  overflow: { check: (v) => v === 'drop-head' || v === 'reject-publish' || v === 'reject-publish-dlx', expected: 'drop-head, reject-publish or reject-publish-dlx', kind: 'queues' },
+  overflow: {
+    check: (v) => v === 'drop-head' || v === 'reject-publish' || v === 'reject-publish-dlx',
+    expected: 'drop-head, reject-publish or reject-publish-dlx',
+    kind: 'queues',
+  },
   'dead-letter-exchange': { check: STRING, expected: 'a string', kind: 'queues' },
   'dead-letter-routing-key': { check: STRING, expected: 'a string', kind: 'queues' },
   // quorum queues' keys (classic queues ignore them, as RabbitMQ's do)
-  'dead-letter-strategy': { check: (v) => v === 'at-most-once' || v === 'at-least-once', expected: 'at-most-once or at-least-once', kind: 'queues' },
+  'dead-letter-strategy': {
+    check: (v) => v === 'at-most-once' || v === 'at-least-once',
+    expected: 'at-most-once or at-least-once',
+    kind: 'queues',
+  },
   'delivery-limit': { check: NON_NEGATIVE, expected: 'a non-negative integer', kind: 'queues' },
   'max-in-memory-length': { check: NON_NEGATIVE, expected: 'a non-negative integer', kind: 'queues' },
   'max-in-memory-bytes': { check: NON_NEGATIVE, expected: 'a non-negative integer', kind: 'queues' },
@@ -34,16 +42,23 @@ const KEYS: Record<string, { check: (v: unknown) => boolean; expected: string; k
 };
 
 /** What is wrong with a policy's fields, or undefined (RabbitMQ answers these with 400). */
-export function policyProblem(p: { pattern: unknown; applyTo: unknown; priority: unknown; definition: unknown }): string | undefined {
+export function policyProblem(p: {
+  pattern: unknown;
+  applyTo: unknown;
+  priority: unknown;
+  definition: unknown;
+}): string | undefined {
   if (typeof p.pattern !== 'string') return 'pattern must be a string';
   try {
     new RegExp(p.pattern, 'u');
   } catch {
     return `pattern '${p.pattern}' is not a valid regular expression`;
   }
-  if (p.applyTo !== 'queues' && p.applyTo !== 'exchanges' && p.applyTo !== 'all') return "apply-to must be queues, exchanges or all";
+  if (p.applyTo !== 'queues' && p.applyTo !== 'exchanges' && p.applyTo !== 'all')
+    return 'apply-to must be queues, exchanges or all';
   if (typeof p.priority !== 'number' || !Number.isInteger(p.priority)) return 'priority must be an integer';
-  if (typeof p.definition !== 'object' || p.definition === null || Array.isArray(p.definition)) return 'definition must be an object';
+  if (typeof p.definition !== 'object' || p.definition === null || Array.isArray(p.definition))
+    return 'definition must be an object';
   const keys = Object.keys(p.definition);
   if (keys.length === 0) return 'definition must not be empty';
   for (const key of keys) {
@@ -56,7 +71,11 @@ export function policyProblem(p: { pattern: unknown; applyTo: unknown; priority:
 }
 
 /** The policy that applies to an object, if any. */
-export function effectivePolicy(policies: Iterable<Policy>, kind: 'queues' | 'exchanges', name: string): Policy | undefined {
+export function effectivePolicy(
+  policies: Iterable<Policy>,
+  kind: 'queues' | 'exchanges',
+  name: string,
+): Policy | undefined {
   let best: Policy | undefined;
   for (const policy of policies) {
     if (policy.applyTo !== 'all' && policy.applyTo !== kind) continue;
@@ -89,10 +108,16 @@ export function withPolicy(declared: QueueSettings, definition: Record<string, u
     expires: quorum ? (expires ?? declared.expires) : lower(declared.expires, expires),
     maxLength: lower(declared.maxLength, definition['max-length']),
     maxLengthBytes: lower(declared.maxLengthBytes, definition['max-length-bytes']),
-    overflow: quorum ? (overflow ?? declared.overflow) : declared.overflowDeclared ? declared.overflow : (overflow ?? declared.overflow),
+    overflow: quorum
+      ? (overflow ?? declared.overflow)
+      : declared.overflowDeclared
+        ? declared.overflow
+        : (overflow ?? declared.overflow),
     deadLetterExchange: declared.deadLetterExchange ?? (definition['dead-letter-exchange'] as string | undefined),
-    deadLetterRoutingKey: declared.deadLetterRoutingKey ?? (definition['dead-letter-routing-key'] as string | undefined),
+    deadLetterRoutingKey:
+      declared.deadLetterRoutingKey ?? (definition['dead-letter-routing-key'] as string | undefined),
     deliveryLimit: lower(declared.deliveryLimit, definition['delivery-limit']),
-    deadLetterStrategy: declared.deadLetterStrategy ?? (definition['dead-letter-strategy'] as QueueSettings['deadLetterStrategy']),
+    deadLetterStrategy:
+      declared.deadLetterStrategy ?? (definition['dead-letter-strategy'] as QueueSettings['deadLetterStrategy']),
   };
 }

@@ -15,7 +15,13 @@ import {
 import { Message } from '../message';
 import { DeadLetterReason, Queue, QueueOptions } from '../queue/queue';
 import {
-  assertArgsEquivalence, checkQuorumProperties, deadLetterExchangeArg, equivalenceArgs, inequivalentArg, parseQueueArguments, queueSettings,
+  assertArgsEquivalence,
+  checkQuorumProperties,
+  deadLetterExchangeArg,
+  equivalenceArgs,
+  inequivalentArg,
+  parseQueueArguments,
+  queueSettings,
 } from '../queue/queue-arguments';
 import { deadLetterMessage, isDeadLetterCycle } from './dead-letter';
 import { definitionFor, effectivePolicy, Policy, withPolicy } from './policies';
@@ -96,7 +102,10 @@ export class VirtualHost implements RouteCollector {
     this.exchanges.set('', this.defaultExchange);
     for (const [name, type] of PREDECLARED) {
       const internal = name === 'amq.rabbitmq.trace'; // where RabbitMQ's firehose tracer would publish
-      this.exchanges.set(name, createExchange(name, type, { durable: true, autoDelete: false, internal, arguments: new Map() }));
+      this.exchanges.set(
+        name,
+        createExchange(name, type, { durable: true, autoDelete: false, internal, arguments: new Map() }),
+      );
     }
   }
 
@@ -104,7 +113,8 @@ export class VirtualHost implements RouteCollector {
 
   declareExchange(d: ExchangeDeclare, authorize = ALLOW_ALL): Exchange {
     // a passive declare needs no permission and checks no type
-    if (!d.passive && !isExchangeType(d.type)) throw connectionError(ReplyCode.COMMAND_INVALID, `unknown exchange type '${d.type}'`);
+    if (!d.passive && !isExchangeType(d.type))
+      throw connectionError(ReplyCode.COMMAND_INVALID, `unknown exchange type '${d.type}'`);
     if (d.name === '') throw accessRefused(`operation not permitted on the default exchange`);
     const existing = this.exchanges.get(d.name);
     if (d.passive) {
@@ -134,7 +144,8 @@ export class VirtualHost implements RouteCollector {
 
   private checkExchangeEquivalence(existing: Exchange, d: ExchangeDeclare): void {
     const flag = (field: string, received: unknown, current: unknown) => {
-      if (received !== current) throw this.inequivalent('exchange', d.name, field, `received '${received}' but current is '${current}'`);
+      if (received !== current)
+        throw this.inequivalent('exchange', d.name, field, `received '${received}' but current is '${current}'`);
     };
     flag('type', d.type, existing.type);
     flag('durable', d.durable, existing.options.durable);
@@ -149,17 +160,25 @@ export class VirtualHost implements RouteCollector {
   }
 
   /** The arguments named in `keys` must be equivalent as RabbitMQ compares them (queue-arguments.ts). */
-  private checkArguments(kind: 'exchange' | 'queue', name: string, received: FieldTable, current: FieldTable, keys: readonly string[]): void {
+  private checkArguments(
+    kind: 'exchange' | 'queue',
+    name: string,
+    received: FieldTable,
+    current: FieldTable,
+    keys: readonly string[],
+  ): void {
     assertArgsEquivalence(kind, name, this.name, received, current, keys);
   }
 
   deleteExchange(name: string, ifUnused: boolean, authorize = ALLOW_ALL): void {
     if (name === '') throw accessRefused(`operation not permitted on the default exchange`);
-    if (name.startsWith('amq.')) throw accessRefused(`deletion of system exchange '${name}' in vhost '${this.name}' not allowed`);
+    if (name.startsWith('amq.'))
+      throw accessRefused(`deletion of system exchange '${name}' in vhost '${this.name}' not allowed`);
     authorize('configure', 'exchange', name);
     const exchange = this.exchanges.get(name);
     if (!exchange) return;
-    if (ifUnused && exchange.bindings.size > 0) throw preconditionFailed(`exchange '${name}' in vhost '${this.name}' in use`);
+    if (ifUnused && exchange.bindings.size > 0)
+      throw preconditionFailed(`exchange '${name}' in vhost '${this.name}' in use`);
     this.removeExchange(exchange);
     this.saveIfDirty();
   }
@@ -216,7 +235,8 @@ export class VirtualHost implements RouteCollector {
     // RabbitMQ refuses the reserved prefix, and a server-named queue of a type that cannot have one, before it
     // looks at permissions
     if (d.name === '') refuseServerNamed(d.arguments);
-    if (name.startsWith('amq.') && d.name !== '') throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
+    if (name.startsWith('amq.') && d.name !== '')
+      throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
     authorize('configure', 'queue', name);
     if (existing) {
       this.checkOwner(existing, owner);
@@ -231,7 +251,8 @@ export class VirtualHost implements RouteCollector {
       authorize('write', 'exchange', deadLetterExchange);
     }
     const settings = parseQueueArguments(name, d.arguments, this.name, d.exclusive);
-    if (settings.type === 'quorum') checkQuorumProperties(name, this.name, { ...d, durable: d.durable && !d.exclusive });
+    if (settings.type === 'quorum')
+      checkQuorumProperties(name, this.name, { ...d, durable: d.durable && !d.exclusive });
     const durable = this.storage !== undefined && d.durable && !d.exclusive;
     const store = durable ? this.storage?.openQueue(name, settings, true) : undefined;
     const queue = new Queue(name, d, settings, this, owner, store);
@@ -245,7 +266,8 @@ export class VirtualHost implements RouteCollector {
   private checkQueueEquivalence(existing: Queue, d: QueueDeclare): void {
     const o = existing.options;
     const flag = (field: string, received: boolean, current: boolean) => {
-      if (received !== current) throw this.inequivalent('queue', existing.name, field, `received '${received}' but current is '${current}'`);
+      if (received !== current)
+        throw this.inequivalent('queue', existing.name, field, `received '${received}' but current is '${current}'`);
     };
     // A different exclusive flag reads to RabbitMQ as someone else's exclusive queue: 405, not 406, and first.
     if (o.exclusive !== d.exclusive) throw this.locked(existing.name);
@@ -287,7 +309,8 @@ export class VirtualHost implements RouteCollector {
       );
     }
     if (ifUnused && queue.consumerCount > 0) throw preconditionFailed(`queue '${name}' in vhost '${this.name}' in use`);
-    if (ifEmpty && queue.messageCount > 0) throw preconditionFailed(`queue '${name}' in vhost '${this.name}' not empty`);
+    if (ifEmpty && queue.messageCount > 0)
+      throw preconditionFailed(`queue '${name}' in vhost '${this.name}' not empty`);
     const count = this.removeQueue(queue);
     this.saveIfDirty();
     return count;
@@ -315,7 +338,14 @@ export class VirtualHost implements RouteCollector {
 
   // ---- bindings ----
 
-  bindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object, authorize = ALLOW_ALL): void {
+  bindQueue(
+    queueName: string,
+    exchangeName: string,
+    routingKey: string,
+    args: FieldTable,
+    owner: object,
+    authorize = ALLOW_ALL,
+  ): void {
     this.authorizeBinding(authorize, 'queue', queueName, exchangeName);
     const exchange = this.bindableExchange(exchangeName);
     const queue = this.getQueue(queueName, owner);
@@ -323,7 +353,14 @@ export class VirtualHost implements RouteCollector {
     this.saveIfDirty();
   }
 
-  unbindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object, authorize = ALLOW_ALL): void {
+  unbindQueue(
+    queueName: string,
+    exchangeName: string,
+    routingKey: string,
+    args: FieldTable,
+    owner: object,
+    authorize = ALLOW_ALL,
+  ): void {
     this.authorizeBinding(authorize, 'queue', queueName, exchangeName);
     if (!this.queues.has(queueName)) return; // unbinding from a missing queue is not an error
     const queue = this.getQueue(queueName, owner);
@@ -333,7 +370,13 @@ export class VirtualHost implements RouteCollector {
     this.saveIfDirty();
   }
 
-  bindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable, authorize = ALLOW_ALL): void {
+  bindExchange(
+    destinationName: string,
+    sourceName: string,
+    routingKey: string,
+    args: FieldTable,
+    authorize = ALLOW_ALL,
+  ): void {
     this.authorizeBinding(authorize, 'exchange', destinationName, sourceName);
     const destination = this.bindableExchange(destinationName);
     const source = this.bindableExchange(sourceName);
@@ -341,7 +384,13 @@ export class VirtualHost implements RouteCollector {
     this.saveIfDirty();
   }
 
-  unbindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable, authorize = ALLOW_ALL): void {
+  unbindExchange(
+    destinationName: string,
+    sourceName: string,
+    routingKey: string,
+    args: FieldTable,
+    authorize = ALLOW_ALL,
+  ): void {
     this.authorizeBinding(authorize, 'exchange', destinationName, sourceName);
     const destination = this.bindableExchange(destinationName);
     const source = this.bindableExchange(sourceName);
@@ -351,9 +400,15 @@ export class VirtualHost implements RouteCollector {
   }
 
   /** A binding writes to its destination and reads from its source; the default exchange takes no bindings. */
-  private authorizeBinding(authorize: Authorize, type: 'queue' | 'exchange', destination: string, source: string): void {
+  private authorizeBinding(
+    authorize: Authorize,
+    type: 'queue' | 'exchange',
+    destination: string,
+    source: string,
+  ): void {
     authorize('write', type, destination);
-    if (type === 'exchange' && destination === '') throw accessRefused(`operation not permitted on the default exchange`);
+    if (type === 'exchange' && destination === '')
+      throw accessRefused(`operation not permitted on the default exchange`);
     if (source === '') throw accessRefused(`operation not permitted on the default exchange`);
     authorize('read', 'exchange', source);
   }
@@ -367,7 +422,13 @@ export class VirtualHost implements RouteCollector {
 
   private addBinding(source: Exchange, destination: Queue | Exchange, routingKey: string, args: FieldTable): void {
     if (source.type === 'headers') validateHeadersBinding(args);
-    const binding: Binding = { source, destination, routingKey, arguments: args, id: bindingId(destination, routingKey, args) };
+    const binding: Binding = {
+      source,
+      destination,
+      routingKey,
+      arguments: args,
+      id: bindingId(destination, routingKey, args),
+    };
     if (!source.bind(binding)) return;
     if (isDurableBinding(binding)) this.dirty = true;
     let set = this.inbound.get(destination);
@@ -383,7 +444,12 @@ export class VirtualHost implements RouteCollector {
     set?.delete(binding);
     if (set?.size === 0) this.inbound.delete(binding.destination);
     const source = binding.source;
-    if (autoDeleteSource && source.options.autoDelete && source.bindings.size === 0 && this.exchanges.get(source.name) === source)
+    if (
+      autoDeleteSource &&
+      source.options.autoDelete &&
+      source.bindings.size === 0 &&
+      this.exchanges.get(source.name) === source
+    )
       this.removeExchange(source);
   }
 
@@ -404,15 +470,25 @@ export class VirtualHost implements RouteCollector {
 
   /** The durable exchanges, queues and bindings, as saved to disk. */
   definitions(): Definitions {
-    const exchanges = [...this.exchanges.values()].filter((x) => x.options.durable && x.name !== '' && !PREDECLARED_NAMES.has(x.name));
+    const exchanges = [...this.exchanges.values()].filter(
+      (x) => x.options.durable && x.name !== '' && !PREDECLARED_NAMES.has(x.name),
+    );
     const queues = [...this.queues.values()].filter(isDurable);
     const bindings = [...this.exchanges.values()].flatMap((x) => [...x.bindings.values()].filter(isDurableBinding));
     return {
       version: 1,
       exchanges: exchanges.map((x) => ({
-        name: x.name, type: x.type, autoDelete: x.options.autoDelete, internal: x.options.internal, arguments: encodeArguments(x.options.arguments),
+        name: x.name,
+        type: x.type,
+        autoDelete: x.options.autoDelete,
+        internal: x.options.internal,
+        arguments: encodeArguments(x.options.arguments),
       })),
-      queues: queues.map((q) => ({ name: q.name, autoDelete: q.options.autoDelete, arguments: encodeArguments(q.options.arguments) })),
+      queues: queues.map((q) => ({
+        name: q.name,
+        autoDelete: q.options.autoDelete,
+        arguments: encodeArguments(q.options.arguments),
+      })),
       bindings: bindings.map((b) => ({
         source: b.source.name,
         destination: b.destination.name,
@@ -430,18 +506,29 @@ export class VirtualHost implements RouteCollector {
     const definitions = storage.loadDefinitions();
     for (const x of definitions?.exchanges ?? []) {
       if (!isExchangeType(x.type)) continue;
-      const options = { durable: true, autoDelete: x.autoDelete, internal: x.internal, arguments: decodeArguments(x.arguments) };
+      const options = {
+        durable: true,
+        autoDelete: x.autoDelete,
+        internal: x.internal,
+        arguments: decodeArguments(x.arguments),
+      };
       this.exchanges.set(x.name, createExchange(x.name, x.type, options, this.delays));
     }
     for (const q of definitions?.queues ?? []) {
-      const options = { durable: true, exclusive: false, autoDelete: q.autoDelete, arguments: decodeArguments(q.arguments) };
+      const options = {
+        durable: true,
+        exclusive: false,
+        autoDelete: q.autoDelete,
+        arguments: decodeArguments(q.arguments),
+      };
       const settings = queueSettings(options.arguments);
       const store = storage.openQueue(q.name, settings, false);
       this.queues.set(q.name, new Queue(q.name, options, settings, this, null, store));
     }
     for (const b of definitions?.bindings ?? []) {
       const source = this.exchanges.get(b.source);
-      const destination = b.destinationType === 'queue' ? this.queues.get(b.destination) : this.exchanges.get(b.destination);
+      const destination =
+        b.destinationType === 'queue' ? this.queues.get(b.destination) : this.exchanges.get(b.destination);
       if (source && destination) this.addBinding(source, destination, b.routingKey, decodeArguments(b.arguments));
     }
     this.dirty = false;
@@ -526,12 +613,23 @@ export class VirtualHost implements RouteCollector {
   }
 
   /** The queues the dead-letter copy of `message` goes to (none without a dead-letter exchange), with the copy. */
-  private deadLetterTargets(queue: Queue, message: Message, reason: DeadLetterReason): { target: Queue; dead: Message }[] {
+  private deadLetterTargets(
+    queue: Queue,
+    message: Message,
+    reason: DeadLetterReason,
+  ): { target: Queue; dead: Message }[] {
     const { deadLetterExchange, deadLetterRoutingKey } = queue.settings;
     if (deadLetterExchange === undefined) return [];
     const exchange = this.exchanges.get(deadLetterExchange);
     if (!exchange) return [];
-    const { dead, extraKeys } = deadLetterMessage(message, queue.name, reason, deadLetterExchange, deadLetterRoutingKey, Date.now());
+    const { dead, extraKeys } = deadLetterMessage(
+      message,
+      queue.name,
+      reason,
+      deadLetterExchange,
+      deadLetterRoutingKey,
+      Date.now(),
+    );
     return this.route(exchange, dead, extraKeys)
       .filter((target) => !isDeadLetterCycle(dead.properties, target.name))
       .map((target) => ({ target, dead }));

@@ -9,7 +9,12 @@ import { RunningBroker, startBroker } from '../../src/testing';
 import { RawClient } from '../support/raw-client';
 
 /** The handshake as `user` into `vhost`; resolves with the connection.close the server sent, if any. */
-async function refusal(port: number, user: string, password: string, vhost: string): Promise<P.ConnectionCloseArgs | undefined> {
+async function refusal(
+  port: number,
+  user: string,
+  password: string,
+  vhost: string,
+): Promise<P.ConnectionCloseArgs | undefined> {
   const client = await RawClient.connect(port);
   try {
     return await client.login({ user, password, vhost });
@@ -42,25 +47,32 @@ describe('virtual hosts and who may open them', () => {
     ca.sendToQueue('vh-same', Buffer.from('root'));
     cb.sendToQueue('vh-same', Buffer.from('shop'));
     await cb.assertExchange('amq.topic', 'topic'); // every vhost has its amq.* exchanges
-    expect((await ca.get('vh-same', { noAck: true }) || undefined)?.content.toString()).toBe('root');
-    expect((await cb.get('vh-same', { noAck: true }) || undefined)?.content.toString()).toBe('shop');
+    expect(((await ca.get('vh-same', { noAck: true })) || undefined)?.content.toString()).toBe('root');
+    expect(((await cb.get('vh-same', { noAck: true })) || undefined)?.content.toString()).toBe('shop');
     await a.close();
     await b.close();
   });
 
-  it("refuses a vhost the user has no permission in with 530, as RabbitMQ", async () => {
-    expect(await refusal(broker.port, 'clerk', 'pw', '/')).toMatchObject({ replyCode: 530, replyText: "NOT_ALLOWED - access to vhost '/' refused for user 'clerk'" });
+  it('refuses a vhost the user has no permission in with 530, as RabbitMQ', async () => {
+    expect(await refusal(broker.port, 'clerk', 'pw', '/')).toMatchObject({
+      replyCode: 530,
+      replyText: "NOT_ALLOWED - access to vhost '/' refused for user 'clerk'",
+    });
     expect(await refusal(broker.port, 'clerk', 'pw', 'shop')).toBeUndefined();
   });
 
   it('refuses a vhost that does not exist with 530', async () => {
-    expect(await refusal(broker.port, 'guest', 'guest', 'nowhere')).toMatchObject({ replyCode: 530, replyText: 'NOT_ALLOWED - vhost nowhere not found' });
+    expect(await refusal(broker.port, 'guest', 'guest', 'nowhere')).toMatchObject({
+      replyCode: 530,
+      replyText: 'NOT_ALLOWED - vhost nowhere not found',
+    });
   });
 
   it('refuses a wrong password with 403 (authentication_failure_close)', async () => {
     expect(await refusal(broker.port, 'clerk', 'wrong', 'shop')).toMatchObject({
       replyCode: 403,
-      replyText: 'ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.',
+      replyText:
+        'ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.',
     });
   });
 });
@@ -69,12 +81,40 @@ describe('definitions at start', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'warren-defs-'));
   // exported by RabbitMQ 3.10.8 (user warren-hash-probe, password s3cret), plus a topology in vhost 'shop'
   const definitions = parseDefinitions({
-    users: [{ name: 'warren-hash-probe', password_hash: 'J+5hdQ/CE1WIp5F5vYBC3e3BG1wUBA30nI8LHt9LaIs6zoGg', hashing_algorithm: 'rabbit_password_hashing_sha256', tags: ['monitoring'] }],
+    users: [
+      {
+        name: 'warren-hash-probe',
+        password_hash: 'J+5hdQ/CE1WIp5F5vYBC3e3BG1wUBA30nI8LHt9LaIs6zoGg',
+        hashing_algorithm: 'rabbit_password_hashing_sha256',
+        tags: ['monitoring'],
+      },
+    ],
     vhosts: [{ name: '/' }, { name: 'shop' }],
     permissions: [{ user: 'warren-hash-probe', vhost: 'shop', configure: '.*', write: '.*', read: '.*' }],
-    exchanges: [{ name: 'shop.events', vhost: 'shop', type: 'topic', durable: true, auto_delete: false, internal: false, arguments: {} }],
-    queues: [{ name: 'shop.orders', vhost: 'shop', durable: true, auto_delete: false, arguments: { 'x-max-length': 10 } }],
-    bindings: [{ source: 'shop.events', vhost: 'shop', destination: 'shop.orders', destination_type: 'queue', routing_key: 'order.*', arguments: {} }],
+    exchanges: [
+      {
+        name: 'shop.events',
+        vhost: 'shop',
+        type: 'topic',
+        durable: true,
+        auto_delete: false,
+        internal: false,
+        arguments: {},
+      },
+    ],
+    queues: [
+      { name: 'shop.orders', vhost: 'shop', durable: true, auto_delete: false, arguments: { 'x-max-length': 10 } },
+    ],
+    bindings: [
+      {
+        source: 'shop.events',
+        vhost: 'shop',
+        destination: 'shop.orders',
+        destination_type: 'queue',
+        routing_key: 'order.*',
+        arguments: {},
+      },
+    ],
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
@@ -93,7 +133,7 @@ describe('definitions at start', () => {
     broker = await startBroker({ dataDir, port: broker.port, definitions });
     conn = await amqp.connect(url);
     const again = await conn.createChannel();
-    expect((await again.get('shop.orders', { noAck: true }) || undefined)?.content.toString()).toBe('kept');
+    expect(((await again.get('shop.orders', { noAck: true })) || undefined)?.content.toString()).toBe('kept');
     await conn.close();
     await broker.close();
   });

@@ -50,12 +50,17 @@ export function findRoot(from: string = __dirname): string {
 
 /** Bundles the broker CLI (esbuild, tools/scripts/bundle.mjs) to outfile; returns its path. */
 export function bundleBroker(root: string, outfile: string): string {
-  const built = spawnSync(process.execPath, [join(root, 'tools/scripts/bundle.mjs'), 'apps/broker/src/main.ts', outfile], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  if (built.error || built.status !== 0) throw new Error(`bundling the broker failed: ${built.error?.message ?? built.stderr}`);
+  const built = spawnSync(
+    process.execPath,
+    [join(root, 'tools/scripts/bundle.mjs'), 'apps/broker/src/main.ts', outfile],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
+  if (built.error || built.status !== 0)
+    throw new Error(`bundling the broker failed: ${built.error?.message ?? built.stderr}`);
   return outfile;
 }
 
@@ -144,14 +149,23 @@ export class BrokerProcess {
   listening(ms = START_TIMEOUT_MS): Promise<number> {
     return new Promise<number>((resolvePromise, reject) => {
       const timer = setTimeout(
-        () => done(new Error(`broker pid ${this.pid} printed no "listening on" line within ${ms} ms; stdout: ${this.out}; stderr: ${this.err}`)),
+        () =>
+          done(
+            new Error(
+              `broker pid ${this.pid} printed no "listening on" line within ${ms} ms; stdout: ${this.out}; stderr: ${this.err}`,
+            ),
+          ),
         ms,
       );
       const watch = () => {
         const match = /^listening on amqp:\/\/[^\s:]+:(\d+)\s*$/m.exec(this.out);
         if (match) done(undefined, Number(match[1]));
         else if (!this.running) {
-          done(new Error(`broker pid ${this.pid} exited (${this.child.exitCode ?? this.child.signalCode}) before listening; stderr: ${this.err.trim()}`));
+          done(
+            new Error(
+              `broker pid ${this.pid} exited (${this.child.exitCode ?? this.child.signalCode}) before listening; stderr: ${this.err.trim()}`,
+            ),
+          );
         }
       };
       const done = (error?: Error, port?: number) => {

@@ -74,7 +74,8 @@ async function main(): Promise<number> {
   const maxKillMs = int(values['max-kill-ms'], 'max-kill-ms', 800);
   if (maxKillMs < minKillMs) usage('--max-kill-ms must not be below --min-kill-ms');
   const variants = values.torn?.split(',').filter(Boolean);
-  for (const v of variants ?? []) if (!TORN_VARIANTS.some((t) => t.name === v)) usage(`unknown torn-write variant '${v}'`);
+  for (const v of variants ?? [])
+    if (!TORN_VARIANTS.some((t) => t.name === v)) usage(`unknown torn-write variant '${v}'`);
   const seed = values.seed ?? String(Date.now());
   const log = values.quiet ? () => undefined : (line: string) => console.log(`  ${line}`);
 
@@ -85,7 +86,11 @@ async function main(): Promise<number> {
   let run: CrashRunResult | undefined;
   let torn: TornResult[] | undefined;
   try {
-    const brokerMain = values.uri ? undefined : values['broker-main'] ? resolve(values['broker-main']) : bundleBroker(root, join(workDir, 'broker', 'main.js'));
+    const brokerMain = values.uri
+      ? undefined
+      : values['broker-main']
+        ? resolve(values['broker-main'])
+        : bundleBroker(root, join(workDir, 'broker', 'main.js'));
     if (!values['torn-only']) {
       console.log(`crash cycles: ${values.uri ? `against ${values.uri}` : 'bundled broker'}, seed ${seed}`);
       run = await runCrashCycles({

@@ -217,7 +217,11 @@ class Session {
   }
 
   async connect(): Promise<amqp.ChannelModel> {
-    const conn = await withTimeout(amqp.connect(this.url, { noDelay: true }), CONNECT_TIMEOUT_MS, `connecting to ${this.url}`);
+    const conn = await withTimeout(
+      amqp.connect(this.url, { noDelay: true }),
+      CONNECT_TIMEOUT_MS,
+      `connecting to ${this.url}`,
+    );
     conn.on('error', noop);
     this.closed.push(new Promise<void>((resolve) => conn.once('close', () => resolve())));
     this.conns.push(conn);
@@ -227,7 +231,8 @@ class Session {
   /** Drops every client socket without a goodbye (what a crashed broker looks like from the other side). */
   destroySockets(): void {
     // With an error: amqplib learns of a socket's end from 'end' or 'error', and a plain destroy() emits neither.
-    for (const conn of this.conns) (conn as any).connection?.stream?.destroy(new Error('crash harness: connection dropped'));
+    for (const conn of this.conns)
+      (conn as any).connection?.stream?.destroy(new Error('crash harness: connection dropped'));
   }
 
   /** Waits for every connection to report close; destroys the stragglers' sockets after ms. */
@@ -241,7 +246,9 @@ class Session {
   }
 
   async closeGracefully(): Promise<void> {
-    await Promise.all(this.conns.map((conn) => withTimeout(conn.close(), CLOSE_TIMEOUT_MS, 'closing a connection').catch(noop)));
+    await Promise.all(
+      this.conns.map((conn) => withTimeout(conn.close(), CLOSE_TIMEOUT_MS, 'closing a connection').catch(noop)),
+    );
   }
 }
 
@@ -375,7 +382,10 @@ export async function runCrashCycles(options: CrashOptions = {}): Promise<CrashR
     const b = broker;
     void b.exited.then((exit) => {
       if (expectedExit.has(b)) return;
-      ledger.error(session, `broker exited on its own (${exit.code ?? exit.signal}); stderr: ${b.stderr().trim().split('\n').slice(-5).join(' | ')}`);
+      ledger.error(
+        session,
+        `broker exited on its own (${exit.code ?? exit.signal}); stderr: ${b.stderr().trim().split('\n').slice(-5).join(' | ')}`,
+      );
       current?.die();
     });
   }
@@ -424,12 +434,16 @@ export async function runCrashCycles(options: CrashOptions = {}): Promise<CrashR
       try {
         await withChannel(conn, (ch) => ch.assertQueue(q.name, { durable: true, arguments: q.args }));
       } catch (error) {
-        ledger.topologyLost(session.index, `durable queue ${q.name} cannot be re-declared as before: ${(error as Error).message}`);
+        ledger.topologyLost(
+          session.index,
+          `durable queue ${q.name} cannot be re-declared as before: ${(error as Error).message}`,
+        );
       }
       if (!there && q.fanout) rebind.push(q.name);
     }
     const exchangeThere = first ? false : await exists(conn, (ch) => ch.checkExchange(fanout));
-    if (!first && !exchangeThere) ledger.topologyLost(session.index, `durable exchange ${fanout} missing after restart`);
+    if (!first && !exchangeThere)
+      ledger.topologyLost(session.index, `durable exchange ${fanout} missing after restart`);
     if (!exchangeThere) {
       await withChannel(conn, (ch) => ch.assertExchange(fanout, 'fanout', { durable: true }));
       rebind.splice(0, rebind.length, ...queues.filter((q) => q.fanout).map((q) => q.name));
@@ -444,7 +458,8 @@ export async function runCrashCycles(options: CrashOptions = {}): Promise<CrashR
         for (;;) {
           const { consumerCount } = await ch.checkQueue(q.name);
           if (consumerCount === 0) break;
-          if (Date.now() > deadline) throw new Error(`${q.name} still has ${consumerCount} consumers from an earlier session`);
+          if (Date.now() > deadline)
+            throw new Error(`${q.name} still has ${consumerCount} consumers from an earlier session`);
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
       }
@@ -464,7 +479,13 @@ export async function runCrashCycles(options: CrashOptions = {}): Promise<CrashR
   }
 
   /** A cycle's consumer: acks 55% at once (8% of those with multiple=true), 30% after 1-150 ms, holds up to holdMax. */
-  async function startConsumer(session: Session, conn: amqp.ChannelModel, queue: string, name: string, rng: Prng): Promise<void> {
+  async function startConsumer(
+    session: Session,
+    conn: amqp.ChannelModel,
+    queue: string,
+    name: string,
+    rng: Prng,
+  ): Promise<void> {
     const ch = await conn.createChannel();
     ch.on('error', noop);
     const log = ledger.channel(`s${session.index}/${name}`, session.index);
@@ -535,7 +556,13 @@ export async function runCrashCycles(options: CrashOptions = {}): Promise<CrashR
     return rng.int(100 * 1024, 200 * 1024); // more than one frame
   }
 
-  async function runPublisher(session: Session, conn: amqp.ChannelModel, cycle: number, p: number, rng: Prng): Promise<void> {
+  async function runPublisher(
+    session: Session,
+    conn: amqp.ChannelModel,
+    cycle: number,
+    p: number,
+    rng: Prng,
+  ): Promise<void> {
     const ch = await conn.createConfirmChannel();
     ch.on('error', noop);
     ch.on('return', (m: amqp.Message) => ledger.returned(m.properties.messageId));
@@ -560,7 +587,16 @@ export async function runCrashCycles(options: CrashOptions = {}): Promise<CrashR
       const priority = target.priority ? rng.int(0, MAX_PRIORITY) : 0;
       const body = messageBody(id, pickSize(rng));
       const persistent = !target.transient;
-      ledger.published({ id, session: session.index, publisher, seq, queues: target.queues, priority, size: body.length, persistent });
+      ledger.published({
+        id,
+        session: session.index,
+        publisher,
+        seq,
+        queues: target.queues,
+        priority,
+        size: body.length,
+        persistent,
+      });
       outstanding++;
       let ok: boolean;
       try {
@@ -611,8 +647,10 @@ export async function runCrashCycles(options: CrashOptions = {}): Promise<CrashR
       await checkTopology(session, control);
       const consumerConns = [await session.connect(), await session.connect()];
       const publisherConns = [await session.connect(), await session.connect()];
-      for (const c of consumerLayout) await startConsumer(session, consumerConns[c.conn], c.queue, c.name, rng.fork(c.name));
-      for (let p = 0; p < o.publishers; p++) session.task(runPublisher(session, publisherConns[p % 2], cycle, p, rng.fork(`p${p}`)));
+      for (const c of consumerLayout)
+        await startConsumer(session, consumerConns[c.conn], c.queue, c.name, rng.fork(c.name));
+      for (let p = 0; p < o.publishers; p++)
+        session.task(runPublisher(session, publisherConns[p % 2], cycle, p, rng.fork(`p${p}`)));
       await session.pause(stats.killAtMs);
     } catch (error) {
       if (!session.dying) ledger.error(index, `cycle ${cycle}: ${(error as Error).message}`);
@@ -622,8 +660,8 @@ export async function runCrashCycles(options: CrashOptions = {}): Promise<CrashR
       if (mode === 'uri') session.destroySockets();
       else await stopBroker('kill', index);
       await session.allClosed();
-      await withTimeout(Promise.all(session.tasks), CLOSE_TIMEOUT_MS, 'publisher and consumer loops to end').catch((error: Error) =>
-        ledger.error(index, error.message),
+      await withTimeout(Promise.all(session.tasks), CLOSE_TIMEOUT_MS, 'publisher and consumer loops to end').catch(
+        (error: Error) => ledger.error(index, error.message),
       );
       current = undefined;
     }
@@ -645,7 +683,9 @@ export async function runCrashCycles(options: CrashOptions = {}): Promise<CrashR
     }
     o.log(
       `cycle ${cycle}: ` +
-        (mode === 'bundled' ? `start ${stats.startMs} ms${stats.tornLogAtStart ? ' (torn tail logged)' : ''}, kill at ${stats.killAtMs} ms, ` : `disconnect at ${stats.killAtMs} ms, `) +
+        (mode === 'bundled'
+          ? `start ${stats.startMs} ms${stats.tornLogAtStart ? ' (torn tail logged)' : ''}, kill at ${stats.killAtMs} ms, `
+          : `disconnect at ${stats.killAtMs} ms, `) +
         `published ${stats.published}, confirmed ${stats.confirmed}, delivered ${stats.delivered}, acks ${stats.acksSent} (${stats.acksProven} proven)` +
         (mode === 'bundled' ? `, data dir ${stats.dataFiles} files / ${stats.dataBytes} bytes` : ''),
     );
@@ -691,7 +731,10 @@ export async function runCrashCycles(options: CrashOptions = {}): Promise<CrashR
             log.proved(mark);
             if (messageCount === 0) break;
             if (Date.now() > deadline) {
-              ledger.error(index, `${kind}: ${q.name} still has ${messageCount} ready messages after ${o.drainTimeoutMs} ms`);
+              ledger.error(
+                index,
+                `${kind}: ${q.name} still has ${messageCount} ready messages after ${o.drainTimeoutMs} ms`,
+              );
               break;
             }
             await session.pause(10);
@@ -725,18 +768,24 @@ export async function runCrashCycles(options: CrashOptions = {}): Promise<CrashR
       // A clean stop after everything was acked, and a start: nothing may come back.
       const index = ledger.sessionKinds.length - 1;
       const exit = await stopBroker('terminate', index);
-      if (exit && (exit.code !== 0 || exit.signal)) ledger.error(index, `clean stop (SIGTERM) ended with ${exit.code ?? exit.signal}`);
+      if (exit && (exit.code !== 0 || exit.signal))
+        ledger.error(index, `clean stop (SIGTERM) ended with ${exit.code ?? exit.signal}`);
       await drainAll('verify');
     }
   } catch (error) {
     ledger.error(ledger.sessionKinds.length - 1, (error as Error).message);
   } finally {
     if (mode === 'bundled') await stopBroker('terminate', ledger.sessionKinds.length - 1);
-    if (mode === 'uri') await deleteTopology().catch((error: Error) => o.log(`clean-up of ${prefix}.* failed: ${error.message}`));
+    if (mode === 'uri')
+      await deleteTopology().catch((error: Error) => o.log(`clean-up of ${prefix}.* failed: ${error.message}`));
   }
 
   async function deleteTopology(): Promise<void> {
-    const conn = await withTimeout(amqp.connect(o.uri!, { noDelay: true }), CONNECT_TIMEOUT_MS, 'connecting for clean-up');
+    const conn = await withTimeout(
+      amqp.connect(o.uri!, { noDelay: true }),
+      CONNECT_TIMEOUT_MS,
+      'connecting for clean-up',
+    );
     conn.on('error', noop);
     try {
       for (const q of queues) await withChannel(conn, (ch) => ch.deleteQueue(q.name)).catch(noop);
@@ -800,7 +849,8 @@ export function formatSummary(result: CrashRunResult): string {
     `  published ${s.published} messages (${s.copies} queue copies): confirmed ${s.confirmed}, nacked ${s.nacked}, unconfirmed ${s.unconfirmed}`,
     `  deliveries ${s.deliveries}; unconfirmed copies delivered ${s.unconfirmedDelivered}, missing ${s.unconfirmedMissing} (both allowed)`,
   );
-  for (const [key, label] of MUST_BE_ZERO) lines.push(`${pad(label)}${s[key]}${(s[key] as number) > 0 ? '   <-- must be 0' : ''}`);
+  for (const [key, label] of MUST_BE_ZERO)
+    lines.push(`${pad(label)}${s[key]}${(s[key] as number) > 0 ? '   <-- must be 0' : ''}`);
   lines.push(
     `${pad('in-flight duplicates (ack unproven; allowed)')}${s.inFlightDuplicates}`,
     `${pad('  of which: ack processed, reply after kill')}${s.processedAtKillDuplicates}`,

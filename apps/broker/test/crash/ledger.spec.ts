@@ -9,13 +9,36 @@ function setup() {
   const publish = (
     id: string,
     seq: number,
-    opts: { queues?: string[]; status?: 'ack' | 'nack' | 'closed'; publisher?: string; priority?: number; session?: number; persistent?: boolean } = {},
+    opts: {
+      queues?: string[];
+      status?: 'ack' | 'nack' | 'closed';
+      publisher?: string;
+      priority?: number;
+      session?: number;
+      persistent?: boolean;
+    } = {},
   ) => {
     const size = 64;
-    ledger.published({ id, session: opts.session ?? 0, publisher: opts.publisher ?? 'c0-p0', seq, queues: opts.queues ?? [Q], priority: opts.priority ?? 0, size, persistent: opts.persistent });
+    ledger.published({
+      id,
+      session: opts.session ?? 0,
+      publisher: opts.publisher ?? 'c0-p0',
+      seq,
+      queues: opts.queues ?? [Q],
+      priority: opts.priority ?? 0,
+      size,
+      persistent: opts.persistent,
+    });
     if (opts.status) ledger.settled(id, opts.status);
   };
-  const deliver = (session: number, channel: ChannelLog, id: string, redelivered: boolean, queue = Q, content?: Buffer) =>
+  const deliver = (
+    session: number,
+    channel: ChannelLog,
+    id: string,
+    redelivered: boolean,
+    queue = Q,
+    content?: Buffer,
+  ) =>
     ledger.delivered(session, queue, channel, {
       messageId: id,
       content: content ?? messageBody(id, 64),
@@ -77,7 +100,13 @@ describe('crash harness ledger', () => {
     const ch1 = new ChannelLog('b', s1);
     for (const id of ['proven', 'inflight', 'unacked']) deliver(s1, ch1, id, true);
     const s = ledger.verify();
-    expect(s).toMatchObject({ provenAckedRedelivered: 1, inFlightDuplicates: 1, recoveredUnacked: 1, redeliveredFlagViolations: 0, lost: 0 });
+    expect(s).toMatchObject({
+      provenAckedRedelivered: 1,
+      inFlightDuplicates: 1,
+      recoveredUnacked: 1,
+      redeliveredFlagViolations: 0,
+      lost: 0,
+    });
     expect(s.violations).toBe(1);
   });
 
@@ -100,7 +129,12 @@ describe('crash harness ledger', () => {
     const ch1 = ledger.channel('b', s1);
     deliver(s1, ch1, 'm1', true);
     deliver(s1, ch1, 'm2', true);
-    expect(ledger.verify()).toMatchObject({ provenAckedRedelivered: 1, inFlightDuplicates: 1, processedAtKillDuplicates: 1, violations: 1 });
+    expect(ledger.verify()).toMatchObject({
+      provenAckedRedelivered: 1,
+      inFlightDuplicates: 1,
+      processedAtKillDuplicates: 1,
+      violations: 1,
+    });
   });
 
   it('redelivered=false is excused only when the earlier delivery reached the harness after the kill', () => {
@@ -116,7 +150,11 @@ describe('crash harness ledger', () => {
     const ch1 = ledger.channel('b', s1);
     deliver(s1, ch1, 'm1', false);
     deliver(s1, ch1, 'm2', false);
-    expect(ledger.verify()).toMatchObject({ redeliveredFlagViolations: 1, redeliveredFlagLostAtKill: 1, violations: 1 });
+    expect(ledger.verify()).toMatchObject({
+      redeliveredFlagViolations: 1,
+      redeliveredFlagLostAtKill: 1,
+      violations: 1,
+    });
   });
 
   it('a message delivered before must come back with redelivered=true', () => {
@@ -184,10 +222,18 @@ describe('crash harness ledger', () => {
     deliver(s0, a, 'm1', false, Q, bad);
     deliver(s0, a, 'ghost', false, Q, Buffer.from('ghost|'));
     deliver(s0, a, 'm2', false, 'other');
-    ledger.delivered(s0, Q, a, { messageId: 'm3', content: messageBody('m3', 64), redelivered: false, deliveryTag: 9, deliveryMode: 1 });
+    ledger.delivered(s0, Q, a, {
+      messageId: 'm3',
+      content: messageBody('m3', 64),
+      redelivered: false,
+      deliveryTag: 9,
+      deliveryMode: 1,
+    });
     const s = ledger.verify();
     expect(s.corrupt).toBe(4);
-    expect(s.examples.corrupt.join('\n')).toMatch(/differs[\s\S]*unknown[\s\S]*published for q, delivered from other[\s\S]*delivery-mode 1/);
+    expect(s.examples.corrupt.join('\n')).toMatch(
+      /differs[\s\S]*unknown[\s\S]*published for q, delivered from other[\s\S]*delivery-mode 1/,
+    );
   });
 
   it('anything delivered after the final clean restart is a violation', () => {
@@ -219,7 +265,13 @@ describe('crash harness ledger', () => {
     const sessions = [ledger.newSession('cycle'), ledger.newSession('cycle'), ledger.newSession('cycle')];
     const deliver = (session: number, id: string, redelivered: boolean, deliveryCount?: number) =>
       ledger.delivered(session, 'qq', new ChannelLog(`c${session}`, session), {
-        messageId: id, content: messageBody(id, 64), redelivered, deliveryTag: 1, deliveryMode: 1, priority: 0, deliveryCount,
+        messageId: id,
+        content: messageBody(id, 64),
+        redelivered,
+        deliveryTag: 1,
+        deliveryMode: 1,
+        priority: 0,
+        deliveryCount,
       });
     for (const id of ['ok', 'reset', 'flag']) publish(id, 1, { status: 'ack', queues: ['qq'], persistent: false });
     deliver(sessions[0], 'ok', false);
@@ -231,7 +283,9 @@ describe('crash harness ledger', () => {
     deliver(sessions[0], 'flag', true);
     const s = ledger.verify();
     expect(s.deliveryCountViolations).toBe(2);
-    expect(s.examples.deliveryCountViolations.join('\n')).toMatch(/qq reset in session 2: x-delivery-count 1 after 2[\s\S]*qq flag in session 0: redelivered=true with x-delivery-count 0/);
+    expect(s.examples.deliveryCountViolations.join('\n')).toMatch(
+      /qq reset in session 2: x-delivery-count 1 after 2[\s\S]*qq flag in session 0: redelivered=true with x-delivery-count 0/,
+    );
     expect(s.corrupt).toBe(0); // published transient, delivered transient
     expect(s.violations).toBe(2);
   });

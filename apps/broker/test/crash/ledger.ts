@@ -262,7 +262,8 @@ export class Ledger {
   private integrity(queue: string, id: string, m: IncomingMessage): string | undefined {
     const published = this.messages.get(id);
     if (!published) return 'unknown message id';
-    if (!published.queues.includes(queue)) return `published for ${published.queues.join(', ')}, delivered from ${queue}`;
+    if (!published.queues.includes(queue))
+      return `published for ${published.queues.join(', ')}, delivered from ${queue}`;
     if (m.content.length !== published.size) return `body is ${m.content.length} bytes, published ${published.size}`;
     if (!m.content.equals(messageBody(id, published.size))) return 'body differs from what was published';
     const mode = published.persistent === false ? 1 : 2;
@@ -298,7 +299,8 @@ export class Ledger {
   /** A delivery's story relative to its session's end, for examples. */
   private timeline(d: DeliveryRecord): string {
     const end = this.endedAt[d.session];
-    const rel = (t: number | undefined) => (t === undefined ? '-' : end === undefined ? `${t}` : `${(t - end).toFixed(1)}`);
+    const rel = (t: number | undefined) =>
+      t === undefined ? '-' : end === undefined ? `${t}` : `${(t - end).toFixed(1)}`;
     const proven = d.ackIndex === undefined ? undefined : d.channel.provenAt(d.ackIndex);
     return `session ${d.session} on ${d.channel.name}: received ${rel(d.receivedAt)} ms, ack ${rel(d.ackedAt)} ms, proven ${rel(proven)} ms (relative to the kill)`;
   }
@@ -374,7 +376,10 @@ export class Ledger {
           if (this.sessionKinds[d.session] === 'verify') {
             // The drain before the clean stop saw the queue empty, yet this came back afterwards.
             s.afterCleanRestart++;
-            example('afterCleanRestart', `${where}: first delivered after the final clean restart, missed by the drain`);
+            example(
+              'afterCleanRestart',
+              `${where}: first delivered after the final clean restart, missed by the drain`,
+            );
           }
           return;
         }
@@ -389,10 +394,16 @@ export class Ledger {
           const seenBeforeKill = before.find((p) => !p.afterKill);
           if (seenBeforeKill) {
             s.redeliveredFlagViolations++;
-            example('redeliveredFlagViolations', `${where}: redelivered=false in session ${d.session}, delivered before: ${this.timeline(seenBeforeKill)}`);
+            example(
+              'redeliveredFlagViolations',
+              `${where}: redelivered=false in session ${d.session}, delivered before: ${this.timeline(seenBeforeKill)}`,
+            );
           } else {
             s.redeliveredFlagLostAtKill++;
-            example('redeliveredFlagLostAtKill', `${where}: redelivered=false in session ${d.session}, delivered before: ${this.timeline(before[before.length - 1])}`);
+            example(
+              'redeliveredFlagLostAtKill',
+              `${where}: redelivered=false in session ${d.session}, delivered before: ${this.timeline(before[before.length - 1])}`,
+            );
           }
         }
         if (this.sessionKinds[d.session] === 'verify') {
@@ -401,12 +412,18 @@ export class Ledger {
         } else if (before.some((p) => ackState(p) === 'proven')) {
           s.provenAckedRedelivered++;
           const proven = before.find((p) => ackState(p) === 'proven')!;
-          example('provenAckedRedelivered', `${where}: delivered again in session ${d.session} after a proven ack; ${this.timeline(proven)}`);
+          example(
+            'provenAckedRedelivered',
+            `${where}: delivered again in session ${d.session} after a proven ack; ${this.timeline(proven)}`,
+          );
         } else if (before.some((p) => ackState(p) === 'processed-at-kill')) {
           s.inFlightDuplicates++;
           s.processedAtKillDuplicates++;
           const processed = before.find((p) => ackState(p) === 'processed-at-kill')!;
-          example('processedAtKillDuplicates', `${where}: delivered again in session ${d.session}; ${this.timeline(processed)}`);
+          example(
+            'processedAtKillDuplicates',
+            `${where}: delivered again in session ${d.session}; ${this.timeline(processed)}`,
+          );
         } else if (before.some((p) => ackState(p) === 'in-flight')) {
           s.inFlightDuplicates++;
         } else {
@@ -466,7 +483,11 @@ export class Ledger {
     for (const d of list) {
       const count = d.deliveryCount ?? 0;
       const problem =
-        count <= previous ? `x-delivery-count ${count} after ${previous}` : d.redelivered !== count > 0 ? `redelivered=${d.redelivered} with x-delivery-count ${count}` : undefined;
+        count <= previous
+          ? `x-delivery-count ${count} after ${previous}`
+          : d.redelivered !== count > 0
+            ? `redelivered=${d.redelivered} with x-delivery-count ${count}`
+            : undefined;
       if (problem) {
         s.deliveryCountViolations++;
         example('deliveryCountViolations', `${d.queue} ${d.id} in session ${d.session}: ${problem}`);

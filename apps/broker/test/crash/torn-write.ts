@@ -83,7 +83,8 @@ export const TORN_VARIANTS: TornVariant[] = [
   },
   {
     name: 'append-corrupt-record',
-    description: 'a full copy of the last record with one body byte flipped appended (checksum mismatch), after a clean stop',
+    description:
+      'a full copy of the last record with one body byte flipped appended (checksum mismatch), after a clean stop',
     stop: 'SIGTERM',
     bracket: true,
     destroysLast: false,
@@ -247,7 +248,15 @@ async function runVariant(variant: TornVariant, options: TornOptions): Promise<T
   const dataDir = join(options.workDir, `torn-${variant.name}`);
   mkdirSync(dataDir, { recursive: true });
   const spec: BrokerSpec = { main: options.brokerMain, dataDir, port: 0, root: options.root, cwd: options.workDir };
-  const result: TornResult = { variant: variant.name, description: variant.description, ok: false, problems: [], confirmed: N, recovered: 0, elapsedMs: 0 };
+  const result: TornResult = {
+    variant: variant.name,
+    description: variant.description,
+    ok: false,
+    problems: [],
+    confirmed: N,
+    recovered: 0,
+    elapsedMs: 0,
+  };
   const problem = (text: string) => result.problems.push(text);
   const logs: string[] = [];
   let broker: BrokerProcess | undefined;
@@ -257,7 +266,8 @@ async function runVariant(variant: TornVariant, options: TornOptions): Promise<T
     if (!b) return undefined;
     const exit = how === 'SIGKILL' ? await b.kill() : await b.terminate();
     logs.push(b.stderr());
-    if (how === 'SIGTERM' && (exit.code !== 0 || exit.signal)) problem(`${what}: clean stop (SIGTERM) ended with ${exit.code ?? exit.signal}`);
+    if (how === 'SIGTERM' && (exit.code !== 0 || exit.signal))
+      problem(`${what}: clean stop (SIGTERM) ended with ${exit.code ?? exit.signal}`);
     return exit;
   };
   const start = async () => {
@@ -291,7 +301,9 @@ async function runVariant(variant: TornVariant, options: TornOptions): Promise<T
 
     const segment = locateSegment(dataDir, last.body);
     if (!segment) {
-      problem(`no file under the data dir holds the message bodies (${walkFiles(dataDir).length} files): durable storage is not in place`);
+      problem(
+        `no file under the data dir holds the message bodies (${walkFiles(dataDir).length} files): durable storage is not in place`,
+      );
       return result;
     }
     result.file = relative(dataDir, segment.file);
@@ -301,7 +313,12 @@ async function runVariant(variant: TornVariant, options: TornOptions): Promise<T
       variant.bracket && size > grownFrom && segment.offset >= grownFrom
         ? { start: grownFrom, end: size, body: segment.offset, bodyLength: last.body.length }
         : // Not bracketed: the body and a little around it.
-          { start: Math.max(0, segment.offset - 32), end: Math.min(size, segment.offset + last.body.length + 8), body: segment.offset, bodyLength: last.body.length };
+          {
+            start: Math.max(0, segment.offset - 32),
+            end: Math.min(size, segment.offset + last.body.length + 8),
+            body: segment.offset,
+            bodyLength: last.body.length,
+          };
     result.damage = variant.damage(segment.file, region, rng);
 
     // The start-up after the damage.
@@ -314,7 +331,10 @@ async function runVariant(variant: TornVariant, options: TornOptions): Promise<T
     const got = await drain(port);
     const stderr = broker!.stderr();
     result.logLine = stderr.split('\n').find((line) => TORN_LOG.test(line));
-    if (!result.logLine) problem(`no stderr line matching ${TORN_LOG} about the damaged tail; stderr: ${JSON.stringify(stderr.trim().slice(0, 500))}`);
+    if (!result.logLine)
+      problem(
+        `no stderr line matching ${TORN_LOG} about the damaged tail; stderr: ${JSON.stringify(stderr.trim().slice(0, 500))}`,
+      );
     if (got === 'no queue') {
       problem('the durable queue is gone after the restart');
       return result;
@@ -340,7 +360,9 @@ async function runVariant(variant: TornVariant, options: TornOptions): Promise<T
       const ids = again.map((g) => g.id);
       const want = after.map((m) => m.id);
       if (JSON.stringify(ids) !== JSON.stringify(want)) {
-        problem(`after recovering, publishing ${AFTER} more and restarting: got [${ids.join(', ')}], want [${want.join(', ')}]`);
+        problem(
+          `after recovering, publishing ${AFTER} more and restarting: got [${ids.join(', ')}], want [${want.join(', ')}]`,
+        );
       }
       for (const g of again) {
         const m = after.find((a) => a.id === g.id);
@@ -361,7 +383,13 @@ async function runVariant(variant: TornVariant, options: TornOptions): Promise<T
 }
 
 /** Every confirmed message once, intact, in publish order; the last one may be missing if the damage hit it. */
-function judge(got: Got[], messages: { id: string; body: Buffer }[], destroysLast: boolean, problem: (text: string) => void, result: TornResult): void {
+function judge(
+  got: Got[],
+  messages: { id: string; body: Buffer }[],
+  destroysLast: boolean,
+  problem: (text: string) => void,
+  result: TornResult,
+): void {
   const index = new Map(messages.map((m, i) => [m.id, i]));
   const counts = new Map<string, number>();
   let previous = -1;
@@ -372,7 +400,8 @@ function judge(got: Got[], messages: { id: string; body: Buffer }[], destroysLas
       continue;
     }
     counts.set(g.id, (counts.get(g.id) ?? 0) + 1);
-    if (!g.content.equals(messages[i].body)) problem(`${g.id} delivered with a corrupted body (${g.content.length} bytes)`);
+    if (!g.content.equals(messages[i].body))
+      problem(`${g.id} delivered with a corrupted body (${g.content.length} bytes)`);
     if (i <= previous) problem(`${g.id} out of order (after ${messages[previous].id})`);
     previous = Math.max(previous, i);
   }
@@ -386,7 +415,9 @@ function judge(got: Got[], messages: { id: string; body: Buffer }[], destroysLas
 }
 
 export async function runTornWriteChecks(options: TornOptions): Promise<TornResult[]> {
-  const variants = options.variants?.length ? TORN_VARIANTS.filter((v) => options.variants!.includes(v.name)) : TORN_VARIANTS;
+  const variants = options.variants?.length
+    ? TORN_VARIANTS.filter((v) => options.variants!.includes(v.name))
+    : TORN_VARIANTS;
   // Independent data dirs and ports: run them side by side.
   const results = await Promise.all(variants.map((v) => runVariant(v, options)));
   for (const r of results) options.log?.(`torn ${r.variant}: ${r.ok ? 'ok' : 'FAIL'} (${r.elapsedMs} ms)`);
@@ -402,6 +433,10 @@ export function formatTornResults(results: TornResult[]): string {
     for (const p of r.problems) lines.push(`       - ${p}`);
   }
   const failed = results.filter((r) => !r.ok).length;
-  lines.push(failed ? `  TORN-WRITE RESULT: FAIL (${failed} of ${results.length} variants)` : `  TORN-WRITE RESULT: OK (${results.length} variants)`);
+  lines.push(
+    failed
+      ? `  TORN-WRITE RESULT: FAIL (${failed} of ${results.length} variants)`
+      : `  TORN-WRITE RESULT: OK (${results.length} variants)`,
+  );
   return lines.join('\n');
 }

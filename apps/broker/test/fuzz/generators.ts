@@ -66,7 +66,25 @@ export function text(prng: Prng, names: readonly string[]): Buffer {
 
 /** A field value (type octet + value) of any type, with extreme values; `depth` bounds ordinary nesting. */
 function fieldValue(prng: Prng, depth: number): Buffer {
-  const type = prng.pick(['t', 'b', 'B', 's', 'u', 'I', 'i', 'l', 'f', 'd', 'D', 'T', 'S', 'x', 'V', 'A', 'F'] as const);
+  const type = prng.pick([
+    't',
+    'b',
+    'B',
+    's',
+    'u',
+    'I',
+    'i',
+    'l',
+    'f',
+    'd',
+    'D',
+    'T',
+    'S',
+    'x',
+    'V',
+    'A',
+    'F',
+  ] as const);
   const b = new Bytes().u8(type.charCodeAt(0));
   const size: Record<string, number> = { t: 1, b: 1, B: 1, s: 2, u: 2, I: 4, i: 4, l: 8, f: 4, d: 8, D: 5, T: 8, V: 0 };
   if (type in size) {
@@ -87,9 +105,13 @@ function fieldValue(prng: Prng, depth: number): Buffer {
 /** A field table; now and then one nested far deeper than the codec's limit, or with malformed names. */
 export function table(prng: Prng, depth = 3, interesting: readonly [string, Buffer][] = []): Buffer {
   const entries = new Bytes();
-  for (let i = prng.int(0, 4); i > 0; i--) entries.shortstr(prng.chance(0.2) ? randomBytes(prng, prng.int(0, 12)) : Buffer.from(`k${i}`)).raw(fieldValue(prng, depth));
+  for (let i = prng.int(0, 4); i > 0; i--)
+    entries
+      .shortstr(prng.chance(0.2) ? randomBytes(prng, prng.int(0, 12)) : Buffer.from(`k${i}`))
+      .raw(fieldValue(prng, depth));
   for (const [name, value] of interesting) if (prng.chance(0.5)) entries.shortstr(Buffer.from(name)).raw(value);
-  if (prng.chance(0.05)) entries.shortstr(Buffer.from('deep')).raw(deeplyNested(prng.int(100, 5000), prng.pick(['F', 'A'])));
+  if (prng.chance(0.05))
+    entries.shortstr(Buffer.from('deep')).raw(deeplyNested(prng.int(100, 5000), prng.pick(['F', 'A'])));
   return new Bytes().longstr(entries.build()).build();
 }
 
@@ -105,7 +127,12 @@ export function deeplyNested(levels: number, kind: 'F' | 'A'): Buffer {
 
 /** Queue arguments, valid or not, timers past 2^31 - 1 ms among them. */
 function queueArguments(prng: Prng): [string, Buffer][] {
-  const long = (n: number) => new Bytes().u8(0x6c).u32(Math.floor(n / 2 ** 32)).u32(n % 2 ** 32).build();
+  const long = (n: number) =>
+    new Bytes()
+      .u8(0x6c)
+      .u32(Math.floor(n / 2 ** 32))
+      .u32(n % 2 ** 32)
+      .build();
   const str = (s: string) => new Bytes().u8(0x53).longstr(Buffer.from(s)).build();
   const timer = () => long(prng.pick([0, 1, 50, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 315_360_000_000, 315_360_000_001]));
   return [
@@ -127,15 +154,31 @@ export function properties(prng: Prng, names: readonly string[]): Buffer {
   if (flags & P.FLAG_CONTENT_TYPE) shortstr();
   if (flags & P.FLAG_CONTENT_ENCODING) shortstr();
   if (flags & P.FLAG_HEADERS) {
-    const keys = new Bytes().u8(0x53).longstr(Buffer.from(prng.pick(names))).build();
+    const keys = new Bytes()
+      .u8(0x53)
+      .longstr(Buffer.from(prng.pick(names)))
+      .build();
     const array = new Bytes().u8(0x41).longstr(keys).build();
-    list.raw(table(prng, 3, [['BCC', array], ['CC', array], ['x-delay', new Bytes().u8(0x49).u32(prng.int(0, 2 ** 32 - 1)).build()]]));
+    list.raw(
+      table(prng, 3, [
+        ['BCC', array],
+        ['CC', array],
+        [
+          'x-delay',
+          new Bytes()
+            .u8(0x49)
+            .u32(prng.int(0, 2 ** 32 - 1))
+            .build(),
+        ],
+      ]),
+    );
   }
   if (flags & P.FLAG_DELIVERY_MODE) list.u8(prng.pick([1, 2, 0, 255]));
   if (flags & P.FLAG_PRIORITY) list.u8(prng.int(0, 255));
   if (flags & P.FLAG_CORRELATION_ID) shortstr();
   if (flags & P.FLAG_REPLY_TO) list.shortstr(Buffer.from(prng.pick(['amq.rabbitmq.reply-to', 'q', ''])));
-  if (flags & P.FLAG_EXPIRATION) list.shortstr(Buffer.from(prng.pick(['0', '10', '2147483648', '315360000001', '-1', 'x', '9'.repeat(40)])));
+  if (flags & P.FLAG_EXPIRATION)
+    list.shortstr(Buffer.from(prng.pick(['0', '10', '2147483648', '315360000001', '-1', 'x', '9'.repeat(40)])));
   if (flags & P.FLAG_MESSAGE_ID) shortstr();
   if (flags & P.FLAG_TIMESTAMP) list.raw(prng.chance(0.5) ? Buffer.alloc(8, 0xff) : randomBytes(prng, 8));
   if (flags & P.FLAG_TYPE) shortstr();
@@ -153,47 +196,144 @@ export function interaction(prng: Prng, channel: number, names: readonly string[
   const bits = () => prng.int(0, 255);
   switch (prng.int(0, 15)) {
     case 0:
-      return [m(P.QUEUE_DECLARE, new Bytes().u16(0).shortstr(name()).u8(bits() & 0x1f).raw(table(prng, 2, queueArguments(prng))))];
+      return [
+        m(
+          P.QUEUE_DECLARE,
+          new Bytes()
+            .u16(0)
+            .shortstr(name())
+            .u8(bits() & 0x1f)
+            .raw(table(prng, 2, queueArguments(prng))),
+        ),
+      ];
     case 1: {
       const type = Buffer.from(prng.pick(['direct', 'fanout', 'topic', 'headers', 'x-bogus']));
-      return [m(P.EXCHANGE_DECLARE, new Bytes().u16(0).shortstr(name()).shortstr(type).u8(bits() & 0x1f).raw(table(prng)))];
+      return [
+        m(
+          P.EXCHANGE_DECLARE,
+          new Bytes()
+            .u16(0)
+            .shortstr(name())
+            .shortstr(type)
+            .u8(bits() & 0x1f)
+            .raw(table(prng)),
+        ),
+      ];
     }
     case 2:
-      return [m(P.QUEUE_BIND, new Bytes().u16(0).shortstr(name()).shortstr(name()).shortstr(name()).u8(bits() & 1).raw(table(prng)))];
+      return [
+        m(
+          P.QUEUE_BIND,
+          new Bytes()
+            .u16(0)
+            .shortstr(name())
+            .shortstr(name())
+            .shortstr(name())
+            .u8(bits() & 1)
+            .raw(table(prng)),
+        ),
+      ];
     case 3:
     case 4:
     case 5: {
       const body = randomBytes(prng, prng.pick([0, 1, 100, 5000]));
       const header = new Bytes().u16(60).u16(0).u32(0).u32(body.length).raw(properties(prng, names)).build();
       return [
-        m(P.BASIC_PUBLISH, new Bytes().u16(0).shortstr(Buffer.from(prng.pick(['', 'amq.fanout', 'amq.topic', 'amq.headers']))).shortstr(name()).u8(bits() & 3)),
+        m(
+          P.BASIC_PUBLISH,
+          new Bytes()
+            .u16(0)
+            .shortstr(Buffer.from(prng.pick(['', 'amq.fanout', 'amq.topic', 'amq.headers'])))
+            .shortstr(name())
+            .u8(bits() & 3),
+        ),
         frame(P.FRAME_HEADER, channel, header),
         frame(P.FRAME_BODY, channel, body),
       ];
     }
     case 6:
-      return [m(P.BASIC_CONSUME, new Bytes().u16(0).shortstr(name()).shortstr(text(prng, ['', 'ctag'])).u8(bits() & 0xf).raw(table(prng)))];
+      return [
+        m(
+          P.BASIC_CONSUME,
+          new Bytes()
+            .u16(0)
+            .shortstr(name())
+            .shortstr(text(prng, ['', 'ctag']))
+            .u8(bits() & 0xf)
+            .raw(table(prng)),
+        ),
+      ];
     case 7:
-      return [m(P.BASIC_GET, new Bytes().u16(0).shortstr(name()).u8(bits() & 1))];
+      return [
+        m(
+          P.BASIC_GET,
+          new Bytes()
+            .u16(0)
+            .shortstr(name())
+            .u8(bits() & 1),
+        ),
+      ];
     case 8: {
       const tag = prng.int(0, 20);
       const id = prng.pick([P.BASIC_ACK, P.BASIC_REJECT, P.BASIC_NACK]);
-      return [m(id, new Bytes().u32(0).u32(tag).u8(bits() & 3))];
+      return [
+        m(
+          id,
+          new Bytes()
+            .u32(0)
+            .u32(tag)
+            .u8(bits() & 3),
+        ),
+      ];
     }
     case 9:
-      return [m(P.BASIC_QOS, new Bytes().u32(prng.int(0, 2 ** 32 - 1)).u16(prng.int(0, 0xffff)).u8(bits() & 1))];
+      return [
+        m(
+          P.BASIC_QOS,
+          new Bytes()
+            .u32(prng.int(0, 2 ** 32 - 1))
+            .u16(prng.int(0, 0xffff))
+            .u8(bits() & 1),
+        ),
+      ];
     case 10:
-      return [m(prng.pick([P.CONFIRM_SELECT, P.TX_SELECT, P.TX_COMMIT, P.TX_ROLLBACK, P.BASIC_RECOVER]), new Bytes().u8(bits() & 1))];
+      return [
+        m(
+          prng.pick([P.CONFIRM_SELECT, P.TX_SELECT, P.TX_COMMIT, P.TX_ROLLBACK, P.BASIC_RECOVER]),
+          new Bytes().u8(bits() & 1),
+        ),
+      ];
     case 11:
-      return [m(prng.pick([P.QUEUE_PURGE, P.QUEUE_DELETE]), new Bytes().u16(0).shortstr(name()).u8(bits() & 7))];
+      return [
+        m(
+          prng.pick([P.QUEUE_PURGE, P.QUEUE_DELETE]),
+          new Bytes()
+            .u16(0)
+            .shortstr(name())
+            .u8(bits() & 7),
+        ),
+      ];
     case 12:
       return [m(P.BASIC_CANCEL, new Bytes().shortstr(text(prng, ['', 'ctag'])).u8(bits() & 1))];
     case 13:
-      return [m(prng.pick([P.CHANNEL_OPEN, P.CHANNEL_CLOSE, P.CHANNEL_FLOW]), new Bytes().raw(randomBytes(prng, prng.int(0, 8))))];
+      return [
+        m(
+          prng.pick([P.CHANNEL_OPEN, P.CHANNEL_CLOSE, P.CHANNEL_FLOW]),
+          new Bytes().raw(randomBytes(prng, prng.int(0, 8))),
+        ),
+      ];
     case 14:
       return [frame(P.FRAME_HEARTBEAT, prng.chance(0.8) ? 0 : channel, Buffer.alloc(0))];
     default:
-      return [m(P.EXCHANGE_DELETE, new Bytes().u16(0).shortstr(name()).u8(bits() & 3))];
+      return [
+        m(
+          P.EXCHANGE_DELETE,
+          new Bytes()
+            .u16(0)
+            .shortstr(name())
+            .u8(bits() & 3),
+        ),
+      ];
   }
 }
 

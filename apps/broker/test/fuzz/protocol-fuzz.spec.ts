@@ -67,7 +67,10 @@ describe(`protocol fuzzer (seed '${SEED}')`, () => {
   /** The connection opened before the abuse still gets its messages. */
   async function bystanderServed(): Promise<void> {
     channel.sendToQueue('fuzz-bystander', Buffer.from('ping'));
-    const got = await eventually('the bystander message', async () => (await channel.get('fuzz-bystander', { noAck: true })) || undefined);
+    const got = await eventually(
+      'the bystander message',
+      async () => (await channel.get('fuzz-bystander', { noAck: true })) || undefined,
+    );
     expect(got.content.toString()).toBe('ping');
   }
 
@@ -81,7 +84,8 @@ describe(`protocol fuzzer (seed '${SEED}')`, () => {
       const code = (f.method.args as P.ConnectionCloseArgs).replyCode;
       codes.set(code, (codes.get(code) ?? 0) + 1);
       const text = (f.method.args as P.ConnectionCloseArgs).replyText;
-      if (code === P.ReplyCode.INTERNAL_ERROR && text !== UNDECODABLE_PROPERTIES) internalErrors.push(`${text}; sent: ${client.sent.map((b) => b.toString('hex')).join(' ')}`);
+      if (code === P.ReplyCode.INTERNAL_ERROR && text !== UNDECODABLE_PROPERTIES)
+        internalErrors.push(`${text}; sent: ${client.sent.map((b) => b.toString('hex')).join(' ')}`);
     }
   }
 
@@ -103,7 +107,8 @@ describe(`protocol fuzzer (seed '${SEED}')`, () => {
     for (let i = 1; i <= ITERATIONS; i++) {
       const frames: Buffer[] = [];
       for (let n = prng.int(1, 6); n > 0; n--) {
-        for (const f of interaction(prng, prng.chance(0.9) ? 1 : prng.int(0, 3), names)) frames.push(prng.chance(0.25) ? mutate(prng, f) : f);
+        for (const f of interaction(prng, prng.chance(0.9) ? 1 : prng.int(0, 3), names))
+          frames.push(prng.chance(0.25) ? mutate(prng, f) : f);
       }
       await attack(frames, prng);
       if (i % 100 === 0) {
@@ -126,24 +131,42 @@ describe(`protocol fuzzer (seed '${SEED}')`, () => {
       length.writeUInt32BE(entries.length);
       return Buffer.concat([length, entries]);
     };
-    const method = (id: number, args: Buffer) => frame(P.FRAME_METHOD, 1, Buffer.concat([Buffer.from([id >>> 24, (id >>> 16) & 255, (id >>> 8) & 255, id & 255]), args]));
+    const method = (id: number, args: Buffer) =>
+      frame(
+        P.FRAME_METHOD,
+        1,
+        Buffer.concat([Buffer.from([id >>> 24, (id >>> 16) & 255, (id >>> 8) & 255, id & 255]), args]),
+      );
     const s = (text: string) => Buffer.concat([Buffer.from([text.length]), Buffer.from(text)]);
     for (const kind of ['F', 'A'] as const) {
       const cases = [
         method(P.QUEUE_DECLARE, Buffer.concat([Buffer.from([0, 0]), s('fuzz-deep'), Buffer.from([0]), deep(kind)])),
-        method(P.EXCHANGE_DECLARE, Buffer.concat([Buffer.from([0, 0]), s('fuzz-deep'), s('direct'), Buffer.from([0]), deep(kind)])),
-        method(P.QUEUE_BIND, Buffer.concat([Buffer.from([0, 0]), s('fuzz-q'), s('amq.direct'), s('k'), Buffer.from([0]), deep(kind)])),
+        method(
+          P.EXCHANGE_DECLARE,
+          Buffer.concat([Buffer.from([0, 0]), s('fuzz-deep'), s('direct'), Buffer.from([0]), deep(kind)]),
+        ),
+        method(
+          P.QUEUE_BIND,
+          Buffer.concat([Buffer.from([0, 0]), s('fuzz-q'), s('amq.direct'), s('k'), Buffer.from([0]), deep(kind)]),
+        ),
         method(P.BASIC_CONSUME, Buffer.concat([Buffer.from([0, 0]), s('fuzz-q'), s(''), Buffer.from([0]), deep(kind)])),
         Buffer.concat([
           method(P.BASIC_PUBLISH, Buffer.concat([Buffer.from([0, 0]), s(''), s('fuzz-q'), Buffer.from([0])])),
-          frame(P.FRAME_HEADER, 1, Buffer.concat([Buffer.from([0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0]), deep(kind)])),
+          frame(
+            P.FRAME_HEADER,
+            1,
+            Buffer.concat([Buffer.from([0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0]), deep(kind)]),
+          ),
         ]),
       ];
       for (const bytes of cases) {
         const client = await RawClient.open(port);
         client.write(bytes);
         const close = await client.waitForMethod(P.CONNECTION_CLOSE);
-        expect(close.method!.args).toMatchObject({ replyCode: 501, replyText: 'FRAME_ERROR - field tables and arrays nested deeper than 128 levels' });
+        expect(close.method!.args).toMatchObject({
+          replyCode: 501,
+          replyText: 'FRAME_ERROR - field tables and arrays nested deeper than 128 levels',
+        });
         client.close();
       }
     }
@@ -161,7 +184,10 @@ describe(`protocol fuzzer (seed '${SEED}')`, () => {
     };
     const declareBoth = async () => {
       await declare('fuzz-props-dlq', new Map());
-      await declare('fuzz-props', P.tableFromPlain({ 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'fuzz-props-dlq' }));
+      await declare(
+        'fuzz-props',
+        P.tableFromPlain({ 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'fuzz-props-dlq' }),
+      );
     };
     await declareBoth();
     let delivered = 0;
@@ -171,7 +197,11 @@ describe(`protocol fuzzer (seed '${SEED}')`, () => {
       const from = client.frames.length;
       // take it, reject it (dead-lettering adds x-death and rewrites the properties), read it from the DLQ
       client.method(1, P.BASIC_GET, { queue: 'fuzz-props', noAck: false });
-      const answer = await client.waitFor((f) => [P.BASIC_GET_OK, P.BASIC_GET_EMPTY, P.CHANNEL_CLOSE, P.CONNECTION_CLOSE].includes(f.method?.id ?? 0), 3000, from);
+      const answer = await client.waitFor(
+        (f) => [P.BASIC_GET_OK, P.BASIC_GET_EMPTY, P.CHANNEL_CLOSE, P.CONNECTION_CLOSE].includes(f.method?.id ?? 0),
+        3000,
+        from,
+      );
       if (answer?.method?.id === P.CHANNEL_CLOSE || answer?.method?.id === P.CONNECTION_CLOSE) {
         // refused at publish (a bad expiration or user-id, properties that do not decode): start over
         record(client);
@@ -185,8 +215,16 @@ describe(`protocol fuzzer (seed '${SEED}')`, () => {
       client.method(1, P.BASIC_REJECT, { deliveryTag: tag, requeue: false });
       const again = client.frames.length;
       client.method(1, P.BASIC_GET, { queue: 'fuzz-props-dlq', noAck: true });
-      const dead = await client.waitFor((f) => f.method?.id === P.BASIC_GET_OK || f.method?.id === P.BASIC_GET_EMPTY || f.method?.id === P.CONNECTION_CLOSE, 3000, again);
-      if (dead?.method?.id === P.CONNECTION_CLOSE) throw new Error(`dead-lettering closed the connection: ${(dead.method.args as P.ConnectionCloseArgs).replyText}; properties ${props.toString('hex')}; broker: ${broker.stderr().slice(-1500)}`);
+      const dead = await client.waitFor(
+        (f) =>
+          f.method?.id === P.BASIC_GET_OK || f.method?.id === P.BASIC_GET_EMPTY || f.method?.id === P.CONNECTION_CLOSE,
+        3000,
+        again,
+      );
+      if (dead?.method?.id === P.CONNECTION_CLOSE)
+        throw new Error(
+          `dead-lettering closed the connection: ${(dead.method.args as P.ConnectionCloseArgs).replyText}; properties ${props.toString('hex')}; broker: ${broker.stderr().slice(-1500)}`,
+        );
       if (dead?.method?.id === P.BASIC_GET_OK) delivered++;
     }
     expect(delivered).toBeGreaterThan(ITERATIONS / 10);
@@ -243,7 +281,11 @@ describe(`protocol fuzzer (seed '${SEED}')`, () => {
     alive();
     await bystanderServed(); // an established connection is not affected
     // every stalled connection is closed, by the bound at once or by the handshake timeout (1 s here)
-    await eventually('the stalled connections to be closed', () => (sockets.every((s) => s.destroyed || s.closed) ? true : undefined), 20_000);
+    await eventually(
+      'the stalled connections to be closed',
+      () => (sockets.every((s) => s.destroyed || s.closed) ? true : undefined),
+      20_000,
+    );
     const fresh = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`);
     await fresh.close();
     alive();
@@ -252,7 +294,12 @@ describe(`protocol fuzzer (seed '${SEED}')`, () => {
   it('comes back to about its baseline memory', async () => {
     // closed connections, exclusive queues and their messages are gone; what stays is heap the GC has not
     // returned yet, not anything proportional to the abuse
-    await eventually('memory near the baseline', () => (rss(broker.pid) - baseline < 160 * MiB ? true : undefined), 20_000, 500);
+    await eventually(
+      'memory near the baseline',
+      () => (rss(broker.pid) - baseline < 160 * MiB ? true : undefined),
+      20_000,
+      500,
+    );
     alive();
     await bystanderServed();
     expect(table).toBeDefined();

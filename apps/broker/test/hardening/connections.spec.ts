@@ -21,7 +21,10 @@ async function served(url: string): Promise<void> {
   const ch = await conn.createChannel();
   const q = await ch.assertQueue('', { exclusive: true });
   ch.sendToQueue(q.queue, Buffer.from('ping'));
-  const got = await eventually('the bystander message', async () => (await ch.get(q.queue, { noAck: true })) || undefined);
+  const got = await eventually(
+    'the bystander message',
+    async () => (await ch.get(q.queue, { noAck: true })) || undefined,
+  );
   expect(got.content.toString()).toBe('ping');
   await conn.close();
 }
@@ -208,7 +211,10 @@ describe('input that cannot be re-encoded or is nested too deep', () => {
     const empty = Buffer.alloc(4);
     client.write(declareFrame(Buffer.alloc(255, 0xff), empty));
     const close = await client.waitForMethod(P.CONNECTION_CLOSE);
-    expect(close.method!.args).toMatchObject({ replyCode: 501, replyText: 'FRAME_ERROR - Malformed UTF-8 in shortstr' });
+    expect(close.method!.args).toMatchObject({
+      replyCode: 501,
+      replyText: 'FRAME_ERROR - Malformed UTF-8 in shortstr',
+    });
     await served(broker.url);
   });
 
@@ -221,7 +227,12 @@ describe('input that cannot be re-encoded or is nested too deep', () => {
       length.writeUInt32BE(entries.length);
       return Buffer.concat([length, entries]);
     };
-    const bcc = Buffer.concat([Buffer.from([3]), Buffer.from('BCC'), Buffer.from('A'), headers(Buffer.concat([Buffer.from('S'), Buffer.from([0, 0, 0, 8]), Buffer.from('hard-bcc')]))]);
+    const bcc = Buffer.concat([
+      Buffer.from([3]),
+      Buffer.from('BCC'),
+      Buffer.from('A'),
+      headers(Buffer.concat([Buffer.from('S'), Buffer.from([0, 0, 0, 8]), Buffer.from('hard-bcc')])),
+    ]);
     const long = Buffer.concat([Buffer.from([1, 0x6c, 0x6c]), Buffer.from('7fffffffffffffff', 'hex')]);
     const invalidText = Buffer.concat([Buffer.from([1, 0x53, 0x53, 0, 0, 0, 3, 0x61, 0xff, 0xc3])]);
     const messageId = Buffer.from([3, 0x61, 0xff, 0x62]);
@@ -254,14 +265,23 @@ describe('input that cannot be re-encoded or is nested too deep', () => {
     let from = client.frames.length;
     client.method(1, P.BASIC_GET, { queue: 'hard-dlx', noAck: false });
     const got = await client.waitForMethod(P.BASIC_GET_OK, 3000, from);
-    client.method(1, P.BASIC_REJECT, { deliveryTag: (got.method!.args as P.BasicGetOkArgs).deliveryTag, requeue: false });
+    client.method(1, P.BASIC_REJECT, {
+      deliveryTag: (got.method!.args as P.BasicGetOkArgs).deliveryTag,
+      requeue: false,
+    });
     from = client.frames.length;
     client.method(1, P.BASIC_GET, { queue: 'hard-dead', noAck: true });
     await client.waitForMethod(P.BASIC_GET_OK, 3000, from);
     const header = await client.waitFor((f) => f.type === P.FRAME_HEADER, 3000, from);
     // dead-lettering rewrote the properties (x-death added): the flags lost the continuation bit, nothing else
     const decoded = P.decodeBasicProperties(header!.payload.subarray(12));
-    expect(decoded).toMatchObject({ contentType: 'fuzz-☃-7', contentEncoding: '', deliveryMode: 2, correlationId: 'fuzz-props', type: 'fuzz-props' });
+    expect(decoded).toMatchObject({
+      contentType: 'fuzz-☃-7',
+      contentEncoding: '',
+      deliveryMode: 2,
+      correlationId: 'fuzz-props',
+      type: 'fuzz-props',
+    });
     expect(decoded.headers?.get('x-death')?.type).toBe('A');
     expect(client.closed).toBe(false);
     client.close();
@@ -274,7 +294,13 @@ describe('input that cannot be re-encoded or is nested too deep', () => {
     client.method(1, P.QUEUE_BIND, { queue: 'hard-key', exchange: 'amq.fanout', routingKey: '', arguments: new Map() });
     await client.waitForMethod(P.QUEUE_BIND_OK);
     const key = Buffer.alloc(255, 0xff);
-    const publish = Buffer.concat([Buffer.from([0, 60, 0, 40, 0, 0, 10]), Buffer.from('amq.fanout'), Buffer.from([255]), key, Buffer.from([0])]);
+    const publish = Buffer.concat([
+      Buffer.from([0, 60, 0, 40, 0, 0, 10]),
+      Buffer.from('amq.fanout'),
+      Buffer.from([255]),
+      key,
+      Buffer.from([0]),
+    ]);
     const frame = methodFrame(publish);
     const writer = new P.FrameWriter();
     writer.headerRaw(1, P.ClassId.basic, 1, Buffer.from([0, 0]));
@@ -285,7 +311,9 @@ describe('input that cannot be re-encoded or is nested too deep', () => {
     const ok = await client.waitForMethod(P.BASIC_GET_OK, 3000, from);
     // the get-ok's routing key is the last shortstr before message-count: compare the raw bytes
     const raw = ok.payload;
-    expect(raw.subarray(raw.length - 4 - 256, raw.length - 4).equals(Buffer.concat([Buffer.from([255]), key]))).toBe(true);
+    expect(raw.subarray(raw.length - 4 - 256, raw.length - 4).equals(Buffer.concat([Buffer.from([255]), key]))).toBe(
+      true,
+    );
     client.close();
   });
 });

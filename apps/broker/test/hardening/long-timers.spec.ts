@@ -41,7 +41,12 @@ describe('timers at and past the 2^31 - 1 ms limit', () => {
     for (const ms of long) await ch.assertQueue(`hard-expires-${ms}`, { arguments: { 'x-expires': ms } });
     await ch.assertQueue('hard-expires-control', { arguments: { 'x-expires': 30 } });
     // a passive declare counts as use and restarts x-expires: poll less often than the control's timeout
-    await eventually('the control queue to expire', async () => ((await exists('hard-expires-control')) === undefined ? true : undefined), 10_000, 100);
+    await eventually(
+      'the control queue to expire',
+      async () => ((await exists('hard-expires-control')) === undefined ? true : undefined),
+      10_000,
+      100,
+    );
     for (const ms of long) expect(await exists(`hard-expires-${ms}`)).toBe(0);
     for (const ms of long) await ch.deleteQueue(`hard-expires-${ms}`);
     await ch.close();
@@ -80,7 +85,9 @@ describe('timers at and past the 2^31 - 1 ms limit', () => {
     await ch.assertQueue('hard-ttl-control', { arguments: { 'x-message-ttl': 30 } });
     ch.sendToQueue('hard-ttl-control', Buffer.from('expires'));
     await ch.waitForConfirms();
-    await eventually('the control message to expire', async () => ((await exists('hard-ttl-control')) === 0 ? true : undefined));
+    await eventually('the control message to expire', async () =>
+      (await exists('hard-ttl-control')) === 0 ? true : undefined,
+    );
     for (const ms of ttls) expect(await exists(`hard-ttl-${ms}`)).toBe(1);
     expect(await exists('hard-expiration')).toBe(expirations.length);
     for (const ms of ttls) await ch.deleteQueue(`hard-ttl-${ms}`);
@@ -95,7 +102,12 @@ describe('timers at and past the 2^31 - 1 ms limit', () => {
     expect(await client.login({ heartbeat: 65535 })).toBeUndefined();
     const ch = await conn.createChannel();
     await ch.assertQueue('hard-heartbeat-control', { arguments: { 'x-expires': 30 } });
-    await eventually('the control queue to expire', async () => ((await exists('hard-heartbeat-control')) === undefined ? true : undefined), 10_000, 100);
+    await eventually(
+      'the control queue to expire',
+      async () => ((await exists('hard-heartbeat-control')) === undefined ? true : undefined),
+      10_000,
+      100,
+    );
     client.method(1, P.CHANNEL_OPEN, {});
     await client.waitForMethod(P.CHANNEL_OPEN_OK);
     expect(client.closed).toBe(false);

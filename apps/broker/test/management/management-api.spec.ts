@@ -20,9 +20,17 @@ interface Reply {
   body: unknown;
 }
 
-async function call(target: Target, method: string, path: string, options: { auth?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+async function call(
+  target: Target,
+  method: string,
+  path: string,
+  options: { auth?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   const url = new URL(target.api);
-  const auth = options.auth === undefined ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : options.auth;
+  const auth =
+    options.auth === undefined
+      ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
+      : options.auth;
   const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
   if (auth !== null) headers.authorization = `Basic ${Buffer.from(auth).toString('base64')}`;
   const response = await fetch(`${url.origin}/api/${path}`, {
@@ -37,7 +45,8 @@ async function call(target: Target, method: string, path: string, options: { aut
 /** The JSON type of every field, recursively (arrays by their first element). */
 function shape(value: unknown): unknown {
   if (Array.isArray(value)) return value.length ? [shape(value[0])] : [];
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shape(v)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shape(v)]));
   return value === null ? 'null' : typeof value;
 }
 
@@ -52,7 +61,11 @@ let bundled: RunningBroker;
 
 beforeAll(async () => {
   bundled = await startBroker({ managementPort: 0, access: AccessControl.withDefaults() });
-  targets.push({ name: 'bundled', api: `http://guest:guest@127.0.0.1:${bundled.broker.managementPort}`, amqp: bundled.url });
+  targets.push({
+    name: 'bundled',
+    api: `http://guest:guest@127.0.0.1:${bundled.broker.managementPort}`,
+    amqp: bundled.url,
+  });
   if (RABBIT_API && RABBIT_AMQP) targets.push({ name: 'rabbitmq', api: RABBIT_API, amqp: RABBIT_AMQP });
 });
 afterAll(() => bundled.close());
@@ -111,10 +124,18 @@ describe('management API', () => {
       const v = await call(t, 'GET', `vhosts/${vhost}`);
       steps.getVhost = { status: v.status, ...pick(v.body, ['name', 'description', 'tracing']) };
       steps.putUser = (await call(t, 'PUT', `users/${user}`, { body: { password: 'pw', tags: 'monitoring' } })).status;
-      steps.putUserAgain = (await call(t, 'PUT', `users/${user}`, { body: { password: 'pw2', tags: ['management'] } })).status;
+      steps.putUserAgain = (
+        await call(t, 'PUT', `users/${user}`, { body: { password: 'pw2', tags: ['management'] } })
+      ).status;
       const u = await call(t, 'GET', `users/${user}`);
-      steps.getUser = { status: u.status, ...pick(u.body, ['name', 'tags', 'hashing_algorithm']), hash: typeof (u.body as { password_hash: unknown }).password_hash };
-      steps.putPermission = (await call(t, 'PUT', `permissions/${vhost}/${user}`, { body: { configure: '^x', write: '.*', read: '.*' } })).status;
+      steps.getUser = {
+        status: u.status,
+        ...pick(u.body, ['name', 'tags', 'hashing_algorithm']),
+        hash: typeof (u.body as { password_hash: unknown }).password_hash,
+      };
+      steps.putPermission = (
+        await call(t, 'PUT', `permissions/${vhost}/${user}`, { body: { configure: '^x', write: '.*', read: '.*' } })
+      ).status;
       steps.getPermission = await call(t, 'GET', `permissions/${vhost}/${user}`);
       steps.listedVhost = ((await call(t, 'GET', 'vhosts')).body as { name: string }[]).some((x) => x.name === vhost);
       // the new user logs in with the new password into the new vhost
@@ -123,7 +144,10 @@ describe('management API', () => {
       steps.whoamiAsUser = await call(t, 'GET', 'whoami', { auth: `${user}:pw2` });
       steps.usersAsNonAdmin = await call(t, 'GET', 'users', { auth: `${user}:pw2` });
       steps.alarmsAsManagementUser = await call(t, 'GET', 'health/checks/alarms', { auth: `${user}:pw2` });
-      steps.queueWithoutConfigure = await call(t, 'PUT', `queues/${vhost}/y-${id}`, { auth: `${user}:pw2`, body: { durable: false } });
+      steps.queueWithoutConfigure = await call(t, 'PUT', `queues/${vhost}/y-${id}`, {
+        auth: `${user}:pw2`,
+        body: { durable: false },
+      });
       steps.deletePermission = (await call(t, 'DELETE', `permissions/${vhost}/${user}`)).status;
       steps.deleteUser = (await call(t, 'DELETE', `users/${user}`)).status;
       steps.deleteUserAgain = await call(t, 'DELETE', `users/${user}`);
@@ -156,7 +180,9 @@ describe('management API', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
       const exchange = await call(t, 'GET', `exchanges/%2F/${x}`);
-      const bindings = ((await call(t, 'GET', 'bindings/%2F')).body as { source: string; destination: string }[]).filter((b) => b.destination === q);
+      const bindings = (
+        (await call(t, 'GET', 'bindings/%2F')).body as { source: string; destination: string }[]
+      ).filter((b) => b.destination === q);
       const missing = await call(t, 'GET', `queues/%2F/nope-${id}`);
       const badVhost = await call(t, 'GET', 'queues/no-such-vhost');
       if (held) ch.ack(held);
@@ -166,10 +192,28 @@ describe('management API', () => {
       return {
         queue: {
           status: queue.status,
-          ...pick(queue.body, ['name', 'vhost', 'durable', 'auto_delete', 'exclusive', 'arguments', 'messages', 'messages_ready', 'messages_unacknowledged', 'consumers', 'state', 'type']),
+          ...pick(queue.body, [
+            'name',
+            'vhost',
+            'durable',
+            'auto_delete',
+            'exclusive',
+            'arguments',
+            'messages',
+            'messages_ready',
+            'messages_unacknowledged',
+            'consumers',
+            'state',
+            'type',
+          ]),
         },
-        exchange: { status: exchange.status, ...pick(exchange.body, ['name', 'vhost', 'type', 'durable', 'auto_delete', 'internal', 'arguments']) },
-        bindings: bindings.map((b) => pick(b, ['source', 'destination', 'destination_type', 'routing_key', 'arguments'])),
+        exchange: {
+          status: exchange.status,
+          ...pick(exchange.body, ['name', 'vhost', 'type', 'durable', 'auto_delete', 'internal', 'arguments']),
+        },
+        bindings: bindings.map((b) =>
+          pick(b, ['source', 'destination', 'destination_type', 'routing_key', 'arguments']),
+        ),
         missing,
         badVhost,
       };
@@ -182,7 +226,10 @@ describe('management API', () => {
       const conn = await amqp.connect(t.amqp);
       const ch = await conn.createChannel();
       const q = `mgmt-quorum-${id}`;
-      await ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 3, 'x-quorum-initial-group-size': 3 } });
+      await ch.assertQueue(q, {
+        durable: true,
+        arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 3, 'x-quorum-initial-group-size': 3 },
+      });
       const one = await call(t, 'GET', `queues/%2F/${q}`);
       const listed = ((await call(t, 'GET', 'queues/%2F')).body as { name: string }[]).find((x) => x.name === q);
       await ch.deleteQueue(q);
@@ -205,7 +252,12 @@ describe('management API', () => {
       const conn = await amqp.connect(t.amqp);
       const ch = await conn.createConfirmChannel();
       const q = `mgmt-quorum-dlx-${id}`;
-      const args = { 'x-queue-type': 'quorum', 'x-dead-letter-exchange': `missing-${id}`, 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' };
+      const args = {
+        'x-queue-type': 'quorum',
+        'x-dead-letter-exchange': `missing-${id}`,
+        'x-dead-letter-strategy': 'at-least-once',
+        'x-overflow': 'reject-publish',
+      };
       await ch.assertQueue(q, { durable: true, arguments: args });
       for (const body of ['a', 'bb']) ch.sendToQueue(q, Buffer.from(body));
       await ch.waitForConfirms();
@@ -239,8 +291,17 @@ describe('management API', () => {
       const gets = [];
       for (const ackmode of ['reject_requeue_true', 'ack_requeue_true', 'ack_requeue_false']) {
         const reply = await call(t, 'POST', `queues/%2F/${q}/get`, { body: { count: 1, ackmode, encoding: 'auto' } });
-        const [m] = reply.body as { redelivered: boolean; payload: string; properties: { headers?: Record<string, unknown> } }[];
-        gets.push({ status: reply.status, payload: m?.payload, redelivered: m?.redelivered, headers: m?.properties.headers });
+        const [m] = reply.body as {
+          redelivered: boolean;
+          payload: string;
+          properties: { headers?: Record<string, unknown> };
+        }[];
+        gets.push({
+          status: reply.status,
+          payload: m?.payload,
+          redelivered: m?.redelivered,
+          headers: m?.properties.headers,
+        });
       }
       await ch.deleteQueue(q);
       await conn.close();
@@ -274,7 +335,9 @@ describe('management API', () => {
       let stats: Record<string, unknown> = {};
       const complete = () => stats.publish === 3 && stats.deliver_get === 4 && stats.ack === 3 && stats.redeliver === 1;
       for (let i = 0; i < 400 && !complete(); i++) {
-        stats = ((await call(t, 'GET', `queues/%2F/${q}`)).body as { message_stats?: Record<string, unknown> }).message_stats ?? {};
+        stats =
+          ((await call(t, 'GET', `queues/%2F/${q}`)).body as { message_stats?: Record<string, unknown> })
+            .message_stats ?? {};
         if (!complete()) await new Promise((r) => setTimeout(r, 50));
       }
       await ch.deleteQueue(q);
@@ -294,7 +357,19 @@ describe('management API', () => {
       const missing = await call(t, 'GET', 'health/checks/port-listener/1');
       return {
         nodes: nodes.length,
-        node: shape(pick(nodes[0], ['name', 'type', 'running', 'mem_used', 'mem_alarm', 'disk_free_alarm', 'fd_used', 'fd_total', 'uptime'])),
+        node: shape(
+          pick(nodes[0], [
+            'name',
+            'type',
+            'running',
+            'mem_used',
+            'mem_alarm',
+            'disk_free_alarm',
+            'fd_used',
+            'fd_total',
+            'uptime',
+          ]),
+        ),
         listening: { status: listening.status, body: { ...(listening.body as object), port: 'p' } },
         missing: { status: missing.status, ...pick(missing.body, ['status', 'reason', 'missing']) },
       };
@@ -314,7 +389,10 @@ describe('management API', () => {
         (await call(t, 'POST', `bindings/%2F/e/${x}/q/${q}`, { body: { routing_key: 'k' } })).status,
         (await call(t, 'POST', `bindings/%2F/e/${x}/e/${y}`, { body: { routing_key: 'k2' } })).status,
       ];
-      const strip = (list: unknown) => (list as Record<string, unknown>[]).map((b) => pick(b, ['source', 'destination', 'destination_type', 'routing_key', 'properties_key']));
+      const strip = (list: unknown) =>
+        (list as Record<string, unknown>[]).map((b) =>
+          pick(b, ['source', 'destination', 'destination_type', 'routing_key', 'properties_key']),
+        );
       const between = strip((await call(t, 'GET', `bindings/%2F/e/${x}/q/${q}`)).body);
       const one = await call(t, 'GET', `bindings/%2F/e/${x}/q/${q}/k`);
       const ofQueue = strip((await call(t, 'GET', `queues/%2F/${q}/bindings`)).body);
@@ -325,7 +403,16 @@ describe('management API', () => {
       await call(t, 'DELETE', `queues/%2F/${q}`);
       await call(t, 'DELETE', `exchanges/%2F/${x}`);
       await call(t, 'DELETE', `exchanges/%2F/${y}`);
-      return { made, between, one: { status: one.status, ...pick(one.body, ['routing_key', 'properties_key']) }, ofQueue, fromX, intoY, deleted, gone };
+      return {
+        made,
+        between,
+        one: { status: one.status, ...pick(one.body, ['routing_key', 'properties_key']) },
+        ofQueue,
+        fromX,
+        intoY,
+        deleted,
+        gone,
+      };
     });
   });
 
@@ -343,7 +430,10 @@ describe('management API: bad input on the bundled broker', () => {
 
   it('refuses an oversize body with 413 before reading it all, and serves on', async () => {
     const big = `{"description":"${'x'.repeat(21 * 1024 * 1024)}"}`;
-    const reply = await call(target(), 'PUT', 'vhosts/mgmt-big', { raw: big }).catch((error: Error) => ({ status: 0, body: error.message }));
+    const reply = await call(target(), 'PUT', 'vhosts/mgmt-big', { raw: big }).catch((error: Error) => ({
+      status: 0,
+      body: error.message,
+    }));
     expect([413, 0]).toContain(reply.status); // the server may close before the client finishes sending
     expect((await call(target(), 'GET', 'vhosts/mgmt-big')).status).toBe(404);
     expect((await call(target(), 'GET', 'whoami')).status).toBe(200);
@@ -358,11 +448,20 @@ describe('management API: bad input on the bundled broker', () => {
       error: 'bad_request',
       reason: 'tags must be a string or a list of strings',
     });
-    expect((await call(target(), 'PUT', 'permissions/%2F/guest', { body: { configure: '(', write: '.*', read: '.*' } })).body).toEqual({
+    expect(
+      (await call(target(), 'PUT', 'permissions/%2F/guest', { body: { configure: '(', write: '.*', read: '.*' } }))
+        .body,
+    ).toEqual({
       error: 'bad_request',
       reason: 'configure is not a valid regular expression',
     });
-    expect((await call(target(), 'PUT', 'permissions/no-such-vhost/guest', { body: { configure: '.*', write: '.*', read: '.*' } })).status).toBe(400);
+    expect(
+      (
+        await call(target(), 'PUT', 'permissions/no-such-vhost/guest', {
+          body: { configure: '.*', write: '.*', read: '.*' },
+        })
+      ).status,
+    ).toBe(400);
     expect((await call(target(), 'GET', 'users/mgmt-bad')).status).toBe(404);
   });
 
@@ -373,20 +472,48 @@ describe('management API: bad input on the bundled broker', () => {
     const deep = '{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000);
     expect(await call(target(), 'PUT', 'queues/%2F/mgmt-long-arg', { body: { arguments: longKey } })).toEqual({
       status: 400,
-      body: { error: 'bad_request', reason: expect.stringMatching(/^arguments cannot be stored: shortstr of 302 bytes exceeds 255/) },
+      body: {
+        error: 'bad_request',
+        reason: expect.stringMatching(/^arguments cannot be stored: shortstr of 302 bytes exceeds 255/),
+      },
     });
-    expect(await call(target(), 'PUT', 'exchanges/%2F/mgmt-long-arg', { body: { type: 'direct', arguments: longKey } })).toEqual({
+    expect(
+      await call(target(), 'PUT', 'exchanges/%2F/mgmt-long-arg', { body: { type: 'direct', arguments: longKey } }),
+    ).toEqual({
       status: 400,
       body: { error: 'bad_request', reason: expect.stringMatching(/^arguments cannot be stored/) },
     });
-    const tooDeep = { status: 400, body: { error: 'bad_request', reason: 'arguments nest deeper than 128 levels, the most AMQP carries' } };
-    expect(await call(target(), 'PUT', 'queues/%2F/mgmt-deep-arg', { raw: `{"arguments":{"x-deep":${deep}}}` })).toEqual(tooDeep);
+    const tooDeep = {
+      status: 400,
+      body: { error: 'bad_request', reason: 'arguments nest deeper than 128 levels, the most AMQP carries' },
+    };
+    expect(
+      await call(target(), 'PUT', 'queues/%2F/mgmt-deep-arg', { raw: `{"arguments":{"x-deep":${deep}}}` }),
+    ).toEqual(tooDeep);
     // not so deep that building the table overflows, but deep enough that describing a bad x-max-length did
-    expect(await call(target(), 'PUT', 'queues/%2F/mgmt-deep-arg', { raw: `{"arguments":{"x-max-length":${'['.repeat(3000)}${']'.repeat(3000)}}}` })).toEqual(tooDeep);
-    expect((await call(target(), 'PUT', 'queues/%2F/mgmt-deep-arg', { raw: `{"arguments":{"x-note":${'['.repeat(127)}${']'.repeat(127)}}}` })).status).toBe(201);
+    expect(
+      await call(target(), 'PUT', 'queues/%2F/mgmt-deep-arg', {
+        raw: `{"arguments":{"x-max-length":${'['.repeat(3000)}${']'.repeat(3000)}}}`,
+      }),
+    ).toEqual(tooDeep);
+    expect(
+      (
+        await call(target(), 'PUT', 'queues/%2F/mgmt-deep-arg', {
+          raw: `{"arguments":{"x-note":${'['.repeat(127)}${']'.repeat(127)}}}`,
+        })
+      ).status,
+    ).toBe(201);
     expect((await call(target(), 'DELETE', 'queues/%2F/mgmt-deep-arg')).status).toBe(204);
-    expect((await call(target(), 'POST', 'bindings/%2F/e/amq.direct/q/mgmt-long-arg', { body: { routing_key: 'k', arguments: longKey } })).status).toBe(400);
-    const definitions = { queues: [{ name: 'mgmt-def-long-arg', vhost: '/', durable: true, auto_delete: false, arguments: longKey }] };
+    expect(
+      (
+        await call(target(), 'POST', 'bindings/%2F/e/amq.direct/q/mgmt-long-arg', {
+          body: { routing_key: 'k', arguments: longKey },
+        })
+      ).status,
+    ).toBe(400);
+    const definitions = {
+      queues: [{ name: 'mgmt-def-long-arg', vhost: '/', durable: true, auto_delete: false, arguments: longKey }],
+    };
     expect(await call(target(), 'POST', 'definitions/%2F', { body: definitions })).toEqual({
       status: 400,
       body: { error: 'bad_request', reason: expect.stringMatching(/^queues\[0\]\.arguments cannot be stored/) },
@@ -394,27 +521,49 @@ describe('management API: bad input on the bundled broker', () => {
     // nothing was declared, and the vhost still declares and deletes
     expect((await call(target(), 'GET', 'queues/%2F/mgmt-long-arg')).status).toBe(404);
     expect((await call(target(), 'GET', 'queues/%2F/mgmt-def-long-arg')).status).toBe(404);
-    expect((await call(target(), 'PUT', 'queues/%2F/mgmt-after-bad-arg', { body: { durable: true } })).status).toBe(201);
+    expect((await call(target(), 'PUT', 'queues/%2F/mgmt-after-bad-arg', { body: { durable: true } })).status).toBe(
+      201,
+    );
     expect((await call(target(), 'DELETE', 'queues/%2F/mgmt-after-bad-arg')).status).toBe(204);
   });
 
   it('refuses names and routing keys longer than AMQP carries (255 bytes) with 400', async () => {
     const long = 'n'.repeat(256);
-    expect(await call(target(), 'PUT', `queues/%2F/${long}`, { body: {} })).toEqual({ status: 400, body: { error: 'bad_request', reason: 'the queue name is 256 bytes long; AMQP allows at most 255' } });
+    expect(await call(target(), 'PUT', `queues/%2F/${long}`, { body: {} })).toEqual({
+      status: 400,
+      body: { error: 'bad_request', reason: 'the queue name is 256 bytes long; AMQP allows at most 255' },
+    });
     expect((await call(target(), 'PUT', `exchanges/%2F/${long}`, { body: { type: 'direct' } })).status).toBe(400);
     expect((await call(target(), 'PUT', 'exchanges/%2F/mgmt-long-type', { body: { type: long } })).status).toBe(400);
     expect((await call(target(), 'PUT', 'queues/%2F/mgmt-long-key', { body: {} })).status).toBe(201);
-    expect((await call(target(), 'POST', 'bindings/%2F/e/amq.direct/q/mgmt-long-key', { body: { routing_key: long } })).body).toEqual({ error: 'bad_request', reason: 'routing_key is 256 bytes long; AMQP allows at most 255' });
-    expect((await call(target(), 'POST', 'exchanges/%2F/amq.default/publish', { body: { routing_key: long, payload: 'x', properties: {} } })).status).toBe(400);
+    expect(
+      (await call(target(), 'POST', 'bindings/%2F/e/amq.direct/q/mgmt-long-key', { body: { routing_key: long } })).body,
+    ).toEqual({ error: 'bad_request', reason: 'routing_key is 256 bytes long; AMQP allows at most 255' });
+    expect(
+      (
+        await call(target(), 'POST', 'exchanges/%2F/amq.default/publish', {
+          body: { routing_key: long, payload: 'x', properties: {} },
+        })
+      ).status,
+    ).toBe(400);
     const deepHeaders = `{"routing_key":"mgmt-long-key","payload":"x","properties":{"headers":{"h":${'['.repeat(3000)}${']'.repeat(3000)}}}}`;
-    expect(await call(target(), 'POST', 'exchanges/%2F/amq.default/publish', { raw: deepHeaders })).toEqual({ status: 400, body: { error: 'bad_request', reason: 'properties: headers nest deeper than 128 levels, the most AMQP carries' } });
+    expect(await call(target(), 'POST', 'exchanges/%2F/amq.default/publish', { raw: deepHeaders })).toEqual({
+      status: 400,
+      body: { error: 'bad_request', reason: 'properties: headers nest deeper than 128 levels, the most AMQP carries' },
+    });
     expect((await call(target(), 'DELETE', 'queues/%2F/mgmt-long-key')).status).toBe(204);
   });
 
   it("refuses a policy definition key that is only Object's ('__proto__', 'constructor') with 400", async () => {
     for (const key of ['__proto__', 'constructor', 'toString']) {
-      const reply = await call(target(), 'PUT', 'policies/%2F/mgmt-proto', { raw: `{"pattern":"^mgmt-proto","definition":{${JSON.stringify(key)}:{"polluted":true}},"priority":0,"apply-to":"queues"}` });
-      expect([key, reply.status, (reply.body as { reason: string }).reason]).toEqual([key, 400, expect.stringContaining(`unrecognised key '${key}'`)]);
+      const reply = await call(target(), 'PUT', 'policies/%2F/mgmt-proto', {
+        raw: `{"pattern":"^mgmt-proto","definition":{${JSON.stringify(key)}:{"polluted":true}},"priority":0,"apply-to":"queues"}`,
+      });
+      expect([key, reply.status, (reply.body as { reason: string }).reason]).toEqual([
+        key,
+        400,
+        expect.stringContaining(`unrecognised key '${key}'`),
+      ]);
     }
     expect((await call(target(), 'GET', 'policies/%2F/mgmt-proto')).status).toBe(404);
   });
@@ -431,7 +580,13 @@ describe('management API: bad input on the bundled broker', () => {
 
   it('closes the connections of a deleted vhost with 320', async () => {
     expect((await call(target(), 'PUT', 'vhosts/mgmt-doomed', { body: {} })).status).toBe(201);
-    expect((await call(target(), 'PUT', 'permissions/mgmt-doomed/guest', { body: { configure: '.*', write: '.*', read: '.*' } })).status).toBe(201);
+    expect(
+      (
+        await call(target(), 'PUT', 'permissions/mgmt-doomed/guest', {
+          body: { configure: '.*', write: '.*', read: '.*' },
+        })
+      ).status,
+    ).toBe(201);
     const conn = await amqp.connect(`${bundled.url}/mgmt-doomed`);
     const closed = new Promise<Error>((resolve) => conn.once('close', resolve));
     expect((await call(target(), 'DELETE', 'vhosts/mgmt-doomed')).status).toBe(204);
@@ -448,13 +603,19 @@ describe('management API: definitions and connections', () => {
       const conn = await amqp.connect(t.amqp, { clientProperties: { connection_name: 'mgmt-test' } });
       const closed = new Promise<string>((resolve) => conn.once('close', (error) => resolve(String(error))));
       await conn.createChannel();
-      const mine = async () => ((await call(t, 'GET', 'connections')).body as Record<string, unknown>[]).find((c) => (c.client_properties as Record<string, unknown>)?.connection_name === 'mgmt-test');
+      const mine = async () =>
+        ((await call(t, 'GET', 'connections')).body as Record<string, unknown>[]).find(
+          (c) => (c.client_properties as Record<string, unknown>)?.connection_name === 'mgmt-test',
+        );
       let found: Record<string, unknown> | undefined;
       for (let i = 0; i < 400 && !(found && found.channels === 1); i++) {
         found = await mine();
         if (!(found && found.channels === 1)) await new Promise((r) => setTimeout(r, 50));
       }
-      const listed = { ...pick(found, ['user', 'vhost', 'protocol', 'channels', 'state']), shape: pick(shape(found), ['name', 'peer_host', 'peer_port', 'connected_at', 'ssl']) };
+      const listed = {
+        ...pick(found, ['user', 'vhost', 'protocol', 'channels', 'state']),
+        shape: pick(shape(found), ['name', 'peer_host', 'peer_port', 'connected_at', 'ssl']),
+      };
       const deleted = (await call(t, 'DELETE', `connections/${encodeURIComponent(String(found?.name))}`)).status;
       return { listed, deleted, closed: await closed };
     });
@@ -463,19 +624,28 @@ describe('management API: definitions and connections', () => {
   it('closes a connection with the X-Reason header as its reply text (an empty one too), 404 for an unknown one, as RabbitMQ', async () => {
     await sameOnBoth(async (t) => {
       const outcome: Record<string, unknown> = {};
-      for (const [label, headers] of [['reason', { 'X-Reason': 'closed from the Warren Console' }], ['empty', { 'X-Reason': '' }]] as const) {
+      for (const [label, headers] of [
+        ['reason', { 'X-Reason': 'closed from the Warren Console' }],
+        ['empty', { 'X-Reason': '' }],
+      ] as const) {
         const connectionName = `mgmt-reason-${label}-${randomBytes(3).toString('hex')}`;
         const conn = await amqp.connect(t.amqp, { clientProperties: { connection_name: connectionName } });
-        const closed = new Promise<{ code: unknown; text: string }>((resolve) => conn.once('close', (error: { code?: unknown }) => resolve({ code: error?.code, text: String(error) })));
+        const closed = new Promise<{ code: unknown; text: string }>((resolve) =>
+          conn.once('close', (error: { code?: unknown }) => resolve({ code: error?.code, text: String(error) })),
+        );
         let found: Record<string, unknown> | undefined;
         for (let i = 0; i < 400 && !found; i++) {
-          found = ((await call(t, 'GET', 'connections')).body as Record<string, unknown>[]).find((c) => (c.client_properties as Record<string, unknown>)?.connection_name === connectionName);
+          found = ((await call(t, 'GET', 'connections')).body as Record<string, unknown>[]).find(
+            (c) => (c.client_properties as Record<string, unknown>)?.connection_name === connectionName,
+          );
           if (!found) await new Promise((r) => setTimeout(r, 50));
         }
         const deleted = await call(t, 'DELETE', `connections/${encodeURIComponent(String(found?.name))}`, { headers });
         outcome[label] = { status: deleted.status, body: deleted.body, closed: await closed };
       }
-      const unknown = await call(t, 'DELETE', `connections/${encodeURIComponent('127.0.0.1:1 -> 127.0.0.1:2')}`, { headers: { 'X-Reason': 'nobody' } });
+      const unknown = await call(t, 'DELETE', `connections/${encodeURIComponent('127.0.0.1:1 -> 127.0.0.1:2')}`, {
+        headers: { 'X-Reason': 'nobody' },
+      });
       outcome.unknown = { status: unknown.status, body: unknown.body };
       return outcome;
     });
@@ -490,16 +660,29 @@ describe('management API: definitions and connections', () => {
     }
     const id = randomBytes(4).toString('hex');
     const [bundledTarget, rabbitTarget] = targets;
-    for (const [from, to] of [[rabbitTarget, bundledTarget], [bundledTarget, rabbitTarget]]) {
+    for (const [from, to] of [
+      [rabbitTarget, bundledTarget],
+      [bundledTarget, rabbitTarget],
+    ]) {
       const q = `defs-${from.name}-${id}`;
       const x = `defs-x-${from.name}-${id}`;
       const user = `defs-user-${from.name}-${id}`;
-      expect((await call(from, 'PUT', `queues/%2F/${q}`, { body: { durable: true, arguments: { 'x-max-length': 7 } } })).status).toBe(201);
-      expect((await call(from, 'PUT', `exchanges/%2F/${x}`, { body: { type: 'topic', durable: true } })).status).toBe(201);
-      expect((await call(from, 'POST', `bindings/%2F/e/${x}/q/${q}`, { body: { routing_key: 'a.#' } })).status).toBe(201);
-      expect((await call(from, 'PUT', `users/${user}`, { body: { password: 'moved', tags: 'management' } })).status).toBe(201);
+      expect(
+        (await call(from, 'PUT', `queues/%2F/${q}`, { body: { durable: true, arguments: { 'x-max-length': 7 } } }))
+          .status,
+      ).toBe(201);
+      expect((await call(from, 'PUT', `exchanges/%2F/${x}`, { body: { type: 'topic', durable: true } })).status).toBe(
+        201,
+      );
+      expect((await call(from, 'POST', `bindings/%2F/e/${x}/q/${q}`, { body: { routing_key: 'a.#' } })).status).toBe(
+        201,
+      );
+      expect(
+        (await call(from, 'PUT', `users/${user}`, { body: { password: 'moved', tags: 'management' } })).status,
+      ).toBe(201);
       const exported = (await call(from, 'GET', 'definitions')).body as Record<string, unknown>;
-      const only = <T extends { name?: string; source?: string }>(items: T[]) => items.filter((i) => (i.name ?? i.source ?? '').includes(id));
+      const only = <T extends { name?: string; source?: string }>(items: T[]) =>
+        items.filter((i) => (i.name ?? i.source ?? '').includes(id));
       const subset = {
         users: only(exported.users as { name: string }[]),
         vhosts: [{ name: '/' }],
@@ -509,11 +692,20 @@ describe('management API: definitions and connections', () => {
       };
       expect((await call(to, 'POST', 'definitions', { body: subset })).status).toBeLessThan(300);
       const queue = await call(to, 'GET', `queues/%2F/${q}`);
-      expect(pick(queue.body, ['name', 'durable', 'arguments'])).toEqual({ name: q, durable: true, arguments: { 'x-max-length': 7 } });
-      const bindings = ((await call(to, 'GET', 'bindings/%2F')).body as { source: string; routing_key: string }[]).filter((b) => b.source === x);
+      expect(pick(queue.body, ['name', 'durable', 'arguments'])).toEqual({
+        name: q,
+        durable: true,
+        arguments: { 'x-max-length': 7 },
+      });
+      const bindings = (
+        (await call(to, 'GET', 'bindings/%2F')).body as { source: string; routing_key: string }[]
+      ).filter((b) => b.source === x);
       expect(bindings.map((b) => b.routing_key)).toEqual(['a.#']);
       // the password hash moved with the user: it logs in with the same password on the other broker
-      expect((await call(to, 'GET', 'whoami', { auth: `${user}:moved` })).body).toEqual({ name: user, tags: ['management'] });
+      expect((await call(to, 'GET', 'whoami', { auth: `${user}:moved` })).body).toEqual({
+        name: user,
+        tags: ['management'],
+      });
       for (const t of [from, to]) {
         await call(t, 'DELETE', `queues/%2F/${q}`);
         await call(t, 'DELETE', `exchanges/%2F/${x}`);
@@ -530,11 +722,20 @@ describe('management API: changes kept across a restart', () => {
     const { tmpdir } = await import('node:os');
     const dataDir = mkdtempSync(join(tmpdir(), 'warren-access-'));
     let broker = await startBroker({ dataDir, managementPort: 0 });
-    let t: Target = { name: 'bundled', api: `http://guest:guest@127.0.0.1:${broker.broker.managementPort}`, amqp: broker.url };
+    let t: Target = {
+      name: 'bundled',
+      api: `http://guest:guest@127.0.0.1:${broker.broker.managementPort}`,
+      amqp: broker.url,
+    };
     expect((await call(t, 'PUT', 'vhosts/kept', { body: { description: 'survives' } })).status).toBe(201);
     expect((await call(t, 'PUT', 'users/keeper', { body: { password: 'pw', tags: 'management' } })).status).toBe(201);
-    expect((await call(t, 'PUT', 'permissions/kept/keeper', { body: { configure: '.*', write: '.*', read: '.*' } })).status).toBe(201);
-    expect((await call(t, 'PUT', 'policies/kept/limit', { body: { pattern: '.*', definition: { 'max-length': 5 } } })).status).toBe(201);
+    expect(
+      (await call(t, 'PUT', 'permissions/kept/keeper', { body: { configure: '.*', write: '.*', read: '.*' } })).status,
+    ).toBe(201);
+    expect(
+      (await call(t, 'PUT', 'policies/kept/limit', { body: { pattern: '.*', definition: { 'max-length': 5 } } }))
+        .status,
+    ).toBe(201);
     const conn = await amqp.connect(`amqp://keeper:pw@127.0.0.1:${broker.port}/kept`);
     const ch = await conn.createChannel();
     await ch.assertQueue('kept-q', { durable: true });
@@ -544,8 +745,15 @@ describe('management API: changes kept across a restart', () => {
     broker = await startBroker({ dataDir, managementPort: 0 });
     t = { name: 'bundled', api: `http://guest:guest@127.0.0.1:${broker.broker.managementPort}`, amqp: broker.url };
     expect((await call(t, 'GET', 'vhosts/kept')).body).toMatchObject({ name: 'kept', description: 'survives' });
-    expect((await call(t, 'GET', 'whoami', { auth: 'keeper:pw' })).body).toEqual({ name: 'keeper', tags: ['management'] });
-    expect((await call(t, 'GET', 'queues/kept/kept-q')).body).toMatchObject({ durable: true, policy: 'limit', effective_policy_definition: { 'max-length': 5 } });
+    expect((await call(t, 'GET', 'whoami', { auth: 'keeper:pw' })).body).toEqual({
+      name: 'keeper',
+      tags: ['management'],
+    });
+    expect((await call(t, 'GET', 'queues/kept/kept-q')).body).toMatchObject({
+      durable: true,
+      policy: 'limit',
+      effective_policy_definition: { 'max-length': 5 },
+    });
     // a deleted vhost is gone for good: made again, it starts empty
     expect((await call(t, 'DELETE', 'vhosts/kept')).status).toBe(204);
     expect((await call(t, 'PUT', 'vhosts/kept', { body: {} })).status).toBe(201);

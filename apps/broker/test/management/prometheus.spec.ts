@@ -7,7 +7,10 @@ import { RunningBroker, startBroker } from '../../src/testing';
 
 const RABBIT = process.env.RABBITMQ_PROMETHEUS_URL; // e.g. http://127.0.0.1:15692
 
-async function scrape(base: string, path = '/metrics'): Promise<{ types: Map<string, string>; samples: Map<string, number> }> {
+async function scrape(
+  base: string,
+  path = '/metrics',
+): Promise<{ types: Map<string, string>; samples: Map<string, number> }> {
   const response = await fetch(`${base}${path}`);
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toContain('text/plain');
@@ -32,9 +35,11 @@ describe('Prometheus metrics', () => {
     if (!RABBIT) return;
     const theirs = await scrape(RABBIT);
     const perObjectTheirs = await scrape(RABBIT, '/metrics/per-object');
-    for (const [name, type] of ours.types) expect([name, theirs.types.get(name) ?? perObjectTheirs.types.get(name)]).toEqual([name, type]);
+    for (const [name, type] of ours.types)
+      expect([name, theirs.types.get(name) ?? perObjectTheirs.types.get(name)]).toEqual([name, type]);
     const perObject = await scrape(base(), '/metrics/per-object');
-    for (const [name, type] of perObject.types) expect([name, perObjectTheirs.types.get(name) ?? theirs.types.get(name)]).toEqual([name, type]);
+    for (const [name, type] of perObject.types)
+      expect([name, perObjectTheirs.types.get(name) ?? theirs.types.get(name)]).toEqual([name, type]);
   });
 
   it('counts what clients do: published, routed, returned, confirmed, delivered, redelivered, acknowledged', async () => {
@@ -62,12 +67,29 @@ describe('Prometheus metrics', () => {
       returned: delta('rabbitmq_global_messages_unroutable_returned_total{protocol="amqp091"}'),
       dropped: delta('rabbitmq_global_messages_unroutable_dropped_total{protocol="amqp091"}'),
       confirmed: delta('rabbitmq_global_messages_confirmed_total{protocol="amqp091"}'),
-      delivered: delta('rabbitmq_global_messages_delivered_total{protocol="amqp091",queue_type="rabbit_classic_queue"}'),
-      redelivered: delta('rabbitmq_global_messages_redelivered_total{protocol="amqp091",queue_type="rabbit_classic_queue"}'),
-      acknowledged: delta('rabbitmq_global_messages_acknowledged_total{protocol="amqp091",queue_type="rabbit_classic_queue"}'),
+      delivered: delta(
+        'rabbitmq_global_messages_delivered_total{protocol="amqp091",queue_type="rabbit_classic_queue"}',
+      ),
+      redelivered: delta(
+        'rabbitmq_global_messages_redelivered_total{protocol="amqp091",queue_type="rabbit_classic_queue"}',
+      ),
+      acknowledged: delta(
+        'rabbitmq_global_messages_acknowledged_total{protocol="amqp091",queue_type="rabbit_classic_queue"}',
+      ),
       queues: after.get('rabbitmq_queues'),
       connections: after.get('rabbitmq_connections'),
-    }).toEqual({ received: 7, routed: 5, returned: 1, dropped: 1, confirmed: 7, delivered: 6, redelivered: 1, acknowledged: 5, queues: 1, connections: 1 });
+    }).toEqual({
+      received: 7,
+      routed: 5,
+      returned: 1,
+      dropped: 1,
+      confirmed: 7,
+      delivered: 6,
+      redelivered: 1,
+      acknowledged: 5,
+      queues: 1,
+      connections: 1,
+    });
     const perObject = (await scrape(base(), '/metrics/per-object')).samples;
     expect(perObject.get(`rabbitmq_queue_messages_ready{vhost="/",queue="${q}"}`)).toBe(0);
     await conn.close();

@@ -21,7 +21,8 @@ function findRabbitmqadmin(): string | undefined {
 }
 
 const script = findRabbitmqadmin();
-if (!script) console.warn('rabbitmqadmin not found (Debian: apt-get install rabbitmq-server): its suite is not registered');
+if (!script)
+  console.warn('rabbitmqadmin not found (Debian: apt-get install rabbitmq-server): its suite is not registered');
 
 (script ? describe : describe.skip)('rabbitmqadmin against the bundled broker', () => {
   let broker: RunningBroker;
@@ -38,7 +39,18 @@ if (!script) console.warn('rabbitmqadmin not found (Debian: apt-get install rabb
   // asynchronously: the broker runs in this process and must answer while the script waits
   const run = (password: string, args: string[]) =>
     new Promise<{ code: number; out: string; err: string }>((resolve) => {
-      const all = [script!, '-H', '127.0.0.1', '-P', String(broker.broker.managementPort), '-u', 'guest', '-p', password, ...args];
+      const all = [
+        script!,
+        '-H',
+        '127.0.0.1',
+        '-P',
+        String(broker.broker.managementPort),
+        '-u',
+        'guest',
+        '-p',
+        password,
+        ...args,
+      ];
       execFile('python3', all, { encoding: 'utf8', timeout: 30_000 }, (error, out, err) =>
         resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, out, err }),
       );
@@ -46,17 +58,37 @@ if (!script) console.warn('rabbitmqadmin not found (Debian: apt-get install rabb
   const admin = (...args: string[]) => run('guest', args);
 
   it('declares, publishes, gets, lists, exports, deletes and imports', async () => {
-    expect(await admin('declare', 'queue', 'name=adm-q', 'durable=false')).toMatchObject({ code: 0, out: 'queue declared\n' });
-    expect(await admin('declare', 'exchange', 'name=adm-x', 'type=fanout')).toMatchObject({ code: 0, out: 'exchange declared\n' });
-    expect(await admin('declare', 'binding', 'source=adm-x', 'destination=adm-q')).toMatchObject({ code: 0, out: 'binding declared\n' });
-    expect(await admin('publish', 'exchange=adm-x', 'routing_key=k', 'payload=hello')).toMatchObject({ code: 0, out: 'Message published\n' });
-    expect(await admin('-f', 'tsv', '-q', 'list', 'queues', 'name', 'messages')).toMatchObject({ code: 0, out: 'adm-q\t1\n' });
+    expect(await admin('declare', 'queue', 'name=adm-q', 'durable=false')).toMatchObject({
+      code: 0,
+      out: 'queue declared\n',
+    });
+    expect(await admin('declare', 'exchange', 'name=adm-x', 'type=fanout')).toMatchObject({
+      code: 0,
+      out: 'exchange declared\n',
+    });
+    expect(await admin('declare', 'binding', 'source=adm-x', 'destination=adm-q')).toMatchObject({
+      code: 0,
+      out: 'binding declared\n',
+    });
+    expect(await admin('publish', 'exchange=adm-x', 'routing_key=k', 'payload=hello')).toMatchObject({
+      code: 0,
+      out: 'Message published\n',
+    });
+    expect(await admin('-f', 'tsv', '-q', 'list', 'queues', 'name', 'messages')).toMatchObject({
+      code: 0,
+      out: 'adm-q\t1\n',
+    });
     const got = await admin('-f', 'tsv', '-q', 'get', 'queue=adm-q', 'ackmode=ack_requeue_false');
     expect(got.code).toBe(0);
     expect(got.out).toContain('hello');
     expect((await admin('-f', 'tsv', '-q', 'list', 'queues', 'name', 'messages')).out).toBe('adm-q\t0\n');
-    expect(await admin('declare', 'user', 'name=adm-u', 'password=pw', 'tags=management')).toMatchObject({ code: 0, out: 'user declared\n' });
-    expect(await admin('declare', 'permission', 'vhost=/', 'user=adm-u', 'configure=.*', 'write=.*', 'read=.*')).toMatchObject({ code: 0 });
+    expect(await admin('declare', 'user', 'name=adm-u', 'password=pw', 'tags=management')).toMatchObject({
+      code: 0,
+      out: 'user declared\n',
+    });
+    expect(
+      await admin('declare', 'permission', 'vhost=/', 'user=adm-u', 'configure=.*', 'write=.*', 'read=.*'),
+    ).toMatchObject({ code: 0 });
     const file = join(dir, 'export.json');
     expect((await admin('export', file)).code).toBe(0);
     expect(await admin('delete', 'queue', 'name=adm-q')).toMatchObject({ code: 0, out: 'queue deleted\n' });

@@ -63,11 +63,14 @@ export class RawClient {
   async login(
     opts: { user?: string; password?: string; vhost?: string; heartbeat?: number; stopAfterTune?: boolean } = {},
   ): Promise<P.ConnectionCloseArgs | undefined> {
-    const closed = (f: Frame | undefined) => (f?.method?.id === P.CONNECTION_CLOSE ? (f.method.args as P.ConnectionCloseArgs) : undefined);
+    const closed = (f: Frame | undefined) =>
+      f?.method?.id === P.CONNECTION_CLOSE ? (f.method.args as P.ConnectionCloseArgs) : undefined;
     this.write(P.PROTOCOL_HEADER);
     await this.waitForMethod(P.CONNECTION_START);
     this.method(0, P.CONNECTION_START_OK, {
-      clientProperties: tableFromPlain({ capabilities: { authentication_failure_close: true, consumer_cancel_notify: true } }),
+      clientProperties: tableFromPlain({
+        capabilities: { authentication_failure_close: true, consumer_cancel_notify: true },
+      }),
       mechanism: 'PLAIN',
       response: Buffer.from(`\u0000${opts.user ?? 'guest'}\u0000${opts.password ?? 'guest'}`),
       locale: 'en_US',
@@ -77,7 +80,9 @@ export class RawClient {
     if (opts.stopAfterTune) return undefined;
     this.method(0, P.CONNECTION_TUNE_OK, { channelMax: 0, frameMax: 131072, heartbeat: opts.heartbeat ?? 0 });
     this.method(0, P.CONNECTION_OPEN, { virtualHost: opts.vhost ?? '/' });
-    const open = await this.waitFor((f) => f.method?.id === P.CONNECTION_OPEN_OK || f.method?.id === P.CONNECTION_CLOSE);
+    const open = await this.waitFor(
+      (f) => f.method?.id === P.CONNECTION_OPEN_OK || f.method?.id === P.CONNECTION_CLOSE,
+    );
     if (!open) throw new Error('no connection.open-ok from the server');
     return closed(open);
   }

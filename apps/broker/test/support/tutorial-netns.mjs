@@ -103,7 +103,8 @@ function until(procs, done, describe, ms = timeoutMs) {
     };
     const check = () => {
       if (done()) return finish();
-      if (procs.every((p) => !p.running)) finish(new Error(`${describe}: ${procs.map((p) => p.name).join(', ')} exited first`));
+      if (procs.every((p) => !p.running))
+        finish(new Error(`${describe}: ${procs.map((p) => p.name).join(', ')} exited first`));
     };
     timer = setTimeout(() => finish(new Error(`${describe}: timed out after ${ms} ms`)), ms);
     for (const p of procs) p.watchers.add(check);
@@ -157,7 +158,8 @@ process.on('SIGINT', emergencyStop);
 
 try {
   const lo = spawnSync('ip', ['link', 'set', 'lo', 'up'], { encoding: 'utf8' });
-  if (lo.error || lo.status !== 0) throw new Error(`cannot bring up loopback: ${lo.error?.message ?? lo.stderr.trim()}`);
+  if (lo.error || lo.status !== 0)
+    throw new Error(`cannot bring up loopback: ${lo.error?.message ?? lo.stderr.trim()}`);
 
   broker = new Proc('broker', plan.brokerMain, plan.brokerArgs ?? [], plan.cwd);
   await until([broker], () => broker.lines.some((l) => l.startsWith('listening on ')), 'broker start');

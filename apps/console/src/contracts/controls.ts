@@ -6,7 +6,10 @@ import { z } from 'zod';
  */
 
 const rate = (what: string) =>
-  z.number({ error: `${what} must be a number from 0 to 1` }).min(0, `${what} must be from 0 to 1`).max(1, `${what} must be from 0 to 1`);
+  z
+    .number({ error: `${what} must be a number from 0 to 1` })
+    .min(0, `${what} must be from 0 to 1`)
+    .max(1, `${what} must be from 0 to 1`);
 
 /** The payments service's simulated gateway, as its GET /admin/gateway answers (the same limits as its own). */
 export const GatewaySettings = z.object({
@@ -14,7 +17,11 @@ export const GatewaySettings = z.object({
   failureRate: rate('failureRate'),
   /** Share of charges the issuer declines (a business answer, never retried). */
   declineRate: rate('declineRate'),
-  latencyMs: z.number({ error: 'latencyMs must be a whole number of milliseconds' }).int('latencyMs must be a whole number of milliseconds').min(0, 'latencyMs must be from 0 to 60000').max(60_000, 'latencyMs must be from 0 to 60000'),
+  latencyMs: z
+    .number({ error: 'latencyMs must be a whole number of milliseconds' })
+    .int('latencyMs must be a whole number of milliseconds')
+    .min(0, 'latencyMs must be from 0 to 60000')
+    .max(60_000, 'latencyMs must be from 0 to 60000'),
 });
 export type GatewaySettings = z.infer<typeof GatewaySettings>;
 
@@ -40,8 +47,17 @@ export interface GatewayReply {
 /** POST /api/controls/smtp: refuse the next `count` deliveries with `code` (421, temporary, by default). */
 export const SmtpFailure = z.strictObject(
   {
-    count: z.number({ error: 'count must be a whole number from 1 to 1000' }).int('count must be a whole number from 1 to 1000').min(1, 'count must be a whole number from 1 to 1000 (DELETE clears)').max(1000, 'count must be a whole number from 1 to 1000'),
-    code: z.number({ error: 'code must be an SMTP error code from 400 to 599' }).int('code must be an SMTP error code from 400 to 599').min(400, 'code must be an SMTP error code from 400 to 599').max(599, 'code must be an SMTP error code from 400 to 599').optional(),
+    count: z
+      .number({ error: 'count must be a whole number from 1 to 1000' })
+      .int('count must be a whole number from 1 to 1000')
+      .min(1, 'count must be a whole number from 1 to 1000 (DELETE clears)')
+      .max(1000, 'count must be a whole number from 1 to 1000'),
+    code: z
+      .number({ error: 'code must be an SMTP error code from 400 to 599' })
+      .int('code must be an SMTP error code from 400 to 599')
+      .min(400, 'code must be an SMTP error code from 400 to 599')
+      .max(599, 'code must be an SMTP error code from 400 to 599')
+      .optional(),
   },
   { error: 'the body must be a JSON object like { "count": 2, "code": 421 }' },
 );
@@ -75,13 +91,21 @@ export type ProcessParams = z.infer<typeof ProcessParams>;
 
 /** POST /api/controls/instances: one more instance of a service (the demo's control API says which may). */
 export const AddInstance = z.strictObject(
-  { service: z.string({ error: 'service is required, e.g. "payments"' }).min(1, 'service is required, e.g. "payments"').max(64, 'service has at most 64 characters').regex(/^[a-z][a-z0-9-]*$/, 'service is a service name, e.g. "payments"') },
+  {
+    service: z
+      .string({ error: 'service is required, e.g. "payments"' })
+      .min(1, 'service is required, e.g. "payments"')
+      .max(64, 'service has at most 64 characters')
+      .regex(/^[a-z][a-z0-9-]*$/, 'service is a service name, e.g. "payments"'),
+  },
   { error: 'the body must be a JSON object like { "service": "payments" }' },
 );
 export type AddInstance = z.infer<typeof AddInstance>;
 
 /** :name in DELETE /api/controls/connections/:name: the broker's name for the connection (a short string). */
-export const ConnectionParams = z.strictObject({ name: z.string().min(1, 'a connection name is required').max(255, 'a connection name has at most 255 characters') });
+export const ConnectionParams = z.strictObject({
+  name: z.string().min(1, 'a connection name is required').max(255, 'a connection name has at most 255 characters'),
+});
 export type ConnectionParams = z.infer<typeof ConnectionParams>;
 
 /** The text the client gets with connection.close 320 (CONNECTION_FORCED - <this>). */

@@ -18,8 +18,14 @@ export const QueueName = z
   .regex(/^[A-Za-z0-9._:-]+$/, 'a queue name may hold only letters, digits and . _ : -');
 
 /** A message id to replay or purge (the AMQP message-id property, a short string). */
-const MessageId = z.string({ error: 'each id must be a string' }).min(1, 'an id cannot be empty').max(255, 'an id has at most 255 characters');
-const Ids = z.array(MessageId, { error: 'ids must be a list of message ids' }).min(1, 'ids needs at least one message id').max(1000, 'at most 1000 ids at a time');
+const MessageId = z
+  .string({ error: 'each id must be a string' })
+  .min(1, 'an id cannot be empty')
+  .max(255, 'an id has at most 255 characters');
+const Ids = z
+  .array(MessageId, { error: 'ids must be a list of message ids' })
+  .min(1, 'ids needs at least one message id')
+  .max(1000, 'at most 1000 ids at a time');
 
 export const DeadLetterParams = z.strictObject({ queue: QueueName });
 
@@ -29,7 +35,12 @@ export const ParkedListQuery = z.strictObject({
     .string()
     .regex(/^\d{1,4}$/, 'limit must be a whole number from 1 to 1000')
     .transform(Number)
-    .pipe(z.number().min(1, 'limit must be a whole number from 1 to 1000').max(1000, 'limit must be a whole number from 1 to 1000'))
+    .pipe(
+      z
+        .number()
+        .min(1, 'limit must be a whole number from 1 to 1000')
+        .max(1000, 'limit must be a whole number from 1 to 1000'),
+    )
     .default(100),
 });
 
@@ -37,7 +48,10 @@ export const ParkedListQuery = z.strictObject({
  * Replay: the given messages, or every parked one when `ids` is left out (`{}`). The body must be a JSON object
  * even then: a request without one (a stray form post) replays nothing.
  */
-export const ReplayRequest = z.strictObject({ ids: Ids.optional() }, { error: 'the body must be a JSON object: { "ids": [...] } for some messages, {} for all' });
+export const ReplayRequest = z.strictObject(
+  { ids: Ids.optional() },
+  { error: 'the body must be a JSON object: { "ids": [...] } for some messages, {} for all' },
+);
 export type ReplayRequest = z.infer<typeof ReplayRequest>;
 
 /**
@@ -49,7 +63,9 @@ export const PurgeRequest = z
     { ids: Ids.optional(), all: z.literal(true, { error: 'all must be true (or left out)' }).optional() },
     { error: 'the body must be a JSON object: { "ids": [...] } for some messages, { "all": true } for all' },
   )
-  .refine((b) => (b.ids === undefined) !== (b.all === undefined), { message: 'give either ids (the messages to purge) or all: true (every parked message), not both or neither' });
+  .refine((b) => (b.ids === undefined) !== (b.all === undefined), {
+    message: 'give either ids (the messages to purge) or all: true (every parked message), not both or neither',
+  });
 export type PurgeRequest = z.infer<typeof PurgeRequest>;
 
 /** One dead-letter queue as the list shows it. */
@@ -75,12 +91,23 @@ export const ParkedMessageJson = z.object({
   correlationId: z.string().optional(),
   /** 'retries-exhausted' | 'non-retryable' | 'invalid' | 'no-handler' | 'delivery_limit', or the broker's x-death reason */
   reason: z.string().optional(),
-  error: z.object({ name: z.string().optional(), message: z.string().optional(), stack: z.array(z.string()) }).optional(),
+  error: z
+    .object({ name: z.string().optional(), message: z.string().optional(), stack: z.array(z.string()) })
+    .optional(),
   attempts: z.number().optional(),
   /** Deliveries that ended without a settle (a consumer that crashed each time), when the library counted them. */
   deliveries: z.number().optional(),
   /** What the broker recorded each time it dead-lettered the message (x-death), newest first. */
-  deaths: z.array(z.object({ queue: z.string().optional(), reason: z.string().optional(), count: z.number().optional(), exchange: z.string().optional(), routingKeys: z.array(z.string()), time: z.string().optional() })),
+  deaths: z.array(
+    z.object({
+      queue: z.string().optional(),
+      reason: z.string().optional(),
+      count: z.number().optional(),
+      exchange: z.string().optional(),
+      routingKeys: z.array(z.string()),
+      time: z.string().optional(),
+    }),
+  ),
   replayCount: z.number(),
   originalExchange: z.string().optional(),
   originalRoutingKey: z.string().optional(),
@@ -111,5 +138,10 @@ export const PurgeResponse = z.object({ purged: z.number() });
 export type PurgeResponse = z.infer<typeof PurgeResponse>;
 
 /** A replay the broker refused part way (502): what went back before it stopped. */
-export const ReplayFailure = z.object({ statusCode: z.literal(502), error: z.string(), message: z.string(), replayed: z.number() });
+export const ReplayFailure = z.object({
+  statusCode: z.literal(502),
+  error: z.string(),
+  message: z.string(),
+  replayed: z.number(),
+});
 export type ReplayFailure = z.infer<typeof ReplayFailure>;

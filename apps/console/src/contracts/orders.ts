@@ -12,7 +12,11 @@ export const MAX_LINES = 50;
 
 export const OrderLineInput = z.object({
   sku: z.string().regex(SKU_PATTERN, 'a SKU looks like SKU-001'),
-  quantity: z.number().int('must be a whole number').min(1, 'must be at least 1').max(MAX_QUANTITY, `must be at most ${MAX_QUANTITY}`),
+  quantity: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(MAX_QUANTITY, `must be at most ${MAX_QUANTITY}`),
 });
 
 /**
@@ -22,12 +26,20 @@ export const OrderLineInput = z.object({
 export const PlaceOrderRequest = z
   .strictObject({
     customerEmail: z.email('must be an email address'),
-    items: z.array(OrderLineInput).min(1, 'an order has at least one item').max(MAX_LINES, `an order has at most ${MAX_LINES} items`),
+    items: z
+      .array(OrderLineInput)
+      .min(1, 'an order has at least one item')
+      .max(MAX_LINES, `an order has at most ${MAX_LINES} items`),
   })
   .superRefine((body, ctx) => {
     const seen = new Set<string>();
     body.items.forEach((line, i) => {
-      if (seen.has(line.sku)) ctx.addIssue({ code: 'custom', path: ['items', i, 'sku'], message: `${line.sku} appears twice; put the quantities on one line` });
+      if (seen.has(line.sku))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['items', i, 'sku'],
+          message: `${line.sku} appears twice; put the quantities on one line`,
+        });
       seen.add(line.sku);
     });
   });

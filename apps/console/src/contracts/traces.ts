@@ -24,7 +24,10 @@ export const SPAN_ID = hex(16, 'span id');
 /** A 64-bit unsigned number, as a decimal string or a number; kept as a bigint (nanoseconds need all 64 bits). */
 // (a JSON number that large has lost its last digits already: a few hundred nanoseconds, which no view shows)
 const uint64 = z
-  .union([z.string().regex(/^\d{1,20}$/, 'must be a whole number of nanoseconds'), z.number().nonnegative('must not be negative')])
+  .union([
+    z.string().regex(/^\d{1,20}$/, 'must be a whole number of nanoseconds'),
+    z.number().nonnegative('must not be negative'),
+  ])
   .transform((v) => (typeof v === 'string' ? BigInt(v) : BigInt(Math.round(v))));
 
 /** OTLP's AnyValue: exactly one of its fields (an empty value is allowed: OTLP calls it "no value"). */
@@ -64,17 +67,21 @@ function checkAnyValue(v: unknown, path: Array<string | number>, problems: Probl
     } else if (key === 'boolValue') {
       if (typeof x !== 'boolean') problems.push({ path: at, message: 'must be true or false' });
     } else if (key === 'intValue') {
-      if (!(typeof x === 'number' ? Number.isInteger(x) : typeof x === 'string' && INTEGER.test(x))) problems.push({ path: at, message: 'must be a whole number' });
+      if (!(typeof x === 'number' ? Number.isInteger(x) : typeof x === 'string' && INTEGER.test(x)))
+        problems.push({ path: at, message: 'must be a whole number' });
     } else if (key === 'doubleValue') {
       // the JSON mapping writes NaN and the infinities as strings
-      if (typeof x !== 'number' && x !== 'NaN' && x !== 'Infinity' && x !== '-Infinity') problems.push({ path: at, message: 'must be a number' });
+      if (typeof x !== 'number' && x !== 'NaN' && x !== 'Infinity' && x !== '-Infinity')
+        problems.push({ path: at, message: 'must be a number' });
     } else if (key === 'arrayValue') {
       const values = isObject(x) ? x.values : undefined;
-      if (!isObject(x) || (values !== undefined && !Array.isArray(values))) problems.push({ path: at, message: 'must be {values: AnyValue[]}' });
+      if (!isObject(x) || (values !== undefined && !Array.isArray(values)))
+        problems.push({ path: at, message: 'must be {values: AnyValue[]}' });
       else (values as unknown[] | undefined)?.forEach((item, i) => checkAnyValue(item, [...at, 'values', i], problems));
     } else if (key === 'kvlistValue') {
       const values = isObject(x) ? x.values : undefined;
-      if (!isObject(x) || (values !== undefined && !Array.isArray(values))) problems.push({ path: at, message: 'must be {values: KeyValue[]}' });
+      if (!isObject(x) || (values !== undefined && !Array.isArray(values)))
+        problems.push({ path: at, message: 'must be {values: KeyValue[]}' });
       else checkKeyValues(values, [...at, 'values'], problems);
     } else fields--; // a field of a newer OTLP: ignored
   }
@@ -107,15 +114,41 @@ export const SPAN_KINDS = ['unspecified', 'internal', 'server', 'client', 'produ
 export type SpanKindName = (typeof SPAN_KINDS)[number];
 const KIND = 'must be a SpanKind (0 to 5)';
 const spanKind = z
-  .union([z.number().int(KIND).min(0, KIND).max(5, KIND), z.enum(['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'], KIND)], KIND)
-  .transform((k): SpanKindName => (typeof k === 'number' ? SPAN_KINDS[k] : (k.slice('SPAN_KIND_'.length).toLowerCase() as SpanKindName)));
+  .union(
+    [
+      z.number().int(KIND).min(0, KIND).max(5, KIND),
+      z.enum(
+        [
+          'SPAN_KIND_UNSPECIFIED',
+          'SPAN_KIND_INTERNAL',
+          'SPAN_KIND_SERVER',
+          'SPAN_KIND_CLIENT',
+          'SPAN_KIND_PRODUCER',
+          'SPAN_KIND_CONSUMER',
+        ],
+        KIND,
+      ),
+    ],
+    KIND,
+  )
+  .transform((k): SpanKindName =>
+    typeof k === 'number' ? SPAN_KINDS[k] : (k.slice('SPAN_KIND_'.length).toLowerCase() as SpanKindName),
+  );
 
 export const STATUS_CODES = ['unset', 'ok', 'error'] as const;
 export type StatusCodeName = (typeof STATUS_CODES)[number];
 const STATUS = 'must be a StatusCode (0 to 2)';
 const statusCode = z
-  .union([z.number().int(STATUS).min(0, STATUS).max(2, STATUS), z.enum(['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'], STATUS)], STATUS)
-  .transform((c): StatusCodeName => (typeof c === 'number' ? STATUS_CODES[c] : (c.slice('STATUS_CODE_'.length).toLowerCase() as StatusCodeName)));
+  .union(
+    [
+      z.number().int(STATUS).min(0, STATUS).max(2, STATUS),
+      z.enum(['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'], STATUS),
+    ],
+    STATUS,
+  )
+  .transform((c): StatusCodeName =>
+    typeof c === 'number' ? STATUS_CODES[c] : (c.slice('STATUS_CODE_'.length).toLowerCase() as StatusCodeName),
+  );
 
 export const OtlpSpan = z.object({
   traceId: TRACE_ID,
@@ -129,9 +162,23 @@ export const OtlpSpan = z.object({
   endTimeUnixNano: uint64,
   attributes,
   droppedAttributesCount: z.number().optional(),
-  events: z.array(z.object({ timeUnixNano: uint64, name: z.string(), attributes, droppedAttributesCount: z.number().optional() })).optional(),
+  events: z
+    .array(
+      z.object({ timeUnixNano: uint64, name: z.string(), attributes, droppedAttributesCount: z.number().optional() }),
+    )
+    .optional(),
   droppedEventsCount: z.number().optional(),
-  links: z.array(z.object({ traceId: TRACE_ID, spanId: SPAN_ID, traceState: z.string().optional(), attributes, droppedAttributesCount: z.number().optional() })).optional(),
+  links: z
+    .array(
+      z.object({
+        traceId: TRACE_ID,
+        spanId: SPAN_ID,
+        traceState: z.string().optional(),
+        attributes,
+        droppedAttributesCount: z.number().optional(),
+      }),
+    )
+    .optional(),
   droppedLinksCount: z.number().optional(),
   status: z.object({ code: statusCode.optional(), message: z.string().optional() }).optional(),
   flags: z.number().optional(),
@@ -223,7 +270,15 @@ export interface TraceReceiverState {
   refused: { requests: number; lastReason?: string; lastAt?: string };
   stored: { traces: number; spans: number; evictedTraces: number };
   bounds: { maxTraces: number; maxSpans: number; maxBodyBytes: number };
-  forward?: { url: string; sent: number; failed: number; dropped: number; queued: number; lastError?: string; lastErrorAt?: string };
+  forward?: {
+    url: string;
+    sent: number;
+    failed: number;
+    dropped: number;
+    queued: number;
+    lastError?: string;
+    lastErrorAt?: string;
+  };
   /** The orders whose traces changed most recently (newest first, at most 50): id, spans held, when. */
   recentOrders: Array<{ orderId: string; spans: number; updatedAt: string }>;
 }

@@ -37,7 +37,8 @@ function url(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   } catch {
     throw new Error(`${name} must be an http(s) URL, got '${value}'`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`${name} must be an http(s) URL, got '${value}'`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new Error(`${name} must be an http(s) URL, got '${value}'`);
   return value.replace(/\/+$/, '');
 }
 
@@ -55,13 +56,15 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < min || n > max) throw new Error(`${name} must be a whole number from ${min} to ${max}, got '${raw}'`);
+  if (!/^\d+$/.test(raw) || n < min || n > max)
+    throw new Error(`${name} must be a whole number from ${min} to ${max}, got '${raw}'`);
   return n;
 }
 
 /** The console's settings from the environment (docs/architecture.md: Ports and environment); throws naming a bad one. */
 export function readConsoleConfig(env: NodeJS.ProcessEnv = process.env): ConsoleConfig {
-  const local = (variable: string, port: number) => url(env, variable, `http://127.0.0.1:${env[variable.replace(/_URL$/, '_PORT')] || port}`);
+  const local = (variable: string, port: number) =>
+    url(env, variable, `http://127.0.0.1:${env[variable.replace(/_URL$/, '_PORT')] || port}`);
   return {
     // PORT as every Warren image sets it (3000), when CONSOLE_PORT is not set
     port: integer(env, env.CONSOLE_PORT ? 'CONSOLE_PORT' : 'PORT', 8080, 0, 65535),

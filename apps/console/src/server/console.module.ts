@@ -1,4 +1,14 @@
-import { Controller, Get, Inject, Injectable, Module, Sse, type DynamicModule, type MessageEvent, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Inject,
+  Injectable,
+  Module,
+  Sse,
+  type DynamicModule,
+  type MessageEvent,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +26,6 @@ import { TracesController } from './traces.controller';
 import { otlpTracesHandler } from './traces/otlp-http';
 import { TraceReceiver } from './traces/trace-receiver';
 
-
 /**
  * The console's live data: GET /api/stream is server-sent events, one event per source (named after it) each
  * time its state changes, every current state first. However many browsers listen, each source is polled once
@@ -32,16 +41,29 @@ class StreamController implements OnModuleDestroy {
   @Sse('stream')
   stream(): Observable<MessageEvent> {
     return new Observable<MessageEvent>((subscriber) => {
-      const unsubscribes = Object.entries(this.sources).map(([name, source]) => source.subscribe((state) => subscriber.next({ type: name, data: state })));
+      const unsubscribes = Object.entries(this.sources).map(([name, source]) =>
+        source.subscribe((state) => subscriber.next({ type: name, data: state })),
+      );
       return () => unsubscribes.forEach((unsubscribe) => unsubscribe());
     });
   }
 
   /** Each source's state, and the trace receiver's counts (without its list of recent orders). */
   @Get('health')
-  health(): { sources: Record<string, { status: string; subscribers: number; requests: number }>; traces: Omit<TraceReceiverState, 'recentOrders'> } {
+  health(): {
+    sources: Record<string, { status: string; subscribers: number; requests: number }>;
+    traces: Omit<TraceReceiverState, 'recentOrders'>;
+  } {
     const { recentOrders: _, ...traces } = this.traces.state();
-    return { sources: Object.fromEntries(Object.entries(this.sources).map(([name, s]) => [name, { status: s.state.status, subscribers: s.subscribers, requests: s.requests }])), traces };
+    return {
+      sources: Object.fromEntries(
+        Object.entries(this.sources).map(([name, s]) => [
+          name,
+          { status: s.state.status, subscribers: s.subscribers, requests: s.requests },
+        ]),
+      ),
+      traces,
+    };
   }
 
   onModuleDestroy(): void {
@@ -64,12 +86,23 @@ export class ConsoleModule {
   static forRoot(config: ConsoleConfig): DynamicModule {
     return {
       module: ConsoleModule,
-      controllers: [StreamController, OrdersController, DeadLettersController, ControlsController, ScenariosController, TracesController],
+      controllers: [
+        StreamController,
+        OrdersController,
+        DeadLettersController,
+        ControlsController,
+        ScenariosController,
+        TracesController,
+      ],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: TRACES, useFactory: () => new TraceReceiver(config.traces) },
         // the receiver's state is pushed on the same stream as the polled sources
-        { provide: SOURCES, useFactory: (traces: TraceReceiver) => ({ ...createSources(config), traces: traces.source }), inject: [TRACES] },
+        {
+          provide: SOURCES,
+          useFactory: (traces: TraceReceiver) => ({ ...createSources(config), traces: traces.source }),
+          inject: [TRACES],
+        },
         Controls,
         TraceReceiverLife,
       ],
@@ -91,7 +124,14 @@ export function serveWeb(app: NestExpressApplication, webDir: string): void {
     app.useStaticAssets(webDir, { index: 'index.html', maxAge: 0 });
     return;
   }
-  app.getHttpAdapter().get('/', (_req: unknown, res: { status(n: number): { type(t: string): { send(b: string): void } } }) =>
-    res.status(503).type('text/plain').send(`The console's web app is not built (no ${webDir}/index.html): npx vite build -c apps/console/vite.config.ts\n`),
-  );
+  app
+    .getHttpAdapter()
+    .get('/', (_req: unknown, res: { status(n: number): { type(t: string): { send(b: string): void } } }) =>
+      res
+        .status(503)
+        .type('text/plain')
+        .send(
+          `The console's web app is not built (no ${webDir}/index.html): npx vite build -c apps/console/vite.config.ts\n`,
+        ),
+    );
 }

@@ -1,6 +1,16 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put } from '@nestjs/common';
 import { ZodBodyPipe, ZodParamsPipe } from '@warren/service-kit';
-import { AddInstance, ConnectionParams, GatewayChange, ProcessParams, ProcessSignal, SmtpFailure, type ControlsStatus, type GatewayReply, type SmtpFailNext } from '../contracts/controls';
+import {
+  AddInstance,
+  ConnectionParams,
+  GatewayChange,
+  ProcessParams,
+  ProcessSignal,
+  SmtpFailure,
+  type ControlsStatus,
+  type GatewayReply,
+  type SmtpFailNext,
+} from '../contracts/controls';
 import { Controls } from './controls';
 
 /**
@@ -50,7 +60,10 @@ export class ControlsController {
 
   @Post('processes/:name/signal')
   @HttpCode(202)
-  signal(@Param(new ZodParamsPipe(ProcessParams)) { name }: ProcessParams, @Body(new ZodBodyPipe(ProcessSignal)) { signal }: ProcessSignal) {
+  signal(
+    @Param(new ZodParamsPipe(ProcessParams)) { name }: ProcessParams,
+    @Body(new ZodBodyPipe(ProcessSignal)) { signal }: ProcessSignal,
+  ) {
     return this.controls.signal(name, signal);
   }
 

@@ -65,7 +65,11 @@ export class Controls {
 
   /** Every control's availability, each probed once, in parallel, within PROBE_MS. */
   async status(): Promise<ControlsStatus> {
-    const [processes, smtp, connections] = await Promise.all([this.probeProcesses(), this.probeSmtp(), this.probeConnections()]);
+    const [processes, smtp, connections] = await Promise.all([
+      this.probeProcesses(),
+      this.probeSmtp(),
+      this.probeConnections(),
+    ]);
     const gateway = await this.probeGateway(processes.list);
     return { gateway, smtp, connections, processes: processes.status };
   }
@@ -83,11 +87,21 @@ export class Controls {
   }
 
   private async paymentsCall<T>(method: string, url: string, body?: unknown, timeoutMs = 5000): Promise<T> {
-    if (!this.config.adminToken) throw new ConflictException("the payments gateway's settings are an admin route, and the console has no ADMIN_TOKEN");
-    return call<T>('payments', method, `${url}/admin/gateway`, { body, headers: { authorization: `Bearer ${this.config.adminToken}` }, timeoutMs });
+    if (!this.config.adminToken)
+      throw new ConflictException(
+        "the payments gateway's settings are an admin route, and the console has no ADMIN_TOKEN",
+      );
+    return call<T>('payments', method, `${url}/admin/gateway`, {
+      body,
+      headers: { authorization: `Bearer ${this.config.adminToken}` },
+      timeoutMs,
+    });
   }
 
-  private async eachPayments(apply: (url: string) => Promise<GatewaySettings>, list?: DemoProcess[]): Promise<GatewayReply> {
+  private async eachPayments(
+    apply: (url: string) => Promise<GatewaySettings>,
+    list?: DemoProcess[],
+  ): Promise<GatewayReply> {
     const targets = await this.paymentsInstances(list);
     const errors: unknown[] = [];
     const instances = await Promise.all(
@@ -104,7 +118,10 @@ export class Controls {
     );
     if (!instances.some((i) => i.settings)) {
       if (errors[0]) throw errors[0];
-      throw new UpstreamError(undefined, `payments: no instance can take it (${instances.map((i) => `${i.name}: ${i.error}`).join('; ')})`);
+      throw new UpstreamError(
+        undefined,
+        `payments: no instance can take it (${instances.map((i) => `${i.name}: ${i.error}`).join('; ')})`,
+      );
     }
     return { instances };
   }
@@ -116,20 +133,32 @@ export class Controls {
    */
   private async paymentsInstances(list?: DemoProcess[]): Promise<Array<{ name: string; url: string; skip?: string }>> {
     let processes = list;
-    if (!processes && this.config.controlUrl && this.config.adminToken) processes = await this.processes(PROBE_MS).catch(() => undefined);
+    if (!processes && this.config.controlUrl && this.config.adminToken)
+      processes = await this.processes(PROBE_MS).catch(() => undefined);
     const found = (processes ?? []).filter((p) => PAYMENTS_INSTANCE.test(p.name) && p.url);
     if (!found.length) return [{ name: 'payments', url: this.config.paymentsUrl }];
     return found.map((p) => ({
       name: p.name,
       url: p.url!,
-      skip: this.isPaused(p) ? 'paused (SIGSTOP): continue it first' : p.state === 'stopped' || p.state === 'failed' ? `the process is ${p.state}` : undefined,
+      skip: this.isPaused(p)
+        ? 'paused (SIGSTOP): continue it first'
+        : p.state === 'stopped' || p.state === 'failed'
+          ? `the process is ${p.state}`
+          : undefined,
     }));
   }
 
   private async probeGateway(list: DemoProcess[] | undefined): Promise<ControlsStatus['gateway']> {
-    if (!this.config.adminToken) return { state: 'unavailable', reason: "the payments gateway's settings are an admin route, and the console has no ADMIN_TOKEN" };
+    if (!this.config.adminToken)
+      return {
+        state: 'unavailable',
+        reason: "the payments gateway's settings are an admin route, and the console has no ADMIN_TOKEN",
+      };
     try {
-      const { instances } = await this.eachPayments((url) => this.paymentsCall<GatewaySettings>('GET', url, undefined, PROBE_MS), list);
+      const { instances } = await this.eachPayments(
+        (url) => this.paymentsCall<GatewaySettings>('GET', url, undefined, PROBE_MS),
+        list,
+      );
       return { state: 'available', instances };
     } catch (err) {
       return { state: 'unreachable', reason: reasonOf(err) };
@@ -149,10 +178,18 @@ export class Controls {
 
   private async smtpCall(method: string, body?: unknown, timeoutMs = 5000): Promise<SmtpFailNext> {
     try {
-      return await call<SmtpFailNext>('the SMTP capture (MAIL_URL)', method, `${this.config.mailUrl}/api/warren/fail-next`, { body, timeoutMs });
+      return await call<SmtpFailNext>(
+        'the SMTP capture (MAIL_URL)',
+        method,
+        `${this.config.mailUrl}/api/warren/fail-next`,
+        { body, timeoutMs },
+      );
     } catch (err) {
       // a real Mailpit has no such route: the control does not exist there, which is not a failure
-      if (err instanceof UpstreamError && err.upstreamStatus === 404) throw new ConflictException(`${SMTP_UNAVAILABLE} (${this.config.mailUrl} answers 404 to /api/warren/fail-next, as Mailpit does)`);
+      if (err instanceof UpstreamError && err.upstreamStatus === 404)
+        throw new ConflictException(
+          `${SMTP_UNAVAILABLE} (${this.config.mailUrl} answers 404 to /api/warren/fail-next, as Mailpit does)`,
+        );
       throw err;
     }
   }
@@ -161,7 +198,9 @@ export class Controls {
     try {
       return { state: 'available', failNext: await this.smtpCall('GET', undefined, PROBE_MS) };
     } catch (err) {
-      return err instanceof ConflictException ? { state: 'unavailable', reason: reasonOf(err) } : { state: 'unreachable', reason: reasonOf(err) };
+      return err instanceof ConflictException
+        ? { state: 'unavailable', reason: reasonOf(err) }
+        : { state: 'unreachable', reason: reasonOf(err) };
     }
   }
 
@@ -169,9 +208,18 @@ export class Controls {
 
   /** The broker's client connections, each with the service that opened it (its connection_name). */
   async connections(timeoutMs = 5000): Promise<BrokerConnection[]> {
-    const raw = await call<unknown>('the broker management API', 'GET', `${this.config.managementUrl}/api/connections`, { timeoutMs });
+    const raw = await call<unknown>(
+      'the broker management API',
+      'GET',
+      `${this.config.managementUrl}/api/connections`,
+      { timeoutMs },
+    );
     const parsed = ManagementConnections.safeParse(raw);
-    if (!parsed.success) throw new UpstreamError(undefined, 'the broker management API: GET /api/connections answered with a list the console does not understand');
+    if (!parsed.success)
+      throw new UpstreamError(
+        undefined,
+        'the broker management API: GET /api/connections answered with a list the console does not understand',
+      );
     return parsed.data.map((c) => {
       const service = c.client_properties?.connection_name;
       return { name: c.name, ...(typeof service === 'string' ? { service } : {}), user: c.user, vhost: c.vhost };
@@ -184,9 +232,15 @@ export class Controls {
    */
   async closeConnection(name: string, reason = CLOSE_REASON): Promise<{ closed: string; reason: string }> {
     try {
-      await call('the broker management API', 'DELETE', `${this.config.managementUrl}/api/connections/${encodeURIComponent(name)}`, { headers: { 'x-reason': reason }, timeoutMs: 5000 });
+      await call(
+        'the broker management API',
+        'DELETE',
+        `${this.config.managementUrl}/api/connections/${encodeURIComponent(name)}`,
+        { headers: { 'x-reason': reason }, timeoutMs: 5000 },
+      );
     } catch (err) {
-      if (err instanceof UpstreamError && err.upstreamStatus === 404) throw new NotFoundException(`the broker has no connection named ${JSON.stringify(name)} (closed already?)`);
+      if (err instanceof UpstreamError && err.upstreamStatus === 404)
+        throw new NotFoundException(`the broker has no connection named ${JSON.stringify(name)} (closed already?)`);
       throw err;
     }
     return { closed: name, reason };
@@ -213,14 +267,20 @@ export class Controls {
     // a stopped process would not act on SIGTERM until continued (the supervisor does the same when it stops one)
     if (signal === 'SIGTERM' && this.paused.has(name)) await this.control('POST', path, { signal: 'SIGCONT' });
     const answer = await this.control<{ name: string; signal: ProcessSignalName }>('POST', path, { signal });
-    if (signal === 'SIGSTOP') this.paused.set(name, (await this.processes().catch(() => [])).find((p) => p.name === name)?.pid ?? null);
+    if (signal === 'SIGSTOP')
+      this.paused.set(name, (await this.processes().catch(() => [])).find((p) => p.name === name)?.pid ?? null);
     else this.paused.delete(name);
     return answer;
   }
 
   /** Stops it and starts it again; answers once it is back (the broker keeps its data). */
   async restart(name: string): Promise<DemoProcess> {
-    const answer = await this.control<DemoProcess>('POST', `/processes/${encodeURIComponent(name)}/restart`, undefined, SLOW_MS);
+    const answer = await this.control<DemoProcess>(
+      'POST',
+      `/processes/${encodeURIComponent(name)}/restart`,
+      undefined,
+      SLOW_MS,
+    );
     this.paused.delete(name);
     return answer;
   }
@@ -232,15 +292,25 @@ export class Controls {
 
   /** Stops an instance addInstance started (409 for the demo's own processes). */
   async removeInstance(name: string): Promise<{ removed: string }> {
-    const answer = await this.control<{ removed: string }>('DELETE', `/instances/${encodeURIComponent(name)}`, undefined, SLOW_MS);
+    const answer = await this.control<{ removed: string }>(
+      'DELETE',
+      `/instances/${encodeURIComponent(name)}`,
+      undefined,
+      SLOW_MS,
+    );
     this.paused.delete(name);
     return answer;
   }
 
   private async control<T>(method: string, path: string, body?: unknown, timeoutMs = 10_000): Promise<T> {
     if (!this.config.controlUrl) throw new ConflictException(PROCESS_CONTROL_UNAVAILABLE);
-    if (!this.config.adminToken) throw new ConflictException("process control needs the demo's admin token, and the console has no ADMIN_TOKEN");
-    return call<T>("the demo's control API", method, `${this.config.controlUrl}${path}`, { body, headers: { authorization: `Bearer ${this.config.adminToken}` }, timeoutMs });
+    if (!this.config.adminToken)
+      throw new ConflictException("process control needs the demo's admin token, and the console has no ADMIN_TOKEN");
+    return call<T>("the demo's control API", method, `${this.config.controlUrl}${path}`, {
+      body,
+      headers: { authorization: `Bearer ${this.config.adminToken}` },
+      timeoutMs,
+    });
   }
 
   private isPaused(p: DemoProcess): boolean {

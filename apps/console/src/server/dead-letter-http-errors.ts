@@ -10,7 +10,9 @@ import { UpstreamError } from './upstream';
  */
 export function deadLetterHttpError(err: unknown): unknown {
   if (err instanceof UpstreamError) {
-    return err.upstreamStatus === undefined ? new ServiceUnavailableException(`the broker's management API cannot be reached: ${err.message}`) : err;
+    return err.upstreamStatus === undefined
+      ? new ServiceUnavailableException(`the broker's management API cannot be reached: ${err.message}`)
+      : err;
   }
   if (err instanceof HttpException) return err;
   if (err instanceof DeadLetterQueueNotFoundError) return new NotFoundException(err.message);
@@ -21,6 +23,10 @@ export function deadLetterHttpError(err: unknown): unknown {
   if (err instanceof BrokerUnavailableError) return new ServiceUnavailableException(err.message);
   const e = err as Error & { code?: unknown };
   // a channel error from the broker (403 access refused, 406 precondition failed…) is an answer, not an outage
-  if (typeof e?.code === 'number') return new HttpException({ statusCode: 502, error: 'Bad Gateway', message: `the broker refused: ${e.message}` }, 502);
+  if (typeof e?.code === 'number')
+    return new HttpException(
+      { statusCode: 502, error: 'Bad Gateway', message: `the broker refused: ${e.message}` },
+      502,
+    );
   return err;
 }

@@ -1,6 +1,12 @@
 import { DeadLetterQueue, type ParkedMessage } from '@warren/messaging';
 import { z } from 'zod';
-import type { DeadLetterQueueList, ParkedList, ParkedMessageJson, PurgeResponse, ReplayResponse } from '../contracts/dead-letters';
+import type {
+  DeadLetterQueueList,
+  ParkedList,
+  ParkedMessageJson,
+  PurgeResponse,
+  ReplayResponse,
+} from '../contracts/dead-letters';
 import type { ConsoleConfig } from './config';
 import { ManagementQueue } from './topology';
 import { sendJson } from './upstream';
@@ -9,7 +15,9 @@ const SUFFIX = '.dlq';
 
 /** The work queue and its DLQ from either name, as the library reads them. */
 export function deadLetterNames(queue: string): { work: string; dlq: string } {
-  return queue.endsWith(SUFFIX) && queue.length > SUFFIX.length ? { work: queue.slice(0, -SUFFIX.length), dlq: queue } : { work: queue, dlq: `${queue}${SUFFIX}` };
+  return queue.endsWith(SUFFIX) && queue.length > SUFFIX.length
+    ? { work: queue.slice(0, -SUFFIX.length), dlq: queue }
+    : { work: queue, dlq: `${queue}${SUFFIX}` };
 }
 
 /** The vhost an AMQP URL names (`amqp://host` and `amqp://host/` are '/'); of a list, the first node's (a cluster's nodes share their vhosts). */
@@ -22,7 +30,8 @@ function vhostOf(amqpUrl: string): string {
 function jsonSafe(value: unknown): unknown {
   if (Buffer.isBuffer(value)) return value.toString('base64');
   if (Array.isArray(value)) return value.map(jsonSafe);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]));
   return value;
 }
 
@@ -52,13 +61,22 @@ export class DeadLetterOperations {
 
   /** Every `….dlq` queue of the console's vhost, with its work queue and depth. */
   async queues(): Promise<DeadLetterQueueList> {
-    const all = z.array(ManagementQueue).parse(await sendJson('GET', `${this.config.managementUrl}/api/queues`, { timeoutMs: 5000 })).filter((q) => q.vhost === this.vhost);
+    const all = z
+      .array(ManagementQueue)
+      .parse(await sendJson('GET', `${this.config.managementUrl}/api/queues`, { timeoutMs: 5000 }))
+      .filter((q) => q.vhost === this.vhost);
     const names = new Set(all.map((q) => q.name));
     const queues = all
       .filter((q) => q.name.endsWith(SUFFIX) && q.name.length > SUFFIX.length)
       .map((q) => {
         const { work } = deadLetterNames(q.name);
-        return { queue: q.name, workQueue: work, workQueueExists: names.has(work), ready: q.messages_ready ?? 0, unacked: q.messages_unacknowledged ?? 0 };
+        return {
+          queue: q.name,
+          workQueue: work,
+          workQueueExists: names.has(work),
+          ready: q.messages_ready ?? 0,
+          unacked: q.messages_unacknowledged ?? 0,
+        };
       })
       .sort((a, b) => a.queue.localeCompare(b.queue));
     return { vhost: this.vhost, queues };
@@ -90,7 +108,9 @@ export class DeadLetterOperations {
   /** Deletes the given parked messages, or all of them. */
   purge(queue: string, what: { ids: string[] } | { all: true }): Promise<PurgeResponse> {
     const { dlq } = deadLetterNames(queue);
-    return this.serial(dlq, async () => ({ purged: await this.dlq.purge(dlq, 'ids' in what ? { ids: what.ids } : {}) }));
+    return this.serial(dlq, async () => ({
+      purged: await this.dlq.purge(dlq, 'ids' in what ? { ids: what.ids } : {}),
+    }));
   }
 
   close(): Promise<void> {

@@ -1,7 +1,16 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, type OnModuleDestroy } from '@nestjs/common';
 import { ZodBodyPipe, ZodParamsPipe, ZodQueryPipe } from '@warren/service-kit';
 import type { z } from 'zod';
-import { DeadLetterParams, ParkedListQuery, PurgeRequest, ReplayRequest, type DeadLetterQueueList, type ParkedList, type PurgeResponse, type ReplayResponse } from '../contracts/dead-letters';
+import {
+  DeadLetterParams,
+  ParkedListQuery,
+  PurgeRequest,
+  ReplayRequest,
+  type DeadLetterQueueList,
+  type ParkedList,
+  type PurgeResponse,
+  type ReplayResponse,
+} from '../contracts/dead-letters';
 import type { ConsoleConfig } from './config';
 import { deadLetterHttpError } from './dead-letter-http-errors';
 import { DeadLetterOperations } from './dead-letter-operations';
@@ -27,19 +36,28 @@ export class DeadLettersController implements OnModuleDestroy {
   }
 
   @Get(':queue')
-  list(@Param(new ZodParamsPipe(DeadLetterParams)) { queue }: Params, @Query(new ZodQueryPipe(ParkedListQuery)) { limit }: z.output<typeof ParkedListQuery>): Promise<ParkedList> {
+  list(
+    @Param(new ZodParamsPipe(DeadLetterParams)) { queue }: Params,
+    @Query(new ZodQueryPipe(ParkedListQuery)) { limit }: z.output<typeof ParkedListQuery>,
+  ): Promise<ParkedList> {
     return answer(this.operations.list(queue, limit));
   }
 
   @Post(':queue/replay')
   @HttpCode(200)
-  replay(@Param(new ZodParamsPipe(DeadLetterParams)) { queue }: Params, @Body(new ZodBodyPipe(ReplayRequest)) body: ReplayRequest): Promise<ReplayResponse> {
+  replay(
+    @Param(new ZodParamsPipe(DeadLetterParams)) { queue }: Params,
+    @Body(new ZodBodyPipe(ReplayRequest)) body: ReplayRequest,
+  ): Promise<ReplayResponse> {
     return answer(this.operations.replay(queue, body.ids));
   }
 
   @Post(':queue/purge')
   @HttpCode(200)
-  purge(@Param(new ZodParamsPipe(DeadLetterParams)) { queue }: Params, @Body(new ZodBodyPipe(PurgeRequest)) body: PurgeRequest): Promise<PurgeResponse> {
+  purge(
+    @Param(new ZodParamsPipe(DeadLetterParams)) { queue }: Params,
+    @Body(new ZodBodyPipe(PurgeRequest)) body: PurgeRequest,
+  ): Promise<PurgeResponse> {
     return answer(this.operations.purge(queue, body.ids ? { ids: body.ids } : { all: true }));
   }
 

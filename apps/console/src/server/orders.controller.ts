@@ -32,7 +32,8 @@ export class OrdersController {
     try {
       return await sendJson<Order>(method, `${this.config.ordersUrl}${path}`, { body });
     } catch (err) {
-      if (err instanceof UpstreamError) throw new UpstreamError(err.upstreamStatus, `the orders service: ${err.message}`);
+      if (err instanceof UpstreamError)
+        throw new UpstreamError(err.upstreamStatus, `the orders service: ${err.message}`);
       throw err;
     }
   }

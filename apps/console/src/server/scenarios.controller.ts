@@ -19,7 +19,11 @@ import { CONFIG, SOURCES } from './tokens';
 export class ScenariosController implements OnModuleDestroy {
   private readonly runner: ScenarioRunner;
 
-  constructor(@Inject(CONFIG) config: ConsoleConfig, @Inject(SOURCES) sources: Sources, @Inject(Controls) controls: Controls) {
+  constructor(
+    @Inject(CONFIG) config: ConsoleConfig,
+    @Inject(SOURCES) sources: Sources,
+    @Inject(Controls) controls: Controls,
+  ) {
     const source = sources.scenario instanceof ScenarioSource ? sources.scenario : new ScenarioSource();
     // the services' exchange and queue names (WARREN_NAMESPACE), as the services read them
     this.runner = new ScenarioRunner(ALL_SCENARIOS, config, topologyNames(), source, controls);

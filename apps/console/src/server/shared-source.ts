@@ -67,7 +67,12 @@ export class SharedSource<T> {
       this.set({ status: 'ok', data, updatedAt: now() });
     } catch (err) {
       const previous = this.current;
-      const lastGood = previous.status === 'ok' ? previous : previous.status === 'unreachable' && previous.data !== undefined ? previous : undefined;
+      const lastGood =
+        previous.status === 'ok'
+          ? previous
+          : previous.status === 'unreachable' && previous.data !== undefined
+            ? previous
+            : undefined;
       this.set({
         status: 'unreachable',
         error: describe(err, this.options.name),
@@ -83,7 +88,11 @@ export class SharedSource<T> {
   private set(next: SourceState<T>): void {
     this.current = next;
     // a change is a change of status, data or error; a newer timestamp on the same data is not news
-    const fingerprint = JSON.stringify([next.status, 'data' in next ? next.data : null, 'error' in next ? next.error : null]);
+    const fingerprint = JSON.stringify([
+      next.status,
+      'data' in next ? next.data : null,
+      'error' in next ? next.error : null,
+    ]);
     if (fingerprint === this.fingerprint) return;
     this.fingerprint = fingerprint;
     for (const listener of this.listeners) listener(next);
@@ -99,7 +108,11 @@ function describe(err: unknown, name: string): string {
 }
 
 /** GET a JSON document (sendJson's rules); a timeout or abort rejects as such, for the source's state. */
-export async function getJson<T = unknown>(url: string, signal?: AbortSignal, extraHeaders: Record<string, string> = {}): Promise<T> {
+export async function getJson<T = unknown>(
+  url: string,
+  signal?: AbortSignal,
+  extraHeaders: Record<string, string> = {},
+): Promise<T> {
   try {
     return await sendJson<T>('GET', url, { signal, headers: extraHeaders });
   } catch (err) {

@@ -12,7 +12,13 @@ const messageStats = z
   .partial()
   .optional();
 
-export const ManagementExchange = z.object({ name: z.string(), vhost: z.string(), type: z.string(), internal: z.boolean().optional(), message_stats: messageStats });
+export const ManagementExchange = z.object({
+  name: z.string(),
+  vhost: z.string(),
+  type: z.string(),
+  internal: z.boolean().optional(),
+  message_stats: messageStats,
+});
 export const ManagementQueue = z.object({
   name: z.string(),
   vhost: z.string(),
@@ -22,11 +28,20 @@ export const ManagementQueue = z.object({
   arguments: z.record(z.string(), z.unknown()).optional(),
   message_stats: messageStats,
 });
-export const ManagementBinding = z.object({ source: z.string(), vhost: z.string(), destination: z.string(), destination_type: z.enum(['queue', 'exchange']), routing_key: z.string() });
+export const ManagementBinding = z.object({
+  source: z.string(),
+  vhost: z.string(),
+  destination: z.string(),
+  destination_type: z.enum(['queue', 'exchange']),
+  routing_key: z.string(),
+});
 export const ManagementConsumer = z.object({
   queue: z.object({ name: z.string(), vhost: z.string() }),
   consumer_tag: z.string(),
-  channel_details: z.object({ connection_name: z.string().optional(), name: z.string().optional() }).partial().optional(),
+  channel_details: z
+    .object({ connection_name: z.string().optional(), name: z.string().optional() })
+    .partial()
+    .optional(),
 });
 
 export interface ManagementSnapshot {
@@ -38,7 +53,10 @@ export interface ManagementSnapshot {
   connections?: unknown;
 }
 
-export const ManagementConnection = z.object({ name: z.string(), client_properties: z.object({ connection_name: z.string().optional() }).partial().optional() });
+export const ManagementConnection = z.object({
+  name: z.string(),
+  client_properties: z.object({ connection_name: z.string().optional() }).partial().optional(),
+});
 
 export type QueueRole = 'work' | 'retry' | 'dead-letter' | 'other';
 
@@ -104,8 +122,16 @@ export function buildTopology(snapshot: ManagementSnapshot, vhost = '/'): Topolo
   const exchanges = inVhost(z.array(ManagementExchange).parse(snapshot.exchanges));
   const queues = inVhost(z.array(ManagementQueue).parse(snapshot.queues));
   const bindings = inVhost(z.array(ManagementBinding).parse(snapshot.bindings));
-  const consumers = z.array(ManagementConsumer).parse(snapshot.consumers).filter((c) => c.queue.vhost === vhost);
-  const connections = new Map(z.array(ManagementConnection).parse(snapshot.connections ?? []).map((c) => [c.name, c.client_properties?.connection_name]));
+  const consumers = z
+    .array(ManagementConsumer)
+    .parse(snapshot.consumers)
+    .filter((c) => c.queue.vhost === vhost);
+  const connections = new Map(
+    z
+      .array(ManagementConnection)
+      .parse(snapshot.connections ?? [])
+      .map((c) => [c.name, c.client_properties?.connection_name]),
+  );
 
   const queueNames = new Set(queues.map((q) => q.name));
   const baseOf = (name: string): { role: QueueRole; base: string } => {
@@ -119,14 +145,17 @@ export function buildTopology(snapshot: ManagementSnapshot, vhost = '/'): Topolo
   // every binding but the default exchange's implicit ones (it has no /api/bindings rows to draw anyway)
   const drawn = bindings.filter((b) => b.source !== '');
   const incoming = new Map<string, number>();
-  for (const b of drawn) if (b.destination_type === 'queue') incoming.set(b.destination, (incoming.get(b.destination) ?? 0) + 1);
+  for (const b of drawn)
+    if (b.destination_type === 'queue') incoming.set(b.destination, (incoming.get(b.destination) ?? 0) + 1);
   const consumersOf = new Map<string, number>();
   for (const c of consumers) consumersOf.set(c.queue.name, (consumersOf.get(c.queue.name) ?? 0) + 1);
 
   const topoQueues: TopologyQueue[] = queues.map((q) => {
     const { role, base } = baseOf(q.name);
     // a queue with companions or consumers of its own is where work happens
-    const isWork = role === 'other' && (consumersOf.has(q.name) || queueNames.has(`${q.name}.dlq`) || queueNames.has(`${q.name}.retry.1`));
+    const isWork =
+      role === 'other' &&
+      (consumersOf.has(q.name) || queueNames.has(`${q.name}.dlq`) || queueNames.has(`${q.name}.retry.1`));
     return {
       id: `queue:${q.name}`,
       name: q.name,
@@ -143,10 +172,17 @@ export function buildTopology(snapshot: ManagementSnapshot, vhost = '/'): Topolo
   const byName = new Map(topoQueues.map((q) => [q.name, q]));
 
   // exchanges: the named ones that route somewhere or are routed to (amq.* and the default stay out unless used)
-  const usedExchanges = new Set(drawn.flatMap((b) => [b.source, ...(b.destination_type === 'exchange' ? [b.destination] : [])]));
+  const usedExchanges = new Set(
+    drawn.flatMap((b) => [b.source, ...(b.destination_type === 'exchange' ? [b.destination] : [])]),
+  );
   const topoExchanges: TopologyExchange[] = exchanges
     .filter((e) => e.name !== '' && (usedExchanges.has(e.name) || !e.name.startsWith('amq.')))
-    .map((e) => ({ id: `exchange:${e.name}`, name: e.name, type: e.type, publishRate: e.message_stats?.publish_in_details?.rate ?? 0 }));
+    .map((e) => ({
+      id: `exchange:${e.name}`,
+      name: e.name,
+      type: e.type,
+      publishRate: e.message_stats?.publish_in_details?.rate ?? 0,
+    }));
 
   const edges: TopologyEdge[] = drawn.map((b) => {
     const to = b.destination_type === 'queue' ? `queue:${b.destination}` : `exchange:${b.destination}`;
@@ -163,16 +199,28 @@ export function buildTopology(snapshot: ManagementSnapshot, vhost = '/'): Topolo
 
   const topoConsumers: TopologyConsumer[] = consumers.map((c) => {
     const connection = c.channel_details?.connection_name ?? '';
-    return { id: `consumer:${c.queue.name}:${c.consumer_tag}`, queue: c.queue.name, tag: c.consumer_tag, holder: connections.get(connection) || connection || 'unknown' };
+    return {
+      id: `consumer:${c.queue.name}:${c.consumer_tag}`,
+      queue: c.queue.name,
+      tag: c.consumer_tag,
+      holder: connections.get(connection) || connection || 'unknown',
+    };
   });
   for (const c of topoConsumers) {
     const only = consumersOf.get(c.queue) === 1;
-    edges.push({ id: `consume:${c.id}`, from: `queue:${c.queue}`, to: c.id, kind: 'consumer', ...(only ? { rate: byName.get(c.queue)?.deliverRate ?? 0 } : {}) });
+    edges.push({
+      id: `consume:${c.id}`,
+      from: `queue:${c.queue}`,
+      to: c.id,
+      kind: 'consumer',
+      ...(only ? { rate: byName.get(c.queue)?.deliverRate ?? 0 } : {}),
+    });
   }
 
   const members = new Map<string, TopologyQueue[]>();
   for (const q of topoQueues) members.set(q.group, [...(members.get(q.group) ?? []), q]);
-  const order = (q: TopologyQueue) => (q.role === 'retry' ? Number(RETRY.exec(q.name)![2]) : q.role === 'dead-letter' ? Number.MAX_SAFE_INTEGER : 0);
+  const order = (q: TopologyQueue) =>
+    q.role === 'retry' ? Number(RETRY.exec(q.name)![2]) : q.role === 'dead-letter' ? Number.MAX_SAFE_INTEGER : 0;
   const groups = [...members.entries()]
     .filter(([, qs]) => qs.length > 1)
     .map(([id, qs]) => ({ id, queues: [...qs].sort((a, b) => order(a) - order(b)).map((q) => q.name) }))

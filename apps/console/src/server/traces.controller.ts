@@ -23,7 +23,10 @@ export class TracesController {
   @Get(':traceId')
   one(@Param(new ZodParamsPipe(TraceParams)) { traceId }: z.output<typeof TraceParams>): Trace {
     const trace = this.traces.store.trace(traceId);
-    if (!trace) throw new NotFoundException(`no trace ${traceId} here: it never came, or it was evicted (the console keeps the latest ${this.traces.settings.maxTraces} traces, ${this.traces.settings.maxSpans} spans)`);
+    if (!trace)
+      throw new NotFoundException(
+        `no trace ${traceId} here: it never came, or it was evicted (the console keeps the latest ${this.traces.settings.maxTraces} traces, ${this.traces.settings.maxSpans} spans)`,
+      );
     return trace;
   }
 }

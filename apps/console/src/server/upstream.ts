@@ -42,7 +42,10 @@ export function withoutCredentials(url: string): { url: URL; shown: string; head
 /** The message a JSON error body carries (Nest's `{ message }`, `{ error }`, or a list of problems). */
 function messageOf(body: unknown): string | undefined {
   if (body && typeof body === 'object') {
-    const m = (body as { message?: unknown; error?: unknown; reason?: unknown }).message ?? (body as { error?: unknown }).error ?? (body as { reason?: unknown }).reason;
+    const m =
+      (body as { message?: unknown; error?: unknown; reason?: unknown }).message ??
+      (body as { error?: unknown }).error ??
+      (body as { reason?: unknown }).reason;
     if (Array.isArray(m)) return m.map(String).join('; ');
     if (typeof m === 'string') return m;
   }
@@ -64,8 +67,12 @@ export async function sendJson<T = unknown>(method: string, url: string, options
     });
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new UpstreamError(undefined, `${method} ${shown}: no answer in time`);
-    throw new UpstreamError(undefined, `${method} ${shown} failed${e.cause?.code ? ` (${e.cause.code})` : `: ${e.message}`}`);
+    if (e.name === 'TimeoutError' || e.name === 'AbortError')
+      throw new UpstreamError(undefined, `${method} ${shown}: no answer in time`);
+    throw new UpstreamError(
+      undefined,
+      `${method} ${shown} failed${e.cause?.code ? ` (${e.cause.code})` : `: ${e.message}`}`,
+    );
   }
   const text = await res.text();
   let body: unknown = undefined;

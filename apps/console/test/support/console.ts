@@ -22,7 +22,10 @@ export interface TestConsole {
 }
 
 /** The console's server with `env` over settings that point every HTTP upstream at one closed port. */
-export async function startConsole(env: NodeJS.ProcessEnv = {}, prepare?: (app: NestExpressApplication, config: ConsoleConfig) => void): Promise<TestConsole> {
+export async function startConsole(
+  env: NodeJS.ProcessEnv = {},
+  prepare?: (app: NestExpressApplication, config: ConsoleConfig) => void,
+): Promise<TestConsole> {
   const down = await closedUrl();
   const config = readConsoleConfig({
     CONSOLE_PORT: '0',
@@ -40,7 +43,12 @@ export async function startConsole(env: NodeJS.ProcessEnv = {}, prepare?: (app: 
   receiveTraces(app);
   prepare?.(app, config);
   await app.listen(0, '127.0.0.1');
-  return { app, config, base: `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`, close: () => app.close() };
+  return {
+    app,
+    config,
+    base: `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`,
+    close: () => app.close(),
+  };
 }
 
 export interface StreamClient {
@@ -53,7 +61,8 @@ export interface StreamClient {
 export async function listen(base: string): Promise<StreamClient> {
   const abort = new AbortController();
   const res = await fetch(`${base}/api/stream`, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
-  if (!res.headers.get('content-type')?.startsWith('text/event-stream')) throw new Error(`GET /api/stream answered ${res.status} ${res.headers.get('content-type')}`);
+  if (!res.headers.get('content-type')?.startsWith('text/event-stream'))
+    throw new Error(`GET /api/stream answered ${res.status} ${res.headers.get('content-type')}`);
   const client: StreamClient = { events: [], close: () => abort.abort() };
   void (async () => {
     const decoder = new TextDecoder();

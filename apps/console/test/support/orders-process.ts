@@ -14,30 +14,62 @@ const ROOT = path.resolve(__dirname, '../../../..');
  * The orders service as the demo runs it: bundled (tools/scripts/bundle.mjs) and started as a process of its
  * own, in a namespace and data directory of its own; stop() ends it (SIGTERM) and deletes what it declared.
  */
-export async function startOrdersProcess(amqpUrl: string, env: NodeJS.ProcessEnv): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startOrdersProcess(
+  amqpUrl: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'warren-console-orders-'));
   // inside the workspace, so the bundle finds its npm packages in node_modules
   const entry = path.join(ROOT, 'tmp', 'console-test', `orders-${path.basename(dir)}.js`);
-  await run(process.execPath, [path.join(ROOT, 'tools/scripts/bundle.mjs'), 'apps/orders/src/main.ts', path.relative(ROOT, entry)]);
+  await run(process.execPath, [
+    path.join(ROOT, 'tools/scripts/bundle.mjs'),
+    'apps/orders/src/main.ts',
+    path.relative(ROOT, entry),
+  ]);
   const port = await freePort();
   const namespace = uniqueName('console-test');
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, PORT: String(port), AMQP_URL: amqpUrl, WARREN_NAMESPACE: namespace, WARREN_DATA_DIR: dir, NO_COLOR: '1' };
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...env,
+    PORT: String(port),
+    AMQP_URL: amqpUrl,
+    WARREN_NAMESPACE: namespace,
+    WARREN_DATA_DIR: dir,
+    NO_COLOR: '1',
+  };
   delete childEnv.DATABASE_URL; // its own SQLite file in dir
-  const child = spawn(process.execPath, ['--enable-source-maps', entry], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--enable-source-maps', entry], {
+    cwd: ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
   child.stdout!.on('data', (d) => (log = (log + d).slice(-4000)));
   child.stderr!.on('data', (d) => (log = (log + d).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     await exit(child);
-    await deleteTopology(amqpUrl, { queues: [`${namespace}.orders.saga`, `${namespace}.orders.rpc`], exchanges: [`${namespace}.warren.events`, `${namespace}.warren.commands`] });
+    await deleteTopology(amqpUrl, {
+      queues: [`${namespace}.orders.saga`, `${namespace}.orders.rpc`],
+      exchanges: [`${namespace}.warren.events`, `${namespace}.warren.commands`],
+    });
     rmSync(dir, { recursive: true, force: true });
     for (const file of [entry, `${entry}.map`]) rmSync(file, { force: true });
   };
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new Error(`orders exited (${code ?? signal}) before it was healthy`))));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) => reject(new Error(`orders exited (${code ?? signal}) before it was healthy`))),
+  );
   exited.catch(() => undefined);
   try {
-    await Promise.race([exited, eventually('the orders service to be healthy', async () => ((await fetch(`${url}/health`)).status === 200 ? true : undefined), 60_000, 100)]);
+    await Promise.race([
+      exited,
+      eventually(
+        'the orders service to be healthy',
+        async () => ((await fetch(`${url}/health`)).status === 200 ? true : undefined),
+        60_000,
+        100,
+      ),
+    ]);
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\n--- orders log ---\n${log}`);
@@ -49,7 +81,9 @@ function run(command: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`)),
+    );
   });
 }
 

@@ -11,7 +11,15 @@ import { OrdersView } from './views/OrdersView';
 import { ScenariosPanel, watchedView } from './views/ScenariosPanel';
 import { TopologyView } from './views/TopologyView';
 
-const LABELS: Record<string, string> = { topology: 'broker', orders: 'orders', stock: 'inventory', payments: 'payments', emails: 'emails', stats: 'analytics', processes: 'demo control' };
+const LABELS: Record<string, string> = {
+  topology: 'broker',
+  orders: 'orders',
+  stock: 'inventory',
+  payments: 'payments',
+  emails: 'emails',
+  stats: 'analytics',
+  processes: 'demo control',
+};
 
 function TopologySection({ live }: { live: Live }) {
   const { data, note } = liveData<Topology>(live.topology, 'the broker');
@@ -48,7 +56,12 @@ export function App() {
           {Object.entries(live)
             .filter(([name]) => name in LABELS)
             .map(([name, state]) => (
-              <li key={name} data-source={name} data-status={state.status} title={state.status === 'unreachable' ? state.error : undefined}>
+              <li
+                key={name}
+                data-source={name}
+                data-status={state.status}
+                title={state.status === 'unreachable' ? state.error : undefined}
+              >
                 {LABELS[name]}: {state.status === 'ok' ? 'up' : state.status}
               </li>
             ))}

@@ -11,14 +11,20 @@ export class ApiError extends Error {
 export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(path, {
     method,
-    headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+    headers:
+      body === undefined
+        ? { accept: 'application/json' }
+        : { accept: 'application/json', 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
   const parsed: unknown = text ? safeJson(text) : undefined;
   if (!res.ok) {
     const m = (parsed as { message?: unknown } | undefined)?.message;
-    throw new ApiError(res.status, Array.isArray(m) ? m.join('; ') : typeof m === 'string' ? m : `${method} ${path} answered ${res.status}`);
+    throw new ApiError(
+      res.status,
+      Array.isArray(m) ? m.join('; ') : typeof m === 'string' ? m : `${method} ${path} answered ${res.status}`,
+    );
   }
   return parsed as T;
 }

@@ -15,7 +15,8 @@ export function useLive(): { live: Live; connected: boolean } {
     source.onopen = () => setConnected(true);
     source.onerror = () => setConnected(false);
     const listeners = SOURCES.map((name) => {
-      const listener = (e: MessageEvent<string>) => setLive((prev) => ({ ...prev, [name]: JSON.parse(e.data) as SourceState<unknown> }));
+      const listener = (e: MessageEvent<string>) =>
+        setLive((prev) => ({ ...prev, [name]: JSON.parse(e.data) as SourceState<unknown> }));
       source.addEventListener(name, listener);
       return listener;
     });

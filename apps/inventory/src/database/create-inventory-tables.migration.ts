@@ -17,7 +17,9 @@ export class CreateInventoryTables1767312100000 implements MigrationInterface {
           { name: 'available', type: 'integer' },
           { name: 'reserved', type: 'integer' },
         ],
-        checks: [{ name: 'CHK_stock_item_non_negative', expression: 'available >= 0 AND reserved >= 0 AND unit_price >= 0' }],
+        checks: [
+          { name: 'CHK_stock_item_non_negative', expression: 'available >= 0 AND reserved >= 0 AND unit_price >= 0' },
+        ],
       }),
       true,
     );

@@ -12,7 +12,11 @@ export class Reservation {
   orderId!: string;
 
   /** JSON: PricedLine[] (one line per SKU). */
-  @Column({ name: 'lines', type: 'text', transformer: { to: (v: PricedLine[]) => JSON.stringify(v), from: (v: string) => JSON.parse(v) as PricedLine[] } })
+  @Column({
+    name: 'lines',
+    type: 'text',
+    transformer: { to: (v: PricedLine[]) => JSON.stringify(v), from: (v: string) => JSON.parse(v) as PricedLine[] },
+  })
   lines!: PricedLine[];
 
   /** Integer cents. */

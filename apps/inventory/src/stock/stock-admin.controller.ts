@@ -1,4 +1,14 @@
-import { Body, ConflictException, Controller, HttpCode, Inject, NotFoundException, Param, Post, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  ConflictException,
+  Controller,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  UseGuards,
+} from '@nestjs/common';
 import { Sku } from '@warren/contracts';
 import { AdminGuard, ZodBodyPipe, ZodParamsPipe } from '@warren/service-kit';
 import { z } from 'zod';
@@ -19,12 +29,23 @@ export class StockAdminController {
    */
   @Post(':sku/restock')
   @HttpCode(200)
-  async restock(@Param(new ZodParamsPipe(RestockParams)) { sku }: z.output<typeof RestockParams>, @Body(new ZodBodyPipe(RestockBody)) { quantity }: z.output<typeof RestockBody>) {
+  async restock(
+    @Param(new ZodParamsPipe(RestockParams)) { sku }: z.output<typeof RestockParams>,
+    @Body(new ZodBodyPipe(RestockBody)) { quantity }: z.output<typeof RestockBody>,
+  ) {
     const item = await this.stock.restock(sku, quantity);
     if ('refused' in item) {
       if (item.refused === 'unknown') throw new NotFoundException(`no SKU ${sku} in the catalogue`);
-      throw new ConflictException(`restocking ${quantity} units of ${sku} would make ${item.available + quantity} available, past ${MAX_STOCK}, the most the stock holds`);
+      throw new ConflictException(
+        `restocking ${quantity} units of ${sku} would make ${item.available + quantity} available, past ${MAX_STOCK}, the most the stock holds`,
+      );
     }
-    return { sku: item.sku, name: item.name, unitPrice: item.unitPrice, available: item.available, reserved: item.reserved };
+    return {
+      sku: item.sku,
+      name: item.name,
+      unitPrice: item.unitPrice,
+      available: item.available,
+      reserved: item.reserved,
+    };
   }
 }

@@ -25,23 +25,34 @@ export class StockCommandsController {
   @EventPattern(ReserveStock.type, { contract: ReserveStock, command: true })
   async reserve(@Payload() command: ReserveStock, @Ctx() ctx: MessagingContext): Promise<void> {
     annotateOrder(command.orderId);
-    const outcome = await this.inbox.handle(ctx.getMessage(), ReserveStock.type, (manager) => this.stock.reserve(manager, command.orderId, command.items, command.deadline));
+    const outcome = await this.inbox.handle(ctx.getMessage(), ReserveStock.type, (manager) =>
+      this.stock.reserve(manager, command.orderId, command.items, command.deadline),
+    );
     if (outcome.duplicate) return;
     const r = outcome.result;
-    this.logger.log(r.reserved ? `order ${command.orderId}: reserved ${r.lines.length} line(s), ${r.total} cents` : `order ${command.orderId}: reservation rejected (${r.reason})`);
+    this.logger.log(
+      r.reserved
+        ? `order ${command.orderId}: reserved ${r.lines.length} line(s), ${r.total} cents`
+        : `order ${command.orderId}: reservation rejected (${r.reason})`,
+    );
   }
 
   @EventPattern(ReleaseStock.type, { contract: ReleaseStock, command: true })
   async release(@Payload() command: ReleaseStock, @Ctx() ctx: MessagingContext): Promise<void> {
     annotateOrder(command.orderId);
-    const outcome = await this.inbox.handle(ctx.getMessage(), ReleaseStock.type, (manager) => this.stock.release(manager, command.orderId, command.reason));
-    if (!outcome.duplicate && outcome.result) this.logger.log(`order ${command.orderId}: stock released (${command.reason})`);
+    const outcome = await this.inbox.handle(ctx.getMessage(), ReleaseStock.type, (manager) =>
+      this.stock.release(manager, command.orderId, command.reason),
+    );
+    if (!outcome.duplicate && outcome.result)
+      this.logger.log(`order ${command.orderId}: stock released (${command.reason})`);
   }
 
   @EventPattern(CommitStock.type, { contract: CommitStock, command: true })
   async commit(@Payload() command: CommitStock, @Ctx() ctx: MessagingContext): Promise<void> {
     annotateOrder(command.orderId);
-    const outcome = await this.inbox.handle(ctx.getMessage(), CommitStock.type, (manager) => this.stock.commit(manager, command.orderId));
+    const outcome = await this.inbox.handle(ctx.getMessage(), CommitStock.type, (manager) =>
+      this.stock.commit(manager, command.orderId),
+    );
     if (!outcome.duplicate && outcome.result) this.logger.log(`order ${command.orderId}: stock committed`);
   }
 }

@@ -13,13 +13,26 @@ export class StockController {
   /** docs/architecture.md (HTTP shapes): `[{ "sku", "available", "reserved", … }]`, in SKU order. */
   @Get('stock')
   async list() {
-    return (await this.stock.list()).map((s) => ({ sku: s.sku, name: s.name, unitPrice: s.unitPrice, available: s.available, reserved: s.reserved }));
+    return (await this.stock.list()).map((s) => ({
+      sku: s.sku,
+      name: s.name,
+      unitPrice: s.unitPrice,
+      available: s.available,
+      reserved: s.reserved,
+    }));
   }
 
   @Get('reservations/:orderId')
   async reservation(@Param(new ZodParamsPipe(ReservationParams)) { orderId }: z.output<typeof ReservationParams>) {
     const r = await this.stock.findReservation(orderId);
     if (!r) throw new NotFoundException(`no reservation for order ${orderId}`);
-    return { orderId: r.orderId, status: r.status, items: r.lines, total: r.total, createdAt: new Date(r.createdAt).toISOString(), updatedAt: new Date(r.updatedAt).toISOString() };
+    return {
+      orderId: r.orderId,
+      status: r.status,
+      items: r.lines,
+      total: r.total,
+      createdAt: new Date(r.createdAt).toISOString(),
+      updatedAt: new Date(r.updatedAt).toISOString(),
+    };
   }
 }

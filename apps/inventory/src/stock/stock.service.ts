@@ -1,6 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
-import { expiry, StockRejected, StockReleased, StockReserved, type OrderLine, type PricedLine } from '@warren/contracts';
+import {
+  expiry,
+  StockRejected,
+  StockReleased,
+  StockReserved,
+  type OrderLine,
+  type PricedLine,
+} from '@warren/contracts';
 import type { MessageContract, PayloadInput } from '@warren/messaging';
 import { Outbox, runInTransaction } from '@warren/messaging/typeorm';
 import { topologyNames } from '@warren/service-kit';
@@ -11,7 +18,8 @@ import { StockItem } from './stock-item.entity';
 /** The most units `available` holds: the stock columns are 32-bit integers on Postgres (SQLite keeps the same limit). */
 export const MAX_STOCK = 2_147_483_647;
 
-export type ReserveOutcome = { reserved: true; lines: PricedLine[]; total: number } | { reserved: false; reason: string };
+export type ReserveOutcome =
+  { reserved: true; lines: PricedLine[]; total: number } | { reserved: false; reason: string };
 
 /**
  * Stock keeping for the order saga. Every method runs inside the caller's transaction (the inbox's) and
@@ -33,7 +41,13 @@ export class StockService {
    * `expired`: the saga is cancelling the order, and stock held now would only be released again, after keeping
    * other orders from it meanwhile (the RELEASED mark of a release that came first refuses it as well).
    */
-  async reserve(manager: EntityManager, orderId: string, items: OrderLine[], deadline?: string, now: number = Date.now()): Promise<ReserveOutcome> {
+  async reserve(
+    manager: EntityManager,
+    orderId: string,
+    items: OrderLine[],
+    deadline?: string,
+    now: number = Date.now(),
+  ): Promise<ReserveOutcome> {
     const existing = await manager.findOneBy(Reservation, { orderId });
     // stock held (or shipped) for the order already is answered as it is, whatever the deadline: the saga must hear
     // of stock it has to give back; otherwise lateness is said first (after a release too), as payments does
@@ -57,7 +71,9 @@ export class StockService {
     // one line per SKU, in SKU order (a fixed lock order: no deadlocks between concurrent reservations on Postgres)
     const wanted = new Map<string, number>();
     for (const line of items) wanted.set(line.sku, (wanted.get(line.sku) ?? 0) + line.quantity);
-    const lines = [...wanted].map(([sku, quantity]) => ({ sku, quantity })).sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
+    const lines = [...wanted]
+      .map(([sku, quantity]) => ({ sku, quantity }))
+      .sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
 
     const taken: OrderLine[] = [];
     const short: OrderLine[] = [];
@@ -68,17 +84,37 @@ export class StockService {
 
     if (short.length > 0) {
       for (const line of taken) await this.move(manager, line.sku, line.quantity, 'unreserve');
-      const known = await manager.findBy(StockItem, short.map((l) => ({ sku: l.sku })));
-      const unavailable = short.map((l) => ({ sku: l.sku, requested: l.quantity, available: known.find((k) => k.sku === l.sku)?.available ?? 0 }));
+      const known = await manager.findBy(
+        StockItem,
+        short.map((l) => ({ sku: l.sku })),
+      );
+      const unavailable = short.map((l) => ({
+        sku: l.sku,
+        requested: l.quantity,
+        available: known.find((k) => k.sku === l.sku)?.available ?? 0,
+      }));
       const reason = `insufficient stock for ${unavailable.map((u) => (known.some((k) => k.sku === u.sku) ? `${u.sku} (requested ${u.requested}, available ${u.available})` : `${u.sku} (unknown SKU)`)).join(', ')}`;
       await this.answer(manager, orderId, StockRejected, { orderId, reason, unavailable });
       return { reserved: false, reason };
     }
 
-    const prices = await manager.findBy(StockItem, lines.map((l) => ({ sku: l.sku })));
-    const priced: PricedLine[] = lines.map((l) => ({ ...l, unitPrice: prices.find((p) => p.sku === l.sku)!.unitPrice }));
+    const prices = await manager.findBy(
+      StockItem,
+      lines.map((l) => ({ sku: l.sku })),
+    );
+    const priced: PricedLine[] = lines.map((l) => ({
+      ...l,
+      unitPrice: prices.find((p) => p.sku === l.sku)!.unitPrice,
+    }));
     const total = priced.reduce((sum, l) => sum + l.unitPrice * l.quantity, 0);
-    await manager.insert(Reservation, { orderId, lines: priced, total, status: ReservationStatus.Reserved, createdAt: now, updatedAt: now });
+    await manager.insert(Reservation, {
+      orderId,
+      lines: priced,
+      total,
+      status: ReservationStatus.Reserved,
+      createdAt: now,
+      updatedAt: now,
+    });
     await this.answer(manager, orderId, StockReserved, { orderId, items: priced, total });
     return { reserved: true, lines: priced, total };
   }
@@ -93,7 +129,14 @@ export class StockService {
     const existing = await manager.findOneBy(Reservation, { orderId });
     const now = Date.now();
     if (!existing) {
-      await manager.insert(Reservation, { orderId, lines: [], total: 0, status: ReservationStatus.Released, createdAt: now, updatedAt: now });
+      await manager.insert(Reservation, {
+        orderId,
+        lines: [],
+        total: 0,
+        status: ReservationStatus.Released,
+        createdAt: now,
+        updatedAt: now,
+      });
     } else if (existing.status === ReservationStatus.Committed) {
       this.logger.warn(`release of order ${orderId} (${reason}) ignored: its stock was already committed`);
       return false;
@@ -109,7 +152,10 @@ export class StockService {
   async commit(manager: EntityManager, orderId: string): Promise<boolean> {
     const existing = await manager.findOneBy(Reservation, { orderId });
     if (existing?.status !== ReservationStatus.Reserved) {
-      if (existing?.status !== ReservationStatus.Committed) this.logger.warn(`commit of order ${orderId} ignored: ${existing ? 'its reservation was released' : 'nothing is reserved for it'}`);
+      if (existing?.status !== ReservationStatus.Committed)
+        this.logger.warn(
+          `commit of order ${orderId} ignored: ${existing ? 'its reservation was released' : 'nothing is reserved for it'}`,
+        );
       return false;
     }
     for (const line of existing.lines) await this.move(manager, line.sku, line.quantity, 'ship');
@@ -133,7 +179,10 @@ export class StockService {
    * are 32-bit integers on Postgres, which refused more as "integer out of range"). 'unknown' for a SKU the
    * catalogue does not have; 'full' with what is available when the units would not fit.
    */
-  async restock(sku: string, quantity: number): Promise<StockItem | { refused: 'unknown' } | { refused: 'full'; available: number }> {
+  async restock(
+    sku: string,
+    quantity: number,
+  ): Promise<StockItem | { refused: 'unknown' } | { refused: 'full'; available: number }> {
     const result = await this.dataSource
       .createQueryBuilder()
       .update(StockItem)
@@ -148,20 +197,42 @@ export class StockService {
     return item;
   }
 
-  private async move(manager: EntityManager, sku: string, quantity: number, kind: 'reserve' | 'unreserve' | 'ship'): Promise<boolean> {
+  private async move(
+    manager: EntityManager,
+    sku: string,
+    quantity: number,
+    kind: 'reserve' | 'unreserve' | 'ship',
+  ): Promise<boolean> {
     const qb = manager.createQueryBuilder().update(StockItem).setParameters({ sku, quantity });
     const result =
       kind === 'reserve'
-        ? await qb.set({ available: () => 'available - :quantity', reserved: () => 'reserved + :quantity' }).where('sku = :sku AND available >= :quantity').execute()
+        ? await qb
+            .set({ available: () => 'available - :quantity', reserved: () => 'reserved + :quantity' })
+            .where('sku = :sku AND available >= :quantity')
+            .execute()
         : kind === 'unreserve'
-          ? await qb.set({ available: () => 'available + :quantity', reserved: () => 'reserved - :quantity' }).where('sku = :sku AND reserved >= :quantity').execute()
-          : await qb.set({ reserved: () => 'reserved - :quantity' }).where('sku = :sku AND reserved >= :quantity').execute();
+          ? await qb
+              .set({ available: () => 'available + :quantity', reserved: () => 'reserved - :quantity' })
+              .where('sku = :sku AND reserved >= :quantity')
+              .execute()
+          : await qb
+              .set({ reserved: () => 'reserved - :quantity' })
+              .where('sku = :sku AND reserved >= :quantity')
+              .execute();
     if (result.affected === undefined) throw new Error('the database driver does not report affected rows');
-    if (kind !== 'reserve' && result.affected !== 1) throw new Error(`stock of ${sku} does not hold the ${quantity} reserved units being ${kind === 'ship' ? 'committed' : 'released'}`);
+    if (kind !== 'reserve' && result.affected !== 1)
+      throw new Error(
+        `stock of ${sku} does not hold the ${quantity} reserved units being ${kind === 'ship' ? 'committed' : 'released'}`,
+      );
     return result.affected === 1;
   }
 
-  private async answer<C extends MessageContract>(manager: EntityManager, orderId: string, contract: C, payload: PayloadInput<C>): Promise<void> {
+  private async answer<C extends MessageContract>(
+    manager: EntityManager,
+    orderId: string,
+    contract: C,
+    payload: PayloadInput<C>,
+  ): Promise<void> {
     await Outbox.add(manager, {
       exchange: this.eventsExchange,
       routingKey: contract.type,

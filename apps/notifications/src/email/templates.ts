@@ -41,8 +41,18 @@ const hbs = Handlebars.create();
 hbs.registerHelper('short', (id: unknown) => String(id).slice(0, 8));
 hbs.registerHelper('money', (cents: unknown) => `$${(Number(cents) / 100).toFixed(2)}`);
 const compiled = Object.fromEntries(
-  Object.entries(TEMPLATES).map(([name, t]) => [name, { subject: hbs.compile(t.subject, { noEscape: true }), text: hbs.compile(t.text, { noEscape: true }), html: hbs.compile(t.html) }]),
-) as Record<EmailRequest['template'], { subject: HandlebarsTemplateDelegate; text: HandlebarsTemplateDelegate; html: HandlebarsTemplateDelegate }>;
+  Object.entries(TEMPLATES).map(([name, t]) => [
+    name,
+    {
+      subject: hbs.compile(t.subject, { noEscape: true }),
+      text: hbs.compile(t.text, { noEscape: true }),
+      html: hbs.compile(t.html),
+    },
+  ]),
+) as Record<
+  EmailRequest['template'],
+  { subject: HandlebarsTemplateDelegate; text: HandlebarsTemplateDelegate; html: HandlebarsTemplateDelegate }
+>;
 
 export function render(req: EmailRequest): Template {
   const t = compiled[req.template];

@@ -13,16 +13,31 @@ export class OrderEventsController {
 
   @EventPattern(OrderPlaced.type, { contract: OrderPlaced })
   placed(@Payload() e: OrderPlaced) {
-    return this.emails.enqueue({ key: `${OrderPlaced.type}/${e.orderId}`, template: 'order-placed', to: e.customerEmail, data: e });
+    return this.emails.enqueue({
+      key: `${OrderPlaced.type}/${e.orderId}`,
+      template: 'order-placed',
+      to: e.customerEmail,
+      data: e,
+    });
   }
 
   @EventPattern(OrderConfirmed.type, { contract: OrderConfirmed })
   confirmed(@Payload() e: OrderConfirmed) {
-    return this.emails.enqueue({ key: `${OrderConfirmed.type}/${e.orderId}`, template: 'order-confirmed', to: e.customerEmail, data: e });
+    return this.emails.enqueue({
+      key: `${OrderConfirmed.type}/${e.orderId}`,
+      template: 'order-confirmed',
+      to: e.customerEmail,
+      data: e,
+    });
   }
 
   @EventPattern(OrderCancelled.type, { contract: OrderCancelled })
   cancelled(@Payload() e: OrderCancelled) {
-    return this.emails.enqueue({ key: `${OrderCancelled.type}/${e.orderId}`, template: 'order-cancelled', to: e.customerEmail, data: e });
+    return this.emails.enqueue({
+      key: `${OrderCancelled.type}/${e.orderId}`,
+      template: 'order-cancelled',
+      to: e.customerEmail,
+      data: e,
+    });
   }
 }

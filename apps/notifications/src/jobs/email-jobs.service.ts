@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { topologyNames } from '@warren/service-kit';
 import { Queue, Worker, type Job } from 'bullmq';
@@ -54,10 +61,17 @@ export class EmailJobsService implements OnModuleInit, OnApplicationBootstrap, O
     @InjectRepository(SentEmail) private readonly sent: Repository<SentEmail>,
   ) {
     this.settings = readEmailSettings();
-    this.queue = new Queue<EmailJob>(topologyNames().queue('notifications.email'), { connection: redis, telemetry: this.bullTelemetry });
+    this.queue = new Queue<EmailJob>(topologyNames().queue('notifications.email'), {
+      connection: redis,
+      telemetry: this.bullTelemetry,
+    });
     // pooled SMTP connections: one connection per email (connect, greeting, EHLO, QUIT each time) capped the sending
     // rate at about 56 emails/s whatever the limit was set to
-    this.transport = createTransport({ url: this.settings.smtpUrl, pool: true, maxConnections: workersFor(this.settings.ratePerSecond) });
+    this.transport = createTransport({
+      url: this.settings.smtpUrl,
+      pool: true,
+      maxConnections: workersFor(this.settings.ratePerSecond),
+    });
   }
 
   /**
@@ -71,15 +85,31 @@ export class EmailJobsService implements OnModuleInit, OnApplicationBootstrap, O
   async onApplicationBootstrap(): Promise<void> {
     const { ratePerSecond } = this.settings;
     // BullMQ's limiter counts whole jobs per window: below 1/s, stretch the window instead
-    const limiter = ratePerSecond >= 1 ? { max: Math.floor(ratePerSecond), duration: 1000 } : { max: 1, duration: Math.round(1000 / ratePerSecond) };
+    const limiter =
+      ratePerSecond >= 1
+        ? { max: Math.floor(ratePerSecond), duration: 1000 }
+        : { max: 1, duration: Math.round(1000 / ratePerSecond) };
     // a worker blocks its connection waiting for jobs: it gets one of its own
     this.workerConnection = this.redis.duplicate();
-    this.worker = new Worker<EmailJob>(this.queue.name, (job) => this.process(job), { connection: this.workerConnection, concurrency: workersFor(ratePerSecond), limiter, telemetry: this.bullTelemetry });
-    this.worker.on('failed', (job, err) => {
-      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) this.logger.error(`email ${job.id} failed for good after ${job.attemptsMade} attempts: ${err.message}`);
-      else this.logger.warn(`email ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}; retrying with backoff`);
+    this.worker = new Worker<EmailJob>(this.queue.name, (job) => this.process(job), {
+      connection: this.workerConnection,
+      concurrency: workersFor(ratePerSecond),
+      limiter,
+      telemetry: this.bullTelemetry,
     });
-    await this.queue.upsertJobScheduler(DIGEST, { pattern: this.settings.digestCron }, { name: DIGEST, data: { key: DIGEST, template: 'daily-digest', to: this.settings.digestTo, data: {} } });
+    this.worker.on('failed', (job, err) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1))
+        this.logger.error(`email ${job.id} failed for good after ${job.attemptsMade} attempts: ${err.message}`);
+      else
+        this.logger.warn(
+          `email ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}; retrying with backoff`,
+        );
+    });
+    await this.queue.upsertJobScheduler(
+      DIGEST,
+      { pattern: this.settings.digestCron },
+      { name: DIGEST, data: { key: DIGEST, template: 'daily-digest', to: this.settings.digestTo, data: {} } },
+    );
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -103,7 +133,15 @@ export class EmailJobsService implements OnModuleInit, OnApplicationBootstrap, O
   /** Puts a digest in the queue now (the scheduler does it daily). */
   async digestNow(): Promise<string> {
     const key = `${DIGEST}/manual-${Date.now()}`;
-    await this.queue.add(DIGEST, { key, template: 'daily-digest', to: this.settings.digestTo, data: {} }, { jobId: key, attempts: this.settings.attempts, backoff: { type: 'exponential', delay: this.settings.backoffMs } });
+    await this.queue.add(
+      DIGEST,
+      { key, template: 'daily-digest', to: this.settings.digestTo, data: {} },
+      {
+        jobId: key,
+        attempts: this.settings.attempts,
+        backoff: { type: 'exponential', delay: this.settings.backoffMs },
+      },
+    );
     return key;
   }
 
@@ -122,7 +160,9 @@ export class EmailJobsService implements OnModuleInit, OnApplicationBootstrap, O
 
   /** Retries failed jobs (all, or one by id); returns how many were put back. Unknown or not-failed ids → 0. */
   async retryFailed(id?: string): Promise<number> {
-    const jobs = id ? [await this.queue.getJob(id)].filter((j): j is Job<EmailJob> => j !== undefined) : await this.queue.getFailed();
+    const jobs = id
+      ? [await this.queue.getJob(id)].filter((j): j is Job<EmailJob> => j !== undefined)
+      : await this.queue.getFailed();
     let retried = 0;
     for (const job of jobs) {
       if ((await job.getState()) !== 'failed') continue;
@@ -139,10 +179,29 @@ export class EmailJobsService implements OnModuleInit, OnApplicationBootstrap, O
     const data = job.data.template === 'daily-digest' ? await this.digestData() : job.data.data;
     const { subject, text, html } = render({ ...job.data, data });
     const orderId = typeof job.data.data.orderId === 'string' ? job.data.data.orderId : undefined;
-    const info = await this.telemetry.send(job.data.template, orderId, () => this.transport.sendMail({ from: this.settings.from, to: job.data.to, subject, text, html, messageId: emailMessageId(key, this.settings.from), headers: { 'X-Warren-Key': key } }));
+    const info = await this.telemetry.send(job.data.template, orderId, () =>
+      this.transport.sendMail({
+        from: this.settings.from,
+        to: job.data.to,
+        subject,
+        text,
+        html,
+        messageId: emailMessageId(key, this.settings.from),
+        headers: { 'X-Warren-Key': key },
+      }),
+    );
     await this.sent
-      .insert({ key, to: job.data.to, subject, template: job.data.template, smtpMessageId: info.messageId ?? null, sentAt: new Date().toISOString() })
-      .catch((err: Error) => this.logger.warn(`email ${key} was sent but its record could not be written: ${err.message}`));
+      .insert({
+        key,
+        to: job.data.to,
+        subject,
+        template: job.data.template,
+        smtpMessageId: info.messageId ?? null,
+        sentAt: new Date().toISOString(),
+      })
+      .catch((err: Error) =>
+        this.logger.warn(`email ${key} was sent but its record could not be written: ${err.message}`),
+      );
     // inside the job's span: the line carries the trace id of the order event that queued the email
     this.logger.log(`email ${key} sent to ${job.data.to}`);
     return { sent: true, smtpMessageId: info.messageId };

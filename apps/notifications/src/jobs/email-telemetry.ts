@@ -29,13 +29,19 @@ export class EmailTelemetry {
   ) {
     const meter = metrics.getMeter('@warren/notifications');
     this.sent = meter.createCounter('warren.emails.sent', { description: 'Emails SMTP accepted, by template' });
-    this.failed = meter.createCounter('warren.emails.failed', { description: 'Email send attempts that failed (SMTP refused or unreachable), by template' });
+    this.failed = meter.createCounter('warren.emails.failed', {
+      description: 'Email send attempts that failed (SMTP refused or unreachable), by template',
+    });
     meter
-      .createObservableGauge('warren.bullmq.jobs', { unit: '{job}', description: 'BullMQ jobs in the email queue, by state (waiting, active, failed, delayed)' })
+      .createObservableGauge('warren.bullmq.jobs', {
+        unit: '{job}',
+        description: 'BullMQ jobs in the email queue, by state (waiting, active, failed, delayed)',
+      })
       .addCallback(async (result) => {
         const counts = await this.jobCounts().catch(() => undefined); // Redis away: no value rather than a wrong one
         if (!counts) return;
-        for (const state of REPORTED_JOB_STATES) result.observe(counts[state] ?? 0, { 'warren.bullmq.queue': this.queue.name, 'warren.bullmq.state': state });
+        for (const state of REPORTED_JOB_STATES)
+          result.observe(counts[state] ?? 0, { 'warren.bullmq.queue': this.queue.name, 'warren.bullmq.state': state });
       });
     this.server = serverAttributes(smtpUrl);
   }
@@ -45,7 +51,11 @@ export class EmailTelemetry {
    * `orderId` names the order on the span when the email is about one.
    */
   send<T>(template: string, orderId: string | undefined, fn: () => Promise<T>): Promise<T> {
-    const attributes: Attributes = { ...this.server, 'warren.email.template': template, ...(orderId ? { 'warren.order.id': orderId } : {}) };
+    const attributes: Attributes = {
+      ...this.server,
+      'warren.email.template': template,
+      ...(orderId ? { 'warren.order.id': orderId } : {}),
+    };
     return this.tracer.startActiveSpan('smtp send', { kind: SpanKind.CLIENT, attributes }, async (span) => {
       try {
         const result = await fn();
@@ -82,7 +92,10 @@ export class EmailTelemetry {
 function serverAttributes(smtpUrl: string): Attributes {
   try {
     const url = new URL(smtpUrl);
-    return { 'server.address': url.hostname, 'server.port': url.port ? Number(url.port) : url.protocol === 'smtps:' ? 465 : 587 };
+    return {
+      'server.address': url.hostname,
+      'server.port': url.port ? Number(url.port) : url.protocol === 'smtps:' ? 465 : 587,
+    };
   } catch {
     return {};
   }

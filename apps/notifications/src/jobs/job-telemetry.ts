@@ -18,7 +18,10 @@ const HOUSEKEEPING = /^(getNextJob|extendLocks|moveStalledJobsToWait|startStalle
 export function jobTelemetry(): Telemetry<Context> {
   const otel = new BullMQOtel();
   const tracer: Tracer<Context> = {
-    startSpan: (name, options, context) => (HOUSEKEEPING.test(name) ? new BullMQOTelSpan(trace.wrapSpanContext(INVALID_SPAN_CONTEXT)) : otel.tracer.startSpan(name, options, context)),
+    startSpan: (name, options, context) =>
+      HOUSEKEEPING.test(name)
+        ? new BullMQOTelSpan(trace.wrapSpanContext(INVALID_SPAN_CONTEXT))
+        : otel.tracer.startSpan(name, options, context),
   };
   return { tracer, contextManager: otel.contextManager };
 }

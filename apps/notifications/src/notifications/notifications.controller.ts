@@ -8,7 +8,14 @@ import { SentEmail } from './sent-email.entity';
 
 const ListQuery = z.strictObject({ limit: wholeNumber(1, 500).default(50) });
 /** A job id is its key (`order.placed/<order id>`, `daily-digest/manual-<ms>`): printable ASCII, no spaces. */
-const JobParams = z.strictObject({ id: z.string().regex(/^[\x21-\x7e]{1,256}$/, "must be a failed email's id: 1 to 256 printable ASCII characters, e.g. order.placed/<order id>") });
+const JobParams = z.strictObject({
+  id: z
+    .string()
+    .regex(
+      /^[\x21-\x7e]{1,256}$/,
+      "must be a failed email's id: 1 to 256 printable ASCII characters, e.g. order.placed/<order id>",
+    ),
+});
 
 @Controller('notifications')
 export class NotificationsController {

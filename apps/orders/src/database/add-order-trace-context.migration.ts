@@ -8,7 +8,10 @@ export class AddOrderTraceContext1767500000000 implements MigrationInterface {
   name = 'AddOrderTraceContext1767500000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.addColumn('orders', new TableColumn({ name: 'trace_context', type: 'varchar', length: '55', isNullable: true }));
+    await queryRunner.addColumn(
+      'orders',
+      new TableColumn({ name: 'trace_context', type: 'varchar', length: '55', isNullable: true }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

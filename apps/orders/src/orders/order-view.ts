@@ -36,24 +36,43 @@ export function toView(order: Order, steps?: OrderStep[]): OrderView {
   if (order.reason) view.reason = order.reason;
   if (order.total !== null) view.total = order.total;
   if (order.paymentId) view.paymentId = order.paymentId;
-  if (steps) view.history = steps.map((s) => ({ ...(s.detail ? (JSON.parse(s.detail) as object) : {}), step: s.step, at: new Date(s.at).toISOString() }));
+  if (steps)
+    view.history = steps.map((s) => ({
+      ...(s.detail ? (JSON.parse(s.detail) as object) : {}),
+      step: s.step,
+      at: new Date(s.at).toISOString(),
+    }));
   return view;
 }
 
 // OpenAPI schemas, written out: the bundle has no decorator metadata for @nestjs/swagger to read.
-const line = { type: 'object', required: ['sku', 'quantity'], properties: { sku: { type: 'string', pattern: '^SKU-\\d{3,}$', example: 'SKU-001' }, quantity: { type: 'integer', minimum: 1, maximum: 1000, example: 2 } } };
+const line = {
+  type: 'object',
+  required: ['sku', 'quantity'],
+  properties: {
+    sku: { type: 'string', pattern: '^SKU-\\d{3,}$', example: 'SKU-001' },
+    quantity: { type: 'integer', minimum: 1, maximum: 1000, example: 2 },
+  },
+};
 
 const messageRef = {
   type: 'object',
   required: ['type', 'messageId', 'correlationId'],
-  properties: { type: { type: 'string', example: 'inventory.stock-reserved' }, messageId: { type: 'string' }, correlationId: { type: 'string' } },
+  properties: {
+    type: { type: 'string', example: 'inventory.stock-reserved' },
+    messageId: { type: 'string' },
+    correlationId: { type: 'string' },
+  },
 };
 
 export const PlaceOrderSchema = {
   type: 'object',
   required: ['customerEmail', 'items'],
   additionalProperties: false,
-  properties: { customerEmail: { type: 'string', format: 'email', example: 'ada@example.com' }, items: { type: 'array', minItems: 1, maxItems: 50, items: line } },
+  properties: {
+    customerEmail: { type: 'string', format: 'email', example: 'ada@example.com' },
+    items: { type: 'array', minItems: 1, maxItems: 50, items: line },
+  },
 };
 
 export const OrderSchema = {
@@ -64,7 +83,13 @@ export const OrderSchema = {
     status: { type: 'string', enum: ['PENDING', 'CONFIRMED', 'CANCELLED'] },
     reason: { type: 'string', example: 'out of stock: SKU-003 (requested 5, available 2)' },
     customerEmail: { type: 'string', format: 'email' },
-    items: { type: 'array', items: { ...line, properties: { ...line.properties, unitPrice: { type: 'integer', description: 'cents, once priced' } } } },
+    items: {
+      type: 'array',
+      items: {
+        ...line,
+        properties: { ...line.properties, unitPrice: { type: 'integer', description: 'cents, once priced' } },
+      },
+    },
     total: { type: 'integer', description: 'cents, once inventory priced the order' },
     paymentId: { type: 'string' },
     createdAt: { type: 'string', format: 'date-time' },
@@ -79,8 +104,16 @@ export const OrderSchema = {
           step: { type: 'string', example: 'STOCK_RESERVED' },
           at: { type: 'string', format: 'date-time' },
           message: { ...messageRef, description: 'the delivered message that drove the step' },
-          via: { type: 'string', enum: ['http', 'deadline'], description: 'what drove the step when no message did: POST /orders (PLACED) or the saga deadline' },
-          sent: { type: 'array', items: messageRef, description: 'the messages the step published (through the outbox), by the ids consumers see' },
+          via: {
+            type: 'string',
+            enum: ['http', 'deadline'],
+            description: 'what drove the step when no message did: POST /orders (PLACED) or the saga deadline',
+          },
+          sent: {
+            type: 'array',
+            items: messageRef,
+            description: 'the messages the step published (through the outbox), by the ids consumers see',
+          },
           compensation: { type: 'boolean', enum: [true], description: 'present on steps that undo part of the saga' },
         },
         additionalProperties: true,
@@ -92,7 +125,12 @@ export const OrderSchema = {
 export const OrderPageSchema = {
   type: 'object',
   required: ['items', 'total', 'limit', 'offset'],
-  properties: { items: { type: 'array', items: OrderSchema }, total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' } },
+  properties: {
+    items: { type: 'array', items: OrderSchema },
+    total: { type: 'integer' },
+    limit: { type: 'integer' },
+    offset: { type: 'integer' },
+  },
 };
 
 export const ErrorSchema = {
@@ -101,6 +139,9 @@ export const ErrorSchema = {
     statusCode: { type: 'integer' },
     error: { type: 'string' },
     message: { type: 'string' },
-    issues: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+    issues: {
+      type: 'array',
+      items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } },
+    },
   },
 };

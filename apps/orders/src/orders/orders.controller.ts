@@ -1,4 +1,16 @@
-import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
 import { trace } from '@opentelemetry/api';
 import { ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ZodBodyPipe, ZodParamsPipe, ZodQueryPipe } from '@warren/service-kit';
@@ -22,14 +34,26 @@ export class OrdersController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Place an order; the saga reserves stock, captures the payment and confirms or cancels it' })
   @ApiBody({ schema: PlaceOrderSchema })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'the same key with the same body returns the same order (200); with another body, 422' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'the same key with the same body returns the same order (200); with another body, 422',
+  })
   @ApiResponse({ status: 201, description: 'placed (status PENDING)', schema: OrderSchema })
   @ApiResponse({ status: 200, description: 'placed before with this Idempotency-Key', schema: OrderSchema })
   @ApiResponse({ status: 400, description: 'invalid body', schema: ErrorSchema })
   @ApiResponse({ status: 422, description: 'Idempotency-Key reused with a different body', schema: ErrorSchema })
-  async place(@Body(new ZodBodyPipe(PlaceOrderBody)) body: PlaceOrderBody, @Headers('idempotency-key') key: string | undefined, @Res({ passthrough: true }) res: StatusSettable) {
+  async place(
+    @Body(new ZodBodyPipe(PlaceOrderBody)) body: PlaceOrderBody,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) res: StatusSettable,
+  ) {
     if (key !== undefined && (key.trim() === '' || key.length > 255)) {
-      throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'Idempotency-Key must be 1 to 255 characters' });
+      throw new BadRequestException({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'Idempotency-Key must be 1 to 255 characters',
+      });
     }
     const placed = await this.orders.place(body, key);
     // the request's span names the order: the trace a POST starts is found by the order id

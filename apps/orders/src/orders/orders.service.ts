@@ -37,7 +37,8 @@ export class OrdersService {
       const placed = await runInTransaction(this.dataSource, async (manager): Promise<Placed> => {
         if (idempotencyKey) {
           const earlier = await manager.findOneBy(Order, { idempotencyKey });
-          if (earlier) return this.replay(earlier, requestHash, await manager.findBy(OrderStep, { orderId: earlier.id }));
+          if (earlier)
+            return this.replay(earlier, requestHash, await manager.findBy(OrderStep, { orderId: earlier.id }));
         }
         const now = Date.now();
         const order: Order = {
@@ -59,12 +60,28 @@ export class OrdersService {
           updatedAt: now,
         };
         await manager.insert(Order, order);
-        const sent = await addToOutbox(manager, this.config, order.id, [
-          event(OrderPlaced, { orderId: order.id, customerEmail: order.customerEmail, items: body.items, placedAt: new Date(now).toISOString() }),
-          command(ReserveStock, { orderId: order.id, items: body.items }),
-        ], order.deadlineAt);
+        const sent = await addToOutbox(
+          manager,
+          this.config,
+          order.id,
+          [
+            event(OrderPlaced, {
+              orderId: order.id,
+              customerEmail: order.customerEmail,
+              items: body.items,
+              placedAt: new Date(now).toISOString(),
+            }),
+            command(ReserveStock, { orderId: order.id, items: body.items }),
+          ],
+          order.deadlineAt,
+        );
         // no message drove this step: it came over HTTP (the saga's later steps name theirs)
-        const step = { orderId: order.id, step: 'PLACED', at: now, detail: JSON.stringify({ items: body.items, via: 'http', sent }) };
+        const step = {
+          orderId: order.id,
+          step: 'PLACED',
+          at: now,
+          detail: JSON.stringify({ items: body.items, via: 'http', sent }),
+        };
         await manager.insert(OrderStep, step);
         return { order: toView(order, [{ id: 0, ...step }]), created: true };
       });
@@ -82,7 +99,9 @@ export class OrdersService {
   async get(id: string): Promise<OrderView> {
     const found = await this.read(async (m) => {
       const order = await m.findOneBy(Order, { id });
-      return order ? { order, steps: await m.find(OrderStep, { where: { orderId: id }, order: { id: 'ASC' } }) } : undefined;
+      return order
+        ? { order, steps: await m.find(OrderStep, { where: { orderId: id }, order: { id: 'ASC' } }) }
+        : undefined;
     });
     if (!found) throw new NotFoundException(`no order ${id}`);
     return toView(found.order, found.steps);
@@ -91,7 +110,12 @@ export class OrdersService {
   /** Newest first; `total` counts every order matching the filter. */
   async list(q: ListOrdersQuery): Promise<{ items: OrderView[]; total: number; limit: number; offset: number }> {
     const [rows, total] = await this.read((m) =>
-      m.findAndCount(Order, { where: q.status ? { status: q.status } : {}, order: { createdAt: 'DESC', id: 'DESC' }, take: q.limit, skip: q.offset }),
+      m.findAndCount(Order, {
+        where: q.status ? { status: q.status } : {},
+        order: { createdAt: 'DESC', id: 'DESC' },
+        take: q.limit,
+        skip: q.offset,
+      }),
     );
     return { items: rows.map((o) => toView(o)), total, limit: q.limit, offset: q.offset };
   }
@@ -99,11 +123,21 @@ export class OrdersService {
   private replay(earlier: Order, requestHash: string | null, steps: OrderStep[]): Placed {
     if (earlier.requestHash !== requestHash) {
       throw new HttpException(
-        { statusCode: 422, error: 'Unprocessable Entity', message: `Idempotency-Key '${earlier.idempotencyKey}' was already used with a different request body (order ${earlier.id})` },
+        {
+          statusCode: 422,
+          error: 'Unprocessable Entity',
+          message: `Idempotency-Key '${earlier.idempotencyKey}' was already used with a different request body (order ${earlier.id})`,
+        },
         HttpStatus.UNPROCESSABLE_ENTITY,
       );
     }
-    return { order: toView(earlier, steps.sort((a, b) => a.id - b.id)), created: false };
+    return {
+      order: toView(
+        earlier,
+        steps.sort((a, b) => a.id - b.id),
+      ),
+      created: false,
+    };
   }
 
   /**

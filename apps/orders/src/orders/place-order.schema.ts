@@ -12,7 +12,12 @@ export const PlaceOrderBody = z
   .superRefine((body, ctx) => {
     const seen = new Set<string>();
     body.items.forEach((line, i) => {
-      if (seen.has(line.sku)) ctx.addIssue({ code: 'custom', path: ['items', i, 'sku'], message: `${line.sku} appears twice; put the quantities on one line` });
+      if (seen.has(line.sku))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['items', i, 'sku'],
+          message: `${line.sku} appears twice; put the quantities on one line`,
+        });
       seen.add(line.sku);
     });
   });

@@ -65,15 +65,25 @@ export class OrderSagaService {
     return this.handle(message, p.orderId, (order, now) => {
       if (order.sagaState === 'PENDING') {
         return {
-          patch: { sagaState: 'STOCK_RESERVED', total: p.total, pricedItems: JSON.stringify(p.items), deadlineAt: now + this.config.stepTimeoutMs },
+          patch: {
+            sagaState: 'STOCK_RESERVED',
+            total: p.total,
+            pricedItems: JSON.stringify(p.items),
+            deadlineAt: now + this.config.stepTimeoutMs,
+          },
           steps: [{ step: 'STOCK_RESERVED', detail: { total: p.total } }],
-          messages: [command(CapturePayment, { orderId: order.id, amount: p.total, customerEmail: order.customerEmail })],
+          messages: [
+            command(CapturePayment, { orderId: order.id, amount: p.total, customerEmail: order.customerEmail }),
+          ],
         };
       }
       if (order.sagaState === 'CANCELLED') {
         // reserved after the saga gave up (it timed out): give the stock back
         const reason = `order already cancelled: ${order.reason ?? 'cancelled'}`;
-        return { steps: [{ step: 'STOCK_RELEASE_REQUESTED', detail: { reason } }], messages: [command(ReleaseStock, { orderId: order.id, reason })] };
+        return {
+          steps: [{ step: 'STOCK_RELEASE_REQUESTED', detail: { reason } }],
+          messages: [command(ReleaseStock, { orderId: order.id, reason })],
+        };
       }
       return { ignore: `stock reserved while ${order.sagaState}` };
     });
@@ -83,9 +93,13 @@ export class OrderSagaService {
     const p = message.payload;
     return this.handle(message, p.orderId, (order) => {
       // nothing was reserved for the late command: nothing to release
-      if (p.expired) return this.lateCommandRefused(order, 'PENDING', 'LATE_RESERVATION_REFUSED', p.reason, p.expired, []);
+      if (p.expired)
+        return this.lateCommandRefused(order, 'PENDING', 'LATE_RESERVATION_REFUSED', p.reason, p.expired, []);
       if (order.sagaState !== 'PENDING') return { ignore: `stock rejected while ${order.sagaState}` };
-      const reason = p.unavailable.length > 0 ? `out of stock: ${p.unavailable.map((u) => `${u.sku} (requested ${u.requested}, available ${u.available})`).join(', ')}` : p.reason || 'out of stock';
+      const reason =
+        p.unavailable.length > 0
+          ? `out of stock: ${p.unavailable.map((u) => `${u.sku} (requested ${u.requested}, available ${u.available})`).join(', ')}`
+          : p.reason || 'out of stock';
       return this.cancel(order, reason, 'out-of-stock', [], { unavailable: p.unavailable });
     });
   }
@@ -102,7 +116,13 @@ export class OrderSagaService {
           outcome: { outcome: 'confirmed' },
           messages: [
             command(CommitStock, { orderId: order.id }),
-            event(OrderConfirmed, { orderId: order.id, customerEmail: order.customerEmail, items, total, confirmedAt: new Date(now).toISOString() }),
+            event(OrderConfirmed, {
+              orderId: order.id,
+              customerEmail: order.customerEmail,
+              items,
+              total,
+              confirmedAt: new Date(now).toISOString(),
+            }),
           ],
         };
       }
@@ -122,7 +142,10 @@ export class OrderSagaService {
     const p = message.payload;
     return this.handle(message, p.orderId, (order) => {
       // nothing was charged for the late capture: the stock goes back, and there is nothing to refund
-      if (p.expired) return this.lateCommandRefused(order, 'STOCK_RESERVED', 'LATE_CAPTURE_REFUSED', p.reason, p.expired, [command(ReleaseStock, { orderId: order.id, reason: `timed out waiting for ${AWAITED.STOCK_RESERVED}` })]);
+      if (p.expired)
+        return this.lateCommandRefused(order, 'STOCK_RESERVED', 'LATE_CAPTURE_REFUSED', p.reason, p.expired, [
+          command(ReleaseStock, { orderId: order.id, reason: `timed out waiting for ${AWAITED.STOCK_RESERVED}` }),
+        ]);
       if (order.sagaState !== 'STOCK_RESERVED') return { ignore: `payment declined while ${order.sagaState}` };
       const reason = `payment declined: ${p.reason || 'no reason given'}`;
       return this.cancel(order, reason, 'payment-declined', [command(ReleaseStock, { orderId: order.id, reason })]);
@@ -135,7 +158,10 @@ export class OrderSagaService {
 
   paymentRefunded(message: IncomingMessage<PaymentRefunded>): Promise<void> {
     const p = message.payload;
-    return this.handle(message, p.orderId, () => ({ steps: [{ step: 'PAYMENT_REFUNDED', detail: { paymentId: p.paymentId, amount: p.amount } }], messages: [] }));
+    return this.handle(message, p.orderId, () => ({
+      steps: [{ step: 'PAYMENT_REFUNDED', detail: { paymentId: p.paymentId, amount: p.amount } }],
+      messages: [],
+    }));
   }
 
   /**
@@ -159,7 +185,9 @@ export class OrderSagaService {
   committed(progress: SagaProgress): void {
     this.telemetry.committed(progress);
     // one line per committed transition, inside the span it ran in, so the order's log lines carry its trace id
-    const outcome = progress.outcome ? ` (${progress.outcome.outcome}${progress.outcome.outcome === 'cancelled' ? `: ${progress.outcome.reason}` : ''})` : '';
+    const outcome = progress.outcome
+      ? ` (${progress.outcome.outcome}${progress.outcome.outcome === 'cancelled' ? `: ${progress.outcome.reason}` : ''})`
+      : '';
     this.logger.log(`order ${progress.orderId}: ${progress.steps.map((s) => s.step).join(', ')}${outcome}`);
   }
 
@@ -171,19 +199,50 @@ export class OrderSagaService {
    * and sent its compensations, which the other side treats as no-ops): a history row says the command was refused
    * and nothing is sent, so nothing is undone twice.
    */
-  private lateCommandRefused(order: Order, waitingIn: SagaState, step: string, reason: string, expired: Expired, compensations: SagaMessage[]): Decision {
+  private lateCommandRefused(
+    order: Order,
+    waitingIn: SagaState,
+    step: string,
+    reason: string,
+    expired: Expired,
+    compensations: SagaMessage[],
+  ): Decision {
     const refused = { reason, deadline: expired.deadline, refusedAt: expired.at };
-    if (order.sagaState === waitingIn) return this.cancel(order, `timed out waiting for ${AWAITED[waitingIn]}`, 'timeout', compensations, { refused });
+    if (order.sagaState === waitingIn)
+      return this.cancel(order, `timed out waiting for ${AWAITED[waitingIn]}`, 'timeout', compensations, { refused });
     if (order.sagaState === 'CANCELLED') return { steps: [{ step, detail: refused }], messages: [] };
     return { ignore: `${step.toLowerCase().replace(/_/g, ' ')} while ${order.sagaState}` };
   }
 
-  private cancel(order: Order, reason: string, category: SagaCancelReason, compensations: SagaMessage[], extra: Record<string, unknown> = {}): SagaTransition {
+  private cancel(
+    order: Order,
+    reason: string,
+    category: SagaCancelReason,
+    compensations: SagaMessage[],
+    extra: Record<string, unknown> = {},
+  ): SagaTransition {
     return {
       patch: { sagaState: 'CANCELLED', status: 'CANCELLED', reason, deadlineAt: null },
       outcome: { outcome: 'cancelled', reason: category },
-      steps: [{ step: 'CANCELLED', detail: { reason, ...extra, ...(compensations.length ? { compensations: compensations.map((c) => c.contract.type) } : {}) } }],
-      messages: [...compensations, event(OrderCancelled, { orderId: order.id, customerEmail: order.customerEmail, reason, cancelledAt: new Date().toISOString() })],
+      steps: [
+        {
+          step: 'CANCELLED',
+          detail: {
+            reason,
+            ...extra,
+            ...(compensations.length ? { compensations: compensations.map((c) => c.contract.type) } : {}),
+          },
+        },
+      ],
+      messages: [
+        ...compensations,
+        event(OrderCancelled, {
+          orderId: order.id,
+          customerEmail: order.customerEmail,
+          reason,
+          cancelledAt: new Date().toISOString(),
+        }),
+      ],
     };
   }
 
@@ -191,18 +250,29 @@ export class OrderSagaService {
    * Runs one answer through the inbox: loads the order, decides, applies; records the metrics once the inbox's
    * transaction committed (a duplicate delivery never gets that far).
    */
-  private async handle(message: IncomingMessage, orderId: string, decide: (order: Order, now: number) => Decision): Promise<void> {
+  private async handle(
+    message: IncomingMessage,
+    orderId: string,
+    decide: (order: Order, now: number) => Decision,
+  ): Promise<void> {
     this.telemetry.annotate(orderId);
-    const outcome = await this.inbox.handle(message, SAGA_CONSUMER, async (manager): Promise<{ ignored: string } | SagaProgress> => {
-      const order = await manager.findOneBy(Order, { id: orderId });
-      if (!order) return { ignored: `no order ${orderId}` };
-      const now = Date.now();
-      const decision = decide(order, now);
-      if ('ignore' in decision) return { ignored: `${decision.ignore} (order ${orderId})` };
-      return this.apply(manager, order, decision, now, { message: { type: message.type, messageId: message.messageId, correlationId: message.correlationId } });
-    });
+    const outcome = await this.inbox.handle(
+      message,
+      SAGA_CONSUMER,
+      async (manager): Promise<{ ignored: string } | SagaProgress> => {
+        const order = await manager.findOneBy(Order, { id: orderId });
+        if (!order) return { ignored: `no order ${orderId}` };
+        const now = Date.now();
+        const decision = decide(order, now);
+        if ('ignore' in decision) return { ignored: `${decision.ignore} (order ${orderId})` };
+        return this.apply(manager, order, decision, now, {
+          message: { type: message.type, messageId: message.messageId, correlationId: message.correlationId },
+        });
+      },
+    );
     if (outcome.duplicate) return;
-    if ('ignored' in outcome.result) this.logger.log(`ignored ${message.type} ${message.messageId}: ${outcome.result.ignored}`);
+    if ('ignored' in outcome.result)
+      this.logger.log(`ignored ${message.type} ${message.messageId}: ${outcome.result.ignored}`);
     else this.committed(outcome.result);
   }
 
@@ -213,7 +283,13 @@ export class OrderSagaService {
    * the metrics record once the caller's transaction commits: each step's time since the order's previous step
    * (its last history row, which `updatedAt` follows) and the outcome when the transition ends the saga.
    */
-  async apply(manager: EntityManager, order: Order, t: SagaTransition, now: number, cause: StepCause): Promise<SagaProgress> {
+  async apply(
+    manager: EntityManager,
+    order: Order,
+    t: SagaTransition,
+    now: number,
+    cause: StepCause,
+  ): Promise<SagaProgress> {
     // a step without a state change (a compensation's acknowledgement) still changes what GET /orders/:id
     // shows: updatedAt moves with every history row, so a reader watching the list knows to read it again
     const patch = t.patch ?? {};
@@ -234,6 +310,10 @@ export class OrderSagaService {
       await manager.insert(OrderStep, { orderId: order.id, step: s.step, at: now, detail: JSON.stringify(detail) });
     }
     const seconds = Math.max(0, now - previousStepAt) / 1000;
-    return { orderId: order.id, steps: t.steps.map((s) => ({ step: s.step, seconds })), ...(t.outcome ? { outcome: t.outcome } : {}) };
+    return {
+      orderId: order.id,
+      steps: t.steps.map((s) => ({ step: s.step, seconds })),
+      ...(t.outcome ? { outcome: t.outcome } : {}),
+    };
   }
 }

@@ -13,7 +13,12 @@ export class SagaConfig {
 
   static fromEnv(env: NodeJS.ProcessEnv = process.env): SagaConfig {
     const names = topologyNames(env);
-    return new SagaConfig(positive(env, 'SAGA_STEP_TIMEOUT_MS', 30_000), positive(env, 'SAGA_SWEEP_INTERVAL_MS', 1_000), names.eventsExchange, names.commandsExchange);
+    return new SagaConfig(
+      positive(env, 'SAGA_STEP_TIMEOUT_MS', 30_000),
+      positive(env, 'SAGA_SWEEP_INTERVAL_MS', 1_000),
+      names.eventsExchange,
+      names.commandsExchange,
+    );
   }
 }
 
@@ -21,6 +26,7 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive number of milliseconds, got '${raw}'`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`${name} must be a positive number of milliseconds, got '${raw}'`);
   return n;
 }

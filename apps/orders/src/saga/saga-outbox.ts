@@ -11,8 +11,16 @@ export interface SagaMessage {
   payload: unknown;
 }
 
-export const command = <C extends MessageContract>(contract: C, payload: PayloadInput<C>): SagaMessage => ({ kind: 'command', contract, payload });
-export const event = <C extends MessageContract>(contract: C, payload: PayloadInput<C>): SagaMessage => ({ kind: 'event', contract, payload });
+export const command = <C extends MessageContract>(contract: C, payload: PayloadInput<C>): SagaMessage => ({
+  kind: 'command',
+  contract,
+  payload,
+});
+export const event = <C extends MessageContract>(contract: C, payload: PayloadInput<C>): SagaMessage => ({
+  kind: 'event',
+  contract,
+  payload,
+});
 
 /** A message written to the outbox, by the ids the relay will publish it with (for the order's history). */
 export interface SentMessage {
@@ -36,12 +44,21 @@ export interface SentMessage {
  * compensations and commit-stock, which must apply whenever they come, take none. A caller that does not pass
  * `deadlineAt` has it read from the order's row (POST /orders and the saga pass it: no extra query on their path).
  */
-export async function addToOutbox(manager: EntityManager, config: SagaConfig, orderId: string, messages: SagaMessage[], deadlineAt?: number | null): Promise<SentMessage[]> {
+export async function addToOutbox(
+  manager: EntityManager,
+  config: SagaConfig,
+  orderId: string,
+  messages: SagaMessage[],
+  deadlineAt?: number | null,
+): Promise<SentMessage[]> {
   const sent: SentMessage[] = [];
   for (const m of messages) {
     let input = m.payload;
     if (m.kind === 'command' && takesDeadline(m.contract) && (input as { deadline?: unknown }).deadline === undefined) {
-      if (deadlineAt === undefined) deadlineAt = (await manager.findOne(Order, { where: { id: orderId }, select: { id: true, deadlineAt: true } }))?.deadlineAt ?? null;
+      if (deadlineAt === undefined)
+        deadlineAt =
+          (await manager.findOne(Order, { where: { id: orderId }, select: { id: true, deadlineAt: true } }))
+            ?.deadlineAt ?? null;
       if (deadlineAt !== null) input = { ...(input as object), deadline: new Date(deadlineAt).toISOString() };
     }
     const payload = m.contract.parse(input);

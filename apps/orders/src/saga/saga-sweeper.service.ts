@@ -74,28 +74,33 @@ export class SagaSweeperService implements OnApplicationBootstrap, OnModuleDestr
    */
   private timeOut(id: string, traceContext: string | null, now: number): Promise<boolean> {
     const parent = this.telemetry.orderContext(traceContext);
-    return this.telemetry.tracer.startActiveSpan('saga timeout', { attributes: { [ORDER_ID_ATTRIBUTE]: id } }, parent, async (span) => {
-      try {
-        const progress = await runInTransaction(this.dataSource, async (m) => {
-          const order = await m.findOneBy(Order, { id });
-          return order ? this.saga.timeOut(m, order, now) : undefined;
-        });
-        if (!progress) return false;
-        this.saga.committed(progress);
-        this.logger.log(`order ${id} timed out`);
-        return true;
-      } catch (err) {
-        // an answer got there first: the next sweep looks again if it is still overdue
-        if (!(err instanceof ConcurrentTransitionError)) {
-          span.recordException(err as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-          throw err;
+    return this.telemetry.tracer.startActiveSpan(
+      'saga timeout',
+      { attributes: { [ORDER_ID_ATTRIBUTE]: id } },
+      parent,
+      async (span) => {
+        try {
+          const progress = await runInTransaction(this.dataSource, async (m) => {
+            const order = await m.findOneBy(Order, { id });
+            return order ? this.saga.timeOut(m, order, now) : undefined;
+          });
+          if (!progress) return false;
+          this.saga.committed(progress);
+          this.logger.log(`order ${id} timed out`);
+          return true;
+        } catch (err) {
+          // an answer got there first: the next sweep looks again if it is still overdue
+          if (!(err instanceof ConcurrentTransitionError)) {
+            span.recordException(err as Error);
+            span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+            throw err;
+          }
+          span.setAttribute('warren.saga.lost_race', true);
+          return false;
+        } finally {
+          span.end();
         }
-        span.setAttribute('warren.saga.lost_race', true);
-        return false;
-      } finally {
-        span.end();
-      }
-    });
+      },
+    );
   }
 }

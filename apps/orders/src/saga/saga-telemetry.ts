@@ -29,7 +29,9 @@ export class SagaTelemetry implements OnModuleInit {
 
   onModuleInit(): void {
     const meter = metrics.getMeter('@warren/orders');
-    this.outcomes = meter.createCounter('warren.saga.outcomes', { description: 'Orders whose saga ended, by outcome (confirmed, cancelled) and, for a cancellation, its reason' });
+    this.outcomes = meter.createCounter('warren.saga.outcomes', {
+      description: 'Orders whose saga ended, by outcome (confirmed, cancelled) and, for a cancellation, its reason',
+    });
     this.stepDuration = meter.createHistogram('warren.saga.step.duration', {
       unit: 's',
       description: 'Time from an order’s previous saga step to the step it entered, by the step entered',
@@ -40,7 +42,9 @@ export class SagaTelemetry implements OnModuleInit {
 
   /** Names the order and the step on the span the transition runs in, so the trace can be found by order id. */
   annotate(orderId: string, step?: string): void {
-    trace.getActiveSpan()?.setAttributes({ [ORDER_ID_ATTRIBUTE]: orderId, ...(step ? { [SAGA_STEP_ATTRIBUTE]: step } : {}) });
+    trace
+      .getActiveSpan()
+      ?.setAttributes({ [ORDER_ID_ATTRIBUTE]: orderId, ...(step ? { [SAGA_STEP_ATTRIBUTE]: step } : {}) });
   }
 
   /** The traceparent of the active span, stored with the order; undefined when no span is recording. */
@@ -60,6 +64,12 @@ export class SagaTelemetry implements OnModuleInit {
   committed(progress: SagaProgress): void {
     for (const s of progress.steps) this.stepDuration?.record(s.seconds, { [SAGA_STEP_ATTRIBUTE]: s.step });
     const o = progress.outcome;
-    if (o) this.outcomes?.add(1, o.outcome === 'cancelled' ? { 'warren.saga.outcome': o.outcome, 'warren.saga.reason': o.reason } : { 'warren.saga.outcome': o.outcome });
+    if (o)
+      this.outcomes?.add(
+        1,
+        o.outcome === 'cancelled'
+          ? { 'warren.saga.outcome': o.outcome, 'warren.saga.reason': o.reason }
+          : { 'warren.saga.outcome': o.outcome },
+      );
   }
 }

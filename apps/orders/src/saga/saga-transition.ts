@@ -22,14 +22,21 @@ export interface DrivingMessage {
 export type StepCause = { message: DrivingMessage } | { via: 'deadline' };
 
 /** Steps that undo part of the saga, marked `compensation: true` in the history. */
-export const COMPENSATING_STEPS: ReadonlySet<string> = new Set(['STOCK_RELEASE_REQUESTED', 'STOCK_RELEASED', 'REFUND_REQUESTED', 'PAYMENT_REFUNDED']);
+export const COMPENSATING_STEPS: ReadonlySet<string> = new Set([
+  'STOCK_RELEASE_REQUESTED',
+  'STOCK_RELEASED',
+  'REFUND_REQUESTED',
+  'PAYMENT_REFUNDED',
+]);
 
 /**
  * What an answer (or the deadline) does to an order: a state change (optional: some answers only add to
  * the history), the history rows, and the messages to send, all committed in one transaction.
  */
 export interface SagaTransition {
-  patch?: Partial<Pick<Order, 'status' | 'sagaState' | 'reason' | 'total' | 'pricedItems' | 'paymentId' | 'deadlineAt'>>;
+  patch?: Partial<
+    Pick<Order, 'status' | 'sagaState' | 'reason' | 'total' | 'pricedItems' | 'paymentId' | 'deadlineAt'>
+  >;
   steps: SagaStepRecord[];
   messages: SagaMessage[];
   /** Set when the transition ends the saga (for `warren.saga.outcomes`). */

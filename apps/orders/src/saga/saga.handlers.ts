@@ -1,6 +1,13 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { PaymentCaptured, PaymentDeclined, PaymentRefunded, StockRejected, StockReleased, StockReserved } from '@warren/contracts';
+import {
+  PaymentCaptured,
+  PaymentDeclined,
+  PaymentRefunded,
+  StockRejected,
+  StockReleased,
+  StockReserved,
+} from '@warren/contracts';
 import type { IncomingMessage } from '@warren/messaging';
 import { MessagingContext } from '@warren/messaging/nest';
 import { OrderSagaService } from './order-saga.service';

@@ -8,7 +8,10 @@ export class AddPaymentCapturedBy1767400000000 implements MigrationInterface {
   name = 'AddPaymentCapturedBy1767400000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.addColumn('payment', new TableColumn({ name: 'captured_by', type: 'varchar', length: '64', isNullable: true }));
+    await queryRunner.addColumn(
+      'payment',
+      new TableColumn({ name: 'captured_by', type: 'varchar', length: '64', isNullable: true }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -51,8 +51,10 @@ export class PaymentGateway {
   async charge(amount: number): Promise<ChargeResult> {
     const { failureRate, declineRate, latencyMs } = this.current;
     if (latencyMs > 0) await delay(latencyMs);
-    if (this.random() < failureRate) throw new GatewayUnavailableError('the payment gateway timed out (simulated transient failure)');
-    if (this.random() < declineRate) return { approved: false, reason: `card declined for ${amount} cents (simulated)` };
+    if (this.random() < failureRate)
+      throw new GatewayUnavailableError('the payment gateway timed out (simulated transient failure)');
+    if (this.random() < declineRate)
+      return { approved: false, reason: `card declined for ${amount} cents (simulated)` };
     return { approved: true };
   }
 }
@@ -60,8 +62,15 @@ export class PaymentGateway {
 /** Start-up settings: PAYMENTS_FAILURE_RATE, PAYMENTS_DECLINE_RATE, PAYMENTS_LATENCY_MS (default 0, 0, 0). */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): GatewaySettings {
   const read = (name: string) => (env[name] === undefined || env[name] === '' ? 0 : Number(env[name]));
-  const raw = { failureRate: read('PAYMENTS_FAILURE_RATE'), declineRate: read('PAYMENTS_DECLINE_RATE'), latencyMs: read('PAYMENTS_LATENCY_MS') };
+  const raw = {
+    failureRate: read('PAYMENTS_FAILURE_RATE'),
+    declineRate: read('PAYMENTS_DECLINE_RATE'),
+    latencyMs: read('PAYMENTS_LATENCY_MS'),
+  };
   const parsed = GatewaySettings.safeParse(raw);
-  if (!parsed.success) throw new Error(`invalid gateway settings from the environment (PAYMENTS_FAILURE_RATE, PAYMENTS_DECLINE_RATE, PAYMENTS_LATENCY_MS): ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `invalid gateway settings from the environment (PAYMENTS_FAILURE_RATE, PAYMENTS_DECLINE_RATE, PAYMENTS_LATENCY_MS): ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return parsed.data;
 }

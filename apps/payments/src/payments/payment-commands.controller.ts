@@ -49,12 +49,16 @@ export class PaymentCommandsController {
         : {
             charge: await traceGateway('capture', command.orderId, command.amount, async () => {
               const result: ChargeResult = await this.gateway.charge(command.amount).catch((err: Error) => {
-                throw err instanceof GatewayUnavailableError && command.deadline ? new RetryUntilError(command.deadline, err) : err;
+                throw err instanceof GatewayUnavailableError && command.deadline
+                  ? new RetryUntilError(command.deadline, err)
+                  : err;
               });
               return { outcome: result.approved ? 'approved' : 'declined', result };
             }),
           };
-    const outcome = await this.inbox.handle(message, CapturePayment.type, (manager) => this.payments.recordCapture(manager, command, attempt));
+    const outcome = await this.inbox.handle(message, CapturePayment.type, (manager) =>
+      this.payments.recordCapture(manager, command, attempt),
+    );
     if (!outcome.duplicate) this.logger.log(`order ${command.orderId}: ${outcome.result}`);
   }
 
@@ -62,10 +66,14 @@ export class PaymentCommandsController {
   async refund(@Payload() command: RefundPayment, @Ctx() ctx: MessagingContext): Promise<void> {
     annotateOrder(command.orderId);
     await traceGateway('refund', command.orderId, undefined, async (span) => {
-      const outcome = await this.inbox.handle(ctx.getMessage(), RefundPayment.type, (manager) => this.payments.refund(manager, command.orderId, command.reason));
+      const outcome = await this.inbox.handle(ctx.getMessage(), RefundPayment.type, (manager) =>
+        this.payments.refund(manager, command.orderId, command.reason),
+      );
       if (outcome.duplicate) return { outcome: 'duplicate', result: undefined };
       span.setAttribute('warren.payment.amount', outcome.result.amount);
-      this.logger.log(`order ${command.orderId}: refund ${outcome.result.outcome}, ${outcome.result.amount} cents (${command.reason})`);
+      this.logger.log(
+        `order ${command.orderId}: refund ${outcome.result.outcome}, ${outcome.result.amount} cents (${command.reason})`,
+      );
       return { outcome: outcome.result.outcome, result: undefined };
     });
   }

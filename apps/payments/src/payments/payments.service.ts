@@ -1,6 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
-import { PaymentCaptured, PaymentDeclined, PaymentRefunded, type CapturePayment, type Expired } from '@warren/contracts';
+import {
+  PaymentCaptured,
+  PaymentDeclined,
+  PaymentRefunded,
+  type CapturePayment,
+  type Expired,
+} from '@warren/contracts';
 import type { MessageContract, PayloadInput } from '@warren/messaging';
 import { Outbox, runInTransaction } from '@warren/messaging/typeorm';
 import { topologyNames } from '@warren/service-kit';
@@ -62,7 +68,11 @@ export class PaymentsService {
     const { orderId } = command;
     const existing = await manager.findOneBy(Payment, { orderId });
     if (existing?.status === PaymentStatus.Captured) {
-      await this.answer(manager, orderId, PaymentCaptured, { orderId, paymentId: existing.id, amount: existing.amount });
+      await this.answer(manager, orderId, PaymentCaptured, {
+        orderId,
+        paymentId: existing.id,
+        amount: existing.amount,
+      });
       return `captured before: payment ${existing.id}, ${existing.amount} cents`;
     }
     if ('expired' in attempt) {
@@ -72,18 +82,30 @@ export class PaymentsService {
       return `declined (${reason}, taken at ${attempt.expired.at})`;
     }
     if (existing) {
-      const reason = existing.status === PaymentStatus.Refunded ? 'the order’s payment was already refunded' : 'the order was cancelled before its payment';
+      const reason =
+        existing.status === PaymentStatus.Refunded
+          ? 'the order’s payment was already refunded'
+          : 'the order was cancelled before its payment';
       await this.answer(manager, orderId, PaymentDeclined, { orderId, reason });
       return `declined (${reason})`;
     }
     // the handler saw a row and did not charge; rows are never deleted, so the checks above answered from it
-    if (!('charge' in attempt)) throw new Error(`order ${orderId}: a capture with no charge and no payment row to answer from`);
+    if (!('charge' in attempt))
+      throw new Error(`order ${orderId}: a capture with no charge and no payment row to answer from`);
     const { charge } = attempt;
     if (!charge.approved) {
       await this.answer(manager, orderId, PaymentDeclined, { orderId, reason: charge.reason });
       return `declined (${charge.reason})`;
     }
-    const payment: Payment = { id: randomUUID(), orderId, amount: command.amount, customerEmail: command.customerEmail, status: PaymentStatus.Captured, capturedAt: Date.now(), capturedBy: this.instance };
+    const payment: Payment = {
+      id: randomUUID(),
+      orderId,
+      amount: command.amount,
+      customerEmail: command.customerEmail,
+      status: PaymentStatus.Captured,
+      capturedAt: Date.now(),
+      capturedBy: this.instance,
+    };
     await manager.insert(Payment, payment);
     await this.answer(manager, orderId, PaymentCaptured, { orderId, paymentId: payment.id, amount: payment.amount });
     return `captured: payment ${payment.id}, ${payment.amount} cents`;
@@ -95,10 +117,25 @@ export class PaymentsService {
    * later is declined instead of charging a cancelled order) and answers payment.refunded with amount 0.
    * Returns what the refund did and the amount it gave back (cents), for the refund's span.
    */
-  async refund(manager: EntityManager, orderId: string, reason: string): Promise<{ outcome: Extract<GatewayOutcome, 'refunded' | 'nothing-captured' | 'already-refunded'>; amount: number }> {
+  async refund(
+    manager: EntityManager,
+    orderId: string,
+    reason: string,
+  ): Promise<{
+    outcome: Extract<GatewayOutcome, 'refunded' | 'nothing-captured' | 'already-refunded'>;
+    amount: number;
+  }> {
     const payment = await manager.findOneBy(Payment, { orderId });
     if (!payment) {
-      const voided: Payment = { id: randomUUID(), orderId, amount: 0, customerEmail: '', status: PaymentStatus.Voided, capturedAt: Date.now(), capturedBy: this.instance };
+      const voided: Payment = {
+        id: randomUUID(),
+        orderId,
+        amount: 0,
+        customerEmail: '',
+        status: PaymentStatus.Voided,
+        capturedAt: Date.now(),
+        capturedBy: this.instance,
+      };
       await manager.insert(Payment, voided);
       this.logger.log(`refund of order ${orderId} (${reason}): nothing was captured; the order is voided`);
       await this.answer(manager, orderId, PaymentRefunded, { orderId, paymentId: voided.id, amount: 0 });
@@ -113,7 +150,14 @@ export class PaymentsService {
       await this.answer(manager, orderId, PaymentRefunded, { orderId, paymentId: payment.id, amount: done.amount });
       return { outcome: 'already-refunded', amount: 0 };
     }
-    await manager.insert(Refund, { id: randomUUID(), paymentId: payment.id, orderId, amount: payment.amount, reason, refundedAt: Date.now() });
+    await manager.insert(Refund, {
+      id: randomUUID(),
+      paymentId: payment.id,
+      orderId,
+      amount: payment.amount,
+      reason,
+      refundedAt: Date.now(),
+    });
     await manager.update(Payment, { id: payment.id }, { status: PaymentStatus.Refunded });
     await this.answer(manager, orderId, PaymentRefunded, { orderId, paymentId: payment.id, amount: payment.amount });
     return { outcome: 'refunded', amount: payment.amount };
@@ -122,19 +166,52 @@ export class PaymentsService {
   /** Captures and refunds, newest first (voided orders are not money movements and are left out). */
   async ledger(filter: { orderId?: string; limit: number }): Promise<LedgerEntry[]> {
     const { payments, refunds } = await runInTransaction(this.dataSource, async (m) => ({
-      payments: await m.find(Payment, { where: { status: Not(PaymentStatus.Voided), ...(filter.orderId ? { orderId: filter.orderId } : {}) }, order: { capturedAt: 'DESC' }, take: filter.limit }),
-      refunds: await m.find(Refund, { where: filter.orderId ? { orderId: filter.orderId } : {}, order: { refundedAt: 'DESC' }, take: filter.limit }),
+      payments: await m.find(Payment, {
+        where: { status: Not(PaymentStatus.Voided), ...(filter.orderId ? { orderId: filter.orderId } : {}) },
+        order: { capturedAt: 'DESC' },
+        take: filter.limit,
+      }),
+      refunds: await m.find(Refund, {
+        where: filter.orderId ? { orderId: filter.orderId } : {},
+        order: { refundedAt: 'DESC' },
+        take: filter.limit,
+      }),
     }));
     const entries: Array<LedgerEntry & { ms: number }> = [
-      ...payments.map((p) => ({ id: p.id, kind: 'capture' as const, orderId: p.orderId, paymentId: p.id, amount: p.amount, status: p.status, customerEmail: p.customerEmail, ...(p.capturedBy ? { instance: p.capturedBy } : {}), at: new Date(p.capturedAt).toISOString(), ms: p.capturedAt })),
-      ...refunds.map((r) => ({ id: r.id, kind: 'refund' as const, orderId: r.orderId, paymentId: r.paymentId, amount: r.amount, reason: r.reason, at: new Date(r.refundedAt).toISOString(), ms: r.refundedAt })),
+      ...payments.map((p) => ({
+        id: p.id,
+        kind: 'capture' as const,
+        orderId: p.orderId,
+        paymentId: p.id,
+        amount: p.amount,
+        status: p.status,
+        customerEmail: p.customerEmail,
+        ...(p.capturedBy ? { instance: p.capturedBy } : {}),
+        at: new Date(p.capturedAt).toISOString(),
+        ms: p.capturedAt,
+      })),
+      ...refunds.map((r) => ({
+        id: r.id,
+        kind: 'refund' as const,
+        orderId: r.orderId,
+        paymentId: r.paymentId,
+        amount: r.amount,
+        reason: r.reason,
+        at: new Date(r.refundedAt).toISOString(),
+        ms: r.refundedAt,
+      })),
     ];
     // newest first; on the same millisecond a refund comes after (so, above) its capture
     entries.sort((a, b) => b.ms - a.ms || (a.kind === b.kind ? 0 : a.kind === 'refund' ? -1 : 1));
     return entries.slice(0, filter.limit).map(({ ms: _ms, ...e }) => e);
   }
 
-  private async answer<C extends MessageContract>(manager: EntityManager, orderId: string, contract: C, payload: PayloadInput<C>): Promise<void> {
+  private async answer<C extends MessageContract>(
+    manager: EntityManager,
+    orderId: string,
+    contract: C,
+    payload: PayloadInput<C>,
+  ): Promise<void> {
     await Outbox.add(manager, {
       exchange: this.eventsExchange,
       routingKey: contract.type,

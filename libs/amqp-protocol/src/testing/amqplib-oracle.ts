@@ -69,7 +69,9 @@ function friendlyValue(v: FieldValue): FieldValue {
       return { type: 'F', value: amqplibFriendly(v.value) };
     case 'f':
     case 'd':
-      return Number.isFinite(v.value) && Math.abs(v.value) < 2 ** 50 && !Object.is(v.value, -0) ? v : { type: v.type, value: 0 };
+      return Number.isFinite(v.value) && Math.abs(v.value) < 2 ** 50 && !Object.is(v.value, -0)
+        ? v
+        : { type: v.type, value: 0 };
     case 'l':
       return typeof v.value === 'number' && Math.abs(v.value) < 2 ** 50 ? v : { type: 'l', value: 0 };
     default:

@@ -7,7 +7,10 @@ import { METHOD_FIELDS, type FieldKind } from '../generated/spec';
 
 /** Any Unicode text whose UTF-8 form fits a shortstr (at most 4 bytes per code point). */
 export const shortstr = (): fc.Arbitrary<string> =>
-  fc.oneof(fc.string({ unit: 'binary', maxLength: 63 }), fc.string({ unit: 'binary-ascii', minLength: 200, maxLength: 255 }));
+  fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 63 }),
+    fc.string({ unit: 'binary-ascii', minLength: 200, maxLength: 255 }),
+  );
 
 const int = (min: number, max: number) => fc.integer({ min, max });
 
@@ -41,7 +44,11 @@ const tree = fc.letrec<{ value: FieldValue; table: FieldTable }>((tie) => ({
     tie('table').map((value) => ({ type: 'F' as const, value })),
   ),
   table: fc
-    .uniqueArray(fc.tuple(tableName, tie('value')), { selector: ([name]) => name, maxLength: 5, depthIdentifier: 'field' })
+    .uniqueArray(fc.tuple(tableName, tie('value')), {
+      selector: ([name]) => name,
+      maxLength: 5,
+      depthIdentifier: 'field',
+    })
     .map((entries) => new Map(entries)),
 }));
 
@@ -84,7 +91,9 @@ export function methodArgs(methodId: number): fc.Arbitrary<Record<string, unknow
 
 /** A method id and complete random arguments for it. */
 export const anyMethod = (): fc.Arbitrary<{ id: number; args: Record<string, unknown> }> =>
-  fc.constantFrom(...Object.keys(METHOD_FIELDS).map(Number)).chain((id) => methodArgs(id).map((args) => ({ id, args })));
+  fc
+    .constantFrom(...Object.keys(METHOD_FIELDS).map(Number))
+    .chain((id) => methodArgs(id).map((args) => ({ id, args })));
 
 /** Random properties; absent ones are left out (not set to undefined). */
 export const basicProperties = (): fc.Arbitrary<BasicProperties> =>

@@ -15,14 +15,20 @@ export interface MessageContract<TType extends string = string, TSchema extends 
 export type Payload<C extends MessageContract> = z.output<C['schema']>;
 export type PayloadInput<C extends MessageContract> = z.input<C['schema']>;
 
-export function defineMessage<TType extends string, TSchema extends z.ZodType>(type: TType, schema: TSchema): MessageContract<TType, TSchema> {
+export function defineMessage<TType extends string, TSchema extends z.ZodType>(
+  type: TType,
+  schema: TSchema,
+): MessageContract<TType, TSchema> {
   return {
     type,
     schema,
     parse(payload: unknown) {
       const result = schema.safeParse(payload);
       if (result.success) return result.data;
-      throw new MessageValidationError(type, result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`));
+      throw new MessageValidationError(
+        type,
+        result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`),
+      );
     },
   };
 }

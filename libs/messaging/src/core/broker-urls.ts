@@ -6,20 +6,29 @@ import { MessagingError } from '../errors';
  * any reserved character in a URL. Throws INVALID_URL naming the entry (password masked) when one is not an AMQP URL.
  */
 export function parseBrokerUrls(url: string): string[] {
-  if (typeof url !== 'string') throw new MessagingError('INVALID_URL', `url must be a string of amqp:// or amqps:// URLs, got ${typeof url}`);
+  if (typeof url !== 'string')
+    throw new MessagingError('INVALID_URL', `url must be a string of amqp:// or amqps:// URLs, got ${typeof url}`);
   const urls = url
     .split(',')
     .map((u) => u.trim())
     .filter((u) => u !== '');
-  if (urls.length === 0) throw new MessagingError('INVALID_URL', 'url is empty: need an amqp:// or amqps:// URL (several separated by commas)');
+  if (urls.length === 0)
+    throw new MessagingError(
+      'INVALID_URL',
+      'url is empty: need an amqp:// or amqps:// URL (several separated by commas)',
+    );
   for (const u of urls) {
     let protocol: string;
     try {
       protocol = new URL(u).protocol;
     } catch {
-      throw new MessagingError('INVALID_URL', `'${redactUrl(u)}' in url is not a URL: need amqp://user:pass@host:port/vhost`);
+      throw new MessagingError(
+        'INVALID_URL',
+        `'${redactUrl(u)}' in url is not a URL: need amqp://user:pass@host:port/vhost`,
+      );
     }
-    if (protocol !== 'amqp:' && protocol !== 'amqps:') throw new MessagingError('INVALID_URL', `'${redactUrl(u)}' in url is not an amqp:// or amqps:// URL`);
+    if (protocol !== 'amqp:' && protocol !== 'amqps:')
+      throw new MessagingError('INVALID_URL', `'${redactUrl(u)}' in url is not an amqp:// or amqps:// URL`);
   }
   return urls;
 }

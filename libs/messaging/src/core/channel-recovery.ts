@@ -59,7 +59,12 @@ export class ChannelRecovery {
     };
     setImmediate(() => {
       if (this.stopped || this.deps.connection.model !== model) return done();
-      const event: ChannelEvent = { role: this.role, name: this.name, reason: error?.message ?? reason ?? 'closed', ...(error?.code !== undefined ? { code: error.code } : {}) };
+      const event: ChannelEvent = {
+        role: this.role,
+        name: this.name,
+        reason: error?.message ?? reason ?? 'closed',
+        ...(error?.code !== undefined ? { code: error.code } : {}),
+      };
       this.deps.logger.warn(`${this.describe()} closed (${event.reason}); reopening it`);
       this.deps.emit('channel-closed', event);
       void this.reopen(model).finally(done);
@@ -70,7 +75,10 @@ export class ChannelRecovery {
     const { initialDelayMs, maxDelayMs } = this.deps.backoff;
     const since = Date.now();
     for (let attempt = 1; ; attempt++) {
-      await delay(Math.max(Math.floor(initialDelayMs / 4), fullJitterDelay(attempt - 1, initialDelayMs, maxDelayMs)), this.abort.signal);
+      await delay(
+        Math.max(Math.floor(initialDelayMs / 4), fullJitterDelay(attempt - 1, initialDelayMs, maxDelayMs)),
+        this.abort.signal,
+      );
       if (this.stopped || this.deps.connection.model !== model) return;
       try {
         await this.deps.redeclare?.(model);
@@ -78,12 +86,23 @@ export class ChannelRecovery {
       } catch (err) {
         if (this.stopped || this.deps.connection.model !== model) return;
         const error = err as Error & { code?: number };
-        if (attempt === 1 || attempt % 10 === 0) this.deps.logger.warn(`reopening ${this.describe()} failed (attempt ${attempt}: ${error.message}); trying again`);
-        this.deps.emit('channel-recovery-failed', { role: this.role, name: this.name, reason: error.message, ...(error.code !== undefined ? { code: error.code } : {}), attempt });
+        if (attempt === 1 || attempt % 10 === 0)
+          this.deps.logger.warn(
+            `reopening ${this.describe()} failed (attempt ${attempt}: ${error.message}); trying again`,
+          );
+        this.deps.emit('channel-recovery-failed', {
+          role: this.role,
+          name: this.name,
+          reason: error.message,
+          ...(error.code !== undefined ? { code: error.code } : {}),
+          attempt,
+        });
         continue;
       }
       const downtimeMs = Date.now() - since;
-      this.deps.logger.log(`${this.describe()} reopened after ${attempt} attempt${attempt === 1 ? '' : 's'} (${downtimeMs} ms)`);
+      this.deps.logger.log(
+        `${this.describe()} reopened after ${attempt} attempt${attempt === 1 ? '' : 's'} (${downtimeMs} ms)`,
+      );
       this.deps.emit('channel-recovered', { role: this.role, name: this.name, attempts: attempt, downtimeMs });
       return;
     }
@@ -96,7 +115,9 @@ export class ChannelRecovery {
   }
 
   private describe(): string {
-    return this.role === 'consumer' ? `the consumer channel of '${this.name}'` : `the ${this.role === 'rpc' ? 'RPC' : 'publisher'} channel`;
+    return this.role === 'consumer'
+      ? `the consumer channel of '${this.name}'`
+      : `the ${this.role === 'rpc' ? 'RPC' : 'publisher'} channel`;
   }
 }
 

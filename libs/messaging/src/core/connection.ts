@@ -114,7 +114,9 @@ export class AmqpConnection extends EventEmitter {
         });
       } catch (err) {
         if (attempt === 1 || attempt % 10 === 0 || this.urls.length > 1) {
-          this.options.logger.warn(`broker ${redactUrl(url)} unreachable (${redactUrls((err as Error).message)}); attempt ${attempt}${this.urls.length > 1 ? `, next: ${redactUrl(this.urls[next])}` : ''}`);
+          this.options.logger.warn(
+            `broker ${redactUrl(url)} unreachable (${redactUrls((err as Error).message)}); attempt ${attempt}${this.urls.length > 1 ? `, next: ${redactUrl(this.urls[next])}` : ''}`,
+          );
         }
         continue;
       }
@@ -154,7 +156,9 @@ export class AmqpConnection extends EventEmitter {
         // Any other failure (a declaration the broker refuses) closes the connection, so the loop keeps retrying
         // with backoff while 'setup-failed' and the health indicator say why; the first start() rejects with it (a
         // topology conflict is a configuration error).
-        this.options.logger.error(`setting up after connecting to ${redactUrl(url)} failed: ${redactUrls((err as Error).message)}`);
+        this.options.logger.error(
+          `setting up after connecting to ${redactUrl(url)} failed: ${redactUrls((err as Error).message)}`,
+        );
         await settleWithin(model.close(), GOODBYE_MS);
         this.emit('setup-failed', err);
         if (!settled) {
@@ -178,7 +182,9 @@ export class AmqpConnection extends EventEmitter {
       const err = await ended;
       this.current = undefined;
       if (this.closed) break;
-      this.options.logger.warn(`connection to the broker at ${redactUrl(url)} lost (${redactUrls(err.message)}); reconnecting${this.urls.length > 1 ? `, first to ${redactUrl(this.urls[next])}` : ''}`);
+      this.options.logger.warn(
+        `connection to the broker at ${redactUrl(url)} lost (${redactUrls(err.message)}); reconnecting${this.urls.length > 1 ? `, first to ${redactUrl(this.urls[next])}` : ''}`,
+      );
       this.emit('disconnected', err);
       attempt = 1; // wait a backoff before the first attempt: every client of a restarting broker comes back at once otherwise
     }
@@ -234,12 +240,15 @@ export class AmqpConnection extends EventEmitter {
     for (const w of this.waiters.splice(0)) w.reject(new BrokerUnavailableError('the messaging connection was closed'));
     // a broker that stopped answering never sends close-ok: then the socket is dropped instead
     if (!(await settleWithin(model?.close(), goodbyeMs))) {
-      const connection = model?.connection as unknown as { stream?: { destroy(): void }; heartbeater?: { clear(): void } } | undefined;
+      const connection = model?.connection as unknown as
+        { stream?: { destroy(): void }; heartbeater?: { clear(): void } } | undefined;
       connection?.stream?.destroy();
       // amqplib stops its heartbeat timers on the socket's 'end' or 'error', which destroy() does not emit: left
       // running, they would keep the process alive for up to two heartbeat intervals after close() returned
       connection?.heartbeater?.clear();
-      this.options.logger.warn(`the broker did not answer the connection close within ${goodbyeMs} ms; dropped the connection`);
+      this.options.logger.warn(
+        `the broker did not answer the connection close within ${goodbyeMs} ms; dropped the connection`,
+      );
     }
     // an attempt still connecting closes what it gets when it gets it (the loop sees `closed`)
   }

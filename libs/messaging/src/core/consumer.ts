@@ -13,9 +13,22 @@ import type { IncomingMessage } from './message';
 import type { MessagingLogger } from './options';
 import type { Publisher } from './publisher';
 import { deadLetterQueueOptions, queueTypeOf, retryQueueOptions, workQueueOptions, type QueueType } from './queue-type';
-import { deadLetterQueueName, jitteredRetryDelayMs, retryDelayMs, retryQueueName, type RetryPolicy } from './retry-policy';
+import {
+  deadLetterQueueName,
+  jitteredRetryDelayMs,
+  retryDelayMs,
+  retryQueueName,
+  type RetryPolicy,
+} from './retry-policy';
 import { DeliveryTelemetry, flagsHex, type MessagingInstruments } from './telemetry';
-import { newSpanId, newTraceId, parseTraceparent, runInScope, formatTraceparent, type MessageScope } from './trace-context';
+import {
+  newSpanId,
+  newTraceId,
+  parseTraceparent,
+  runInScope,
+  formatTraceparent,
+  type MessageScope,
+} from './trace-context';
 import { topicMatches } from './topic-pattern';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers declare their own payload type
@@ -100,8 +113,22 @@ export class QueueConsumer {
     },
   ) {
     this.policy = { ...deps.retry, ...definition.retry };
-    this.countsDeliveries = queueTypeOf(workQueueOptions(definition.queue, deps.queueType, deps.deliveryLimit, definition.queueArguments).arguments) !== 'quorum';
-    this.recovery = new ChannelRecovery('consumer', definition.queue, { connection: deps.connection, backoff: deps.backoff, logger: deps.logger, emit: deps.emit, redeclare: deps.redeclare }, this.hook);
+    this.countsDeliveries =
+      queueTypeOf(
+        workQueueOptions(definition.queue, deps.queueType, deps.deliveryLimit, definition.queueArguments).arguments,
+      ) !== 'quorum';
+    this.recovery = new ChannelRecovery(
+      'consumer',
+      definition.queue,
+      {
+        connection: deps.connection,
+        backoff: deps.backoff,
+        logger: deps.logger,
+        emit: deps.emit,
+        redeclare: deps.redeclare,
+      },
+      this.hook,
+    );
   }
 
   get queue(): string {
@@ -128,9 +155,14 @@ export class QueueConsumer {
       await ch.assertQueue(deadLetterQueueName(queue), deadLetterQueueOptions(queueType, model));
       await ch.assertQueue(queue, workQueueOptions(queue, queueType, deliveryLimit, this.definition.queueArguments));
       if (!this.definition.rpc) {
-        for (let level = 1; level < this.policy.maxAttempts; level++) await ch.assertQueue(retryQueueName(queue, level), retryQueueOptions(queue, queueType, retryDelayMs(this.policy, level)));
+        for (let level = 1; level < this.policy.maxAttempts; level++)
+          await ch.assertQueue(
+            retryQueueName(queue, level),
+            retryQueueOptions(queue, queueType, retryDelayMs(this.policy, level)),
+          );
       }
-      for (const b of this.definition.bindings ?? []) await ch.bindQueue(queue, b.exchange ?? this.deps.eventsExchange, b.pattern);
+      for (const b of this.definition.bindings ?? [])
+        await ch.bindQueue(queue, b.exchange ?? this.deps.eventsExchange, b.pattern);
       await ch.prefetch(this.definition.prefetch ?? this.deps.prefetch);
       if (this.stopped) throw new Error(`the consumer on '${queue}' stopped`);
       const { consumerTag } = await ch.consume(queue, (msg) => this.onDelivery(ch, msg));
@@ -155,7 +187,11 @@ export class QueueConsumer {
     if (this.stopped) return;
     // The broker closed the channel, or cancelled the consumer, with the connection still up: ChannelRecovery
     // declares and subscribes again on a new one. A lost connection is the connection's (its hooks run again).
-    this.recovery.channelClosed(model, error, this.cancelled.has(ch) ? 'the broker cancelled the consumer (the queue was deleted?)' : undefined);
+    this.recovery.channelClosed(
+      model,
+      error,
+      this.cancelled.has(ch) ? 'the broker cancelled the consumer (the queue was deleted?)' : undefined,
+    );
   }
 
   private onDelivery(ch: Channel, raw: ConsumeMessage | null): void {
@@ -166,14 +202,23 @@ export class QueueConsumer {
       void ch.close().catch(() => undefined);
       return;
     }
-    const work = this.process(ch, raw).catch((err: Error) => this.deps.logger.error(`unexpected failure handling a message from '${this.queue}': ${err.stack}`));
+    const work = this.process(ch, raw).catch((err: Error) =>
+      this.deps.logger.error(`unexpected failure handling a message from '${this.queue}': ${err.stack}`),
+    );
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
   }
 
   private async process(ch: Channel, raw: ConsumeMessage): Promise<void> {
     const message = toIncoming(raw, this.queue);
-    const event: DeliveryEvent = { queue: this.queue, messageId: message.messageId, type: message.type, routingKey: message.routingKey, correlationId: message.correlationId, attempt: message.attempt };
+    const event: DeliveryEvent = {
+      queue: this.queue,
+      messageId: message.messageId,
+      type: message.type,
+      routingKey: message.routingKey,
+      correlationId: message.correlationId,
+      attempt: message.attempt,
+    };
     if (this.countsDeliveries && raw.fields.redelivered) {
       const counted = this.onRedelivered(ch, raw, message, event);
       this.counting.add(counted);
@@ -186,19 +231,27 @@ export class QueueConsumer {
     // the settling; what the handler publishes is its child
     const telemetry = new DeliveryTelemetry(this.deps.instruments, this.queue, message);
     try {
-      if (telemetry.context) await context.with(telemetry.context, () => this.handle(ch, raw, message, event, telemetry));
+      if (telemetry.context)
+        await context.with(telemetry.context, () => this.handle(ch, raw, message, event, telemetry));
       else await this.handle(ch, raw, message, event, telemetry);
     } finally {
       telemetry.end();
     }
   }
 
-  private async handle(ch: Channel, raw: ConsumeMessage, message: IncomingMessage, event: DeliveryEvent, telemetry: DeliveryTelemetry): Promise<void> {
+  private async handle(
+    ch: Channel,
+    raw: ConsumeMessage,
+    message: IncomingMessage,
+    event: DeliveryEvent,
+    telemetry: DeliveryTelemetry,
+  ): Promise<void> {
     const handler = this.definition.handlers.find((h) => topicMatches(h.pattern, message.type));
     let result: unknown;
     try {
       if (!handler) throw new NoHandlerError(message.type, this.queue);
-      if (message.payload instanceof MalformedBody) throw new MessageValidationError(message.type, [`body is not JSON: ${message.payload.reason}`]);
+      if (message.payload instanceof MalformedBody)
+        throw new MessageValidationError(message.type, [`body is not JSON: ${message.payload.reason}`]);
       if (handler.contract) message.payload = handler.contract.parse(message.payload);
       this.deps.emit('consumed', event);
       result = await runInScope(scopeOf(message, telemetry.span), () => handler.handle(message));
@@ -212,20 +265,32 @@ export class QueueConsumer {
     this.deps.emit('acked', event);
   }
 
-  private async onFailure(ch: Channel, raw: ConsumeMessage, message: IncomingMessage, event: DeliveryEvent, error: Error, telemetry: DeliveryTelemetry): Promise<void> {
+  private async onFailure(
+    ch: Channel,
+    raw: ConsumeMessage,
+    message: IncomingMessage,
+    event: DeliveryEvent,
+    error: Error,
+    telemetry: DeliveryTelemetry,
+  ): Promise<void> {
     try {
       if (this.definition.rpc) {
-        if (message.replyTo) await this.reply(message, { error: { message: error.message, code: (error as { code?: unknown }).code } });
+        if (message.replyTo)
+          await this.reply(message, { error: { message: error.message, code: (error as { code?: unknown }).code } });
         this.settle(ch, raw, 'ack');
         telemetry.settledAs('rpc-error');
         return;
       }
       const reason: FailureReason | undefined =
-        error instanceof NoHandlerError ? 'no-handler'
-        : error instanceof MessageValidationError ? 'invalid'
-        : error instanceof NonRetryableError ? 'non-retryable'
-        : message.attempt >= this.policy.maxAttempts && !this.retriedUntilLater(error) ? 'retries-exhausted'
-        : undefined;
+        error instanceof NoHandlerError
+          ? 'no-handler'
+          : error instanceof MessageValidationError
+            ? 'invalid'
+            : error instanceof NonRetryableError
+              ? 'non-retryable'
+              : message.attempt >= this.policy.maxAttempts && !this.retriedUntilLater(error)
+                ? 'retries-exhausted'
+                : undefined;
       if (reason === undefined) {
         // through the broker's delayed exchange (each message its own jittered delay) when it has one, else
         // through this level's delay queue (its fixed TTL); past maxAttempts (RetryUntilError), the last level's
@@ -233,11 +298,20 @@ export class QueueConsumer {
         const delayed = this.deps.delays?.mode === 'delayed-exchange' ? this.deps.delays : undefined;
         const delayMs = delayed ? jitteredRetryDelayMs(this.policy, level) : retryDelayMs(this.policy, level);
         const extra = { [Headers.attempt]: message.attempt + 1, [Headers.lastError]: truncate(error.message, 1024) };
-        if (delayed) await this.republish(raw, message, this.queue, extra, await delayed.route({ exchange: '', routingKey: this.queue }, delayMs, GOODBYE_MS));
+        if (delayed)
+          await this.republish(
+            raw,
+            message,
+            this.queue,
+            extra,
+            await delayed.route({ exchange: '', routingKey: this.queue }, delayMs, GOODBYE_MS),
+          );
         else await this.republish(raw, message, retryQueueName(this.queue, level), extra);
         this.settle(ch, raw, 'ack');
         const until = error instanceof RetryUntilError ? `, until ${new Date(error.until).toISOString()}` : '';
-        this.deps.logger.warn(`'${message.type}' ${message.messageId} failed on attempt ${message.attempt}/${this.policy.maxAttempts}${until} (${error.message}); retrying in ${delayMs} ms`);
+        this.deps.logger.warn(
+          `'${message.type}' ${message.messageId} failed on attempt ${message.attempt}/${this.policy.maxAttempts}${until} (${error.message}); retrying in ${delayMs} ms`,
+        );
         this.deps.emit('retried', { ...event, delayMs, error });
         telemetry.retried(delayMs, message.attempt + 1);
         return;
@@ -246,7 +320,12 @@ export class QueueConsumer {
       telemetry.deadLettered(reason);
     } catch (publishError) {
       telemetry.settledAs('requeued');
-      this.moveFailed(ch, raw, `could not move failed message ${message.messageId} from '${this.queue}'`, publishError as Error);
+      this.moveFailed(
+        ch,
+        raw,
+        `could not move failed message ${message.messageId} from '${this.queue}'`,
+        publishError as Error,
+      );
     }
   }
 
@@ -265,7 +344,9 @@ export class QueueConsumer {
    */
   private moveFailed(ch: Channel, raw: ConsumeMessage, what: string, error: Error): void {
     if (error instanceof UnroutableError) {
-      this.deps.logger.error(`${what}: ${error.message}; reopening the consumer's channel, which declares its queues again (the message is redelivered)`);
+      this.deps.logger.error(
+        `${what}: ${error.message}; reopening the consumer's channel, which declares its queues again (the message is redelivered)`,
+      );
       void ch.close().catch(() => undefined);
       return;
     }
@@ -280,7 +361,15 @@ export class QueueConsumer {
   }
 
   /** Copies the message to `<queue>.dlq` with the failure's headers (confirmed), then acks it. */
-  private async park(ch: Channel, raw: ConsumeMessage, message: IncomingMessage, event: DeliveryEvent, reason: FailureReason, error: Error, extra: Record<string, unknown> = {}): Promise<void> {
+  private async park(
+    ch: Channel,
+    raw: ConsumeMessage,
+    message: IncomingMessage,
+    event: DeliveryEvent,
+    reason: FailureReason,
+    error: Error,
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
     await this.republish(raw, message, deadLetterQueueName(this.queue), {
       [Headers.attempt]: message.attempt,
       [Headers.failureReason]: reason,
@@ -291,7 +380,9 @@ export class QueueConsumer {
       ...extra,
     });
     this.settle(ch, raw, 'ack');
-    this.deps.logger.error(`'${message.type}' ${message.messageId} parked in ${deadLetterQueueName(this.queue)} (${reason}): ${error.message}`);
+    this.deps.logger.error(
+      `'${message.type}' ${message.messageId} parked in ${deadLetterQueueName(this.queue)} (${reason}): ${error.message}`,
+    );
     this.deps.emit('dead-lettered', { ...event, reason, error });
   }
 
@@ -300,27 +391,45 @@ export class QueueConsumer {
    * to the queue (or parks the message past the limit) before anything else runs, so the count is on the broker
    * before a handler that crashes the process can run again (see the class comment).
    */
-  private async onRedelivered(ch: Channel, raw: ConsumeMessage, message: IncomingMessage, event: DeliveryEvent): Promise<void> {
+  private async onRedelivered(
+    ch: Channel,
+    raw: ConsumeMessage,
+    message: IncomingMessage,
+    event: DeliveryEvent,
+  ): Promise<void> {
     const previous = Number(message.headers[Headers.unsettledDeliveries]);
     const unsettled = (Number.isInteger(previous) && previous > 0 ? previous : 0) + 1;
     const limit = this.deps.deliveryLimit;
     try {
       if (unsettled > limit) {
-        const error = new DeliveryLimitError(`'${message.type}' ${message.messageId} was delivered ${unsettled} times without being settled (its consumer crashed or lost its channel each time); the delivery limit is ${limit}`);
-        if (this.definition.rpc && message.replyTo) await this.reply(message, { error: { message: error.message, code: error.code } });
+        const error = new DeliveryLimitError(
+          `'${message.type}' ${message.messageId} was delivered ${unsettled} times without being settled (its consumer crashed or lost its channel each time); the delivery limit is ${limit}`,
+        );
+        if (this.definition.rpc && message.replyTo)
+          await this.reply(message, { error: { message: error.message, code: error.code } });
         await this.park(ch, raw, message, event, 'delivery_limit', error, { [Headers.unsettledDeliveries]: unsettled });
         this.deps.instruments.countDeadLettered(this.queue, message.type, 'delivery_limit');
         await ch.prefetch(this.definition.prefetch ?? this.deps.prefetch).catch(() => undefined); // the ack is in (above)
         return;
       }
-      await this.republish(raw, message, this.queue, { [Headers.attempt]: message.attempt, [Headers.unsettledDeliveries]: unsettled });
+      await this.republish(raw, message, this.queue, {
+        [Headers.attempt]: message.attempt,
+        [Headers.unsettledDeliveries]: unsettled,
+      });
       this.settle(ch, raw, 'ack');
       // An ack has no reply; a basic.qos sent after it has (the broker takes a channel's methods in order). Until it
       // is back, the ack may still be in a buffer that a crash would discard, leaving both the original and the copy.
       await ch.prefetch(this.definition.prefetch ?? this.deps.prefetch).catch(() => undefined);
-      this.deps.logger.warn(`'${message.type}' ${message.messageId} redelivered: ${unsettled} of ${limit} deliveries without a settle; sent back to the queue with its count`);
+      this.deps.logger.warn(
+        `'${message.type}' ${message.messageId} redelivered: ${unsettled} of ${limit} deliveries without a settle; sent back to the queue with its count`,
+      );
     } catch (publishError) {
-      this.moveFailed(ch, raw, `could not count the redelivery of ${message.messageId} on '${this.queue}'`, publishError as Error);
+      this.moveFailed(
+        ch,
+        raw,
+        `could not count the redelivery of ${message.messageId} on '${this.queue}'`,
+        publishError as Error,
+      );
     }
   }
 
@@ -328,7 +437,13 @@ export class QueueConsumer {
    * Sends a copy through the default exchange to `target` (or by `via`, the delayed exchange's route to it),
    * keeping ids, type, timestamp, headers and body.
    */
-  private async republish(raw: ConsumeMessage, message: IncomingMessage, target: string, extra: Record<string, unknown>, via?: DelayRoute): Promise<void> {
+  private async republish(
+    raw: ConsumeMessage,
+    message: IncomingMessage,
+    target: string,
+    extra: Record<string, unknown>,
+    via?: DelayRoute,
+  ): Promise<void> {
     const headers: Record<string, unknown> = { ...message.headers };
     for (const h of FAILURE_HEADERS) delete headers[h];
     for (const h of DELAY_HEADERS) delete headers[h];
@@ -336,23 +451,30 @@ export class QueueConsumer {
     headers[Headers.originalRoutingKey] = message.routingKey;
     headers[Headers.originalQueue] = this.queue;
     Object.assign(headers, extra);
-    await this.deps.publisher.publish({
-      exchange: '',
-      routingKey: target,
-      type: message.type,
-      payload: raw.content,
-      contentType: raw.properties.contentType as string | undefined,
-      messageId: message.messageId,
-      correlationId: message.correlationId,
-      causationId: message.causationId,
-      timestamp: message.timestamp,
-      replyTo: message.replyTo,
-      headers,
-    }, via, { copy: true });
+    await this.deps.publisher.publish(
+      {
+        exchange: '',
+        routingKey: target,
+        type: message.type,
+        payload: raw.content,
+        contentType: raw.properties.contentType as string | undefined,
+        messageId: message.messageId,
+        correlationId: message.correlationId,
+        causationId: message.causationId,
+        timestamp: message.timestamp,
+        replyTo: message.replyTo,
+        headers,
+      },
+      via,
+      { copy: true },
+    );
     this.moveFailures = 0;
   }
 
-  private async reply(message: IncomingMessage, body: { result?: unknown; error?: { message: string; code?: unknown } }): Promise<void> {
+  private async reply(
+    message: IncomingMessage,
+    body: { result?: unknown; error?: { message: string; code?: unknown } },
+  ): Promise<void> {
     await this.deps.publisher
       .publish({
         exchange: '',
@@ -425,16 +547,25 @@ function toIncoming(raw: ConsumeMessage, queue: string): IncomingMessage {
     }
   } else payload = raw.content;
   const attempt = Number(headers[Headers.attempt] ?? 1);
-  const traceparent = typeof headers[Headers.traceparent] === 'string' ? (headers[Headers.traceparent] as string) : formatTraceparent({ traceId: newTraceId(), spanId: newSpanId(), flags: '01' });
+  const traceparent =
+    typeof headers[Headers.traceparent] === 'string'
+      ? (headers[Headers.traceparent] as string)
+      : formatTraceparent({ traceId: newTraceId(), spanId: newSpanId(), flags: '01' });
   return {
     payload,
-    type: (p.type as string | undefined) ?? (headers[Headers.originalRoutingKey] as string | undefined) ?? raw.fields.routingKey,
+    type:
+      (p.type as string | undefined) ??
+      (headers[Headers.originalRoutingKey] as string | undefined) ??
+      raw.fields.routingKey,
     messageId: (p.messageId as string | undefined) ?? `${queue}:${raw.fields.deliveryTag}`,
     correlationId: (p.correlationId as string | undefined) ?? (p.messageId as string | undefined) ?? '',
     causationId: headers[Headers.causationId] as string | undefined,
     timestamp: typeof p.timestamp === 'number' ? p.timestamp * 1000 : undefined,
     headers,
-    exchange: (headers[Headers.originalExchange] as string | undefined) ?? delayedTargetExchange(headers) ?? raw.fields.exchange,
+    exchange:
+      (headers[Headers.originalExchange] as string | undefined) ??
+      delayedTargetExchange(headers) ??
+      raw.fields.exchange,
     routingKey: (headers[Headers.originalRoutingKey] as string | undefined) ?? raw.fields.routingKey,
     queue,
     attempt: Number.isInteger(attempt) && attempt >= 1 ? attempt : 1,
@@ -455,10 +586,22 @@ function scopeOf(message: IncomingMessage, span: Span | undefined): MessageScope
   const ids = { messageId: message.messageId, correlationId: message.correlationId };
   if (span) {
     const sc = span.spanContext();
-    return { traceId: sc.traceId, spanId: sc.spanId, flags: flagsHex(sc.traceFlags), tracestate: sc.traceState?.serialize() ?? tracestate, ...ids };
+    return {
+      traceId: sc.traceId,
+      spanId: sc.spanId,
+      flags: flagsHex(sc.traceFlags),
+      tracestate: sc.traceState?.serialize() ?? tracestate,
+      ...ids,
+    };
   }
   const parent = parseTraceparent(message.headers[Headers.traceparent]);
-  return { traceId: parent?.traceId ?? newTraceId(), spanId: newSpanId(), flags: parent?.flags ?? '01', tracestate, ...ids };
+  return {
+    traceId: parent?.traceId ?? newTraceId(),
+    spanId: newSpanId(),
+    flags: parent?.flags ?? '01',
+    tracestate,
+    ...ids,
+  };
 }
 
 function asError(e: unknown): Error {

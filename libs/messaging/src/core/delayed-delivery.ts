@@ -127,7 +127,12 @@ export class DelayedDelivery {
     // the probe goes to the broker this connection is being set up with (the url option may list several)
     const offered = use === 'auto' && (await probeDelayedExchange({ ...this.options, url: this.connection.url }));
     const mode: DelayMode = offered ? 'delayed-exchange' : 'ttl-queues';
-    const reason = mode === 'delayed-exchange' ? '' : use === 'ttl-queues' ? "delayedMessages: 'ttl-queues'" : 'the broker has no x-delayed-message';
+    const reason =
+      mode === 'delayed-exchange'
+        ? ''
+        : use === 'ttl-queues'
+          ? "delayedMessages: 'ttl-queues'"
+          : 'the broker has no x-delayed-message';
     if (mode === 'ttl-queues') {
       const ch = await model.createChannel();
       ch.on('error', () => undefined);
@@ -138,7 +143,11 @@ export class DelayedDelivery {
       }
     }
     if (mode !== this.current || reason !== this.reason) {
-      this.options.logger.log(mode === 'delayed-exchange' ? `delayed messages: broker exchange ${exchange}` : `delayed messages: TTL delay queues (${reason})`);
+      this.options.logger.log(
+        mode === 'delayed-exchange'
+          ? `delayed messages: broker exchange ${exchange}`
+          : `delayed messages: TTL delay queues (${reason})`,
+      );
     }
     this.current = mode;
     this.reason = reason;
@@ -160,7 +169,12 @@ export class DelayedDelivery {
         if (target.exchange === '') await ch.bindQueue(target.routingKey, exchange, '', args);
         else await ch.bindExchange(target.exchange, exchange, '', args);
       });
-      return { exchange, routingKey: target.routingKey, headers: { [DELAY_HEADER]: delay, [DELAY_TARGET_HEADER]: label }, mandatory: false };
+      return {
+        exchange,
+        routingKey: target.routingKey,
+        headers: { [DELAY_HEADER]: delay, [DELAY_TARGET_HEADER]: label },
+        mandatory: false,
+      };
     }
     const bucket = delayBucket(delay);
     const ttlExchange = ttlDelayExchangeName(exchange);
@@ -171,8 +185,18 @@ export class DelayedDelivery {
       const queue = ttlDelayQueueName(exchange, target.exchange, bucket);
       // at-most-once dead-lettering when it is a quorum queue: a due message nothing is bound for is dropped, as
       // documented, where at-least-once would keep it in the delay queue for ever
-      await ch.assertQueue(queue, withQueueType(this.options.queueType, { durable: true, arguments: { 'x-dead-letter-exchange': target.exchange } }));
-      await ch.bindQueue(queue, ttlExchange, '', { 'x-match': 'all', [DELAY_TARGET_HEADER]: label, [DELAY_BUCKET_HEADER]: String(bucket) });
+      await ch.assertQueue(
+        queue,
+        withQueueType(this.options.queueType, {
+          durable: true,
+          arguments: { 'x-dead-letter-exchange': target.exchange },
+        }),
+      );
+      await ch.bindQueue(queue, ttlExchange, '', {
+        'x-match': 'all',
+        [DELAY_TARGET_HEADER]: label,
+        [DELAY_BUCKET_HEADER]: String(bucket),
+      });
     });
     return {
       exchange: ttlExchange,
@@ -218,21 +242,33 @@ export class DelayedDelivery {
  * COMMAND_INVALID "unknown exchange type" (a passive declare would not check the type): that means no. Any
  * other failure (the exchange exists with another type or arguments, access refused, no answer) is an error.
  */
-export async function probeDelayedExchange(o: Pick<DelayedDeliveryOptions, 'connectionName' | 'exchange' | 'timeoutMs'> & { url: string }): Promise<boolean> {
+export async function probeDelayedExchange(
+  o: Pick<DelayedDeliveryOptions, 'connectionName' | 'exchange' | 'timeoutMs'> & { url: string },
+): Promise<boolean> {
   const fail = (detail: string, cause?: unknown) =>
-    new MessagingError('DELAY_PROBE_FAILED', `could not find out whether the broker offers x-delayed-message (declaring exchange '${o.exchange}'): ${detail}; set delayedMessages: 'ttl-queues' to use TTL delay queues without asking`, { cause });
+    new MessagingError(
+      'DELAY_PROBE_FAILED',
+      `could not find out whether the broker offers x-delayed-message (declaring exchange '${o.exchange}'): ${detail}; set delayedMessages: 'ttl-queues' to use TTL delay queues without asking`,
+      { cause },
+    );
   let conn: ChannelModel | undefined;
   let connectionError: (Error & { code?: number }) | undefined;
   let closed: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   const work = (async () => {
-    conn = await connect(o.url, { clientProperties: { connection_name: `${o.connectionName} (delayed-message probe)` }, timeout: o.timeoutMs });
+    conn = await connect(o.url, {
+      clientProperties: { connection_name: `${o.connectionName} (delayed-message probe)` },
+      timeout: o.timeoutMs,
+    });
     closed = new Promise((r) => conn!.once('close', r));
     conn.on('error', (err: Error & { code?: number }) => (connectionError = err));
     const ch = await conn.createChannel();
     ch.on('error', () => undefined); // the rejection carries it
     try {
-      await ch.assertExchange(o.exchange, 'x-delayed-message', { durable: true, arguments: { 'x-delayed-type': 'headers' } });
+      await ch.assertExchange(o.exchange, 'x-delayed-message', {
+        durable: true,
+        arguments: { 'x-delayed-type': 'headers' },
+      });
       return true;
     } catch (err) {
       // a connection error rejects the declare with "Channel ended" (no code); its reason comes on the connection
@@ -241,7 +277,9 @@ export async function probeDelayedExchange(o: Pick<DelayedDeliveryOptions, 'conn
       throw fail((connectionError ?? (err as Error)).message, connectionError ?? err);
     }
   })();
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(fail(`no answer within ${o.timeoutMs} ms`)), o.timeoutMs)));
+  const late = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(fail(`no answer within ${o.timeoutMs} ms`)), o.timeoutMs)),
+  );
   try {
     return await Promise.race([work, late]);
   } catch (err) {
@@ -249,7 +287,9 @@ export async function probeDelayedExchange(o: Pick<DelayedDeliveryOptions, 'conn
     throw fail((err as Error).message, err);
   } finally {
     clearTimeout(timer);
-    const closing = work.catch(() => undefined).then(() => (conn as ChannelModel | undefined)?.close().catch(() => undefined));
+    const closing = work
+      .catch(() => undefined)
+      .then(() => (conn as ChannelModel | undefined)?.close().catch(() => undefined));
     await settleWithin(closing, 2000);
   }
 }

@@ -8,7 +8,13 @@ export * from './trace-context';
 export { AmqpConnection } from './connection';
 export { parseBrokerUrls, redactUrl } from './broker-urls';
 export type { ChannelRole } from './channel-recovery';
-export { DEFAULT_DELIVERY_LIMIT, QUEUE_TYPES, validateQueueType, validateDeliveryLimit, type QueueType } from './queue-type';
+export {
+  DEFAULT_DELIVERY_LIMIT,
+  QUEUE_TYPES,
+  validateQueueType,
+  validateDeliveryLimit,
+  type QueueType,
+} from './queue-type';
 export { stampMessage, type StampedMessage } from './stamp';
 export { QueueConsumer, type ConsumerDefinition, type MessageHandler } from './consumer';
 export { Messaging, type PublishExtras } from './messaging';

@@ -8,7 +8,12 @@ import type { MessagingEventMap } from './events';
 import type { OutgoingMessage, PublishedMessage } from './message';
 import { DEFAULT_DELAYED_EXCHANGE, DelayedDelivery, validateDelay, type DelayMode } from './delayed-delivery';
 import { countEvents, type MessagingCounters } from './metrics';
-import { DEFAULT_COMMANDS_EXCHANGE, DEFAULT_EVENTS_EXCHANGE, type MessagingOptions, type ResolvedOptions } from './options';
+import {
+  DEFAULT_COMMANDS_EXCHANGE,
+  DEFAULT_EVENTS_EXCHANGE,
+  type MessagingOptions,
+  type ResolvedOptions,
+} from './options';
 import { Publisher, type PublishTracing } from './publisher';
 import { DEFAULT_DELIVERY_LIMIT, validateDeliveryLimit, validateQueueType } from './queue-type';
 import { DEFAULT_RETRY_POLICY, validateRetryPolicy } from './retry-policy';
@@ -16,7 +21,9 @@ import { RpcClient } from './rpc-client';
 import { MessagingInstruments } from './telemetry';
 import { Topology } from './topology';
 
-export type PublishExtras = Omit<OutgoingMessage, 'exchange' | 'routingKey' | 'payload' | 'type'> & { routingKey?: string };
+export type PublishExtras = Omit<OutgoingMessage, 'exchange' | 'routingKey' | 'payload' | 'type'> & {
+  routingKey?: string;
+};
 
 const silentLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -46,8 +53,10 @@ export class Messaging {
   private closing?: Promise<void>;
   private started = false;
   /** The messaging-wide topology on `model`: on every connect, and before a closed channel is reopened. */
-  private readonly redeclare = (model: ChannelModel): Promise<void> => this.topology.apply(model, this.options.queueType);
-  private readonly emitter = <K extends keyof MessagingEventMap>(event: K, ...args: MessagingEventMap[K]): void => void this.events.emit(event, ...(args as never));
+  private readonly redeclare = (model: ChannelModel): Promise<void> =>
+    this.topology.apply(model, this.options.queueType);
+  private readonly emitter = <K extends keyof MessagingEventMap>(event: K, ...args: MessagingEventMap[K]): void =>
+    void this.events.emit(event, ...(args as never));
 
   constructor(options: MessagingOptions) {
     this.options = {
@@ -75,8 +84,22 @@ export class Messaging {
     this.connection = new AmqpConnection({ url, connectionName, heartbeatSeconds, reconnect, logger });
     this.connection.on('connected', () => this.events.emit('connected'));
     this.connection.on('disconnected', (err: Error) => this.events.emit('disconnected', err));
-    const recovery = { connection: this.connection, backoff: reconnect, logger, emit: this.emitter, redeclare: this.redeclare };
-    this.publisher = new Publisher(this.connection, serviceName, this.options.publishTimeoutMs, (m) => this.events.emit('published', m), () => this.events.emit('backpressure'), recovery, this.instruments);
+    const recovery = {
+      connection: this.connection,
+      backoff: reconnect,
+      logger,
+      emit: this.emitter,
+      redeclare: this.redeclare,
+    };
+    this.publisher = new Publisher(
+      this.connection,
+      serviceName,
+      this.options.publishTimeoutMs,
+      (m) => this.events.emit('published', m),
+      () => this.events.emit('backpressure'),
+      recovery,
+      this.instruments,
+    );
     this.rpc = new RpcClient(this.connection, this.publisher, recovery, this.instruments);
     this.delays = new DelayedDelivery(this.connection, {
       connectionName,
@@ -86,7 +109,9 @@ export class Messaging {
       timeoutMs: this.options.publishTimeoutMs,
       logger,
     });
-    this.topology.exchange({ name: this.options.eventsExchange, type: 'topic' }).exchange({ name: this.options.commandsExchange, type: 'direct' });
+    this.topology
+      .exchange({ name: this.options.eventsExchange, type: 'topic' })
+      .exchange({ name: this.options.commandsExchange, type: 'direct' });
   }
 
   /**
@@ -131,30 +156,58 @@ export class Messaging {
 
   private async publishDelayed(message: OutgoingMessage, tracing?: PublishTracing): Promise<PublishedMessage> {
     const delay = validateDelay(message.delay);
-    if (message.expirationMs !== undefined) throw new RangeError('delay cannot be combined with expirationMs: a delayed message is held by a delay of its own');
-    if (message.mandatory === true) throw new RangeError('delay cannot be combined with mandatory: true: the broker cannot tell at publish time whether a delayed message will be routable');
+    if (message.expirationMs !== undefined)
+      throw new RangeError(
+        'delay cannot be combined with expirationMs: a delayed message is held by a delay of its own',
+      );
+    if (message.mandatory === true)
+      throw new RangeError(
+        'delay cannot be combined with mandatory: true: the broker cannot tell at publish time whether a delayed message will be routable',
+      );
     if (delay === 0) return this.publisher.publish({ ...message, delay: undefined }, undefined, tracing);
-    return this.publisher.publish(message, () => this.delays.route(message, delay, this.options.publishTimeoutMs), tracing);
+    return this.publisher.publish(
+      message,
+      () => this.delays.route(message, delay, this.options.publishTimeoutMs),
+      tracing,
+    );
   }
 
   /** Validates against the contract and publishes to the events exchange with the type as routing key. */
-  emit<C extends MessageContract>(contract: C, payload: PayloadInput<C>, extras?: PublishExtras): Promise<PublishedMessage> {
+  emit<C extends MessageContract>(
+    contract: C,
+    payload: PayloadInput<C>,
+    extras?: PublishExtras,
+  ): Promise<PublishedMessage> {
     return this.send(contract, payload, { exchange: this.options.eventsExchange, ...extras });
   }
 
   /** Validates and publishes a command to the commands exchange (routing key = the contract's type). */
-  send<C extends MessageContract>(contract: C, payload: PayloadInput<C>, extras?: PublishExtras & { exchange?: string }): Promise<PublishedMessage> {
+  send<C extends MessageContract>(
+    contract: C,
+    payload: PayloadInput<C>,
+    extras?: PublishExtras & { exchange?: string },
+  ): Promise<PublishedMessage> {
     let parsed: unknown;
     try {
       parsed = contract.parse(payload);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.publish({ exchange: this.options.commandsExchange, ...extras, routingKey: extras?.routingKey ?? contract.type, type: contract.type, payload: parsed });
+    return this.publish({
+      exchange: this.options.commandsExchange,
+      ...extras,
+      routingKey: extras?.routingKey ?? contract.type,
+      type: contract.type,
+      payload: parsed,
+    });
   }
 
   /** Request/reply: resolves with the handler's result, or rejects with RpcTimeoutError / RpcRemoteError / UnroutableError. */
-  request<T = unknown>(routingKey: string | MessageContract, payload: unknown, opts: { timeoutMs?: number; exchange?: string; headers?: Record<string, unknown> } = {}): Promise<T> {
+  request<T = unknown>(
+    routingKey: string | MessageContract,
+    payload: unknown,
+    opts: { timeoutMs?: number; exchange?: string; headers?: Record<string, unknown> } = {},
+  ): Promise<T> {
     let type: string;
     if (typeof routingKey === 'string') type = routingKey;
     else {

@@ -17,7 +17,18 @@ export interface MessagingCounters {
 }
 
 export function countEvents(emitter: EventEmitter): MessagingCounters {
-  const c: MessagingCounters = { published: 0, consumed: 0, acked: 0, retried: 0, deadLettered: 0, reconnections: 0, backpressureWaits: 0, channelsClosed: 0, channelRecoveryFailures: 0, channelsRecovered: 0 };
+  const c: MessagingCounters = {
+    published: 0,
+    consumed: 0,
+    acked: 0,
+    retried: 0,
+    deadLettered: 0,
+    reconnections: 0,
+    backpressureWaits: 0,
+    channelsClosed: 0,
+    channelRecoveryFailures: 0,
+    channelsRecovered: 0,
+  };
   emitter.on('published', () => c.published++);
   emitter.on('consumed', () => c.consumed++);
   emitter.on('acked', () => c.acked++);

@@ -134,7 +134,8 @@ export class Publisher {
       options: {
         persistent: true,
         mandatory: via?.mandatory ?? msg.mandatory ?? true,
-        contentType: msg.contentType ?? (Buffer.isBuffer(msg.payload) ? 'application/octet-stream' : 'application/json'),
+        contentType:
+          msg.contentType ?? (Buffer.isBuffer(msg.payload) ? 'application/octet-stream' : 'application/json'),
         contentEncoding: 'utf-8',
         messageId: msg.messageId,
         correlationId: msg.correlationId,
@@ -154,17 +155,24 @@ export class Publisher {
    * confirm, or with the failure. `via` may be a delayed publish's route still to be found (declaring what it needs
    * on the broker): the span and the counts include that step and its failure.
    */
-  async publish(msg: OutgoingMessage, via?: DelayRoute | (() => Promise<DelayRoute>), tracing: PublishTracing = {}): Promise<PublishedMessage> {
+  async publish(
+    msg: OutgoingMessage,
+    via?: DelayRoute | (() => Promise<DelayRoute>),
+    tracing: PublishTracing = {},
+  ): Promise<PublishedMessage> {
     const span = tracing.copy ? undefined : startProducerSpan('send', msg.exchange, tracing);
     try {
       const route = typeof via === 'function' ? await via() : via;
-      const published = await this.publishPrepared(this.prepare(span && tracing.reparent ? withoutTraceContext(msg) : msg, route, span));
+      const published = await this.publishPrepared(
+        this.prepare(span && tracing.reparent ? withoutTraceContext(msg) : msg, route, span),
+      );
       endSpan(span);
       if (!tracing.copy) this.instruments.countSent(published);
       return published;
     } catch (err) {
       endSpan(span, err);
-      if (!tracing.copy) this.instruments.countSent({ exchange: msg.exchange, routingKey: msg.routingKey, type: msg.type }, err);
+      if (!tracing.copy)
+        this.instruments.countSent({ exchange: msg.exchange, routingKey: msg.routingKey, type: msg.type }, err);
       throw err;
     }
   }
@@ -180,8 +188,14 @@ export class Publisher {
       } catch (err) {
         if (!(err instanceof ChannelLost) || Date.now() >= deadline) throw unwrap(err);
         const closeError = this.closeErrors.get(ch);
-        if (closeError?.code !== undefined && PERMANENT_CHANNEL_ERRORS.has(closeError.code) && channelErrorConcerns(closeError, prepared.exchange)) {
-          throw new MessagingError('CHANNEL_ERROR', `publish to '${prepared.exchange}' failed: ${closeError.message}`, { cause: closeError });
+        if (
+          closeError?.code !== undefined &&
+          PERMANENT_CHANNEL_ERRORS.has(closeError.code) &&
+          channelErrorConcerns(closeError, prepared.exchange)
+        ) {
+          throw new MessagingError('CHANNEL_ERROR', `publish to '${prepared.exchange}' failed: ${closeError.message}`, {
+            cause: closeError,
+          });
         }
         // otherwise the connection went away, or another publish closed the channel: send it again on the next one
       }
@@ -217,15 +231,23 @@ export class Publisher {
     while (this.drained) await this.drained;
     const id = p.options.messageId as string;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new BrokerUnavailableError(`no confirm from the broker within ${this.timeoutMs} ms`)), Math.max(1, deadline - Date.now()));
+      const timer = setTimeout(
+        () => reject(new BrokerUnavailableError(`no confirm from the broker within ${this.timeoutMs} ms`)),
+        Math.max(1, deadline - Date.now()),
+      );
       let ok: boolean;
       try {
         ok = ch.publish(p.exchange, p.routingKey, p.content, p.options, (err) => {
-        clearTimeout(timer);
-        const returned = this.takeReturn(returnKey(id, p.exchange, p.routingKey));
-        if (err) return reject(err.message === 'message nacked' ? new PublishNackedError(p.exchange, p.routingKey) : new ChannelLost(err));
-        if (returned) return reject(new UnroutableError(p.exchange, p.routingKey, returned));
-        resolve();
+          clearTimeout(timer);
+          const returned = this.takeReturn(returnKey(id, p.exchange, p.routingKey));
+          if (err)
+            return reject(
+              err.message === 'message nacked'
+                ? new PublishNackedError(p.exchange, p.routingKey)
+                : new ChannelLost(err),
+            );
+          if (returned) return reject(new UnroutableError(p.exchange, p.routingKey, returned));
+          resolve();
         });
       } catch (err) {
         clearTimeout(timer);
@@ -254,7 +276,12 @@ class ChannelLost extends Error {
   }
 }
 
-const unwrap = (err: unknown): unknown => (err instanceof ChannelLost ? new BrokerUnavailableError(`the connection was lost before the broker confirmed: ${err.message}`, { cause: err.original }) : err);
+const unwrap = (err: unknown): unknown =>
+  err instanceof ChannelLost
+    ? new BrokerUnavailableError(`the connection was lost before the broker confirmed: ${err.message}`, {
+        cause: err.original,
+      })
+    : err;
 
 /** basic.return's fields (amqplib's types describe only deliveries). */
 interface ReturnFields {
@@ -264,7 +291,8 @@ interface ReturnFields {
   routingKey: string;
 }
 
-const returnKey = (messageId: string, exchange: string, routingKey: string) => `${messageId}\u0000${exchange}\u0000${routingKey}`;
+const returnKey = (messageId: string, exchange: string, routingKey: string) =>
+  `${messageId}\u0000${exchange}\u0000${routingKey}`;
 
 function withoutTraceContext(msg: OutgoingMessage): OutgoingMessage {
   if (!msg.headers) return msg;

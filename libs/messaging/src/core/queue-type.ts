@@ -28,7 +28,9 @@ export const DEFAULT_DELIVERY_LIMIT = 10;
 /** The validated queue type; a RangeError naming the value otherwise. */
 export function validateQueueType(type: unknown): QueueType {
   if (type === 'classic' || type === 'quorum') return type;
-  throw new RangeError(`invalid queueType ${typeof type === 'string' ? `'${type}'` : String(type)}: need 'classic' or 'quorum'`);
+  throw new RangeError(
+    `invalid queueType ${typeof type === 'string' ? `'${type}'` : String(type)}: need 'classic' or 'quorum'`,
+  );
 }
 
 /** The validated delivery limit: a whole number from 0 (park on the first redelivery) up. */
@@ -49,7 +51,14 @@ export function queueTypeOf(args: Record<string, unknown> | undefined): string {
  */
 export function withQueueType(type: QueueType, options: Options.AssertQueue = {}): Options.AssertQueue {
   const durable = options.durable ?? true;
-  if (type === 'classic' || !durable || options.exclusive || options.autoDelete || options.arguments?.['x-queue-type'] !== undefined) return { ...options, durable };
+  if (
+    type === 'classic' ||
+    !durable ||
+    options.exclusive ||
+    options.autoDelete ||
+    options.arguments?.['x-queue-type'] !== undefined
+  )
+    return { ...options, durable };
   return { ...options, durable, arguments: { 'x-queue-type': type, ...options.arguments } };
 }
 
@@ -63,7 +72,12 @@ export function withQueueType(type: QueueType, options: Options.AssertQueue = {}
 const AT_LEAST_ONCE = { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' } as const;
 
 /** The work queue: for quorum, the delivery limit and its parking path to `<queue>.dlq`. `explicit` wins. */
-export function workQueueOptions(queue: string, type: QueueType, deliveryLimit: number, explicit?: Record<string, unknown>): Options.AssertQueue {
+export function workQueueOptions(
+  queue: string,
+  type: QueueType,
+  deliveryLimit: number,
+  explicit?: Record<string, unknown>,
+): Options.AssertQueue {
   const effective = explicit?.['x-queue-type'] === undefined ? type : queueTypeOf(explicit);
   if (effective !== 'quorum') return withQueueType(type, { durable: true, arguments: explicit });
   return {
@@ -93,7 +107,10 @@ export function retryQueueOptions(queue: string, type: QueueType, ttlMs: number)
  */
 export function deadLetterQueueOptions(type: QueueType, model: ChannelModel): Options.AssertQueue {
   if (type !== 'quorum') return { durable: true };
-  return { durable: true, arguments: { 'x-queue-type': 'quorum', ...(limitsDeliveriesByDefault(model) ? { 'x-delivery-limit': -1 } : {}) } };
+  return {
+    durable: true,
+    arguments: { 'x-queue-type': 'quorum', ...(limitsDeliveriesByDefault(model) ? { 'x-delivery-limit': -1 } : {}) },
+  };
 }
 
 /** RabbitMQ 4 and later give quorum queues a delivery limit of 20 by default. */

@@ -22,8 +22,12 @@ describe('retry policy', () => {
 
   it('spreads each delay by its jitter: ± a fraction, or anywhere from 0 (full); none without', () => {
     const at = (r: number) => () => r;
-    expect([0, 0.5, 0.999999].map((r) => jitteredRetryDelayMs({ ...policy, jitter: 0.2 }, 2, at(r)))).toEqual([1600, 2000, 2400]);
-    expect([0, 0.5, 0.999999].map((r) => jitteredRetryDelayMs({ ...policy, jitter: 'full' }, 2, at(r)))).toEqual([0, 1000, 2000]);
+    expect([0, 0.5, 0.999999].map((r) => jitteredRetryDelayMs({ ...policy, jitter: 0.2 }, 2, at(r)))).toEqual([
+      1600, 2000, 2400,
+    ]);
+    expect([0, 0.5, 0.999999].map((r) => jitteredRetryDelayMs({ ...policy, jitter: 'full' }, 2, at(r)))).toEqual([
+      0, 1000, 2000,
+    ]);
     expect(jitteredRetryDelayMs({ ...policy, jitter: 0 }, 2, at(0.9))).toBe(2000);
     expect(jitteredRetryDelayMs(policy, 2, at(0.9))).toBe(2000);
   });

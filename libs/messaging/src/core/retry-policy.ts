@@ -24,14 +24,24 @@ export interface RetryPolicy {
   jitter?: number | 'full';
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, initialDelayMs: 1000, multiplier: 2, maxDelayMs: 5 * 60_000, jitter: 0.2 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 5,
+  initialDelayMs: 1000,
+  multiplier: 2,
+  maxDelayMs: 5 * 60_000,
+  jitter: 0.2,
+};
 
 export function retryDelayMs(policy: RetryPolicy, failedAttempt: number): number {
   return Math.round(Math.min(policy.initialDelayMs * policy.multiplier ** (failedAttempt - 1), policy.maxDelayMs));
 }
 
 /** The delay before attempt `failedAttempt` + 1 with the policy's jitter applied (`random` in [0, 1)). */
-export function jitteredRetryDelayMs(policy: RetryPolicy, failedAttempt: number, random: () => number = Math.random): number {
+export function jitteredRetryDelayMs(
+  policy: RetryPolicy,
+  failedAttempt: number,
+  random: () => number = Math.random,
+): number {
   const base = retryDelayMs(policy, failedAttempt);
   const jitter = policy.jitter ?? 0;
   const ms = jitter === 'full' ? random() * base : base * (1 - jitter + 2 * jitter * random());
@@ -43,9 +53,17 @@ const MAX_RETRY_DELAY_MS = 4294967295;
 export function validateRetryPolicy(p: RetryPolicy): RetryPolicy {
   const jitter = p.jitter ?? 0;
   const ok =
-    Number.isInteger(p.maxAttempts) && p.maxAttempts >= 1 && p.initialDelayMs >= 1 && p.multiplier >= 1 && p.maxDelayMs >= p.initialDelayMs && p.maxDelayMs <= MAX_RETRY_DELAY_MS &&
+    Number.isInteger(p.maxAttempts) &&
+    p.maxAttempts >= 1 &&
+    p.initialDelayMs >= 1 &&
+    p.multiplier >= 1 &&
+    p.maxDelayMs >= p.initialDelayMs &&
+    p.maxDelayMs <= MAX_RETRY_DELAY_MS &&
     (jitter === 'full' || (typeof jitter === 'number' && jitter >= 0 && jitter <= 1));
-  if (!ok) throw new RangeError(`invalid retry policy ${JSON.stringify(p)}: need maxAttempts ≥ 1, initialDelayMs ≥ 1, multiplier ≥ 1, initialDelayMs ≤ maxDelayMs ≤ ${MAX_RETRY_DELAY_MS}, jitter 'full' or 0 … 1`);
+  if (!ok)
+    throw new RangeError(
+      `invalid retry policy ${JSON.stringify(p)}: need maxAttempts ≥ 1, initialDelayMs ≥ 1, multiplier ≥ 1, initialDelayMs ≤ maxDelayMs ≤ ${MAX_RETRY_DELAY_MS}, jitter 'full' or 0 … 1`,
+    );
   return p;
 }
 

@@ -61,7 +61,16 @@ export class RpcClient {
     ch.on('return', (msg: Message) => {
       const id = msg.properties.correlationId as string | undefined;
       const p = id ? this.pending.get(id) : undefined;
-      if (p) this.settle(id as string, () => p.reject(new UnroutableError(msg.fields.exchange, msg.fields.routingKey, `${(msg.fields as unknown as ReturnFields).replyCode} ${(msg.fields as unknown as ReturnFields).replyText}`)));
+      if (p)
+        this.settle(id as string, () =>
+          p.reject(
+            new UnroutableError(
+              msg.fields.exchange,
+              msg.fields.routingKey,
+              `${(msg.fields as unknown as ReturnFields).replyCode} ${(msg.fields as unknown as ReturnFields).replyText}`,
+            ),
+          ),
+        );
     });
     ch.on('close', () => {
       if (this.channel !== ch) return;
@@ -87,7 +96,9 @@ export class RpcClient {
     }
     if (msg.properties.headers?.[Headers.rpcError]) {
       const e = body as { message?: string; code?: string };
-      this.settle(id as string, () => p.reject(new RpcRemoteError(p.routingKey, e?.message ?? 'unknown error', e?.code)));
+      this.settle(id as string, () =>
+        p.reject(new RpcRemoteError(p.routingKey, e?.message ?? 'unknown error', e?.code)),
+      );
     } else this.settle(id as string, () => p.resolve(body));
   }
 
@@ -126,24 +137,47 @@ export class RpcClient {
     }
     const ch = this.channel;
     const correlationId = randomUUID();
-    const p = this.publisher.prepare({ exchange: opts.exchange, routingKey: opts.routingKey, type: opts.type, payload: opts.payload, headers: opts.headers, correlationId }, undefined, span);
+    const p = this.publisher.prepare(
+      {
+        exchange: opts.exchange,
+        routingKey: opts.routingKey,
+        type: opts.type,
+        payload: opts.payload,
+        headers: opts.headers,
+        correlationId,
+      },
+      undefined,
+      span,
+    );
     return new Promise<T>((resolve, reject) => {
       const left = Math.max(1, opts.timeoutMs - (Date.now() - started));
-      const timer = setTimeout(() => this.settle(correlationId, () => reject(new RpcTimeoutError(opts.routingKey, opts.timeoutMs))), left);
-      this.pending.set(correlationId, { exchange: p.exchange, routingKey: opts.routingKey, resolve: resolve as (v: unknown) => void, reject, timer });
+      const timer = setTimeout(
+        () => this.settle(correlationId, () => reject(new RpcTimeoutError(opts.routingKey, opts.timeoutMs))),
+        left,
+      );
+      this.pending.set(correlationId, {
+        exchange: p.exchange,
+        routingKey: opts.routingKey,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        timer,
+      });
       try {
         ch.publish(p.exchange, p.routingKey, p.content, { ...p.options, replyTo: DIRECT_REPLY_TO, persistent: false });
         this.instruments.countSent(p.published);
       } catch (err) {
         this.instruments.countSent(p.published, err);
-        this.settle(correlationId, () => reject(new BrokerUnavailableError(`could not send '${opts.routingKey}': ${(err as Error).message}`)));
+        this.settle(correlationId, () =>
+          reject(new BrokerUnavailableError(`could not send '${opts.routingKey}': ${(err as Error).message}`)),
+        );
       }
     });
   }
 
   close(): void {
     this.recovery.stop();
-    for (const [id, p] of this.pending) this.settle(id, () => p.reject(new BrokerUnavailableError('the messaging connection was closed')));
+    for (const [id, p] of this.pending)
+      this.settle(id, () => p.reject(new BrokerUnavailableError('the messaging connection was closed')));
   }
 }
 
@@ -154,8 +188,16 @@ export class RpcClient {
  */
 function failedBy(error: (Error & { code?: number }) | undefined, p: Pending): Error {
   if (!error) return new BrokerUnavailableError(`the connection was lost before '${p.routingKey}' replied`);
-  if (channelErrorConcerns(error, p.exchange)) return new MessagingError('CHANNEL_ERROR', `request '${p.routingKey}' to exchange '${p.exchange}' failed: ${error.message}`, { cause: error });
-  return new BrokerUnavailableError(`the RPC channel closed before '${p.routingKey}' replied (another request failed: ${error.message}); send it again`, { cause: error });
+  if (channelErrorConcerns(error, p.exchange))
+    return new MessagingError(
+      'CHANNEL_ERROR',
+      `request '${p.routingKey}' to exchange '${p.exchange}' failed: ${error.message}`,
+      { cause: error },
+    );
+  return new BrokerUnavailableError(
+    `the RPC channel closed before '${p.routingKey}' replied (another request failed: ${error.message}); send it again`,
+    { cause: error },
+  );
 }
 
 /** basic.return's fields (amqplib's types describe only deliveries). */

@@ -26,9 +26,15 @@ export function stampMessage<T>(msg: OutgoingMessage<T>, span?: Span): StampedMe
   // a traceparent the caller set (a relayed outbox row, a retry's copy) already names the span the message belongs to
   if (typeof given[Headers.traceparent] !== 'string') {
     if (span) injectSpan(span, headers);
-    else headers[Headers.traceparent] = formatTraceparent({ traceId: scope?.traceId ?? newTraceId(), spanId: newSpanId(), flags: scope?.flags ?? '01' });
+    else
+      headers[Headers.traceparent] = formatTraceparent({
+        traceId: scope?.traceId ?? newTraceId(),
+        spanId: newSpanId(),
+        flags: scope?.flags ?? '01',
+      });
   }
-  if (!span && scope?.tracestate && headers[Headers.tracestate] === undefined) headers[Headers.tracestate] = scope.tracestate;
+  if (!span && scope?.tracestate && headers[Headers.tracestate] === undefined)
+    headers[Headers.tracestate] = scope.tracestate;
   const causationId = msg.causationId ?? (given[Headers.causationId] as string | undefined) ?? scope?.messageId;
   if (causationId) headers[Headers.causationId] = causationId;
   return {

@@ -31,7 +31,6 @@ import { parseTraceparent } from './trace-context';
 /** The instrumentation scope of the library's tracer and meter. */
 export const INSTRUMENTATION_NAME = '@warren/messaging';
 
-
 /** Attribute names (semantic conventions, plus the few of our own under `warren.`). */
 export const Attr = {
   system: 'messaging.system',
@@ -64,7 +63,9 @@ export const exchangeName = (exchange: string): string => (exchange === '' ? 'am
  */
 function sdkTracer(): Tracer | undefined {
   const provider = trace.getTracerProvider();
-  return provider instanceof ProxyTracerProvider ? provider.getDelegateTracer(INSTRUMENTATION_NAME) : provider.getTracer(INSTRUMENTATION_NAME);
+  return provider instanceof ProxyTracerProvider
+    ? provider.getDelegateTracer(INSTRUMENTATION_NAME)
+    : provider.getTracer(INSTRUMENTATION_NAME);
 }
 
 /**
@@ -84,7 +85,8 @@ function isOwnSpan(span: Span, parent: Context): boolean {
 export function outboxWriterSpan(exchange: string): { span: Span; own: boolean } | undefined {
   if (!sdkTracer()) return undefined;
   const active = trace.getSpan(context.active());
-  if (active && isSpanContextValid(active.spanContext()) && !active.spanContext().isRemote) return { span: active, own: false };
+  if (active && isSpanContextValid(active.spanContext()) && !active.spanContext().isRemote)
+    return { span: active, own: false };
   const span = startProducerSpan('create', exchange);
   return span ? { span, own: true } : undefined;
 }
@@ -102,11 +104,19 @@ export interface ProducedMessage {
  * Starts a PRODUCER span (`send` for a publish, `create` for an outbox write) under `parent` (default: the active
  * context). Returns undefined when no SDK made a span (tracing is off): the caller keeps the hand-made ids.
  */
-export function startProducerSpan(operation: 'send' | 'create', exchange: string, opts: { parent?: Context; links?: Link[] } = {}): Span | undefined {
+export function startProducerSpan(
+  operation: 'send' | 'create',
+  exchange: string,
+  opts: { parent?: Context; links?: Link[] } = {},
+): Span | undefined {
   const tracer = sdkTracer();
   if (!tracer) return undefined;
   const parent = opts.parent ?? context.active();
-  const span = tracer.startSpan(`${operation} ${exchangeName(exchange)}`, { kind: SpanKind.PRODUCER, links: opts.links }, parent);
+  const span = tracer.startSpan(
+    `${operation} ${exchangeName(exchange)}`,
+    { kind: SpanKind.PRODUCER, links: opts.links },
+    parent,
+  );
   if (isOwnSpan(span, parent)) return span;
   span.end();
   return undefined;
@@ -174,7 +184,12 @@ export function contextFromHeaders(headers: Record<string, unknown>): Context {
   if (trace.getSpanContext(extracted)) return extracted;
   const parsed = parseTraceparent(headerGetter.get(headers, Headers.traceparent));
   if (!parsed) return ROOT_CONTEXT;
-  const sc: SpanContext = { traceId: parsed.traceId, spanId: parsed.spanId, traceFlags: parseInt(parsed.flags, 16) & 1, isRemote: true };
+  const sc: SpanContext = {
+    traceId: parsed.traceId,
+    spanId: parsed.spanId,
+    traceFlags: parseInt(parsed.flags, 16) & 1,
+    isRemote: true,
+  };
   return trace.setSpanContext(ROOT_CONTEXT, sc);
 }
 
@@ -208,20 +223,39 @@ export class MessagingInstruments {
 
   constructor() {
     const meter = metrics.getMeter(INSTRUMENTATION_NAME);
-    this.sent = meter.createCounter('messaging.client.sent.messages', { unit: '{message}', description: 'Messages the broker confirmed (or refused: error.type)' });
-    this.consumed = meter.createCounter('messaging.client.consumed.messages', { unit: '{message}', description: 'Deliveries taken for processing' });
+    this.sent = meter.createCounter('messaging.client.sent.messages', {
+      unit: '{message}',
+      description: 'Messages the broker confirmed (or refused: error.type)',
+    });
+    this.consumed = meter.createCounter('messaging.client.consumed.messages', {
+      unit: '{message}',
+      description: 'Deliveries taken for processing',
+    });
     this.processDuration = meter.createHistogram('messaging.process.duration', {
       unit: 's',
       description: 'Time from delivery to the message being settled (handler, reply, retry or parking)',
       advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] },
     });
-    this.failed = meter.createCounter('warren.messaging.failed.messages', { unit: '{message}', description: 'Deliveries whose handling failed' });
-    this.retried = meter.createCounter('warren.messaging.retried.messages', { unit: '{message}', description: 'Failed deliveries sent for another attempt' });
-    this.deadLettered = meter.createCounter('warren.messaging.dead_lettered.messages', { unit: '{message}', description: 'Messages parked in <queue>.dlq' });
+    this.failed = meter.createCounter('warren.messaging.failed.messages', {
+      unit: '{message}',
+      description: 'Deliveries whose handling failed',
+    });
+    this.retried = meter.createCounter('warren.messaging.retried.messages', {
+      unit: '{message}',
+      description: 'Failed deliveries sent for another attempt',
+    });
+    this.deadLettered = meter.createCounter('warren.messaging.dead_lettered.messages', {
+      unit: '{message}',
+      description: 'Messages parked in <queue>.dlq',
+    });
   }
 
   countSent(m: { exchange: string; type?: string; routingKey: string }, error?: unknown): void {
-    const attributes: Attributes = { [Attr.system]: SYSTEM, [Attr.destination]: exchangeName(m.exchange), [Attr.messageType]: m.type ?? m.routingKey };
+    const attributes: Attributes = {
+      [Attr.system]: SYSTEM,
+      [Attr.destination]: exchangeName(m.exchange),
+      [Attr.messageType]: m.type ?? m.routingKey,
+    };
     if (error !== undefined) attributes[Attr.errorType] = errorType(error);
     this.sent.add(1, attributes);
   }
@@ -250,7 +284,14 @@ export class DeliveryTelemetry {
   constructor(
     private readonly instruments: MessagingInstruments,
     queue: string,
-    m: { type: string; messageId: string; correlationId: string; routingKey: string; attempt: number; headers: Record<string, unknown> },
+    m: {
+      type: string;
+      messageId: string;
+      correlationId: string;
+      routingKey: string;
+      attempt: number;
+      headers: Record<string, unknown>;
+    },
   ) {
     this.attributes = { [Attr.destination]: queue, [Attr.messageType]: m.type };
     instruments.consumed.add(1, this.attributes);
@@ -302,7 +343,10 @@ export class DeliveryTelemetry {
 
   end(): void {
     const seconds = (performance.now() - this.started) / 1000;
-    this.instruments.processDuration.record(seconds, this.error === undefined ? this.attributes : { ...this.attributes, [Attr.errorType]: errorType(this.error) });
+    this.instruments.processDuration.record(
+      seconds,
+      this.error === undefined ? this.attributes : { ...this.attributes, [Attr.errorType]: errorType(this.error) },
+    );
     if (!this.span) return;
     this.span.setAttribute(Attr.outcome, this.outcome);
     this.span.end();
@@ -314,9 +358,10 @@ export class DeliveryTelemetry {
  * same reason as MessagingInstruments.
  */
 export class InboxDuplicates {
-  private readonly counter: Counter = metrics
-    .getMeter(INSTRUMENTATION_NAME)
-    .createCounter('warren.inbox.duplicates', { unit: '{message}', description: 'Redelivered messages an inbox skipped (already handled)' });
+  private readonly counter: Counter = metrics.getMeter(INSTRUMENTATION_NAME).createCounter('warren.inbox.duplicates', {
+    unit: '{message}',
+    description: 'Redelivered messages an inbox skipped (already handled)',
+  });
 
   /** `message` is the delivery when the handler passed it whole (its queue and type); else only the consumer name is known. */
   count(message: { messageId: string; queue?: unknown; type?: unknown }, consumer: string): void {

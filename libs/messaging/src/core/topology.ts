@@ -51,7 +51,8 @@ export class Topology {
     ch.on('error', () => undefined); // the rejected promise below carries the reason
     try {
       for (const e of this.exchanges.values()) await ch.assertExchange(e.name, e.type, { durable: true, ...e.options });
-      for (const q of this.queues.values()) await ch.assertQueue(q.name, withQueueType(queueType, { durable: true, ...q.options }));
+      for (const q of this.queues.values())
+        await ch.assertQueue(q.name, withQueueType(queueType, { durable: true, ...q.options }));
       for (const b of this.bindings.values()) await ch.bindQueue(b.queue, b.exchange, b.pattern);
     } finally {
       await ch.close().catch(() => undefined);

@@ -33,6 +33,8 @@ describe('traceparent', () => {
   });
 
   it('accepts upper case and surrounding space', () => {
-    expect(parseTraceparent(' 00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01 ')?.traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(parseTraceparent(' 00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01 ')?.traceId).toBe(
+      '0af7651916cd43dd8448eb211c80319c',
+    );
   });
 });

@@ -67,7 +67,9 @@ async function openOne(url: string, timeoutMs: number, connectionName: string): 
   } catch (err) {
     // a connection that opens after we gave up must not keep the process alive
     void attempt.then((late) => late.close()).catch(() => undefined);
-    throw new BrokerUnavailableError(`cannot connect to the broker at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
+    throw new BrokerUnavailableError(`cannot connect to the broker at ${redactUrl(url)}: ${(err as Error).message}`, {
+      cause: err,
+    });
   } finally {
     clearTimeout(timer);
   }

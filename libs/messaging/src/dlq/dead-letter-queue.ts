@@ -48,7 +48,10 @@ export class DeadLetterQueue {
 
   constructor(source: Messaging | string, options: DeadLetterQueueOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.link = typeof source === 'string' ? ownLink(source, this.timeoutMs, options.connectionName ?? 'warren-dlq') : borrowedLink(source, this.timeoutMs);
+    this.link =
+      typeof source === 'string'
+        ? ownLink(source, this.timeoutMs, options.connectionName ?? 'warren-dlq')
+        : borrowedLink(source, this.timeoutMs);
   }
 
   /** Messages ready in the DLQ. */
@@ -61,7 +64,8 @@ export class DeadLetterQueue {
   async list(queue: string, options: { limit?: number } = {}): Promise<ParkedMessage[]> {
     const { dlq } = queueNames(queue);
     const limit = options.limit ?? Infinity;
-    if (!(limit === Infinity || (Number.isInteger(limit) && limit >= 0))) throw new RangeError(`limit must be a whole number ≥ 0, got ${options.limit}`);
+    if (!(limit === Infinity || (Number.isInteger(limit) && limit >= 0)))
+      throw new RangeError(`limit must be a whole number ≥ 0, got ${options.limit}`);
     let ready = 0;
     const parked = await this.withChannel(dlq, async (ch) => {
       const parked: ParkedMessage[] = [];
@@ -153,7 +157,8 @@ export class DeadLetterQueue {
     const deadline = Date.now() + 1000;
     try {
       await this.withChannel(dlq, async (ch) => {
-        while ((await readyCount(ch, dlq)) < ready && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        while ((await readyCount(ch, dlq)) < ready && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 10));
       });
     } catch {
       // best effort: the operation itself is done
@@ -191,7 +196,9 @@ export class DeadLetterQueue {
 export function queueNames(queue: string): { work: string; dlq: string } {
   if (typeof queue !== 'string' || queue === '') throw new TypeError('a queue name is required');
   const suffix = deadLetterQueueName('');
-  return queue.endsWith(suffix) && queue.length > suffix.length ? { work: queue.slice(0, -suffix.length), dlq: queue } : { work: queue, dlq: deadLetterQueueName(queue) };
+  return queue.endsWith(suffix) && queue.length > suffix.length
+    ? { work: queue.slice(0, -suffix.length), dlq: queue }
+    : { work: queue, dlq: deadLetterQueueName(queue) };
 }
 
 /** Passive declare: 404 (as DeadLetterQueueNotFoundError) when the DLQ does not exist. */
@@ -203,7 +210,13 @@ async function readyCount(ch: ConfirmChannel, dlq: string): Promise<number> {
  * Takes up to min(total, limit) messages from the head, unacked. `total` is the ready count at the start,
  * so messages parked meanwhile (a replayed message failing again) are not visited.
  */
-async function scan(ch: ConfirmChannel, dlq: string, total: number, limit: number, visit: (raw: GetMessage) => void | Promise<void>): Promise<void> {
+async function scan(
+  ch: ConfirmChannel,
+  dlq: string,
+  total: number,
+  limit: number,
+  visit: (raw: GetMessage) => void | Promise<void>,
+): Promise<void> {
   for (let seen = 0; seen < Math.min(total, limit); seen++) {
     const raw = await ch.get(dlq, { noAck: false });
     if (raw === false) return;
@@ -289,9 +302,15 @@ function trackReturns(ch: ConfirmChannel) {
   };
 }
 
-const returnKey = (routingKey: string, messageId: string | undefined): string => `${routingKey}\u0000${messageId ?? ''}`;
+const returnKey = (routingKey: string, messageId: string | undefined): string =>
+  `${routingKey}\u0000${messageId ?? ''}`;
 
-function republish(ch: ConfirmChannel, returned: ReturnType<typeof trackReturns>, raw: GetMessage, target: string): Copy {
+function republish(
+  ch: ConfirmChannel,
+  returned: ReturnType<typeof trackReturns>,
+  raw: GetMessage,
+  target: string,
+): Copy {
   const options = replayProperties(raw, new Date().toISOString());
   const copy = { raw, confirmed: false } as Copy;
   copy.settled = new Promise<void>((resolve) => {
@@ -302,7 +321,14 @@ function republish(ch: ConfirmChannel, returned: ReturnType<typeof trackReturns>
     try {
       ch.publish('', target, raw.content, options, (err: Error | null) => {
         const reply = returned.take(target, options.messageId);
-        if (err) fail(err.message === 'message nacked' ? new PublishNackedError('', target) : new BrokerUnavailableError(`no confirm for the copy sent to '${target}': ${err.message}`, { cause: err }));
+        if (err)
+          fail(
+            err.message === 'message nacked'
+              ? new PublishNackedError('', target)
+              : new BrokerUnavailableError(`no confirm for the copy sent to '${target}': ${err.message}`, {
+                  cause: err,
+                }),
+          );
         else if (reply) fail(new UnroutableError('', target, `${reply}: the work queue '${target}' does not exist`));
         else {
           copy.confirmed = true;
@@ -333,7 +359,10 @@ function translate(err: unknown, dlq: string): Error {
   const e = err as Error & { code?: unknown };
   if (e?.code === 404) return new DeadLetterQueueNotFoundError(dlq, { cause: err });
   // a server's channel error carries its reply code (403, 406...): that is an answer, not a lost connection
-  if (err instanceof IllegalOperationError || (typeof e?.code !== 'number' && /(channel|connection) (closed|ended)/i.test(e?.message ?? ''))) {
+  if (
+    err instanceof IllegalOperationError ||
+    (typeof e?.code !== 'number' && /(channel|connection) (closed|ended)/i.test(e?.message ?? ''))
+  ) {
     return new BrokerUnavailableError(`lost the connection to the broker: ${e.message}`, { cause: err });
   }
   return err instanceof Error ? err : new Error(String(err));

@@ -45,7 +45,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     inv = parse(argv);
   } catch (err) {
-    if (!(err instanceof UsageError) && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') !== true) throw err;
+    if (!(err instanceof UsageError) && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') !== true)
+      throw err;
     process.stderr.write(`dlq: ${(err as Error).message}\n\n${USAGE}\n`);
     return 2;
   }
@@ -83,17 +84,28 @@ function parse(argv: string[]): Invocation | 'help' {
   if (!COMMANDS.includes(command as Command)) throw new UsageError(`unknown command '${command}'`);
   if (!queue) throw new UsageError(`${command} needs a queue name`);
   if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
-  if (values.id && (command === 'list' || command === 'count')) throw new UsageError(`--id is for replay and purge, not ${command}`);
+  if (values.id && (command === 'list' || command === 'count'))
+    throw new UsageError(`--id is for replay and purge, not ${command}`);
   if (values.limit !== undefined && command !== 'list') throw new UsageError('--limit is for list');
   const limit = values.limit === undefined ? DEFAULT_LIMIT : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit needs a whole number ≥ 1, got '${values.limit}'`);
-  if (command === 'purge' && !values.id && !values.yes) throw new UsageError(`purge without --id deletes every message in the DLQ: add --yes to confirm`);
-  return { command: command as Command, queue, ids: values.id, limit, json: values.json ?? false, url: values.url ?? process.env.AMQP_URL ?? DEFAULT_URL };
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new UsageError(`--limit needs a whole number ≥ 1, got '${values.limit}'`);
+  if (command === 'purge' && !values.id && !values.yes)
+    throw new UsageError(`purge without --id deletes every message in the DLQ: add --yes to confirm`);
+  return {
+    command: command as Command,
+    queue,
+    ids: values.id,
+    limit,
+    json: values.json ?? false,
+    url: values.url ?? process.env.AMQP_URL ?? DEFAULT_URL,
+  };
 }
 
 async function run(dlq: DeadLetterQueue, { command, queue, ids, limit, json }: Invocation): Promise<number> {
   const name = queueNames(queue).dlq;
-  const out = (human: string, data: object) => process.stdout.write(`${json ? toJson({ queue, deadLetterQueue: name, ...data }) : human}\n`);
+  const out = (human: string, data: object) =>
+    process.stdout.write(`${json ? toJson({ queue, deadLetterQueue: name, ...data }) : human}\n`);
   switch (command) {
     case 'count': {
       const count = await dlq.count(queue);
@@ -104,7 +116,12 @@ async function run(dlq: DeadLetterQueue, { command, queue, ids, limit, json }: I
       const parked = await dlq.list(queue, { limit });
       // the count after the listing: the listed messages are back by then
       const count = Math.max(await dlq.count(queue), parked.length);
-      const summary = count === 0 ? `${name} is empty` : parked.length < count ? `${parked.length} of ${messages(count)} in ${name} (--limit for more)` : `${messages(count)} in ${name}`;
+      const summary =
+        count === 0
+          ? `${name} is empty`
+          : parked.length < count
+            ? `${parked.length} of ${messages(count)} in ${name} (--limit for more)`
+            : `${messages(count)} in ${name}`;
       out(parked.length > 0 ? `${formatTable(parked)}\n\n${summary}` : summary, { count, messages: parked });
       return 0;
     }
@@ -118,7 +135,10 @@ async function run(dlq: DeadLetterQueue, { command, queue, ids, limit, json }: I
     case 'purge': {
       const purged = await dlq.purge(queue, { ids });
       // purging is idempotent: an id that is not there is already where the caller wants it
-      out(`purged ${messages(purged)} from ${name}${ids ? ` (${ids.length} id${ids.length === 1 ? '' : 's'} given)` : ''}`, { purged });
+      out(
+        `purged ${messages(purged)} from ${name}${ids ? ` (${ids.length} id${ids.length === 1 ? '' : 's'} given)` : ''}`,
+        { purged },
+      );
       return 0;
     }
   }

@@ -16,7 +16,14 @@ export function formatTable(messages: ParkedMessage[]): string {
   ]);
   const header = ['MESSAGE ID', 'TYPE', 'REASON', 'ATTEMPTS', 'DELIVERIES', 'DEAD-LETTERED AT', 'ERROR'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  return [header, ...rows].map((cells) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
+  return [header, ...rows]
+    .map((cells) =>
+      cells
+        .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** `n message(s)` with the right noun. */
@@ -36,7 +43,9 @@ function errorLine(m: ParkedMessage): string {
   if (!m.error) {
     const death = m.deaths[0];
     // parked by the broker: no error of ours, but where it came from
-    return death?.reason && death.reason === m.reason ? `dead-lettered by the broker from '${death.queue ?? '?'}' (${death.reason})` : '-';
+    return death?.reason && death.reason === m.reason
+      ? `dead-lettered by the broker from '${death.queue ?? '?'}' (${death.reason})`
+      : '-';
   }
   const text = [m.error.name, m.error.message].filter(Boolean).join(': ');
   return text.replace(/\s+/g, ' ');
@@ -58,7 +67,9 @@ export function toJson(value: unknown): string {
     value,
     (_key, v: unknown) => {
       const b = v as { type?: unknown; data?: unknown };
-      return b && typeof b === 'object' && b.type === 'Buffer' && Array.isArray(b.data) ? Buffer.from(b.data as number[]).toString('base64') : v;
+      return b && typeof b === 'object' && b.type === 'Buffer' && Array.isArray(b.data)
+        ? Buffer.from(b.data as number[]).toString('base64')
+        : v;
     },
     2,
   );

@@ -71,7 +71,8 @@ const PREVIEW_BYTES = 96;
 export function toParkedMessage(raw: Message): ParkedMessage {
   const p = raw.properties;
   const headers = (p.headers ?? {}) as Record<string, unknown>;
-  const str = (name: string): string | undefined => (typeof headers[name] === 'string' && headers[name] !== '' ? (headers[name] as string) : undefined);
+  const str = (name: string): string | undefined =>
+    typeof headers[name] === 'string' && headers[name] !== '' ? (headers[name] as string) : undefined;
   const num = (name: string): number | undefined => {
     const n = Number(headers[name]);
     return headers[name] !== undefined && Number.isFinite(n) ? n : undefined;
@@ -88,12 +89,18 @@ export function toParkedMessage(raw: Message): ParkedMessage {
     type: (p.type as string | undefined) || undefined,
     correlationId: (p.correlationId as string | undefined) || undefined,
     reason: str(Headers.failureReason) ?? death?.reason,
-    error: errorName || errorMessage || errorStack ? { name: errorName, message: errorMessage, stack: stackFrames(errorStack) } : undefined,
+    error:
+      errorName || errorMessage || errorStack
+        ? { name: errorName, message: errorMessage, stack: stackFrames(errorStack) }
+        : undefined,
     attempts: num(Headers.attempt),
     deliveries: num(Headers.unsettledDeliveries),
     deaths,
     replayCount: num(Headers.replayCount) ?? 0,
-    originalExchange: typeof headers[Headers.originalExchange] === 'string' ? (headers[Headers.originalExchange] as string) : death?.exchange,
+    originalExchange:
+      typeof headers[Headers.originalExchange] === 'string'
+        ? (headers[Headers.originalExchange] as string)
+        : death?.exchange,
     originalRoutingKey: str(Headers.originalRoutingKey) ?? death?.routingKeys[0],
     originalQueue: str(Headers.originalQueue) ?? death?.queue,
     deadLetteredAt: str(Headers.deadLetteredAt) ?? death?.time,
@@ -111,16 +118,24 @@ export function deathRecords(value: unknown): DeathRecord[] {
   return value
     .filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null)
     .map((d) => {
-      const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : undefined);
+      const text = (v: unknown): string | undefined =>
+        typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : undefined;
       const rawTime = d.time as unknown;
-      const seconds = typeof rawTime === 'number' ? rawTime : typeof (rawTime as { value?: unknown })?.value === 'number' ? (rawTime as { value: number }).value : undefined;
+      const seconds =
+        typeof rawTime === 'number'
+          ? rawTime
+          : typeof (rawTime as { value?: unknown })?.value === 'number'
+            ? (rawTime as { value: number }).value
+            : undefined;
       const count = Number(d.count);
       return {
         queue: text(d.queue),
         reason: text(d.reason),
         count: d.count !== undefined && Number.isFinite(count) ? count : undefined,
         exchange: text(d.exchange),
-        routingKeys: Array.isArray(d['routing-keys']) ? (d['routing-keys'] as unknown[]).map(text).filter((k): k is string => k !== undefined) : [],
+        routingKeys: Array.isArray(d['routing-keys'])
+          ? (d['routing-keys'] as unknown[]).map(text).filter((k): k is string => k !== undefined)
+          : [],
         time: seconds === undefined ? undefined : new Date(seconds * 1000).toISOString(),
       };
     });
@@ -128,12 +143,18 @@ export function deathRecords(value: unknown): DeathRecord[] {
 
 function stackFrames(stack: string | undefined): string[] {
   if (!stack) return [];
-  const lines = stack.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stack
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const frames = lines.filter((l) => l.startsWith('at '));
   return (frames.length > 0 ? frames : lines).slice(0, STACK_FRAMES);
 }
 
-function describeBody(content: Buffer, contentType: string | undefined): Pick<ParkedMessage, 'payload' | 'payloadFormat'> {
+function describeBody(
+  content: Buffer,
+  contentType: string | undefined,
+): Pick<ParkedMessage, 'payload' | 'payloadFormat'> {
   // The consumer treats a body without a content type as JSON too.
   if (!contentType || /json/i.test(contentType)) {
     try {

@@ -11,6 +11,8 @@ export class ReplayFailedError extends MessagingError {
     readonly replayed: number,
     cause: Error,
   ) {
-    super('REPLAY_FAILED', `replay from '${deadLetterQueue}' stopped after ${replayed} message(s): ${cause.message}`, { cause });
+    super('REPLAY_FAILED', `replay from '${deadLetterQueue}' stopped after ${replayed} message(s): ${cause.message}`, {
+      cause,
+    });
   }
 }

@@ -7,6 +7,9 @@ export class UnroutableError extends MessagingError {
     readonly routingKey: string,
     readonly replyText: string,
   ) {
-    super('UNROUTABLE', `message to exchange '${exchange}' with routing key '${routingKey}' was returned: ${replyText} (no queue is bound for it)`);
+    super(
+      'UNROUTABLE',
+      `message to exchange '${exchange}' with routing key '${routingKey}' was returned: ${replyText} (no queue is bound for it)`,
+    );
   }
 }

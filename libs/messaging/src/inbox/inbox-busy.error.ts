@@ -10,6 +10,9 @@ export class InboxBusyError extends MessagingError {
     readonly consumer: string,
     readonly messageId: string,
   ) {
-    super('INBOX_BUSY', `message ${messageId} is being handled by another instance of '${consumer}'; it will be retried`);
+    super(
+      'INBOX_BUSY',
+      `message ${messageId} is being handled by another instance of '${consumer}'; it will be retried`,
+    );
   }
 }

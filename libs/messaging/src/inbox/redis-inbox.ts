@@ -65,7 +65,8 @@ export class RedisInbox {
     this.prefix = options.keyPrefix ?? 'inbox';
     this.ttlMs = options.ttlMs ?? 7 * 24 * 3_600_000;
     this.leaseMs = options.leaseMs ?? 30_000;
-    if (!(this.leaseMs > 0 && this.ttlMs >= this.leaseMs)) throw new RangeError(`RedisInbox needs 0 < leaseMs (${this.leaseMs}) ≤ ttlMs (${this.ttlMs})`);
+    if (!(this.leaseMs > 0 && this.ttlMs >= this.leaseMs))
+      throw new RangeError(`RedisInbox needs 0 < leaseMs (${this.leaseMs}) ≤ ttlMs (${this.ttlMs})`);
   }
 
   key(consumer: string, messageId: string): string {
@@ -76,8 +77,13 @@ export class RedisInbox {
    * Runs `fn` unless `consumer` already handled the message: `{ duplicate: true }` then. Throws
    * InboxBusyError while another instance holds the claim, and fn's error (after letting go) when fn fails.
    */
-  async handle<T>(message: Pick<IncomingMessage, 'messageId'>, consumer: string, fn: () => Promise<T>): Promise<InboxResult<T>> {
-    if (!message.messageId) throw new TypeError('the inbox needs a message id: publish with a message id (the library always sets one)');
+  async handle<T>(
+    message: Pick<IncomingMessage, 'messageId'>,
+    consumer: string,
+    fn: () => Promise<T>,
+  ): Promise<InboxResult<T>> {
+    if (!message.messageId)
+      throw new TypeError('the inbox needs a message id: publish with a message id (the library always sets one)');
     const key = this.key(consumer, message.messageId);
     const claim = `${PROCESSING}${randomUUID()}`;
     if (!(await this.claim(key, claim, consumer, message.messageId))) {
@@ -85,28 +91,44 @@ export class RedisInbox {
       this.duplicates.count(message, consumer);
       return { duplicate: true };
     }
-    const renewal = setInterval(() => {
-      this.redis.eval(EXTEND, 1, key, claim, String(this.leaseMs)).catch((e: Error) => this.options.logger?.warn(`could not extend the inbox claim on ${key}: ${e.message}`));
-    }, Math.max(10, Math.floor(this.leaseMs / 3)));
+    const renewal = setInterval(
+      () => {
+        this.redis
+          .eval(EXTEND, 1, key, claim, String(this.leaseMs))
+          .catch((e: Error) => this.options.logger?.warn(`could not extend the inbox claim on ${key}: ${e.message}`));
+      },
+      Math.max(10, Math.floor(this.leaseMs / 3)),
+    );
     renewal.unref();
     let result: T;
     try {
       result = await fn();
     } catch (err) {
       clearInterval(renewal);
-      await this.redis.eval(RELEASE, 1, key, claim).catch((e: Error) => this.options.logger?.warn(`could not release the inbox claim on ${key}: ${e.message}; it expires in ${this.leaseMs} ms`));
+      await this.redis
+        .eval(RELEASE, 1, key, claim)
+        .catch((e: Error) =>
+          this.options.logger?.warn(
+            `could not release the inbox claim on ${key}: ${e.message}; it expires in ${this.leaseMs} ms`,
+          ),
+        );
       throw err;
     }
     clearInterval(renewal);
     const stillOurs = await this.redis.eval(COMPLETE, 1, key, claim, DONE, String(this.ttlMs));
     if (stillOurs !== 1) {
-      this.options.logger?.warn(`the inbox claim on ${key} lapsed while the handler ran (Redis unreachable, or the process stalled for over ${this.leaseMs} ms); another instance may have run it too`);
+      this.options.logger?.warn(
+        `the inbox claim on ${key} lapsed while the handler ran (Redis unreachable, or the process stalled for over ${this.leaseMs} ms); another instance may have run it too`,
+      );
     }
     return { duplicate: false, result };
   }
 
   /** Wraps a handler for `MessageHandler.handle`; a duplicate resolves undefined without calling `fn`. */
-  idempotent<P = unknown, R = unknown>(consumer: string, fn: (message: IncomingMessage<P>) => Promise<R>): (message: IncomingMessage<P>) => Promise<R | undefined> {
+  idempotent<P = unknown, R = unknown>(
+    consumer: string,
+    fn: (message: IncomingMessage<P>) => Promise<R>,
+  ): (message: IncomingMessage<P>) => Promise<R | undefined> {
     return async (message) => {
       const outcome = await this.handle(message, consumer, () => fn(message));
       return outcome.duplicate ? undefined : outcome.result;

@@ -8,7 +8,16 @@ import type { DataSource, EntityManager } from 'typeorm';
  * handlers run concurrently (prefetch), so on such drivers the transactions of this library (and,
  * ideally, every transaction of the service) go through one queue per DataSource.
  */
-const SINGLE_CONNECTION_DRIVERS = new Set(['sqlite', 'better-sqlite3', 'sqljs', 'capacitor', 'cordova', 'react-native', 'nativescript', 'expo']);
+const SINGLE_CONNECTION_DRIVERS = new Set([
+  'sqlite',
+  'better-sqlite3',
+  'sqljs',
+  'capacitor',
+  'cordova',
+  'react-native',
+  'nativescript',
+  'expo',
+]);
 
 const queues = new WeakMap<DataSource, Promise<unknown>>();
 /** The DataSources whose queue the current async context already holds: nested calls must not wait on it. */
@@ -37,6 +46,9 @@ export function runExclusive<T>(dataSource: DataSource, fn: () => Promise<T>): P
   if (!sharesOneConnection(dataSource) || held?.has(dataSource)) return fn();
   const previous = queues.get(dataSource) ?? Promise.resolve();
   const mine = previous.then(() => holding.run(new Set([...(held ?? []), dataSource]), fn));
-  queues.set(dataSource, mine.catch(() => undefined));
+  queues.set(
+    dataSource,
+    mine.catch(() => undefined),
+  );
   return mine;
 }

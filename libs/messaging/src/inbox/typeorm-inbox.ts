@@ -50,8 +50,13 @@ export class TypeOrmInbox {
    * part of the inbox transaction. Resolves `{ duplicate: true }` without running `fn` when the message
    * was handled before; rejects with fn's error (nothing committed) when fn fails.
    */
-  async handle<T>(message: Pick<IncomingMessage, 'messageId'>, consumer: string, fn: (manager: EntityManager) => Promise<T>): Promise<InboxResult<T>> {
-    if (!message.messageId) throw new TypeError('the inbox needs a message id: publish with a message id (the library always sets one)');
+  async handle<T>(
+    message: Pick<IncomingMessage, 'messageId'>,
+    consumer: string,
+    fn: (manager: EntityManager) => Promise<T>,
+  ): Promise<InboxResult<T>> {
+    if (!message.messageId)
+      throw new TypeError('the inbox needs a message id: publish with a message id (the library always sets one)');
     try {
       return await runInTransaction(this.dataSource, async (manager) => {
         try {
@@ -75,7 +80,10 @@ export class TypeOrmInbox {
    * Wraps a handler for a `MessageHandler.handle`: the message is handled at most once (in effect) by
    * `consumer`; a duplicate resolves undefined without calling `fn`.
    */
-  idempotent<P = unknown, R = unknown>(consumer: string, fn: (message: IncomingMessage<P>, manager: EntityManager) => Promise<R>): (message: IncomingMessage<P>) => Promise<R | undefined> {
+  idempotent<P = unknown, R = unknown>(
+    consumer: string,
+    fn: (message: IncomingMessage<P>, manager: EntityManager) => Promise<R>,
+  ): (message: IncomingMessage<P>) => Promise<R | undefined> {
     return async (message) => {
       const outcome = await this.handle(message, consumer, (manager) => fn(message, manager));
       return outcome.duplicate ? undefined : outcome.result;
@@ -84,7 +92,10 @@ export class TypeOrmInbox {
 
   /** Whether `consumer` has handled `messageId` (committed). */
   async has(consumer: string, messageId: string): Promise<boolean> {
-    return runExclusive(this.dataSource, async () => (await this.dataSource.getRepository(InboxRecord).countBy({ consumer, messageId })) > 0);
+    return runExclusive(
+      this.dataSource,
+      async () => (await this.dataSource.getRepository(InboxRecord).countBy({ consumer, messageId })) > 0,
+    );
   }
 
   /**
@@ -94,7 +105,12 @@ export class TypeOrmInbox {
   async prune(olderThanMs: number): Promise<number> {
     const before = Date.now() - olderThanMs;
     const result = await runExclusive(this.dataSource, () =>
-      this.dataSource.createQueryBuilder().delete().from(InboxRecord).where('processed_at < :before', { before }).execute(),
+      this.dataSource
+        .createQueryBuilder()
+        .delete()
+        .from(InboxRecord)
+        .where('processed_at < :before', { before })
+        .execute(),
     );
     return result.affected ?? 0;
   }

@@ -17,9 +17,11 @@ export function isUniqueViolation(error: unknown): boolean {
   for (const e of [error, (error as { driverError?: unknown } | undefined)?.driverError]) {
     if (typeof e !== 'object' || e === null) continue;
     const { code, errno, number } = e as { code?: unknown; errno?: unknown; number?: unknown };
-    for (const c of [code, errno, number]) if ((typeof c === 'string' || typeof c === 'number') && UNIQUE_VIOLATION_CODES.has(c)) return true;
+    for (const c of [code, errno, number])
+      if ((typeof c === 'string' || typeof c === 'number') && UNIQUE_VIOLATION_CODES.has(c)) return true;
     // node-sqlite3 reports only SQLITE_CONSTRAINT; its message names the kind of constraint
-    if (code === 'SQLITE_CONSTRAINT' && /UNIQUE constraint failed|PRIMARY KEY/i.test(String((e as Error).message))) return true;
+    if (code === 'SQLITE_CONSTRAINT' && /UNIQUE constraint failed|PRIMARY KEY/i.test(String((e as Error).message)))
+      return true;
   }
   return false;
 }

@@ -1,11 +1,23 @@
-import { Global, Inject, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnModuleDestroy, type Provider } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Logger,
+  Module,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+  type Provider,
+} from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { Messaging } from '../core/messaging';
 import { MessagingClient } from './client/messaging.client';
 import { MessagingHealthIndicator } from './health/messaging.health-indicator';
 import { HandlerFailureInterceptor } from './interceptors/handler-failure.interceptor';
-import type { MessagingModuleAsyncOptions, MessagingModuleOptions } from './interfaces/messaging-module-options.interface';
+import type {
+  MessagingModuleAsyncOptions,
+  MessagingModuleOptions,
+} from './interfaces/messaging-module-options.interface';
 import { MESSAGING_MODULE_OPTIONS } from './messaging.constants';
 import { MessagingServer } from './server/messaging.server';
 
@@ -30,7 +42,10 @@ export class MessagingModule implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   static forRootAsync(options: MessagingModuleAsyncOptions): DynamicModule {
-    return MessagingModule.build({ provide: MESSAGING_MODULE_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] }, options.imports ?? []);
+    return MessagingModule.build(
+      { provide: MESSAGING_MODULE_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
+      options.imports ?? [],
+    );
   }
 
   private static build(optionsProvider: Provider, imports: DynamicModule['imports']): DynamicModule {
@@ -43,12 +58,14 @@ export class MessagingModule implements OnApplicationBootstrap, OnModuleDestroy 
         {
           provide: Messaging,
           inject: [MESSAGING_MODULE_OPTIONS],
-          useFactory: ({ server: _server, ...options }: MessagingModuleOptions) => new Messaging({ ...options, logger: options.logger ?? new Logger('Messaging') }),
+          useFactory: ({ server: _server, ...options }: MessagingModuleOptions) =>
+            new Messaging({ ...options, logger: options.logger ?? new Logger('Messaging') }),
         },
         {
           provide: MessagingServer,
           inject: [Messaging, MESSAGING_MODULE_OPTIONS],
-          useFactory: (messaging: Messaging, options: MessagingModuleOptions) => new MessagingServer(messaging, options.server),
+          useFactory: (messaging: Messaging, options: MessagingModuleOptions) =>
+            new MessagingServer(messaging, options.server),
         },
         MessagingClient,
         HealthIndicatorService,

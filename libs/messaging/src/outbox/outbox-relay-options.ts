@@ -35,7 +35,10 @@ export type ResolvedOutboxRelayOptions = Required<Omit<OutboxRelayOptions, 'back
   logger: MessagingLogger;
 };
 
-export function resolveRelayOptions(options: OutboxRelayOptions, fallbackLogger: MessagingLogger): ResolvedOutboxRelayOptions {
+export function resolveRelayOptions(
+  options: OutboxRelayOptions,
+  fallbackLogger: MessagingLogger,
+): ResolvedOutboxRelayOptions {
   const resolved: ResolvedOutboxRelayOptions = {
     pollIntervalMs: 1_000,
     batchSize: 100,
@@ -50,7 +53,16 @@ export function resolveRelayOptions(options: OutboxRelayOptions, fallbackLogger:
     logger: options.logger ?? fallbackLogger,
   };
   const { pollIntervalMs, batchSize, minRoundIntervalMs, leaseMs, retentionMs, cleanupIntervalMs, backoff } = resolved;
-  const ok = pollIntervalMs > 0 && Number.isInteger(batchSize) && batchSize >= 1 && minRoundIntervalMs >= 0 && leaseMs >= 100 && retentionMs >= 0 && cleanupIntervalMs > 0 && backoff.initialDelayMs > 0 && backoff.maxDelayMs >= backoff.initialDelayMs;
+  const ok =
+    pollIntervalMs > 0 &&
+    Number.isInteger(batchSize) &&
+    batchSize >= 1 &&
+    minRoundIntervalMs >= 0 &&
+    leaseMs >= 100 &&
+    retentionMs >= 0 &&
+    cleanupIntervalMs > 0 &&
+    backoff.initialDelayMs > 0 &&
+    backoff.maxDelayMs >= backoff.initialDelayMs;
   if (!ok) {
     throw new RangeError(
       `invalid outbox relay options ${JSON.stringify({ pollIntervalMs, batchSize, minRoundIntervalMs, leaseMs, retentionMs, cleanupIntervalMs, backoff })}: need pollIntervalMs > 0, an integer batchSize ≥ 1, minRoundIntervalMs ≥ 0, leaseMs ≥ 100, retentionMs ≥ 0, cleanupIntervalMs > 0, 0 < backoff.initialDelayMs ≤ backoff.maxDelayMs`,

@@ -46,14 +46,28 @@ import { contextFromHeaders, INSTRUMENTATION_NAME, outboxRowLink } from '../core
 import { BrokerUnavailableError } from '../errors/broker-unavailable.error';
 import { takeOutboxWriteMark } from './outbox';
 import type { OutboxRecord } from './outbox-record.entity';
-import { backoffDelay, resolveRelayOptions, type OutboxRelayOptions, type ResolvedOutboxRelayOptions } from './outbox-relay-options';
+import {
+  backoffDelay,
+  resolveRelayOptions,
+  type OutboxRelayOptions,
+  type ResolvedOutboxRelayOptions,
+} from './outbox-relay-options';
 import { OutboxStore } from './outbox-store';
 
 export interface OutboxRelayEventMap {
   /** The broker confirmed the row's message. */
   published: [{ id: number; messageId: string; aggregateId: string | null }];
   /** A publish failed; the row (and the rest of its aggregate) waits until `nextAttemptAt`. */
-  failed: [{ id: number; messageId: string; aggregateId: string | null; attempts: number; nextAttemptAt: number; error: Error }];
+  failed: [
+    {
+      id: number;
+      messageId: string;
+      aggregateId: string | null;
+      attempts: number;
+      nextAttemptAt: number;
+      error: Error;
+    },
+  ];
   'lease-acquired': [];
   'lease-lost': [];
   /** A round failed as a whole (the database is away, ...); the relay backs off and tries again. */
@@ -117,7 +131,10 @@ export class OutboxRelay {
     try {
       const { count, oldestCreatedAt } = await this.store.backlog();
       result.observe(this.backlogGauge, count);
-      result.observe(this.oldestAgeGauge, oldestCreatedAt === null ? 0 : Math.max(0, Date.now() - oldestCreatedAt) / 1000);
+      result.observe(
+        this.oldestAgeGauge,
+        oldestCreatedAt === null ? 0 : Math.max(0, Date.now() - oldestCreatedAt) / 1000,
+      );
     } catch (err) {
       // no value this time (the database is away): a gap in the series says so better than a made-up number
       this.options.logger.warn(`could not measure the outbox backlog: ${(err as Error).message}`);
@@ -133,8 +150,14 @@ export class OutboxRelay {
     this.store = new OutboxStore(dataSource);
     // taken here, not at load time: a meter taken before the service registers its MeterProvider stays a no-op
     this.meter = metrics.getMeter(INSTRUMENTATION_NAME);
-    this.backlogGauge = this.meter.createObservableGauge('warren.outbox.backlog', { unit: '{message}', description: 'Outbox rows not yet published' });
-    this.oldestAgeGauge = this.meter.createObservableGauge('warren.outbox.oldest_age', { unit: 's', description: 'How long the oldest unpublished outbox row has waited (0 when none)' });
+    this.backlogGauge = this.meter.createObservableGauge('warren.outbox.backlog', {
+      unit: '{message}',
+      description: 'Outbox rows not yet published',
+    });
+    this.oldestAgeGauge = this.meter.createObservableGauge('warren.outbox.oldest_age', {
+      unit: 's',
+      description: 'How long the oldest unpublished outbox row has waited (0 when none)',
+    });
   }
 
   /** Whether this relay holds the lease (and so is the one publishing). */
@@ -195,13 +218,24 @@ export class OutboxRelay {
       if (i >= 0) this.dataSource.subscribers.splice(i, 1);
       await beforeDeadline(this.loop ?? Promise.resolve(), deadline);
       if (this.isLeader && this.messaging.isConnected) {
-        const drained = await this.flush(Math.max(0, deadline - Date.now())).catch((err: Error) => (this.options.logger.warn(`outbox flush on shutdown failed: ${err.message}`), false));
-        if (!drained) this.options.logger.warn('outbox relay stopped with rows still pending; the next relay to hold the lease publishes them');
+        const drained = await this.flush(Math.max(0, deadline - Date.now())).catch(
+          (err: Error) => (this.options.logger.warn(`outbox flush on shutdown failed: ${err.message}`), false),
+        );
+        if (!drained)
+          this.options.logger.warn(
+            'outbox relay stopped with rows still pending; the next relay to hold the lease publishes them',
+          );
       }
     }
     if (this.leaseUntil > 0) {
       this.leaseUntil = 0;
-      await this.store.releaseLease(this.options.leaseName, this.owner).catch((err: Error) => this.options.logger.warn(`could not release the outbox lease: ${err.message}; it expires in ${this.options.leaseMs} ms`));
+      await this.store
+        .releaseLease(this.options.leaseName, this.owner)
+        .catch((err: Error) =>
+          this.options.logger.warn(
+            `could not release the outbox lease: ${err.message}; it expires in ${this.options.leaseMs} ms`,
+          ),
+        );
     }
   }
 
@@ -233,7 +267,10 @@ export class OutboxRelay {
         this.failures++;
         if (outcome === 'away' && this.ignoreBackoffOnce && this.messaging.isConnected) continue; // reconnected meanwhile
         // backing off: a commit does not wake us, a reconnection does
-        await this.sleep(backoffDelay(this.failures, Math.max(pollIntervalMs, backoff.initialDelayMs), backoff.maxDelayMs), ['connected', 'stop']);
+        await this.sleep(
+          backoffDelay(this.failures, Math.max(pollIntervalMs, backoff.initialDelayMs), backoff.maxDelayMs),
+          ['connected', 'stop'],
+        );
         continue;
       }
       this.failures = 0;
@@ -290,7 +327,11 @@ export class OutboxRelay {
             const outgoing = toOutgoing(row);
             const rowContext = contextFromHeaders(outgoing.headers);
             const link = outboxRowLink(rowContext);
-            await this.messaging.publish(outgoing, { parent: rowContext, links: link ? [link] : undefined, reparent: true });
+            await this.messaging.publish(outgoing, {
+              parent: rowContext,
+              links: link ? [link] : undefined,
+              reparent: true,
+            });
           } catch (err) {
             const error = err instanceof Error ? err : new Error(String(err));
             if (error instanceof BrokerUnavailableError) brokerAway = true;
@@ -312,13 +353,22 @@ export class OutboxRelay {
     const attempts = row.attempts + 1;
     const { initialDelayMs, maxDelayMs } = this.options.backoff;
     const nextAttemptAt = Date.now() + backoffDelay(attempts, initialDelayMs, maxDelayMs);
-    this.options.logger.warn(`outbox message ${row.messageId} ('${row.type}' to '${row.exchange}') failed on attempt ${attempts}: ${error.message}; next attempt in ${nextAttemptAt - Date.now()} ms`);
+    this.options.logger.warn(
+      `outbox message ${row.messageId} ('${row.type}' to '${row.exchange}') failed on attempt ${attempts}: ${error.message}; next attempt in ${nextAttemptAt - Date.now()} ms`,
+    );
     try {
       await this.store.markFailed(row.id, attempts, truncate(error.message, 2000), nextAttemptAt);
     } catch (err) {
       this.options.logger.error(`could not record the failure of outbox row ${row.id}: ${(err as Error).message}`);
     }
-    this.events.emit('failed', { id: row.id, messageId: row.messageId, aggregateId: row.aggregateId, attempts, nextAttemptAt, error });
+    this.events.emit('failed', {
+      id: row.id,
+      messageId: row.messageId,
+      aggregateId: row.aggregateId,
+      attempts,
+      nextAttemptAt,
+      error,
+    });
   }
 
   private async ensureLease(): Promise<boolean> {
@@ -336,7 +386,9 @@ export class OutboxRelay {
     const now = Date.now();
     if (this.disconnectedAt !== undefined && now - this.disconnectedAt > this.options.leaseMs) {
       this.onLease(false, now, true);
-      this.options.logger.warn(`outbox relay ${this.owner}: no broker connection for ${now - this.disconnectedAt} ms; handing the lease over`);
+      this.options.logger.warn(
+        `outbox relay ${this.owner}: no broker connection for ${now - this.disconnectedAt} ms; handing the lease over`,
+      );
       await this.store.releaseLease(this.options.leaseName, this.owner).catch(() => undefined);
       return;
     }
@@ -420,7 +472,9 @@ function toOutgoing(row: OutboxRecord) {
 /** `promise`'s value, or undefined if `deadline` comes first (the promise keeps running). */
 function beforeDeadline<T>(promise: Promise<T>, deadline: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), Math.max(0, deadline - Date.now()))));
+  const timeout = new Promise<undefined>(
+    (r) => (timer = setTimeout(() => r(undefined), Math.max(0, deadline - Date.now()))),
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 

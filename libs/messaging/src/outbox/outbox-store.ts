@@ -39,27 +39,41 @@ export class OutboxStore {
       const chunk = ids.slice(i, i + CHUNK);
       await this.exclusive(() => {
         const qb = this.dataSource.createQueryBuilder();
-        return (keep ? qb.update(OutboxRecord).set({ publishedAt: now }) : qb.delete().from(OutboxRecord)).where('id IN (:...chunk)', { chunk }).execute();
+        return (keep ? qb.update(OutboxRecord).set({ publishedAt: now }) : qb.delete().from(OutboxRecord))
+          .where('id IN (:...chunk)', { chunk })
+          .execute();
       });
     }
   }
 
   async markFailed(id: number, attempts: number, error: string, nextAttemptAt: number): Promise<void> {
     await this.exclusive(() =>
-      this.dataSource.createQueryBuilder().update(OutboxRecord).set({ attempts, lastError: error, nextAttemptAt }).where('id = :id', { id }).execute(),
+      this.dataSource
+        .createQueryBuilder()
+        .update(OutboxRecord)
+        .set({ attempts, lastError: error, nextAttemptAt })
+        .where('id = :id', { id })
+        .execute(),
     );
   }
 
   /** Deletes published rows older than `before`; returns how many. */
   async deletePublished(before: number): Promise<number> {
     const r = await this.exclusive(() =>
-      this.dataSource.createQueryBuilder().delete().from(OutboxRecord).where('published_at IS NOT NULL AND published_at < :before', { before }).execute(),
+      this.dataSource
+        .createQueryBuilder()
+        .delete()
+        .from(OutboxRecord)
+        .where('published_at IS NOT NULL AND published_at < :before', { before })
+        .execute(),
     );
     return r.affected ?? 0;
   }
 
   countPending(): Promise<number> {
-    return this.exclusive(() => this.dataSource.getRepository(OutboxRecord).createQueryBuilder('o').where('o.published_at IS NULL').getCount());
+    return this.exclusive(() =>
+      this.dataSource.getRepository(OutboxRecord).createQueryBuilder('o').where('o.published_at IS NULL').getCount(),
+    );
   }
 
   /**
@@ -71,7 +85,14 @@ export class OutboxStore {
     const count = await this.countPending();
     if (count === 0) return { count, oldestCreatedAt: null };
     const first = await this.exclusive(() =>
-      this.dataSource.getRepository(OutboxRecord).createQueryBuilder('o').select(['o.id', 'o.createdAt']).where('o.published_at IS NULL').orderBy('o.id', 'ASC').limit(1).getOne(),
+      this.dataSource
+        .getRepository(OutboxRecord)
+        .createQueryBuilder('o')
+        .select(['o.id', 'o.createdAt'])
+        .where('o.published_at IS NULL')
+        .orderBy('o.id', 'ASC')
+        .limit(1)
+        .getOne(),
     );
     return { count, oldestCreatedAt: first?.createdAt ?? null };
   }
@@ -105,14 +126,26 @@ export class OutboxStore {
   /** Renews only a lease we still hold; false when another relay took it (ours had expired). */
   async renewLease(name: string, owner: string, expiresAt: number): Promise<boolean> {
     const r = await this.exclusive(() =>
-      this.dataSource.createQueryBuilder().update(OutboxLease).set({ expiresAt }).where('name = :name AND owner = :owner', { name, owner }).execute(),
+      this.dataSource
+        .createQueryBuilder()
+        .update(OutboxLease)
+        .set({ expiresAt })
+        .where('name = :name AND owner = :owner', { name, owner })
+        .execute(),
     );
     return (r.affected ?? 0) > 0;
   }
 
   /** Lets go of the lease (if ours), so a standby relay takes over at its next poll instead of after expiry. */
   async releaseLease(name: string, owner: string): Promise<void> {
-    await this.exclusive(() => this.dataSource.createQueryBuilder().update(OutboxLease).set({ expiresAt: 0 }).where('name = :name AND owner = :owner', { name, owner }).execute());
+    await this.exclusive(() =>
+      this.dataSource
+        .createQueryBuilder()
+        .update(OutboxLease)
+        .set({ expiresAt: 0 })
+        .where('name = :name AND owner = :owner', { name, owner })
+        .execute(),
+    );
   }
 
   async leaseHolder(name: string): Promise<OutboxLease | null> {
@@ -121,7 +154,11 @@ export class OutboxStore {
 
   private table(entity: typeof OutboxRecord): string {
     const { driver } = this.dataSource;
-    return this.dataSource.getMetadata(entity).tablePath.split('.').map((part) => driver.escape(part)).join('.');
+    return this.dataSource
+      .getMetadata(entity)
+      .tablePath.split('.')
+      .map((part) => driver.escape(part))
+      .join('.');
   }
 
   /**
@@ -135,7 +172,10 @@ export class OutboxStore {
     if (!sharesOneConnection(this.dataSource)) return fn();
     return runExclusive(this.dataSource, async () => {
       for (let waited = 0; this.sharedRunnerInTransaction(); waited++) {
-        if (waited > 2_000) throw new Error('the SQLite connection stayed inside a transaction for over 10 s; the outbox relay will try again');
+        if (waited > 2_000)
+          throw new Error(
+            'the SQLite connection stayed inside a transaction for over 10 s; the outbox relay will try again',
+          );
         await new Promise((r) => setTimeout(r, 5));
       }
       return fn();

@@ -43,13 +43,20 @@ export class Outbox {
   static async add<T>(manager: EntityManager, message: OutboxMessage<T>): Promise<OutboxRecord> {
     const runner = manager.queryRunner;
     if (!runner?.isTransactionActive) {
-      throw new OutboxWriteError('Outbox.add needs the EntityManager of a running transaction (dataSource.transaction(async (manager) => ...)); outside one the message would not commit or roll back with the change it reports');
+      throw new OutboxWriteError(
+        'Outbox.add needs the EntityManager of a running transaction (dataSource.transaction(async (manager) => ...)); outside one the message would not commit or roll back with the change it reports',
+      );
     }
-    const unsupported: string[] = (['replyTo', 'expirationMs', 'delay'] as const).filter((k) => message[k] !== undefined);
+    const unsupported: string[] = (['replyTo', 'expirationMs', 'delay'] as const).filter(
+      (k) => message[k] !== undefined,
+    );
     if (message.mandatory === false) unsupported.push('mandatory: false');
-    if (message.contentType !== undefined && !/json/i.test(message.contentType)) unsupported.push(`contentType '${message.contentType}'`);
-    if (unsupported.length) throw new OutboxWriteError(`the outbox does not store ${unsupported.join(', ')}; publish such messages directly`);
-    if (Buffer.isBuffer(message.payload)) throw new OutboxWriteError('the outbox stores JSON payloads; a Buffer payload cannot go through it');
+    if (message.contentType !== undefined && !/json/i.test(message.contentType))
+      unsupported.push(`contentType '${message.contentType}'`);
+    if (unsupported.length)
+      throw new OutboxWriteError(`the outbox does not store ${unsupported.join(', ')}; publish such messages directly`);
+    if (Buffer.isBuffer(message.payload))
+      throw new OutboxWriteError('the outbox stores JSON payloads; a Buffer payload cannot go through it');
     const { aggregateId, ...outgoing } = message;
     const writer = outboxWriterSpan(outgoing.exchange);
     const stamped = stampMessage(outgoing, writer?.span);
@@ -84,7 +91,9 @@ function toJson(value: unknown, what: string): string {
   try {
     text = JSON.stringify(value);
   } catch (err) {
-    throw new OutboxWriteError(`the message ${what} is not JSON-serialisable: ${(err as Error).message}`, { cause: err });
+    throw new OutboxWriteError(`the message ${what} is not JSON-serialisable: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   if (text === undefined) throw new OutboxWriteError(`the message ${what} is not JSON-serialisable (${typeof value})`);
   return text;

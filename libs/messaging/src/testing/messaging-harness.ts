@@ -1,9 +1,12 @@
 import type { DeliveryEvent, MessagingEventMap } from '../core/events';
 import type { Messaging } from '../core/messaging';
 
-type Recorded = { [K in keyof MessagingEventMap]: { event: K; data: MessagingEventMap[K][0] } }[keyof MessagingEventMap];
+type Recorded = {
+  [K in keyof MessagingEventMap]: { event: K; data: MessagingEventMap[K][0] };
+}[keyof MessagingEventMap];
 type DataOf<K extends keyof MessagingEventMap> = MessagingEventMap[K][0];
-export type EventMatch<T> = Partial<Pick<DeliveryEvent, 'queue' | 'messageId' | 'type' | 'correlationId'>> | ((data: T) => boolean);
+export type EventMatch<T> =
+  Partial<Pick<DeliveryEvent, 'queue' | 'messageId' | 'type' | 'correlationId'>> | ((data: T) => boolean);
 
 /**
  * Await what the library did instead of sleeping:
@@ -17,11 +20,27 @@ export type EventMatch<T> = Partial<Pick<DeliveryEvent, 'queue' | 'messageId' | 
  */
 export class MessagingHarness {
   private readonly history: Recorded[] = [];
-  private readonly waiters = new Set<{ event: keyof MessagingEventMap; test: (d: unknown) => boolean; resolve: (d: unknown) => void }>();
+  private readonly waiters = new Set<{
+    event: keyof MessagingEventMap;
+    test: (d: unknown) => boolean;
+    resolve: (d: unknown) => void;
+  }>();
   private readonly detach: Array<() => void> = [];
 
   constructor(messaging: Messaging) {
-    const names: Array<keyof MessagingEventMap> = ['published', 'consumed', 'acked', 'retried', 'dead-lettered', 'backpressure', 'connected', 'disconnected', 'channel-closed', 'channel-recovery-failed', 'channel-recovered'];
+    const names: Array<keyof MessagingEventMap> = [
+      'published',
+      'consumed',
+      'acked',
+      'retried',
+      'dead-lettered',
+      'backpressure',
+      'connected',
+      'disconnected',
+      'channel-closed',
+      'channel-recovery-failed',
+      'channel-recovered',
+    ];
     for (const event of names) {
       const listener = (data?: unknown) => this.record({ event, data } as Recorded);
       messaging.events.on(event, listener as never);
@@ -46,7 +65,11 @@ export class MessagingHarness {
   }
 
   /** The first matching event, past or future; rejects after `timeoutMs` with what it waited for. */
-  waitFor<K extends keyof MessagingEventMap>(event: K, match: EventMatch<DataOf<K>> = {}, timeoutMs = 10_000): Promise<DataOf<K>> {
+  waitFor<K extends keyof MessagingEventMap>(
+    event: K,
+    match: EventMatch<DataOf<K>> = {},
+    timeoutMs = 10_000,
+  ): Promise<DataOf<K>> {
     const test = toTest(match) as (d: unknown) => boolean;
     const seen = this.history.find((r) => r.event === event && test(r.data));
     if (seen) return Promise.resolve(seen.data as DataOf<K>);
@@ -68,13 +91,21 @@ export class MessagingHarness {
   }
 
   /** Waits until `count` matching events have been recorded. */
-  async waitForCount<K extends keyof MessagingEventMap>(event: K, count: number, match: EventMatch<DataOf<K>> = {}, timeoutMs = 10_000): Promise<DataOf<K>[]> {
+  async waitForCount<K extends keyof MessagingEventMap>(
+    event: K,
+    count: number,
+    match: EventMatch<DataOf<K>> = {},
+    timeoutMs = 10_000,
+  ): Promise<DataOf<K>[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.all(event, match);
       if (found.length >= count) return found;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`saw ${found.length} of ${count} '${String(event)}' events matching ${describe(match)} within ${timeoutMs} ms`);
+      if (left <= 0)
+        throw new Error(
+          `saw ${found.length} of ${count} '${String(event)}' events matching ${describe(match)} within ${timeoutMs} ms`,
+        );
       await this.waitForNext(event, Math.min(left, 250));
     }
   }

@@ -9,7 +9,8 @@ export interface TestBroker {
 /** The brokers every pattern is proven on: the bundled one always, RabbitMQ when RABBITMQ_URL is set. */
 export function testBrokers(): TestBroker[] {
   const bundled = process.env.WARREN_TEST_BROKER_URL;
-  if (!bundled) throw new Error('WARREN_TEST_BROKER_URL is not set: run the tests through jest -c libs/messaging/jest.config.js');
+  if (!bundled)
+    throw new Error('WARREN_TEST_BROKER_URL is not set: run the tests through jest -c libs/messaging/jest.config.js');
   const list: TestBroker[] = [{ name: 'bundled', url: bundled }];
   if (process.env.RABBITMQ_URL) list.push({ name: 'rabbitmq', url: process.env.RABBITMQ_URL });
   return list;

@@ -13,9 +13,14 @@ export const repositoryRoot = path.resolve(__dirname, '../../../..');
  * after the file. Call at a file's or a describe's top level; the path is ready from its beforeAll on.
  */
 export function bundledChild(entry: string): string {
-  const out = path.join(repositoryRoot, `tmp/messaging-test/${path.basename(entry, '.ts')}.${randomBytes(4).toString('hex')}.js`);
+  const out = path.join(
+    repositoryRoot,
+    `tmp/messaging-test/${path.basename(entry, '.ts')}.${randomBytes(4).toString('hex')}.js`,
+  );
   beforeAll(async () => {
-    await promisify(execFile)(process.execPath, [path.join(repositoryRoot, 'tools/scripts/bundle.mjs'), entry, out], { cwd: repositoryRoot });
+    await promisify(execFile)(process.execPath, [path.join(repositoryRoot, 'tools/scripts/bundle.mjs'), entry, out], {
+      cwd: repositoryRoot,
+    });
   });
   afterAll(() => {
     for (const f of [out, `${out}.map`]) rmSync(f, { force: true });

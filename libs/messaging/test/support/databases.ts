@@ -3,7 +3,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { Column, DataSource, Entity, PrimaryGeneratedColumn, Table, type DataSourceOptions, type MigrationInterface, type QueryRunner } from 'typeorm';
+import {
+  Column,
+  DataSource,
+  Entity,
+  PrimaryGeneratedColumn,
+  Table,
+  type DataSourceOptions,
+  type MigrationInterface,
+  type QueryRunner,
+} from 'typeorm';
 import { messagingEntities, messagingMigrations } from '../../src/outbox';
 
 export interface TestDatabaseKind {
@@ -72,17 +81,23 @@ export class TestDatabase {
   static async create(kind: TestDatabaseKind): Promise<TestDatabase> {
     if (kind.name === 'sqlite') {
       const dir = mkdtempSync(path.join(tmpdir(), 'warren-messaging-db-'));
-      return new TestDatabase(kind, { type: 'better-sqlite3', database: path.join(dir, 'test.sqlite') }, async () => rmSync(dir, { recursive: true, force: true }));
+      return new TestDatabase(kind, { type: 'better-sqlite3', database: path.join(dir, 'test.sqlite') }, async () =>
+        rmSync(dir, { recursive: true, force: true }),
+      );
     }
     const name = `warren_test_${randomBytes(5).toString('hex')}`;
     await withServer(kind.url!, (c) =>
       c.query(`CREATE DATABASE ${name}`).catch((err: Error) => {
-        throw new Error(`could not create the test database ${name} through DATABASE_URL: ${err.message} (the role needs CREATEDB)`);
+        throw new Error(
+          `could not create the test database ${name} through DATABASE_URL: ${err.message} (the role needs CREATEDB)`,
+        );
       }),
     );
     const url = new URL(kind.url!);
     url.pathname = `/${name}`;
-    return new TestDatabase(kind, { type: 'postgres', url: url.toString() }, () => withServer(kind.url!, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)));
+    return new TestDatabase(kind, { type: 'postgres', url: url.toString() }, () =>
+      withServer(kind.url!, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
+    );
   }
 
   /**
@@ -91,7 +106,10 @@ export class TestDatabase {
    * conflict should fail fast (and be retried) rather than freeze the event loop.
    */
   async open(opts: { sqliteBusyTimeoutMs?: number } = {}): Promise<DataSource> {
-    const base = this.kind.name === 'sqlite' ? { ...this.connection, timeout: opts.sqliteBusyTimeoutMs ?? 1000 } : { ...this.connection, extra: { max: 10 } };
+    const base =
+      this.kind.name === 'sqlite'
+        ? { ...this.connection, timeout: opts.sqliteBusyTimeoutMs ?? 1000 }
+        : { ...this.connection, extra: { max: 10 } };
     const ds = new DataSource({
       ...base,
       entities: [...messagingEntities, SideEffect],
@@ -114,7 +132,9 @@ async function withServer(url: string, fn: (c: Client) => Promise<unknown>): Pro
   try {
     await client.connect();
   } catch (err) {
-    throw new Error(`cannot reach Postgres at DATABASE_URL (${url.replace(/\/\/[^@]*@/, '//***@')}): ${(err as Error).message}`);
+    throw new Error(
+      `cannot reach Postgres at DATABASE_URL (${url.replace(/\/\/[^@]*@/, '//***@')}): ${(err as Error).message}`,
+    );
   }
   try {
     await fn(client);

@@ -26,7 +26,9 @@ export async function bundleFixture(fixture: string): Promise<BundledFixture> {
   // inside the repository, so the bundle's npm packages resolve from its node_modules
   const dir = mkdtempSync(path.join(ROOT, 'tmp', 'kit-process-'));
   const entry = path.join(dir, 'service.js');
-  await promisify(execFile)(process.execPath, [path.join(ROOT, 'tools/scripts/bundle.mjs'), fixture, entry], { cwd: ROOT });
+  await promisify(execFile)(process.execPath, [path.join(ROOT, 'tools/scripts/bundle.mjs'), fixture, entry], {
+    cwd: ROOT,
+  });
   return {
     run: (env = {}) => run(entry, env),
     remove: () => rmSync(dir, { recursive: true, force: true }),
@@ -35,13 +37,22 @@ export async function bundleFixture(fixture: string): Promise<BundledFixture> {
 
 function run(entry: string, env: Record<string, string>): Run {
   const child = spawn(process.execPath, [entry], {
-    env: { PATH: process.env.PATH, AMQP_URL: process.env.WARREN_TEST_BROKER_URL, PORT: '0', HOST: '127.0.0.1', WARREN_NAMESPACE: `test.kit.${randomBytes(4).toString('hex')}`, ...env },
+    env: {
+      PATH: process.env.PATH,
+      AMQP_URL: process.env.WARREN_TEST_BROKER_URL,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      WARREN_NAMESPACE: `test.kit.${randomBytes(4).toString('hex')}`,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, lines: () => out.split('\n').filter((l) => l.trim()), exited };
 }
 

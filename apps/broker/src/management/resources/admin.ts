@@ -8,8 +8,13 @@ import { vhostParam } from './objects';
 
 function tagList(value: unknown): string[] {
   if (value === undefined || value === null) return [];
-  if (Array.isArray(value) && value.every((t) => typeof t === 'string')) return value.map((t) => t.trim()).filter(Boolean);
-  if (typeof value === 'string') return value.split(',').map((t) => t.trim()).filter(Boolean);
+  if (Array.isArray(value) && value.every((t) => typeof t === 'string'))
+    return value.map((t) => t.trim()).filter(Boolean);
+  if (typeof value === 'string')
+    return value
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
   throw badRequest('tags must be a string or a list of strings');
 }
 
@@ -32,11 +37,22 @@ function vhostJson(ctx: RequestContext, name: string) {
 const userJson = (ctx: RequestContext, name: string) => {
   const u = ctx.host.access.users.get(name);
   if (!u) throw notFound();
-  return { name: u.name, password_hash: u.passwordHash, hashing_algorithm: u.hashingAlgorithm, tags: u.tags, limits: {} };
+  return {
+    name: u.name,
+    password_hash: u.passwordHash,
+    hashing_algorithm: u.hashingAlgorithm,
+    tags: u.tags,
+    limits: {},
+  };
 };
 
 export const adminRoutes: Route<RequestContext>[] = [
-  { method: 'GET', path: 'whoami', access: 'management', handle: (ctx) => ({ status: 200, body: { name: ctx.user.name, tags: ctx.user.tags } }) },
+  {
+    method: 'GET',
+    path: 'whoami',
+    access: 'management',
+    handle: (ctx) => ({ status: 200, body: { name: ctx.user.name, tags: ctx.user.tags } }),
+  },
   {
     method: 'GET',
     path: 'vhosts',
@@ -58,7 +74,11 @@ export const adminRoutes: Route<RequestContext>[] = [
       const exists = ctx.host.vhosts.has(p.vhost);
       ctx.host.addVhost(p.vhost);
       // a PUT replaces the description and tags, as in RabbitMQ
-      ctx.host.access.addVhost(p.vhost, typeof body.description === 'string' ? body.description : '', tagList(body.tags));
+      ctx.host.access.addVhost(
+        p.vhost,
+        typeof body.description === 'string' ? body.description : '',
+        tagList(body.tags),
+      );
       return { status: exists ? 204 : 201 };
     },
   },
@@ -75,9 +95,17 @@ export const adminRoutes: Route<RequestContext>[] = [
     method: 'GET',
     path: 'users',
     access: 'administrator',
-    handle: (ctx) => ({ status: 200, body: [...ctx.host.access.users.keys()].sort().map((name) => userJson(ctx, name)) }),
+    handle: (ctx) => ({
+      status: 200,
+      body: [...ctx.host.access.users.keys()].sort().map((name) => userJson(ctx, name)),
+    }),
   },
-  { method: 'GET', path: 'users/:user', access: 'administrator', handle: (ctx, p) => ({ status: 200, body: userJson(ctx, p.user) }) },
+  {
+    method: 'GET',
+    path: 'users/:user',
+    access: 'administrator',
+    handle: (ctx, p) => ({ status: 200, body: userJson(ctx, p.user) }),
+  },
   {
     method: 'PUT',
     path: 'users/:user',
@@ -105,7 +133,12 @@ export const adminRoutes: Route<RequestContext>[] = [
       return { status: 204 };
     },
   },
-  { method: 'GET', path: 'permissions', access: 'administrator', handle: (ctx) => ({ status: 200, body: ctx.host.access.listPermissions() }) },
+  {
+    method: 'GET',
+    path: 'permissions',
+    access: 'administrator',
+    handle: (ctx) => ({ status: 200, body: ctx.host.access.listPermissions() }),
+  },
   {
     method: 'GET',
     path: 'permissions/:vhost/:user',
@@ -122,7 +155,8 @@ export const adminRoutes: Route<RequestContext>[] = [
     access: 'administrator',
     handle: async (ctx, p) => {
       const body = await ctx.body();
-      if (!ctx.host.vhosts.has(p.vhost) || !ctx.host.access.users.has(p.user)) throw badRequest(`no such vhost or user`);
+      if (!ctx.host.vhosts.has(p.vhost) || !ctx.host.access.users.has(p.user))
+        throw badRequest(`no such vhost or user`);
       const expression = (key: 'configure' | 'write' | 'read') => {
         const value = body[key];
         if (typeof value !== 'string') throw badRequest(`${key} must be a string`);
@@ -134,7 +168,11 @@ export const adminRoutes: Route<RequestContext>[] = [
         return value;
       };
       const exists = ctx.host.access.mayAccessVhost(p.user, p.vhost);
-      ctx.host.access.setPermission(p.vhost, p.user, { configure: expression('configure'), write: expression('write'), read: expression('read') });
+      ctx.host.access.setPermission(p.vhost, p.user, {
+        configure: expression('configure'),
+        write: expression('write'),
+        read: expression('read'),
+      });
       return { status: exists ? 204 : 201 };
     },
   },

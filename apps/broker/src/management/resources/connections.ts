@@ -11,7 +11,9 @@ import { vhostParam } from './objects';
 // tag see their own connections only.
 
 function connections(ctx: RequestContext): Connection[] {
-  return ctx.host.connectionList().filter((c) => c.state === 'running' && (seesAll(ctx.user) || c.user === ctx.user.name));
+  return ctx.host
+    .connectionList()
+    .filter((c) => c.state === 'running' && (seesAll(ctx.user) || c.user === ctx.user.name));
 }
 
 function named(ctx: RequestContext, name: string): Connection {
@@ -35,13 +37,24 @@ function consumersOf(ctx: RequestContext, vhostName?: string) {
         out.push({
           consumer_tag: consumer.tag,
           queue: { name: consumer.queue.name, vhost: connection.vhost.name },
-          channel_details: { name: `${info.name} (${channel.id})`, number: channel.id, connection_name: info.name, peer_host: info.peer_host, peer_port: info.peer_port, user: info.user },
+          channel_details: {
+            name: `${info.name} (${channel.id})`,
+            number: channel.id,
+            connection_name: info.name,
+            peer_host: info.peer_host,
+            peer_port: info.peer_port,
+            user: info.user,
+          },
           ack_required: !consumer.noAck,
           exclusive: consumer.exclusive,
           prefetch_count: consumer.prefetch,
           active: true,
           activity_status: 'up',
-          arguments: argumentsJson(consumer.priority === 0 ? new Map() : new Map([['x-priority', { type: 'I' as const, value: consumer.priority }]])),
+          arguments: argumentsJson(
+            consumer.priority === 0
+              ? new Map()
+              : new Map([['x-priority', { type: 'I' as const, value: consumer.priority }]]),
+          ),
         });
       }
     }
@@ -50,17 +63,32 @@ function consumersOf(ctx: RequestContext, vhostName?: string) {
 }
 
 export const connectionRoutes: Route<RequestContext>[] = [
-  { method: 'GET', path: 'connections', access: 'management', handle: (ctx) => ({ status: 200, body: connections(ctx).map((c) => c.info()) }) },
+  {
+    method: 'GET',
+    path: 'connections',
+    access: 'management',
+    handle: (ctx) => ({ status: 200, body: connections(ctx).map((c) => c.info()) }),
+  },
   {
     method: 'GET',
     path: 'vhosts/:vhost/connections',
     access: 'management',
     handle: (ctx, p) => {
       const vhost = vhostParam(ctx, p.vhost);
-      return { status: 200, body: connections(ctx).filter((c) => c.vhost === vhost).map((c) => c.info()) };
+      return {
+        status: 200,
+        body: connections(ctx)
+          .filter((c) => c.vhost === vhost)
+          .map((c) => c.info()),
+      };
     },
   },
-  { method: 'GET', path: 'connections/:name', access: 'management', handle: (ctx, p) => ({ status: 200, body: named(ctx, p.name).info() }) },
+  {
+    method: 'GET',
+    path: 'connections/:name',
+    access: 'management',
+    handle: (ctx, p) => ({ status: 200, body: named(ctx, p.name).info() }),
+  },
   {
     method: 'DELETE',
     path: 'connections/:name',
@@ -73,9 +101,24 @@ export const connectionRoutes: Route<RequestContext>[] = [
       return { status: 204 };
     },
   },
-  { method: 'GET', path: 'connections/:name/channels', access: 'management', handle: (ctx, p) => ({ status: 200, body: channelsOf(named(ctx, p.name)) }) },
-  { method: 'GET', path: 'channels', access: 'management', handle: (ctx) => ({ status: 200, body: connections(ctx).flatMap(channelsOf) }) },
-  { method: 'GET', path: 'consumers', access: 'management', handle: (ctx) => ({ status: 200, body: consumersOf(ctx) }) },
+  {
+    method: 'GET',
+    path: 'connections/:name/channels',
+    access: 'management',
+    handle: (ctx, p) => ({ status: 200, body: channelsOf(named(ctx, p.name)) }),
+  },
+  {
+    method: 'GET',
+    path: 'channels',
+    access: 'management',
+    handle: (ctx) => ({ status: 200, body: connections(ctx).flatMap(channelsOf) }),
+  },
+  {
+    method: 'GET',
+    path: 'consumers',
+    access: 'management',
+    handle: (ctx) => ({ status: 200, body: consumersOf(ctx) }),
+  },
   {
     method: 'GET',
     path: 'consumers/:vhost',
@@ -83,4 +126,3 @@ export const connectionRoutes: Route<RequestContext>[] = [
     handle: (ctx, p) => ({ status: 200, body: consumersOf(ctx, vhostParam(ctx, p.vhost).name) }),
   },
 ];
-

@@ -15,16 +15,37 @@ import { policyJson } from './policies';
 function topology(vhost: VirtualHost) {
   const queues = [...vhost.queues.values()]
     .filter((q) => !q.options.exclusive)
-    .map((q) => ({ name: q.name, vhost: vhost.name, durable: q.options.durable, auto_delete: q.options.autoDelete, arguments: argumentsJson(q.options.arguments) }));
+    .map((q) => ({
+      name: q.name,
+      vhost: vhost.name,
+      durable: q.options.durable,
+      auto_delete: q.options.autoDelete,
+      arguments: argumentsJson(q.options.arguments),
+    }));
   const exchanges = [...vhost.exchanges.values()]
     .filter((x) => x.name !== '' && !x.name.startsWith('amq.'))
-    .map((x) => ({ name: x.name, vhost: vhost.name, type: x.type, durable: x.options.durable, auto_delete: x.options.autoDelete, internal: x.options.internal, arguments: argumentsJson(x.options.arguments) }));
+    .map((x) => ({
+      name: x.name,
+      vhost: vhost.name,
+      type: x.type,
+      durable: x.options.durable,
+      auto_delete: x.options.autoDelete,
+      internal: x.options.internal,
+      arguments: argumentsJson(x.options.arguments),
+    }));
   const bindings = [...vhost.exchanges.values()]
     .filter((x) => x.name !== '')
     .flatMap((x) =>
       [...x.bindings.values()]
         .filter((b) => b.destination.kind === 'exchange' || !b.destination.options.exclusive)
-        .map((b) => ({ source: x.name, vhost: vhost.name, destination: b.destination.name, destination_type: b.destination.kind, routing_key: b.routingKey, arguments: argumentsJson(b.arguments) })),
+        .map((b) => ({
+          source: x.name,
+          vhost: vhost.name,
+          destination: b.destination.name,
+          destination_type: b.destination.kind,
+          routing_key: b.routingKey,
+          arguments: argumentsJson(b.arguments),
+        })),
     );
   return { queues, exchanges, bindings };
 }
@@ -38,10 +59,20 @@ function exportAll(ctx: RequestContext) {
     rabbitmq_version: PRODUCT.rabbitmqVersion,
     product_name: PRODUCT.name,
     product_version: PRODUCT.version,
-    users: [...access.users.values()].map((u) => ({ name: u.name, password_hash: u.passwordHash, hashing_algorithm: u.hashingAlgorithm, tags: u.tags, limits: {} })),
+    users: [...access.users.values()].map((u) => ({
+      name: u.name,
+      password_hash: u.passwordHash,
+      hashing_algorithm: u.hashingAlgorithm,
+      tags: u.tags,
+      limits: {},
+    })),
     vhosts: vhosts.map((v) => {
       const record = access.vhosts.get(v.name);
-      return { name: v.name, limits: [], metadata: { description: record?.description ?? '', tags: record?.tags ?? [] } };
+      return {
+        name: v.name,
+        limits: [],
+        metadata: { description: record?.description ?? '', tags: record?.tags ?? [] },
+      };
     }),
     permissions: access.listPermissions(),
     topic_permissions: [],
@@ -66,12 +97,24 @@ function importBody(ctx: RequestContext, body: Record<string, unknown>, onlyVhos
 }
 
 function withVhost(body: Record<string, unknown>, vhost: string): Record<string, unknown> {
-  const tag = (key: string) => (Array.isArray(body[key]) ? (body[key] as Record<string, unknown>[]).map((item) => ({ ...item, vhost })) : []);
-  return { vhosts: [{ name: vhost }], queues: tag('queues'), exchanges: tag('exchanges'), bindings: tag('bindings'), policies: tag('policies') };
+  const tag = (key: string) =>
+    Array.isArray(body[key]) ? (body[key] as Record<string, unknown>[]).map((item) => ({ ...item, vhost })) : [];
+  return {
+    vhosts: [{ name: vhost }],
+    queues: tag('queues'),
+    exchanges: tag('exchanges'),
+    bindings: tag('bindings'),
+    policies: tag('policies'),
+  };
 }
 
 export const definitionRoutes: Route<RequestContext>[] = [
-  { method: 'GET', path: 'definitions', access: 'administrator', handle: (ctx) => ({ status: 200, body: exportAll(ctx) }) },
+  {
+    method: 'GET',
+    path: 'definitions',
+    access: 'administrator',
+    handle: (ctx) => ({ status: 200, body: exportAll(ctx) }),
+  },
   {
     method: 'GET',
     path: 'definitions/:vhost',
@@ -86,7 +129,9 @@ export const definitionRoutes: Route<RequestContext>[] = [
           product_name: PRODUCT.name,
           product_version: PRODUCT.version,
           parameters: [],
-          policies: [...vhostParam(ctx, p.vhost).policies.values()].map((policy) => policyJson(vhostParam(ctx, p.vhost), policy)),
+          policies: [...vhostParam(ctx, p.vhost).policies.values()].map((policy) =>
+            policyJson(vhostParam(ctx, p.vhost), policy),
+          ),
           queues,
           exchanges,
           bindings,

@@ -51,10 +51,25 @@ export const healthRoutes: Route<RequestContext>[] = [
           erlang_version: 'none',
           cluster_name: 'warren@localhost',
           node: 'warren@localhost',
-          object_totals: { connections: ctx.host.connectionCount, channels: ctx.host.channelCount, exchanges, queues, consumers },
-          queue_totals: { messages: ready + unacknowledged, messages_ready: ready, messages_unacknowledged: unacknowledged },
+          object_totals: {
+            connections: ctx.host.connectionCount,
+            channels: ctx.host.channelCount,
+            exchanges,
+            queues,
+            consumers,
+          },
+          queue_totals: {
+            messages: ready + unacknowledged,
+            messages_ready: ready,
+            messages_unacknowledged: unacknowledged,
+          },
           message_stats: ctx.rates.overallStats(),
-          listeners: ctx.host.listeners.map((l) => ({ node: 'warren@localhost', protocol: l.protocol, ip_address: '::', port: l.port })),
+          listeners: ctx.host.listeners.map((l) => ({
+            node: 'warren@localhost',
+            protocol: l.protocol,
+            ip_address: '::',
+            port: l.port,
+          })),
         },
       };
     },
@@ -68,18 +83,28 @@ export const healthRoutes: Route<RequestContext>[] = [
       return { status: 200, body: { status: 'ok' } };
     },
   },
-  ...['alarms', 'local-alarms'].map(
-    (check): Route<RequestContext> => ({
-      method: 'GET',
-      path: `health/checks/${check}`,
-      access: 'management',
-      handle: (ctx) =>
-        ctx.host.alarms.length === 0
-          ? { status: 200, body: { status: 'ok' } }
-          : { status: 503, body: { status: 'failed', reason: 'resource alarm(s) in effect in the cluster', alarms: ctx.host.alarms.map((resource) => ({ node: 'warren@localhost', resource })) } },
-    }),
-  ),
-  { method: 'GET', path: 'health/checks/virtual-hosts', access: 'management', handle: () => ({ status: 200, body: { status: 'ok' } }) },
+  ...['alarms', 'local-alarms'].map((check): Route<RequestContext> => ({
+    method: 'GET',
+    path: `health/checks/${check}`,
+    access: 'management',
+    handle: (ctx) =>
+      ctx.host.alarms.length === 0
+        ? { status: 200, body: { status: 'ok' } }
+        : {
+            status: 503,
+            body: {
+              status: 'failed',
+              reason: 'resource alarm(s) in effect in the cluster',
+              alarms: ctx.host.alarms.map((resource) => ({ node: 'warren@localhost', resource })),
+            },
+          },
+  })),
+  {
+    method: 'GET',
+    path: 'health/checks/virtual-hosts',
+    access: 'management',
+    handle: () => ({ status: 200, body: { status: 'ok' } }),
+  },
   {
     method: 'GET',
     path: 'health/checks/port-listener/:port',

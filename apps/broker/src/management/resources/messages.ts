@@ -1,4 +1,11 @@
-import { encodeBasicProperties, MAX_FIELD_DEPTH, tableFromPlain, tableToPlain, decodeBasicProperties, type BasicProperties } from '@warren/amqp-protocol';
+import {
+  encodeBasicProperties,
+  MAX_FIELD_DEPTH,
+  tableFromPlain,
+  tableToPlain,
+  decodeBasicProperties,
+  type BasicProperties,
+} from '@warren/amqp-protocol';
 import { Message } from '../../message';
 import type { QueuedMessage } from '../../message';
 import { DefinitionsError, nestedDeeperThan, shortstr, storableArgumentsTable } from '../../access/definitions-file';
@@ -39,7 +46,8 @@ function bool(body: Record<string, unknown>, key: string, fallback: boolean): bo
 
 function args(body: Record<string, unknown>) {
   const value = body.arguments ?? {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest('arguments must be an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw badRequest('arguments must be an object');
   return checked(() => storableArgumentsTable(value as Record<string, unknown>));
 }
 
@@ -58,24 +66,38 @@ function checked<T>(run: () => T): T {
 }
 
 const PROPERTY_NAMES: [keyof BasicProperties, string][] = [
-  ['contentType', 'content_type'], ['contentEncoding', 'content_encoding'], ['deliveryMode', 'delivery_mode'],
-  ['priority', 'priority'], ['correlationId', 'correlation_id'], ['replyTo', 'reply_to'], ['expiration', 'expiration'],
-  ['messageId', 'message_id'], ['timestamp', 'timestamp'], ['type', 'type'], ['userId', 'user_id'], ['appId', 'app_id'],
+  ['contentType', 'content_type'],
+  ['contentEncoding', 'content_encoding'],
+  ['deliveryMode', 'delivery_mode'],
+  ['priority', 'priority'],
+  ['correlationId', 'correlation_id'],
+  ['replyTo', 'reply_to'],
+  ['expiration', 'expiration'],
+  ['messageId', 'message_id'],
+  ['timestamp', 'timestamp'],
+  ['type', 'type'],
+  ['userId', 'user_id'],
+  ['appId', 'app_id'],
 ];
 
 function propertiesFromJson(json: Record<string, unknown>): BasicProperties {
   const props: Record<string, unknown> = {};
   for (const [key, name] of PROPERTY_NAMES) if (json[name] !== undefined) props[key] = json[name];
   // as deep as AMQP carries them, no deeper: the codec refuses more, so a stored message could not be read back
-  if (json.headers !== undefined && nestedDeeperThan(json.headers, MAX_FIELD_DEPTH)) throw new Error(`headers nest deeper than ${MAX_FIELD_DEPTH} levels, the most AMQP carries`);
+  if (json.headers !== undefined && nestedDeeperThan(json.headers, MAX_FIELD_DEPTH))
+    throw new Error(`headers nest deeper than ${MAX_FIELD_DEPTH} levels, the most AMQP carries`);
   if (json.headers !== undefined) props.headers = tableFromPlain(json.headers as Record<string, unknown>);
   return props as BasicProperties;
 }
 
 function propertiesToJson(props: BasicProperties): Record<string, unknown> {
   const json: Record<string, unknown> = {};
-  for (const [key, name] of PROPERTY_NAMES) if (props[key] !== undefined) json[name] = typeof props[key] === 'bigint' ? Number(props[key]) : props[key];
-  if (props.headers) json.headers = JSON.parse(JSON.stringify(tableToPlain(props.headers), (_k, v) => (typeof v === 'bigint' ? Number(v) : v)));
+  for (const [key, name] of PROPERTY_NAMES)
+    if (props[key] !== undefined) json[name] = typeof props[key] === 'bigint' ? Number(props[key]) : props[key];
+  if (props.headers)
+    json.headers = JSON.parse(
+      JSON.stringify(tableToPlain(props.headers), (_k, v) => (typeof v === 'bigint' ? Number(v) : v)),
+    );
   return json;
 }
 
@@ -83,7 +105,9 @@ function payloadOf(entry: QueuedMessage, encoding: string) {
   const body = entry.message.body;
   const text = body.toString('utf8');
   const printable = encoding === 'auto' && Buffer.from(text, 'utf8').equals(body);
-  return printable ? { payload: text, payload_encoding: 'string' } : { payload: body.toString('base64'), payload_encoding: 'base64' };
+  return printable
+    ? { payload: text, payload_encoding: 'string' }
+    : { payload: body.toString('base64'), payload_encoding: 'base64' };
 }
 
 export const messageRoutes: Route<RequestContext>[] = [
@@ -95,7 +119,14 @@ export const messageRoutes: Route<RequestContext>[] = [
       const body = await ctx.body();
       const vhost = vhostParam(ctx, p.vhost);
       const exists = vhost.queues.has(p.name);
-      const declare = { name: short(p.name, 'the queue name'), passive: false, durable: bool(body, 'durable', true), exclusive: false, autoDelete: bool(body, 'auto_delete', false), arguments: args(body) };
+      const declare = {
+        name: short(p.name, 'the queue name'),
+        passive: false,
+        durable: bool(body, 'durable', true),
+        exclusive: false,
+        autoDelete: bool(body, 'auto_delete', false),
+        arguments: args(body),
+      };
       amqp(() => vhost.declareQueue(declare, {}, authorizeFor(ctx, vhost)));
       return { status: exists ? 204 : 201 };
     },
@@ -109,7 +140,15 @@ export const messageRoutes: Route<RequestContext>[] = [
       const vhost = vhostParam(ctx, p.vhost);
       if (typeof body.type !== 'string') throw badRequest('type must be set');
       const exists = vhost.exchanges.has(p.name);
-      const declare = { name: short(p.name, 'the exchange name'), type: short(body.type, 'type'), passive: false, durable: bool(body, 'durable', true), autoDelete: bool(body, 'auto_delete', false), internal: bool(body, 'internal', false), arguments: args(body) };
+      const declare = {
+        name: short(p.name, 'the exchange name'),
+        type: short(body.type, 'type'),
+        passive: false,
+        durable: bool(body, 'durable', true),
+        autoDelete: bool(body, 'auto_delete', false),
+        internal: bool(body, 'internal', false),
+        arguments: args(body),
+      };
       amqp(() => vhost.declareExchange(declare, authorizeFor(ctx, vhost)));
       return { status: exists ? 204 : 201 };
     },
@@ -125,22 +164,30 @@ export const messageRoutes: Route<RequestContext>[] = [
       return { status: 204 };
     },
   },
-  ...(['q', 'e'] as const).map(
-    (kind): Route<RequestContext> => ({
-      method: 'POST',
-      path: `bindings/:vhost/e/:source/${kind}/:destination`,
-      access: 'management',
-      handle: async (ctx, p) => {
-        const body = await ctx.body();
-        const vhost = vhostParam(ctx, p.vhost);
-        const key = short(typeof body.routing_key === 'string' ? body.routing_key : '', 'routing_key');
-        const authorize = authorizeFor(ctx, vhost);
-        if (kind === 'q') amqp(() => vhost.bindQueue(p.destination, p.source, key, args(body), vhost.queues.get(p.destination)?.owner ?? {}, authorize));
-        else amqp(() => vhost.bindExchange(p.destination, p.source, key, args(body), authorize));
-        return { status: 201 };
-      },
-    }),
-  ),
+  ...(['q', 'e'] as const).map((kind): Route<RequestContext> => ({
+    method: 'POST',
+    path: `bindings/:vhost/e/:source/${kind}/:destination`,
+    access: 'management',
+    handle: async (ctx, p) => {
+      const body = await ctx.body();
+      const vhost = vhostParam(ctx, p.vhost);
+      const key = short(typeof body.routing_key === 'string' ? body.routing_key : '', 'routing_key');
+      const authorize = authorizeFor(ctx, vhost);
+      if (kind === 'q')
+        amqp(() =>
+          vhost.bindQueue(
+            p.destination,
+            p.source,
+            key,
+            args(body),
+            vhost.queues.get(p.destination)?.owner ?? {},
+            authorize,
+          ),
+        );
+      else amqp(() => vhost.bindExchange(p.destination, p.source, key, args(body), authorize));
+      return { status: 201 };
+    },
+  })),
   {
     method: 'POST',
     path: 'exchanges/:vhost/:name/publish',
@@ -156,7 +203,8 @@ export const messageRoutes: Route<RequestContext>[] = [
       short(body.routing_key, 'routing_key');
       if (typeof body.payload !== 'string') throw badRequest('payload must be a string');
       const encoding = body.payload_encoding ?? 'string';
-      if (encoding !== 'string' && encoding !== 'base64') throw badRequest("payload_encoding must be 'string' or 'base64'");
+      if (encoding !== 'string' && encoding !== 'base64')
+        throw badRequest("payload_encoding must be 'string' or 'base64'");
       const payload = Buffer.from(body.payload, encoding === 'base64' ? 'base64' : 'utf8');
       let raw: Buffer;
       try {
@@ -180,8 +228,14 @@ export const messageRoutes: Route<RequestContext>[] = [
       authorizeFor(ctx, vhost)('read', 'queue', p.name);
       const count = typeof body.count === 'number' && body.count > 0 ? Math.floor(body.count) : 1;
       const mode = body.ackmode ?? 'ack_requeue_true';
-      if (!['ack_requeue_true', 'ack_requeue_false', 'reject_requeue_true', 'reject_requeue_false'].includes(mode as string))
-        throw badRequest('ackmode must be ack_requeue_true, ack_requeue_false, reject_requeue_true or reject_requeue_false');
+      if (
+        !['ack_requeue_true', 'ack_requeue_false', 'reject_requeue_true', 'reject_requeue_false'].includes(
+          mode as string,
+        )
+      )
+        throw badRequest(
+          'ackmode must be ack_requeue_true, ack_requeue_false, reject_requeue_true or reject_requeue_false',
+        );
       const taken: QueuedMessage[] = [];
       const out = [];
       for (let i = 0; i < count; i++) {

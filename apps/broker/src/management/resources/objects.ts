@@ -21,7 +21,13 @@ function queueJson(ctx: RequestContext, vhost: VirtualHost, queue: Queue, unacke
     // a quorum queue on one node: its only member leads (RabbitMQ adds these three for quorum queues), and the
     // messages waiting for at-least-once dead-lettering
     ...(queue.quorum
-      ? { leader: NODE, members: [NODE], online: [NODE], messages_dlx: queue.deadLetterPending.count, message_bytes_dlx: queue.deadLetterPending.bytes }
+      ? {
+          leader: NODE,
+          members: [NODE],
+          online: [NODE],
+          messages_dlx: queue.deadLetterPending.count,
+          message_bytes_dlx: queue.deadLetterPending.bytes,
+        }
       : {}),
     durable: queue.options.durable,
     auto_delete: queue.options.autoDelete,
@@ -59,7 +65,15 @@ function bindingsOf(vhost: VirtualHost) {
   const out = [];
   // the default exchange's implicit binding to every queue comes first, as RabbitMQ lists it
   for (const queue of vhost.queues.values())
-    out.push({ source: '', vhost: vhost.name, destination: queue.name, destination_type: 'queue', routing_key: queue.name, arguments: {}, properties_key: queue.name });
+    out.push({
+      source: '',
+      vhost: vhost.name,
+      destination: queue.name,
+      destination_type: 'queue',
+      routing_key: queue.name,
+      arguments: {},
+      properties_key: queue.name,
+    });
   for (const exchange of vhost.exchanges.values()) {
     for (const b of exchange.bindings.values()) {
       out.push({
@@ -91,7 +105,8 @@ export function queueParam(ctx: RequestContext, p: Record<string, string>): { vh
   return { vhost, queue };
 }
 
-const byName = <T extends { name: string }>(items: T[]) => items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+const byName = <T extends { name: string }>(items: T[]) =>
+  items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
 export const objectRoutes: Route<RequestContext>[] = [
   {
@@ -100,7 +115,12 @@ export const objectRoutes: Route<RequestContext>[] = [
     access: 'management',
     handle: (ctx) => {
       const unacked = ctx.host.unackedCounts();
-      return { status: 200, body: visibleVhosts(ctx).flatMap((v) => byName([...v.queues.values()].map((q) => queueJson(ctx, v, q, unacked)))) };
+      return {
+        status: 200,
+        body: visibleVhosts(ctx).flatMap((v) =>
+          byName([...v.queues.values()].map((q) => queueJson(ctx, v, q, unacked))),
+        ),
+      };
     },
   },
   {
@@ -126,7 +146,10 @@ export const objectRoutes: Route<RequestContext>[] = [
     method: 'GET',
     path: 'exchanges',
     access: 'management',
-    handle: (ctx) => ({ status: 200, body: visibleVhosts(ctx).flatMap((v) => byName([...v.exchanges.values()].map((x) => exchangeJson(v, x)))) }),
+    handle: (ctx) => ({
+      status: 200,
+      body: visibleVhosts(ctx).flatMap((v) => byName([...v.exchanges.values()].map((x) => exchangeJson(v, x)))),
+    }),
   },
   {
     method: 'GET',
@@ -167,30 +190,41 @@ export const objectRoutes: Route<RequestContext>[] = [
     access: 'management',
     handle: (ctx, p) => {
       const { vhost, queue } = queueParam(ctx, p);
-      return { status: 200, body: bindingsOf(vhost).filter((b) => b.destination_type === 'queue' && b.destination === queue.name) };
+      return {
+        status: 200,
+        body: bindingsOf(vhost).filter((b) => b.destination_type === 'queue' && b.destination === queue.name),
+      };
     },
   },
-  ...(['source', 'destination'] as const).map(
-    (side): Route<RequestContext> => ({
-      method: 'GET',
-      path: `exchanges/:vhost/:name/bindings/${side}`,
-      access: 'management',
-      handle: (ctx, p) => {
-        const vhost = vhostParam(ctx, p.vhost);
-        if (!vhost.exchanges.has(p.name)) throw notFound();
-        const mine = (b: ReturnType<typeof bindingsOf>[number]) =>
-          side === 'source' ? b.source === p.name && p.name !== '' : b.destination_type === 'exchange' && b.destination === p.name;
-        return { status: 200, body: bindingsOf(vhost).filter(mine) };
-      },
-    }),
-  ),
+  ...(['source', 'destination'] as const).map((side): Route<RequestContext> => ({
+    method: 'GET',
+    path: `exchanges/:vhost/:name/bindings/${side}`,
+    access: 'management',
+    handle: (ctx, p) => {
+      const vhost = vhostParam(ctx, p.vhost);
+      if (!vhost.exchanges.has(p.name)) throw notFound();
+      const mine = (b: ReturnType<typeof bindingsOf>[number]) =>
+        side === 'source'
+          ? b.source === p.name && p.name !== ''
+          : b.destination_type === 'exchange' && b.destination === p.name;
+      return { status: 200, body: bindingsOf(vhost).filter(mine) };
+    },
+  })),
   ...(['q', 'e'] as const).flatMap((kind): Route<RequestContext>[] => {
     const between = (ctx: RequestContext, p: Record<string, string>) =>
       bindingsOf(vhostParam(ctx, p.vhost)).filter(
-        (b) => b.source === p.source && b.destination === p.destination && b.destination_type === (kind === 'q' ? 'queue' : 'exchange'),
+        (b) =>
+          b.source === p.source &&
+          b.destination === p.destination &&
+          b.destination_type === (kind === 'q' ? 'queue' : 'exchange'),
       );
     return [
-      { method: 'GET', path: `bindings/:vhost/e/:source/${kind}/:destination`, access: 'management', handle: (ctx, p) => ({ status: 200, body: between(ctx, p) }) },
+      {
+        method: 'GET',
+        path: `bindings/:vhost/e/:source/${kind}/:destination`,
+        access: 'management',
+        handle: (ctx, p) => ({ status: 200, body: between(ctx, p) }),
+      },
       {
         method: 'GET',
         path: `bindings/:vhost/e/:source/${kind}/:destination/:props`,
@@ -210,12 +244,21 @@ export const objectRoutes: Route<RequestContext>[] = [
           const found = between(ctx, p).find((b) => b.properties_key === p.props);
           if (!found) throw notFound();
           const args = vhost.exchanges.get(p.source)?.bindings;
-          const binding = [...(args?.values() ?? [])].find((b) => b.destination.name === p.destination && b.routingKey === found.routing_key);
+          const binding = [...(args?.values() ?? [])].find(
+            (b) => b.destination.name === p.destination && b.routingKey === found.routing_key,
+          );
           if (!binding) throw notFound();
           const authorize = authorizeFor(ctx, vhost);
           authorize('write', kind === 'q' ? 'queue' : 'exchange', p.destination);
           authorize('read', 'exchange', p.source);
-          if (kind === 'q') vhost.unbindQueue(p.destination, p.source, binding.routingKey, binding.arguments, vhost.queues.get(p.destination)?.owner ?? {});
+          if (kind === 'q')
+            vhost.unbindQueue(
+              p.destination,
+              p.source,
+              binding.routingKey,
+              binding.arguments,
+              vhost.queues.get(p.destination)?.owner ?? {},
+            );
           else vhost.unbindExchange(p.destination, p.source, binding.routingKey, binding.arguments);
           return { status: 204 };
         },

@@ -9,18 +9,31 @@ import { vhostParam } from './objects';
 // API shows and takes them.
 
 export function policyJson(vhost: VirtualHost, p: Policy) {
-  return { vhost: vhost.name, name: p.name, pattern: p.pattern, 'apply-to': p.applyTo, definition: p.definition, priority: p.priority };
+  return {
+    vhost: vhost.name,
+    name: p.name,
+    pattern: p.pattern,
+    'apply-to': p.applyTo,
+    definition: p.definition,
+    priority: p.priority,
+  };
 }
 
 /** A policy from a request body (PUT) or a definitions entry; throws 400 with the problem. */
 export function policyFrom(name: string, body: Record<string, unknown>): Policy {
-  const candidate = { pattern: body.pattern, applyTo: body['apply-to'] ?? 'all', priority: body.priority ?? 0, definition: body.definition };
+  const candidate = {
+    pattern: body.pattern,
+    applyTo: body['apply-to'] ?? 'all',
+    priority: body.priority ?? 0,
+    definition: body.definition,
+  };
   const problem = policyProblem(candidate);
   if (problem) throw badRequest(`Validation failed\n\n${problem}`);
   return { name, ...candidate } as Policy;
 }
 
-const ALL = (ctx: RequestContext) => visibleVhosts(ctx).flatMap((v) => [...v.policies.values()].map((p) => policyJson(v, p)));
+const ALL = (ctx: RequestContext) =>
+  visibleVhosts(ctx).flatMap((v) => [...v.policies.values()].map((p) => policyJson(v, p)));
 
 export const policyRoutes: Route<RequestContext>[] = [
   { method: 'GET', path: 'policies', access: 'management', handle: (ctx) => ({ status: 200, body: ALL(ctx) }) },

@@ -35,10 +35,20 @@ export class AmqpTap {
   async listen(queue: string, exchange: string, patterns: string[]): Promise<void> {
     await this.channel.assertQueue(queue, { exclusive: true, autoDelete: true, durable: false });
     for (const pattern of patterns) await this.channel.bindQueue(queue, exchange, pattern);
-    await this.channel.consume(queue, (m: ConsumeMessage | null) => {
-      if (!m) return;
-      this.received.push({ queue, routingKey: m.fields.routingKey, type: m.properties.type as string | undefined, messageId: m.properties.messageId as string | undefined, payload: parse(m.content) });
-    }, { noAck: true });
+    await this.channel.consume(
+      queue,
+      (m: ConsumeMessage | null) => {
+        if (!m) return;
+        this.received.push({
+          queue,
+          routingKey: m.fields.routingKey,
+          type: m.properties.type as string | undefined,
+          messageId: m.properties.messageId as string | undefined,
+          payload: parse(m.content),
+        });
+      },
+      { noAck: true },
+    );
   }
 
   /** What one of its queues received. */

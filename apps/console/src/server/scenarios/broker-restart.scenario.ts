@@ -14,7 +14,10 @@ export const brokerRestartScenario: Scenario = {
   requires: ['process-control'],
   async run(ctx) {
     const broker = (await ctx.controls.processes()).find((p) => p.name === 'broker');
-    if (!broker) throw new ScenarioFailure('This demo runs on a broker of your own (AMQP_URL), not the bundled one; the console restarts only the bundled broker.');
+    if (!broker)
+      throw new ScenarioFailure(
+        'This demo runs on a broker of your own (AMQP_URL), not the bundled one; the console restarts only the bundled broker.',
+      );
     const sku = await skuFor(ctx, EACH * 3);
     const email = addressFor(ctx, 'broker-restart');
     const ids = await placeOrders(ctx, EACH, email, sku);
@@ -31,7 +34,10 @@ export const brokerRestartScenario: Scenario = {
     }
     ids.push(...during);
     const back = await restart;
-    ctx.say(`The broker is back (pid ${back.pid}) after ${seconds(Date.now() - started)}; ${EACH} orders were placed meanwhile. The services reconnect by themselves.`, 'topology');
+    ctx.say(
+      `The broker is back (pid ${back.pid}) after ${seconds(Date.now() - started)}; ${EACH} orders were placed meanwhile. The services reconnect by themselves.`,
+      'topology',
+    );
 
     ids.push(...(await placeOrders(ctx, EACH, email, sku)));
     ctx.say(`Placed ${EACH} more. Waiting for all ${ids.length} to settle…`, 'orders');
@@ -40,8 +46,12 @@ export const brokerRestartScenario: Scenario = {
     ctx.say(`All ${ids.length} settled: ${outcome(orders)}.`, 'orders');
     const captures = await capturesOf(ctx, ids);
     const { twice, never } = chargedOnce(confirmed, captures);
-    if (twice.length || never.length) throw new ScenarioFailure(`Expected one capture per confirmed order; ${twice.length} were charged twice and ${never.length} not at all.`);
-    if (confirmed.length !== ids.length) throw new ScenarioFailure(`Only ${confirmed.length} of ${ids.length} orders were confirmed: ${outcome(orders)}.`);
+    if (twice.length || never.length)
+      throw new ScenarioFailure(
+        `Expected one capture per confirmed order; ${twice.length} were charged twice and ${never.length} not at all.`,
+      );
+    if (confirmed.length !== ids.length)
+      throw new ScenarioFailure(`Only ${confirmed.length} of ${ids.length} orders were confirmed: ${outcome(orders)}.`);
     ctx.say(`The ledger: ${captures.length} captures, one per order.`, 'ledger');
     return `${ids.length} orders (${EACH} before, ${EACH} during, ${EACH} after a broker restart of ${seconds(Date.now() - started)}): ${confirmed.length} confirmed, ${captures.length} captures, none lost and none charged twice.`;
   },

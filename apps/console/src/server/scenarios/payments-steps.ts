@@ -16,7 +16,9 @@ const PAYMENTS = /^payments(-\d+)?$/;
 /** Every payments instance the demo's control API lists; without it, the one PAYMENTS_URL names. */
 export async function paymentsInstances(ctx: ScenarioContext): Promise<PaymentsInstance[]> {
   if (ctx.config.controlUrl && ctx.config.adminToken) {
-    const listed = (await ctx.controls.processes()).filter((p) => PAYMENTS.test(p.name) && p.url && p.state !== 'stopped' && p.state !== 'failed');
+    const listed = (await ctx.controls.processes()).filter(
+      (p) => PAYMENTS.test(p.name) && p.url && p.state !== 'stopped' && p.state !== 'failed',
+    );
     if (listed.length) return listed.map((p) => ({ name: p.name, url: p.url! }));
   }
   return [{ name: 'payments', url: ctx.config.paymentsUrl }];
@@ -30,12 +32,17 @@ export interface Capture {
 }
 
 /** The captures of the given orders across every payments instance, each payment once. */
-export async function capturesOf(ctx: ScenarioContext, orderIds: string[], instances?: PaymentsInstance[]): Promise<Capture[]> {
+export async function capturesOf(
+  ctx: ScenarioContext,
+  orderIds: string[],
+  instances?: PaymentsInstance[],
+): Promise<Capture[]> {
   const wanted = new Set(orderIds);
   const seen = new Map<string, Capture>();
   for (const instance of instances ?? (await paymentsInstances(ctx))) {
     for (const e of await ctx.platform.ledger(instance.url)) {
-      if (e.kind === 'capture' && wanted.has(e.orderId) && !seen.has(e.paymentId)) seen.set(e.paymentId, { orderId: e.orderId, paymentId: e.paymentId, instance: e.instance ?? instance.name });
+      if (e.kind === 'capture' && wanted.has(e.orderId) && !seen.has(e.paymentId))
+        seen.set(e.paymentId, { orderId: e.orderId, paymentId: e.paymentId, instance: e.instance ?? instance.name });
     }
   }
   return [...seen.values()];

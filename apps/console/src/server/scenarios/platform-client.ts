@@ -50,8 +50,18 @@ export class PlatformClient {
     private readonly signal: AbortSignal,
   ) {}
 
-  private send<T>(method: string, url: string, body?: unknown, headers?: Record<string, string>, timeoutMs = 10_000): Promise<T> {
-    return sendJson<T>(method, url, { body, headers, signal: AbortSignal.any([this.signal, AbortSignal.timeout(timeoutMs)]) });
+  private send<T>(
+    method: string,
+    url: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+    timeoutMs = 10_000,
+  ): Promise<T> {
+    return sendJson<T>(method, url, {
+      body,
+      headers,
+      signal: AbortSignal.any([this.signal, AbortSignal.timeout(timeoutMs)]),
+    });
   }
 
   placeOrder(customerEmail: string, items: Array<{ sku: string; quantity: number }>): Promise<PlacedOrder> {
@@ -78,7 +88,10 @@ export class PlatformClient {
   }
 
   async mails(limit = 500): Promise<CapturedMail[]> {
-    const body = await this.send<{ messages: CapturedMail[] }>('GET', `${this.config.mailUrl}/api/v1/messages?limit=${limit}`);
+    const body = await this.send<{ messages: CapturedMail[] }>(
+      'GET',
+      `${this.config.mailUrl}/api/v1/messages?limit=${limit}`,
+    );
     return body.messages ?? [];
   }
 
@@ -97,7 +110,10 @@ export class PlatformClient {
 
   /** A service's messaging counters (its GET /health, details.broker.counters): consumed, retried, … */
   async counters(baseUrl: string): Promise<Record<string, number>> {
-    const health = await this.send<{ details?: { broker?: { counters?: Record<string, number> } } }>('GET', `${baseUrl}/health`);
+    const health = await this.send<{ details?: { broker?: { counters?: Record<string, number> } } }>(
+      'GET',
+      `${baseUrl}/health`,
+    );
     return health.details?.broker?.counters ?? {};
   }
 

@@ -28,16 +28,33 @@ async function timed<T>(call: () => Promise<T>): Promise<{ ms: number; value?: T
 export const rpcScenario: Scenario = {
   id: 'rpc',
   title: 'Request/reply (RPC)',
-  shows: "Requests on warren.commands answered over direct reply-to: concurrent replies each find their caller, a server error comes back as an error, a request nobody serves fails at once, a late reply times out.",
+  shows:
+    'Requests on warren.commands answered over direct reply-to: concurrent replies each find their caller, a server error comes back as an error, a request nobody serves fails at once, a late reply times out.',
   budgetMs: 45_000,
   async run(ctx) {
     const queue = ctx.names.queue(`console.scenario-rpc`);
-    const keys = { quote: `console.quote-${ctx.runId}`, slow: `console.slow-quote-${ctx.runId}`, nobody: `console.nobody-${ctx.runId}` };
+    const keys = {
+      quote: `console.quote-${ctx.runId}`,
+      slow: `console.slow-quote-${ctx.runId}`,
+      nobody: `console.nobody-${ctx.runId}`,
+    };
     const exchanges = { eventsExchange: ctx.names.eventsExchange, commandsExchange: ctx.names.commandsExchange };
-    const prices = new Map((await ctx.platform.stock()).map((s) => [s.sku, (s as { unitPrice?: number }).unitPrice ?? 0]));
+    const prices = new Map(
+      (await ctx.platform.stock()).map((s) => [s.sku, (s as { unitPrice?: number }).unitPrice ?? 0]),
+    );
 
-    const server = new Messaging({ url: ctx.config.amqpUrl, serviceName: 'console (scenario: rpc server)', ...exchanges, shutdownTimeoutMs: 2000 });
-    const caller = new Messaging({ url: ctx.config.amqpUrl, serviceName: 'console (scenario: rpc caller)', ...exchanges, shutdownTimeoutMs: 2000 });
+    const server = new Messaging({
+      url: ctx.config.amqpUrl,
+      serviceName: 'console (scenario: rpc server)',
+      ...exchanges,
+      shutdownTimeoutMs: 2000,
+    });
+    const caller = new Messaging({
+      url: ctx.config.amqpUrl,
+      serviceName: 'console (scenario: rpc caller)',
+      ...exchanges,
+      shutdownTimeoutMs: 2000,
+    });
     const janitor = await AmqpTap.open(ctx.config.amqpUrl, 'console (scenario: rpc cleanup)');
     ctx.finally(`the quote server's queue ${queue}`, async () => {
       await Promise.all([server.close(), caller.close()]);
@@ -65,20 +82,36 @@ export const rpcScenario: Scenario = {
       ],
     });
     await Promise.all([server.start(), caller.start()]);
-    ctx.say(`Started a quote server: queue ${queue}, bound to ${exchanges.commandsExchange} with '${keys.quote}'.`, 'topology');
+    ctx.say(
+      `Started a quote server: queue ${queue}, bound to ${exchanges.commandsExchange} with '${keys.quote}'.`,
+      'topology',
+    );
 
     await concurrentQuotes(ctx, caller, keys.quote, [...prices.keys()].slice(0, 5));
     const remote = await timed(() => caller.request(keys.quote, { sku: 'SKU-999', quantity: 1 }, { timeoutMs: 5000 }));
-    if (!(remote.error instanceof RpcRemoteError)) throw new ScenarioFailure(`A quote for an unknown SKU should fail on the server and come back as RpcRemoteError; it ended with ${describe(remote)}.`);
+    if (!(remote.error instanceof RpcRemoteError))
+      throw new ScenarioFailure(
+        `A quote for an unknown SKU should fail on the server and come back as RpcRemoteError; it ended with ${describe(remote)}.`,
+      );
     ctx.say(`A quote for SKU-999: the server threw, the caller got RpcRemoteError (“${remote.error.message}”).`);
 
     const unroutable = await timed(() => caller.request(keys.nobody, {}, { timeoutMs: 10_000 }));
-    if (!(unroutable.error instanceof UnroutableError)) throw new ScenarioFailure(`A request nobody serves should fail at once with UnroutableError; it ended with ${describe(unroutable)}.`);
-    ctx.say(`A request to '${keys.nobody}', which no queue is bound for: UnroutableError after ${unroutable.ms} ms (published mandatory, returned by the broker) instead of waiting 10 s.`);
+    if (!(unroutable.error instanceof UnroutableError))
+      throw new ScenarioFailure(
+        `A request nobody serves should fail at once with UnroutableError; it ended with ${describe(unroutable)}.`,
+      );
+    ctx.say(
+      `A request to '${keys.nobody}', which no queue is bound for: UnroutableError after ${unroutable.ms} ms (published mandatory, returned by the broker) instead of waiting 10 s.`,
+    );
 
     const late = await timed(() => caller.request(keys.slow, {}, { timeoutMs: 300 }));
-    if (!(late.error instanceof RpcTimeoutError)) throw new ScenarioFailure(`A reply that takes 1.5 s should time out after 300 ms; it ended with ${describe(late)}.`);
-    ctx.say(`A quote the server answers after 1.5 s, asked with a 300 ms timeout: RpcTimeoutError after ${late.ms} ms; the late reply is dropped.`);
+    if (!(late.error instanceof RpcTimeoutError))
+      throw new ScenarioFailure(
+        `A reply that takes 1.5 s should time out after 300 ms; it ended with ${describe(late)}.`,
+      );
+    ctx.say(
+      `A quote the server answers after 1.5 s, asked with a 300 ms timeout: RpcTimeoutError after ${late.ms} ms; the late reply is dropped.`,
+    );
     return `5 concurrent requests, 5 replies each to its own caller (${served} requests served in all, the failing one included); a server error came back as RpcRemoteError, a request nobody serves failed in ${unroutable.ms} ms with UnroutableError, a late reply timed out after ${late.ms} ms.`;
   },
 };
@@ -91,9 +124,14 @@ async function concurrentQuotes(ctx: ScenarioContext, caller: Messaging, key: st
   const ms = Date.now() - started;
   const mismatched = answers.filter((a, i) => a.sku !== asked[i].sku || a.quantity !== asked[i].quantity);
   if (mismatched.length) throw new ScenarioFailure(`${mismatched.length} of 5 replies reached the wrong caller.`);
-  ctx.say(`5 quotes asked at once, all on one reply-to (amq.rabbitmq.reply-to): 5 replies in ${ms} ms, each matched to its request by correlation id (${answers.map((a) => `${a.quantity} × ${a.sku} = ${(a.total / 100).toFixed(2)}`).join('; ')}).`, 'topology');
+  ctx.say(
+    `5 quotes asked at once, all on one reply-to (amq.rabbitmq.reply-to): 5 replies in ${ms} ms, each matched to its request by correlation id (${answers.map((a) => `${a.quantity} × ${a.sku} = ${(a.total / 100).toFixed(2)}`).join('; ')}).`,
+    'topology',
+  );
 }
 
 function describe(outcome: { value?: unknown; error?: unknown }): string {
-  return outcome.error ? `${(outcome.error as Error).name}: ${(outcome.error as Error).message}` : `an answer (${JSON.stringify(outcome.value)})`;
+  return outcome.error
+    ? `${(outcome.error as Error).name}: ${(outcome.error as Error).message}`
+    : `an answer (${JSON.stringify(outcome.value)})`;
 }

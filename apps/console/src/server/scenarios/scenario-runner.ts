@@ -16,8 +16,15 @@ const STOP_GRACE_MS = 5_000;
 
 const WHY: Record<Requirement, (config: ConsoleConfig) => string | undefined> = {
   'process-control': (c) =>
-    !c.controlUrl ? "Available only in the local demo (npm run demo): it starts, kills or restarts processes through the demo's control API." : !c.adminToken ? "Needs the demo's admin token (ADMIN_TOKEN) for its control API." : undefined,
-  'admin-token': (c) => (c.adminToken ? undefined : "Needs the services' admin token (ADMIN_TOKEN): it changes the payment gateway's settings for a while."),
+    !c.controlUrl
+      ? "Available only in the local demo (npm run demo): it starts, kills or restarts processes through the demo's control API."
+      : !c.adminToken
+        ? "Needs the demo's admin token (ADMIN_TOKEN) for its control API."
+        : undefined,
+  'admin-token': (c) =>
+    c.adminToken
+      ? undefined
+      : "Needs the services' admin token (ADMIN_TOKEN): it changes the payment gateway's settings for a while.",
 };
 
 /** "12.3 s", "300 ms" */
@@ -44,7 +51,14 @@ export class ScenarioRunner {
   list(): ScenarioInfo[] {
     return this.scenarios.map((s) => {
       const reason = this.unavailable(s);
-      return { id: s.id, title: s.title, shows: s.shows, budgetSeconds: Math.round(s.budgetMs / 1000), available: !reason, ...(reason ? { reason } : {}) };
+      return {
+        id: s.id,
+        title: s.title,
+        shows: s.shows,
+        budgetSeconds: Math.round(s.budgetMs / 1000),
+        available: !reason,
+        ...(reason ? { reason } : {}),
+      };
     });
   }
 
@@ -60,10 +74,19 @@ export class ScenarioRunner {
   start(id: string): ScenarioRun {
     const scenario = this.scenarios.find((s) => s.id === id);
     if (!scenario) throw new NotFoundException(`no scenario '${id}'; GET /api/scenarios lists them`);
-    if (this.busy) throw new ConflictException(`'${this.current?.title ?? 'another scenario'}' is running; one scenario runs at a time`);
+    if (this.busy)
+      throw new ConflictException(
+        `'${this.current?.title ?? 'another scenario'}' is running; one scenario runs at a time`,
+      );
     const reason = this.unavailable(scenario);
     if (reason) throw new ConflictException(`'${scenario.title}' cannot run here. ${reason}`);
-    const run: ScenarioRun = { id: scenario.id, title: scenario.title, state: 'running', startedAt: new Date().toISOString(), steps: [] };
+    const run: ScenarioRun = {
+      id: scenario.id,
+      title: scenario.title,
+      state: 'running',
+      startedAt: new Date().toISOString(),
+      steps: [],
+    };
     this.current = run;
     this.busy = this.execute(scenario, run).finally(() => (this.busy = undefined));
     return structuredClone(run);
@@ -136,7 +159,10 @@ export class ScenarioRunner {
             if (abort.signal.aborted) throw abort.signal.reason;
             last = err;
           }
-          if (Date.now() > deadline) throw new ScenarioFailure(`Gave up after ${duration(timeoutMs)} waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}.`);
+          if (Date.now() > deadline)
+            throw new ScenarioFailure(
+              `Gave up after ${duration(timeoutMs)} waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}.`,
+            );
           await sleep(everyMs);
         }
       },
@@ -148,13 +174,25 @@ export class ScenarioRunner {
     const work = scenario.run(ctx);
     work.catch(() => undefined); // a run left behind below may still reject: that is no longer news
     // a run that does not notice the abort (a call without the signal) is left behind after a grace period
-    const stopped = new Promise<'stopped'>((resolve) => abort.signal.addEventListener('abort', () => setTimeout(() => resolve('stopped'), STOP_GRACE_MS).unref(), { once: true }));
+    const stopped = new Promise<'stopped'>((resolve) =>
+      abort.signal.addEventListener('abort', () => setTimeout(() => resolve('stopped'), STOP_GRACE_MS).unref(), {
+        once: true,
+      }),
+    );
     let verdict: { state: 'passed' | 'failed'; result: string };
     try {
       const result = await Promise.race([work, stopped]);
-      verdict = result === 'stopped' ? this.stoppedBy(abort.signal.reason, overBudget, scenario, waitingFor) : { state: 'passed', result };
+      verdict =
+        result === 'stopped'
+          ? this.stoppedBy(abort.signal.reason, overBudget, scenario, waitingFor)
+          : { state: 'passed', result };
     } catch (err) {
-      verdict = abort.signal.aborted ? this.stoppedBy(abort.signal.reason, overBudget, scenario, waitingFor) : { state: 'failed', result: err instanceof ScenarioFailure ? err.message : `Failed: ${(err as Error)?.message ?? String(err)}` };
+      verdict = abort.signal.aborted
+        ? this.stoppedBy(abort.signal.reason, overBudget, scenario, waitingFor)
+        : {
+            state: 'failed',
+            result: err instanceof ScenarioFailure ? err.message : `Failed: ${(err as Error)?.message ?? String(err)}`,
+          };
     } finally {
       clearTimeout(budget);
     }
@@ -166,7 +204,15 @@ export class ScenarioRunner {
     for (const { what, fn } of undo.reverse()) {
       const left = cleanupDeadline - Date.now();
       try {
-        await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer in ${duration(Math.max(left, 0))}`)), Math.max(left, 0)).unref())]);
+        await Promise.race([
+          fn(),
+          new Promise((_, reject) =>
+            setTimeout(
+              () => reject(new Error(`no answer in ${duration(Math.max(left, 0))}`)),
+              Math.max(left, 0),
+            ).unref(),
+          ),
+        ]);
         say(`Put back: ${what}.`);
       } catch (err) {
         say(`Could not put back ${what}: ${(err as Error).message}`);
@@ -179,8 +225,16 @@ export class ScenarioRunner {
   }
 
   /** The verdict of a run that was aborted: over its budget, or stopped with a reason. */
-  private stoppedBy(reason: unknown, overBudget: unknown, scenario: Scenario, waitingFor: string | undefined): { state: 'failed'; result: string } {
+  private stoppedBy(
+    reason: unknown,
+    overBudget: unknown,
+    scenario: Scenario,
+    waitingFor: string | undefined,
+  ): { state: 'failed'; result: string } {
     if (reason !== overBudget) return { state: 'failed', result: (reason as Error)?.message ?? String(reason) };
-    return { state: 'failed', result: `Stopped: '${scenario.title}' did not finish within its ${duration(scenario.budgetMs)}${waitingFor ? `; it was still waiting for ${waitingFor}` : ''}.` };
+    return {
+      state: 'failed',
+      result: `Stopped: '${scenario.title}' did not finish within its ${duration(scenario.budgetMs)}${waitingFor ? `; it was still waiting for ${waitingFor}` : ''}.`,
+    };
   }
 }

@@ -13,7 +13,11 @@ export class ScenarioSource extends SharedSource<unknown> {
 
   constructor() {
     // never polled: subscribe() below answers from what was pushed
-    super({ name: 'scenarios', intervalMs: 60_000, fetch: () => Promise.reject(new Error('the scenario source is pushed, not polled')) });
+    super({
+      name: 'scenarios',
+      intervalMs: 60_000,
+      fetch: () => Promise.reject(new Error('the scenario source is pushed, not polled')),
+    });
   }
 
   override get state(): SourceState<unknown> {

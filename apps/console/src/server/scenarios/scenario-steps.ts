@@ -10,15 +10,28 @@ import { ScenarioFailure } from './scenario-failure.error';
 /** The SKU to order `count` units of, one per order; fails clearly when the shop has run out. */
 export async function skuFor(ctx: ScenarioContext, count: number): Promise<string> {
   const sku = await ctx.platform.roomiestSku(count);
-  if (!sku) throw new ScenarioFailure(`The shop has no SKU with ${count} units left; restart the demo with fresh data (rm -r .data) to restock it.`);
+  if (!sku)
+    throw new ScenarioFailure(
+      `The shop has no SKU with ${count} units left; restart the demo with fresh data (rm -r .data) to restock it.`,
+    );
   return sku.sku;
 }
 
 /** Places `count` orders of one unit, a few at a time, to `email`; returns their ids in the order placed. */
-export async function placeOrders(ctx: ScenarioContext, count: number, email: string, sku: string, parallel = 10): Promise<string[]> {
+export async function placeOrders(
+  ctx: ScenarioContext,
+  count: number,
+  email: string,
+  sku: string,
+  parallel = 10,
+): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i += parallel) {
-    const batch = await Promise.all(Array.from({ length: Math.min(parallel, count - i) }, () => ctx.platform.placeOrder(email, [{ sku, quantity: 1 }])));
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(parallel, count - i) }, () =>
+        ctx.platform.placeOrder(email, [{ sku, quantity: 1 }]),
+      ),
+    );
     ids.push(...batch.map((o) => o.id));
   }
   return ids;
@@ -44,7 +57,9 @@ export async function settled(ctx: ScenarioContext, ids: string[], timeoutMs = 6
 export function outcome(orders: PlacedOrder[]): string {
   const confirmed = orders.filter((o) => o.status === 'CONFIRMED').length;
   const cancelled = orders.filter((o) => o.status === 'CANCELLED');
-  return cancelled.length ? `${confirmed} confirmed, ${cancelled.length} cancelled (${cancelled[0].reason ?? 'no reason given'})` : `${confirmed} confirmed`;
+  return cancelled.length
+    ? `${confirmed} confirmed, ${cancelled.length} cancelled (${cancelled[0].reason ?? 'no reason given'})`
+    : `${confirmed} confirmed`;
 }
 
 /** Milliseconds as "0.4 s". */

@@ -37,7 +37,12 @@ export interface ScenarioContext {
   /** One line of narration, streamed at once; `watch` highlights the view that shows it. */
   say(text: string, watch?: WatchedView): void;
   /** Polls `check` until it gives a value; fails naming `what` after `timeoutMs` or when the run is aborted. */
-  waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs?: number, everyMs?: number): Promise<T>;
+  waitFor<T>(
+    what: string,
+    check: () => T | undefined | Promise<T | undefined>,
+    timeoutMs?: number,
+    everyMs?: number,
+  ): Promise<T>;
   /** Waits, unless the run is aborted first. */
   sleep(ms: number): Promise<void>;
   /** Something to undo when the run ends, however it ends (last registered runs first). */

@@ -65,7 +65,12 @@ export class OtlpForwarder {
   }
 
   stats(): ForwarderStats {
-    return { url: this.shown, ...this.counts, queued: this.queue.length, ...(this.lastError ? { lastError: this.lastError.message, lastErrorAt: this.lastError.at } : {}) };
+    return {
+      url: this.shown,
+      ...this.counts,
+      queued: this.queue.length,
+      ...(this.lastError ? { lastError: this.lastError.message, lastErrorAt: this.lastError.at } : {}),
+    };
   }
 
   /** Resolves once nothing is queued or in flight (the tests, and a clean shutdown). */
@@ -95,7 +100,12 @@ export class OtlpForwarder {
     const headers: Record<string, string> = { ...this.auth, 'content-type': item.contentType };
     if (item.contentEncoding) headers['content-encoding'] = item.contentEncoding;
     try {
-      const res = await fetch(this.target, { method: 'POST', headers, body: item.body, signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) });
+      const res = await fetch(this.target, {
+        method: 'POST',
+        headers,
+        body: item.body,
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+      });
       // read the answer so the connection can be reused
       const text = await res.text().catch(() => '');
       if (res.ok) {
@@ -107,7 +117,9 @@ export class OtlpForwarder {
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
       this.counts.failed++;
-      this.fail(e.name === 'TimeoutError' ? `${this.shown}: no answer in time` : `${this.shown}: ${e.cause?.code ?? e.message}`);
+      this.fail(
+        e.name === 'TimeoutError' ? `${this.shown}: no answer in time` : `${this.shown}: ${e.cause?.code ?? e.message}`,
+      );
     }
   }
 

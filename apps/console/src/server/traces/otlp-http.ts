@@ -12,7 +12,8 @@ import type { TraceReceiver } from './trace-receiver';
  * protobuf: the exporter must be told so), 405 for another method.
  */
 
-const PROTOCOL_HINT = 'this console reads OTLP/HTTP JSON only: set OTEL_EXPORTER_OTLP_PROTOCOL=http/json (or OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) on the exporting service';
+const PROTOCOL_HINT =
+  'this console reads OTLP/HTTP JSON only: set OTEL_EXPORTER_OTLP_PROTOCOL=http/json (or OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) on the exporting service';
 /** At most this many problems are listed in a 400: a batch of 512 bad spans would otherwise answer 512 of each. */
 const MAX_ISSUES = 20;
 
@@ -26,11 +27,21 @@ class Refusal extends Error {
   }
 }
 
-const ERRORS: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 413: 'Payload Too Large', 415: 'Unsupported Media Type' };
+const ERRORS: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+};
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -38,7 +49,13 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
-    if (declared > limit) return reject(new Refusal(413, `the body is ${declared} bytes; this console reads at most ${limit} (CONSOLE_OTLP_MAX_BYTES), so export smaller batches (OTEL_BSP_MAX_EXPORT_BATCH_SIZE)`));
+    if (declared > limit)
+      return reject(
+        new Refusal(
+          413,
+          `the body is ${declared} bytes; this console reads at most ${limit} (CONSOLE_OTLP_MAX_BYTES), so export smaller batches (OTEL_BSP_MAX_EXPORT_BATCH_SIZE)`,
+        ),
+      );
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
@@ -48,7 +65,12 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (size > limit) {
         over = true;
         chunks.length = 0;
-        reject(new Refusal(413, `the body is past ${limit} bytes, the most this console reads (CONSOLE_OTLP_MAX_BYTES), so export smaller batches (OTEL_BSP_MAX_EXPORT_BATCH_SIZE)`));
+        reject(
+          new Refusal(
+            413,
+            `the body is past ${limit} bytes, the most this console reads (CONSOLE_OTLP_MAX_BYTES), so export smaller batches (OTEL_BSP_MAX_EXPORT_BATCH_SIZE)`,
+          ),
+        );
         return;
       }
       chunks.push(chunk);
@@ -60,11 +82,23 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 function inflate(body: Buffer, encoding: string, limit: number): Promise<Buffer> {
   if (encoding === '' || encoding === 'identity') return Promise.resolve(body);
-  if (encoding !== 'gzip') return Promise.reject(new Refusal(415, `content-encoding '${encoding}' is not read here: send gzip or none (OTEL_EXPORTER_OTLP_COMPRESSION)`));
+  if (encoding !== 'gzip')
+    return Promise.reject(
+      new Refusal(
+        415,
+        `content-encoding '${encoding}' is not read here: send gzip or none (OTEL_EXPORTER_OTLP_COMPRESSION)`,
+      ),
+    );
   return new Promise((resolve, reject) =>
     gunzip(body, { maxOutputLength: limit }, (err, out) => {
       if (!err) return resolve(out);
-      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return reject(new Refusal(413, `the body inflates past ${limit} bytes, the most this console reads (CONSOLE_OTLP_MAX_BYTES)`));
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+        return reject(
+          new Refusal(
+            413,
+            `the body inflates past ${limit} bytes, the most this console reads (CONSOLE_OTLP_MAX_BYTES)`,
+          ),
+        );
       reject(new Refusal(400, `the body is not valid gzip: ${err.message}`));
     }),
   );
@@ -73,14 +107,25 @@ function inflate(body: Buffer, encoding: string, limit: number): Promise<Buffer>
 async function handle(receiver: TraceReceiver, req: IncomingMessage, res: ServerResponse): Promise<void> {
   // mounted at /v1/traces: what is left of the path must be nothing
   const rest = (req.url ?? '/').split('?')[0];
-  if (rest !== '/' && rest !== '') throw new Refusal(404, `no route ${req.method} /v1/traces${rest}: OTLP traces are POSTed to /v1/traces`);
+  if (rest !== '/' && rest !== '')
+    throw new Refusal(404, `no route ${req.method} /v1/traces${rest}: OTLP traces are POSTed to /v1/traces`);
   if (req.method !== 'POST') throw new Refusal(405, `${req.method} /v1/traces: OTLP traces are POSTed`);
-  const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const contentType = String(req.headers['content-type'] ?? '')
+    .split(';')[0]
+    .trim()
+    .toLowerCase();
   if (contentType !== 'application/json') {
-    const got = contentType === 'application/x-protobuf' || contentType === 'application/protobuf' ? 'a protobuf body' : contentType ? `a body of type ${contentType}` : 'a body without a content type';
+    const got =
+      contentType === 'application/x-protobuf' || contentType === 'application/protobuf'
+        ? 'a protobuf body'
+        : contentType
+          ? `a body of type ${contentType}`
+          : 'a body without a content type';
     throw new Refusal(415, `${got}: ${PROTOCOL_HINT}`);
   }
-  const encoding = String(req.headers['content-encoding'] ?? '').trim().toLowerCase();
+  const encoding = String(req.headers['content-encoding'] ?? '')
+    .trim()
+    .toLowerCase();
   const limit = receiver.settings.maxBodyBytes;
   const raw = await readBody(req, limit);
   const text = (await inflate(raw, encoding, limit)).toString('utf8');
@@ -94,10 +139,19 @@ async function handle(receiver: TraceReceiver, req: IncomingMessage, res: Server
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
     const shown = issues.slice(0, MAX_ISSUES);
-    if (issues.length > MAX_ISSUES) shown.push({ path: '(body)', message: `and ${issues.length - MAX_ISSUES} more problems` });
+    if (issues.length > MAX_ISSUES)
+      shown.push({ path: '(body)', message: `and ${issues.length - MAX_ISSUES} more problems` });
     throw new Refusal(400, 'the body is not an OTLP ExportTraceServiceRequest (OTLP/HTTP JSON)', shown);
   }
-  send(res, 200, receiver.accept(parsed.data, { body: raw, contentType: String(req.headers['content-type']), ...(encoding ? { contentEncoding: encoding } : {}) }));
+  send(
+    res,
+    200,
+    receiver.accept(parsed.data, {
+      body: raw,
+      contentType: String(req.headers['content-type']),
+      ...(encoding ? { contentEncoding: encoding } : {}),
+    }),
+  );
 }
 
 /** The handler for app.use('/v1/traces', …). */
@@ -105,15 +159,29 @@ export function otlpTracesHandler(receiver: TraceReceiver): (req: IncomingMessag
   return (req, res) => {
     handle(receiver, req, res).catch((err: unknown) => {
       if (!(err instanceof Refusal)) {
-        send(res, 500, { statusCode: 500, error: 'Internal Server Error', message: (err as Error).message ?? String(err) });
+        send(res, 500, {
+          statusCode: 500,
+          error: 'Internal Server Error',
+          message: (err as Error).message ?? String(err),
+        });
         return;
       }
       receiver.refuse(`${err.status}: ${err.message}`);
-      send(res, err.status, { statusCode: err.status, error: ERRORS[err.status], message: err.message, ...(err.issues ? { issues: err.issues } : {}) }, {
-        ...(err.status === 405 ? { allow: 'POST' } : {}),
-        // the rest of a refused body is not worth reading: end the connection after the answer
-        ...(err.status === 413 ? { connection: 'close' } : {}),
-      });
+      send(
+        res,
+        err.status,
+        {
+          statusCode: err.status,
+          error: ERRORS[err.status],
+          message: err.message,
+          ...(err.issues ? { issues: err.issues } : {}),
+        },
+        {
+          ...(err.status === 405 ? { allow: 'POST' } : {}),
+          // the rest of a refused body is not worth reading: end the connection after the answer
+          ...(err.status === 413 ? { connection: 'close' } : {}),
+        },
+      );
     });
   };
 }

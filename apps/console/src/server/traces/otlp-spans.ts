@@ -1,4 +1,10 @@
-import type { AttributeValue, ExportTraceServiceRequest, OtlpAnyValue, OtlpKeyValue, TraceSpan } from '../../contracts/traces';
+import type {
+  AttributeValue,
+  ExportTraceServiceRequest,
+  OtlpAnyValue,
+  OtlpKeyValue,
+  TraceSpan,
+} from '../../contracts/traces';
 
 /**
  * OTLP's nested ExportTraceServiceRequest made into the flat spans the console stores and answers with: each
@@ -22,7 +28,8 @@ export function plainValue(v: OtlpAnyValue | undefined): AttributeValue {
   return null;
 }
 
-export const plainAttributes = (list: OtlpKeyValue[] | undefined): Record<string, AttributeValue> => Object.fromEntries((list ?? []).map((kv) => [kv.key, plainValue(kv.value)]));
+export const plainAttributes = (list: OtlpKeyValue[] | undefined): Record<string, AttributeValue> =>
+  Object.fromEntries((list ?? []).map((kv) => [kv.key, plainValue(kv.value)]));
 
 /** Nanoseconds since the epoch to milliseconds, to the microsecond. */
 export const nanosToMs = (nanos: bigint): number => Number(nanos / 1000n) / 1000;
@@ -31,7 +38,10 @@ export function flattenRequest(request: ExportTraceServiceRequest): TraceSpan[] 
   const spans: TraceSpan[] = [];
   for (const rs of request.resourceSpans ?? []) {
     const resource = plainAttributes(rs.resource?.attributes);
-    const service = typeof resource['service.name'] === 'string' && resource['service.name'] ? resource['service.name'] : 'unknown_service';
+    const service =
+      typeof resource['service.name'] === 'string' && resource['service.name']
+        ? resource['service.name']
+        : 'unknown_service';
     const instance = resource['service.instance.id'];
     for (const ss of rs.scopeSpans ?? []) {
       for (const s of ss.spans ?? []) {
@@ -52,8 +62,16 @@ export function flattenRequest(request: ExportTraceServiceRequest): TraceSpan[] 
           durationMs: Math.max(0, Math.round((endMs - startMs) * 1000) / 1000),
           attributes: plainAttributes(s.attributes),
           status: { code: s.status?.code ?? 'unset', ...(s.status?.message ? { message: s.status.message } : {}) },
-          events: (s.events ?? []).map((e) => ({ name: e.name, timeMs: nanosToMs(e.timeUnixNano), attributes: plainAttributes(e.attributes) })),
-          links: (s.links ?? []).map((l) => ({ traceId: l.traceId, spanId: l.spanId, attributes: plainAttributes(l.attributes) })),
+          events: (s.events ?? []).map((e) => ({
+            name: e.name,
+            timeMs: nanosToMs(e.timeUnixNano),
+            attributes: plainAttributes(e.attributes),
+          })),
+          links: (s.links ?? []).map((l) => ({
+            traceId: l.traceId,
+            spanId: l.spanId,
+            attributes: plainAttributes(l.attributes),
+          })),
         });
       }
     }

@@ -27,7 +27,11 @@ export class TraceSource extends SharedSource<unknown> {
   private lastPublished = 0;
 
   constructor(private readonly read: () => TraceReceiverState) {
-    super({ name: 'traces', intervalMs: 60_000, fetch: () => Promise.reject(new Error('the traces source is pushed, not polled')) });
+    super({
+      name: 'traces',
+      intervalMs: 60_000,
+      fetch: () => Promise.reject(new Error('the traces source is pushed, not polled')),
+    });
     this.latest = { status: 'ok', data: read(), updatedAt: new Date().toISOString() };
   }
 
@@ -103,7 +107,12 @@ export class TraceReceiver {
     this.forwarder?.push(raw);
     this.source.changed();
     if (!rejected) return {};
-    return { partialSuccess: { rejectedSpans: rejected, errorMessage: `${rejected} span(s) refused: their trace already holds ${this.settings.maxSpans} spans, the most the console keeps (CONSOLE_SPANS_MAX)` } };
+    return {
+      partialSuccess: {
+        rejectedSpans: rejected,
+        errorMessage: `${rejected} span(s) refused: their trace already holds ${this.settings.maxSpans} spans, the most the console keeps (CONSOLE_SPANS_MAX)`,
+      },
+    };
   }
 
   /** A request answered 4xx, and why. */
@@ -119,7 +128,11 @@ export class TraceReceiver {
       received: { ...this.received },
       refused: { ...this.refusals },
       stored: { traces: this.store.traceCount, spans: this.store.spanCount, evictedTraces: this.store.evictedTraces },
-      bounds: { maxTraces: this.settings.maxTraces, maxSpans: this.settings.maxSpans, maxBodyBytes: this.settings.maxBodyBytes },
+      bounds: {
+        maxTraces: this.settings.maxTraces,
+        maxSpans: this.settings.maxSpans,
+        maxBodyBytes: this.settings.maxBodyBytes,
+      },
       ...(this.forwarder ? { forward: this.forwarder.stats() } : {}),
       recentOrders: this.store.recentOrders(RECENT_ORDERS),
     };

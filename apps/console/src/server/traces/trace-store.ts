@@ -100,14 +100,18 @@ export class TraceStore {
     const ids = [...this.orderUpdates.keys()].slice(-limit).reverse();
     return ids.map((orderId) => ({
       orderId,
-      spans: [...(this.byOrder.get(orderId) ?? [])].reduce((n, id) => n + ((this.withOrder.get(id) ?? this.withoutOrder.get(id))?.spans.size ?? 0), 0),
+      spans: [...(this.byOrder.get(orderId) ?? [])].reduce(
+        (n, id) => n + ((this.withOrder.get(id) ?? this.withoutOrder.get(id))?.spans.size ?? 0),
+        0,
+      ),
       updatedAt: new Date(this.orderUpdates.get(orderId)!).toISOString(),
     }));
   }
 
   /** Removes a trace from whichever map holds it (or makes it); put() files it again as the most recent. */
   private take(traceId: string): StoredTrace {
-    const stored = this.withOrder.get(traceId) ?? this.withoutOrder.get(traceId) ?? { id: traceId, spans: new Map(), orderIds: new Set() };
+    const stored = this.withOrder.get(traceId) ??
+      this.withoutOrder.get(traceId) ?? { id: traceId, spans: new Map(), orderIds: new Set() };
     this.withOrder.delete(traceId);
     this.withoutOrder.delete(traceId);
     return stored;
@@ -123,7 +127,11 @@ export class TraceStore {
    */
   private evict(justWritten: Set<string>): void {
     while (this.traceCount > this.bounds.maxTraces || this.spanTotal > this.bounds.maxSpans) {
-      const victim = firstNotIn(this.withoutOrder, justWritten) ?? firstNotIn(this.withOrder, justWritten) ?? first(this.withoutOrder) ?? first(this.withOrder);
+      const victim =
+        firstNotIn(this.withoutOrder, justWritten) ??
+        firstNotIn(this.withOrder, justWritten) ??
+        first(this.withoutOrder) ??
+        first(this.withOrder);
       if (!victim) return;
       this.withOrder.delete(victim.id);
       this.withoutOrder.delete(victim.id);

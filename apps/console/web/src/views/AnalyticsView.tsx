@@ -32,9 +32,19 @@ export function AnalyticsView({ live }: { live: Live }) {
     <div className="analytics">
       {note}
       <div className="stats" aria-label={`The last ${data.window.minutes} minutes`} role="group">
-        <Stat name="page-views" label="page views" value={data.counters.pageViews} detail={`last ${data.window.minutes} min`} />
+        <Stat
+          name="page-views"
+          label="page views"
+          value={data.counters.pageViews}
+          detail={`last ${data.window.minutes} min`}
+        />
         <Stat name="clicks" label="clicks" value={data.counters.clicks} detail={`last ${data.window.minutes} min`} />
-        <Stat name="unique-visitors" label="unique visitors today" value={data.uniqueVisitors.today} detail={`${data.uniqueVisitors.allTime.toLocaleString()} all time`} />
+        <Stat
+          name="unique-visitors"
+          label="unique visitors today"
+          value={data.uniqueVisitors.today}
+          detail={`${data.uniqueVisitors.allTime.toLocaleString()} all time`}
+        />
         <Stat name="active-visitors" label="active visitors" value={data.activeVisitors} detail="last 5 min" />
         <Stat name="sessions" label="sessions" value={data.sessions.total} detail={`${data.sessions.active} active`} />
       </div>

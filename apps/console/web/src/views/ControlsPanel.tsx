@@ -14,7 +14,10 @@ import './controls-panel.css';
  */
 export function ControlsPanel({ live }: { live: Live }) {
   const { status, error, refresh } = useControlsStatus(live);
-  const processes = live.processes?.status === 'ok' || live.processes?.status === 'unreachable' ? (live.processes.data as DemoProcess[] | undefined) : undefined;
+  const processes =
+    live.processes?.status === 'ok' || live.processes?.status === 'unreachable'
+      ? (live.processes.data as DemoProcess[] | undefined)
+      : undefined;
   return (
     <div className="controls">
       {error ? (

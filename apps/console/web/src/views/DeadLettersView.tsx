@@ -13,7 +13,13 @@ function liveDeadLetterQueues(live: Live): DeadLetterQueueSummary[] | undefined 
   const topology = t.data as Topology;
   return topology.queues
     .filter((q) => q.role === 'dead-letter' || (q.name.endsWith('.dlq') && q.name.length > 4))
-    .map((q) => ({ queue: q.name, workQueue: q.role === 'dead-letter' ? q.group : q.name.slice(0, -4), workQueueExists: q.role === 'dead-letter', ready: q.ready, unacked: q.unacked }));
+    .map((q) => ({
+      queue: q.name,
+      workQueue: q.role === 'dead-letter' ? q.group : q.name.slice(0, -4),
+      workQueueExists: q.role === 'dead-letter',
+      ready: q.ready,
+      unacked: q.unacked,
+    }));
 }
 
 /**
@@ -46,25 +52,39 @@ export function DeadLettersView({ live }: { live: Live }) {
   const byName = new Map<string, DeadLetterQueueSummary>();
   for (const q of listed?.queues ?? []) byName.set(q.queue, q);
   // the live depths win: the list was read once
-  for (const q of fromTopology ?? []) byName.set(q.queue, { ...q, workQueueExists: byName.get(q.queue)?.workQueueExists ?? q.workQueueExists });
+  for (const q of fromTopology ?? [])
+    byName.set(q.queue, { ...q, workQueueExists: byName.get(q.queue)?.workQueueExists ?? q.workQueueExists });
   const depth = (q: DeadLetterQueueSummary) => q.ready + q.unacked;
-  const queues = [...byName.values()].sort((a, b) => Number(depth(b) > 0) - Number(depth(a) > 0) || a.queue.localeCompare(b.queue));
+  const queues = [...byName.values()].sort(
+    (a, b) => Number(depth(b) > 0) - Number(depth(a) > 0) || a.queue.localeCompare(b.queue),
+  );
 
   const parked = queues.reduce((n, q) => n + q.ready + q.unacked, 0);
   if (!queues.length) {
     if (error) return <p className="error">{error}</p>;
     if (!listed) return <p aria-busy="true">Looking for dead-letter queues…</p>;
-    return <p>No dead-letter queues on the broker yet: a consumer declares its queue's .dlq companion when it starts.</p>;
+    return (
+      <p>No dead-letter queues on the broker yet: a consumer declares its queue's .dlq companion when it starts.</p>
+    );
   }
   return (
     <div className="dead-letters">
       <p data-dead-letters-total={parked}>
-        {parked === 0 ? 'Nothing is parked' : `${parked} message${parked === 1 ? '' : 's'} parked`} in {queues.length} dead-letter queue{queues.length === 1 ? '' : 's'}.
-        {live.topology?.status === 'unreachable' ? <span className="error"> Live depths unavailable: {live.topology.error}</span> : null}
+        {parked === 0 ? 'Nothing is parked' : `${parked} message${parked === 1 ? '' : 's'} parked`} in {queues.length}{' '}
+        dead-letter queue{queues.length === 1 ? '' : 's'}.
+        {live.topology?.status === 'unreachable' ? (
+          <span className="error"> Live depths unavailable: {live.topology.error}</span>
+        ) : null}
       </p>
       {error ? <p className="error">{error}</p> : null}
       {queues.map((q) => (
-        <DeadLetterQueue key={q.queue} queue={q.queue} workQueue={q.workQueue} count={q.ready + q.unacked} version={q.ready + q.unacked} />
+        <DeadLetterQueue
+          key={q.queue}
+          queue={q.queue}
+          workQueue={q.workQueue}
+          count={q.ready + q.unacked}
+          version={q.ready + q.unacked}
+        />
       ))}
     </div>
   );

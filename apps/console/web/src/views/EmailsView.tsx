@@ -33,7 +33,8 @@ export function EmailsView({ live }: { live: Live }) {
     <div className="emails">
       {note}
       <p data-email-count={data.total}>
-        {data.total} email{data.total === 1 ? '' : 's'} captured{data.total > messages.length ? `; the newest ${messages.length} shown` : ''}.
+        {data.total} email{data.total === 1 ? '' : 's'} captured
+        {data.total > messages.length ? `; the newest ${messages.length} shown` : ''}.
       </p>
       {messages.length ? (
         <div className="overflow-auto">
@@ -50,7 +51,9 @@ export function EmailsView({ live }: { live: Live }) {
               {messages.map((m) => (
                 <tr key={m.ID} data-email-id={m.ID}>
                   <td data-label="When">
-                    <time dateTime={m.Created} title={new Date(m.Created).toLocaleString()}>{new Date(m.Created).toLocaleTimeString()}</time>
+                    <time dateTime={m.Created} title={new Date(m.Created).toLocaleString()}>
+                      {new Date(m.Created).toLocaleTimeString()}
+                    </time>
                   </td>
                   <td data-label="From">{address(m.From)}</td>
                   <td data-label="To">{m.To.map(address).join(', ') || '—'}</td>

@@ -14,14 +14,19 @@ import './orders-view.css';
  * live list says it changed (its status or updatedAt): the list is already polled once for every browser, so
  * the view keeps no timer of its own. A just-placed order is shown as POST answered it until the read returns.
  */
-function useOrderDetail(id: string | undefined, version: string, placed: Order | undefined): { order?: Order; error?: string } {
+function useOrderDetail(
+  id: string | undefined,
+  version: string,
+  placed: Order | undefined,
+): { order?: Order; error?: string } {
   const [state, setState] = useState<{ id?: string; order?: Order; error?: string }>({});
   useEffect(() => {
     if (!id) return;
     let current = true;
     api<Order>('GET', `/api/orders/${id}`).then(
       (order) => current && setState({ id, order }),
-      (err: Error) => current && setState((prev) => ({ id, order: prev.id === id ? prev.order : undefined, error: err.message })),
+      (err: Error) =>
+        current && setState((prev) => ({ id, order: prev.id === id ? prev.order : undefined, error: err.message })),
     );
     return () => {
       current = false;
@@ -35,8 +40,11 @@ function useOrderDetail(id: string | undefined, version: string, placed: Order |
 /** The live orders, one order's saga as a timeline and its trace as a waterfall, and a form to place one. */
 export function OrdersView({ live }: { live: Live }) {
   const { data: page, note } = liveData<OrderPage>(live.orders, 'the orders service');
-  const orders = [...(page?.items ?? [])].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.id.localeCompare(a.id));
-  const stock = live.stock?.status === 'ok' && Array.isArray(live.stock.data) ? (live.stock.data as StockLine[]) : undefined;
+  const orders = [...(page?.items ?? [])].sort(
+    (a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.id.localeCompare(a.id),
+  );
+  const stock =
+    live.stock?.status === 'ok' && Array.isArray(live.stock.data) ? (live.stock.data as StockLine[]) : undefined;
 
   const [selected, setSelected] = useState<string | undefined>();
   const [placed, setPlaced] = useState<Order | undefined>();
@@ -54,7 +62,13 @@ export function OrdersView({ live }: { live: Live }) {
       <div className="orders-panes">
         <section className="orders-list-pane" aria-labelledby="orders-list-heading">
           <h3 id="orders-list-heading">
-            Orders{page ? <small> ({page.total} in all, the latest {Math.min(page.limit, orders.length)} shown)</small> : null}
+            Orders
+            {page ? (
+              <small>
+                {' '}
+                ({page.total} in all, the latest {Math.min(page.limit, orders.length)} shown)
+              </small>
+            ) : null}
           </h3>
           {note}
           {page && !orders.length ? <p>No orders yet: place one above.</p> : null}
@@ -62,7 +76,13 @@ export function OrdersView({ live }: { live: Live }) {
         </section>
         <section className="orders-detail-pane" aria-label="Saga timeline">
           {detail.error ? <p className="error">{detail.error}</p> : null}
-          {detail.order ? <OrderTimeline order={detail.order} /> : selected ? <p aria-busy="true">Reading order…</p> : <p>Select an order to see its saga step by step.</p>}
+          {detail.order ? (
+            <OrderTimeline order={detail.order} />
+          ) : selected ? (
+            <p aria-busy="true">Reading order…</p>
+          ) : (
+            <p>Select an order to see its saga step by step.</p>
+          )}
         </section>
       </div>
       {selected ? <OrderTraceSection orderId={selected} live={live} /> : null}

@@ -17,7 +17,14 @@ export function watchedView(live: Live): WatchedView | undefined {
   return [...run.steps].reverse().find((s) => s.watch)?.watch;
 }
 
-const TAB_LABEL: Record<WatchedView, string> = { topology: 'Topology', orders: 'Orders', emails: 'Emails', analytics: 'Analytics', ledger: 'Payments & stock', 'dead-letters': 'Dead letters' };
+const TAB_LABEL: Record<WatchedView, string> = {
+  topology: 'Topology',
+  orders: 'Orders',
+  emails: 'Emails',
+  analytics: 'Analytics',
+  ledger: 'Payments & stock',
+  'dead-letters': 'Dead letters',
+};
 
 /** Guided scenarios: one button per pattern, the running one's narration as it grows, and its verdict. */
 export function ScenariosPanel({ live }: { live: Live }) {
@@ -89,7 +96,12 @@ export function ScenariosPanel({ live }: { live: Live }) {
 function RunView({ run, info }: { run: ScenarioRun; info?: ScenarioInfo }) {
   const at = (iso: string) => Math.max(0, (Date.parse(iso) - Date.parse(run.startedAt)) / 1000).toFixed(1);
   return (
-    <article className="scenario-run" data-scenario-run={run.id} data-state={run.state} aria-busy={run.state === 'running'}>
+    <article
+      className="scenario-run"
+      data-scenario-run={run.id}
+      data-state={run.state}
+      aria-busy={run.state === 'running'}
+    >
       <h3>{run.title}</h3>
       {info ? <p className="scenario-shows">{info.shows}</p> : null}
       <ol className="scenario-steps" aria-live="polite">

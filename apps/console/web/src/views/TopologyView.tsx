@@ -6,7 +6,11 @@ const depth = (q: TopologyQueue) => `ready ${q.ready} · unacked ${q.unacked}`;
 
 // ELK is large (1.4 MB): loaded on its own, after the page has drawn, and once
 const elkReady = import('elkjs/lib/elk.bundled.js').then(({ default: ELK }) => new ELK());
-const SIZE = { exchange: { width: 200, height: 34 }, queue: { width: 250, height: 40 }, consumer: { width: 150, height: 30 } };
+const SIZE = {
+  exchange: { width: 200, height: 34 },
+  queue: { width: 250, height: 40 },
+  consumer: { width: 150, height: 30 },
+};
 /** A work queue's box: its own two lines, then a line per companion (retry levels, dead-letter queue). */
 const ROW = 17;
 
@@ -30,7 +34,12 @@ interface Layout {
  * depth or a rate does, so the picture stays still while its numbers move.
  */
 function shapeKey(t: Topology): string {
-  return JSON.stringify([t.exchanges.map((e) => e.id), t.queues.map((q) => [q.id, q.group]), t.consumers.map((c) => c.id), t.edges.map((e) => e.id)]);
+  return JSON.stringify([
+    t.exchanges.map((e) => e.id),
+    t.queues.map((q) => [q.id, q.group]),
+    t.consumers.map((c) => c.id),
+    t.edges.map((e) => e.id),
+  ]);
 }
 
 /** The node a queue is drawn in: its group's box (a work queue with retry or dead-letter companions), else its own. */
@@ -46,19 +55,29 @@ async function layout(t: Topology): Promise<Layout> {
   const children: ElkNode[] = [
     ...t.exchanges.map((e) => ({ id: e.id, ...SIZE.exchange })),
     ...t.queues.filter((q) => !inGroup.has(q.name)).map((q) => ({ id: q.id, ...SIZE.queue })),
-    ...t.groups.map((g) => ({ id: `group:${g.id}`, width: SIZE.queue.width, height: SIZE.queue.height + (g.queues.length - 1) * ROW + 6 })),
+    ...t.groups.map((g) => ({
+      id: `group:${g.id}`,
+      width: SIZE.queue.width,
+      height: SIZE.queue.height + (g.queues.length - 1) * ROW + 6,
+    })),
     ...t.consumers.map((c) => ({ id: c.id, ...SIZE.consumer })),
   ];
   const edges: ElkExtendedEdge[] = t.edges.map((e) => ({ id: e.id, sources: [node(e.from)], targets: [node(e.to)] }));
   const elk = await elkReady;
   const graph: ElkNode = await elk.layout({
     id: 'root',
-    layoutOptions: { 'elk.algorithm': 'layered', 'elk.direction': 'RIGHT', 'elk.layered.spacing.nodeNodeBetweenLayers': '70', 'elk.spacing.nodeNode': '16' },
+    layoutOptions: {
+      'elk.algorithm': 'layered',
+      'elk.direction': 'RIGHT',
+      'elk.layered.spacing.nodeNodeBetweenLayers': '70',
+      'elk.spacing.nodeNode': '16',
+    },
     children,
     edges,
   });
   const nodes = new Map<string, Placed>();
-  for (const n of graph.children ?? []) nodes.set(n.id, { id: n.id, x: n.x ?? 0, y: n.y ?? 0, width: n.width ?? 0, height: n.height ?? 0 });
+  for (const n of graph.children ?? [])
+    nodes.set(n.id, { id: n.id, x: n.x ?? 0, y: n.y ?? 0, width: n.width ?? 0, height: n.height ?? 0 });
   const placedEdges = (graph.edges ?? []).map((e) => {
     const s = (e as ElkExtendedEdge).sections?.[0];
     return { id: e.id, points: s ? [s.startPoint, ...(s.bendPoints ?? []), s.endPoint] : [] };
@@ -107,7 +126,15 @@ export function TopologyView({ topology }: { topology: Topology }) {
           );
         })}
         <defs>
-          <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
+          <marker
+            id="arrow"
+            viewBox="0 0 10 10"
+            refX="10"
+            refY="5"
+            markerWidth="6"
+            markerHeight="6"
+            orient="auto-start-reverse"
+          >
             <path d="M 0 0 L 10 5 L 0 10 z" fill="#94a3b8" />
           </marker>
         </defs>
@@ -116,7 +143,9 @@ export function TopologyView({ topology }: { topology: Topology }) {
           return p ? (
             <g key={x.id} className="exchange" data-name={x.name}>
               <rect x={p.x} y={p.y} width={p.width} height={p.height} rx={4} />
-              <text x={p.x + 8} y={p.y + 15}>{x.name}</text>
+              <text x={p.x + 8} y={p.y + 15}>
+                {x.name}
+              </text>
               <text x={p.x + 8} y={p.y + 28}>
                 {x.type} · in {rate(x.publishRate)}
               </text>
@@ -128,9 +157,17 @@ export function TopologyView({ topology }: { topology: Topology }) {
           .map((q) => {
             const p = at(q.id);
             return p ? (
-              <g key={q.id} className={`queue ${q.role}`} data-name={q.name} data-ready={q.ready} data-unacked={q.unacked}>
+              <g
+                key={q.id}
+                className={`queue ${q.role}`}
+                data-name={q.name}
+                data-ready={q.ready}
+                data-unacked={q.unacked}
+              >
                 <rect x={p.x} y={p.y} width={p.width} height={p.height} rx={4} />
-                <text x={p.x + 8} y={p.y + 16}>{q.name}</text>
+                <text x={p.x + 8} y={p.y + 16}>
+                  {q.name}
+                </text>
                 <text x={p.x + 8} y={p.y + 31}>
                   {depth(q)} · {q.consumers} consumer{q.consumers === 1 ? '' : 's'}
                 </text>
@@ -144,15 +181,34 @@ export function TopologyView({ topology }: { topology: Topology }) {
           return p && work ? (
             <g key={g.id} className="group" data-group={g.id}>
               <rect x={p.x} y={p.y} width={p.width} height={p.height} rx={6} />
-              <g className={`queue ${work.role}`} data-name={work.name} data-ready={work.ready} data-unacked={work.unacked}>
-                <text x={p.x + 8} y={p.y + 16}>{work.name}</text>
+              <g
+                className={`queue ${work.role}`}
+                data-name={work.name}
+                data-ready={work.ready}
+                data-unacked={work.unacked}
+              >
+                <text x={p.x + 8} y={p.y + 16}>
+                  {work.name}
+                </text>
                 <text x={p.x + 8} y={p.y + 31}>
                   {depth(work)} · {work.consumers} consumer{work.consumers === 1 ? '' : 's'}
                 </text>
               </g>
               {companions.map((q, i) => (
-                <g key={q.id} className={`queue ${q.role}`} data-name={q.name} data-ready={q.ready} data-unacked={q.unacked}>
-                  <rect x={p.x + 4} y={p.y + SIZE.queue.height + i * ROW - 3} width={p.width - 8} height={ROW - 2} rx={3} />
+                <g
+                  key={q.id}
+                  className={`queue ${q.role}`}
+                  data-name={q.name}
+                  data-ready={q.ready}
+                  data-unacked={q.unacked}
+                >
+                  <rect
+                    x={p.x + 4}
+                    y={p.y + SIZE.queue.height + i * ROW - 3}
+                    width={p.width - 8}
+                    height={ROW - 2}
+                    rx={3}
+                  />
                   <text x={p.x + 10} y={p.y + SIZE.queue.height + i * ROW + 9}>
                     {q.role === 'dead-letter' ? 'dead letters' : q.name.slice(work.name.length + 1)} · {depth(q)}
                   </text>
@@ -166,7 +222,9 @@ export function TopologyView({ topology }: { topology: Topology }) {
           return p ? (
             <g key={c.id} className="consumer" data-holder={c.holder}>
               <rect x={p.x} y={p.y} width={p.width} height={p.height} rx={15} />
-              <text x={p.x + 10} y={p.y + 19}>{c.holder.length > 18 ? `${c.holder.slice(0, 17)}…` : c.holder}</text>
+              <text x={p.x + 10} y={p.y + 19}>
+                {c.holder.length > 18 ? `${c.holder.slice(0, 17)}…` : c.holder}
+              </text>
             </g>
           ) : null;
         })}

@@ -32,7 +32,9 @@ export function PerMinuteChart({ points }: { points: MinutePoint[] }) {
   const last = points[points.length - 1];
   const summary =
     `Last ${points.length} minutes: ${pageViews} page views and ${clicks} clicks` +
-    (peak && totals[peakAt] > 0 ? `; busiest minute ${hhmm(peak.minute)} with ${peak.pageViews} page views and ${peak.clicks} clicks` : '') +
+    (peak && totals[peakAt] > 0
+      ? `; busiest minute ${hhmm(peak.minute)} with ${peak.pageViews} page views and ${peak.clicks} clicks`
+      : '') +
     (last ? `; this minute ${last.pageViews} page views and ${last.clicks} clicks` : '') +
     '.';
 
@@ -63,9 +65,20 @@ export function PerMinuteChart({ points }: { points: MinutePoint[] }) {
               <g key={p.minute}>
                 <title>{`${hhmm(p.minute)}: ${p.pageViews} page views, ${p.clicks} clicks`}</title>
                 <rect className="page-views" x={x} width={bar} y={y(p.pageViews)} height={y(0) - y(p.pageViews)} />
-                <rect className="clicks" x={x} width={bar} y={y(p.pageViews + p.clicks)} height={y(p.pageViews) - y(p.pageViews + p.clicks)} />
+                <rect
+                  className="clicks"
+                  x={x}
+                  width={bar}
+                  y={y(p.pageViews + p.clicks)}
+                  height={y(p.pageViews) - y(p.pageViews + p.clicks)}
+                />
                 {(points.length - 1 - i) % every === 0 ? (
-                  <text className="axis" x={x + bar / 2} y={HEIGHT - 6} textAnchor={x + bar / 2 + 32 > width ? 'end' : 'middle'}>
+                  <text
+                    className="axis"
+                    x={x + bar / 2}
+                    y={HEIGHT - 6}
+                    textAnchor={x + bar / 2 + 32 > width ? 'end' : 'middle'}
+                  >
                     {hhmm(p.minute)}
                   </text>
                 ) : null}

@@ -7,7 +7,9 @@ const LABEL_H = 12;
 export function TopPagesChart({ pages }: { pages: Array<{ url: string; views: number }> }) {
   const [ref, width] = useWidth<HTMLDivElement>(640);
   const max = Math.max(1, ...pages.map((p) => p.views));
-  const summary = pages.length ? `Top pages: ${pages.map((p) => `${p.url} ${p.views} views`).join(', ')}.` : 'No page views in the window.';
+  const summary = pages.length
+    ? `Top pages: ${pages.map((p) => `${p.url} ${p.views} views`).join(', ')}.`
+    : 'No page views in the window.';
   const numberW = 48;
   const barMax = Math.max(20, width - numberW);
   const height = Math.max(ROW, pages.length * ROW);

@@ -32,7 +32,15 @@ export function useAction(after?: () => void) {
 }
 
 /** The outcome line: polite for a success, an alert for an error; always present, so screen readers hear the change. */
-export function ActionOutcome({ busy, outcome, busyText = 'Working…' }: { busy: boolean; outcome?: Outcome; busyText?: string }) {
+export function ActionOutcome({
+  busy,
+  outcome,
+  busyText = 'Working…',
+}: {
+  busy: boolean;
+  outcome?: Outcome;
+  busyText?: string;
+}) {
   if (busy) {
     return (
       <p className="control-outcome" role="status" aria-busy="true" data-result="busy">
@@ -42,7 +50,11 @@ export function ActionOutcome({ busy, outcome, busyText = 'Working…' }: { busy
   }
   if (!outcome) return <p className="control-outcome" role="status" data-result="" />;
   return (
-    <p className={`control-outcome ${outcome.kind}`} role={outcome.kind === 'error' ? 'alert' : 'status'} data-result={outcome.kind}>
+    <p
+      className={`control-outcome ${outcome.kind}`}
+      role={outcome.kind === 'error' ? 'alert' : 'status'}
+      data-result={outcome.kind}
+    >
       {outcome.text}
     </p>
   );

@@ -2,13 +2,20 @@ import type { BrokerConnection, ControlsStatus } from '../../../src/contracts/co
 import { api } from '../api';
 import { ActionOutcome, ControlNote, useAction } from './controls-action';
 
-const byService = (a: BrokerConnection, b: BrokerConnection) => (a.service ?? '~').localeCompare(b.service ?? '~') || a.name.localeCompare(b.name);
+const byService = (a: BrokerConnection, b: BrokerConnection) =>
+  (a.service ?? '~').localeCompare(b.service ?? '~') || a.name.localeCompare(b.name);
 
 /**
  * The broker's client connections, each with the service that opened it, and a button that closes it through
  * the management API (320 CONNECTION_FORCED). The service connects again by itself, which the topology shows.
  */
-export function ConnectionsControl({ status, refresh }: { status?: ControlsStatus['connections']; refresh: () => void }) {
+export function ConnectionsControl({
+  status,
+  refresh,
+}: {
+  status?: ControlsStatus['connections'];
+  refresh: () => void;
+}) {
   const { busy, outcome, run } = useAction(refresh);
   const connections = [...(status?.connections ?? [])].sort(byService);
 
@@ -19,10 +26,17 @@ export function ConnectionsControl({ status, refresh }: { status?: ControlsStatu
     });
 
   return (
-    <section className="control" data-control="connections" data-availability={status?.state ?? 'pending'} aria-labelledby="control-connections">
+    <section
+      className="control"
+      data-control="connections"
+      data-availability={status?.state ?? 'pending'}
+      aria-labelledby="control-connections"
+    >
       <h3 id="control-connections">Broker connections</h3>
       <ControlNote state={status?.state} reason={status?.reason} />
-      {status?.state === 'available' && !connections.length ? <p className="control-hint">No client is connected.</p> : null}
+      {status?.state === 'available' && !connections.length ? (
+        <p className="control-hint">No client is connected.</p>
+      ) : null}
       <ul className="control-list">
         {connections.map((c) => (
           <li key={c.name} data-connection={c.name} data-service={c.service ?? ''}>

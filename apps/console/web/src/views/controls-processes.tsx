@@ -14,7 +14,19 @@ const SIGNAL_DONE: Record<ProcessSignalName, string> = {
 };
 
 /** One process: its state and pid, and what can be done to it. */
-function ProcessRow({ process: p, paused, refresh, onRemove, removing }: { process: DemoProcess; paused: boolean; refresh: () => void; onRemove: () => void; removing: boolean }) {
+function ProcessRow({
+  process: p,
+  paused,
+  refresh,
+  onRemove,
+  removing,
+}: {
+  process: DemoProcess;
+  paused: boolean;
+  refresh: () => void;
+  onRemove: () => void;
+  removing: boolean;
+}) {
   const { busy, outcome, run } = useAction(refresh);
   const self = p.name === SELF;
   const off = busy || removing || self;
@@ -29,7 +41,13 @@ function ProcessRow({ process: p, paused, refresh, onRemove, removing }: { proce
       return `${p.name} restarted (pid ${back.pid}).`;
     });
   return (
-    <li data-process={p.name} data-state={p.state} data-restarts={p.restarts} data-paused={paused ? 'true' : 'false'} title={self ? SELF_REASON : undefined}>
+    <li
+      data-process={p.name}
+      data-state={p.state}
+      data-restarts={p.restarts}
+      data-paused={paused ? 'true' : 'false'}
+      title={self ? SELF_REASON : undefined}
+    >
       <span className="control-item">
         <strong>{p.name}</strong>
         <small>
@@ -71,16 +89,30 @@ function ProcessRow({ process: p, paused, refresh, onRemove, removing }: { proce
  * each; one more payments instance (competing consumers) and its removal; the broker's restart. Outside the
  * local demo every button is there but disabled, with the reason.
  */
-export function ProcessesControl({ status, processes, refresh }: { status?: ControlsStatus['processes']; processes?: DemoProcess[]; refresh: () => void }) {
+export function ProcessesControl({
+  status,
+  processes,
+  refresh,
+}: {
+  status?: ControlsStatus['processes'];
+  processes?: DemoProcess[];
+  refresh: () => void;
+}) {
   const section = useAction(refresh);
   const unavailable = status?.state === 'unavailable';
   const paused = new Set(status?.paused ?? []);
   const broker = processes?.find((p) => p.name === 'broker');
-  const brokerReason = unavailable ? status?.reason : processes && !broker ? 'the demo uses an external broker (AMQP_URL): restart it yourself' : undefined;
+  const brokerReason = unavailable
+    ? status?.reason
+    : processes && !broker
+      ? 'the demo uses an external broker (AMQP_URL): restart it yourself'
+      : undefined;
 
   const add = () =>
     section.run(async () => {
-      const added = await api<{ name: string; url: string }>('POST', '/api/controls/instances', { service: 'payments' });
+      const added = await api<{ name: string; url: string }>('POST', '/api/controls/instances', {
+        service: 'payments',
+      });
       return `Started ${added.name} on ${added.url}: it competes for payments.commands.`;
     });
   const remove = (name: string) =>
@@ -95,23 +127,50 @@ export function ProcessesControl({ status, processes, refresh }: { status?: Cont
     });
 
   return (
-    <section className="control" data-control="processes" data-availability={status?.state ?? 'pending'} aria-labelledby="control-processes">
+    <section
+      className="control"
+      data-control="processes"
+      data-availability={status?.state ?? 'pending'}
+      aria-labelledby="control-processes"
+    >
       <h3 id="control-processes">Processes</h3>
       <ControlNote state={status?.state} reason={status?.reason} />
       <ul className="control-list">
         {(processes ?? []).map((p) => (
-          <ProcessRow key={p.name} process={p} paused={paused.has(p.name)} refresh={refresh} removing={section.busy} onRemove={() => void remove(p.name)} />
+          <ProcessRow
+            key={p.name}
+            process={p}
+            paused={paused.has(p.name)}
+            refresh={refresh}
+            removing={section.busy}
+            onRemove={() => void remove(p.name)}
+          />
         ))}
       </ul>
       <div className="control-buttons">
-        <button type="button" disabled={unavailable || section.busy || !status} title={unavailable ? status?.reason : undefined} onClick={() => void add()}>
+        <button
+          type="button"
+          disabled={unavailable || section.busy || !status}
+          title={unavailable ? status?.reason : undefined}
+          onClick={() => void add()}
+        >
           Add payments instance
         </button>
-        <button type="button" className="secondary" disabled={Boolean(brokerReason) || section.busy || !status} title={brokerReason} onClick={() => void restartBroker()}>
+        <button
+          type="button"
+          className="secondary"
+          disabled={Boolean(brokerReason) || section.busy || !status}
+          title={brokerReason}
+          onClick={() => void restartBroker()}
+        >
           Restart broker
         </button>
       </div>
-      <ActionOutcome busy={section.busy} outcome={section.outcome} busyText="Working… (a start or restart answers once the process is up)" />
+      <ActionOutcome
+        busy={section.busy}
+        outcome={section.outcome}
+        busyText="Working… (a start or restart answers once the process is up)"
+      />
     </section>
   );
 }

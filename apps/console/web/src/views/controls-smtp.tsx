@@ -3,7 +3,10 @@ import { SmtpFailure, type ControlsStatus, type SmtpFailNext } from '../../../sr
 import { api } from '../api';
 import { ActionOutcome, ControlNote, useAction } from './controls-action';
 
-const plan = (s: SmtpFailNext) => (s.remaining ? `the next ${s.remaining} ${s.remaining === 1 ? 'send is' : 'sends are'} refused with ${s.code}` : 'no failures planned');
+const plan = (s: SmtpFailNext) =>
+  s.remaining
+    ? `the next ${s.remaining} ${s.remaining === 1 ? 'send is' : 'sends are'} refused with ${s.code}`
+    : 'no failures planned';
 
 /** SMTP outage: the SMTP capture refuses the next N sends (421 temporary, so notifications retries; or 550). */
 export function SmtpControl({ status, refresh }: { status?: ControlsStatus['smtp']; refresh: () => void }) {
@@ -21,7 +24,12 @@ export function SmtpControl({ status, refresh }: { status?: ControlsStatus['smtp
   const clear = () => run(async () => `Cleared: ${plan(await api<SmtpFailNext>('DELETE', '/api/controls/smtp'))}.`);
 
   return (
-    <section className="control" data-control="smtp" data-availability={status?.state ?? 'pending'} aria-labelledby="control-smtp">
+    <section
+      className="control"
+      data-control="smtp"
+      data-availability={status?.state ?? 'pending'}
+      aria-labelledby="control-smtp"
+    >
       <h3 id="control-smtp">SMTP outage</h3>
       <ControlNote state={status?.state} reason={status?.reason} />
       <form
@@ -35,7 +43,15 @@ export function SmtpControl({ status, refresh }: { status?: ControlsStatus['smtp
           <div className="control-row">
             <label>
               Fail next N sends
-              <input type="number" min={1} max={1000} step={1} inputMode="numeric" value={count} onChange={(e) => setCount(e.target.value)} />
+              <input
+                type="number"
+                min={1}
+                max={1000}
+                step={1}
+                inputMode="numeric"
+                value={count}
+                onChange={(e) => setCount(e.target.value)}
+              />
             </label>
             <label>
               Reply code

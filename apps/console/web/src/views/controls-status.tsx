@@ -24,7 +24,8 @@ function changeKey(live: Live): string {
   }
   const processes = live.processes;
   parts.push(processes?.status ?? '-');
-  if (processes?.status === 'ok') parts.push((processes.data as DemoProcess[]).map((p) => `${p.name}:${p.pid}:${p.state}`).join(','));
+  if (processes?.status === 'ok')
+    parts.push((processes.data as DemoProcess[]).map((p) => `${p.name}:${p.pid}:${p.state}`).join(','));
   parts.push(live.payments?.status ?? '-', live.emails?.status ?? '-');
   const emails = live.emails;
   if (emails?.status === 'ok') parts.push(String((emails.data as { total?: number }).total ?? ''));

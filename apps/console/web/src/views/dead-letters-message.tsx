@@ -24,7 +24,13 @@ export interface ParkedMessageProps {
 export function ParkedMessage({ message: m, busy, onReplay, onPurge }: ParkedMessageProps) {
   const [confirming, setConfirming] = useState(false);
   const id = m.messageId;
-  const routing = [m.originalExchange === '' ? '(default exchange)' : m.originalExchange, m.originalRoutingKey, m.originalQueue].filter((x) => x !== undefined).join(' → ');
+  const routing = [
+    m.originalExchange === '' ? '(default exchange)' : m.originalExchange,
+    m.originalRoutingKey,
+    m.originalQueue,
+  ]
+    .filter((x) => x !== undefined)
+    .join(' → ');
   return (
     <li className="parked" data-parked-id={id ?? ''} data-reason={m.reason ?? ''} data-replay-count={m.replayCount}>
       <div className="parked-head">
@@ -54,7 +60,13 @@ export function ParkedMessage({ message: m, busy, onReplay, onPurge }: ParkedMes
         {m.deaths.length ? (
           <>
             <dt>Dead-lettered by the broker</dt>
-            <dd>{m.deaths.map((d) => `${d.reason ?? '?'} from ${d.queue ?? '?'}${d.count && d.count > 1 ? ` (${d.count}×)` : ''}`).join('; ')}</dd>
+            <dd>
+              {m.deaths
+                .map(
+                  (d) => `${d.reason ?? '?'} from ${d.queue ?? '?'}${d.count && d.count > 1 ? ` (${d.count}×)` : ''}`,
+                )
+                .join('; ')}
+            </dd>
           </>
         ) : null}
       </dl>
@@ -69,10 +81,15 @@ export function ParkedMessage({ message: m, busy, onReplay, onPurge }: ParkedMes
         {confirming ? (
           <>
             <span role="alert">Delete this message for good?</span>
-            <button type="button" className="danger" disabled={busy} onClick={() => {
+            <button
+              type="button"
+              className="danger"
+              disabled={busy}
+              onClick={() => {
                 setConfirming(false);
                 if (id) onPurge(id);
-              }}>
+              }}
+            >
               Delete it
             </button>
             <button type="button" autoFocus className="secondary outline" onClick={() => setConfirming(false)}>
@@ -81,10 +98,20 @@ export function ParkedMessage({ message: m, busy, onReplay, onPurge }: ParkedMes
           </>
         ) : (
           <>
-            <button type="button" disabled={busy || !id} title={id ? undefined : 'a message without an id cannot be picked out'} onClick={() => id && onReplay(id)}>
+            <button
+              type="button"
+              disabled={busy || !id}
+              title={id ? undefined : 'a message without an id cannot be picked out'}
+              onClick={() => id && onReplay(id)}
+            >
               Replay
             </button>
-            <button type="button" className="secondary outline" disabled={busy || !id} onClick={() => setConfirming(true)}>
+            <button
+              type="button"
+              className="secondary outline"
+              disabled={busy || !id}
+              onClick={() => setConfirming(true)}
+            >
               Purge
             </button>
           </>

@@ -1,5 +1,11 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { ParkedList, PurgeRequest, PurgeResponse, ReplayRequest, ReplayResponse } from '../../../src/contracts/dead-letters';
+import type {
+  ParkedList,
+  PurgeRequest,
+  PurgeResponse,
+  ReplayRequest,
+  ReplayResponse,
+} from '../../../src/contracts/dead-letters';
 import { api } from '../api';
 import { ParkedMessage } from './dead-letters-message';
 
@@ -111,14 +117,24 @@ export function DeadLetterQueue({ queue, workQueue, count, version }: DeadLetter
               <button type="button" disabled={busy || total === 0} onClick={() => void replay()}>
                 Replay all
               </button>
-              <button type="button" className="secondary outline" disabled={busy || total === 0} onClick={() => setConfirmAll(true)}>
+              <button
+                type="button"
+                className="secondary outline"
+                disabled={busy || total === 0}
+                onClick={() => setConfirmAll(true)}
+              >
                 Purge all
               </button>
             </>
           )}
         </div>
       </header>
-      <p role="status" className={outcome?.kind === 'error' ? 'error' : 'dlq-outcome'} data-dlq-result={outcome?.kind ?? ''} aria-busy={busy || undefined}>
+      <p
+        role="status"
+        className={outcome?.kind === 'error' ? 'error' : 'dlq-outcome'}
+        data-dlq-result={outcome?.kind ?? ''}
+        aria-busy={busy || undefined}
+      >
         {busy ? 'Working…' : (outcome?.text ?? '')}
       </p>
       {loadError ? <p className="error">{loadError}</p> : null}
@@ -127,7 +143,13 @@ export function DeadLetterQueue({ queue, workQueue, count, version }: DeadLetter
       {shown.length ? (
         <ol className="parked-list">
           {shown.map((m, i) => (
-            <ParkedMessage key={`${m.messageId ?? ''}#${i}`} message={m} busy={busy} onReplay={(id) => void replay([id])} onPurge={(id) => void purge([id])} />
+            <ParkedMessage
+              key={`${m.messageId ?? ''}#${i}`}
+              message={m}
+              busy={busy}
+              onReplay={(id) => void replay([id])}
+              onPurge={(id) => void purge([id])}
+            />
           ))}
         </ol>
       ) : null}

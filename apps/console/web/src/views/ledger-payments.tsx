@@ -44,7 +44,8 @@ export function PaymentsTable({ entries }: { entries: LedgerEntry[] }) {
   return (
     <>
       <p data-ledger-captured={captured} data-ledger-refunded={refunded}>
-        Captured {money(captured)}, refunded {money(refunded)}, kept {money(captured - refunded)} (the latest {entries.length} ledger entries).
+        Captured {money(captured)}, refunded {money(refunded)}, kept {money(captured - refunded)} (the latest{' '}
+        {entries.length} ledger entries).
       </p>
       <div className="overflow-auto">
         <table className="striped stack-on-phone">
@@ -66,16 +67,24 @@ export function PaymentsTable({ entries }: { entries: LedgerEntry[] }) {
                 <tr key={paymentId} data-payment-id={paymentId} data-order-id={orderId} data-status={status}>
                   <td data-label="Payment">
                     <code title={paymentId}>{short(paymentId)}</code>
-                    {capture?.instance ? <small className="instance" data-instance={capture.instance}>by {capture.instance}</small> : null}
+                    {capture?.instance ? (
+                      <small className="instance" data-instance={capture.instance}>
+                        by {capture.instance}
+                      </small>
+                    ) : null}
                   </td>
                   <td data-label="Order">
                     <code title={orderId}>{short(orderId)}</code>
                   </td>
-                  <td className="num" data-label="Amount">{capture ? money(capture.amount) : '—'}</td>
+                  <td className="num" data-label="Amount">
+                    {capture ? money(capture.amount) : '—'}
+                  </td>
                   <td data-label="Status">
                     <span className={`status status-${status.toLowerCase()}`}>{status.toLowerCase()}</span>
                   </td>
-                  <td data-label="When">{capture ? <time dateTime={capture.at}>{time(capture.at)}</time> : <small>captured earlier</small>}</td>
+                  <td data-label="When">
+                    {capture ? <time dateTime={capture.at}>{time(capture.at)}</time> : <small>captured earlier</small>}
+                  </td>
                   <td data-label="Refunds">
                     {refunds.length
                       ? refunds.map((r) => (

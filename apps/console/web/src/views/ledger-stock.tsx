@@ -31,17 +31,27 @@ export function StockTable({ levels }: { levels: StockLevel[] }) {
           {levels.map((s) => {
             const low = s.available <= LOW_STOCK;
             return (
-              <tr key={s.sku} data-sku={s.sku} data-available={s.available} data-reserved={s.reserved} data-low={low || undefined}>
+              <tr
+                key={s.sku}
+                data-sku={s.sku}
+                data-available={s.available}
+                data-reserved={s.reserved}
+                data-low={low || undefined}
+              >
                 <td data-label="SKU">
                   <code>{s.sku}</code>
                 </td>
                 <td data-label="Name">{s.name}</td>
-                <td className="num" data-label="Price">{money(s.unitPrice)}</td>
+                <td className="num" data-label="Price">
+                  {money(s.unitPrice)}
+                </td>
                 <td className="num" data-label="Available">
                   {s.available}
                   {low ? <span className="low-stock">{s.available === 0 ? 'out of stock' : 'low'}</span> : null}
                 </td>
-                <td className="num" data-label="Reserved">{s.reserved}</td>
+                <td className="num" data-label="Reserved">
+                  {s.reserved}
+                </td>
               </tr>
             );
           })}

@@ -41,12 +41,25 @@ export function PlaceOrderForm({ stock, onPlaced }: { stock?: StockLine[]; onPla
   };
 
   return (
-    <form className="orders-form" data-form="place-order" aria-labelledby="place-order-heading" onSubmit={(e) => void submit(e)} noValidate>
+    <form
+      className="orders-form"
+      data-form="place-order"
+      aria-labelledby="place-order-heading"
+      onSubmit={(e) => void submit(e)}
+      noValidate
+    >
       <h3 id="place-order-heading">Place an order</h3>
       <div className="orders-form-fields">
         <label>
           Customer email
-          <input type="email" name="customerEmail" autoComplete="off" required value={email} onChange={(e) => setEmail(e.target.value)} />
+          <input
+            type="email"
+            name="customerEmail"
+            autoComplete="off"
+            required
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+          />
         </label>
         <label>
           SKU
@@ -64,7 +77,17 @@ export function PlaceOrderForm({ stock, onPlaced }: { stock?: StockLine[]; onPla
         </label>
         <label>
           Quantity
-          <input type="number" name="quantity" inputMode="numeric" min={1} max={MAX_QUANTITY} step={1} required value={quantity} onChange={(e) => setQuantity(e.target.value)} />
+          <input
+            type="number"
+            name="quantity"
+            inputMode="numeric"
+            min={1}
+            max={MAX_QUANTITY}
+            step={1}
+            required
+            value={quantity}
+            onChange={(e) => setQuantity(e.target.value)}
+          />
         </label>
         <button type="submit" disabled={busy} aria-busy={busy}>
           Place order
@@ -79,7 +102,8 @@ export function PlaceOrderForm({ stock, onPlaced }: { stock?: StockLine[]; onPla
           </ul>
         ) : placed ? (
           <p data-placed-order={placed.id}>
-            Placed order <code title={placed.id}>{shortId(placed.id)}</code> ({placed.status}) for {placed.customerEmail}.
+            Placed order <code title={placed.id}>{shortId(placed.id)}</code> ({placed.status}) for{' '}
+            {placed.customerEmail}.
           </p>
         ) : null}
       </div>

@@ -38,7 +38,15 @@ export function StatusBadge({ status }: { status: OrderStatus }) {
  * The orders, newest first, one button each: click, Enter or Space selects one; the arrow keys (and Home/End)
  * move the selection along the list, so the timelines can be read one after the other from the keyboard.
  */
-export function OrdersList({ orders, selected, onSelect }: { orders: Order[]; selected?: string; onSelect(id: string): void }) {
+export function OrdersList({
+  orders,
+  selected,
+  onSelect,
+}: {
+  orders: Order[];
+  selected?: string;
+  onSelect(id: string): void;
+}) {
   const now = useNow(1000);
   const list = useRef<HTMLUListElement>(null);
 
@@ -46,7 +54,12 @@ export function OrdersList({ orders, selected, onSelect }: { orders: Order[]; se
     if (!orders.length || !['ArrowDown', 'ArrowUp', 'Home', 'End'].includes(e.key)) return;
     e.preventDefault();
     const at = orders.findIndex((o) => o.id === selected);
-    const next = e.key === 'Home' ? 0 : e.key === 'End' ? orders.length - 1 : Math.min(orders.length - 1, Math.max(0, at + (e.key === 'ArrowDown' ? 1 : -1)));
+    const next =
+      e.key === 'Home'
+        ? 0
+        : e.key === 'End'
+          ? orders.length - 1
+          : Math.min(orders.length - 1, Math.max(0, at + (e.key === 'ArrowDown' ? 1 : -1)));
     const id = orders[at === -1 ? 0 : next].id;
     onSelect(id);
     list.current?.querySelector<HTMLButtonElement>(`[data-order-id="${id}"] button`)?.focus();

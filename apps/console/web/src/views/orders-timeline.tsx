@@ -5,10 +5,20 @@ import { money, shortId, StatusBadge } from './orders-list';
 /** Fields of a step shown in their own places; any other detail is listed under the step. */
 const SHOWN = new Set(['step', 'at', 'message', 'via', 'sent', 'compensation', 'items', 'reason']);
 
-const VIA: Record<string, string> = { http: 'POST /orders (HTTP, no message)', deadline: 'the saga deadline (no answer in time)' };
+const VIA: Record<string, string> = {
+  http: 'POST /orders (HTTP, no message)',
+  deadline: 'the saga deadline (no answer in time)',
+};
 
 /** hh:mm:ss.mmm in the browser's time zone. */
-const clock = (iso: string) => new Date(iso).toLocaleTimeString('en-GB', { hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3 });
+const clock = (iso: string) =>
+  new Date(iso).toLocaleTimeString('en-GB', {
+    hour12: false,
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    fractionalSecondDigits: 3,
+  });
 
 function Message({ m }: { m: MessageRef }) {
   return (
@@ -36,7 +46,11 @@ function Step({ s, placedAt }: { s: OrderStep; placedAt: number }) {
   const items = Array.isArray(s.items) ? (s.items as Array<{ sku: string; quantity: number }>) : undefined;
   const extra = Object.entries(s).filter(([k, v]) => !SHOWN.has(k) && v !== undefined);
   return (
-    <li data-step={s.step} data-compensation={s.compensation ? 'true' : undefined} className={s.compensation ? 'compensation' : undefined}>
+    <li
+      data-step={s.step}
+      data-compensation={s.compensation ? 'true' : undefined}
+      className={s.compensation ? 'compensation' : undefined}
+    >
       <div className="orders-step-head">
         <strong>{s.step}</strong>
         {s.compensation ? <span className="orders-compensation">compensation</span> : null}
@@ -88,13 +102,19 @@ export function OrderTimeline({ order }: { order: Order }) {
   const history = order.history ?? [];
   const placedAt = Date.parse(history.find((h) => h.step === 'PLACED')?.at ?? order.createdAt);
   return (
-    <article className="orders-detail" data-order-detail={order.id} data-status={order.status} aria-labelledby="orders-detail-heading">
+    <article
+      className="orders-detail"
+      data-order-detail={order.id}
+      data-status={order.status}
+      aria-labelledby="orders-detail-heading"
+    >
       <header>
         <h3 id="orders-detail-heading">
           Order <code title={order.id}>{shortId(order.id)}</code> <StatusBadge status={order.status} />
         </h3>
         <p className="orders-detail-facts">
-          {order.customerEmail} · {order.items.map((i) => `${i.quantity} × ${i.sku}`).join(', ')} · total {money(order.total)}
+          {order.customerEmail} · {order.items.map((i) => `${i.quantity} × ${i.sku}`).join(', ')} · total{' '}
+          {money(order.total)}
           {order.paymentId ? (
             <>
               {' '}

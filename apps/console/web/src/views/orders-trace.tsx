@@ -5,7 +5,13 @@ import type { Live } from '../stream';
 import './orders-trace.css';
 
 /** A colour per service: the platform's own first, then a few more for anything else that exports to the console. */
-const SERVICE_COLOURS: Record<string, string> = { orders: '#4f46e5', inventory: '#0d9488', payments: '#c2410c', notifications: '#be185d', analytics: '#65a30d' };
+const SERVICE_COLOURS: Record<string, string> = {
+  orders: '#4f46e5',
+  inventory: '#0d9488',
+  payments: '#c2410c',
+  notifications: '#be185d',
+  analytics: '#65a30d',
+};
 const MORE_COLOURS = ['#0369a1', '#7c3aed', '#a16207', '#475569'];
 
 function colourOf(service: string): string {
@@ -23,7 +29,14 @@ export function formatMs(ms: number): string {
   return `${ms.toFixed(2)} ms`;
 }
 
-const KIND_LABEL: Record<TraceSpan['kind'], string> = { server: 'server', client: 'client', producer: 'producer', consumer: 'consumer', internal: 'internal', unspecified: '' };
+const KIND_LABEL: Record<TraceSpan['kind'], string> = {
+  server: 'server',
+  client: 'client',
+  producer: 'producer',
+  consumer: 'consumer',
+  internal: 'internal',
+  unspecified: '',
+};
 
 interface Row {
   span: TraceSpan;
@@ -47,7 +60,8 @@ export function waterfallRows(trace: Trace): Row[] {
   const rows: Row[] = [];
   const visit = (span: TraceSpan, depth: number) => {
     rows.push({ span, depth, orphan: depth === 0 && span.parentSpanId !== undefined });
-    for (const child of (children.get(span.spanId) ?? []).sort((a, b) => a.startMs - b.startMs)) visit(child, depth + 1);
+    for (const child of (children.get(span.spanId) ?? []).sort((a, b) => a.startMs - b.startMs))
+      visit(child, depth + 1);
   };
   for (const root of roots.sort((a, b) => a.startMs - b.startMs)) visit(root, 0);
   return rows;
@@ -91,7 +105,9 @@ function SpanDetails({ span, id }: { span: TraceSpan; id: string }) {
             {span.events.map((e, i) => (
               <li key={i}>
                 <strong>{e.name}</strong> at +{formatMs(e.timeMs - span.startMs)}
-                {Object.keys(e.attributes).length ? <Facts entries={Object.entries(e.attributes).map(([k, v]): [string, string] => [k, valueText(v)])} /> : null}
+                {Object.keys(e.attributes).length ? (
+                  <Facts entries={Object.entries(e.attributes).map(([k, v]): [string, string] => [k, valueText(v)])} />
+                ) : null}
               </li>
             ))}
           </ul>
@@ -104,7 +120,11 @@ function SpanDetails({ span, id }: { span: TraceSpan; id: string }) {
             {span.links.map((l) => (
               <li key={`${l.traceId}-${l.spanId}`}>
                 span <code>{l.spanId}</code>
-                {Object.keys(l.attributes).length ? ` (${Object.entries(l.attributes).map(([k, v]) => `${k}: ${valueText(v)}`).join(', ')})` : ''}
+                {Object.keys(l.attributes).length
+                  ? ` (${Object.entries(l.attributes)
+                      .map(([k, v]) => `${k}: ${valueText(v)}`)
+                      .join(', ')})`
+                  : ''}
               </li>
             ))}
           </ul>
@@ -134,7 +154,8 @@ export function Waterfall({ trace }: { trace: Trace }) {
   return (
     <figure className="trace" data-trace-id={trace.traceId}>
       <figcaption>
-        Trace <code title={trace.traceId}>{trace.traceId.slice(0, 16)}</code> · {trace.spans.length} spans · {formatMs(trace.durationMs)}
+        Trace <code title={trace.traceId}>{trace.traceId.slice(0, 16)}</code> · {trace.spans.length} spans ·{' '}
+        {formatMs(trace.durationMs)}
         {errors ? <span className="trace-error-count"> · {errors} with an error</span> : null}
         <ul className="trace-legend" aria-label="Services">
           {trace.services.map((s) => (
@@ -146,7 +167,10 @@ export function Waterfall({ trace }: { trace: Trace }) {
         </ul>
       </figcaption>
       <div className="trace-scroll">
-        <table className="trace-waterfall" aria-label={`Spans of trace ${trace.traceId.slice(0, 16)}, by start, each under its parent`}>
+        <table
+          className="trace-waterfall"
+          aria-label={`Spans of trace ${trace.traceId.slice(0, 16)}, by start, each under its parent`}
+        >
           <thead>
             <tr>
               <th scope="col">Span</th>
@@ -171,9 +195,20 @@ export function Waterfall({ trace }: { trace: Trace }) {
               const error = span.status.code === 'error';
               return (
                 <Fragment key={span.spanId}>
-                  <tr data-span-id={span.spanId} data-depth={depth} data-service={span.service} data-status={span.status.code} className={error ? 'trace-row-error' : undefined}>
+                  <tr
+                    data-span-id={span.spanId}
+                    data-depth={depth}
+                    data-service={span.service}
+                    data-status={span.status.code}
+                    className={error ? 'trace-row-error' : undefined}
+                  >
                     <th scope="row" className="trace-name" style={{ paddingLeft: `${0.4 + depth * 0.8}rem` }}>
-                      <button type="button" aria-expanded={isOpen} aria-controls={detailsId} onClick={() => toggle(span.spanId)}>
+                      <button
+                        type="button"
+                        aria-expanded={isOpen}
+                        aria-controls={detailsId}
+                        onClick={() => toggle(span.spanId)}
+                      >
                         <span aria-hidden="true" className="trace-caret">
                           {isOpen ? '▾' : '▸'}
                         </span>
@@ -188,7 +223,11 @@ export function Waterfall({ trace }: { trace: Trace }) {
                       {orphan ? <span className="trace-orphan">parent not received</span> : null}
                     </th>
                     <td className="trace-service">
-                      <span className="trace-swatch" style={{ background: colourOf(span.service) }} aria-hidden="true" />
+                      <span
+                        className="trace-swatch"
+                        style={{ background: colourOf(span.service) }}
+                        aria-hidden="true"
+                      />
                       {span.service}
                     </td>
                     <td className="trace-num" data-start>
@@ -199,7 +238,14 @@ export function Waterfall({ trace }: { trace: Trace }) {
                     </td>
                     <td className="trace-timeline" aria-hidden="true">
                       <div className="trace-track">
-                        <div className="trace-bar" style={{ left: `${offset}%`, width: `max(${width}%, 2px)`, background: colourOf(span.service) }} />
+                        <div
+                          className="trace-bar"
+                          style={{
+                            left: `${offset}%`,
+                            width: `max(${width}%, 2px)`,
+                            background: colourOf(span.service),
+                          }}
+                        />
                       </div>
                     </td>
                   </tr>
@@ -230,7 +276,13 @@ function useOrderTraces(orderId: string, version: string): { traces?: Trace[]; e
     let current = true;
     api<OrderTraces>('GET', `/api/traces?orderId=${encodeURIComponent(orderId)}`).then(
       (answer) => current && setState({ id: orderId, traces: answer.traces }),
-      (err: Error) => current && setState((prev) => ({ id: orderId, traces: prev.id === orderId ? prev.traces : undefined, error: err.message })),
+      (err: Error) =>
+        current &&
+        setState((prev) => ({
+          id: orderId,
+          traces: prev.id === orderId ? prev.traces : undefined,
+          error: err.message,
+        })),
     );
     return () => {
       current = false;
@@ -245,8 +297,10 @@ function Empty({ receiver, read }: { receiver?: TraceReceiverState; read: boolea
     return (
       <div className="trace-empty" data-trace-empty="off">
         <p>
-          <strong>Tracing off:</strong> no service has sent this console a span. Set <code>OTEL_EXPORTER_OTLP_TRACES_ENDPOINT={endpoint}</code> and{' '}
-          <code>OTEL_EXPORTER_OTLP_PROTOCOL=http/json</code> on the services (<code>npm run demo</code> does, unless started with <code>--no-tracing</code>).
+          <strong>Tracing off:</strong> no service has sent this console a span. Set{' '}
+          <code>OTEL_EXPORTER_OTLP_TRACES_ENDPOINT={endpoint}</code> and{' '}
+          <code>OTEL_EXPORTER_OTLP_PROTOCOL=http/json</code> on the services (<code>npm run demo</code> does, unless
+          started with <code>--no-tracing</code>).
         </p>
         {receiver.refused.requests ? (
           <p className="error" data-trace-refused>
@@ -259,7 +313,8 @@ function Empty({ receiver, read }: { receiver?: TraceReceiverState; read: boolea
   if (!read) return <p aria-busy="true">Reading the trace…</p>;
   return (
     <p className="trace-empty" data-trace-empty="none-yet">
-      No spans for this order yet: services send theirs in batches, every few seconds (<code>OTEL_BSP_SCHEDULE_DELAY</code>).
+      No spans for this order yet: services send theirs in batches, every few seconds (
+      <code>OTEL_BSP_SCHEDULE_DELAY</code>).
     </p>
   );
 }
@@ -275,12 +330,21 @@ export function OrderTraceSection({ orderId, live }: { orderId: string; live: Li
     <section className="orders-trace" aria-labelledby="orders-trace-heading" data-trace-for={orderId}>
       <h3 id="orders-trace-heading">Trace</h3>
       {error ? <p className="error">{error}</p> : null}
-      {traces?.length ? traces.map((t) => <Waterfall key={t.traceId} trace={t} />) : <Empty receiver={receiver} read={traces !== undefined} />}
+      {traces?.length ? (
+        traces.map((t) => <Waterfall key={t.traceId} trace={t} />)
+      ) : (
+        <Empty receiver={receiver} read={traces !== undefined} />
+      )}
       {forward ? (
         <p className="trace-forward" data-forward-failed={forward.failed}>
           Passed on to <code>{forward.url}</code>: {forward.sent} sent, {forward.failed} failed
           {forward.dropped ? `, ${forward.dropped} dropped (queue full)` : ''}
-          {forward.lastError ? <span className={forward.failed || forward.dropped ? 'error' : undefined}> · last problem: {forward.lastError}</span> : null}
+          {forward.lastError ? (
+            <span className={forward.failed || forward.dropped ? 'error' : undefined}>
+              {' '}
+              · last problem: {forward.lastError}
+            </span>
+          ) : null}
         </p>
       ) : null}
     </section>

@@ -37,7 +37,10 @@ export class MessagingClient extends ClientProxy<MessagingClientEvents, 'connect
     // the Messaging instance is shared; MessagingModule closes it on shutdown
   }
 
-  override on<K extends keyof MessagingClientEvents = keyof MessagingClientEvents, C extends MessagingClientEvents[K] = MessagingClientEvents[K]>(event: K, callback: C): void {
+  override on<
+    K extends keyof MessagingClientEvents = keyof MessagingClientEvents,
+    C extends MessagingClientEvents[K] = MessagingClientEvents[K],
+  >(event: K, callback: C): void {
     this.messaging.events.on(event, callback as never);
   }
 
@@ -62,7 +65,12 @@ export class MessagingClient extends ClientProxy<MessagingClientEvents, 'connect
     const target = toTarget(packet.pattern);
     const published = target.contract
       ? this.messaging.emit(target.contract, packet.data)
-      : this.messaging.publish({ exchange: this.messaging.options.eventsExchange, routingKey: target.key, type: target.key, payload: packet.data });
+      : this.messaging.publish({
+          exchange: this.messaging.options.eventsExchange,
+          routingKey: target.key,
+          type: target.key,
+          payload: packet.data,
+        });
     return published as Promise<T>;
   }
 }
@@ -70,10 +78,21 @@ export class MessagingClient extends ClientProxy<MessagingClientEvents, 'connect
 /** A pattern as routing: a routing key without wildcards, or a contract (whose type is the key). */
 function toTarget(pattern: unknown): { key: string; contract?: MessageContract } {
   if (isContract(pattern)) return { key: pattern.type, contract: pattern };
-  if (typeof pattern !== 'string' || pattern === '') throw new MessagingError('INVALID_PATTERN', `MessagingClient: the pattern must be a routing key such as 'order.placed' or a contract, not ${JSON.stringify(pattern)}`);
-  if (isWildcardPattern(pattern)) throw new MessagingError('INVALID_PATTERN', `MessagingClient: '${pattern}' has wildcards; a message is sent with one concrete routing key`);
+  if (typeof pattern !== 'string' || pattern === '')
+    throw new MessagingError(
+      'INVALID_PATTERN',
+      `MessagingClient: the pattern must be a routing key such as 'order.placed' or a contract, not ${JSON.stringify(pattern)}`,
+    );
+  if (isWildcardPattern(pattern))
+    throw new MessagingError(
+      'INVALID_PATTERN',
+      `MessagingClient: '${pattern}' has wildcards; a message is sent with one concrete routing key`,
+    );
   return { key: pattern };
 }
 
 const isContract = (p: unknown): p is MessageContract =>
-  typeof p === 'object' && p !== null && typeof (p as MessageContract).type === 'string' && typeof (p as MessageContract).parse === 'function';
+  typeof p === 'object' &&
+  p !== null &&
+  typeof (p as MessageContract).type === 'string' &&
+  typeof (p as MessageContract).parse === 'function';

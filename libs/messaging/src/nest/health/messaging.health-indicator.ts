@@ -21,7 +21,9 @@ export class MessagingHealthIndicator {
   isHealthy<const Key extends string = 'messaging'>(key: Key = 'messaging' as Key): HealthIndicatorResult<Key> {
     const indicator = this.indicators.check(key);
     const connected = this.messaging.isConnected;
-    const consumers = Object.fromEntries(this.messaging.consumers.map((c) => [c.queue, c.isConsuming ? 'consuming' : 'stopped']));
+    const consumers = Object.fromEntries(
+      this.messaging.consumers.map((c) => [c.queue, c.isConsuming ? 'consuming' : 'stopped']),
+    );
     const details = {
       connected,
       ...(connected ? { broker: redactUrl(this.messaging.connection.url) } : {}),

@@ -29,14 +29,20 @@ export function collectRoutes(handlers: Map<string, NestHandler>, commandsExchan
   for (const [pattern, handler] of handlers) {
     const decorator = `@${handler.isEventHandler ? 'Event' : 'Message'}Pattern('${pattern}')`;
     if (!pattern || pattern.startsWith('{') || /\s/.test(pattern)) {
-      throw invalid(`${decorator}: a pattern is a routing key such as 'order.placed'; object patterns and whitespace do not map to AMQP routing`);
+      throw invalid(
+        `${decorator}: a pattern is a routing key such as 'order.placed'; object patterns and whitespace do not map to AMQP routing`,
+      );
     }
     if (!handler.isEventHandler && handler.next) {
-      throw invalid(`${decorator}: the pattern has both a @MessagePattern and an @EventPattern handler; give them different patterns`);
+      throw invalid(
+        `${decorator}: the pattern has both a @MessagePattern and an @EventPattern handler; give them different patterns`,
+      );
     }
     const command = Boolean((handler.extras as MessagingPatternExtras | undefined)?.command);
     if (handler.isEventHandler && command && isWildcardPattern(pattern)) {
-      throw invalid(`${decorator}: commands are bound to the commands exchange '${commandsExchange}', a direct exchange, which routes on exact keys only`);
+      throw invalid(
+        `${decorator}: commands are bound to the commands exchange '${commandsExchange}', a direct exchange, which routes on exact keys only`,
+      );
     }
     if (!handler.isEventHandler && isWildcardPattern(pattern)) {
       throw invalid(
@@ -65,4 +71,5 @@ function contractOf(head: NestHandler, decorator: string): MessageContract | und
   return contracts.values().next().value;
 }
 
-const invalid = (message: string): MessagingError => new MessagingError('INVALID_HANDLER', `MessagingServer: ${message}`);
+const invalid = (message: string): MessagingError =>
+  new MessagingError('INVALID_HANDLER', `MessagingServer: ${message}`);

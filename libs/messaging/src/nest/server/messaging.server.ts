@@ -60,7 +60,10 @@ export class MessagingServer extends Server<MessagingServerEvents, MessagingStat
     await Promise.all(this.started.map((c) => c.stop(this.messaging.options.shutdownTimeoutMs)));
   }
 
-  on<K extends keyof MessagingServerEvents = keyof MessagingServerEvents, C extends MessagingServerEvents[K] = MessagingServerEvents[K]>(event: K, callback: C): this {
+  on<
+    K extends keyof MessagingServerEvents = keyof MessagingServerEvents,
+    C extends MessagingServerEvents[K] = MessagingServerEvents[K],
+  >(event: K, callback: C): this {
     this.messaging.events.on(event, callback as never);
     return this;
   }
@@ -77,7 +80,10 @@ export class MessagingServer extends Server<MessagingServerEvents, MessagingStat
     if (events.length > 0) {
       if (!this.options.queue) {
         const patterns = events.map((r) => `'${r.pattern}'`).join(', ');
-        throw new MessagingError('INVALID_HANDLER', `MessagingServer: the app has @EventPattern handlers (${patterns}) but no queue to consume them from; set server.queue ('<service>.<purpose>') in MessagingModule's options`);
+        throw new MessagingError(
+          'INVALID_HANDLER',
+          `MessagingServer: the app has @EventPattern handlers (${patterns}) but no queue to consume them from; set server.queue ('<service>.<purpose>') in MessagingModule's options`,
+        );
       }
       // One core handler per pattern, so that the core parks a message no pattern matches ('no-handler');
       // each runs every matching route, as Nest runs every handler of an event.
@@ -94,7 +100,10 @@ export class MessagingServer extends Server<MessagingServerEvents, MessagingStat
       definitions.push({
         queue: this.options.rpcQueue ?? `${serviceName}.rpc`,
         bindings: messages.map((r) => ({ exchange: commandsExchange, pattern: r.pattern })),
-        handlers: messages.map((r) => ({ pattern: r.pattern, handle: (message: IncomingMessage) => this.invoke(r, message, payloadFor(r, message)) })),
+        handlers: messages.map((r) => ({
+          pattern: r.pattern,
+          handle: (message: IncomingMessage) => this.invoke(r, message, payloadFor(r, message)),
+        })),
         prefetch,
         rpc: true,
       });
@@ -110,7 +119,9 @@ export class MessagingServer extends Server<MessagingServerEvents, MessagingStat
    * once all of them have finished.
    */
   private async deliverEvent(message: IncomingMessage, routes: HandlerRoute[]): Promise<void> {
-    const calls = routes.filter((r) => topicMatches(r.pattern, message.type)).map((r) => ({ route: r, payload: payloadFor(r, message) }));
+    const calls = routes
+      .filter((r) => topicMatches(r.pattern, message.type))
+      .map((r) => ({ route: r, payload: payloadFor(r, message) }));
     const outcomes = await Promise.allSettled(calls.map(({ route, payload }) => this.invoke(route, message, payload)));
     const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failure) throw failure.reason;
@@ -141,4 +152,5 @@ export class MessagingServer extends Server<MessagingServerEvents, MessagingStat
 }
 
 /** The payload for a route: validated (and transformed) by its contract when it has one. */
-const payloadFor = (route: HandlerRoute, message: IncomingMessage): unknown => (route.contract ? route.contract.parse(message.payload) : message.payload);
+const payloadFor = (route: HandlerRoute, message: IncomingMessage): unknown =>
+  route.contract ? route.contract.parse(message.payload) : message.payload;
