@@ -1,5 +1,5 @@
 import type { ExportTraceServiceRequest, ExportTraceServiceResponse, TraceReceiverState } from '../../contracts/traces';
-import { SharedSource, type SourceState } from '../shared-source';
+import { PushedSource } from '../pushed-source';
 import { OtlpForwarder, type ForwardedBody } from './otlp-forwarder';
 import { flattenRequest } from './otlp-spans';
 import { TraceStore, type TraceStoreBounds } from './trace-store';
@@ -20,37 +20,12 @@ const PUBLISH_EVERY_MS = 250;
  * The live stream's `traces` source: the receiver's state, pushed (not polled) when spans arrive, at most once
  * per PUBLISH_EVERY_MS however fast they come.
  */
-export class TraceSource extends SharedSource<unknown> {
-  private readonly pushListeners = new Set<(state: SourceState<unknown>) => void>();
-  private latest: SourceState<unknown>;
+export class TraceSource extends PushedSource {
   private publishTimer?: NodeJS.Timeout;
   private lastPublished = 0;
 
   constructor(private readonly read: () => TraceReceiverState) {
-    super({
-      name: 'traces',
-      intervalMs: 60_000,
-      fetch: () => Promise.reject(new Error('the traces source is pushed, not polled')),
-    });
-    this.latest = { status: 'ok', data: read(), updatedAt: new Date().toISOString() };
-  }
-
-  override get state(): SourceState<unknown> {
-    return this.latest;
-  }
-
-  override get subscribers(): number {
-    return this.pushListeners.size;
-  }
-
-  override subscribe(listener: (state: SourceState<unknown>) => void): () => void {
-    this.pushListeners.add(listener);
-    listener(this.latest);
-    return () => void this.pushListeners.delete(listener);
-  }
-
-  override stop(): void {
-    // nothing polls; a pending publish is cleared by close()
+    super('traces', read());
   }
 
   /** Something changed: publish now, or at the end of the current window. */
@@ -70,8 +45,7 @@ export class TraceSource extends SharedSource<unknown> {
   private publish(): void {
     this.publishTimer = undefined;
     this.lastPublished = Date.now();
-    this.latest = { status: 'ok', data: this.read(), updatedAt: new Date().toISOString() };
-    for (const listener of this.pushListeners) listener(this.latest);
+    this.push(this.read());
   }
 }
 
