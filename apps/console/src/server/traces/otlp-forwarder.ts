@@ -1,3 +1,4 @@
+import type { TraceReceiverState } from '../../contracts/traces';
 import { withoutCredentials } from '../upstream';
 
 /** One accepted request, as it came: the forwarder sends these bytes and headers on unchanged. */
@@ -16,15 +17,8 @@ export interface ForwarderOptions {
   timeoutMs?: number;
 }
 
-export interface ForwarderStats {
-  url: string;
-  sent: number;
-  failed: number;
-  dropped: number;
-  queued: number;
-  lastError?: string;
-  lastErrorAt?: string;
-}
+/** What the forwarder reports, as the traces API and the live stream carry it. */
+export type ForwarderStats = NonNullable<TraceReceiverState['forward']>;
 
 /**
  * Passes every accepted OTLP body on to another receiver (Jaeger, a collector), so services export once, to the
