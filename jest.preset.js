@@ -22,6 +22,7 @@ module.exports = {
     '^@warren/messaging$': path.join(__dirname, 'libs/messaging/src/index.ts'),
     '^@warren/messaging/nest$': path.join(__dirname, 'libs/messaging/src/nest/index.ts'),
     '^@warren/messaging/typeorm$': path.join(__dirname, 'libs/messaging/src/typeorm.ts'),
+    '^@warren/messaging/testing$': path.join(__dirname, 'libs/messaging/src/testing/index.ts'),
     '^@warren/contracts$': path.join(__dirname, 'libs/contracts/src/index.ts'),
     '^@warren/service-kit$': path.join(__dirname, 'libs/service-kit/src/index.ts'),
     '^@warren/service-kit/telemetry$': path.join(__dirname, 'libs/service-kit/src/telemetry.ts'),

@@ -4,7 +4,8 @@
 // service with its Redis taken away behind a proxy: nothing acked, nothing lost, each event counted once after.
 import { Redis } from 'ioredis';
 import type { Click, PageView } from '@warren/contracts';
-import { Messaging, MessagingHarness } from '@warren/messaging';
+import { Messaging } from '@warren/messaging';
+import { MessagingHarness } from '@warren/messaging/testing';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { AppModule, ANALYTICS } from '../src/app.module';
 import {

@@ -1,4 +1,5 @@
-import { Messaging, MessagingHarness } from '@warren/messaging';
+import { Messaging } from '@warren/messaging';
+import { MessagingHarness } from '@warren/messaging/testing';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { AppModule, ANALYTICS } from '../src/app.module';
 import { StatsService, type Stats } from '../src/stats/stats.service';

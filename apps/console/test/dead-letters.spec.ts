@@ -4,7 +4,8 @@
 // HTTP API; bad input, a missing queue, a replay the broker refuses and a broker that is down.
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import { Headers, Messaging, MessagingHarness, NonRetryableError, type IncomingMessage } from '@warren/messaging';
+import { Headers, Messaging, NonRetryableError, type IncomingMessage } from '@warren/messaging';
+import { MessagingHarness } from '@warren/messaging/testing';
 import { connect } from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import type {

@@ -7,7 +7,8 @@ import {
   StockReleased,
   StockReserved,
 } from '@warren/contracts';
-import { Messaging, MessagingHarness, type IncomingMessage } from '@warren/messaging';
+import { Messaging, type IncomingMessage } from '@warren/messaging';
+import { MessagingHarness } from '@warren/messaging/testing';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { AppModule, INVENTORY } from '../src/app.module';
 import { serviceEnvironment, testTargets } from '../../../tools/testing/service-env';

@@ -2,7 +2,8 @@
 // on the real app over real brokers: the reservation, the commit and the release are found by `warren.order.id`.
 import { SpanKind } from '@opentelemetry/api';
 import { CommitStock, ReleaseStock, ReserveStock } from '@warren/contracts';
-import { Messaging, MessagingHarness } from '@warren/messaging';
+import { Messaging } from '@warren/messaging';
+import { MessagingHarness } from '@warren/messaging/testing';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { randomUUID } from 'node:crypto';
 import { eventually } from '../../../tools/testing/eventually';

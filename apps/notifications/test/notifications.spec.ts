@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { OrderCancelled, OrderConfirmed, OrderPlaced } from '@warren/contracts';
-import type { Messaging, MessagingHarness, PayloadInput } from '@warren/messaging';
+import type { Messaging, PayloadInput } from '@warren/messaging';
+import type { MessagingHarness } from '@warren/messaging/testing';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { getRepositoryToken } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';

@@ -1,4 +1,5 @@
-import { Messaging, MessagingHarness } from '@warren/messaging';
+import { Messaging } from '@warren/messaging';
+import { MessagingHarness } from '@warren/messaging/testing';
 import { startService, type StartedService } from '@warren/service-kit';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,7 +3,8 @@
 // reports the queue by state, and each SMTP send is a span under its BullMQ job, in the trace the job was added in.
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OrderConfirmed, OrderPlaced } from '@warren/contracts';
-import type { Messaging, MessagingHarness } from '@warren/messaging';
+import type { Messaging } from '@warren/messaging';
+import type { MessagingHarness } from '@warren/messaging/testing';
 import { randomUUID } from 'node:crypto';
 import { eventually } from '../../../tools/testing/eventually';
 import { installTestTelemetry, parentId, spanId, traceId } from '../../../tools/testing/otel';

@@ -17,7 +17,8 @@ import {
   StockReleased,
   StockReserved,
 } from '@warren/contracts';
-import { Messaging, MessagingHarness, type IncomingMessage } from '@warren/messaging';
+import { Messaging, type IncomingMessage } from '@warren/messaging';
+import { MessagingHarness } from '@warren/messaging/testing';
 import { startOrders } from '../src/bootstrap';
 import type { StartedService } from '@warren/service-kit';
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CapturePayment, PaymentCaptured, PaymentDeclined, PaymentRefunded, RefundPayment } from '@warren/contracts';
-import { Messaging, MessagingHarness, type IncomingMessage } from '@warren/messaging';
+import { Messaging, type IncomingMessage } from '@warren/messaging';
+import { MessagingHarness } from '@warren/messaging/testing';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { AppModule, PAYMENTS } from '../src/app.module';
 import { serviceEnvironment, testTargets } from '../../../tools/testing/service-env';

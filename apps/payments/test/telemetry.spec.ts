@@ -3,7 +3,8 @@
 // is unavailable).
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { CapturePayment, PaymentCaptured, PaymentDeclined, PaymentRefunded, RefundPayment } from '@warren/contracts';
-import { Messaging, MessagingHarness, type IncomingMessage } from '@warren/messaging';
+import { Messaging, type IncomingMessage } from '@warren/messaging';
+import { MessagingHarness } from '@warren/messaging/testing';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { randomUUID } from 'node:crypto';
 import { eventually } from '../../../tools/testing/eventually';

@@ -1,4 +1,5 @@
-import { DeadLetterQueue, Messaging, MessagingError, MessagingHarness, parseBrokerUrls } from '../src';
+import { DeadLetterQueue, Messaging, MessagingError, parseBrokerUrls } from '../src';
+import { MessagingHarness } from '../src/testing';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
 import { freePort } from '../../../tools/testing/ports';
 import { spawnBroker, type SpawnedBroker } from '../../../tools/testing/spawn-broker';

@@ -1,5 +1,6 @@
 import { connect, type ChannelModel } from 'amqplib';
-import { BrokerUnavailableError, Messaging, MessagingError, MessagingHarness } from '../src';
+import { BrokerUnavailableError, Messaging, MessagingError } from '../src';
+import { MessagingHarness } from '../src/testing';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
 import { TcpProxy } from '../../../tools/testing/tcp-proxy';
 

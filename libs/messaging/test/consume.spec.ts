@@ -1,14 +1,7 @@
 import { connect } from 'amqplib';
 import { z } from 'zod';
-import {
-  defineMessage,
-  Headers,
-  Messaging,
-  MessagingHarness,
-  NonRetryableError,
-  RetryUntilError,
-  type IncomingMessage,
-} from '../src';
+import { defineMessage, Headers, Messaging, NonRetryableError, RetryUntilError, type IncomingMessage } from '../src';
+import { MessagingHarness } from '../src/testing';
 import { cleanup, testBrokers, uniqueName } from './support/brokers';
 
 const Charge = defineMessage('payment.requested', z.object({ orderId: z.string(), amount: z.number().positive() }));

@@ -14,7 +14,6 @@ import {
   MAX_DELAY_MS,
   Messaging,
   MessagingError,
-  MessagingHarness,
   probeDelayedExchange,
   ttlDelayExchangeName,
   ttlDelayQueueName,
@@ -22,6 +21,7 @@ import {
   type DelayMode,
   type IncomingMessage,
 } from '../src';
+import { MessagingHarness } from '../src/testing';
 import { cleanup, testBrokers, uniqueName } from './support/brokers';
 
 const Reminder = defineMessage('order.reminder', z.object({ orderId: z.string() }));

@@ -6,10 +6,10 @@ import {
   defineMessage,
   Headers,
   Messaging,
-  MessagingHarness,
   NonRetryableError,
   type IncomingMessage,
 } from '../src';
+import { MessagingHarness } from '../src/testing';
 import { DeadLetterQueue, DeadLetterQueueNotFoundError, ReplayFailedError } from '../src/dlq';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
-import { Messaging, MessagingHarness, NonRetryableError, type IncomingMessage, type MessageHandler } from '../src';
+import { Messaging, NonRetryableError, type IncomingMessage, type MessageHandler } from '../src';
+import { MessagingHarness } from '../src/testing';
 import { InboxBusyError, InboxRecord, RedisInbox, TypeOrmInbox } from '../src/inbox';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
 import { SideEffect, TestDatabase, testDatabases } from './support/databases';

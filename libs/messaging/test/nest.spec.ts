@@ -16,12 +16,12 @@ import {
   defineMessage,
   Headers,
   Messaging,
-  MessagingHarness,
   NonRetryableError,
   RpcRemoteError,
   UnroutableError,
   type PublishedMessage,
 } from '../src';
+import { MessagingHarness } from '../src/testing';
 import {
   MessagingClient,
   MessagingContext,

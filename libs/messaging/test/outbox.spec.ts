@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { IsNull, Not, type DataSource } from 'typeorm';
-import { Headers, Messaging, MessagingHarness, type IncomingMessage } from '../src';
+import { Headers, Messaging, type IncomingMessage } from '../src';
+import { MessagingHarness } from '../src/testing';
 import { runInTransaction, TypeOrmInbox } from '../src/inbox';
 import {
   Outbox,

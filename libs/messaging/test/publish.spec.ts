@@ -4,12 +4,12 @@ import {
   defineMessage,
   Headers,
   Messaging,
-  MessagingHarness,
   MessageValidationError,
   parseTraceparent,
   UnroutableError,
   type IncomingMessage,
 } from '../src';
+import { MessagingHarness } from '../src/testing';
 import { cleanup, testBrokers, uniqueName } from './support/brokers';
 
 const Greeting = defineMessage('greeting.sent', z.object({ text: z.string().min(1) }));

@@ -1,5 +1,6 @@
 import { connect, type ChannelModel } from 'amqplib';
-import { Messaging, MessagingHarness, ttlDelayQueueName, delayBucket } from '../src';
+import { Messaging, ttlDelayQueueName, delayBucket } from '../src';
+import { MessagingHarness } from '../src/testing';
 import { cleanup, testBrokers, uniqueName } from './support/brokers';
 
 const fastRetry = { maxAttempts: 3, initialDelayMs: 40, multiplier: 2, maxDelayMs: 1000, jitter: 0 };

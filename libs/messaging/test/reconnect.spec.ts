@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { z } from 'zod';
-import { BrokerUnavailableError, defineMessage, Messaging, MessagingHarness } from '../src';
+import { BrokerUnavailableError, defineMessage, Messaging } from '../src';
+import { MessagingHarness } from '../src/testing';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
 import { bundledChild, repositoryRoot as root } from './support/child-bundle';
 import { spawnBroker, type SpawnedBroker } from '../../../tools/testing/spawn-broker';

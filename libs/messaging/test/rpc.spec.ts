@@ -2,13 +2,13 @@ import { z } from 'zod';
 import {
   defineMessage,
   Messaging,
-  MessagingHarness,
   MessageValidationError,
   NonRetryableError,
   RpcRemoteError,
   RpcTimeoutError,
   UnroutableError,
 } from '../src';
+import { MessagingHarness } from '../src/testing';
 import { cleanup, testBrokers, uniqueName } from './support/brokers';
 
 const Reserve = defineMessage(

@@ -2,7 +2,8 @@ import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { currentScope, Headers, Messaging, MessagingHarness, parseTraceparent, type IncomingMessage } from '../src';
+import { currentScope, Headers, Messaging, parseTraceparent, type IncomingMessage } from '../src';
+import { MessagingHarness } from '../src/testing';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
 
 // Half-configured processes: a tracer provider with no propagator (the traceparent is then written and read by the

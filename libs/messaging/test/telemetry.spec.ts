@@ -16,7 +16,6 @@ import {
   currentScope,
   Headers,
   Messaging,
-  MessagingHarness,
   NonRetryableError,
   parseTraceparent,
   retryQueueName,
@@ -24,6 +23,7 @@ import {
   type IncomingMessage,
   type MessageHandler,
 } from '../src';
+import { MessagingHarness } from '../src/testing';
 import { RedisInbox, runInTransaction, TypeOrmInbox } from '../src/inbox';
 import { Outbox, OutboxRelay } from '../src/outbox';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
