@@ -160,6 +160,12 @@ export class SegmentLog {
     const ackPath = join(this.dir, `acks.${pad(id)}`);
     if (fs.existsSync(ackPath)) {
       const acks = fs.readFileSync(ackPath);
+      const torn = acks.length % 4;
+      if (torn !== 0) {
+        // marks written from now on are appended: they must start on an entry boundary to be read back as written
+        this.log(`${ackPath}: ${torn} bytes of a torn entry at the end (torn write), truncating them`);
+        fs.truncateSync(ackPath, acks.length - torn);
+      }
       for (let p = 0; p + 4 <= acks.length; p += 4) {
         const entry = acks.readUInt32BE(p);
         if (entry & DELIVERED) delivered.add((entry & ~DELIVERED) >>> 0);
