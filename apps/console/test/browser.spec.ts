@@ -3,17 +3,13 @@
 // arrive, and the browser logs no error. Saves a screenshot under tmp/screenshots/.
 import 'reflect-metadata';
 import { connect, type ChannelModel } from 'amqplib';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { serveWeb } from '../src/server/console.module';
 import { startBroker, type LiveBroker } from './support/broker';
-import { launchBrowser, ROOT, screenshot, type TestBrowser } from './support/chromium';
+import { launchBrowser, screenshot, type TestBrowser } from './support/chromium';
+import { buildWebApp, WEB_DIR } from './support/web-app';
 import { startConsole, type TestConsole } from './support/console';
-
-const WEB_DIR = path.join(ROOT, 'dist/apps/console/web');
 
 jest.setTimeout(90_000);
 
@@ -27,18 +23,7 @@ describe('the console in a browser', () => {
   let page: Page;
 
   beforeAll(async () => {
-    await promisify(execFile)(
-      process.execPath,
-      [
-        path.join(ROOT, 'node_modules/vite/bin/vite.js'),
-        'build',
-        '-c',
-        'apps/console/vite.config.ts',
-        '--logLevel',
-        'error',
-      ],
-      { cwd: ROOT },
-    );
+    await buildWebApp();
     broker = await startBroker();
     conn = await connect(broker.amqpUrl, { clientProperties: { connection_name: `${ns}-orders` } });
     const ch = await conn.createChannel();

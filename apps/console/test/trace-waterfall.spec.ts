@@ -6,18 +6,15 @@
 // opened from the keyboard; a span arriving later is added live. Saves tmp/screenshots/console-trace.png (the
 // README's picture, docs/images/console-trace.png).
 import 'reflect-metadata';
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import type { Order } from '../src/contracts/orders';
 import { serveWeb } from '../src/server/console.module';
 import { launchBrowser, ROOT, type TestBrowser } from './support/chromium';
+import { buildWebApp, WEB_DIR } from './support/web-app';
 import { closedUrl, startConsole, type TestConsole } from './support/console';
 import { orderTrace, postTraces } from './support/order-trace';
 import { startOrdersProcess } from './support/orders-process';
-
-const WEB_DIR = path.join(ROOT, 'dist/apps/console/web');
 
 jest.setTimeout(120_000);
 
@@ -31,18 +28,7 @@ describe("an order's trace as a waterfall, in a browser", () => {
   beforeAll(async () => {
     const amqpUrl = process.env.WARREN_TEST_BROKER_URL;
     if (!amqpUrl) throw new Error('WARREN_TEST_BROKER_URL is not set: run through jest -c apps/console/jest.config.js');
-    await promisify(execFile)(
-      process.execPath,
-      [
-        path.join(ROOT, 'node_modules/vite/bin/vite.js'),
-        'build',
-        '-c',
-        'apps/console/vite.config.ts',
-        '--logLevel',
-        'error',
-      ],
-      { cwd: ROOT },
-    );
+    await buildWebApp();
     // orders alone, with a saga deadline far away: the order stays PENDING while the test looks at it
     orders = await startOrdersProcess(amqpUrl, { SAGA_STEP_TIMEOUT_MS: '600000' });
     // forwarding to a Jaeger that is not there: the page says so under the waterfall
