@@ -38,7 +38,8 @@ import { FLAG_PERSISTENT, readRecord, RECORD_HEADER, recordSize, StoredMessage, 
  * lost where the copies were not; those few messages may then be delivered twice.)
  *
  * Recovery reads each segment in order, drops records listed in its ack file, and stops at the first record
- * that is cut short or fails its checksum (a torn write): the file is truncated there and the event logged.
+ * that is cut short or fails its checksum (a torn write): the file is truncated there and the event logged. A
+ * torn entry at the end of an ack file is cut off likewise, so that marks appended after it are read back.
  */
 export const SEGMENT_SIZE = 8 * 1024 * 1024;
 const DELIVERED = 0x80000000;
@@ -217,6 +218,9 @@ export class SegmentLog {
 
   private startSegment(id: number): void {
     const path = join(this.dir, `msgs.${pad(id)}`);
+    // a new segment has no marks: an ack file of its number is left from a segment deleted by a crash between
+    // its two files (deleteSegment), and would mark the new records at the same positions
+    fs.rmSync(join(this.dir, `acks.${pad(id)}`), { force: true });
     const segment: Segment = {
       id,
       fd: fs.openSync(path, 'a+'),
