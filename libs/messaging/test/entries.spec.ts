@@ -57,14 +57,15 @@ describe('entries', () => {
     expect(await bundledInputs('@warren/messaging/testing')).toContain(path.join(harnessDir, 'messaging-harness.ts'));
   });
 
-  it('every entry in package.json is mapped to the same file in tsconfig paths and in jest, and no other', () => {
+  it('every entry in package.json is mapped to the same file in tsconfig paths and in jest, and no other', async () => {
     const paths = (
       JSON.parse(readFileSync(path.join(root, 'tsconfig.base.json'), 'utf8')) as {
         compilerOptions: { paths: Record<string, string[]> };
       }
     ).compilerOptions.paths;
-    const mapper = (require(path.join(root, 'jest.preset.js')) as { moduleNameMapper: Record<string, string> })
-      .moduleNameMapper;
+    const { moduleNameMapper: mapper } = (await import(path.join(root, 'jest.preset.js'))) as {
+      moduleNameMapper: Record<string, string>;
+    };
     const ours = (s: string) => s === pkg.name || s.startsWith(pkg.name + '/');
 
     expect(Object.keys(paths).filter(ours).sort()).toEqual(entries.map((e) => e.specifier).sort());
