@@ -42,7 +42,7 @@ import {
   PROTOCOL_HEADER,
   decodeMethod,
   methodName,
-  tableFromPlain,
+  startOkArgs,
   tableToPlain,
   type Method,
 } from '@warren/amqp-protocol';
@@ -280,23 +280,25 @@ export class Connection {
     if (!mechanisms.includes('PLAIN'))
       throw new AmqpError(`the broker offers no PLAIN login (${mechanisms.join(', ')})`);
     const tuned = c0.next(CONNECTION_TUNE);
-    c0.send(CONNECTION_START_OK, {
-      clientProperties: tableFromPlain({
-        product: 'warren-perf',
-        platform: `Node.js ${process.version}`,
-        connection_name: name,
-        capabilities: {
-          publisher_confirms: true,
-          'basic.nack': true,
-          consumer_cancel_notify: true,
-          'connection.blocked': true,
-          authentication_failure_close: true,
+    c0.send(
+      CONNECTION_START_OK,
+      startOkArgs({
+        user: target.user,
+        password: target.password,
+        clientProperties: {
+          product: 'warren-perf',
+          platform: `Node.js ${process.version}`,
+          connection_name: name,
+          capabilities: {
+            publisher_confirms: true,
+            'basic.nack': true,
+            consumer_cancel_notify: true,
+            'connection.blocked': true,
+            authentication_failure_close: true,
+          },
         },
       }),
-      mechanism: 'PLAIN',
-      response: Buffer.from(`\0${target.user}\0${target.password}`, 'utf8'),
-      locale: 'en_US',
-    });
+    );
     this.flush();
     const tune = (await tuned) as Extract<Method, { id: typeof CONNECTION_TUNE }>;
     this.frameMax = tune.args.frameMax === 0 ? CLIENT_FRAME_MAX : Math.min(tune.args.frameMax, CLIENT_FRAME_MAX);

@@ -6,5 +6,6 @@ export * from './frame';
 export * from './content';
 export * from './field-table';
 export * from './methods';
+export * from './client-handshake';
 export * from './generated/spec';
 export { ClassId } from './generated/constants';

@@ -1,4 +1,5 @@
-import { area, attempt, Consumer, rawArgs, rawOpen, rpc, sendMethod, W } from '../harness';
+import * as P from '@warren/amqp-protocol';
+import { area, attempt, Consumer, rawOpen, rpc, sendMethod } from '../harness';
 
 export default area('channel', [
   {
@@ -52,7 +53,7 @@ export default area('channel', [
     compareText: true,
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      r.sendMethod(5, 50, 10, rawArgs.queueDeclare(ctx.name(), {}));
+      r.method(5, P.QUEUE_DECLARE, { queue: ctx.name() });
       return r.awaitClose();
     },
     check: (o) =>
@@ -69,7 +70,7 @@ export default area('channel', [
     name: 'channel.close on a channel that was never opened: connection.close 504 CHANNEL_ERROR',
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      r.sendMethod(7, 20, 40, new W().u16(200).shortstr('bye').u16(0).u16(0).build());
+      r.method(7, P.CHANNEL_CLOSE, { replyCode: 200, replyText: 'bye' });
       const f = await r.next(1000);
       return f && f.type === 1 ? { classId: f.classId, methodId: f.methodId, channel: f.channel, args: f.args } : f;
     },
@@ -85,7 +86,7 @@ export default area('channel', [
     name: 'channel numbers can be reused after close; close-ok received',
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      r.sendMethod(1, 20, 40, new W().u16(200).shortstr('bye').u16(0).u16(0).build());
+      r.method(1, P.CHANNEL_CLOSE, { replyCode: 200, replyText: 'bye' });
       const closeOk = await r.expectMethod(20, 41);
       const reopened = await r.openChannel(1);
       return { closeOk: !!closeOk, reopened };
@@ -96,14 +97,14 @@ export default area('channel', [
     name: 'after the server sends channel.close, methods are ignored until close-ok; then the channel can be reopened',
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      r.sendMethod(1, 50, 10, rawArgs.queueDeclare(ctx.name('missing'), { passive: true }));
+      r.method(1, P.QUEUE_DECLARE, { queue: ctx.name('missing'), passive: true });
       const close = await r.expectMethod(20, 40);
       // ignored while closing:
-      r.sendMethod(1, 50, 10, rawArgs.queueDeclare(ctx.name('ignored'), {}));
-      r.sendMethod(1, 20, 41);
+      r.method(1, P.QUEUE_DECLARE, { queue: ctx.name('ignored') });
+      r.method(1, P.CHANNEL_CLOSE_OK, {});
       const reopened = await r.openChannel(1);
       // if the ignored declare had been executed, a passive declare would now find the queue
-      r.sendMethod(1, 50, 10, rawArgs.queueDeclare(ctx.name('ignored'), { passive: true }));
+      r.method(1, P.QUEUE_DECLARE, { queue: ctx.name('ignored'), passive: true });
       const f = await r.next(2000);
       return {
         close: close && close.args,

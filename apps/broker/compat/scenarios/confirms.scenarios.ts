@@ -1,4 +1,5 @@
-import { area, attempt, bodies, bodyFrame, headerFrame, methodFrame, publishConfirmed, rpc, W } from '../harness';
+import * as P from '@warren/amqp-protocol';
+import { area, attempt, bodies, publishConfirmed, rpc } from '../harness';
 import type { ConfirmChannel } from 'amqplib';
 
 /**
@@ -96,22 +97,21 @@ export default area('confirms', [
       const r = await ctx.raw();
       await r.handshake({});
       await r.openChannel(1);
-      r.sendMethod(1, 85, 10, new W().bit(false).build()); // confirm.select
+      r.method(1, P.CONFIRM_SELECT, { nowait: false });
       await r.expectMethod(85, 11);
-      const publish = (key: string, body: string) => [
-        methodFrame(1, 60, 40, new W().u16(0).shortstr(x).shortstr(key).bit(true).bit(false).build()),
-        headerFrame(1, body.length),
-        bodyFrame(1, Buffer.from(body)),
-      ];
-      // one write, so the broker reads all three publishes at once
-      r.write(
-        Buffer.concat([
-          ...publish('ok', 'a'),
-          ...publish('nowhere', 'b'),
-          ...publish('ok', 'c'),
-          ...publish('nowhere', 'd'),
-        ]),
-      );
+      const w = new P.FrameWriter();
+      for (const [key, body] of [
+        ['ok', 'a'],
+        ['nowhere', 'b'],
+        ['ok', 'c'],
+        ['nowhere', 'd'],
+      ]) {
+        w.method(1, P.BASIC_PUBLISH, { exchange: x, routingKey: key, mandatory: true });
+        w.header(1, P.ClassId.basic, body.length, {});
+        w.body(1, Buffer.from(body), 131072);
+      }
+      // one write, so the broker reads all the publishes at once
+      r.write(w.take());
       const events: string[] = [];
       const confirmed = new Set<number>();
       while (confirmed.size < 4) {

@@ -1,17 +1,18 @@
-import { area, attempt, type Ctx, type RawClient, W, bodyFrame, headerFrame } from '../harness';
+import * as P from '@warren/amqp-protocol';
+import { area, attempt, type Ctx, type RawClient, bodyFrame, headerFrame } from '../harness';
 
 /** Send `header` instead of the 0-9-1 protocol header; report what came back and whether the socket closed. */
 async function badHeader(ctx: Ctx, header: Buffer) {
   const r = await ctx.raw();
   r.write(header);
-  const closed = await r.waitEnd(3000);
+  const closed = await r.waitClosed(3000);
   return { reply: r.received.toString('latin1'), replyHex: r.received.toString('hex'), closed };
 }
 
 async function rawLogin(ctx: Ctx, opts: Parameters<RawClient['handshake']>[0]) {
   const r = await ctx.raw();
   const res = await r.handshake(opts);
-  const closedAfter = res.close ? await r.waitEnd(3000) : undefined;
+  const closedAfter = res.close ? await r.waitClosed(3000) : undefined;
   return {
     openOk: !!res.openOk,
     close: res.close ?? null,
@@ -155,10 +156,8 @@ export default area('connection', [
     run: (ctx) =>
       rawLogin(ctx, {
         mechanism: 'AMQPLAIN',
-        response: (() => {
-          const t = new W().table({ LOGIN: 'guest', PASSWORD: 'nope' }).build();
-          return t.subarray(4); // AMQPLAIN response is the table body without its length prefix
-        })(),
+        // AMQPLAIN's response is a field table without its length prefix
+        response: P.encodeFieldTable(P.tableFromPlain({ LOGIN: 'guest', PASSWORD: 'nope' })).subarray(4),
       }),
     check: (o) =>
       expect(o).toMatchObject({
@@ -186,7 +185,7 @@ export default area('connection', [
         Object.entries(variants).map(async ([k, opts]) => {
           const r = await ctx.raw();
           const res = await r.handshake(opts, undefined, 10_000);
-          const socketClosed = await r.waitEnd(10_000);
+          const socketClosed = await r.waitClosed(10_000);
           out[k] = { openOk: !!res.openOk, closeMethod: res.close ?? null, socketClosed };
         }),
       );
@@ -225,12 +224,12 @@ export default area('connection', [
       const t0 = Date.now();
       // read (and ignore) server heartbeats, never send any
       let close: unknown = null;
-      while (!r.ended && Date.now() - t0 < 8000) {
+      while (!r.closed && Date.now() - t0 < 8000) {
         const f = await r.next(200);
         if (f && f.classId === 10 && f.methodId === 50) close = f.args;
       }
       const after = Date.now() - t0;
-      return { openOk: !!x.openOk, disconnected: r.ended, within8s: after < 8000, closeMethod: close };
+      return { openOk: !!x.openOk, disconnected: r.closed, within8s: after < 8000, closeMethod: close };
     },
     check: (o) => expect(o).toEqual({ openOk: true, disconnected: true, within8s: true, closeMethod: null }),
   },
@@ -240,7 +239,7 @@ export default area('connection', [
       const r = await ctx.raw();
       await r.handshake({ tuneOk: { frameMax: 4096 } });
       await r.openChannel(1);
-      r.sendMethod(1, 60, 40, new W().u16(0).shortstr('').shortstr('x').bit(false).bit(false).build());
+      r.method(1, P.BASIC_PUBLISH, { routingKey: 'x' });
       r.write(headerFrame(1, 10000));
       r.write(bodyFrame(1, Buffer.alloc(10000, 0x61)));
       const close = await r.awaitClose(3000);
@@ -255,7 +254,7 @@ export default area('connection', [
       await r.handshake({ tuneOk: { channelMax: 2 } });
       const ok1 = await r.openChannel(1);
       const ok2 = await r.openChannel(2);
-      r.sendMethod(3, 20, 10, new W().shortstr('').build());
+      r.method(3, P.CHANNEL_OPEN, {});
       const close = await r.awaitClose(3000);
       return { ok1, ok2, close };
     },

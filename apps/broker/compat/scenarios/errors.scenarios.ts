@@ -1,15 +1,5 @@
-import {
-  area,
-  attempt,
-  bodyFrame,
-  encodeProps,
-  frame,
-  headerFrame,
-  methodFrame,
-  rawArgs,
-  rawOpen,
-  W,
-} from '../harness';
+import * as P from '@warren/amqp-protocol';
+import { area, attempt, bodyFrame, encodeProps, headerFrame, rawFrame, RawBytes, rawOpen } from '../harness';
 
 export default area('errors', [
   {
@@ -39,7 +29,7 @@ export default area('errors', [
     timeoutMs: 10_000,
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      r.write(frame(1, 1, new W().u16(50).u16(10).bytes(rawArgs.queueDeclare(ctx.name())).build(), 0x00));
+      r.write(rawFrame(P.FRAME_METHOD, 1, P.encodeMethod(P.QUEUE_DECLARE, { queue: ctx.name() }), 0x00));
       return r.awaitClose(5000);
     },
     check: (o) => expect(o).toMatchObject({ kind: 'error', level: 'connection', code: 501 }),
@@ -48,7 +38,7 @@ export default area('errors', [
     name: 'unknown frame type: connection.close 501 FRAME_ERROR',
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      r.write(frame(9, 1, Buffer.from('hello')));
+      r.write(rawFrame(9, 1, Buffer.from('hello')));
       return r.awaitClose(5000);
     },
     check: (o) => expect(o).toMatchObject({ kind: 'error', level: 'connection', code: 501 }),
@@ -75,8 +65,8 @@ export default area('errors', [
     name: 'a method frame where a content header is expected: connection.close 505 UNEXPECTED_FRAME',
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      r.sendMethod(1, 60, 40, rawArgs.basicPublish('', 'q'));
-      r.sendMethod(1, 50, 10, rawArgs.queueDeclare(ctx.name()));
+      r.method(1, P.BASIC_PUBLISH, { routingKey: 'q' });
+      r.method(1, P.QUEUE_DECLARE, { queue: ctx.name() });
       return r.awaitClose(5000);
     },
     check: (o) => expect(o).toMatchObject({ kind: 'error', level: 'connection', code: 505 }),
@@ -85,10 +75,10 @@ export default area('errors', [
     name: 'a method frame in the middle of a message body: connection.close 505 UNEXPECTED_FRAME',
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      r.sendMethod(1, 60, 40, rawArgs.basicPublish('', 'q'));
+      r.method(1, P.BASIC_PUBLISH, { routingKey: 'q' });
       r.write(headerFrame(1, 10));
       r.write(bodyFrame(1, Buffer.from('abc')));
-      r.sendMethod(1, 50, 10, rawArgs.queueDeclare(ctx.name()));
+      r.method(1, P.QUEUE_DECLARE, { queue: ctx.name() });
       return r.awaitClose(5000);
     },
     check: (o) => expect(o).toMatchObject({ kind: 'error', level: 'connection', code: 505 }),
@@ -97,7 +87,7 @@ export default area('errors', [
     name: 'heartbeat frame on a non-zero channel: connection.close 505 UNEXPECTED_FRAME',
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      r.write(frame(8, 1, Buffer.alloc(0)));
+      r.write(rawFrame(P.FRAME_HEARTBEAT, 1, Buffer.alloc(0)));
       return r.awaitClose(5000);
     },
     check: (o) => expect(o).toMatchObject({ kind: 'error', level: 'connection', code: 505, classId: 0, methodId: 0 }),
@@ -107,7 +97,7 @@ export default area('errors', [
     compareText: true,
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      r.write(methodFrame(1, 50, 10, Buffer.from([0, 0, 10, 0x61])));
+      r.sendMethod(1, 50, 10, Buffer.from([0, 0, 10, 0x61]));
       return r.awaitClose(5000);
     },
     check: (o) =>
@@ -143,7 +133,7 @@ export default area('errors', [
     compareText: true,
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      r.sendMethod(1, 50, 11, new W().shortstr('q').u32(0).u32(0).build());
+      r.method(1, P.QUEUE_DECLARE_OK, { queue: 'q' });
       return r.awaitClose(5000);
     },
     check: (o) =>
@@ -160,7 +150,7 @@ export default area('errors', [
     name: 'a connection-class method on a non-zero channel: 503 COMMAND_INVALID',
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      r.sendMethod(1, 10, 40, new W().shortstr('/').shortstr('').bit(false).build());
+      r.method(1, P.CONNECTION_OPEN, { virtualHost: '/' });
       return r.awaitClose(5000);
     },
     check: (o) => expect(o).toMatchObject({ kind: 'error', level: 'connection', code: 503, classId: 10, methodId: 40 }),
@@ -170,7 +160,7 @@ export default area('errors', [
     compareText: true,
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      r.sendMethod(0, 50, 10, rawArgs.queueDeclare(ctx.name()));
+      r.method(0, P.QUEUE_DECLARE, { queue: ctx.name() });
       return r.awaitClose(5000);
     },
     check: (o) =>
@@ -187,12 +177,12 @@ export default area('errors', [
     name: 'content header whose headers table length overruns the frame: 541 INTERNAL_ERROR',
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      r.sendMethod(1, 50, 10, rawArgs.queueDeclare(ctx.name()));
+      r.method(1, P.QUEUE_DECLARE, { queue: ctx.name() });
       await r.expectMethod(50, 11);
-      r.sendMethod(1, 60, 40, rawArgs.basicPublish('', ctx.name()));
+      r.method(1, P.BASIC_PUBLISH, { routingKey: ctx.name() });
       // flags: headers present; table length claims 100 bytes but only 3 follow
       const props = Buffer.concat([
-        new W()
+        new RawBytes()
           .u16(1 << 13)
           .u32(100)
           .build(),
@@ -201,7 +191,7 @@ export default area('errors', [
       r.write(headerFrame(1, 1, props));
       r.write(bodyFrame(1, Buffer.from('x')));
       // a follow-up round trip: either the publish was refused (close) or this answers
-      r.sendMethod(1, 50, 10, rawArgs.queueDeclare(ctx.name(), { passive: true }));
+      r.method(1, P.QUEUE_DECLARE, { queue: ctx.name(), passive: true });
       const close = await r.awaitClose(3000);
       return close ?? 'no error';
     },
@@ -211,12 +201,12 @@ export default area('errors', [
     name: 'message headers table with an unknown field type tag: 541 INTERNAL_ERROR',
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      r.sendMethod(1, 50, 10, rawArgs.queueDeclare(ctx.name()));
+      r.method(1, P.QUEUE_DECLARE, { queue: ctx.name() });
       await r.expectMethod(50, 11);
-      r.sendMethod(1, 60, 40, rawArgs.basicPublish('', ctx.name()));
+      r.method(1, P.BASIC_PUBLISH, { routingKey: ctx.name() });
       const table = Buffer.from([1, 0x6b, 0x5a, 0, 0, 0, 0]); // key 'k', tag 'Z', 4 bytes
       const props = Buffer.concat([
-        new W()
+        new RawBytes()
           .u16(1 << 13)
           .u32(table.length)
           .build(),
@@ -224,7 +214,7 @@ export default area('errors', [
       ]);
       r.write(headerFrame(1, 1, props));
       r.write(bodyFrame(1, Buffer.from('x')));
-      r.sendMethod(1, 60, 70, rawArgs.basicGet(ctx.name()));
+      r.method(1, P.BASIC_GET, { queue: ctx.name(), noAck: true });
       const close = await r.awaitClose(3000);
       return close ?? 'no error';
     },
@@ -261,10 +251,10 @@ export default area('errors', [
     compareText: true,
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      r.sendMethod(1, 60, 40, rawArgs.basicPublish('', ctx.name()));
+      r.method(1, P.BASIC_PUBLISH, { routingKey: ctx.name() });
       r.write(headerFrame(1, 2, encodeProps({})));
       r.write(bodyFrame(1, Buffer.from('abcd')));
-      r.sendMethod(1, 50, 10, rawArgs.queueDeclare(ctx.name(), {}));
+      r.method(1, P.QUEUE_DECLARE, { queue: ctx.name() });
       return r.awaitClose(3000);
     },
     check: (o) =>
@@ -281,7 +271,7 @@ export default area('errors', [
     name: 'an empty body frame after a zero-size content header: 505 UNEXPECTED_FRAME',
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      r.sendMethod(1, 60, 40, rawArgs.basicPublish('', ctx.name()));
+      r.method(1, P.BASIC_PUBLISH, { routingKey: ctx.name() });
       r.write(headerFrame(1, 0, encodeProps({})));
       r.write(bodyFrame(1, Buffer.alloc(0)));
       return r.awaitClose(3000);
@@ -292,7 +282,10 @@ export default area('errors', [
     name: 'method arguments whose table length overruns the frame: 501 FRAME_ERROR',
     run: async (ctx) => {
       const r = await rawOpen(ctx);
-      const args = Buffer.concat([new W().u16(0).shortstr(ctx.name()).u8(0).u32(50).build(), Buffer.from([1, 0x6b])]);
+      const args = Buffer.concat([
+        new RawBytes().u16(0).shortstr(ctx.name()).u8(0).u32(50).build(),
+        Buffer.from([1, 0x6b]),
+      ]);
       r.sendMethod(1, 50, 10, args);
       return r.awaitClose(3000);
     },
@@ -307,7 +300,7 @@ export default area('errors', [
         1,
         50,
         10,
-        Buffer.concat([new W().u16(0).shortstr(ctx.name()).u8(0).u32(table.length).build(), table]),
+        Buffer.concat([new RawBytes().u16(0).shortstr(ctx.name()).u8(0).u32(table.length).build(), table]),
       );
       return r.awaitClose(3000);
     },

@@ -1,4 +1,16 @@
-import { area, attempt, errorOutcome, queueCount, sleep, waitUntil, W, type Ctx } from '../harness';
+import * as P from '@warren/amqp-protocol';
+import {
+  area,
+  attempt,
+  bodyFrame,
+  errorOutcome,
+  headerFrame,
+  queueCount,
+  RawBytes,
+  rawOpen,
+  sleep,
+  waitUntil,
+} from '../harness';
 
 // Input found by fuzzing that once deleted a queue or crashed a connection on the bundled broker, pinned
 // against RabbitMQ: timers past 2^31 - 1 ms, shortstrs of malformed UTF-8, and properties that must come back
@@ -7,17 +19,9 @@ import { area, attempt, errorOutcome, queueCount, sleep, waitUntil, W, type Ctx 
 const LIMIT = 2 ** 31 - 1;
 const TEN_YEARS = 315_360_000_000;
 
-/** A raw connection with channel 1 open. */
-async function rawChannel(ctx: Ctx) {
-  const r = await ctx.raw();
-  await r.handshake({});
-  await r.openChannel(1);
-  return r;
-}
-
-const table = (entries: Buffer) => new W().longstr(entries).build();
+const table = (entries: Buffer) => new RawBytes().longstr(entries).build();
 const entry = (name: string, type: string, value: Buffer) =>
-  new W().shortstr(name).bytes(Buffer.from(type)).bytes(value).build();
+  new RawBytes().shortstr(name).bytes(Buffer.from(type)).bytes(value).build();
 
 export default area('hostile-input', [
   {
@@ -83,8 +87,8 @@ export default area('hostile-input', [
     name: 'a queue name of malformed UTF-8 closes the connection with 501',
     compareText: true,
     run: async (ctx) => {
-      const r = await rawChannel(ctx);
-      r.sendMethod(1, 50, 10, new W().u16(0).u8(255).bytes(Buffer.alloc(255, 0xff)).u8(0).table({}).build());
+      const r = await rawOpen(ctx);
+      r.sendMethod(1, 50, 10, new RawBytes().u16(0).u8(255).bytes(Buffer.alloc(255, 0xff)).u8(0).table({}).build());
       return r.awaitClose(3000);
     },
     check: (o) =>
@@ -102,12 +106,12 @@ export default area('hostile-input', [
       const q = ctx.name();
       const { ch } = await ctx.open();
       await ch.assertQueue(q, { durable: false });
-      const r = await rawChannel(ctx);
+      const r = await rawOpen(ctx);
       r.sendMethod(
         1,
         60,
         20,
-        new W()
+        new RawBytes()
           .u16(0)
           .shortstr(q)
           .u8(3)
@@ -127,12 +131,12 @@ export default area('hostile-input', [
       const { ch } = await ctx.open();
       await ch.assertQueue(q, { durable: false });
       await ch.bindQueue(q, 'amq.fanout', '');
-      const r = await rawChannel(ctx);
+      const r = await rawOpen(ctx);
       const key = Buffer.concat([Buffer.from('k.'), Buffer.alloc(253, 0xfe)]);
-      r.sendMethod(1, 60, 40, new W().u16(0).shortstr('amq.fanout').u8(key.length).bytes(key).u8(0).build());
-      r.write(headerFrameFor(Buffer.from([0, 0])));
-      r.write(bodyFrameFor());
-      r.sendMethod(1, 60, 70, new W().u16(0).shortstr(q).u8(1).build());
+      r.sendMethod(1, 60, 40, new RawBytes().u16(0).shortstr('amq.fanout').u8(key.length).bytes(key).u8(0).build());
+      r.write(headerFrame(1, 1));
+      r.write(bodyFrame(1, Buffer.from('x')));
+      r.method(1, P.BASIC_GET, { queue: q, noAck: true });
       const ok = await r.expectMethod(60, 71, 3000);
       await ch.unbindQueue(q, 'amq.fanout', '');
       const raw = ok?.payload;
@@ -148,8 +152,12 @@ export default area('hostile-input', [
       const q = ctx.name();
       const { ch } = await ctx.open();
       await ch.assertQueue(q, { durable: false });
-      const r = await rawChannel(ctx);
-      const bcc = entry('BCC', 'A', new W().longstr(new W().bytes(Buffer.from('S')).longstr(q).build()).build());
+      const r = await rawOpen(ctx);
+      const bcc = entry(
+        'BCC',
+        'A',
+        new RawBytes().longstr(new RawBytes().bytes(Buffer.from('S')).longstr(q).build()).build(),
+      );
       const cases: Record<string, Buffer> = {
         'bool 2': entry('t', 't', Buffer.from([2])),
         'long max': entry('l', 'l', Buffer.from('7fffffffffffffff', 'hex')),
@@ -161,14 +169,14 @@ export default area('hostile-input', [
         'unsigned short max': entry('u', 'u', Buffer.from('ffff', 'hex')),
         'name malformed': entry('\u0000', 'V', Buffer.alloc(0)).fill(0xff, 1, 2),
       };
-      const flags = new W().u16((1 << 13) | (1 << 7) | (1 << 6)).build(); // headers, message-id, timestamp
+      const flags = new RawBytes().u16((1 << 13) | (1 << 7) | (1 << 6)).build(); // headers, message-id, timestamp
       const tail = Buffer.concat([Buffer.from([3, 0x61, 0xff, 0x62]), Buffer.from('ffffffffffffffff', 'hex')]);
       const out: Record<string, string> = {};
       for (const [label, value] of Object.entries(cases)) {
-        r.sendMethod(1, 60, 40, new W().u16(0).shortstr('').shortstr('elsewhere').u8(0).build());
-        r.write(headerFrameFor(Buffer.concat([flags, table(Buffer.concat([value, bcc])), tail])));
-        r.write(bodyFrameFor());
-        r.sendMethod(1, 60, 70, new W().u16(0).shortstr(q).u8(1).build());
+        r.method(1, P.BASIC_PUBLISH, { routingKey: 'elsewhere' });
+        r.write(headerFrame(1, 1, Buffer.concat([flags, table(Buffer.concat([value, bcc])), tail])));
+        r.write(bodyFrame(1, Buffer.from('x')));
+        r.method(1, P.BASIC_GET, { queue: q, noAck: true });
         const ok = await r.expectMethod(60, 71, 3000);
         const header = ok && (await r.next(3000));
         await r.next(3000); // body
@@ -201,11 +209,11 @@ export default area('hostile-input', [
         'continuation bit, list right after the first word': Buffer.from('80010a746578742f706c61696e', 'hex'),
       };
       for (const [label, props] of Object.entries(cases)) {
-        const r = await rawChannel(ctx);
-        r.sendMethod(1, 60, 40, new W().u16(0).shortstr('').shortstr(q).u8(0).build());
-        r.write(headerFrameFor(props));
-        r.write(bodyFrameFor());
-        r.sendMethod(1, 60, 70, new W().u16(0).shortstr(q).u8(1).build());
+        const r = await rawOpen(ctx);
+        r.method(1, P.BASIC_PUBLISH, { routingKey: q });
+        r.write(headerFrame(1, 1, props));
+        r.write(bodyFrame(1, Buffer.from('x')));
+        r.method(1, P.BASIC_GET, { queue: q, noAck: true });
         const f = await r.next(3000);
         if (f?.classId === 60 && f.methodId === 71) {
           const header = await r.next(3000);
@@ -215,7 +223,7 @@ export default area('hostile-input', [
             f?.classId === 10 && f.methodId === 50
               ? { code: f.args.replyCode, classId: f.args.classId, methodId: f.args.methodId }
               : 'nothing';
-        r.destroy();
+        r.close();
       }
       return out;
     },
@@ -228,12 +236,3 @@ export default area('hostile-input', [
       }),
   },
 ]);
-
-function headerFrameFor(props: Buffer): Buffer {
-  const payload = new W().u16(60).u16(0).u64(1).bytes(props).build();
-  return new W().u8(2).u16(1).u32(payload.length).bytes(payload).u8(0xce).build();
-}
-
-function bodyFrameFor(): Buffer {
-  return new W().u8(3).u16(1).u32(1).bytes(Buffer.from('x')).u8(0xce).build();
-}

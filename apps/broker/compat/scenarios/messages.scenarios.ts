@@ -1,16 +1,6 @@
 import { createHash } from 'node:crypto';
-import {
-  area,
-  Consumer,
-  definedProps,
-  encodeProps,
-  R,
-  rawArgs,
-  rawOpen,
-  rawPublish,
-  rawReadMessage,
-  typed,
-} from '../harness';
+import * as P from '@warren/amqp-protocol';
+import { area, Consumer, definedProps, encodeProps, rawOpen, rawReadMessage, typed } from '../harness';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -66,26 +56,18 @@ export default area('messages', [
     run: async (ctx) => {
       const r = await rawOpen(ctx);
       const q = ctx.name();
-      r.sendMethod(1, 50, 10, rawArgs.queueDeclare(q, {}));
+      r.method(1, P.QUEUE_DECLARE, { queue: q });
       await r.expectMethod(50, 11);
       const props = encodeProps(ALL_PROPS);
-      rawPublish(r, 1, '', q, Buffer.from('payload'), props);
-      r.sendMethod(1, 60, 70, rawArgs.basicGet(q, true));
+      r.publish(1, '', q, props, Buffer.from('payload'));
+      r.method(1, P.BASIC_GET, { queue: q, noAck: true });
       const m = await rawReadMessage(r);
       if (!m) return 'get-empty';
       const got = m.header.payload.subarray(12); // skip class, weight, body size
       const flags = got.readUInt16BE(0);
-      const rd = new R(got.subarray(2));
-      // decode the headers table with tags to show the types survived
-      rd.shortstr();
-      rd.shortstr();
-      const hdrBody = rd.longstrBuf();
-      const hr = new R(hdrBody);
-      const tags: Record<string, string> = {};
-      while (hr.off < hdrBody.length) {
-        const k = hr.shortstr();
-        tags[k] = hr.value(true).t;
-      }
+      // the headers table's wire tags show the types survived
+      const headers = P.decodeBasicProperties(got).headers ?? new Map();
+      const tags = Object.fromEntries([...headers].map(([k, v]) => [k, v.type]));
       return {
         identical: got.equals(props),
         flags: flags.toString(2),
@@ -98,7 +80,7 @@ export default area('messages', [
       expect(o).toEqual({
         identical: true,
         flags: '1111111111111000',
-        tags: Object.fromEntries(Object.entries(ALL_TYPES).map(([k, v]) => [k, v.t])),
+        tags: Object.fromEntries(Object.entries(ALL_TYPES).map(([k, v]) => [k, v.type])),
         body: 'payload',
         bodySize: 7,
       }),
@@ -179,10 +161,10 @@ export default area('messages', [
     run: async (ctx) => {
       const r = await rawOpen(ctx);
       const q = ctx.name();
-      r.sendMethod(1, 50, 10, rawArgs.queueDeclare(q, {}));
+      r.method(1, P.QUEUE_DECLARE, { queue: q });
       await r.expectMethod(50, 11);
-      rawPublish(r, 1, '', q, Buffer.from('p'));
-      r.sendMethod(1, 60, 70, rawArgs.basicGet(q, true));
+      r.publish(1, '', q, encodeProps({}), Buffer.from('p'));
+      r.method(1, P.BASIC_GET, { queue: q, noAck: true });
       const m = await rawReadMessage(r);
       return (
         m && {
@@ -221,15 +203,15 @@ export default area('messages', [
     run: async (ctx) => {
       const r = await rawOpen(ctx, { frameMax: 4096 });
       const q = ctx.name();
-      r.sendMethod(1, 50, 10, rawArgs.queueDeclare(q, {}));
+      r.method(1, P.QUEUE_DECLARE, { queue: q });
       await r.expectMethod(50, 11);
       const body = Buffer.alloc(10_000, 0x61);
-      rawPublish(r, 1, '', q, body, undefined, 4096);
-      rawPublish(r, 1, '', q, Buffer.alloc(4088, 0x62), undefined, 4096);
-      rawPublish(r, 1, '', q, Buffer.alloc(4089, 0x63), undefined, 4096);
+      r.publish(1, '', q, encodeProps({}), body, 4096);
+      r.publish(1, '', q, encodeProps({}), Buffer.alloc(4088, 0x62), 4096);
+      r.publish(1, '', q, encodeProps({}), Buffer.alloc(4089, 0x63), 4096);
       const out = [];
       for (let i = 0; i < 3; i++) {
-        r.sendMethod(1, 60, 70, rawArgs.basicGet(q, true));
+        r.method(1, P.BASIC_GET, { queue: q, noAck: true });
         const m = await rawReadMessage(r);
         out.push(m && m.bodyFrames);
       }
@@ -242,17 +224,17 @@ export default area('messages', [
     run: async (ctx) => {
       const r = await rawOpen(ctx);
       const q = ctx.name();
-      r.sendMethod(1, 50, 10, rawArgs.queueDeclare(q, {}));
+      r.method(1, P.QUEUE_DECLARE, { queue: q });
       await r.expectMethod(50, 11);
-      rawPublish(r, 1, '', q, Buffer.alloc(0), encodeProps({ contentType: 'text/plain' }));
-      rawPublish(r, 1, '', q, Buffer.alloc(0));
-      r.sendMethod(1, 60, 70, rawArgs.basicGet(q, true));
+      r.publish(1, '', q, encodeProps({ contentType: 'text/plain' }), Buffer.alloc(0));
+      r.publish(1, '', q, encodeProps({}), Buffer.alloc(0));
+      r.method(1, P.BASIC_GET, { queue: q, noAck: true });
       const m = await rawReadMessage(r);
-      r.sendMethod(1, 60, 20, rawArgs.basicConsume(q, 'c', true));
+      r.method(1, P.BASIC_CONSUME, { queue: q, consumerTag: 'c', noAck: true });
       await r.expectMethod(60, 21);
       const d = await rawReadMessage(r);
       // a round trip proves no stray body frame followed
-      r.sendMethod(1, 50, 10, rawArgs.queueDeclare(q, { passive: true }));
+      r.method(1, P.QUEUE_DECLARE, { queue: q, passive: true });
       const next = await r.next(2000);
       return {
         get: m && { bodyFrames: m.bodyFrames, size: Number(m.header.payload.readBigUInt64BE(4)) },
