@@ -14,6 +14,8 @@ const entry = (body: string): QueuedMessage => ({
   redelivered: false,
 });
 
+const CLASSIC = { type: 'classic', maxPriority: undefined } as const;
+
 describe('Storage', () => {
   const dir = tempDirs('storage');
 
@@ -36,14 +38,14 @@ describe('Storage', () => {
 
   it('recovers a queue opened again, and wipes it when opened fresh', () => {
     const storage = new Storage(dir(), () => undefined);
-    let store = storage.openQueue('q', {}, true);
+    let store = storage.openQueue('q', CLASSIC, true);
     store.push(entry('kept'));
     store.close();
-    store = storage.openQueue('q', {}, false);
+    store = storage.openQueue('q', CLASSIC, false);
     expect(store.count).toBe(1);
     expect(store.shift()?.message.body.toString()).toBe('kept');
     store.close();
-    store = storage.openQueue('q', {}, true);
+    store = storage.openQueue('q', CLASSIC, true);
     expect(store.count).toBe(0);
     store.close();
     expect(readdirSync(storage.queueDir('q'))).toEqual([msgsName(1)]);
@@ -51,7 +53,7 @@ describe('Storage', () => {
 
   it('removes the logs of queues not named, and keeps those named', () => {
     const storage = new Storage(dir(), () => undefined);
-    for (const name of ['a', 'b', 'c']) storage.openQueue(name, {}, true).close();
+    for (const name of ['a', 'b', 'c']) storage.openQueue(name, CLASSIC, true).close();
     storage.removeOrphans(['a', 'c']);
     expect(['a', 'b', 'c'].map((name) => existsSync(storage.queueDir(name)))).toEqual([true, false, true]);
   });
