@@ -4,6 +4,7 @@
 // and no message is left in a queue or parked in a DLQ. The scale-out suite checks them after a broker node
 // was stopped mid-run; each violation names the order, SKU or queue it concerns.
 import { connect } from 'amqplib';
+import { deadLetterQueueName } from '@warren/messaging';
 import { mails, type Mail } from './observe';
 import { eventually, http, SERVICE_QUEUES, type Stack } from './stack';
 
@@ -213,27 +214,33 @@ export async function clickViolations(
 
 /** No message waits in any of the stack's queues, and none is parked in a DLQ. */
 export async function queueViolations(amqpUrl: string, namespace: string, timeoutMs = 30_000): Promise<string[]> {
-  const names = SERVICE_QUEUES.flatMap((q) => [`${namespace}.${q}`, `${namespace}.${q}.dlq`]);
+  const queues = SERVICE_QUEUES.map((q) => `${namespace}.${q}`);
+  const deadLetterQueues = new Set(queues.map(deadLetterQueueName));
   let left: string[] = [];
+  let parked = false;
   await eventually(
     'every queue to drain',
     async () => {
       left = [];
+      parked = false;
       const conn = await connect(amqpUrl);
       try {
-        for (const name of names) {
+        for (const name of queues.flatMap((q) => [q, deadLetterQueueName(q)])) {
           const ch = await conn.createChannel();
           ch.on('error', () => undefined);
           // a queue that does not exist (a service that declares no RPC queue) holds nothing
           const ok = await ch.checkQueue(name).catch(() => undefined);
-          if (ok && ok.messageCount > 0) left.push(`${name} holds ${ok.messageCount} message(s)`);
+          if (ok && ok.messageCount > 0) {
+            left.push(`${name} holds ${ok.messageCount} message(s)`);
+            parked ||= deadLetterQueues.has(name);
+          }
           await ch.close().catch(() => undefined);
         }
       } finally {
         await conn.close().catch(() => undefined);
       }
       // a DLQ never drains by itself: one parked message is a violation at once
-      return left.length === 0 || left.some((l) => l.includes('.dlq ')) ? true : undefined;
+      return left.length === 0 || parked ? true : undefined;
     },
     timeoutMs,
     500,

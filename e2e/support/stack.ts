@@ -2,11 +2,11 @@ import { eventually as eventuallyWithin } from '../../tools/testing/eventually';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, type WriteStream } from 'node:fs';
-import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { freePort } from '../../tools/testing/ports';
 import { createTestDatabase } from '../../tools/testing/service-env';
+import { deleteTopology } from '@warren/messaging/testing';
 import { startTestRedis } from '../../tools/testing/redis';
 import path from 'node:path';
 
@@ -305,7 +305,6 @@ export class Stack {
         ],
         '/api/v1/messages',
       );
-      (this.smtp as ServiceProcess & { smtpUrl?: string }).smtpUrl = `smtp://127.0.0.1:${smtpPort}`;
       await this.smtp.start();
       this.extraEnv.SMTP_URL ??= `smtp://127.0.0.1:${smtpPort}`;
     }
@@ -471,41 +470,14 @@ export const SERVICE_QUEUES = [
   'analytics.rpc',
 ];
 
-/** A connection to the first broker of a list (AMQP_URL's form: URLs separated by commas) that answers. */
-async function connectAny(list: string): Promise<ChannelModel> {
-  let last: unknown;
-  for (const url of list.split(',')) {
-    try {
-      return await connect(url.trim());
-    } catch (err) {
-      last = err;
-    }
-  }
-  throw last;
-}
-
 /**
  * Deletes what a stack declared on a shared broker (RabbitMQ): the services' work queues (docs/architecture.md,
  * Messaging topology: `<service>.<purpose>`), with their retry and DLQ companions, the observer's queue, and the
  * exchanges.
  */
 export async function deleteNamespace(url: string, namespace: string, extraQueues: string[] = []): Promise<void> {
-  const queues = [...SERVICE_QUEUES, ...extraQueues].map((q) => `${namespace}.${q}`);
-  const conn = await connectAny(url);
-  // one channel per deletion: a broker may close the channel over a name that does not exist
-  const attempt = async (fn: (ch: Channel) => Promise<unknown>) => {
-    const ch = await conn.createChannel();
-    ch.on('error', () => undefined);
-    await fn(ch).catch(() => undefined);
-    await ch.close().catch(() => undefined);
-  };
-  try {
-    for (const q of queues) {
-      for (const name of [q, `${q}.dlq`, ...Array.from({ length: 10 }, (_, i) => `${q}.retry.${i + 1}`)])
-        await attempt((ch) => ch.deleteQueue(name));
-    }
-    for (const e of ['warren.events', 'warren.commands']) await attempt((ch) => ch.deleteExchange(`${namespace}.${e}`));
-  } finally {
-    await conn.close();
-  }
+  await deleteTopology(url, {
+    queues: [...SERVICE_QUEUES, ...extraQueues].map((q) => `${namespace}.${q}`),
+    exchanges: ['warren.events', 'warren.commands'].map((e) => `${namespace}.${e}`),
+  });
 }

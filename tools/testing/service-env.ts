@@ -79,7 +79,11 @@ export async function createTestDatabase(
   label: string,
 ): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const name = `warren_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(5).toString('hex')}`;
-  await withServer(serverUrl, (c) => c.query(`CREATE DATABASE ${name}`));
+  await withServer(serverUrl, (c) =>
+    c.query(`CREATE DATABASE ${name}`).catch((err: Error) => {
+      throw new Error(`could not create the test database ${name}: ${err.message} (the role needs CREATEDB)`);
+    }),
+  );
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
@@ -91,7 +95,11 @@ export async function createTestDatabase(
 
 async function withServer(url: string, fn: (c: Client) => Promise<unknown>): Promise<void> {
   const client = new Client({ connectionString: url });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(`cannot reach Postgres at ${url.replace(/\/\/[^@]*@/, '//***@')}: ${(err as Error).message}`);
+  }
   try {
     await fn(client);
   } finally {

@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { Headers, Messaging, NonRetryableError, type IncomingMessage } from '@warren/messaging';
-import { MessagingHarness } from '@warren/messaging/testing';
+import { deleteTopology, MessagingHarness } from '@warren/messaging/testing';
 import { connect } from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import type {
@@ -17,7 +17,6 @@ import type {
 } from '../src/contracts/dead-letters';
 import { eventually } from '../../../tools/testing/eventually';
 import { freePort } from '../../../tools/testing/ports';
-import { deleteTopology } from '../../../tools/testing/topology';
 import { startBroker, type LiveBroker } from './support/broker';
 import { startConsole } from './support/console';
 
@@ -81,8 +80,7 @@ describe.each(brokers)('the dead-letters API (%s)', (_name, start) => {
   afterAll(async () => {
     await app?.close();
     await messaging?.close();
-    if (broker)
-      await deleteTopology(broker.amqpUrl, { queues, exchanges: [exchange, `${ns}.commands`], retryLevels: 1 });
+    if (broker) await deleteTopology(broker.amqpUrl, { queues, exchanges: [exchange, `${ns}.commands`] });
     await broker?.stop();
   });
 

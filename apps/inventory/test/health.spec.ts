@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { ReserveStock, StockReserved } from '@warren/contracts';
 import { Messaging, type IncomingMessage } from '@warren/messaging';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
+import { deleteTopology } from '@warren/messaging/testing';
 import { AppModule, INVENTORY } from '../src/app.module';
 import { serviceEnvironment, testTargets } from '../../../tools/testing/service-env';
 import { eventually } from '../../../tools/testing/eventually';
-import { deleteTopology } from '../../../tools/testing/topology';
 import { TcpProxy } from '../../../tools/testing/tcp-proxy';
 
 // The outage does not depend on the database: SQLite only.

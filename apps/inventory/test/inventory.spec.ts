@@ -8,12 +8,11 @@ import {
   StockReserved,
 } from '@warren/contracts';
 import { Messaging, type IncomingMessage } from '@warren/messaging';
-import { MessagingHarness } from '@warren/messaging/testing';
+import { deleteTopology, MessagingHarness } from '@warren/messaging/testing';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { AppModule, INVENTORY } from '../src/app.module';
 import { serviceEnvironment, testTargets } from '../../../tools/testing/service-env';
 import { eventually } from '../../../tools/testing/eventually';
-import { deleteTopology } from '../../../tools/testing/topology';
 
 const ADMIN_TOKEN = 'inventory-test-admin-token';
 

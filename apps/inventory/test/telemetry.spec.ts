@@ -3,13 +3,12 @@
 import { SpanKind } from '@opentelemetry/api';
 import { CommitStock, ReleaseStock, ReserveStock } from '@warren/contracts';
 import { Messaging } from '@warren/messaging';
-import { MessagingHarness } from '@warren/messaging/testing';
+import { deleteTopology, MessagingHarness } from '@warren/messaging/testing';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { randomUUID } from 'node:crypto';
 import { eventually } from '../../../tools/testing/eventually';
 import { installTestTelemetry } from '../../../tools/testing/otel';
 import { serviceEnvironment, testTargets } from '../../../tools/testing/service-env';
-import { deleteTopology } from '../../../tools/testing/topology';
 import { AppModule, INVENTORY } from '../src/app.module';
 
 const otel = installTestTelemetry();

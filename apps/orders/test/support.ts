@@ -2,8 +2,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { connect, type Channel } from 'amqplib';
-import { Client } from 'pg';
 import {
   CapturePayment,
   CommitStock,
@@ -18,9 +16,10 @@ import {
   StockReserved,
 } from '@warren/contracts';
 import { Messaging, type IncomingMessage } from '@warren/messaging';
-import { MessagingHarness } from '@warren/messaging/testing';
+import { deleteTopology, MessagingHarness } from '@warren/messaging/testing';
 import { startOrders } from '../src/bootstrap';
 import type { StartedService } from '@warren/service-kit';
+import { createTestDatabase } from '../../../tools/testing/service-env';
 
 export interface TestBroker {
   name: 'bundled' | 'rabbitmq';
@@ -162,7 +161,7 @@ export class OrdersUnderTest {
   /** Records what the orders app's own Messaging did (acks, retries) from its start. */
   harness!: MessagingHarness;
   private dataDir = '';
-  private pgDatabase?: string;
+  private pgDatabase?: Awaited<ReturnType<typeof createTestDatabase>>;
   readonly namespace = `test-orders-${randomBytes(4).toString('hex')}`;
 
   constructor(
@@ -178,20 +177,13 @@ export class OrdersUnderTest {
   async start(): Promise<void> {
     const ns = this.namespace;
     this.dataDir = mkdtempSync(path.join(tmpdir(), 'warren-orders-'));
-    let databaseUrl = '';
-    if (this.db.name === 'postgres') {
-      this.pgDatabase = `warren_orders_${randomBytes(5).toString('hex')}`;
-      await withPg(this.db.url!, (c) => c.query(`CREATE DATABASE ${this.pgDatabase}`));
-      const u = new URL(this.db.url!);
-      u.pathname = `/${this.pgDatabase}`;
-      databaseUrl = u.toString();
-    }
+    if (this.db.name === 'postgres') this.pgDatabase = await createTestDatabase(this.db.url!, 'orders');
     Object.assign(process.env, {
       PORT: '0',
       WARREN_NAMESPACE: ns,
       WARREN_DATA_DIR: this.dataDir,
       AMQP_URL: this.broker.url,
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: this.pgDatabase?.url ?? '',
       SAGA_STEP_TIMEOUT_MS: String(this.saga.stepTimeoutMs),
       SAGA_SWEEP_INTERVAL_MS: String(this.saga.sweepIntervalMs),
     });
@@ -209,13 +201,11 @@ export class OrdersUnderTest {
     await this.orders?.close();
     await this.fakes?.close();
     const ns = this.namespace;
-    await deleteTopology(
-      this.broker.url,
-      [`${ns}.orders.saga`, ...(this.fakes?.queues() ?? [])],
-      [`${ns}.warren.events`, `${ns}.warren.commands`],
-    );
-    if (this.pgDatabase)
-      await withPg(this.db.url!, (c) => c.query(`DROP DATABASE IF EXISTS ${this.pgDatabase} WITH (FORCE)`));
+    await deleteTopology(this.broker.url, {
+      queues: [`${ns}.orders.saga`, ...(this.fakes?.queues() ?? [])],
+      exchanges: [`${ns}.warren.events`, `${ns}.warren.commands`],
+    });
+    await this.pgDatabase?.drop();
     if (this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });
   }
 
@@ -252,36 +242,5 @@ export class OrdersUnderTest {
       },
       timeoutMs,
     );
-  }
-}
-
-async function withPg(url: string, fn: (c: Client) => Promise<unknown>): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Deletes the suite's queues (with their retry and DLQ companions) and exchanges. */
-async function deleteTopology(url: string, queues: string[], exchanges: string[]): Promise<void> {
-  const conn = await connect(url);
-  // one channel per deletion: a broker may close the channel when the name does not exist
-  const attempt = async (fn: (ch: Channel) => Promise<unknown>) => {
-    const ch = await conn.createChannel();
-    ch.on('error', () => undefined);
-    await fn(ch).catch(() => undefined);
-    await ch.close().catch(() => undefined);
-  };
-  try {
-    for (const q of queues) {
-      for (const name of [q, `${q}.dlq`, ...Array.from({ length: 10 }, (_, i) => `${q}.retry.${i + 1}`)])
-        await attempt((ch) => ch.deleteQueue(name));
-    }
-    for (const e of exchanges) await attempt((ch) => ch.deleteExchange(e));
-  } finally {
-    await conn.close();
   }
 }

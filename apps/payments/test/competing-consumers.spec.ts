@@ -6,9 +6,9 @@ import path from 'node:path';
 import { CapturePayment, PaymentCaptured } from '@warren/contracts';
 import { Messaging, type IncomingMessage } from '@warren/messaging';
 import { topologyNames } from '@warren/service-kit';
+import { deleteTopology } from '@warren/messaging/testing';
 import { serviceEnvironment, testTargets } from '../../../tools/testing/service-env';
 import { eventually } from '../../../tools/testing/eventually';
-import { deleteTopology } from '../../../tools/testing/topology';
 
 const root = path.resolve(__dirname, '../../..');
 let buildDir: string;

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { CapturePayment, PaymentCaptured, PaymentDeclined, PaymentRefunded, RefundPayment } from '@warren/contracts';
 import { Messaging, type IncomingMessage } from '@warren/messaging';
-import { MessagingHarness } from '@warren/messaging/testing';
+import { deleteTopology, MessagingHarness } from '@warren/messaging/testing';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { AppModule, PAYMENTS } from '../src/app.module';
 import { serviceEnvironment, testTargets } from '../../../tools/testing/service-env';
 import { eventually } from '../../../tools/testing/eventually';
-import { deleteTopology } from '../../../tools/testing/topology';
 
 const ADMIN_TOKEN = 'payments-test-admin-token';
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };

@@ -4,13 +4,12 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { CapturePayment, PaymentCaptured, PaymentDeclined, PaymentRefunded, RefundPayment } from '@warren/contracts';
 import { Messaging, type IncomingMessage } from '@warren/messaging';
-import { MessagingHarness } from '@warren/messaging/testing';
+import { deleteTopology, MessagingHarness } from '@warren/messaging/testing';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { randomUUID } from 'node:crypto';
 import { eventually } from '../../../tools/testing/eventually';
 import { installTestTelemetry, parentId, spanId, traceId } from '../../../tools/testing/otel';
 import { serviceEnvironment, testTargets } from '../../../tools/testing/service-env';
-import { deleteTopology } from '../../../tools/testing/topology';
 import { AppModule, PAYMENTS } from '../src/app.module';
 import { PaymentGateway } from '../src/gateway/payment-gateway';
 

@@ -72,7 +72,7 @@ describe.each(testBrokers())('dlq command line ($name)', ({ url }) => {
     await ch.waitForConfirms();
     await conn.close();
   });
-  afterAll(() => cleanup(url, { queues: [queue], retryLevels: 0 }));
+  afterAll(() => cleanup(url, { queues: [queue] }));
 
   it('lists as a table with a summary, and as JSON', async () => {
     const table = await dlqCli(['list', queue], env);

@@ -32,7 +32,7 @@ describe.each(testBrokers())('dead-letter queue inspection and replay ($name)', 
   afterAll(async () => {
     await dlq.close();
     await messaging.close();
-    await cleanup(url, { queues, exchanges: [exchange, commands], retryLevels: 1 });
+    await cleanup(url, { queues, exchanges: [exchange, commands] });
   });
 
   /**

@@ -50,7 +50,7 @@ describe.each(testBrokers())('inbox on $name', ({ url }) => {
     await Promise.all(instances.map((m) => m.close()));
     instances = [];
   });
-  afterAll(() => cleanup(url, { queues, exchanges: [events, commands], retryLevels: FAST_RETRY.maxAttempts }));
+  afterAll(() => cleanup(url, { queues, exchanges: [events, commands] }));
 
   describe.each(testDatabases())('TypeOrmInbox on $name', (kind) => {
     let database: TestDatabase;

@@ -151,7 +151,7 @@ describe.each(testBrokers())('NestJS integration ($name)', ({ name, url }) => {
 
   afterAll(async () => {
     for (const app of apps) await app.close();
-    await cleanup(url, { queues, exchanges: [eventsExchange, commandsExchange], retryLevels: FAST_RETRY.maxAttempts });
+    await cleanup(url, { queues, exchanges: [eventsExchange, commandsExchange] });
   });
 
   describe('one app with event and request/reply handlers', () => {

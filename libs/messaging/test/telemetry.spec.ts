@@ -149,7 +149,7 @@ describe.each(testBrokers())('tracing and metrics on $name', ({ url }) => {
     await Promise.all(instances.map((m) => m.close()));
     instances = [];
   });
-  afterAll(() => cleanup(url, { queues, exchanges: [events, commands], retryLevels: FAST_RETRY.maxAttempts }));
+  afterAll(() => cleanup(url, { queues, exchanges: [events, commands] }));
 
   it('publish then consume: a producer span and its child consumer span, one trace, the conventions attributes, the handler inside', async () => {
     const queue = newQueue('trace-basic');

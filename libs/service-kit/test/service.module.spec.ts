@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import { connect } from 'amqplib';
 import { ServiceModule, startService, topologyNames, type StartedService } from '../src';
 import { eventually } from '../../../tools/testing/eventually';
-import { deleteTopology } from '../../../tools/testing/topology';
+import { deleteTopology } from '@warren/messaging/testing';
 
 @Module({ imports: [ServiceModule.forRoot({ name: 'kit-db', defaultPort: 0, queue: 'kit-db.events' })] })
 class WithDatabase {}

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eventually } from '../../../../tools/testing/eventually';
 import { freePort } from '../../../../tools/testing/ports';
-import { deleteTopology, uniqueName } from '../../../../tools/testing/topology';
+import { deleteTopology } from '@warren/messaging/testing';
+import { uniqueName } from '../../../../tools/testing/topology';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 

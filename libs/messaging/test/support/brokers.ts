@@ -1,5 +1,6 @@
 import { eventually } from '../../../../tools/testing/eventually';
-import { deleteTopology, uniqueName as uniqueNameIn } from '../../../../tools/testing/topology';
+import { deleteTopology } from '../../src/testing';
+import { uniqueName as uniqueNameIn } from '../../../../tools/testing/topology';
 
 export interface TestBroker {
   name: 'bundled' | 'rabbitmq';

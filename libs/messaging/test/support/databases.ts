@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
 import {
   Column,
   DataSource,
@@ -14,6 +12,7 @@ import {
   type QueryRunner,
 } from 'typeorm';
 import { messagingEntities, messagingMigrations } from '../../src/outbox';
+import { createTestDatabase } from '../../../../tools/testing/service-env';
 
 export interface TestDatabaseKind {
   name: 'sqlite' | 'postgres';
@@ -85,19 +84,8 @@ export class TestDatabase {
         rmSync(dir, { recursive: true, force: true }),
       );
     }
-    const name = `warren_test_${randomBytes(5).toString('hex')}`;
-    await withServer(kind.url!, (c) =>
-      c.query(`CREATE DATABASE ${name}`).catch((err: Error) => {
-        throw new Error(
-          `could not create the test database ${name} through DATABASE_URL: ${err.message} (the role needs CREATEDB)`,
-        );
-      }),
-    );
-    const url = new URL(kind.url!);
-    url.pathname = `/${name}`;
-    return new TestDatabase(kind, { type: 'postgres', url: url.toString() }, () =>
-      withServer(kind.url!, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
-    );
+    const database = await createTestDatabase(kind.url!, 'test');
+    return new TestDatabase(kind, { type: 'postgres', url: database.url }, database.drop);
   }
 
   /**
@@ -124,21 +112,5 @@ export class TestDatabase {
   async drop(): Promise<void> {
     for (const ds of this.opened.splice(0)) if (ds.isInitialized) await ds.destroy();
     await this.dispose();
-  }
-}
-
-async function withServer(url: string, fn: (c: Client) => Promise<unknown>): Promise<void> {
-  const client = new Client({ connectionString: url });
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new Error(
-      `cannot reach Postgres at DATABASE_URL (${url.replace(/\/\/[^@]*@/, '//***@')}): ${(err as Error).message}`,
-    );
-  }
-  try {
-    await fn(client);
-  } finally {
-    await client.end();
   }
 }
