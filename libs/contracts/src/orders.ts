@@ -27,6 +27,3 @@ export const OrderCancelled = defineMessage(
   z.object({ orderId: OrderId, customerEmail: Email, reason: z.string().min(1), cancelledAt: Instant }),
 );
 export type OrderCancelled = Payload<typeof OrderCancelled>;
-
-/** Everything notifications turns into an email. */
-export const OrderEvents = [OrderPlaced, OrderConfirmed, OrderCancelled] as const;

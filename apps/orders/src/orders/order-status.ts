@@ -8,6 +8,7 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
  */
 export type SagaState = 'PENDING' | 'STOCK_RESERVED' | 'CONFIRMED' | 'CANCELLED';
 
+/** The status clients see in a saga state: the saga's transitions set it through this, never by hand. */
 export function publicStatus(state: SagaState): OrderStatus {
   return state === 'CONFIRMED' || state === 'CANCELLED' ? state : 'PENDING';
 }

@@ -18,7 +18,7 @@ import {
 import type { IncomingMessage } from '@warren/messaging';
 import { TypeOrmInbox } from '@warren/messaging/typeorm';
 import type { EntityManager } from 'typeorm';
-import { AWAITED, type SagaState } from '../orders/order-status';
+import { AWAITED, publicStatus, type SagaState } from '../orders/order-status';
 import { Order } from '../orders/order.entity';
 import { OrderStep } from '../orders/order-step.entity';
 import { SagaConfig } from './saga-config';
@@ -111,7 +111,7 @@ export class OrderSagaService {
         const items = JSON.parse(order.pricedItems ?? '[]') as PricedLine[];
         const total = order.total ?? p.amount;
         return {
-          patch: { sagaState: 'CONFIRMED', status: 'CONFIRMED', paymentId: p.paymentId, deadlineAt: null },
+          patch: { sagaState: 'CONFIRMED', paymentId: p.paymentId, deadlineAt: null },
           steps: [{ step: 'CONFIRMED', detail: { paymentId: p.paymentId, amount: p.amount } }],
           outcome: { outcome: 'confirmed' },
           messages: [
@@ -222,7 +222,7 @@ export class OrderSagaService {
     extra: Record<string, unknown> = {},
   ): SagaTransition {
     return {
-      patch: { sagaState: 'CANCELLED', status: 'CANCELLED', reason, deadlineAt: null },
+      patch: { sagaState: 'CANCELLED', reason, deadlineAt: null },
       outcome: { outcome: 'cancelled', reason: category },
       steps: [
         {
@@ -292,7 +292,7 @@ export class OrderSagaService {
   ): Promise<SagaProgress> {
     // a step without a state change (a compensation's acknowledgement) still changes what GET /orders/:id
     // shows: updatedAt moves with every history row, so a reader watching the list knows to read it again
-    const patch = t.patch ?? {};
+    const patch = t.patch?.sagaState ? { ...t.patch, status: publicStatus(t.patch.sagaState) } : (t.patch ?? {});
     const result = await manager
       .createQueryBuilder()
       .update(Order)

@@ -34,9 +34,8 @@ export const COMPENSATING_STEPS: ReadonlySet<string> = new Set([
  * the history), the history rows, and the messages to send, all committed in one transaction.
  */
 export interface SagaTransition {
-  patch?: Partial<
-    Pick<Order, 'status' | 'sagaState' | 'reason' | 'total' | 'pricedItems' | 'paymentId' | 'deadlineAt'>
-  >;
+  /** Without `status`: apply() derives it from `sagaState` (publicStatus). */
+  patch?: Partial<Pick<Order, 'sagaState' | 'reason' | 'total' | 'pricedItems' | 'paymentId' | 'deadlineAt'>>;
   steps: SagaStepRecord[];
   messages: SagaMessage[];
   /** Set when the transition ends the saga (for `warren.saga.outcomes`). */
