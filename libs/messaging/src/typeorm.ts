@@ -9,3 +9,4 @@ export {
   isUniqueViolation,
 } from './inbox';
 export * from './outbox';
+export { bigintNumber } from './inbox/bigint-number.transformer';

@@ -1,6 +1,6 @@
 import type { PricedLine } from '@warren/contracts';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { epochMs } from '../database/epoch-ms.transformer';
+import { bigintNumber } from '@warren/messaging/typeorm';
 
 export const ReservationStatus = { Reserved: 'RESERVED', Released: 'RELEASED', Committed: 'COMMITTED' } as const;
 export type ReservationStatus = (typeof ReservationStatus)[keyof typeof ReservationStatus];
@@ -26,9 +26,9 @@ export class Reservation {
   @Column({ name: 'status', type: 'varchar', length: 16 })
   status!: ReservationStatus;
 
-  @Column({ name: 'created_at', type: 'bigint', transformer: epochMs })
+  @Column({ name: 'created_at', type: 'bigint', transformer: bigintNumber })
   createdAt!: number;
 
-  @Column({ name: 'updated_at', type: 'bigint', transformer: epochMs })
+  @Column({ name: 'updated_at', type: 'bigint', transformer: bigintNumber })
   updatedAt!: number;
 }

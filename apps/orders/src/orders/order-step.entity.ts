@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { bigintNumber } from '../database/bigint.transformer';
+import { bigintNumber } from '@warren/messaging/typeorm';
 
 /** The saga's history: one row appended per step, never updated. */
 @Entity({ name: 'order_steps' })

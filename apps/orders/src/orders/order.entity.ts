@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { bigintNumber } from '../database/bigint.transformer';
+import { bigintNumber } from '@warren/messaging/typeorm';
 import type { OrderStatus, SagaState } from './order-status';
 
 /**

@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import { epochMs } from './epoch-ms.transformer';
+import { bigintNumber } from './bigint-number.transformer';
 
 /**
  * One handled message per consumer: the row is inserted in the same transaction as the handler's own
@@ -18,6 +18,6 @@ export class InboxRecord {
   messageId!: string;
 
   /** Epoch milliseconds; prune() deletes by it. */
-  @Column({ name: 'processed_at', type: 'bigint', transformer: epochMs })
+  @Column({ name: 'processed_at', type: 'bigint', transformer: bigintNumber })
   processedAt!: number;
 }

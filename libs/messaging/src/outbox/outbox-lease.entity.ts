@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { epochMs } from '../inbox/epoch-ms.transformer';
+import { bigintNumber } from '../inbox/bigint-number.transformer';
 
 /**
  * Who may publish the outbox now. One row per relay group (`name`); a relay holds it while `owner` is its
@@ -14,6 +14,6 @@ export class OutboxLease {
   owner!: string;
 
   /** Epoch milliseconds, by the holder's clock. */
-  @Column({ name: 'expires_at', type: 'bigint', transformer: epochMs })
+  @Column({ name: 'expires_at', type: 'bigint', transformer: bigintNumber })
   expiresAt!: number;
 }

@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import { epochMs } from '../inbox/epoch-ms.transformer';
+import { bigintNumber } from '../inbox/bigint-number.transformer';
 
 /**
  * A message waiting to be published, written in the same transaction as the business change it reports.
@@ -49,7 +49,7 @@ export class OutboxRecord {
   causationId!: string | null;
 
   /** The message timestamp (when the transaction wrote it), published as the AMQP timestamp. */
-  @Column({ name: 'created_at', type: 'bigint', transformer: epochMs })
+  @Column({ name: 'created_at', type: 'bigint', transformer: bigintNumber })
   createdAt!: number;
 
   /** Failed publish attempts so far. */
@@ -60,10 +60,10 @@ export class OutboxRecord {
   lastError!: string | null;
 
   /** Not before this time (backoff after a failed attempt). */
-  @Column({ name: 'next_attempt_at', type: 'bigint', default: 0, transformer: epochMs })
+  @Column({ name: 'next_attempt_at', type: 'bigint', default: 0, transformer: bigintNumber })
   nextAttemptAt!: number;
 
   /** Set when the broker confirmed it; published rows are deleted after the relay's retention window. */
-  @Column({ name: 'published_at', type: 'bigint', nullable: true, transformer: epochMs })
+  @Column({ name: 'published_at', type: 'bigint', nullable: true, transformer: bigintNumber })
   publishedAt!: number | null;
 }
