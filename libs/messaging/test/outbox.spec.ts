@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { IsNull, Not, type DataSource } from 'typeorm';
-import { Headers, Messaging, type IncomingMessage } from '../src';
+import { z } from 'zod';
+import { defineMessage, Headers, Messaging, MessageValidationError, type IncomingMessage } from '../src';
 import { MessagingHarness } from '../src/testing';
 import { runInTransaction, TypeOrmInbox } from '../src/inbox';
 import {
@@ -198,6 +199,29 @@ describe.each(testBrokers())('outbox on $name', ({ url }) => {
       });
       expect(m.traceparent).toBe(JSON.parse(committed.headers)[Headers.traceparent]);
       expect(await pendingRows()).toBe(0);
+    });
+
+    it("adds a contract's message validated, and typed and routed by the contract; an invalid one stores nothing", async () => {
+      const Placed = defineMessage('outbox-test.placed', z.object({ orderId: z.uuid(), total: z.number().int() }));
+      const orderId = randomUUID();
+      await expect(
+        runInTransaction(ds, (manager) =>
+          Outbox.addValidated(manager, Placed, { orderId, total: 12.5 }, { exchange: events, aggregateId: orderId }),
+        ),
+      ).rejects.toBeInstanceOf(MessageValidationError);
+      expect(await ds.getRepository(OutboxRecord).countBy({ aggregateId: orderId })).toBe(0);
+      const row = await runInTransaction(ds, (manager) =>
+        Outbox.addValidated(manager, Placed, { orderId, total: 1250 }, { exchange: events, aggregateId: orderId }),
+      );
+      expect(row).toMatchObject({
+        exchange: events,
+        routingKey: 'outbox-test.placed',
+        type: 'outbox-test.placed',
+        payload: JSON.stringify({ orderId, total: 1250 }),
+        aggregateId: orderId,
+      });
+      // no relay runs here: the row goes, so the next test starts with an empty outbox
+      await ds.getRepository(OutboxRecord).delete({ aggregateId: orderId });
     });
 
     it('relays a commit after a quiet spell at once, and lets the commits that arrive meanwhile share the next round', async () => {

@@ -233,11 +233,8 @@ export class StockService {
     contract: C,
     payload: PayloadInput<C>,
   ): Promise<void> {
-    await Outbox.add(manager, {
+    await Outbox.addValidated(manager, contract, payload, {
       exchange: this.eventsExchange,
-      routingKey: contract.type,
-      type: contract.type,
-      payload: contract.parse(payload),
       aggregateId: `order:${orderId}`,
     });
   }

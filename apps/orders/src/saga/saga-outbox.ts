@@ -61,12 +61,8 @@ export async function addToOutbox(
             ?.deadlineAt ?? null;
       if (deadlineAt !== null) input = { ...(input as object), deadline: new Date(deadlineAt).toISOString() };
     }
-    const payload = m.contract.parse(input);
-    const row = await Outbox.add(manager, {
+    const row = await Outbox.addValidated(manager, m.contract, input, {
       exchange: m.kind === 'command' ? config.commandsExchange : config.eventsExchange,
-      routingKey: m.contract.type,
-      type: m.contract.type,
-      payload,
       aggregateId: m.kind === 'command' ? `order:${orderId}` : `order-events:${orderId}`,
       correlationId: orderId,
     });

@@ -212,11 +212,8 @@ export class PaymentsService {
     contract: C,
     payload: PayloadInput<C>,
   ): Promise<void> {
-    await Outbox.add(manager, {
+    await Outbox.addValidated(manager, contract, payload, {
       exchange: this.eventsExchange,
-      routingKey: contract.type,
-      type: contract.type,
-      payload: contract.parse(payload),
       aggregateId: `order:${orderId}`,
     });
   }

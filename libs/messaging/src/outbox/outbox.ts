@@ -1,4 +1,5 @@
 import type { EntityManager, QueryRunner } from 'typeorm';
+import type { MessageContract, PayloadInput } from '../contracts/define-message';
 import type { OutgoingMessage } from '../core/message';
 import { stampMessage } from '../core/stamp';
 import { describeProduced, outboxWriterSpan } from '../core/telemetry';
@@ -83,6 +84,26 @@ export class Outbox {
     const result = await manager.insert(OutboxRecord, row);
     dirty.add(runner);
     return Object.assign(new OutboxRecord(), row, { id: Number(result.identifiers[0]?.id) });
+  }
+
+  /**
+   * `add` for a message of a contract, as `Messaging.send` publishes one: the payload is validated against the
+   * contract (an invalid one rejects, and nothing is stored), the type is the contract's, and so is the routing key
+   * unless `extras.routingKey` says otherwise.
+   */
+  static async addValidated<C extends MessageContract>(
+    manager: EntityManager,
+    contract: C,
+    payload: PayloadInput<C>,
+    extras: Omit<OutboxMessage, 'routingKey' | 'type' | 'payload'> & { routingKey?: string },
+  ): Promise<OutboxRecord> {
+    const parsed = contract.parse(payload);
+    return Outbox.add(manager, {
+      ...extras,
+      routingKey: extras.routingKey ?? contract.type,
+      type: contract.type,
+      payload: parsed,
+    });
   }
 }
 
