@@ -2,6 +2,7 @@
 // (support/invariants.ts): orders at a fixed rate, a fifth of them asking for more than there is (inventory
 // refuses them), and a batch of clicks with every second order. The scale-out suite and the chaos run use it.
 import { randomUUID } from 'node:crypto';
+import { exponentialDelay } from '@warren/messaging';
 import type { ClickCounts, PlacedOrder } from './invariants';
 import { http, type Stack } from './stack';
 
@@ -84,7 +85,7 @@ export class Load {
         this.errors.push(`order ${i}: POST /orders answered ${res.status}: ${JSON.stringify(res.body)}`);
         break;
       }
-      await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt))); // backoff between attempts
+      await new Promise((r) => setTimeout(r, exponentialDelay(attempt + 1, 100, 2_000))); // backoff between attempts
     }
     for (const w of this.waiters.filter((x) => this.placed.length + this.errors.length >= x.n)) {
       this.waiters.splice(this.waiters.indexOf(w), 1);

@@ -7,6 +7,7 @@ export * from './topic-pattern';
 export * from './trace-context';
 export { AmqpConnection } from './connection';
 export { parseBrokerUrls, redactUrl } from './broker-urls';
+export { exponentialDelay } from './backoff';
 export type { ChannelRole } from './channel-recovery';
 export {
   DEFAULT_DELIVERY_LIMIT,

@@ -1,3 +1,5 @@
+import { exponentialDelay } from './backoff';
+
 /**
  * How a failing message is retried. Attempt n (n ≥ 1) that fails waits delay(n) in the delay queue
  * `<queue>.retry.<n>` before attempt n + 1; after `maxAttempts` attempts it is parked in `<queue>.dlq`.
@@ -33,7 +35,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 };
 
 export function retryDelayMs(policy: RetryPolicy, failedAttempt: number): number {
-  return Math.round(Math.min(policy.initialDelayMs * policy.multiplier ** (failedAttempt - 1), policy.maxDelayMs));
+  return Math.round(exponentialDelay(failedAttempt, policy.initialDelayMs, policy.maxDelayMs, policy.multiplier));
 }
 
 /** The delay before attempt `failedAttempt` + 1 with the policy's jitter applied (`random` in [0, 1)). */

@@ -71,12 +71,6 @@ export function resolveRelayOptions(
   return resolved;
 }
 
-/** Exponential backoff with "equal jitter": half the delay fixed, half random, so it always grows. */
-export function backoffDelay(attempt: number, initialDelayMs: number, maxDelayMs: number): number {
-  const ceiling = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-}
-
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -42,16 +42,12 @@ import { randomBytes } from 'node:crypto';
 import { metrics, type BatchObservableCallback, type Meter, type ObservableGauge } from '@opentelemetry/api';
 import type { DataSource, EntitySubscriberInterface, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import type { Messaging } from '../core/messaging';
+import { equalJitterDelay } from '../core/backoff';
 import { contextFromHeaders, INSTRUMENTATION_NAME, outboxRowLink } from '../core/telemetry';
 import { BrokerUnavailableError } from '../errors/broker-unavailable.error';
 import { takeOutboxWriteMark } from './outbox';
 import type { OutboxRecord } from './outbox-record.entity';
-import {
-  backoffDelay,
-  resolveRelayOptions,
-  type OutboxRelayOptions,
-  type ResolvedOutboxRelayOptions,
-} from './outbox-relay-options';
+import { resolveRelayOptions, type OutboxRelayOptions, type ResolvedOutboxRelayOptions } from './outbox-relay-options';
 import { OutboxStore } from './outbox-store';
 
 export interface OutboxRelayEventMap {
@@ -268,7 +264,7 @@ export class OutboxRelay {
         if (outcome === 'away' && this.ignoreBackoffOnce && this.messaging.isConnected) continue; // reconnected meanwhile
         // backing off: a commit does not wake us, a reconnection does
         await this.sleep(
-          backoffDelay(this.failures, Math.max(pollIntervalMs, backoff.initialDelayMs), backoff.maxDelayMs),
+          equalJitterDelay(this.failures, Math.max(pollIntervalMs, backoff.initialDelayMs), backoff.maxDelayMs),
           ['connected', 'stop'],
         );
         continue;
@@ -352,7 +348,7 @@ export class OutboxRelay {
   private async recordFailure(row: OutboxRecord, error: Error): Promise<void> {
     const attempts = row.attempts + 1;
     const { initialDelayMs, maxDelayMs } = this.options.backoff;
-    const nextAttemptAt = Date.now() + backoffDelay(attempts, initialDelayMs, maxDelayMs);
+    const nextAttemptAt = Date.now() + equalJitterDelay(attempts, initialDelayMs, maxDelayMs);
     this.options.logger.warn(
       `outbox message ${row.messageId} ('${row.type}' to '${row.exchange}') failed on attempt ${attempts}: ${error.message}; next attempt in ${nextAttemptAt - Date.now()} ms`,
     );
