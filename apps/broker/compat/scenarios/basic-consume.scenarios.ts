@@ -1,4 +1,4 @@
-import { area, attempt, bodies, Consumer, quiet, roundTrip, waitUntil } from '../harness';
+import { area, attempt, bodies, Consumer, quiet, roundTrip, waitUntil, fillQueue, numbered } from '../harness';
 
 export default area('basic-consume', [
   {
@@ -144,10 +144,7 @@ export default area('basic-consume', [
     name: 'consuming from a queue that already has messages delivers them in order with delivery tags 1..n',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false });
-      for (let i = 0; i < 3; i++) ch.sendToQueue(q, Buffer.from(`${i}`));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name(), numbered(3));
       const cch = await (await ctx.connect()).channel();
       const c = await Consumer.start(cch, q, { noAck: false });
       const ms = await c.waitFor(3);

@@ -1,4 +1,4 @@
-import { area, attempt, summary } from '../harness';
+import { area, attempt, summary, fillQueue } from '../harness';
 
 export default area('basic-get', [
   {
@@ -25,10 +25,7 @@ export default area('basic-get', [
     name: 'get without no-ack: the message is unacked until ack; nack requeue makes it redelivered',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false });
-      ch.sendToQueue(q, Buffer.from('m'));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name(), ['m']);
       const first = await ch.get(q, { noAck: false });
       const whileUnacked = await ch.checkQueue(q);
       if (first) ch.nack(first, false, true);
@@ -71,11 +68,7 @@ export default area('basic-get', [
     name: 'get and consume share delivery tags on a channel',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false });
-      ch.sendToQueue(q, Buffer.from('1'));
-      ch.sendToQueue(q, Buffer.from('2'));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name(), ['1', '2']);
       const g = await ch.get(q, { noAck: false });
       const tags: number[] = [];
       await new Promise<void>((resolve) => {

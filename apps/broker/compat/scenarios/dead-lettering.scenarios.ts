@@ -1,5 +1,17 @@
 import type { ConfirmChannel, Message } from 'amqplib';
-import { area, bodies, Consumer, definedProps, quiet, summary, waitForCount, waitUntil, type Ctx } from '../harness';
+import {
+  area,
+  bodies,
+  Consumer,
+  definedProps,
+  quiet,
+  summary,
+  waitForCount,
+  waitUntil,
+  type Ctx,
+  fillQueue,
+} from '../harness';
+import { deathHeaders } from '../dead-letter-headers';
 
 /** A DLX (fanout) with one queue bound; returns names. */
 async function dlxSetup(ctx: Ctx, ch: ConfirmChannel, type = 'fanout', bindKey = '') {
@@ -53,12 +65,7 @@ export default area('dead-lettering', [
           messageId: 'id-1',
           headers: {
             mine: 'kept',
-            'x-death': [
-              { count: 1, reason: 'rejected', queue: 'P-q', time: '<time>', exchange: 'P-src', 'routing-keys': ['rk'] },
-            ],
-            'x-first-death-exchange': 'P-src',
-            'x-first-death-queue': 'P-q',
-            'x-first-death-reason': 'rejected',
+            ...deathHeaders('rejected', { exchange: 'P-src', keys: ['rk'] }),
           },
         },
       }),
@@ -85,10 +92,7 @@ export default area('dead-lettering', [
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
       const { dlx, dlq } = await dlxSetup(ctx, ch);
-      const q = ctx.name('q');
-      await ch.assertQueue(q, { durable: false, deadLetterExchange: dlx, messageTtl: 50 });
-      ch.sendToQueue(q, Buffer.from('m'));
-      await ch.waitForConfirms();
+      await fillQueue(ch, ctx.name('q'), ['m'], { durable: false, deadLetterExchange: dlx, messageTtl: 50 });
       return dead(await fetch(ch, dlq));
     },
     check: (o) =>
@@ -99,14 +103,7 @@ export default area('dead-lettering', [
         redelivered: false,
         messageCount: 0,
         properties: {
-          headers: {
-            'x-death': [
-              { count: 1, reason: 'expired', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] },
-            ],
-            'x-first-death-exchange': '',
-            'x-first-death-queue': 'P-q',
-            'x-first-death-reason': 'expired',
-          },
+          headers: deathHeaders('expired'),
         },
       }),
   },
@@ -147,11 +144,11 @@ export default area('dead-lettering', [
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
       const { dlx, dlq } = await dlxSetup(ctx, ch);
-      const q = ctx.name('q');
-      await ch.assertQueue(q, { durable: false, deadLetterExchange: dlx, maxLength: 1 });
-      ch.sendToQueue(q, Buffer.from('old'));
-      ch.sendToQueue(q, Buffer.from('new'));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name('q'), ['old', 'new'], {
+        durable: false,
+        deadLetterExchange: dlx,
+        maxLength: 1,
+      });
       const m = dead(await fetch(ch, dlq));
       return { dead: m, left: await bodies(ch, q) };
     },
@@ -164,14 +161,7 @@ export default area('dead-lettering', [
           redelivered: false,
           messageCount: 0,
           properties: {
-            headers: {
-              'x-death': [
-                { count: 1, reason: 'maxlen', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] },
-              ],
-              'x-first-death-exchange': '',
-              'x-first-death-queue': 'P-q',
-              'x-first-death-reason': 'maxlen',
-            },
+            headers: deathHeaders('maxlen'),
           },
         },
         left: ['new'],
@@ -207,14 +197,7 @@ export default area('dead-lettering', [
         dead: {
           body: 'refused',
           routingKey: 'P-q',
-          headers: {
-            'x-death': [
-              { count: 1, reason: 'maxlen', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] },
-            ],
-            'x-first-death-exchange': '',
-            'x-first-death-queue': 'P-q',
-            'x-first-death-reason': 'maxlen',
-          },
+          headers: deathHeaders('maxlen'),
         },
         left: ['kept'],
       }),
@@ -262,9 +245,7 @@ export default area('dead-lettering', [
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
       const q = ctx.name('q');
-      await ch.assertQueue(q, { durable: false, deadLetterExchange: '', deadLetterRoutingKey: q });
-      ch.sendToQueue(q, Buffer.from('m'));
-      await ch.waitForConfirms();
+      await fillQueue(ch, q, ['m'], { durable: false, deadLetterExchange: '', deadLetterRoutingKey: q });
       const m1 = await ch.get(q, { noAck: false });
       if (m1) ch.reject(m1, false);
       let m2: Message | false = false;
@@ -281,22 +262,8 @@ export default area('dead-lettering', [
     },
     check: (o) =>
       expect(o).toEqual({
-        afterOne: {
-          'x-death': [
-            { count: 1, reason: 'rejected', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] },
-          ],
-          'x-first-death-exchange': '',
-          'x-first-death-queue': 'P-q',
-          'x-first-death-reason': 'rejected',
-        },
-        afterTwo: {
-          'x-death': [
-            { count: 2, reason: 'rejected', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] },
-          ],
-          'x-first-death-exchange': '',
-          'x-first-death-queue': 'P-q',
-          'x-first-death-reason': 'rejected',
-        },
+        afterOne: deathHeaders('rejected'),
+        afterTwo: deathHeaders('rejected', { count: 2 }),
         redelivered: false,
       }),
   },
@@ -354,14 +321,7 @@ export default area('dead-lettering', [
     },
     check: (o) =>
       expect(o).toEqual({
-        headersAtQ2: {
-          'x-death': [
-            { count: 1, reason: 'expired', queue: 'P-q1', time: '<time>', exchange: '', 'routing-keys': ['P-q1'] },
-          ],
-          'x-first-death-exchange': '',
-          'x-first-death-queue': 'P-q1',
-          'x-first-death-reason': 'expired',
-        },
+        headersAtQ2: deathHeaders('expired', { queue: 'P-q1' }),
         q1: [],
         q2: [],
       }),
@@ -418,11 +378,7 @@ export default area('dead-lettering', [
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
       const { dlx, dlq } = await dlxSetup(ctx, ch);
-      const q = ctx.name('q');
-      await ch.assertQueue(q, { durable: false, deadLetterExchange: dlx });
-      ch.sendToQueue(q, Buffer.from('a'));
-      ch.sendToQueue(q, Buffer.from('b'));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name('q'), ['a', 'b'], { durable: false, deadLetterExchange: dlx });
       const a = await ch.get(q, { noAck: false });
       if (a) ch.reject(a, true);
       const other = await (await ctx.connect()).channel();

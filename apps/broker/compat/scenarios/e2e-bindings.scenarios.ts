@@ -1,21 +1,17 @@
-import { area, attempt, bodies } from '../harness';
+import { area, attempt, bodies, boundQueue, declareExchanges, publishAll } from '../harness';
 
 export default area('e2e-bindings', [
   {
     name: 'exchange-to-exchange: publish to source reaches queues bound to destination',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const src = ctx.name('src');
-      const dst = ctx.name('dst');
-      const q = ctx.name();
-      await ch.assertExchange(src, 'direct', { durable: false });
-      await ch.assertExchange(dst, 'fanout', { durable: false });
-      await ch.assertQueue(q, { durable: false });
-      await ch.bindQueue(q, dst, '');
+      const { src, dst } = await declareExchanges(ctx, ch, { src: 'direct', dst: 'fanout' });
+      const q = await boundQueue(ctx, ch, dst, '');
       await ch.bindExchange(dst, src, 'k');
-      ch.publish(src, 'k', Buffer.from('match'));
-      ch.publish(src, 'other', Buffer.from('no-match'));
-      await ch.waitForConfirms();
+      await publishAll(ch, src, [
+        { rk: 'k', body: 'match' },
+        { rk: 'other', body: 'no-match' },
+      ]);
       const m = await ch.get(q, { noAck: true });
       return {
         first: m && { body: m.content.toString(), exchange: m.fields.exchange, routingKey: m.fields.routingKey },
@@ -28,16 +24,10 @@ export default area('e2e-bindings', [
     name: 'topic source to topic destination: both patterns apply to the original routing key',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const src = ctx.name('src');
-      const dst = ctx.name('dst');
-      const q = ctx.name();
-      await ch.assertExchange(src, 'topic', { durable: false });
-      await ch.assertExchange(dst, 'topic', { durable: false });
-      await ch.assertQueue(q, { durable: false });
+      const { src, dst } = await declareExchanges(ctx, ch, { src: 'topic', dst: 'topic' });
       await ch.bindExchange(dst, src, 'a.#');
-      await ch.bindQueue(q, dst, '*.b');
-      for (const k of ['a.b', 'a.c', 'x.b', 'a.b.c']) ch.publish(src, k, Buffer.from(k));
-      await ch.waitForConfirms();
+      const q = await boundQueue(ctx, ch, dst, '*.b');
+      await publishAll(ch, src, ['a.b', 'a.c', 'x.b', 'a.b.c']);
       return bodies(ch, q);
     },
     check: (o) => expect(o).toEqual(['a.b']),
@@ -46,18 +36,12 @@ export default area('e2e-bindings', [
     name: 'cycles: x1 <-> x2 both bound to one queue deliver one copy',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const x1 = ctx.name('x1');
-      const x2 = ctx.name('x2');
-      const q = ctx.name();
-      await ch.assertExchange(x1, 'fanout', { durable: false });
-      await ch.assertExchange(x2, 'fanout', { durable: false });
-      await ch.assertQueue(q, { durable: false });
+      const { x1, x2 } = await declareExchanges(ctx, ch, { x1: 'fanout', x2: 'fanout' });
       await ch.bindExchange(x2, x1, '');
       await ch.bindExchange(x1, x2, '');
-      await ch.bindQueue(q, x1, '');
+      const q = await boundQueue(ctx, ch, x1, '');
       await ch.bindQueue(q, x2, '');
-      ch.publish(x1, '', Buffer.from('one'));
-      await ch.waitForConfirms();
+      await publishAll(ch, x1, [{ rk: '', body: 'one' }]);
       return bodies(ch, q);
     },
     check: (o) => expect(o).toEqual(['one']),
@@ -66,19 +50,13 @@ export default area('e2e-bindings', [
     name: 'a queue reachable through two exchange paths gets one copy',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const src = ctx.name('src');
-      const a = ctx.name('a');
-      const b = ctx.name('b');
-      const q = ctx.name();
-      for (const x of [src, a, b]) await ch.assertExchange(x, 'fanout', { durable: false });
-      await ch.assertQueue(q, { durable: false });
+      const { src, a, b } = await declareExchanges(ctx, ch, { src: 'fanout', a: 'fanout', b: 'fanout' });
       await ch.bindExchange(a, src, '');
       await ch.bindExchange(b, src, '');
-      await ch.bindQueue(q, a, '');
+      const q = await boundQueue(ctx, ch, a, '');
       await ch.bindQueue(q, b, '');
       await ch.bindQueue(q, src, '');
-      ch.publish(src, '', Buffer.from('one'));
-      await ch.waitForConfirms();
+      await publishAll(ch, src, [{ rk: '', body: 'one' }]);
       return bodies(ch, q);
     },
     check: (o) => expect(o).toEqual(['one']),
@@ -87,13 +65,8 @@ export default area('e2e-bindings', [
     name: 'exchange.unbind stops routing; unbinding a missing binding is ok',
     run: async (ctx) => {
       const { conn, ch } = await ctx.openConfirm();
-      const src = ctx.name('src');
-      const dst = ctx.name('dst');
-      const q = ctx.name();
-      await ch.assertExchange(src, 'fanout', { durable: false });
-      await ch.assertExchange(dst, 'fanout', { durable: false });
-      await ch.assertQueue(q, { durable: false });
-      await ch.bindQueue(q, dst, '');
+      const { src, dst } = await declareExchanges(ctx, ch, { src: 'fanout', dst: 'fanout' });
+      const q = await boundQueue(ctx, ch, dst, '');
       await ch.bindExchange(dst, src, '');
       await ch.unbindExchange(dst, src, '');
       const again = await attempt(ch.unbindExchange(dst, src, ''), conn);
@@ -140,16 +113,9 @@ export default area('e2e-bindings', [
     name: 'mandatory through an exchange chain: routed to a queue downstream is not returned; dead end is',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const src = ctx.name('src');
-      const dst = ctx.name('dst');
-      const q = ctx.name();
-      await ch.assertExchange(src, 'direct', { durable: false });
-      await ch.assertExchange(dst, 'fanout', { durable: false });
-      await ch.assertQueue(q, { durable: false });
+      const { src, dst, dead } = await declareExchanges(ctx, ch, { src: 'direct', dst: 'fanout', dead: 'fanout' });
       await ch.bindExchange(dst, src, 'to-q');
-      await ch.bindQueue(q, dst, '');
-      const dead = ctx.name('dead');
-      await ch.assertExchange(dead, 'fanout', { durable: false });
+      const q = await boundQueue(ctx, ch, dst, '');
       await ch.bindExchange(dead, src, 'to-dead');
       const returns: string[] = [];
       ch.on('return', (m) => returns.push(m.fields.routingKey));
@@ -164,18 +130,12 @@ export default area('e2e-bindings', [
     name: 'deleting the destination exchange removes the exchange binding',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const src = ctx.name('src');
-      const dst = ctx.name('dst');
-      const q = ctx.name();
-      await ch.assertExchange(src, 'fanout', { durable: false });
-      await ch.assertExchange(dst, 'fanout', { durable: false });
-      await ch.assertQueue(q, { durable: false });
+      const { src, dst } = await declareExchanges(ctx, ch, { src: 'fanout', dst: 'fanout' });
       await ch.bindExchange(dst, src, '');
       await ch.deleteExchange(dst);
       await ch.assertExchange(dst, 'fanout', { durable: false });
-      await ch.bindQueue(q, dst, '');
-      ch.publish(src, '', Buffer.from('m'));
-      await ch.waitForConfirms();
+      const q = await boundQueue(ctx, ch, dst, '');
+      await publishAll(ch, src, [{ rk: '', body: 'm' }]);
       return bodies(ch, q);
     },
     check: (o) => expect(o).toEqual([]),

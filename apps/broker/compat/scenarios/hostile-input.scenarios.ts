@@ -10,6 +10,7 @@ import {
   rawOpen,
   sleep,
   waitUntil,
+  fillQueue,
 } from '../harness';
 
 // Input found by fuzzing that once deleted a queue or crashed a connection on the bundled broker, pinned
@@ -66,10 +67,10 @@ export default area('hostile-input', [
       await ch.assertQueue(perMessage, { durable: false });
       for (const expiration of [String(LIMIT + 1), String(2 ** 32), String(TEN_YEARS)])
         ch.sendToQueue(perMessage, Buffer.from('kept'), { expiration });
-      const control = ctx.name('control');
-      await ch.assertQueue(control, { durable: false, arguments: { 'x-message-ttl': 50 } });
-      ch.sendToQueue(control, Buffer.from('expires'));
-      await ch.waitForConfirms();
+      const control = await fillQueue(ch, ctx.name('control'), ['expires'], {
+        durable: false,
+        arguments: { 'x-message-ttl': 50 },
+      });
       await waitUntil(async () => (await queueCount(conn, control)) === 0, 3000, 'the control message to expire');
       const kept = {
         ttl: await Promise.all(ttls.map((ms) => queueCount(conn, ctx.name(`t${ms}`)))),

@@ -146,37 +146,21 @@ const dropHeadOutcome = {
 };
 
 export default area('max-length-requeue', [
-  {
-    name: 'drop-head, nack multiple requeue into a full queue: the requeued (oldest) messages are dropped and dead-lettered',
-    run: (ctx) => runPlan(ctx, { args: { 'x-max-length': 3 }, dlx: true, steps: fullAfter('nack'), ready: 3 }),
-    check: (o) => expect(o).toEqual(dropHeadOutcome),
-  },
-  {
-    name: 'drop-head, basic.reject requeue one by one into a full queue',
-    run: (ctx) => runPlan(ctx, { args: { 'x-max-length': 3 }, dlx: true, steps: fullAfter('reject'), ready: 3 }),
-    check: (o) => expect(o).toEqual(dropHeadOutcome),
-  },
-  {
-    name: 'drop-head, basic.nack requeue one by one into a full queue',
-    run: (ctx) => runPlan(ctx, { args: { 'x-max-length': 3 }, dlx: true, steps: fullAfter('nack-each'), ready: 3 }),
-    check: (o) => expect(o).toEqual(dropHeadOutcome),
-  },
-  {
-    name: 'drop-head, basic.recover requeue into a full queue',
-    run: (ctx) => runPlan(ctx, { args: { 'x-max-length': 3 }, dlx: true, steps: fullAfter('recover'), ready: 3 }),
-    check: (o) => expect(o).toEqual(dropHeadOutcome),
-  },
-  {
-    name: 'drop-head, channel close with unacked messages into a full queue',
-    run: (ctx) => runPlan(ctx, { args: { 'x-max-length': 3 }, dlx: true, steps: fullAfter('close-channel'), ready: 3 }),
-    check: (o) => expect(o).toEqual(dropHeadOutcome),
-  },
-  {
-    name: 'drop-head, connection close with unacked messages into a full queue',
-    run: (ctx) =>
-      runPlan(ctx, { args: { 'x-max-length': 3 }, dlx: true, steps: fullAfter('close-connection'), ready: 3 }),
-    check: (o) => expect(o).toEqual(dropHeadOutcome),
-  },
+  // every way a consumer's unacked messages go back to the queue, into a queue already at its limit
+  ...(
+    [
+      ['nack', 'nack multiple requeue into a full queue: the requeued (oldest) messages are dropped and dead-lettered'],
+      ['reject', 'basic.reject requeue one by one into a full queue'],
+      ['nack-each', 'basic.nack requeue one by one into a full queue'],
+      ['recover', 'basic.recover requeue into a full queue'],
+      ['close-channel', 'channel close with unacked messages into a full queue'],
+      ['close-connection', 'connection close with unacked messages into a full queue'],
+    ] as const
+  ).map(([back, what]) => ({
+    name: `drop-head, ${what}`,
+    run: (ctx: Ctx) => runPlan(ctx, { args: { 'x-max-length': 3 }, dlx: true, steps: fullAfter(back), ready: 3 }),
+    check: (o: unknown) => expect(o).toEqual(dropHeadOutcome),
+  })),
   {
     name: 'drop-head without a dead-letter exchange: the dropped requeued messages are gone',
     run: (ctx) => runPlan(ctx, { args: { 'x-max-length': 3 }, steps: fullAfter('nack'), ready: 3 }),

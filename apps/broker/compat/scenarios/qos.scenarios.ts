@@ -1,14 +1,23 @@
-import { area, attempt, collect, Consumer, quiet, roundTrip, rpc, waitUntil, type Ctx } from '../harness';
+import {
+  area,
+  attempt,
+  collect,
+  Consumer,
+  quiet,
+  roundTrip,
+  rpc,
+  waitUntil,
+  type Ctx,
+  fillQueue,
+  numbered,
+} from '../harness';
 
 export default area('qos', [
   {
     name: 'per-consumer prefetch: a consumer holds at most N unacked; acking releases the next',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false });
-      for (let i = 0; i < 5; i++) ch.sendToQueue(q, Buffer.from(`${i}`));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name(), numbered(5));
       const cch = await (await ctx.connect()).channel();
       await cch.prefetch(2);
       const c = await Consumer.start(cch, q, { noAck: false });
@@ -29,15 +38,8 @@ export default area('qos', [
     name: 'per-consumer prefetch applies to each consumer on the channel separately',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const q1 = ctx.name('q1');
-      const q2 = ctx.name('q2');
-      await ch.assertQueue(q1, { durable: false });
-      await ch.assertQueue(q2, { durable: false });
-      for (let i = 0; i < 3; i++) {
-        ch.sendToQueue(q1, Buffer.from(`a${i}`));
-        ch.sendToQueue(q2, Buffer.from(`b${i}`));
-      }
-      await ch.waitForConfirms();
+      const q1 = await fillQueue(ch, ctx.name('q1'), numbered(3, 'a'));
+      const q2 = await fillQueue(ch, ctx.name('q2'), numbered(3, 'b'));
       const cch = await (await ctx.connect()).channel();
       await cch.prefetch(1);
       const a = await Consumer.start(cch, q1, { noAck: false });
@@ -53,15 +55,8 @@ export default area('qos', [
     name: 'global prefetch is shared by all consumers on the channel',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const q1 = ctx.name('q1');
-      const q2 = ctx.name('q2');
-      await ch.assertQueue(q1, { durable: false });
-      await ch.assertQueue(q2, { durable: false });
-      for (let i = 0; i < 3; i++) {
-        ch.sendToQueue(q1, Buffer.from(`a${i}`));
-        ch.sendToQueue(q2, Buffer.from(`b${i}`));
-      }
-      await ch.waitForConfirms();
+      const q1 = await fillQueue(ch, ctx.name('q1'), numbered(3, 'a'));
+      const q2 = await fillQueue(ch, ctx.name('q2'), numbered(3, 'b'));
       const cch = await (await ctx.connect()).channel();
       await cch.prefetch(3, true);
       const a = await Consumer.start(cch, q1, { noAck: false });
@@ -83,15 +78,8 @@ export default area('qos', [
         : 'qos global 3 then per-consumer 2: the per-consumer basic.qos clears the global limit',
     run: async (ctx: Ctx) => {
       const { ch } = await ctx.openConfirm();
-      const q1 = ctx.name('q1');
-      const q2 = ctx.name('q2');
-      await ch.assertQueue(q1, { durable: false });
-      await ch.assertQueue(q2, { durable: false });
-      for (let i = 0; i < 5; i++) {
-        ch.sendToQueue(q1, Buffer.from(`a${i}`));
-        ch.sendToQueue(q2, Buffer.from(`b${i}`));
-      }
-      await ch.waitForConfirms();
+      const q1 = await fillQueue(ch, ctx.name('q1'), numbered(5, 'a'));
+      const q2 = await fillQueue(ch, ctx.name('q2'), numbered(5, 'b'));
       const cch = await (await ctx.connect()).channel();
       if (order === 'per-consumer then global') {
         await cch.prefetch(2, false);
@@ -113,10 +101,7 @@ export default area('qos', [
     name: 'prefetch 0 means unlimited',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false });
-      for (let i = 0; i < 20; i++) ch.sendToQueue(q, Buffer.from(`${i}`));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name(), numbered(20));
       const cch = await (await ctx.connect()).channel();
       await cch.prefetch(1);
       await cch.prefetch(0);
@@ -130,15 +115,8 @@ export default area('qos', [
     name: 'basic.qos affects consumers created after it only',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const q1 = ctx.name('q1');
-      const q2 = ctx.name('q2');
-      await ch.assertQueue(q1, { durable: false });
-      await ch.assertQueue(q2, { durable: false });
-      for (let i = 0; i < 3; i++) {
-        ch.sendToQueue(q1, Buffer.from(`a${i}`));
-        ch.sendToQueue(q2, Buffer.from(`b${i}`));
-      }
-      await ch.waitForConfirms();
+      const q1 = await fillQueue(ch, ctx.name('q1'), numbered(3, 'a'));
+      const q2 = await fillQueue(ch, ctx.name('q2'), numbered(3, 'b'));
       const cch = await (await ctx.connect()).channel();
       await cch.prefetch(1);
       const a = await Consumer.start(cch, q1, { noAck: false });
@@ -155,10 +133,7 @@ export default area('qos', [
     name: 'basic.get is not limited by prefetch',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false });
-      for (let i = 0; i < 3; i++) ch.sendToQueue(q, Buffer.from(`${i}`));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name(), numbered(3));
       await ch.prefetch(1);
       const got = [];
       for (let i = 0; i < 3; i++) got.push(!!(await ch.get(q, { noAck: false })));
@@ -170,10 +145,7 @@ export default area('qos', [
     name: 'no-ack consumers ignore prefetch',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false });
-      for (let i = 0; i < 5; i++) ch.sendToQueue(q, Buffer.from(`${i}`));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name(), numbered(5));
       const cch = await (await ctx.connect()).channel();
       await cch.prefetch(1);
       const got = await collect(cch, q, 5, { noAck: true, timeoutMs: 2000 });

@@ -1,15 +1,11 @@
-import { area, attempt, bodies, Consumer, queueCount, quiet, sleep, waitUntil } from '../harness';
+import { area, attempt, bodies, Consumer, queueCount, quiet, sleep, waitUntil, fillQueue } from '../harness';
 
 export default area('queue-args-ttl', [
   {
     name: 'x-message-ttl: messages expire from the queue',
     run: async (ctx) => {
       const { conn, ch } = await ctx.openConfirm();
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false, messageTtl: 200 });
-      ch.sendToQueue(q, Buffer.from('a'));
-      ch.sendToQueue(q, Buffer.from('b'));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name(), ['a', 'b'], { durable: false, messageTtl: 200 });
       const before = (await ch.checkQueue(q)).messageCount;
       await waitUntil(async () => (await queueCount(conn, q)) === 0, 3000, 'expiry');
       return { before, after: await ch.get(q) };
@@ -92,10 +88,7 @@ export default area('queue-args-ttl', [
     name: 'x-message-ttl 0: same as expiration 0',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false, messageTtl: 0 });
-      ch.sendToQueue(q, Buffer.from('nobody'));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name(), ['nobody'], { durable: false, messageTtl: 0 });
       const dropped = await bodies(ch, q);
       const c = await Consumer.start(ch, q, { noAck: true });
       ch.sendToQueue(q, Buffer.from('consumer'));

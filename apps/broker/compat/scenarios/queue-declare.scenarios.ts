@@ -1,4 +1,15 @@
-import { area, attempt, bodies, captureError, Consumer, waitForCount, waitUntil, type Conn } from '../harness';
+import {
+  area,
+  attempt,
+  bodies,
+  captureError,
+  Consumer,
+  waitForCount,
+  waitUntil,
+  type Conn,
+  fillQueue,
+  numbered,
+} from '../harness';
 
 async function queueExists(conn: Conn, q: string): Promise<boolean> {
   const ch = await conn.channel();
@@ -21,10 +32,7 @@ export default area('queue-declare', [
     name: 'declare-ok reports message and consumer counts (unacked messages are not counted)',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false });
-      for (let i = 0; i < 3; i++) ch.sendToQueue(q, Buffer.from(`m${i}`));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name(), numbered(3, 'm'));
       const before = await ch.assertQueue(q, { durable: false });
       const ch2 = await (await ctx.connect()).channel();
       await ch2.prefetch(1);
@@ -261,10 +269,7 @@ export default area('queue-declare', [
     name: 'queue.purge returns the count of ready messages; unacked ones stay',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false });
-      for (let i = 0; i < 4; i++) ch.sendToQueue(q, Buffer.from(`m${i}`));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name(), numbered(4, 'm'));
       const held = await ch.get(q, { noAck: false });
       const purge = await ch.purgeQueue(q);
       const afterPurge = await ch.checkQueue(q);
@@ -350,10 +355,7 @@ export default area('queue-declare', [
     name: 'queue.delete returns the ready-message count and cancels consumers',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false });
-      for (let i = 0; i < 3; i++) ch.sendToQueue(q, Buffer.from(`m${i}`));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name(), numbered(3, 'm'));
       const held = await ch.get(q, { noAck: false });
       const del = await ch.deleteQueue(q);
       return { held: !!held, del };

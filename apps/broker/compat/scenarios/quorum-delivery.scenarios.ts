@@ -1,5 +1,6 @@
 import type { Channel, ConfirmChannel, Message } from 'amqplib';
 import { area, attempt, Consumer, drain, routeAndDrain, waitForCount, type Ctx } from '../harness';
+import { deathHeaders } from '../dead-letter-headers';
 import { QUORUM, quorumQueue } from '../quorum';
 
 // Deliveries from a quorum queue as RabbitMQ 3.10 makes them (rabbit_fifo, rabbit_fifo_client): the
@@ -278,14 +279,7 @@ export default area('quorum-delivery', [
         dead: [
           {
             body: 'a',
-            headers: {
-              'x-death': [
-                { count: 1, reason: 'rejected', queue: 'P-q', time: '<time>', exchange: '', 'routing-keys': ['P-q'] },
-              ],
-              'x-first-death-exchange': '',
-              'x-first-death-queue': 'P-q',
-              'x-first-death-reason': 'rejected',
-            },
+            headers: deathHeaders('rejected'),
           },
         ],
         purged: 2,

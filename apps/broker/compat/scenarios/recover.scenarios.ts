@@ -1,4 +1,4 @@
-import { area, attempt, Consumer, rpc, sendMethod } from '../harness';
+import { area, attempt, Consumer, rpc, sendMethod, fillQueue } from '../harness';
 
 export default area('recover', [
   {
@@ -29,10 +29,7 @@ export default area('recover', [
     compareText: true,
     run: async (ctx) => {
       const { conn, ch } = await ctx.openConfirm();
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false });
-      ch.sendToQueue(q, Buffer.from('a'));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name(), ['a']);
       const cch = await conn.channel();
       const c = await Consumer.start(cch, q, { noAck: false });
       await c.waitFor(1);
@@ -63,10 +60,7 @@ export default area('recover', [
     name: 'basic.recover on a channel with get-ed unacked messages requeues them to the queue',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false });
-      ch.sendToQueue(q, Buffer.from('a'));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name(), ['a']);
       await ch.get(q, { noAck: false });
       await ch.recover();
       const m = await ch.get(q, { noAck: true });
@@ -78,10 +72,7 @@ export default area('recover', [
     name: 'basic.recover-async (deprecated) requeues without a reply',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false });
-      ch.sendToQueue(q, Buffer.from('a'));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name(), ['a']);
       await ch.get(q, { noAck: false });
       sendMethod(ch, 'BasicRecoverAsync', { requeue: true });
       const r = await attempt(ch.checkQueue(q), undefined);

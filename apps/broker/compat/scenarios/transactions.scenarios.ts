@@ -1,5 +1,5 @@
 import type { Channel } from 'amqplib';
-import { area, attempt, bodies, rpc, waitForCount } from '../harness';
+import { area, attempt, bodies, rpc, waitForCount, fillQueue } from '../harness';
 
 const select = (ch: Channel) => rpc(ch, 'TxSelect', {}, 'TxSelectOk');
 const commit = (ch: Channel) => rpc(ch, 'TxCommit', {}, 'TxCommitOk');
@@ -44,11 +44,7 @@ export default area('transactions', [
     name: 'acks are held until commit; rollback discards them (message stays unacked)',
     run: async (ctx) => {
       const { conn, ch } = await ctx.openConfirm();
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false });
-      ch.sendToQueue(q, Buffer.from('a'));
-      ch.sendToQueue(q, Buffer.from('b'));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name(), ['a', 'b']);
       const txc = await conn.channel();
       await select(txc);
       const a = await txc.get(q, { noAck: false });
@@ -73,10 +69,7 @@ export default area('transactions', [
     name: 'reject with requeue inside a transaction takes effect at commit',
     run: async (ctx) => {
       const { conn, ch } = await ctx.openConfirm();
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false });
-      ch.sendToQueue(q, Buffer.from('a'));
-      await ch.waitForConfirms();
+      const q = await fillQueue(ch, ctx.name(), ['a']);
       const txc = await conn.channel();
       await select(txc);
       const a = await txc.get(q, { noAck: false });
