@@ -118,7 +118,7 @@ describe('durable definitions', () => {
     ['zero bytes (data never reached the disk)', '\0'.repeat(DEFINITIONS_TEXT.length)],
   ])('refuses a torn definitions file (%s) rather than reading it as no definitions', (_, text) => {
     writeFileSync(path(), text);
-    expect(() => loadDefinitions(path())).toThrow();
+    expect(() => loadDefinitions(path())).toThrow(`${path()} is damaged (`);
   });
 
   it('ignores a torn temporary file left by a crash before the rename: the previous definitions hold', () => {

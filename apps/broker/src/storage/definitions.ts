@@ -26,8 +26,17 @@ export const decodeArguments = (text: string): FieldTable => decodeFieldTable(Bu
 
 export function loadDefinitions(path: string): Definitions | undefined {
   if (!fs.existsSync(path)) return undefined;
-  const parsed = JSON.parse(fs.readFileSync(path, 'utf8')) as Definitions;
-  if (parsed.version !== 1) throw new Error(`${path}: unknown definitions version ${String(parsed.version)}`);
+  let parsed: Definitions;
+  try {
+    parsed = JSON.parse(fs.readFileSync(path, 'utf8')) as Definitions;
+  } catch (error) {
+    // A damaged file stops the start: read as "no definitions", it would have every queue's log deleted as an orphan.
+    throw new Error(
+      `${path} is damaged (${(error as Error).message}); the broker will not start on it: restore it from a backup, ` +
+        `or move the data directory away to start empty`,
+    );
+  }
+  if (parsed?.version !== 1) throw new Error(`${path}: unknown definitions version ${String(parsed?.version)}`);
   return parsed;
 }
 
