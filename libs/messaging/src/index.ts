@@ -1,5 +1,5 @@
 // @warren/messaging: the public API. Everything a service uses is exported here; deep imports fail lint.
-// The test harness is not: it is '@warren/messaging/testing', so a service's bundle never carries it.
+// The test harness is not: it is '@warren/messaging/testing', so production code importing this never loads it.
 export * from './errors';
 export * from './contracts/define-message';
 export * from './core';

@@ -17,8 +17,11 @@ const entries = Object.entries(pkg.exports).map(([key, file]) => ({
 }));
 const harnessDir = path.join(root, 'libs/messaging/src/testing') + path.sep;
 
-/** The source files a bundle of `specifier` takes in, resolved as tools/scripts/bundle.mjs resolves a service's. */
-async function bundledInputs(specifier: string): Promise<string[]> {
+/**
+ * Every source file that loading `specifier` takes in, as Node would load tsc's output or jest the sources (a service's
+ * bundle may shake out more); aliases resolved as tools/scripts/bundle.mjs resolves a service's imports.
+ */
+async function loadedFiles(specifier: string): Promise<string[]> {
   const result = await build({
     stdin: { contents: `export * from '${specifier}';`, resolveDir: root, loader: 'ts' },
     bundle: true,
@@ -39,14 +42,14 @@ describe('entries', () => {
     expect(typeof testing.MessagingHarness).toBe('function');
   });
 
-  it('a bundle of a production entry carries none of the harness code', async () => {
+  it('no production entry loads a file of the testing entry', async () => {
     const production = entries.filter((e) => e.specifier !== '@warren/messaging/testing');
     expect(production.map((e) => e.specifier)).toEqual(
       expect.arrayContaining(['@warren/messaging', '@warren/messaging/nest', '@warren/messaging/typeorm']),
     );
     for (const { specifier, file } of production) {
-      const inputs = await bundledInputs(specifier);
-      // an alias esbuild could not resolve would be left external, and an empty bundle has no harness either
+      const inputs = await loadedFiles(specifier);
+      // an alias esbuild could not resolve would be left external, and an empty graph has no harness either
       expect(inputs).toContain(file);
       expect({ specifier, harness: inputs.filter((f) => f.startsWith(harnessDir)) }).toEqual({
         specifier,
@@ -54,7 +57,7 @@ describe('entries', () => {
       });
     }
     // the same filter does find the harness where it is
-    expect(await bundledInputs('@warren/messaging/testing')).toContain(path.join(harnessDir, 'messaging-harness.ts'));
+    expect(await loadedFiles('@warren/messaging/testing')).toContain(path.join(harnessDir, 'messaging-harness.ts'));
   });
 
   it('every entry in package.json is mapped to the same file in tsconfig paths and in jest, and no other', async () => {
