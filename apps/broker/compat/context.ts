@@ -38,6 +38,11 @@ export class Ctx {
     return c;
   }
 
+  /** A channel on a connection of its own (a second client, next to the one from open()). */
+  async channel(opts: ConnectOpts = {}): Promise<Channel> {
+    return (await this.connect(opts)).channel();
+  }
+
   /** A connection plus one channel on it. */
   async open(opts: ConnectOpts = {}): Promise<{ conn: Conn; ch: Channel }> {
     const conn = await this.connect(opts);

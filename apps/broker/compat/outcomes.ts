@@ -75,3 +75,14 @@ export function plain(v: any): any {
   if (typeof v === 'bigint') return v.toString();
   return v;
 }
+
+/** What the server closing a channel or the connection with `code` for method classId.methodId comes out as. */
+export function closeOutcome(
+  level: 'channel' | 'connection',
+  code: number,
+  classId: number,
+  methodId: number,
+  text: string,
+): ErrorOutcome {
+  return { kind: 'error', level, code, classId, methodId, text };
+}

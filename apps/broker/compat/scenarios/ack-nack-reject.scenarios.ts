@@ -1,5 +1,5 @@
 import type { Channel, Message } from 'amqplib';
-import { area, attempt, Consumer, sendMethod, waitForCount, type Conn, type Ctx } from '../harness';
+import { area, attempt, Consumer, sendMethod, waitForCount, type Conn, type Ctx, closeOutcome } from '../harness';
 
 async function loaded(ctx: Ctx, n: number) {
   const { conn, ch } = await ctx.openConfirm();
@@ -77,7 +77,7 @@ export default area('ack-nack-reject', [
       const ms = await getN(ch, q, 4);
       ch.ack(ms[2], true);
       await ch.close();
-      const ch2 = await (await ctx.connect()).channel();
+      const ch2 = await ctx.channel();
       await waitForCount(ch2, q, 1);
       return rest(ch2, q);
     },
@@ -106,7 +106,7 @@ export default area('ack-nack-reject', [
       await getN(ch, q, 3);
       ch.ackAll();
       await ch.close();
-      const ch2 = await (await ctx.connect()).channel();
+      const ch2 = await ctx.channel();
       return rest(ch2, q);
     },
     check: (o) => expect(o).toEqual([]),
@@ -129,14 +129,7 @@ export default area('ack-nack-reject', [
       return asyncError(conn, ch, () => sendMethod(ch, 'BasicAck', { deliveryTag: 99, multiple: false }));
     },
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'channel',
-        code: 406,
-        classId: 60,
-        methodId: 80,
-        text: 'PRECONDITION_FAILED - unknown delivery tag 99',
-      }),
+      expect(o).toEqual(closeOutcome('channel', 406, 60, 80, 'PRECONDITION_FAILED - unknown delivery tag 99')),
   },
   {
     name: 'double ack: channel.close 406 unknown delivery tag',
@@ -150,14 +143,7 @@ export default area('ack-nack-reject', [
       });
     },
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'channel',
-        code: 406,
-        classId: 60,
-        methodId: 80,
-        text: 'PRECONDITION_FAILED - unknown delivery tag 1',
-      }),
+      expect(o).toEqual(closeOutcome('channel', 406, 60, 80, 'PRECONDITION_FAILED - unknown delivery tag 1')),
   },
   {
     name: 'reject and nack of unknown tags: 406 with their own class/method ids',
@@ -199,14 +185,7 @@ export default area('ack-nack-reject', [
     },
     check: (o) =>
       expect(o).toEqual({
-        zeroSingle: {
-          kind: 'error',
-          level: 'channel',
-          code: 406,
-          classId: 60,
-          methodId: 80,
-          text: 'PRECONDITION_FAILED - unknown delivery tag 0',
-        },
+        zeroSingle: closeOutcome('channel', 406, 60, 80, 'PRECONDITION_FAILED - unknown delivery tag 0'),
         zeroMultipleNothing: 'no error',
       }),
   },
@@ -249,7 +228,7 @@ export default area('ack-nack-reject', [
     name: 'unacked consumer deliveries are requeued in order on channel close, redelivered to the next consumer',
     run: async (ctx) => {
       const { ch, q } = await loaded(ctx, 3);
-      const c1ch = await (await ctx.connect()).channel();
+      const c1ch = await ctx.channel();
       const c1 = await Consumer.start(c1ch, q, { noAck: false });
       await c1.waitFor(3);
       c1ch.ack(c1.messages[1]);

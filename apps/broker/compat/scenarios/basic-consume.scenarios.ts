@@ -1,4 +1,15 @@
-import { area, attempt, bodies, Consumer, quiet, roundTrip, waitUntil, fillQueue, numbered } from '../harness';
+import {
+  area,
+  attempt,
+  bodies,
+  Consumer,
+  quiet,
+  roundTrip,
+  waitUntil,
+  fillQueue,
+  numbered,
+  closeOutcome,
+} from '../harness';
 
 export default area('basic-consume', [
   {
@@ -35,14 +46,7 @@ export default area('basic-consume', [
       );
     },
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'connection',
-        code: 530,
-        classId: 60,
-        methodId: 20,
-        text: "NOT_ALLOWED - attempt to reuse consumer tag 'dup'",
-      }),
+      expect(o).toEqual(closeOutcome('connection', 530, 60, 20, "NOT_ALLOWED - attempt to reuse consumer tag 'dup'")),
   },
   {
     name: 'the same consumer tag on different channels is fine',
@@ -85,30 +89,21 @@ export default area('basic-consume', [
     },
     check: (o) =>
       expect(o).toEqual({
-        second: {
-          kind: 'error',
-          level: 'channel',
-          code: 403,
-          classId: 60,
-          methodId: 20,
-          text: "ACCESS_REFUSED - queue 'P-q1' in vhost '/' in exclusive use",
-        },
-        sameChannel: {
-          kind: 'error',
-          level: 'channel',
-          code: 403,
-          classId: 60,
-          methodId: 20,
-          text: "ACCESS_REFUSED - queue 'P-q1' in vhost '/' in exclusive use",
-        },
-        exclusiveAfter: {
-          kind: 'error',
-          level: 'channel',
-          code: 403,
-          classId: 60,
-          methodId: 20,
-          text: "ACCESS_REFUSED - queue 'P-q2' in vhost '/' in exclusive use",
-        },
+        second: closeOutcome('channel', 403, 60, 20, "ACCESS_REFUSED - queue 'P-q1' in vhost '/' in exclusive use"),
+        sameChannel: closeOutcome(
+          'channel',
+          403,
+          60,
+          20,
+          "ACCESS_REFUSED - queue 'P-q1' in vhost '/' in exclusive use",
+        ),
+        exclusiveAfter: closeOutcome(
+          'channel',
+          403,
+          60,
+          20,
+          "ACCESS_REFUSED - queue 'P-q2' in vhost '/' in exclusive use",
+        ),
       }),
   },
   {
@@ -128,7 +123,7 @@ export default area('basic-consume', [
       const { ch } = await ctx.openConfirm();
       const q = ctx.name();
       await ch.assertQueue(q, { durable: false });
-      const cch = await (await ctx.connect()).channel();
+      const cch = await ctx.channel();
       const a = await Consumer.start(cch, q, { noAck: true, consumerTag: 'a' });
       const b = await Consumer.start(cch, q, { noAck: true, consumerTag: 'b' });
       const c = await Consumer.start(cch, q, { noAck: true, consumerTag: 'c' });
@@ -145,7 +140,7 @@ export default area('basic-consume', [
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
       const q = await fillQueue(ch, ctx.name(), numbered(3));
-      const cch = await (await ctx.connect()).channel();
+      const cch = await ctx.channel();
       const c = await Consumer.start(cch, q, { noAck: false });
       const ms = await c.waitFor(3);
       return ms.map((m) => [
@@ -169,7 +164,7 @@ export default area('basic-consume', [
       const { ch } = await ctx.openConfirm();
       const q = ctx.name();
       await ch.assertQueue(q, { durable: false });
-      const cch = await (await ctx.connect()).channel();
+      const cch = await ctx.channel();
       const c = await Consumer.start(cch, q, { noAck: false });
       ch.sendToQueue(q, Buffer.from('a'));
       await c.waitFor(1);
@@ -211,7 +206,7 @@ export default area('basic-consume', [
       const { ch } = await ctx.open();
       const q = ctx.name();
       await ch.assertQueue(q, { durable: false });
-      const cch = await (await ctx.connect()).channel();
+      const cch = await ctx.channel();
       const c = await Consumer.start(cch, q, { noAck: true });
       const cancelEvents: string[] = [];
       cch.on('cancel', (f: { consumerTag: string }) => cancelEvents.push(f.consumerTag));
@@ -229,7 +224,7 @@ export default area('basic-consume', [
       const { ch } = await ctx.openConfirm();
       const q = ctx.name();
       await ch.assertQueue(q, { durable: false });
-      const cch = await (await ctx.connect()).channel();
+      const cch = await ctx.channel();
       const c = await Consumer.start(cch, q, { noAck: true });
       for (const b of ['a', 'b']) ch.sendToQueue(q, Buffer.from(b));
       await ch.waitForConfirms();

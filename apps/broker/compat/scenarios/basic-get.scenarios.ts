@@ -1,4 +1,4 @@
-import { area, attempt, summary, fillQueue } from '../harness';
+import { area, attempt, summary, fillQueue, closeOutcome } from '../harness';
 
 export default area('basic-get', [
   {
@@ -55,14 +55,7 @@ export default area('basic-get', [
       return attempt(ch.get(ctx.name('missing')), conn);
     },
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'channel',
-        code: 404,
-        classId: 60,
-        methodId: 70,
-        text: "NOT_FOUND - no queue 'P-missing' in vhost '/'",
-      }),
+      expect(o).toEqual(closeOutcome('channel', 404, 60, 70, "NOT_FOUND - no queue 'P-missing' in vhost '/'")),
   },
   {
     name: 'get and consume share delivery tags on a channel',

@@ -1,5 +1,5 @@
 import * as P from '@warren/amqp-protocol';
-import { area, attempt, Consumer, rawOpen, rpc, sendMethod } from '../harness';
+import { area, attempt, Consumer, rawOpen, rpc, sendMethod, closeOutcome } from '../harness';
 
 export default area('channel', [
   {
@@ -20,15 +20,7 @@ export default area('channel', [
       const { conn, ch } = await ctx.open();
       return attempt(rpc(ch, 'ChannelFlow', { active: false }, 'ChannelFlowOk'), conn);
     },
-    check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'connection',
-        code: 540,
-        classId: 20,
-        methodId: 20,
-        text: 'NOT_IMPLEMENTED - active=false',
-      }),
+    check: (o) => expect(o).toEqual(closeOutcome('connection', 540, 20, 20, 'NOT_IMPLEMENTED - active=false')),
   },
   {
     name: 'channel.open on an already open channel: connection.close 504 CHANNEL_ERROR',
@@ -39,14 +31,7 @@ export default area('channel', [
       return conn.waitClosed();
     },
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'connection',
-        code: 504,
-        classId: 20,
-        methodId: 10,
-        text: "CHANNEL_ERROR - second 'channel.open' seen",
-      }),
+      expect(o).toEqual(closeOutcome('connection', 504, 20, 10, "CHANNEL_ERROR - second 'channel.open' seen")),
   },
   {
     name: 'a method on a channel that was never opened: connection.close 504 CHANNEL_ERROR',
@@ -56,15 +41,7 @@ export default area('channel', [
       r.method(5, P.QUEUE_DECLARE, { queue: ctx.name() });
       return r.awaitClose();
     },
-    check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'connection',
-        code: 504,
-        classId: 50,
-        methodId: 10,
-        text: "CHANNEL_ERROR - expected 'channel.open'",
-      }),
+    check: (o) => expect(o).toEqual(closeOutcome('connection', 504, 50, 10, "CHANNEL_ERROR - expected 'channel.open'")),
   },
   {
     name: 'channel.close on a channel that was never opened: connection.close 504 CHANNEL_ERROR',

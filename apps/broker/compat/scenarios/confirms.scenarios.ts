@@ -1,5 +1,5 @@
 import * as P from '@warren/amqp-protocol';
-import { area, attempt, bodies, publishConfirmed, rpc } from '../harness';
+import { area, attempt, bodies, publishConfirmed, rpc, closeOutcome } from '../harness';
 import type { ConfirmChannel } from 'amqplib';
 
 /**
@@ -197,22 +197,20 @@ export default area('confirms', [
     },
     check: (o) =>
       expect(o).toEqual({
-        confirmOnTx: {
-          kind: 'error',
-          level: 'channel',
-          code: 406,
-          classId: 85,
-          methodId: 10,
-          text: 'PRECONDITION_FAILED - cannot switch from tx to confirm mode',
-        },
-        txOnConfirm: {
-          kind: 'error',
-          level: 'channel',
-          code: 406,
-          classId: 90,
-          methodId: 10,
-          text: 'PRECONDITION_FAILED - cannot switch from confirm to tx mode',
-        },
+        confirmOnTx: closeOutcome(
+          'channel',
+          406,
+          85,
+          10,
+          'PRECONDITION_FAILED - cannot switch from tx to confirm mode',
+        ),
+        txOnConfirm: closeOutcome(
+          'channel',
+          406,
+          90,
+          10,
+          'PRECONDITION_FAILED - cannot switch from confirm to tx mode',
+        ),
       }),
   },
   {

@@ -1,5 +1,5 @@
 import * as P from '@warren/amqp-protocol';
-import { area, attempt, type Ctx, type RawClient, bodyFrame, headerFrame } from '../harness';
+import { area, attempt, type Ctx, type RawClient, bodyFrame, headerFrame, closeOutcome } from '../harness';
 
 /** Send `header` instead of the 0-9-1 protocol header; report what came back and whether the socket closed. */
 async function badHeader(ctx: Ctx, header: Buffer) {
@@ -286,14 +286,13 @@ export default area('connection', [
     },
     check: (o) =>
       expect(o).toEqual({
-        err: {
-          kind: 'error',
-          level: 'channel',
-          code: 406,
-          classId: 60,
-          methodId: 40,
-          text: 'PRECONDITION_FAILED - message size 134217729 is larger than configured max size 134217728',
-        },
+        err: closeOutcome(
+          'channel',
+          406,
+          60,
+          40,
+          'PRECONDITION_FAILED - message size 134217729 is larger than configured max size 134217728',
+        ),
       }),
   },
 ]);

@@ -1,5 +1,6 @@
 import type { ConfirmChannel, Options } from 'amqplib';
 import { area, Consumer, drain, plain, publishConfirmed, waitUntil, type Ctx } from '../harness';
+import { deathHeaders } from '../dead-letter-headers';
 
 /*
  * Dead-lettering messages published with CC / BCC headers (sender-selected distribution).
@@ -287,19 +288,7 @@ export default area('dead-lettering-cc', [
     check: (o) => {
       const headers = {
         CC: ['P-nowhere'],
-        'x-death': [
-          {
-            count: 1,
-            reason: 'rejected',
-            queue: 'P-q',
-            time: '<time>',
-            exchange: '',
-            'routing-keys': ['P-q', 'P-nowhere'],
-          },
-        ],
-        'x-first-death-exchange': '',
-        'x-first-death-queue': 'P-q',
-        'x-first-death-reason': 'rejected',
+        ...deathHeaders('rejected', { keys: ['P-q', 'P-nowhere'] }),
       };
       expect(o).toEqual({
         atPublish: { a: 1, b: 1 },
@@ -324,7 +313,7 @@ export default area('dead-lettering-cc', [
       for (let i = 0; i < DEEP_FILLERS; i++) ch.publish(t.src, 'deep', Buffer.from(`f${i}`), { persistent: true });
       ch.publish(t.src, 'deep', Buffer.from('m'), { persistent: true, headers: { ...CC_BCC, app: 'a' } });
       await ch.waitForConfirms();
-      const consumerCh = await (await ctx.connect()).channel();
+      const consumerCh = await ctx.channel();
       await consumerCh.prefetch(100);
       const consumer = await Consumer.start(consumerCh, deep, { noAck: false }, (m) =>
         m.content.toString() === 'm' ? consumerCh.reject(m, false) : consumerCh.ack(m),
@@ -348,19 +337,7 @@ export default area('dead-lettering-cc', [
       const headers = {
         CC: ['cc1', 'cc2'],
         app: 'a',
-        'x-death': [
-          {
-            count: 1,
-            reason: 'rejected',
-            queue: 'P-deep',
-            time: '<time>',
-            exchange: 'P-src',
-            'routing-keys': ['deep', 'cc1', 'cc2'],
-          },
-        ],
-        'x-first-death-exchange': 'P-src',
-        'x-first-death-queue': 'P-deep',
-        'x-first-death-reason': 'rejected',
+        ...deathHeaders('rejected', { queue: 'P-deep', exchange: 'P-src', keys: ['deep', 'cc1', 'cc2'] }),
       };
       const copy = [{ routingKey: 'deep', exchange: 'P-dlx', redelivered: false, headers }];
       expect(o).toEqual({

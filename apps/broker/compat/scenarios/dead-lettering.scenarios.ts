@@ -223,21 +223,7 @@ export default area('dead-lettering', [
       expect(o).toEqual({
         routingKey: 'new-key',
         exchange: 'P-dlx',
-        headers: {
-          'x-death': [
-            {
-              count: 1,
-              reason: 'rejected',
-              queue: 'P-q',
-              time: '<time>',
-              exchange: 'P-src',
-              'routing-keys': ['k1', 'k2'],
-            },
-          ],
-          'x-first-death-exchange': 'P-src',
-          'x-first-death-queue': 'P-q',
-          'x-first-death-reason': 'rejected',
-        },
+        headers: deathHeaders('rejected', { exchange: 'P-src', keys: ['k1', 'k2'] }),
       }),
   },
   {
@@ -305,7 +291,7 @@ export default area('dead-lettering', [
       await ch.assertQueue(q1, { durable: false, messageTtl: 30, deadLetterExchange: '', deadLetterRoutingKey: q2 });
       await ch.assertQueue(q2, { durable: false, messageTtl: 30, deadLetterExchange: '', deadLetterRoutingKey: q1 });
       // watch q2 with a second connection to see the message pass through once
-      const seen = await Consumer.start(await (await ctx.connect()).channel(), q2, { noAck: false });
+      const seen = await Consumer.start(await ctx.channel(), q2, { noAck: false });
       ch.sendToQueue(q1, Buffer.from('m'));
       await ch.waitForConfirms();
       await seen.waitFor(1);
@@ -381,7 +367,7 @@ export default area('dead-lettering', [
       const q = await fillQueue(ch, ctx.name('q'), ['a', 'b'], { durable: false, deadLetterExchange: dlx });
       const a = await ch.get(q, { noAck: false });
       if (a) ch.reject(a, true);
-      const other = await (await ctx.connect()).channel();
+      const other = await ctx.channel();
       await other.get(q, { noAck: false });
       await other.get(q, { noAck: false });
       await other.close();

@@ -1,4 +1,4 @@
-import { area, attempt, bodies } from '../harness';
+import { area, attempt, bodies, closeOutcome } from '../harness';
 
 export default area('default-exchange', [
   {
@@ -32,14 +32,9 @@ export default area('default-exchange', [
       return attempt(ch.bindQueue(q, '', 'k'), conn);
     },
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'channel',
-        code: 403,
-        classId: 50,
-        methodId: 20,
-        text: 'ACCESS_REFUSED - operation not permitted on the default exchange',
-      }),
+      expect(o).toEqual(
+        closeOutcome('channel', 403, 50, 20, 'ACCESS_REFUSED - operation not permitted on the default exchange'),
+      ),
   },
   {
     name: 'queue.unbind from the default exchange: channel.close 403 ACCESS_REFUSED',
@@ -88,46 +83,29 @@ export default area('default-exchange', [
     // even a passive declare of "" is refused; "amq.default" is not an exchange name in 3.10
     check: (o) =>
       expect(o).toEqual({
-        passive: {
-          kind: 'error',
-          level: 'channel',
-          code: 403,
-          classId: 40,
-          methodId: 10,
-          text: 'ACCESS_REFUSED - operation not permitted on the default exchange',
-        },
-        declare: {
-          kind: 'error',
-          level: 'channel',
-          code: 403,
-          classId: 40,
-          methodId: 10,
-          text: 'ACCESS_REFUSED - operation not permitted on the default exchange',
-        },
-        del: {
-          kind: 'error',
-          level: 'channel',
-          code: 403,
-          classId: 40,
-          methodId: 20,
-          text: 'ACCESS_REFUSED - operation not permitted on the default exchange',
-        },
-        declareAmqDefault: {
-          kind: 'error',
-          level: 'channel',
-          code: 403,
-          classId: 40,
-          methodId: 10,
-          text: "ACCESS_REFUSED - exchange name 'amq.default' contains reserved prefix 'amq.*'",
-        },
-        passiveAmqDefault: {
-          kind: 'error',
-          level: 'channel',
-          code: 404,
-          classId: 40,
-          methodId: 10,
-          text: "NOT_FOUND - no exchange 'amq.default' in vhost '/'",
-        },
+        passive: closeOutcome(
+          'channel',
+          403,
+          40,
+          10,
+          'ACCESS_REFUSED - operation not permitted on the default exchange',
+        ),
+        declare: closeOutcome(
+          'channel',
+          403,
+          40,
+          10,
+          'ACCESS_REFUSED - operation not permitted on the default exchange',
+        ),
+        del: closeOutcome('channel', 403, 40, 20, 'ACCESS_REFUSED - operation not permitted on the default exchange'),
+        declareAmqDefault: closeOutcome(
+          'channel',
+          403,
+          40,
+          10,
+          "ACCESS_REFUSED - exchange name 'amq.default' contains reserved prefix 'amq.*'",
+        ),
+        passiveAmqDefault: closeOutcome('channel', 404, 40, 10, "NOT_FOUND - no exchange 'amq.default' in vhost '/'"),
       }),
   },
   {

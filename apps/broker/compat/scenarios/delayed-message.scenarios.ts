@@ -7,20 +7,13 @@
 //   rabbit_delayed_message_utils.erl          get_delay/1 (x-delay: integers, strings, floats)
 //   rabbit_delayed_message.erl                one timer for the earliest due time, route when due
 import type { Channel } from 'amqplib';
-import { area, attempt, Consumer, Ctx, quiet, Scenario } from '../harness';
+import { area, attempt, Consumer, Ctx, quiet, Scenario, closeOutcome } from '../harness';
 
 const WHY = 'x-delayed-message is a plugin the reference RabbitMQ does not run';
 
 /** What RabbitMQ without the plugin answers to declaring an x-delayed-message exchange. */
 const REFUSED = {
-  declare: {
-    kind: 'error',
-    level: 'connection',
-    code: 503,
-    classId: 40,
-    methodId: 10,
-    text: "COMMAND_INVALID - unknown exchange type 'x-delayed-message'",
-  },
+  declare: closeOutcome('connection', 503, 40, 10, "COMMAND_INVALID - unknown exchange type 'x-delayed-message'"),
 };
 
 /** Declares an x-delayed-message exchange; on RabbitMQ without the plugin, the refusal. */

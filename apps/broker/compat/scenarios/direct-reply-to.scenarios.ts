@@ -1,4 +1,4 @@
-import { area, attempt, captureError, Consumer, quiet } from '../harness';
+import { area, attempt, captureError, Consumer, quiet, closeOutcome } from '../harness';
 
 const REPLY_TO = 'amq.rabbitmq.reply-to';
 
@@ -6,7 +6,7 @@ export default area('direct-reply-to', [
   {
     name: 'RPC round trip: reply-to is rewritten to a routable name; the reply reaches the requester',
     run: async (ctx) => {
-      const server = await (await ctx.connect()).channel();
+      const server = await ctx.channel();
       const q = ctx.name('rpc');
       await server.assertQueue(q, { durable: false });
       const requests = await Consumer.start(server, q, { noAck: true }, (m) => {
@@ -14,7 +14,7 @@ export default area('direct-reply-to', [
           correlationId: m.properties.correlationId,
         });
       });
-      const client = await (await ctx.connect()).channel();
+      const client = await ctx.channel();
       const replies = await Consumer.start(client, REPLY_TO, { noAck: true });
       client.sendToQueue(q, Buffer.from('ping'), { replyTo: REPLY_TO, correlationId: 'c1' });
       const [reply] = await replies.waitFor(1);
@@ -55,14 +55,9 @@ export default area('direct-reply-to', [
       );
     },
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'channel',
-        code: 406,
-        classId: 60,
-        methodId: 20,
-        text: 'PRECONDITION_FAILED - reply consumer cannot acknowledge',
-      }),
+      expect(o).toEqual(
+        closeOutcome('channel', 406, 60, 20, 'PRECONDITION_FAILED - reply consumer cannot acknowledge'),
+      ),
   },
   {
     name: 'publishing with reply-to amq.rabbitmq.reply-to without consuming it first: 406',
@@ -75,14 +70,9 @@ export default area('direct-reply-to', [
       return attempt(ch.checkQueue(q), conn);
     },
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'channel',
-        code: 406,
-        classId: 60,
-        methodId: 40,
-        text: 'PRECONDITION_FAILED - fast reply consumer does not exist',
-      }),
+      expect(o).toEqual(
+        closeOutcome('channel', 406, 60, 40, 'PRECONDITION_FAILED - fast reply consumer does not exist'),
+      ),
   },
   {
     name: 'a second reply-to consumer on the same channel: 406',
@@ -96,14 +86,7 @@ export default area('direct-reply-to', [
     },
     compareText: true,
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'channel',
-        code: 406,
-        classId: 60,
-        methodId: 20,
-        text: 'PRECONDITION_FAILED - reply consumer already set',
-      }),
+      expect(o).toEqual(closeOutcome('channel', 406, 60, 20, 'PRECONDITION_FAILED - reply consumer already set')),
   },
   {
     name: 'passive declare of amq.rabbitmq.reply-to succeeds and reports consumer_count 1 (with or without a reply consumer)',
@@ -124,7 +107,7 @@ export default area('direct-reply-to', [
     name: 'replies to a stale reply-to name are dropped; mandatory returns 312',
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
-      const client = await (await ctx.connect()).channel();
+      const client = await ctx.channel();
       const replies = await Consumer.start(client, REPLY_TO, { noAck: true });
       const q = ctx.name();
       await ch.assertQueue(q, { durable: false });

@@ -1,4 +1,4 @@
-import { area, attempt, bodies, boundQueue, declareExchanges, publishAll } from '../harness';
+import { area, attempt, bodies, boundQueue, declareExchanges, publishAll, closeOutcome } from '../harness';
 
 export default area('e2e-bindings', [
   {
@@ -91,22 +91,8 @@ export default area('e2e-bindings', [
     },
     check: (o) =>
       expect(o).toEqual({
-        missingSource: {
-          kind: 'error',
-          level: 'channel',
-          code: 404,
-          classId: 40,
-          methodId: 30,
-          text: "NOT_FOUND - no exchange 'P-nosrc' in vhost '/'",
-        },
-        missingDestination: {
-          kind: 'error',
-          level: 'channel',
-          code: 404,
-          classId: 40,
-          methodId: 30,
-          text: "NOT_FOUND - no exchange 'P-nodst' in vhost '/'",
-        },
+        missingSource: closeOutcome('channel', 404, 40, 30, "NOT_FOUND - no exchange 'P-nosrc' in vhost '/'"),
+        missingDestination: closeOutcome('channel', 404, 40, 30, "NOT_FOUND - no exchange 'P-nodst' in vhost '/'"),
       }),
   },
   {

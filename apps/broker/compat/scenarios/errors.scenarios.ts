@@ -1,5 +1,15 @@
 import * as P from '@warren/amqp-protocol';
-import { area, attempt, bodyFrame, encodeProps, headerFrame, rawFrame, RawBytes, rawOpen } from '../harness';
+import {
+  area,
+  attempt,
+  bodyFrame,
+  encodeProps,
+  headerFrame,
+  rawFrame,
+  RawBytes,
+  rawOpen,
+  closeOutcome,
+} from '../harness';
 
 export default area('errors', [
   {
@@ -14,15 +24,7 @@ export default area('errors', [
       );
       return conn.waitClosed();
     },
-    check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'connection',
-        code: 540,
-        classId: 60,
-        methodId: 40,
-        text: 'NOT_IMPLEMENTED - immediate=true',
-      }),
+    check: (o) => expect(o).toEqual(closeOutcome('connection', 540, 60, 40, 'NOT_IMPLEMENTED - immediate=true')),
   },
   {
     name: 'frame with a bad frame-end octet: connection.close 501 FRAME_ERROR',
@@ -101,14 +103,7 @@ export default area('errors', [
       return r.awaitClose(5000);
     },
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'connection',
-        code: 501,
-        classId: 50,
-        methodId: 10,
-        text: 'FRAME_ERROR - cannot decode <<0,0,10,97>>',
-      }),
+      expect(o).toEqual(closeOutcome('connection', 501, 50, 10, 'FRAME_ERROR - cannot decode <<0,0,10,97>>')),
   },
   {
     name: 'unknown method id in a known class: socket closed without connection.close',
@@ -136,15 +131,7 @@ export default area('errors', [
       r.method(1, P.QUEUE_DECLARE_OK, { queue: 'q' });
       return r.awaitClose(5000);
     },
-    check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'connection',
-        code: 503,
-        classId: 50,
-        methodId: 11,
-        text: 'COMMAND_INVALID - unimplemented method',
-      }),
+    check: (o) => expect(o).toEqual(closeOutcome('connection', 503, 50, 11, 'COMMAND_INVALID - unimplemented method')),
   },
   {
     name: 'a connection-class method on a non-zero channel: 503 COMMAND_INVALID',
@@ -164,14 +151,9 @@ export default area('errors', [
       return r.awaitClose(5000);
     },
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'connection',
-        code: 504,
-        classId: 50,
-        methodId: 10,
-        text: 'CHANNEL_ERROR - unexpected method in connection state running',
-      }),
+      expect(o).toEqual(
+        closeOutcome('connection', 504, 50, 10, 'CHANNEL_ERROR - unexpected method in connection state running'),
+      ),
   },
   {
     name: 'content header whose headers table length overruns the frame: 541 INTERNAL_ERROR',
@@ -236,14 +218,13 @@ export default area('errors', [
     check: (o) =>
       expect(o).toEqual({
         ok: { kind: 'ok' },
-        bad: {
-          kind: 'error',
-          level: 'channel',
-          code: 406,
-          classId: 60,
-          methodId: 40,
-          text: "PRECONDITION_FAILED - user_id property set to 'mallory' but authenticated user was 'guest'",
-        },
+        bad: closeOutcome(
+          'channel',
+          406,
+          60,
+          40,
+          "PRECONDITION_FAILED - user_id property set to 'mallory' but authenticated user was 'guest'",
+        ),
       }),
   },
   {
@@ -258,14 +239,15 @@ export default area('errors', [
       return r.awaitClose(3000);
     },
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'connection',
-        code: 505,
-        classId: 60,
-        methodId: 40,
-        text: 'UNEXPECTED_FRAME - expected content body, got non content body frame instead',
-      }),
+      expect(o).toEqual(
+        closeOutcome(
+          'connection',
+          505,
+          60,
+          40,
+          'UNEXPECTED_FRAME - expected content body, got non content body frame instead',
+        ),
+      ),
   },
   {
     name: 'an empty body frame after a zero-size content header: 505 UNEXPECTED_FRAME',

@@ -1,4 +1,4 @@
-import { area, attempt, bodies, rpc, type Conn, type Ctx } from '../harness';
+import { area, attempt, bodies, rpc, type Conn, type Ctx, closeOutcome } from '../harness';
 import type { Channel } from 'amqplib';
 
 /** Declare then redeclare with different options; returns the redeclare outcome. */
@@ -43,42 +43,37 @@ export default area('exchange-declare', [
       return attempt(ch.checkExchange(ctx.name('missing')), conn);
     },
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'channel',
-        code: 404,
-        classId: 40,
-        methodId: 10,
-        text: "NOT_FOUND - no exchange 'P-missing' in vhost '/'",
-      }),
+      expect(o).toEqual(closeOutcome('channel', 404, 40, 10, "NOT_FOUND - no exchange 'P-missing' in vhost '/'")),
   },
   {
     name: 'redeclare with a different type: 406 inequivalent arg type',
     compareText: true,
     run: (ctx) => redeclare(ctx, 'direct', { durable: false }, { durable: false }, 'fanout'),
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'channel',
-        code: 406,
-        classId: 40,
-        methodId: 10,
-        text: "PRECONDITION_FAILED - inequivalent arg 'type' for exchange 'P-x' in vhost '/': received 'fanout' but current is 'direct'",
-      }),
+      expect(o).toEqual(
+        closeOutcome(
+          'channel',
+          406,
+          40,
+          10,
+          "PRECONDITION_FAILED - inequivalent arg 'type' for exchange 'P-x' in vhost '/': received 'fanout' but current is 'direct'",
+        ),
+      ),
   },
   {
     name: 'redeclare with a different durable flag: 406 inequivalent arg durable',
     compareText: true,
     run: (ctx) => redeclare(ctx, 'direct', { durable: false }, { durable: true }),
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'channel',
-        code: 406,
-        classId: 40,
-        methodId: 10,
-        text: "PRECONDITION_FAILED - inequivalent arg 'durable' for exchange 'P-x' in vhost '/': received 'true' but current is 'false'",
-      }),
+      expect(o).toEqual(
+        closeOutcome(
+          'channel',
+          406,
+          40,
+          10,
+          "PRECONDITION_FAILED - inequivalent arg 'durable' for exchange 'P-x' in vhost '/': received 'true' but current is 'false'",
+        ),
+      ),
   },
   {
     name: 'redeclare with a different auto-delete flag: 406',
@@ -101,14 +96,15 @@ export default area('exchange-declare', [
       ),
     compareText: true,
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'channel',
-        code: 406,
-        classId: 40,
-        methodId: 10,
-        text: "PRECONDITION_FAILED - inequivalent arg 'alternate-exchange' for exchange 'P-x' in vhost '/': received 'ae2' but current is 'ae1'",
-      }),
+      expect(o).toEqual(
+        closeOutcome(
+          'channel',
+          406,
+          40,
+          10,
+          "PRECONDITION_FAILED - inequivalent arg 'alternate-exchange' for exchange 'P-x' in vhost '/': received 'ae2' but current is 'ae1'",
+        ),
+      ),
   },
   {
     name: 'redeclare with an extra unknown argument is accepted',
@@ -123,14 +119,15 @@ export default area('exchange-declare', [
       return attempt(ch.assertExchange('amq.foo', 'direct', { durable: false }), conn);
     },
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'channel',
-        code: 403,
-        classId: 40,
-        methodId: 10,
-        text: "ACCESS_REFUSED - exchange name 'amq.foo' contains reserved prefix 'amq.*'",
-      }),
+      expect(o).toEqual(
+        closeOutcome(
+          'channel',
+          403,
+          40,
+          10,
+          "ACCESS_REFUSED - exchange name 'amq.foo' contains reserved prefix 'amq.*'",
+        ),
+      ),
   },
   {
     name: 'unknown exchange type: connection.close 503 COMMAND_INVALID',
@@ -140,14 +137,9 @@ export default area('exchange-declare', [
       return attempt(ch.assertExchange(ctx.name('x'), 'no-such-type', { durable: false }), conn);
     },
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'connection',
-        code: 503,
-        classId: 40,
-        methodId: 10,
-        text: "COMMAND_INVALID - unknown exchange type 'no-such-type'",
-      }),
+      expect(o).toEqual(
+        closeOutcome('connection', 503, 40, 10, "COMMAND_INVALID - unknown exchange type 'no-such-type'"),
+      ),
   },
   {
     name: 'internal exchange: publishing to it is 403, routing into it via exchange binding works',
@@ -172,14 +164,13 @@ export default area('exchange-declare', [
     check: (o) =>
       expect(o).toEqual({
         routed: ['via-front'],
-        err: {
-          kind: 'error',
-          level: 'channel',
-          code: 403,
-          classId: 60,
-          methodId: 40,
-          text: "ACCESS_REFUSED - cannot publish to internal exchange 'P-internal' in vhost '/'",
-        },
+        err: closeOutcome(
+          'channel',
+          403,
+          60,
+          40,
+          "ACCESS_REFUSED - cannot publish to internal exchange 'P-internal' in vhost '/'",
+        ),
       }),
   },
   {
@@ -248,14 +239,7 @@ export default area('exchange-declare', [
     compareText: true,
     check: (o) =>
       expect(o).toEqual({
-        inUse: {
-          kind: 'error',
-          level: 'channel',
-          code: 406,
-          classId: 40,
-          methodId: 20,
-          text: "PRECONDITION_FAILED - exchange 'P-x' in vhost '/' in use",
-        },
+        inUse: closeOutcome('channel', 406, 40, 20, "PRECONDITION_FAILED - exchange 'P-x' in vhost '/' in use"),
         unused: { kind: 'ok' },
         exists: false,
       }),
@@ -289,14 +273,15 @@ export default area('exchange-declare', [
     },
     compareText: true,
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'channel',
-        code: 403,
-        classId: 40,
-        methodId: 20,
-        text: "ACCESS_REFUSED - deletion of system exchange 'amq.direct' in vhost '/' not allowed",
-      }),
+      expect(o).toEqual(
+        closeOutcome(
+          'channel',
+          403,
+          40,
+          20,
+          "ACCESS_REFUSED - deletion of system exchange 'amq.direct' in vhost '/' not allowed",
+        ),
+      ),
   },
   {
     name: 'deleting an exchange removes its bindings (re-declared exchange routes nowhere)',

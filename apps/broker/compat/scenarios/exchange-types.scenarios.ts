@@ -1,4 +1,4 @@
-import { area, attempt, routeAndDrain, summary } from '../harness';
+import { area, attempt, routeAndDrain, summary, closeOutcome } from '../harness';
 
 const PREDECLARED = ['amq.direct', 'amq.fanout', 'amq.topic', 'amq.headers', 'amq.match'];
 
@@ -96,14 +96,13 @@ export default area('exchange-types', [
         const received = t === 'fanout' ? 'direct' : 'fanout';
         expect(o[x]).toEqual({
           same: { kind: 'ok' },
-          other: {
-            kind: 'error',
-            level: 'channel',
-            code: 406,
-            classId: 40,
-            methodId: 10,
-            text: `PRECONDITION_FAILED - inequivalent arg 'type' for exchange '${x}' in vhost '/': received '${received}' but current is '${t}'`,
-          },
+          other: closeOutcome(
+            'channel',
+            406,
+            40,
+            10,
+            `PRECONDITION_FAILED - inequivalent arg 'type' for exchange '${x}' in vhost '/': received '${received}' but current is '${t}'`,
+          ),
         });
       }
     },
@@ -196,14 +195,7 @@ export default area('exchange-types', [
     },
     check: (o) =>
       expect(o).toEqual({
-        err: {
-          kind: 'error',
-          level: 'channel',
-          code: 404,
-          classId: 60,
-          methodId: 40,
-          text: "NOT_FOUND - no exchange 'P-nope' in vhost '/'",
-        },
+        err: closeOutcome('channel', 404, 60, 40, "NOT_FOUND - no exchange 'P-nope' in vhost '/'"),
         stillOpen: { kind: 'ok' },
       }),
   },

@@ -419,7 +419,7 @@ export default area('max-length-requeue', [
       const { dlx, dlq } = await dlxFor(ctx, ch);
       const q = ctx.name('q');
       await ch.assertQueue(q, { durable: false, arguments: { 'x-max-length': 0, 'x-dead-letter-exchange': dlx } });
-      const cch = await (await ctx.connect()).channel();
+      const cch = await ctx.channel();
       await cch.prefetch(1);
       const c = await Consumer.start(cch, q, { noAck: false });
       const confirm = await publishConfirmed(ch, '', q, 'm');
@@ -449,8 +449,8 @@ export default area('max-length-requeue', [
       const { dlx, dlq } = await dlxFor(ctx, ch);
       const q = ctx.name('q');
       await ch.assertQueue(q, { durable: false, arguments: { 'x-max-length': 2, 'x-dead-letter-exchange': dlx } });
-      const a = await (await ctx.connect()).channel();
-      const b = await (await ctx.connect()).channel();
+      const a = await ctx.channel();
+      const b = await ctx.channel();
       await a.prefetch(1);
       await b.prefetch(1);
       const ca = await Consumer.start(a, q, { noAck: false });

@@ -1,4 +1,5 @@
 import { area, attempt, bodies, Consumer, type Ctx } from '../harness';
+import { invalidArg } from '../queue-declare-refusals';
 
 async function prioQueue(ctx: Ctx, max: unknown, msgs: Array<[string, number | undefined]>) {
   const { ch } = await ctx.openConfirm();
@@ -91,22 +92,9 @@ export default area('priority', [
     check: (o) => {
       expect(o.max).toEqual({ kind: 'ok' });
       expect(o.zero).toEqual({ kind: 'ok' });
-      const err = (text: string) => ({ kind: 'error', level: 'channel', code: 406, classId: 50, methodId: 10, text });
-      expect(o.tooLarge).toEqual(
-        err(
-          "PRECONDITION_FAILED - invalid arg 'x-max-priority' for queue 'P-tooLarge' in vhost '/': {max_value_exceeded,256}",
-        ),
-      );
-      expect(o.negative).toEqual(
-        err(
-          "PRECONDITION_FAILED - invalid arg 'x-max-priority' for queue 'P-negative' in vhost '/': {value_negative,-1}",
-        ),
-      );
-      expect(o.string).toEqual(
-        err(
-          `PRECONDITION_FAILED - invalid arg 'x-max-priority' for queue 'P-string' in vhost '/': "expected integer, got longstr"`,
-        ),
-      );
+      expect(o.tooLarge).toEqual(invalidArg('x-max-priority', 'P-tooLarge', '{max_value_exceeded,256}'));
+      expect(o.negative).toEqual(invalidArg('x-max-priority', 'P-negative', '{value_negative,-1}'));
+      expect(o.string).toEqual(invalidArg('x-max-priority', 'P-string', '"expected integer, got longstr"'));
     },
   },
   {
@@ -115,7 +103,7 @@ export default area('priority', [
       const { ch } = await ctx.openConfirm();
       const q = ctx.name();
       await ch.assertQueue(q, { durable: false });
-      const cch = await (await ctx.connect()).channel();
+      const cch = await ctx.channel();
       await cch.prefetch(2);
       const low = await Consumer.start(cch, q, { noAck: false, priority: 1 });
       const high = await Consumer.start(cch, q, { noAck: false, arguments: { 'x-priority': 10 } });

@@ -10,6 +10,7 @@ import {
   type Ctx,
   fillQueue,
   numbered,
+  closeOutcome,
 } from '../harness';
 
 export default area('qos', [
@@ -18,7 +19,7 @@ export default area('qos', [
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
       const q = await fillQueue(ch, ctx.name(), numbered(5));
-      const cch = await (await ctx.connect()).channel();
+      const cch = await ctx.channel();
       await cch.prefetch(2);
       const c = await Consumer.start(cch, q, { noAck: false });
       await c.waitFor(2);
@@ -40,7 +41,7 @@ export default area('qos', [
       const { ch } = await ctx.openConfirm();
       const q1 = await fillQueue(ch, ctx.name('q1'), numbered(3, 'a'));
       const q2 = await fillQueue(ch, ctx.name('q2'), numbered(3, 'b'));
-      const cch = await (await ctx.connect()).channel();
+      const cch = await ctx.channel();
       await cch.prefetch(1);
       const a = await Consumer.start(cch, q1, { noAck: false });
       const b = await Consumer.start(cch, q2, { noAck: false });
@@ -57,7 +58,7 @@ export default area('qos', [
       const { ch } = await ctx.openConfirm();
       const q1 = await fillQueue(ch, ctx.name('q1'), numbered(3, 'a'));
       const q2 = await fillQueue(ch, ctx.name('q2'), numbered(3, 'b'));
-      const cch = await (await ctx.connect()).channel();
+      const cch = await ctx.channel();
       await cch.prefetch(3, true);
       const a = await Consumer.start(cch, q1, { noAck: false });
       const b = await Consumer.start(cch, q2, { noAck: false });
@@ -80,7 +81,7 @@ export default area('qos', [
       const { ch } = await ctx.openConfirm();
       const q1 = await fillQueue(ch, ctx.name('q1'), numbered(5, 'a'));
       const q2 = await fillQueue(ch, ctx.name('q2'), numbered(5, 'b'));
-      const cch = await (await ctx.connect()).channel();
+      const cch = await ctx.channel();
       if (order === 'per-consumer then global') {
         await cch.prefetch(2, false);
         await cch.prefetch(3, true);
@@ -102,7 +103,7 @@ export default area('qos', [
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
       const q = await fillQueue(ch, ctx.name(), numbered(20));
-      const cch = await (await ctx.connect()).channel();
+      const cch = await ctx.channel();
       await cch.prefetch(1);
       await cch.prefetch(0);
       const c = await Consumer.start(cch, q, { noAck: false });
@@ -117,7 +118,7 @@ export default area('qos', [
       const { ch } = await ctx.openConfirm();
       const q1 = await fillQueue(ch, ctx.name('q1'), numbered(3, 'a'));
       const q2 = await fillQueue(ch, ctx.name('q2'), numbered(3, 'b'));
-      const cch = await (await ctx.connect()).channel();
+      const cch = await ctx.channel();
       await cch.prefetch(1);
       const a = await Consumer.start(cch, q1, { noAck: false });
       await cch.prefetch(3);
@@ -146,7 +147,7 @@ export default area('qos', [
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
       const q = await fillQueue(ch, ctx.name(), numbered(5));
-      const cch = await (await ctx.connect()).channel();
+      const cch = await ctx.channel();
       await cch.prefetch(1);
       const got = await collect(cch, q, 5, { noAck: true, timeoutMs: 2000 });
       return got.length;
@@ -161,13 +162,6 @@ export default area('qos', [
       return attempt(rpc(ch, 'BasicQos', { prefetchSize: 1000, prefetchCount: 1, global: false }, 'BasicQosOk'), conn);
     },
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'connection',
-        code: 540,
-        classId: 60,
-        methodId: 10,
-        text: 'NOT_IMPLEMENTED - prefetch_size!=0 (1000)',
-      }),
+      expect(o).toEqual(closeOutcome('connection', 540, 60, 10, 'NOT_IMPLEMENTED - prefetch_size!=0 (1000)')),
   },
 ]);

@@ -1,6 +1,7 @@
 import type { Options } from 'amqplib';
 import { permUrl } from '../fixtures';
-import { area, attempt, connect, rpc, type Conn, type Ctx, type Result } from '../harness';
+import { amqplibTyped, declareRefused, inequivalent, invalidArg } from '../queue-declare-refusals';
+import { area, attempt, connect, rpc, type Conn, type Ctx, type Result, closeOutcome } from '../harness';
 
 // How RabbitMQ 3.10 compares the arguments of a queue declared again (rabbit_misc:assert_args_equivalence over
 // the classic queue's arguments) and which arguments, and combinations of them, it refuses when a queue is
@@ -8,27 +9,8 @@ import { area, attempt, connect, rpc, type Conn, type Ctx, type Result } from '.
 // with amqplib's {'!': type, value} notation; a plain number goes out as the smallest signed integer type.
 
 type Args = Record<string, unknown>;
-const typed = (type: string, value: unknown) => ({ '!': type, value });
-const err = (code: number, text: string) => ({
-  kind: 'error',
-  level: 'channel',
-  code,
-  classId: 50,
-  methodId: 10,
-  text,
-});
-const inequivalent = (arg: string, q: string, detail: string) =>
-  err(406, `PRECONDITION_FAILED - inequivalent arg '${arg}' for queue '${q}' in vhost '/': ${detail}`);
-const invalid = (arg: string, q: string, problem: string) =>
-  err(406, `PRECONDITION_FAILED - invalid arg '${arg}' for queue '${q}' in vhost '/': ${problem}`);
-const INTERNAL_ERROR = {
-  kind: 'error',
-  level: 'connection',
-  code: 541,
-  classId: 0,
-  methodId: 0,
-  text: 'INTERNAL_ERROR',
-};
+const typed = amqplibTyped;
+const INTERNAL_ERROR = closeOutcome('connection', 541, 0, 0, 'INTERNAL_ERROR');
 
 /**
  * Declares queue `q` with `first`, then declares it again with each entry of `then`, each on a fresh channel
@@ -509,7 +491,7 @@ export default area('queue-args-equivalence', [
     },
     check: (o) => {
       const locked = (q: string) =>
-        err(
+        declareRefused(
           405,
           `RESOURCE_LOCKED - cannot obtain exclusive access to locked queue '${q}' in vhost '/'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
         );
@@ -535,12 +517,12 @@ export default area('queue-args-equivalence', [
       }),
     check: (o) =>
       expect(o).toEqual({
-        alone: invalid('x-dead-letter-routing-key', 'P-alone', 'routing_key_but_no_dlx_defined'),
-        notAString: invalid('x-dead-letter-routing-key', 'P-notAString', '{unacceptable_type,byte}'),
+        alone: invalidArg('x-dead-letter-routing-key', 'P-alone', 'routing_key_but_no_dlx_defined'),
+        notAString: invalidArg('x-dead-letter-routing-key', 'P-notAString', '{unacceptable_type,byte}'),
         withDefault: { kind: 'ok' },
         withMissing: { kind: 'ok' },
-        afterTtl: invalid('x-message-ttl', 'P-afterTtl', '{value_negative,-1}'),
-        beforeMaxLength: invalid('x-dead-letter-routing-key', 'P-beforeMaxLength', 'routing_key_but_no_dlx_defined'),
+        afterTtl: invalidArg('x-message-ttl', 'P-afterTtl', '{value_negative,-1}'),
+        beforeMaxLength: invalidArg('x-dead-letter-routing-key', 'P-beforeMaxLength', 'routing_key_but_no_dlx_defined'),
       }),
   },
   {
@@ -556,7 +538,7 @@ export default area('queue-args-equivalence', [
       }),
     check: (o) => {
       const t = (type: string, q: string) =>
-        err(
+        declareRefused(
           406,
           `PRECONDITION_FAILED - invalid type '${type}' for arg 'x-dead-letter-exchange' in queue '${q}' in vhost '/'`,
         );
@@ -589,12 +571,12 @@ export default area('queue-args-equivalence', [
     },
     check: (o) =>
       expect(o).toEqual({
-        withDlx: err(
+        withDlx: declareRefused(
           403,
           "ACCESS_REFUSED - access to queue 'cfg-P-q' in vhost 'warren-compat-perm' refused for user 'warren-compat-perm'",
         ),
         withoutDlx: {
-          ...invalid('x-max-length', 'cfg-P-q', '{value_negative,-1}'),
+          ...invalidArg('x-max-length', 'cfg-P-q', '{value_negative,-1}'),
           text: "PRECONDITION_FAILED - invalid arg 'x-max-length' for queue 'cfg-P-q' in vhost 'warren-compat-perm': {value_negative,-1}",
         },
       }),
@@ -622,19 +604,19 @@ export default area('queue-args-equivalence', [
     check: (o) =>
       expect(o).toEqual({
         modeLazy: { kind: 'ok' },
-        modeBogus: invalid('x-queue-mode', 'P-modeBogus', `"unsupported queue mode 'bogus'"`),
-        modeNotAString: invalid('x-queue-mode', 'P-modeNotAString', '{unacceptable_type,byte}'),
+        modeBogus: invalidArg('x-queue-mode', 'P-modeBogus', `"unsupported queue mode 'bogus'"`),
+        modeNotAString: invalidArg('x-queue-mode', 'P-modeNotAString', '{unacceptable_type,byte}'),
         typeClassic: { kind: 'ok' },
-        typeBogus: invalid('x-queue-type', 'P-typeBogus', `"unsupported queue type 'bogus'"`),
-        typeNotAString: invalid('x-queue-type', 'P-typeNotAString', '{unacceptable_type,byte}'),
+        typeBogus: invalidArg('x-queue-type', 'P-typeBogus', `"unsupported queue type 'bogus'"`),
+        typeNotAString: invalidArg('x-queue-type', 'P-typeNotAString', '{unacceptable_type,byte}'),
         version1: { kind: 'ok' },
         version2: { kind: 'ok' },
-        version0: invalid('x-queue-version', 'P-version0', `"unsupported queue version '0'"`),
-        version3: invalid('x-queue-version', 'P-version3', `"unsupported queue version '3'"`),
-        versionNegative: invalid('x-queue-version', 'P-versionNegative', '{value_negative,-1}'),
-        versionString: invalid('x-queue-version', 'P-versionString', '"expected integer, got longstr"'),
-        versionDouble: invalid('x-queue-version', 'P-versionDouble', '"expected integer, got double"'),
-        singleActiveConsumerByte: invalid(
+        version0: invalidArg('x-queue-version', 'P-version0', `"unsupported queue version '0'"`),
+        version3: invalidArg('x-queue-version', 'P-version3', `"unsupported queue version '3'"`),
+        versionNegative: invalidArg('x-queue-version', 'P-versionNegative', '{value_negative,-1}'),
+        versionString: invalidArg('x-queue-version', 'P-versionString', '"expected integer, got longstr"'),
+        versionDouble: invalidArg('x-queue-version', 'P-versionDouble', '"expected integer, got double"'),
+        singleActiveConsumerByte: invalidArg(
           'x-single-active-consumer',
           'P-singleActiveConsumerByte',
           '{unacceptable_type,byte}',
@@ -658,18 +640,18 @@ export default area('queue-args-equivalence', [
       }),
     check: (o) =>
       expect(o).toEqual({
-        lengthThenExpires: invalid('x-expires', 'P-lengthThenExpires', '{value_zero,0}'),
-        expiresThenLength: invalid('x-expires', 'P-expiresThenLength', '{value_zero,0}'),
-        priorityThenTtl: invalid('x-message-ttl', 'P-priorityThenTtl', '"expected integer, got longstr"'),
-        modeThenOverflow: invalid('x-overflow', 'P-modeThenOverflow', 'invalid_overflow'),
-        lengthThenType: invalid('x-queue-type', 'P-lengthThenType', `"unsupported queue type 'bogus'"`),
-        versionThenSac: invalid('x-queue-version', 'P-versionThenSac', `"unsupported queue version '9'"`),
-        otherTypeThenLength: invalid('x-max-length', 'P-otherTypeThenLength', '{value_negative,-1}'),
-        maxAgeThenDeliveryLimit: err(
+        lengthThenExpires: invalidArg('x-expires', 'P-lengthThenExpires', '{value_zero,0}'),
+        expiresThenLength: invalidArg('x-expires', 'P-expiresThenLength', '{value_zero,0}'),
+        priorityThenTtl: invalidArg('x-message-ttl', 'P-priorityThenTtl', '"expected integer, got longstr"'),
+        modeThenOverflow: invalidArg('x-overflow', 'P-modeThenOverflow', 'invalid_overflow'),
+        lengthThenType: invalidArg('x-queue-type', 'P-lengthThenType', `"unsupported queue type 'bogus'"`),
+        versionThenSac: invalidArg('x-queue-version', 'P-versionThenSac', `"unsupported queue version '9'"`),
+        otherTypeThenLength: invalidArg('x-max-length', 'P-otherTypeThenLength', '{value_negative,-1}'),
+        maxAgeThenDeliveryLimit: declareRefused(
           406,
           "PRECONDITION_FAILED - invalid arg 'x-max-age' for queue 'P-maxAgeThenDeliveryLimit' in vhost '/' of queue type rabbit_classic_queue",
         ),
-        deliveryLimitThenMaxAge: err(
+        deliveryLimitThenMaxAge: declareRefused(
           406,
           "PRECONDITION_FAILED - invalid arg 'x-delivery-limit' for queue 'P-deliveryLimitThenMaxAge' in vhost '/' of queue type rabbit_classic_queue",
         ),
@@ -693,7 +675,7 @@ export default area('queue-args-equivalence', [
     check: (o) => {
       for (const [k, v] of Object.entries(o))
         expect(v).toEqual(
-          err(
+          declareRefused(
             406,
             `PRECONDITION_FAILED - invalid arg '${k}' for queue 'P-${k}' in vhost '/' of queue type rabbit_classic_queue`,
           ),
@@ -720,14 +702,14 @@ export default area('queue-args-equivalence', [
         byte: { 'x-queue-master-locator': 5 },
       }),
       // the crash leaves no queue behind
-      leftover: await attempt(async () => (await (await ctx.connect()).channel()).checkQueue(ctx.name('bogus'))),
+      leftover: await attempt(async () => (await ctx.channel()).checkQueue(ctx.name('bogus'))),
     }),
     check: (o) =>
       expect(o).toEqual({
         known: { 'client-local': { kind: 'ok' }, 'min-masters': { kind: 'ok' }, random: { kind: 'ok' } },
         exclusive: { exclusiveBogus: { kind: 'ok' }, exclusiveByte: { kind: 'ok' } },
         unknown: { bogus: INTERNAL_ERROR, byte: INTERNAL_ERROR },
-        leftover: err(404, "NOT_FOUND - no queue 'P-bogus' in vhost '/'"),
+        leftover: declareRefused(404, "NOT_FOUND - no queue 'P-bogus' in vhost '/'"),
       }),
   },
 ]);

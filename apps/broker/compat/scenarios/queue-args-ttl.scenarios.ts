@@ -1,4 +1,15 @@
-import { area, attempt, bodies, Consumer, queueCount, quiet, sleep, waitUntil, fillQueue } from '../harness';
+import {
+  area,
+  attempt,
+  bodies,
+  Consumer,
+  queueCount,
+  quiet,
+  sleep,
+  waitUntil,
+  fillQueue,
+  closeOutcome,
+} from '../harness';
 
 export default area('queue-args-ttl', [
   {
@@ -72,7 +83,7 @@ export default area('queue-args-ttl', [
       const q2 = ctx.name('q2');
       await ch.assertQueue(q1, { durable: false });
       await ch.assertQueue(q2, { durable: false });
-      const c = await Consumer.start(await (await ctx.connect()).channel(), q2, { noAck: true });
+      const c = await Consumer.start(await ctx.channel(), q2, { noAck: true });
       ch.sendToQueue(q1, Buffer.from('nobody'), { expiration: '0' });
       ch.sendToQueue(q2, Buffer.from('consumer'), { expiration: '0' });
       await ch.waitForConfirms();
@@ -159,38 +170,34 @@ export default area('queue-args-ttl', [
       for (const k of ['string', 'negative'])
         expect(o[k]).toMatchObject({ kind: 'error', level: 'channel', code: 406, classId: 50, methodId: 10 });
       expect(o).toEqual({
-        string: {
-          kind: 'error',
-          level: 'channel',
-          code: 406,
-          classId: 50,
-          methodId: 10,
-          text: `PRECONDITION_FAILED - invalid arg 'x-message-ttl' for queue 'P-string' in vhost '/': "expected integer, got longstr"`,
-        },
-        negative: {
-          kind: 'error',
-          level: 'channel',
-          code: 406,
-          classId: 50,
-          methodId: 10,
-          text: "PRECONDITION_FAILED - invalid arg 'x-message-ttl' for queue 'P-negative' in vhost '/': {value_negative,-1}",
-        },
-        float: {
-          kind: 'error',
-          level: 'channel',
-          code: 406,
-          classId: 50,
-          methodId: 10,
-          text: `PRECONDITION_FAILED - invalid arg 'x-message-ttl' for queue 'P-float' in vhost '/': "expected integer, got double"`,
-        },
-        huge: {
-          kind: 'error',
-          level: 'channel',
-          code: 406,
-          classId: 50,
-          methodId: 10,
-          text: "PRECONDITION_FAILED - invalid arg 'x-message-ttl' for queue 'P-huge' in vhost '/': {value_too_large,1099511627776}",
-        },
+        string: closeOutcome(
+          'channel',
+          406,
+          50,
+          10,
+          `PRECONDITION_FAILED - invalid arg 'x-message-ttl' for queue 'P-string' in vhost '/': "expected integer, got longstr"`,
+        ),
+        negative: closeOutcome(
+          'channel',
+          406,
+          50,
+          10,
+          "PRECONDITION_FAILED - invalid arg 'x-message-ttl' for queue 'P-negative' in vhost '/': {value_negative,-1}",
+        ),
+        float: closeOutcome(
+          'channel',
+          406,
+          50,
+          10,
+          `PRECONDITION_FAILED - invalid arg 'x-message-ttl' for queue 'P-float' in vhost '/': "expected integer, got double"`,
+        ),
+        huge: closeOutcome(
+          'channel',
+          406,
+          50,
+          10,
+          "PRECONDITION_FAILED - invalid arg 'x-message-ttl' for queue 'P-huge' in vhost '/': {value_too_large,1099511627776}",
+        ),
       });
     },
   },

@@ -9,6 +9,7 @@ import {
   type Conn,
   fillQueue,
   numbered,
+  closeOutcome,
 } from '../harness';
 
 async function queueExists(conn: Conn, q: string): Promise<boolean> {
@@ -34,7 +35,7 @@ export default area('queue-declare', [
       const { ch } = await ctx.openConfirm();
       const q = await fillQueue(ch, ctx.name(), numbered(3, 'm'));
       const before = await ch.assertQueue(q, { durable: false });
-      const ch2 = await (await ctx.connect()).channel();
+      const ch2 = await ctx.channel();
       await ch2.prefetch(1);
       const c1 = await Consumer.start(ch2, q, { noAck: false });
       await Consumer.start(ch2, q, { noAck: false });
@@ -60,14 +61,7 @@ export default area('queue-declare', [
     },
     check: (o) =>
       expect(o).toEqual({
-        r: {
-          kind: 'error',
-          level: 'channel',
-          code: 404,
-          classId: 50,
-          methodId: 10,
-          text: "NOT_FOUND - no queue 'P-missing' in vhost '/'",
-        },
+        r: closeOutcome('channel', 404, 50, 10, "NOT_FOUND - no queue 'P-missing' in vhost '/'"),
         connectionStillUsable: { kind: 'ok' },
       }),
   },
@@ -81,14 +75,15 @@ export default area('queue-declare', [
       return attempt(ch.assertQueue(q, { durable: true }), conn);
     },
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'channel',
-        code: 406,
-        classId: 50,
-        methodId: 10,
-        text: "PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'P-q' in vhost '/': received 'true' but current is 'false'",
-      }),
+      expect(o).toEqual(
+        closeOutcome(
+          'channel',
+          406,
+          50,
+          10,
+          "PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'P-q' in vhost '/': received 'true' but current is 'false'",
+        ),
+      ),
   },
   {
     name: 'redeclare with a different auto-delete flag or argument: 406',
@@ -120,39 +115,35 @@ export default area('queue-declare', [
     },
     check: (o) =>
       expect(o).toEqual({
-        autoDelete: {
-          kind: 'error',
-          level: 'channel',
-          code: 406,
-          classId: 50,
-          methodId: 10,
-          text: "PRECONDITION_FAILED - inequivalent arg 'auto_delete' for queue 'P-q' in vhost '/': received 'true' but current is 'false'",
-        },
-        ttl: {
-          kind: 'error',
-          level: 'channel',
-          code: 406,
-          classId: 50,
-          methodId: 10,
-          text: "PRECONDITION_FAILED - inequivalent arg 'x-message-ttl' for queue 'P-q' in vhost '/': received '2000' but current is '1000'",
-        },
+        autoDelete: closeOutcome(
+          'channel',
+          406,
+          50,
+          10,
+          "PRECONDITION_FAILED - inequivalent arg 'auto_delete' for queue 'P-q' in vhost '/': received 'true' but current is 'false'",
+        ),
+        ttl: closeOutcome(
+          'channel',
+          406,
+          50,
+          10,
+          "PRECONDITION_FAILED - inequivalent arg 'x-message-ttl' for queue 'P-q' in vhost '/': received '2000' but current is '1000'",
+        ),
         // amqplib encodes 1000 as a short and 5 as a byte; RabbitMQ names the wire types
-        missingArg: {
-          kind: 'error',
-          level: 'channel',
-          code: 406,
-          classId: 50,
-          methodId: 10,
-          text: "PRECONDITION_FAILED - inequivalent arg 'x-message-ttl' for queue 'P-q' in vhost '/': received none but current is the value '1000' of type 'short'",
-        },
-        extraArg: {
-          kind: 'error',
-          level: 'channel',
-          code: 406,
-          classId: 50,
-          methodId: 10,
-          text: "PRECONDITION_FAILED - inequivalent arg 'x-max-length' for queue 'P-q' in vhost '/': received the value '5' of type 'byte' but current is none",
-        },
+        missingArg: closeOutcome(
+          'channel',
+          406,
+          50,
+          10,
+          "PRECONDITION_FAILED - inequivalent arg 'x-message-ttl' for queue 'P-q' in vhost '/': received none but current is the value '1000' of type 'short'",
+        ),
+        extraArg: closeOutcome(
+          'channel',
+          406,
+          50,
+          10,
+          "PRECONDITION_FAILED - inequivalent arg 'x-max-length' for queue 'P-q' in vhost '/': received the value '5' of type 'byte' but current is none",
+        ),
         // arguments RabbitMQ does not know are not compared
         unknownArg: { kind: 'ok' },
       }),
@@ -223,14 +214,15 @@ export default area('queue-declare', [
       return attempt(ch.assertQueue('amq.myqueue', { durable: false }), conn);
     },
     check: (o) =>
-      expect(o).toEqual({
-        kind: 'error',
-        level: 'channel',
-        code: 403,
-        classId: 50,
-        methodId: 10,
-        text: "ACCESS_REFUSED - queue name 'amq.myqueue' contains reserved prefix 'amq.*'",
-      }),
+      expect(o).toEqual(
+        closeOutcome(
+          'channel',
+          403,
+          50,
+          10,
+          "ACCESS_REFUSED - queue name 'amq.myqueue' contains reserved prefix 'amq.*'",
+        ),
+      ),
   },
   {
     name: 'auto-delete queue: survives without consumers, deleted when the last consumer cancels',
@@ -297,14 +289,7 @@ export default area('queue-declare', [
     },
     check: (o) =>
       expect(o).toEqual({
-        purge: {
-          kind: 'error',
-          level: 'channel',
-          code: 404,
-          classId: 50,
-          methodId: 30,
-          text: "NOT_FOUND - no queue 'P-missing' in vhost '/'",
-        },
+        purge: closeOutcome('channel', 404, 50, 30, "NOT_FOUND - no queue 'P-missing' in vhost '/'"),
         del: { kind: 'ok', value: { messageCount: 0 } },
       }),
   },
@@ -332,22 +317,12 @@ export default area('queue-declare', [
       return { ifEmpty, ifUnused, ifEmptyWithUnacked };
     },
     check: (o) => {
-      expect(o.ifEmpty).toEqual({
-        kind: 'error',
-        level: 'channel',
-        code: 406,
-        classId: 50,
-        methodId: 40,
-        text: "PRECONDITION_FAILED - queue 'P-q' in vhost '/' not empty",
-      });
-      expect(o.ifUnused).toEqual({
-        kind: 'error',
-        level: 'channel',
-        code: 406,
-        classId: 50,
-        methodId: 40,
-        text: "PRECONDITION_FAILED - queue 'P-q' in vhost '/' in use",
-      });
+      expect(o.ifEmpty).toEqual(
+        closeOutcome('channel', 406, 50, 40, "PRECONDITION_FAILED - queue 'P-q' in vhost '/' not empty"),
+      );
+      expect(o.ifUnused).toEqual(
+        closeOutcome('channel', 406, 50, 40, "PRECONDITION_FAILED - queue 'P-q' in vhost '/' in use"),
+      );
       expect(o.ifEmptyWithUnacked).toEqual({ kind: 'ok' });
     },
   },
@@ -391,22 +366,8 @@ export default area('queue-declare', [
     compareText: true,
     check: (o) =>
       expect(o).toEqual({
-        missingQueue: {
-          kind: 'error',
-          level: 'channel',
-          code: 404,
-          classId: 50,
-          methodId: 20,
-          text: "NOT_FOUND - no queue 'P-noq' in vhost '/'",
-        },
-        missingExchange: {
-          kind: 'error',
-          level: 'channel',
-          code: 404,
-          classId: 50,
-          methodId: 20,
-          text: "NOT_FOUND - no exchange 'P-nox' in vhost '/'",
-        },
+        missingQueue: closeOutcome('channel', 404, 50, 20, "NOT_FOUND - no queue 'P-noq' in vhost '/'"),
+        missingExchange: closeOutcome('channel', 404, 50, 20, "NOT_FOUND - no exchange 'P-nox' in vhost '/'"),
         unbindMissing: { kind: 'ok' },
         unbindMissingQueue: { kind: 'ok' },
         bindTwice: { kind: 'ok' },
@@ -433,14 +394,7 @@ export default area('queue-declare', [
       expect(o).toEqual({
         bind: { kind: 'ok' },
         got: 'm',
-        noneDeclared: {
-          kind: 'error',
-          level: 'channel',
-          code: 404,
-          classId: 60,
-          methodId: 70,
-          text: 'NOT_FOUND - no previously declared queue',
-        },
+        noneDeclared: closeOutcome('channel', 404, 60, 70, 'NOT_FOUND - no previously declared queue'),
       }),
   },
   {

@@ -1,32 +1,21 @@
 import type { Options } from 'amqplib';
-import { area, attempt, Consumer, waitUntil, type Conn, type Ctx, type Result } from '../harness';
+import { area, attempt, Consumer, waitUntil, type Conn, type Ctx, type Result, closeOutcome } from '../harness';
 import { QUORUM as Q } from '../quorum';
+import { amqplibTyped, declareRefused, inequivalent, invalidArg } from '../queue-declare-refusals';
 
 // Declaring quorum queues as RabbitMQ 3.10 takes them (rabbit_amqqueue:check_declare_arguments with the quorum
 // queue type's arguments, then rabbit_quorum_queue:declare's property checks; rabbit_channel for server-named
 // queues; rabbit_misc:assert_args_equivalence over the quorum arguments on a redeclaration).
 
 type Args = Record<string, unknown>;
-const typed = (type: string, value: unknown) => ({ '!': type, value });
-const err = (code: number, text: string) => ({
-  kind: 'error',
-  level: 'channel',
-  code,
-  classId: 50,
-  methodId: 10,
-  text,
-});
-const invalidArg = (arg: string, q: string, problem: string) =>
-  err(406, `PRECONDITION_FAILED - invalid arg '${arg}' for queue '${q}' in vhost '/': ${problem}`);
+const typed = amqplibTyped;
 const ofQuorum = (arg: string, q: string) =>
-  err(
+  declareRefused(
     406,
     `PRECONDITION_FAILED - invalid arg '${arg}' for queue '${q}' in vhost '/' of queue type rabbit_quorum_queue`,
   );
 const invalidProperty = (property: string, q: string) =>
-  err(406, `PRECONDITION_FAILED - invalid property '${property}' for queue '${q}' in vhost '/'`);
-const inequivalent = (arg: string, q: string, detail: string) =>
-  err(406, `PRECONDITION_FAILED - inequivalent arg '${arg}' for queue '${q}' in vhost '/': ${detail}`);
+  declareRefused(406, `PRECONDITION_FAILED - invalid property '${property}' for queue '${q}' in vhost '/'`);
 
 /** Declares each case as a new queue `P-<label>` on a fresh channel; returns the outcomes by label. */
 async function declareEach(ctx: Ctx, cases: Record<string, { args: Args; opts?: Options.AssertQueue }>) {
@@ -127,7 +116,7 @@ export default area('quorum-declare', [
       };
     },
     check: (o) => {
-      const refused = err(
+      const refused = declareRefused(
         406,
         'PRECONDITION_FAILED - Cannot declare a server-named queue for type rabbit_quorum_queue',
       );
@@ -327,14 +316,13 @@ export default area('quorum-declare', [
         priorityIgnored: { kind: 'ok', value: { messageCount: 0, consumerCount: 0 } },
         autoDelete: inequivalent('auto_delete', 'P-q', "received 'true' but current is 'false'"),
         nonDurable: inequivalent('durable', 'P-q', "received 'false' but current is 'true'"),
-        exclusive: {
-          kind: 'error',
-          level: 'channel',
-          code: 405,
-          classId: 50,
-          methodId: 10,
-          text: "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'P-q' in vhost '/'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.",
-        },
+        exclusive: closeOutcome(
+          'channel',
+          405,
+          50,
+          10,
+          "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'P-q' in vhost '/'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.",
+        ),
         same: { kind: 'ok', value: { messageCount: 0, consumerCount: 0 } },
       }),
   },
@@ -407,14 +395,14 @@ export default area('quorum-declare', [
       return out;
     },
     check: (o) => {
-      const refused = (flag: string) => ({
-        kind: 'error',
-        level: 'connection',
-        code: 540,
-        classId: 50,
-        methodId: 40,
-        text: `NOT_IMPLEMENTED - cannot delete queue 'P-q' in vhost '/'. queue.delete operations with ${flag} flag set are not supported by quorum queues`,
-      });
+      const refused = (flag: string) =>
+        closeOutcome(
+          'connection',
+          540,
+          50,
+          40,
+          `NOT_IMPLEMENTED - cannot delete queue 'P-q' in vhost '/'. queue.delete operations with ${flag} flag set are not supported by quorum queues`,
+        );
       expect(o).toEqual({
         ifUnused: refused('if-unused'),
         ifEmpty: refused('if-empty'),

@@ -1,5 +1,5 @@
 import type { Channel, ConfirmChannel, Message } from 'amqplib';
-import { area, attempt, Consumer, drain, routeAndDrain, waitForCount, type Ctx } from '../harness';
+import { area, attempt, Consumer, drain, routeAndDrain, waitForCount, type Ctx, closeOutcome } from '../harness';
 import { deathHeaders } from '../dead-letter-headers';
 import { QUORUM, quorumQueue } from '../quorum';
 
@@ -196,19 +196,7 @@ export default area('quorum-delivery', [
           body: 'a',
           headers: {
             h: 1,
-            'x-death': [
-              {
-                count: 1,
-                reason: 'delivery_limit',
-                queue: 'P-q',
-                time: '<time>',
-                exchange: '',
-                'routing-keys': ['P-q'],
-              },
-            ],
-            'x-first-death-exchange': '',
-            'x-first-death-queue': 'P-q',
-            'x-first-death-reason': 'delivery_limit',
+            ...deathHeaders('delivery_limit'),
           },
         },
       ]);
@@ -239,7 +227,7 @@ export default area('quorum-delivery', [
       const { ch } = await ctx.openConfirm();
       const { q, dlq } = await quorumQueue(ctx, ch, { 'x-delivery-limit': 1 }, { route: 'bound' });
       await publish(ch, q, ['a']);
-      const cch = await (await ctx.connect()).channel();
+      const cch = await ctx.channel();
       const got: string[] = [];
       const consumer = await Consumer.start(cch, q, { noAck: false }, (m) => {
         got.push(seen(m));
@@ -294,7 +282,7 @@ export default area('quorum-delivery', [
       const { ch } = await ctx.openConfirm();
       const { q } = await quorumQueue(ctx, ch);
       await publish(ch, q, ['a']);
-      const getter = await (await ctx.connect()).channel();
+      const getter = await ctx.channel();
       await getter.prefetch(5, true);
       const got = seen(await getter.get(q, { noAck: true }));
       const conn = await ctx.connect();
@@ -306,7 +294,7 @@ export default area('quorum-delivery', [
         conn,
       );
       // a global limit of 0 is no limit
-      const other = await (await ctx.connect()).channel();
+      const other = await ctx.channel();
       await other.prefetch(0, true);
       const unlimited = await attempt(other.consume(q, () => undefined));
       return { got, refused, unlimited };
@@ -314,14 +302,13 @@ export default area('quorum-delivery', [
     check: (o) =>
       expect(o).toEqual({
         got: 'a new 0',
-        refused: {
-          kind: 'error',
-          level: 'connection',
-          code: 540,
-          classId: 60,
-          methodId: 20,
-          text: "NOT_IMPLEMENTED - queue 'P-q' in vhost '/' does not support global qos",
-        },
+        refused: closeOutcome(
+          'connection',
+          540,
+          60,
+          20,
+          "NOT_IMPLEMENTED - queue 'P-q' in vhost '/' does not support global qos",
+        ),
         unlimited: { kind: 'ok' },
       }),
   },

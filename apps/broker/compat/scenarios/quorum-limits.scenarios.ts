@@ -137,8 +137,8 @@ export default area('quorum-limits', [
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
       const { q } = await quorumQueue(ctx, ch, { 'x-single-active-consumer': true });
-      const c1 = await (await ctx.connect()).channel();
-      const c2 = await (await ctx.connect()).channel();
+      const c1 = await ctx.channel();
+      const c2 = await ctx.channel();
       const first = await Consumer.start(c1, q, { noAck: true });
       const second = await Consumer.start(c2, q, { noAck: true });
       await publishEach(ch, q, ['1', '2', '3']);

@@ -1,4 +1,4 @@
-import { area, attempt, Consumer, rpc, sendMethod, fillQueue } from '../harness';
+import { area, attempt, Consumer, rpc, sendMethod, fillQueue, closeOutcome } from '../harness';
 
 export default area('recover', [
   {
@@ -9,7 +9,7 @@ export default area('recover', [
       await ch.assertQueue(q, { durable: false });
       for (const b of ['a', 'b']) ch.sendToQueue(q, Buffer.from(b));
       await ch.waitForConfirms();
-      const cch = await (await ctx.connect()).channel();
+      const cch = await ctx.channel();
       const c = await Consumer.start(cch, q, { noAck: false });
       await c.waitFor(2);
       await cch.recover();
@@ -45,14 +45,7 @@ export default area('recover', [
     },
     check: (o) =>
       expect(o).toEqual({
-        r: {
-          kind: 'error',
-          level: 'connection',
-          code: 540,
-          classId: 60,
-          methodId: 110,
-          text: 'NOT_IMPLEMENTED - requeue=false',
-        },
+        r: closeOutcome('connection', 540, 60, 110, 'NOT_IMPLEMENTED - requeue=false'),
         after: null,
       }),
   },

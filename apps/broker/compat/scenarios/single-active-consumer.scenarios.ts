@@ -7,8 +7,8 @@ export default area('single-active-consumer', [
       const { ch } = await ctx.openConfirm();
       const q = ctx.name();
       await ch.assertQueue(q, { durable: false, arguments: { 'x-single-active-consumer': true } });
-      const c1 = await Consumer.start(await (await ctx.connect()).channel(), q, { noAck: true });
-      const c2 = await Consumer.start(await (await ctx.connect()).channel(), q, { noAck: true });
+      const c1 = await Consumer.start(await ctx.channel(), q, { noAck: true });
+      const c2 = await Consumer.start(await ctx.channel(), q, { noAck: true });
       for (const b of ['1', '2', '3']) ch.sendToQueue(q, Buffer.from(b));
       await ch.waitForConfirms();
       await c1.waitFor(3);
@@ -31,9 +31,9 @@ export default area('single-active-consumer', [
       const { ch } = await ctx.openConfirm();
       const q = ctx.name();
       await ch.assertQueue(q, { durable: false, arguments: { 'x-single-active-consumer': true } });
-      const ch1 = await (await ctx.connect()).channel();
+      const ch1 = await ctx.channel();
       const c1 = await Consumer.start(ch1, q, { noAck: false });
-      const c2 = await Consumer.start(await (await ctx.connect()).channel(), q, { noAck: true });
+      const c2 = await Consumer.start(await ctx.channel(), q, { noAck: true });
       ch.sendToQueue(q, Buffer.from('a'));
       ch.sendToQueue(q, Buffer.from('b'));
       await ch.waitForConfirms();
@@ -63,10 +63,10 @@ export default area('single-active-consumer', [
       const { ch } = await ctx.openConfirm();
       const q = ctx.name();
       await ch.assertQueue(q, { durable: false, arguments: { 'x-single-active-consumer': true } });
-      const ch1 = await (await ctx.connect()).channel();
+      const ch1 = await ctx.channel();
       await ch1.prefetch(1);
       const c1 = await Consumer.start(ch1, q, { noAck: false });
-      const c2 = await Consumer.start(await (await ctx.connect()).channel(), q, { noAck: true });
+      const c2 = await Consumer.start(await ctx.channel(), q, { noAck: true });
       for (const b of ['1', '2', '3']) ch.sendToQueue(q, Buffer.from(b));
       await ch.waitForConfirms();
       await c1.waitFor(1);

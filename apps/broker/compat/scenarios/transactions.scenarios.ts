@@ -1,5 +1,5 @@
 import type { Channel } from 'amqplib';
-import { area, attempt, bodies, rpc, waitForCount, fillQueue } from '../harness';
+import { area, attempt, bodies, rpc, waitForCount, fillQueue, closeOutcome } from '../harness';
 
 const select = (ch: Channel) => rpc(ch, 'TxSelect', {}, 'TxSelectOk');
 const commit = (ch: Channel) => rpc(ch, 'TxCommit', {}, 'TxCommitOk');
@@ -94,22 +94,8 @@ export default area('transactions', [
     },
     check: (o) =>
       expect(o).toEqual({
-        commitWithout: {
-          kind: 'error',
-          level: 'channel',
-          code: 406,
-          classId: 90,
-          methodId: 20,
-          text: 'PRECONDITION_FAILED - channel is not transactional',
-        },
-        rollbackWithout: {
-          kind: 'error',
-          level: 'channel',
-          code: 406,
-          classId: 90,
-          methodId: 30,
-          text: 'PRECONDITION_FAILED - channel is not transactional',
-        },
+        commitWithout: closeOutcome('channel', 406, 90, 20, 'PRECONDITION_FAILED - channel is not transactional'),
+        rollbackWithout: closeOutcome('channel', 406, 90, 30, 'PRECONDITION_FAILED - channel is not transactional'),
       }),
   },
   {
