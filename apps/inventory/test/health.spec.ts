@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ReserveStock, StockReserved } from '@warren/contracts';
 import { Messaging, type IncomingMessage } from '@warren/messaging';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
-import { deleteTopology } from '@warren/messaging/testing';
+import { deleteTopology, recordMessages } from '@warren/messaging/testing';
 import { AppModule, INVENTORY } from '../src/app.module';
 import { serviceEnvironment, testTargets } from '../../../tools/testing/service-env';
 import { eventually } from '../../../tools/testing/eventually';
@@ -15,7 +15,7 @@ describe.each(testTargets().filter((t) => t.database === 'sqlite'))('inventory h
   let service: StartedService;
   let client: Messaging;
   let names: ReturnType<typeof topologyNames>;
-  const answers: IncomingMessage<{ orderId: string }>[] = [];
+  let answers: IncomingMessage<{ orderId: string }>[] = [];
 
   beforeAll(async () => {
     env = await serviceEnvironment(target, 'inventory');
@@ -30,13 +30,7 @@ describe.each(testTargets().filter((t) => t.database === 'sqlite'))('inventory h
       commandsExchange: names.commandsExchange,
     });
     await client.start();
-    await client.consume({
-      queue: names.queue('test.inventory-answers'),
-      bindings: [{ pattern: 'inventory.#' }],
-      handlers: [
-        { pattern: 'inventory.#', handle: async (m) => void answers.push(m as IncomingMessage<{ orderId: string }>) },
-      ],
-    });
+    answers = await recordMessages(client, names.queue('test.inventory-answers'), 'inventory.#');
   });
 
   afterAll(async () => {

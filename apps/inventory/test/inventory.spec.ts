@@ -8,7 +8,7 @@ import {
   StockReserved,
 } from '@warren/contracts';
 import { Messaging, type IncomingMessage } from '@warren/messaging';
-import { deleteTopology, MessagingHarness } from '@warren/messaging/testing';
+import { deleteTopology, MessagingHarness, recordMessages } from '@warren/messaging/testing';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { AppModule, INVENTORY } from '../src/app.module';
 import { serviceEnvironment, testTargets } from '../../../tools/testing/service-env';
@@ -24,7 +24,7 @@ describe.each(testTargets())('inventory ($name)', (target) => {
   let harness: MessagingHarness;
   let client: Messaging;
   let names: ReturnType<typeof topologyNames>;
-  const answers: IncomingMessage<{ orderId: string }>[] = [];
+  let answers: IncomingMessage<{ orderId: string }>[] = [];
 
   beforeAll(async () => {
     env = await serviceEnvironment(target, 'inventory');
@@ -39,13 +39,7 @@ describe.each(testTargets())('inventory ($name)', (target) => {
       commandsExchange: names.commandsExchange,
     });
     await client.start();
-    await client.consume({
-      queue: names.queue('test.inventory-answers'),
-      bindings: [{ pattern: 'inventory.#' }],
-      handlers: [
-        { pattern: 'inventory.#', handle: async (m) => void answers.push(m as IncomingMessage<{ orderId: string }>) },
-      ],
-    });
+    answers = await recordMessages(client, names.queue('test.inventory-answers'), 'inventory.#');
   });
 
   afterAll(async () => {

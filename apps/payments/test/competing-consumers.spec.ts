@@ -6,7 +6,7 @@ import path from 'node:path';
 import { CapturePayment, PaymentCaptured } from '@warren/contracts';
 import { Messaging, type IncomingMessage } from '@warren/messaging';
 import { topologyNames } from '@warren/service-kit';
-import { deleteTopology } from '@warren/messaging/testing';
+import { deleteTopology, recordMessages } from '@warren/messaging/testing';
 import { serviceEnvironment, testTargets } from '../../../tools/testing/service-env';
 import { eventually } from '../../../tools/testing/eventually';
 
@@ -35,7 +35,7 @@ describe.each(testTargets())('payments, two instances ($name)', (target) => {
   let names: ReturnType<typeof topologyNames>;
   let client: Messaging;
   const instances: Array<{ child: ChildProcess; url: string }> = [];
-  const answers: IncomingMessage<{ orderId: string; paymentId: string }>[] = [];
+  let answers: IncomingMessage<{ orderId: string; paymentId: string }>[] = [];
 
   async function startInstance(instance: string): Promise<{ child: ChildProcess; url: string }> {
     // a little gateway latency widens the window in which the two instances race on one order
@@ -66,16 +66,7 @@ describe.each(testTargets())('payments, two instances ($name)', (target) => {
       commandsExchange: names.commandsExchange,
     });
     await client.start();
-    await client.consume({
-      queue: names.queue('test.payments-answers'),
-      bindings: [{ pattern: 'payment.#' }],
-      handlers: [
-        {
-          pattern: 'payment.#',
-          handle: async (m) => void answers.push(m as IncomingMessage<{ orderId: string; paymentId: string }>),
-        },
-      ],
-    });
+    answers = await recordMessages(client, names.queue('test.payments-answers'), 'payment.#');
   }, 30_000);
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CapturePayment, PaymentCaptured, PaymentDeclined, PaymentRefunded, RefundPayment } from '@warren/contracts';
 import { Messaging, type IncomingMessage } from '@warren/messaging';
-import { deleteTopology, MessagingHarness } from '@warren/messaging/testing';
+import { deleteTopology, MessagingHarness, recordMessages } from '@warren/messaging/testing';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { AppModule, PAYMENTS } from '../src/app.module';
 import { serviceEnvironment, testTargets } from '../../../tools/testing/service-env';
@@ -18,7 +18,7 @@ describe.each(testTargets())('payments ($name)', (target) => {
   let harness: MessagingHarness;
   let client: Messaging;
   let names: ReturnType<typeof topologyNames>;
-  const answers: Answer[] = [];
+  let answers: Answer[] = [];
 
   beforeAll(async () => {
     env = await serviceEnvironment(target, 'payments');
@@ -33,11 +33,7 @@ describe.each(testTargets())('payments ($name)', (target) => {
       commandsExchange: names.commandsExchange,
     });
     await client.start();
-    await client.consume({
-      queue: names.queue('test.payments-answers'),
-      bindings: [{ pattern: 'payment.#' }],
-      handlers: [{ pattern: 'payment.#', handle: async (m) => void answers.push(m as Answer) }],
-    });
+    answers = await recordMessages(client, names.queue('test.payments-answers'), 'payment.#');
   });
 
   afterAll(async () => {

@@ -4,7 +4,7 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { CapturePayment, PaymentCaptured, PaymentDeclined, PaymentRefunded, RefundPayment } from '@warren/contracts';
 import { Messaging, type IncomingMessage } from '@warren/messaging';
-import { deleteTopology, MessagingHarness } from '@warren/messaging/testing';
+import { deleteTopology, MessagingHarness, recordMessages } from '@warren/messaging/testing';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { randomUUID } from 'node:crypto';
 import { eventually } from '../../../tools/testing/eventually';
@@ -23,7 +23,7 @@ describe.each(testTargets())('payments telemetry ($name)', (target) => {
   let client: Messaging;
   let names: ReturnType<typeof topologyNames>;
   let gateway: PaymentGateway;
-  const answers: IncomingMessage<{ orderId: string }>[] = [];
+  let answers: IncomingMessage<{ orderId: string }>[] = [];
 
   beforeAll(async () => {
     env = await serviceEnvironment(target, 'payments-otel');
@@ -38,13 +38,7 @@ describe.each(testTargets())('payments telemetry ($name)', (target) => {
       commandsExchange: names.commandsExchange,
     });
     await client.start();
-    await client.consume({
-      queue: names.queue('test.payments-otel-answers'),
-      bindings: [{ pattern: 'payment.#' }],
-      handlers: [
-        { pattern: 'payment.#', handle: async (m) => void answers.push(m as IncomingMessage<{ orderId: string }>) },
-      ],
-    });
+    answers = await recordMessages(client, names.queue('test.payments-otel-answers'), 'payment.#');
   });
 
   afterAll(async () => {

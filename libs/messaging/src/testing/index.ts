@@ -2,3 +2,4 @@
 // '@warren/messaging') never loads it; only tests import this.
 export * from './messaging-harness';
 export * from './delete-topology';
+export * from './record-messages';
