@@ -33,6 +33,20 @@ const CAPABILITIES = [
   'publisher_confirms',
 ];
 
+/** rawLogin()'s outcome when PLAIN credentials are refused: connection.close 403, then the socket closes. */
+const PLAIN_LOGIN_REFUSED = {
+  openOk: false,
+  close: {
+    replyCode: 403,
+    replyText:
+      'ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.',
+    classId: 0,
+    methodId: 0,
+  },
+  dropped: false,
+  socketClosedAfterClose: true,
+};
+
 export default area('connection', [
   {
     name: 'protocol header with wrong revision is answered with the 0-9-1 header, then close',
@@ -119,36 +133,12 @@ export default area('connection', [
     name: 'wrong password: connection.close 403 ACCESS_REFUSED, then the socket closes',
     compareText: true,
     run: (ctx) => rawLogin(ctx, { user: 'guest', pass: 'wrong' }),
-    check: (o) =>
-      expect(o).toEqual({
-        openOk: false,
-        close: {
-          replyCode: 403,
-          replyText:
-            'ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.',
-          classId: 0,
-          methodId: 0,
-        },
-        dropped: false,
-        socketClosedAfterClose: true,
-      }),
+    check: (o) => expect(o).toEqual(PLAIN_LOGIN_REFUSED),
   },
   {
     name: 'unknown user: connection.close 403 ACCESS_REFUSED',
     run: (ctx) => rawLogin(ctx, { user: 'nobody-here', pass: 'guest' }),
-    check: (o) =>
-      expect(o).toEqual({
-        openOk: false,
-        close: {
-          replyCode: 403,
-          replyText:
-            'ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.',
-          classId: 0,
-          methodId: 0,
-        },
-        dropped: false,
-        socketClosedAfterClose: true,
-      }),
+    check: (o) => expect(o).toEqual(PLAIN_LOGIN_REFUSED),
   },
   {
     name: 'AMQPLAIN wrong password: connection.close 403 ACCESS_REFUSED',

@@ -46,6 +46,33 @@ async function topology(ctx: Ctx, args: Record<string, unknown>, dlxType = 'dire
   return { ch, dlx, src, q, dlqs };
 }
 
+/**
+ * A hop in front of the topology's dead-lettering: q1 (bound to src by 'first', with `q1Args`) dead-letters to
+ * the direct exchange hop, which routes `hopKey` to q2, which dead-letters to the dlx.
+ */
+async function twoHops(ctx: Ctx, t: Topology, hopKey: string, q1Args: Record<string, unknown> = {}) {
+  const hop = ctx.name('hop');
+  const q2 = ctx.name('q2');
+  await t.ch.assertExchange(hop, 'direct', { durable: false });
+  await t.ch.assertQueue(q2, { durable: false, arguments: { 'x-dead-letter-exchange': t.dlx } });
+  await t.ch.bindQueue(q2, hop, hopKey);
+  const q1 = ctx.name('q1');
+  await t.ch.assertQueue(q1, { durable: false, arguments: { 'x-dead-letter-exchange': hop, ...q1Args } });
+  await t.ch.bindQueue(q1, t.src, 'first');
+  return { q1, q2 };
+}
+
+/** Rejects the message in q1, then (once it arrived) its dead letter in q2; both queues are then emptied. */
+async function rejectThroughHops(ch: ConfirmChannel, q1: string, q2: string): Promise<void> {
+  const m1 = await ch.get(q1, { noAck: false });
+  if (m1) ch.reject(m1, false);
+  await ch.get(q1, { noAck: true });
+  let m2: false | Awaited<ReturnType<ConfirmChannel['get']>> = false;
+  await waitUntil(async () => !!(m2 = await ch.get(q2, { noAck: false })), 3000, 'the first dead letter in q2');
+  if (m2) ch.reject(m2, false);
+  await ch.get(q2, { noAck: true });
+}
+
 /** What each dead-letter queue received: delivery routing key, exchange and headers (non-empty queues only). */
 async function received(t: Topology): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
@@ -353,24 +380,11 @@ export default area('dead-lettering-cc', [
       // q (dead-letters to hop) -> hop routes rk to q2 (dead-letters to dlx) -> dlx by every key
       const t = await topology(ctx, {});
       const { ch } = t;
-      const hop = ctx.name('hop');
-      const q2 = ctx.name('q2');
-      await ch.assertExchange(hop, 'direct', { durable: false });
-      await ch.assertQueue(q2, { durable: false, arguments: { 'x-dead-letter-exchange': t.dlx } });
-      await ch.bindQueue(q2, hop, 'rk');
-      const q1 = ctx.name('q1');
-      await ch.assertQueue(q1, { durable: false, arguments: { 'x-dead-letter-exchange': hop } });
-      await ch.bindQueue(q1, t.src, 'first');
+      const { q1, q2 } = await twoHops(ctx, t, 'rk');
       await publishConfirmed(ch, t.src, 'first', 'm', { headers: { CC: ['rk', 'cc1'], BCC: ['bcc1'] } });
       // at publish: q1 by 'first', q by the CC key 'rk'
       await drain(ch, t.q);
-      const m1 = await ch.get(q1, { noAck: false });
-      if (m1) ch.reject(m1, false);
-      await ch.get(q1, { noAck: true });
-      let m2: false | Awaited<ReturnType<ConfirmChannel['get']>> = false;
-      await waitUntil(async () => !!(m2 = await ch.get(q2, { noAck: false })), 3000, 'the first dead letter in q2');
-      if (m2) ch.reject(m2, false);
-      await ch.get(q2, { noAck: true });
+      await rejectThroughHops(ch, q1, q2);
       return received(t);
     },
     check: (o) => {
@@ -407,25 +421,9 @@ export default area('dead-lettering-cc', [
     run: async (ctx) => {
       const t = await topology(ctx, {});
       const { ch } = t;
-      const hop = ctx.name('hop');
-      const q2 = ctx.name('q2');
-      await ch.assertExchange(hop, 'direct', { durable: false });
-      await ch.assertQueue(q2, { durable: false, arguments: { 'x-dead-letter-exchange': t.dlx } });
-      await ch.bindQueue(q2, hop, 'dlrk');
-      const q1 = ctx.name('q1');
-      await ch.assertQueue(q1, {
-        durable: false,
-        arguments: { 'x-dead-letter-exchange': hop, 'x-dead-letter-routing-key': 'dlrk' },
-      });
-      await ch.bindQueue(q1, t.src, 'first');
+      const { q1, q2 } = await twoHops(ctx, t, 'dlrk', { 'x-dead-letter-routing-key': 'dlrk' });
       await publishConfirmed(ch, t.src, 'first', 'm', { headers: { CC: ['cc1'], BCC: ['bcc1'] } });
-      const m1 = await ch.get(q1, { noAck: false });
-      if (m1) ch.reject(m1, false);
-      await ch.get(q1, { noAck: true });
-      let m2: false | Awaited<ReturnType<ConfirmChannel['get']>> = false;
-      await waitUntil(async () => !!(m2 = await ch.get(q2, { noAck: false })), 3000, 'the first dead letter in q2');
-      if (m2) ch.reject(m2, false);
-      await ch.get(q2, { noAck: true });
+      await rejectThroughHops(ch, q1, q2);
       return received(t);
     },
     check: (o) =>

@@ -32,6 +32,20 @@ async function fetch(ch: ConfirmChannel, q: string): Promise<Message> {
 
 const dead = (m: Message) => ({ ...summary(m), properties: definedProps(m) });
 
+/** The properties the properties-preserved scenario publishes, and expects back on the dead letter. */
+const EVERY_PROPERTY = {
+  contentType: 'application/json',
+  contentEncoding: 'gzip',
+  deliveryMode: 2,
+  priority: 4,
+  correlationId: 'c',
+  replyTo: 'r',
+  messageId: 'i',
+  timestamp: 1_600_000_000,
+  type: 't',
+  appId: 'a',
+};
+
 export default area('dead-lettering', [
   {
     name: 'reject requeue=false: x-death entry and x-first-death-* headers',
@@ -390,19 +404,7 @@ export default area('dead-lettering', [
       const { dlx, dlq } = await dlxSetup(ctx, ch);
       const q = ctx.name('q');
       await ch.assertQueue(q, { durable: false, deadLetterExchange: dlx });
-      ch.sendToQueue(q, Buffer.from('m'), {
-        contentType: 'application/json',
-        contentEncoding: 'gzip',
-        deliveryMode: 2,
-        priority: 4,
-        correlationId: 'c',
-        replyTo: 'r',
-        messageId: 'i',
-        timestamp: 1_600_000_000,
-        type: 't',
-        appId: 'a',
-        headers: { h: 1 },
-      });
+      ch.sendToQueue(q, Buffer.from('m'), { ...EVERY_PROPERTY, headers: { h: 1 } });
       await ch.waitForConfirms();
       const m = await ch.get(q, { noAck: false });
       if (m) ch.reject(m, true);
@@ -417,16 +419,7 @@ export default area('dead-lettering', [
       expect(o).toEqual({
         redelivered: false,
         properties: {
-          contentType: 'application/json',
-          contentEncoding: 'gzip',
-          deliveryMode: 2,
-          priority: 4,
-          correlationId: 'c',
-          replyTo: 'r',
-          messageId: 'i',
-          timestamp: 1_600_000_000,
-          type: 't',
-          appId: 'a',
+          ...EVERY_PROPERTY,
           headers: {
             h: 1,
             'x-first-death-exchange': '',

@@ -7,7 +7,7 @@
 //   rabbit_delayed_message_utils.erl          get_delay/1 (x-delay: integers, strings, floats)
 //   rabbit_delayed_message.erl                one timer for the earliest due time, route when due
 import type { Channel } from 'amqplib';
-import { area, attempt, Consumer, Ctx, quiet, Scenario, closeOutcome } from '../harness';
+import { area, attempt, Consumer, Ctx, quiet, Scenario, closeOutcome, boundQueue } from '../harness';
 
 const WHY = 'x-delayed-message is a plugin the reference RabbitMQ does not run';
 
@@ -46,9 +46,7 @@ export default area('delayed-message', [
       const x = ctx.name('dx');
       const declare = await declareDelayed(ch, conn, x, { 'x-delayed-type': 'direct' });
       if (declare.kind === 'error') return { declare };
-      const q = ctx.name('q');
-      await ch.assertQueue(q, { durable: false });
-      await ch.bindQueue(q, x, 'k');
+      const q = await boundQueue(ctx, ch, x, 'k');
       const consumer = await Consumer.start(ch, q, { noAck: true });
       const sent = Date.now();
       for (const d of [400, 100, 250, 100]) ch.publish(x, 'k', Buffer.from(`d${d}`), { headers: { 'x-delay': d } });
@@ -127,9 +125,7 @@ export default area('delayed-message', [
       const x = ctx.name('dx');
       const declare = await declareDelayed(ch, conn, x, { 'x-delayed-type': 'fanout' });
       if (declare.kind === 'error') return { declare };
-      const q = ctx.name('q');
-      await ch.assertQueue(q, { durable: false });
-      await ch.bindQueue(q, x, '');
+      const q = await boundQueue(ctx, ch, x, '');
       const events: string[] = [];
       ch.on('return', (m) => events.push(`return:${(m.fields as any).replyCode}:${m.content}`));
       ch.publish(x, 'k', Buffer.from('held'), { mandatory: true, headers: { 'x-delay': 100 } }, (err) =>
@@ -155,9 +151,7 @@ export default area('delayed-message', [
       const x = ctx.name('dx');
       const declare = await declareDelayed(ch, conn, x, { 'x-delayed-type': 'direct' });
       if (declare.kind === 'error') return { declare };
-      const q = ctx.name('q');
-      await ch.assertQueue(q, { durable: false });
-      await ch.bindQueue(q, x, 'k');
+      const q = await boundQueue(ctx, ch, x, 'k');
       const cases: [string, unknown][] = [
         ['zero', 0],
         ['negative', -1000],

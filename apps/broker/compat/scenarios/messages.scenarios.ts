@@ -121,18 +121,7 @@ export default area('messages', [
     },
     check: (o) =>
       expect(o).toEqual({
-        contentType: 'application/octet-stream',
-        contentEncoding: 'identity',
-        deliveryMode: 2,
-        priority: 7,
-        correlationId: 'corr-1',
-        replyTo: 'reply-queue',
-        expiration: '60000',
-        messageId: 'msg-1',
-        timestamp: 1_700_000_123,
-        type: 'my.type',
-        userId: 'guest',
-        appId: 'compat',
+        ...ALL_PROPS,
         headers: {
           s: 'str',
           n8: 5,

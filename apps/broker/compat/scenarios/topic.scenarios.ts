@@ -1,4 +1,4 @@
-import { area, bodies, type Ctx, routeAndDrain } from '../harness';
+import { area, bodies, type Ctx, routeAndDrain, boundQueue } from '../harness';
 
 /** Bind one queue per pattern to a fresh topic exchange, publish every key, report which keys each pattern got. */
 async function matrix(ctx: Ctx, patterns: string[], keys: string[]): Promise<Record<string, string[]>> {
@@ -98,9 +98,7 @@ export default area('topic', [
       const { ch } = await ctx.openConfirm();
       const x = ctx.name('x');
       await ch.assertExchange(x, 'topic', { durable: false });
-      const q = ctx.name();
-      await ch.assertQueue(q, { durable: false });
-      await ch.bindQueue(q, x, 'a.*');
+      const q = await boundQueue(ctx, ch, x, 'a.*');
       await ch.bindQueue(q, x, '#.z');
       await ch.unbindQueue(q, x, 'a.*');
       for (const k of ['a.b', 'a.z', 'b.z']) ch.publish(x, k, Buffer.from(k));
