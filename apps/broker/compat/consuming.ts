@@ -106,6 +106,11 @@ export async function drain(
   return out;
 }
 
+/** [body, redelivered] of each message left in a queue (drained with no-ack). */
+export async function drainRedelivered(ch: Channel, queue: string): Promise<Array<[string, boolean]>> {
+  return (await drain(ch, queue)).map((m) => [m.content.toString(), m.fields.redelivered]);
+}
+
 /** Bodies (utf8) of the messages left in a queue (drained with no-ack). */
 export async function bodies(ch: Channel, queue: string): Promise<string[]> {
   return (await drain(ch, queue)).map((m) => m.content.toString());

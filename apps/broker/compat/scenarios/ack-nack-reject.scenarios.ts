@@ -1,5 +1,15 @@
 import type { Channel, Message } from 'amqplib';
-import { area, attempt, Consumer, sendMethod, waitForCount, type Conn, type Ctx, closeOutcome } from '../harness';
+import {
+  area,
+  attempt,
+  Consumer,
+  sendMethod,
+  waitForCount,
+  type Conn,
+  type Ctx,
+  closeOutcome,
+  drainRedelivered,
+} from '../harness';
 
 async function loaded(ctx: Ctx, n: number) {
   const { conn, ch } = await ctx.openConfirm();
@@ -19,16 +29,6 @@ async function getN(ch: Channel, q: string, n: number): Promise<Message[]> {
   return out;
 }
 
-async function rest(ch: Channel, q: string) {
-  const out: Array<[string, boolean]> = [];
-  for (;;) {
-    const m = await ch.get(q, { noAck: true });
-    if (!m) break;
-    out.push([m.content.toString(), m.fields.redelivered]);
-  }
-  return out;
-}
-
 /** Run fn (which sends something without a reply), then use a round trip on the same channel as a sync point. */
 async function asyncError(conn: Conn, ch: Channel, fn: () => void) {
   fn();
@@ -44,7 +44,7 @@ export default area('ack-nack-reject', [
       const [m1, m2] = await getN(ch, q, 2);
       ch.reject(m2, true);
       ch.reject(m1, true);
-      return rest(ch, q);
+      return drainRedelivered(ch, q);
     },
     check: (o) =>
       expect(o).toEqual([
@@ -62,7 +62,7 @@ export default area('ack-nack-reject', [
       ch.nack(m2, false, true);
       ch.ack(m1);
       ch.nack(m3, false, true);
-      return rest(ch, q);
+      return drainRedelivered(ch, q);
     },
     check: (o) =>
       expect(o).toEqual([
@@ -79,7 +79,7 @@ export default area('ack-nack-reject', [
       await ch.close();
       const ch2 = await ctx.channel();
       await waitForCount(ch2, q, 1);
-      return rest(ch2, q);
+      return drainRedelivered(ch2, q);
     },
     check: (o) => expect(o).toEqual([['4', true]]),
   },
@@ -90,7 +90,7 @@ export default area('ack-nack-reject', [
       const ms = await getN(ch, q, 3);
       ch.nack(ms[1], true, true);
       ch.ack(ms[2]);
-      return rest(ch, q);
+      return drainRedelivered(ch, q);
     },
     check: (o) =>
       expect(o).toEqual([
@@ -107,7 +107,7 @@ export default area('ack-nack-reject', [
       ch.ackAll();
       await ch.close();
       const ch2 = await ctx.channel();
-      return rest(ch2, q);
+      return drainRedelivered(ch2, q);
     },
     check: (o) => expect(o).toEqual([]),
   },
@@ -117,7 +117,7 @@ export default area('ack-nack-reject', [
       const { ch, q } = await loaded(ctx, 2);
       const [m1] = await getN(ch, q, 1);
       ch.nack(m1, false, false);
-      return rest(ch, q);
+      return drainRedelivered(ch, q);
     },
     check: (o) => expect(o).toEqual([['2', false]]),
   },
@@ -216,7 +216,7 @@ export default area('ack-nack-reject', [
       await asyncError(conn, ch, () => sendMethod(ch, 'BasicAck', { deliveryTag: 42, multiple: false }));
       const ch2 = await conn.channel();
       await waitForCount(ch2, q, 2);
-      return rest(ch2, q);
+      return drainRedelivered(ch2, q);
     },
     check: (o) =>
       expect(o).toEqual([

@@ -10,6 +10,7 @@ import {
   waitUntil,
   type Ctx,
   fillQueue,
+  drainRedelivered,
 } from '../harness';
 import { deathHeaders } from '../dead-letter-headers';
 
@@ -430,13 +431,3 @@ export default area('dead-lettering', [
       }),
   },
 ]);
-
-async function drainRedelivered(ch: ConfirmChannel, q: string) {
-  const out: Array<[string, boolean]> = [];
-  for (;;) {
-    const m = await ch.get(q, { noAck: true });
-    if (!m) break;
-    out.push([m.content.toString(), m.fields.redelivered]);
-  }
-  return out;
-}

@@ -1,4 +1,4 @@
-import { area, attempt, bodies, Consumer, type Ctx } from '../harness';
+import { area, attempt, bodies, Consumer, type Ctx, drainRedelivered } from '../harness';
 import { invalidArg } from '../queue-declare-refusals';
 
 async function prioQueue(ctx: Ctx, max: unknown, msgs: Array<[string, number | undefined]>) {
@@ -60,13 +60,7 @@ export default area('priority', [
       await ch.waitForConfirms();
       const high = await ch.get(q, { noAck: false });
       if (high) ch.nack(high, false, true);
-      const out = [];
-      for (;;) {
-        const m = await ch.get(q, { noAck: true });
-        if (!m) break;
-        out.push([m.content.toString(), m.fields.redelivered]);
-      }
-      return out;
+      return drainRedelivered(ch, q);
     },
     check: (o) =>
       expect(o).toEqual([

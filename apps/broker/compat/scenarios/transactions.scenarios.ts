@@ -1,5 +1,5 @@
 import type { Channel } from 'amqplib';
-import { area, attempt, bodies, rpc, waitForCount, fillQueue, closeOutcome } from '../harness';
+import { area, attempt, bodies, rpc, waitForCount, fillQueue, closeOutcome, drainRedelivered } from '../harness';
 
 const select = (ch: Channel) => rpc(ch, 'TxSelect', {}, 'TxSelectOk');
 const commit = (ch: Channel) => rpc(ch, 'TxCommit', {}, 'TxCommitOk');
@@ -55,13 +55,7 @@ export default area('transactions', [
       await commit(txc);
       await txc.close(); // a is still unacked -> requeued
       await waitForCount(ch, q, 1);
-      const out = [];
-      for (;;) {
-        const m = await ch.get(q, { noAck: true });
-        if (!m) break;
-        out.push([m.content.toString(), m.fields.redelivered]);
-      }
-      return out;
+      return drainRedelivered(ch, q);
     },
     check: (o) => expect(o).toEqual([['a', true]]),
   },
