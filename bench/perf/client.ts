@@ -451,13 +451,8 @@ export class Connection {
       default:
         break;
     }
-    let method: Method;
-    try {
-      method = decodeMethod(p);
-    } catch (error) {
-      this.fail(new AmqpError(`undecodable method from the broker: ${(error as Error).message}`));
-      return;
-    }
+    const method = this.decode(p);
+    if (method === null) return;
     if (method.id === CHANNEL_CLOSE) {
       const { replyCode, replyText } = method.args;
       ch.send(CHANNEL_CLOSE_OK, {});
@@ -471,14 +466,19 @@ export class Connection {
     ch.reply(method);
   }
 
-  private connectionMethod(p: Buffer): void {
-    let method: Method;
+  /** The method in a frame's payload; null (and the connection failed) when it does not decode. */
+  private decode(p: Buffer): Method | null {
     try {
-      method = decodeMethod(p);
+      return decodeMethod(p);
     } catch (error) {
       this.fail(new AmqpError(`undecodable method from the broker: ${(error as Error).message}`));
-      return;
+      return null;
     }
+  }
+
+  private connectionMethod(p: Buffer): void {
+    const method = this.decode(p);
+    if (method === null) return;
     switch (method.id) {
       case CONNECTION_CLOSE: {
         const { replyCode, replyText } = method.args;
