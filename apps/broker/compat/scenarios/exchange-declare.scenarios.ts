@@ -16,6 +16,16 @@ async function exists(conn: Conn, x: string): Promise<boolean> {
   return r.kind === 'ok';
 }
 
+/** exchange.declare of P-x again with its argument `arg` different (406): `detail` says how. */
+const inequivalentExchange = (arg: string, detail: string) =>
+  closeOutcome(
+    'channel',
+    406,
+    40,
+    10,
+    `PRECONDITION_FAILED - inequivalent arg '${arg}' for exchange 'P-x' in vhost '/': ${detail}`,
+  );
+
 export default area('exchange-declare', [
   {
     name: 'declare each type; equivalent redeclare is ok',
@@ -49,31 +59,13 @@ export default area('exchange-declare', [
     name: 'redeclare with a different type: 406 inequivalent arg type',
     compareText: true,
     run: (ctx) => redeclare(ctx, 'direct', { durable: false }, { durable: false }, 'fanout'),
-    check: (o) =>
-      expect(o).toEqual(
-        closeOutcome(
-          'channel',
-          406,
-          40,
-          10,
-          "PRECONDITION_FAILED - inequivalent arg 'type' for exchange 'P-x' in vhost '/': received 'fanout' but current is 'direct'",
-        ),
-      ),
+    check: (o) => expect(o).toEqual(inequivalentExchange('type', "received 'fanout' but current is 'direct'")),
   },
   {
     name: 'redeclare with a different durable flag: 406 inequivalent arg durable',
     compareText: true,
     run: (ctx) => redeclare(ctx, 'direct', { durable: false }, { durable: true }),
-    check: (o) =>
-      expect(o).toEqual(
-        closeOutcome(
-          'channel',
-          406,
-          40,
-          10,
-          "PRECONDITION_FAILED - inequivalent arg 'durable' for exchange 'P-x' in vhost '/': received 'true' but current is 'false'",
-        ),
-      ),
+    check: (o) => expect(o).toEqual(inequivalentExchange('durable', "received 'true' but current is 'false'")),
   },
   {
     name: 'redeclare with a different auto-delete flag: 406',
@@ -95,16 +87,7 @@ export default area('exchange-declare', [
         { durable: false, alternateExchange: 'ae2' },
       ),
     compareText: true,
-    check: (o) =>
-      expect(o).toEqual(
-        closeOutcome(
-          'channel',
-          406,
-          40,
-          10,
-          "PRECONDITION_FAILED - inequivalent arg 'alternate-exchange' for exchange 'P-x' in vhost '/': received 'ae2' but current is 'ae1'",
-        ),
-      ),
+    check: (o) => expect(o).toEqual(inequivalentExchange('alternate-exchange', "received 'ae2' but current is 'ae1'")),
   },
   {
     name: 'redeclare with an extra unknown argument is accepted',
