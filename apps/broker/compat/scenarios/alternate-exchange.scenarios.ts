@@ -1,4 +1,4 @@
-import { area, bodies } from '../harness';
+import { area, bodies, boundQueue } from '../harness';
 
 export default area('alternate-exchange', [
   {
@@ -7,13 +7,11 @@ export default area('alternate-exchange', [
       const { ch } = await ctx.openConfirm();
       const x = ctx.name('x');
       const ae = ctx.name('ae');
-      const q = ctx.name('q');
       const aeq = ctx.name('aeq');
       await ch.assertExchange(ae, 'fanout', { durable: false });
       await ch.assertExchange(x, 'direct', { durable: false, alternateExchange: ae });
-      await ch.assertQueue(q, { durable: false });
       await ch.assertQueue(aeq, { durable: false });
-      await ch.bindQueue(q, x, 'known');
+      const q = await boundQueue(ctx, ch, x, 'known');
       await ch.bindQueue(aeq, ae, '');
       const returns: string[] = [];
       ch.on('return', (m) => returns.push(m.content.toString()));
@@ -57,12 +55,10 @@ export default area('alternate-exchange', [
       const x = ctx.name('x');
       const ae1 = ctx.name('ae1');
       const ae2 = ctx.name('ae2');
-      const q = ctx.name();
       await ch.assertExchange(ae2, 'fanout', { durable: false });
       await ch.assertExchange(ae1, 'direct', { durable: false, alternateExchange: ae2 });
       await ch.assertExchange(x, 'direct', { durable: false, alternateExchange: ae1 });
-      await ch.assertQueue(q, { durable: false });
-      await ch.bindQueue(q, ae2, '');
+      const q = await boundQueue(ctx, ch, ae2, '');
       ch.publish(x, 'k', Buffer.from('m'));
       await ch.waitForConfirms();
       return bodies(ch, q);
@@ -92,12 +88,10 @@ export default area('alternate-exchange', [
       const src = ctx.name('src');
       const dst = ctx.name('dst');
       const ae = ctx.name('ae');
-      const aeq = ctx.name('aeq');
       await ch.assertExchange(ae, 'fanout', { durable: false });
       await ch.assertExchange(src, 'fanout', { durable: false });
       await ch.assertExchange(dst, 'direct', { durable: false, alternateExchange: ae });
-      await ch.assertQueue(aeq, { durable: false });
-      await ch.bindQueue(aeq, ae, '');
+      const aeq = await boundQueue(ctx, ch, ae, '', 'aeq');
       await ch.bindExchange(dst, src, '');
       ch.publish(src, 'nomatch', Buffer.from('m'));
       await ch.waitForConfirms();
@@ -111,11 +105,9 @@ export default area('alternate-exchange', [
       const { ch } = await ctx.openConfirm();
       const x = ctx.name('x');
       const ae = ctx.name('ae');
-      const q = ctx.name();
       await ch.assertExchange(ae, 'topic', { durable: false });
       await ch.assertExchange(x, 'fanout', { durable: false, alternateExchange: ae });
-      await ch.assertQueue(q, { durable: false });
-      await ch.bindQueue(q, ae, 'a.*');
+      const q = await boundQueue(ctx, ch, ae, 'a.*');
       ch.publish(x, 'a.b', Buffer.from('1'));
       ch.publish(x, 'b.b', Buffer.from('2'));
       await ch.waitForConfirms();

@@ -1,5 +1,5 @@
 import * as P from '@warren/amqp-protocol';
-import { area, attempt, bodies, publishConfirmed, rpc, closeOutcome } from '../harness';
+import { area, attempt, bodies, publishConfirmed, rpc, closeOutcome, boundQueue } from '../harness';
 import type { ConfirmChannel } from 'amqplib';
 
 /**
@@ -61,10 +61,8 @@ export default area('confirms', [
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
       const x = ctx.name('x');
-      const q = ctx.name();
       await ch.assertExchange(x, 'direct', { durable: false });
-      await ch.assertQueue(q, { durable: false });
-      await ch.bindQueue(q, x, 'ok');
+      await boundQueue(ctx, ch, x, 'ok');
       const events = recorder(ch);
       ch.publish(x, 'ok', Buffer.from('a'), { mandatory: true });
       ch.publish(x, 'nowhere', Buffer.from('b'), { mandatory: true });
@@ -90,10 +88,8 @@ export default area('confirms', [
     run: async (ctx) => {
       const { ch } = await ctx.open();
       const x = ctx.name('x');
-      const q = ctx.name();
       await ch.assertExchange(x, 'direct', { durable: false });
-      await ch.assertQueue(q, { durable: false });
-      await ch.bindQueue(q, x, 'ok');
+      await boundQueue(ctx, ch, x, 'ok');
       const r = await ctx.raw();
       await r.handshake({});
       await r.openChannel(1);

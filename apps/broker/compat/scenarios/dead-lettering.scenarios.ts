@@ -11,6 +11,7 @@ import {
   type Ctx,
   fillQueue,
   drainRedelivered,
+  boundQueue,
 } from '../harness';
 import { deathHeaders } from '../dead-letter-headers';
 
@@ -332,12 +333,10 @@ export default area('dead-lettering', [
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
       const dlx = ctx.name('dlx');
-      const dl1 = ctx.name('dl1');
       const dl2 = ctx.name('dl2');
       await ch.assertExchange(dlx, 'direct', { durable: false });
-      await ch.assertQueue(dl1, { durable: false });
       await ch.assertQueue(dl2, { durable: false });
-      await ch.bindQueue(dl1, dlx, 'k1');
+      const dl1 = await boundQueue(ctx, ch, dlx, 'k1', 'dl1');
       await ch.bindQueue(dl2, dlx, 'k2');
       const src = ctx.name('src');
       const q = ctx.name('q');

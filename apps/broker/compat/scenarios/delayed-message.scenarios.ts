@@ -206,11 +206,9 @@ export default area('delayed-message', [
       const x = ctx.name('dx');
       const declare = await declareDelayed(ch, conn, x, { 'x-delayed-type': 'direct', 'alternate-exchange': ae });
       if (declare.kind === 'error') return { declare };
-      const q = ctx.name('q');
       const aeq = ctx.name('aeq');
-      await ch.assertQueue(q, { durable: false });
       await ch.assertQueue(aeq, { durable: false });
-      await ch.bindQueue(q, x, 'k');
+      const q = await boundQueue(ctx, ch, x, 'k');
       await ch.bindQueue(aeq, ae, '');
       ch.publish(x, 'k', Buffer.from('held'), { headers: { 'x-delay': 100 } });
       await ch.waitForConfirms();

@@ -1,4 +1,4 @@
-import { area, attempt, bodies, rpc, type Conn, type Ctx, closeOutcome } from '../harness';
+import { area, attempt, bodies, rpc, type Conn, type Ctx, closeOutcome, boundQueue } from '../harness';
 import type { Channel } from 'amqplib';
 
 /** Declare then redeclare with different options; returns the redeclare outcome. */
@@ -130,11 +130,9 @@ export default area('exchange-declare', [
       const { conn, ch } = await ctx.openConfirm();
       const internal = ctx.name('internal');
       const front = ctx.name('front');
-      const q = ctx.name();
       await ch.assertExchange(internal, 'fanout', { durable: false, internal: true });
       await ch.assertExchange(front, 'fanout', { durable: false });
-      await ch.assertQueue(q, { durable: false });
-      await ch.bindQueue(q, internal, '');
+      const q = await boundQueue(ctx, ch, internal, '');
       await ch.bindExchange(internal, front, '');
       ch.publish(front, 'k', Buffer.from('via-front'));
       await ch.waitForConfirms();
@@ -180,10 +178,8 @@ export default area('exchange-declare', [
     run: async (ctx) => {
       const { conn, ch } = await ctx.open();
       const x = ctx.name('x');
-      const q = ctx.name();
       await ch.assertExchange(x, 'fanout', { durable: false, autoDelete: true });
-      await ch.assertQueue(q, { durable: false });
-      await ch.bindQueue(q, x, '');
+      const q = await boundQueue(ctx, ch, x, '');
       await ch.deleteQueue(q);
       return { exists: await exists(conn, x) };
     },
@@ -209,10 +205,8 @@ export default area('exchange-declare', [
       const { conn } = await ctx.open();
       let ch = await conn.channel();
       const x = ctx.name('x');
-      const q = ctx.name();
       await ch.assertExchange(x, 'direct', { durable: false });
-      await ch.assertQueue(q, { durable: false });
-      await ch.bindQueue(q, x, 'k');
+      const q = await boundQueue(ctx, ch, x, 'k');
       const inUse = await attempt(ch.deleteExchange(x, { ifUnused: true }), conn);
       ch = await conn.channel();
       await ch.unbindQueue(q, x, 'k');
@@ -271,10 +265,8 @@ export default area('exchange-declare', [
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
       const x = ctx.name('x');
-      const q = ctx.name();
       await ch.assertExchange(x, 'fanout', { durable: false });
-      await ch.assertQueue(q, { durable: false });
-      await ch.bindQueue(q, x, '');
+      const q = await boundQueue(ctx, ch, x, '');
       await ch.deleteExchange(x);
       await ch.assertExchange(x, 'fanout', { durable: false });
       ch.publish(x, '', Buffer.from('m'));

@@ -1,5 +1,15 @@
 import type { Channel, ConfirmChannel, GetMessage, Message } from 'amqplib';
-import { area, Consumer, drain, publishConfirmed, summary, waitUntil, type Conn, type Ctx } from '../harness';
+import {
+  area,
+  Consumer,
+  drain,
+  publishConfirmed,
+  summary,
+  waitUntil,
+  type Conn,
+  type Ctx,
+  boundQueue,
+} from '../harness';
 
 /*
  * x-max-length / x-max-length-bytes when unacknowledged messages come back to a queue that is at its limit.
@@ -57,10 +67,8 @@ export async function settledCount(ch: Channel, q: string, expected: number, tim
 
 async function dlxFor(ctx: Ctx, ch: Channel, suffix = ''): Promise<{ dlx: string; dlq: string }> {
   const dlx = ctx.name(`dlx${suffix}`);
-  const dlq = ctx.name(`dlq${suffix}`);
   await ch.assertExchange(dlx, 'fanout', { durable: false });
-  await ch.assertQueue(dlq, { durable: false });
-  await ch.bindQueue(dlq, dlx, '');
+  const dlq = await boundQueue(ctx, ch, dlx, '', `dlq${suffix}`);
   return { dlx, dlq };
 }
 

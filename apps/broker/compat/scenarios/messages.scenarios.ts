@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as P from '@warren/amqp-protocol';
-import { area, Consumer, definedProps, encodeProps, rawOpen, rawReadMessage, typed } from '../harness';
+import { area, Consumer, definedProps, encodeProps, rawOpen, rawReadMessage, typed, boundQueue } from '../harness';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -272,10 +272,8 @@ export default area('messages', [
     run: async (ctx) => {
       const { ch } = await ctx.openConfirm();
       const x = ctx.name('échange-ü');
-      const q = ctx.name('очередь-✓');
       await ch.assertExchange(x, 'topic', { durable: false });
-      await ch.assertQueue(q, { durable: false });
-      await ch.bindQueue(q, x, 'clé.*');
+      const q = await boundQueue(ctx, ch, x, 'clé.*', 'очередь-✓');
       ch.publish(x, 'clé.日本', Buffer.from('ünï'));
       await ch.waitForConfirms();
       const m = await ch.get(q, { noAck: true });

@@ -1,4 +1,4 @@
-import { area, attempt, bodies, publishConfirmed, type Ctx } from '../harness';
+import { area, attempt, bodies, publishConfirmed, type Ctx, boundQueue } from '../harness';
 
 async function fill(ctx: Ctx, args: Record<string, unknown>, messages: string[], opts: { mandatory?: boolean } = {}) {
   const { ch } = await ctx.openConfirm();
@@ -73,12 +73,10 @@ export default area('queue-args-length', [
       const { ch } = await ctx.openConfirm();
       const x = ctx.name('x');
       const full = ctx.name('full');
-      const open = ctx.name('open');
       await ch.assertExchange(x, 'fanout', { durable: false });
       await ch.assertQueue(full, { durable: false, arguments: { 'x-max-length': 0, 'x-overflow': 'reject-publish' } });
-      await ch.assertQueue(open, { durable: false });
       await ch.bindQueue(full, x, '');
-      await ch.bindQueue(open, x, '');
+      const open = await boundQueue(ctx, ch, x, '', 'open');
       const confirm = await publishConfirmed(ch, x, '', 'm');
       return { confirm, full: await bodies(ch, full), open: await bodies(ch, open) };
     },
