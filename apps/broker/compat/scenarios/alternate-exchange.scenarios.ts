@@ -1,4 +1,4 @@
-import { area, bodies, boundQueue } from '../harness';
+import { area, bodies, boundQueue, publishAll } from '../harness';
 
 export default area('alternate-exchange', [
   {
@@ -59,8 +59,7 @@ export default area('alternate-exchange', [
       await ch.assertExchange(ae1, 'direct', { durable: false, alternateExchange: ae2 });
       await ch.assertExchange(x, 'direct', { durable: false, alternateExchange: ae1 });
       const q = await boundQueue(ctx, ch, ae2, '');
-      ch.publish(x, 'k', Buffer.from('m'));
-      await ch.waitForConfirms();
+      await publishAll(ch, x, [{ rk: 'k', body: 'm' }]);
       return bodies(ch, q);
     },
     check: (o) => expect(o).toEqual(['m']),
@@ -93,8 +92,7 @@ export default area('alternate-exchange', [
       await ch.assertExchange(dst, 'direct', { durable: false, alternateExchange: ae });
       const aeq = await boundQueue(ctx, ch, ae, '', 'aeq');
       await ch.bindExchange(dst, src, '');
-      ch.publish(src, 'nomatch', Buffer.from('m'));
-      await ch.waitForConfirms();
+      await publishAll(ch, src, [{ rk: 'nomatch', body: 'm' }]);
       return bodies(ch, aeq);
     },
     check: (o) => expect(o).toEqual(['m']),
@@ -108,9 +106,10 @@ export default area('alternate-exchange', [
       await ch.assertExchange(ae, 'topic', { durable: false });
       await ch.assertExchange(x, 'fanout', { durable: false, alternateExchange: ae });
       const q = await boundQueue(ctx, ch, ae, 'a.*');
-      ch.publish(x, 'a.b', Buffer.from('1'));
-      ch.publish(x, 'b.b', Buffer.from('2'));
-      await ch.waitForConfirms();
+      await publishAll(ch, x, [
+        { rk: 'a.b', body: '1' },
+        { rk: 'b.b', body: '2' },
+      ]);
       return bodies(ch, q);
     },
     check: (o) => expect(o).toEqual(['1']),

@@ -70,8 +70,7 @@ export default area('e2e-bindings', [
       await ch.bindExchange(dst, src, '');
       await ch.unbindExchange(dst, src, '');
       const again = await attempt(ch.unbindExchange(dst, src, ''), conn);
-      ch.publish(src, '', Buffer.from('m'));
-      await ch.waitForConfirms();
+      await publishAll(ch, src, [{ rk: '', body: 'm' }]);
       return { again, q: await bodies(ch, q) };
     },
     check: (o) => expect(o).toEqual({ again: { kind: 'ok' }, q: [] }),

@@ -1,4 +1,4 @@
-import { area, attempt, bodies, rpc, type Conn, type Ctx, closeOutcome, boundQueue } from '../harness';
+import { area, attempt, bodies, rpc, type Conn, type Ctx, closeOutcome, boundQueue, publishAll } from '../harness';
 import type { Channel } from 'amqplib';
 
 /** Declare then redeclare with different options; returns the redeclare outcome. */
@@ -134,8 +134,7 @@ export default area('exchange-declare', [
       await ch.assertExchange(front, 'fanout', { durable: false });
       const q = await boundQueue(ctx, ch, internal, '');
       await ch.bindExchange(internal, front, '');
-      ch.publish(front, 'k', Buffer.from('via-front'));
-      await ch.waitForConfirms();
+      await publishAll(ch, front, [{ rk: 'k', body: 'via-front' }]);
       const routed = await bodies(ch, q);
       ch.publish(internal, 'k', Buffer.from('direct'));
       const err = await conn.waitChannelError(ch);
@@ -269,8 +268,7 @@ export default area('exchange-declare', [
       const q = await boundQueue(ctx, ch, x, '');
       await ch.deleteExchange(x);
       await ch.assertExchange(x, 'fanout', { durable: false });
-      ch.publish(x, '', Buffer.from('m'));
-      await ch.waitForConfirms();
+      await publishAll(ch, x, [{ rk: '', body: 'm' }]);
       return bodies(ch, q);
     },
     check: (o) => expect(o).toEqual([]),

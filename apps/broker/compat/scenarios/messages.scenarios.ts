@@ -1,6 +1,16 @@
 import { createHash } from 'node:crypto';
 import * as P from '@warren/amqp-protocol';
-import { area, Consumer, definedProps, encodeProps, rawOpen, rawReadMessage, typed, boundQueue } from '../harness';
+import {
+  area,
+  Consumer,
+  definedProps,
+  encodeProps,
+  rawOpen,
+  rawReadMessage,
+  typed,
+  boundQueue,
+  publishAll,
+} from '../harness';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -274,8 +284,7 @@ export default area('messages', [
       const x = ctx.name('échange-ü');
       await ch.assertExchange(x, 'topic', { durable: false });
       const q = await boundQueue(ctx, ch, x, 'clé.*', 'очередь-✓');
-      ch.publish(x, 'clé.日本', Buffer.from('ünï'));
-      await ch.waitForConfirms();
+      await publishAll(ch, x, [{ rk: 'clé.日本', body: 'ünï' }]);
       const m = await ch.get(q, { noAck: true });
       return (
         m && {

@@ -10,6 +10,7 @@ import {
   fillQueue,
   numbered,
   closeOutcome,
+  publishAll,
 } from '../harness';
 
 async function queueExists(conn: Conn, q: string): Promise<boolean> {
@@ -382,8 +383,7 @@ export default area('queue-declare', [
       const ok = await ch.assertQueue('', { exclusive: true, durable: false });
       ctx.track(ok.queue);
       const bind = await attempt(ch.bindQueue('', x, ''), conn);
-      ch.publish(x, '', Buffer.from('m'));
-      await ch.waitForConfirms();
+      await publishAll(ch, x, [{ rk: '', body: 'm' }]);
       const got = await ch.get('', { noAck: true });
       const fresh = await conn.channel();
       const noneDeclared = await attempt(fresh.get('', { noAck: true }), conn);
