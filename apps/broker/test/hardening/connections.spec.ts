@@ -3,7 +3,7 @@ import { FrameParser } from '@warren/amqp-protocol';
 import * as amqp from 'amqplib';
 import { connect, Socket } from 'node:net';
 import { RunningBroker, startBroker } from '../../src/testing';
-import { RawClient } from '../support/raw-client';
+import { RawClient, rawFrame } from '../support/raw-client';
 import { eventually } from '../../../../tools/testing/eventually';
 
 /** A plain TCP connection to the broker that sends nothing unless told. */
@@ -27,17 +27,6 @@ async function served(url: string): Promise<void> {
   );
   expect(got.content.toString()).toBe('ping');
   await conn.close();
-}
-
-/** A method frame on channel 1 around a payload written by hand (so it can hold what no encoder writes). */
-function methodFrame(payload: Buffer): Buffer {
-  const frame = Buffer.alloc(payload.length + 8);
-  frame[0] = P.FRAME_METHOD;
-  frame.writeUInt16BE(1, 1);
-  frame.writeUInt32BE(payload.length, 3);
-  payload.copy(frame, 7);
-  frame[frame.length - 1] = P.FRAME_END;
-  return frame;
 }
 
 describe('handshake timeout and the bound on connections in their handshake', () => {
@@ -162,7 +151,7 @@ describe('input that cannot be re-encoded or is nested too deep', () => {
   /** queue.declare with raw argument-table bytes. */
   function declareFrame(name: Buffer, table: Buffer): Buffer {
     const args = Buffer.concat([Buffer.from([0, 0, name.length]), name, Buffer.from([0]), table]);
-    return methodFrame(Buffer.concat([Buffer.from([0, 50, 0, 10]), args]));
+    return rawFrame(P.FRAME_METHOD, 1, Buffer.concat([Buffer.from([0, 50, 0, 10]), args]));
   }
 
   /** A table holding one entry 'x' that nests `depth` tables (or arrays) deep. */
@@ -301,7 +290,7 @@ describe('input that cannot be re-encoded or is nested too deep', () => {
       key,
       Buffer.from([0]),
     ]);
-    const frame = methodFrame(publish);
+    const frame = rawFrame(P.FRAME_METHOD, 1, publish);
     const writer = new P.FrameWriter();
     writer.headerRaw(1, P.ClassId.basic, 1, Buffer.from([0, 0]));
     writer.body(1, Buffer.from('x'), 131072);
