@@ -177,16 +177,7 @@ export class SegmentLog {
         else done.add(entry);
       }
     }
-    const segment: Segment = {
-      id,
-      fd: fs.openSync(path, 'a+'),
-      size: 0,
-      live: 0,
-      records: 0,
-      compacting: false,
-      ackFd: undefined,
-    };
-    this.segments.set(id, segment);
+    const segment = this.openSegment(id, path);
     let position = 0;
     while (position < data.length) {
       const problem = scanRecord(data, position);
@@ -216,11 +207,8 @@ export class SegmentLog {
     segment.size = position;
   }
 
-  private startSegment(id: number): void {
-    const path = join(this.dir, `msgs.${pad(id)}`);
-    // a new segment has no marks: an ack file of its number is left from a segment deleted by a crash between
-    // its two files (deleteSegment), and would mark the new records at the same positions
-    fs.rmSync(join(this.dir, `acks.${pad(id)}`), { force: true });
+  /** A segment's bookkeeping, its file opened to append to and read from (recovery, gets). */
+  private openSegment(id: number, path: string): Segment {
     const segment: Segment = {
       id,
       fd: fs.openSync(path, 'a+'),
@@ -231,6 +219,15 @@ export class SegmentLog {
       ackFd: undefined,
     };
     this.segments.set(id, segment);
+    return segment;
+  }
+
+  private startSegment(id: number): void {
+    const path = join(this.dir, `msgs.${pad(id)}`);
+    // a new segment has no marks: an ack file of its number is left from a segment deleted by a crash between
+    // its two files (deleteSegment), and would mark the new records at the same positions
+    fs.rmSync(join(this.dir, `acks.${pad(id)}`), { force: true });
+    const segment = this.openSegment(id, path);
     this.current = segment;
     syncDirectory(this.dir);
   }
