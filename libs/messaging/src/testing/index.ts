@@ -1,5 +1,5 @@
-// @warren/messaging/testing: the test harness. A separate entry, so production code (which imports
-// '@warren/messaging') never loads it; only tests import this.
+// @warren/messaging/testing: helpers for tests (the in-memory harness, a suite's recorded messages, deleting a
+// queue's topology). A separate entry, so production code (which imports '@warren/messaging') never loads them.
 export * from './messaging-harness';
 export * from './delete-topology';
 export * from './record-messages';
