@@ -99,6 +99,11 @@ const one = (what: string, test: (s: ReadableSpan) => boolean) =>
     if (found.length > 1) throw new Error(`${found.length} spans for ${what}`);
     return found[0];
   });
+/** The one send (producer) or process (consumer) span of a message, by its id. */
+const producerOf = (what: string, messageId: string) =>
+  one(what, (s) => s.attributes['messaging.message.id'] === messageId && s.kind === SpanKind.PRODUCER);
+const consumerOf = (what: string, messageId: string) =>
+  one(what, (s) => s.attributes['messaging.message.id'] === messageId && s.kind === SpanKind.CONSUMER);
 const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
 const idOf = (s: ReadableSpan) => s.spanContext().spanId;
 const traceOf = (s: ReadableSpan) => s.spanContext().traceId;
@@ -173,14 +178,8 @@ describe.each(testBrokers())('tracing and metrics on $name', ({ url }) => {
       correlationId: 'order-1',
     });
     await harness.acked({ queue });
-    const producer = await one(
-      'the send span',
-      (s) => s.attributes['messaging.message.id'] === sent.messageId && s.kind === SpanKind.PRODUCER,
-    );
-    const consumer = await one(
-      'the process span',
-      (s) => s.attributes['messaging.message.id'] === sent.messageId && s.kind === SpanKind.CONSUMER,
-    );
+    const producer = await producerOf('the send span', sent.messageId);
+    const consumer = await consumerOf('the process span', sent.messageId);
 
     expect(producer.name).toBe(`send ${events}`);
     expect(producer.instrumentationScope.name).toBe('@warren/messaging');
@@ -265,14 +264,8 @@ describe.each(testBrokers())('tracing and metrics on $name', ({ url }) => {
       'the HTTP span',
       (s) => s.name === 'POST /orders' && parseTraceparent(sent.traceparent)?.traceId === traceOf(s),
     );
-    const send1 = await one(
-      'the first send',
-      (s) => s.attributes['messaging.message.id'] === sent.messageId && s.kind === SpanKind.PRODUCER,
-    );
-    const process1 = await one(
-      'the first process',
-      (s) => s.attributes['messaging.message.id'] === sent.messageId && s.kind === SpanKind.CONSUMER,
-    );
+    const send1 = await producerOf('the first send', sent.messageId);
+    const process1 = await consumerOf('the first process', sent.messageId);
     const send2 = await one(
       'the second send',
       (s) => s.attributes['warren.message.type'] === `${queue}.second` && s.kind === SpanKind.PRODUCER,
@@ -326,10 +319,7 @@ describe.each(testBrokers())('tracing and metrics on $name', ({ url }) => {
     expect(ok.status.code).toBe(SpanStatusCode.UNSET);
     expect(ok.attributes).toMatchObject({ 'warren.outcome': 'ok', 'warren.message.attempt': 2 });
     // both attempts continue the producer's trace, as children of its span
-    const producer = await one(
-      'the send span',
-      (s) => s.attributes['messaging.message.id'] === sent.messageId && s.kind === SpanKind.PRODUCER,
-    );
+    const producer = await producerOf('the send span', sent.messageId);
     expect(processes.map(parentOf)).toEqual([idOf(producer), idOf(producer)]);
     // the retry's copy is not a publish of the application's: no span, not counted as sent
     expect(
@@ -358,10 +348,7 @@ describe.each(testBrokers())('tracing and metrics on $name', ({ url }) => {
     ]);
     const sent = await messaging.publish({ exchange: events, routingKey: queue, payload: {} });
     await harness.deadLettered({ queue });
-    const span = await one(
-      'the process span',
-      (s) => s.attributes['messaging.message.id'] === sent.messageId && s.kind === SpanKind.CONSUMER,
-    );
+    const span = await consumerOf('the process span', sent.messageId);
     expect(span.attributes).toMatchObject({ 'warren.outcome': 'dead-lettered', 'error.type': 'NonRetryableError' });
     expect(span.events.map((e) => [e.name, e.attributes?.['warren.failure.reason']])).toEqual([
       ['exception', undefined],
@@ -493,14 +480,8 @@ describe.each(testBrokers())('tracing and metrics on $name', ({ url }) => {
     const { messaging, harness } = await instance(queue, [{ pattern: queue, handle: () => undefined }]);
     const sent = await messaging.publish({ exchange: events, routingKey: queue, payload: {}, delay: 30 });
     await harness.acked({ queue });
-    const send = await one(
-      'the delayed send',
-      (s) => s.attributes['messaging.message.id'] === sent.messageId && s.kind === SpanKind.PRODUCER,
-    );
-    const processed = await one(
-      'its process span',
-      (s) => s.attributes['messaging.message.id'] === sent.messageId && s.kind === SpanKind.CONSUMER,
-    );
+    const send = await producerOf('the delayed send', sent.messageId);
+    const processed = await consumerOf('its process span', sent.messageId);
     expect(send.name).toBe(`send ${events}`);
     expect(parentOf(processed)).toBe(idOf(send));
 
