@@ -1,4 +1,4 @@
-import { Messaging } from '@warren/messaging';
+import { deadLetterQueueName, Messaging, retryQueueName } from '@warren/messaging';
 import { MessagingHarness } from '@warren/messaging/testing';
 import { startService, topologyNames, type StartedService } from '@warren/service-kit';
 import { AppModule, ANALYTICS } from '../src/app.module';
@@ -248,7 +248,11 @@ describe('analytics', () => {
       .join(', ');
     const messaging = svc.app.get(Messaging);
     const retries = messaging.consumers.find((c) => c.queue === queue)?.policy.maxAttempts ?? 1;
-    const names = [queue, ...Array.from({ length: retries - 1 }, (_, i) => `${queue}.retry.${i + 1}`), `${queue}.dlq`];
+    const names = [
+      queue,
+      ...Array.from({ length: retries - 1 }, (_, i) => retryQueueName(queue, i + 1)),
+      deadLetterQueueName(queue),
+    ];
     let depths = 'queue depths unavailable (not connected)';
     const model = messaging.connection.model;
     if (model) {

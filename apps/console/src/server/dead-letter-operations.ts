@@ -1,4 +1,4 @@
-import { DeadLetterQueue, type ParkedMessage } from '@warren/messaging';
+import { DeadLetterQueue, deadLetterQueueName, type ParkedMessage } from '@warren/messaging';
 import { z } from 'zod';
 import type {
   DeadLetterQueueList,
@@ -11,7 +11,8 @@ import type { ConsoleConfig } from './config';
 import { ManagementQueue } from './topology';
 import { sendJson } from './upstream';
 
-const SUFFIX = '.dlq';
+/** The library's dead-letter suffix: a queue named `<work queue>.dlq` is a DLQ. */
+const SUFFIX = deadLetterQueueName('');
 
 /** The work queue and its DLQ from either name, as the library reads them. */
 export function deadLetterNames(queue: string): { work: string; dlq: string } {

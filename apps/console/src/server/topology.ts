@@ -1,3 +1,4 @@
+import { deadLetterQueueName, retryQueueName } from '@warren/messaging';
 import { z } from 'zod';
 
 /*
@@ -113,6 +114,7 @@ export interface Topology {
   groups: Array<{ id: string; queues: string[] }>;
 }
 
+// the library's names read back (retryQueueName, deadLetterQueueName): which work queue a queue belongs to
 const RETRY = /^(.*)\.retry\.(\d+)$/;
 const DLQ = /^(.*)\.dlq$/;
 
@@ -155,7 +157,9 @@ export function buildTopology(snapshot: ManagementSnapshot, vhost = '/'): Topolo
     // a queue with companions or consumers of its own is where work happens
     const isWork =
       role === 'other' &&
-      (consumersOf.has(q.name) || queueNames.has(`${q.name}.dlq`) || queueNames.has(`${q.name}.retry.1`));
+      (consumersOf.has(q.name) ||
+        queueNames.has(deadLetterQueueName(q.name)) ||
+        queueNames.has(retryQueueName(q.name, 1)));
     return {
       id: `queue:${q.name}`,
       name: q.name,

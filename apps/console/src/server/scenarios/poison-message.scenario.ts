@@ -1,4 +1,4 @@
-import { DeadLetterQueue, Messaging, type ParkedMessage } from '@warren/messaging';
+import { DeadLetterQueue, deadLetterQueueName, Messaging, type ParkedMessage } from '@warren/messaging';
 import type { Scenario } from './scenario';
 import { ScenarioFailure } from './scenario-failure.error';
 import { addressFor, seconds, skuFor } from './scenario-steps';
@@ -20,7 +20,7 @@ export const poisonMessageScenario: Scenario = {
   budgetMs: 60_000,
   async run(ctx) {
     const queue = ctx.names.queue('notifications.order-events');
-    const dlqName = `${queue}.dlq`;
+    const dlqName = deadLetterQueueName(queue);
     const dlq = new DeadLetterQueue(ctx.config.amqpUrl, {
       connectionName: 'console (scenario: poison message)',
       timeoutMs: 10_000,

@@ -1,4 +1,11 @@
-import { Messaging, NonRetryableError, RpcRemoteError, RpcTimeoutError, UnroutableError } from '@warren/messaging';
+import {
+  deadLetterQueueName,
+  Messaging,
+  NonRetryableError,
+  RpcRemoteError,
+  RpcTimeoutError,
+  UnroutableError,
+} from '@warren/messaging';
 import { AmqpTap } from './amqp-tap';
 import type { Scenario, ScenarioContext } from './scenario';
 import { ScenarioFailure } from './scenario-failure.error';
@@ -59,7 +66,7 @@ export const rpcScenario: Scenario = {
     ctx.finally(`the quote server's queue ${queue}`, async () => {
       await Promise.all([server.close(), caller.close()]);
       await janitor.deleteQueue(queue);
-      await janitor.deleteQueue(`${queue}.dlq`);
+      await janitor.deleteQueue(deadLetterQueueName(queue));
       await janitor.close();
     });
     let served = 0;
