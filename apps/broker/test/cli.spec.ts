@@ -1,13 +1,13 @@
 // The broker's command line, as a real process: the esbuild bundle of src/main.ts (what `npm run broker`
 // runs), spawned with flags and judged by its output, its exit status, and what an amqplib client sees.
 import * as amqp from 'amqplib';
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { bundleEntry } from '../../../tools/testing/bundle';
 
-const root = resolve(__dirname, '../../..');
 const WAIT_MS = 10_000;
 
 jest.setTimeout(30_000);
@@ -115,20 +115,9 @@ async function runToExit(args: string[]): Promise<Exit & { stdout: string; stder
   }
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'warren-cli-'));
-  brokerMain = join(tmp, 'main.js');
-  const built = spawnSync(
-    process.execPath,
-    [join(root, 'tools/scripts/bundle.mjs'), 'apps/broker/src/main.ts', brokerMain],
-    {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 60_000,
-    },
-  );
-  if (built.error || built.status !== 0)
-    throw new Error(`bundling the broker failed: ${built.error?.message ?? built.stderr}`);
+  brokerMain = await bundleEntry('apps/broker/src/main.ts', join(tmp, 'main.js'));
 }, 60_000);
 
 afterAll(() => {

@@ -10,6 +10,7 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { bundleEntry } from '../../../tools/testing/bundle';
 
 const root = resolve(__dirname, '../../..');
 const tutorials = join(root, 'node_modules/amqplib/examples/tutorials');
@@ -213,7 +214,7 @@ function expectCleanRun(result: RunResult): void {
   expect(result.broker!.stdout[0]).toBe('listening on amqp://127.0.0.1:5672');
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   const probe = spawnSync('unshare', [...UNSHARE, 'true'], { encoding: 'utf8', timeout: 10_000 });
   if (probe.error || probe.status !== 0) {
     throw new Error(
@@ -226,18 +227,7 @@ beforeAll(() => {
     if (!existsSync(join(tutorials, file))) throw new Error(`amqplib tutorial ${file} not found in ${tutorials}`);
   }
   tmp = mkdtempSync(join(tmpdir(), 'warren-tutorials-'));
-  const brokerMain = join(tmp, 'main.js');
-  const built = spawnSync(
-    process.execPath,
-    [join(root, 'tools/scripts/bundle.mjs'), 'apps/broker/src/main.ts', brokerMain],
-    {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 60_000,
-    },
-  );
-  if (built.error || built.status !== 0)
-    throw new Error(`bundling the broker failed: ${built.error?.message ?? built.stderr}`);
+  const brokerMain = await bundleEntry('apps/broker/src/main.ts', join(tmp, 'main.js'));
   for (const name of Object.keys(SCENARIOS)) {
     const dataDir = join(tmp, `data-${name}`);
     mkdirSync(dataDir);

@@ -4,7 +4,7 @@
 // upstream that does not answer (502) each have their case.
 import 'reflect-metadata';
 import { connect, type ChannelModel } from 'amqplib';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -24,6 +24,7 @@ import {
 import { eventually } from '../../../tools/testing/eventually';
 import { startBroker, type LiveBroker } from './support/broker';
 import { closedUrl, startConsole as startTestConsole, type TestConsole } from './support/console';
+import { bundleEntry } from '../../../tools/testing/bundle';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const TOKEN = `controls-${randomBytes(6).toString('hex')}`;
@@ -39,11 +40,7 @@ async function startApp(
   ready: RegExp,
 ): Promise<{ output(): string; stop(): Promise<void> }> {
   const entry = path.join(ROOT, 'tmp', 'console-controls', `${app}.js`);
-  execFileSync(
-    process.execPath,
-    [path.join(ROOT, 'tools/scripts/bundle.mjs'), `apps/${app}/src/main.ts`, path.relative(ROOT, entry)],
-    { cwd: ROOT, stdio: 'ignore' },
-  );
+  await bundleEntry(`apps/${app}/src/main.ts`, entry);
   const child = spawn(process.execPath, ['--enable-source-maps', entry, ...args], {
     cwd: ROOT,
     env,

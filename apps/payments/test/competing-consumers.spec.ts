@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,20 +9,16 @@ import { topologyNames } from '@warren/service-kit';
 import { deleteTopology, recordMessages } from '@warren/messaging/testing';
 import { serviceEnvironment, testTargets } from '../../../tools/testing/service-env';
 import { eventually } from '../../../tools/testing/eventually';
+import { bundleEntry } from '../../../tools/testing/bundle';
 
 const root = path.resolve(__dirname, '../../..');
 let buildDir: string;
 let entry: string;
 
 // the bundled build, once for the file (npm packages stay external: it must live under the repo to find node_modules)
-beforeAll(() => {
+beforeAll(async () => {
   buildDir = mkdtempSync(path.join(root, 'tmp', 'test-payments-'));
-  entry = path.join(buildDir, 'main.js');
-  execFileSync(
-    process.execPath,
-    [path.join(root, 'tools/scripts/bundle.mjs'), 'apps/payments/src/main.ts', path.relative(root, entry)],
-    { cwd: root },
-  );
+  entry = await bundleEntry('apps/payments/src/main.ts', path.join(buildDir, 'main.js'));
 });
 
 afterAll(() => {

@@ -1,11 +1,12 @@
 // The command line as a real process: the esbuild bundle of src/main.ts, spawned and judged by its output,
 // its exit status, and what nodemailer and fetch see.
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import nodemailer from 'nodemailer';
+import { bundleEntry } from '../../../tools/testing/bundle';
 
 const root = resolve(__dirname, '../../..');
 const WAIT_MS = 10_000;
@@ -86,20 +87,9 @@ function freePort(): Promise<number> {
 
 const LISTEN = /^(smtp|http) listening on (smtp|http):\/\/127\.0\.0\.1:(\d+)$/;
 
-beforeAll(() => {
+beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'warren-smtp-capture-'));
-  main = join(tmp, 'main.js');
-  const built = spawnSync(
-    process.execPath,
-    [join(root, 'tools/scripts/bundle.mjs'), 'apps/smtp-capture/src/main.ts', main],
-    {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 60_000,
-    },
-  );
-  if (built.error || built.status !== 0)
-    throw new Error(`bundling the SMTP capture failed: ${built.error?.message ?? built.stderr}`);
+  main = await bundleEntry('apps/smtp-capture/src/main.ts', join(tmp, 'main.js'));
 }, 60_000);
 
 afterAll(() => {

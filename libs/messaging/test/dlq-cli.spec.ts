@@ -1,20 +1,17 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { connect } from 'amqplib';
 import { Headers } from '../src';
 import { cleanup, testBrokers, uniqueName } from './support/brokers';
+import { bundleEntry } from '../../../tools/testing/bundle';
+import { freePort } from '../../../tools/testing/ports';
 
 const root = path.resolve(__dirname, '../../..');
 const cli = path.join(root, 'tmp/messaging-test/dlq-cli/dlq-cli.js');
 
-beforeAll(() => {
+beforeAll(async () => {
   // the same bundling `npm run dlq` does, once for the whole file
-  execFileSync(
-    process.execPath,
-    ['tools/scripts/bundle.mjs', 'libs/messaging/src/dlq/dlq-cli.ts', path.relative(root, cli)],
-    { cwd: root, stdio: 'pipe' },
-  );
+  await bundleEntry('libs/messaging/src/dlq/dlq-cli.ts', cli);
 });
 
 interface Run {
@@ -178,7 +175,7 @@ describe('dlq command line without a broker', () => {
   });
 
   it('exits 1 with one clear line when the broker is unreachable; --url wins over AMQP_URL', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const run = await dlqCli(['list', 'q', '--url', `amqp://guest:secret@127.0.0.1:${port}`], {
       AMQP_URL: 'amqp://guest:guest@127.0.0.1:1',
     });
@@ -191,12 +188,3 @@ describe('dlq command line without a broker', () => {
     );
   });
 });
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}

@@ -2,9 +2,10 @@
 // with a data dir and a port, awaited on its "listening on" line, and stopped by PID with SIGKILL (a crash)
 // or SIGTERM (a clean stop). Every child is remembered so nothing is left running: killAllBrokers() is for
 // afterAll and for the CLI's exit path.
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { bundleEntrySync } from '../../../../tools/testing/bundle';
 
 export const START_TIMEOUT_MS = 15_000;
 export const STOP_TIMEOUT_MS = 10_000;
@@ -50,18 +51,7 @@ export function findRoot(from: string = __dirname): string {
 
 /** Bundles the broker CLI (esbuild, tools/scripts/bundle.mjs) to outfile; returns its path. */
 export function bundleBroker(root: string, outfile: string): string {
-  const built = spawnSync(
-    process.execPath,
-    [join(root, 'tools/scripts/bundle.mjs'), 'apps/broker/src/main.ts', outfile],
-    {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 120_000,
-    },
-  );
-  if (built.error || built.status !== 0)
-    throw new Error(`bundling the broker failed: ${built.error?.message ?? built.stderr}`);
-  return outfile;
+  return bundleEntrySync('apps/broker/src/main.ts', outfile, root);
 }
 
 export interface Exit {

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { bundleEntry } from '../../../../tools/testing/bundle';
 import { eventually } from '../../../../tools/testing/eventually';
 import { freePort } from '../../../../tools/testing/ports';
 import { deleteTopology } from '@warren/messaging/testing';
@@ -22,11 +23,7 @@ export async function startOrdersProcess(
   const dir = mkdtempSync(path.join(tmpdir(), 'warren-console-orders-'));
   // inside the workspace, so the bundle finds its npm packages in node_modules
   const entry = path.join(ROOT, 'tmp', 'console-test', `orders-${path.basename(dir)}.js`);
-  await run(process.execPath, [
-    path.join(ROOT, 'tools/scripts/bundle.mjs'),
-    'apps/orders/src/main.ts',
-    path.relative(ROOT, entry),
-  ]);
+  await bundleEntry('apps/orders/src/main.ts', entry);
   const port = await freePort();
   const namespace = uniqueName('console-test');
   const childEnv: NodeJS.ProcessEnv = {
@@ -76,16 +73,6 @@ export async function startOrdersProcess(
     throw new Error(`${(err as Error).message}\n--- orders log ---\n${log}`);
   }
   return { url, stop };
-}
-
-function run(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`)),
-    );
-  });
 }
 
 /** SIGTERM (the service shuts down gracefully), SIGKILL if it has not exited after 15 s. */

@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { bundleEntry } from '../../../../tools/testing/bundle';
 
 /** The repository's root, where child processes run and bundles are written (under tmp/). */
 export const repositoryRoot = path.resolve(__dirname, '../../../..');
@@ -18,9 +17,7 @@ export function bundledChild(entry: string): string {
     `tmp/messaging-test/${path.basename(entry, '.ts')}.${randomBytes(4).toString('hex')}.js`,
   );
   beforeAll(async () => {
-    await promisify(execFile)(process.execPath, [path.join(repositoryRoot, 'tools/scripts/bundle.mjs'), entry, out], {
-      cwd: repositoryRoot,
-    });
+    await bundleEntry(entry, out);
   });
   afterAll(() => {
     for (const f of [out, `${out}.map`]) rmSync(f, { force: true });

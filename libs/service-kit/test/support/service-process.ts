@@ -1,10 +1,10 @@
 // A service-kit fixture as its own process, for the process specs: bundled as a service is (tools/scripts/bundle.mjs,
 // npm packages external), started with node, its stdout and stderr kept as lines.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { bundleEntry } from '../../../../tools/testing/bundle';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 
@@ -26,9 +26,7 @@ export async function bundleFixture(fixture: string): Promise<BundledFixture> {
   // inside the repository, so the bundle's npm packages resolve from its node_modules
   const dir = mkdtempSync(path.join(ROOT, 'tmp', 'kit-process-'));
   const entry = path.join(dir, 'service.js');
-  await promisify(execFile)(process.execPath, [path.join(ROOT, 'tools/scripts/bundle.mjs'), fixture, entry], {
-    cwd: ROOT,
-  });
+  await bundleEntry(fixture, entry);
   return {
     run: (env = {}) => run(entry, env),
     remove: () => rmSync(dir, { recursive: true, force: true }),
