@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { connect } from 'amqplib';
 import { z } from 'zod';
 import {
@@ -12,6 +11,7 @@ import {
 import { MessagingHarness } from '../src/testing';
 import { DeadLetterQueue, DeadLetterQueueNotFoundError, ReplayFailedError } from '../src/dlq';
 import { cleanup, eventually, testBrokers, uniqueName } from './support/brokers';
+import { freePort } from '../../../tools/testing/ports';
 
 const Validated = (type: string) => defineMessage(type, z.object({ amount: z.number().positive() }));
 
@@ -335,7 +335,7 @@ describe.each(testBrokers())('dead-letter queue inspection and replay ($name)', 
     // the shared connection is still usable afterwards
     expect(await dlq.count(queues[0])).toBeGreaterThanOrEqual(0);
 
-    const nowhere = new DeadLetterQueue(`amqp://guest:secret@127.0.0.1:${await closedPort()}`, { timeoutMs: 2000 });
+    const nowhere = new DeadLetterQueue(`amqp://guest:secret@127.0.0.1:${await freePort()}`, { timeoutMs: 2000 });
     const err = await nowhere.list('any').catch((e: Error) => e);
     expect(err).toBeInstanceOf(BrokerUnavailableError);
     expect((err as Error).message).toMatch(
@@ -349,12 +349,3 @@ describe.each(testBrokers())('dead-letter queue inspection and replay ($name)', 
     );
   });
 });
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
