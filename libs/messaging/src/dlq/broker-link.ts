@@ -26,7 +26,7 @@ export function ownLink(url: string, timeoutMs: number, connectionName: string):
   let opening: Promise<ChannelModel> | undefined;
   return {
     model() {
-      opening ??= open(url, timeoutMs, connectionName).then((model) => {
+      opening ??= openFirstAnswering(url, timeoutMs, connectionName).then((model) => {
         model.on('error', () => undefined); // 'close' follows with the same error
         model.on('close', () => (opening = undefined));
         return model;
@@ -42,7 +42,12 @@ export function ownLink(url: string, timeoutMs: number, connectionName: string):
   };
 }
 
-async function open(urls: string, timeoutMs: number, connectionName: string): Promise<ChannelModel> {
+/** A connection to the first broker of `urls` (comma-separated, as AMQP_URL) that answers within `timeoutMs`. */
+export async function openFirstAnswering(
+  urls: string,
+  timeoutMs: number,
+  connectionName: string,
+): Promise<ChannelModel> {
   const list = parseBrokerUrls(urls);
   const failures: string[] = [];
   for (const url of list) {

@@ -1,5 +1,5 @@
-import { connect, type Channel, type ChannelModel } from 'amqplib';
-import { parseBrokerUrls } from '../core/broker-urls';
+import type { Channel } from 'amqplib';
+import { openFirstAnswering } from '../dlq/broker-link';
 import { deadLetterQueueName, retryQueueName } from '../core/retry-policy';
 
 /**
@@ -10,7 +10,7 @@ import { deadLetterQueueName, retryQueueName } from '../core/retry-policy';
  * does (separated by commas): the first that answers is used.
  */
 export async function deleteTopology(url: string, what: { queues?: string[]; exchanges?: string[] }): Promise<void> {
-  const conn = await connectAny(url);
+  const conn = await openFirstAnswering(url, 10_000, 'warren test clean-up');
   // one channel per operation: the broker closes the channel over a name that does not exist
   const attempt = async (op: (ch: Channel) => Promise<unknown>): Promise<boolean> => {
     const ch = await conn.createChannel();
@@ -33,16 +33,4 @@ export async function deleteTopology(url: string, what: { queues?: string[]; exc
   } finally {
     await conn.close();
   }
-}
-
-async function connectAny(list: string): Promise<ChannelModel> {
-  let last: unknown;
-  for (const url of parseBrokerUrls(list)) {
-    try {
-      return await connect(url);
-    } catch (err) {
-      last = err;
-    }
-  }
-  throw last;
 }
