@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { bundleEntry } from '../../../../tools/testing/bundle';
+import { bundleEntry, REPOSITORY_ROOT as repositoryRoot } from '../../../../tools/testing/bundle';
 
 /** The repository's root, where child processes run and bundles are written (under tmp/). */
-export const repositoryRoot = path.resolve(__dirname, '../../../..');
+export { repositoryRoot };
 
 /**
  * A TypeScript entry point (a fixture a test runs as a process of its own) bundled once for the test file, as the
